@@ -1,0 +1,32 @@
+# The two commands of the README: `make demo` and `make test`. CMake does the building.
+BUILD ?= build
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: all build demo test bench install clean
+
+all: build
+
+build:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j2
+
+# The main job on embedded SQLite (or on the database DATABASE_URL names).
+demo: build
+	./$(BUILD)/examples/demo
+
+# Starts throwaway PostgreSQL and MariaDB servers, runs every test in a normal
+# and a sanitizer build, stops the servers.
+test:
+	scripts/run-tests.sh
+
+# Workloads through Crucible and the raw client libraries, ratios printed.
+bench:
+	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCRUCIBLE_TESTS=OFF
+	cmake --build build-release -j2
+	scripts/run-tests.sh --servers-only ./build-release/bench/bench
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf build build-asan build-release

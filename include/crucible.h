@@ -1,0 +1,442 @@
+/* crucible.h — the public API of Crucible, the SQL toolkit for C.
+ *
+ * Crucible gives a C program one API over SQLite, PostgreSQL and MySQL/MariaDB:
+ * an engine configured by a URL, connections with transactions and savepoints,
+ * textual SQL with named parameters that are always bound (never pasted into
+ * the SQL), results streamed row by row with typed column access, and errors
+ * classified as SQLAlchemy classifies them.
+ *
+ * Conventions used throughout this header:
+ *
+ *   Status.   A fallible call returns a cr_status: CR_OK (0) on success, else
+ *             the class of the error. Calls that return a handle return NULL
+ *             on failure. The detail of the last failure stays on the handle
+ *             the call was made on (cr_conn_error, cr_result_error, ...).
+ *   Handles.  Opaque; made by a constructor, released by a destructor.
+ *             Passing NULL to a destructor is a no-op. Passing NULL to any
+ *             other call is reported as CR_ERR_ARGUMENT, never a crash.
+ *   Memory.   Whoever creates a thing frees it. A pointer a getter returns is
+ *             borrowed: it stays valid until the point its documentation names
+ *             (typically the next fetch on the same result, or freeing it).
+ *   Threads.  An engine may be shared by any number of threads. A connection,
+ *             a result and a row set belong to one thread at a time.
+ *   Output.   The library never prints, aborts or exits on its own. Echo
+ *             logging writes only when asked (cr_engine_options.echo).
+ */
+#ifndef CRUCIBLE_H
+#define CRUCIBLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(CRUCIBLE_BUILDING) && defined(__GNUC__)
+#define CR_API __attribute__((visibility("default")))
+#else
+#define CR_API
+#endif
+
+#define CRUCIBLE_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------
+ * Status codes and errors
+ * ------------------------------------------------------------------------ */
+
+/* The classes follow SQLAlchemy's exception hierarchy (sqlalchemy.exc).
+ * Database errors carry the backend's SQLSTATE where it has one. */
+typedef enum cr_status {
+    CR_OK = 0,
+    /* Raised by the database (DBAPI errors in SQLAlchemy's terms). */
+    CR_ERR_INTERFACE,        /* InterfaceError: misuse of the client library    */
+    CR_ERR_DATABASE,         /* DatabaseError: a database error of no finer class */
+    CR_ERR_DATA,             /* DataError: bad value (overflow, bad format ...)  */
+    CR_ERR_OPERATIONAL,      /* OperationalError: connection lost, locked, ...   */
+    CR_ERR_INTEGRITY,        /* IntegrityError: unique, foreign key, not null    */
+    CR_ERR_INTERNAL,         /* InternalError: the database's own inconsistency  */
+    CR_ERR_PROGRAMMING,      /* ProgrammingError: SQL syntax, missing table ...  */
+    CR_ERR_NOT_SUPPORTED,    /* NotSupportedError: feature the backend lacks     */
+    /* Raised by Crucible itself. */
+    CR_ERR_ARGUMENT,         /* ArgumentError: a bad argument (URL, name, type)  */
+    CR_ERR_INVALID_REQUEST,  /* InvalidRequestError: call not valid in this state */
+    CR_ERR_NO_RESULT_FOUND,  /* NoResultFound: one() / scalar_one() saw no row   */
+    CR_ERR_MULTIPLE_RESULTS, /* MultipleResultsFound: one() saw more than one row */
+    CR_ERR_RESOURCE_CLOSED,  /* ResourceClosedError: result or connection closed */
+    CR_ERR_NO_MEMORY,        /* out of memory                                   */
+    CR_ERR_TIMEOUT           /* TimeoutError: pool checkout timed out           */
+} cr_status;
+
+/* One error: its class, SQLSTATE, the driver's own code and message, and the
+ * statement that failed. Errors are read through the accessors below. */
+typedef struct cr_error cr_error;
+
+/* The class of the error, CR_OK for NULL. */
+CR_API cr_status cr_error_class(const cr_error *err);
+/* SQLAlchemy's name of the class: "IntegrityError", "OperationalError", ... */
+CR_API const char *cr_error_class_name(const cr_error *err);
+/* The five-character SQLSTATE ("23505"), or "" when the backend gave none. */
+CR_API const char *cr_error_sqlstate(const cr_error *err);
+/* The driver's own error code (SQLite extended result code, MySQL errno,
+ * 0 for PostgreSQL and for Crucible's own errors). */
+CR_API long cr_error_code(const cr_error *err);
+/* The message: the driver's text, or Crucible's for its own errors. Never
+ * contains a password. Never NULL. */
+CR_API const char *cr_error_message(const cr_error *err);
+/* The statement that failed, or NULL when the error is not about one. */
+CR_API const char *cr_error_statement(const cr_error *err);
+/* True when the error means the connection to the database was lost. */
+CR_API bool cr_error_is_disconnect(const cr_error *err);
+/* Release an error handed to the caller (by cr_create_engine). */
+CR_API void cr_error_free(cr_error *err);
+/* SQLAlchemy's name for a status: cr_status_name(CR_ERR_INTEGRITY) is
+ * "IntegrityError"; cr_status_name(CR_OK) is "OK". */
+CR_API const char *cr_status_name(cr_status status);
+
+/* ------------------------------------------------------------------------
+ * Values
+ * ------------------------------------------------------------------------ */
+
+typedef enum cr_type {
+    CR_NULL = 0,
+    CR_INT,       /* 64-bit signed integer                          */
+    CR_DOUBLE,    /* double                                         */
+    CR_BOOL,      /* bool                                           */
+    CR_TEXT,      /* UTF-8 text with its length                     */
+    CR_BLOB,      /* bytes with their length                        */
+    CR_DATE,      /* cr_datetime, date fields                        */
+    CR_TIME,      /* cr_datetime, time fields                        */
+    CR_DATETIME,  /* cr_datetime, all fields                         */
+    CR_NUMERIC    /* exact decimal as text: "-12.50"                 */
+} cr_type;
+
+/* A calendar date and/or time of day, with microseconds. When has_utc_offset
+ * is set, utc_offset is the offset east of UTC in seconds (timestamptz). */
+typedef struct cr_datetime {
+    int year, month, day;
+    int hour, minute, second, microsecond;
+    int utc_offset;
+    bool has_utc_offset;
+} cr_datetime;
+
+/* A typed value: a parameter passed in, or a column value read out. */
+typedef struct cr_value {
+    cr_type type;
+    union {
+        int64_t i;                                  /* CR_INT              */
+        double d;                                   /* CR_DOUBLE           */
+        bool b;                                     /* CR_BOOL             */
+        struct { const char *ptr; size_t len; } s;  /* CR_TEXT, CR_NUMERIC */
+        struct { const void *ptr; size_t len; } blob; /* CR_BLOB           */
+        cr_datetime dt;                             /* CR_DATE/TIME/DATETIME */
+    } v;
+} cr_value;
+
+/* Value constructors. Text and blob values borrow the caller's bytes for the
+ * duration of the call they are passed to. cr_val_text(NULL) is NULL. */
+CR_API cr_value cr_val_null(void);
+CR_API cr_value cr_val_int(int64_t i);
+CR_API cr_value cr_val_double(double d);
+CR_API cr_value cr_val_bool(bool b);
+CR_API cr_value cr_val_text(const char *s);
+CR_API cr_value cr_val_textn(const char *s, size_t len);
+CR_API cr_value cr_val_blob(const void *p, size_t len);
+CR_API cr_value cr_val_numeric(const char *decimal);
+CR_API cr_value cr_val_date(int year, int month, int day);
+CR_API cr_value cr_val_time(int hour, int minute, int second, int microsecond);
+CR_API cr_value cr_val_datetime(int year, int month, int day, int hour,
+                                int minute, int second, int microsecond);
+/* The current local date and time, to the microsecond (datetime.now()). */
+CR_API cr_value cr_val_now(void);
+
+/* Name of a type: "INTEGER", "TEXT", "DATETIME", ... */
+CR_API const char *cr_type_name(cr_type type);
+
+/* Format a date, time or datetime as SQLAlchemy stores it on SQLite:
+ * "YYYY-MM-DD", "HH:MM:SS.ffffff" or "YYYY-MM-DD HH:MM:SS.ffffff" (with
+ * "+HH:MM" when it has an offset). Writes at most size bytes including the
+ * terminating NUL; returns the length it needed, as snprintf does. */
+CR_API int cr_datetime_format(const cr_datetime *dt, cr_type type, char *buf,
+                              size_t size);
+/* Parse "YYYY-MM-DD", "HH:MM[:SS[.ffffff]]" or a date and time separated by a
+ * space or 'T', with an optional "Z" or "+HH[:MM]" offset. Stores the kind it
+ * found in *type (may be NULL). Returns CR_OK or CR_ERR_DATA. */
+CR_API cr_status cr_datetime_parse(const char *text, size_t len,
+                                   cr_datetime *out, cr_type *type);
+
+/* A named parameter for a statement. A list of them ends with a NULL name. */
+typedef struct cr_param {
+    const char *name;
+    cr_value value;
+} cr_param;
+
+/* Build a parameter list in place, without allocation:
+ *     CR_PARAMS({"id", cr_val_int(7)}, {"name", cr_val_text("Alice")})   */
+#define CR_PARAMS(...) ((const cr_param[]){__VA_ARGS__, {NULL, {CR_NULL, {0}}}})
+
+/* ------------------------------------------------------------------------
+ * Engine
+ * ------------------------------------------------------------------------ */
+
+typedef struct cr_engine cr_engine;
+typedef struct cr_conn cr_conn;
+typedef struct cr_result cr_result;
+typedef struct cr_row cr_row;
+typedef struct cr_rowset cr_rowset;
+
+/* Receives each echo log line (without a trailing newline). */
+typedef void (*cr_log_fn)(void *userdata, const char *line);
+
+/* Engine options. Zero-initialise and set what you need; every zero field
+ * takes its default. Pass NULL for all defaults. */
+typedef struct cr_engine_options {
+    /* Log BEGIN (implicit), each statement with its parameters, COMMIT and
+     * ROLLBACK, as SQLAlchemy's echo=True does. Off by default. */
+    bool echo;
+    /* Where echo lines go; NULL writes them to stderr. */
+    cr_log_fn log_fn;
+    void *log_userdata;
+    /* Isolation level of every connection: "SERIALIZABLE",
+     * "REPEATABLE READ", "READ COMMITTED", "READ UNCOMMITTED" or
+     * "AUTOCOMMIT" (those the backend supports). NULL: the backend's own. */
+    const char *isolation_level;
+    /* Idle connections kept for reuse (default 5). */
+    int pool_size;
+    /* Prepared statements kept per connection (default 100). */
+    int statement_cache_size;
+} cr_engine_options;
+
+/* Create an engine for a database URL, parsed as SQLAlchemy parses them:
+ *   sqlite:///relative.db   sqlite:////absolute/path.db   sqlite://
+ *   sqlite:///:memory:      postgresql://user:pass@host:port/db?opt=value
+ *   postgresql+libpq://...  mysql://...  mariadb://...  mysql+mariadb://...
+ * User and password are percent-decoded; query options go to the driver
+ * (sslmode, connect_timeout, unix_socket, charset ...). No connection is made
+ * until the first cr_engine_connect. On failure returns NULL and, when err is
+ * not NULL, stores in *err an error the caller frees with cr_error_free. */
+CR_API cr_engine *cr_create_engine(const char *url,
+                                   const cr_engine_options *options,
+                                   cr_error **err);
+/* Close every pooled connection and free the engine. Connections still
+ * checked out must be closed first; an engine freed under them leaves them
+ * usable until they are closed. */
+CR_API void cr_engine_free(cr_engine *engine);
+/* Close the idle pooled connections (after fork, for instance). */
+CR_API void cr_engine_dispose(cr_engine *engine);
+/* The backend's name: "sqlite", "postgresql" or "mysql". */
+CR_API const char *cr_engine_backend(const cr_engine *engine);
+/* The URL with its password replaced by "***". Borrowed until the engine
+ * is freed. */
+CR_API const char *cr_engine_url(const cr_engine *engine);
+/* Whether this build of Crucible has a driver for the backend ("sqlite",
+ * "postgresql", "mysql"). */
+CR_API bool cr_backend_available(const char *backend);
+
+/* Check out a connection from the engine's pool (engine.connect()).
+ * Returns NULL on failure, with the error in *err as for cr_create_engine. */
+CR_API cr_conn *cr_engine_connect(cr_engine *engine, cr_error **err);
+/* Check out a connection and begin a transaction on it (engine.begin()).
+ * Finish it with cr_conn_commit or cr_conn_rollback, then cr_conn_close. */
+CR_API cr_conn *cr_engine_begin(cr_engine *engine, cr_error **err);
+/* Run fn(conn, userdata) in a transaction on a fresh connection: commit when
+ * it returns CR_OK, roll back otherwise, then close the connection. Returns
+ * fn's status, or the status of a failed connect or commit; the detail, when
+ * err is not NULL, is stored in *err for the caller to free. */
+CR_API cr_status cr_engine_transaction(cr_engine *engine,
+                                       cr_status (*fn)(cr_conn *conn, void *userdata),
+                                       void *userdata, cr_error **err);
+
+/* ------------------------------------------------------------------------
+ * Connections and transactions
+ * ------------------------------------------------------------------------ */
+
+/* Return the connection to its engine's pool. A transaction still open is
+ * rolled back first. Results still open on it are closed (reading them then
+ * reports CR_ERR_RESOURCE_CLOSED; they must still be freed). */
+CR_API void cr_conn_close(cr_conn *conn);
+/* The last error on this connection, or NULL when the last call on it
+ * succeeded. Borrowed until the next call on the connection. */
+CR_API const cr_error *cr_conn_error(const cr_conn *conn);
+
+/* Execute one statement with named parameters (:name; write \: for a literal
+ * colon). params is a list ended by a NULL name (see CR_PARAMS) or NULL for
+ * none. Every name in the SQL must have a parameter and every parameter a
+ * name in the SQL. The first statement outside a transaction begins one
+ * ("BEGIN (implicit)"), unless the isolation level is AUTOCOMMIT. Returns a
+ * result the caller frees with cr_result_free, or NULL on error. The
+ * statement is prepared once per connection and reused. */
+CR_API cr_result *cr_conn_execute(cr_conn *conn, const char *sql,
+                                  const cr_param *params);
+/* As cr_conn_execute, for statements whose rows are not wanted: returns the
+ * status and frees the result itself. */
+CR_API cr_status cr_conn_exec(cr_conn *conn, const char *sql,
+                              const cr_param *params);
+/* Execute one statement once per parameter set (executemany). names holds
+ * nparams parameter names; values holds nsets rows of nparams values each,
+ * laid end to end. The result's rowcount is the total over all sets. */
+CR_API cr_result *cr_conn_executemany(cr_conn *conn, const char *sql,
+                                      const char *const *names, size_t nparams,
+                                      const cr_value *values, size_t nsets);
+
+/* Begin a transaction explicitly (conn.begin()). CR_ERR_INVALID_REQUEST when
+ * one is already in progress. */
+CR_API cr_status cr_conn_begin(cr_conn *conn);
+/* Commit the transaction in progress; a no-op when there is none. Open
+ * savepoints are committed with it. */
+CR_API cr_status cr_conn_commit(cr_conn *conn);
+/* Roll back the transaction in progress; a no-op when there is none. */
+CR_API cr_status cr_conn_rollback(cr_conn *conn);
+/* Whether a transaction is in progress. */
+CR_API bool cr_conn_in_transaction(const cr_conn *conn);
+
+/* Savepoints (conn.begin_nested()), nested to any depth: begin_nested
+ * emits SAVEPOINT (beginning the outer transaction if there is none);
+ * release_savepoint emits RELEASE SAVEPOINT for the innermost one (its
+ * commit), rollback_savepoint emits ROLLBACK TO SAVEPOINT for it. Both pop
+ * it; CR_ERR_INVALID_REQUEST when there is none. */
+CR_API cr_status cr_conn_begin_nested(cr_conn *conn);
+CR_API cr_status cr_conn_release_savepoint(cr_conn *conn);
+CR_API cr_status cr_conn_rollback_savepoint(cr_conn *conn);
+/* How many savepoints are open. */
+CR_API int cr_conn_savepoint_depth(const cr_conn *conn);
+
+/* Set this connection's isolation level (execution_options(isolation_level=
+ * ...)): one of the names listed at cr_engine_options.isolation_level. Not
+ * allowed inside a transaction. The engine's level is restored when the
+ * connection returns to the pool. */
+CR_API cr_status cr_conn_set_isolation_level(cr_conn *conn, const char *level);
+/* The isolation level in force, by name. */
+CR_API const char *cr_conn_isolation_level(const cr_conn *conn);
+/* Stream the rows of later results from the server as they are fetched
+ * instead of buffering them all at execute (stream_results=True). Only
+ * backends whose client buffers by default differ; on SQLite rows are always
+ * streamed. While a streamed result is open no other statement may run on
+ * the connection. */
+CR_API cr_status cr_conn_set_stream_results(cr_conn *conn, bool on);
+/* The engine this connection came from. */
+CR_API cr_engine *cr_conn_engine(const cr_conn *conn);
+
+/* ------------------------------------------------------------------------
+ * Results
+ * ------------------------------------------------------------------------ */
+
+/* Free a result (result.close()). NULL is a no-op. */
+CR_API void cr_result_free(cr_result *res);
+/* The last error on this result, or NULL. */
+CR_API const cr_error *cr_result_error(const cr_result *res);
+/* Whether the statement returns rows (SELECT, RETURNING ...). */
+CR_API bool cr_result_returns_rows(const cr_result *res);
+/* Number of columns, and the name of column i (borrowed until the result is
+ * freed). -1 / NULL with CR_ERR_ARGUMENT for a bad index. */
+CR_API int cr_result_column_count(const cr_result *res);
+CR_API const char *cr_result_column_name(cr_result *res, int i);
+/* Rows inserted, updated or deleted by the statement (or by all parameter
+ * sets of an executemany); -1 when it is not known. */
+CR_API int64_t cr_result_rowcount(const cr_result *res);
+/* The primary key the last INSERT generated (SQLite's rowid, MySQL's
+ * insert id). On PostgreSQL there is no such thing: write INSERT ...
+ * RETURNING id and read the row; this reports CR_ERR_NOT_SUPPORTED. */
+CR_API cr_status cr_result_lastrowid(cr_result *res, int64_t *out);
+
+/* Fetch the next row (fetchone). Returns NULL when there are no more rows or
+ * on error; tell them apart with cr_result_error. The row is borrowed until
+ * the next fetch on this result or until it is freed. */
+CR_API const cr_row *cr_result_fetchone(cr_result *res);
+/* Fetch up to n more rows into a row set the caller frees (fetchmany). An
+ * empty set when the rows are exhausted; NULL on error. */
+CR_API cr_rowset *cr_result_fetchmany(cr_result *res, size_t n);
+/* Fetch all remaining rows (fetchall / all). NULL on error. */
+CR_API cr_rowset *cr_result_fetchall(cr_result *res);
+CR_API cr_rowset *cr_result_all(cr_result *res);
+/* The first row, discarding the rest (first): NULL when there is none
+ * (cr_result_error is then NULL) or on error. The row stays valid until the
+ * result is freed; the result is closed to further fetches. */
+CR_API const cr_row *cr_result_first(cr_result *res);
+/* Exactly one row (one): CR_ERR_NO_RESULT_FOUND or CR_ERR_MULTIPLE_RESULTS
+ * otherwise. Closes the result as first does. */
+CR_API const cr_row *cr_result_one(cr_result *res);
+/* At most one row (one_or_none): NULL with no error when there is none,
+ * CR_ERR_MULTIPLE_RESULTS when there are more. */
+CR_API const cr_row *cr_result_one_or_none(cr_result *res);
+/* The first column of the first row (scalar), or a CR_NULL value when there
+ * is no row. Text and blobs stay valid until the result is freed. */
+CR_API cr_status cr_result_scalar(cr_result *res, cr_value *out);
+/* The first column of exactly one row (scalar_one). */
+CR_API cr_status cr_result_scalar_one(cr_result *res, cr_value *out);
+/* From now on yield only the first column of each row (scalars()); returns
+ * res itself. */
+CR_API cr_result *cr_result_scalars(cr_result *res);
+
+/* A set of rows fetched at once. It owns its rows and their bytes. */
+CR_API size_t cr_rowset_count(const cr_rowset *rows);
+/* Row i, borrowed until the set is freed; NULL when out of range. */
+CR_API const cr_row *cr_rowset_row(const cr_rowset *rows, size_t i);
+CR_API void cr_rowset_free(cr_rowset *rows);
+
+/* ------------------------------------------------------------------------
+ * Rows: typed column access by index or by name
+ *
+ * Each getter takes a column index (int) or a column name (const char *);
+ * the macros choose. On success they store the value and return CR_OK. A
+ * bad index or name, a NULL value, or a value of another type is reported
+ * as CR_ERR_ARGUMENT naming the column and the type it holds; the error is
+ * then readable with cr_row_error. Conversions: int64 also reads booleans;
+ * bool also reads the integers 0 and 1 (SQLite and MySQL store booleans so);
+ * double also reads integers and numerics; numeric also reads integers;
+ * date, time and datetime also read text in the formats cr_datetime_parse
+ * accepts (SQLite stores them as text).
+ * ------------------------------------------------------------------------ */
+
+CR_API int cr_row_column_count(const cr_row *row);
+CR_API const char *cr_row_column_name(const cr_row *row, int i);
+/* The error of the last getter on this row (or on its result / set). */
+CR_API const cr_error *cr_row_error(const cr_row *row);
+/* Index of the named column, or -1. */
+CR_API int cr_row_index(const cr_row *row, const char *name);
+
+CR_API const cr_value *cr_row_value_at(const cr_row *row, int col);
+CR_API const cr_value *cr_row_value_named(const cr_row *row, const char *col);
+/* 1 when the value is NULL, 0 when not, -1 for a bad column. */
+CR_API int cr_row_is_null_at(const cr_row *row, int col);
+CR_API int cr_row_is_null_named(const cr_row *row, const char *col);
+CR_API cr_status cr_row_int64_at(const cr_row *row, int col, int64_t *out);
+CR_API cr_status cr_row_int64_named(const cr_row *row, const char *col, int64_t *out);
+CR_API cr_status cr_row_double_at(const cr_row *row, int col, double *out);
+CR_API cr_status cr_row_double_named(const cr_row *row, const char *col, double *out);
+CR_API cr_status cr_row_bool_at(const cr_row *row, int col, bool *out);
+CR_API cr_status cr_row_bool_named(const cr_row *row, const char *col, bool *out);
+/* Text: NUL-terminated, borrowed like the row; len may be NULL. */
+CR_API cr_status cr_row_text_at(const cr_row *row, int col, const char **out, size_t *len);
+CR_API cr_status cr_row_text_named(const cr_row *row, const char *col, const char **out, size_t *len);
+CR_API cr_status cr_row_blob_at(const cr_row *row, int col, const void **out, size_t *len);
+CR_API cr_status cr_row_blob_named(const cr_row *row, const char *col, const void **out, size_t *len);
+/* Exact decimal text ("12.50"), NUL-terminated, borrowed like the row. */
+CR_API cr_status cr_row_numeric_at(const cr_row *row, int col, const char **out);
+CR_API cr_status cr_row_numeric_named(const cr_row *row, const char *col, const char **out);
+CR_API cr_status cr_row_date_at(const cr_row *row, int col, cr_datetime *out);
+CR_API cr_status cr_row_date_named(const cr_row *row, const char *col, cr_datetime *out);
+CR_API cr_status cr_row_time_at(const cr_row *row, int col, cr_datetime *out);
+CR_API cr_status cr_row_time_named(const cr_row *row, const char *col, cr_datetime *out);
+CR_API cr_status cr_row_datetime_at(const cr_row *row, int col, cr_datetime *out);
+CR_API cr_status cr_row_datetime_named(const cr_row *row, const char *col, cr_datetime *out);
+
+#define CR__BY_COL(name, col) _Generic((col), \
+    char *: name##_named, const char *: name##_named, default: name##_at)
+#define cr_row_value(row, col)         CR__BY_COL(cr_row_value, col)(row, col)
+#define cr_row_is_null(row, col)       CR__BY_COL(cr_row_is_null, col)(row, col)
+#define cr_row_int64(row, col, out)    CR__BY_COL(cr_row_int64, col)(row, col, out)
+#define cr_row_double(row, col, out)   CR__BY_COL(cr_row_double, col)(row, col, out)
+#define cr_row_bool(row, col, out)     CR__BY_COL(cr_row_bool, col)(row, col, out)
+#define cr_row_text(row, col, out, len) CR__BY_COL(cr_row_text, col)(row, col, out, len)
+#define cr_row_blob(row, col, out, len) CR__BY_COL(cr_row_blob, col)(row, col, out, len)
+#define cr_row_numeric(row, col, out)  CR__BY_COL(cr_row_numeric, col)(row, col, out)
+#define cr_row_date(row, col, out)     CR__BY_COL(cr_row_date, col)(row, col, out)
+#define cr_row_time(row, col, out)     CR__BY_COL(cr_row_time, col)(row, col, out)
+#define cr_row_datetime(row, col, out) CR__BY_COL(cr_row_datetime, col)(row, col, out)
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CRUCIBLE_H */

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Crucible's top-level test driver (used by `make test`).
+#
+#   scripts/run-tests.sh
+#       Start throwaway PostgreSQL + MariaDB servers (scripts/test-servers.sh),
+#       then configure, build and run the test suite twice: a Debug build in
+#       build/ and an AddressSanitizer+UBSan build in build-asan/.
+#
+#   scripts/run-tests.sh --servers-only CMD [ARGS...]
+#       Start the servers, export CRUCIBLE_PG_URL / CRUCIBLE_MYSQL_URL, run CMD
+#       (in the current directory), stop the servers and exit with CMD's
+#       status.  Handy for benchmarks or a single test binary.
+#
+# If the servers cannot be started, the PostgreSQL/MySQL suites are skipped
+# with a warning -- unless CRUCIBLE_REQUIRE_ALL_BACKENDS=1 (as in CI), which
+# makes that an error.  In --servers-only mode it is always an error.
+#
+# Environment: CRUCIBLE_JOBS (build parallelism, default 2).
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+repo_root=$(cd "$script_dir/.." && pwd -P)
+servers=$script_dir/test-servers.sh
+jobs=${CRUCIBLE_JOBS:-2}
+
+section() { printf '\n==== %s ====\n' "$*"; }
+warn() { printf 'run-tests.sh: warning: %s\n' "$*" >&2; }
+err() { printf 'run-tests.sh: error: %s\n' "$*" >&2; }
+
+usage() {
+    cat >&2 <<'EOF'
+usage: scripts/run-tests.sh                      build and run all test suites
+       scripts/run-tests.sh --servers-only CMD...  run CMD with test servers up
+EOF
+    exit 2
+}
+
+servers_dir=""
+
+cleanup() {
+    local rc=$?
+    trap - EXIT
+    if [[ -n $servers_dir ]]; then
+        if ! bash "$servers" stop "$servers_dir"; then
+            err "could not stop the test servers cleanly"
+            ((rc != 0)) || rc=1
+        fi
+        rm -rf "$servers_dir"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Start the servers and export their URLs.  Returns non-zero on failure
+# (with the URLs unset).
+start_servers() {
+    servers_dir=$(mktemp -d "${TMPDIR:-/tmp}/crucible-test.XXXXXX")
+    if bash "$servers" start "$servers_dir"; then
+        # shellcheck source=/dev/null
+        . "$servers_dir/env"
+        export CRUCIBLE_PG_URL CRUCIBLE_MYSQL_URL
+        return 0
+    fi
+    unset CRUCIBLE_PG_URL CRUCIBLE_MYSQL_URL
+    return 1
+}
+
+if [[ ${1:-} == --servers-only ]]; then
+    shift
+    [[ $# -gt 0 ]] || usage
+    start_servers || { err "could not start the test servers"; exit 1; }
+    printf 'CRUCIBLE_PG_URL=%s\nCRUCIBLE_MYSQL_URL=%s\n' "$CRUCIBLE_PG_URL" "$CRUCIBLE_MYSQL_URL"
+    status=0
+    "$@" || status=$?
+    exit "$status"
+fi
+[[ $# -eq 0 ]] || usage
+
+cd "$repo_root"
+
+section "Starting test database servers"
+if start_servers; then
+    echo "PostgreSQL: $CRUCIBLE_PG_URL"
+    echo "MariaDB:    $CRUCIBLE_MYSQL_URL"
+elif [[ ${CRUCIBLE_REQUIRE_ALL_BACKENDS:-0} == 1 ]]; then
+    err "could not start the test servers and CRUCIBLE_REQUIRE_ALL_BACKENDS=1"
+    exit 1
+else
+    warn "could not start the test servers: the PostgreSQL and MySQL suites will be SKIPPED"
+fi
+
+failures=()
+
+# run_suite NAME BUILD_DIR [CMAKE_ARGS...]: configure, build and test one
+# build tree; records failures and carries on with the next suite.
+run_suite() {
+    local name=$1 dir=$2
+    shift 2
+    section "$name: configure ($dir)"
+    if ! cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug "$@"; then
+        failures+=("$name: configure")
+        return 0
+    fi
+    section "$name: build"
+    if ! cmake --build "$dir" -j "$jobs"; then
+        failures+=("$name: build")
+        return 0
+    fi
+    section "$name: test"
+    if ! ctest --test-dir "$dir" --output-on-failure; then
+        failures+=("$name: tests")
+    fi
+}
+
+run_suite "Debug" build
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_suite "ASan+UBSan" build-asan -DCRUCIBLE_SANITIZE=ON
+
+section "Summary"
+if [[ -z ${CRUCIBLE_PG_URL:-} ]]; then
+    warn "PostgreSQL and MySQL suites were skipped (no test servers)"
+fi
+if ((${#failures[@]})); then
+    for f in "${failures[@]}"; do echo "FAILED: $f"; done
+    exit 1
+fi
+echo "All test suites passed."

@@ -1,0 +1,105 @@
+/* base.h — internal foundations: allocation, growable buffers, errors, arenas. */
+#ifndef CR_BASE_H
+#define CR_BASE_H
+
+#include "crucible.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CR_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Internal fetch outcomes; distinct from every cr_status. */
+enum { CR_ROW = 100, CR_DONE = 101 };
+
+/* ---- allocation ------------------------------------------------------------
+ * Every allocation of the library goes through these, so that a test build can
+ * make the n-th one fail (cr_mem_fail_after) and check nothing leaks or
+ * crashes when memory runs out. */
+void *cr_malloc(size_t n);
+void *cr_calloc(size_t count, size_t n);
+void *cr_realloc(void *p, size_t n);
+void cr_free(void *p);
+char *cr_strdup(const char *s);
+char *cr_strndup(const char *s, size_t n);
+/* Test hook: the allocation after the next n succeeds fails; -1 disables. */
+void cr_mem_fail_after(long n);
+
+/* ---- growable byte buffer --------------------------------------------------
+ * Appends never fail loudly: a failed allocation sets oom and later appends do
+ * nothing, so a caller builds a whole string and checks once. */
+typedef struct cr_buf {
+    char *data;
+    size_t len, cap;
+    bool oom;
+} cr_buf;
+
+void cr_buf_init(cr_buf *b);
+void cr_buf_free(cr_buf *b);
+void cr_buf_clear(cr_buf *b);
+bool cr_buf_reserve(cr_buf *b, size_t extra);
+void cr_buf_append(cr_buf *b, const void *p, size_t n);
+void cr_buf_puts(cr_buf *b, const char *s);
+void cr_buf_putc(cr_buf *b, char c);
+void cr_buf_printf(cr_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* NUL-terminated contents ("" when empty); NULL after an allocation failure. */
+const char *cr_buf_cstr(cr_buf *b);
+/* Append a value as echo logging shows it: 'text', 42, None, b'..'. */
+void cr_buf_put_value(cr_buf *b, const cr_value *v);
+
+/* ---- arena -----------------------------------------------------------------
+ * Bump allocation in chunks, freed all at once (row sets, cached rows). */
+typedef struct cr_arena_chunk cr_arena_chunk;
+typedef struct cr_arena {
+    cr_arena_chunk *head;
+    size_t chunk_size;
+} cr_arena;
+
+void cr_arena_init(cr_arena *a, size_t chunk_size);
+void *cr_arena_alloc(cr_arena *a, size_t n);
+void cr_arena_free(cr_arena *a);
+/* Deep copy of n values into the arena (text and blobs copied, text kept
+ * NUL-terminated). NULL when out of memory. */
+cr_value *cr_arena_copy_values(cr_arena *a, const cr_value *src, int n);
+
+/* ---- errors ---------------------------------------------------------------- */
+struct cr_error {
+    cr_status cls;
+    char sqlstate[6];
+    long code;
+    bool disconnect;
+    char message[1024];
+    char *statement;      /* owned; NULL when not about a statement */
+};
+
+/* Reset to "no error". */
+void cr_error_clear(cr_error *e);
+/* Record an error of Crucible's own; returns cls. */
+cr_status cr_error_set(cr_error *e, cr_status cls, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Record an error reported by a driver. sqlstate may be NULL; message is the
+ * driver's text (trailing newlines trimmed). Returns cls. */
+cr_status cr_error_set_db(cr_error *e, cr_status cls, const char *sqlstate,
+                          long code, const char *message);
+/* Attach the statement the error is about (copied). */
+void cr_error_set_statement(cr_error *e, const char *sql);
+/* Deep copy src into dst (dst's previous statement is freed). */
+void cr_error_copy(cr_error *dst, const cr_error *src);
+/* A heap copy of e for the caller of cr_create_engine and friends; a static
+ * out-of-memory error when even that fails. */
+cr_error *cr_error_dup(const cr_error *e);
+cr_status cr_error_oom(cr_error *e);
+/* The class for a SQLSTATE (first two characters decide, as the DBAPI
+ * drivers do): 23 integrity, 22 data, 42 programming, 08 operational ... */
+cr_status cr_sqlstate_class(const char *sqlstate);
+
+/* ---- values ----------------------------------------------------------------*/
+/* Small integers to text without printf (hot path). Returns the length. */
+int cr_format_int64(int64_t v, char *buf);
+/* Parse a decimal integer; false when the text is not one or overflows. */
+bool cr_parse_int64(const char *s, size_t len, int64_t *out);
+
+#endif

@@ -1,0 +1,133 @@
+/* buf.c — growable byte buffers that record allocation failure instead of failing each append. */
+#include "base/base.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void cr_buf_init(cr_buf *b) { memset(b, 0, sizeof *b); }
+
+void cr_buf_free(cr_buf *b)
+{
+    cr_free(b->data);
+    cr_buf_init(b);
+}
+
+void cr_buf_clear(cr_buf *b)
+{
+    b->len = 0;
+    b->oom = false;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+bool cr_buf_reserve(cr_buf *b, size_t extra)
+{
+    if (b->oom)
+        return false;
+    size_t need = b->len + extra + 1;          /* room for the NUL */
+    if (need <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    char *p = cr_realloc(b->data, cap);
+    if (!p) {
+        b->oom = true;
+        return false;
+    }
+    b->data = p;
+    b->cap = cap;
+    return true;
+}
+
+void cr_buf_append(cr_buf *b, const void *p, size_t n)
+{
+    if (!cr_buf_reserve(b, n))
+        return;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void cr_buf_puts(cr_buf *b, const char *s) { cr_buf_append(b, s, strlen(s)); }
+
+void cr_buf_putc(cr_buf *b, char c) { cr_buf_append(b, &c, 1); }
+
+void cr_buf_printf(cr_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char small[256];
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        va_end(ap2);
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        cr_buf_append(b, small, (size_t)n);
+    } else if (cr_buf_reserve(b, (size_t)n)) {
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
+        b->len += (size_t)n;
+    }
+    va_end(ap2);
+}
+
+const char *cr_buf_cstr(cr_buf *b)
+{
+    if (b->oom)
+        return NULL;
+    if (!b->data)
+        return "";
+    return b->data;
+}
+
+/* Values are shown as Python's repr would show them, as SQLAlchemy's echo does;
+ * long text and blobs are cut so a log line stays readable. */
+void cr_buf_put_value(cr_buf *b, const cr_value *v)
+{
+    char tmp[64];
+    switch (v->type) {
+    case CR_NULL:
+        cr_buf_puts(b, "None");
+        break;
+    case CR_INT:
+        cr_buf_append(b, tmp, (size_t)cr_format_int64(v->v.i, tmp));
+        break;
+    case CR_DOUBLE:
+        cr_buf_printf(b, "%.17g", v->v.d);
+        break;
+    case CR_BOOL:
+        cr_buf_puts(b, v->v.b ? "True" : "False");
+        break;
+    case CR_NUMERIC:
+        cr_buf_printf(b, "Decimal('%.*s')", (int)v->v.s.len, v->v.s.ptr);
+        break;
+    case CR_TEXT: {
+        size_t n = v->v.s.len > 200 ? 200 : v->v.s.len;
+        cr_buf_putc(b, '\'');
+        for (size_t i = 0; i < n; i++) {
+            char c = v->v.s.ptr[i];
+            if (c == '\'' || c == '\\')
+                cr_buf_putc(b, '\\');
+            cr_buf_putc(b, c);
+        }
+        cr_buf_putc(b, '\'');
+        if (n < v->v.s.len)
+            cr_buf_printf(b, " ... (%zu characters truncated) ...", v->v.s.len - n);
+        break;
+    }
+    case CR_BLOB:
+        cr_buf_printf(b, "<%zu bytes>", v->v.blob.len);
+        break;
+    case CR_DATE:
+    case CR_TIME:
+    case CR_DATETIME:
+        cr_datetime_format(&v->v.dt, v->type, tmp, sizeof tmp);
+        cr_buf_printf(b, "'%s'", tmp);
+        break;
+    }
+}

@@ -1,0 +1,244 @@
+/* value.c — typed values: constructors, names, integer and date/time text forms. */
+#include "base/base.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+cr_value cr_val_null(void) { return (cr_value){.type = CR_NULL}; }
+cr_value cr_val_int(int64_t i) { return (cr_value){.type = CR_INT, .v.i = i}; }
+cr_value cr_val_double(double d) { return (cr_value){.type = CR_DOUBLE, .v.d = d}; }
+cr_value cr_val_bool(bool b) { return (cr_value){.type = CR_BOOL, .v.b = b}; }
+
+cr_value cr_val_textn(const char *s, size_t len)
+{
+    if (!s)
+        return cr_val_null();
+    return (cr_value){.type = CR_TEXT, .v.s = {s, len}};
+}
+
+cr_value cr_val_text(const char *s) { return cr_val_textn(s, s ? strlen(s) : 0); }
+
+cr_value cr_val_blob(const void *p, size_t len)
+{
+    if (!p && len)
+        return cr_val_null();
+    return (cr_value){.type = CR_BLOB, .v.blob = {p ? p : "", len}};
+}
+
+cr_value cr_val_numeric(const char *decimal)
+{
+    if (!decimal)
+        return cr_val_null();
+    return (cr_value){.type = CR_NUMERIC, .v.s = {decimal, strlen(decimal)}};
+}
+
+cr_value cr_val_date(int year, int month, int day)
+{
+    return (cr_value){.type = CR_DATE, .v.dt = {.year = year, .month = month, .day = day}};
+}
+
+cr_value cr_val_time(int hour, int minute, int second, int microsecond)
+{
+    return (cr_value){.type = CR_TIME,
+                      .v.dt = {.hour = hour, .minute = minute, .second = second,
+                               .microsecond = microsecond}};
+}
+
+cr_value cr_val_datetime(int year, int month, int day, int hour, int minute,
+                         int second, int microsecond)
+{
+    return (cr_value){.type = CR_DATETIME,
+                      .v.dt = {year, month, day, hour, minute, second, microsecond, 0, false}};
+}
+
+cr_value cr_val_now(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    time_t secs = tv.tv_sec;
+    localtime_r(&secs, &tm);
+    return cr_val_datetime(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                           tm.tm_min, tm.tm_sec, (int)tv.tv_usec);
+}
+
+const char *cr_type_name(cr_type type)
+{
+    static const char *const names[] = {
+        [CR_NULL] = "NULL",   [CR_INT] = "INTEGER",   [CR_DOUBLE] = "DOUBLE",
+        [CR_BOOL] = "BOOLEAN", [CR_TEXT] = "TEXT",    [CR_BLOB] = "BLOB",
+        [CR_DATE] = "DATE",   [CR_TIME] = "TIME",     [CR_DATETIME] = "DATETIME",
+        [CR_NUMERIC] = "NUMERIC",
+    };
+    if ((unsigned)type < CR_ARRAY_LEN(names))
+        return names[type];
+    return "UNKNOWN";
+}
+
+int cr_format_int64(int64_t v, char *buf)
+{
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    int len = 0;
+    if (v < 0)
+        buf[len++] = '-';
+    while (n)
+        buf[len++] = tmp[--n];
+    buf[len] = '\0';
+    return len;
+}
+
+bool cr_parse_int64(const char *s, size_t len, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < len && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    if (i == len)
+        return false;
+    uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    uint64_t u = 0;
+    for (; i < len; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9)
+            return false;
+        if (u > (limit - d) / 10)
+            return false;
+        u = u * 10 + d;
+    }
+    *out = neg ? (int64_t)(0 - u) : (int64_t)u;
+    return true;
+}
+
+int cr_datetime_format(const cr_datetime *dt, cr_type type, char *buf, size_t size)
+{
+    char tmp[64];
+    int n = 0;
+    if (type == CR_DATE || type == CR_DATETIME)
+        n += snprintf(tmp + n, sizeof tmp - (size_t)n, "%04d-%02d-%02d", dt->year,
+                      dt->month, dt->day);
+    if (type == CR_DATETIME)
+        tmp[n++] = ' ';
+    if (type == CR_TIME || type == CR_DATETIME) {
+        n += snprintf(tmp + n, sizeof tmp - (size_t)n, "%02d:%02d:%02d.%06d", dt->hour,
+                      dt->minute, dt->second, dt->microsecond);
+        if (dt->has_utc_offset) {
+            int off = dt->utc_offset;
+            char sign = off < 0 ? '-' : '+';
+            if (off < 0)
+                off = -off;
+            n += snprintf(tmp + n, sizeof tmp - (size_t)n, "%c%02d:%02d", sign,
+                          off / 3600, off / 60 % 60);
+        }
+    }
+    tmp[n] = '\0';
+    if (size)
+        snprintf(buf, size, "%s", tmp);
+    return n;
+}
+
+/* Reads exactly ndigits digits at *p. */
+static bool digits(const char **p, const char *end, int ndigits, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < ndigits; i++) {
+        if (*p >= end || (unsigned)(**p - '0') > 9)
+            return false;
+        v = v * 10 + (**p - '0');
+        (*p)++;
+    }
+    *out = v;
+    return true;
+}
+
+static bool parse_date(const char **p, const char *end, cr_datetime *dt)
+{
+    return digits(p, end, 4, &dt->year) && *p < end && *(*p)++ == '-' &&
+           digits(p, end, 2, &dt->month) && *p < end && *(*p)++ == '-' &&
+           digits(p, end, 2, &dt->day) && dt->month >= 1 && dt->month <= 12 &&
+           dt->day >= 1 && dt->day <= 31;
+}
+
+static bool parse_time(const char **p, const char *end, cr_datetime *dt)
+{
+    if (!digits(p, end, 2, &dt->hour) || *p >= end || *(*p)++ != ':' ||
+        !digits(p, end, 2, &dt->minute))
+        return false;
+    if (*p < end && **p == ':') {
+        (*p)++;
+        if (!digits(p, end, 2, &dt->second))
+            return false;
+        if (*p < end && **p == '.') {
+            (*p)++;
+            int us = 0, n = 0;
+            while (*p < end && (unsigned)(**p - '0') <= 9) {
+                if (n < 6)
+                    us = us * 10 + (**p - '0');
+                n++;
+                (*p)++;
+            }
+            if (n == 0)
+                return false;
+            for (; n < 6; n++)
+                us *= 10;
+            dt->microsecond = us;
+        }
+    }
+    if (*p < end && (**p == 'Z' || **p == '+' || **p == '-')) {
+        char sign = *(*p)++;
+        int hh = 0, mm = 0, ss = 0;
+        if (sign != 'Z') {
+            if (!digits(p, end, 2, &hh))
+                return false;
+            if (*p < end && **p == ':')
+                (*p)++;
+            if (*p < end && !digits(p, end, 2, &mm))
+                return false;
+            if (*p < end && **p == ':')   /* PostgreSQL prints odd historic offsets */
+                (*p)++;
+            if (*p < end && !digits(p, end, 2, &ss))
+                return false;
+        }
+        int off = hh * 3600 + mm * 60 + ss;
+        dt->utc_offset = sign == '-' ? -off : off;
+        dt->has_utc_offset = true;
+    }
+    return dt->hour <= 24 && dt->minute <= 59 && dt->second <= 60;
+}
+
+cr_status cr_datetime_parse(const char *text, size_t len, cr_datetime *out, cr_type *type)
+{
+    if (!text || !out)
+        return CR_ERR_ARGUMENT;
+    cr_datetime dt = {0};
+    const char *p = text, *end = text + len;
+    cr_type kind;
+    if (len >= 5 && p[2] == ':') {
+        kind = CR_TIME;
+        if (!parse_time(&p, end, &dt))
+            return CR_ERR_DATA;
+    } else {
+        if (!parse_date(&p, end, &dt))
+            return CR_ERR_DATA;
+        kind = CR_DATE;
+        if (p < end && (*p == ' ' || *p == 'T')) {
+            p++;
+            kind = CR_DATETIME;
+            if (!parse_time(&p, end, &dt))
+                return CR_ERR_DATA;
+        }
+    }
+    if (p != end)
+        return CR_ERR_DATA;
+    *out = dt;
+    if (type)
+        *type = kind;
+    return CR_OK;
+}

@@ -1,0 +1,112 @@
+/* driver.h — the contract between the engine and each backend's driver. */
+#ifndef CR_DRIVER_H
+#define CR_DRIVER_H
+
+#include "base/base.h"
+
+/* A parsed database URL: backend[+driver]://user:password@host:port/database?k=v
+ * All strings are owned by the URL and percent-decoded; absent parts are NULL
+ * (port is 0). */
+typedef struct cr_url {
+    char *backend;      /* "sqlite", "postgresql", "mysql" (mariadb maps here) */
+    char *driver;       /* the part after '+', or NULL                         */
+    char *username;
+    char *password;
+    char *host;
+    int port;
+    char *database;
+    size_t nquery;
+    char **query_keys;  /* nquery options in URL order */
+    char **query_values;
+} cr_url;
+
+/* Parse url into *out. On error returns CR_ERR_ARGUMENT with the reason in err
+ * (never quoting the password). */
+cr_status cr_url_parse(const char *url, cr_url *out, cr_error *err);
+void cr_url_free(cr_url *url);
+/* The URL rendered back with the password masked as "***". Owned by caller. */
+char *cr_url_render_safe(const cr_url *url);
+/* The value of query option key, or NULL. */
+const char *cr_url_query(const cr_url *url, const char *key);
+/* Replace the database, and add (or replace) a query option. */
+cr_status cr_url_set_database(cr_url *url, const char *database, cr_error *err);
+cr_status cr_url_set_query(cr_url *url, const char *key, const char *value, cr_error *err);
+
+/* How a driver spells a bound parameter in SQL text. */
+typedef enum cr_param_style {
+    CR_PARAM_QMARK,          /* ?    — one per occurrence, in order (MySQL)    */
+    CR_PARAM_NUMBERED_QMARK, /* ?NNN — one per distinct name (SQLite)          */
+    CR_PARAM_DOLLAR          /* $NNN — one per distinct name (PostgreSQL)      */
+} cr_param_style;
+
+typedef struct cr_driver_conn cr_driver_conn;  /* each driver defines these */
+typedef struct cr_driver_stmt cr_driver_stmt;
+
+/* A driver: plain functions over the client library, no policy. The engine
+ * decides transactions, caching and logging; the driver runs what it is told
+ * and maps errors. Every function that can fail returns a cr_status and fills
+ * err: class (cr_sqlstate_class where there is a SQLSTATE), sqlstate, the
+ * client library's code and message, and disconnect when the connection is
+ * gone. The engine attaches the statement text itself. */
+typedef struct cr_driver {
+    const char *name;                 /* "sqlite", "postgresql", "mysql"   */
+    cr_param_style param_style;
+    const char *default_isolation;    /* the level a new connection has     */
+
+    cr_status (*connect)(const cr_url *url, cr_driver_conn **out, cr_error *err);
+    void (*close)(cr_driver_conn *dc);
+
+    /* Run SQL that takes no parameters and whose rows are not read: BEGIN,
+     * COMMIT, ROLLBACK, SAVEPOINT, SET ... */
+    cr_status (*exec_simple)(cr_driver_conn *dc, const char *sql, cr_error *err);
+    /* Apply an isolation level by name ("SERIALIZABLE", "REPEATABLE READ",
+     * "READ COMMITTED", "READ UNCOMMITTED"; never "AUTOCOMMIT", which the
+     * engine handles by not beginning transactions). CR_ERR_ARGUMENT naming
+     * the levels the backend has when it has not this one. */
+    cr_status (*set_isolation)(cr_driver_conn *dc, const char *level, cr_error *err);
+
+    /* Prepare SQL whose parameters are already in the driver's style, with
+     * nparams placeholders. The statement is reused across executions. */
+    cr_status (*prepare)(cr_driver_conn *dc, const char *sql, int nparams,
+                         cr_driver_stmt **out, cr_error *err);
+    void (*finalize)(cr_driver_stmt *st);
+
+    /* Bind params[0..nparams-1] and execute. Afterwards ncols, colname,
+     * rowcount and lastrowid describe the outcome and fetch yields the rows.
+     * stream: fetch rows from the server as they are read rather than
+     * buffering them at execute (drivers whose client streams anyway ignore
+     * it). Values borrowed from params need not outlive the call. */
+    cr_status (*execute)(cr_driver_stmt *st, const cr_value *params, bool stream,
+                         cr_error *err);
+    int (*ncols)(cr_driver_stmt *st);
+    const char *(*colname)(cr_driver_stmt *st, int i);
+    /* Read the next row into row[0..ncols-1]: CR_ROW, CR_DONE or an error.
+     * Text and blob bytes stay valid until the next fetch or reset; text is
+     * NUL-terminated. Must not allocate per row in steady state. */
+    int (*fetch)(cr_driver_stmt *st, cr_value *row, cr_error *err);
+    /* Rows affected by the last execute; -1 when not known. */
+    int64_t (*rowcount)(cr_driver_stmt *st);
+    /* Generated key of the last INSERT, or CR_ERR_NOT_SUPPORTED. */
+    cr_status (*lastrowid)(cr_driver_stmt *st, int64_t *out, cr_error *err);
+    /* Discard unread rows so the statement can execute again. Never fails in
+     * a way the caller must handle; a broken connection shows on the next
+     * call. */
+    void (*reset)(cr_driver_stmt *st);
+} cr_driver;
+
+/* The drivers compiled in: each only when its client library was found. */
+#ifdef CRUCIBLE_HAVE_SQLITE
+extern const cr_driver cr_sqlite_driver;
+#endif
+#ifdef CRUCIBLE_HAVE_POSTGRESQL
+extern const cr_driver cr_postgresql_driver;
+#endif
+#ifdef CRUCIBLE_HAVE_MYSQL
+extern const cr_driver cr_mysql_driver;
+#endif
+
+/* Helpers shared by drivers. */
+/* Map SQL isolation names to upper-case canonical form or NULL if unknown. */
+const char *cr_isolation_canonical(const char *level);
+
+#endif

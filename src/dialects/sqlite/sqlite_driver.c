@@ -1,0 +1,517 @@
+/* sqlite_driver.c — the SQLite driver over libsqlite3: connections, statements, type and error mapping. */
+#include "dialects/driver.h"
+
+#include <ctype.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cr_driver_conn {
+    sqlite3 *db;
+};
+
+/* How a column's values are read, decided from its declared type as
+ * SQLAlchemy's SQLite types store them. */
+enum hint { H_NONE, H_BOOL, H_DATE, H_TIME, H_DATETIME, H_NUMERIC };
+
+struct cr_driver_stmt {
+    sqlite3 *db;
+    sqlite3_stmt *st;            /* NULL for SQL that holds no statement */
+    int nparams;
+    int ncols;
+    unsigned char *hints;        /* per column */
+    signed char *scales;         /* per column: NUMERIC(p, s)'s s, or -1 */
+    char (*numbuf)[48];          /* per column: numbers shown as numerics */
+    cr_buf params;               /* copies of text/blob parameters */
+    bool pending_row;            /* execute's step produced a row not yet fetched */
+    bool done;
+    int64_t rowcount;
+    int64_t lastrowid;
+};
+
+/* The exception sqlite3 (Python's module) raises for a result code, which is
+ * what SQLAlchemy passes on. */
+static cr_status class_of(int code)
+{
+    switch (code & 0xff) {
+    case SQLITE_CONSTRAINT: case SQLITE_MISMATCH:
+        return CR_ERR_INTEGRITY;
+    case SQLITE_TOOBIG:
+        return CR_ERR_DATA;
+    case SQLITE_NOMEM:
+        return CR_ERR_NO_MEMORY;
+    case SQLITE_INTERNAL: case SQLITE_NOTFOUND:
+        return CR_ERR_INTERNAL;
+    case SQLITE_MISUSE: case SQLITE_RANGE:
+        return CR_ERR_INTERFACE;
+    case SQLITE_ERROR: case SQLITE_PERM: case SQLITE_ABORT: case SQLITE_BUSY:
+    case SQLITE_LOCKED: case SQLITE_READONLY: case SQLITE_INTERRUPT: case SQLITE_IOERR:
+    case SQLITE_FULL: case SQLITE_CANTOPEN: case SQLITE_PROTOCOL: case SQLITE_EMPTY:
+    case SQLITE_SCHEMA: case SQLITE_AUTH:
+        return CR_ERR_OPERATIONAL;
+    default:
+        return CR_ERR_DATABASE;
+    }
+}
+
+static cr_status db_error(sqlite3 *db, int rc, cr_error *err)
+{
+    int code = db ? sqlite3_extended_errcode(db) : rc;
+    if ((code & 0xff) != (rc & 0xff))
+        code = rc;
+    return cr_error_set_db(err, class_of(code), NULL, code,
+                           db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+static bool truthy(const char *v)
+{
+    return strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "True") == 0;
+}
+
+/* Options SQLAlchemy's pysqlite dialect accepts in the URL; with uri=true the
+ * others go into the SQLite URI, as there. */
+static cr_status build_path(const cr_url *url, cr_buf *path, int *flags, double *timeout,
+                            cr_error *err)
+{
+    const char *db = url->database && *url->database ? url->database : ":memory:";
+    const char *uri = cr_url_query(url, "uri");
+    bool is_uri = uri && truthy(uri);
+    cr_buf_puts(path, db);
+    char sep = strchr(db, '?') ? '&' : '?';
+    for (size_t i = 0; i < url->nquery; i++) {
+        const char *k = url->query_keys[i], *v = url->query_values[i];
+        if (strcmp(k, "timeout") == 0) {
+            char *end;
+            *timeout = strtod(v, &end);
+            if (end == v || *end || *timeout < 0)
+                return cr_error_set(err, CR_ERR_ARGUMENT,
+                                    "SQLite URL option timeout must be a number of seconds, "
+                                    "not '%s'", v);
+        } else if (strcmp(k, "uri") == 0 || strcmp(k, "check_same_thread") == 0) {
+            /* check_same_thread: Python's; connections here are never shared. */
+        } else if (is_uri) {
+            cr_buf_printf(path, "%c%s=%s", sep, k, v);
+            sep = '&';
+        } else {
+            return cr_error_set(err, CR_ERR_ARGUMENT,
+                                "unknown SQLite URL option '%s' (known: timeout, uri, "
+                                "check_same_thread; with uri=true, SQLite URI parameters)", k);
+        }
+    }
+    *flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (is_uri)
+        *flags |= SQLITE_OPEN_URI;
+    return path->oom ? cr_error_oom(err) : CR_OK;
+}
+
+static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *err)
+{
+    if (url->host || url->username || url->port)
+        return cr_error_set(err, CR_ERR_ARGUMENT,
+                            "a SQLite URL names no host or user: write sqlite:///relative.db, "
+                            "sqlite:////absolute/path.db or sqlite://");
+    cr_buf path;
+    cr_buf_init(&path);
+    int flags;
+    double timeout = 5.0;             /* Python's sqlite3 default */
+    cr_status st = build_path(url, &path, &flags, &timeout, err);
+    if (st) {
+        cr_buf_free(&path);
+        return st;
+    }
+    cr_driver_conn *dc = cr_calloc(1, sizeof *dc);
+    if (!dc) {
+        cr_buf_free(&path);
+        return cr_error_oom(err);
+    }
+    int rc = sqlite3_open_v2(cr_buf_cstr(&path), &dc->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        st = db_error(dc->db, rc, err);
+        size_t n = strlen(err->message);
+        snprintf(err->message + n, sizeof err->message - n, " (database '%s')",
+                 cr_buf_cstr(&path));
+        sqlite3_close(dc->db);
+        cr_free(dc);
+        cr_buf_free(&path);
+        return st;
+    }
+    cr_buf_free(&path);
+    sqlite3_extended_result_codes(dc->db, 1);
+    sqlite3_busy_timeout(dc->db, (int)(timeout * 1000));
+    *out = dc;
+    return CR_OK;
+}
+
+static void sl_close(cr_driver_conn *dc)
+{
+    if (!dc)
+        return;
+    sqlite3_close_v2(dc->db);
+    cr_free(dc);
+}
+
+static cr_status sl_exec_simple(cr_driver_conn *dc, const char *sql, cr_error *err)
+{
+    int rc = sqlite3_exec(dc->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? CR_OK : db_error(dc->db, rc, err);
+}
+
+static cr_status sl_set_isolation(cr_driver_conn *dc, const char *level, cr_error *err)
+{
+    const char *canon = cr_isolation_canonical(level);
+    const char *sql = NULL;
+    if (canon && strcmp(canon, "SERIALIZABLE") == 0)
+        sql = "PRAGMA read_uncommitted = 0";
+    else if (canon && strcmp(canon, "READ UNCOMMITTED") == 0)
+        sql = "PRAGMA read_uncommitted = 1";
+    if (!sql)
+        return cr_error_set(err, CR_ERR_ARGUMENT,
+                            "SQLite has no isolation level '%s' (it has SERIALIZABLE, "
+                            "READ UNCOMMITTED and AUTOCOMMIT)", level ? level : "(null)");
+    return sl_exec_simple(dc, sql, err);
+}
+
+/* Whether SQL text left after a statement holds anything but blanks, ';'
+ * and comments. */
+static bool has_more_sql(const char *p)
+{
+    for (;;) {
+        while (isspace((unsigned char)*p) || *p == ';')
+            p++;
+        if (p[0] == '-' && p[1] == '-') {
+            p += strcspn(p, "\n");
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *end = strstr(p + 2, "*/");
+            if (!end)
+                return false;
+            p = end + 2;
+        } else {
+            return *p != '\0';
+        }
+    }
+}
+
+/* The scale s of a declared "NUMERIC(p, s)", or -1. */
+static int scale_of(const char *decl)
+{
+    const char *comma = decl ? strchr(decl, ',') : NULL;
+    if (!comma)
+        return -1;
+    int s = atoi(comma + 1);
+    return s >= 0 && s <= 30 ? s : -1;
+}
+
+static enum hint hint_of(const char *decl)
+{
+    if (!decl)
+        return H_NONE;
+    char up[64];
+    size_t i = 0;
+    for (; decl[i] && i < sizeof up - 1; i++)
+        up[i] = (char)toupper((unsigned char)decl[i]);
+    up[i] = '\0';
+    if (strstr(up, "BOOL"))
+        return H_BOOL;
+    if (strstr(up, "DATETIME") || strstr(up, "TIMESTAMP"))
+        return H_DATETIME;
+    if (strstr(up, "DATE"))
+        return H_DATE;
+    if (strstr(up, "TIME"))
+        return H_TIME;
+    if (strstr(up, "NUMERIC") || strstr(up, "DECIMAL"))
+        return H_NUMERIC;
+    return H_NONE;
+}
+
+/* (Re)read the column hints when the column count is new. */
+static cr_status load_columns(cr_driver_stmt *s, cr_error *err)
+{
+    int n = s->st ? sqlite3_column_count(s->st) : 0;
+    if (n == s->ncols && (n == 0 || s->hints))
+        return CR_OK;
+    cr_free(s->hints);
+    cr_free(s->scales);
+    cr_free(s->numbuf);
+    s->hints = NULL;
+    s->scales = NULL;
+    s->numbuf = NULL;
+    s->ncols = 0;
+    if (n == 0)
+        return CR_OK;
+    s->hints = cr_malloc((size_t)n);
+    s->scales = cr_malloc((size_t)n);
+    s->numbuf = cr_malloc(sizeof *s->numbuf * (size_t)n);
+    if (!s->hints || !s->scales || !s->numbuf)
+        return cr_error_oom(err);
+    for (int i = 0; i < n; i++) {
+        const char *decl = sqlite3_column_decltype(s->st, i);
+        s->hints[i] = (unsigned char)hint_of(decl);
+        s->scales[i] = (signed char)scale_of(decl);
+    }
+    s->ncols = n;
+    return CR_OK;
+}
+
+static void sl_finalize(cr_driver_stmt *s)
+{
+    if (!s)
+        return;
+    sqlite3_finalize(s->st);
+    cr_free(s->hints);
+    cr_free(s->scales);
+    cr_free(s->numbuf);
+    cr_buf_free(&s->params);
+    cr_free(s);
+}
+
+static cr_status sl_prepare(cr_driver_conn *dc, const char *sql, int nparams,
+                            cr_driver_stmt **out, cr_error *err)
+{
+    cr_driver_stmt *s = cr_calloc(1, sizeof *s);
+    if (!s)
+        return cr_error_oom(err);
+    s->db = dc->db;
+    s->nparams = nparams;
+    const char *tail = NULL;
+    int rc = sqlite3_prepare_v3(dc->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st, &tail);
+    cr_status st = CR_OK;
+    if (rc != SQLITE_OK)
+        st = db_error(dc->db, rc, err);
+    else if (tail && has_more_sql(tail))
+        st = cr_error_set(err, CR_ERR_PROGRAMMING, "you can only execute one statement at a time");
+    else if (s->st && sqlite3_bind_parameter_count(s->st) != nparams)
+        st = cr_error_set(err, CR_ERR_ARGUMENT,
+                          "the statement has %d bind parameters but %d named ones; write "
+                          "parameters as :name", sqlite3_bind_parameter_count(s->st), nparams);
+    else
+        st = load_columns(s, err);
+    if (st) {
+        sl_finalize(s);
+        return st;
+    }
+    *out = s;
+    return CR_OK;
+}
+
+/* Bytes a parameter needs in the statement's parameter buffer. */
+static size_t param_size(const cr_value *v)
+{
+    switch (v->type) {
+    case CR_TEXT: case CR_NUMERIC: return v->v.s.len + 1;
+    case CR_BLOB: return v->v.blob.len + 1;
+    case CR_DATE: case CR_TIME: case CR_DATETIME: return 40;
+    default: return 0;
+    }
+}
+
+static cr_status bind_all(cr_driver_stmt *s, const cr_value *params, cr_error *err)
+{
+    /* SQLite reads bound bytes while stepping, after the caller's call has
+     * returned: copy them into one buffer that is reused, sized first so it
+     * does not move while binding. */
+    size_t need = 0;
+    for (int i = 0; i < s->nparams; i++)
+        need += param_size(&params[i]);
+    cr_buf_clear(&s->params);
+    if (!cr_buf_reserve(&s->params, need))
+        return cr_error_oom(err);
+    char *p = s->params.data;
+    int rc = SQLITE_OK;
+    for (int i = 0; i < s->nparams && rc == SQLITE_OK; i++) {
+        const cr_value *v = &params[i];
+        int idx = i + 1;
+        switch (v->type) {
+        case CR_NULL:
+            rc = sqlite3_bind_null(s->st, idx);
+            break;
+        case CR_INT:
+            rc = sqlite3_bind_int64(s->st, idx, v->v.i);
+            break;
+        case CR_BOOL:
+            rc = sqlite3_bind_int(s->st, idx, v->v.b ? 1 : 0);
+            break;
+        case CR_DOUBLE:
+            rc = sqlite3_bind_double(s->st, idx, v->v.d);
+            break;
+        case CR_TEXT:
+        case CR_NUMERIC:
+            memcpy(p, v->v.s.ptr, v->v.s.len);
+            rc = sqlite3_bind_text(s->st, idx, p, (int)v->v.s.len, SQLITE_STATIC);
+            p += v->v.s.len + 1;
+            break;
+        case CR_BLOB:
+            if (v->v.blob.len)
+                memcpy(p, v->v.blob.ptr, v->v.blob.len);
+            rc = sqlite3_bind_blob(s->st, idx, p, (int)v->v.blob.len, SQLITE_STATIC);
+            p += v->v.blob.len + 1;
+            break;
+        case CR_DATE:
+        case CR_TIME:
+        case CR_DATETIME: {
+            int n = cr_datetime_format(&v->v.dt, v->type, p, 40);
+            rc = sqlite3_bind_text(s->st, idx, p, n, SQLITE_STATIC);
+            p += 40;
+            break;
+        }
+        default:
+            return cr_error_set(err, CR_ERR_ARGUMENT, "parameter %d has an unknown type %d",
+                                idx, (int)v->type);
+        }
+    }
+    return rc == SQLITE_OK ? CR_OK : db_error(s->db, rc, err);
+}
+
+static cr_status sl_execute(cr_driver_stmt *s, const cr_value *params, bool stream, cr_error *err)
+{
+    (void)stream;                     /* SQLite always steps row by row */
+    s->pending_row = false;
+    s->done = true;
+    s->rowcount = -1;
+    if (!s->st)
+        return CR_OK;
+    sqlite3_reset(s->st);
+    cr_status st = bind_all(s, params, err);
+    if (st)
+        return st;
+    sqlite3_int64 before = sqlite3_total_changes64(s->db);
+    int rc = sqlite3_step(s->st);
+    if (rc == SQLITE_ROW) {
+        s->pending_row = true;
+        s->done = false;
+    } else if (rc != SQLITE_DONE) {
+        st = db_error(s->db, rc, err);
+        sqlite3_reset(s->st);
+        return st;
+    }
+    if ((st = load_columns(s, err)))
+        return st;
+    if (s->ncols == 0 || !sqlite3_stmt_readonly(s->st))
+        s->rowcount = sqlite3_total_changes64(s->db) - before;
+    s->lastrowid = sqlite3_last_insert_rowid(s->db);
+    return CR_OK;
+}
+
+static int sl_ncols(cr_driver_stmt *s) { return s->ncols; }
+static const char *sl_colname(cr_driver_stmt *s, int i) { return sqlite3_column_name(s->st, i); }
+
+static void read_row(cr_driver_stmt *s, cr_value *row)
+{
+    for (int i = 0; i < s->ncols; i++) {
+        cr_value *v = &row[i];
+        enum hint h = (enum hint)s->hints[i];
+        switch (sqlite3_column_type(s->st, i)) {
+        case SQLITE_NULL:
+            v->type = CR_NULL;
+            break;
+        case SQLITE_INTEGER: {
+            sqlite3_int64 x = sqlite3_column_int64(s->st, i);
+            if (h == H_BOOL && (x == 0 || x == 1)) {
+                v->type = CR_BOOL;
+                v->v.b = x != 0;
+            } else if (h == H_NUMERIC) {
+                v->type = CR_NUMERIC;
+                v->v.s.len = (size_t)cr_format_int64(x, s->numbuf[i]);
+                v->v.s.ptr = s->numbuf[i];
+            } else {
+                v->type = CR_INT;
+                v->v.i = x;
+            }
+            break;
+        }
+        case SQLITE_FLOAT:
+            v->type = CR_DOUBLE;
+            v->v.d = sqlite3_column_double(s->st, i);
+            if (h == H_NUMERIC) {
+                /* SQLite keeps NUMERIC as REAL; show it at the declared scale,
+                 * as SQLAlchemy's Numeric does. */
+                int sc = s->scales[i];
+                int n = sc >= 0 ? snprintf(s->numbuf[i], sizeof s->numbuf[i], "%.*f", sc, v->v.d)
+                                : snprintf(s->numbuf[i], sizeof s->numbuf[i], "%.15g", v->v.d);
+                if (n > 0 && (size_t)n < sizeof s->numbuf[i]) {
+                    v->type = CR_NUMERIC;
+                    v->v.s.ptr = s->numbuf[i];
+                    v->v.s.len = (size_t)n;
+                }
+            }
+            break;
+        case SQLITE_TEXT: {
+            const char *t = (const char *)sqlite3_column_text(s->st, i);
+            size_t n = (size_t)sqlite3_column_bytes(s->st, i);
+            cr_type kind;
+            if (h >= H_DATE && h <= H_DATETIME &&
+                cr_datetime_parse(t, n, &v->v.dt, &kind) == CR_OK) {
+                v->type = kind;
+            } else {
+                v->type = h == H_NUMERIC ? CR_NUMERIC : CR_TEXT;
+                v->v.s.ptr = t ? t : "";
+                v->v.s.len = n;
+            }
+            break;
+        }
+        default: {
+            const void *b = sqlite3_column_blob(s->st, i);
+            v->type = CR_BLOB;
+            v->v.blob.len = (size_t)sqlite3_column_bytes(s->st, i);
+            v->v.blob.ptr = b ? b : "";
+            break;
+        }
+        }
+    }
+}
+
+static int sl_fetch(cr_driver_stmt *s, cr_value *row, cr_error *err)
+{
+    if (s->pending_row) {
+        s->pending_row = false;
+        read_row(s, row);
+        return CR_ROW;
+    }
+    if (s->done)
+        return CR_DONE;
+    int rc = sqlite3_step(s->st);
+    if (rc == SQLITE_ROW) {
+        read_row(s, row);
+        return CR_ROW;
+    }
+    s->done = true;
+    if (rc == SQLITE_DONE)
+        return CR_DONE;
+    return db_error(s->db, rc, err);
+}
+
+static int64_t sl_rowcount(cr_driver_stmt *s) { return s->rowcount; }
+
+static cr_status sl_lastrowid(cr_driver_stmt *s, int64_t *out, cr_error *err)
+{
+    (void)err;
+    *out = s->lastrowid;
+    return CR_OK;
+}
+
+static void sl_reset(cr_driver_stmt *s)
+{
+    if (s->st)
+        sqlite3_reset(s->st);
+    s->pending_row = false;
+    s->done = true;
+}
+
+const cr_driver cr_sqlite_driver = {
+    .name = "sqlite",
+    .param_style = CR_PARAM_NUMBERED_QMARK,
+    .default_isolation = "SERIALIZABLE",
+    .connect = sl_connect,
+    .close = sl_close,
+    .exec_simple = sl_exec_simple,
+    .set_isolation = sl_set_isolation,
+    .prepare = sl_prepare,
+    .finalize = sl_finalize,
+    .execute = sl_execute,
+    .ncols = sl_ncols,
+    .colname = sl_colname,
+    .fetch = sl_fetch,
+    .rowcount = sl_rowcount,
+    .lastrowid = sl_lastrowid,
+    .reset = sl_reset,
+};

@@ -1,0 +1,384 @@
+/* connection.c — connections: executing statements, transactions, savepoints, isolation. */
+#include "engine/engine.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Report a NULL or closed connection; returns the status to hand back. */
+static cr_status check_conn(cr_conn *c)
+{
+    if (!c)
+        return CR_ERR_ARGUMENT;
+    cr_error_clear(&c->err);
+    if (!c->pc)
+        return cr_error_set(&c->err, CR_ERR_RESOURCE_CLOSED, "this connection is closed");
+    return CR_OK;
+}
+
+static const cr_error null_conn_error = {
+    .cls = CR_ERR_ARGUMENT, .message = "connection handle is NULL",
+};
+
+const cr_error *cr_conn_error(const cr_conn *c)
+{
+    if (!c)
+        return &null_conn_error;
+    return c->err.cls ? &c->err : NULL;
+}
+
+cr_engine *cr_conn_engine(const cr_conn *c) { return c ? c->engine : NULL; }
+bool cr_conn_in_transaction(const cr_conn *c) { return c && c->in_tx; }
+int cr_conn_savepoint_depth(const cr_conn *c) { return c ? c->sp_depth : 0; }
+const char *cr_conn_isolation_level(const cr_conn *c)
+{
+    return c ? (c->autocommit ? "AUTOCOMMIT" : c->isolation) : NULL;
+}
+
+/* Run a transaction-control statement, logging it and noting a lost connection. */
+static cr_status run_simple(cr_conn *c, const char *sql, const char *log_as)
+{
+    cr_engine_log(c->engine, "%s", log_as ? log_as : sql);
+    cr_status st = c->engine->drv->exec_simple(c->pc->dc, sql, &c->err);
+    if (st) {
+        if (c->err.disconnect)
+            c->pc->broken = true;
+        cr_error_set_statement(&c->err, sql);
+    }
+    return st;
+}
+
+static cr_status autobegin(cr_conn *c)
+{
+    if (c->in_tx || c->autocommit)
+        return CR_OK;
+    cr_status st = run_simple(c, "BEGIN", "BEGIN (implicit)");
+    if (st == CR_OK)
+        c->in_tx = true;
+    return st;
+}
+
+cr_status cr_conn_begin(cr_conn *c)
+{
+    cr_status st = check_conn(c);
+    if (st)
+        return st;
+    if (c->in_tx)
+        return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST,
+                            "a transaction is already begun on this connection; commit or "
+                            "roll it back first, or use a savepoint (cr_conn_begin_nested)");
+    if (c->autocommit)
+        return CR_OK;
+    st = run_simple(c, "BEGIN", NULL);
+    if (st == CR_OK)
+        c->in_tx = true;
+    return st;
+}
+
+static cr_status end_tx(cr_conn *c, const char *sql)
+{
+    cr_status st = check_conn(c);
+    if (st || !c->in_tx)
+        return st;
+    st = run_simple(c, sql, NULL);
+    /* A failed COMMIT leaves the transaction for the caller to roll back;
+     * a failed ROLLBACK leaves nothing to roll back. */
+    if (st == CR_OK || strcmp(sql, "ROLLBACK") == 0 || c->pc->broken) {
+        c->in_tx = false;
+        c->sp_depth = 0;
+    }
+    return st;
+}
+
+cr_status cr_conn_commit(cr_conn *c) { return end_tx(c, "COMMIT"); }
+cr_status cr_conn_rollback(cr_conn *c) { return end_tx(c, "ROLLBACK"); }
+
+static cr_status savepoint_op(cr_conn *c, const char *verb, int depth)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "%s sa_savepoint_%d", verb, depth);
+    return run_simple(c, sql, NULL);
+}
+
+cr_status cr_conn_begin_nested(cr_conn *c)
+{
+    cr_status st = check_conn(c);
+    if (st)
+        return st;
+    if (c->autocommit)
+        return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST,
+                            "savepoints need a transaction; this connection is in AUTOCOMMIT");
+    if ((st = autobegin(c)))
+        return st;
+    if ((st = savepoint_op(c, "SAVEPOINT", c->sp_depth + 1)) == CR_OK)
+        c->sp_depth++;
+    return st;
+}
+
+static cr_status end_savepoint(cr_conn *c, const char *verb)
+{
+    cr_status st = check_conn(c);
+    if (st)
+        return st;
+    if (c->sp_depth == 0)
+        return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST, "no savepoint is open");
+    st = savepoint_op(c, verb, c->sp_depth);
+    if (st == CR_OK)
+        c->sp_depth--;
+    return st;
+}
+
+cr_status cr_conn_release_savepoint(cr_conn *c) { return end_savepoint(c, "RELEASE SAVEPOINT"); }
+cr_status cr_conn_rollback_savepoint(cr_conn *c) { return end_savepoint(c, "ROLLBACK TO SAVEPOINT"); }
+
+/* Put the server session at level (canonical, not AUTOCOMMIT) if it is not. */
+static cr_status server_isolation(cr_conn *c, const char *level)
+{
+    if (strcmp(c->pc->server_isolation, level) == 0)
+        return CR_OK;
+    cr_status st = c->engine->drv->set_isolation(c->pc->dc, level, &c->err);
+    if (st == CR_OK)
+        c->pc->server_isolation = level;
+    return st;
+}
+
+cr_status cr_conn_set_isolation_level(cr_conn *c, const char *level)
+{
+    cr_status st = check_conn(c);
+    if (st)
+        return st;
+    const char *canon = cr_isolation_canonical(level);
+    if (!canon)
+        return cr_error_set(&c->err, CR_ERR_ARGUMENT,
+                            "unknown isolation level '%s' (known: SERIALIZABLE, REPEATABLE "
+                            "READ, READ COMMITTED, READ UNCOMMITTED, AUTOCOMMIT)",
+                            level ? level : "(null)");
+    if (c->in_tx)
+        return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST,
+                            "cannot change the isolation level inside a transaction");
+    if (strcmp(canon, "AUTOCOMMIT") == 0) {
+        c->autocommit = true;
+        return CR_OK;
+    }
+    if ((st = server_isolation(c, canon)))
+        return st;
+    c->autocommit = false;
+    c->isolation = canon;
+    return CR_OK;
+}
+
+cr_status cr_conn_set_stream_results(cr_conn *c, bool on)
+{
+    cr_status st = check_conn(c);
+    if (st == CR_OK)
+        c->stream = on;
+    return st;
+}
+
+/* Echo the statement and its parameters as SQLAlchemy does. */
+static void log_statement(cr_conn *c, cr_stmt *st, bool cached, const cr_value *const *by_name,
+                          const char *const *names, const cr_value *sets, size_t nsets)
+{
+    cr_engine *e = c->engine;
+    cr_buf b;
+    cr_buf_init(&b);
+    if (cached)
+        cr_buf_printf(&b, "[cached since %.4gs ago] ", cr_now_seconds() - st->prepared_at);
+    else
+        cr_buf_printf(&b, "[generated in %.5fs] ", cr_now_seconds() - st->prepared_at);
+    size_t nn = (size_t)st->text.nnames;
+    size_t shown = nsets > 10 ? 10 : nsets;
+    if (sets)
+        cr_buf_putc(&b, '[');
+    for (size_t s = 0; s < (sets ? shown : 1); s++) {
+        cr_buf_puts(&b, s ? ", {" : "{");
+        for (size_t i = 0; i < nn; i++) {
+            cr_buf_printf(&b, "%s'%s': ", i ? ", " : "", sets ? names[i] : st->text.names[i]);
+            cr_buf_put_value(&b, sets ? &sets[s * nn + i] : by_name[i]);
+        }
+        cr_buf_putc(&b, '}');
+    }
+    if (sets && nsets > shown)
+        cr_buf_printf(&b, " ... displaying %zu of %zu total bound parameter sets ...", shown,
+                      nsets);
+    if (sets)
+        cr_buf_putc(&b, ']');
+    cr_engine_log(e, "%s", st->key);
+    cr_engine_log(e, "%s", b.oom ? "[parameters not shown: out of memory]" : cr_buf_cstr(&b));
+    cr_buf_free(&b);
+}
+
+/* Match the caller's named parameters to the statement's names and lay the
+ * values out in placeholder order. */
+static cr_status bind_params(cr_conn *c, cr_stmt *st, const cr_param *params)
+{
+    cr_sqltext *t = &st->text;
+    for (int i = 0; i < t->nnames; i++)
+        st->by_name[i] = NULL;
+    for (const cr_param *p = params; p && p->name; p++) {
+        int idx = -1;
+        /* Parameters usually come in the order they appear in the SQL. */
+        int guess = (int)(p - params);
+        if (guess < t->nnames && strcmp(t->names[guess], p->name) == 0)
+            idx = guess;
+        else
+            idx = cr_sqltext_find(t, p->name);
+        if (idx < 0)
+            return cr_error_set(&c->err, CR_ERR_ARGUMENT,
+                                "parameter '%s' is not in the statement (it takes %d named "
+                                "parameter%s%s%s)", p->name, t->nnames,
+                                t->nnames == 1 ? "" : "s", t->nnames ? ", first :" : "",
+                                t->nnames ? t->names[0] : "");
+        if (st->by_name[idx])
+            return cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter '%s' is given twice",
+                                p->name);
+        st->by_name[idx] = &p->value;
+    }
+    for (int i = 0; i < t->nnames; i++)
+        if (!st->by_name[i])
+            return cr_error_set(&c->err, CR_ERR_ARGUMENT,
+                                "a value is required for bind parameter '%s'", t->names[i]);
+    for (int k = 0; k < t->nslots; k++)
+        st->slots[k] = *st->by_name[t->slot_name[k]];
+    return CR_OK;
+}
+
+/* Shared front of execute and executemany: checks, statement, transaction. */
+static cr_status start(cr_conn *c, const char *sql, cr_stmt **st, bool *cached)
+{
+    cr_status rc = check_conn(c);
+    if (rc)
+        return rc;
+    if (!sql)
+        return cr_error_set(&c->err, CR_ERR_ARGUMENT, "SQL text is NULL");
+    if (c->streaming)
+        return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST,
+                            "a streamed result is still being read on this connection; "
+                            "fetch all of it or free it first");
+    if ((rc = autobegin(c)))
+        return rc;
+    return cr_stmt_get(c, sql, st, cached);
+}
+
+static cr_status run(cr_conn *c, cr_stmt *st, const cr_value *vals, bool stream)
+{
+    cr_status rc = c->engine->drv->execute(st->ds, vals, stream, &c->err);
+    if (rc) {
+        if (c->err.disconnect)
+            c->pc->broken = true;
+        cr_error_set_statement(&c->err, st->key);
+    }
+    return rc;
+}
+
+cr_result *cr_conn_execute(cr_conn *c, const char *sql, const cr_param *params)
+{
+    cr_stmt *st;
+    bool cached;
+    if (start(c, sql, &st, &cached))
+        return NULL;
+    if (bind_params(c, st, params)) {
+        cr_error_set_statement(&c->err, sql);
+        cr_stmt_release(c, st, true);
+        return NULL;
+    }
+    if (c->engine->echo)
+        log_statement(c, st, cached, st->by_name, NULL, NULL, 0);
+    if (run(c, st, st->slots, c->stream)) {
+        cr_stmt_release(c, st, true);
+        return NULL;
+    }
+    return cr_result_new(c, st);
+}
+
+cr_status cr_conn_exec(cr_conn *c, const char *sql, const cr_param *params)
+{
+    cr_result *r = cr_conn_execute(c, sql, params);
+    if (!r)
+        return c ? c->err.cls : CR_ERR_ARGUMENT;
+    cr_result_free(r);
+    return CR_OK;
+}
+
+cr_result *cr_conn_executemany(cr_conn *c, const char *sql, const char *const *names,
+                               size_t nparams, const cr_value *values, size_t nsets)
+{
+    cr_stmt *st;
+    bool cached;
+    if (check_conn(c))
+        return NULL;
+    if ((nparams && !names) || (nsets && nparams && !values)) {
+        cr_error_set(&c->err, CR_ERR_ARGUMENT, "executemany: names or values is NULL");
+        return NULL;
+    }
+    if (start(c, sql, &st, &cached))
+        return NULL;
+    const cr_driver *drv = c->engine->drv;
+    cr_sqltext *t = &st->text;
+    /* Map each of the statement's names to its column in values, once. */
+    int *col = cr_malloc(sizeof(int) * (size_t)(t->nnames ? t->nnames : 1));
+    cr_status rc = col ? CR_OK : cr_error_oom(&c->err);
+    for (int i = 0; rc == CR_OK && i < t->nnames; i++) {
+        col[i] = -1;
+        for (size_t j = 0; j < nparams; j++)
+            if (names[j] && strcmp(names[j], t->names[i]) == 0)
+                col[i] = (int)j;
+        if (col[i] < 0)
+            rc = cr_error_set(&c->err, CR_ERR_ARGUMENT,
+                              "a value is required for bind parameter '%s'", t->names[i]);
+    }
+    for (size_t j = 0; rc == CR_OK && j < nparams; j++)
+        if (!names[j] || cr_sqltext_find(t, names[j]) < 0)
+            rc = cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter '%s' is not in the statement",
+                              names[j] ? names[j] : "(null)");
+    if (rc == CR_OK && c->engine->echo)
+        log_statement(c, st, cached, NULL, names, values, nsets);
+    int64_t total = 0;
+    for (size_t s = 0; rc == CR_OK && s < nsets; s++) {
+        const cr_value *row = values + s * nparams;
+        for (int k = 0; k < t->nslots; k++)
+            st->slots[k] = row[col[t->slot_name[k]]];
+        if ((rc = run(c, st, st->slots, false)))
+            break;
+        int64_t n = drv->rowcount(st->ds);
+        total = (total < 0 || n < 0) ? -1 : total + n;
+        if (s + 1 < nsets)
+            drv->reset(st->ds);
+    }
+    cr_free(col);
+    if (rc) {
+        if (!cr_error_statement(&c->err))
+            cr_error_set_statement(&c->err, sql);
+        cr_stmt_release(c, st, true);
+        return NULL;
+    }
+    if (nsets == 0) {
+        cr_stmt_release(c, st, true);
+        st = NULL;
+    }
+    cr_result *r = cr_result_new(c, st);
+    if (r && nsets)
+        r->rowcount = total;
+    return r;
+}
+
+void cr_conn_close(cr_conn *c)
+{
+    if (!c)
+        return;
+    if (c->pc) {
+        while (c->results)
+            cr_result_detach(c->results);
+        if (c->in_tx && !c->pc->broken)
+            end_tx(c, "ROLLBACK");
+        /* Hand the connection back as the engine configured it. */
+        cr_engine *e = c->engine;
+        const char *level = e->isolation && strcmp(e->isolation, "AUTOCOMMIT") != 0
+                                ? e->isolation : e->drv->default_isolation;
+        if (!c->pc->broken && server_isolation(c, level))
+            c->pc->broken = true;
+        cr_pool_checkin(e, c->pc);
+        c->pc = NULL;
+    }
+    cr_error_clear(&c->err);
+    cr_free(c);
+}

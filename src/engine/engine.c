@@ -1,0 +1,269 @@
+/* engine.c — engines: URL to driver, options, echo logging, checkout of connections. */
+#include "engine/engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const cr_driver *const drivers[] = {
+#ifdef CRUCIBLE_HAVE_SQLITE
+    &cr_sqlite_driver,
+#endif
+#ifdef CRUCIBLE_HAVE_POSTGRESQL
+    &cr_postgresql_driver,
+#endif
+#ifdef CRUCIBLE_HAVE_MYSQL
+    &cr_mysql_driver,
+#endif
+};
+
+static const cr_driver *find_driver(const char *backend)
+{
+    for (size_t i = 0; i < CR_ARRAY_LEN(drivers); i++)
+        if (strcmp(drivers[i]->name, backend) == 0)
+            return drivers[i];
+    return NULL;
+}
+
+bool cr_backend_available(const char *backend)
+{
+    return backend && find_driver(backend) != NULL;
+}
+
+double cr_now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void cr_engine_log(cr_engine *e, const char *fmt, ...)
+{
+    if (!e->echo)
+        return;
+    char small[512];
+    char *line = small;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof small && (line = cr_malloc((size_t)n + 1)) != NULL) {
+        va_start(ap, fmt);
+        vsnprintf(line, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    } else if (!line) {
+        line = small;                 /* out of memory: log what fits */
+    }
+    if (e->log_fn) {
+        e->log_fn(e->log_userdata, line);
+    } else {
+        /* The format of Python's logging, which SQLAlchemy's echo uses. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        struct tm tm;
+        localtime_r(&ts.tv_sec, &tm);
+        char stamp[32];
+        strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+        fprintf(stderr, "%s,%03ld INFO crucible.engine.Engine %s\n", stamp,
+                ts.tv_nsec / 1000000, line);
+    }
+    if (line != small)
+        cr_free(line);
+}
+
+/* Options to the engine that are not the driver's business. */
+static cr_status apply_options(cr_engine *e, const cr_engine_options *o, cr_error *err)
+{
+    e->pool_size = 5;
+    e->stmt_cache_size = 100;
+    if (!o)
+        return CR_OK;
+    e->echo = o->echo;
+    e->log_fn = o->log_fn;
+    e->log_userdata = o->log_userdata;
+    if (o->pool_size < 0)
+        return cr_error_set(err, CR_ERR_ARGUMENT, "pool_size must not be negative (got %d)",
+                            o->pool_size);
+    if (o->statement_cache_size < 0)
+        return cr_error_set(err, CR_ERR_ARGUMENT,
+                            "statement_cache_size must not be negative (got %d)",
+                            o->statement_cache_size);
+    if (o->pool_size)
+        e->pool_size = o->pool_size;
+    if (o->statement_cache_size)
+        e->stmt_cache_size = o->statement_cache_size;
+    if (o->isolation_level) {
+        e->isolation = cr_isolation_canonical(o->isolation_level);
+        if (!e->isolation)
+            return cr_error_set(err, CR_ERR_ARGUMENT,
+                                "unknown isolation level '%s' (known: SERIALIZABLE, "
+                                "REPEATABLE READ, READ COMMITTED, READ UNCOMMITTED, AUTOCOMMIT)",
+                                o->isolation_level);
+    }
+    return CR_OK;
+}
+
+/* Each connection to "sqlite://" would get a database of its own. Instead
+ * the engine names one in SQLite's memdb VFS, which all connections of the
+ * process share, and holds one connection so that it lives as long as the
+ * engine does. */
+static cr_status share_memory_database(cr_engine *e, cr_error *err)
+{
+    static _Atomic unsigned long counter;
+    const char *db = e->url.database;
+    if (strcmp(e->url.backend, "sqlite") != 0 || (db && *db && strcmp(db, ":memory:") != 0))
+        return CR_OK;
+    char name[96];
+    snprintf(name, sizeof name, "file:/crucible-memdb-%ld-%lu?vfs=memdb", (long)getpid(),
+             ++counter);
+    cr_status st = cr_url_set_database(&e->url, name, err);
+    if (!st)
+        st = cr_url_set_query(&e->url, "uri", "true", err);
+    if (!st)
+        st = cr_pool_checkout(e, &e->keeper, err);
+    return st;
+}
+
+static void engine_destroy(cr_engine *e)
+{
+    cr_pool_dispose(e);
+    if (e->keeper)
+        cr_pconn_destroy(e, e->keeper);
+    pthread_mutex_destroy(&e->lock);
+    cr_url_free(&e->url);
+    cr_free(e->safe_url);
+    cr_free(e);
+}
+
+static cr_engine *fail(cr_engine *e, cr_error *local, cr_error **err)
+{
+    if (err)
+        *err = cr_error_dup(local);
+    cr_error_clear(local);
+    if (e)
+        engine_destroy(e);
+    return NULL;
+}
+
+cr_engine *cr_create_engine(const char *url, const cr_engine_options *options, cr_error **err)
+{
+    cr_error local = {0};
+    if (err)
+        *err = NULL;
+    if (!url && !(url = getenv("DATABASE_URL"))) {
+        cr_error_set(&local, CR_ERR_ARGUMENT,
+                     "no database URL given and DATABASE_URL is not set");
+        return fail(NULL, &local, err);
+    }
+    cr_engine *e = cr_calloc(1, sizeof *e);
+    if (!e) {
+        cr_error_oom(&local);
+        return fail(NULL, &local, err);
+    }
+    if (pthread_mutex_init(&e->lock, NULL) != 0) {
+        cr_free(e);
+        cr_error_set(&local, CR_ERR_INTERNAL, "could not create the engine's mutex");
+        return fail(NULL, &local, err);
+    }
+    if (cr_url_parse(url, &e->url, &local) || apply_options(e, options, &local))
+        return fail(e, &local, err);
+    e->drv = find_driver(e->url.backend);
+    if (!e->drv) {
+        cr_error_set(&local, CR_ERR_NOT_SUPPORTED,
+                     "backend '%s' is not available: Crucible was built without its "
+                     "client library", e->url.backend);
+        return fail(e, &local, err);
+    }
+    if (!(e->safe_url = cr_url_render_safe(&e->url))) {
+        cr_error_oom(&local);
+        return fail(e, &local, err);
+    }
+    if (share_memory_database(e, &local))
+        return fail(e, &local, err);
+    cr_engine_log(e, "Engine created for %s", e->safe_url);
+    return e;
+}
+
+void cr_engine_free(cr_engine *e)
+{
+    if (e)
+        engine_destroy(e);
+}
+
+void cr_engine_dispose(cr_engine *e)
+{
+    if (e)
+        cr_pool_dispose(e);
+}
+
+const char *cr_engine_backend(const cr_engine *e) { return e ? e->drv->name : NULL; }
+const char *cr_engine_url(const cr_engine *e) { return e ? e->safe_url : NULL; }
+
+cr_conn *cr_engine_connect(cr_engine *e, cr_error **err)
+{
+    cr_error local = {0};
+    if (err)
+        *err = NULL;
+    if (!e) {
+        cr_error_set(&local, CR_ERR_ARGUMENT, "engine handle is NULL");
+        return (cr_conn *)fail(NULL, &local, err);
+    }
+    cr_conn *c = cr_calloc(1, sizeof *c);
+    if (!c) {
+        cr_error_oom(&local);
+        return (cr_conn *)fail(NULL, &local, err);
+    }
+    if (cr_pool_checkout(e, &c->pc, &local)) {
+        cr_free(c);
+        return (cr_conn *)fail(NULL, &local, err);
+    }
+    c->engine = e;
+    c->isolation = e->isolation ? e->isolation : e->drv->default_isolation;
+    c->autocommit = e->isolation && strcmp(e->isolation, "AUTOCOMMIT") == 0;
+    return c;
+}
+
+cr_conn *cr_engine_begin(cr_engine *e, cr_error **err)
+{
+    cr_conn *c = cr_engine_connect(e, err);
+    if (c && cr_conn_begin(c)) {
+        if (err)
+            *err = cr_error_dup(&c->err);
+        cr_conn_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+cr_status cr_engine_transaction(cr_engine *e, cr_status (*fn)(cr_conn *, void *),
+                                void *userdata, cr_error **err)
+{
+    if (err)
+        *err = NULL;
+    if (!fn) {
+        cr_error local = {0};
+        cr_error_set(&local, CR_ERR_ARGUMENT, "transaction callback is NULL");
+        fail(NULL, &local, err);
+        return CR_ERR_ARGUMENT;
+    }
+    cr_conn *c = cr_engine_begin(e, err);
+    if (!c)
+        return err && *err ? cr_error_class(*err) : CR_ERR_OPERATIONAL;
+    cr_status st = fn(c, userdata);
+    if (st == CR_OK) {
+        st = cr_conn_commit(c);
+    } else {
+        /* Keep the callback's error for the caller, not the rollback's. */
+        if (err && c->err.cls)
+            *err = cr_error_dup(&c->err);
+        cr_conn_rollback(c);
+    }
+    if (st && err && !*err && c->err.cls)
+        *err = cr_error_dup(&c->err);
+    cr_conn_close(c);
+    return st;
+}

@@ -1,0 +1,133 @@
+/* engine.h — internal structures of the engine layer: engine, pool, connection, result. */
+#ifndef CR_ENGINE_H
+#define CR_ENGINE_H
+
+#include "dialects/driver.h"
+#include "engine/sqltext.h"
+
+#include <pthread.h>
+
+/* A statement prepared on one database connection, kept in its cache. */
+typedef struct cr_stmt {
+    char *key;                  /* the SQL as the caller wrote it */
+    uint64_t hash;
+    cr_sqltext text;
+    cr_driver_stmt *ds;
+    const cr_value **by_name;   /* scratch: the value given for each name */
+    cr_value *slots;            /* scratch: values in placeholder order   */
+    cr_value *row;              /* the current row, ncols values          */
+    int ncols;
+    char **colnames;            /* owned copies, refreshed when they change */
+    double prepared_at;         /* for echo's "cached since"               */
+    bool busy;                  /* a result is reading from it             */
+    bool cached;                /* in the cache; else its result frees it  */
+    struct cr_stmt *hnext;      /* hash chain                              */
+    struct cr_stmt *prev, *next;/* LRU list, most recent first             */
+} cr_stmt;
+
+/* A database connection as the pool holds it: the driver's connection and
+ * what belongs to it for its whole life — prepared statements, the isolation
+ * level set on the server. */
+typedef struct cr_pconn {
+    cr_driver_conn *dc;
+    cr_stmt **buckets;
+    size_t nbuckets;
+    cr_stmt *lru_head, *lru_tail;
+    int ncached;
+    const char *server_isolation;   /* what the server session is set to */
+    bool broken;                    /* lost: never goes back to the pool  */
+    struct cr_pconn *next_idle;
+} cr_pconn;
+
+struct cr_engine {
+    const cr_driver *drv;
+    cr_url url;
+    char *safe_url;
+    bool echo;
+    cr_log_fn log_fn;
+    void *log_userdata;
+    const char *isolation;      /* canonical engine level, NULL: backend's */
+    int pool_size;
+    int stmt_cache_size;
+
+    pthread_mutex_t lock;       /* guards the idle list */
+    cr_pconn *idle;
+    int nidle;
+    cr_pconn *keeper;           /* in-memory SQLite: keeps the database alive */
+};
+
+typedef struct cr_result cr_result;
+
+struct cr_conn {
+    cr_engine *engine;
+    cr_pconn *pc;               /* NULL once closed */
+    cr_error err;
+    bool in_tx;
+    int sp_depth;
+    int sp_counter;
+    const char *isolation;      /* canonical level in force */
+    bool autocommit;
+    bool stream;
+    cr_result *results;         /* open results, to detach on close */
+    cr_result *streaming;       /* a streamed result still reading */
+};
+
+struct cr_row {
+    const cr_value *values;
+    int ncols;
+    char *const *colnames;
+    cr_error *err;              /* where getter errors are recorded */
+};
+
+struct cr_result {
+    cr_conn *conn;              /* NULL once detached from a closed connection */
+    cr_stmt *stmt;              /* while rows remain to be read */
+    cr_error err;
+    bool returns_rows;
+    bool exhausted;
+    bool closed;                /* first/one/close: no more fetches */
+    bool scalars;
+    int ncols;
+    int64_t rowcount;
+    int64_t lastrowid;
+    cr_status lastrowid_status;
+    cr_row row;                 /* the current row of fetchone */
+    cr_row held;                /* the row kept by first/one/scalar */
+    cr_arena arena;             /* held row's bytes and column names */
+    char **colnames;            /* column names, valid while the result lives */
+    cr_result *prev, *next;     /* the connection's open results */
+};
+
+struct cr_rowset {
+    cr_arena arena;
+    cr_row *rows;
+    size_t count, cap;
+    char **colnames;
+    int ncols;
+    cr_error err;
+};
+
+/* engine.c */
+void cr_engine_log(cr_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+double cr_now_seconds(void);
+
+/* pool.c */
+cr_status cr_pool_checkout(cr_engine *e, cr_pconn **out, cr_error *err);
+void cr_pool_checkin(cr_engine *e, cr_pconn *pc);
+void cr_pool_dispose(cr_engine *e);
+void cr_pconn_destroy(cr_engine *e, cr_pconn *pc);
+
+/* statement.c */
+cr_status cr_stmt_get(cr_conn *c, const char *sql, cr_stmt **out, bool *was_cached);
+/* Give st back to the cache (reset: discard its unread rows first). */
+void cr_stmt_release(cr_conn *c, cr_stmt *st, bool reset);
+void cr_stmt_destroy(const cr_driver *drv, cr_stmt *st);
+void cr_stmt_cache_clear(const cr_driver *drv, cr_pconn *pc);
+cr_status cr_stmt_sync_columns(cr_stmt *st, const cr_driver *drv, cr_error *err);
+
+/* result.c */
+/* The result of executing st (NULL: nothing executed); takes st. */
+cr_result *cr_result_new(cr_conn *c, cr_stmt *st);
+void cr_result_detach(cr_result *r);
+
+#endif

@@ -1,0 +1,190 @@
+/* statement.c — each database connection's cache of prepared statements, least recently used out. */
+#include "engine/engine.h"
+
+#include <string.h>
+
+static uint64_t hash_sql(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;     /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void free_colnames(cr_stmt *st)
+{
+    for (int i = 0; i < st->ncols; i++)
+        cr_free(st->colnames[i]);
+    cr_free(st->colnames);
+    cr_free(st->row);
+    st->colnames = NULL;
+    st->row = NULL;
+    st->ncols = 0;
+}
+
+void cr_stmt_destroy(const cr_driver *drv, cr_stmt *st)
+{
+    if (!st)
+        return;
+    if (st->ds)
+        drv->finalize(st->ds);
+    free_colnames(st);
+    cr_sqltext_free(&st->text);
+    cr_free(st->by_name);
+    cr_free(st->slots);
+    cr_free(st->key);
+    cr_free(st);
+}
+
+static void lru_unlink(cr_pconn *pc, cr_stmt *st)
+{
+    if (st->prev) st->prev->next = st->next; else pc->lru_head = st->next;
+    if (st->next) st->next->prev = st->prev; else pc->lru_tail = st->prev;
+    st->prev = st->next = NULL;
+}
+
+static void lru_push_front(cr_pconn *pc, cr_stmt *st)
+{
+    st->prev = NULL;
+    st->next = pc->lru_head;
+    if (pc->lru_head) pc->lru_head->prev = st; else pc->lru_tail = st;
+    pc->lru_head = st;
+}
+
+/* Take st out of the cache; a statement still being read is freed by its
+ * result when it is done. */
+static void evict(const cr_driver *drv, cr_pconn *pc, cr_stmt *st)
+{
+    cr_stmt **pp = &pc->buckets[st->hash & (pc->nbuckets - 1)];
+    while (*pp != st)
+        pp = &(*pp)->hnext;
+    *pp = st->hnext;
+    lru_unlink(pc, st);
+    pc->ncached--;
+    st->cached = false;
+    if (!st->busy)
+        cr_stmt_destroy(drv, st);
+}
+
+void cr_stmt_cache_clear(const cr_driver *drv, cr_pconn *pc)
+{
+    while (pc->lru_head)
+        evict(drv, pc, pc->lru_head);
+}
+
+static cr_status prepare(cr_conn *c, const char *sql, uint64_t hash, cr_stmt **out)
+{
+    const cr_driver *drv = c->engine->drv;
+    cr_stmt *st = cr_calloc(1, sizeof *st);
+    if (!st)
+        return cr_error_oom(&c->err);
+    st->hash = hash;
+    st->prepared_at = c->engine->echo ? cr_now_seconds() : 0;
+    cr_status rc;
+    if (!(st->key = cr_strdup(sql))) {
+        rc = cr_error_oom(&c->err);
+        goto fail;
+    }
+    if ((rc = cr_sqltext_parse(sql, drv->param_style, &st->text, &c->err)))
+        goto fail;
+    int nn = st->text.nnames, ns = st->text.nslots;
+    st->by_name = cr_calloc((size_t)(nn ? nn : 1), sizeof *st->by_name);
+    st->slots = cr_calloc((size_t)(ns ? ns : 1), sizeof *st->slots);
+    if (!st->by_name || !st->slots) {
+        rc = cr_error_oom(&c->err);
+        goto fail;
+    }
+    if ((rc = drv->prepare(c->pc->dc, st->text.sql, ns, &st->ds, &c->err))) {
+        if (c->err.disconnect)
+            c->pc->broken = true;
+        goto fail;
+    }
+    *out = st;
+    return CR_OK;
+fail:
+    cr_error_set_statement(&c->err, sql);
+    cr_stmt_destroy(drv, st);
+    return rc;
+}
+
+cr_status cr_stmt_get(cr_conn *c, const char *sql, cr_stmt **out, bool *was_cached)
+{
+    cr_engine *e = c->engine;
+    cr_pconn *pc = c->pc;
+    uint64_t h = hash_sql(sql);
+    cr_stmt *st = pc->buckets[h & (pc->nbuckets - 1)];
+    while (st && (st->hash != h || strcmp(st->key, sql) != 0))
+        st = st->hnext;
+    *was_cached = st != NULL && !st->busy;
+    if (st && !st->busy) {
+        if (pc->lru_head != st) {
+            lru_unlink(pc, st);
+            lru_push_front(pc, st);
+        }
+        st->busy = true;
+        *out = st;
+        return CR_OK;
+    }
+    /* Not cached, or the cached one is still being read by an open result:
+     * prepare a fresh one. Only the first of a kind goes into the cache. */
+    cr_status rc = prepare(c, sql, h, out);
+    if (rc)
+        return rc;
+    (*out)->busy = true;
+    if (!st && e->stmt_cache_size > 0) {
+        if (pc->ncached >= e->stmt_cache_size)
+            evict(e->drv, pc, pc->lru_tail);
+        cr_stmt **bucket = &pc->buckets[h & (pc->nbuckets - 1)];
+        (*out)->hnext = *bucket;
+        *bucket = *out;
+        lru_push_front(pc, *out);
+        pc->ncached++;
+        (*out)->cached = true;
+    }
+    return CR_OK;
+}
+
+void cr_stmt_release(cr_conn *c, cr_stmt *st, bool reset)
+{
+    const cr_driver *drv = c->engine->drv;
+    if (reset)
+        drv->reset(st->ds);
+    st->busy = false;
+    if (!st->cached)
+        cr_stmt_destroy(drv, st);
+}
+
+/* Make the statement's column names and row buffer match what the driver
+ * reports after this execution (they change when the schema does). */
+cr_status cr_stmt_sync_columns(cr_stmt *st, const cr_driver *drv, cr_error *err)
+{
+    int n = drv->ncols(st->ds);
+    bool same = n == st->ncols && (n == 0 || st->row);
+    for (int i = 0; same && i < n; i++) {
+        const char *name = drv->colname(st->ds, i);
+        same = strcmp(st->colnames[i], name ? name : "") == 0;
+    }
+    if (same)
+        return CR_OK;
+    free_colnames(st);
+    if (n == 0)
+        return CR_OK;
+    st->colnames = cr_calloc((size_t)n, sizeof(char *));
+    st->row = cr_calloc((size_t)n, sizeof(cr_value));
+    if (!st->colnames || !st->row) {
+        cr_free(st->colnames);
+        cr_free(st->row);
+        st->colnames = NULL;
+        st->row = NULL;
+        return cr_error_oom(err);
+    }
+    st->ncols = n;
+    for (int i = 0; i < n; i++) {
+        const char *name = drv->colname(st->ds, i);
+        if (!(st->colnames[i] = cr_strdup(name ? name : ""))) {
+            free_colnames(st);
+            return cr_error_oom(err);
+        }
+    }
+    return CR_OK;
+}

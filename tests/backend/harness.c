@@ -1,0 +1,135 @@
+/* harness.c — backend selection, per-backend type names and helpers for the backend suite. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *backend;
+const char *backend_url;
+static char sqlite_dir[256];
+static char sqlite_url[512];
+
+void harness_init(const char *name)
+{
+    backend = name;
+    if (strcmp(name, "sqlite") == 0) {
+        snprintf(sqlite_dir, sizeof sqlite_dir, "%s/crucible-test-XXXXXX",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        if (!mkdtemp(sqlite_dir)) {
+            perror("mkdtemp");
+            exit(1);
+        }
+        snprintf(sqlite_url, sizeof sqlite_url, "sqlite:///%s/test.db", sqlite_dir);
+        backend_url = sqlite_url;
+        return;
+    }
+    const char *var = strcmp(name, "postgresql") == 0 ? "CRUCIBLE_PG_URL"
+                      : strcmp(name, "mysql") == 0     ? "CRUCIBLE_MYSQL_URL"
+                                                       : NULL;
+    if (!var) {
+        fprintf(stderr, "unknown backend '%s' (sqlite, postgresql, mysql)\n", name);
+        exit(1);
+    }
+    backend_url = getenv(var);
+    const char *require = getenv("CRUCIBLE_REQUIRE_ALL_BACKENDS");
+    bool required = require && strcmp(require, "1") == 0;
+    if (!backend_url || !*backend_url) {
+        fprintf(stderr, "%s is not set: no %s server to test against%s\n", var, name,
+                required ? " (CRUCIBLE_REQUIRE_ALL_BACKENDS=1: failing)" : "; skipping");
+        exit(required ? 1 : 77);
+    }
+    if (!cr_backend_available(name)) {
+        fprintf(stderr, "this build has no %s driver%s\n", name,
+                required ? " (CRUCIBLE_REQUIRE_ALL_BACKENDS=1: failing)" : "; skipping");
+        exit(required ? 1 : 77);
+    }
+}
+
+void harness_cleanup(void)
+{
+    if (sqlite_dir[0]) {
+        char path[512];
+        const char *files[] = {"test.db", "test.db-journal", "test.db-wal", "test.db-shm"};
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            snprintf(path, sizeof path, "%s/%s", sqlite_dir, files[i]);
+            unlink(path);
+        }
+        rmdir(sqlite_dir);
+    }
+}
+
+bool is_sqlite(void) { return strcmp(backend, "sqlite") == 0; }
+bool is_pg(void) { return strcmp(backend, "postgresql") == 0; }
+bool is_mysql(void) { return strcmp(backend, "mysql") == 0; }
+
+const char *t_pk(void)
+{
+    return is_pg() ? "SERIAL PRIMARY KEY"
+           : is_mysql() ? "INTEGER NOT NULL AUTO_INCREMENT PRIMARY KEY"
+                        : "INTEGER PRIMARY KEY";
+}
+const char *t_double(void) { return "DOUBLE PRECISION"; }
+const char *t_blob(void) { return is_pg() ? "BYTEA" : is_mysql() ? "LONGBLOB" : "BLOB"; }
+const char *t_datetime(void) { return is_pg() ? "TIMESTAMP" : is_mysql() ? "DATETIME(6)" : "DATETIME"; }
+const char *t_time(void) { return is_mysql() ? "TIME(6)" : "TIME"; }
+
+cr_engine *new_engine(const cr_engine_options *options)
+{
+    cr_error *err = NULL;
+    cr_engine *e = cr_create_engine(backend_url, options, &err);
+    if (!e) {
+        print_error("create_engine: %s: %s\n", cr_error_class_name(err), cr_error_message(err));
+        cr_error_free(err);
+        fail();
+    }
+    return e;
+}
+
+cr_conn *connect_ok(cr_engine *engine)
+{
+    cr_error *err = NULL;
+    cr_conn *c = cr_engine_connect(engine, &err);
+    if (!c) {
+        print_error("connect: %s: %s\n", cr_error_class_name(err), cr_error_message(err));
+        cr_error_free(err);
+        fail();
+    }
+    return c;
+}
+
+void exec_ok(cr_conn *conn, const char *sql)
+{
+    if (cr_conn_exec(conn, sql, NULL) != CR_OK) {
+        print_error("%s\n  failed: %s: %s\n", sql, cr_error_class_name(cr_conn_error(conn)),
+                    cr_error_message(cr_conn_error(conn)));
+        fail();
+    }
+}
+
+int64_t scalar_int(cr_conn *conn, const char *sql)
+{
+    cr_result *r = cr_conn_execute(conn, sql, NULL);
+    if (!r) {
+        print_error("%s\n  failed: %s\n", sql, cr_error_message(cr_conn_error(conn)));
+        fail();
+    }
+    cr_value v;
+    if (cr_result_scalar_one(r, &v) != CR_OK) {
+        print_error("%s\n  scalar_one: %s\n", sql, cr_error_message(cr_result_error(r)));
+        cr_result_free(r);
+        fail();
+    }
+    int64_t out = v.type == CR_INT ? v.v.i : v.type == CR_BOOL ? v.v.b : -999999;
+    if (v.type == CR_NUMERIC)
+        out = strtoll(v.v.s.ptr, NULL, 10);
+    cr_result_free(r);
+    return out;
+}

@@ -1,0 +1,36 @@
+/* harness.h — what the backend suite needs to know about the backend it runs against. */
+#ifndef CR_TEST_HARNESS_H
+#define CR_TEST_HARNESS_H
+
+#include <crucible.h>
+
+/* The backend under test: "sqlite", "postgresql" or "mysql". */
+extern const char *backend;
+/* Its URL (a temporary file database for SQLite). */
+extern const char *backend_url;
+
+/* Resolve the URL for name; exits 77 (skip) when the backend has no server,
+ * or 1 when CRUCIBLE_REQUIRE_ALL_BACKENDS=1. */
+void harness_init(const char *name);
+void harness_cleanup(void);
+
+bool is_sqlite(void);
+bool is_pg(void);
+bool is_mysql(void);
+
+/* Column type spellings for this backend. */
+const char *t_pk(void);        /* auto-increment integer primary key */
+const char *t_double(void);
+const char *t_blob(void);
+const char *t_datetime(void);
+const char *t_time(void);
+
+/* An engine for the backend with optional options; fails the test on error. */
+cr_engine *new_engine(const cr_engine_options *options);
+cr_conn *connect_ok(cr_engine *engine);
+/* Run SQL that must succeed (fails the test, showing the error, if not). */
+void exec_ok(cr_conn *conn, const char *sql);
+/* Run SQL and return its single int64 value. */
+int64_t scalar_int(cr_conn *conn, const char *sql);
+
+#endif
