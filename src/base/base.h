@@ -97,6 +97,10 @@ cr_status cr_error_oom(cr_error *e);
 cr_status cr_sqlstate_class(const char *sqlstate);
 
 /* ---- values ----------------------------------------------------------------*/
+/* Whether a date, time or datetime is a real one (days per month, leap
+ * years, 00:00:00 to 23:59:59.999999, offset within a day). On CR_ERR_DATA
+ * writes the reason into why. */
+cr_status cr_datetime_check(const cr_datetime *dt, cr_type type, char *why, size_t size);
 /* Small integers to text without printf (hot path). Returns the length. */
 int cr_format_int64(int64_t v, char *buf);
 /* Parse a decimal integer; false when the text is not one or overflows. */

@@ -119,29 +119,70 @@ bool cr_parse_int64(const char *s, size_t len, int64_t *out)
 
 int cr_datetime_format(const cr_datetime *dt, cr_type type, char *buf, size_t size)
 {
-    char tmp[64];
-    int n = 0;
-    if (type == CR_DATE || type == CR_DATETIME)
-        n += snprintf(tmp + n, sizeof tmp - (size_t)n, "%04d-%02d-%02d", dt->year,
-                      dt->month, dt->day);
-    if (type == CR_DATETIME)
-        tmp[n++] = ' ';
-    if (type == CR_TIME || type == CR_DATETIME) {
-        n += snprintf(tmp + n, sizeof tmp - (size_t)n, "%02d:%02d:%02d.%06d", dt->hour,
-                      dt->minute, dt->second, dt->microsecond);
-        if (dt->has_utc_offset) {
-            int off = dt->utc_offset;
-            char sign = off < 0 ? '-' : '+';
-            if (off < 0)
-                off = -off;
-            n += snprintf(tmp + n, sizeof tmp - (size_t)n, "%c%02d:%02d", sign,
-                          off / 3600, off / 60 % 60);
-        }
+    /* Wide enough for any int in every field, so nothing here overflows; a
+     * value out of calendar range is rejected before it is bound
+     * (cr_datetime_check), not here. */
+    char tmp[160];
+    int n;
+    if (type == CR_DATE)
+        n = snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", dt->year, dt->month, dt->day);
+    else if (type == CR_TIME)
+        n = snprintf(tmp, sizeof tmp, "%02d:%02d:%02d.%06d", dt->hour, dt->minute, dt->second,
+                     dt->microsecond);
+    else
+        n = snprintf(tmp, sizeof tmp, "%04d-%02d-%02d %02d:%02d:%02d.%06d", dt->year, dt->month,
+                     dt->day, dt->hour, dt->minute, dt->second, dt->microsecond);
+    if (n > 0 && type != CR_DATE && dt->has_utc_offset) {
+        long long off = dt->utc_offset;
+        char sign = off < 0 ? '-' : '+';
+        if (off < 0)
+            off = -off;
+        n += snprintf(tmp + n, sizeof tmp - (size_t)n, "%c%02lld:%02lld", sign, off / 3600,
+                      off / 60 % 60);
     }
-    tmp[n] = '\0';
     if (size)
         snprintf(buf, size, "%s", tmp);
     return n;
+}
+
+static int days_in_month(int year, int month)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+cr_status cr_datetime_check(const cr_datetime *dt, cr_type type, char *why, size_t size)
+{
+    if (type == CR_DATE || type == CR_DATETIME) {
+        if (dt->year < 1 || dt->year > 9999) {
+            snprintf(why, size, "year %d is out of range 1..9999", dt->year);
+            return CR_ERR_DATA;
+        }
+        if (dt->month < 1 || dt->month > 12) {
+            snprintf(why, size, "month %d is out of range 1..12", dt->month);
+            return CR_ERR_DATA;
+        }
+        if (dt->day < 1 || dt->day > days_in_month(dt->year, dt->month)) {
+            snprintf(why, size, "day %d is out of range for %04d-%02d", dt->day, dt->year,
+                     dt->month);
+            return CR_ERR_DATA;
+        }
+    }
+    if (type == CR_TIME || type == CR_DATETIME) {
+        if (dt->hour < 0 || dt->hour > 23 || dt->minute < 0 || dt->minute > 59 ||
+            dt->second < 0 || dt->second > 59 || dt->microsecond < 0 ||
+            dt->microsecond > 999999) {
+            snprintf(why, size, "time %d:%d:%d.%d is out of range", dt->hour, dt->minute,
+                     dt->second, dt->microsecond);
+            return CR_ERR_DATA;
+        }
+        if (dt->has_utc_offset && (dt->utc_offset <= -86400 || dt->utc_offset >= 86400)) {
+            snprintf(why, size, "UTC offset %d s is not within a day", dt->utc_offset);
+            return CR_ERR_DATA;
+        }
+    }
+    return CR_OK;
 }
 
 /* Reads exactly ndigits digits at *p. */
@@ -163,7 +204,7 @@ static bool parse_date(const char **p, const char *end, cr_datetime *dt)
     return digits(p, end, 4, &dt->year) && *p < end && *(*p)++ == '-' &&
            digits(p, end, 2, &dt->month) && *p < end && *(*p)++ == '-' &&
            digits(p, end, 2, &dt->day) && dt->month >= 1 && dt->month <= 12 &&
-           dt->day >= 1 && dt->day <= 31;
+           dt->day >= 1 && dt->day <= days_in_month(dt->year, dt->month);
 }
 
 static bool parse_time(const char **p, const char *end, cr_datetime *dt)

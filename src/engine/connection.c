@@ -176,7 +176,8 @@ cr_status cr_conn_set_stream_results(cr_conn *c, bool on)
 
 /* Echo the statement and its parameters as SQLAlchemy does. */
 static void log_statement(cr_conn *c, cr_stmt *st, bool cached, const cr_value *const *by_name,
-                          const char *const *names, const cr_value *sets, size_t nsets)
+                          const char *const *names, size_t nparams, const cr_value *sets,
+                          size_t nsets)
 {
     cr_engine *e = c->engine;
     cr_buf b;
@@ -185,7 +186,7 @@ static void log_statement(cr_conn *c, cr_stmt *st, bool cached, const cr_value *
         cr_buf_printf(&b, "[cached since %.4gs ago] ", cr_now_seconds() - st->prepared_at);
     else
         cr_buf_printf(&b, "[generated in %.5fs] ", cr_now_seconds() - st->prepared_at);
-    size_t nn = (size_t)st->text.nnames;
+    size_t nn = sets ? nparams : (size_t)st->text.nnames;
     size_t shown = nsets > 10 ? 10 : nsets;
     if (sets)
         cr_buf_putc(&b, '[');
@@ -205,6 +206,20 @@ static void log_statement(cr_conn *c, cr_stmt *st, bool cached, const cr_value *
     cr_engine_log(e, "%s", st->key);
     cr_engine_log(e, "%s", b.oom ? "[parameters not shown: out of memory]" : cr_buf_cstr(&b));
     cr_buf_free(&b);
+}
+
+/* A value no backend could store correctly is refused before anything is
+ * sent: dates and times must be real ones. */
+static cr_status check_value(cr_conn *c, const char *name, const cr_value *v)
+{
+    char why[128];
+    if ((v->type == CR_DATE || v->type == CR_TIME || v->type == CR_DATETIME) &&
+        cr_datetime_check(&v->v.dt, v->type, why, sizeof why))
+        return cr_error_set(&c->err, CR_ERR_DATA, "parameter '%s': %s", name, why);
+    if ((unsigned)v->type > CR_NUMERIC)
+        return cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter '%s' has no valid type (%d)",
+                            name, (int)v->type);
+    return CR_OK;
 }
 
 /* Match the caller's named parameters to the statement's names and lay the
@@ -231,6 +246,9 @@ static cr_status bind_params(cr_conn *c, cr_stmt *st, const cr_param *params)
         if (st->by_name[idx])
             return cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter '%s' is given twice",
                                 p->name);
+        cr_status rc = check_value(c, p->name, &p->value);
+        if (rc)
+            return rc;
         st->by_name[idx] = &p->value;
     }
     for (int i = 0; i < t->nnames; i++)
@@ -282,7 +300,7 @@ cr_result *cr_conn_execute(cr_conn *c, const char *sql, const cr_param *params)
         return NULL;
     }
     if (c->engine->echo)
-        log_statement(c, st, cached, st->by_name, NULL, NULL, 0);
+        log_statement(c, st, cached, st->by_name, NULL, 0, NULL, 0);
     if (run(c, st, st->slots, c->stream)) {
         cr_stmt_release(c, st, true);
         return NULL;
@@ -330,8 +348,10 @@ cr_result *cr_conn_executemany(cr_conn *c, const char *sql, const char *const *n
         if (!names[j] || cr_sqltext_find(t, names[j]) < 0)
             rc = cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter '%s' is not in the statement",
                               names[j] ? names[j] : "(null)");
+    for (size_t k = 0; rc == CR_OK && k < nsets * nparams; k++)
+        rc = check_value(c, names[k % nparams], &values[k]);
     if (rc == CR_OK && c->engine->echo)
-        log_statement(c, st, cached, NULL, names, values, nsets);
+        log_statement(c, st, cached, NULL, names, nparams, values, nsets);
     int64_t total = 0;
     for (size_t s = 0; rc == CR_OK && s < nsets; s++) {
         const cr_value *row = values + s * nparams;

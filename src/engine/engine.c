@@ -139,11 +139,17 @@ static void engine_destroy(cr_engine *e)
     cr_free(e);
 }
 
-static cr_engine *fail(cr_engine *e, cr_error *local, cr_error **err)
+/* Hand a local error to the caller of a call that reports through cr_error **. */
+static void hand_over(cr_error *local, cr_error **err)
 {
     if (err)
         *err = cr_error_dup(local);
     cr_error_clear(local);
+}
+
+static cr_engine *fail(cr_engine *e, cr_error *local, cr_error **err)
+{
+    hand_over(local, err);
     if (e)
         engine_destroy(e);
     return NULL;
@@ -208,18 +214,18 @@ cr_conn *cr_engine_connect(cr_engine *e, cr_error **err)
     cr_error local = {0};
     if (err)
         *err = NULL;
-    if (!e) {
+    cr_conn *c = NULL;
+    if (!e)
         cr_error_set(&local, CR_ERR_ARGUMENT, "engine handle is NULL");
-        return (cr_conn *)fail(NULL, &local, err);
-    }
-    cr_conn *c = cr_calloc(1, sizeof *c);
-    if (!c) {
+    else if (!(c = cr_calloc(1, sizeof *c)))
         cr_error_oom(&local);
-        return (cr_conn *)fail(NULL, &local, err);
-    }
-    if (cr_pool_checkout(e, &c->pc, &local)) {
+    else if (cr_pool_checkout(e, &c->pc, &local)) {
         cr_free(c);
-        return (cr_conn *)fail(NULL, &local, err);
+        c = NULL;
+    }
+    if (!c) {
+        hand_over(&local, err);
+        return NULL;
     }
     c->engine = e;
     c->isolation = e->isolation ? e->isolation : e->drv->default_isolation;
@@ -247,12 +253,19 @@ cr_status cr_engine_transaction(cr_engine *e, cr_status (*fn)(cr_conn *, void *)
     if (!fn) {
         cr_error local = {0};
         cr_error_set(&local, CR_ERR_ARGUMENT, "transaction callback is NULL");
-        fail(NULL, &local, err);
+        hand_over(&local, err);
         return CR_ERR_ARGUMENT;
     }
-    cr_conn *c = cr_engine_begin(e, err);
-    if (!c)
-        return err && *err ? cr_error_class(*err) : CR_ERR_OPERATIONAL;
+    cr_error *begin_err = NULL;
+    cr_conn *c = cr_engine_begin(e, &begin_err);
+    if (!c) {
+        cr_status st = begin_err ? cr_error_class(begin_err) : CR_ERR_NO_MEMORY;
+        if (err)
+            *err = begin_err;
+        else
+            cr_error_free(begin_err);
+        return st;
+    }
     cr_status st = fn(c, userdata);
     if (st == CR_OK) {
         st = cr_conn_commit(c);

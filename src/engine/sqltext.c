@@ -61,11 +61,16 @@ cr_status cr_sqltext_parse(const char *sql, cr_param_style style, cr_sqltext *t,
     cr_buf b;
     cr_buf_init(&b);
     int slot_cap = 0, name_cap = 0;
-    bool backslash_escapes = style == CR_PARAM_QMARK;   /* MySQL strings */
     const char *p = sql;
     while (*p) {
         char c = *p;
-        if (c == '\'' || c == '"' || (c == '`' && style == CR_PARAM_QMARK)) {
+        /* Backticks quote identifiers in MySQL and SQLite, not PostgreSQL. */
+        if (c == '\'' || c == '"' || (c == '`' && style != CR_PARAM_DOLLAR)) {
+            /* Backslash escapes: MySQL strings, and PostgreSQL's E'...'. */
+            bool e_string = c == '\'' && p > sql && (p[-1] == 'E' || p[-1] == 'e') &&
+                            (p - 1 == sql || !is_word((unsigned char)p[-2]));
+            bool backslash_escapes = c != '`' && ((style == CR_PARAM_QMARK) ||
+                                                  (style == CR_PARAM_DOLLAR && e_string));
             const char *q = p + 1;
             while (*q) {
                 if (backslash_escapes && *q == '\\' && q[1]) {

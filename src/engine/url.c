@@ -92,11 +92,15 @@ static cr_status set_backend(cr_url *u, const char *name, size_t n, cr_error *er
             bool known = false;
             for (const char *const *d = backends[i].drivers; *d; d++)
                 known |= strlen(*d) == dlen && memcmp(*d, plus + 1, dlen) == 0;
-            if (!known)
+            if (!known) {
+                char list[160] = "";
+                for (const char *const *d = backends[i].drivers; *d; d++)
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                             d == backends[i].drivers ? "" : ", ", *d);
                 return cr_error_set(err, CR_ERR_ARGUMENT,
                                     "unknown driver '%.*s' for backend '%s' (known: %s)",
-                                    (int)dlen, plus + 1, backends[i].scheme,
-                                    backends[i].drivers[0]);
+                                    (int)dlen, plus + 1, backends[i].scheme, list);
+            }
             if (!(u->driver = cr_strndup(plus + 1, dlen)))
                 return cr_error_oom(err);
         }
