@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# check-install.sh BUILD_DIR SOURCE_DIR — install Crucible into a temporary prefix and build a
+# program against it twice: with pkg-config and with CMake's find_package.
+set -euo pipefail
+build=$1
+here=$2
+prefix=$(mktemp -d)
+work=$(mktemp -d)
+trap 'rm -rf "$prefix" "$work"' EXIT
+
+cmake --install "$build" --prefix "$prefix" >/dev/null
+pcdir=$(dirname "$(find "$prefix" -name crucible.pc)")
+libdir=$(dirname "$pcdir")
+
+echo "== pkg-config"
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Werror "$here/consumer.c" -o "$work/pc" \
+    $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs crucible)
+LD_LIBRARY_PATH=$libdir "$work/pc"
+
+echo "== find_package(Crucible)"
+mkdir "$work/proj"
+cp "$here/consumer.c" "$work/proj/"
+cp "$here/CMakeLists.txt.in" "$work/proj/CMakeLists.txt"
+cmake -S "$work/proj" -B "$work/proj/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/proj/build" >/dev/null
+LD_LIBRARY_PATH=$libdir "$work/proj/build/consumer"
+echo "install checks passed"
