@@ -27,8 +27,10 @@ typedef enum col_kind {
 } col_kind;
 
 #define BINARY_CHARSET 63u
-#define STRBUF_MIN 64u    /* first size of a string column's buffer */
-#define STRBUF_MAX 256u   /* ... unless the column is declared shorter */
+/* A string column's buffer starts at its declared length + 1, kept within
+ * these bounds, and grows when a longer value arrives. */
+#define STRBUF_MIN 64u
+#define STRBUF_MAX 256u
 
 typedef struct my_col {
     col_kind kind;
@@ -206,8 +208,13 @@ static cr_status conn_error(MYSQL *m, cr_error *err)
     return set_error(err, mysql_errno(m), mysql_sqlstate(m), mysql_error(m));
 }
 
+/* The statement's error; some failures (reading streamed rows) are recorded
+ * only on the connection. */
 static cr_status stmt_error(MYSQL_STMT *s, cr_error *err)
 {
+    MYSQL *m = s->mysql;
+    if (mysql_stmt_errno(s) == 0 && m && mysql_errno(m) != 0)
+        return conn_error(m, err);
     return set_error(err, mysql_stmt_errno(s), mysql_stmt_sqlstate(s), mysql_stmt_error(s));
 }
 
@@ -911,8 +918,14 @@ static cr_status my_execute(cr_driver_stmt *st, const cr_value *params, bool str
     }
     st->buffered = true;
     if (mysql_stmt_store_result(st->stmt)) {
+        /* The rows ended in an error (or the connection broke). The library
+         * leaves the statement waiting for a result that is over, which
+         * would make it and the connection's other statements block or
+         * refuse; mysql_stmt_reset puts it back to prepared. */
         rc = stmt_error(st->stmt, err);
-        release_result(st);
+        st->has_result = false;
+        st->ncols = 0;
+        mysql_stmt_reset(st->stmt);
         return rc;
     }
     st->more_pending = mysql_more_results(dc->mysql) != 0;
