@@ -26,6 +26,8 @@ char *cr_strdup(const char *s);
 char *cr_strndup(const char *s, size_t n);
 /* Test hook: the allocation after the next n succeeds fails; -1 disables. */
 void cr_mem_fail_after(long n);
+/* Disarm the hook; true when the armed failure never happened. */
+bool cr_mem_fail_disarm(void);
 
 /* ---- growable byte buffer --------------------------------------------------
  * Appends never fail loudly: a failed allocation sets oom and later appends do

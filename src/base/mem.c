@@ -11,6 +11,8 @@ static _Atomic long fail_countdown = -1;
 
 void cr_mem_fail_after(long n) { atomic_store(&fail_countdown, n); }
 
+bool cr_mem_fail_disarm(void) { return atomic_exchange(&fail_countdown, -1) >= 0; }
+
 static bool should_fail(void)
 {
     long n = atomic_load(&fail_countdown);

@@ -14,24 +14,6 @@
 
 #define MAX_ITERATIONS 2000
 
-/* After a run armed with cr_mem_fail_after(n): true when the armed failure
- * was never reached. Probing allocates until what is left of the countdown
- * runs out (at most n + 1 times); when the failure was already reached the
- * hook is disarmed and every probe succeeds. Disarms the hook. */
-static bool failure_not_reached(long n)
-{
-    for (long i = 0; i <= n; i++) {
-        void *p = cr_malloc(1);
-        if (!p) {
-            cr_mem_fail_after(-1);
-            return true;
-        }
-        cr_free(p);
-    }
-    cr_mem_fail_after(-1);
-    return false;
-}
-
 /* What one run of the workload did. */
 typedef struct run {
     cr_status status;       /* CR_OK, or the status of the step that failed */
@@ -268,7 +250,7 @@ static void oom_everywhere(bool echo)
     for (n = 0; n < MAX_ITERATIONS; n++) {
         cr_mem_fail_after(n);
         workload(echo, &out);
-        bool untouched = failure_not_reached(n);   /* also disarms */
+        bool untouched = cr_mem_fail_disarm();
         if (untouched) {
             /* Every allocation succeeded: the run must have succeeded. */
             if (out.status)
@@ -474,7 +456,7 @@ static void test_oom_more_paths(void **state)
     for (n = 0; n < MAX_ITERATIONS; n++) {
         cr_mem_fail_after(n);
         workload_more(&out);
-        bool untouched = failure_not_reached(n);
+        bool untouched = cr_mem_fail_disarm();
         if (untouched) {
             if (out.status)
                 print_error("run %ld failed with no injected failure: %s\n", n, out.message);
@@ -524,7 +506,7 @@ static void test_oom_engine_transaction(void **state)
             calls = 0;
             cr_mem_fail_after(n);
             cr_status st = cr_engine_transaction(e, insert_one, &calls, with_err ? &err : NULL);
-            bool untouched = failure_not_reached(n);
+            bool untouched = cr_mem_fail_disarm();
             if (st != CR_OK && st != CR_ERR_NO_MEMORY && bad_at < 0) {
                 bad_at = n;
                 bad = st;
@@ -581,7 +563,7 @@ static void test_oom_engine_options(void **state)
             if (st)
                 assert_int_equal(st, CR_ERR_NO_MEMORY);
         }
-        bool untouched = failure_not_reached(n);
+        bool untouched = cr_mem_fail_disarm();
         cr_conn_close(c);
         cr_engine_free(e);
         cr_error_free(err);
