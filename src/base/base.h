@@ -94,8 +94,10 @@ void cr_error_copy(cr_error *dst, const cr_error *src);
  * out-of-memory error when even that fails. */
 cr_error *cr_error_dup(const cr_error *e);
 cr_status cr_error_oom(cr_error *e);
-/* The class for a SQLSTATE (first two characters decide, as the DBAPI
- * drivers do): 23 integrity, 22 data, 42 programming, 08 operational ... */
+/* The class for a SQLSTATE (its first two characters decide, as psycopg2
+ * decides): 23 integrity, 22 data, 42 programming, 08 operational ... The
+ * MySQL driver classifies by error number instead, as the Python MySQL
+ * drivers do. */
 cr_status cr_sqlstate_class(const char *sqlstate);
 
 /* ---- values ----------------------------------------------------------------*/

@@ -54,6 +54,7 @@ typedef struct cr_driver {
     const char *default_isolation;    /* the level a new connection has     */
 
     cr_status (*connect)(const cr_url *url, cr_driver_conn **out, cr_error *err);
+    /* Close a connection whose statements have all been finalized. */
     void (*close)(cr_driver_conn *dc);
 
     /* Run SQL that takes no parameters and whose rows are not read: BEGIN,
@@ -79,18 +80,24 @@ typedef struct cr_driver {
     cr_status (*execute)(cr_driver_stmt *st, const cr_value *params, bool stream,
                          cr_error *err);
     int (*ncols)(cr_driver_stmt *st);
+    /* Column i's name, valid until the next execute, reset or finalize (the
+     * engine copies what it keeps). */
     const char *(*colname)(cr_driver_stmt *st, int i);
     /* Read the next row into row[0..ncols-1]: CR_ROW, CR_DONE or an error.
      * Text and blob bytes stay valid until the next fetch or reset; text is
      * NUL-terminated. Must not allocate per row in steady state. */
     int (*fetch)(cr_driver_stmt *st, cr_value *row, cr_error *err);
-    /* Rows affected by the last execute; -1 when not known. */
+    /* Rows affected by the last execute (for statements returning rows,
+     * what the client library reports: rows buffered, or -1); -1 when not
+     * known. */
     int64_t (*rowcount)(cr_driver_stmt *st);
     /* Generated key of the last INSERT, or CR_ERR_NOT_SUPPORTED. */
     cr_status (*lastrowid)(cr_driver_stmt *st, int64_t *out, cr_error *err);
     /* Discard unread rows so the statement can execute again. Never fails in
      * a way the caller must handle; a broken connection shows on the next
-     * call. */
+     * call. While one statement streams (execute with stream), the engine
+     * runs nothing else on its connection but transaction control at close,
+     * before which it resets the streaming statement. */
     void (*reset)(cr_driver_stmt *st);
 } cr_driver;
 
