@@ -113,7 +113,7 @@ static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
                             "sqlite:////absolute/path.db or sqlite://");
     cr_buf path;
     cr_buf_init(&path);
-    int flags;
+    int flags = 0;
     double timeout = 5.0;             /* Python's sqlite3 default */
     cr_status st = build_path(url, &path, &flags, &timeout, err);
     if (st) {

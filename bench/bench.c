@@ -1,0 +1,1813 @@
+/* bench.c — Crucible against the raw client libraries, in one process.
+ *
+ *   bench [sqlite|postgresql|mysql ...] [--rows N] [--quick] [--reps N]
+ *         [--only insert,lookup,fetch] [--no-settle]
+ *
+ * For each backend asked for (all three by default) it runs three workloads
+ * through Crucible and through the backend's own client library (libsqlite3,
+ * libpq, libmariadb), alternating the two, and reports the best (minimum)
+ * time of each, their ratio crucible/raw and, for the fetch workload, the
+ * peak RSS growth. The workloads:
+ *
+ *   1. insert N rows (default 100,000) in one transaction into
+ *      bench_items(id, name, qty, price): Crucible with cr_conn_exec and
+ *      CR_PARAMS per row, and again with one cr_conn_executemany; raw with a
+ *      statement prepared once and bound and executed per row.
+ *   2. N/10 single-row selects by primary key, every column read into a
+ *      struct; raw with a statement prepared once and executed per lookup.
+ *   3. fetch 5N rows (inserted first, not timed) into structs: Crucible with
+ *      a fetchone loop and the typed getters, raw through the client API.
+ *      PostgreSQL and MySQL run it twice: with the client's default
+ *      buffering, and streamed (cr_conn_set_stream_results; raw: libpq's
+ *      single-row mode, mysql_stmt_fetch without mysql_stmt_store_result).
+ *
+ * Both sides do the same work: the same data, generated before the timer
+ * starts; the same transaction (raw code issues BEGIN/COMMIT around the
+ * lookups and the fetch, as Crucible's implicit BEGIN does); SQLite on a
+ * file in a fresh temporary directory, opened with the same flags. Every
+ * row read is checked against the data afterwards. Before each timed run
+ * the program waits (up to 20 s) for the machine to go idle: the servers
+ * run on the same two cores and keep working after a big insert or a DROP.
+ * --quick (a tenth of the sizes, for a smoke run) skips that wait.
+ *
+ * URLs: SQLite uses DIR/bench.db in a temporary directory; PostgreSQL reads
+ * CRUCIBLE_PG_URL, MySQL CRUCIBLE_MYSQL_URL (postgresql://user:pass@host:
+ * port/db, password percent-encoded). A backend whose URL is not set is
+ * reported as skipped. Every call is checked: any failure prints the error,
+ * drops the table, removes the files and exits with status 1.
+ */
+#include "crucible.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#ifdef CRUCIBLE_HAVE_SQLITE
+#include <sqlite3.h>
+#endif
+#ifdef CRUCIBLE_HAVE_POSTGRESQL
+#include <libpq-fe.h>
+#endif
+#ifdef CRUCIBLE_HAVE_MYSQL
+#include <mysql.h>
+#endif
+
+/* The timed workload functions stay out of line, so that a profile
+ * (perf, callgrind) shows each one with its callees. */
+#define NOINLINE __attribute__((noinline))
+
+/* ------------------------------------------------------------------------
+ * Data
+ * ------------------------------------------------------------------------ */
+
+/* One row of bench_items, as both sides read it. */
+typedef struct item {
+    int64_t id;
+    char name[100];
+    size_t name_len;
+    int64_t qty;
+    double price;
+} item;
+
+static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz";
+
+/* The row with this id: names of 7 to 40 characters, prices with many
+ * significant digits (so the text protocols carry full-precision doubles). */
+static void gen_item(int64_t id, item *it)
+{
+    int n = snprintf(it->name, sizeof it->name, "item-%" PRId64 "-%.*s", id, (int)(id % 23),
+                     alphabet);
+    it->id = id;
+    it->name_len = (size_t)n;
+    it->qty = (id * 7919) % 1000;
+    it->price = (double)id * 0.37 + 0.01;
+}
+
+static const char INSERT_SQL[] =
+    "INSERT INTO bench_items (id, name, qty, price) VALUES (:id, :name, :qty, :price)";
+static const char LOOKUP_SQL[] = "SELECT id, name, qty, price FROM bench_items WHERE id = :id";
+static const char FETCH_SQL[] = "SELECT id, name, qty, price FROM bench_items";
+
+/* ------------------------------------------------------------------------
+ * Failure and cleanup
+ * ------------------------------------------------------------------------ */
+
+typedef struct raw_api raw_api;
+
+/* What has to be undone when the program stops, normally or not. */
+static struct {
+    const raw_api *raw;        /* backend in progress */
+    const char *raw_url;       /* its raw connection string (SQLite: the path) */
+    void *raw_conn;
+    cr_engine *engine;
+    cr_conn *conn;             /* a Crucible connection checked out */
+    bool table;                /* bench_items may exist on a server */
+    char *tmpdir;              /* SQLite's directory and file */
+    char *dbpath;
+    bool dying;
+} G;
+
+static void cleanup(void);
+
+static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static _Noreturn void die(const char *fmt, ...)
+{
+    char msg[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    fflush(stdout);
+    fprintf(stderr, "bench: error: %s\n", msg);
+    if (!G.dying) {
+        G.dying = true;
+        cleanup();
+    }
+    exit(1);
+}
+
+static _Noreturn void die_cr(const char *what, const cr_error *e)
+{
+    const char *state = cr_error_sqlstate(e);
+    const char *stmt = cr_error_statement(e);
+    die("%s: Crucible %s%s%s%s (code %ld): %s%s%s%s", what, cr_error_class_name(e),
+        *state ? " [" : "", state, *state ? "]" : "", cr_error_code(e), cr_error_message(e),
+        stmt ? " [statement: " : "", stmt ? stmt : "", stmt ? "]" : "");
+}
+
+/* Crucible calls on a connection: the detail is on the connection. */
+#define CR_CHECK(conn, call, what)                      \
+    do {                                                \
+        if ((call) != CR_OK)                            \
+            die_cr((what), cr_conn_error(conn));        \
+    } while (0)
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        die("out of memory (%zu bytes)", n);
+    return p;
+}
+
+/* ------------------------------------------------------------------------
+ * Clock and memory
+ * ------------------------------------------------------------------------ */
+
+static double now(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        die("clock_gettime failed");
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Busy (not idle) and total jiffies of all CPUs from /proc/stat; false if
+ * unreadable. */
+static bool cpu_jiffies(unsigned long long *busy, unsigned long long *total)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return false;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 5)
+        return false;
+    *total = 0;
+    for (int i = 0; i < 8; i++)
+        *total += v[i];
+    *busy = *total - v[3];   /* iowait counts: a server flushing to disk is busy */
+    return true;
+}
+
+static bool settle_enabled = true;
+
+/* Wait until the machine is nearly idle (three 100 ms windows in a row under
+ * 5% of all CPUs busy or waiting for I/O), at most 20 s: a database server on the same machine goes
+ * on working after a big insert or a DROP TABLE (flushing, purging), and on
+ * two cores that would be measured as part of the next run. */
+static void settle(const char *backend)
+{
+    if (!settle_enabled)
+        return;
+    unsigned long long b0, t0;
+    if (!cpu_jiffies(&b0, &t0))
+        return;
+    double start = now();
+    double busy = 0;
+    int quiet = 0;
+    while (quiet < 3) {
+        if (now() - start > 20) {
+            fprintf(stderr, "bench: %s: the machine stayed busy (%.0f%% of all CPUs); timings "
+                            "may be noisy\n", backend, 100 * busy);
+            return;
+        }
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        unsigned long long b1, t1;
+        if (!cpu_jiffies(&b1, &t1))
+            return;
+        busy = t1 > t0 ? (double)(b1 - b0) / (double)(t1 - t0) : 0;
+        quiet = busy < 0.05 ? quiet + 1 : 0;
+        b0 = b1;
+        t0 = t1;
+    }
+    double waited = now() - start;
+    if (waited > 1.0)
+        fprintf(stderr, "bench: %s: waited %.1f s for the machine to go idle\n", backend, waited);
+}
+
+/* A "VmRSS:"-style field of /proc/self/status in kB, or -1. */
+static long status_kb(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long kb = -1;
+    size_t klen = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, key, klen) == 0) {
+            kb = strtol(line + klen, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb;
+}
+
+static long maxrss_kb(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        die("getrusage failed");
+    return ru.ru_maxrss;
+}
+
+/* Peak RSS growth over a stretch of code: VmHWM is reset to the current RSS
+ * (Linux >= 4.0: "5" into /proc/self/clear_refs) and compared with it
+ * afterwards; where that is not possible, ru_maxrss before and after, which
+ * only shows growth beyond the process's earlier peak. */
+typedef struct rss_probe {
+    bool hwm;
+    long base_kb;
+} rss_probe;
+
+static bool rss_exact = true;   /* false once the fallback was used */
+
+static void rss_begin(rss_probe *p)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);   /* memory freed by an earlier run must not hide this one's */
+#endif
+    p->hwm = false;
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        p->hwm = fputs("5", f) >= 0;
+        p->hwm = (fclose(f) == 0) && p->hwm;
+    }
+    p->base_kb = p->hwm ? status_kb("VmRSS:") : -1;
+    if (p->base_kb < 0) {
+        p->hwm = false;
+        rss_exact = false;
+        p->base_kb = maxrss_kb();
+    }
+}
+
+static long rss_end(const rss_probe *p)
+{
+    long peak = p->hwm ? status_kb("VmHWM:") : maxrss_kb();
+    long d = peak - p->base_kb;
+    return d > 0 ? d : 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Checks of what was read
+ * ------------------------------------------------------------------------ */
+
+static void copy_name(item *o, const char *s, size_t len)
+{
+    if (!s || len >= sizeof o->name)
+        die("row %" PRId64 ": name %s", o->id, s ? "longer than 99 bytes" : "is NULL");
+    memcpy(o->name, s, len);
+    o->name[len] = '\0';
+    o->name_len = len;
+}
+
+static void check_item(const char *who, const item *got, int64_t want_id)
+{
+    item want;
+    gen_item(want_id, &want);
+    if (got->id != want.id || got->qty != want.qty || got->price != want.price ||
+        got->name_len != want.name_len || memcmp(got->name, want.name, want.name_len) != 0)
+        die("%s: wrong row: got (%" PRId64 ", '%s', %" PRId64 ", %.17g), want (%" PRId64
+            ", '%s', %" PRId64 ", %.17g)", who, got->id, got->name, got->qty, got->price,
+            want.id, want.name, want.qty, want.price);
+}
+
+/* Every fetched row is right and each id of 1..n came exactly once. */
+static void check_fetched(const char *who, const item *rows, size_t got, size_t n)
+{
+    if (got != n)
+        die("%s: fetched %zu rows, expected %zu", who, got, n);
+    unsigned char *seen = calloc(n + 1, 1);
+    if (!seen)
+        die("out of memory");
+    for (size_t i = 0; i < n; i++) {
+        int64_t id = rows[i].id;
+        if (id < 1 || (uint64_t)id > n || seen[id]) {
+            free(seen);
+            die("%s: unexpected or repeated id %" PRId64, who, id);
+        }
+        seen[id] = 1;
+        check_item(who, &rows[i], id);
+    }
+    free(seen);
+}
+
+/* ------------------------------------------------------------------------
+ * The raw client libraries
+ * ------------------------------------------------------------------------ */
+
+struct raw_api {
+    const char *name;          /* Crucible's backend name */
+    const char *env;           /* the URL's environment variable; NULL: SQLite file */
+    const char *create_sql;
+    bool two_modes;            /* fetch both buffered and streamed */
+    const char *(*version)(void);
+    /* NULL with the reason in err. */
+    void *(*open)(const char *url, char *err, size_t errlen);
+    void (*close)(void *h);
+    bool (*try_exec)(void *h, const char *sql, char *err, size_t errlen);
+    int64_t (*scalar)(void *h, const char *sql);
+    /* The workloads; each returns its time. */
+    double (*insert)(void *h, const item *src, size_t n);
+    double (*lookup)(void *h, const int64_t *ids, size_t n, item *out);
+    double (*fetch)(void *h, bool stream, item *out, size_t cap, size_t *got);
+};
+
+static void raw_exec(const raw_api *api, void *h, const char *sql)
+{
+    char err[1024];
+    if (!api->try_exec(h, sql, err, sizeof err))
+        die("%s: %s (raw %s)", sql, err, api->name);
+}
+
+/* ---- SQLite --------------------------------------------------------------- */
+#ifdef CRUCIBLE_HAVE_SQLITE
+
+static _Noreturn void rawsl_die(sqlite3 *db, const char *what)
+{
+    die("%s: sqlite3: %s (code %d)", what, sqlite3_errmsg(db), sqlite3_extended_errcode(db));
+}
+
+static const char *rawsl_version(void)
+{
+    static char v[64];
+    snprintf(v, sizeof v, "libsqlite3 %s", sqlite3_libversion());
+    return v;
+}
+
+static void *rawsl_open(const char *path, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    /* The flags Crucible's driver opens with. */
+    int rc = sqlite3_open_v2(path, &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_busy_timeout(db, 5000);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+static void rawsl_close(void *h)
+{
+    if (sqlite3_close(h) != SQLITE_OK)
+        fprintf(stderr, "bench: warning: sqlite3_close: %s\n", sqlite3_errmsg(h));
+}
+
+static bool rawsl_try_exec(void *h, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        snprintf(err, errlen, "sqlite3: %s", msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return rc == SQLITE_OK;
+}
+
+static void rawsl_exec(sqlite3 *db, const char *sql)
+{
+    char err[1024];
+    if (!rawsl_try_exec(db, sql, err, sizeof err))
+        die("%s: %s", sql, err);
+}
+
+static sqlite3_stmt *rawsl_prepare(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || !st)
+        rawsl_die(db, sql);
+    return st;
+}
+
+static void rawsl_finalize(sqlite3 *db, sqlite3_stmt *st)
+{
+    if (sqlite3_finalize(st) != SQLITE_OK)
+        rawsl_die(db, "sqlite3_finalize");
+}
+
+static int64_t rawsl_scalar(void *h, const char *sql)
+{
+    sqlite3 *db = h;
+    sqlite3_stmt *st = rawsl_prepare(db, sql);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        rawsl_die(db, sql);
+    int64_t v = sqlite3_column_int64(st, 0);
+    rawsl_finalize(db, st);
+    return v;
+}
+
+static void rawsl_read(sqlite3 *db, sqlite3_stmt *st, item *o)
+{
+    o->id = sqlite3_column_int64(st, 0);
+    const char *name = (const char *)sqlite3_column_text(st, 1);
+    if (!name)
+        rawsl_die(db, "sqlite3_column_text");
+    copy_name(o, name, (size_t)sqlite3_column_bytes(st, 1));
+    o->qty = sqlite3_column_int64(st, 2);
+    o->price = sqlite3_column_double(st, 3);
+}
+
+NOINLINE static double rawsl_insert(void *h, const item *src, size_t n)
+{
+    sqlite3 *db = h;
+    double t0 = now();
+    rawsl_exec(db, "BEGIN");
+    sqlite3_stmt *st = rawsl_prepare(
+        db, "INSERT INTO bench_items (id, name, qty, price) VALUES (?1, ?2, ?3, ?4)");
+    for (size_t i = 0; i < n; i++) {
+        const item *it = &src[i];
+        if (sqlite3_bind_int64(st, 1, it->id) != SQLITE_OK ||
+            sqlite3_bind_text(st, 2, it->name, (int)it->name_len, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 3, it->qty) != SQLITE_OK ||
+            sqlite3_bind_double(st, 4, it->price) != SQLITE_OK)
+            rawsl_die(db, "sqlite3_bind");
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rawsl_die(db, "insert");
+        if (sqlite3_reset(st) != SQLITE_OK)
+            rawsl_die(db, "sqlite3_reset");
+    }
+    rawsl_finalize(db, st);
+    rawsl_exec(db, "COMMIT");
+    return now() - t0;
+}
+
+NOINLINE static double rawsl_lookup(void *h, const int64_t *ids, size_t n, item *out)
+{
+    sqlite3 *db = h;
+    double t0 = now();
+    rawsl_exec(db, "BEGIN");
+    sqlite3_stmt *st = rawsl_prepare(db, "SELECT id, name, qty, price FROM bench_items WHERE id = ?1");
+    for (size_t i = 0; i < n; i++) {
+        if (sqlite3_bind_int64(st, 1, ids[i]) != SQLITE_OK)
+            rawsl_die(db, "sqlite3_bind_int64");
+        if (sqlite3_step(st) != SQLITE_ROW)
+            rawsl_die(db, "lookup");
+        rawsl_read(db, st, &out[i]);
+        if (sqlite3_reset(st) != SQLITE_OK)
+            rawsl_die(db, "sqlite3_reset");
+    }
+    rawsl_finalize(db, st);
+    rawsl_exec(db, "COMMIT");
+    return now() - t0;
+}
+
+NOINLINE static double rawsl_fetch(void *h, bool stream, item *out, size_t cap, size_t *got)
+{
+    (void)stream;   /* sqlite3_step always streams */
+    sqlite3 *db = h;
+    size_t n = 0;
+    double t0 = now();
+    rawsl_exec(db, "BEGIN");
+    sqlite3_stmt *st = rawsl_prepare(db, "SELECT id, name, qty, price FROM bench_items");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap)
+            die("raw sqlite: more rows than the %zu inserted", cap);
+        rawsl_read(db, st, &out[n++]);
+    }
+    if (rc != SQLITE_DONE)
+        rawsl_die(db, "fetch");
+    rawsl_finalize(db, st);
+    rawsl_exec(db, "COMMIT");
+    *got = n;
+    return now() - t0;
+}
+
+static const raw_api sqlite_api = {
+    .name = "sqlite",
+    .env = NULL,
+    .create_sql = "CREATE TABLE bench_items (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER, "
+                  "price DOUBLE)",
+    .two_modes = false,
+    .version = rawsl_version,
+    .open = rawsl_open,
+    .close = rawsl_close,
+    .try_exec = rawsl_try_exec,
+    .scalar = rawsl_scalar,
+    .insert = rawsl_insert,
+    .lookup = rawsl_lookup,
+    .fetch = rawsl_fetch,
+};
+#endif /* CRUCIBLE_HAVE_SQLITE */
+
+/* ---- PostgreSQL (libpq) ---------------------------------------------------- */
+#ifdef CRUCIBLE_HAVE_POSTGRESQL
+
+static const char *rawpq_version(void)
+{
+    static char v[64];
+    int n = PQlibVersion();
+    snprintf(v, sizeof v, "libpq %d.%d", n / 10000, n % 10000);
+    return v;
+}
+
+static void rawpq_quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* A result of the status wanted, else the error. */
+static PGresult *rawpq_want(PGconn *c, PGresult *r, ExecStatusType want, const char *what)
+{
+    if (!r || PQresultStatus(r) != want) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+        if (!*msg)
+            snprintf(msg, sizeof msg, "unexpected status %s",
+                     r ? PQresStatus(PQresultStatus(r)) : "(no result)");
+        PQclear(r);
+        die("%s: libpq: %s", what, msg);
+    }
+    return r;
+}
+
+static void rawpq_cmd(PGconn *c, const char *sql)
+{
+    PQclear(rawpq_want(c, PQexec(c, sql), PGRES_COMMAND_OK, sql));
+}
+
+static bool rawpq_try_exec(void *h, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(h, sql);
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+    if (!ok)
+        snprintf(err, errlen, "libpq: %s", r ? PQresultErrorMessage(r) : PQerrorMessage(h));
+    PQclear(r);
+    return ok;
+}
+
+static void *rawpq_open(const char *url, char *err, size_t errlen)
+{
+    PGconn *c = PQconnectdb(url);
+    if (!c) {
+        snprintf(err, errlen, "libpq: out of memory");
+        return NULL;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, errlen, "libpq: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    PQsetNoticeProcessor(c, rawpq_quiet, NULL);   /* "table does not exist, skipping" */
+    /* A lock left by a bug must fail the run, not hang it. */
+    if (!rawpq_try_exec(c, "SET lock_timeout = '60s'", err, errlen)) {
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void rawpq_close(void *h) { PQfinish(h); }
+
+static int64_t rawpq_scalar(void *h, const char *sql)
+{
+    PGresult *r = rawpq_want(h, PQexec(h, sql), PGRES_TUPLES_OK, sql);
+    if (PQntuples(r) != 1 || PQnfields(r) < 1 || PQgetisnull(r, 0, 0)) {
+        PQclear(r);
+        die("%s: expected one non-NULL value", sql);
+    }
+    int64_t v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+static void rawpq_read(const PGresult *r, int i, item *o)
+{
+    o->id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+    copy_name(o, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
+    o->qty = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+    o->price = strtod(PQgetvalue(r, i, 3), NULL);
+}
+
+NOINLINE static double rawpq_insert(void *h, const item *src, size_t n)
+{
+    PGconn *c = h;
+    char idb[24], qtyb[24], priceb[40];
+    const char *vals[4] = {idb, NULL, qtyb, priceb};
+    double t0 = now();
+    rawpq_cmd(c, "BEGIN");
+    PQclear(rawpq_want(c,
+                    PQprepare(c, "bench_insert",
+                              "INSERT INTO bench_items (id, name, qty, price) "
+                              "VALUES ($1, $2, $3, $4)", 4, NULL),
+                    PGRES_COMMAND_OK, "prepare insert"));
+    for (size_t i = 0; i < n; i++) {
+        const item *it = &src[i];
+        snprintf(idb, sizeof idb, "%" PRId64, it->id);
+        vals[1] = it->name;
+        snprintf(qtyb, sizeof qtyb, "%" PRId64, it->qty);
+        snprintf(priceb, sizeof priceb, "%.17g", it->price);
+        PQclear(rawpq_want(c, PQexecPrepared(c, "bench_insert", 4, vals, NULL, NULL, 0),
+                        PGRES_COMMAND_OK, "insert"));
+    }
+    rawpq_cmd(c, "DEALLOCATE bench_insert");
+    rawpq_cmd(c, "COMMIT");
+    return now() - t0;
+}
+
+NOINLINE static double rawpq_lookup(void *h, const int64_t *ids, size_t n, item *out)
+{
+    PGconn *c = h;
+    char idb[24];
+    const char *vals[1] = {idb};
+    double t0 = now();
+    rawpq_cmd(c, "BEGIN");
+    PQclear(rawpq_want(c,
+                    PQprepare(c, "bench_lookup",
+                              "SELECT id, name, qty, price FROM bench_items WHERE id = $1", 1,
+                              NULL),
+                    PGRES_COMMAND_OK, "prepare lookup"));
+    for (size_t i = 0; i < n; i++) {
+        snprintf(idb, sizeof idb, "%" PRId64, ids[i]);
+        PGresult *r = rawpq_want(c, PQexecPrepared(c, "bench_lookup", 1, vals, NULL, NULL, 0),
+                              PGRES_TUPLES_OK, "lookup");
+        if (PQntuples(r) != 1) {
+            PQclear(r);
+            die("raw postgresql lookup of id %" PRId64 ": no row", ids[i]);
+        }
+        rawpq_read(r, 0, &out[i]);
+        PQclear(r);
+    }
+    rawpq_cmd(c, "DEALLOCATE bench_lookup");
+    rawpq_cmd(c, "COMMIT");
+    return now() - t0;
+}
+
+NOINLINE static double rawpq_fetch(void *h, bool stream, item *out, size_t cap, size_t *got)
+{
+    PGconn *c = h;
+    size_t n = 0;
+    double t0 = now();
+    rawpq_cmd(c, "BEGIN");
+    PQclear(rawpq_want(c,
+                    PQprepare(c, "bench_fetch", "SELECT id, name, qty, price FROM bench_items",
+                              0, NULL),
+                    PGRES_COMMAND_OK, "prepare fetch"));
+    if (!stream) {
+        PGresult *r = rawpq_want(c, PQexecPrepared(c, "bench_fetch", 0, NULL, NULL, NULL, 0),
+                              PGRES_TUPLES_OK, "fetch");
+        int rows = PQntuples(r);
+        if ((size_t)rows > cap) {
+            PQclear(r);
+            die("raw postgresql: more rows than the %zu inserted", cap);
+        }
+        for (int i = 0; i < rows; i++)
+            rawpq_read(r, i, &out[n++]);
+        PQclear(r);
+    } else {
+        if (!PQsendQueryPrepared(c, "bench_fetch", 0, NULL, NULL, NULL, 0))
+            die("PQsendQueryPrepared: %s", PQerrorMessage(c));
+        if (!PQsetSingleRowMode(c))
+            die("PQsetSingleRowMode failed");
+        for (;;) {
+            PGresult *r = PQgetResult(c);
+            if (!r)
+                die("fetch: libpq: the result ended without PGRES_TUPLES_OK");
+            if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+                PQclear(r);
+                break;
+            }
+            rawpq_want(c, r, PGRES_SINGLE_TUPLE, "fetch (single-row mode)");
+            if (n == cap) {
+                PQclear(r);
+                die("raw postgresql: more rows than the %zu inserted", cap);
+            }
+            rawpq_read(r, 0, &out[n++]);
+            PQclear(r);
+        }
+        PGresult *r = PQgetResult(c);
+        if (r) {
+            PQclear(r);
+            die("fetch: libpq: a result after the end of the rows");
+        }
+    }
+    rawpq_cmd(c, "DEALLOCATE bench_fetch");
+    rawpq_cmd(c, "COMMIT");
+    *got = n;
+    return now() - t0;
+}
+
+static const raw_api postgresql_api = {
+    .name = "postgresql",
+    .env = "CRUCIBLE_PG_URL",
+    .create_sql = "CREATE TABLE bench_items (id integer PRIMARY KEY, name varchar(100), "
+                  "qty integer, price double precision)",
+    .two_modes = true,
+    .version = rawpq_version,
+    .open = rawpq_open,
+    .close = rawpq_close,
+    .try_exec = rawpq_try_exec,
+    .scalar = rawpq_scalar,
+    .insert = rawpq_insert,
+    .lookup = rawpq_lookup,
+    .fetch = rawpq_fetch,
+};
+#endif /* CRUCIBLE_HAVE_POSTGRESQL */
+
+/* ---- MySQL / MariaDB (libmariadb) ----------------------------------------- */
+#ifdef CRUCIBLE_HAVE_MYSQL
+
+static const char *rawmy_version(void)
+{
+    static char v[64];
+    snprintf(v, sizeof v, "libmariadb %s", mysql_get_client_info());
+    return v;
+}
+
+static _Noreturn void rawmy_stmt_die(MYSQL_STMT *st, const char *what)
+{
+    die("%s: libmariadb: %s (%u)", what, mysql_stmt_error(st), mysql_stmt_errno(st));
+}
+
+/* %XX-decode s[0..n) into a fresh string. */
+static char *pct_decode(const char *s, size_t n)
+{
+    char *out = xmalloc(n + 1), *o = out;
+    for (size_t i = 0; i < n; i++) {
+        static const char hex[] = "0123456789abcdef0123456789ABCDEF";
+        const char *hi, *lo;
+        if (s[i] == '%' && i + 2 < n &&
+            (hi = strchr(hex, s[i + 1])) && (lo = strchr(hex, s[i + 2]))) {
+            *o++ = (char)(((hi - hex) % 16) << 4 | (lo - hex) % 16);
+            i += 2;
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+typedef struct rawmy_url {
+    char *user, *pass, *host, *db;
+    unsigned port;
+} rawmy_url;
+
+/* mysql://user:pass@host:port/db?options — the options are ignored. */
+static bool rawmy_parse_url(const char *url, rawmy_url *u, char *err, size_t errlen)
+{
+    memset(u, 0, sizeof *u);
+    const char *p = strstr(url, "://");
+    if (!p) {
+        snprintf(err, errlen, "not a URL (scheme://user:pass@host:port/db)");
+        return false;
+    }
+    p += 3;
+    const char *end = p + strcspn(p, "/?");
+    const char *at = NULL;
+    for (const char *q = p; q < end; q++)
+        if (*q == '@')
+            at = q;
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        u->user = pct_decode(p, (size_t)((colon ? colon : at) - p));
+        if (colon)
+            u->pass = pct_decode(colon + 1, (size_t)(at - colon - 1));
+        p = at + 1;
+    }
+    const char *hend;
+    if (*p == '[') {   /* [::1]:3306 */
+        const char *rb = memchr(p, ']', (size_t)(end - p));
+        if (!rb) {
+            snprintf(err, errlen, "unclosed '[' in the host");
+            return false;
+        }
+        u->host = pct_decode(p + 1, (size_t)(rb - p - 1));
+        hend = rb + 1;
+    } else {
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        hend = colon ? colon : end;
+        u->host = pct_decode(p, (size_t)(hend - p));
+    }
+    if (hend < end && *hend == ':') {
+        char *stop;
+        unsigned long port = strtoul(hend + 1, &stop, 10);
+        if (stop != end || port == 0 || port > 65535) {
+            snprintf(err, errlen, "bad port in the URL");
+            return false;
+        }
+        u->port = (unsigned)port;
+    }
+    if (*end == '/') {
+        size_t dn = strcspn(end + 1, "?");
+        if (dn)
+            u->db = pct_decode(end + 1, dn);
+    }
+    return true;
+}
+
+static void rawmy_url_free(rawmy_url *u)
+{
+    free(u->user);
+    free(u->pass);
+    free(u->host);
+    free(u->db);
+}
+
+static bool rawmy_try_exec(void *h, const char *sql, char *err, size_t errlen)
+{
+    MYSQL *m = h;
+    if (mysql_real_query(m, sql, (unsigned long)strlen(sql)) == 0) {
+        MYSQL_RES *res = mysql_store_result(m);
+        if (res) {
+            mysql_free_result(res);
+            return true;
+        }
+        if (mysql_field_count(m) == 0)
+            return true;
+    }
+    snprintf(err, errlen, "libmariadb: %s (%u)", mysql_error(m), mysql_errno(m));
+    return false;
+}
+
+static void rawmy_exec(MYSQL *m, const char *sql)
+{
+    char err[1024];
+    if (!rawmy_try_exec(m, sql, err, sizeof err))
+        die("%s: %s", sql, err);
+}
+
+static void *rawmy_open(const char *url, char *err, size_t errlen)
+{
+    rawmy_url u;
+    err[0] = '\0';
+    if (!rawmy_parse_url(url, &u, err, errlen)) {
+        rawmy_url_free(&u);
+        return NULL;
+    }
+    MYSQL *m = mysql_init(NULL);
+    if (!m) {
+        snprintf(err, errlen, "mysql_init: out of memory");
+        rawmy_url_free(&u);
+        return NULL;
+    }
+    if (!mysql_real_connect(m, u.host, u.user, u.pass, u.db, u.port, NULL, 0)) {
+        snprintf(err, errlen, "libmariadb: %s (%u)", mysql_error(m), mysql_errno(m));
+        mysql_close(m);
+        rawmy_url_free(&u);
+        return NULL;
+    }
+    rawmy_url_free(&u);
+    /* Autocommit as Crucible's driver sets it (BEGIN/COMMIT are explicit);
+     * a lock left by a bug fails the run instead of hanging it. */
+    if (mysql_autocommit(m, 1) != 0 ||
+        !rawmy_try_exec(m, "SET SESSION lock_wait_timeout = 60", err, errlen)) {
+        if (!*err)
+            snprintf(err, errlen, "libmariadb: %s", mysql_error(m));
+        mysql_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void rawmy_close(void *h) { mysql_close(h); }
+
+static int64_t rawmy_scalar(void *h, const char *sql)
+{
+    MYSQL *m = h;
+    if (mysql_real_query(m, sql, (unsigned long)strlen(sql)) != 0)
+        die("%s: libmariadb: %s", sql, mysql_error(m));
+    MYSQL_RES *res = mysql_store_result(m);
+    if (!res)
+        die("%s: libmariadb: %s", sql, mysql_error(m));
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (!row || !row[0]) {
+        mysql_free_result(res);
+        die("%s: expected one non-NULL value", sql);
+    }
+    int64_t v = strtoll(row[0], NULL, 10);
+    mysql_free_result(res);
+    return v;
+}
+
+static MYSQL_STMT *rawmy_prepare(MYSQL *m, const char *sql)
+{
+    MYSQL_STMT *st = mysql_stmt_init(m);
+    if (!st)
+        die("mysql_stmt_init: %s", mysql_error(m));
+    if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0)
+        rawmy_stmt_die(st, sql);
+    return st;
+}
+
+static void rawmy_stmt_close(MYSQL_STMT *st)
+{
+    if (mysql_stmt_close(st) != 0)
+        die("mysql_stmt_close failed");
+}
+
+/* Result buffers of SELECT id, name, qty, price. */
+typedef struct rawmy_outrow {
+    MYSQL_BIND b[4];
+    long long id, qty;
+    double price;
+    char name[256];
+    unsigned long len[4];
+    my_bool null[4], error[4];
+} rawmy_outrow;
+
+static void rawmy_bind_out(MYSQL_STMT *st, rawmy_outrow *o)
+{
+    memset(o, 0, sizeof *o);
+    o->b[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    o->b[0].buffer = &o->id;
+    o->b[1].buffer_type = MYSQL_TYPE_STRING;
+    o->b[1].buffer = o->name;
+    o->b[1].buffer_length = sizeof o->name;
+    o->b[2].buffer_type = MYSQL_TYPE_LONGLONG;
+    o->b[2].buffer = &o->qty;
+    o->b[3].buffer_type = MYSQL_TYPE_DOUBLE;
+    o->b[3].buffer = &o->price;
+    for (int i = 0; i < 4; i++) {
+        o->b[i].length = &o->len[i];
+        o->b[i].is_null = &o->null[i];
+        o->b[i].error = &o->error[i];
+    }
+    if (mysql_stmt_bind_result(st, o->b) != 0)
+        rawmy_stmt_die(st, "mysql_stmt_bind_result");
+}
+
+/* mysql_stmt_fetch: true for a row, false at the end. */
+static bool rawmy_fetch_row(MYSQL_STMT *st, rawmy_outrow *o, item *it)
+{
+    int rc = mysql_stmt_fetch(st);
+    if (rc == MYSQL_NO_DATA)
+        return false;
+    if (rc == 1)
+        rawmy_stmt_die(st, "mysql_stmt_fetch");
+    if (rc == MYSQL_DATA_TRUNCATED)
+        die("mysql_stmt_fetch: a column was truncated");
+    if (o->null[0] || o->null[1] || o->null[2] || o->null[3])
+        die("mysql_stmt_fetch: unexpected NULL");
+    it->id = o->id;
+    copy_name(it, o->name, o->len[1]);
+    it->qty = o->qty;
+    it->price = o->price;
+    return true;
+}
+
+NOINLINE static double rawmy_insert(void *h, const item *src, size_t n)
+{
+    MYSQL *m = h;
+    MYSQL_BIND b[4];
+    long long id, qty;
+    double price;
+    double t0 = now();
+    rawmy_exec(m, "BEGIN");
+    MYSQL_STMT *st =
+        rawmy_prepare(m, "INSERT INTO bench_items (id, name, qty, price) VALUES (?, ?, ?, ?)");
+    for (size_t i = 0; i < n; i++) {
+        const item *it = &src[i];
+        id = it->id;
+        qty = it->qty;
+        price = it->price;
+        memset(b, 0, sizeof b);
+        b[0].buffer_type = MYSQL_TYPE_LONGLONG;
+        b[0].buffer = &id;
+        b[1].buffer_type = MYSQL_TYPE_STRING;
+        b[1].buffer = (void *)it->name;
+        b[1].buffer_length = (unsigned long)it->name_len;
+        b[2].buffer_type = MYSQL_TYPE_LONGLONG;
+        b[2].buffer = &qty;
+        b[3].buffer_type = MYSQL_TYPE_DOUBLE;
+        b[3].buffer = &price;
+        if (mysql_stmt_bind_param(st, b) != 0)
+            rawmy_stmt_die(st, "mysql_stmt_bind_param");
+        if (mysql_stmt_execute(st) != 0)
+            rawmy_stmt_die(st, "insert");
+    }
+    rawmy_stmt_close(st);
+    rawmy_exec(m, "COMMIT");
+    return now() - t0;
+}
+
+NOINLINE static double rawmy_lookup(void *h, const int64_t *ids, size_t n, item *out)
+{
+    MYSQL *m = h;
+    MYSQL_BIND pb[1];
+    long long id;
+    rawmy_outrow o;
+    double t0 = now();
+    rawmy_exec(m, "BEGIN");
+    MYSQL_STMT *st = rawmy_prepare(m, "SELECT id, name, qty, price FROM bench_items WHERE id = ?");
+    rawmy_bind_out(st, &o);
+    for (size_t i = 0; i < n; i++) {
+        id = ids[i];
+        memset(pb, 0, sizeof pb);
+        pb[0].buffer_type = MYSQL_TYPE_LONGLONG;
+        pb[0].buffer = &id;
+        if (mysql_stmt_bind_param(st, pb) != 0)
+            rawmy_stmt_die(st, "mysql_stmt_bind_param");
+        if (mysql_stmt_execute(st) != 0)
+            rawmy_stmt_die(st, "lookup");
+        if (!rawmy_fetch_row(st, &o, &out[i]))
+            die("raw mysql lookup of id %" PRId64 ": no row", ids[i]);
+        if (mysql_stmt_free_result(st) != 0)
+            rawmy_stmt_die(st, "mysql_stmt_free_result");
+    }
+    rawmy_stmt_close(st);
+    rawmy_exec(m, "COMMIT");
+    return now() - t0;
+}
+
+NOINLINE static double rawmy_fetch(void *h, bool stream, item *out, size_t cap, size_t *got)
+{
+    MYSQL *m = h;
+    rawmy_outrow o;
+    size_t n = 0;
+    double t0 = now();
+    rawmy_exec(m, "BEGIN");
+    MYSQL_STMT *st = rawmy_prepare(m, "SELECT id, name, qty, price FROM bench_items");
+    if (mysql_stmt_execute(st) != 0)
+        rawmy_stmt_die(st, "fetch");
+    rawmy_bind_out(st, &o);
+    if (!stream && mysql_stmt_store_result(st) != 0)
+        rawmy_stmt_die(st, "mysql_stmt_store_result");
+    item scratch;
+    while (rawmy_fetch_row(st, &o, n < cap ? &out[n] : &scratch))
+        if (++n > cap)
+            die("raw mysql: more rows than the %zu inserted", cap);
+    if (mysql_stmt_free_result(st) != 0)
+        rawmy_stmt_die(st, "mysql_stmt_free_result");
+    rawmy_stmt_close(st);
+    rawmy_exec(m, "COMMIT");
+    *got = n;
+    return now() - t0;
+}
+
+static const raw_api mysql_api = {
+    .name = "mysql",
+    .env = "CRUCIBLE_MYSQL_URL",
+    .create_sql = "CREATE TABLE bench_items (id integer PRIMARY KEY, name varchar(100), "
+                  "qty integer, price double)",
+    .two_modes = true,
+    .version = rawmy_version,
+    .open = rawmy_open,
+    .close = rawmy_close,
+    .try_exec = rawmy_try_exec,
+    .scalar = rawmy_scalar,
+    .insert = rawmy_insert,
+    .lookup = rawmy_lookup,
+    .fetch = rawmy_fetch,
+};
+#endif /* CRUCIBLE_HAVE_MYSQL */
+
+/* ------------------------------------------------------------------------
+ * The same workloads through Crucible
+ * ------------------------------------------------------------------------ */
+
+static cr_conn *cr_checkout(void)
+{
+    cr_error *err = NULL;
+    cr_conn *c = cr_engine_connect(G.engine, &err);
+    if (!c)
+        die_cr("cr_engine_connect", err);
+    G.conn = c;
+    return c;
+}
+
+static void cr_checkin(cr_conn *c)
+{
+    G.conn = NULL;
+    cr_conn_close(c);
+}
+
+static void cr_read(const cr_row *row, item *o)
+{
+    const char *name;
+    size_t len;
+    if (cr_row_int64_at(row, 0, &o->id) != CR_OK ||
+        cr_row_text_at(row, 1, &name, &len) != CR_OK ||
+        cr_row_int64_at(row, 2, &o->qty) != CR_OK ||
+        cr_row_double_at(row, 3, &o->price) != CR_OK)
+        die_cr("reading a row", cr_row_error(row));
+    copy_name(o, name, len);
+}
+
+NOINLINE static double cr_insert_exec(const item *src, size_t n)
+{
+    double t0 = now();
+    cr_conn *c = cr_checkout();
+    CR_CHECK(c, cr_conn_begin(c), "BEGIN");
+    for (size_t i = 0; i < n; i++) {
+        const item *it = &src[i];
+        CR_CHECK(c,
+                 cr_conn_exec(c, INSERT_SQL,
+                              CR_PARAMS({"id", cr_val_int(it->id)},
+                                        {"name", cr_val_textn(it->name, it->name_len)},
+                                        {"qty", cr_val_int(it->qty)},
+                                        {"price", cr_val_double(it->price)})),
+                 "insert");
+    }
+    CR_CHECK(c, cr_conn_commit(c), "COMMIT");
+    cr_checkin(c);
+    return now() - t0;
+}
+
+NOINLINE static double cr_insert_many(const item *src, size_t n)
+{
+    static const char *const names[] = {"id", "name", "qty", "price"};
+    double t0 = now();
+    cr_value *vals = xmalloc(sizeof *vals * 4 * n);
+    for (size_t i = 0; i < n; i++) {
+        const item *it = &src[i];
+        vals[4 * i + 0] = cr_val_int(it->id);
+        vals[4 * i + 1] = cr_val_textn(it->name, it->name_len);
+        vals[4 * i + 2] = cr_val_int(it->qty);
+        vals[4 * i + 3] = cr_val_double(it->price);
+    }
+    cr_conn *c = cr_checkout();
+    CR_CHECK(c, cr_conn_begin(c), "BEGIN");
+    cr_result *r = cr_conn_executemany(c, INSERT_SQL, names, 4, vals, n);
+    if (!r)
+        die_cr("executemany", cr_conn_error(c));
+    int64_t count = cr_result_rowcount(r);
+    cr_result_free(r);
+    if (count != (int64_t)n)
+        die("executemany: rowcount %" PRId64 ", expected %zu", count, n);
+    CR_CHECK(c, cr_conn_commit(c), "COMMIT");
+    cr_checkin(c);
+    free(vals);
+    return now() - t0;
+}
+
+NOINLINE static double cr_lookup(const int64_t *ids, size_t n, item *out)
+{
+    double t0 = now();
+    cr_conn *c = cr_checkout();
+    for (size_t i = 0; i < n; i++) {
+        cr_result *r = cr_conn_execute(c, LOOKUP_SQL, CR_PARAMS({"id", cr_val_int(ids[i])}));
+        if (!r)
+            die_cr("lookup", cr_conn_error(c));
+        const cr_row *row = cr_result_fetchone(r);
+        if (!row) {
+            if (cr_result_error(r))
+                die_cr("lookup: fetchone", cr_result_error(r));
+            die("crucible lookup of id %" PRId64 ": no row", ids[i]);
+        }
+        cr_read(row, &out[i]);
+        cr_result_free(r);
+    }
+    CR_CHECK(c, cr_conn_commit(c), "COMMIT");   /* of the implicit BEGIN */
+    cr_checkin(c);
+    return now() - t0;
+}
+
+NOINLINE static double cr_fetch(bool stream, item *out, size_t cap, size_t *got)
+{
+    size_t n = 0;
+    double t0 = now();
+    cr_conn *c = cr_checkout();
+    if (stream)
+        CR_CHECK(c, cr_conn_set_stream_results(c, true), "cr_conn_set_stream_results");
+    cr_result *r = cr_conn_execute(c, FETCH_SQL, NULL);
+    if (!r)
+        die_cr("fetch", cr_conn_error(c));
+    const cr_row *row;
+    while ((row = cr_result_fetchone(r)) != NULL) {
+        if (n == cap)
+            die("crucible: more rows than the %zu inserted", cap);
+        cr_read(row, &out[n++]);
+    }
+    if (cr_result_error(r))
+        die_cr("fetch: fetchone", cr_result_error(r));
+    cr_result_free(r);
+    CR_CHECK(c, cr_conn_commit(c), "COMMIT");
+    cr_checkin(c);
+    *got = n;
+    return now() - t0;
+}
+
+/* ------------------------------------------------------------------------
+ * Results
+ * ------------------------------------------------------------------------ */
+
+#define TARGET 1.15
+
+typedef struct line {
+    const char *backend;
+    char workload[64];
+    bool skipped;
+    char note[160];            /* why skipped */
+    double raw, cr;
+    bool has_rss;
+    long rss_raw_kb, rss_cr_kb;
+} line;
+
+static line lines[64];
+static int nlines;
+static char versions[256];   /* the client libraries measured against */
+static int reps_used;
+
+static line *add_line(const char *backend)
+{
+    if (nlines == (int)(sizeof lines / sizeof lines[0]))
+        die("too many result lines");
+    line *l = &lines[nlines++];
+    memset(l, 0, sizeof *l);
+    l->backend = backend;
+    return l;
+}
+
+static void skip_backend(const char *backend, const char *why)
+{
+    line *l = add_line(backend);
+    l->skipped = true;
+    snprintf(l->note, sizeof l->note, "%s", why);
+    fprintf(stderr, "bench: %s: skipped (%s)\n", backend, why);
+}
+
+static void print_tables(void)
+{
+    printf("\n%-11s %-42s %10s %14s %8s\n", "backend", "workload", "raw (s)", "crucible (s)",
+           "ratio");
+    for (int i = 0; i < nlines; i++) {
+        const line *l = &lines[i];
+        if (l->skipped)
+            printf("%-11s skipped: %s\n", l->backend, l->note);
+        else
+            printf("%-11s %-42s %10.4f %14.4f %7.2fx%s\n", l->backend, l->workload, l->raw,
+                   l->cr, l->cr / l->raw, l->cr / l->raw > TARGET ? "  (above 1.15x)" : "");
+    }
+    bool any_rss = false;
+    for (int i = 0; i < nlines; i++)
+        any_rss |= lines[i].has_rss;
+    if (any_rss) {
+        printf("\n%-11s %-42s %14s %14s\n", "backend", "peak RSS growth during", "raw (MiB)",
+               "crucible (MiB)");
+        for (int i = 0; i < nlines; i++)
+            if (lines[i].has_rss)
+                printf("%-11s %-42s %14.1f %14.1f\n", lines[i].backend, lines[i].workload,
+                       lines[i].rss_raw_kb / 1024.0, lines[i].rss_cr_kb / 1024.0);
+        if (!rss_exact)
+            printf("(RSS: VmHWM could not be reset; growth is ru_maxrss beyond the earlier "
+                   "peak and may read low)\n");
+    }
+
+    long ncpu = -1;
+#ifdef _SC_NPROCESSORS_ONLN
+    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+#endif
+    printf("\nCrucible %s against %s, in the same process; best of %d runs per side",
+           CRUCIBLE_VERSION, *versions ? versions : "no client library", reps_used);
+    if (ncpu > 0)
+        printf("; %ld CPUs", ncpu);
+    printf(".\n");
+    printf("\n| backend | workload | raw (s) | crucible (s) | crucible/raw |\n");
+    printf("|---|---|--:|--:|--:|\n");
+    for (int i = 0; i < nlines; i++) {
+        const line *l = &lines[i];
+        if (l->skipped)
+            printf("| %s | skipped: %s | | | |\n", l->backend, l->note);
+        else
+            printf("| %s | %s | %.4f | %.4f | %s%.2fx%s |\n", l->backend, l->workload, l->raw,
+                   l->cr, l->cr / l->raw > TARGET ? "**" : "", l->cr / l->raw,
+                   l->cr / l->raw > TARGET ? "**" : "");
+    }
+    if (any_rss) {
+        printf("\n| backend | peak RSS growth during | raw (MiB) | crucible (MiB) |\n");
+        printf("|---|---|--:|--:|\n");
+        for (int i = 0; i < nlines; i++)
+            if (lines[i].has_rss)
+                printf("| %s | %s | %.1f | %.1f |\n", lines[i].backend, lines[i].workload,
+                       lines[i].rss_raw_kb / 1024.0, lines[i].rss_cr_kb / 1024.0);
+    }
+
+    int above = 0, measured = 0;
+    for (int i = 0; i < nlines; i++) {
+        measured += !lines[i].skipped;
+        if (!lines[i].skipped && lines[i].cr / lines[i].raw > TARGET)
+            above++;
+    }
+    if (!measured) {
+        printf("\nNothing was measured.\n");
+    } else if (above) {
+        printf("\nAbove the %.2fx target:\n", TARGET);
+        for (int i = 0; i < nlines; i++)
+            if (!lines[i].skipped && lines[i].cr / lines[i].raw > TARGET)
+                printf("  %s: %s: %.2fx\n", lines[i].backend, lines[i].workload,
+                       lines[i].cr / lines[i].raw);
+    } else {
+        printf("\nEvery ratio is within the %.2fx target.\n", TARGET);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Running a backend
+ * ------------------------------------------------------------------------ */
+
+typedef struct sizes {
+    size_t insert, lookups, fetch;
+    int reps;
+    bool do_insert, do_lookup, do_fetch;   /* --only */
+} sizes;
+
+static void drop_table(void)
+{
+    raw_exec(G.raw, G.raw_conn, "DROP TABLE IF EXISTS bench_items");
+}
+
+/* An empty bench_items. SQLite also gives the freed pages back, so that each
+ * run starts from the same small file. */
+static void reset_table(void)
+{
+    drop_table();
+    if (!G.raw->env)
+        raw_exec(G.raw, G.raw_conn, "VACUUM");
+    G.table = true;
+    raw_exec(G.raw, G.raw_conn, G.raw->create_sql);
+}
+
+static void check_table(const char *who, const item *src, size_t n)
+{
+    int64_t qty = 0;
+    for (size_t i = 0; i < n; i++)
+        qty += src[i].qty;
+    int64_t count = G.raw->scalar(G.raw_conn, "SELECT count(*) FROM bench_items");
+    int64_t sum_id = G.raw->scalar(G.raw_conn, "SELECT sum(id) FROM bench_items");
+    int64_t sum_qty = G.raw->scalar(G.raw_conn, "SELECT sum(qty) FROM bench_items");
+    int64_t want_id = (int64_t)n * ((int64_t)n + 1) / 2;
+    if (count != (int64_t)n || sum_id != want_id || sum_qty != qty)
+        die("%s: the table holds %" PRId64 " rows (id sum %" PRId64 ", qty sum %" PRId64
+            "), expected %zu (%" PRId64 ", %" PRId64 ")", who, count, sum_id, sum_qty, n,
+            want_id, qty);
+}
+
+static void progress(const char *backend, const char *what, int rep, int reps, double t)
+{
+    fprintf(stderr, "bench: %s: %-34s run %d/%d: %.4f s\n", backend, what, rep + 1, reps, t);
+}
+
+static double min_d(double a, double b) { return a < b ? a : b; }
+
+/* 1. Inserts: raw, exec per row and executemany, in an order that rotates
+ * from one repetition to the next. */
+static void bench_insert(const raw_api *api, const sizes *sz, const item *src)
+{
+    static const char *const what[3] = {"insert raw", "insert crucible exec",
+                                        "insert crucible executemany"};
+    const char *bn = api->name;
+    size_t n = sz->insert;
+    double best[3] = {INFINITY, INFINITY, INFINITY};
+    for (int rep = 0; rep < sz->reps; rep++)
+        for (int k = 0; k < 3; k++) {
+            int v = (k + rep) % 3;
+            reset_table();
+            settle(bn);
+            double t = v == 0 ? api->insert(G.raw_conn, src, n)
+                     : v == 1 ? cr_insert_exec(src, n)
+                              : cr_insert_many(src, n);
+            check_table(what[v], src, n);
+            progress(bn, what[v], rep, sz->reps, t);
+            best[v] = min_d(best[v], t);
+        }
+    line *l = add_line(bn);
+    snprintf(l->workload, sizeof l->workload, "insert %zu rows (1 tx, exec per row)", n);
+    l->raw = best[0];
+    l->cr = best[1];
+    l = add_line(bn);
+    snprintf(l->workload, sizeof l->workload, "insert %zu rows (1 tx, executemany)", n);
+    l->raw = best[0];
+    l->cr = best[2];
+}
+
+/* 2. Lookups by primary key, at random among the sz->insert rows that the
+ * table holds. */
+static void bench_lookup(const raw_api *api, const sizes *sz, item *out)
+{
+    const char *bn = api->name;
+    size_t n = sz->insert, nl = sz->lookups;
+    int64_t *ids = xmalloc(sizeof *ids * nl);
+    uint64_t x = 88172645463325252ULL;   /* xorshift64: the same ids every time */
+    for (size_t i = 0; i < nl; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        ids[i] = (int64_t)(x % n) + 1;
+    }
+    double best_raw = INFINITY, best_cr = INFINITY;
+    for (int rep = 0; rep < sz->reps; rep++)
+        for (int k = 0; k < 2; k++) {
+            bool raw = ((k + rep) % 2) == 0;
+            memset(out, 0, sizeof *out * nl);
+            settle(bn);
+            double t = raw ? api->lookup(G.raw_conn, ids, nl, out) : cr_lookup(ids, nl, out);
+            for (size_t i = 0; i < nl; i++)
+                check_item(raw ? "raw lookup" : "crucible lookup", &out[i], ids[i]);
+            progress(bn, raw ? "lookups raw" : "lookups crucible", rep, sz->reps, t);
+            if (raw)
+                best_raw = min_d(best_raw, t);
+            else
+                best_cr = min_d(best_cr, t);
+        }
+    free(ids);
+    line *l = add_line(bn);
+    snprintf(l->workload, sizeof l->workload, "%zu selects by primary key", nl);
+    l->raw = best_raw;
+    l->cr = best_cr;
+}
+
+/* 3. Fetch all sz->fetch rows of the table into structs that are already
+ * resident (so the RSS growth is the client's and Crucible's own): with the
+ * client's default buffering where it has one, and streamed. */
+static void bench_fetch(const raw_api *api, const sizes *sz, item *out)
+{
+    const char *bn = api->name;
+    size_t nf = sz->fetch;
+    for (int mode = api->two_modes ? 0 : 1; mode < 2; mode++) {
+        bool stream = mode == 1;
+        double best_raw = INFINITY, best_cr = INFINITY;
+        long rss_raw = 0, rss_cr = 0;
+        for (int rep = 0; rep < sz->reps; rep++)
+            for (int k = 0; k < 2; k++) {
+                bool raw = ((k + rep) % 2) == 0;
+                size_t got = 0;
+                memset(out, 0, sizeof *out * nf);
+                settle(bn);
+                rss_probe probe;
+                rss_begin(&probe);
+                double t = raw ? api->fetch(G.raw_conn, stream, out, nf, &got)
+                               : cr_fetch(stream, out, nf, &got);
+                long grew = rss_end(&probe);
+                check_fetched(raw ? "raw fetch" : "crucible fetch", out, got, nf);
+                progress(bn, raw ? (stream ? "fetch streamed raw" : "fetch buffered raw")
+                                 : (stream ? "fetch streamed crucible" : "fetch buffered crucible"),
+                         rep, sz->reps, t);
+                if (raw) {
+                    best_raw = min_d(best_raw, t);
+                    rss_raw = grew > rss_raw ? grew : rss_raw;
+                } else {
+                    best_cr = min_d(best_cr, t);
+                    rss_cr = grew > rss_cr ? grew : rss_cr;
+                }
+            }
+        line *l = add_line(bn);
+        snprintf(l->workload, sizeof l->workload, "fetch %zu rows (%s)", nf,
+                 stream ? (api->two_modes ? "stream_results" : "streamed") : "buffered");
+        l->raw = best_raw;
+        l->cr = best_cr;
+        l->has_rss = true;
+        l->rss_raw_kb = rss_raw;
+        l->rss_cr_kb = rss_cr;
+    }
+}
+
+/* Fill the empty table with rows 1..n (not timed). */
+static void populate(const raw_api *api, const item *src, size_t n)
+{
+    reset_table();
+    double t = api->insert(G.raw_conn, src, n);
+    check_table("populate", src, n);
+    fprintf(stderr, "bench: %s: populated %zu rows in %.2f s\n", api->name, n, t);
+}
+
+static void run_backend(const raw_api *api, const char *raw_url, const char *cr_url,
+                        const sizes *sz, const item *src, item *out)
+{
+    char err[1024];
+    G.raw = api;
+    G.raw_url = raw_url;
+    if (!(G.raw_conn = api->open(raw_url, err, sizeof err)))
+        die("%s: connecting with the raw client library: %s", api->name, err);
+    cr_error *cerr = NULL;
+    if (!(G.engine = cr_create_engine(cr_url, NULL, &cerr)))
+        die_cr("cr_create_engine", cerr);
+    fprintf(stderr, "bench: %s: %s, Crucible %s\n", api->name, api->version(), CRUCIBLE_VERSION);
+    size_t vl = strlen(versions);
+    snprintf(versions + vl, sizeof versions - vl, "%s%s", vl ? ", " : "", api->version());
+
+    if (sz->do_insert)
+        bench_insert(api, sz, src);   /* leaves the table with sz->insert rows */
+    if (sz->do_lookup) {
+        if (!sz->do_insert)
+            populate(api, src, sz->insert);
+        bench_lookup(api, sz, out);
+    }
+    if (sz->do_fetch) {
+        populate(api, src, sz->fetch);
+        bench_fetch(api, sz, out);
+    }
+
+    drop_table();
+    G.table = false;
+    cr_engine_free(G.engine);
+    G.engine = NULL;
+    api->close(G.raw_conn);
+    G.raw_conn = NULL;
+    G.raw = NULL;
+}
+
+/* Undo what a run left: Crucible's connection and engine first (a
+ * transaction of theirs would hold locks), then the table, through a fresh
+ * raw connection (the old one may be mid-statement), then SQLite's files. */
+static void cleanup(void)
+{
+    if (G.conn) {
+        cr_conn_close(G.conn);
+        G.conn = NULL;
+    }
+    if (G.engine) {
+        cr_engine_free(G.engine);
+        G.engine = NULL;
+    }
+    if (G.raw && G.raw_conn) {
+        G.raw->close(G.raw_conn);
+        G.raw_conn = NULL;
+    }
+    if (G.raw && G.raw->env && G.table) {
+        char err[1024];
+        void *h = G.raw->open(G.raw_url, err, sizeof err);
+        if (!h || !G.raw->try_exec(h, "DROP TABLE IF EXISTS bench_items", err, sizeof err))
+            fprintf(stderr, "bench: could not drop bench_items on %s: %s\n", G.raw->name, err);
+        if (h)
+            G.raw->close(h);
+        G.table = false;
+    }
+    if (G.dbpath) {
+        static const char *const suffixes[] = {"", "-journal", "-wal", "-shm"};
+        for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+            char p[4096];
+            snprintf(p, sizeof p, "%s%s", G.dbpath, suffixes[i]);
+            unlink(p);
+        }
+        free(G.dbpath);
+        G.dbpath = NULL;
+    }
+    if (G.tmpdir) {
+        if (rmdir(G.tmpdir) != 0)
+            fprintf(stderr, "bench: could not remove %s\n", G.tmpdir);
+        free(G.tmpdir);
+        G.tmpdir = NULL;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * main
+ * ------------------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bench [sqlite|postgresql|mysql ...] [--rows N] [--quick] [--reps N]\n"
+            "             [--only insert,lookup,fetch] [--no-settle]\n"
+            "\n"
+            "Runs each workload through Crucible and through the raw client library and\n"
+            "prints the best time of each and their ratio (crucible/raw).\n"
+            "  --rows N   rows inserted (default 100000); the lookups are N/10 and the\n"
+            "             fetch reads 5*N rows\n"
+            "  --quick    a tenth of every size (a smoke run)\n"
+            "  --reps N   runs of each side of each workload, best taken (default 3)\n"
+            "  --only W   only these workloads: insert, lookup, fetch (comma-separated)\n"
+            "  --no-settle  do not wait for the machine to go idle before each run\n"
+            "             (the default waits, up to 20 s; --quick never waits)\n"
+            "Backends (default: all three): SQLite on a file in a temporary directory;\n"
+            "PostgreSQL at $CRUCIBLE_PG_URL; MySQL/MariaDB at $CRUCIBLE_MYSQL_URL.\n"
+            "A backend whose URL is not set is skipped.\n");
+}
+
+static size_t parse_count(const char *opt, const char *s)
+{
+    char *end;
+    unsigned long long v = s ? strtoull(s, &end, 10) : 0;
+    if (!s || !*s || *end || v == 0 || v > 100000000ULL || s[0] == '-') {
+        fprintf(stderr, "bench: %s needs a positive count\n", opt);
+        usage(stderr);
+        exit(2);
+    }
+    return (size_t)v;
+}
+
+/* "insert,fetch" and the like. */
+static bool parse_only(const char *list, bool *insert, bool *lookup, bool *fetch)
+{
+    if (!*list)
+        return false;
+    while (*list) {
+        size_t n = strcspn(list, ",");
+        if (n == 6 && strncmp(list, "insert", n) == 0)
+            *insert = true;
+        else if (n == 6 && strncmp(list, "lookup", n) == 0)
+            *lookup = true;
+        else if (n == 5 && strncmp(list, "fetch", n) == 0)
+            *fetch = true;
+        else
+            return false;
+        list += n;
+        if (*list == ',')
+            list++;
+    }
+    return true;
+}
+
+/* libpq takes the URL itself, without a "+driver" part. */
+static char *libpq_url(const char *url)
+{
+    const char *sep = strstr(url, "://");
+    const char *plus = strchr(url, '+');
+    char *out = xmalloc(strlen(url) + 16);
+    if (sep && plus && plus < sep)
+        snprintf(out, strlen(url) + 16, "postgresql%s", sep);
+    else
+        snprintf(out, strlen(url) + 16, "%s", url);
+    return out;
+}
+
+int main(int argc, char **argv)
+{
+    size_t rows = 100000;
+    bool quick = false;
+    bool only_insert = false, only_lookup = false, only_fetch = false;
+    int reps = 3;
+    const char *want[8];
+    int nwant = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--rows") == 0) {
+            rows = parse_count(a, i + 1 < argc ? argv[++i] : NULL);
+        } else if (strncmp(a, "--rows=", 7) == 0) {
+            rows = parse_count("--rows", a + 7);
+        } else if (strcmp(a, "--reps") == 0) {
+            reps = (int)parse_count(a, i + 1 < argc ? argv[++i] : NULL);
+        } else if (strncmp(a, "--reps=", 7) == 0) {
+            reps = (int)parse_count("--reps", a + 7);
+        } else if (strcmp(a, "--quick") == 0) {
+            quick = true;
+        } else if (strcmp(a, "--only") == 0 || strncmp(a, "--only=", 7) == 0) {
+            const char *list = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : "");
+            if (!parse_only(list, &only_insert, &only_lookup, &only_fetch)) {
+                fprintf(stderr, "bench: --only takes insert, lookup and/or fetch, "
+                                "separated by commas\n");
+                usage(stderr);
+                return 2;
+            }
+        } else if (strcmp(a, "--no-settle") == 0) {
+            settle_enabled = false;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "sqlite") == 0 || strcmp(a, "postgresql") == 0 ||
+                   strcmp(a, "mysql") == 0) {
+            if (nwant < 8)
+                want[nwant++] = a;
+        } else if (strcmp(a, "postgres") == 0 || strcmp(a, "pg") == 0) {
+            if (nwant < 8)
+                want[nwant++] = "postgresql";
+        } else if (strcmp(a, "mariadb") == 0) {
+            if (nwant < 8)
+                want[nwant++] = "mysql";
+        } else {
+            fprintf(stderr, "bench: unknown argument '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (nwant == 0) {
+        want[nwant++] = "sqlite";
+        want[nwant++] = "postgresql";
+        want[nwant++] = "mysql";
+    }
+    bool all = !only_insert && !only_lookup && !only_fetch;
+    sizes sz = {rows, rows / 10, rows * 5, reps, all || only_insert, all || only_lookup,
+                all || only_fetch};
+    reps_used = reps;
+    if (quick) {
+        settle_enabled = false;
+        sz.insert /= 10;
+        sz.lookups /= 10;
+        sz.fetch /= 10;
+    }
+    if (sz.insert == 0)
+        sz.insert = 1;
+    if (sz.lookups == 0)
+        sz.lookups = 1;
+    if (sz.fetch == 0)
+        sz.fetch = 1;
+
+    /* The data, made once: rows 1..fetch (the inserts use the first ones). */
+    size_t nsrc = sz.fetch > sz.insert ? sz.fetch : sz.insert;
+    size_t nout = sz.fetch > sz.lookups ? sz.fetch : sz.lookups;
+    item *src = xmalloc(sizeof *src * nsrc);
+    item *out = xmalloc(sizeof *out * nout);
+    for (size_t i = 0; i < nsrc; i++)
+        gen_item((int64_t)i + 1, &src[i]);
+    memset(out, 0, sizeof *out * nout);   /* resident before any RSS is measured */
+
+    printf("Crucible %s benchmark: insert %zu rows, %zu lookups, fetch %zu rows; best of %d "
+           "runs per side\n", CRUCIBLE_VERSION, sz.insert, sz.lookups, sz.fetch, sz.reps);
+    fflush(stdout);
+
+    for (int w = 0; w < nwant; w++) {
+        const char *name = want[w];
+        bool dup = false;
+        for (int j = 0; j < w; j++)
+            dup |= strcmp(want[j], name) == 0;
+        if (dup)
+            continue;
+        const raw_api *api = NULL;
+#ifdef CRUCIBLE_HAVE_SQLITE
+        if (strcmp(name, "sqlite") == 0)
+            api = &sqlite_api;
+#endif
+#ifdef CRUCIBLE_HAVE_POSTGRESQL
+        if (strcmp(name, "postgresql") == 0)
+            api = &postgresql_api;
+#endif
+#ifdef CRUCIBLE_HAVE_MYSQL
+        if (strcmp(name, "mysql") == 0)
+            api = &mysql_api;
+#endif
+        if (!api || !cr_backend_available(name)) {
+            skip_backend(name, "not built: its client library was not found");
+            continue;
+        }
+        if (!api->env) {
+            /* SQLite: a file in a directory of our own. */
+            const char *tmp = getenv("TMPDIR");
+            size_t len = strlen(tmp && *tmp ? tmp : "/tmp") + 64;
+            G.tmpdir = xmalloc(len);
+            snprintf(G.tmpdir, len, "%s/crucible-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+            if (!mkdtemp(G.tmpdir)) {
+                free(G.tmpdir);
+                G.tmpdir = NULL;
+                die("mkdtemp failed");
+            }
+            G.dbpath = xmalloc(len + 16);
+            snprintf(G.dbpath, len + 16, "%s/bench.db", G.tmpdir);
+            char *url = xmalloc(len + 32);
+            snprintf(url, len + 32, "sqlite:///%s", G.dbpath);   /* absolute: four slashes */
+            run_backend(api, G.dbpath, url, &sz, src, out);
+            free(url);
+            cleanup();
+            continue;
+        }
+        const char *url = getenv(api->env);
+        if (!url || !*url) {
+            char why[96];
+            snprintf(why, sizeof why, "%s is not set", api->env);
+            skip_backend(name, why);
+            continue;
+        }
+        char *raw_url = strcmp(name, "postgresql") == 0 ? libpq_url(url) : NULL;
+        run_backend(api, raw_url ? raw_url : url, url, &sz, src, out);
+        cleanup();
+        free(raw_url);
+    }
+
+    print_tables();
+    free(src);
+    free(out);
+    return 0;
+}
