@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -135,19 +136,62 @@ typedef struct cr_value {
 } cr_value;
 
 /* Value constructors. Text and blob values borrow the caller's bytes for the
- * duration of the call they are passed to. cr_val_text(NULL) is NULL. */
-CR_API cr_value cr_val_null(void);
-CR_API cr_value cr_val_int(int64_t i);
-CR_API cr_value cr_val_double(double d);
-CR_API cr_value cr_val_bool(bool b);
-CR_API cr_value cr_val_text(const char *s);
-CR_API cr_value cr_val_textn(const char *s, size_t len);
-CR_API cr_value cr_val_blob(const void *p, size_t len);
-CR_API cr_value cr_val_numeric(const char *decimal);
-CR_API cr_value cr_val_date(int year, int month, int day);
-CR_API cr_value cr_val_time(int hour, int minute, int second, int microsecond);
-CR_API cr_value cr_val_datetime(int year, int month, int day, int hour,
-                                int minute, int second, int microsecond);
+ * duration of the call they are passed to. cr_val_text(NULL) is NULL. They
+ * are inline: building parameters costs no call. */
+static inline cr_value cr_val_null(void) { cr_value v = {CR_NULL, {0}}; return v; }
+static inline cr_value cr_val_int(int64_t i) { cr_value v = {CR_INT, {0}}; v.v.i = i; return v; }
+static inline cr_value cr_val_double(double d) { cr_value v = {CR_DOUBLE, {0}}; v.v.d = d; return v; }
+static inline cr_value cr_val_bool(bool b) { cr_value v = {CR_BOOL, {0}}; v.v.b = b; return v; }
+static inline cr_value cr_val_textn(const char *s, size_t len)
+{
+    cr_value v = {s ? CR_TEXT : CR_NULL, {0}};
+    v.v.s.ptr = s;
+    v.v.s.len = s ? len : 0;
+    return v;
+}
+static inline cr_value cr_val_text(const char *s) { return cr_val_textn(s, s ? strlen(s) : 0); }
+static inline cr_value cr_val_blob(const void *p, size_t len)
+{
+    cr_value v = {p || !len ? CR_BLOB : CR_NULL, {0}};
+    v.v.blob.ptr = p ? p : "";
+    v.v.blob.len = p ? len : 0;
+    return v;
+}
+static inline cr_value cr_val_numeric(const char *decimal)
+{
+    cr_value v = cr_val_text(decimal);
+    if (decimal)
+        v.type = CR_NUMERIC;
+    return v;
+}
+static inline cr_value cr_val_date(int year, int month, int day)
+{
+    cr_value v = {CR_DATE, {0}};
+    v.v.dt.year = year;
+    v.v.dt.month = month;
+    v.v.dt.day = day;
+    return v;
+}
+static inline cr_value cr_val_time(int hour, int minute, int second, int microsecond)
+{
+    cr_value v = {CR_TIME, {0}};
+    v.v.dt.hour = hour;
+    v.v.dt.minute = minute;
+    v.v.dt.second = second;
+    v.v.dt.microsecond = microsecond;
+    return v;
+}
+static inline cr_value cr_val_datetime(int year, int month, int day, int hour, int minute,
+                                       int second, int microsecond)
+{
+    cr_value v = cr_val_date(year, month, day);
+    v.type = CR_DATETIME;
+    v.v.dt.hour = hour;
+    v.v.dt.minute = minute;
+    v.v.dt.second = second;
+    v.v.dt.microsecond = microsecond;
+    return v;
+}
 /* The current local date and time, to the microsecond (datetime.now()). */
 CR_API cr_value cr_val_now(void);
 

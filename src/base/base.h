@@ -77,8 +77,23 @@ struct cr_error {
     char *statement;      /* owned; NULL when not about a statement */
 };
 
-/* Reset to "no error". */
-void cr_error_clear(cr_error *e);
+/* Reset to "no error". Inline because every successful call does it. */
+void cr_error_clear_slow(cr_error *e);
+static inline void cr_error_clear(cr_error *e)
+{
+    if (e->cls != CR_OK || e->statement)
+        cr_error_clear_slow(e);
+}
+/* Make a fresh record "no error" without touching its message buffer. */
+static inline void cr_error_init(cr_error *e)
+{
+    e->cls = CR_OK;
+    e->sqlstate[0] = '\0';
+    e->code = 0;
+    e->disconnect = false;
+    e->message[0] = '\0';
+    e->statement = NULL;
+}
 /* Record an error of Crucible's own; returns cls. */
 cr_status cr_error_set(cr_error *e, cr_status cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

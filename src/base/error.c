@@ -51,7 +51,7 @@ void cr_error_free(cr_error *e)
     cr_free(e);
 }
 
-void cr_error_clear(cr_error *e)
+void cr_error_clear_slow(cr_error *e)
 {
     cr_free(e->statement);
     e->statement = NULL;

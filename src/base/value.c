@@ -6,53 +6,6 @@
 #include <sys/time.h>
 #include <time.h>
 
-cr_value cr_val_null(void) { return (cr_value){.type = CR_NULL}; }
-cr_value cr_val_int(int64_t i) { return (cr_value){.type = CR_INT, .v.i = i}; }
-cr_value cr_val_double(double d) { return (cr_value){.type = CR_DOUBLE, .v.d = d}; }
-cr_value cr_val_bool(bool b) { return (cr_value){.type = CR_BOOL, .v.b = b}; }
-
-cr_value cr_val_textn(const char *s, size_t len)
-{
-    if (!s)
-        return cr_val_null();
-    return (cr_value){.type = CR_TEXT, .v.s = {s, len}};
-}
-
-cr_value cr_val_text(const char *s) { return cr_val_textn(s, s ? strlen(s) : 0); }
-
-cr_value cr_val_blob(const void *p, size_t len)
-{
-    if (!p && len)
-        return cr_val_null();
-    return (cr_value){.type = CR_BLOB, .v.blob = {p ? p : "", len}};
-}
-
-cr_value cr_val_numeric(const char *decimal)
-{
-    if (!decimal)
-        return cr_val_null();
-    return (cr_value){.type = CR_NUMERIC, .v.s = {decimal, strlen(decimal)}};
-}
-
-cr_value cr_val_date(int year, int month, int day)
-{
-    return (cr_value){.type = CR_DATE, .v.dt = {.year = year, .month = month, .day = day}};
-}
-
-cr_value cr_val_time(int hour, int minute, int second, int microsecond)
-{
-    return (cr_value){.type = CR_TIME,
-                      .v.dt = {.hour = hour, .minute = minute, .second = second,
-                               .microsecond = microsecond}};
-}
-
-cr_value cr_val_datetime(int year, int month, int day, int hour, int minute,
-                         int second, int microsecond)
-{
-    return (cr_value){.type = CR_DATETIME,
-                      .v.dt = {year, month, day, hour, minute, second, microsecond, 0, false}};
-}
-
 cr_value cr_val_now(void)
 {
     struct timeval tv;

@@ -80,6 +80,11 @@ typedef struct cr_driver {
     cr_status (*execute)(cr_driver_stmt *st, const cr_value *params, bool stream,
                          cr_error *err);
     int (*ncols)(cr_driver_stmt *st);
+    /* Optional: a counter that changes whenever the statement's columns may
+     * have changed (a re-prepare after a schema change). When it is the same
+     * as at the last execute, the engine trusts the column names it copied;
+     * without it, it compares them after every execute. */
+    uint64_t (*shape)(cr_driver_stmt *st);
     /* Column i's name, valid until the next execute, reset or finalize (the
      * engine copies what it keeps). */
     const char *(*colname)(cr_driver_stmt *st, int i);

@@ -223,10 +223,12 @@ static cr_status check_value(cr_conn *c, const char *name, const cr_value *v)
 }
 
 /* Match the caller's named parameters to the statement's names and lay the
- * values out in placeholder order. */
+ * values out in placeholder order. Where each name has one placeholder
+ * ($N, ?N) the value goes straight to its slot. */
 static cr_status bind_params(cr_conn *c, cr_stmt *st, const cr_param *params)
 {
     cr_sqltext *t = &st->text;
+    bool direct = c->engine->drv->param_style != CR_PARAM_QMARK;
     for (int i = 0; i < t->nnames; i++)
         st->by_name[i] = NULL;
     for (const cr_param *p = params; p && p->name; p++) {
@@ -250,13 +252,16 @@ static cr_status bind_params(cr_conn *c, cr_stmt *st, const cr_param *params)
         if (rc)
             return rc;
         st->by_name[idx] = &p->value;
+        if (direct)
+            st->slots[idx] = p->value;
     }
     for (int i = 0; i < t->nnames; i++)
         if (!st->by_name[i])
             return cr_error_set(&c->err, CR_ERR_ARGUMENT,
                                 "a value is required for bind parameter '%s'", t->names[i]);
-    for (int k = 0; k < t->nslots; k++)
-        st->slots[k] = *st->by_name[t->slot_name[k]];
+    if (!direct)
+        for (int k = 0; k < t->nslots; k++)
+            st->slots[k] = *st->by_name[t->slot_name[k]];
     return CR_OK;
 }
 
@@ -288,7 +293,8 @@ static cr_status run(cr_conn *c, cr_stmt *st, const cr_value *vals, bool stream)
     return rc;
 }
 
-cr_result *cr_conn_execute(cr_conn *c, const char *sql, const cr_param *params)
+/* Prepare (or find), bind and execute: the statement, executed, or NULL. */
+static cr_stmt *execute(cr_conn *c, const char *sql, const cr_param *params, bool stream)
 {
     cr_stmt *st;
     bool cached;
@@ -301,19 +307,27 @@ cr_result *cr_conn_execute(cr_conn *c, const char *sql, const cr_param *params)
     }
     if (c->engine->echo)
         log_statement(c, st, cached, st->by_name, NULL, 0, NULL, 0);
-    if (run(c, st, st->slots, c->stream)) {
+    if (run(c, st, st->slots, stream)) {
         cr_stmt_release(c, st, true);
         return NULL;
     }
-    return cr_result_new(c, st);
+    return st;
 }
 
+cr_result *cr_conn_execute(cr_conn *c, const char *sql, const cr_param *params)
+{
+    cr_stmt *st = execute(c, sql, params, c && c->stream);
+    return st ? cr_result_new(c, st) : NULL;
+}
+
+/* No result is made: the rows, if any, are discarded with the statement's
+ * reset. */
 cr_status cr_conn_exec(cr_conn *c, const char *sql, const cr_param *params)
 {
-    cr_result *r = cr_conn_execute(c, sql, params);
-    if (!r)
+    cr_stmt *st = execute(c, sql, params, false);
+    if (!st)
         return c ? c->err.cls : CR_ERR_ARGUMENT;
-    cr_result_free(r);
+    cr_stmt_release(c, st, true);
     return CR_OK;
 }
 
@@ -399,6 +413,7 @@ void cr_conn_close(cr_conn *c)
         cr_pool_checkin(e, c->pc);
         c->pc = NULL;
     }
+    cr_free(c->spare);
     cr_error_clear(&c->err);
     cr_free(c);
 }

@@ -18,6 +18,7 @@ typedef struct cr_stmt {
     cr_value *row;              /* the current row, ncols values          */
     int ncols;
     char **colnames;            /* owned copies, refreshed when they change */
+    uint64_t shape;             /* the driver's shape counter they match */
     double prepared_at;         /* for echo's "cached since"               */
     bool busy;                  /* a result is reading from it             */
     bool cached;                /* in the cache; else its result frees it  */
@@ -70,6 +71,7 @@ struct cr_conn {
     bool stream;
     cr_result *results;         /* open results, to detach on close */
     cr_result *streaming;       /* a streamed result still reading */
+    cr_result *spare;           /* a freed result kept for the next execute */
 };
 
 struct cr_row {
@@ -82,7 +84,6 @@ struct cr_row {
 struct cr_result {
     cr_conn *conn;              /* NULL once detached from a closed connection */
     cr_stmt *stmt;              /* while rows remain to be read */
-    cr_error err;
     bool returns_rows;
     bool exhausted;
     bool closed;                /* first/one/close: no more fetches */
@@ -96,6 +97,9 @@ struct cr_result {
     cr_arena arena;             /* held row's bytes and column names */
     char **colnames;            /* column names, valid while the result lives */
     cr_result *prev, *next;     /* the connection's open results */
+    /* Last, so that a new result zeroes the fields above and leaves the
+     * error's message buffer alone (cr_result_new, once per execute). */
+    cr_error err;
 };
 
 struct cr_rowset {

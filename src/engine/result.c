@@ -2,6 +2,7 @@
 #include "engine/engine.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,13 @@ static const cr_error null_result_error = {
 cr_result *cr_result_new(cr_conn *c, cr_stmt *st)
 {
     const cr_driver *drv = c->engine->drv;
-    cr_result *r = cr_calloc(1, sizeof *r);
+    /* A loop of executes frees each result before the next: reuse it. */
+    cr_result *r = c->spare ? c->spare : cr_malloc(sizeof *r);
+    c->spare = NULL;
+    if (r) {
+        memset(r, 0, offsetof(cr_result, err));
+        cr_error_init(&r->err);
+    }
     cr_status rc = r ? CR_OK : cr_error_oom(&c->err);
     if (rc == CR_OK && st)
         rc = cr_stmt_sync_columns(st, drv, &c->err);
@@ -81,10 +88,14 @@ void cr_result_free(cr_result *r)
 {
     if (!r)
         return;
+    cr_conn *c = r->conn;
     cr_result_detach(r);
     cr_arena_free(&r->arena);
     cr_error_clear(&r->err);
-    cr_free(r);
+    if (c && !c->spare)
+        c->spare = r;
+    else
+        cr_free(r);
 }
 
 const cr_error *cr_result_error(const cr_result *r)

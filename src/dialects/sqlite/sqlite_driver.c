@@ -25,6 +25,7 @@ struct cr_driver_stmt {
     char (*numbuf)[48];          /* per column: numbers shown as numerics */
     cr_buf params;               /* copies of text/blob parameters */
     bool pending_row;            /* execute's step produced a row not yet fetched */
+    bool stepped;                /* stepped since the last reset */
     bool done;
     int64_t rowcount;
     int64_t lastrowid;
@@ -307,12 +308,17 @@ static size_t param_size(const cr_value *v)
 
 static cr_status bind_all(cr_driver_stmt *s, const cr_value *params, cr_error *err)
 {
-    /* SQLite reads bound bytes while stepping, after the caller's call has
-     * returned: copy them into one buffer that is reused, sized first so it
-     * does not move while binding. */
+    /* SQLite reads bound bytes while stepping. A statement without columns
+     * steps to its end inside execute, so the caller's bytes serve; one that
+     * returns rows steps on after the call has returned, so its text and
+     * blobs are copied into one buffer that is reused, sized first so it does
+     * not move while binding. */
+    bool copy = s->ncols > 0;
     size_t need = 0;
     for (int i = 0; i < s->nparams; i++)
-        need += param_size(&params[i]);
+        if (copy || params[i].type == CR_DATE || params[i].type == CR_TIME ||
+            params[i].type == CR_DATETIME)
+            need += param_size(&params[i]);
     cr_buf_clear(&s->params);
     if (!cr_buf_reserve(&s->params, need))
         return cr_error_oom(err);
@@ -336,11 +342,20 @@ static cr_status bind_all(cr_driver_stmt *s, const cr_value *params, cr_error *e
             break;
         case CR_TEXT:
         case CR_NUMERIC:
+            if (!copy) {
+                rc = sqlite3_bind_text(s->st, idx, v->v.s.ptr, (int)v->v.s.len, SQLITE_STATIC);
+                break;
+            }
             memcpy(p, v->v.s.ptr, v->v.s.len);
             rc = sqlite3_bind_text(s->st, idx, p, (int)v->v.s.len, SQLITE_STATIC);
             p += v->v.s.len + 1;
             break;
         case CR_BLOB:
+            if (!copy) {
+                rc = sqlite3_bind_blob(s->st, idx, v->v.blob.ptr, (int)v->v.blob.len,
+                                       SQLITE_STATIC);
+                break;
+            }
             if (v->v.blob.len)
                 memcpy(p, v->v.blob.ptr, v->v.blob.len);
             rc = sqlite3_bind_blob(s->st, idx, p, (int)v->v.blob.len, SQLITE_STATIC);
@@ -370,11 +385,14 @@ static cr_status sl_execute(cr_driver_stmt *s, const cr_value *params, bool stre
     s->rowcount = -1;
     if (!s->st)
         return CR_OK;
-    sqlite3_reset(s->st);
+    if (s->stepped)
+        sqlite3_reset(s->st);
+    s->stepped = false;
     cr_status st = bind_all(s, params, err);
     if (st)
         return st;
     sqlite3_int64 before = sqlite3_total_changes64(s->db);
+    s->stepped = true;
     int rc = sqlite3_step(s->st);
     if (rc == SQLITE_ROW) {
         s->pending_row = true;
@@ -382,6 +400,7 @@ static cr_status sl_execute(cr_driver_stmt *s, const cr_value *params, bool stre
     } else if (rc != SQLITE_DONE) {
         st = db_error(s->db, rc, err);
         sqlite3_reset(s->st);
+        s->stepped = false;
         return st;
     }
     if ((st = load_columns(s, err)))
@@ -393,19 +412,30 @@ static cr_status sl_execute(cr_driver_stmt *s, const cr_value *params, bool stre
 }
 
 static int sl_ncols(cr_driver_stmt *s) { return s->ncols; }
+
+/* SQLite re-prepares a statement by itself when the schema changes; its
+ * count of those is the shape. */
+static uint64_t sl_shape(cr_driver_stmt *s)
+{
+    return s->st ? (uint64_t)sqlite3_stmt_status(s->st, SQLITE_STMTSTATUS_REPREPARE, 0) : 0;
+}
 static const char *sl_colname(cr_driver_stmt *s, int i) { return sqlite3_column_name(s->st, i); }
 
+/* One sqlite3_column_value per column, read with the value API: the
+ * connection is opened NOMUTEX and used by one thread at a time, which is
+ * what makes the unprotected value safe to read. */
 static void read_row(cr_driver_stmt *s, cr_value *row)
 {
     for (int i = 0; i < s->ncols; i++) {
         cr_value *v = &row[i];
         enum hint h = (enum hint)s->hints[i];
-        switch (sqlite3_column_type(s->st, i)) {
+        sqlite3_value *cell = sqlite3_column_value(s->st, i);
+        switch (sqlite3_value_type(cell)) {
         case SQLITE_NULL:
             v->type = CR_NULL;
             break;
         case SQLITE_INTEGER: {
-            sqlite3_int64 x = sqlite3_column_int64(s->st, i);
+            sqlite3_int64 x = sqlite3_value_int64(cell);
             if (h == H_BOOL && (x == 0 || x == 1)) {
                 v->type = CR_BOOL;
                 v->v.b = x != 0;
@@ -421,7 +451,7 @@ static void read_row(cr_driver_stmt *s, cr_value *row)
         }
         case SQLITE_FLOAT:
             v->type = CR_DOUBLE;
-            v->v.d = sqlite3_column_double(s->st, i);
+            v->v.d = sqlite3_value_double(cell);
             if (h == H_NUMERIC) {
                 /* SQLite keeps NUMERIC as REAL; show it at the declared scale,
                  * as SQLAlchemy's Numeric does. */
@@ -436,8 +466,8 @@ static void read_row(cr_driver_stmt *s, cr_value *row)
             }
             break;
         case SQLITE_TEXT: {
-            const char *t = (const char *)sqlite3_column_text(s->st, i);
-            size_t n = (size_t)sqlite3_column_bytes(s->st, i);
+            const char *t = (const char *)sqlite3_value_text(cell);
+            size_t n = (size_t)sqlite3_value_bytes(cell);
             cr_type kind;
             if (h >= H_DATE && h <= H_DATETIME &&
                 cr_datetime_parse(t, n, &v->v.dt, &kind) == CR_OK) {
@@ -450,9 +480,9 @@ static void read_row(cr_driver_stmt *s, cr_value *row)
             break;
         }
         default: {
-            const void *b = sqlite3_column_blob(s->st, i);
+            const void *b = sqlite3_value_blob(cell);
             v->type = CR_BLOB;
-            v->v.blob.len = (size_t)sqlite3_column_bytes(s->st, i);
+            v->v.blob.len = (size_t)sqlite3_value_bytes(cell);
             v->v.blob.ptr = b ? b : "";
             break;
         }
@@ -491,8 +521,9 @@ static cr_status sl_lastrowid(cr_driver_stmt *s, int64_t *out, cr_error *err)
 
 static void sl_reset(cr_driver_stmt *s)
 {
-    if (s->st)
+    if (s->st && s->stepped)
         sqlite3_reset(s->st);
+    s->stepped = false;
     s->pending_row = false;
     s->done = true;
 }
@@ -509,6 +540,7 @@ const cr_driver cr_sqlite_driver = {
     .finalize = sl_finalize,
     .execute = sl_execute,
     .ncols = sl_ncols,
+    .shape = sl_shape,
     .colname = sl_colname,
     .fetch = sl_fetch,
     .rowcount = sl_rowcount,
