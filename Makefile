@@ -14,8 +14,8 @@ build:
 demo: build
 	./$(BUILD)/examples/demo
 
-# Starts throwaway PostgreSQL and MariaDB servers, runs every test in a normal
-# and a sanitizer build, stops the servers.
+# Starts throwaway PostgreSQL and MariaDB servers, runs every test in a gcc
+# build, a sanitizer build and a clang build, stops the servers.
 test:
 	scripts/run-tests.sh
 
@@ -29,4 +29,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf build build-asan build-release
+	rm -rf build build-asan build-clang build-release

@@ -230,7 +230,9 @@ typedef struct cr_result cr_result;
 typedef struct cr_row cr_row;
 typedef struct cr_rowset cr_rowset;
 
-/* Receives each echo log line (without a trailing newline). */
+/* Receives each echo log line (without a trailing newline). Called from
+ * whichever thread runs the statement: it must be thread-safe when the engine
+ * is shared. */
 typedef void (*cr_log_fn)(void *userdata, const char *line);
 
 /* Engine options. Zero-initialise and set what you need; every zero field
@@ -296,9 +298,11 @@ CR_API cr_status cr_engine_transaction(cr_engine *engine,
  * Connections and transactions
  * ------------------------------------------------------------------------ */
 
-/* Return the connection to its engine's pool. A transaction still open is
- * rolled back first. Results still open on it are closed (reading them then
- * reports CR_ERR_RESOURCE_CLOSED; they must still be freed). */
+/* Return the connection to its engine's pool and free the handle. A
+ * transaction still open is rolled back first; the connection's isolation
+ * level goes back to the engine's. Results still open on it are closed
+ * (reading them then reports CR_ERR_RESOURCE_CLOSED; they must still be
+ * freed). NULL is a no-op. */
 CR_API void cr_conn_close(cr_conn *conn);
 /* The last error on this connection, or NULL when the last call on it
  * succeeded. Borrowed until the next call on the connection. */

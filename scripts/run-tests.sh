@@ -3,8 +3,9 @@
 #
 #   scripts/run-tests.sh
 #       Start throwaway PostgreSQL + MariaDB servers (scripts/test-servers.sh),
-#       then configure, build and run the test suite twice: a Debug build in
-#       build/ and an AddressSanitizer+UBSan build in build-asan/.
+#       then configure, build and run the test suite three times: a Debug build
+#       in build/, an AddressSanitizer+UBSan build in build-asan/, and a clang
+#       build in build-clang/.
 #
 #   scripts/run-tests.sh --servers-only CMD [ARGS...]
 #       Start the servers, export CRUCIBLE_PG_URL / CRUCIBLE_MYSQL_URL, run CMD
@@ -140,6 +141,10 @@ run_suite "Debug" build
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite "ASan+UBSan" build-asan -DCRUCIBLE_SANITIZE=ON
+
+# The library must build warning-free (-Werror) with clang as with gcc.
+unset ASAN_OPTIONS UBSAN_OPTIONS
+run_suite "clang" build-clang -DCMAKE_C_COMPILER=clang
 
 # Stop the servers now, so that the tally below is the run's last line.
 if [[ -n $servers_dir ]]; then
