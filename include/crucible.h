@@ -90,6 +90,10 @@ CR_API const char *cr_error_message(const cr_error *err);
 CR_API const char *cr_error_statement(const cr_error *err);
 /* True when the error means the connection to the database was lost. */
 CR_API bool cr_error_is_disconnect(const cr_error *err);
+/* True when running the transaction again may succeed: a serialization
+ * failure or deadlock (SQLSTATE 40001, 40P01; MySQL 1213, 1205; SQLite
+ * busy or locked). */
+CR_API bool cr_error_is_retryable(const cr_error *err);
 /* Release an error handed to the caller (by cr_create_engine). */
 CR_API void cr_error_free(cr_error *err);
 /* SQLAlchemy's name for a status: cr_status_name(CR_ERR_INTEGRITY) is
@@ -235,6 +239,21 @@ typedef struct cr_rowset cr_rowset;
  * is shared. */
 typedef void (*cr_log_fn)(void *userdata, const char *line);
 
+/* Values for options whose zero means "the default": CR_NONE asks for none
+ * (no overflow, no wait), CR_UNLIMITED for no limit. */
+#define CR_NONE (-1)
+#define CR_UNLIMITED (-2)
+
+/* How the engine pools connections (SQLAlchemy's poolclass). */
+typedef enum cr_pool_class {
+    /* QueuePool: keep up to pool_size connections for reuse; under load
+     * open up to max_overflow more, closed again on return; past that,
+     * wait up to pool_timeout for one to come back. The default. */
+    CR_POOL_QUEUE = 0,
+    /* NullPool: open a connection per checkout, close it on return. */
+    CR_POOL_NULL
+} cr_pool_class;
+
 /* Engine options. Zero-initialise and set what you need; every zero field
  * takes its default. Pass NULL for all defaults. */
 typedef struct cr_engine_options {
@@ -248,10 +267,31 @@ typedef struct cr_engine_options {
      * "REPEATABLE READ", "READ COMMITTED", "READ UNCOMMITTED" or
      * "AUTOCOMMIT" (those the backend supports). NULL: the backend's own. */
     const char *isolation_level;
-    /* Idle connections kept for reuse (default 5). */
-    int pool_size;
     /* Prepared statements kept per connection (default 100). */
     int statement_cache_size;
+
+    /* The pool (an in-memory SQLite engine always shares one database). */
+    cr_pool_class poolclass;
+    /* Connections kept open for reuse (default 5; CR_UNLIMITED). */
+    int pool_size;
+    /* Connections opened beyond pool_size when all are in use (default 10;
+     * CR_NONE for none, CR_UNLIMITED). */
+    int max_overflow;
+    /* Seconds to wait for a connection when pool_size + max_overflow are
+     * all checked out, then CR_ERR_TIMEOUT (default 30; CR_NONE: fail at
+     * once). */
+    double pool_timeout;
+    /* Replace a connection at checkout once it is this many seconds old
+     * (default: never) — for servers and proxies that drop old ones. */
+    double pool_recycle;
+    /* Test each connection with a round trip at checkout and replace it
+     * when the server is gone (pool_pre_ping=True). */
+    bool pool_pre_ping;
+    /* Hand out the most recently returned connection first (LIFO), letting
+     * the others idle out; the default is first in, first out. */
+    bool pool_use_lifo;
+    /* Log checkouts, returns, invalidations and recycles (echo_pool). */
+    bool echo_pool;
 } cr_engine_options;
 
 /* Create an engine for a database URL, parsed as SQLAlchemy parses them:
@@ -266,11 +306,54 @@ CR_API cr_engine *cr_create_engine(const char *url,
                                    const cr_engine_options *options,
                                    cr_error **err);
 /* Close every pooled connection and free the engine. Connections still
- * checked out must be closed first; an engine freed under them leaves them
- * usable until they are closed. */
+ * checked out stay usable; the engine is gone once the last is closed. */
 CR_API void cr_engine_free(cr_engine *engine);
-/* Close the idle pooled connections (after fork, for instance). */
+/* Close the idle pooled connections and let those checked out be closed
+ * when they come back, so that every later checkout opens a new one (after
+ * fork, for instance, or after a failover). */
 CR_API void cr_engine_dispose(cr_engine *engine);
+
+/* The pool's state and counters since the engine was created, read at any
+ * time from any thread. */
+typedef struct cr_pool_status {
+    int pool_size;          /* as configured (-1: unlimited)               */
+    int max_overflow;       /* as configured (-1: unlimited)               */
+    int checked_out;        /* connections in use now                      */
+    int idle;               /* connections waiting in the pool now         */
+    int overflow;           /* open connections beyond pool_size now       */
+    long checkouts;         /* successful checkouts                        */
+    long connects;          /* database connections opened                 */
+    long waits;             /* checkouts that had to wait                  */
+    long timeouts;          /* checkouts that gave up (CR_ERR_TIMEOUT)     */
+    long invalidations;     /* connections discarded as broken or stale    */
+    long recycles;          /* connections replaced for age (pool_recycle) */
+} cr_pool_status;
+CR_API cr_status cr_engine_pool_status(cr_engine *engine, cr_pool_status *out);
+
+/* Options for cr_engine_run_transaction; zero fields take the defaults. */
+typedef struct cr_retry_options {
+    int max_attempts;         /* runs of the callback at most (default 5)   */
+    double initial_backoff;   /* seconds before the 2nd run (default 0.01)  */
+    double max_backoff;       /* cap on the doubling backoff (default 1.0)  */
+} cr_retry_options;
+
+/* Run fn(conn, userdata) in a transaction as cr_engine_transaction does and,
+ * when the transaction fails with a serialization failure or a deadlock
+ * (cr_error_is_retryable: SQLSTATE 40001 / 40P01, MySQL 1213 / 1205, SQLite
+ * busy), roll back and run it again in a new transaction after a jittered,
+ * doubling backoff, up to max_attempts runs in all.
+ *
+ * THE CALLBACK MAY RUN MORE THAN ONCE. Everything it does must happen
+ * through the connection it is given (which is rolled back before a retry),
+ * or be safe to repeat.
+ *
+ * Returns CR_OK once a run commits, else the last failure's status with its
+ * detail in *err (when err is not NULL; the caller frees it). attempts, when
+ * not NULL, receives the number of runs made. */
+CR_API cr_status cr_engine_run_transaction(cr_engine *engine,
+                                           cr_status (*fn)(cr_conn *conn, void *userdata),
+                                           void *userdata, const cr_retry_options *options,
+                                           int *attempts, cr_error **err);
 /* The backend's name: "sqlite", "postgresql" or "mysql". */
 CR_API const char *cr_engine_backend(const cr_engine *engine);
 /* The URL with its password replaced by "***". Borrowed until the engine
@@ -338,6 +421,10 @@ CR_API cr_status cr_conn_commit(cr_conn *conn);
 CR_API cr_status cr_conn_rollback(cr_conn *conn);
 /* Whether a transaction is in progress. */
 CR_API bool cr_conn_in_transaction(const cr_conn *conn);
+/* Mark the database connection unusable (connection.invalidate()): it is
+ * closed instead of going back to the pool when this handle is closed, and
+ * every later call on the handle fails with CR_ERR_RESOURCE_CLOSED. */
+CR_API void cr_conn_invalidate(cr_conn *conn);
 
 /* Savepoints (conn.begin_nested()), nested to any depth: begin_nested
  * emits SAVEPOINT (beginning the outer transaction if there is none);

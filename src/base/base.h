@@ -73,6 +73,7 @@ struct cr_error {
     char sqlstate[6];
     long code;
     bool disconnect;
+    bool retryable;       /* running the transaction again may succeed */
     char message[1024];
     char *statement;      /* owned; NULL when not about a statement */
 };
@@ -91,6 +92,7 @@ static inline void cr_error_init(cr_error *e)
     e->sqlstate[0] = '\0';
     e->code = 0;
     e->disconnect = false;
+    e->retryable = false;
     e->message[0] = '\0';
     e->statement = NULL;
 }

@@ -43,6 +43,14 @@ const char *cr_error_message(const cr_error *e) { return e ? e->message : ""; }
 const char *cr_error_statement(const cr_error *e) { return e ? e->statement : NULL; }
 bool cr_error_is_disconnect(const cr_error *e) { return e && e->disconnect; }
 
+/* SQLSTATE 40001 (serialization failure) and 40P01 (deadlock) are standard;
+ * drivers mark what their backends report otherwise. */
+bool cr_error_is_retryable(const cr_error *e)
+{
+    return e && (e->retryable || strcmp(e->sqlstate, "40001") == 0 ||
+                 strcmp(e->sqlstate, "40P01") == 0);
+}
+
 void cr_error_free(cr_error *e)
 {
     if (!e || e == &oom_error)
@@ -59,6 +67,7 @@ void cr_error_clear_slow(cr_error *e)
     e->sqlstate[0] = '\0';
     e->code = 0;
     e->disconnect = false;
+    e->retryable = false;
     e->message[0] = '\0';
 }
 

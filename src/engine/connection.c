@@ -395,6 +395,19 @@ cr_result *cr_conn_executemany(cr_conn *c, const char *sql, const char *const *n
     return r;
 }
 
+void cr_conn_invalidate(cr_conn *c)
+{
+    if (!c || !c->pc)
+        return;
+    while (c->results)
+        cr_result_detach(c->results);
+    c->pc->invalidated = true;
+    c->in_tx = false;
+    c->sp_depth = 0;
+    cr_pool_checkin(c->engine, c->pc);
+    c->pc = NULL;
+}
+
 void cr_conn_close(cr_conn *c)
 {
     if (!c)

@@ -39,25 +39,20 @@ double cr_now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void cr_engine_log(cr_engine *e, const char *fmt, ...)
+static void emit(cr_engine *e, const char *logger, const char *fmt, va_list ap)
 {
-    if (!e->echo)
-        return;
     char small[512];
     char *line = small;
-    va_list ap;
-    va_start(ap, fmt);
+    va_list again;
+    va_copy(again, ap);
     int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
+    if (n >= 0 && (size_t)n >= sizeof small && (line = cr_malloc((size_t)n + 1)) != NULL)
+        vsnprintf(line, (size_t)n + 1, fmt, again);
+    else if (!line)
+        line = small;                 /* out of memory: log what fits */
+    va_end(again);
     if (n < 0)
         return;
-    if ((size_t)n >= sizeof small && (line = cr_malloc((size_t)n + 1)) != NULL) {
-        va_start(ap, fmt);
-        vsnprintf(line, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    } else if (!line) {
-        line = small;                 /* out of memory: log what fits */
-    }
     if (e->log_fn) {
         e->log_fn(e->log_userdata, line);
     } else {
@@ -68,34 +63,92 @@ void cr_engine_log(cr_engine *e, const char *fmt, ...)
         localtime_r(&ts.tv_sec, &tm);
         char stamp[32];
         strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
-        fprintf(stderr, "%s,%03ld INFO crucible.engine.Engine %s\n", stamp,
-                ts.tv_nsec / 1000000, line);
+        fprintf(stderr, "%s,%03ld INFO %s %s\n", stamp, ts.tv_nsec / 1000000, logger, line);
     }
     if (line != small)
         cr_free(line);
 }
 
+void cr_engine_log(cr_engine *e, const char *fmt, ...)
+{
+    if (!e->echo)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    emit(e, "crucible.engine.Engine", fmt, ap);
+    va_end(ap);
+}
+
+void cr_pool_log(cr_engine *e, const char *fmt, ...)
+{
+    if (!e->echo_pool)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    emit(e, e->poolclass == CR_POOL_NULL ? "crucible.pool.NullPool" : "crucible.pool.QueuePool",
+         fmt, ap);
+    va_end(ap);
+}
+
+/* A count option: 0 takes the default, CR_NONE is 0, CR_UNLIMITED is -1. */
+static cr_status count_option(const char *name, int value, int dflt, int *out, cr_error *err)
+{
+    if (value == 0)
+        *out = dflt;
+    else if (value == CR_NONE)
+        *out = 0;
+    else if (value == CR_UNLIMITED)
+        *out = -1;
+    else if (value > 0)
+        *out = value;
+    else
+        return cr_error_set(err, CR_ERR_ARGUMENT,
+                            "%s must be positive, CR_NONE or CR_UNLIMITED (got %d)", name, value);
+    return CR_OK;
+}
+
+/* A seconds option: 0 takes the default, CR_NONE is 0. */
+static cr_status seconds_option(const char *name, double value, double dflt, double *out,
+                                cr_error *err)
+{
+    if (value == 0)
+        *out = dflt;
+    else if (value == CR_NONE)
+        *out = 0;
+    else if (value > 0)
+        *out = value;
+    else
+        return cr_error_set(err, CR_ERR_ARGUMENT,
+                            "%s must be a positive number of seconds or CR_NONE (got %g)", name,
+                            value);
+    return CR_OK;
+}
+
 /* Options to the engine that are not the driver's business. */
 static cr_status apply_options(cr_engine *e, const cr_engine_options *o, cr_error *err)
 {
-    e->pool_size = 5;
-    e->stmt_cache_size = 100;
+    static const cr_engine_options defaults;
     if (!o)
-        return CR_OK;
+        o = &defaults;
     e->echo = o->echo;
+    e->echo_pool = o->echo_pool;
     e->log_fn = o->log_fn;
     e->log_userdata = o->log_userdata;
-    if (o->pool_size < 0)
-        return cr_error_set(err, CR_ERR_ARGUMENT, "pool_size must not be negative (got %d)",
-                            o->pool_size);
-    if (o->statement_cache_size < 0)
-        return cr_error_set(err, CR_ERR_ARGUMENT,
-                            "statement_cache_size must not be negative (got %d)",
-                            o->statement_cache_size);
-    if (o->pool_size)
-        e->pool_size = o->pool_size;
-    if (o->statement_cache_size)
-        e->stmt_cache_size = o->statement_cache_size;
+    e->pre_ping = o->pool_pre_ping;
+    e->lifo = o->pool_use_lifo;
+    if (o->poolclass != CR_POOL_QUEUE && o->poolclass != CR_POOL_NULL)
+        return cr_error_set(err, CR_ERR_ARGUMENT, "unknown poolclass %d", (int)o->poolclass);
+    e->poolclass = o->poolclass;
+    cr_status st;
+    if ((st = count_option("pool_size", o->pool_size, 5, &e->pool_size, err)) ||
+        (st = count_option("max_overflow", o->max_overflow, 10, &e->max_overflow, err)) ||
+        (st = count_option("statement_cache_size", o->statement_cache_size, 100,
+                           &e->stmt_cache_size, err)) ||
+        (st = seconds_option("pool_timeout", o->pool_timeout, 30, &e->pool_timeout, err)) ||
+        (st = seconds_option("pool_recycle", o->pool_recycle, 0, &e->pool_recycle, err)))
+        return st;
+    if (e->stmt_cache_size < 0)
+        e->stmt_cache_size = 1 << 20;
     if (o->isolation_level) {
         e->isolation = cr_isolation_canonical(o->isolation_level);
         if (!e->isolation)
@@ -124,16 +177,18 @@ static cr_status share_memory_database(cr_engine *e, cr_error *err)
     if (!st)
         st = cr_url_set_query(&e->url, "uri", "true", err);
     if (!st)
-        st = cr_pool_checkout(e, &e->keeper, err);
+        st = cr_pconn_open(e, &e->keeper, err);
     return st;
 }
 
-static void engine_destroy(cr_engine *e)
+/* Everything of the engine; its connections are all back (or it never had
+ * any). */
+void cr_engine_destroy(cr_engine *e)
 {
-    cr_pool_dispose(e);
+    cr_pool_close_for_free(e);
     if (e->keeper)
         cr_pconn_destroy(e, e->keeper);
-    pthread_mutex_destroy(&e->lock);
+    cr_pool_destroy(e);
     cr_url_free(&e->url);
     cr_free(e->safe_url);
     cr_free(e);
@@ -151,7 +206,7 @@ static cr_engine *fail(cr_engine *e, cr_error *local, cr_error **err)
 {
     hand_over(local, err);
     if (e)
-        engine_destroy(e);
+        cr_engine_destroy(e);
     return NULL;
 }
 
@@ -170,9 +225,9 @@ cr_engine *cr_create_engine(const char *url, const cr_engine_options *options, c
         cr_error_oom(&local);
         return fail(NULL, &local, err);
     }
-    if (pthread_mutex_init(&e->lock, NULL) != 0) {
+    if (cr_pool_init(e) != CR_OK) {
         cr_free(e);
-        cr_error_set(&local, CR_ERR_INTERNAL, "could not create the engine's mutex");
+        cr_error_set(&local, CR_ERR_INTERNAL, "could not create the pool's mutex");
         return fail(NULL, &local, err);
     }
     if (cr_url_parse(url, &e->url, &local) || apply_options(e, options, &local))
@@ -196,8 +251,9 @@ cr_engine *cr_create_engine(const char *url, const cr_engine_options *options, c
 
 void cr_engine_free(cr_engine *e)
 {
-    if (e)
-        engine_destroy(e);
+    /* With connections still out, the last one back frees the engine. */
+    if (e && cr_pool_close_for_free(e))
+        cr_engine_destroy(e);
 }
 
 void cr_engine_dispose(cr_engine *e)
@@ -279,4 +335,51 @@ cr_status cr_engine_transaction(cr_engine *e, cr_status (*fn)(cr_conn *, void *)
         *err = cr_error_dup(&c->err);
     cr_conn_close(c);
     return st;
+}
+
+/* A small per-thread generator for backoff jitter: no shared state, no
+ * lock, no dependence on rand()'s global seed. */
+static double jitter(void)
+{
+    static _Thread_local uint64_t x;
+    if (!x) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        x = (uint64_t)ts.tv_nsec ^ ((uint64_t)(uintptr_t)&x << 16) ^ 0x9E3779B97F4A7C15ULL;
+    }
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return (double)(x >> 11) / 9007199254740992.0;   /* [0, 1) */
+}
+
+cr_status cr_engine_run_transaction(cr_engine *e, cr_status (*fn)(cr_conn *, void *),
+                                    void *userdata, const cr_retry_options *options,
+                                    int *attempts, cr_error **err)
+{
+    int max = options && options->max_attempts > 0 ? options->max_attempts : 5;
+    double backoff = options && options->initial_backoff > 0 ? options->initial_backoff : 0.01;
+    double cap = options && options->max_backoff > 0 ? options->max_backoff : 1.0;
+    if (err)
+        *err = NULL;
+    for (int run = 1;; run++) {
+        cr_error *failure = NULL;
+        cr_status st = cr_engine_transaction(e, fn, userdata, &failure);
+        if (st == CR_OK || run >= max || !cr_error_is_retryable(failure)) {
+            if (attempts)
+                *attempts = run;
+            if (err)
+                *err = failure;
+            else
+                cr_error_free(failure);
+            return st;
+        }
+        cr_error_free(failure);
+        /* Half to one and a half times the backoff, so that the transactions
+         * that collided do not collide again in step. */
+        double pause = backoff * (0.5 + jitter());
+        struct timespec ts = {(time_t)pause, (long)((pause - (double)(time_t)pause) * 1e9)};
+        nanosleep(&ts, NULL);
+        backoff = backoff * 2 > cap ? cap : backoff * 2;
+    }
 }

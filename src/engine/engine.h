@@ -37,6 +37,9 @@ typedef struct cr_pconn {
     int ncached;
     const char *server_isolation;   /* what the server session is set to */
     bool broken;                    /* lost: never goes back to the pool  */
+    bool invalidated;               /* cr_conn_invalidate: discard it      */
+    double created;                 /* cr_now_seconds() when opened        */
+    uint64_t generation;            /* the pool's generation it belongs to */
     struct cr_pconn *next_idle;
 } cr_pconn;
 
@@ -48,12 +51,28 @@ struct cr_engine {
     cr_log_fn log_fn;
     void *log_userdata;
     const char *isolation;      /* canonical engine level, NULL: backend's */
-    int pool_size;
     int stmt_cache_size;
+    bool echo_pool;
 
-    pthread_mutex_t lock;       /* guards the idle list */
-    cr_pconn *idle;
+    /* The pool. Sizes: -1 means unlimited. */
+    cr_pool_class poolclass;
+    int pool_size;
+    int max_overflow;
+    double pool_timeout;        /* seconds; 0: do not wait               */
+    double pool_recycle;        /* seconds; 0: never                     */
+    bool pre_ping;
+    bool lifo;
+
+    pthread_mutex_t lock;       /* guards everything below               */
+    pthread_cond_t returned;    /* signalled when a connection comes back */
+    cr_pconn *idle, *idle_tail; /* next out at the head                  */
     int nidle;
+    int nopen;                  /* open: idle + checked out              */
+    int nchecked;               /* checked out                           */
+    uint64_t generation;        /* bumped by dispose                     */
+    double stale_before;        /* opened at or before this: replace     */
+    bool freed;                 /* cr_engine_free called; last close frees */
+    cr_pool_status stats;       /* counters                              */
     cr_pconn *keeper;           /* in-memory SQLite: keeps the database alive */
 };
 
@@ -112,13 +131,24 @@ struct cr_rowset {
 };
 
 /* engine.c */
+/* Log when echo (cr_engine_log) or echo_pool (cr_pool_log) is on. */
 void cr_engine_log(cr_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cr_pool_log(cr_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Free an engine whose last connection has come back (pool.c). */
+void cr_engine_destroy(cr_engine *e);
 double cr_now_seconds(void);
 
 /* pool.c */
+cr_status cr_pool_init(cr_engine *e);
 cr_status cr_pool_checkout(cr_engine *e, cr_pconn **out, cr_error *err);
+/* Hand a connection back; frees the engine when it was freed and this was
+ * its last connection out. */
 void cr_pool_checkin(cr_engine *e, cr_pconn *pc);
 void cr_pool_dispose(cr_engine *e);
+/* Close every idle connection; true when none is checked out. */
+bool cr_pool_close_for_free(cr_engine *e);
+void cr_pool_destroy(cr_engine *e);
+cr_status cr_pconn_open(cr_engine *e, cr_pconn **out, cr_error *err);
 void cr_pconn_destroy(cr_engine *e, cr_pconn *pc);
 
 /* statement.c */

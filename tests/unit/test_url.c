@@ -719,9 +719,26 @@ static void test_engine_bad_options(void **state)
     o.isolation_level = "bogus";
     engine_fails("sqlite://", &o, CR_ERR_ARGUMENT, "bogus");
 
+    /* Negative counts other than CR_NONE and CR_UNLIMITED are refused. */
     o = (cr_engine_options){0};
-    o.pool_size = -1;
+    o.pool_size = -7;
     engine_fails("sqlite://", &o, CR_ERR_ARGUMENT, "pool_size");
+
+    o = (cr_engine_options){0};
+    o.max_overflow = -3;
+    engine_fails("sqlite://", &o, CR_ERR_ARGUMENT, "max_overflow");
+
+    o = (cr_engine_options){0};
+    o.pool_timeout = -0.5;
+    engine_fails("sqlite://", &o, CR_ERR_ARGUMENT, "pool_timeout");
+
+    o = (cr_engine_options){0};
+    o.pool_recycle = -2;
+    engine_fails("sqlite://", &o, CR_ERR_ARGUMENT, "pool_recycle");
+
+    o = (cr_engine_options){0};
+    o.poolclass = (cr_pool_class)9;
+    engine_fails("sqlite://", &o, CR_ERR_ARGUMENT, "poolclass");
 
     o = (cr_engine_options){0};
     o.statement_cache_size = -3;

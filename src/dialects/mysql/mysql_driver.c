@@ -200,6 +200,9 @@ static cr_status set_error(cr_error *err, unsigned int code, const char *sqlstat
     cr_error_set_db(err, cls, sqlstate, (long)code,
                     message && message[0] ? message : "unknown MySQL client error");
     err->disconnect = disconnect;
+    /* Deadlock and lock wait timeout: the transaction may succeed if run
+     * again (1213 also carries SQLSTATE 40001). */
+    err->retryable = code == 1213 || code == 1205;
     return cls;
 }
 

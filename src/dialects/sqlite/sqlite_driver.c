@@ -61,8 +61,12 @@ static cr_status db_error(sqlite3 *db, int rc, cr_error *err)
     int code = db ? sqlite3_extended_errcode(db) : rc;
     if ((code & 0xff) != (rc & 0xff))
         code = rc;
-    return cr_error_set_db(err, class_of(code), NULL, code,
-                           db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    cr_status cls = cr_error_set_db(err, class_of(code), NULL, code,
+                                    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    /* Another connection held the lock past the busy timeout: running the
+     * transaction again may succeed. */
+    err->retryable = (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED;
+    return cls;
 }
 
 static bool truthy(const char *v)
