@@ -41,6 +41,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1514,6 +1515,119 @@ static void populate(const raw_api *api, const item *src, size_t n)
     fprintf(stderr, "bench: %s: populated %zu rows in %.2f s\n", api->name, n, t);
 }
 
+/* 4. The pool (SQLite): what a checkout and return cost beside one select by
+ * primary key, and how a request loop (check out, select, return) scales
+ * from one thread to two threads sharing the engine's pool. */
+static struct {
+    bool done;
+    double checkout_us, lookup_us;   /* per operation */
+    double one_thread, two_threads;  /* seconds for the same total work */
+} pool_fig;
+
+typedef struct pool_job {
+    const int64_t *ids;
+    size_t n;
+    double seconds;
+} pool_job;
+
+static void pool_requests(const int64_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cr_error *err = NULL;
+        cr_conn *c = cr_engine_connect(G.engine, &err);
+        if (!c)
+            die_cr("pool request: connect", err);
+        cr_result *r = cr_conn_execute(c, LOOKUP_SQL, CR_PARAMS({"id", cr_val_int(ids[i])}));
+        if (!r)
+            die_cr("pool request: lookup", cr_conn_error(c));
+        const cr_row *row = cr_result_fetchone(r);
+        item it;
+        if (!row)
+            die("pool request: no row for id %" PRId64, ids[i]);
+        cr_read(row, &it);
+        check_item("pool request", &it, ids[i]);
+        cr_result_free(r);
+        cr_conn_close(c);
+    }
+}
+
+static void *pool_thread(void *arg)
+{
+    pool_job *job = arg;
+    double t0 = now();
+    pool_requests(job->ids, job->n);
+    job->seconds = now() - t0;
+    return NULL;
+}
+
+static void bench_pool(const sizes *sz, item *out)
+{
+    size_t nl = sz->lookups, n = sz->insert;
+    int64_t *ids = xmalloc(sizeof *ids * nl * 2);
+    uint64_t x = 2463534242ULL;
+    for (size_t i = 0; i < nl * 2; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        ids[i] = (int64_t)(x % n) + 1;
+    }
+    double best_co = INFINITY, best_lk = INFINITY, best_1 = INFINITY, best_2 = INFINITY;
+    size_t nco = nl * 10;
+    for (int rep = 0; rep < sz->reps; rep++) {
+        settle("sqlite");
+        double t0 = now();
+        for (size_t i = 0; i < nco; i++) {
+            cr_error *err = NULL;
+            cr_conn *c = cr_engine_connect(G.engine, &err);
+            if (!c)
+                die_cr("pool checkout", err);
+            cr_conn_close(c);
+        }
+        best_co = min_d(best_co, (now() - t0) / (double)nco);
+        best_lk = min_d(best_lk, cr_lookup(ids, nl, out) / (double)nl);
+        progress("sqlite", "pool checkout+return", rep, sz->reps, best_co * (double)nco);
+
+        settle("sqlite");
+        t0 = now();
+        pool_requests(ids, nl * 2);
+        best_1 = min_d(best_1, now() - t0);
+        pool_job jobs[2] = {{ids, nl, 0}, {ids + nl, nl, 0}};
+        pthread_t th[2];
+        t0 = now();
+        for (int k = 0; k < 2; k++)
+            if (pthread_create(&th[k], NULL, pool_thread, &jobs[k]) != 0)
+                die("pthread_create failed");
+        for (int k = 0; k < 2; k++)
+            pthread_join(th[k], NULL);
+        best_2 = min_d(best_2, now() - t0);
+        progress("sqlite", "pool requests, 2 threads", rep, sz->reps, best_2);
+    }
+    free(ids);
+    pool_fig.done = true;
+    pool_fig.checkout_us = best_co * 1e6;
+    pool_fig.lookup_us = best_lk * 1e6;
+    pool_fig.one_thread = best_1;
+    pool_fig.two_threads = best_2;
+}
+
+static void print_pool(void)
+{
+    if (!pool_fig.done)
+        return;
+    printf("\nPool (SQLite):\n");
+    printf("  checkout + return of a pooled connection: %.3f us; one select by primary key: "
+           "%.3f us; ratio %.3f (target < 0.1)\n",
+           pool_fig.checkout_us, pool_fig.lookup_us, pool_fig.checkout_us / pool_fig.lookup_us);
+    printf("  requests (checkout, select by primary key, return): 1 thread %.4f s, 2 threads "
+           "%.4f s for the same work: %.2fx as fast (target >= 1.6x)\n",
+           pool_fig.one_thread, pool_fig.two_threads, pool_fig.one_thread / pool_fig.two_threads);
+    printf("\n| pool workload (SQLite) | measured | target |\n|---|--:|--:|\n");
+    printf("| checkout + return / one select by primary key | %.3f | < 0.1 |\n",
+           pool_fig.checkout_us / pool_fig.lookup_us);
+    printf("| request loop, 2 threads vs 1 | %.2fx | >= 1.6x |\n",
+           pool_fig.one_thread / pool_fig.two_threads);
+}
+
 static void run_backend(const raw_api *api, const char *raw_url, const char *cr_url,
                         const sizes *sz, const item *src, item *out)
 {
@@ -1535,6 +1649,8 @@ static void run_backend(const raw_api *api, const char *raw_url, const char *cr_
         if (!sz->do_insert)
             populate(api, src, sz->insert);
         bench_lookup(api, sz, out);
+        if (!api->env)   /* the embedded backend: the pool's own cost shows */
+            bench_pool(sz, out);
     }
     if (sz->do_fetch) {
         populate(api, src, sz->fetch);
@@ -1807,6 +1923,7 @@ int main(int argc, char **argv)
     }
 
     print_tables();
+    print_pool();
     free(src);
     free(out);
     return 0;

@@ -7,8 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Transaction control runs on every transaction: BEGIN, COMMIT and the like
+ * are kept prepared instead of parsed by sqlite3_exec each time. */
+enum { SIMPLE_CACHE = 8 };
+
 struct cr_driver_conn {
     sqlite3 *db;
+    struct {
+        char *sql;
+        sqlite3_stmt *st;
+    } simple[SIMPLE_CACHE];
 };
 
 /* How a column's values are read, decided from its declared type as
@@ -152,14 +160,59 @@ static void sl_close(cr_driver_conn *dc)
 {
     if (!dc)
         return;
+    for (int i = 0; i < SIMPLE_CACHE; i++) {
+        sqlite3_finalize(dc->simple[i].st);
+        cr_free(dc->simple[i].sql);
+    }
     sqlite3_close_v2(dc->db);
     cr_free(dc);
 }
 
+static bool has_more_sql(const char *p);
+
+/* The cached prepared form of sql, preparing it into a free slot; NULL when
+ * it is not one simple statement or the cache is full. */
+static sqlite3_stmt *simple_stmt(cr_driver_conn *dc, const char *sql)
+{
+    int free_slot = -1;
+    for (int i = 0; i < SIMPLE_CACHE; i++) {
+        if (dc->simple[i].sql && strcmp(dc->simple[i].sql, sql) == 0)
+            return dc->simple[i].st;
+        if (!dc->simple[i].sql && free_slot < 0)
+            free_slot = i;
+    }
+    if (free_slot < 0 || strlen(sql) > 64)
+        return NULL;
+    sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
+    if (sqlite3_prepare_v3(dc->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, &tail) != SQLITE_OK ||
+        !st || (tail && has_more_sql(tail))) {
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    char *copy = cr_strdup(sql);
+    if (!copy) {
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    dc->simple[free_slot].sql = copy;
+    dc->simple[free_slot].st = st;
+    return st;
+}
+
 static cr_status sl_exec_simple(cr_driver_conn *dc, const char *sql, cr_error *err)
 {
-    int rc = sqlite3_exec(dc->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? CR_OK : db_error(dc->db, rc, err);
+    sqlite3_stmt *st = simple_stmt(dc, sql);
+    if (!st) {
+        int rc = sqlite3_exec(dc->db, sql, NULL, NULL, NULL);
+        return rc == SQLITE_OK ? CR_OK : db_error(dc->db, rc, err);
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    cr_status status = rc == SQLITE_DONE ? CR_OK : db_error(dc->db, rc, err);
+    sqlite3_reset(st);
+    return status;
 }
 
 static cr_status sl_set_isolation(cr_driver_conn *dc, const char *level, cr_error *err)
