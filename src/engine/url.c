@@ -183,9 +183,15 @@ static cr_status parse(const char *s, cr_url *u, cr_error *err)
         }
     }
 
-    /* host, [ipv6], :port */
+    /* host, [ipv6], :port — or several host[:port] separated by commas,
+     * kept whole for the driver (libpq's multi-host form). */
     size_t hlen;
-    if (*p == '[') {
+    size_t alen = strcspn(p, "/?");
+    if (memchr(p, ',', alen)) {
+        if (!(u->host = cr_strndup(p, alen)))
+            return cr_error_oom(err);
+        p += alen;
+    } else if (*p == '[') {
         const char *close = strchr(p, ']');
         if (!close)
             return cr_error_set(err, CR_ERR_ARGUMENT, "URL has an unterminated '[' in its host");
@@ -260,7 +266,8 @@ char *cr_url_render_safe(const cr_url *u)
         cr_buf_putc(&b, '@');
     }
     if (u->host)
-        cr_buf_printf(&b, strchr(u->host, ':') ? "[%s]" : "%s", u->host);
+        cr_buf_printf(&b, strchr(u->host, ':') && !strchr(u->host, ',') ? "[%s]" : "%s",
+                      u->host);
     if (u->port)
         cr_buf_printf(&b, ":%d", u->port);
     if (u->database)

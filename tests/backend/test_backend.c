@@ -780,6 +780,48 @@ static void test_connect_errors(void **state)
     cr_engine_free(e);
 }
 
+/* PostgreSQL fails over across several hosts, in libpq's spelling and in
+ * SQLAlchemy's: the first host here is a port nothing listens on. */
+static void test_pg_multi_host(void **state)
+{
+    (void)state;
+    const char *at = strrchr(backend_url, '@');
+    assert_non_null(at);
+    size_t alen = strcspn(at + 1, "/?");
+    char url[1024];
+    /* postgresql://user:pw@127.0.0.1:1,HOST:PORT/db?target_session_attrs=read-write */
+    snprintf(url, sizeof url, "%.*s@127.0.0.1:1,%.*s%s%starget_session_attrs=read-write",
+             (int)(at - backend_url), backend_url, (int)alen, at + 1, at + 1 + alen,
+             strchr(at, '?') ? "&" : "?");
+    cr_error *err = NULL;
+    cr_engine *e = cr_create_engine(url, NULL, &err);
+    assert_non_null(e);
+    assert_non_null(strstr(cr_engine_url(e), "127.0.0.1:1,"));
+    cr_conn *c = connect_ok(e);
+    assert_int_equal(scalar_int(c, "SELECT 1"), 1);
+    cr_conn_close(c);
+    cr_engine_free(e);
+    /* postgresql://user:pw@/db?host=127.0.0.1:1&host=HOST:PORT */
+    snprintf(url, sizeof url, "%.*s@%s%shost=127.0.0.1:1&host=%.*s",
+             (int)(at - backend_url), backend_url, at + 1 + alen,
+             strchr(at, '?') ? "&" : "?", (int)alen, at + 1);
+    e = cr_create_engine(url, NULL, &err);
+    assert_non_null(e);
+    c = connect_ok(e);
+    assert_int_equal(scalar_int(c, "SELECT 2"), 2);
+    cr_conn_close(c);
+    cr_engine_free(e);
+    /* Every host down: one error, naming the hosts tried. */
+    snprintf(url, sizeof url, "%.*s@127.0.0.1:1,127.0.0.1:2%s", (int)(at - backend_url),
+             backend_url, at + 1 + alen);
+    e = cr_create_engine(url, NULL, &err);
+    assert_non_null(e);
+    assert_null(cr_engine_connect(e, &err));
+    assert_int_equal(cr_error_class(err), CR_ERR_OPERATIONAL);
+    cr_error_free(err);
+    cr_engine_free(e);
+}
+
 /* ---- echo logging ------------------------------------------------------------ */
 
 typedef struct { char lines[64][512]; int n; } log_capture;
@@ -1055,6 +1097,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_statement_cache),
         cmocka_unit_test(test_threads_share_engine),
     };
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test(test_pg_multi_host),
+    };
     const struct CMUnitTest sqlite_tests[] = {
         cmocka_unit_test(test_sqlite_storage_format),
         cmocka_unit_test(test_sqlite_memory_shared),
@@ -1062,6 +1107,9 @@ int main(int argc, char **argv)
     char group[64];
     snprintf(group, sizeof group, "backend_%s", backend);
     int failed = _cmocka_run_group_tests(group, tests, sizeof tests / sizeof tests[0], NULL, NULL);
+    if (is_pg())
+        failed += _cmocka_run_group_tests("backend_postgresql_only", pg_tests,
+                                          sizeof pg_tests / sizeof pg_tests[0], NULL, NULL);
     if (is_sqlite())
         failed += _cmocka_run_group_tests("backend_sqlite_only", sqlite_tests,
                                           sizeof sqlite_tests / sizeof sqlite_tests[0], NULL, NULL);

@@ -712,6 +712,32 @@ static void test_engine_url_masks_password(void **state)
     cr_engine_free(e);
 }
 
+/* libpq's multi-host form: the host list is kept whole for the driver. */
+static void test_multi_host(void **state)
+{
+    (void)state;
+    cr_url u;
+    cr_error err = {0};
+    assert_int_equal(cr_url_parse("postgresql://me:pw@h1:5432,h2:5433,[::1]:5434/db?"
+                                  "target_session_attrs=read-write", &u, &err), CR_OK);
+    assert_string_equal(u.host, "h1:5432,h2:5433,[::1]:5434");
+    assert_int_equal(u.port, 0);
+    assert_string_equal(u.database, "db");
+    assert_string_equal(cr_url_query(&u, "target_session_attrs"), "read-write");
+    char *safe = cr_url_render_safe(&u);
+    assert_string_equal(safe, "postgresql://me:***@h1:5432,h2:5433,[::1]:5434/db?"
+                              "target_session_attrs=read-write");
+    cr_free(safe);
+    cr_url_free(&u);
+    /* SQLAlchemy's spelling: hosts as repeated options, none in the authority. */
+    assert_int_equal(cr_url_parse("postgresql://me@/db?host=h1:5432&host=h2", &u, &err), CR_OK);
+    assert_null(u.host);
+    assert_int_equal(u.nquery, 2);
+    assert_string_equal(u.query_values[1], "h2");
+    cr_url_free(&u);
+    cr_error_clear(&err);
+}
+
 static void test_engine_bad_options(void **state)
 {
     (void)state;
@@ -820,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_engine_bad_urls),
         cmocka_unit_test(test_engine_database_url_env),
         cmocka_unit_test(test_engine_url_masks_password),
+        cmocka_unit_test(test_multi_host),
         cmocka_unit_test(test_engine_bad_options),
         cmocka_unit_test(test_isolation_canonical),
         cmocka_unit_test(test_backend_available),
