@@ -15,7 +15,7 @@ demo: build
 	./$(BUILD)/examples/demo
 
 # Starts throwaway PostgreSQL and MariaDB servers, runs every test in a gcc
-# build, a sanitizer build and a clang build, stops the servers.
+# build, an ASan+UBSan build, a clang build and a TSan build, stops the servers.
 test:
 	scripts/run-tests.sh
 
@@ -29,4 +29,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf build build-asan build-clang build-release
+	rm -rf build build-asan build-clang build-tsan build-release
