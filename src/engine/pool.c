@@ -174,10 +174,27 @@ static cr_status timed_out(cr_engine *e, cr_error *err)
                         e->max_overflow < 0 ? "unlimited" : overflow, e->pool_timeout);
 }
 
+/* CLOCK_MONOTONIC now plus seconds (less than 1e9). */
+static struct timespec deadline_after(double seconds)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    double whole = floor(seconds);
+    t.tv_sec += (time_t)whole;
+    t.tv_nsec += (long)((seconds - whole) * 1e9);
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 cr_status cr_pool_checkout(cr_engine *e, cr_pconn **out, cr_error *err)
 {
-    struct timespec deadline;
+    struct timespec deadline = {0, 0};
     bool waited = false;
+    /* A timeout past any real deadline (INFINITY) waits without one. */
+    bool forever = e->pool_timeout >= 1e9;
     cr_status st = CR_OK;
     cr_pconn *pc = NULL;
     pthread_mutex_lock(&e->lock);
@@ -191,14 +208,12 @@ cr_status cr_pool_checkout(cr_engine *e, cr_pconn **out, cr_error *err)
         if (!waited) {
             waited = true;
             e->stats.waits++;
-            clock_gettime(CLOCK_MONOTONIC, &deadline);
-            double whole = floor(e->pool_timeout);
-            deadline.tv_sec += (time_t)whole;
-            deadline.tv_nsec += (long)((e->pool_timeout - whole) * 1e9);
-            if (deadline.tv_nsec >= 1000000000L) {
-                deadline.tv_sec++;
-                deadline.tv_nsec -= 1000000000L;
-            }
+            if (!forever)
+                deadline = deadline_after(e->pool_timeout);
+        }
+        if (forever) {
+            pthread_cond_wait(&e->returned, &e->lock);
+            continue;
         }
         if (e->pool_timeout <= 0 ||
             pthread_cond_timedwait(&e->returned, &e->lock, &deadline) == ETIMEDOUT) {
