@@ -3,9 +3,9 @@
 #
 #   scripts/run-tests.sh
 #       Start throwaway PostgreSQL + MariaDB servers (scripts/test-servers.sh),
-#       then configure, build and run the test suite three times: a Debug build
-#       in build/, an AddressSanitizer+UBSan build in build-asan/, and a clang
-#       build in build-clang/.
+#       then configure, build and run the test suite four times: a Debug build
+#       in build/, an AddressSanitizer+UBSan build in build-asan/, a clang
+#       build in build-clang/ and a ThreadSanitizer build in build-tsan/.
 #
 #   scripts/run-tests.sh --servers-only CMD [ARGS...]
 #       Start the servers, export CRUCIBLE_PG_URL / CRUCIBLE_MYSQL_URL, run CMD
@@ -63,6 +63,7 @@ start_servers() {
         # shellcheck source=/dev/null
         . "$servers_dir/env"
         export CRUCIBLE_PG_URL CRUCIBLE_MYSQL_URL
+        export CRUCIBLE_TEST_SERVERS_DIR=$servers_dir
         return 0
     fi
     unset CRUCIBLE_PG_URL CRUCIBLE_MYSQL_URL
@@ -145,6 +146,11 @@ run_suite "ASan+UBSan" build-asan -DCRUCIBLE_SANITIZE=ON
 # The library must build warning-free (-Werror) with clang as with gcc.
 unset ASAN_OPTIONS UBSAN_OPTIONS
 run_suite "clang" build-clang -DCMAKE_C_COMPILER=clang
+
+# The engine and its pool are shared between threads: ThreadSanitizer.
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+run_suite "TSan" build-tsan -DCRUCIBLE_SANITIZE_THREAD=ON
+unset TSAN_OPTIONS
 
 # Stop the servers now, so that the tally below is the run's last line.
 if [[ -n $servers_dir ]]; then

@@ -5,6 +5,10 @@
 #                                       DIR and write DIR/env
 #   scripts/test-servers.sh stop DIR    stop both servers (safe after a failed or
 #                                       partial start, and safe to repeat)
+#   scripts/test-servers.sh restart postgresql|mysql DIR
+#                                       stop one of the servers started in DIR
+#                                       and start it again on the same port,
+#                                       socket and data (for disconnect tests)
 #
 # DIR must be an existing, empty-ish directory created by the caller (e.g. by
 # `mktemp -d`); the caller removes it after `stop`.  Both servers listen on
@@ -51,6 +55,9 @@ usage() {
     cat >&2 <<EOF
 usage: $PROG start DIR    start throwaway PostgreSQL + MariaDB servers under DIR
        $PROG stop DIR     stop them again
+       $PROG restart postgresql|mysql DIR
+                          stop one server and start it again (same port,
+                          socket and data)
 EOF
     exit 2
 }
@@ -310,6 +317,24 @@ find_cmd() {
     return 1
 }
 
+# Launch mariadbd ($1) in the background with its data under $2 (DIR/mysql),
+# listening on 127.0.0.1:$3 and on $MY_SOCKET; its pid goes to LAUNCH_PID
+# and $2/launch.pid.
+LAUNCH_PID=""
+launch_mariadbd() {
+    local mariadbd=$1 my=$2 port=$3
+    "${AS_USER[@]}" "$mariadbd" --no-defaults \
+        --datadir="$my/data" --tmpdir="$my/tmp" \
+        --socket="$MY_SOCKET" --port="$port" --bind-address=127.0.0.1 \
+        --pid-file="$my/mariadbd.pid" --log-error="$my/error.log" \
+        --skip-name-resolve --skip-log-bin \
+        --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+        --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 \
+        </dev/null >>"$my/mariadbd.out" 2>&1 &
+    LAUNCH_PID=$!
+    printf '%s\n' "$LAUNCH_PID" >"$my/launch.pid"
+}
+
 start_mariadb() {
     local dir=$1 my=$1/mysql installdb mariadbd admin client port attempt pid i
     installdb=$(find_cmd mariadb-install-db mysql_install_db) ||
@@ -342,16 +367,8 @@ start_mariadb() {
     for ((attempt = 1; attempt <= PORT_ATTEMPTS; attempt++)); do
         port=$(pick_port 5432 3306 "${PG_PORT:-0}")
         log "MariaDB: starting on 127.0.0.1:$port"
-        "${AS_USER[@]}" "$mariadbd" --no-defaults \
-            --datadir="$my/data" --tmpdir="$my/tmp" \
-            --socket="$MY_SOCKET" --port="$port" --bind-address=127.0.0.1 \
-            --pid-file="$my/mariadbd.pid" --log-error="$my/error.log" \
-            --skip-name-resolve --skip-log-bin \
-            --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-            --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 \
-            </dev/null >>"$my/mariadbd.out" 2>&1 &
-        pid=$!
-        printf '%s\n' "$pid" >"$my/launch.pid"
+        launch_mariadbd "$mariadbd" "$my" "$port"
+        pid=$LAUNCH_PID
 
         for ((i = 0; i < WAIT_SECS * 10; i++)); do
             proc_alive "$pid" || break
@@ -547,9 +564,76 @@ cmd_stop() {
     return "$rc"
 }
 
+# Restart PostgreSQL on the port, socket and data directory it had.
+restart_postgres() {
+    local dir=$1 pg=$1/pg bindir port owner
+    [[ -f $pg/data/crucible.conf ]] || die "restart: no PostgreSQL under $dir"
+    port=$(sed -n 's/^port = //p' "$pg/data/crucible.conf")
+    [[ $port =~ ^[0-9]+$ ]] || die "restart: no port in $pg/data/crucible.conf"
+    bindir=$(cat "$pg/bindir" 2>/dev/null || find_pg_bindir) ||
+        die "PostgreSQL: pg_ctl not found"
+    stop_postgres "$dir" || die "PostgreSQL: the server did not stop"
+    owner=$(stat -c %U "$pg/data") || die "restart: cannot stat $pg/data"
+    as_user_prefix "$owner"
+    log "PostgreSQL: starting again on 127.0.0.1:$port"
+    if ! "${AS_USER[@]}" "$bindir/pg_ctl" -D "$pg/data" -l "$pg/postgres.log" \
+            -w -t "$WAIT_SECS" -s start >>"$pg/pg_ctl.log" 2>&1; then
+        show_log "$pg/pg_ctl.log"
+        show_log "$pg/postgres.log"
+        die "PostgreSQL: server failed to start again (or was not ready within ${WAIT_SECS}s)"
+    fi
+    if ! wait_ready "$WAIT_SECS" "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port" -d postgres; then
+        show_log "$pg/postgres.log"
+        die "PostgreSQL: not accepting TCP connections on 127.0.0.1:$port after ${WAIT_SECS}s"
+    fi
+}
+
+# Restart MariaDB on the port, socket and data directory it had.
+restart_mariadb() {
+    local dir=$1 my=$1/mysql mariadbd admin port owner pid i
+    [[ -d $my/data && -f $dir/env ]] || die "restart: no MariaDB under $dir"
+    port=$(sed -n 's/^CRUCIBLE_MYSQL_PORT=//p' "$dir/env")
+    [[ $port =~ ^[0-9]+$ ]] || die "restart: no CRUCIBLE_MYSQL_PORT in $dir/env"
+    mariadbd=$(find_cmd mariadbd mysqld /usr/libexec/mariadbd) ||
+        die "MariaDB: mariadbd not found"
+    admin=$(find_cmd mariadb-admin mysqladmin) || die "MariaDB: mariadb-admin not found"
+    MY_SOCKET=$my/mysqld.sock
+    stop_mariadb "$dir" || die "MariaDB: the server did not stop"
+    owner=$(stat -c %U "$my/data") || die "restart: cannot stat $my/data"
+    as_user_prefix "$owner"
+    log "MariaDB: starting again on 127.0.0.1:$port"
+    launch_mariadbd "$mariadbd" "$my" "$port"
+    pid=$LAUNCH_PID
+    for ((i = 0; i < WAIT_SECS * 10; i++)); do
+        proc_alive "$pid" || break
+        "$admin" --no-defaults --socket="$MY_SOCKET" -uroot --connect-timeout=2 \
+            ping >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    show_log "$my/mariadbd.out"
+    show_log "$my/error.log"
+    if proc_alive "$pid"; then
+        die "MariaDB: server did not accept connections within ${WAIT_SECS}s"
+    fi
+    die "MariaDB: server exited during startup"
+}
+
+cmd_restart() {
+    local which=$1 dir
+    [[ -d ${2:-} ]] || die "restart: directory '${2:-}' does not exist"
+    dir=$(abs_dir "$2") || die "restart: cannot access $2"
+    cd "$dir"
+    case $which in
+        postgresql) restart_postgres "$dir" ;;
+        mysql|mariadb) restart_mariadb "$dir" ;;
+        *) usage ;;
+    esac
+}
+
 case ${1:-} in
     start) [[ $# -eq 2 ]] || usage; cmd_start "$2" ;;
     stop)  [[ $# -eq 2 ]] || usage; cmd_stop "$2" ;;
+    restart) [[ $# -eq 3 ]] || usage; cmd_restart "$2" "$3" ;;
     -h|--help) usage ;;
     *) usage ;;
 esac

@@ -69,6 +69,8 @@ struct cr_engine {
     int nidle;
     int nopen;                  /* open: idle + checked out              */
     int nchecked;               /* checked out                           */
+    int refs;                   /* checked out or still being returned:
+                                 * the engine lives while this is not 0 */
     uint64_t generation;        /* bumped by dispose                     */
     double stale_before;        /* opened at or before this: replace     */
     bool freed;                 /* cr_engine_free called; last close frees */

@@ -118,9 +118,9 @@ static bool has_capacity(const cr_engine *e)
 /* ---- checkout --------------------------------------------------------------- */
 
 /* Why an idle connection must not be handed out, or NULL when it may be. */
-static const char *unfit(cr_engine *e, cr_pconn *pc, double now)
+static const char *unfit(cr_engine *e, cr_pconn *pc, double now, double stale_before)
 {
-    if (pc->created <= e->stale_before)
+    if (pc->created <= stale_before)
         return "opened before a disconnect";
     if (e->pool_recycle > 0 && now - pc->created > e->pool_recycle)
         return "recycled";
@@ -207,7 +207,8 @@ cr_status cr_pool_checkout(cr_engine *e, cr_pconn **out, cr_error *err)
         }
         if (!waited) {
             waited = true;
-            e->stats.waits++;
+            if (e->pool_timeout > 0)      /* CR_NONE fails without waiting */
+                e->stats.waits++;
             if (!forever)
                 deadline = deadline_after(e->pool_timeout);
         }
@@ -226,11 +227,13 @@ cr_status cr_pool_checkout(cr_engine *e, cr_pconn **out, cr_error *err)
         }
     }
     e->nchecked++;
+    e->refs++;
+    double stale_before = e->stale_before;
     pthread_mutex_unlock(&e->lock);
 
     bool opened = !pc;
     if (pc) {
-        const char *why = unfit(e, pc, cr_now_seconds());
+        const char *why = unfit(e, pc, cr_now_seconds(), stale_before);
         if (why) {
             st = replace(e, &pc, why, err);
             opened = true;
@@ -243,6 +246,7 @@ cr_status cr_pool_checkout(cr_engine *e, cr_pconn **out, cr_error *err)
     pthread_mutex_lock(&e->lock);
     if (st) {
         e->nchecked--;
+        e->refs--;
         e->nopen--;
         pthread_cond_signal(&e->returned);
     } else {
@@ -262,6 +266,12 @@ cr_status cr_pool_checkout(cr_engine *e, cr_pconn **out, cr_error *err)
 
 void cr_pool_checkin(cr_engine *e, cr_pconn *pc)
 {
+    /* The returning connection holds a reference (refs) until this function
+     * is done with both it and the engine: a concurrent cr_engine_free, or
+     * the last other connection coming back, frees the engine only when refs
+     * reaches zero. */
+    const void *dc = pc->dc;          /* for the log: pc may be reused at once */
+    bool invalidated = pc->broken || pc->invalidated;
     pthread_mutex_lock(&e->lock);
     if (pc->broken) {
         /* A lost connection means the server went away or dropped us: the
@@ -273,24 +283,28 @@ void cr_pool_checkin(cr_engine *e, cr_pconn *pc)
     } else if (pc->invalidated) {
         e->stats.invalidations++;
     }
-    bool keep = !pc->broken && !pc->invalidated && !e->freed &&
-                e->poolclass == CR_POOL_QUEUE && pc->generation == e->generation &&
+    bool keep = !invalidated && !e->freed && e->poolclass == CR_POOL_QUEUE &&
+                pc->generation == e->generation &&
                 (e->pool_size < 0 || e->nidle < e->pool_size);
     e->nchecked--;
     if (keep)
-        push_idle(e, pc);
+        push_idle(e, pc);             /* another thread may take it from here */
     else
         e->nopen--;
-    bool last = e->freed && e->nchecked == 0;
     pthread_cond_signal(&e->returned);
     pthread_mutex_unlock(&e->lock);
+
     if (keep) {
-        cr_pool_log(e, "Connection %p being returned to pool", (void *)pc->dc);
+        cr_pool_log(e, "Connection %p being returned to pool", dc);
     } else {
-        cr_pool_log(e, "Connection %p closed%s", (void *)pc->dc,
-                    pc->broken || pc->invalidated ? " (invalidated)" : "");
+        cr_pool_log(e, "Connection %p closed%s", dc, invalidated ? " (invalidated)" : "");
         cr_pconn_destroy(e, pc);
     }
+
+    pthread_mutex_lock(&e->lock);
+    e->refs--;
+    bool last = e->freed && e->refs == 0;
+    pthread_mutex_unlock(&e->lock);
     if (last)
         cr_engine_destroy(e);
 }
@@ -328,7 +342,7 @@ bool cr_pool_close_for_free(cr_engine *e)
 {
     pthread_mutex_lock(&e->lock);
     e->freed = true;
-    bool none_out = e->nchecked == 0;
+    bool none_out = e->refs == 0;
     pthread_mutex_unlock(&e->lock);
     close_idle(e);
     return none_out;
