@@ -133,3 +133,22 @@ int64_t scalar_int(cr_conn *conn, const char *sql)
     cr_result_free(r);
     return out;
 }
+
+void create_table(cr_conn *c, const char *name, const char *columns)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", name);
+    exec_ok(c, sql);
+    snprintf(sql, sizeof sql, "CREATE TABLE %s (%s)", name, columns);
+    exec_ok(c, sql);
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+}
+
+void drop_table(cr_conn *c, const char *name)
+{
+    char sql[256];
+    cr_conn_rollback(c);
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", name);
+    exec_ok(c, sql);
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+}

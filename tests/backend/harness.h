@@ -25,6 +25,22 @@ const char *t_blob(void);
 const char *t_datetime(void);
 const char *t_time(void);
 
+/* Fail the test, showing the error, when call does not return CR_OK. */
+#define ASSERT_OK(call, handle_error)                                                        \
+    do {                                                                                     \
+        cr_status st_ = (call);                                                              \
+        if (st_ != CR_OK) {                                                                  \
+            print_error("%s -> %s: %s\n", #call, cr_status_name(st_),                        \
+                        cr_error_message(handle_error));                                     \
+            fail();                                                                          \
+        }                                                                                    \
+    } while (0)
+
+/* (Re)create table name with columns, committed; drop it (rolling back
+ * whatever the connection had open first). */
+void create_table(cr_conn *c, const char *name, const char *columns);
+void drop_table(cr_conn *c, const char *name);
+
 /* An engine for the backend with optional options; fails the test on error. */
 cr_engine *new_engine(const cr_engine_options *options);
 cr_conn *connect_ok(cr_engine *engine);

@@ -12,16 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ASSERT_OK(call, handle_error)                                                        \
-    do {                                                                                     \
-        cr_status st_ = (call);                                                              \
-        if (st_ != CR_OK) {                                                                  \
-            print_error("%s -> %s: %s\n", #call, cr_status_name(st_),                        \
-                        cr_error_message(handle_error));                                     \
-            fail();                                                                          \
-        }                                                                                    \
-    } while (0)
-
 static cr_result *execute_ok(cr_conn *c, const char *sql, const cr_param *params)
 {
     cr_result *r = cr_conn_execute(c, sql, params);
@@ -31,25 +21,6 @@ static cr_result *execute_ok(cr_conn *c, const char *sql, const cr_param *params
         fail();
     }
     return r;
-}
-
-static void create_table(cr_conn *c, const char *name, const char *columns)
-{
-    char sql[1024];
-    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", name);
-    exec_ok(c, sql);
-    snprintf(sql, sizeof sql, "CREATE TABLE %s (%s)", name, columns);
-    exec_ok(c, sql);
-    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
-}
-
-static void drop_table(cr_conn *c, const char *name)
-{
-    char sql[256];
-    cr_conn_rollback(c);
-    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", name);
-    exec_ok(c, sql);
-    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
 }
 
 /* ---- connecting and plain statements ------------------------------------ */

@@ -38,16 +38,6 @@
 #error "CRUCIBLE_SOURCE_DIR must name the source tree (scripts/test-servers.sh)"
 #endif
 
-#define ASSERT_OK(call, handle_error)                                                        \
-    do {                                                                                     \
-        cr_status st_ = (call);                                                              \
-        if (st_ != CR_OK) {                                                                  \
-            print_error("%s -> %s: %s\n", #call, cr_status_name(st_),                        \
-                        cr_error_message(handle_error));                                     \
-            fail();                                                                          \
-        }                                                                                    \
-    } while (0)
-
 /* ---- time ----------------------------------------------------------------------- */
 
 static double now(void)
@@ -239,25 +229,6 @@ static bool wait_session_gone(cr_conn *admin, int64_t id, double seconds)
 }
 
 static void kill_session(cr_conn *admin, int64_t id);
-
-static void reset_table(cr_conn *c, const char *name, const char *columns)
-{
-    char sql[512];
-    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", name);
-    exec_ok(c, sql);
-    snprintf(sql, sizeof sql, "CREATE TABLE %s (%s)", name, columns);
-    exec_ok(c, sql);
-    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
-}
-
-static void drop_table(cr_conn *c, const char *name)
-{
-    char sql[256];
-    cr_conn_rollback(c);
-    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", name);
-    exec_ok(c, sql);
-    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
-}
 
 /* A connection of its own for setting up and inspecting (a NullPool engine,
  * so that it holds nothing across a server restart). */
@@ -697,7 +668,7 @@ static void test_invalidate(void **state)
     (void)state;
     cr_engine *e = engine(NULL);
     cr_conn *c = checkout(e);
-    reset_table(c, "cr_pool_inv", "id INTEGER PRIMARY KEY");
+    create_table(c, "cr_pool_inv", "id INTEGER PRIMARY KEY");
     int64_t id = session_id(c);
     exec_ok(c, "INSERT INTO cr_pool_inv (id) VALUES (1)");   /* in a transaction now */
     cr_result *open = cr_conn_execute(c, "SELECT 1 UNION ALL SELECT 2", NULL);
@@ -1153,7 +1124,7 @@ static void test_retry_not_for_other_errors(void **state)
     (void)state;
     cr_engine *e = engine(NULL);
     cr_conn *c = checkout(e);
-    reset_table(c, "cr_pool_once", "id INTEGER PRIMARY KEY");
+    create_table(c, "cr_pool_once", "id INTEGER PRIMARY KEY");
     exec_ok(c, "INSERT INTO cr_pool_once (id) VALUES (1)");
     ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
     checkin(c);
@@ -1266,7 +1237,7 @@ static void test_killed_session(void **state)
     (void)state;
     cr_engine *ae = admin_engine();
     cr_conn *admin = checkout(ae);
-    reset_table(admin, "cr_pool_kill", "id INTEGER PRIMARY KEY");
+    create_table(admin, "cr_pool_kill", "id INTEGER PRIMARY KEY");
 
     cr_engine *e = engine(&(cr_engine_options){.pool_size = 5});
     int64_t old[4];
@@ -1374,7 +1345,7 @@ static void test_server_restart(void **state)
     }
     cr_engine *ae = admin_engine();
     cr_conn *admin = checkout(ae);
-    reset_table(admin, "cr_pool_restart", "id INTEGER PRIMARY KEY");
+    create_table(admin, "cr_pool_restart", "id INTEGER PRIMARY KEY");
     checkin(admin);
 
     /* Engine A without pre-ping, engine B with it: each with a connection
@@ -1757,10 +1728,10 @@ static void run_conflict(cr_engine *e, int max_attempts, conflict_arg args[2], a
 static void prepare_conflict(cr_conn *admin)
 {
     if (!is_mysql()) {
-        reset_table(admin, "cr_pool_skew", "v INTEGER");
+        create_table(admin, "cr_pool_skew", "v INTEGER");
         exec_ok(admin, "INSERT INTO cr_pool_skew (v) VALUES (1)");
     } else {
-        reset_table(admin, "cr_pool_dl", "id INTEGER PRIMARY KEY, v INTEGER");
+        create_table(admin, "cr_pool_dl", "id INTEGER PRIMARY KEY, v INTEGER");
         exec_ok(admin, "INSERT INTO cr_pool_dl (id, v) VALUES (1, 0), (2, 0)");
     }
     ASSERT_OK(cr_conn_commit(admin), cr_conn_error(admin));
