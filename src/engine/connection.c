@@ -41,7 +41,7 @@ static cr_status run_simple(cr_conn *c, const char *sql, const char *log_as)
     cr_status st = c->engine->drv->exec_simple(c->pc->dc, sql, &c->err);
     if (st) {
         if (c->err.disconnect)
-            c->pc->broken = true;
+            cr_pconn_mark_lost(c->pc);
         cr_error_set_statement(&c->err, sql);
     }
     return st;
@@ -287,7 +287,7 @@ static cr_status run(cr_conn *c, cr_stmt *st, const cr_value *vals, bool stream)
     cr_status rc = c->engine->drv->execute(st->ds, vals, stream, &c->err);
     if (rc) {
         if (c->err.disconnect)
-            c->pc->broken = true;
+            cr_pconn_mark_lost(c->pc);
         cr_error_set_statement(&c->err, st->key);
     }
     return rc;
@@ -421,8 +421,14 @@ void cr_conn_close(cr_conn *c)
         cr_engine *e = c->engine;
         const char *level = e->isolation && strcmp(e->isolation, "AUTOCOMMIT") != 0
                                 ? e->isolation : e->drv->default_isolation;
-        if (!c->pc->broken && server_isolation(c, level))
-            c->pc->broken = true;
+        /* A connection whose level cannot be restored is not reused; only a
+         * lost server makes the older connections suspect too. */
+        if (!c->pc->broken && server_isolation(c, level)) {
+            if (c->err.disconnect)
+                cr_pconn_mark_lost(c->pc);
+            else
+                c->pc->invalidated = true;
+        }
         cr_pool_checkin(e, c->pc);
         c->pc = NULL;
     }

@@ -37,6 +37,7 @@ typedef struct cr_pconn {
     int ncached;
     const char *server_isolation;   /* what the server session is set to */
     bool broken;                    /* lost: never goes back to the pool  */
+    double lost_at;                 /* when the loss was seen              */
     bool invalidated;               /* cr_conn_invalidate: discard it      */
     double created;                 /* cr_now_seconds() when opened        */
     uint64_t generation;            /* the pool's generation it belongs to */
@@ -139,6 +140,16 @@ void cr_pool_log(cr_engine *e, const char *fmt, ...) __attribute__((format(print
 /* Free an engine whose last connection has come back (pool.c). */
 void cr_engine_destroy(cr_engine *e);
 double cr_now_seconds(void);
+
+/* The server is gone from this connection: remember when, for the pool to
+ * retire the connections opened before then. */
+static inline void cr_pconn_mark_lost(cr_pconn *pc)
+{
+    if (!pc->broken) {
+        pc->broken = true;
+        pc->lost_at = cr_now_seconds();
+    }
+}
 
 /* pool.c */
 cr_status cr_pool_init(cr_engine *e);

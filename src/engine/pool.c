@@ -278,8 +278,8 @@ void cr_pool_checkin(cr_engine *e, cr_pconn *pc)
          * connections opened before this one are suspect too (SQLAlchemy's
          * pool invalidation on disconnect). */
         e->stats.invalidations++;
-        if (pc->created > e->stale_before)
-            e->stale_before = cr_now_seconds();
+        if (pc->lost_at > e->stale_before)
+            e->stale_before = pc->lost_at;
     } else if (pc->invalidated) {
         e->stats.invalidations++;
     }

@@ -179,7 +179,7 @@ static int advance(cr_result *r)
         return rc;
     if (rc != CR_DONE) {
         if (r->err.disconnect)
-            c->pc->broken = true;
+            cr_pconn_mark_lost(c->pc);
         cr_error_set_statement(&r->err, r->stmt->key);
     }
     finish(r);

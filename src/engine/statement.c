@@ -96,7 +96,7 @@ static cr_status prepare(cr_conn *c, const char *sql, uint64_t hash, cr_stmt **o
     }
     if ((rc = drv->prepare(c->pc->dc, st->text.sql, ns, &st->ds, &c->err))) {
         if (c->err.disconnect)
-            c->pc->broken = true;
+            cr_pconn_mark_lost(c->pc);
         goto fail;
     }
     *out = st;
