@@ -306,6 +306,19 @@ wait_ready() {
 # ---------------------------------------------------------------------------
 # MariaDB
 
+# wait_mariadb PID ADMIN: until the server answers a ping on $MY_SOCKET (0),
+# or has exited or not answered within WAIT_SECS (1).
+wait_mariadb() {
+    local pid=$1 admin=$2 i
+    for ((i = 0; i < WAIT_SECS * 10; i++)); do
+        proc_alive "$pid" || return 1
+        "$admin" --no-defaults --socket="$MY_SOCKET" -uroot --connect-timeout=2 \
+            ping >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 find_cmd() {
     local c
     for c in "$@"; do
@@ -336,7 +349,7 @@ launch_mariadbd() {
 }
 
 start_mariadb() {
-    local dir=$1 my=$1/mysql installdb mariadbd admin client port attempt pid i
+    local dir=$1 my=$1/mysql installdb mariadbd admin client port attempt pid
     installdb=$(find_cmd mariadb-install-db mysql_install_db) ||
         die "MariaDB: mariadb-install-db not found (install mariadb-server)"
     mariadbd=$(find_cmd mariadbd mysqld /usr/libexec/mariadbd) ||
@@ -370,14 +383,7 @@ start_mariadb() {
         launch_mariadbd "$mariadbd" "$my" "$port"
         pid=$LAUNCH_PID
 
-        for ((i = 0; i < WAIT_SECS * 10; i++)); do
-            proc_alive "$pid" || break
-            "$admin" --no-defaults --socket="$MY_SOCKET" -uroot --connect-timeout=2 \
-                ping >/dev/null 2>&1 && break
-            sleep 0.1
-        done
-        if proc_alive "$pid" && "$admin" --no-defaults --socket="$MY_SOCKET" -uroot \
-                --connect-timeout=2 ping >/dev/null 2>&1; then
+        if wait_mariadb "$pid" "$admin"; then
             break
         fi
         if proc_alive "$pid"; then
@@ -590,7 +596,7 @@ restart_postgres() {
 
 # Restart MariaDB on the port, socket and data directory it had.
 restart_mariadb() {
-    local dir=$1 my=$1/mysql mariadbd admin port owner pid i
+    local dir=$1 my=$1/mysql mariadbd admin port owner pid
     [[ -d $my/data && -f $dir/env ]] || die "restart: no MariaDB under $dir"
     port=$(sed -n 's/^CRUCIBLE_MYSQL_PORT=//p' "$dir/env")
     [[ $port =~ ^[0-9]+$ ]] || die "restart: no CRUCIBLE_MYSQL_PORT in $dir/env"
@@ -604,12 +610,7 @@ restart_mariadb() {
     log "MariaDB: starting again on 127.0.0.1:$port"
     launch_mariadbd "$mariadbd" "$my" "$port"
     pid=$LAUNCH_PID
-    for ((i = 0; i < WAIT_SECS * 10; i++)); do
-        proc_alive "$pid" || break
-        "$admin" --no-defaults --socket="$MY_SOCKET" -uroot --connect-timeout=2 \
-            ping >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
+    wait_mariadb "$pid" "$admin" && return 0
     show_log "$my/mariadbd.out"
     show_log "$my/error.log"
     if proc_alive "$pid"; then
