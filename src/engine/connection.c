@@ -40,10 +40,17 @@ static cr_status run_simple(cr_conn *c, const char *sql, const char *log_as)
     cr_engine_log(c->engine, "%s", log_as ? log_as : sql);
     cr_status st = c->engine->drv->exec_simple(c->pc->dc, sql, &c->err);
     if (st) {
-        if (c->err.disconnect)
-            cr_pconn_mark_lost(c->pc);
+        cr_pconn_note_error(c->pc, &c->err);
         cr_error_set_statement(&c->err, sql);
     }
+    return st;
+}
+
+static cr_status begin_tx(cr_conn *c, const char *log_as)
+{
+    cr_status st = run_simple(c, "BEGIN", log_as);
+    if (st == CR_OK)
+        c->in_tx = true;
     return st;
 }
 
@@ -51,10 +58,7 @@ static cr_status autobegin(cr_conn *c)
 {
     if (c->in_tx || c->autocommit)
         return CR_OK;
-    cr_status st = run_simple(c, "BEGIN", "BEGIN (implicit)");
-    if (st == CR_OK)
-        c->in_tx = true;
-    return st;
+    return begin_tx(c, "BEGIN (implicit)");
 }
 
 cr_status cr_conn_begin(cr_conn *c)
@@ -68,10 +72,7 @@ cr_status cr_conn_begin(cr_conn *c)
                             "roll it back first, or use a savepoint (cr_conn_begin_nested)");
     if (c->autocommit)
         return CR_OK;
-    st = run_simple(c, "BEGIN", NULL);
-    if (st == CR_OK)
-        c->in_tx = true;
-    return st;
+    return begin_tx(c, NULL);
 }
 
 static cr_status end_tx(cr_conn *c, const char *sql)
@@ -286,8 +287,7 @@ static cr_status run(cr_conn *c, cr_stmt *st, const cr_value *vals, bool stream)
 {
     cr_status rc = c->engine->drv->execute(st->ds, vals, stream, &c->err);
     if (rc) {
-        if (c->err.disconnect)
-            cr_pconn_mark_lost(c->pc);
+        cr_pconn_note_error(c->pc, &c->err);
         cr_error_set_statement(&c->err, st->key);
     }
     return rc;
@@ -417,17 +417,13 @@ void cr_conn_close(cr_conn *c)
             cr_result_detach(c->results);
         if (c->in_tx && !c->pc->broken)
             end_tx(c, "ROLLBACK");
-        /* Hand the connection back as the engine configured it. */
-        cr_engine *e = c->engine;
-        const char *level = e->isolation && strcmp(e->isolation, "AUTOCOMMIT") != 0
-                                ? e->isolation : e->drv->default_isolation;
-        /* A connection whose level cannot be restored is not reused; only a
+        /* Hand the connection back as the engine configured it. A
+         * connection whose level cannot be restored is not reused; only a
          * lost server makes the older connections suspect too. */
-        if (!c->pc->broken && server_isolation(c, level)) {
-            if (c->err.disconnect)
-                cr_pconn_mark_lost(c->pc);
-            else
-                c->pc->invalidated = true;
+        cr_engine *e = c->engine;
+        if (!c->pc->broken && server_isolation(c, e->server_isolation)) {
+            cr_pconn_note_error(c->pc, &c->err);
+            c->pc->invalidated = !c->pc->broken;
         }
         cr_pool_checkin(e, c->pc);
         c->pc = NULL;

@@ -150,12 +150,15 @@ static cr_status apply_options(cr_engine *e, const cr_engine_options *o, cr_erro
     if (e->stmt_cache_size < 0)
         e->stmt_cache_size = 1 << 20;
     if (o->isolation_level) {
-        e->isolation = cr_isolation_canonical(o->isolation_level);
-        if (!e->isolation)
+        const char *level = cr_isolation_canonical(o->isolation_level);
+        if (!level)
             return cr_error_set(err, CR_ERR_ARGUMENT,
                                 "unknown isolation level '%s' (known: SERIALIZABLE, "
                                 "REPEATABLE READ, READ COMMITTED, READ UNCOMMITTED, AUTOCOMMIT)",
                                 o->isolation_level);
+        e->autocommit = strcmp(level, "AUTOCOMMIT") == 0;
+        if (!e->autocommit)
+            e->server_isolation = level;
     }
     return CR_OK;
 }
@@ -239,6 +242,8 @@ cr_engine *cr_create_engine(const char *url, const cr_engine_options *options, c
                      "client library", e->url.backend);
         return fail(e, &local, err);
     }
+    if (!e->server_isolation)
+        e->server_isolation = e->drv->default_isolation;
     if (!(e->safe_url = cr_url_render_safe(&e->url))) {
         cr_error_oom(&local);
         return fail(e, &local, err);
@@ -267,7 +272,8 @@ const char *cr_engine_url(const cr_engine *e) { return e ? e->safe_url : NULL; }
 
 cr_conn *cr_engine_connect(cr_engine *e, cr_error **err)
 {
-    cr_error local = {0};
+    cr_error local;
+    cr_error_init(&local);   /* not the 1 KiB message: once per checkout */
     if (err)
         *err = NULL;
     cr_conn *c = NULL;
@@ -284,8 +290,8 @@ cr_conn *cr_engine_connect(cr_engine *e, cr_error **err)
         return NULL;
     }
     c->engine = e;
-    c->isolation = e->isolation ? e->isolation : e->drv->default_isolation;
-    c->autocommit = e->isolation && strcmp(e->isolation, "AUTOCOMMIT") == 0;
+    c->isolation = e->server_isolation;
+    c->autocommit = e->autocommit;
     return c;
 }
 

@@ -51,7 +51,11 @@ struct cr_engine {
     bool echo;
     cr_log_fn log_fn;
     void *log_userdata;
-    const char *isolation;      /* canonical engine level, NULL: backend's */
+    /* The engine's isolation level: what every connection's server session
+     * is set to (canonical; the backend's own when none is configured), and
+     * whether connections run in AUTOCOMMIT instead of transactions. */
+    const char *server_isolation;
+    bool autocommit;
     int stmt_cache_size;
     bool echo_pool;
 
@@ -141,11 +145,12 @@ void cr_pool_log(cr_engine *e, const char *fmt, ...) __attribute__((format(print
 void cr_engine_destroy(cr_engine *e);
 double cr_now_seconds(void);
 
-/* The server is gone from this connection: remember when, for the pool to
- * retire the connections opened before then. */
-static inline void cr_pconn_mark_lost(cr_pconn *pc)
+/* After a driver call on pc failed with err: when err says the server is
+ * gone, the connection is lost; remember when, for the pool to retire the
+ * connections opened before then. */
+static inline void cr_pconn_note_error(cr_pconn *pc, const cr_error *err)
 {
-    if (!pc->broken) {
+    if (err->disconnect && !pc->broken) {
         pc->broken = true;
         pc->lost_at = cr_now_seconds();
     }

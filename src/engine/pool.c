@@ -65,13 +65,12 @@ cr_status cr_pconn_open(cr_engine *e, cr_pconn **out, cr_error *err)
     }
     pc->created = cr_now_seconds();
     pc->server_isolation = e->drv->default_isolation;
-    if (e->isolation && strcmp(e->isolation, "AUTOCOMMIT") != 0 &&
-        strcmp(e->isolation, pc->server_isolation) != 0) {
-        if ((st = e->drv->set_isolation(pc->dc, e->isolation, err))) {
+    if (strcmp(e->server_isolation, pc->server_isolation) != 0) {
+        if ((st = e->drv->set_isolation(pc->dc, e->server_isolation, err))) {
             cr_pconn_destroy(e, pc);
             return st;
         }
-        pc->server_isolation = e->isolation;
+        pc->server_isolation = e->server_isolation;
     }
     *out = pc;
     return CR_OK;
@@ -125,7 +124,8 @@ static const char *unfit(cr_engine *e, cr_pconn *pc, double now, double stale_be
     if (e->pool_recycle > 0 && now - pc->created > e->pool_recycle)
         return "recycled";
     if (e->pre_ping) {
-        cr_error ping = {0};
+        cr_error ping;
+        cr_error_init(&ping);   /* not the 1 KiB message: once per checkout */
         cr_status st = e->drv->exec_simple(pc->dc, "SELECT 1", &ping);
         bool lost = st != CR_OK;
         cr_error_clear(&ping);

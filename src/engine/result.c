@@ -42,7 +42,8 @@ cr_result *cr_result_new(cr_conn *c, cr_stmt *st)
     }
     r->rowcount = drv->rowcount(st->ds);
     if (st->ncols == 0) {
-        cr_error scratch = {0};
+        cr_error scratch;
+        cr_error_init(&scratch);   /* not the 1 KiB message: a hot path */
         r->lastrowid_status = drv->lastrowid(st->ds, &r->lastrowid, &scratch);
         cr_error_clear(&scratch);
         cr_stmt_release(c, st, true);
@@ -178,8 +179,7 @@ static int advance(cr_result *r)
     if (rc == CR_ROW)
         return rc;
     if (rc != CR_DONE) {
-        if (r->err.disconnect)
-            cr_pconn_mark_lost(c->pc);
+        cr_pconn_note_error(c->pc, &r->err);
         cr_error_set_statement(&r->err, r->stmt->key);
     }
     finish(r);

@@ -95,8 +95,7 @@ static cr_status prepare(cr_conn *c, const char *sql, uint64_t hash, cr_stmt **o
         goto fail;
     }
     if ((rc = drv->prepare(c->pc->dc, st->text.sql, ns, &st->ds, &c->err))) {
-        if (c->err.disconnect)
-            cr_pconn_mark_lost(c->pc);
+        cr_pconn_note_error(c->pc, &c->err);
         goto fail;
     }
     *out = st;
