@@ -21,6 +21,11 @@
  *      buffering, and streamed (cr_conn_set_stream_results; raw: libpq's
  *      single-row mode, mysql_stmt_fetch without mysql_stmt_store_result).
  *
+ * Each workload runs a third time through the SQL expression language
+ * (Core): insert() with cr_conn_executemany_stmt (multi-row VALUES batches),
+ * a select() by primary key built anew for every lookup (the statement
+ * cache's hit path), and select(table) fetched buffered and streamed.
+ *
  * Both sides do the same work: the same data, generated before the timer
  * starts; the same transaction (raw code issues BEGIN/COMMIT around the
  * lookups and the fetch, as Crucible's implicit BEGIN does); SQLite on a
@@ -1110,6 +1115,25 @@ static const raw_api mysql_api = {
  * The same workloads through Crucible
  * ------------------------------------------------------------------------ */
 
+/* ---- The same through the SQL expression language (Core) ---- */
+
+/* bench_items as a table of Crucible's schema (the raw side creates it). */
+#define BENCH_ITEMS(COLUMN)                                                  \
+    COLUMN(id, INTEGER, .primary_key = true, .autoincrement = CR_NO)        \
+    COLUMN(name, STRING(100))                                               \
+    COLUMN(qty, INTEGER)                                                    \
+    COLUMN(price, DOUBLE)
+CR_DECLARE_TABLE(items_table, BENCH_ITEMS)
+static items_table items;
+static cr_metadata *items_md;
+
+static void core_define(void)
+{
+    if (!(items_md = cr_metadata_new(NULL)) || items_table_define(&items, items_md, "bench_items"))
+        die("defining bench_items: %s",
+            items_md ? cr_error_message(cr_metadata_error(items_md)) : "out of memory");
+}
+
 static cr_conn *cr_checkout(void)
 {
     cr_error *err = NULL;
@@ -1158,7 +1182,9 @@ NOINLINE static double cr_insert_exec(const item *src, size_t n)
     return now() - t0;
 }
 
-NOINLINE static double cr_insert_many(const item *src, size_t n)
+/* executemany: of textual SQL, or (core) of insert(), whose rows go in
+ * batches of multi-row VALUES. */
+NOINLINE static double cr_insert_many(const item *src, size_t n, bool core)
 {
     static const char *const names[] = {"id", "name", "qty", "price"};
     double t0 = now();
@@ -1172,11 +1198,16 @@ NOINLINE static double cr_insert_many(const item *src, size_t n)
     }
     cr_conn *c = cr_checkout();
     CR_CHECK(c, cr_conn_begin(c), "BEGIN");
-    cr_result *r = cr_conn_executemany(c, INSERT_SQL, names, 4, vals, n);
+    cr_stmt *q = core ? cr_insert(items.table) : NULL;
+    cr_result *r = core ? cr_conn_executemany_stmt(c, q, CR_COLS(items.c.id, items.c.name,
+                                                                  items.c.qty, items.c.price),
+                                                   vals, n)
+                        : cr_conn_executemany(c, INSERT_SQL, names, 4, vals, n);
     if (!r)
         die_cr("executemany", cr_conn_error(c));
     int64_t count = cr_result_rowcount(r);
     cr_result_free(r);
+    cr_stmt_free(q);
     if (count != (int64_t)n)
         die("executemany: rowcount %" PRId64 ", expected %zu", count, n);
     CR_CHECK(c, cr_conn_commit(c), "COMMIT");
@@ -1207,14 +1238,16 @@ NOINLINE static double cr_lookup(const int64_t *ids, size_t n, item *out)
     return now() - t0;
 }
 
-NOINLINE static double cr_fetch(bool stream, item *out, size_t cap, size_t *got)
+/* Every row of the table: textual SQL, or (core) select(table). */
+NOINLINE static double cr_fetch(bool stream, bool core, item *out, size_t cap, size_t *got)
 {
     size_t n = 0;
     double t0 = now();
     cr_conn *c = cr_checkout();
     if (stream)
         CR_CHECK(c, cr_conn_set_stream_results(c, true), "cr_conn_set_stream_results");
-    cr_result *r = cr_conn_execute(c, FETCH_SQL, NULL);
+    cr_stmt *q = core ? cr_select(items.table) : NULL;
+    cr_result *r = core ? cr_conn_execute_stmt(c, q) : cr_conn_execute(c, FETCH_SQL, NULL);
     if (!r)
         die_cr("fetch", cr_conn_error(c));
     const cr_row *row;
@@ -1226,9 +1259,36 @@ NOINLINE static double cr_fetch(bool stream, item *out, size_t cap, size_t *got)
     if (cr_result_error(r))
         die_cr("fetch: fetchone", cr_result_error(r));
     cr_result_free(r);
+    cr_stmt_free(q);
     CR_CHECK(c, cr_conn_commit(c), "COMMIT");
     cr_checkin(c);
     *got = n;
+    return now() - t0;
+}
+
+/* Each lookup builds its select() anew: the statement cache's hit path. */
+NOINLINE static double core_lookup(const int64_t *ids, size_t n, item *out)
+{
+    double t0 = now();
+    cr_conn *c = cr_checkout();
+    for (size_t i = 0; i < n; i++) {
+        cr_stmt *q = cr_select(items.c.id, items.c.name, items.c.qty, items.c.price);
+        cr_where(q, cr_eq(q, items.c.id, ids[i]));
+        cr_result *r = cr_conn_execute_stmt(c, q);
+        if (!r)
+            die_cr("core lookup", cr_conn_error(c));
+        const cr_row *row = cr_result_fetchone(r);
+        if (!row) {
+            if (cr_result_error(r))
+                die_cr("core lookup: fetchone", cr_result_error(r));
+            die("core lookup of id %" PRId64 ": no row", ids[i]);
+        }
+        cr_read(row, &out[i]);
+        cr_result_free(r);
+        cr_stmt_free(q);
+    }
+    CR_CHECK(c, cr_conn_commit(c), "COMMIT");
+    cr_checkin(c);
     return now() - t0;
 }
 
@@ -1236,7 +1296,12 @@ NOINLINE static double cr_fetch(bool stream, item *out, size_t cap, size_t *got)
  * Results
  * ------------------------------------------------------------------------ */
 
+/* The ratio each line aims at: the engine's paths 1.15x of the raw library,
+ * the expression language's 1.2x; PostgreSQL's batched inserts against
+ * libpq's one row per round trip at least 3x faster. */
 #define TARGET 1.15
+#define CORE_TARGET 1.2
+#define BULK_TARGET (1.0 / 3.0)
 
 typedef struct line {
     const char *backend;
@@ -1246,6 +1311,7 @@ typedef struct line {
     double raw, cr;
     bool has_rss;
     long rss_raw_kb, rss_cr_kb;
+    double target;             /* crucible/raw at most; 0: TARGET */
 } line;
 
 static line lines[64];
@@ -1271,6 +1337,8 @@ static void skip_backend(const char *backend, const char *why)
     fprintf(stderr, "bench: %s: skipped (%s)\n", backend, why);
 }
 
+static double line_target(const line *l) { return l->target > 0 ? l->target : TARGET; }
+
 static void print_tables(void)
 {
     printf("\n%-11s %-42s %10s %14s %8s\n", "backend", "workload", "raw (s)", "crucible (s)",
@@ -1281,7 +1349,7 @@ static void print_tables(void)
             printf("%-11s skipped: %s\n", l->backend, l->note);
         else
             printf("%-11s %-42s %10.4f %14.4f %7.2fx%s\n", l->backend, l->workload, l->raw,
-                   l->cr, l->cr / l->raw, l->cr / l->raw > TARGET ? "  (above 1.15x)" : "");
+                   l->cr, l->cr / l->raw, l->cr / l->raw > line_target(l) ? "  (above target)" : "");
     }
     bool any_rss = false;
     for (int i = 0; i < nlines; i++)
@@ -1315,8 +1383,8 @@ static void print_tables(void)
             printf("| %s | skipped: %s | | | |\n", l->backend, l->note);
         else
             printf("| %s | %s | %.4f | %.4f | %s%.2fx%s |\n", l->backend, l->workload, l->raw,
-                   l->cr, l->cr / l->raw > TARGET ? "**" : "", l->cr / l->raw,
-                   l->cr / l->raw > TARGET ? "**" : "");
+                   l->cr, l->cr / l->raw > line_target(l) ? "**" : "", l->cr / l->raw,
+                   l->cr / l->raw > line_target(l) ? "**" : "");
     }
     if (any_rss) {
         printf("\n| backend | peak RSS growth during | raw (MiB) | crucible (MiB) |\n");
@@ -1330,19 +1398,20 @@ static void print_tables(void)
     int above = 0, measured = 0;
     for (int i = 0; i < nlines; i++) {
         measured += !lines[i].skipped;
-        if (!lines[i].skipped && lines[i].cr / lines[i].raw > TARGET)
+        if (!lines[i].skipped && lines[i].cr / lines[i].raw > line_target(&lines[i]))
             above++;
     }
     if (!measured) {
         printf("\nNothing was measured.\n");
     } else if (above) {
-        printf("\nAbove the %.2fx target:\n", TARGET);
+        printf("\nAbove target:\n");
         for (int i = 0; i < nlines; i++)
-            if (!lines[i].skipped && lines[i].cr / lines[i].raw > TARGET)
-                printf("  %s: %s: %.2fx\n", lines[i].backend, lines[i].workload,
-                       lines[i].cr / lines[i].raw);
+            if (!lines[i].skipped && lines[i].cr / lines[i].raw > line_target(&lines[i]))
+                printf("  %s: %s: %.2fx (target %.2fx)\n", lines[i].backend, lines[i].workload,
+                       lines[i].cr / lines[i].raw, line_target(&lines[i]));
     } else {
-        printf("\nEvery ratio is within the %.2fx target.\n", TARGET);
+        printf("\nEvery ratio is within its target (engine %.2fx, Core %.2fx, PostgreSQL "
+               "bulk insert %.2fx).\n", TARGET, CORE_TARGET, BULK_TARGET);
     }
 }
 
@@ -1398,19 +1467,19 @@ static double min_d(double a, double b) { return a < b ? a : b; }
  * from one repetition to the next. */
 static void bench_insert(const raw_api *api, const sizes *sz, const item *src)
 {
-    static const char *const what[3] = {"insert raw", "insert crucible exec",
-                                        "insert crucible executemany"};
+    static const char *const what[4] = {"insert raw", "insert crucible exec",
+                                        "insert crucible executemany", "insert core executemany"};
     const char *bn = api->name;
     size_t n = sz->insert;
-    double best[3] = {INFINITY, INFINITY, INFINITY};
+    double best[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
     for (int rep = 0; rep < sz->reps; rep++)
-        for (int k = 0; k < 3; k++) {
-            int v = (k + rep) % 3;
+        for (int k = 0; k < 4; k++) {
+            int v = (k + rep) % 4;
             reset_table();
             settle(bn);
             double t = v == 0 ? api->insert(G.raw_conn, src, n)
                      : v == 1 ? cr_insert_exec(src, n)
-                              : cr_insert_many(src, n);
+                     : cr_insert_many(src, n, v == 3);
             check_table(what[v], src, n);
             progress(bn, what[v], rep, sz->reps, t);
             best[v] = min_d(best[v], t);
@@ -1423,6 +1492,13 @@ static void bench_insert(const raw_api *api, const sizes *sz, const item *src)
     snprintf(l->workload, sizeof l->workload, "insert %zu rows (1 tx, executemany)", n);
     l->raw = best[0];
     l->cr = best[2];
+    l = add_line(bn);
+    snprintf(l->workload, sizeof l->workload, "Core insert() executemany %zu rows", n);
+    l->raw = best[0];
+    l->cr = best[3];
+    /* Against one row per round trip, batching must win where there are
+     * round trips to save (a server). */
+    l->target = api->env ? BULK_TARGET : CORE_TARGET;
 }
 
 /* 2. Lookups by primary key, at random among the sz->insert rows that the
@@ -1439,26 +1515,31 @@ static void bench_lookup(const raw_api *api, const sizes *sz, item *out)
         x ^= x << 17;
         ids[i] = (int64_t)(x % n) + 1;
     }
-    double best_raw = INFINITY, best_cr = INFINITY;
+    double best[3] = {INFINITY, INFINITY, INFINITY};
+    static const char *const what[3] = {"lookups raw", "lookups crucible", "lookups core"};
     for (int rep = 0; rep < sz->reps; rep++)
-        for (int k = 0; k < 2; k++) {
-            bool raw = ((k + rep) % 2) == 0;
+        for (int k = 0; k < 3; k++) {
+            int v = (k + rep) % 3;
             memset(out, 0, sizeof *out * nl);
             settle(bn);
-            double t = raw ? api->lookup(G.raw_conn, ids, nl, out) : cr_lookup(ids, nl, out);
+            double t = v == 0 ? api->lookup(G.raw_conn, ids, nl, out)
+                     : v == 1 ? cr_lookup(ids, nl, out)
+                              : core_lookup(ids, nl, out);
             for (size_t i = 0; i < nl; i++)
-                check_item(raw ? "raw lookup" : "crucible lookup", &out[i], ids[i]);
-            progress(bn, raw ? "lookups raw" : "lookups crucible", rep, sz->reps, t);
-            if (raw)
-                best_raw = min_d(best_raw, t);
-            else
-                best_cr = min_d(best_cr, t);
+                check_item(what[v], &out[i], ids[i]);
+            progress(bn, what[v], rep, sz->reps, t);
+            best[v] = min_d(best[v], t);
         }
     free(ids);
     line *l = add_line(bn);
     snprintf(l->workload, sizeof l->workload, "%zu selects by primary key", nl);
-    l->raw = best_raw;
-    l->cr = best_cr;
+    l->raw = best[0];
+    l->cr = best[1];
+    l = add_line(bn);
+    snprintf(l->workload, sizeof l->workload, "Core select() by pk, built anew x%zu", nl);
+    l->raw = best[0];
+    l->cr = best[2];
+    l->target = CORE_TARGET;
 }
 
 /* 3. Fetch all sz->fetch rows of the table into structs that are already
@@ -1470,39 +1551,40 @@ static void bench_fetch(const raw_api *api, const sizes *sz, item *out)
     size_t nf = sz->fetch;
     for (int mode = api->two_modes ? 0 : 1; mode < 2; mode++) {
         bool stream = mode == 1;
-        double best_raw = INFINITY, best_cr = INFINITY;
-        long rss_raw = 0, rss_cr = 0;
+        double best[3] = {INFINITY, INFINITY, INFINITY};
+        long rss[3] = {0, 0, 0};
+        static const char *const what[2][3] = {
+            {"fetch buffered raw", "fetch buffered crucible", "fetch buffered core"},
+            {"fetch streamed raw", "fetch streamed crucible", "fetch streamed core"}};
         for (int rep = 0; rep < sz->reps; rep++)
-            for (int k = 0; k < 2; k++) {
-                bool raw = ((k + rep) % 2) == 0;
+            for (int k = 0; k < 3; k++) {
+                int v = (k + rep) % 3;
                 size_t got = 0;
                 memset(out, 0, sizeof *out * nf);
                 settle(bn);
                 rss_probe probe;
                 rss_begin(&probe);
-                double t = raw ? api->fetch(G.raw_conn, stream, out, nf, &got)
-                               : cr_fetch(stream, out, nf, &got);
+                double t = v == 0 ? api->fetch(G.raw_conn, stream, out, nf, &got)
+                         : cr_fetch(stream, v == 2, out, nf, &got);
                 long grew = rss_end(&probe);
-                check_fetched(raw ? "raw fetch" : "crucible fetch", out, got, nf);
-                progress(bn, raw ? (stream ? "fetch streamed raw" : "fetch buffered raw")
-                                 : (stream ? "fetch streamed crucible" : "fetch buffered crucible"),
-                         rep, sz->reps, t);
-                if (raw) {
-                    best_raw = min_d(best_raw, t);
-                    rss_raw = grew > rss_raw ? grew : rss_raw;
-                } else {
-                    best_cr = min_d(best_cr, t);
-                    rss_cr = grew > rss_cr ? grew : rss_cr;
-                }
+                check_fetched(what[stream][v], out, got, nf);
+                progress(bn, what[stream][v], rep, sz->reps, t);
+                best[v] = min_d(best[v], t);
+                rss[v] = grew > rss[v] ? grew : rss[v];
             }
-        line *l = add_line(bn);
-        snprintf(l->workload, sizeof l->workload, "fetch %zu rows (%s)", nf,
-                 stream ? (api->two_modes ? "stream_results" : "streamed") : "buffered");
-        l->raw = best_raw;
-        l->cr = best_cr;
-        l->has_rss = true;
-        l->rss_raw_kb = rss_raw;
-        l->rss_cr_kb = rss_cr;
+        const char *mode_name = stream ? (api->two_modes ? "stream_results" : "streamed")
+                                       : "buffered";
+        for (int v = 1; v <= 2; v++) {
+            line *l = add_line(bn);
+            snprintf(l->workload, sizeof l->workload, "%sfetch %zu rows (%s)",
+                     v == 2 ? "Core select() " : "", nf, mode_name);
+            l->raw = best[0];
+            l->cr = best[v];
+            l->has_rss = true;
+            l->rss_raw_kb = rss[0];
+            l->rss_cr_kb = rss[v];
+            l->target = v == 2 ? CORE_TARGET : 0;
+        }
     }
 }
 
@@ -1789,6 +1871,7 @@ int main(int argc, char **argv)
     int reps = 3;
     const char *want[8];
     int nwant = 0;
+    core_define();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--rows") == 0) {
@@ -1924,6 +2007,7 @@ int main(int argc, char **argv)
 
     print_tables();
     print_pool();
+    cr_metadata_free(items_md);
     free(src);
     free(out);
     return 0;

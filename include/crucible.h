@@ -558,7 +558,8 @@ CR_API cr_status cr_row_datetime_at(const cr_row *row, int col, cr_datetime *out
 CR_API cr_status cr_row_datetime_named(const cr_row *row, const char *col, cr_datetime *out);
 
 #define CR__BY_COL(name, col) _Generic((col), \
-    char *: name##_named, const char *: name##_named, default: name##_at)
+    char *: name##_named, const char *: name##_named, \
+    struct cr_column *: name##_column, default: name##_at)
 #define cr_row_value(row, col)         CR__BY_COL(cr_row_value, col)(row, col)
 #define cr_row_is_null(row, col)       CR__BY_COL(cr_row_is_null, col)(row, col)
 #define cr_row_int64(row, col, out)    CR__BY_COL(cr_row_int64, col)(row, col, out)
@@ -570,6 +571,11 @@ CR_API cr_status cr_row_datetime_named(const cr_row *row, const char *col, cr_da
 #define cr_row_date(row, col, out)     CR__BY_COL(cr_row_date, col)(row, col, out)
 #define cr_row_time(row, col, out)     CR__BY_COL(cr_row_time, col)(row, col, out)
 #define cr_row_datetime(row, col, out) CR__BY_COL(cr_row_datetime, col)(row, col, out)
+
+/* The schema (MetaData, Table, Column, DDL, Inspector) and the SQL
+ * expression language (select, insert, update, delete). */
+#include "crucible/schema.h"
+#include "crucible/sql.h"
 
 #ifdef __cplusplus
 }

@@ -12,7 +12,20 @@ struct cr_arena_chunk {
 void cr_arena_init(cr_arena *a, size_t chunk_size)
 {
     a->head = NULL;
+    a->borrowed = NULL;
     a->chunk_size = chunk_size ? chunk_size : 16384;
+}
+
+void cr_arena_init_with(cr_arena *a, void *storage, size_t size, size_t chunk_size)
+{
+    cr_arena_init(a, chunk_size);
+    if (size <= sizeof(cr_arena_chunk))
+        return;
+    cr_arena_chunk *c = storage;
+    c->next = NULL;
+    c->used = 0;
+    c->size = size - sizeof(cr_arena_chunk);
+    a->head = a->borrowed = c;
 }
 
 void *cr_arena_alloc(cr_arena *a, size_t n)
@@ -43,10 +56,12 @@ void cr_arena_free(cr_arena *a)
     cr_arena_chunk *c = a->head;
     while (c) {
         cr_arena_chunk *next = c->next;
-        cr_free(c);
+        if (c != a->borrowed)
+            cr_free(c);
         c = next;
     }
     a->head = NULL;
+    a->borrowed = NULL;
 }
 
 cr_value *cr_arena_copy_values(cr_arena *a, const cr_value *src, int n)

@@ -36,9 +36,12 @@ typedef struct cr_buf {
     char *data;
     size_t len, cap;
     bool oom;
+    bool borrowed;      /* data is the caller's storage: never freed */
 } cr_buf;
 
 void cr_buf_init(cr_buf *b);
+/* Start in the caller's storage of cap bytes; growing moves to the heap. */
+void cr_buf_init_with(cr_buf *b, char *storage, size_t cap);
 void cr_buf_free(cr_buf *b);
 void cr_buf_clear(cr_buf *b);
 bool cr_buf_reserve(cr_buf *b, size_t extra);
@@ -58,9 +61,13 @@ typedef struct cr_arena_chunk cr_arena_chunk;
 typedef struct cr_arena {
     cr_arena_chunk *head;
     size_t chunk_size;
+    cr_arena_chunk *borrowed;   /* the caller's first chunk: never freed */
 } cr_arena;
 
 void cr_arena_init(cr_arena *a, size_t chunk_size);
+/* Start in the caller's storage (aligned for any object, size bytes), so
+ * that a small arena costs no allocation; later chunks come from the heap. */
+void cr_arena_init_with(cr_arena *a, void *storage, size_t size, size_t chunk_size);
 void *cr_arena_alloc(cr_arena *a, size_t n);
 void cr_arena_free(cr_arena *a);
 /* Deep copy of n values into the arena (text and blobs copied, text kept

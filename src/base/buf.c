@@ -6,9 +6,20 @@
 
 void cr_buf_init(cr_buf *b) { memset(b, 0, sizeof *b); }
 
+void cr_buf_init_with(cr_buf *b, char *storage, size_t cap)
+{
+    cr_buf_init(b);
+    b->data = storage;
+    b->cap = cap;
+    b->borrowed = true;
+    if (cap)
+        storage[0] = '\0';
+}
+
 void cr_buf_free(cr_buf *b)
 {
-    cr_free(b->data);
+    if (!b->borrowed)
+        cr_free(b->data);
     cr_buf_init(b);
 }
 
@@ -30,11 +41,14 @@ bool cr_buf_reserve(cr_buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap *= 2;
-    char *p = cr_realloc(b->data, cap);
+    char *p = b->borrowed ? cr_malloc(cap) : cr_realloc(b->data, cap);
     if (!p) {
         b->oom = true;
         return false;
     }
+    if (b->borrowed && b->len)
+        memcpy(p, b->data, b->len);
+    b->borrowed = false;
     b->data = p;
     b->cap = cap;
     return true;

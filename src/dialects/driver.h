@@ -36,7 +36,8 @@ cr_status cr_url_set_query(cr_url *url, const char *key, const char *value, cr_e
 typedef enum cr_param_style {
     CR_PARAM_QMARK,          /* ?    — one per occurrence, in order (MySQL)    */
     CR_PARAM_NUMBERED_QMARK, /* ?NNN — one per distinct name (SQLite)          */
-    CR_PARAM_DOLLAR          /* $NNN — one per distinct name (PostgreSQL)      */
+    CR_PARAM_DOLLAR,         /* $NNN — one per distinct name (PostgreSQL)      */
+    CR_PARAM_NAMED           /* :name — rendering only (str(stmt))             */
 } cr_param_style;
 
 typedef struct cr_driver_conn cr_driver_conn;  /* each driver defines these */

@@ -176,7 +176,7 @@ cr_status cr_conn_set_stream_results(cr_conn *c, bool on)
 }
 
 /* Echo the statement and its parameters as SQLAlchemy does. */
-static void log_statement(cr_conn *c, cr_stmt *st, bool cached, const cr_value *const *by_name,
+static void log_statement(cr_conn *c, cr_prepared *st, bool cached, const cr_value *const *by_name,
                           const char *const *names, size_t nparams, const cr_value *sets,
                           size_t nsets)
 {
@@ -204,7 +204,7 @@ static void log_statement(cr_conn *c, cr_stmt *st, bool cached, const cr_value *
                       nsets);
     if (sets)
         cr_buf_putc(&b, ']');
-    cr_engine_log(e, "%s", st->key);
+    cr_engine_log(e, "%s", st->sql);
     cr_engine_log(e, "%s", b.oom ? "[parameters not shown: out of memory]" : cr_buf_cstr(&b));
     cr_buf_free(&b);
 }
@@ -226,7 +226,7 @@ static cr_status check_value(cr_conn *c, const char *name, const cr_value *v)
 /* Match the caller's named parameters to the statement's names and lay the
  * values out in placeholder order. Where each name has one placeholder
  * ($N, ?N) the value goes straight to its slot. */
-static cr_status bind_params(cr_conn *c, cr_stmt *st, const cr_param *params)
+static cr_status bind_params(cr_conn *c, cr_prepared *st, const cr_param *params)
 {
     cr_sqltext *t = &st->text;
     bool direct = c->engine->drv->param_style != CR_PARAM_QMARK;
@@ -266,49 +266,86 @@ static cr_status bind_params(cr_conn *c, cr_stmt *st, const cr_param *params)
     return CR_OK;
 }
 
-/* Shared front of execute and executemany: checks, statement, transaction. */
-static cr_status start(cr_conn *c, const char *sql, cr_stmt **st, bool *cached)
+/* Before any statement: the connection is usable, no streamed result
+ * holds it, and a transaction is begun (unless AUTOCOMMIT). */
+cr_status cr_conn_start_statement(cr_conn *c)
 {
     cr_status rc = check_conn(c);
     if (rc)
         return rc;
-    if (!sql)
-        return cr_error_set(&c->err, CR_ERR_ARGUMENT, "SQL text is NULL");
     if (c->streaming)
         return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST,
                             "a streamed result is still being read on this connection; "
                             "fetch all of it or free it first");
-    if ((rc = autobegin(c)))
-        return rc;
-    return cr_stmt_get(c, sql, st, cached);
+    return autobegin(c);
 }
 
-static cr_status run(cr_conn *c, cr_stmt *st, const cr_value *vals, bool stream)
+/* Shared front of execute and executemany: checks, statement, transaction. */
+static cr_status start(cr_conn *c, const char *sql, cr_prepared **st, bool *cached)
+{
+    cr_status rc = cr_conn_start_statement(c);
+    if (rc)
+        return rc;
+    if (!sql)
+        return cr_error_set(&c->err, CR_ERR_ARGUMENT, "SQL text is NULL");
+    return cr_prepared_get(c, sql, st, cached);
+}
+
+cr_status cr_conn_run(cr_conn *c, cr_prepared *st, const cr_value *vals, bool stream)
 {
     cr_status rc = c->engine->drv->execute(st->ds, vals, stream, &c->err);
     if (rc) {
         cr_pconn_note_error(c->pc, &c->err);
-        cr_error_set_statement(&c->err, st->key);
+        cr_error_set_statement(&c->err, st->sql);
     }
     return rc;
 }
 
-/* Prepare (or find), bind and execute: the statement, executed, or NULL. */
-static cr_stmt *execute(cr_conn *c, const char *sql, const cr_param *params, bool stream)
+/* Echo a compiled statement with its positional parameters, as SQLAlchemy
+ * shows them: [cached since 2.1s ago] ('bob@example.com', 1). */
+void cr_conn_log_positional(cr_conn *c, cr_prepared *st, bool cached, const char *note,
+                            const cr_value *vals, size_t n)
 {
-    cr_stmt *st;
+    cr_engine *e = c->engine;
+    cr_buf b;
+    cr_buf_init(&b);
+    if (cached)
+        cr_buf_printf(&b, "[cached since %.4gs ago]", cr_now_seconds() - st->prepared_at);
+    else
+        cr_buf_printf(&b, "[generated in %.5fs]", cr_now_seconds() - st->prepared_at);
+    if (note)
+        cr_buf_printf(&b, " [%s]", note);
+    size_t shown = n > 20 ? 20 : n;
+    cr_buf_puts(&b, " (");
+    for (size_t i = 0; i < shown; i++) {
+        if (i)
+            cr_buf_puts(&b, ", ");
+        cr_buf_put_value(&b, &vals[i]);
+    }
+    if (n > shown)
+        cr_buf_printf(&b, " ... %zu parameters in all", n);
+    cr_buf_puts(&b, n == 1 ? ",)" : ")");
+    cr_engine_log(e, "%s", st->sql);
+    cr_engine_log(e, "%s", b.oom ? "[parameters not shown: out of memory]" : cr_buf_cstr(&b));
+    cr_buf_free(&b);
+}
+
+/* Prepare (or find), bind and execute: the statement, executed, or NULL. */
+static cr_prepared *execute(cr_conn *c, const char *sql, const cr_param *params, bool stream)
+{
+    cr_prepared *st;
     bool cached;
     if (start(c, sql, &st, &cached))
         return NULL;
     if (bind_params(c, st, params)) {
         cr_error_set_statement(&c->err, sql);
-        cr_stmt_release(c, st, true);
+        cr_prepared_release(c, st, true);
         return NULL;
     }
     if (c->engine->echo)
         log_statement(c, st, cached, st->by_name, NULL, 0, NULL, 0);
-    if (run(c, st, st->slots, stream)) {
-        cr_stmt_release(c, st, true);
+    if (cr_conn_run(c, st, st->slots, stream)) {
+        cr_prepared_release(c, st, true);
         return NULL;
     }
     return st;
@@ -316,7 +353,7 @@ static cr_stmt *execute(cr_conn *c, const char *sql, const cr_param *params, boo
 
 cr_result *cr_conn_execute(cr_conn *c, const char *sql, const cr_param *params)
 {
-    cr_stmt *st = execute(c, sql, params, c && c->stream);
+    cr_prepared *st = execute(c, sql, params, c && c->stream);
     return st ? cr_result_new(c, st) : NULL;
 }
 
@@ -324,17 +361,17 @@ cr_result *cr_conn_execute(cr_conn *c, const char *sql, const cr_param *params)
  * reset. */
 cr_status cr_conn_exec(cr_conn *c, const char *sql, const cr_param *params)
 {
-    cr_stmt *st = execute(c, sql, params, false);
+    cr_prepared *st = execute(c, sql, params, false);
     if (!st)
         return c ? c->err.cls : CR_ERR_ARGUMENT;
-    cr_stmt_release(c, st, true);
+    cr_prepared_release(c, st, true);
     return CR_OK;
 }
 
 cr_result *cr_conn_executemany(cr_conn *c, const char *sql, const char *const *names,
                                size_t nparams, const cr_value *values, size_t nsets)
 {
-    cr_stmt *st;
+    cr_prepared *st;
     bool cached;
     if (check_conn(c))
         return NULL;
@@ -371,7 +408,7 @@ cr_result *cr_conn_executemany(cr_conn *c, const char *sql, const char *const *n
         const cr_value *row = values + s * nparams;
         for (int k = 0; k < t->nslots; k++)
             st->slots[k] = row[col[t->slot_name[k]]];
-        if ((rc = run(c, st, st->slots, false)))
+        if ((rc = cr_conn_run(c, st, st->slots, false)))
             break;
         int64_t n = drv->rowcount(st->ds);
         total = (total < 0 || n < 0) ? -1 : total + n;
@@ -382,11 +419,11 @@ cr_result *cr_conn_executemany(cr_conn *c, const char *sql, const char *const *n
     if (rc) {
         if (!cr_error_statement(&c->err))
             cr_error_set_statement(&c->err, sql);
-        cr_stmt_release(c, st, true);
+        cr_prepared_release(c, st, true);
         return NULL;
     }
     if (nsets == 0) {
-        cr_stmt_release(c, st, true);
+        cr_prepared_release(c, st, true);
         st = NULL;
     }
     cr_result *r = cr_result_new(c, st);

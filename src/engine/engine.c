@@ -1,5 +1,6 @@
 /* engine.c — engines: URL to driver, options, echo logging, checkout of connections. */
 #include "engine/engine.h"
+#include "dialects/dialect.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,6 +243,7 @@ cr_engine *cr_create_engine(const char *url, const cr_engine_options *options, c
                      "client library", e->url.backend);
         return fail(e, &local, err);
     }
+    e->dialect = cr_dialect_find(e->drv->name);
     if (!e->server_isolation)
         e->server_isolation = e->drv->default_isolation;
     if (!(e->safe_url = cr_url_render_safe(&e->url))) {

@@ -8,8 +8,18 @@
 #include <pthread.h>
 
 /* A statement prepared on one database connection, kept in its cache. */
-typedef struct cr_stmt {
-    char *key;                  /* the SQL as the caller wrote it */
+typedef struct cr_prepared {
+    char *key;                  /* textual: the SQL as the caller wrote it;
+                                 * compiled: the statement's shape key     */
+    size_t keylen;
+    bool compiled;              /* made by the SQL compiler (sql/)        */
+    const char *sql;            /* the SQL to log and report: key, or the
+                                 * compiled SQL                           */
+    void *extra;                /* compiled: the compiler's cr_compiled  */
+    void (*extra_free)(void *extra);
+    const void *const *colkeys; /* compiled: the table column (cr_column *)
+                                 * each result column is, or NULL; ncolkeys */
+    int ncolkeys;
     uint64_t hash;
     cr_sqltext text;
     cr_driver_stmt *ds;
@@ -22,18 +32,18 @@ typedef struct cr_stmt {
     double prepared_at;         /* for echo's "cached since"               */
     bool busy;                  /* a result is reading from it             */
     bool cached;                /* in the cache; else its result frees it  */
-    struct cr_stmt *hnext;      /* hash chain                              */
-    struct cr_stmt *prev, *next;/* LRU list, most recent first             */
-} cr_stmt;
+    struct cr_prepared *hnext;      /* hash chain                              */
+    struct cr_prepared *prev, *next;/* LRU list, most recent first             */
+} cr_prepared;
 
 /* A database connection as the pool holds it: the driver's connection and
  * what belongs to it for its whole life — prepared statements, the isolation
  * level set on the server. */
 typedef struct cr_pconn {
     cr_driver_conn *dc;
-    cr_stmt **buckets;
+    cr_prepared **buckets;
     size_t nbuckets;
-    cr_stmt *lru_head, *lru_tail;
+    cr_prepared *lru_head, *lru_tail;
     int ncached;
     const char *server_isolation;   /* what the server session is set to */
     bool broken;                    /* lost: never goes back to the pool  */
@@ -46,6 +56,7 @@ typedef struct cr_pconn {
 
 struct cr_engine {
     const cr_driver *drv;
+    const struct cr_dialect *dialect;   /* how its SQL is written (sql/) */
     cr_url url;
     char *safe_url;
     bool echo;
@@ -80,6 +91,7 @@ struct cr_engine {
     double stale_before;        /* opened at or before this: replace     */
     bool freed;                 /* cr_engine_free called; last close frees */
     cr_pool_status stats;       /* counters                              */
+    uint64_t cache_hits, cache_misses;  /* compiled statements (atomic)  */
     cr_pconn *keeper;           /* in-memory SQLite: keeps the database alive */
 };
 
@@ -104,12 +116,13 @@ struct cr_row {
     const cr_value *values;
     int ncols;
     char *const *colnames;
+    const void *const *colkeys; /* compiled statements: column handles, or NULL */
     cr_error *err;              /* where getter errors are recorded */
 };
 
 struct cr_result {
     cr_conn *conn;              /* NULL once detached from a closed connection */
-    cr_stmt *stmt;              /* while rows remain to be read */
+    cr_prepared *stmt;              /* while rows remain to be read */
     bool returns_rows;
     bool exhausted;
     bool closed;                /* first/one/close: no more fetches */
@@ -122,6 +135,9 @@ struct cr_result {
     cr_row held;                /* the row kept by first/one/scalar */
     cr_arena arena;             /* held row's bytes and column names */
     char **colnames;            /* column names, valid while the result lives */
+    const void *const *colkeys; /* the statement's column handles (or NULL) */
+    cr_rowset *inserted_pk;     /* INSERT: the primary keys it made, or NULL */
+    bool is_insert;             /* made by an INSERT statement (sql/)      */
     cr_result *prev, *next;     /* the connection's open results */
     /* Last, so that a new result zeroes the fields above and leaves the
      * error's message buffer alone (cr_result_new, once per execute). */
@@ -133,6 +149,7 @@ struct cr_rowset {
     cr_row *rows;
     size_t count, cap;
     char **colnames;
+    const void **colkeys;
     int ncols;
     cr_error err;
 };
@@ -170,16 +187,39 @@ cr_status cr_pconn_open(cr_engine *e, cr_pconn **out, cr_error *err);
 void cr_pconn_destroy(cr_engine *e, cr_pconn *pc);
 
 /* statement.c */
-cr_status cr_stmt_get(cr_conn *c, const char *sql, cr_stmt **out, bool *was_cached);
+cr_status cr_prepared_get(cr_conn *c, const char *sql, cr_prepared **out, bool *was_cached);
+/* A compiled statement's SQL, made on a cache miss: sql in the driver's
+ * placeholder style with nslots placeholders; extra is kept with the
+ * prepared statement and freed with extra_free. */
+typedef struct cr_compile_out {
+    const char *sql;
+    int nslots;
+    void *extra;
+    void (*extra_free)(void *extra);
+} cr_compile_out;
+typedef cr_status (*cr_compile_fn)(void *ctx, cr_compile_out *out, cr_error *err);
+/* Find the statement of this shape key on the connection, or compile it
+ * with compile(ctx) and prepare it. Counts the engine's cache hits and
+ * misses. */
+cr_status cr_prepared_get_keyed(cr_conn *c, const void *key, size_t keylen, cr_compile_fn compile,
+                                void *ctx, cr_prepared **out, bool *was_cached);
 /* Give st back to the cache (reset: discard its unread rows first). */
-void cr_stmt_release(cr_conn *c, cr_stmt *st, bool reset);
-void cr_stmt_destroy(const cr_driver *drv, cr_stmt *st);
-void cr_stmt_cache_clear(const cr_driver *drv, cr_pconn *pc);
-cr_status cr_stmt_sync_columns(cr_stmt *st, const cr_driver *drv, cr_error *err);
+void cr_prepared_release(cr_conn *c, cr_prepared *st, bool reset);
+void cr_prepared_destroy(const cr_driver *drv, cr_prepared *st);
+void cr_prepared_cache_clear(const cr_driver *drv, cr_pconn *pc);
+cr_status cr_prepared_sync_columns(cr_prepared *st, const cr_driver *drv, cr_error *err);
+
+/* connection.c, for the SQL layer's execution of compiled statements */
+cr_status cr_conn_start_statement(cr_conn *c);
+cr_status cr_conn_run(cr_conn *c, cr_prepared *st, const cr_value *vals, bool stream);
+void cr_conn_log_positional(cr_conn *c, cr_prepared *st, bool cached, const char *note,
+                            const cr_value *vals, size_t n);
 
 /* result.c */
 /* The result of executing st (NULL: nothing executed); takes st. */
-cr_result *cr_result_new(cr_conn *c, cr_stmt *st);
+cr_result *cr_result_new(cr_conn *c, cr_prepared *st);
+/* A row set built from values: nrows rows of ncols, copied. */
+cr_rowset *cr_rowset_build(int ncols, char *const *names, const cr_value *values, size_t nrows);
 void cr_result_detach(cr_result *r);
 
 #endif

@@ -37,7 +37,7 @@ void cr_pconn_destroy(cr_engine *e, cr_pconn *pc)
 {
     if (!pc)
         return;
-    cr_stmt_cache_clear(e->drv, pc);
+    cr_prepared_cache_clear(e->drv, pc);
     cr_free(pc->buckets);
     e->drv->close(pc->dc);
     cr_free(pc);
@@ -52,7 +52,7 @@ cr_status cr_pconn_open(cr_engine *e, cr_pconn **out, cr_error *err)
     pc->nbuckets = 64;
     while (pc->nbuckets < (size_t)e->stmt_cache_size * 2)
         pc->nbuckets *= 2;
-    pc->buckets = cr_calloc(pc->nbuckets, sizeof(cr_stmt *));
+    pc->buckets = cr_calloc(pc->nbuckets, sizeof(cr_prepared *));
     if (!pc->buckets) {
         cr_free(pc);
         return cr_error_oom(err);

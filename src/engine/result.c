@@ -10,7 +10,7 @@ static const cr_error null_result_error = {
     .cls = CR_ERR_ARGUMENT, .message = "result handle is NULL",
 };
 
-cr_result *cr_result_new(cr_conn *c, cr_stmt *st)
+cr_result *cr_result_new(cr_conn *c, cr_prepared *st)
 {
     const cr_driver *drv = c->engine->drv;
     /* A loop of executes frees each result before the next: reuse it. */
@@ -22,10 +22,10 @@ cr_result *cr_result_new(cr_conn *c, cr_stmt *st)
     }
     cr_status rc = r ? CR_OK : cr_error_oom(&c->err);
     if (rc == CR_OK && st)
-        rc = cr_stmt_sync_columns(st, drv, &c->err);
+        rc = cr_prepared_sync_columns(st, drv, &c->err);
     if (rc) {
         if (st)
-            cr_stmt_release(c, st, true);
+            cr_prepared_release(c, st, true);
         cr_free(r);
         return NULL;
     }
@@ -46,7 +46,7 @@ cr_result *cr_result_new(cr_conn *c, cr_stmt *st)
         cr_error_init(&scratch);   /* not the 1 KiB message: a hot path */
         r->lastrowid_status = drv->lastrowid(st->ds, &r->lastrowid, &scratch);
         cr_error_clear(&scratch);
-        cr_stmt_release(c, st, true);
+        cr_prepared_release(c, st, true);
         r->exhausted = true;
         return r;
     }
@@ -54,6 +54,7 @@ cr_result *cr_result_new(cr_conn *c, cr_stmt *st)
     r->returns_rows = true;
     r->ncols = st->ncols;
     r->colnames = st->colnames;
+    r->colkeys = st->ncolkeys == st->ncols ? st->colkeys : NULL;
     if (c->stream)
         c->streaming = r;
     return r;
@@ -76,9 +77,10 @@ void cr_result_detach(cr_result *r)
         return;
     finish(r);
     if (r->stmt)
-        cr_stmt_release(c, r->stmt, false);
+        cr_prepared_release(c, r->stmt, false);
     r->stmt = NULL;
     r->colnames = NULL;
+    r->colkeys = NULL;
     if (r->prev) r->prev->next = r->next; else c->results = r->next;
     if (r->next) r->next->prev = r->prev;
     r->prev = r->next = NULL;
@@ -91,6 +93,7 @@ void cr_result_free(cr_result *r)
         return;
     cr_conn *c = r->conn;
     cr_result_detach(r);
+    cr_rowset_free(r->inserted_pk);
     cr_arena_free(&r->arena);
     cr_error_clear(&r->err);
     if (c && !c->spare)
@@ -180,25 +183,41 @@ static int advance(cr_result *r)
         return rc;
     if (rc != CR_DONE) {
         cr_pconn_note_error(c->pc, &r->err);
-        cr_error_set_statement(&r->err, r->stmt->key);
+        cr_error_set_statement(&r->err, r->stmt->sql);
     }
     finish(r);
     return rc;
 }
 
-static void set_row(cr_result *r, cr_row *row, const cr_value *values, char *const *names)
+static void set_row(cr_result *r, cr_row *row, const cr_value *values, char *const *names,
+                    const void *const *keys)
 {
     row->values = values;
     row->ncols = cr_result_column_count(r);
     row->colnames = names;
+    row->colkeys = keys;
     row->err = &r->err;
+}
+
+/* The column handles, copied where the rows outlive the statement. */
+static const void **copy_keys(cr_arena *a, const void *const *keys, int n, bool *oom)
+{
+    if (!keys)
+        return NULL;
+    const void **out = cr_arena_alloc(a, sizeof(void *) * (size_t)(n ? n : 1));
+    if (!out)
+        *oom = true;
+    else
+        for (int i = 0; i < n; i++)
+            out[i] = keys[i];
+    return out;
 }
 
 const cr_row *cr_result_fetchone(cr_result *r)
 {
     if (readable(r) || advance(r) != CR_ROW)
         return NULL;
-    set_row(r, &r->row, r->stmt->row, r->colnames);
+    set_row(r, &r->row, r->stmt->row, r->colnames, r->colkeys);
     return &r->row;
 }
 
@@ -225,7 +244,11 @@ static cr_rowset *fetch_rows(cr_result *r, size_t limit)
     }
     cr_arena_init(&rs->arena, 16384);
     rs->ncols = cr_result_column_count(r);
+    bool oom = false;
     if (!(rs->colnames = copy_names(&rs->arena, r->colnames, rs->ncols)))
+        goto oom;
+    rs->colkeys = copy_keys(&rs->arena, r->colkeys, rs->ncols, &oom);
+    if (oom)
         goto oom;
     while (rs->count < limit) {
         int rc = advance(r);
@@ -250,12 +273,36 @@ static cr_rowset *fetch_rows(cr_result *r, size_t limit)
         row->values = vals;
         row->ncols = rs->ncols;
         row->colnames = rs->colnames;
+        row->colkeys = rs->colkeys;
         row->err = &rs->err;
     }
     return rs;
 oom:
     cr_rowset_free(rs);
     cr_error_oom(&r->err);
+    return NULL;
+}
+
+cr_rowset *cr_rowset_build(int ncols, char *const *names, const cr_value *values, size_t nrows)
+{
+    cr_rowset *rs = cr_calloc(1, sizeof *rs);
+    if (!rs)
+        return NULL;
+    cr_arena_init(&rs->arena, 1024);
+    rs->ncols = ncols;
+    rs->rows = cr_calloc(nrows ? nrows : 1, sizeof *rs->rows);
+    if (!rs->rows || !(rs->colnames = copy_names(&rs->arena, names, ncols)))
+        goto oom;
+    for (size_t i = 0; i < nrows; i++) {
+        cr_value *vals = cr_arena_copy_values(&rs->arena, values + i * (size_t)ncols, ncols);
+        if (!vals)
+            goto oom;
+        rs->rows[i] = (cr_row){vals, ncols, rs->colnames, NULL, &rs->err};
+    }
+    rs->count = rs->cap = nrows;
+    return rs;
+oom:
+    cr_rowset_free(rs);
     return NULL;
 }
 
@@ -267,13 +314,15 @@ cr_rowset *cr_result_all(cr_result *r) { return fetch_rows(r, SIZE_MAX); }
 static const cr_row *hold_row(cr_result *r)
 {
     int n = cr_result_column_count(r);
+    bool oom = false;
     char **names = copy_names(&r->arena, r->colnames, n);
-    cr_value *vals = names ? cr_arena_copy_values(&r->arena, r->stmt->row, n) : NULL;
+    const void **keys = copy_keys(&r->arena, r->colkeys, n, &oom);
+    cr_value *vals = names && !oom ? cr_arena_copy_values(&r->arena, r->stmt->row, n) : NULL;
     if (!vals) {
         cr_error_oom(&r->err);
         return NULL;
     }
-    set_row(r, &r->held, vals, names);
+    set_row(r, &r->held, vals, names, keys);
     return &r->held;
 }
 

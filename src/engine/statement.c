@@ -3,15 +3,21 @@
 
 #include <string.h>
 
-static uint64_t hash_sql(const char *s)
+static uint64_t hash_bytes(const void *p, size_t n, bool compiled)
 {
-    uint64_t h = 1469598103934665603ULL;     /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    const unsigned char *s = p;
+    uint64_t h = compiled ? 7809847782465536322ULL : 1469598103934665603ULL;   /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 1099511628211ULL;
     return h;
 }
 
-static void free_colnames(cr_stmt *st)
+static bool same_key(const cr_prepared *st, const void *key, size_t keylen, bool compiled)
+{
+    return st->compiled == compiled && st->keylen == keylen && memcmp(st->key, key, keylen) == 0;
+}
+
+static void free_colnames(cr_prepared *st)
 {
     for (int i = 0; i < st->ncols; i++)
         cr_free(st->colnames[i]);
@@ -22,7 +28,7 @@ static void free_colnames(cr_stmt *st)
     st->ncols = 0;
 }
 
-void cr_stmt_destroy(const cr_driver *drv, cr_stmt *st)
+void cr_prepared_destroy(const cr_driver *drv, cr_prepared *st)
 {
     if (!st)
         return;
@@ -30,20 +36,22 @@ void cr_stmt_destroy(const cr_driver *drv, cr_stmt *st)
         drv->finalize(st->ds);
     free_colnames(st);
     cr_sqltext_free(&st->text);
+    if (st->extra_free)
+        st->extra_free(st->extra);
     cr_free(st->by_name);
     cr_free(st->slots);
     cr_free(st->key);
     cr_free(st);
 }
 
-static void lru_unlink(cr_pconn *pc, cr_stmt *st)
+static void lru_unlink(cr_pconn *pc, cr_prepared *st)
 {
     if (st->prev) st->prev->next = st->next; else pc->lru_head = st->next;
     if (st->next) st->next->prev = st->prev; else pc->lru_tail = st->prev;
     st->prev = st->next = NULL;
 }
 
-static void lru_push_front(cr_pconn *pc, cr_stmt *st)
+static void lru_push_front(cr_pconn *pc, cr_prepared *st)
 {
     st->prev = NULL;
     st->next = pc->lru_head;
@@ -53,9 +61,9 @@ static void lru_push_front(cr_pconn *pc, cr_stmt *st)
 
 /* Take st out of the cache; a statement still being read is freed by its
  * result when it is done. */
-static void evict(const cr_driver *drv, cr_pconn *pc, cr_stmt *st)
+static void evict(const cr_driver *drv, cr_pconn *pc, cr_prepared *st)
 {
-    cr_stmt **pp = &pc->buckets[st->hash & (pc->nbuckets - 1)];
+    cr_prepared **pp = &pc->buckets[st->hash & (pc->nbuckets - 1)];
     while (*pp != st)
         pp = &(*pp)->hnext;
     *pp = st->hnext;
@@ -63,30 +71,51 @@ static void evict(const cr_driver *drv, cr_pconn *pc, cr_stmt *st)
     pc->ncached--;
     st->cached = false;
     if (!st->busy)
-        cr_stmt_destroy(drv, st);
+        cr_prepared_destroy(drv, st);
 }
 
-void cr_stmt_cache_clear(const cr_driver *drv, cr_pconn *pc)
+void cr_prepared_cache_clear(const cr_driver *drv, cr_pconn *pc)
 {
     while (pc->lru_head)
         evict(drv, pc, pc->lru_head);
 }
 
-static cr_status prepare(cr_conn *c, const char *sql, uint64_t hash, cr_stmt **out)
+/* Prepare a statement: textual SQL (compile NULL) is rewritten from :name
+ * parameters; compiled SQL comes from compile(ctx) in the driver's style. */
+static cr_status prepare(cr_conn *c, const void *key, size_t keylen, uint64_t hash,
+                         cr_compile_fn compile, void *ctx, cr_prepared **out)
 {
     const cr_driver *drv = c->engine->drv;
-    cr_stmt *st = cr_calloc(1, sizeof *st);
+    cr_prepared *st = cr_calloc(1, sizeof *st);
     if (!st)
         return cr_error_oom(&c->err);
     st->hash = hash;
+    st->compiled = compile != NULL;
     st->prepared_at = c->engine->echo ? cr_now_seconds() : 0;
     cr_status rc;
-    if (!(st->key = cr_strdup(sql))) {
+    if (!(st->key = cr_malloc(keylen + 1))) {
         rc = cr_error_oom(&c->err);
         goto fail;
     }
-    if ((rc = cr_sqltext_parse(sql, drv->param_style, &st->text, &c->err)))
-        goto fail;
+    memcpy(st->key, key, keylen);
+    st->key[keylen] = '\0';
+    st->keylen = keylen;
+    st->sql = st->key;
+    const char *driver_sql;
+    if (compile) {
+        cr_compile_out co = {0};
+        if ((rc = compile(ctx, &co, &c->err)))
+            goto fail;
+        st->extra = co.extra;
+        st->extra_free = co.extra_free;
+        st->sql = co.sql;
+        st->text.nslots = co.nslots;
+        driver_sql = co.sql;
+    } else {
+        if ((rc = cr_sqltext_parse(key, drv->param_style, &st->text, &c->err)))
+            goto fail;
+        driver_sql = st->text.sql;
+    }
     int nn = st->text.nnames, ns = st->text.nslots;
     st->by_name = cr_calloc((size_t)(nn ? nn : 1), sizeof *st->by_name);
     st->slots = cr_calloc((size_t)(ns ? ns : 1), sizeof *st->slots);
@@ -94,34 +123,39 @@ static cr_status prepare(cr_conn *c, const char *sql, uint64_t hash, cr_stmt **o
         rc = cr_error_oom(&c->err);
         goto fail;
     }
-    if ((rc = drv->prepare(c->pc->dc, st->text.sql, ns, &st->ds, &c->err))) {
+    if ((rc = drv->prepare(c->pc->dc, driver_sql, ns, &st->ds, &c->err))) {
         cr_pconn_note_error(c->pc, &c->err);
         goto fail;
     }
     *out = st;
     return CR_OK;
 fail:
-    cr_error_set_statement(&c->err, sql);
-    cr_stmt_destroy(drv, st);
+    if (!compile)
+        cr_error_set_statement(&c->err, key);
+    else if (st->sql != st->key)
+        cr_error_set_statement(&c->err, st->sql);
+    cr_prepared_destroy(drv, st);
     return rc;
 }
 
-cr_status cr_stmt_get(cr_conn *c, const char *sql, cr_stmt **out, bool *was_cached)
+static cr_status lookup(cr_conn *c, const void *key, size_t keylen, cr_compile_fn compile,
+                        void *ctx, cr_prepared **out, bool *was_cached)
 {
     cr_engine *e = c->engine;
     cr_pconn *pc = c->pc;
+    bool compiled = compile != NULL;
     /* A loop runs one statement over and over: try the last one used before
-     * hashing the text. */
-    cr_stmt *st = pc->lru_head;
-    if (st && !st->busy && strcmp(st->key, sql) == 0) {
+     * hashing the key. */
+    cr_prepared *st = pc->lru_head;
+    if (st && !st->busy && same_key(st, key, keylen, compiled)) {
         st->busy = true;
         *was_cached = true;
         *out = st;
         return CR_OK;
     }
-    uint64_t h = hash_sql(sql);
+    uint64_t h = hash_bytes(key, keylen, compiled);
     st = pc->buckets[h & (pc->nbuckets - 1)];
-    while (st && (st->hash != h || strcmp(st->key, sql) != 0))
+    while (st && (st->hash != h || !same_key(st, key, keylen, compiled)))
         st = st->hnext;
     *was_cached = st != NULL && !st->busy;
     if (st && !st->busy) {
@@ -135,14 +169,14 @@ cr_status cr_stmt_get(cr_conn *c, const char *sql, cr_stmt **out, bool *was_cach
     }
     /* Not cached, or the cached one is still being read by an open result:
      * prepare a fresh one. Only the first of a kind goes into the cache. */
-    cr_status rc = prepare(c, sql, h, out);
+    cr_status rc = prepare(c, key, keylen, h, compile, ctx, out);
     if (rc)
         return rc;
     (*out)->busy = true;
     if (!st && e->stmt_cache_size > 0) {
         if (pc->ncached >= e->stmt_cache_size)
             evict(e->drv, pc, pc->lru_tail);
-        cr_stmt **bucket = &pc->buckets[h & (pc->nbuckets - 1)];
+        cr_prepared **bucket = &pc->buckets[h & (pc->nbuckets - 1)];
         (*out)->hnext = *bucket;
         *bucket = *out;
         lru_push_front(pc, *out);
@@ -152,19 +186,34 @@ cr_status cr_stmt_get(cr_conn *c, const char *sql, cr_stmt **out, bool *was_cach
     return CR_OK;
 }
 
-void cr_stmt_release(cr_conn *c, cr_stmt *st, bool reset)
+cr_status cr_prepared_get(cr_conn *c, const char *sql, cr_prepared **out, bool *was_cached)
+{
+    return lookup(c, sql, strlen(sql), NULL, NULL, out, was_cached);
+}
+
+cr_status cr_prepared_get_keyed(cr_conn *c, const void *key, size_t keylen, cr_compile_fn compile,
+                                void *ctx, cr_prepared **out, bool *was_cached)
+{
+    cr_status rc = lookup(c, key, keylen, compile, ctx, out, was_cached);
+    if (rc == CR_OK)
+        __atomic_add_fetch(*was_cached ? &c->engine->cache_hits : &c->engine->cache_misses, 1,
+                           __ATOMIC_RELAXED);
+    return rc;
+}
+
+void cr_prepared_release(cr_conn *c, cr_prepared *st, bool reset)
 {
     const cr_driver *drv = c->engine->drv;
     if (reset)
         drv->reset(st->ds);
     st->busy = false;
     if (!st->cached)
-        cr_stmt_destroy(drv, st);
+        cr_prepared_destroy(drv, st);
 }
 
 /* Make the statement's column names and row buffer match what the driver
  * reports after this execution (they change when the schema does). */
-cr_status cr_stmt_sync_columns(cr_stmt *st, const cr_driver *drv, cr_error *err)
+cr_status cr_prepared_sync_columns(cr_prepared *st, const cr_driver *drv, cr_error *err)
 {
     int n = drv->ncols(st->ds);
     uint64_t shape = drv->shape ? drv->shape(st->ds) : 0;

@@ -1,0 +1,388 @@
+/* crucible/sql.h — the SQL expression language: select, insert, update, delete, compiled per dialect.
+ *
+ * Included by crucible.h; not meant to be included on its own.
+ *
+ * A statement (cr_stmt) is built from tables, columns and values, then
+ * executed on a connection or rendered to SQL text for a dialect. Every value
+ * becomes a bound parameter: nothing a value holds can change the SQL.
+ *
+ *     cr_stmt *q = cr_select(posts.c.title, users.c.name);
+ *     cr_join(q, users.table, cr_eq(q, posts.c.user_id, users.c.id));
+ *     cr_where(q, cr_eq(q, users.c.id, alice_id));
+ *     cr_order_by(q, cr_desc(q, posts.c.published_at));
+ *     cr_result *r = cr_conn_execute_stmt(conn, q);
+ *     ...
+ *     cr_result_free(r);
+ *     cr_stmt_free(q);
+ *
+ * Memory. A statement owns everything built for it: the expressions made by
+ * calls taking it as their first argument live until cr_stmt_free(q). A
+ * statement embedded in another (a subquery, a CTE, a member of a UNION,
+ * the SELECT of an INSERT ... SELECT) is adopted: the outer statement frees
+ * it. Text and blob values are copied when they are given.
+ *
+ * Errors. Building never fails loudly: a mistake (a column of a table the
+ * statement cannot see, a value of the wrong type for its column, an empty
+ * cr_and, out of memory) is recorded on the statement and reported — with
+ * its class and a message naming what is wrong — by cr_stmt_error and by
+ * the call that executes or renders it, before anything is sent. Builder
+ * calls after the first error do nothing.
+ *
+ * Operands. Where a call takes an operand (cr_eq, cr_add, cr_set, ...), it
+ * may be a column (cr_column *), an expression (cr_expr *), a cr_value, a C
+ * string, a bool, an integer or a floating-point number: values become bound
+ * parameters, typed after the column they are compared with or assigned to
+ * (so `cr_eq(q, users.c.is_active, 1)` binds a boolean). NULL (the pointer)
+ * is SQL NULL: cr_eq(q, x, NULL) renders "x IS NULL", as == None does.
+ * Because these are macros, pass q as a plain variable.
+ *
+ * Lists. Calls taking a list (cr_select, cr_columns, cr_order_by,
+ * cr_group_by, cr_and, cr_or, cr_func ...) take tables, columns and
+ * expressions (pointers); a table stands for all of its columns.
+ *
+ * Threads. A statement belongs to one thread at a time; the tables it uses
+ * may be shared.
+ */
+#ifndef CRUCIBLE_SQL_H
+#define CRUCIBLE_SQL_H
+
+typedef struct cr_expr cr_expr;
+typedef struct cr_stmt cr_stmt;
+typedef struct cr_compiled cr_compiled;
+
+/* ------------------------------------------------------------------------
+ * Statements
+ * ------------------------------------------------------------------------ */
+
+/* SELECT of the listed tables, columns and expressions. NULL when out of
+ * memory. cr_select_new makes one with no columns yet (add them with
+ * cr_columns, for expressions that need the statement to be built). */
+CR_API cr_stmt *cr_select_items(const void *const *items);
+#define cr_select(...) cr_select_items((const void *const[]){__VA_ARGS__, NULL})
+CR_API cr_stmt *cr_select_new(void);
+/* INSERT INTO t, UPDATE t, DELETE FROM t. */
+CR_API cr_stmt *cr_insert(cr_table *t);
+CR_API cr_stmt *cr_update(cr_table *t);
+CR_API cr_stmt *cr_delete(cr_table *t);
+/* Free a statement, the expressions built for it and the statements it
+ * adopted. NULL is a no-op. */
+CR_API void cr_stmt_free(cr_stmt *q);
+/* The first error met while building q, or NULL. */
+CR_API const cr_error *cr_stmt_error(const cr_stmt *q);
+
+/* ---- SELECT clauses ---- */
+/* Add columns to the SELECT list (add_columns). */
+CR_API void cr_columns_items(cr_stmt *q, const void *const *items);
+#define cr_columns(q, ...) cr_columns_items(q, (const void *const[]){__VA_ARGS__, NULL})
+/* WHERE: each call is ANDed with the ones before (select, update, delete). */
+CR_API void cr_where(cr_stmt *q, cr_expr *condition);
+/* FROM: a table, an alias, a derived table or a CTE (select_from). */
+CR_API void cr_select_from(cr_stmt *q, const void *from);
+/* JOIN target ON condition, joined to the FROM built so far. condition NULL:
+ * the foreign key between the two tables (an error unless exactly one). */
+CR_API void cr_join(cr_stmt *q, const void *target, cr_expr *condition);
+CR_API void cr_outerjoin(cr_stmt *q, const void *target, cr_expr *condition);
+/* FULL OUTER JOIN; NotSupportedError at execute where the backend has none. */
+CR_API void cr_full_outerjoin(cr_stmt *q, const void *target, cr_expr *condition);
+CR_API void cr_order_by_items(cr_stmt *q, const void *const *items);
+#define cr_order_by(q, ...) cr_order_by_items(q, (const void *const[]){__VA_ARGS__, NULL})
+CR_API void cr_group_by_items(cr_stmt *q, const void *const *items);
+#define cr_group_by(q, ...) cr_group_by_items(q, (const void *const[]){__VA_ARGS__, NULL})
+CR_API void cr_having(cr_stmt *q, cr_expr *condition);
+/* LIMIT and OFFSET, bound as parameters, in each dialect's syntax. */
+CR_API void cr_limit(cr_stmt *q, int64_t n);
+CR_API void cr_offset(cr_stmt *q, int64_t n);
+CR_API void cr_distinct(cr_stmt *q);
+/* FOR UPDATE (with_for_update); flags combine the CR_FOR_* below. */
+enum {
+    CR_FOR_UPDATE = 0,
+    CR_FOR_NOWAIT = 1,       /* NOWAIT                           */
+    CR_FOR_SKIP_LOCKED = 2,  /* SKIP LOCKED                      */
+    CR_FOR_SHARE = 4         /* FOR SHARE (read=True)            */
+};
+CR_API void cr_for_update(cr_stmt *q, int flags);
+
+/* UNION, UNION ALL, INTERSECT, EXCEPT of two selects: a new statement that
+ * adopts both (NULL when out of memory; a bad operand is its error). */
+CR_API cr_stmt *cr_union(cr_stmt *a, cr_stmt *b);
+CR_API cr_stmt *cr_union_all(cr_stmt *a, cr_stmt *b);
+CR_API cr_stmt *cr_intersect(cr_stmt *a, cr_stmt *b);
+CR_API cr_stmt *cr_except(cr_stmt *a, cr_stmt *b);
+
+/* ---- FROM items built from statements ---- */
+/* A SELECT used as a table, FROM (SELECT ...) AS name (subquery()). q
+ * adopts sub. Use it in cr_select_from / cr_join and read its columns with
+ * cr_c. */
+CR_API cr_expr *cr_subquery(cr_stmt *q, cr_stmt *sub, const char *name);
+/* WITH name AS (SELECT ...), attached to q (cte()); recursive adds
+ * RECURSIVE. For a recursive CTE, build the anchor SELECT, make the CTE from
+ * it, then cr_cte_union_all it with a SELECT that refers to the CTE. */
+CR_API cr_expr *cr_cte(cr_stmt *q, cr_stmt *sub, const char *name, bool recursive);
+CR_API void cr_cte_union_all(cr_stmt *q, cr_expr *cte, cr_stmt *recursive_part);
+/* A table under another name: FROM users AS u (alias()). */
+CR_API cr_expr *cr_alias(cr_stmt *q, cr_table *t, const char *name);
+/* The named column of an alias, a subquery or a CTE (alias.c.name). */
+CR_API cr_expr *cr_c(cr_stmt *q, cr_expr *from, const char *name);
+
+/* ---- INSERT / UPDATE values ---- */
+/* Set a column's value (values(col=value)); the value may be any operand. */
+CR_API void cr_set_expr(cr_stmt *q, cr_column *col, cr_expr *value);
+#define cr_set(q, col, v) cr_set_expr(q, col, CR__OPERAND(q, v))
+/* Finish the row being set and start another: INSERT ... VALUES (...),
+ * (...) (values([...])). Every row sets the same columns. */
+CR_API void cr_next_row(cr_stmt *q);
+/* Many rows at once: ncols columns, nrows rows of values laid end to end. */
+CR_API void cr_values_rows(cr_stmt *q, cr_column *const *cols, size_t ncols,
+                           const cr_value *values, size_t nrows);
+/* INSERT INTO t (cols) SELECT ...; q adopts sel. */
+CR_API void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *sel);
+/* RETURNING the listed items (insert, update, delete) where the backend has
+ * it (PostgreSQL, SQLite 3.35+, MariaDB 10.5+ for insert and delete);
+ * NotSupportedError at execute otherwise. */
+CR_API void cr_returning_items(cr_stmt *q, const void *const *items);
+#define cr_returning(q, ...) cr_returning_items(q, (const void *const[]){__VA_ARGS__, NULL})
+/* Upsert. ON CONFLICT (cols) DO NOTHING / DO UPDATE SET ... on PostgreSQL
+ * and SQLite; on MySQL ON DUPLICATE KEY UPDATE (any unique key; cols are not
+ * rendered) and, for do nothing, an update of the first conflict column to
+ * itself. Set the columns to update with cr_conflict_set; cr_excluded is the
+ * value the row would have had (excluded.col / VALUES(col)). */
+CR_API void cr_on_conflict_do_nothing(cr_stmt *q, cr_column *const *cols, size_t ncols);
+CR_API void cr_on_conflict_do_update(cr_stmt *q, cr_column *const *cols, size_t ncols);
+CR_API void cr_conflict_set_expr(cr_stmt *q, cr_column *col, cr_expr *value);
+#define cr_conflict_set(q, col, v) cr_conflict_set_expr(q, col, CR__OPERAND(q, v))
+CR_API cr_expr *cr_excluded(cr_stmt *q, cr_column *col);
+
+/* ------------------------------------------------------------------------
+ * Expressions. Each returns a node owned by q (NULL after an error on q).
+ * ------------------------------------------------------------------------ */
+
+typedef enum cr_operator {
+    CR_OP_EQ, CR_OP_NE, CR_OP_LT, CR_OP_LE, CR_OP_GT, CR_OP_GE,
+    CR_OP_ADD, CR_OP_SUB, CR_OP_MUL, CR_OP_DIV, CR_OP_MOD, CR_OP_CONCAT,
+    CR_OP_LIKE, CR_OP_NOT_LIKE, CR_OP_ILIKE, CR_OP_NOT_ILIKE
+} cr_operator;
+
+CR_API cr_expr *cr_binary(cr_stmt *q, cr_operator op, cr_expr *left, cr_expr *right);
+#define cr_eq(q, a, b)       cr_binary(q, CR_OP_EQ, CR__OPERAND(q, a), CR__OPERAND(q, b))
+#define cr_ne(q, a, b)       cr_binary(q, CR_OP_NE, CR__OPERAND(q, a), CR__OPERAND(q, b))
+#define cr_lt(q, a, b)       cr_binary(q, CR_OP_LT, CR__OPERAND(q, a), CR__OPERAND(q, b))
+#define cr_le(q, a, b)       cr_binary(q, CR_OP_LE, CR__OPERAND(q, a), CR__OPERAND(q, b))
+#define cr_gt(q, a, b)       cr_binary(q, CR_OP_GT, CR__OPERAND(q, a), CR__OPERAND(q, b))
+#define cr_ge(q, a, b)       cr_binary(q, CR_OP_GE, CR__OPERAND(q, a), CR__OPERAND(q, b))
+#define cr_add(q, a, b)      cr_binary(q, CR_OP_ADD, CR__OPERAND(q, a), CR__OPERAND(q, b))
+#define cr_sub(q, a, b)      cr_binary(q, CR_OP_SUB, CR__OPERAND(q, a), CR__OPERAND(q, b))
+#define cr_mul(q, a, b)      cr_binary(q, CR_OP_MUL, CR__OPERAND(q, a), CR__OPERAND(q, b))
+#define cr_div(q, a, b)      cr_binary(q, CR_OP_DIV, CR__OPERAND(q, a), CR__OPERAND(q, b))
+#define cr_mod(q, a, b)      cr_binary(q, CR_OP_MOD, CR__OPERAND(q, a), CR__OPERAND(q, b))
+/* a || b (CONCAT(a, b) on MySQL). */
+#define cr_concat(q, a, b)   cr_binary(q, CR_OP_CONCAT, CR__OPERAND(q, a), CR__OPERAND(q, b))
+#define cr_like(q, a, b)     cr_binary(q, CR_OP_LIKE, CR__OPERAND(q, a), CR__OPERAND(q, b))
+#define cr_not_like(q, a, b) cr_binary(q, CR_OP_NOT_LIKE, CR__OPERAND(q, a), CR__OPERAND(q, b))
+/* Case-insensitive LIKE: ILIKE on PostgreSQL, lower(a) LIKE lower(b) elsewhere. */
+#define cr_ilike(q, a, b)    cr_binary(q, CR_OP_ILIKE, CR__OPERAND(q, a), CR__OPERAND(q, b))
+#define cr_not_ilike(q, a, b) cr_binary(q, CR_OP_NOT_ILIKE, CR__OPERAND(q, a), CR__OPERAND(q, b))
+
+/* LIKE '%s%' / 's%' / '%s' with %, _ and the escape character in s escaped
+ * (contains(..., autoescape=True)). */
+CR_API cr_expr *cr_contains(cr_stmt *q, cr_expr *e, const char *s);
+CR_API cr_expr *cr_startswith(cr_stmt *q, cr_expr *e, const char *s);
+CR_API cr_expr *cr_endswith(cr_stmt *q, cr_expr *e, const char *s);
+
+/* AND / OR of the listed conditions (at least one). */
+CR_API cr_expr *cr_and_items(cr_stmt *q, const void *const *items);
+CR_API cr_expr *cr_or_items(cr_stmt *q, const void *const *items);
+#define cr_and(q, ...) cr_and_items(q, (const void *const[]){__VA_ARGS__, NULL})
+#define cr_or(q, ...)  cr_or_items(q, (const void *const[]){__VA_ARGS__, NULL})
+CR_API cr_expr *cr_not(cr_stmt *q, cr_expr *e);
+CR_API cr_expr *cr_is_null(cr_stmt *q, cr_expr *e);
+CR_API cr_expr *cr_is_not_null(cr_stmt *q, cr_expr *e);
+/* e IN (values...) / NOT IN; an empty list is false (true for NOT IN). */
+CR_API cr_expr *cr_in_values(cr_stmt *q, cr_expr *e, const cr_value *values, size_t n);
+CR_API cr_expr *cr_not_in_values(cr_stmt *q, cr_expr *e, const cr_value *values, size_t n);
+#define cr_in(q, e, ...) cr_in_values(q, CR__OPERAND(q, e), __VA_ARGS__)
+#define cr_not_in(q, e, ...) cr_not_in_values(q, CR__OPERAND(q, e), __VA_ARGS__)
+/* A list of values in place: cr_in(q, col, CR_VALUES(cr_val_int(1), cr_val_int(2))) */
+#define CR_VALUES(...) ((const cr_value[]){__VA_ARGS__}), \
+    (sizeof((const cr_value[]){__VA_ARGS__}) / sizeof(cr_value))
+/* e IN (SELECT ...); q adopts sub. */
+CR_API cr_expr *cr_in_select(cr_stmt *q, cr_expr *e, cr_stmt *sub);
+CR_API cr_expr *cr_not_in_select(cr_stmt *q, cr_expr *e, cr_stmt *sub);
+CR_API cr_expr *cr_between_expr(cr_stmt *q, cr_expr *e, cr_expr *low, cr_expr *high);
+#define cr_between(q, e, lo, hi) \
+    cr_between_expr(q, CR__OPERAND(q, e), CR__OPERAND(q, lo), CR__OPERAND(q, hi))
+/* (SELECT ...) as a value, EXISTS (SELECT ...); q adopts sub. */
+CR_API cr_expr *cr_scalar_subquery(cr_stmt *q, cr_stmt *sub);
+CR_API cr_expr *cr_exists(cr_stmt *q, cr_stmt *sub);
+
+/* ORDER BY modifiers. */
+CR_API cr_expr *cr_asc(cr_stmt *q, cr_expr *e);
+CR_API cr_expr *cr_desc(cr_stmt *q, cr_expr *e);
+/* NULLS FIRST / LAST (emulated with an IS NULL sort key on MySQL). */
+CR_API cr_expr *cr_nulls_first(cr_stmt *q, cr_expr *e);
+CR_API cr_expr *cr_nulls_last(cr_stmt *q, cr_expr *e);
+
+/* Any SQL function by name: cr_func(q, "coalesce", a, b). */
+CR_API cr_expr *cr_func_items(cr_stmt *q, const char *name, const void *const *args);
+#define cr_func(q, name, ...) cr_func_items(q, name, (const void *const[]){__VA_ARGS__, NULL})
+/* A function of no arguments: cr_func0(q, "random") renders random(). */
+CR_API cr_expr *cr_func0(cr_stmt *q, const char *name);
+CR_API cr_expr *cr_count(cr_stmt *q, cr_expr *e);      /* count(e)          */
+CR_API cr_expr *cr_count_star(cr_stmt *q);             /* count(*)          */
+CR_API cr_expr *cr_count_distinct(cr_stmt *q, cr_expr *e);
+#define cr_sum(q, e)    cr_func(q, "sum", e)
+#define cr_avg(q, e)    cr_func(q, "avg", e)
+#define cr_min(q, e)    cr_func(q, "min", e)
+#define cr_max(q, e)    cr_func(q, "max", e)
+#define cr_lower(q, e)  cr_func(q, "lower", e)
+#define cr_upper(q, e)  cr_func(q, "upper", e)
+#define cr_coalesce(q, ...) cr_func(q, "coalesce", __VA_ARGS__)
+/* length(e) (char_length on PostgreSQL and MySQL, counting characters). */
+CR_API cr_expr *cr_length(cr_stmt *q, cr_expr *e);
+/* CURRENT_TIMESTAMP. */
+CR_API cr_expr *cr_current_timestamp(cr_stmt *q);
+
+/* CASE WHEN cond THEN result ... ELSE otherwise END: make it with cr_case,
+ * add branches with cr_case_when, and cr_case_else (optional). */
+CR_API cr_expr *cr_case(cr_stmt *q);
+CR_API void cr_case_when_expr(cr_stmt *q, cr_expr *c, cr_expr *condition, cr_expr *result);
+#define cr_case_when(q, c, cond, result) cr_case_when_expr(q, c, cond, CR__OPERAND(q, result))
+CR_API void cr_case_else_expr(cr_stmt *q, cr_expr *c, cr_expr *otherwise);
+#define cr_case_else(q, c, v) cr_case_else_expr(q, c, CR__OPERAND(q, v))
+/* CAST(e AS type), the type rendered for each dialect. */
+CR_API cr_expr *cr_cast(cr_stmt *q, cr_expr *e, cr_sqltype type);
+/* e AS name, in a SELECT list; rows are read by that name (label()). */
+CR_API cr_expr *cr_label(cr_stmt *q, cr_expr *e, const char *name);
+/* Window function: e OVER (PARTITION BY ... ORDER BY ...). Add the parts
+ * with cr_partition_by and cr_window_order_by on the node it returns. */
+CR_API cr_expr *cr_over(cr_stmt *q, cr_expr *e);
+CR_API void cr_partition_by_items(cr_stmt *q, cr_expr *window, const void *const *items);
+#define cr_partition_by(q, w, ...) cr_partition_by_items(q, w, (const void *const[]){__VA_ARGS__, NULL})
+CR_API void cr_window_order_by_items(cr_stmt *q, cr_expr *window, const void *const *items);
+#define cr_window_order_by(q, w, ...) \
+    cr_window_order_by_items(q, w, (const void *const[]){__VA_ARGS__, NULL})
+
+/* A value as a bound parameter (what operands become), typed by what it
+ * meets; the value is copied. */
+CR_API cr_expr *cr_bind(cr_stmt *q, cr_value v);
+/* SQL written by the program, pasted as is (literal_column / text): never
+ * pass data here. */
+CR_API cr_expr *cr_literal(cr_stmt *q, const char *sql);
+CR_API cr_expr *cr_null(cr_stmt *q);
+CR_API cr_expr *cr_true(cr_stmt *q);     /* true / 1 where there is no boolean */
+CR_API cr_expr *cr_false(cr_stmt *q);
+
+/* Calls taking an expression take a column as well: these macros of the
+ * same names convert a cr_column * to the expression it is. */
+#define CR__EXPR(e) _Generic((e), cr_column *: (cr_expr *)(void *)(e), default: (e))
+#define cr_where(q, e) cr_where(q, CR__EXPR(e))
+#define cr_having(q, e) cr_having(q, CR__EXPR(e))
+#define cr_not(q, e) cr_not(q, CR__EXPR(e))
+#define cr_is_null(q, e) cr_is_null(q, CR__EXPR(e))
+#define cr_is_not_null(q, e) cr_is_not_null(q, CR__EXPR(e))
+#define cr_asc(q, e) cr_asc(q, CR__EXPR(e))
+#define cr_desc(q, e) cr_desc(q, CR__EXPR(e))
+#define cr_nulls_first(q, e) cr_nulls_first(q, CR__EXPR(e))
+#define cr_nulls_last(q, e) cr_nulls_last(q, CR__EXPR(e))
+#define cr_count(q, e) cr_count(q, CR__EXPR(e))
+#define cr_count_distinct(q, e) cr_count_distinct(q, CR__EXPR(e))
+#define cr_length(q, e) cr_length(q, CR__EXPR(e))
+#define cr_label(q, e, name) cr_label(q, CR__EXPR(e), name)
+#define cr_over(q, e) cr_over(q, CR__EXPR(e))
+#define cr_contains(q, e, s) cr_contains(q, CR__EXPR(e), s)
+#define cr_startswith(q, e, s) cr_startswith(q, CR__EXPR(e), s)
+#define cr_endswith(q, e, s) cr_endswith(q, CR__EXPR(e), s)
+#define cr_in_select(q, e, sub) cr_in_select(q, CR__EXPR(e), sub)
+#define cr_not_in_select(q, e, sub) cr_not_in_select(q, CR__EXPR(e), sub)
+#define cr_cast(q, e, type) cr_cast(q, CR__EXPR(e), type)
+
+/* ------------------------------------------------------------------------
+ * Rendering and execution
+ * ------------------------------------------------------------------------ */
+
+/* Compile q for a dialect: "sqlite", "postgresql", "mysql", or NULL for
+ * the generic one with :name parameters that str(stmt) shows. The caller
+ * frees the result with cr_compiled_free. NULL on error (cr_stmt_error). */
+CR_API cr_compiled *cr_stmt_compile(cr_stmt *q, const char *dialect);
+CR_API void cr_compiled_free(cr_compiled *c);
+/* The SQL text, with the dialect's parameter markers ($1, ?, ?1 ...). */
+CR_API const char *cr_compiled_sql(const cr_compiled *c);
+/* Parameters in the order the markers number or place them: name_1 style
+ * names as SQLAlchemy gives them, and the values. */
+CR_API size_t cr_compiled_param_count(const cr_compiled *c);
+CR_API const char *cr_compiled_param_name(const cr_compiled *c, size_t i);
+CR_API const cr_value *cr_compiled_param_value(const cr_compiled *c, size_t i);
+
+/* Execute q on conn (connection.execute(stmt)); q is not consumed and may
+ * be executed again. A statement of a shape executed before on the
+ * connection reuses its compiled SQL and prepared statement. Returns a
+ * result the caller frees, or NULL with the error on the connection. */
+CR_API cr_result *cr_conn_execute_stmt(cr_conn *conn, cr_stmt *q);
+/* As cr_conn_execute_stmt, discarding the result. */
+CR_API cr_status cr_conn_exec_stmt(cr_conn *conn, cr_stmt *q);
+/* Execute an INSERT once per row of values (executemany with a list of
+ * rows): ncols columns, nsets rows laid end to end. The rows are sent in
+ * batches of many rows per statement (INSERT ... VALUES (...), (...)), as
+ * SQLAlchemy's insertmanyvalues does; rowcount is the total. Client-side
+ * defaults of the columns not given are applied to every row. */
+CR_API cr_result *cr_conn_executemany_stmt(cr_conn *conn, cr_stmt *insert,
+                                           cr_column *const *cols, size_t ncols,
+                                           const cr_value *values, size_t nsets);
+
+/* The primary key of the row an INSERT of one row made (inserted_primary_key):
+ * a row of the primary key columns, by name. Borrowed until the result is
+ * freed. NULL with CR_ERR_INVALID_REQUEST when the statement was no INSERT
+ * or inserted several rows. */
+CR_API const cr_row *cr_result_inserted_primary_key(cr_result *res);
+/* The primary keys of every row an INSERT made, in the order of its rows
+ * (inserted_primary_key_rows). Borrowed until the result is freed. */
+CR_API const cr_rowset *cr_result_inserted_primary_key_rows(cr_result *res);
+
+/* Statement cache counters of an engine (compiled shapes found or made). */
+typedef struct cr_cache_stats {
+    uint64_t hits, misses;
+    int size;              /* shapes kept per connection (statement_cache_size) */
+} cr_cache_stats;
+CR_API cr_status cr_engine_cache_stats(cr_engine *engine, cr_cache_stats *out);
+
+/* Rows read through a column handle: the column of a table selected as
+ * itself (not under a label). The cr_row_* macros of crucible.h choose
+ * these when given a cr_column *: cr_row_text(row, users.c.name, &s, NULL). */
+CR_API const cr_value *cr_row_value_column(const cr_row *row, const cr_column *col);
+CR_API int cr_row_is_null_column(const cr_row *row, const cr_column *col);
+CR_API cr_status cr_row_int64_column(const cr_row *row, const cr_column *col, int64_t *out);
+CR_API cr_status cr_row_double_column(const cr_row *row, const cr_column *col, double *out);
+CR_API cr_status cr_row_bool_column(const cr_row *row, const cr_column *col, bool *out);
+CR_API cr_status cr_row_text_column(const cr_row *row, const cr_column *col, const char **out,
+                                    size_t *len);
+CR_API cr_status cr_row_blob_column(const cr_row *row, const cr_column *col, const void **out,
+                                    size_t *len);
+CR_API cr_status cr_row_numeric_column(const cr_row *row, const cr_column *col, const char **out);
+CR_API cr_status cr_row_date_column(const cr_row *row, const cr_column *col, cr_datetime *out);
+CR_API cr_status cr_row_time_column(const cr_row *row, const cr_column *col, cr_datetime *out);
+CR_API cr_status cr_row_datetime_column(const cr_row *row, const cr_column *col, cr_datetime *out);
+
+/* ------------------------------------------------------------------------
+ * Operand conversion (what the operand macros expand to)
+ * ------------------------------------------------------------------------ */
+CR_API cr_expr *cr__operand_expr(cr_stmt *q, cr_expr *e);
+CR_API cr_expr *cr__operand_column(cr_stmt *q, cr_column *c);
+CR_API cr_expr *cr__operand_value(cr_stmt *q, cr_value v);
+CR_API cr_expr *cr__operand_text(cr_stmt *q, const char *s);
+CR_API cr_expr *cr__operand_null(cr_stmt *q, const void *p);
+CR_API cr_expr *cr__operand_bool(cr_stmt *q, bool b);
+CR_API cr_expr *cr__operand_int(cr_stmt *q, long long i);
+CR_API cr_expr *cr__operand_uint(cr_stmt *q, unsigned long long i);
+CR_API cr_expr *cr__operand_double(cr_stmt *q, double d);
+#define CR__OPERAND(q, x) _Generic((x),                                   \
+    cr_expr *: cr__operand_expr, cr_column *: cr__operand_column,        \
+    cr_value: cr__operand_value,                                          \
+    char *: cr__operand_text, const char *: cr__operand_text,            \
+    void *: cr__operand_null, bool: cr__operand_bool,                     \
+    signed char: cr__operand_int, short: cr__operand_int,                 \
+    int: cr__operand_int, long: cr__operand_int, long long: cr__operand_int, \
+    unsigned char: cr__operand_uint, unsigned short: cr__operand_uint,    \
+    unsigned: cr__operand_uint, unsigned long: cr__operand_uint,          \
+    unsigned long long: cr__operand_uint,                                 \
+    float: cr__operand_double, double: cr__operand_double)(q, x)
+
+#endif /* CRUCIBLE_SQL_H */

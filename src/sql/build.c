@@ -1,0 +1,1311 @@
+/* build.c — building statements and expressions: every node lives in its statement's arena. */
+#include "sql/stmt.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+static const cr_error stmt_oom = {.cls = CR_ERR_NO_MEMORY, .message = "out of memory"};
+static const cr_error null_stmt = {.cls = CR_ERR_ARGUMENT, .message = "statement is NULL"};
+
+void cr_stmt_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
+{
+    if (!q || q->err)
+        return;
+    q->err = cr_malloc(sizeof *q->err);
+    if (!q->err) {
+        q->err = (cr_error *)&stmt_oom;
+        return;
+    }
+    cr_error_init(q->err);
+    va_list ap;
+    va_start(ap, fmt);
+    char msg[sizeof q->err->message];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cr_error_set(q->err, cls, "%s", msg);
+}
+
+const cr_error *cr_stmt_error(const cr_stmt *q)
+{
+    return q ? q->err : &null_stmt;
+}
+
+/* Building goes on only while q is sound. */
+static bool ok(cr_stmt *q)
+{
+    return q && !q->err;
+}
+
+static void *alloc(cr_stmt *q, size_t n)
+{
+    void *p = cr_arena_alloc(&q->arena, n);
+    if (!p) {
+        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
+        return NULL;
+    }
+    memset(p, 0, n);
+    return p;
+}
+
+static char *copy_str(cr_stmt *q, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = cr_arena_alloc(&q->arena, n);
+    if (!p) {
+        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
+        return NULL;
+    }
+    return memcpy(p, s, n);
+}
+
+bool cr_list_push(cr_arena *a, cr_list *l, void *item)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4;
+        void **items;
+        if (a) {
+            items = cr_arena_alloc(a, cap * sizeof *items);
+            if (items && l->n)
+                memcpy(items, l->items, l->n * sizeof *items);
+        } else {
+            items = cr_realloc(l->items, cap * sizeof *items);
+        }
+        if (!items)
+            return false;
+        l->items = items;
+        l->cap = cap;
+    }
+    l->items[l->n++] = item;
+    return true;
+}
+
+static void push(cr_stmt *q, cr_list *l, void *item)
+{
+    if (ok(q) && !cr_list_push(&q->arena, l, item))
+        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
+}
+
+uint64_t cr_table_serial(const cr_table *t)
+{
+    static uint64_t counter;
+    uint64_t s = __atomic_load_n(&t->serial, __ATOMIC_ACQUIRE);
+    if (s)
+        return s;
+    uint64_t fresh = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+    uint64_t expected = 0;
+    uint64_t *slot = (uint64_t *)&t->serial;
+    if (__atomic_compare_exchange_n(slot, &expected, fresh, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return fresh;
+    return expected;
+}
+
+/* ---- statements ---------------------------------------------------------- */
+
+/* A program builds, runs and frees statements in a loop: each thread keeps
+ * its last freed statement for the next one instead of going back to the
+ * allocator (freed when the thread exits). */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static bool spare_ok;
+
+static void spare_destroy(void *q) { cr_free(q); }
+static void spare_init(void) { spare_ok = pthread_key_create(&spare_key, spare_destroy) == 0; }
+
+static cr_stmt *stmt_new(cr_stmt_kind kind)
+{
+    pthread_once(&spare_once, spare_init);
+    cr_stmt *q = spare_ok ? pthread_getspecific(spare_key) : NULL;
+    if (q)
+        pthread_setspecific(spare_key, NULL);
+    else if (!(q = cr_malloc(sizeof *q)))
+        return NULL;
+    memset(q, 0, offsetof(cr_stmt, inline_binds));
+    q->tag = CR_TAG_STMT;
+    q->kind = kind;
+    q->for_update = -1;
+    cr_arena_init_with(&q->arena, q->inline_arena, sizeof q->inline_arena, 4096);
+    cr_buf_init_with(&q->key, q->inline_key, sizeof q->inline_key);
+    q->binds = q->inline_binds;
+    q->bindcap = CR_ARRAY_LEN(q->inline_binds);
+    return q;
+}
+
+void cr_stmt_free(cr_stmt *q)
+{
+    if (!q)
+        return;
+    for (size_t i = 0; i < q->adopted.n; i++)
+        cr_stmt_free(q->adopted.items[i]);
+    cr_free(q->adopted.items);
+    if (q->err != &stmt_oom) {
+        if (q->err)
+            cr_error_clear(q->err);
+        cr_free(q->err);
+    }
+    cr_buf_free(&q->key);
+    if (q->binds != q->inline_binds)
+        cr_free(q->binds);
+    cr_free(q->eff_rows.items);
+    cr_arena_free(&q->arena);
+    if (spare_ok && !pthread_getspecific(spare_key) && pthread_setspecific(spare_key, q) == 0)
+        return;
+    cr_free(q);
+}
+
+/* q takes sub: it is freed with q. A statement can be adopted once. */
+static bool adopt(cr_stmt *q, cr_stmt *sub, const char *what)
+{
+    if (!q)
+        return false;
+    if (!sub || sub->tag != CR_TAG_STMT) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the statement is NULL (out of memory?)", what);
+        return false;
+    }
+    if (sub == q) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: a statement cannot contain itself", what);
+        return false;
+    }
+    if (!cr_list_push(NULL, &q->adopted, sub)) {
+        cr_stmt_free(sub);
+        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
+        return false;
+    }
+    if (sub->err && !q->err)
+        cr_stmt_fail(q, sub->err->cls, "%s: %s", what, sub->err->message);
+    return !q->err;
+}
+
+/* What an item of a list is. */
+static bool is_table(const void *p) { return p && *(const uint32_t *)p == CR_TAG_TABLE; }
+static bool is_expr(const void *p) { return p && *(const uint32_t *)p == CR_TAG_EXPR; }
+
+static bool is_from_node(const void *p)
+{
+    if (!is_expr(p))
+        return false;
+    int k = ((const cr_expr *)p)->kind;
+    return k == CR_N_ALIAS || k == CR_N_SUBQUERY || k == CR_N_CTE;
+}
+
+/* Add items (tables, expressions) to a list, checking each. */
+static void push_items(cr_stmt *q, cr_list *l, const void *const *items, const char *what,
+                       bool tables_ok)
+{
+    if (!ok(q))
+        return;
+    if (!items) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the list is NULL", what);
+        return;
+    }
+    for (size_t i = 0; items[i] && ok(q); i++) {
+        const void *it = items[i];
+        if (is_table(it) ? !tables_ok : !is_expr(it) || is_from_node(it)) {
+            cr_stmt_fail(q, CR_ERR_ARGUMENT,
+                         "%s: item %zu is not a %s; pass columns (table.c.name) or expressions",
+                         what, i + 1, tables_ok ? "table, column or expression" :
+                                                  "column or expression");
+            return;
+        }
+        push(q, l, (void *)it);
+    }
+}
+
+cr_stmt *cr_select_new(void)
+{
+    return stmt_new(CR_STMT_SELECT);
+}
+
+cr_stmt *cr_select_items(const void *const *items)
+{
+    cr_stmt *q = stmt_new(CR_STMT_SELECT);
+    if (q)
+        push_items(q, &q->columns, items, "select", true);
+    return q;
+}
+
+static cr_stmt *dml_new(cr_stmt_kind kind, cr_table *t, const char *what)
+{
+    cr_stmt *q = stmt_new(kind);
+    if (q) {
+        q->table = t;
+        if (!is_table(t))
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the table is NULL or not a table", what);
+    }
+    return q;
+}
+
+cr_stmt *cr_insert(cr_table *t) { return dml_new(CR_STMT_INSERT, t, "insert"); }
+cr_stmt *cr_update(cr_table *t) { return dml_new(CR_STMT_UPDATE, t, "update"); }
+cr_stmt *cr_delete(cr_table *t) { return dml_new(CR_STMT_DELETE, t, "delete"); }
+
+static bool expect(cr_stmt *q, cr_stmt_kind kind, const char *what)
+{
+    if (!ok(q))
+        return false;
+    if (q->kind != kind) {
+        static const char *const names[] = {"a SELECT", "an INSERT", "an UPDATE", "a DELETE",
+                                            "a compound SELECT"};
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "%s applies to %s, not to %s", what,
+                     names[kind], names[q->kind]);
+        return false;
+    }
+    return true;
+}
+
+void cr_columns_items(cr_stmt *q, const void *const *items)
+{
+    if (expect(q, CR_STMT_SELECT, "columns"))
+        push_items(q, &q->columns, items, "columns", true);
+}
+
+static bool check_expr(cr_stmt *q, const cr_expr *e, const char *what)
+{
+    if (!ok(q))
+        return false;
+    if (!is_expr(e) || is_from_node(e)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: %s", what,
+                     e ? "not a column or expression" : "the expression is NULL");
+        return false;
+    }
+    return true;
+}
+
+static void and_into(cr_stmt *q, cr_expr **slot, cr_expr *cond, const char *what)
+{
+    if (!check_expr(q, cond, what))
+        return;
+    if (!*slot)
+        *slot = cond;
+    else
+        *slot = cr_and(q, *slot, cond);
+}
+
+void (cr_where)(cr_stmt *q, cr_expr *cond)
+{
+    if (ok(q) && q->kind == CR_STMT_INSERT) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "where applies to SELECT, UPDATE and DELETE");
+        return;
+    }
+    if (ok(q) && q->kind == CR_STMT_COMPOUND) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST,
+                     "where: a compound SELECT has no WHERE; filter its members");
+        return;
+    }
+    and_into(q, &q->where, cond, "where");
+}
+
+void (cr_having)(cr_stmt *q, cr_expr *cond)
+{
+    if (expect(q, CR_STMT_SELECT, "having"))
+        and_into(q, &q->having, cond, "having");
+}
+
+static bool check_from(cr_stmt *q, const void *from, const char *what)
+{
+    if (!ok(q))
+        return false;
+    if (!is_table(from) && !is_from_node(from)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: not a table, alias, subquery or CTE", what);
+        return false;
+    }
+    return true;
+}
+
+void cr_select_from(cr_stmt *q, const void *from)
+{
+    if (expect(q, CR_STMT_SELECT, "select_from") && check_from(q, from, "select_from"))
+        push(q, &q->froms, (void *)from);
+}
+
+static void join(cr_stmt *q, const void *target, cr_expr *on, cr_join_kind kind,
+                 const char *what)
+{
+    if (!expect(q, CR_STMT_SELECT, what) || !check_from(q, target, what))
+        return;
+    if (on && !check_expr(q, on, what))
+        return;
+    cr_join_clause *j = alloc(q, sizeof *j);
+    if (!j)
+        return;
+    j->target = target;
+    j->on = on;
+    j->kind = kind;
+    push(q, &q->joins, j);
+}
+
+void cr_join(cr_stmt *q, const void *t, cr_expr *on) { join(q, t, on, CR_JOIN_INNER, "join"); }
+void cr_outerjoin(cr_stmt *q, const void *t, cr_expr *on) { join(q, t, on, CR_JOIN_LEFT, "outerjoin"); }
+void cr_full_outerjoin(cr_stmt *q, const void *t, cr_expr *on)
+{
+    join(q, t, on, CR_JOIN_FULL, "full outer join");
+}
+
+void cr_order_by_items(cr_stmt *q, const void *const *items)
+{
+    if (ok(q) && q->kind != CR_STMT_SELECT && q->kind != CR_STMT_COMPOUND) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "order_by applies to SELECT");
+        return;
+    }
+    push_items(q, &q->order_by, items, "order_by", false);
+}
+
+void cr_group_by_items(cr_stmt *q, const void *const *items)
+{
+    if (expect(q, CR_STMT_SELECT, "group_by"))
+        push_items(q, &q->group_by, items, "group_by", false);
+}
+
+static cr_expr *node(cr_stmt *q, cr_node_kind kind)
+{
+    if (!ok(q))
+        return NULL;
+    cr_expr *e = alloc(q, sizeof *e);
+    if (e) {
+        e->tag = CR_TAG_EXPR;
+        e->kind = (uint8_t)kind;
+    }
+    return e;
+}
+
+static cr_expr *bind_value(cr_stmt *q, cr_value v)
+{
+    cr_expr *e = node(q, CR_N_BIND);
+    if (!e)
+        return NULL;
+    if ((unsigned)v.type > CR_NUMERIC) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "a value has no valid type (%d)", (int)v.type);
+        return NULL;
+    }
+    if (v.type == CR_TEXT || v.type == CR_NUMERIC) {
+        char *p = cr_arena_alloc(&q->arena, v.v.s.len + 1);
+        if (!p) {
+            cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
+            return NULL;
+        }
+        if (v.v.s.len)
+            memcpy(p, v.v.s.ptr, v.v.s.len);
+        p[v.v.s.len] = '\0';
+        v.v.s.ptr = p;
+    } else if (v.type == CR_BLOB && v.v.blob.len) {
+        void *p = cr_arena_alloc(&q->arena, v.v.blob.len);
+        if (!p) {
+            cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
+            return NULL;
+        }
+        v.v.blob.ptr = memcpy(p, v.v.blob.ptr, v.v.blob.len);
+    }
+    e->u.value = v;
+    return e;
+}
+
+cr_expr *cr_bind(cr_stmt *q, cr_value v) { return bind_value(q, v); }
+
+void cr_limit(cr_stmt *q, int64_t n)
+{
+    if (ok(q) && q->kind != CR_STMT_SELECT && q->kind != CR_STMT_COMPOUND) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "limit applies to SELECT");
+        return;
+    }
+    if (ok(q) && n < 0) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "limit must not be negative (got %lld)", (long long)n);
+        return;
+    }
+    q->limit = bind_value(q, cr_val_int(n));
+}
+
+void cr_offset(cr_stmt *q, int64_t n)
+{
+    if (ok(q) && q->kind != CR_STMT_SELECT && q->kind != CR_STMT_COMPOUND) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "offset applies to SELECT");
+        return;
+    }
+    if (ok(q) && n < 0) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "offset must not be negative (got %lld)", (long long)n);
+        return;
+    }
+    q->offset = bind_value(q, cr_val_int(n));
+}
+
+void cr_distinct(cr_stmt *q)
+{
+    if (expect(q, CR_STMT_SELECT, "distinct"))
+        q->distinct = true;
+}
+
+void cr_for_update(cr_stmt *q, int flags)
+{
+    if (!expect(q, CR_STMT_SELECT, "for_update"))
+        return;
+    if (flags & ~(CR_FOR_NOWAIT | CR_FOR_SKIP_LOCKED | CR_FOR_SHARE)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "for_update: unknown flags %#x", (unsigned)flags);
+        return;
+    }
+    if ((flags & CR_FOR_NOWAIT) && (flags & CR_FOR_SKIP_LOCKED)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "for_update: NOWAIT and SKIP LOCKED exclude each other");
+        return;
+    }
+    q->for_update = flags;
+}
+
+static bool is_select(const cr_stmt *s)
+{
+    return s->kind == CR_STMT_SELECT || s->kind == CR_STMT_COMPOUND;
+}
+
+static cr_stmt *compound(cr_stmt *a, cr_stmt *b, cr_compound_op op)
+{
+    cr_stmt *q = stmt_new(CR_STMT_COMPOUND);
+    if (!q) {
+        cr_stmt_free(a);
+        cr_stmt_free(b);
+        return NULL;
+    }
+    q->op = op;
+    static const char *const names[] = {"union", "union_all", "intersect", "except"};
+    if (adopt(q, a, names[op]))
+        q->left = a;
+    if (adopt(q, b, names[op]))
+        q->right = b;
+    if (ok(q) && (!is_select(a) || !is_select(b)))
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: both members must be SELECTs", names[op]);
+    return q;
+}
+
+cr_stmt *cr_union(cr_stmt *a, cr_stmt *b) { return compound(a, b, CR_UNION); }
+cr_stmt *cr_union_all(cr_stmt *a, cr_stmt *b) { return compound(a, b, CR_UNION_ALL); }
+cr_stmt *cr_intersect(cr_stmt *a, cr_stmt *b) { return compound(a, b, CR_INTERSECT); }
+cr_stmt *cr_except(cr_stmt *a, cr_stmt *b) { return compound(a, b, CR_EXCEPT); }
+
+/* ---- FROM items made of statements ----------------------------------------- */
+
+static cr_expr *from_stmt(cr_stmt *q, cr_stmt *sub, const char *name, cr_node_kind kind,
+                          const char *what)
+{
+    if (!ok(q)) {
+        /* Still take it, so it is not leaked. */
+        if (q && sub && sub != q && sub->tag == CR_TAG_STMT &&
+            !cr_list_push(NULL, &q->adopted, sub))
+            cr_stmt_free(sub);
+        return NULL;
+    }
+    if (!adopt(q, sub, what))
+        return NULL;
+    if (!is_select(sub)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the statement must be a SELECT", what);
+        return NULL;
+    }
+    if (kind != CR_N_SCALAR_SUB && kind != CR_N_EXISTS && kind != CR_N_IN_SELECT &&
+        (!name || !*name)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: a name is required", what);
+        return NULL;
+    }
+    cr_expr *e = node(q, kind);
+    if (!e)
+        return NULL;
+    e->stmt = sub;
+    if (name)
+        e->u.label.name = copy_str(q, name);
+    return e;
+}
+
+cr_expr *cr_subquery(cr_stmt *q, cr_stmt *sub, const char *name)
+{
+    return from_stmt(q, sub, name, CR_N_SUBQUERY, "subquery");
+}
+
+cr_expr *cr_cte(cr_stmt *q, cr_stmt *sub, const char *name, bool recursive)
+{
+    cr_expr *e = from_stmt(q, sub, name, CR_N_CTE, "cte");
+    if (e) {
+        e->cte_recursive = recursive;
+        push(q, &q->ctes, e);
+    }
+    return ok(q) ? e : NULL;
+}
+
+void cr_cte_union_all(cr_stmt *q, cr_expr *cte, cr_stmt *part)
+{
+    if (ok(q) && (!is_expr(cte) || cte->kind != CR_N_CTE)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "cte_union_all: not a CTE");
+        cte = NULL;
+    }
+    if (!ok(q)) {
+        if (q && part && part != q && part->tag == CR_TAG_STMT &&
+            !cr_list_push(NULL, &q->adopted, part))
+            cr_stmt_free(part);
+        return;
+    }
+    if (!adopt(q, part, "cte_union_all"))
+        return;
+    if (!cte->cte_recursive) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "cte_union_all: the CTE '%s' was not made recursive",
+                     cte->u.label.name);
+        return;
+    }
+    cte->recursive = part;
+}
+
+cr_expr *cr_alias(cr_stmt *q, cr_table *t, const char *name)
+{
+    if (ok(q) && (!is_table(t) || !name || !*name)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "alias: %s", !is_table(t) ? "not a table"
+                                                                  : "a name is required");
+        return NULL;
+    }
+    cr_expr *e = node(q, CR_N_ALIAS);
+    if (e) {
+        e->table = t;
+        e->u.label.name = copy_str(q, name);
+    }
+    return ok(q) ? e : NULL;
+}
+
+cr_expr *cr_c(cr_stmt *q, cr_expr *from, const char *name)
+{
+    if (!ok(q))
+        return NULL;
+    if (!is_from_node(from) || !name) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "c: %s", !name ? "the column name is NULL"
+                                                       : "not an alias, subquery or CTE");
+        return NULL;
+    }
+    const cr_column *col = NULL;
+    if (from->kind == CR_N_ALIAS) {
+        col = cr_table_column(from->table, name);
+        if (!col) {
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "alias '%s' of table '%s' has no column '%s'",
+                         from->u.label.name, from->table->name, name);
+            return NULL;
+        }
+    }
+    cr_expr *e = node(q, CR_N_FROM_COLUMN);
+    if (e) {
+        e->u.fcol.from = from;
+        e->u.fcol.name = copy_str(q, name);
+        e->u.fcol.col = (struct cr_column *)col;
+        if (col)
+            e->type = (uint8_t)col->type.kind;
+    }
+    return ok(q) ? e : NULL;
+}
+
+/* ---- values ----------------------------------------------------------------- */
+
+/* Values are checked against the column they meet: a wrong one is refused
+ * here, before anything is sent. Integers meeting a boolean column become
+ * booleans (SQLite and MySQL hand booleans back as 0 / 1). */
+static void coerce(cr_stmt *q, cr_expr *bind, const struct cr_column *col)
+{
+    if (!ok(q) || !bind || bind->kind != CR_N_BIND || !col)
+        return;
+    cr_value *v = &bind->u.value;
+    cr_sqltype_kind k = col->type.kind;
+    bind->type = (uint8_t)k;
+    bind->hint = col->name;
+    if (v->type == CR_NULL)
+        return;
+    bool fits;
+    switch (k) {
+    case CR_SQLTYPE_INTEGER: case CR_SQLTYPE_SMALLINT: case CR_SQLTYPE_BIGINT:
+        fits = v->type == CR_INT;
+        break;
+    case CR_SQLTYPE_STRING: case CR_SQLTYPE_TEXT: case CR_SQLTYPE_JSON: case CR_SQLTYPE_UUID:
+        fits = v->type == CR_TEXT;
+        break;
+    case CR_SQLTYPE_ENUM:
+        fits = v->type == CR_TEXT;
+        if (fits && col->type.enum_values) {
+            fits = false;
+            for (const char *const *e = col->type.enum_values; *e && !fits; e++)
+                fits = strlen(*e) == v->v.s.len && memcmp(*e, v->v.s.ptr, v->v.s.len) == 0;
+            if (!fits) {
+                cr_stmt_fail(q, CR_ERR_DATA, "'%s' is not one of the values of enum column "
+                             "%s.%s", v->v.s.ptr, col->table->name, col->name);
+                return;
+            }
+        }
+        break;
+    case CR_SQLTYPE_BOOLEAN:
+        if (v->type == CR_INT && (v->v.i == 0 || v->v.i == 1))
+            *v = cr_val_bool(v->v.i == 1);
+        fits = v->type == CR_BOOL;
+        break;
+    case CR_SQLTYPE_FLOAT: case CR_SQLTYPE_DOUBLE:
+        if (v->type == CR_INT)
+            *v = cr_val_double((double)v->v.i);
+        fits = v->type == CR_DOUBLE;
+        break;
+    case CR_SQLTYPE_NUMERIC:
+        fits = v->type == CR_NUMERIC || v->type == CR_INT || v->type == CR_DOUBLE;
+        break;
+    case CR_SQLTYPE_DATE:
+        fits = v->type == CR_DATE;
+        break;
+    case CR_SQLTYPE_TIME:
+        fits = v->type == CR_TIME;
+        break;
+    case CR_SQLTYPE_DATETIME:
+        fits = v->type == CR_DATETIME;
+        break;
+    case CR_SQLTYPE_BINARY:
+        fits = v->type == CR_BLOB;
+        break;
+    default:
+        fits = true;
+    }
+    if (!fits) {
+        char tn[64];
+        cr_sqltype_render(&col->type, tn, sizeof tn);
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "column %s.%s is %s; a %s value does not fit it",
+                     col->table->name, col->name, tn, cr_type_name(v->type));
+        return;
+    }
+    if (v->type == CR_DATE || v->type == CR_TIME || v->type == CR_DATETIME) {
+        char why[128];
+        if (cr_datetime_check(&v->v.dt, v->type, why, sizeof why))
+            cr_stmt_fail(q, CR_ERR_DATA, "value for %s.%s: %s", col->table->name, col->name,
+                         why);
+    }
+}
+
+/* The table column an expression is, if it is one (directly or through an
+ * alias). */
+static const struct cr_column *column_of(const cr_expr *e)
+{
+    if (!e)
+        return NULL;
+    if (e->kind == CR_N_COLUMN)
+        return (const struct cr_column *)e;
+    if (e->kind == CR_N_FROM_COLUMN)
+        return e->u.fcol.col;
+    return NULL;
+}
+
+static void set_into(cr_stmt *q, cr_list *l, cr_column *col, cr_expr *value, const char *what)
+{
+    if (!ok(q))
+        return;
+    if (!is_expr(col) || col->base.kind != CR_N_COLUMN) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: not a column", what);
+        return;
+    }
+    if (col->table != q->table) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: column %s.%s is not a column of table '%s'", what,
+                     col->table->name, col->name, q->table->name);
+        return;
+    }
+    if (!check_expr(q, value, what))
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        if (((cr_assign *)l->items[i])->col == col) {
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: column '%s' is given twice", what, col->name);
+            return;
+        }
+    coerce(q, value, col);
+    cr_assign *a = alloc(q, sizeof *a);
+    if (a) {
+        a->col = col;
+        a->value = value;
+        push(q, l, a);
+    }
+}
+
+void cr_set_expr(cr_stmt *q, cr_column *col, cr_expr *value)
+{
+    if (ok(q) && q->kind != CR_STMT_INSERT && q->kind != CR_STMT_UPDATE) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "values apply to INSERT and UPDATE");
+        return;
+    }
+    if (ok(q) && q->from_select) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "values: this INSERT takes its rows from a SELECT");
+        return;
+    }
+    set_into(q, &q->row, col, value, "values");
+}
+
+/* Whether two rows set the same columns. */
+static bool same_columns(const cr_list *a, const cr_list *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++) {
+        bool found = false;
+        for (size_t j = 0; j < b->n && !found; j++)
+            found = ((cr_assign *)a->items[i])->col == ((cr_assign *)b->items[j])->col;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+void cr_next_row(cr_stmt *q)
+{
+    if (!expect(q, CR_STMT_INSERT, "next_row"))
+        return;
+    if (q->row.n == 0) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "next_row: the row has no values");
+        return;
+    }
+    if (q->rows.n && !same_columns(q->rows.items[0], &q->row)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "values: row %zu sets other columns than row 1; every "
+                     "row of a multi-row VALUES sets the same columns", q->rows.n + 1);
+        return;
+    }
+    cr_list *done = alloc(q, sizeof *done);
+    if (!done)
+        return;
+    *done = q->row;
+    memset(&q->row, 0, sizeof q->row);
+    push(q, &q->rows, done);
+}
+
+void cr_values_rows(cr_stmt *q, cr_column *const *cols, size_t ncols, const cr_value *values,
+                    size_t nrows)
+{
+    if (!expect(q, CR_STMT_INSERT, "values"))
+        return;
+    if (!cols || !ncols || (nrows && !values)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "values: no columns or no values");
+        return;
+    }
+    if (q->row.n)
+        cr_next_row(q);
+    for (size_t r = 0; r < nrows && ok(q); r++) {
+        for (size_t c = 0; c < ncols; c++)
+            set_into(q, &q->row, cols[c], bind_value(q, values[r * ncols + c]), "values");
+        cr_next_row(q);
+    }
+}
+
+void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *sel)
+{
+    if (!expect(q, CR_STMT_INSERT, "from_select") || !adopt(q, sel, "from_select"))
+        return;
+    if (!is_select(sel)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "from_select: the statement must be a SELECT");
+        return;
+    }
+    if (q->row.n || q->rows.n) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "from_select: this INSERT already has values");
+        return;
+    }
+    for (size_t i = 0; i < ncols && ok(q); i++) {
+        if (!is_expr(cols[i]) || cols[i]->base.kind != CR_N_COLUMN || cols[i]->table != q->table)
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "from_select: column %zu is not a column of '%s'",
+                         i + 1, q->table->name);
+        push(q, &q->from_select_cols, cols[i]);
+    }
+    q->from_select = sel;
+}
+
+void cr_returning_items(cr_stmt *q, const void *const *items)
+{
+    if (ok(q) && q->kind != CR_STMT_INSERT && q->kind != CR_STMT_UPDATE &&
+        q->kind != CR_STMT_DELETE) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "returning applies to INSERT, UPDATE and DELETE");
+        return;
+    }
+    push_items(q, &q->returning, items, "returning", true);
+}
+
+static void on_conflict(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_conflict_kind k)
+{
+    if (!expect(q, CR_STMT_INSERT, "on_conflict"))
+        return;
+    if (q->conflict) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "on_conflict is already set");
+        return;
+    }
+    for (size_t i = 0; i < ncols && ok(q); i++) {
+        if (!cols || !is_expr(cols[i]) || cols[i]->base.kind != CR_N_COLUMN ||
+            cols[i]->table != q->table)
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "on_conflict: column %zu is not a column of '%s'",
+                         i + 1, q->table->name);
+        else
+            push(q, &q->conflict_cols, cols[i]);
+    }
+    q->conflict = k;
+}
+
+void cr_on_conflict_do_nothing(cr_stmt *q, cr_column *const *c, size_t n)
+{
+    on_conflict(q, c, n, CR_CONFLICT_NOTHING);
+}
+
+void cr_on_conflict_do_update(cr_stmt *q, cr_column *const *c, size_t n)
+{
+    on_conflict(q, c, n, CR_CONFLICT_UPDATE);
+}
+
+void cr_conflict_set_expr(cr_stmt *q, cr_column *col, cr_expr *value)
+{
+    if (ok(q) && q->conflict != CR_CONFLICT_UPDATE) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "conflict_set needs on_conflict_do_update first");
+        return;
+    }
+    set_into(q, &q->conflict_sets, col, value, "conflict_set");
+}
+
+cr_expr *cr_excluded(cr_stmt *q, cr_column *col)
+{
+    if (ok(q) && (!is_expr(col) || col->base.kind != CR_N_COLUMN || col->table != q->table)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "excluded: not a column of the INSERT's table");
+        return NULL;
+    }
+    cr_expr *e = node(q, CR_N_EXCLUDED);
+    if (e) {
+        e->u.fcol.col = col;
+        e->type = (uint8_t)col->type.kind;
+    }
+    return e;
+}
+
+/* ---- expressions ------------------------------------------------------------ */
+
+cr_expr *cr__operand_expr(cr_stmt *q, cr_expr *e)
+{
+    if (ok(q) && !e)
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "an operand is NULL (cast NULL to (void *) for SQL "
+                     "NULL, or an earlier call failed)");
+    return ok(q) ? e : NULL;
+}
+cr_expr *cr__operand_column(cr_stmt *q, cr_column *c) { return cr__operand_expr(q, (cr_expr *)c); }
+cr_expr *cr__operand_value(cr_stmt *q, cr_value v) { return bind_value(q, v); }
+cr_expr *cr__operand_text(cr_stmt *q, const char *s) { return s ? bind_value(q, cr_val_text(s)) : node(q, CR_N_NULL); }
+cr_expr *cr__operand_null(cr_stmt *q, const void *p)
+{
+    if (ok(q) && p)
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "an operand is an untyped pointer; pass a column, an "
+                     "expression, a value or NULL");
+    return node(q, CR_N_NULL);
+}
+cr_expr *cr__operand_bool(cr_stmt *q, bool b) { return bind_value(q, cr_val_bool(b)); }
+cr_expr *cr__operand_int(cr_stmt *q, long long i) { return bind_value(q, cr_val_int(i)); }
+cr_expr *cr__operand_uint(cr_stmt *q, unsigned long long i)
+{
+    if (ok(q) && i > INT64_MAX) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "the integer %llu does not fit a 64-bit signed value", i);
+        return NULL;
+    }
+    return bind_value(q, cr_val_int((int64_t)i));
+}
+cr_expr *cr__operand_double(cr_stmt *q, double d) { return bind_value(q, cr_val_double(d)); }
+
+static bool is_comparison(cr_operator op)
+{
+    return op <= CR_OP_GE || op >= CR_OP_LIKE;
+}
+
+cr_expr *cr_binary(cr_stmt *q, cr_operator op, cr_expr *l, cr_expr *r)
+{
+    if (!check_expr(q, l, "operator") || !check_expr(q, r, "operator"))
+        return NULL;
+    if ((unsigned)op > CR_OP_NOT_ILIKE) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "unknown operator %d", (int)op);
+        return NULL;
+    }
+    /* == NULL and != NULL are IS NULL and IS NOT NULL, as in SQLAlchemy. */
+    if ((op == CR_OP_EQ || op == CR_OP_NE) && (l->kind == CR_N_NULL || r->kind == CR_N_NULL)) {
+        cr_expr *e = node(q, op == CR_OP_EQ ? CR_N_IS_NULL : CR_N_IS_NOT_NULL);
+        if (e)
+            e->u.un.e = l->kind == CR_N_NULL ? r : l;
+        return e;
+    }
+    const struct cr_column *lc = column_of(l), *rc = column_of(r);
+    if (lc && r->kind == CR_N_BIND && op != CR_OP_CONCAT && op < CR_OP_LIKE)
+        coerce(q, r, lc);
+    if (rc && l->kind == CR_N_BIND && op != CR_OP_CONCAT && op < CR_OP_LIKE)
+        coerce(q, l, rc);
+    cr_expr *e = node(q, CR_N_BINARY);
+    if (!e)
+        return NULL;
+    e->op = (uint8_t)op;
+    e->u.bin.left = l;
+    e->u.bin.right = r;
+    if (is_comparison(op))
+        e->type = CR_SQLTYPE_BOOLEAN;
+    else if (op == CR_OP_CONCAT)
+        e->type = CR_SQLTYPE_TEXT;
+    else
+        e->type = l->type ? l->type : r->type;
+    return e;
+}
+
+/* LIKE with the pattern's own %, _ and escape character escaped. */
+static cr_expr *like_escaped(cr_stmt *q, cr_expr *e, const char *s, bool lead, bool trail,
+                             const char *what)
+{
+    if (!check_expr(q, e, what))
+        return NULL;
+    if (!s) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the text is NULL", what);
+        return NULL;
+    }
+    cr_buf b;
+    cr_buf_init(&b);
+    if (lead)
+        cr_buf_putc(&b, '%');
+    for (const char *p = s; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '/')
+            cr_buf_putc(&b, '/');
+        cr_buf_putc(&b, *p);
+    }
+    if (trail)
+        cr_buf_putc(&b, '%');
+    const char *pat = cr_buf_cstr(&b);
+    cr_expr *p = pat ? bind_value(q, cr_val_textn(pat, b.len)) : NULL;
+    cr_buf_free(&b);
+    if (!pat)
+        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
+    cr_expr *n = node(q, CR_N_LIKE_ESCAPE);
+    if (!n)
+        return NULL;
+    n->u.un.e = e;
+    n->u.un.a = p;
+    n->u.un.escape = '/';
+    n->type = CR_SQLTYPE_BOOLEAN;
+    return n;
+}
+
+cr_expr *(cr_contains)(cr_stmt *q, cr_expr *e, const char *s) { return like_escaped(q, e, s, true, true, "contains"); }
+cr_expr *(cr_startswith)(cr_stmt *q, cr_expr *e, const char *s) { return like_escaped(q, e, s, false, true, "startswith"); }
+cr_expr *(cr_endswith)(cr_stmt *q, cr_expr *e, const char *s) { return like_escaped(q, e, s, true, false, "endswith"); }
+
+static cr_expr *bool_list(cr_stmt *q, cr_node_kind kind, const void *const *items)
+{
+    const char *what = kind == CR_N_AND ? "and" : "or";
+    cr_expr *e = node(q, kind);
+    if (!e)
+        return NULL;
+    push_items(q, &e->u.list, items, what, false);
+    if (ok(q) && e->u.list.n == 0)
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: at least one condition is required (an empty %s "
+                     "has no meaning)", what, what);
+    if (ok(q) && e->u.list.n == 1)
+        return e->u.list.items[0];
+    e->type = CR_SQLTYPE_BOOLEAN;
+    return ok(q) ? e : NULL;
+}
+
+cr_expr *cr_and_items(cr_stmt *q, const void *const *items) { return bool_list(q, CR_N_AND, items); }
+cr_expr *cr_or_items(cr_stmt *q, const void *const *items) { return bool_list(q, CR_N_OR, items); }
+
+static cr_expr *unary(cr_stmt *q, cr_node_kind kind, cr_expr *e, const char *what)
+{
+    if (!check_expr(q, e, what))
+        return NULL;
+    cr_expr *n = node(q, kind);
+    if (n) {
+        n->u.un.e = e;
+        n->type = e->type;
+    }
+    return n;
+}
+
+cr_expr *(cr_not)(cr_stmt *q, cr_expr *e) { return unary(q, CR_N_NOT, e, "not"); }
+cr_expr *(cr_is_null)(cr_stmt *q, cr_expr *e) { return unary(q, CR_N_IS_NULL, e, "is_null"); }
+cr_expr *(cr_is_not_null)(cr_stmt *q, cr_expr *e) { return unary(q, CR_N_IS_NOT_NULL, e, "is_not_null"); }
+
+static cr_expr *in_values(cr_stmt *q, cr_node_kind kind, cr_expr *e, const cr_value *vals,
+                          size_t n)
+{
+    if (!check_expr(q, e, "in"))
+        return NULL;
+    if (n && !vals) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "in: the values are NULL");
+        return NULL;
+    }
+    cr_expr *in = node(q, kind);
+    if (!in)
+        return NULL;
+    in->u.in.e = e;
+    in->u.in.n = n;
+    in->u.in.vals = n ? alloc(q, n * sizeof(cr_expr *)) : NULL;
+    const struct cr_column *col = column_of(e);
+    for (size_t i = 0; i < n && ok(q); i++) {
+        in->u.in.vals[i] = bind_value(q, vals[i]);
+        coerce(q, in->u.in.vals[i], col);
+    }
+    in->type = CR_SQLTYPE_BOOLEAN;
+    return ok(q) ? in : NULL;
+}
+
+cr_expr *cr_in_values(cr_stmt *q, cr_expr *e, const cr_value *v, size_t n) { return in_values(q, CR_N_IN, e, v, n); }
+cr_expr *cr_not_in_values(cr_stmt *q, cr_expr *e, const cr_value *v, size_t n) { return in_values(q, CR_N_NOT_IN, e, v, n); }
+
+static cr_expr *with_sub(cr_stmt *q, cr_node_kind kind, cr_expr *e, cr_stmt *sub,
+                         const char *what)
+{
+    if (ok(q) && e && !check_expr(q, e, what))
+        e = NULL;
+    cr_expr *n = from_stmt(q, sub, NULL, kind, what);
+    if (n) {
+        n->u.sub.e = e;
+        n->u.sub.sub = sub;
+        n->type = kind == CR_N_SCALAR_SUB ? CR_SQLTYPE_NONE : CR_SQLTYPE_BOOLEAN;
+    }
+    return n;
+}
+
+cr_expr *(cr_in_select)(cr_stmt *q, cr_expr *e, cr_stmt *sub)
+{
+    if (ok(q) && !e)
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "in_select: the expression is NULL");
+    return with_sub(q, CR_N_IN_SELECT, e, sub, "in_select");
+}
+
+cr_expr *(cr_not_in_select)(cr_stmt *q, cr_expr *e, cr_stmt *sub)
+{
+    cr_expr *n = cr_in_select(q, e, sub);
+    if (n)
+        n->kind = CR_N_NOT_IN_SELECT;
+    return n;
+}
+
+cr_expr *cr_scalar_subquery(cr_stmt *q, cr_stmt *sub) { return with_sub(q, CR_N_SCALAR_SUB, NULL, sub, "scalar_subquery"); }
+cr_expr *cr_exists(cr_stmt *q, cr_stmt *sub) { return with_sub(q, CR_N_EXISTS, NULL, sub, "exists"); }
+
+cr_expr *cr_between_expr(cr_stmt *q, cr_expr *e, cr_expr *lo, cr_expr *hi)
+{
+    if (!check_expr(q, e, "between") || !check_expr(q, lo, "between") ||
+        !check_expr(q, hi, "between"))
+        return NULL;
+    const struct cr_column *col = column_of(e);
+    coerce(q, lo, col);
+    coerce(q, hi, col);
+    cr_expr *n = node(q, CR_N_BETWEEN);
+    if (n) {
+        n->u.un.e = e;
+        n->u.un.a = lo;
+        n->u.un.b = hi;
+        n->type = CR_SQLTYPE_BOOLEAN;
+    }
+    return n;
+}
+
+static cr_expr *order(cr_stmt *q, cr_expr *e, int flag, const char *what)
+{
+    if (!check_expr(q, e, what))
+        return NULL;
+    if (e->kind == CR_N_ORDER) {
+        /* desc(x).nulls_last(): modify a copy, never a node shared elsewhere. */
+        cr_expr *n = node(q, CR_N_ORDER);
+        if (n) {
+            *n = *e;
+            n->op = (uint8_t)(n->op | flag);
+        }
+        return n;
+    }
+    cr_expr *n = unary(q, CR_N_ORDER, e, what);
+    if (n)
+        n->op = (uint8_t)flag;
+    return n;
+}
+
+cr_expr *(cr_asc)(cr_stmt *q, cr_expr *e) { return order(q, e, 0, "asc"); }
+cr_expr *(cr_desc)(cr_stmt *q, cr_expr *e) { return order(q, e, CR_ORDER_DESC, "desc"); }
+cr_expr *(cr_nulls_first)(cr_stmt *q, cr_expr *e) { return order(q, e, CR_ORDER_NULLS_FIRST, "nulls_first"); }
+cr_expr *(cr_nulls_last)(cr_stmt *q, cr_expr *e) { return order(q, e, CR_ORDER_NULLS_LAST, "nulls_last"); }
+
+static bool valid_function_name(const char *name)
+{
+    if (!name || !*name)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' || *p == '.' ||
+              (p > name && *p >= '0' && *p <= '9')))
+            return false;
+    return true;
+}
+
+cr_expr *cr_func_items(cr_stmt *q, const char *name, const void *const *args)
+{
+    if (ok(q) && !valid_function_name(name)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "func: '%s' is not a function name (letters, digits, "
+                     "'_' and '.')", name ? name : "(null)");
+        return NULL;
+    }
+    cr_expr *e = node(q, CR_N_FUNC);
+    if (!e)
+        return NULL;
+    e->u.func.name = copy_str(q, name);
+    if (args)
+        push_items(q, &e->u.func.args, args, name, false);
+    /* Aggregates of one argument keep its type (min, max, sum); count is an
+     * integer. */
+    if (e->u.func.args.n == 1 && (strcmp(name, "min") == 0 || strcmp(name, "max") == 0 ||
+                                  strcmp(name, "sum") == 0 || strcmp(name, "coalesce") == 0 ||
+                                  strcmp(name, "lower") == 0 || strcmp(name, "upper") == 0))
+        e->type = ((cr_expr *)e->u.func.args.items[0])->type;
+    return ok(q) ? e : NULL;
+}
+
+cr_expr *cr_func0(cr_stmt *q, const char *name)
+{
+    static const void *const none[] = {NULL};
+    return cr_func_items(q, name, none);
+}
+
+cr_expr *(cr_count)(cr_stmt *q, cr_expr *e)
+{
+    cr_expr *f = cr_func(q, "count", e);
+    if (f)
+        f->type = CR_SQLTYPE_INTEGER;
+    return f;
+}
+
+cr_expr *(cr_count_distinct)(cr_stmt *q, cr_expr *e)
+{
+    cr_expr *f = cr_count(q, e);
+    if (f)
+        f->u.func.distinct = true;
+    return f;
+}
+
+cr_expr *cr_count_star(cr_stmt *q)
+{
+    cr_expr *e = node(q, CR_N_COUNT_STAR);
+    if (e)
+        e->type = CR_SQLTYPE_INTEGER;
+    return e;
+}
+
+cr_expr *(cr_length)(cr_stmt *q, cr_expr *e)
+{
+    cr_expr *n = unary(q, CR_N_LENGTH, e, "length");
+    if (n)
+        n->type = CR_SQLTYPE_INTEGER;
+    return n;
+}
+
+cr_expr *cr_current_timestamp(cr_stmt *q)
+{
+    cr_expr *e = node(q, CR_N_CURRENT_TIMESTAMP);
+    if (e)
+        e->type = CR_SQLTYPE_DATETIME;
+    return e;
+}
+
+cr_expr *cr_case(cr_stmt *q) { return node(q, CR_N_CASE); }
+
+static bool check_case(cr_stmt *q, cr_expr *c, const char *what)
+{
+    if (ok(q) && (!is_expr(c) || c->kind != CR_N_CASE))
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: not a CASE made by cr_case", what);
+    return ok(q);
+}
+
+void cr_case_when_expr(cr_stmt *q, cr_expr *c, cr_expr *cond, cr_expr *result)
+{
+    if (!check_case(q, c, "case_when") || !check_expr(q, cond, "case_when") ||
+        !check_expr(q, result, "case_when"))
+        return;
+    push(q, &c->u.cases.whens, cond);
+    push(q, &c->u.cases.thens, result);
+    if (!c->type)
+        c->type = result->type;
+}
+
+void cr_case_else_expr(cr_stmt *q, cr_expr *c, cr_expr *otherwise)
+{
+    if (check_case(q, c, "case_else") && check_expr(q, otherwise, "case_else"))
+        c->u.cases.otherwise = otherwise;
+}
+
+cr_expr *(cr_cast)(cr_stmt *q, cr_expr *e, cr_sqltype type)
+{
+    if (ok(q) && (type.kind <= CR_SQLTYPE_NONE || type.kind > CR_SQLTYPE_ENUM)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "cast: unknown type kind %d", (int)type.kind);
+        return NULL;
+    }
+    cr_expr *n = unary(q, CR_N_CAST, e, "cast");
+    if (n) {
+        n->u.cast.type[0] = type.kind;
+        n->u.cast.type[1] = type.length;
+        n->u.cast.type[2] = type.precision;
+        n->u.cast.type[3] = type.scale;
+        n->type = (uint8_t)type.kind;
+    }
+    return n;
+}
+
+cr_expr *(cr_label)(cr_stmt *q, cr_expr *e, const char *name)
+{
+    if (ok(q) && (!name || !*name)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "label: a name is required");
+        return NULL;
+    }
+    if (!check_expr(q, e, "label"))
+        return NULL;
+    cr_expr *n = node(q, CR_N_LABEL);
+    if (n) {
+        n->u.label.e = e;
+        n->u.label.name = copy_str(q, name);
+        n->type = e->type;
+    }
+    return ok(q) ? n : NULL;
+}
+
+cr_expr *(cr_over)(cr_stmt *q, cr_expr *e)
+{
+    if (!check_expr(q, e, "over"))
+        return NULL;
+    cr_expr *n = node(q, CR_N_OVER);
+    if (n) {
+        n->u.over.e = e;
+        n->type = e->type;
+    }
+    return n;
+}
+
+static bool check_over(cr_stmt *q, cr_expr *w, const char *what)
+{
+    if (ok(q) && (!is_expr(w) || w->kind != CR_N_OVER))
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: not a window made by cr_over", what);
+    return ok(q);
+}
+
+void cr_partition_by_items(cr_stmt *q, cr_expr *w, const void *const *items)
+{
+    if (check_over(q, w, "partition_by"))
+        push_items(q, &w->u.over.partition, items, "partition_by", false);
+}
+
+void cr_window_order_by_items(cr_stmt *q, cr_expr *w, const void *const *items)
+{
+    if (check_over(q, w, "window order_by"))
+        push_items(q, &w->u.over.order, items, "window order_by", false);
+}
+
+cr_expr *cr_literal(cr_stmt *q, const char *sql)
+{
+    if (ok(q) && !sql) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "literal: the SQL text is NULL");
+        return NULL;
+    }
+    cr_expr *e = node(q, CR_N_LITERAL);
+    if (e)
+        e->u.text = copy_str(q, sql);
+    return ok(q) ? e : NULL;
+}
+
+cr_expr *cr_null(cr_stmt *q) { return node(q, CR_N_NULL); }
+
+cr_expr *cr_true(cr_stmt *q)
+{
+    cr_expr *e = node(q, CR_N_TRUE);
+    if (e)
+        e->type = CR_SQLTYPE_BOOLEAN;
+    return e;
+}
+
+cr_expr *cr_false(cr_stmt *q)
+{
+    cr_expr *e = node(q, CR_N_FALSE);
+    if (e)
+        e->type = CR_SQLTYPE_BOOLEAN;
+    return e;
+}

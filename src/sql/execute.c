@@ -1,0 +1,417 @@
+/* execute.c — running compiled statements on a connection: cache, binding, primary keys, batches. */
+#include "engine/engine.h"
+#include "sql/stmt.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- rendering for a dialect (stmt.compile(dialect=...)) ---- */
+
+cr_compiled *cr_stmt_compile(cr_stmt *q, const char *dialect)
+{
+    if (!q)
+        return NULL;
+    const cr_dialect *d = cr_dialect_find(dialect);
+    if (!d) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "unknown dialect '%s' (known: sqlite, postgresql, "
+                     "mysql, or NULL for the generic one)", dialect);
+        return NULL;
+    }
+    if (cr_stmt_key(q))
+        return NULL;
+    cr_compiled *c = cr_calloc(1, sizeof *c);
+    cr_error err;
+    cr_error_init(&err);
+    if (!c) {
+        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory compiling the statement");
+        return NULL;
+    }
+    if (cr_stmt_compile_into(q, d, false, c, &err)) {
+        /* A compile error is the statement's error: it is not going to go
+         * away by compiling it again. */
+        cr_stmt_fail(q, err.cls, "%s", err.message);
+        cr_error_clear(&err);
+        cr_free(c);
+        return NULL;
+    }
+    c->param_values = cr_malloc((c->nslots ? c->nslots : 1) * sizeof(cr_value));
+    if (!c->param_values) {
+        cr_compiled_free(c);
+        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory compiling the statement");
+        return NULL;
+    }
+    /* The values stay valid while q lives (they point into its arena). */
+    for (size_t k = 0; k < c->nslots; k++)
+        c->param_values[k] = q->binds[c->slot_bind[k]];
+    return c;
+}
+
+void cr_compiled_free(cr_compiled *c)
+{
+    if (!c)
+        return;
+    cr_compiled_clear(c);
+    cr_free(c);
+}
+
+const char *cr_compiled_sql(const cr_compiled *c) { return c ? c->sql : NULL; }
+size_t cr_compiled_param_count(const cr_compiled *c) { return c ? c->nslots : 0; }
+
+const char *cr_compiled_param_name(const cr_compiled *c, size_t i)
+{
+    return c && i < c->nslots ? c->param_names[i] : NULL;
+}
+
+const cr_value *cr_compiled_param_value(const cr_compiled *c, size_t i)
+{
+    return c && c->param_values && i < c->nslots ? &c->param_values[i] : NULL;
+}
+
+/* ---- execution ---- */
+
+typedef struct compile_ctx {
+    cr_stmt *q;
+    const cr_dialect *d;
+} compile_ctx;
+
+typedef struct compiled_entry {
+    cr_compiled c;
+    const void **colkeys;
+} compiled_entry;
+
+static void entry_free(void *p)
+{
+    compiled_entry *e = p;
+    cr_compiled_clear(&e->c);
+    cr_free(e->colkeys);
+    cr_free(e);
+}
+
+/* A cache miss: compile q for the connection's dialect. */
+static cr_status compile_for_cache(void *ctx, cr_compile_out *out, cr_error *err)
+{
+    compile_ctx *cc = ctx;
+    compiled_entry *e = cr_calloc(1, sizeof *e);
+    if (!e)
+        return cr_error_oom(err);
+    cr_status rc = cr_stmt_compile_into(cc->q, cc->d, true, &e->c, err);
+    if (rc == CR_OK && e->c.ncolumns) {
+        e->colkeys = cr_malloc(e->c.ncolumns * sizeof *e->colkeys);
+        if (!e->colkeys)
+            rc = cr_error_oom(err);
+        for (size_t i = 0; rc == CR_OK && i < e->c.ncolumns; i++)
+            e->colkeys[i] = e->c.columns[i].col;
+    }
+    if (rc) {
+        entry_free(e);
+        return rc;
+    }
+    out->sql = e->c.sql;
+    out->nslots = (int)e->c.nslots;
+    out->extra = e;
+    out->extra_free = entry_free;
+    return CR_OK;
+}
+
+static const cr_dialect *conn_dialect(cr_conn *c)
+{
+    return c->engine->dialect;
+}
+
+/* Find or compile and prepare q (keyed, binds set), bind and run it. The
+ * caller has started the statement (cr_conn_start_statement). */
+static cr_prepared *run_keyed(cr_conn *c, cr_stmt *q, bool stream, const char *note)
+{
+    compile_ctx ctx = {q, conn_dialect(c)};
+    cr_prepared *st;
+    bool cached;
+    if (cr_prepared_get_keyed(c, q->key.data, q->key.len, compile_for_cache, &ctx, &st, &cached))
+        return NULL;
+    compiled_entry *e = st->extra;
+    if (!st->colkeys && e->colkeys) {
+        st->colkeys = e->colkeys;
+        st->ncolkeys = (int)e->c.ncolumns;
+    }
+    for (size_t k = 0; k < e->c.nslots; k++)
+        st->slots[k] = q->binds[e->c.slot_bind[k]];
+    if (c->engine->echo)
+        cr_conn_log_positional(c, st, cached, note, st->slots, e->c.nslots);
+    if (cr_conn_run(c, st, st->slots, stream)) {
+        cr_prepared_release(c, st, true);
+        return NULL;
+    }
+    return st;
+}
+
+static bool start(cr_conn *c, cr_stmt *q)
+{
+    if (!c)
+        return false;
+    if (cr_conn_start_statement(c))
+        return false;
+    if (!q) {
+        cr_error_set(&c->err, CR_ERR_ARGUMENT, "statement is NULL");
+        return false;
+    }
+    if (cr_stmt_key(q)) {
+        cr_error_copy(&c->err, q->err);
+        return false;
+    }
+    return true;
+}
+
+/* The primary key of each inserted row: values given for the key columns,
+ * else what RETURNING gave back, else the driver's lastrowid. */
+static cr_status collect_inserted_pk(cr_conn *c, cr_result *r, cr_stmt *q,
+                                     const compiled_entry *e, cr_rowset *returned)
+{
+    cr_table *t = q->table;
+    struct cr_column *const *pk;
+    size_t npk = cr_table_pk(t, &pk);
+    size_t nrows = q->eff_rows.n;
+    const struct cr_column *ai = cr_table_autoincrement(t);
+    if (npk == 0 || nrows == 0)
+        return CR_OK;
+    cr_value *vals = cr_calloc(npk * nrows, sizeof *vals);
+    char **names = cr_calloc(npk, sizeof *names);
+    if (!vals || !names) {
+        cr_free(vals);
+        cr_free(names);
+        return cr_error_oom(&c->err);
+    }
+    int64_t lastrowid = 0;
+    bool have_lastrowid = r->lastrowid_status == CR_OK;
+    lastrowid = r->lastrowid;
+    for (size_t k = 0; k < npk; k++)
+        names[k] = pk[k]->name;
+    for (size_t row = 0; row < nrows; row++) {
+        const cr_list *assigns = q->eff_rows.items[row];
+        for (size_t k = 0; k < npk; k++) {
+            cr_value *v = &vals[row * npk + k];
+            *v = cr_val_null();
+            bool given = false;
+            for (size_t i = 0; i < assigns->n && !given; i++) {
+                const cr_assign *a = assigns->items[i];
+                if (a->col == pk[k] && a->value->kind == CR_N_BIND) {
+                    *v = q->binds[a->value->bind_index];
+                    given = true;
+                }
+            }
+            if (given || pk[k] != ai)
+                continue;
+            if (e->c.pk_returning && returned && row < returned->count)
+                *v = returned->rows[row].values[0];
+            else if (nrows == 1 && have_lastrowid)
+                *v = cr_val_int(lastrowid);
+        }
+    }
+    r->inserted_pk = cr_rowset_build((int)npk, names, vals, nrows);
+    cr_free(vals);
+    cr_free(names);
+    return r->inserted_pk ? CR_OK : cr_error_oom(&c->err);
+}
+
+cr_result *cr_conn_execute_stmt(cr_conn *c, cr_stmt *q)
+{
+    if (!start(c, q))
+        return NULL;
+    cr_prepared *st = run_keyed(c, q, c->stream && q->kind == CR_STMT_SELECT, NULL);
+    if (!st)
+        return NULL;
+    compiled_entry *e = st->extra;
+    cr_result *r = cr_result_new(c, st);
+    if (!r || q->kind != CR_STMT_INSERT)
+        return r;
+    r->is_insert = true;
+    cr_rowset *returned = NULL;
+    if (e->c.pk_returning) {
+        /* The RETURNING was ours, not the caller's: read it here. */
+        returned = cr_result_fetchall(r);
+        if (!returned) {
+            cr_error_copy(&c->err, &r->err);
+            cr_result_free(r);
+            return NULL;
+        }
+        r->returns_rows = false;
+        r->rowcount = (int64_t)returned->count;
+        r->ncols = 0;
+    }
+    cr_status rc = q->from_select ? CR_OK : collect_inserted_pk(c, r, q, e, returned);
+    cr_rowset_free(returned);
+    if (rc) {
+        cr_result_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+cr_status cr_conn_exec_stmt(cr_conn *c, cr_stmt *q)
+{
+    cr_result *r = cr_conn_execute_stmt(c, q);
+    if (!r)
+        return c ? (c->err.cls ? c->err.cls : CR_ERR_INTERNAL) : CR_ERR_ARGUMENT;
+    cr_result_free(r);
+    return CR_OK;
+}
+
+const cr_row *cr_result_inserted_primary_key(cr_result *r)
+{
+    if (!r)
+        return NULL;
+    cr_error_clear(&r->err);
+    if (!r->is_insert) {
+        cr_error_set(&r->err, CR_ERR_INVALID_REQUEST,
+                     "inserted_primary_key: the statement was not an INSERT of values");
+        return NULL;
+    }
+    if (!r->inserted_pk || r->inserted_pk->count != 1) {
+        cr_error_set(&r->err, CR_ERR_INVALID_REQUEST,
+                     "inserted_primary_key: the INSERT made %zu rows; use "
+                     "inserted_primary_key_rows", r->inserted_pk ? r->inserted_pk->count : 0);
+        return NULL;
+    }
+    return &r->inserted_pk->rows[0];
+}
+
+const cr_rowset *cr_result_inserted_primary_key_rows(cr_result *r)
+{
+    if (!r)
+        return NULL;
+    cr_error_clear(&r->err);
+    if (!r->is_insert || !r->inserted_pk) {
+        cr_error_set(&r->err, CR_ERR_INVALID_REQUEST,
+                     "inserted_primary_key_rows: the statement was not an INSERT of values");
+        return NULL;
+    }
+    return r->inserted_pk;
+}
+
+/* ---- executemany of an INSERT: rows in batches of multi-row VALUES ---- */
+
+/* The batch statement: the INSERT's table, its columns, nrows rows of binds. */
+static cr_stmt *batch_stmt(cr_stmt *proto, struct cr_column *const *cols, size_t ncols,
+                           size_t nrows)
+{
+    cr_stmt *b = cr_insert(proto->table);
+    for (size_t r = 0; b && !b->err && r < nrows; r++) {
+        for (size_t i = 0; i < ncols; i++) {
+            cr_expr *v = cr_bind(b, cr_val_null());
+            if (v) {
+                v->type = (uint8_t)cols[i]->type.kind;
+                v->hint = cols[i]->name;
+            }
+            cr_set_expr(b, cols[i], v);
+        }
+        cr_next_row(b);
+    }
+    return b;
+}
+
+cr_result *cr_conn_executemany_stmt(cr_conn *c, cr_stmt *q, cr_column *const *cols, size_t ncols,
+                                    const cr_value *values, size_t nsets)
+{
+    if (!start(c, q))
+        return NULL;
+    if (q->kind != CR_STMT_INSERT || q->row.n || q->rows.n || q->from_select ||
+        q->returning.n || q->conflict) {
+        cr_error_set(&c->err, CR_ERR_ARGUMENT, "executemany takes an INSERT with no values, "
+                     "RETURNING or upsert of its own");
+        return NULL;
+    }
+    if (!cols || !ncols || (nsets && !values)) {
+        cr_error_set(&c->err, CR_ERR_ARGUMENT, "executemany: no columns or no values");
+        return NULL;
+    }
+    /* Columns given, then those with client-side defaults, in table order. */
+    const cr_table *t = q->table;
+    struct cr_column **all = cr_calloc(t->ncols, sizeof *all);
+    int *from = cr_calloc(t->ncols, sizeof *from);   /* source column, or -1 */
+    cr_status rc = all && from ? CR_OK : cr_error_oom(&c->err);
+    size_t nall = 0;
+    for (size_t i = 0; rc == CR_OK && i < ncols; i++) {
+        if (!cols[i] || cols[i]->base.tag != CR_TAG_EXPR || cols[i]->base.kind != CR_N_COLUMN ||
+            cols[i]->table != t)
+            rc = cr_error_set(&c->err, CR_ERR_ARGUMENT, "executemany: column %zu is not a "
+                              "column of table '%s'", i + 1, t->name);
+        for (size_t j = 0; rc == CR_OK && j < i; j++)
+            if (cols[j] == cols[i])
+                rc = cr_error_set(&c->err, CR_ERR_ARGUMENT, "executemany: column '%s' is given "
+                                  "twice", cols[i]->name);
+    }
+    for (size_t k = 0; rc == CR_OK && k < t->ncols; k++) {
+        struct cr_column *col = t->cols[k];
+        int src = -1;
+        for (size_t i = 0; i < ncols && src < 0; i++)
+            if (cols[i] == col)
+                src = (int)i;
+        if (src < 0 && !col->default_fn && col->default_value.type == CR_NULL)
+            continue;
+        all[nall] = col;
+        from[nall++] = src;
+    }
+    size_t per = c->engine->drv ? conn_dialect(c)->max_params / (nall ? nall : 1) : 1;
+    size_t batch = per < 1000 ? per : 1000;
+    if (batch == 0)
+        batch = 1;
+    cr_stmt *full = NULL, *part = NULL;
+    int64_t total = 0;
+    size_t nbatches = (nsets + batch - 1) / batch, done = 0;
+    char note[64];
+    for (size_t first = 0; rc == CR_OK && first < nsets; first += batch) {
+        size_t n = nsets - first < batch ? nsets - first : batch;
+        cr_stmt **slot = n == batch ? &full : &part;
+        if (!*slot) {
+            *slot = batch_stmt(q, all, nall, n);
+            if (!*slot || cr_stmt_key(*slot)) {
+                rc = *slot ? cr_error_set(&c->err, (*slot)->err->cls, "%s",
+                                          (*slot)->err->message)
+                           : cr_error_oom(&c->err);
+                break;
+            }
+        }
+        cr_stmt *b = *slot;
+        /* Binds were numbered row by row in table order: fill them in place. */
+        for (size_t r = 0; r < n && rc == CR_OK; r++) {
+            const cr_value *src = values + (first + r) * ncols;
+            for (size_t i = 0; i < nall; i++) {
+                cr_value v;
+                if (from[i] >= 0)
+                    v = src[from[i]];
+                else
+                    v = all[i]->default_fn ? all[i]->default_fn() : all[i]->default_value;
+                if (all[i]->type.kind == CR_SQLTYPE_BOOLEAN && v.type == CR_INT)
+                    v = cr_val_bool(v.v.i != 0);
+                b->binds[r * nall + i] = v;
+            }
+        }
+        snprintf(note, sizeof note, "insertmanyvalues %zu/%zu", ++done, nbatches);
+        cr_prepared *st = run_keyed(c, b, false, note);
+        if (!st) {
+            rc = c->err.cls ? c->err.cls : CR_ERR_INTERNAL;
+            break;
+        }
+        int64_t got = c->engine->drv->rowcount(st->ds);
+        total = total < 0 || got < 0 ? -1 : total + got;
+        cr_prepared_release(c, st, true);
+    }
+    cr_stmt_free(full);
+    cr_stmt_free(part);
+    cr_free(all);
+    cr_free(from);
+    if (rc)
+        return NULL;
+    cr_result *r = cr_result_new(c, NULL);
+    if (r)
+        r->rowcount = total;
+    return r;
+}
+
+cr_status cr_engine_cache_stats(cr_engine *e, cr_cache_stats *out)
+{
+    if (!e || !out)
+        return CR_ERR_ARGUMENT;
+    out->hits = __atomic_load_n(&e->cache_hits, __ATOMIC_RELAXED);
+    out->misses = __atomic_load_n(&e->cache_misses, __ATOMIC_RELAXED);
+    out->size = e->stmt_cache_size;
+    return CR_OK;
+}

@@ -1,0 +1,118 @@
+/* stmt.h — internal structure of statements, their keys and their compiled form. */
+#ifndef CR_STMT_H
+#define CR_STMT_H
+
+#include "dialects/dialect.h"
+#include "schema/schema.h"
+#include "sql/ast.h"
+
+typedef enum cr_stmt_kind {
+    CR_STMT_SELECT, CR_STMT_INSERT, CR_STMT_UPDATE, CR_STMT_DELETE, CR_STMT_COMPOUND
+} cr_stmt_kind;
+
+typedef enum cr_join_kind { CR_JOIN_INNER, CR_JOIN_LEFT, CR_JOIN_FULL } cr_join_kind;
+typedef enum cr_compound_op {
+    CR_UNION, CR_UNION_ALL, CR_INTERSECT, CR_EXCEPT
+} cr_compound_op;
+typedef enum cr_conflict_kind { CR_CONFLICT_NONE, CR_CONFLICT_NOTHING, CR_CONFLICT_UPDATE } cr_conflict_kind;
+
+typedef struct cr_join_clause {
+    const void *target;          /* cr_table * or a FROM node                 */
+    cr_expr *on;
+    cr_join_kind kind;
+} cr_join_clause;
+
+/* col = value in a VALUES row, a SET list or an upsert's SET. */
+typedef struct cr_assign {
+    struct cr_column *col;
+    cr_expr *value;
+} cr_assign;
+
+struct cr_stmt {
+    uint32_t tag;                /* CR_TAG_STMT                               */
+    cr_stmt_kind kind;
+    cr_error *err;               /* first building error, or NULL             */
+    cr_arena arena;              /* every node built for the statement        */
+    cr_list adopted;             /* statements this one frees                 */
+
+    /* SELECT */
+    cr_list columns;             /* items: tables, expressions               */
+    cr_list froms;               /* explicit FROM items                       */
+    cr_list joins;               /* cr_join_clause *, onto the first FROM            */
+    cr_expr *where, *having;
+    cr_list group_by, order_by;
+    cr_expr *limit, *offset;     /* binds                                     */
+    bool distinct;
+    int for_update;              /* -1: none; else CR_FOR_* flags             */
+    cr_list ctes;                /* CTE nodes, in the order they were made    */
+
+    /* INSERT, UPDATE, DELETE */
+    struct cr_table *table;
+    cr_list row;                 /* cr_assign *: the row being set / the SET list */
+    cr_list rows;                /* cr_list *: finished rows of a multi-row VALUES */
+    cr_stmt *from_select;
+    cr_list from_select_cols;
+    cr_list returning;
+    cr_conflict_kind conflict;
+    cr_list conflict_cols, conflict_sets;
+
+    /* COMPOUND */
+    cr_compound_op op;
+    cr_stmt *left, *right;
+
+    /* Scratch of one execution, rebuilt by cr_stmt_key. */
+    cr_list eff_rows;            /* INSERT: each row's cr_assign * list with
+                                  * client defaults added; UPDATE: one list   */
+    cr_buf key;                  /* the shape                                 */
+    cr_value *binds;             /* values in bind_index order                */
+    size_t nbinds, bindcap;
+
+    /* A small statement lives in one allocation: its first arena chunk,
+     * key and values are here. Must stay last (not zeroed when made). */
+    cr_value inline_binds[8];
+    char inline_key[256];
+    _Alignas(max_align_t) unsigned char inline_arena[1536];
+};
+
+/* One output column of a compiled SELECT (or RETURNING). */
+typedef struct cr_result_column {
+    char *name;
+    const struct cr_column *col; /* the table column it is, or NULL            */
+} cr_result_column;
+
+/* A statement compiled for a dialect. */
+struct cr_compiled {
+    char *sql;
+    size_t nslots;
+    int *slot_bind;              /* placeholder k takes bind slot_bind[k]     */
+    char **param_names;          /* per placeholder                           */
+    cr_value *param_values;      /* per placeholder (cr_stmt_compile only)    */
+    size_t ncolumns;
+    cr_result_column *columns;   /* what the rows hold                        */
+    /* INSERT: how to give inserted_primary_key. */
+    const struct cr_table *insert_table;
+    bool pk_returning;           /* RETURNING pk columns was added             */
+    size_t insert_rows;          /* rows in VALUES                             */
+};
+
+/* Compute q's key and bind values for this execution (client defaults
+ * evaluated now). CR_OK or q's error. */
+cr_status cr_stmt_key(cr_stmt *q);
+/* Compile q (keyed) for dialect d. implicit_pk: add RETURNING of the
+ * primary key to a one-row INSERT where the dialect needs it. */
+cr_status cr_stmt_compile_into(cr_stmt *q, const cr_dialect *d, bool implicit_pk,
+                               cr_compiled *out, cr_error *err);
+void cr_compiled_clear(cr_compiled *c);
+
+/* Record a building error on q (first wins). */
+void cr_stmt_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Lists (arena-backed when a is given, else heap). */
+bool cr_list_push(cr_arena *a, cr_list *l, void *item);
+
+/* A unique, never reused number per table (key material that survives the
+ * table's address being reused). */
+uint64_t cr_table_serial(const struct cr_table *t);
+
+#endif
