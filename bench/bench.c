@@ -1341,25 +1341,25 @@ static double line_target(const line *l) { return l->target > 0 ? l->target : TA
 
 static void print_tables(void)
 {
-    printf("\n%-11s %-42s %10s %14s %8s\n", "backend", "workload", "raw (s)", "crucible (s)",
+    printf("\n%-11s %-50s %10s %14s %8s\n", "backend", "workload", "raw (s)", "crucible (s)",
            "ratio");
     for (int i = 0; i < nlines; i++) {
         const line *l = &lines[i];
         if (l->skipped)
             printf("%-11s skipped: %s\n", l->backend, l->note);
         else
-            printf("%-11s %-42s %10.4f %14.4f %7.2fx%s\n", l->backend, l->workload, l->raw,
+            printf("%-11s %-50s %10.4f %14.4f %7.2fx%s\n", l->backend, l->workload, l->raw,
                    l->cr, l->cr / l->raw, l->cr / l->raw > line_target(l) ? "  (above target)" : "");
     }
     bool any_rss = false;
     for (int i = 0; i < nlines; i++)
         any_rss |= lines[i].has_rss;
     if (any_rss) {
-        printf("\n%-11s %-42s %14s %14s\n", "backend", "peak RSS growth during", "raw (MiB)",
+        printf("\n%-11s %-50s %14s %14s\n", "backend", "peak RSS growth during", "raw (MiB)",
                "crucible (MiB)");
         for (int i = 0; i < nlines; i++)
             if (lines[i].has_rss)
-                printf("%-11s %-42s %14.1f %14.1f\n", lines[i].backend, lines[i].workload,
+                printf("%-11s %-50s %14.1f %14.1f\n", lines[i].backend, lines[i].workload,
                        lines[i].rss_raw_kb / 1024.0, lines[i].rss_cr_kb / 1024.0);
         if (!rss_exact)
             printf("(RSS: VmHWM could not be reset; growth is ru_maxrss beyond the earlier "

@@ -129,6 +129,8 @@ static cr_status classify(unsigned int code, const char *sqlstate, bool *disconn
     case 1452:  /* ER_NO_REFERENCED_ROW_2        */
     case 1557:  /* ER_FOREIGN_DUPLICATE_KEY      */
     case 1586:  /* ER_DUP_ENTRY_WITH_KEY_NAME    */
+    case 3819:  /* ER_CHECK_CONSTRAINT_VIOLATED (MySQL 8) */
+    case 4025:  /* ER_CONSTRAINT_FAILED (MariaDB CHECK)   */
         return CR_ERR_INTEGRITY;
 
     /* ProgrammingError */
