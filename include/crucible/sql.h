@@ -141,6 +141,11 @@ CR_API void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_
  * NotSupportedError at execute otherwise. */
 CR_API void cr_returning_items(cr_stmt *q, const void *const *items);
 #define cr_returning(q, ...) cr_returning_items(q, (const void *const[]){__VA_ARGS__, NULL})
+/* INSERT: fetch back what the server filled in — the generated key and the
+ * columns with a server_default the statement did not set — through
+ * RETURNING where the backend has it (return_defaults()); read them with
+ * cr_result_returned_defaults. Without RETURNING only the key is known. */
+CR_API void cr_return_defaults(cr_stmt *q);
 /* Upsert. ON CONFLICT (cols) DO NOTHING / DO UPDATE SET ... on PostgreSQL
  * and SQLite; on MySQL ON DUPLICATE KEY UPDATE (any unique key; cols are not
  * rendered) and, for do nothing, an update of the first conflict column to
@@ -336,6 +341,11 @@ CR_API const cr_row *cr_result_inserted_primary_key(cr_result *res);
 /* The primary keys of every row an INSERT made, in the order of its rows
  * (inserted_primary_key_rows). Borrowed until the result is freed. */
 CR_API const cr_rowset *cr_result_inserted_primary_key_rows(cr_result *res);
+
+/* The values return_defaults fetched for the first row: the generated key
+ * and the server defaults, by name or column handle. Borrowed until the
+ * result is freed; NULL with CR_ERR_INVALID_REQUEST when there are none. */
+CR_API const cr_row *cr_result_returned_defaults(cr_result *res);
 
 /* Statement cache counters of an engine (compiled shapes found or made). */
 typedef struct cr_cache_stats {

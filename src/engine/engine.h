@@ -137,6 +137,7 @@ struct cr_result {
     char **colnames;            /* column names, valid while the result lives */
     const void *const *colkeys; /* the statement's column handles (or NULL) */
     cr_rowset *inserted_pk;     /* INSERT: the primary keys it made, or NULL */
+    cr_rowset *returned_defaults; /* INSERT with return_defaults, or NULL  */
     bool is_insert;             /* made by an INSERT statement (sql/)      */
     cr_result *prev, *next;     /* the connection's open results */
     /* Last, so that a new result zeroes the fields above and leaves the

@@ -94,6 +94,7 @@ void cr_result_free(cr_result *r)
     cr_conn *c = r->conn;
     cr_result_detach(r);
     cr_rowset_free(r->inserted_pk);
+    cr_rowset_free(r->returned_defaults);
     cr_arena_free(&r->arena);
     cr_error_clear(&r->err);
     if (c && !c->spare)

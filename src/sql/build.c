@@ -811,6 +811,12 @@ void cr_returning_items(cr_stmt *q, const void *const *items)
     push_items(q, &q->returning, items, "returning", true);
 }
 
+void cr_return_defaults(cr_stmt *q)
+{
+    if (expect(q, CR_STMT_INSERT, "return_defaults"))
+        q->return_defaults = true;
+}
+
 static void on_conflict(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_conflict_kind k)
 {
     if (!expect(q, CR_STMT_INSERT, "on_conflict"))

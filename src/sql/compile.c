@@ -1424,6 +1424,15 @@ static void render_upsert(compiler *c, cr_stmt *s)
     render_assigns(c, &s->conflict_sets);
 }
 
+/* Whether a VALUES row sets col. */
+static bool row_sets(const cr_list *row, const struct cr_column *col)
+{
+    for (size_t i = 0; i < row->n; i++)
+        if (((const cr_assign *)row->items[i])->col == col)
+            return true;
+    return false;
+}
+
 static void render_insert(compiler *c, cr_stmt *s, bool implicit_pk)
 {
     cr_compiled *o = c->out;
@@ -1474,20 +1483,33 @@ static void render_insert(compiler *c, cr_stmt *s, bool implicit_pk)
     c->scope = NULL;
     render_returning(c, s);
     /* The primary key of what was inserted, where the backend cannot give
-     * it any other way (no lastrowid) or for several rows at once. */
+     * it any other way (no lastrowid) or for several rows at once; and the
+     * server's defaults when asked (return_defaults). The key comes first. */
+    if (!implicit_pk || s->returning.n || !c->d->has_returning || s->from_select ||
+        s->conflict != CR_CONFLICT_NONE || c->failed)
+        return;
     const struct cr_column *ai = cr_table_autoincrement(s->table);
-    if (implicit_pk && !s->returning.n && ai && c->d->has_returning && !s->from_select &&
-        s->conflict == CR_CONFLICT_NONE && (s->eff_rows.n > 1 || !c->d->has_lastrowid)) {
-        bool given = false;
-        const cr_list *first = s->eff_rows.items[0];
-        for (size_t i = 0; i < first->n && !given; i++)
-            given = ((const cr_assign *)first->items[i])->col == ai;
-        if (!given) {
-            puts_(c, " RETURNING ");
-            ident(c, ai->name);
-            o->pk_returning = true;
-        }
+    const cr_list *first = s->eff_rows.items[0];
+    bool want_pk = ai && !row_sets(first, ai) &&
+                   (s->eff_rows.n > 1 || !c->d->has_lastrowid || s->return_defaults);
+    const char *sep = " RETURNING ";
+    if (want_pk) {
+        puts_(c, sep);
+        ident(c, ai->name);
+        add_result_column(c, ai->name, ai);
+        o->pk_returning = true;
+        sep = ", ";
     }
+    for (size_t i = 0; s->return_defaults && i < s->table->ncols; i++) {
+        const struct cr_column *col = s->table->cols[i];
+        if (col == ai || !col->server_default || row_sets(first, col))
+            continue;
+        puts_(c, sep);
+        ident(c, col->name);
+        add_result_column(c, col->name, col);
+        sep = ", ";
+    }
+    o->defaults_returning = s->return_defaults && o->ncolumns > 0;
 }
 
 static void render_dml(compiler *c, cr_stmt *s)

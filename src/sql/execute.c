@@ -224,7 +224,7 @@ cr_result *cr_conn_execute_stmt(cr_conn *c, cr_stmt *q)
         return r;
     r->is_insert = true;
     cr_rowset *returned = NULL;
-    if (e->c.pk_returning) {
+    if (e->c.pk_returning || e->c.defaults_returning) {
         /* The RETURNING was ours, not the caller's: read it here. */
         returned = cr_result_fetchall(r);
         if (!returned) {
@@ -237,12 +237,29 @@ cr_result *cr_conn_execute_stmt(cr_conn *c, cr_stmt *q)
         r->ncols = 0;
     }
     cr_status rc = q->from_select ? CR_OK : collect_inserted_pk(c, r, q, e, returned);
-    cr_rowset_free(returned);
+    if (e->c.defaults_returning)
+        r->returned_defaults = returned;
+    else
+        cr_rowset_free(returned);
     if (rc) {
         cr_result_free(r);
         return NULL;
     }
     return r;
+}
+
+const cr_row *cr_result_returned_defaults(cr_result *r)
+{
+    if (!r)
+        return NULL;
+    cr_error_clear(&r->err);
+    if (!r->returned_defaults || r->returned_defaults->count == 0) {
+        cr_error_set(&r->err, CR_ERR_INVALID_REQUEST,
+                     "returned_defaults: the statement fetched no defaults (cr_return_defaults "
+                     "on an INSERT, on a backend with RETURNING)");
+        return NULL;
+    }
+    return &r->returned_defaults->rows[0];
 }
 
 cr_status cr_conn_exec_stmt(cr_conn *c, cr_stmt *q)

@@ -53,6 +53,7 @@ struct cr_stmt {
     cr_stmt *from_select;
     cr_list from_select_cols;
     cr_list returning;
+    bool return_defaults;        /* fetch back server defaults (INSERT)       */
     cr_conflict_kind conflict;
     cr_list conflict_cols, conflict_sets;
 
@@ -91,7 +92,10 @@ struct cr_compiled {
     cr_result_column *columns;   /* what the rows hold                        */
     /* INSERT: how to give inserted_primary_key. */
     const struct cr_table *insert_table;
-    bool pk_returning;           /* RETURNING pk columns was added             */
+    bool pk_returning;           /* RETURNING of the generated key was added:
+                                  * the first returned column                 */
+    bool defaults_returning;     /* return_defaults: the RETURNING columns are
+                                  * kept for cr_result_returned_defaults      */
     size_t insert_rows;          /* rows in VALUES                             */
 };
 
