@@ -559,7 +559,8 @@ CR_API cr_status cr_row_datetime_named(const cr_row *row, const char *col, cr_da
 
 #define CR__BY_COL(name, col) _Generic((col), \
     char *: name##_named, const char *: name##_named, \
-    struct cr_column *: name##_column, default: name##_at)
+    struct cr_column *: name##_column, const struct cr_column *: name##_column, \
+    default: name##_at)
 #define cr_row_value(row, col)         CR__BY_COL(cr_row_value, col)(row, col)
 #define cr_row_is_null(row, col)       CR__BY_COL(cr_row_is_null, col)(row, col)
 #define cr_row_int64(row, col, out)    CR__BY_COL(cr_row_int64, col)(row, col, out)

@@ -182,6 +182,8 @@ static int advance(cr_result *r)
     int rc = c->engine->drv->fetch(r->stmt->ds, r->stmt->row, &r->err);
     if (rc == CR_ROW)
         return rc;
+    if (rc == CR_DONE)   /* what the statement did is known once it ends */
+        r->rowcount = c->engine->drv->rowcount(r->stmt->ds);
     if (rc != CR_DONE) {
         cr_pconn_note_error(c->pc, &r->err);
         cr_error_set_statement(&r->err, r->stmt->sql);

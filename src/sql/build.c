@@ -155,11 +155,23 @@ void cr_stmt_free(cr_stmt *q)
     cr_free(q);
 }
 
+/* A call that takes sub failed before adopting it: q (or, with no q, the
+ * call itself) still owns it, so that it is not leaked. */
+static void take(cr_stmt *q, cr_stmt *sub)
+{
+    if (!sub || sub == q || sub->tag != CR_TAG_STMT)
+        return;
+    if (!q || !cr_list_push(NULL, &q->adopted, sub))
+        cr_stmt_free(sub);
+}
+
 /* q takes sub: it is freed with q. A statement can be adopted once. */
 static bool adopt(cr_stmt *q, cr_stmt *sub, const char *what)
 {
-    if (!q)
+    if (!q) {
+        take(q, sub);
         return false;
+    }
     if (!sub || sub->tag != CR_TAG_STMT) {
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the statement is NULL (out of memory?)", what);
         return false;
@@ -285,11 +297,13 @@ static void and_into(cr_stmt *q, cr_expr **slot, cr_expr *cond, const char *what
 
 void (cr_where)(cr_stmt *q, cr_expr *cond)
 {
-    if (ok(q) && q->kind == CR_STMT_INSERT) {
+    if (!ok(q))
+        return;
+    if (q->kind == CR_STMT_INSERT) {
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "where applies to SELECT, UPDATE and DELETE");
         return;
     }
-    if (ok(q) && q->kind == CR_STMT_COMPOUND) {
+    if (q->kind == CR_STMT_COMPOUND) {
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST,
                      "where: a compound SELECT has no WHERE; filter its members");
         return;
@@ -345,7 +359,9 @@ void cr_full_outerjoin(cr_stmt *q, const void *t, cr_expr *on)
 
 void cr_order_by_items(cr_stmt *q, const void *const *items)
 {
-    if (ok(q) && q->kind != CR_STMT_SELECT && q->kind != CR_STMT_COMPOUND) {
+    if (!ok(q))
+        return;
+    if (q->kind != CR_STMT_SELECT && q->kind != CR_STMT_COMPOUND) {
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "order_by applies to SELECT");
         return;
     }
@@ -405,7 +421,9 @@ cr_expr *cr_bind(cr_stmt *q, cr_value v) { return bind_value(q, v); }
 
 void cr_limit(cr_stmt *q, int64_t n)
 {
-    if (ok(q) && q->kind != CR_STMT_SELECT && q->kind != CR_STMT_COMPOUND) {
+    if (!ok(q))
+        return;
+    if (q->kind != CR_STMT_SELECT && q->kind != CR_STMT_COMPOUND) {
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "limit applies to SELECT");
         return;
     }
@@ -418,7 +436,9 @@ void cr_limit(cr_stmt *q, int64_t n)
 
 void cr_offset(cr_stmt *q, int64_t n)
 {
-    if (ok(q) && q->kind != CR_STMT_SELECT && q->kind != CR_STMT_COMPOUND) {
+    if (!ok(q))
+        return;
+    if (q->kind != CR_STMT_SELECT && q->kind != CR_STMT_COMPOUND) {
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "offset applies to SELECT");
         return;
     }
@@ -485,10 +505,7 @@ static cr_expr *from_stmt(cr_stmt *q, cr_stmt *sub, const char *name, cr_node_ki
                           const char *what)
 {
     if (!ok(q)) {
-        /* Still take it, so it is not leaked. */
-        if (q && sub && sub != q && sub->tag == CR_TAG_STMT &&
-            !cr_list_push(NULL, &q->adopted, sub))
-            cr_stmt_free(sub);
+        take(q, sub);
         return NULL;
     }
     if (!adopt(q, sub, what))
@@ -533,9 +550,7 @@ void cr_cte_union_all(cr_stmt *q, cr_expr *cte, cr_stmt *part)
         cte = NULL;
     }
     if (!ok(q)) {
-        if (q && part && part != q && part->tag == CR_TAG_STMT &&
-            !cr_list_push(NULL, &q->adopted, part))
-            cr_stmt_free(part);
+        take(q, part);
         return;
     }
     if (!adopt(q, part, "cte_union_all"))
@@ -715,11 +730,13 @@ static void set_into(cr_stmt *q, cr_list *l, cr_column *col, cr_expr *value, con
 
 void cr_set_expr(cr_stmt *q, cr_column *col, cr_expr *value)
 {
-    if (ok(q) && q->kind != CR_STMT_INSERT && q->kind != CR_STMT_UPDATE) {
+    if (!ok(q))
+        return;
+    if (q->kind != CR_STMT_INSERT && q->kind != CR_STMT_UPDATE) {
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "values apply to INSERT and UPDATE");
         return;
     }
-    if (ok(q) && q->from_select) {
+    if (q->from_select) {
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "values: this INSERT takes its rows from a SELECT");
         return;
     }
@@ -782,7 +799,11 @@ void cr_values_rows(cr_stmt *q, cr_column *const *cols, size_t ncols, const cr_v
 
 void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *sel)
 {
-    if (!expect(q, CR_STMT_INSERT, "from_select") || !adopt(q, sel, "from_select"))
+    if (!expect(q, CR_STMT_INSERT, "from_select")) {
+        take(q, sel);
+        return;
+    }
+    if (!adopt(q, sel, "from_select"))
         return;
     if (!is_select(sel)) {
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "from_select: the statement must be a SELECT");
@@ -803,7 +824,9 @@ void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *s
 
 void cr_returning_items(cr_stmt *q, const void *const *items)
 {
-    if (ok(q) && q->kind != CR_STMT_INSERT && q->kind != CR_STMT_UPDATE &&
+    if (!ok(q))
+        return;
+    if (q->kind != CR_STMT_INSERT && q->kind != CR_STMT_UPDATE &&
         q->kind != CR_STMT_DELETE) {
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "returning applies to INSERT, UPDATE and DELETE");
         return;
@@ -848,7 +871,9 @@ void cr_on_conflict_do_update(cr_stmt *q, cr_column *const *c, size_t n)
 
 void cr_conflict_set_expr(cr_stmt *q, cr_column *col, cr_expr *value)
 {
-    if (ok(q) && q->conflict != CR_CONFLICT_UPDATE) {
+    if (!ok(q))
+        return;
+    if (q->conflict != CR_CONFLICT_UPDATE) {
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "conflict_set needs on_conflict_do_update first");
         return;
     }
@@ -925,6 +950,9 @@ cr_expr *cr_binary(cr_stmt *q, cr_operator op, cr_expr *l, cr_expr *r)
         coerce(q, r, lc);
     if (rc && l->kind == CR_N_BIND && op != CR_OP_CONCAT && op < CR_OP_LIKE)
         coerce(q, l, rc);
+    /* A LIKE pattern is named after its column (name_1), not typed by it. */
+    if (lc && r->kind == CR_N_BIND && op >= CR_OP_LIKE && !r->hint)
+        r->hint = lc->name;
     cr_expr *e = node(q, CR_N_BINARY);
     if (!e)
         return NULL;
@@ -969,6 +997,9 @@ static cr_expr *like_escaped(cr_stmt *q, cr_expr *e, const char *s, bool lead, b
     cr_expr *n = node(q, CR_N_LIKE_ESCAPE);
     if (!n)
         return NULL;
+    const struct cr_column *col = column_of(e);
+    if (p && col)
+        p->hint = col->name;
     n->u.un.e = e;
     n->u.un.a = p;
     n->u.un.escape = '/';

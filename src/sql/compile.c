@@ -395,7 +395,8 @@ typedef struct compiler {
     char **names;                /* per bind: its name                      */
     struct { const char *hint; int count; } hints[16];   /* name_N counters */
     int nhints;
-    int anon;                    /* anon_N labels                           */
+    struct { const char *base; int count; } anons[16];   /* anon_N, count_N ... */
+    int nanons;
     scope *scope;
     bool qualify;                /* columns as table.column                 */
     bool failed;
@@ -714,7 +715,9 @@ static void render_expr(compiler *c, const cr_expr *e, int prec)
         for (size_t i = 0; i < l->n; i++) {
             if (i)
                 puts_(c, e->kind == CR_N_AND ? " AND " : " OR ");
-            render_expr(c, l->items[i], precedence(e) + 1);
+            /* a AND (b AND c) is a AND b AND c: no parentheses for its own kind. */
+            const cr_expr *item = l->items[i];
+            render_expr(c, item, precedence(e) + (item->kind != e->kind));
         }
         break;
     }
@@ -1074,7 +1077,16 @@ static void render_select_item(compiler *c, const void *item, bool top, bool *fi
     } else {
         const char *base = e->kind == CR_N_FUNC ? e->u.func.name
                          : e->kind == CR_N_COUNT_STAR ? "count" : "anon";
-        snprintf(anon, sizeof anon, "%s_%d", base, ++c->anon);
+        int k = 0;
+        while (k < c->nanons && strcmp(c->anons[k].base, base) != 0)
+            k++;
+        if (k == c->nanons) {
+            if (c->nanons == (int)CR_ARRAY_LEN(c->anons))
+                k = 0, base = c->anons[0].base;   /* many bases: share a counter */
+            else
+                c->anons[c->nanons++].base = base;
+        }
+        snprintf(anon, sizeof anon, "%s_%d", base, ++c->anons[k].count);
         label = anon;
     }
     render_expr(c, value, 0);
@@ -1173,6 +1185,81 @@ static void render_ctes(compiler *c, cr_stmt *s)
 
 static const void *join_target(const cr_join_clause *j) { return j->target; }
 
+/* A foreign key of `from` that refers to `to`, by table name. */
+static const cr_constraint *fk_between(const cr_table *from, const cr_table *to, int *count)
+{
+    const cr_constraint *found = NULL;
+    for (size_t i = 0; i < from->ncons; i++) {
+        const cr_constraint *k = from->constraints[i];
+        if (k->kind == CR_CONSTRAINT_FOREIGN_KEY && k->ncols &&
+            strcmp(k->ref_tables[0], to->name) == 0) {
+            found = k;
+            ++*count;
+        }
+    }
+    return found;
+}
+
+static void render_fk_pairs(compiler *c, const cr_table *from, const cr_constraint *k,
+                            const cr_table *to)
+{
+    for (size_t i = 0; i < k->ncols; i++) {
+        if (i)
+            puts_(c, " AND ");
+        ident(c, from->name);
+        puts_(c, ".");
+        ident(c, k->cols[i]->name);
+        puts_(c, " = ");
+        ident(c, to->name);
+        puts_(c, ".");
+        ident(c, k->ref_columns[i]);
+    }
+}
+
+/* join(target) with no ON: the one foreign key between the target and a
+ * table already on the left of the join, either way round, as SQLAlchemy
+ * finds it. */
+static void render_fk_condition(compiler *c, const void *first, const cr_stmt *s, size_t j)
+{
+    const cr_join_clause *jn = s->joins.items[j];
+    if (*(const uint32_t *)jn->target != CR_TAG_TABLE) {
+        fail(c, CR_ERR_ARGUMENT, "join to '%s' needs an ON condition (only tables are joined "
+             "along their foreign keys)", from_name(jn->target));
+        return;
+    }
+    const cr_table *to = jn->target;
+    const cr_table *from = NULL;
+    const cr_constraint *key = NULL;
+    bool reverse = false;
+    int count = 0;
+    for (size_t i = 0; i <= j; i++) {
+        const void *left = i == 0 ? first : ((const cr_join_clause *)s->joins.items[i - 1])->target;
+        if (*(const uint32_t *)left != CR_TAG_TABLE)
+            continue;
+        const cr_table *lt = left;
+        int before = count;
+        const cr_constraint *k = fk_between(lt, to, &count);
+        if (count > before) {
+            from = lt, key = k, reverse = false;
+        }
+        before = count;
+        k = fk_between(to, lt, &count);
+        if (count > before) {
+            from = lt, key = k, reverse = true;
+        }
+    }
+    if (count != 1) {
+        fail(c, CR_ERR_ARGUMENT, "join to '%s' has no ON condition and %s foreign key links it "
+             "to the tables on its left; give the condition", to->name,
+             count ? "more than one" : "no");
+        return;
+    }
+    if (reverse)
+        render_fk_pairs(c, to, key, from);
+    else
+        render_fk_pairs(c, from, key, to);
+}
+
 static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
 {
     if (s->columns.n == 0) {
@@ -1255,13 +1342,11 @@ static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
                              : jn->kind == CR_JOIN_LEFT ? " LEFT OUTER JOIN "
                                                         : " FULL OUTER JOIN ");
                     render_from_item(c, jn->target, true);
-                    if (!jn->on) {
-                        fail(c, CR_ERR_ARGUMENT, "join to '%s' needs an ON condition",
-                             from_name(jn->target));
-                        break;
-                    }
                     puts_(c, " ON ");
-                    render_expr(c, jn->on, 0);
+                    if (jn->on)
+                        render_expr(c, jn->on, 0);
+                    else
+                        render_fk_condition(c, f.items[0], s, j);
                 }
         }
     }

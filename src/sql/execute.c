@@ -72,6 +72,7 @@ const cr_value *cr_compiled_param_value(const cr_compiled *c, size_t i)
 typedef struct compile_ctx {
     cr_stmt *q;
     const cr_dialect *d;
+    bool implicit_pk;       /* fetch generated keys (not for executemany) */
 } compile_ctx;
 
 typedef struct compiled_entry {
@@ -94,7 +95,7 @@ static cr_status compile_for_cache(void *ctx, cr_compile_out *out, cr_error *err
     compiled_entry *e = cr_calloc(1, sizeof *e);
     if (!e)
         return cr_error_oom(err);
-    cr_status rc = cr_stmt_compile_into(cc->q, cc->d, true, &e->c, err);
+    cr_status rc = cr_stmt_compile_into(cc->q, cc->d, cc->implicit_pk, &e->c, err);
     if (rc == CR_OK && e->c.ncolumns) {
         e->colkeys = cr_malloc(e->c.ncolumns * sizeof *e->colkeys);
         if (!e->colkeys)
@@ -120,9 +121,10 @@ static const cr_dialect *conn_dialect(cr_conn *c)
 
 /* Find or compile and prepare q (keyed, binds set), bind and run it. The
  * caller has started the statement (cr_conn_start_statement). */
-static cr_prepared *run_keyed(cr_conn *c, cr_stmt *q, bool stream, const char *note)
+static cr_prepared *run_keyed(cr_conn *c, cr_stmt *q, bool stream, bool implicit_pk,
+                              const char *note)
 {
-    compile_ctx ctx = {q, conn_dialect(c)};
+    compile_ctx ctx = {q, conn_dialect(c), implicit_pk};
     cr_prepared *st;
     bool cached;
     if (cr_prepared_get_keyed(c, q->key.data, q->key.len, compile_for_cache, &ctx, &st, &cached))
@@ -215,7 +217,7 @@ cr_result *cr_conn_execute_stmt(cr_conn *c, cr_stmt *q)
 {
     if (!start(c, q))
         return NULL;
-    cr_prepared *st = run_keyed(c, q, c->stream && q->kind == CR_STMT_SELECT, NULL);
+    cr_prepared *st = run_keyed(c, q, c->stream && q->kind == CR_STMT_SELECT, true, NULL);
     if (!st)
         return NULL;
     compiled_entry *e = st->extra;
@@ -385,6 +387,13 @@ cr_result *cr_conn_executemany_stmt(cr_conn *c, cr_stmt *q, cr_column *const *co
                            : cr_error_oom(&c->err);
                 break;
             }
+            /* A batch never fetches keys back: it is keyed apart from the
+             * INSERT of the same rows that does. */
+            cr_buf_putc(&(*slot)->key, 'M');
+            if ((*slot)->key.oom) {
+                rc = cr_error_oom(&c->err);
+                break;
+            }
         }
         cr_stmt *b = *slot;
         /* Binds were numbered row by row in table order: fill them in place. */
@@ -402,7 +411,7 @@ cr_result *cr_conn_executemany_stmt(cr_conn *c, cr_stmt *q, cr_column *const *co
             }
         }
         snprintf(note, sizeof note, "insertmanyvalues %zu/%zu", ++done, nbatches);
-        cr_prepared *st = run_keyed(c, b, false, note);
+        cr_prepared *st = run_keyed(c, b, false, false, note);
         if (!st) {
             rc = c->err.cls ? c->err.cls : CR_ERR_INTERNAL;
             break;

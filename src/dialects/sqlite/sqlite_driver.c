@@ -36,6 +36,7 @@ struct cr_driver_stmt {
     bool stepped;                /* stepped since the last reset */
     bool done;
     int64_t rowcount;
+    sqlite3_int64 changes_before;   /* total changes when it last executed */
     int64_t lastrowid;
 };
 
@@ -449,6 +450,7 @@ static cr_status sl_execute(cr_driver_stmt *s, const cr_value *params, bool stre
     if (st)
         return st;
     sqlite3_int64 before = sqlite3_total_changes64(s->db);
+    s->changes_before = before;
     s->stepped = true;
     int rc = sqlite3_step(s->st);
     if (rc == SQLITE_ROW) {
@@ -562,8 +564,12 @@ static int sl_fetch(cr_driver_stmt *s, cr_value *row, cr_error *err)
         return CR_ROW;
     }
     s->done = true;
-    if (rc == SQLITE_DONE)
+    if (rc == SQLITE_DONE) {
+        /* A statement with RETURNING counts its changes when it ends. */
+        if (!sqlite3_stmt_readonly(s->st))
+            s->rowcount = sqlite3_total_changes64(s->db) - s->changes_before;
         return CR_DONE;
+    }
     return db_error(s->db, rc, err);
 }
 
