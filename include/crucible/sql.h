@@ -241,7 +241,7 @@ CR_API cr_expr *cr_count_distinct(cr_stmt *q, cr_expr *e);
 #define cr_lower(q, e)  cr_func(q, "lower", e)
 #define cr_upper(q, e)  cr_func(q, "upper", e)
 #define cr_coalesce(q, ...) cr_func(q, "coalesce", __VA_ARGS__)
-/* length(e) (char_length on PostgreSQL and MySQL, counting characters). */
+/* length(e), counting characters: char_length on MySQL, where length counts bytes. */
 CR_API cr_expr *cr_length(cr_stmt *q, cr_expr *e);
 /* CURRENT_TIMESTAMP. */
 CR_API cr_expr *cr_current_timestamp(cr_stmt *q);

@@ -266,9 +266,9 @@ static cr_status bind_params(cr_conn *c, cr_prepared *st, const cr_param *params
     return CR_OK;
 }
 
-/* Before any statement: the connection is usable, no streamed result
- * holds it, and a transaction is begun (unless AUTOCOMMIT). */
-cr_status cr_conn_start_statement(cr_conn *c)
+/* Before any statement: the connection is usable and no streamed result
+ * holds it. */
+cr_status cr_conn_check_statement(cr_conn *c)
 {
     cr_status rc = check_conn(c);
     if (rc)
@@ -277,13 +277,21 @@ cr_status cr_conn_start_statement(cr_conn *c)
         return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST,
                             "a streamed result is still being read on this connection; "
                             "fetch all of it or free it first");
+    return CR_OK;
+}
+
+/* The first statement outside a transaction begins one (unless AUTOCOMMIT). */
+cr_status cr_conn_autobegin(cr_conn *c)
+{
     return autobegin(c);
 }
 
 /* Shared front of execute and executemany: checks, statement, transaction. */
 static cr_status start(cr_conn *c, const char *sql, cr_prepared **st, bool *cached)
 {
-    cr_status rc = cr_conn_start_statement(c);
+    cr_status rc = cr_conn_check_statement(c);
+    if (rc == CR_OK)
+        rc = autobegin(c);
     if (rc)
         return rc;
     if (!sql)

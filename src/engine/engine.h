@@ -211,7 +211,8 @@ void cr_prepared_cache_clear(const cr_driver *drv, cr_pconn *pc);
 cr_status cr_prepared_sync_columns(cr_prepared *st, const cr_driver *drv, cr_error *err);
 
 /* connection.c, for the SQL layer's execution of compiled statements */
-cr_status cr_conn_start_statement(cr_conn *c);
+cr_status cr_conn_check_statement(cr_conn *c);
+cr_status cr_conn_autobegin(cr_conn *c);
 cr_status cr_conn_run(cr_conn *c, cr_prepared *st, const cr_value *vals, bool stream);
 void cr_conn_log_positional(cr_conn *c, cr_prepared *st, bool cached, const char *note,
                             const cr_value *vals, size_t n);

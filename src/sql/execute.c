@@ -120,7 +120,8 @@ static const cr_dialect *conn_dialect(cr_conn *c)
 }
 
 /* Find or compile and prepare q (keyed, binds set), bind and run it. The
- * caller has started the statement (cr_conn_start_statement). */
+ * transaction begins only once the statement compiled and prepared: a
+ * statement refused before it is sent begins nothing. */
 static cr_prepared *run_keyed(cr_conn *c, cr_stmt *q, bool stream, bool implicit_pk,
                               const char *note)
 {
@@ -129,6 +130,10 @@ static cr_prepared *run_keyed(cr_conn *c, cr_stmt *q, bool stream, bool implicit
     bool cached;
     if (cr_prepared_get_keyed(c, q->key.data, q->key.len, compile_for_cache, &ctx, &st, &cached))
         return NULL;
+    if (cr_conn_autobegin(c)) {
+        cr_prepared_release(c, st, false);
+        return NULL;
+    }
     compiled_entry *e = st->extra;
     if (!st->colkeys && e->colkeys) {
         st->colkeys = e->colkeys;
@@ -149,7 +154,7 @@ static bool start(cr_conn *c, cr_stmt *q)
 {
     if (!c)
         return false;
-    if (cr_conn_start_statement(c))
+    if (cr_conn_check_statement(c))
         return false;
     if (!q) {
         cr_error_set(&c->err, CR_ERR_ARGUMENT, "statement is NULL");
