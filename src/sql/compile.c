@@ -542,17 +542,12 @@ static int precedence(const cr_expr *e)
     }
 }
 
-static bool is_from_item(const void *p, const void *q)
-{
-    return p == q;
-}
-
 /* Whether a FROM item is visible to the SELECT being rendered. */
 static bool in_scope(compiler *c, const void *from)
 {
     for (scope *s = c->scope; s; s = s->up)
         for (size_t i = 0; i < s->n; i++)
-            if (is_from_item(s->items[i], from))
+            if (s->items[i] == from)
                 return true;
     return false;
 }
@@ -1521,7 +1516,6 @@ static bool row_sets(const cr_list *row, const struct cr_column *col)
 static void render_insert(compiler *c, cr_stmt *s, bool implicit_pk)
 {
     cr_compiled *o = c->out;
-    o->insert_table = s->table;
     puts_(c, "INSERT INTO ");
     ident(c, s->table->name);
     scope sc;
@@ -1537,7 +1531,6 @@ static void render_insert(compiler *c, cr_stmt *s, bool implicit_pk)
         render_select(c, s->from_select, true, false);
     } else {
         const cr_list *first = s->eff_rows.items[0];
-        o->insert_rows = s->eff_rows.n;
         if (first->n == 0) {
             puts_(c, " ");
             puts_(c, c->d->empty_insert);

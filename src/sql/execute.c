@@ -186,9 +186,7 @@ static cr_status collect_inserted_pk(cr_conn *c, cr_result *r, cr_stmt *q,
         cr_free(names);
         return cr_error_oom(&c->err);
     }
-    int64_t lastrowid = 0;
     bool have_lastrowid = r->lastrowid_status == CR_OK;
-    lastrowid = r->lastrowid;
     for (size_t k = 0; k < npk; k++)
         names[k] = pk[k]->name;
     for (size_t row = 0; row < nrows; row++) {
@@ -209,7 +207,7 @@ static cr_status collect_inserted_pk(cr_conn *c, cr_result *r, cr_stmt *q,
             if (e->c.pk_returning && returned && row < returned->count)
                 *v = returned->rows[row].values[0];
             else if (nrows == 1 && have_lastrowid)
-                *v = cr_val_int(lastrowid);
+                *v = cr_val_int(r->lastrowid);
         }
     }
     r->inserted_pk = cr_rowset_build((int)npk, names, vals, nrows);

@@ -15,7 +15,7 @@ static int column_index(const cr_row *row, const cr_column *col)
     return -2;
 }
 
-#define BY_COLUMN(get, ret, ...)                                                       \
+#define BY_COLUMN(get, ...)                                                       \
     {                                                                                  \
         int i = column_index(row, col);                                                \
         if (i == -2)                                                                   \
@@ -36,20 +36,20 @@ int cr_row_is_null_column(const cr_row *row, const cr_column *col)
 }
 
 cr_status cr_row_int64_column(const cr_row *row, const cr_column *col, int64_t *out)
-    BY_COLUMN(cr_row_int64, cr_status, out)
+    BY_COLUMN(cr_row_int64, out)
 cr_status cr_row_double_column(const cr_row *row, const cr_column *col, double *out)
-    BY_COLUMN(cr_row_double, cr_status, out)
+    BY_COLUMN(cr_row_double, out)
 cr_status cr_row_bool_column(const cr_row *row, const cr_column *col, bool *out)
-    BY_COLUMN(cr_row_bool, cr_status, out)
+    BY_COLUMN(cr_row_bool, out)
 cr_status cr_row_text_column(const cr_row *row, const cr_column *col, const char **out, size_t *len)
-    BY_COLUMN(cr_row_text, cr_status, out, len)
+    BY_COLUMN(cr_row_text, out, len)
 cr_status cr_row_blob_column(const cr_row *row, const cr_column *col, const void **out, size_t *len)
-    BY_COLUMN(cr_row_blob, cr_status, out, len)
+    BY_COLUMN(cr_row_blob, out, len)
 cr_status cr_row_numeric_column(const cr_row *row, const cr_column *col, const char **out)
-    BY_COLUMN(cr_row_numeric, cr_status, out)
+    BY_COLUMN(cr_row_numeric, out)
 cr_status cr_row_date_column(const cr_row *row, const cr_column *col, cr_datetime *out)
-    BY_COLUMN(cr_row_date, cr_status, out)
+    BY_COLUMN(cr_row_date, out)
 cr_status cr_row_time_column(const cr_row *row, const cr_column *col, cr_datetime *out)
-    BY_COLUMN(cr_row_time, cr_status, out)
+    BY_COLUMN(cr_row_time, out)
 cr_status cr_row_datetime_column(const cr_row *row, const cr_column *col, cr_datetime *out)
-    BY_COLUMN(cr_row_datetime, cr_status, out)
+    BY_COLUMN(cr_row_datetime, out)

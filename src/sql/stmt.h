@@ -91,12 +91,10 @@ struct cr_compiled {
     size_t ncolumns;
     cr_result_column *columns;   /* what the rows hold                        */
     /* INSERT: how to give inserted_primary_key. */
-    const struct cr_table *insert_table;
     bool pk_returning;           /* RETURNING of the generated key was added:
                                   * the first returned column                 */
     bool defaults_returning;     /* return_defaults: the RETURNING columns are
                                   * kept for cr_result_returned_defaults      */
-    size_t insert_rows;          /* rows in VALUES                             */
 };
 
 /* Compute q's key and bind values for this execution (client defaults

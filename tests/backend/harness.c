@@ -17,8 +17,21 @@ const char *backend_url;
 static char sqlite_dir[256];
 static char sqlite_url[512];
 
-void harness_init(const char *name)
+int harness_run(const char *suite, const char *part, const struct CMUnitTest *tests, size_t n,
+                CMFixtureFunction group_teardown)
 {
+    char group[96];
+    snprintf(group, sizeof group, "%s_%s%s%s", suite, backend, part ? "_" : "", part ? part : "");
+    return _cmocka_run_group_tests(group, tests, n, NULL, group_teardown);
+}
+
+void harness_init(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s sqlite|postgresql|mysql\n", argv[0]);
+        exit(2);
+    }
+    const char *name = argv[1];
     backend = name;
     if (strcmp(name, "sqlite") == 0) {
         snprintf(sqlite_dir, sizeof sqlite_dir, "%s/crucible-test-XXXXXX",

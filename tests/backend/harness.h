@@ -9,10 +9,17 @@ extern const char *backend;
 /* Its URL (a temporary file database for SQLite). */
 extern const char *backend_url;
 
-/* Resolve the URL for name; exits 77 (skip) when the backend has no server,
+/* The backend named on the command line (prog sqlite|postgresql|mysql; exits
+ * 2 otherwise) and its URL; exits 77 (skip) when the backend has no server,
  * or 1 when CRUCIBLE_REQUIRE_ALL_BACKENDS=1. */
-void harness_init(const char *name);
+void harness_init(int argc, char **argv);
 void harness_cleanup(void);
+/* Run tests as the cmocka group <suite>_<backend>[_<part>] (cmocka.h comes
+ * before this header); returns the number that failed. */
+int harness_run(const char *suite, const char *part, const struct CMUnitTest *tests, size_t n,
+                CMFixtureFunction group_teardown);
+#define HARNESS_RUN(suite, part, tests, teardown) \
+    harness_run(suite, part, tests, sizeof tests / sizeof tests[0], teardown)
 
 bool is_sqlite(void);
 bool is_pg(void);

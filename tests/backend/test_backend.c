@@ -1043,11 +1043,7 @@ static void test_sqlite_memory_shared(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s sqlite|postgresql|mysql\n", argv[0]);
-        return 2;
-    }
-    harness_init(argv[1]);
+    harness_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_select_literal),
         cmocka_unit_test(test_types_round_trip),
@@ -1075,15 +1071,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sqlite_storage_format),
         cmocka_unit_test(test_sqlite_memory_shared),
     };
-    char group[64];
-    snprintf(group, sizeof group, "backend_%s", backend);
-    int failed = _cmocka_run_group_tests(group, tests, sizeof tests / sizeof tests[0], NULL, NULL);
+    int failed = HARNESS_RUN("backend", NULL, tests, NULL);
     if (is_pg())
-        failed += _cmocka_run_group_tests("backend_postgresql_only", pg_tests,
-                                          sizeof pg_tests / sizeof pg_tests[0], NULL, NULL);
+        failed += HARNESS_RUN("backend", "only", pg_tests, NULL);
     if (is_sqlite())
-        failed += _cmocka_run_group_tests("backend_sqlite_only", sqlite_tests,
-                                          sizeof sqlite_tests / sizeof sqlite_tests[0], NULL, NULL);
+        failed += HARNESS_RUN("backend", "only", sqlite_tests, NULL);
     harness_cleanup();
     return failed ? 1 : 0;
 }

@@ -1389,11 +1389,7 @@ static int group_teardown(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s sqlite|postgresql|mysql\n", argv[0]);
-        return 2;
-    }
-    harness_init(argv[1]);
+    harness_init(argc, argv);
     build_schema();
     const struct CMUnitTest tests[] = {
         T(test_select_where),
@@ -1418,10 +1414,7 @@ int main(int argc, char **argv)
         T(test_hostile_identifiers),
         T(test_bad_input),
     };
-    char group[64];
-    snprintf(group, sizeof group, "core_%s", backend);
-    int failed = _cmocka_run_group_tests(group, tests, sizeof tests / sizeof tests[0], NULL,
-                                         group_teardown);
+    int failed = HARNESS_RUN("core", NULL, tests, group_teardown);
     cr_metadata_free(md);
     harness_cleanup();
     return failed ? 1 : 0;

@@ -504,11 +504,7 @@ static void test_out_of_memory(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s sqlite|postgresql|mysql\n", argv[0]);
-        return 2;
-    }
-    harness_init(argv[1]);
+    harness_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_table_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_columns, setup, teardown),
@@ -519,9 +515,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_reflect_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
     };
-    char group[64];
-    snprintf(group, sizeof group, "inspect_%s", backend);
-    int failed = _cmocka_run_group_tests(group, tests, sizeof tests / sizeof tests[0], NULL, NULL);
+    int failed = HARNESS_RUN("inspect", NULL, tests, NULL);
     harness_cleanup();
     return failed ? 1 : 0;
 }

@@ -1815,11 +1815,7 @@ static void test_retry_conflict(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s sqlite|postgresql|mysql\n", argv[0]);
-        return 2;
-    }
-    harness_init(argv[1]);
+    harness_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_threads_share_pool, teardown),
         cmocka_unit_test_teardown(test_exhaustion_timeout, teardown),
@@ -1855,23 +1851,15 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_freed_engine_closed_concurrently, teardown),
         cmocka_unit_test_teardown(test_freed_engine_slow_close, teardown),
     };
-    char group[64];
-    snprintf(group, sizeof group, "pool_%s", backend);
-    int failed = _cmocka_run_group_tests(group, tests, sizeof tests / sizeof tests[0], NULL, NULL);
+    int failed = HARNESS_RUN("pool", NULL, tests, NULL);
     if (!is_sqlite()) {
-        snprintf(group, sizeof group, "pool_%s_server", backend);
-        failed += _cmocka_run_group_tests(group, server_tests,
-                                          sizeof server_tests / sizeof server_tests[0], NULL, NULL);
+        failed += HARNESS_RUN("pool", "server", server_tests, NULL);
         if (is_pg())
-            failed += _cmocka_run_group_tests("pool_postgresql_only", pg_tests,
-                                              sizeof pg_tests / sizeof pg_tests[0], NULL, NULL);
+            failed += HARNESS_RUN("pool", "only", pg_tests, NULL);
     } else {
-        failed += _cmocka_run_group_tests("pool_sqlite_only", sqlite_tests,
-                                          sizeof sqlite_tests / sizeof sqlite_tests[0], NULL, NULL);
+        failed += HARNESS_RUN("pool", "only", sqlite_tests, NULL);
     }
-    snprintf(group, sizeof group, "pool_%s_freed_engine", backend);
-    failed += _cmocka_run_group_tests(group, race_tests, sizeof race_tests / sizeof race_tests[0],
-                                      NULL, NULL);
+    failed += HARNESS_RUN("pool", "freed_engine", race_tests, NULL);
     harness_cleanup();
     return failed ? 1 : 0;
 }

@@ -272,19 +272,13 @@ static void test_backend_specifics(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s sqlite|postgresql|mysql\n", argv[0]);
-        return 2;
-    }
-    harness_init(argv[1]);
+    harness_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_all_constraints_defaults),
         cmocka_unit_test(test_checkfirst),
         cmocka_unit_test(test_backend_specifics),
     };
-    char group[64];
-    snprintf(group, sizeof group, "schema_%s", backend);
-    int failed = _cmocka_run_group_tests(group, tests, sizeof tests / sizeof tests[0], NULL, NULL);
+    int failed = HARNESS_RUN("schema", NULL, tests, NULL);
     harness_cleanup();
     return failed ? 1 : 0;
 }
