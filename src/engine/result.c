@@ -579,10 +579,10 @@ static cr_status get_temporal(const cr_row *row, int col, const char *name, cr_d
         return CR_ERR_ARGUMENT;
     cr_datetime dt;
     cr_type kind = v->type;
-    if (kind == CR_TEXT && cr_datetime_parse(v->v.s.ptr, v->v.s.len, &dt, &kind) != CR_OK)
-        kind = CR_TEXT;
-    else if (kind != CR_TEXT)
+    if (kind != CR_TEXT)
         dt = v->v.dt;
+    else if (cr_datetime_parse(v->v.s.ptr, v->v.s.len, &dt, &kind) != CR_OK)
+        kind = CR_TEXT;   /* (the parse sets kind only when it succeeds) */
     /* A datetime also answers for its date; a date is a datetime at midnight. */
     if (kind == want || (want == CR_DATE && kind == CR_DATETIME) ||
         (want == CR_DATETIME && kind == CR_DATE)) {
