@@ -661,6 +661,13 @@ cr_column *cr_table_add_column(cr_table *t, const cr_column_def *def)
         return NULL;
     }
     const char *name = def->name;
+    /* More than any backend allows (SQLite's limit is the highest); the
+     * statement cache's keys count on it. */
+    if (t->ncols >= 32767) {
+        md_error(md, CR_ERR_ARGUMENT, "table '%s' has 32767 columns, the most there can be",
+                 t->name);
+        return NULL;
+    }
     if (cr_table_column(t, name)) {
         md_error(md, CR_ERR_ARGUMENT, "duplicate column '%s' in table '%s'", name, t->name);
         return NULL;

@@ -106,20 +106,39 @@ uint64_t cr_table_serial(const cr_table *t)
 
 /* A program builds, runs and frees statements in a loop: each thread keeps
  * its last freed statement for the next one instead of going back to the
- * allocator (freed when the thread exits). */
+ * allocator. A key destructor frees it when the thread exits; the key is set
+ * once per thread, to the thread's own slot. */
+static _Thread_local cr_stmt *spare;
+static _Thread_local bool spare_registered;
 static pthread_key_t spare_key;
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
 static bool spare_ok;
 
-static void spare_destroy(void *q) { cr_free(q); }
+static void spare_destroy(void *slot)
+{
+    cr_stmt **p = slot;
+    cr_free(*p);
+    *p = NULL;
+}
+
 static void spare_init(void) { spare_ok = pthread_key_create(&spare_key, spare_destroy) == 0; }
+
+static bool spare_usable(void)
+{
+    if (!spare_registered) {
+        pthread_once(&spare_once, spare_init);
+        if (!spare_ok || pthread_setspecific(spare_key, &spare) != 0)
+            return false;
+        spare_registered = true;
+    }
+    return true;
+}
 
 static cr_stmt *stmt_new(cr_stmt_kind kind)
 {
-    pthread_once(&spare_once, spare_init);
-    cr_stmt *q = spare_ok ? pthread_getspecific(spare_key) : NULL;
+    cr_stmt *q = spare;
     if (q)
-        pthread_setspecific(spare_key, NULL);
+        spare = NULL;
     else if (!(q = cr_malloc(sizeof *q)))
         return NULL;
     memset(q, 0, offsetof(cr_stmt, inline_binds));
@@ -150,8 +169,10 @@ void cr_stmt_free(cr_stmt *q)
         cr_free(q->binds);
     cr_free(q->eff_rows.items);
     cr_arena_free(&q->arena);
-    if (spare_ok && !pthread_getspecific(spare_key) && pthread_setspecific(spare_key, q) == 0)
+    if (!spare && spare_usable()) {
+        spare = q;
         return;
+    }
     cr_free(q);
 }
 
@@ -212,17 +233,34 @@ static void push_items(cr_stmt *q, cr_list *l, const void *const *items, const c
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the list is NULL", what);
         return;
     }
-    for (size_t i = 0; items[i] && ok(q); i++) {
-        const void *it = items[i];
+    size_t n = 0;
+    for (; items[n]; n++) {
+        const void *it = items[n];
         if (is_table(it) ? !tables_ok : !is_expr(it) || is_from_node(it)) {
             cr_stmt_fail(q, CR_ERR_ARGUMENT,
                          "%s: item %zu is not a %s; pass columns (table.c.name) or expressions",
-                         what, i + 1, tables_ok ? "table, column or expression" :
+                         what, n + 1, tables_ok ? "table, column or expression" :
                                                   "column or expression");
             return;
         }
-        push(q, l, (void *)it);
     }
+    if (n == 0)
+        return;
+    /* Room for all of them at once: lists are built from one call mostly. */
+    if (l->n + n > l->cap) {
+        size_t cap = l->n + n < 4 ? 4 : l->n + n;
+        void **grown = cr_arena_alloc(&q->arena, cap * sizeof *grown);
+        if (!grown) {
+            cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
+            return;
+        }
+        if (l->n)
+            memcpy(grown, l->items, l->n * sizeof *grown);
+        l->items = grown;
+        l->cap = cap;
+    }
+    memcpy(l->items + l->n, items, n * sizeof *items);
+    l->n += n;
 }
 
 cr_stmt *cr_select_new(void)

@@ -68,7 +68,8 @@ static void key_expr(keyer *k, cr_expr *e);
 
 static void key_list(keyer *k, const cr_list *l)
 {
-    put_u64(k, l->n);
+    uint32_t n = (uint32_t)l->n;
+    put(k, &n, sizeof n);
     for (size_t i = 0; i < l->n; i++) {
         const uint32_t *tag = l->items[i];
         if (*tag == CR_TAG_TABLE) {
@@ -114,16 +115,18 @@ static void key_opt(keyer *k, cr_expr *e)
 
 static void key_expr(keyer *k, cr_expr *e)
 {
-    put_u8(k, e->kind);
-    put_u8(k, e->op);
-    put_u8(k, e->type);
-    switch ((cr_node_kind)e->kind) {
-    case CR_N_COLUMN: {
+    /* kind, op and type in one write; a column adds which one it is. */
+    uint64_t head[2] = {(uint64_t)e->kind | (uint64_t)e->op << 8 | (uint64_t)e->type << 16, 0};
+    if (e->kind == CR_N_COLUMN) {
         const struct cr_column *c = (const struct cr_column *)e;
-        put_u64(k, cr_table_serial(c->table));
-        put_u64(k, c->index);
-        break;
+        head[1] = cr_table_serial(c->table) << 20 | c->index;   /* < 2^20 columns */
+        put(k, head, sizeof head);
+        return;
     }
+    put(k, head, 4);
+    switch ((cr_node_kind)e->kind) {
+    case CR_N_COLUMN:
+        break;
     case CR_N_BIND:
         key_bind(k, e);
         break;
@@ -276,21 +279,27 @@ static cr_status build_effective_rows(cr_stmt *q)
     return CR_OK;
 }
 
-static void key_stmt(keyer *k, cr_stmt *s)
+/* Parts of a SELECT, for the mask that says which are keyed: a typical
+ * statement has few of them, and an absent one costs no write. */
+enum {
+    K_CTES = 1, K_DISTINCT = 2, K_FROMS = 4, K_JOINS = 8, K_WHERE = 16, K_GROUP = 32,
+    K_HAVING = 64, K_ORDER = 128, K_LIMIT = 256, K_OFFSET = 512, K_LOCK = 1024
+};
+
+static void key_select(keyer *k, cr_stmt *s, uint32_t parts)
 {
-    put_u8(k, 0xA0 + s->kind);
-    if (s->err)
-        return;
-    switch (s->kind) {
-    case CR_STMT_SELECT:
+    if (parts & K_CTES) {
         put_u64(k, s->ctes.n);
         for (size_t i = 0; i < s->ctes.n; i++)
             key_from(k, s->ctes.items[i]);
-        put_u8(k, s->distinct);
-        key_list(k, &s->columns);
+    }
+    key_list(k, &s->columns);
+    if (parts & K_FROMS) {
         put_u64(k, s->froms.n);
         for (size_t i = 0; i < s->froms.n; i++)
             key_from(k, s->froms.items[i]);
+    }
+    if (parts & K_JOINS) {
         put_u64(k, s->joins.n);
         for (size_t i = 0; i < s->joins.n; i++) {
             cr_join_clause *j = s->joins.items[i];
@@ -298,9 +307,34 @@ static void key_stmt(keyer *k, cr_stmt *s)
             key_from(k, j->target);
             key_opt(k, j->on);
         }
-        key_opt(k, s->where);
+    }
+    if (parts & K_WHERE)
+        key_expr(k, s->where);
+    if (parts & K_GROUP)
         key_list(k, &s->group_by);
-        key_opt(k, s->having);
+    if (parts & K_HAVING)
+        key_expr(k, s->having);
+}
+
+static void key_stmt(keyer *k, cr_stmt *s)
+{
+    if (s->err) {
+        put_u8(k, 0xA0 + s->kind);
+        return;
+    }
+    uint32_t parts = 0;
+    if (s->kind == CR_STMT_SELECT || s->kind == CR_STMT_COMPOUND)
+        parts = (s->ctes.n ? K_CTES : 0) | (s->distinct ? K_DISTINCT : 0) |
+                (s->froms.n ? K_FROMS : 0) | (s->joins.n ? K_JOINS : 0) |
+                (s->where ? K_WHERE : 0) | (s->group_by.n ? K_GROUP : 0) |
+                (s->having ? K_HAVING : 0) | (s->order_by.n ? K_ORDER : 0) |
+                (s->limit ? K_LIMIT : 0) | (s->offset ? K_OFFSET : 0) |
+                (s->for_update >= 0 ? K_LOCK : 0);
+    uint32_t head = (uint32_t)(0xA0 + s->kind) | parts << 8;
+    put(k, &head, sizeof head);
+    switch (s->kind) {
+    case CR_STMT_SELECT:
+        key_select(k, s, parts);
         break;
     case CR_STMT_COMPOUND:
         put_u8(k, s->op);
@@ -320,6 +354,7 @@ static void key_stmt(keyer *k, cr_stmt *s)
         key_list(k, &s->conflict_cols);
         key_assigns(k, &s->conflict_sets);
         key_list(k, &s->returning);
+        put_u8(k, s->return_defaults);
         break;
     case CR_STMT_UPDATE:
         put_u64(k, cr_table_serial(s->table));
@@ -333,12 +368,14 @@ static void key_stmt(keyer *k, cr_stmt *s)
         key_list(k, &s->returning);
         break;
     }
-    if (s->kind == CR_STMT_SELECT || s->kind == CR_STMT_COMPOUND) {
+    if (parts & K_ORDER)
         key_list(k, &s->order_by);
-        key_opt(k, s->limit);
-        key_opt(k, s->offset);
-        put_u64(k, (uint64_t)(int64_t)s->for_update);
-    }
+    if (parts & K_LIMIT)
+        key_expr(k, s->limit);
+    if (parts & K_OFFSET)
+        key_expr(k, s->offset);
+    if (parts & K_LOCK)
+        put_u8(k, (unsigned)s->for_update);
 }
 
 /* Nested statements need their effective rows too (an INSERT never nests,

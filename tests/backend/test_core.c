@@ -931,6 +931,52 @@ static void test_update_delete_defaults(void **state)
     expect_rows(c, q, "0");
 }
 
+/* return_defaults fetches the generated key and the server defaults, and is
+ * a shape of its own: the same INSERT without it, run first on the same
+ * connection, must not lend it its cached SQL. */
+#define DEFAULTED(COLUMN)                                                              \
+    COLUMN(id,    INTEGER,    .primary_key = true)                                     \
+    COLUMN(name,  STRING(20))                                                          \
+    COLUMN(score, INTEGER,    .server_default = "42")
+CR_DECLARE_TABLE(defaulted_table, DEFAULTED)
+
+static void test_return_defaults(void **state)
+{
+    FX;
+    cr_metadata *dmd = cr_metadata_new(NULL);
+    defaulted_table d;
+    assert_int_equal(defaulted_table_define(&d, dmd, "core_defaulted"), CR_OK);
+    ASSERT_OK(cr_metadata_create_all(dmd, c, true), cr_conn_error(c));
+    for (int pass = 0; pass < 2; pass++) {
+        cr_stmt *q = cr_insert(d.table);
+        cr_set(q, d.c.name, "x");
+        if (pass == 1)
+            cr_return_defaults(q);
+        cr_result *r = cr_conn_execute_stmt(c, q);
+        ASSERT_OK(r ? CR_OK : CR_ERR_INTERNAL, cr_conn_error(c));
+        const cr_row *row = cr_result_returned_defaults(r);
+        if (pass == 0) {
+            assert_null(row);
+            assert_int_equal(cr_error_class(cr_result_error(r)), CR_ERR_INVALID_REQUEST);
+        } else {
+            ASSERT_OK(row ? CR_OK : CR_ERR_INTERNAL, cr_result_error(r));
+            int64_t id = 0, score = 0;
+            ASSERT_OK(cr_row_int64(row, d.c.id, &id), cr_row_error(row));
+            ASSERT_OK(cr_row_int64(row, d.c.score, &score), cr_row_error(row));
+            assert_int_equal(id, 2);
+            assert_int_equal(score, 42);
+        }
+        int64_t pk = 0;
+        ASSERT_OK(cr_row_int64(cr_result_inserted_primary_key(r), 0, &pk), cr_result_error(r));
+        assert_int_equal(pk, pass + 1);
+        cr_result_free(r);
+        cr_stmt_free(q);
+    }
+    ASSERT_OK(cr_metadata_drop_all(dmd, c, false), cr_conn_error(c));
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_metadata_free(dmd);
+}
+
 static void test_returning(void **state)
 {
     FX;
@@ -1407,6 +1453,7 @@ int main(int argc, char **argv)
         T(test_insert_and_primary_keys),
         T(test_update_delete_defaults),
         T(test_returning),
+        T(test_return_defaults),
         T(test_upsert),
         T(test_for_update),
         T(test_executemany_and_cache),
