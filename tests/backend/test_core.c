@@ -946,7 +946,8 @@ static void test_return_defaults(void **state)
     cr_metadata *dmd = cr_metadata_new(NULL);
     defaulted_table d;
     assert_int_equal(defaulted_table_define(&d, dmd, "core_defaulted"), CR_OK);
-    ASSERT_OK(cr_metadata_create_all(dmd, c, true), cr_conn_error(c));
+    ASSERT_OK(cr_metadata_drop_all(dmd, c, true), cr_conn_error(c));
+    ASSERT_OK(cr_metadata_create_all(dmd, c, false), cr_conn_error(c));
     for (int pass = 0; pass < 2; pass++) {
         cr_stmt *q = cr_insert(d.table);
         cr_set(q, d.c.name, "x");
