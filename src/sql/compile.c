@@ -1020,7 +1020,7 @@ static void collect_list(from_set *f, const cr_list *l)
     }
 }
 
-static void render_from_item(compiler *c, const void *from, bool in_from_clause)
+static void render_from_item(compiler *c, const void *from)
 {
     if (*(const uint32_t *)from == CR_TAG_TABLE) {
         ident(c, ((const cr_table *)from)->name);
@@ -1046,7 +1046,6 @@ static void render_from_item(compiler *c, const void *from, bool in_from_clause)
         ident(c, e->u.label.name);
         break;
     case CR_N_CTE:
-        (void)in_from_clause;
         ident(c, e->u.label.name);
         break;
     }
@@ -1215,8 +1214,6 @@ static void render_ctes(compiler *c, cr_stmt *s)
     puts_(c, " ");
 }
 
-static const void *join_target(const cr_join_clause *j) { return j->target; }
-
 /* A foreign key of `from` that refers to `to`, by table name. */
 static const cr_constraint *fk_between(const cr_table *from, const cr_table *to, int *count)
 {
@@ -1312,7 +1309,7 @@ static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
     collect_froms(&refs, s->having);
     collect_list(&refs, &s->order_by);
     for (size_t i = 0; i < s->joins.n; i++)
-        from_add(&joined, join_target(s->joins.items[i]));
+        from_add(&joined, ((const cr_join_clause *)s->joins.items[i])->target);
     size_t inferred = 0;
     for (size_t i = 0; i < refs.n; i++) {
         const void *r = refs.items[i];
@@ -1361,7 +1358,7 @@ static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
         for (size_t i = 0; i < f.n && !c->failed; i++) {
             if (i)
                 puts_(c, ", ");
-            render_from_item(c, f.items[i], true);
+            render_from_item(c, f.items[i]);
             if (i == 0)
                 for (size_t j = 0; j < s->joins.n && !c->failed; j++) {
                     const cr_join_clause *jn = s->joins.items[j];
@@ -1373,7 +1370,7 @@ static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
                     puts_(c, jn->kind == CR_JOIN_INNER ? " JOIN "
                              : jn->kind == CR_JOIN_LEFT ? " LEFT OUTER JOIN "
                                                         : " FULL OUTER JOIN ");
-                    render_from_item(c, jn->target, true);
+                    render_from_item(c, jn->target);
                     puts_(c, " ON ");
                     if (jn->on)
                         render_expr(c, jn->on, 0);
