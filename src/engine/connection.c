@@ -286,6 +286,37 @@ cr_status cr_conn_autobegin(cr_conn *c)
     return autobegin(c);
 }
 
+/* A statement whose SQL is its key, with no parameters. (The compiler's
+ * shape keys start with a byte above 0x9F, which no SQL text starts with.) */
+static cr_status as_written(void *ctx, cr_compile_out *out, cr_error *err)
+{
+    (void)ctx;
+    (void)err;
+    out->sql = NULL;
+    out->nslots = 0;
+    return CR_OK;
+}
+
+cr_status cr_conn_exec_verbatim(cr_conn *c, const char *sql)
+{
+    cr_status rc = cr_conn_check_statement(c);
+    if (rc)
+        return rc;
+    if (!sql)
+        return cr_error_set(&c->err, CR_ERR_ARGUMENT, "SQL text is NULL");
+    if ((rc = autobegin(c)))
+        return rc;
+    cr_prepared *st;
+    bool cached;
+    if ((rc = cr_prepared_get_keyed(c, sql, strlen(sql), as_written, NULL, &st, &cached)))
+        return rc;
+    if (c->engine->echo)
+        cr_conn_log_positional(c, st, cached, NULL, NULL, 0);
+    rc = cr_conn_run(c, st, st->slots, false);
+    cr_prepared_release(c, st, true);
+    return rc;
+}
+
 /* Shared front of execute and executemany: checks, statement, transaction. */
 static cr_status start(cr_conn *c, const char *sql, cr_prepared **st, bool *cached)
 {

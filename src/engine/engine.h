@@ -190,8 +190,8 @@ void cr_pconn_destroy(cr_engine *e, cr_pconn *pc);
 /* statement.c */
 cr_status cr_prepared_get(cr_conn *c, const char *sql, cr_prepared **out, bool *was_cached);
 /* A compiled statement's SQL, made on a cache miss: sql in the driver's
- * placeholder style with nslots placeholders; extra is kept with the
- * prepared statement and freed with extra_free. */
+ * placeholder style with nslots placeholders (NULL: the key is the SQL);
+ * extra is kept with the prepared statement and freed with extra_free. */
 typedef struct cr_compile_out {
     const char *sql;
     int nslots;
@@ -213,6 +213,9 @@ cr_status cr_prepared_sync_columns(cr_prepared *st, const cr_driver *drv, cr_err
 /* connection.c, for the SQL layer's execution of compiled statements */
 cr_status cr_conn_check_statement(cr_conn *c);
 cr_status cr_conn_autobegin(cr_conn *c);
+/* Run SQL without parameters exactly as written (DDL): no ':name' is looked
+ * for in it, as text() would. */
+cr_status cr_conn_exec_verbatim(cr_conn *c, const char *sql);
 cr_status cr_conn_run(cr_conn *c, cr_prepared *st, const cr_value *vals, bool stream);
 void cr_conn_log_positional(cr_conn *c, cr_prepared *st, bool cached, const char *note,
                             const cr_value *vals, size_t n);

@@ -108,9 +108,10 @@ static cr_status prepare(cr_conn *c, const void *key, size_t keylen, uint64_t ha
             goto fail;
         st->extra = co.extra;
         st->extra_free = co.extra_free;
-        st->sql = co.sql;
+        if (co.sql)                /* NULL: the key is the SQL itself */
+            st->sql = co.sql;
         st->text.nslots = co.nslots;
-        driver_sql = co.sql;
+        driver_sql = st->sql;
     } else {
         if ((rc = cr_sqltext_parse(key, drv->param_style, &st->text, &c->err)))
             goto fail;

@@ -397,58 +397,6 @@ char *cr_table_create_sql(cr_table *t, const char *dialect)
 
 /* ---- executing ----------------------------------------------------------- */
 
-/* cr_conn_exec reads ':name' as a parameter; DDL has none, so every colon
- * outside quotes and comments is written "\:" (a '::' cast is left alone,
- * as the parser leaves it). Quotes and comments are told apart as
- * engine/sqltext.c tells them apart for the dialect's parameter style. */
-static void escape_colons(cr_buf *out, const char *sql, cr_param_style style)
-{
-    bool backticks = style != CR_PARAM_DOLLAR;
-    bool backslashes = style == CR_PARAM_QMARK;
-    const char *p = sql;
-    while (*p) {
-        char ch = *p;
-        if (ch == '\'' || ch == '"' || (ch == '`' && backticks)) {
-            const char *q = p + 1;
-            while (*q) {
-                if (backslashes && ch != '`' && *q == '\\' && q[1])
-                    q += 2;
-                else if (*q == ch && q[1] == ch)
-                    q += 2;
-                else if (*q == ch)
-                    break;
-                else
-                    q++;
-            }
-            if (*q)
-                q++;
-            cr_buf_append(out, p, (size_t)(q - p));
-            p = q;
-        } else if ((ch == '-' && p[1] == '-') || (ch == '#' && style == CR_PARAM_QMARK)) {
-            size_t n = strcspn(p, "\n");
-            cr_buf_append(out, p, n);
-            p += n;
-        } else if (ch == '/' && p[1] == '*') {
-            const char *end = strstr(p + 2, "*/");
-            size_t n = end ? (size_t)(end + 2 - p) : strlen(p);
-            cr_buf_append(out, p, n);
-            p += n;
-        } else if (ch == ':' && p[1] == ':') {
-            size_t n = 2;
-            while (p[n] == ':')
-                n++;
-            cr_buf_append(out, p, n);
-            p += n;
-        } else if (ch == ':') {
-            cr_buf_puts(out, "\\:");
-            p++;
-        } else {
-            cr_buf_putc(out, ch);
-            p++;
-        }
-    }
-}
-
 static cr_status conn_fail(cr_conn *conn, const cr_error *err)
 {
     cr_error_copy(&conn->err, err);
@@ -458,17 +406,6 @@ static cr_status conn_fail(cr_conn *conn, const cr_error *err)
 static cr_status conn_oom(cr_conn *conn)
 {
     return cr_error_oom(&conn->err);
-}
-
-static cr_status exec_ddl(cr_conn *conn, const cr_dialect *d, const char *sql)
-{
-    cr_buf b;
-    cr_buf_init(&b);
-    escape_colons(&b, sql, d->param_style);
-    const char *text = cr_buf_cstr(&b);
-    cr_status st = text ? cr_conn_exec(conn, text, NULL) : conn_oom(conn);
-    cr_buf_free(&b);
-    return st;
 }
 
 /* The dialect of the connection's engine. */
@@ -597,7 +534,7 @@ static cr_status enum_types(ddl_run *r, const cr_table *t, bool create)
             cr_buf_putc(&b, ')');
         }
         const char *sql = cr_buf_cstr(&b);
-        st = sql ? exec_ddl(r->conn, r->c.d, sql) : conn_oom(r->conn);
+        st = sql ? cr_conn_exec_verbatim(r->conn, sql) : conn_oom(r->conn);
         cr_buf_free(&b);
         if (st != CR_OK)
             return st;
@@ -608,7 +545,7 @@ static cr_status enum_types(ddl_run *r, const cr_table *t, bool create)
 static cr_status exec_buf(ddl_run *r, cr_buf *b)
 {
     const char *sql = cr_buf_cstr(b);
-    cr_status st = sql ? exec_ddl(r->conn, r->c.d, sql) : conn_oom(r->conn);
+    cr_status st = sql ? cr_conn_exec_verbatim(r->conn, sql) : conn_oom(r->conn);
     cr_buf_clear(b);
     return st;
 }
