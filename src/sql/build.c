@@ -60,23 +60,33 @@ static char *copy_str(cr_stmt *q, const char *s)
     return memcpy(p, s, n);
 }
 
+/* Room for extra more items: in the arena when a is given, else the heap. */
+static bool list_reserve(cr_arena *a, cr_list *l, size_t extra)
+{
+    if (l->n + extra <= l->cap)
+        return true;
+    size_t cap = l->cap ? l->cap * 2 : 4;
+    if (cap < l->n + extra)
+        cap = l->n + extra;
+    void **items;
+    if (a) {
+        items = cr_arena_alloc(a, cap * sizeof *items);
+        if (items && l->n)
+            memcpy(items, l->items, l->n * sizeof *items);
+    } else {
+        items = cr_realloc(l->items, cap * sizeof *items);
+    }
+    if (!items)
+        return false;
+    l->items = items;
+    l->cap = cap;
+    return true;
+}
+
 bool cr_list_push(cr_arena *a, cr_list *l, void *item)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 4;
-        void **items;
-        if (a) {
-            items = cr_arena_alloc(a, cap * sizeof *items);
-            if (items && l->n)
-                memcpy(items, l->items, l->n * sizeof *items);
-        } else {
-            items = cr_realloc(l->items, cap * sizeof *items);
-        }
-        if (!items)
-            return false;
-        l->items = items;
-        l->cap = cap;
-    }
+    if (!list_reserve(a, l, 1))
+        return false;
     l->items[l->n++] = item;
     return true;
 }
@@ -247,17 +257,9 @@ static void push_items(cr_stmt *q, cr_list *l, const void *const *items, const c
     if (n == 0)
         return;
     /* Room for all of them at once: lists are built from one call mostly. */
-    if (l->n + n > l->cap) {
-        size_t cap = l->n + n < 4 ? 4 : l->n + n;
-        void **grown = cr_arena_alloc(&q->arena, cap * sizeof *grown);
-        if (!grown) {
-            cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
-            return;
-        }
-        if (l->n)
-            memcpy(grown, l->items, l->n * sizeof *grown);
-        l->items = grown;
-        l->cap = cap;
+    if (!list_reserve(&q->arena, l, n)) {
+        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
+        return;
     }
     memcpy(l->items + l->n, items, n * sizeof *items);
     l->n += n;
@@ -737,6 +739,14 @@ static const struct cr_column *column_of(const cr_expr *e)
     return NULL;
 }
 
+const cr_assign *cr_assign_find(const cr_list *row, const struct cr_column *col)
+{
+    for (size_t i = 0; i < row->n; i++)
+        if (((const cr_assign *)row->items[i])->col == col)
+            return row->items[i];
+    return NULL;
+}
+
 static void set_into(cr_stmt *q, cr_list *l, cr_column *col, cr_expr *value, const char *what)
 {
     if (!ok(q))
@@ -752,11 +762,10 @@ static void set_into(cr_stmt *q, cr_list *l, cr_column *col, cr_expr *value, con
     }
     if (!check_expr(q, value, what))
         return;
-    for (size_t i = 0; i < l->n; i++)
-        if (((cr_assign *)l->items[i])->col == col) {
-            cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: column '%s' is given twice", what, col->name);
-            return;
-        }
+    if (cr_assign_find(l, col)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: column '%s' is given twice", what, col->name);
+        return;
+    }
     coerce(q, value, col);
     cr_assign *a = alloc(q, sizeof *a);
     if (a) {
@@ -786,13 +795,9 @@ static bool same_columns(const cr_list *a, const cr_list *b)
 {
     if (a->n != b->n)
         return false;
-    for (size_t i = 0; i < a->n; i++) {
-        bool found = false;
-        for (size_t j = 0; j < b->n && !found; j++)
-            found = ((cr_assign *)a->items[i])->col == ((cr_assign *)b->items[j])->col;
-        if (!found)
+    for (size_t i = 0; i < a->n; i++)
+        if (!cr_assign_find(b, ((const cr_assign *)a->items[i])->col))
             return false;
-    }
     return true;
 }
 

@@ -233,9 +233,7 @@ static cr_list *effective_row(cr_stmt *q, const cr_list *given, bool update)
     const cr_table *t = q->table;
     for (size_t c = 0; c < t->ncols; c++) {
         struct cr_column *col = t->cols[c];
-        bool set = false;
-        for (size_t i = 0; i < given->n && !set; i++)
-            set = ((cr_assign *)given->items[i])->col == col;
+        bool set = cr_assign_find(given, col) != NULL;
         cr_default_fn fn = update ? col->onupdate_fn : col->default_fn;
         const cr_value *constant = update ? &col->onupdate_value : &col->default_value;
         if (set || (!fn && constant->type == CR_NULL))
@@ -1538,15 +1536,6 @@ static void render_upsert(compiler *c, cr_stmt *s)
     render_assigns(c, &s->conflict_sets);
 }
 
-/* Whether a VALUES row sets col. */
-static bool row_sets(const cr_list *row, const struct cr_column *col)
-{
-    for (size_t i = 0; i < row->n; i++)
-        if (((const cr_assign *)row->items[i])->col == col)
-            return true;
-    return false;
-}
-
 static void render_insert(compiler *c, cr_stmt *s, bool implicit_pk)
 {
     cr_compiled *o = c->out;
@@ -1602,7 +1591,7 @@ static void render_insert(compiler *c, cr_stmt *s, bool implicit_pk)
         return;
     const struct cr_column *ai = cr_table_autoincrement(s->table);
     const cr_list *first = s->eff_rows.items[0];
-    bool want_pk = ai && !row_sets(first, ai) &&
+    bool want_pk = ai && !cr_assign_find(first, ai) &&
                    (s->eff_rows.n > 1 || !c->d->has_lastrowid || s->return_defaults);
     const char *sep = " RETURNING ";
     if (want_pk) {
@@ -1614,7 +1603,7 @@ static void render_insert(compiler *c, cr_stmt *s, bool implicit_pk)
     }
     for (size_t i = 0; s->return_defaults && i < s->table->ncols; i++) {
         const struct cr_column *col = s->table->cols[i];
-        if (col == ai || !col->server_default || row_sets(first, col))
+        if (col == ai || !col->server_default || cr_assign_find(first, col))
             continue;
         puts_(c, sep);
         ident(c, col->name);

@@ -114,18 +114,13 @@ static cr_status compile_for_cache(void *ctx, cr_compile_out *out, cr_error *err
     return CR_OK;
 }
 
-static const cr_dialect *conn_dialect(cr_conn *c)
-{
-    return c->engine->dialect;
-}
-
 /* Find or compile and prepare q (keyed, binds set), bind and run it. The
  * transaction begins only once the statement compiled and prepared: a
  * statement refused before it is sent begins nothing. */
 static cr_prepared *run_keyed(cr_conn *c, cr_stmt *q, bool stream, bool implicit_pk,
                               const char *note)
 {
-    compile_ctx ctx = {q, conn_dialect(c), implicit_pk};
+    compile_ctx ctx = {q, c->engine->dialect, implicit_pk};
     cr_prepared *st;
     bool cached;
     if (cr_prepared_get_keyed(c, q->key.data, q->key.len, compile_for_cache, &ctx, &st, &cached))
@@ -194,14 +189,10 @@ static cr_status collect_inserted_pk(cr_conn *c, cr_result *r, cr_stmt *q,
         for (size_t k = 0; k < npk; k++) {
             cr_value *v = &vals[row * npk + k];
             *v = cr_val_null();
-            bool given = false;
-            for (size_t i = 0; i < assigns->n && !given; i++) {
-                const cr_assign *a = assigns->items[i];
-                if (a->col == pk[k] && a->value->kind == CR_N_BIND) {
-                    *v = q->binds[a->value->bind_index];
-                    given = true;
-                }
-            }
+            const cr_assign *a = cr_assign_find(assigns, pk[k]);
+            bool given = a && a->value->kind == CR_N_BIND;
+            if (given)
+                *v = q->binds[a->value->bind_index];
             if (given || pk[k] != ai)
                 continue;
             if (e->c.pk_returning && returned && row < returned->count)
@@ -371,7 +362,7 @@ cr_result *cr_conn_executemany_stmt(cr_conn *c, cr_stmt *q, cr_column *const *co
         all[nall] = col;
         from[nall++] = src;
     }
-    size_t per = c->engine->drv ? conn_dialect(c)->max_params / (nall ? nall : 1) : 1;
+    size_t per = c->engine->dialect->max_params / (nall ? nall : 1);
     size_t batch = per < 1000 ? per : 1000;
     if (batch == 0)
         batch = 1;

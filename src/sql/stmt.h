@@ -110,6 +110,9 @@ void cr_compiled_clear(cr_compiled *c);
 void cr_stmt_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The assignment of col in a VALUES row or SET list, or NULL. */
+const cr_assign *cr_assign_find(const cr_list *row, const struct cr_column *col);
+
 /* Lists (arena-backed when a is given, else heap). */
 bool cr_list_push(cr_arena *a, cr_list *l, void *item);
 
