@@ -265,11 +265,11 @@ static cr_status build_effective_rows(cr_stmt *q)
     }
     if (q->from_select)
         return CR_OK;
+    /* The finished rows, then the one being set (an INSERT of no values is
+     * one row of defaults). */
     size_t nrows = q->rows.n + (q->row.n || q->rows.n == 0 ? 1 : 0);
     for (size_t r = 0; r < nrows; r++) {
         const cr_list *given = r < q->rows.n ? q->rows.items[r] : &q->row;
-        if (r == q->rows.n && q->rows.n && !q->row.n)
-            break;
         cr_list *row = effective_row(q, given, false);
         if (!row || !cr_list_push(NULL, &q->eff_rows, row))
             return CR_ERR_NO_MEMORY;
@@ -376,9 +376,8 @@ static void key_stmt(keyer *k, cr_stmt *s)
         put_u8(k, (unsigned)s->for_update);
 }
 
-/* Nested statements need their effective rows too (an INSERT never nests,
- * but its SELECT may hold an UPDATE? No: only SELECTs nest), so only the
- * top statement builds them. */
+/* Only SELECTs nest, so only the top statement can be an INSERT or UPDATE
+ * with rows to complete. */
 cr_status cr_stmt_key(cr_stmt *q)
 {
     static uint32_t walks;
