@@ -67,7 +67,14 @@ typedef enum cr_status {
     CR_ERR_MULTIPLE_RESULTS, /* MultipleResultsFound: one() saw more than one row */
     CR_ERR_RESOURCE_CLOSED,  /* ResourceClosedError: result or connection closed */
     CR_ERR_NO_MEMORY,        /* out of memory                                   */
-    CR_ERR_TIMEOUT           /* TimeoutError: pool checkout timed out           */
+    CR_ERR_TIMEOUT,          /* TimeoutError: pool checkout timed out           */
+    /* Raised by the ORM (sqlalchemy.orm.exc and sqlalchemy.exc names). */
+    CR_ERR_PENDING_ROLLBACK, /* PendingRollbackError: a flush failed; rollback first */
+    CR_ERR_STALE_DATA,       /* StaleDataError: the row changed or went meanwhile */
+    CR_ERR_DETACHED_INSTANCE,/* DetachedInstanceError: the object is in no session */
+    CR_ERR_OBJECT_DELETED,   /* ObjectDeletedError: the object's row is gone     */
+    CR_ERR_FLUSH,            /* FlushError: the flush cannot be done as asked    */
+    CR_ERR_UNMAPPED_INSTANCE /* UnmappedInstanceError: not an object of a model  */
 } cr_status;
 
 /* One error: its class, SQLSTATE, the driver's own code and message, and the
@@ -573,10 +580,11 @@ CR_API cr_status cr_row_datetime_named(const cr_row *row, const char *col, cr_da
 #define cr_row_time(row, col, out)     CR__BY_COL(cr_row_time, col)(row, col, out)
 #define cr_row_datetime(row, col, out) CR__BY_COL(cr_row_datetime, col)(row, col, out)
 
-/* The schema (MetaData, Table, Column, DDL, Inspector) and the SQL
- * expression language (select, insert, update, delete). */
+/* The schema (MetaData, Table, Column, DDL, Inspector), the SQL expression
+ * language (select, insert, update, delete) and the ORM (models, Session). */
 #include "crucible/schema.h"
 #include "crucible/sql.h"
+#include "crucible/orm.h"
 
 #ifdef __cplusplus
 }

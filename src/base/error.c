@@ -21,6 +21,12 @@ static const char *const class_names[] = {
     [CR_ERR_RESOURCE_CLOSED] = "ResourceClosedError",
     [CR_ERR_NO_MEMORY] = "OutOfMemoryError",
     [CR_ERR_TIMEOUT] = "TimeoutError",
+    [CR_ERR_PENDING_ROLLBACK] = "PendingRollbackError",
+    [CR_ERR_STALE_DATA] = "StaleDataError",
+    [CR_ERR_DETACHED_INSTANCE] = "DetachedInstanceError",
+    [CR_ERR_OBJECT_DELETED] = "ObjectDeletedError",
+    [CR_ERR_FLUSH] = "FlushError",
+    [CR_ERR_UNMAPPED_INSTANCE] = "UnmappedInstanceError",
 };
 
 const char *cr_status_name(cr_status status)

@@ -169,6 +169,8 @@ static void free_table(cr_table *t)
 {
     if (!t)
         return;
+    if (t->mapper_free)
+        t->mapper_free(t->mapper);
     for (size_t i = 0; i < t->ncons; i++)
         free_constraint(t->constraints[i]);
     for (size_t i = 0; i < t->ncols; i++)

@@ -58,6 +58,9 @@ struct cr_table {
     uint64_t serial;             /* set on first use by cr_table_serial (sql/) */
     struct cr_column **pkcols;   /* columns declared primary_key, in order     */
     size_t npk, pkcap;
+    /* The ORM's mapper of the table (orm/), freed with the table. */
+    void *mapper;
+    void (*mapper_free)(void *mapper);
 };
 
 struct cr_metadata {

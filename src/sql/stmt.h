@@ -45,6 +45,10 @@ struct cr_stmt {
     bool distinct;
     int for_update;              /* -1: none; else CR_FOR_* flags             */
     cr_list ctes;                /* CTE nodes, in the order they were made    */
+    /* ORM (orm/): the mapper whose objects the SELECT loads, and the session
+     * a session.query() statement runs through. Opaque here. */
+    const void *orm_mapper;
+    void *orm_session;
 
     /* INSERT, UPDATE, DELETE */
     struct cr_table *table;

@@ -1,0 +1,452 @@
+/* crucible/orm.h — the ORM: models over plain C structs, Session, identity map, unit of work, queries.
+ *
+ * Included by crucible.h; not meant to be included on its own.
+ *
+ * A model is declared once, as an X-macro of fields — name, SQL type, then
+ * options of cr_column_def — and gives a plain C struct, a Table in a
+ * cr_metadata, the column handles of the expression language and the mapper:
+ *
+ *     #define USER_FIELDS(F)                                              \
+ *         F(id,        INTEGER,     .primary_key = true)                  \
+ *         F(username,  STRING(50),  .nullable = CR_NO, .unique = true)    \
+ *         F(email,     STRING(100))                                       \
+ *         F(is_active, BOOLEAN,     .default_value = cr_val_bool(true))
+ *     CR_MODEL(User, "users", USER_FIELDS)
+ *
+ * stands for the SQLAlchemy class
+ *
+ *     class User(Base):
+ *         __tablename__ = "users"
+ *         id = Column(Integer, primary_key=True)
+ *         username = Column(String(50), nullable=False, unique=True)
+ *         email = Column(String(100))
+ *         is_active = Column(Boolean, default=True)
+ *
+ * and declares
+ *
+ *     typedef struct User { cr_object _cr; int64_t id; char *username;
+ *                           char *email; bool is_active; } User;
+ *     User_model        .mapper, .table and .c.<field> column handles
+ *     User_define(md)   creates the table in md and the mapper
+ *
+ * A misspelt field or column (u->usrname, User_model.c.usrname) does not
+ * compile. In a program of several files, put CR_DECLARE_MODEL(User,
+ * USER_FIELDS) in a header and CR_DEFINE_MODEL(User, "users", USER_FIELDS)
+ * in one .c file; CR_MODEL is both.
+ *
+ * Field types. The SQL type decides the C type of the field:
+ *     INTEGER, SMALLINTEGER, BIGINTEGER         int64_t
+ *     FLOAT, DOUBLE                             double
+ *     BOOLEAN                                   bool
+ *     STRING(n), TEXT, NUMERIC(p, s), JSON,
+ *     UUID, ENUM(name, values)                  char *   (NUMERIC as exact decimal text)
+ *     DATE, TIME, DATETIME, DATETIME_TZ         cr_datetime
+ *     LARGEBINARY                               cr_bytes (data and len)
+ *
+ * NULL. A char * or cr_bytes field is NULL when its pointer is NULL. A
+ * scalar field (integer, double, bool, datetime) is NULL while its bit in the
+ * object's null mask is set and the program has not assigned it another
+ * value: cr_field_set_null(u, age) makes it NULL, cr_field_is_null(u, age)
+ * asks, and plain assignment (u->age = 30) gives it a value again. Loading a
+ * NULL sets the bit and zeroes the field. To store the very value the field
+ * already holds (0 after a NULL was loaded), clear the bit with
+ * cr_field_clear_null(u, age). A new object's nullable scalar fields, and
+ * those with a default the database or a callback computes, start NULL: a
+ * field the program never assigns is inserted as its column's default or NULL.
+ *
+ * Strings. A string or blob field points either at text the object owns —
+ * what the library loaded, or gave it with cr_field_set_text — or at text the
+ * program owns (a literal, or a buffer of its own that outlives the flush).
+ * The library frees only what it allocated; assigning a literal
+ * (u->email = "a@b.c") is always safe and never leaks.
+ *
+ * Objects and the session. cr_new(User) makes a zeroed object (constant
+ * client defaults filled in), owned by the program until it is added to a
+ * session (cr_object_free frees one never added). Objects added to or loaded
+ * by a session belong to it: they stay readable after cr_session_close (then
+ * detached) and are freed by cr_session_free — or handed back to the program
+ * by cr_session_expunge. States are SQLAlchemy's: transient, pending,
+ * persistent, deleted, detached.
+ *
+ * expire_on_commit. A field read in C cannot load anything, so expiring an
+ * object (at commit, by default, at rollback, or by cr_session_expire) keeps
+ * its fields as they were and marks it expired: the next time the session
+ * hands it out (cr_session_get, a query) or cr_session_refresh is called, its
+ * fields are loaded again from the database.
+ *
+ * The unit of work. cr_session_flush (and commit, and autoflush before a
+ * query) compares each persistent object's fields with the values last
+ * loaded or flushed — no setters, no flags to keep — and computes an ordered
+ * plan: INSERTs of referred-to tables before referring ones, in batches of
+ * many rows per statement with generated keys and server defaults fetched
+ * back through RETURNING; UPDATEs of only the changed columns; DELETEs in the
+ * reverse order. The plan is data (cr_session_plan) before it runs, and every
+ * statement appears in the engine's echo log. A flush that fails rolls back
+ * the transaction, restores every object to its state before the flush, and
+ * the session refuses further work with CR_ERR_PENDING_ROLLBACK until
+ * cr_session_rollback.
+ *
+ * Errors are kept on the session (cr_session_error) and name the object
+ * (mapper and primary key). Threads: a session and its objects belong to one
+ * thread at a time; mappers are built once, then shared read-only.
+ */
+#ifndef CRUCIBLE_ORM_H
+#define CRUCIBLE_ORM_H
+
+typedef struct cr_mapper cr_mapper;
+typedef struct cr_session cr_session;
+typedef struct cr_sessionmaker cr_sessionmaker;
+struct cr_instance;
+
+/* The header every model struct starts with. instance is the library's
+ * bookkeeping; nulls is the null mask of the scalar fields (bit i: field i,
+ * in declaration order; a model has at most 64 fields). */
+typedef struct cr_object {
+    struct cr_instance *instance;
+    uint64_t nulls;
+} cr_object;
+
+/* A LARGEBINARY field: bytes and their length (data NULL: NULL). */
+typedef struct cr_bytes {
+    void *data;
+    size_t len;
+} cr_bytes;
+
+/* How a field is stored in the struct. */
+typedef enum cr_field_kind {
+    CR_FIELD_INT64, CR_FIELD_DOUBLE, CR_FIELD_BOOL, CR_FIELD_TEXT, CR_FIELD_BLOB,
+    CR_FIELD_DATETIME
+} cr_field_kind;
+
+/* One field of a model: its place in the struct and its kind. */
+typedef struct cr_field_def {
+    size_t offset;
+    cr_field_kind kind;
+} cr_field_def;
+
+/* Objects as the ORM hands them out: count pointers to model structs. The
+ * list is the caller's (cr_objects_free); the objects are the session's. */
+typedef struct cr_objects {
+    size_t count;
+    void **items;
+} cr_objects;
+CR_API void cr_objects_free(cr_objects *list);
+
+/* ------------------------------------------------------------------------
+ * Mappers and objects
+ * ------------------------------------------------------------------------ */
+
+/* Create the table name in md from the column definitions and build the
+ * mapper of a struct of struct_size bytes whose fields fields[i] hold column
+ * i. Stores the column handles through handles[i], the table in *table and
+ * the mapper in *mapper (owned by md: freed with it). What CR_DEFINE_MODEL
+ * expands to. */
+CR_API cr_status cr_model_define(cr_metadata *md, const char *model_name, const char *table_name,
+                                 size_t struct_size, const cr_column_def *defs,
+                                 const cr_field_def *fields, size_t n,
+                                 cr_column **const *handles, cr_table **table,
+                                 cr_mapper **mapper);
+/* version_id_col: col (an integer column of the mapper's table) counts the
+ * row's versions. INSERT sets it to 1, every UPDATE increments it and both
+ * UPDATE and DELETE check it: a row changed or deleted by another writer
+ * meanwhile is CR_ERR_STALE_DATA. */
+CR_API cr_status cr_mapper_version_id(cr_mapper *m, cr_column *col);
+/* The model's name ("User") and its table. */
+CR_API const char *cr_mapper_name(const cr_mapper *m);
+CR_API cr_table *cr_mapper_table(const cr_mapper *m);
+/* The mapper of a table made by a model, or NULL. */
+CR_API cr_mapper *cr_table_mapper(const cr_table *t);
+
+/* A new object of the mapper's model, zeroed, constant client defaults
+ * filled in, nullable fields NULL; owned by the program. NULL when out of
+ * memory or when m is NULL (the model was not defined). */
+CR_API void *cr_object_new(const cr_mapper *m);
+#define cr_new(T) ((T *)cr_object_new(T##_model.mapper))
+/* Free an object the program owns (transient, or expunged). An object that
+ * belongs to a session is left alone (CR_ERR_INVALID_REQUEST): the session
+ * frees it. NULL is a no-op. */
+CR_API cr_status cr_object_free(void *obj);
+/* The mapper of an object made by cr_new or loaded, else NULL. */
+CR_API cr_mapper *cr_object_mapper(const void *obj);
+
+typedef enum cr_object_state {
+    CR_STATE_INVALID = 0,   /* not an object of a mapper (not made by cr_new) */
+    CR_STATE_TRANSIENT,     /* in no session, never flushed                  */
+    CR_STATE_PENDING,       /* added, not yet flushed                        */
+    CR_STATE_PERSISTENT,    /* in a session, with a row in the database      */
+    CR_STATE_DELETED,       /* its DELETE was flushed, not yet committed     */
+    CR_STATE_DETACHED       /* has (had) a row, in no session                */
+} cr_object_state;
+/* The state of an object (inspect(obj).transient, .pending ...). */
+CR_API cr_object_state cr_object_state_of(const void *obj);
+/* "transient", "pending", "persistent", "deleted", "detached", "invalid". */
+CR_API const char *cr_object_state_name(cr_object_state st);
+/* Whether the object is expired (reloaded when next handed out). */
+CR_API bool cr_object_expired(const void *obj);
+/* "User(id=5)": the mapper and primary key, as errors name objects, into buf
+ * (as snprintf). */
+CR_API int cr_object_describe(const void *obj, char *buf, size_t size);
+
+/* Field helpers, by field name: cr_field_set_null(u, age). */
+CR_API cr_status cr_object_set_null(void *obj, size_t offset, bool null);
+CR_API bool cr_object_is_null(const void *obj, size_t offset);
+/* Give a string field a copy of s, owned by the object (NULL: NULL). */
+CR_API cr_status cr_object_set_text(void *obj, size_t offset, const char *s);
+/* Give a blob field a copy of len bytes, owned by the object. */
+CR_API cr_status cr_object_set_blob(void *obj, size_t offset, const void *data, size_t len);
+#define CR__FIELD_OFFSET(obj, field) ((size_t)((const char *)&(obj)->field - (const char *)(obj)))
+#define cr_field_set_null(obj, field) cr_object_set_null((obj), CR__FIELD_OFFSET(obj, field), true)
+#define cr_field_clear_null(obj, field) cr_object_set_null((obj), CR__FIELD_OFFSET(obj, field), false)
+#define cr_field_is_null(obj, field) cr_object_is_null((obj), CR__FIELD_OFFSET(obj, field))
+#define cr_field_set_text(obj, field, s) cr_object_set_text((obj), CR__FIELD_OFFSET(obj, field), (s))
+#define cr_field_set_blob(obj, field, p, n) \
+    cr_object_set_blob((obj), CR__FIELD_OFFSET(obj, field), (p), (n))
+
+/* ------------------------------------------------------------------------
+ * Sessions
+ * ------------------------------------------------------------------------ */
+
+/* Session options (sessionmaker(...)); zero fields take SQLAlchemy's
+ * defaults. */
+typedef struct cr_session_options {
+    cr_tristate autoflush;          /* flush before each query (default yes) */
+    cr_tristate expire_on_commit;   /* expire every object at commit (yes)   */
+} cr_session_options;
+
+/* A session factory (sessionmaker(bind=engine, ...)): the engine and the
+ * options of every session it makes. The engine must outlive it. */
+CR_API cr_sessionmaker *cr_sessionmaker_new(cr_engine *engine, const cr_session_options *options);
+CR_API void cr_sessionmaker_free(cr_sessionmaker *f);
+/* A new session (SessionLocal()); NULL when out of memory. */
+CR_API cr_session *cr_sessionmaker_session(cr_sessionmaker *f);
+/* A session on an engine directly (Session(engine)); options may be NULL. */
+CR_API cr_session *cr_session_new(cr_engine *engine, const cr_session_options *options);
+/* A session that joins a connection the program holds (Session(bind=conn)):
+ * when the connection is in a transaction, the session works inside a
+ * savepoint of its own, so that its commit and rollback leave the outer
+ * transaction to the program (the test-suite pattern). The session never
+ * closes the connection. */
+CR_API cr_session *cr_session_new_bind(cr_conn *conn, const cr_session_options *options);
+/* Close the session (rolling back what is open) and free it with every
+ * object it owns. NULL is a no-op. */
+CR_API void cr_session_free(cr_session *s);
+/* The last error on the session, or NULL when the last call succeeded. */
+CR_API const cr_error *cr_session_error(const cr_session *s);
+
+/* Add an object (session.add): a transient one becomes pending, a detached
+ * one persistent again; an object of this session is left as it is. The
+ * session takes ownership. An object of another open session is refused
+ * (CR_ERR_INVALID_REQUEST). */
+CR_API cr_status cr_session_add(cr_session *s, void *obj);
+/* Add n objects (add_all). */
+CR_API cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n);
+#define CR_OBJS(...) ((void *const[]){__VA_ARGS__}), \
+    (sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
+/* Mark a persistent object for deletion at the next flush (a pending one is
+ * simply expunged back to the program). CR_ERR_INVALID_REQUEST when it is
+ * not in this session. */
+CR_API cr_status cr_session_delete(cr_session *s, void *obj);
+/* Flush pending changes: run the unit of work's plan. */
+CR_API cr_status cr_session_flush(cr_session *s);
+/* Flush, then commit the transaction and give the connection back. With
+ * expire_on_commit, every object is expired. */
+CR_API cr_status cr_session_commit(cr_session *s);
+/* Roll the transaction back: objects added since it began become transient
+ * again (still owned by the session until freed or re-added), deleted ones
+ * persistent, and every persistent object is expired. Clears a pending
+ * rollback. */
+CR_API cr_status cr_session_rollback(cr_session *s);
+/* Roll back what is open, give the connection back and detach every object
+ * (they stay readable, freed by cr_session_free). The session may be used
+ * again. */
+CR_API cr_status cr_session_close(cr_session *s);
+
+/* SAVEPOINT (session.begin_nested()): flushes, then opens a savepoint.
+ * cr_session_rollback_nested rolls back to it — what was flushed since is
+ * undone, objects added since become transient, objects changed since are
+ * expired — and cr_session_commit_nested releases it. */
+CR_API cr_status cr_session_begin_nested(cr_session *s);
+CR_API cr_status cr_session_commit_nested(cr_session *s);
+CR_API cr_status cr_session_rollback_nested(cr_session *s);
+
+/* Reload the object's fields from its row now (session.refresh); a row
+ * gone is CR_ERR_OBJECT_DELETED. Changes not flushed are lost. */
+CR_API cr_status cr_session_refresh(cr_session *s, void *obj);
+/* Mark one object, or all, expired (session.expire / expire_all). */
+CR_API cr_status cr_session_expire(cr_session *s, void *obj);
+CR_API cr_status cr_session_expire_all(cr_session *s);
+/* Remove an object from the session and give it to the program, which frees
+ * it (cr_object_free) or adds it to a session (expunge / expunge_all; the
+ * latter frees nothing either: the program must keep the pointers it wants). */
+CR_API cr_status cr_session_expunge(cr_session *s, void *obj);
+CR_API cr_status cr_session_expunge_all(cr_session *s);
+/* Copy the state of obj onto the session's object of the same primary key,
+ * loaded when not in the identity map or made pending when there is no row
+ * (session.merge). Returns the session's object, NULL on error; obj is left
+ * to its owner. */
+CR_API void *cr_session_merge(cr_session *s, void *obj);
+
+/* The object of this primary key (session.get): from the identity map when
+ * there, without SQL (reloaded first when expired), else loaded; NULL with
+ * no error when there is no such row. values: one per primary key column,
+ * in key order. */
+CR_API void *cr_session_get_values(cr_session *s, const cr_mapper *m, const cr_value *values,
+                                   size_t n);
+/* cr_session_get(s, User, 5), cr_session_get(s, Tag, "c"): a one-column key. */
+#define cr_session_get(s, T, key) \
+    ((T *)cr_session_get_values((s), T##_model.mapper, (const cr_value[]){CR__KEYVAL(key)}, 1))
+#define CR__KEYVAL(x) _Generic((x), char *: cr_val_text, const char *: cr_val_text, \
+    cr_value: cr__keyval_value, double: cr_val_double, float: cr_val_double, \
+    default: cr__keyval_int)(x)
+static inline cr_value cr__keyval_value(cr_value v) { return v; }
+static inline cr_value cr__keyval_int(int64_t i) { return cr_val_int(i); }
+
+/* Whether autoflush is on; cr_session_set_autoflush(s, false) is
+ * no_autoflush (restore it with true). */
+CR_API void cr_session_set_autoflush(cr_session *s, bool on);
+/* The connection the session works on (checked out and a transaction begun
+ * when there is none yet): session.connection(). */
+CR_API cr_conn *cr_session_connection(cr_session *s);
+/* How many objects the identity map holds, and are pending, deleted. */
+CR_API size_t cr_session_identity_count(const cr_session *s);
+/* Whether any object is new, deleted or changed (session.dirty / new /
+ * deleted not empty). */
+CR_API bool cr_session_has_changes(cr_session *s);
+
+/* The flush plan that cr_session_flush would run now, as text, a line per
+ * step: "INSERT users 3", "UPDATE users (email) 1", "DELETE posts 2". The
+ * caller frees it with free(). NULL on error. */
+CR_API char *cr_session_plan(cr_session *s);
+
+/* ------------------------------------------------------------------------
+ * Queries
+ *
+ * 2.0 style: build a SELECT of a model's table with the expression language
+ * — cr_select(User_model.table), or cr_select_model(User) — and run it
+ * through the session: cr_session_all, _first, _one, _one_or_none return
+ * objects (session.scalars(stmt)). Rows become objects through the identity
+ * map: a row whose object is already in the session gives that same pointer,
+ * and its fields the program changed are not overwritten (populate_existing
+ * is off); an expired object is reloaded from the row.
+ *
+ * Query style: cr_session_query(s, User) makes such a statement tied to the
+ * session (session.query(User)); filter it with cr_filter / cr_filter_by and
+ * the statement calls (cr_order_by, cr_limit ...), run it with cr_query_all,
+ * _first, _one, _one_or_none, _count, _exists, and free it with cr_stmt_free.
+ * Each runs autoflush first.
+ * ------------------------------------------------------------------------ */
+
+CR_API cr_stmt *cr_select_mapper(const cr_mapper *m);
+#define cr_select_model(T) cr_select_mapper(T##_model.mapper)
+CR_API cr_stmt *cr_session_query_mapper(cr_session *s, const cr_mapper *m);
+#define cr_session_query(s, T) cr_session_query_mapper((s), T##_model.mapper)
+/* filter(condition): cr_where. filter_by(field=value): field is the name of
+ * a field of the query's model. */
+#define cr_filter(q, cond) cr_where(q, cond)
+CR_API void cr_filter_by_value(cr_stmt *q, const char *field, cr_value v);
+#define cr_filter_by(q, field, v) cr_filter_by_value(q, field, CR__KEYVAL(v))
+
+CR_API cr_objects *cr_session_all(cr_session *s, cr_stmt *q);
+/* The first object (LIMIT 1 is added when q has no LIMIT), NULL with no
+ * error when there is none. */
+CR_API void *cr_session_first(cr_session *s, cr_stmt *q);
+/* Exactly one: CR_ERR_NO_RESULT_FOUND / CR_ERR_MULTIPLE_RESULTS otherwise. */
+CR_API void *cr_session_one(cr_session *s, cr_stmt *q);
+CR_API void *cr_session_one_or_none(cr_session *s, cr_stmt *q);
+/* Execute any statement in the session's transaction after autoflush
+ * (session.execute): rows of columns, freed by the caller. */
+CR_API cr_result *cr_session_execute(cr_session *s, cr_stmt *q);
+/* SELECT count(*) FROM (q) (query.count()). */
+CR_API cr_status cr_session_count(cr_session *s, cr_stmt *q, int64_t *out);
+
+/* The same through the session a cr_session_query statement carries. */
+CR_API cr_objects *cr_query_all(cr_stmt *q);
+CR_API void *cr_query_first(cr_stmt *q);
+CR_API void *cr_query_one(cr_stmt *q);
+CR_API void *cr_query_one_or_none(cr_stmt *q);
+CR_API cr_status cr_query_count(cr_stmt *q, int64_t *out);
+CR_API cr_status cr_query_exists(cr_stmt *q, bool *out);
+/* The session of a cr_session_query statement (NULL for other statements). */
+CR_API cr_session *cr_query_session(const cr_stmt *q);
+
+/* ------------------------------------------------------------------------
+ * Model declaration macros (see the top of this file)
+ * ------------------------------------------------------------------------ */
+
+#define CR__CAT(a, b) CR__CAT_(a, b)
+#define CR__CAT_(a, b) a##b
+#define CR__FIRST(a, ...) a
+#define CR__TYPE_OF(...) CR__FIRST(__VA_ARGS__, ~)
+
+#define CR__CTYPE_INTEGER int64_t
+#define CR__CTYPE_SMALLINTEGER int64_t
+#define CR__CTYPE_BIGINTEGER int64_t
+#define CR__CTYPE_FLOAT double
+#define CR__CTYPE_DOUBLE double
+#define CR__CTYPE_BOOLEAN bool
+#define CR__CTYPE_STRING(n) char *
+#define CR__CTYPE_TEXT char *
+#define CR__CTYPE_NUMERIC(p, s) char *
+#define CR__CTYPE_JSON char *
+#define CR__CTYPE_UUID char *
+#define CR__CTYPE_ENUM(name, values) char *
+#define CR__CTYPE_DATE cr_datetime
+#define CR__CTYPE_TIME cr_datetime
+#define CR__CTYPE_DATETIME cr_datetime
+#define CR__CTYPE_DATETIME_TZ cr_datetime
+#define CR__CTYPE_LARGEBINARY cr_bytes
+
+#define CR__FKIND_INTEGER CR_FIELD_INT64
+#define CR__FKIND_SMALLINTEGER CR_FIELD_INT64
+#define CR__FKIND_BIGINTEGER CR_FIELD_INT64
+#define CR__FKIND_FLOAT CR_FIELD_DOUBLE
+#define CR__FKIND_DOUBLE CR_FIELD_DOUBLE
+#define CR__FKIND_BOOLEAN CR_FIELD_BOOL
+#define CR__FKIND_STRING(n) CR_FIELD_TEXT
+#define CR__FKIND_TEXT CR_FIELD_TEXT
+#define CR__FKIND_NUMERIC(p, s) CR_FIELD_TEXT
+#define CR__FKIND_JSON CR_FIELD_TEXT
+#define CR__FKIND_UUID CR_FIELD_TEXT
+#define CR__FKIND_ENUM(name, values) CR_FIELD_TEXT
+#define CR__FKIND_DATE CR_FIELD_DATETIME
+#define CR__FKIND_TIME CR_FIELD_DATETIME
+#define CR__FKIND_DATETIME CR_FIELD_DATETIME
+#define CR__FKIND_DATETIME_TZ CR_FIELD_DATETIME
+#define CR__FKIND_LARGEBINARY CR_FIELD_BLOB
+
+#define CR__MODEL_MEMBER(field, ...) CR__CAT(CR__CTYPE_, CR__TYPE_OF(__VA_ARGS__)) field;
+#define CR__MODEL_FIELD(field, ...) \
+    {offsetof(cr__model_self, field), CR__CAT(CR__FKIND_, CR__TYPE_OF(__VA_ARGS__))},
+
+#define CR_DECLARE_MODEL(T, FIELDS)                                                        \
+    typedef struct T {                                                                     \
+        cr_object _cr;                                                                     \
+        FIELDS(CR__MODEL_MEMBER)                                                           \
+    } T;                                                                                   \
+    typedef struct T##_model_t {                                                           \
+        cr_mapper *mapper;                                                                 \
+        cr_table *table;                                                                   \
+        struct { FIELDS(CR__TABLE_FIELD) } c;                                              \
+    } T##_model_t;                                                                         \
+    extern T##_model_t T##_model;                                                          \
+    cr_status T##_define(cr_metadata *md);
+
+#define CR_DEFINE_MODEL(T, tablename, FIELDS)                                              \
+    T##_model_t T##_model;                                                                 \
+    cr_status T##_define(cr_metadata *md)                                                  \
+    {                                                                                      \
+        typedef T cr__model_self;                                                          \
+        T##_model_t *t = &T##_model;                                                       \
+        const cr_column_def defs[] = {FIELDS(CR__TABLE_DEF)};                              \
+        const cr_field_def fields[] = {FIELDS(CR__MODEL_FIELD)};                           \
+        cr_column **const handles[] = {FIELDS(CR__TABLE_HANDLE)};                          \
+        return cr_model_define(md, #T, tablename, sizeof(T), defs, fields,                 \
+                               sizeof defs / sizeof defs[0], handles, &t->table,           \
+                               &t->mapper);                                                \
+    }
+
+#define CR_MODEL(T, tablename, FIELDS) \
+    CR_DECLARE_MODEL(T, FIELDS)        \
+    CR_DEFINE_MODEL(T, tablename, FIELDS)
+
+#endif /* CRUCIBLE_ORM_H */

@@ -1,0 +1,619 @@
+/* flush.c — the unit of work: the flush plan as data (ordered steps), its execution, and settling objects after it. */
+#include "orm/orm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum step_kind { STEP_INSERT, STEP_UPDATE, STEP_DELETE } step_kind;
+
+/* One object of a step, and what the flush learnt for it (generated keys,
+ * server and client defaults, the new version), stored into it once every
+ * statement succeeded. */
+typedef struct flush_item {
+    cr_instance *in;
+    int rank;                    /* the table's place in dependency order    */
+    uint64_t cols;               /* INSERT: fields given; UPDATE: changed    */
+    uint64_t post_mask;          /* fields of post to store afterwards       */
+    cr_value *post;              /* nfields values (in the plan's arena)     */
+} flush_item;
+
+/* A run of items of one mapper, of one statement shape. */
+typedef struct flush_step {
+    step_kind kind;
+    const cr_mapper *m;
+    uint64_t cols;
+    size_t first, n;             /* items[first .. first + n)                */
+} flush_step;
+
+typedef struct flush_plan {
+    flush_item *items;
+    size_t nitems, capitems;
+    flush_step *steps;
+    size_t nsteps, capsteps;
+    size_t ninserts;
+    cr_arena arena;
+} flush_plan;
+
+static void plan_free(flush_plan *p)
+{
+    cr_free(p->items);
+    cr_free(p->steps);
+    cr_arena_free(&p->arena);
+}
+
+bool cr_instance_dirty(const cr_instance *in)
+{
+    for (size_t i = 0; i < in->mapper->nfields; i++) {
+        cr_value v = cr_field_value(in, i);
+        if (!cr_value_same(&v, &in->snap[i]))
+            return true;
+    }
+    return false;
+}
+
+static uint64_t changed_fields(const cr_instance *in)
+{
+    uint64_t mask = 0;
+    for (size_t i = 0; i < in->mapper->nfields; i++) {
+        cr_value v = cr_field_value(in, i);
+        if (!cr_value_same(&v, &in->snap[i]))
+            mask |= UINT64_C(1) << i;
+    }
+    return mask;
+}
+
+/* ---- planning ---- */
+
+/* The table's place among its metadata's tables sorted by foreign keys. */
+static int table_rank(const cr_table *t)
+{
+    cr_metadata *md = t->md;
+    cr_table *sorted[256];
+    cr_table **all = md->ntables <= 256 ? sorted : cr_malloc(md->ntables * sizeof *all);
+    if (!all)
+        return 0;
+    size_t n = cr_metadata_sorted_tables(md, all, md->ntables);
+    int rank = -1;
+    for (size_t i = 0; i < n && rank < 0; i++)
+        if (all[i] == t)
+            rank = (int)i;
+    if (all != sorted)
+        cr_free(all);
+    if (rank < 0)   /* a foreign-key cycle: the order tables were added */
+        for (size_t i = 0; i < md->ntables && rank < 0; i++)
+            if (md->tables[i] == t)
+                rank = (int)i;
+    return rank;
+}
+
+static cr_status describe_fail(cr_session *s, cr_status cls, const cr_instance *in,
+                               const char *fmt, const char *detail)
+{
+    cr_buf b;
+    cr_buf_init(&b);
+    cr_describe(in, &b);
+    cr_status st = cr_session_fail(s, cls, fmt, cr_buf_cstr(&b) ? cr_buf_cstr(&b) : "?", detail);
+    cr_buf_free(&b);
+    return st;
+}
+
+/* The fields an INSERT of this object gives: those not NULL, those whose
+ * client default is computed now, and the version. */
+static cr_status insert_fields(cr_session *s, flush_plan *p, flush_item *it)
+{
+    const cr_mapper *m = it->in->mapper;
+    for (size_t i = 0; i < m->nfields; i++) {
+        const cr_field *f = &m->fields[i];
+        cr_value v = cr_field_value(it->in, i);
+        uint64_t bit = UINT64_C(1) << i;
+        if ((int)i == m->version) {
+            v = cr_val_int(1);
+        } else if (v.type == CR_NULL && f->col->default_fn) {
+            v = f->col->default_fn();
+            if (f->vtype == CR_BOOL && v.type == CR_INT)
+                v = cr_val_bool(v.v.i != 0);
+        } else if (v.type != CR_NULL) {
+            it->cols |= bit;
+            continue;
+        }
+        if (v.type == CR_NULL) {
+            bool generated = (int)i == m->autoinc || f->col->server_default;
+            if (!generated && !f->col->nullable)
+                return describe_fail(s, CR_ERR_INTEGRITY, it->in, "%s: field '%s' is NULL and "
+                                     "its column is NOT NULL with no default", f->col->name);
+            continue;
+        }
+        cr_value *copy = cr_arena_copy_values(&p->arena, &v, 1);
+        if (!copy)
+            return cr_error_oom(&s->err);
+        it->post[i] = *copy;
+        it->post_mask |= bit;
+        it->cols |= bit;
+    }
+    return CR_OK;
+}
+
+static cr_status push_item(cr_session *s, flush_plan *p, cr_instance *in)
+{
+    if (p->nitems == p->capitems) {
+        size_t cap = p->capitems ? p->capitems * 2 : 64;
+        flush_item *items = cr_realloc(p->items, cap * sizeof *items);
+        if (!items)
+            return cr_error_oom(&s->err);
+        p->items = items;
+        p->capitems = cap;
+    }
+    flush_item *it = &p->items[p->nitems];
+    memset(it, 0, sizeof *it);
+    it->in = in;
+    it->rank = table_rank(in->mapper->table);
+    it->post = cr_arena_alloc(&p->arena, in->mapper->nfields * sizeof(cr_value));
+    if (!it->post)
+        return cr_error_oom(&s->err);
+    for (size_t i = 0; i < in->mapper->nfields; i++)
+        it->post[i] = cr_val_null();
+    p->nitems++;
+    return CR_OK;
+}
+
+static int compare_items(const void *a, const void *b)
+{
+    const flush_item *x = a, *y = b;
+    step_kind kx = x->in->marked_delete ? STEP_DELETE
+                   : x->in->state == CR_INST_PENDING ? STEP_INSERT : STEP_UPDATE;
+    step_kind ky = y->in->marked_delete ? STEP_DELETE
+                   : y->in->state == CR_INST_PENDING ? STEP_INSERT : STEP_UPDATE;
+    /* Saves (INSERT and UPDATE) table by table, referred tables first, then
+     * DELETEs, referring tables first. */
+    int gx = kx == STEP_DELETE, gy = ky == STEP_DELETE;
+    if (gx != gy)
+        return gx - gy;
+    if (x->rank != y->rank)
+        return gx ? y->rank - x->rank : x->rank - y->rank;
+    if (kx != ky)
+        return (int)kx - (int)ky;
+    return x->in->order < y->in->order ? -1 : x->in->order > y->in->order;
+}
+
+static cr_status push_step(cr_session *s, flush_plan *p, step_kind kind, size_t first)
+{
+    const flush_item *it = &p->items[first];
+    flush_step *last = p->nsteps ? &p->steps[p->nsteps - 1] : NULL;
+    if (last && last->kind == kind && last->m == it->in->mapper && last->cols == it->cols &&
+        last->first + last->n == first) {
+        last->n++;
+        return CR_OK;
+    }
+    if (p->nsteps == p->capsteps) {
+        size_t cap = p->capsteps ? p->capsteps * 2 : 16;
+        flush_step *steps = cr_realloc(p->steps, cap * sizeof *steps);
+        if (!steps)
+            return cr_error_oom(&s->err);
+        p->steps = steps;
+        p->capsteps = cap;
+    }
+    p->steps[p->nsteps++] = (flush_step){kind, it->in->mapper, it->cols, first, 1};
+    return CR_OK;
+}
+
+/* A new object whose key an object of the identity map already has. */
+static cr_status check_identity(cr_session *s, const cr_instance *in)
+{
+    const cr_mapper *m = in->mapper;
+    cr_value key[64];
+    for (size_t k = 0; k < m->npk; k++) {
+        key[k] = cr_field_value(in, m->pk[k]);
+        if (key[k].type == CR_NULL)
+            return CR_OK;   /* generated, or refused as NULL */
+    }
+    cr_instance *other = cr_map_find(s, m, key, cr_key_hash(key, m->npk));
+    if (other && other != in && !other->marked_delete)
+        return describe_fail(s, CR_ERR_FLUSH, in, "New instance %s conflicts with a "
+                             "persistent instance of the same identity key%s", "");
+    return CR_OK;
+}
+
+static cr_status plan_build(cr_session *s, flush_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    cr_arena_init(&p->arena, 8192);
+    cr_status st = CR_OK;
+    for (cr_instance *in = s->head; in && !st; in = in->next) {
+        if (in->session != s)
+            continue;
+        if (in->state == CR_INST_PENDING || in->marked_delete)
+            st = push_item(s, p, in);
+        else if (in->state == CR_INST_PERSISTENT) {
+            uint64_t changed = changed_fields(in);
+            if (changed && !(st = push_item(s, p, in)))
+                p->items[p->nitems - 1].cols = changed;
+        }
+    }
+    if (st)
+        return st;
+    qsort(p->items, p->nitems, sizeof *p->items, compare_items);
+    for (size_t i = 0; i < p->nitems && !st; i++) {
+        flush_item *it = &p->items[i];
+        step_kind kind = it->in->marked_delete ? STEP_DELETE
+                         : it->in->state == CR_INST_PENDING ? STEP_INSERT : STEP_UPDATE;
+        if (kind == STEP_INSERT) {
+            p->ninserts++;
+            st = insert_fields(s, p, it);
+            if (!st)
+                st = check_identity(s, it->in);
+        } else if (kind == STEP_DELETE) {
+            it->cols = 0;
+        }
+        if (!st)
+            st = push_step(s, p, kind, i);
+    }
+    return st;
+}
+
+static void describe_cols(cr_buf *b, const cr_mapper *m, uint64_t cols)
+{
+    cr_buf_puts(b, " (");
+    bool first = true;
+    for (size_t i = 0; i < m->nfields; i++)
+        if (cols >> i & 1) {
+            cr_buf_printf(b, "%s%s", first ? "" : ", ", m->fields[i].col->name);
+            first = false;
+        }
+    cr_buf_putc(b, ')');
+}
+
+static char *plan_text(const flush_plan *p)
+{
+    static const char *const verbs[] = {"INSERT", "UPDATE", "DELETE"};
+    cr_buf b;
+    cr_buf_init(&b);
+    for (size_t k = 0; k < p->nsteps; k++) {
+        const flush_step *st = &p->steps[k];
+        cr_buf_printf(&b, "%s %s", verbs[st->kind], st->m->table->name);
+        if (st->kind != STEP_DELETE)
+            describe_cols(&b, st->m, st->cols);
+        cr_buf_printf(&b, " %zu\n", st->n);
+    }
+    const char *text = cr_buf_cstr(&b);
+    char *out = text ? strdup(text) : NULL;
+    cr_buf_free(&b);
+    return out;
+}
+
+char *cr_flush_describe(cr_session *s)
+{
+    flush_plan p;
+    cr_status st = plan_build(s, &p);
+    char *text = st ? NULL : plan_text(&p);
+    if (!st && !text)
+        cr_error_oom(&s->err);
+    plan_free(&p);
+    return text;
+}
+
+/* ---- execution ---- */
+
+static cr_status conn_error(cr_session *s)
+{
+    const cr_error *e = cr_conn_error(s->conn);
+    if (!e)
+        return cr_session_fail(s, CR_ERR_INTERNAL, "a statement failed without an error");
+    cr_error_copy(&s->err, e);
+    return e->cls;
+}
+
+static cr_status stmt_error(cr_session *s, cr_stmt *q)
+{
+    const cr_error *e = q ? cr_stmt_error(q) : NULL;
+    if (!e)
+        return cr_error_oom(&s->err);
+    cr_error_copy(&s->err, e);
+    return e->cls;
+}
+
+/* The value field i of the item binds: what the flush computed, else the
+ * field's. */
+static cr_value item_value(const flush_item *it, size_t i)
+{
+    return it->post_mask >> i & 1 ? it->post[i] : cr_field_value(it->in, i);
+}
+
+static void bind_to(cr_stmt *q, struct cr_column *col, cr_value v, bool set)
+{
+    cr_expr *e = cr_bind(q, v);
+    if (set)
+        cr_set_expr(q, col, e);
+    else
+        cr_where(q, cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)col, e));
+}
+
+/* Keep returned value v for field i of the item. */
+static cr_status keep_returned(cr_session *s, flush_plan *p, flush_item *it, size_t i,
+                               const cr_value *v)
+{
+    cr_value *copy = cr_arena_copy_values(&p->arena, v, 1);
+    if (!copy)
+        return cr_error_oom(&s->err);
+    it->post[i] = *copy;
+    it->post_mask |= UINT64_C(1) << i;
+    return CR_OK;
+}
+
+/* Read RETURNING rows into the batch's items, in order. */
+static cr_status read_returning(cr_session *s, flush_plan *p, flush_item *items, size_t n,
+                                const size_t *fetch, size_t nfetch, cr_result *r)
+{
+    for (size_t k = 0; k < n; k++) {
+        const cr_row *row = cr_result_fetchone(r);
+        if (!row) {
+            const cr_error *e = cr_result_error(r);
+            if (e) {
+                cr_error_copy(&s->err, e);
+                return e->cls;
+            }
+            return cr_session_fail(s, CR_ERR_FLUSH, "INSERT into '%s' returned %zu rows for %zu "
+                                   "objects", items[0].in->mapper->table->name, k, n);
+        }
+        for (size_t j = 0; j < nfetch; j++) {
+            const cr_value *v = cr_row_value_at(row, (int)j);
+            cr_status st = v ? keep_returned(s, p, &items[k], fetch[j], v)
+                             : cr_session_fail(s, CR_ERR_INTERNAL, "RETURNING row too short");
+            if (st)
+                return st;
+        }
+    }
+    return CR_OK;
+}
+
+/* INSERT a batch of items sharing the step's columns: one statement of many
+ * rows, RETURNING what the database generated. */
+static cr_status insert_batch(cr_session *s, flush_plan *p, const flush_step *step,
+                              flush_item *items, size_t n)
+{
+    const cr_mapper *m = step->m;
+    const cr_dialect *d = s->engine->dialect;
+    size_t fetch[64], nfetch = 0;
+    for (size_t i = 0; i < m->nfields; i++)
+        if (!(step->cols >> i & 1) && ((int)i == m->autoinc || m->fields[i].col->server_default))
+            fetch[nfetch++] = i;
+    cr_stmt *q = cr_insert(m->table);
+    for (size_t k = 0; q && k < n; k++) {
+        for (size_t i = 0; i < m->nfields; i++)
+            if (step->cols >> i & 1)
+                bind_to(q, m->fields[i].col, item_value(&items[k], i), true);
+        cr_next_row(q);
+    }
+    const void *ret[65];
+    for (size_t j = 0; j < nfetch; j++)
+        ret[j] = m->fields[fetch[j]].col;
+    ret[nfetch] = NULL;
+    if (q && nfetch && d->has_returning)
+        cr_returning_items(q, ret);
+    if (!q || cr_stmt_error(q)) {
+        cr_status st = stmt_error(s, q);
+        cr_stmt_free(q);
+        return st;
+    }
+    cr_result *r = cr_conn_execute_stmt(s->conn, q);
+    cr_status st = r ? CR_OK : conn_error(s);
+    if (!st && nfetch && d->has_returning) {
+        st = read_returning(s, p, items, n, fetch, nfetch, r);
+    } else if (!st && m->autoinc >= 0 && !(step->cols >> m->autoinc & 1)) {
+        /* No RETURNING: one row per statement, its key from lastrowid. */
+        const cr_row *pk = cr_result_inserted_primary_key(r);
+        const cr_value *v = pk ? cr_row_value_at(pk, 0) : NULL;
+        st = v ? keep_returned(s, p, &items[0], (size_t)m->autoinc, v)
+               : cr_session_fail(s, CR_ERR_FLUSH, "INSERT into '%s': no generated key came back",
+                                 m->table->name);
+    }
+    cr_result_free(r);
+    cr_stmt_free(q);
+    return st;
+}
+
+static cr_status run_insert(cr_session *s, flush_plan *p, const flush_step *step)
+{
+    const cr_dialect *d = s->engine->dialect;
+    size_t ncols = 0;
+    for (size_t i = 0; i < step->m->nfields; i++)
+        ncols += step->cols >> i & 1;
+    size_t batch = d->max_params / (ncols ? ncols : 1);
+    if (batch > 1000)
+        batch = 1000;
+    bool needs_key = step->m->autoinc >= 0 && !(step->cols >> step->m->autoinc & 1);
+    if (batch == 0 || (!d->has_returning && needs_key))
+        batch = 1;
+    for (size_t k = 0; k < step->n; k += batch) {
+        size_t n = step->n - k < batch ? step->n - k : batch;
+        cr_status st = insert_batch(s, p, step, &p->items[step->first + k], n);
+        if (st)
+            return st;
+    }
+    return CR_OK;
+}
+
+static cr_status stale(cr_session *s, const flush_item *it, const char *verb, int64_t matched)
+{
+    char detail[160];
+    snprintf(detail, sizeof detail, "%s statement on table '%s' expected to %s 1 row(s); %lld "
+             "were matched", verb, it->in->mapper->table->name,
+             verb[0] == 'U' ? "update" : "delete", (long long)matched);
+    return describe_fail(s, CR_ERR_STALE_DATA, it->in, "%s: %s", detail);
+}
+
+/* WHERE the item's key (as last loaded) and version. */
+static void where_identity(cr_stmt *q, const flush_item *it)
+{
+    const cr_mapper *m = it->in->mapper;
+    for (size_t k = 0; k < m->npk; k++)
+        bind_to(q, m->fields[m->pk[k]].col, it->in->snap[m->pk[k]], false);
+    if (m->version >= 0)
+        bind_to(q, m->fields[m->version].col, it->in->snap[m->version], false);
+}
+
+static cr_status run_one(cr_session *s, cr_stmt *q, const flush_item *it, const char *verb)
+{
+    if (!q || cr_stmt_error(q)) {
+        cr_status st = stmt_error(s, q);
+        cr_stmt_free(q);
+        return st;
+    }
+    cr_result *r = cr_conn_execute_stmt(s->conn, q);
+    cr_status st = r ? CR_OK : conn_error(s);
+    if (!st) {
+        int64_t n = cr_result_rowcount(r);
+        if (n >= 0 && n != 1)
+            st = stale(s, it, verb, n);
+    }
+    cr_result_free(r);
+    cr_stmt_free(q);
+    return st;
+}
+
+static cr_status run_update(cr_session *s, flush_plan *p, const flush_step *step)
+{
+    const cr_mapper *m = step->m;
+    for (size_t k = 0; k < step->n; k++) {
+        flush_item *it = &p->items[step->first + k];
+        cr_stmt *q = cr_update(m->table);
+        for (size_t i = 0; q && i < m->nfields; i++)
+            if ((step->cols >> i & 1) && (int)i != m->version)
+                bind_to(q, m->fields[i].col, cr_field_value(it->in, i), true);
+        if (q && m->version >= 0) {
+            cr_value next = cr_val_int(it->in->snap[m->version].v.i + 1);
+            cr_status st = keep_returned(s, p, it, (size_t)m->version, &next);
+            if (st) {
+                cr_stmt_free(q);
+                return st;
+            }
+            bind_to(q, m->fields[m->version].col, next, true);
+        }
+        if (q)
+            where_identity(q, it);
+        cr_status st = run_one(s, q, it, "UPDATE");
+        if (st)
+            return st;
+    }
+    return CR_OK;
+}
+
+/* DELETEs: of a one-column key without a version, many rows per statement
+ * (WHERE id IN (...)); else one statement a row. */
+static cr_status run_delete(cr_session *s, flush_plan *p, const flush_step *step)
+{
+    const cr_mapper *m = step->m;
+    if (m->npk != 1 || m->version >= 0 || step->n == 1) {
+        for (size_t k = 0; k < step->n; k++) {
+            flush_item *it = &p->items[step->first + k];
+            cr_stmt *q = cr_delete(m->table);
+            if (q)
+                where_identity(q, it);
+            cr_status st = run_one(s, q, it, "DELETE");
+            if (st)
+                return st;
+        }
+        return CR_OK;
+    }
+    const size_t batch = 500;
+    cr_value keys[500];
+    for (size_t k = 0; k < step->n; k += batch) {
+        size_t n = step->n - k < batch ? step->n - k : batch;
+        for (size_t j = 0; j < n; j++)
+            keys[j] = p->items[step->first + k + j].in->snap[m->pk[0]];
+        cr_stmt *q = cr_delete(m->table);
+        if (q)
+            cr_where(q, cr_in_values(q, (cr_expr *)(void *)m->fields[m->pk[0]].col, keys, n));
+        if (!q || cr_stmt_error(q)) {
+            cr_status st = stmt_error(s, q);
+            cr_stmt_free(q);
+            return st;
+        }
+        cr_result *r = cr_conn_execute_stmt(s->conn, q);
+        cr_status st = r ? CR_OK : conn_error(s);
+        int64_t got = r ? cr_result_rowcount(r) : -1;
+        cr_result_free(r);
+        cr_stmt_free(q);
+        if (st)
+            return st;
+        if (got >= 0 && (size_t)got != n) {
+            char detail[160];
+            snprintf(detail, sizeof detail, "DELETE statement on table '%s' expected to delete "
+                     "%zu row(s); only %lld were matched", m->table->name, n, (long long)got);
+            return describe_fail(s, CR_ERR_STALE_DATA, p->items[step->first + k].in, "%s: %s",
+                                 detail);
+        }
+    }
+    return CR_OK;
+}
+
+/* ---- settling ---- */
+
+static cr_status settle_item(cr_session *s, flush_item *it, step_kind kind)
+{
+    cr_instance *in = it->in;
+    if (kind == STEP_DELETE) {
+        cr_map_remove(s, in);
+        in->marked_delete = false;
+        in->state = CR_INST_DELETED;
+        in->delete_level = s->level;
+        return CR_OK;
+    }
+    for (size_t i = 0; i < in->mapper->nfields; i++)
+        if ((it->post_mask >> i & 1) && cr_field_store(in, i, &it->post[i]))
+            return cr_error_oom(&s->err);
+    bool was_mapped = in->in_map;
+    if (cr_snapshot_take(in))
+        return cr_error_oom(&s->err);
+    if (was_mapped)
+        cr_map_remove(s, in);   /* its key may have changed */
+    cr_map_insert(s, in);
+    if (kind == STEP_INSERT) {
+        in->state = CR_INST_PERSISTENT;
+        in->insert_level = s->level;
+    }
+    return CR_OK;
+}
+
+static cr_status plan_run(cr_session *s, flush_plan *p)
+{
+    cr_status st = cr_map_reserve(s, p->ninserts) ? cr_error_oom(&s->err) : CR_OK;
+    if (!st)
+        st = cr_session_begin_if_needed(s);
+    for (size_t k = 0; k < p->nsteps && !st; k++) {
+        const flush_step *step = &p->steps[k];
+        st = step->kind == STEP_INSERT   ? run_insert(s, p, step)
+             : step->kind == STEP_UPDATE ? run_update(s, p, step)
+                                         : run_delete(s, p, step);
+    }
+    for (size_t k = 0; k < p->nsteps && !st; k++)
+        for (size_t j = 0; j < p->steps[k].n && !st; j++)
+            st = settle_item(s, &p->items[p->steps[k].first + j], p->steps[k].kind);
+    return st;
+}
+
+cr_status cr_flush(cr_session *s)
+{
+    if (s->flushing)
+        return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "Session is already flushing");
+    flush_plan p;
+    cr_status st = plan_build(s, &p);
+    if (!st && p.nsteps) {
+        s->flushing = true;
+        st = plan_run(s, &p);
+        s->flushing = false;
+    }
+    plan_free(&p);
+    if (st) {
+        /* The transaction is rolled back; objects keep the state they had
+         * before the flush, and the session waits for cr_session_rollback. */
+        cr_error keep;
+        cr_error_init(&keep);
+        cr_error_copy(&keep, &s->err);
+        cr_session_end(s, false);
+        cr_error_copy(&s->err, &keep);
+        cr_error_clear(&keep);
+        s->need_rollback = true;
+    }
+    return st;
+}

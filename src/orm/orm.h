@@ -1,0 +1,130 @@
+/* orm.h — internal structures of the ORM: mappers, instance state, the session, the flush plan. */
+#ifndef CR_ORM_H
+#define CR_ORM_H
+
+#include "engine/engine.h"
+#include "sql/stmt.h"
+
+/* One field: where it is in the struct, how it is stored, its column. */
+typedef struct cr_field {
+    size_t offset;
+    cr_field_kind kind;
+    struct cr_column *col;
+    cr_type vtype;               /* the value type it binds as               */
+} cr_field;
+
+struct cr_mapper {
+    char *name;                  /* "User"                                   */
+    cr_table *table;
+    size_t size;                 /* the model struct                         */
+    cr_field *fields;            /* one per column, in column order          */
+    size_t nfields;
+    size_t *pk;                  /* field indexes of the primary key, in key order */
+    size_t npk;
+    int autoinc;                 /* field the database generates, or -1      */
+    int version;                 /* version_id_col field, or -1              */
+    uint64_t null_init;          /* null bits a new object starts with       */
+    /* Layout of an object's one allocation: instance, struct, snapshot
+     * values, owned pointers. */
+    size_t obj_off, snap_off, owned_off, alloc_size;
+};
+
+#define CR_INSTANCE_MAGIC 0x4f524d49u
+
+typedef enum cr_inst_state {
+    CR_INST_TRANSIENT, CR_INST_PENDING, CR_INST_PERSISTENT, CR_INST_DELETED, CR_INST_DETACHED
+} cr_inst_state;
+
+/* What the session knows about one object. Lives in the object's allocation. */
+typedef struct cr_instance {
+    uint32_t magic;
+    uint8_t state;               /* cr_inst_state                            */
+    bool marked_delete;          /* persistent: DELETE at the next flush     */
+    bool expired;
+    bool in_map;                 /* in the session's identity map            */
+    const cr_mapper *mapper;
+    void *obj;                   /* the model struct                         */
+    struct cr_session *owner;    /* who frees it; NULL: the program          */
+    struct cr_session *session;  /* pending / persistent / deleted in        */
+    cr_value *snap;              /* nfields: values last loaded or flushed (text and
+                                  * blobs heap copies); a new object's: as made */
+    void **owned;                /* nfields: text / blob the library allocated
+                                  * for the field                            */
+    uint64_t hash;               /* of the identity key (the snapshot's key) */
+    struct cr_instance *hnext;   /* identity map chain                       */
+    struct cr_instance *prev, *next; /* the owner's list                     */
+    uint64_t order;              /* when it was added: INSERT order          */
+    int insert_level;            /* savepoint level its INSERT was flushed at;
+                                  * -1: persistent before the transaction    */
+    int delete_level;            /* same for its DELETE                       */
+} cr_instance;
+
+struct cr_session {
+    cr_engine *engine;
+    cr_conn *conn;               /* while a transaction is open              */
+    cr_conn *bind;               /* a connection the program gave, or NULL   */
+    bool outer_savepoint;        /* joined a transaction: works in a savepoint */
+    bool autoflush, expire_on_commit;
+    cr_error err;
+    bool need_rollback;          /* a flush failed                           */
+    bool flushing;
+    int level;                   /* begin_nested savepoints open             */
+    cr_instance *head, *tail;    /* objects it owns                          */
+    cr_instance **buckets;       /* identity map                             */
+    size_t nbuckets, nmap;
+    uint64_t order;
+};
+
+struct cr_sessionmaker {
+    cr_engine *engine;
+    cr_session_options options;
+};
+
+/* mapper.c */
+cr_instance *cr_instance_of(const void *obj);
+/* The field's value as it binds (text and blobs borrowed from the object). */
+cr_value cr_field_value(const cr_instance *in, size_t i);
+bool cr_value_same(const cr_value *a, const cr_value *b);
+/* Set field i from v, text and blobs copied into memory the object owns. */
+cr_status cr_field_store(cr_instance *in, size_t i, const cr_value *v);
+/* Make the snapshot the field values now (copies); CR_ERR_NO_MEMORY leaves
+ * the old one. */
+cr_status cr_snapshot_take(cr_instance *in);
+void cr_instance_destroy(cr_instance *in);
+/* A new instance of m in the state given (no defaults applied). */
+cr_instance *cr_instance_alloc(const cr_mapper *m);
+uint64_t cr_key_hash(const cr_value *vals, size_t n);
+/* "User(id=5)" */
+void cr_describe(const cr_instance *in, cr_buf *b);
+/* Load the row's columns [base, base + nfields) into the object. */
+cr_status cr_instance_load_row(cr_instance *in, const cr_row *row, int base, cr_error *err);
+/* The primary key of the mapper's object in the row (text borrowed from it). */
+cr_status cr_row_key(const cr_mapper *m, const cr_row *row, int base, cr_value *key,
+                     cr_error *err);
+
+/* session.c */
+cr_status cr_session_begin_if_needed(cr_session *s);
+/* End the session's transaction (and its savepoints): commit or roll back,
+ * give the connection back. */
+cr_status cr_session_end(cr_session *s, bool commit);
+cr_status cr_session_fail(cr_session *s, cr_status cls, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+cr_status cr_session_check(cr_session *s);
+cr_instance *cr_map_find(cr_session *s, const cr_mapper *m, const cr_value *key, uint64_t hash);
+void cr_map_insert(cr_session *s, cr_instance *in);
+void cr_map_remove(cr_session *s, cr_instance *in);
+cr_status cr_map_reserve(cr_session *s, size_t extra);
+void cr_owner_link(cr_session *s, cr_instance *in);
+cr_status cr_session_autoflush(cr_session *s);
+
+/* flush.c */
+cr_status cr_flush(cr_session *s);
+char *cr_flush_describe(cr_session *s);
+/* Whether a persistent object's fields differ from its snapshot. */
+bool cr_instance_dirty(const cr_instance *in);
+
+/* query.c */
+/* Reload one object by its key (refresh / an expired object handed out). */
+cr_status cr_instance_reload(cr_session *s, cr_instance *in);
+
+#endif

@@ -1,0 +1,465 @@
+/* query.c — ORM queries: statements of a model, rows to objects through the identity map, get, refresh, merge. */
+#include "orm/orm.h"
+
+#include <string.h>
+
+/* ---- statements ---- */
+
+cr_stmt *cr_select_mapper(const cr_mapper *m)
+{
+    if (!m) {
+        cr_stmt *q = cr_select_new();
+        if (q)
+            cr_stmt_fail(q, CR_ERR_UNMAPPED_INSTANCE, "select of a model: the mapper is NULL "
+                         "(was the model's _define called?)");
+        return q;
+    }
+    cr_stmt *q = cr_select(m->table);
+    if (q)
+        q->orm_mapper = m;
+    return q;
+}
+
+cr_stmt *cr_session_query_mapper(cr_session *s, const cr_mapper *m)
+{
+    cr_stmt *q = cr_select_mapper(m);
+    if (q)
+        q->orm_session = s;
+    return q;
+}
+
+/* The mapper whose objects q's rows hold: the model it was made for, or the
+ * mapped table it selects first. */
+static const cr_mapper *entity_of(const cr_stmt *q)
+{
+    if (q->orm_mapper)
+        return q->orm_mapper;
+    if (q->kind != CR_STMT_SELECT || q->columns.n == 0)
+        return NULL;
+    const cr_table *t = q->columns.items[0];
+    return t->tag == CR_TAG_TABLE ? cr_table_mapper(t) : NULL;
+}
+
+void cr_filter_by_value(cr_stmt *q, const char *field, cr_value v)
+{
+    if (!q || cr_stmt_error(q))
+        return;
+    const cr_mapper *m = entity_of(q);
+    if (!m) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "filter_by: the statement selects no model");
+        return;
+    }
+    cr_column *col = field ? cr_table_column(m->table, field) : NULL;
+    if (!col) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "filter_by: %s has no field '%s'", m->name,
+                     field ? field : "(NULL)");
+        return;
+    }
+    cr_where(q, cr_binary(q, CR_OP_EQ, cr__operand_column(q, col), cr__operand_value(q, v)));
+}
+
+/* ---- running a statement in the session ---- */
+
+/* Autoflush, begin, and check q: what every query does first. */
+static cr_status query_start(cr_session *s, cr_stmt *q)
+{
+    cr_status st = cr_session_check(s);
+    if (st)
+        return st;
+    if (!q)
+        return cr_session_fail(s, CR_ERR_ARGUMENT, "the statement is NULL");
+    if (cr_stmt_error(q)) {
+        cr_error_copy(&s->err, cr_stmt_error(q));
+        return s->err.cls;
+    }
+    if ((st = cr_session_autoflush(s)))
+        return st;
+    return cr_session_begin_if_needed(s);
+}
+
+static cr_status conn_error(cr_session *s)
+{
+    const cr_error *e = cr_conn_error(s->conn);
+    if (!e)
+        return cr_session_fail(s, CR_ERR_INTERNAL, "a statement failed without an error");
+    cr_error_copy(&s->err, e);
+    return e->cls;
+}
+
+cr_result *cr_session_execute(cr_session *s, cr_stmt *q)
+{
+    if (!s)
+        return NULL;
+    if (query_start(s, q))
+        return NULL;
+    cr_result *r = cr_conn_execute_stmt(s->conn, q);
+    if (!r)
+        conn_error(s);
+    return r;
+}
+
+/* The session's object for the row: the one in the identity map (reloaded
+ * from the row when expired), or a new persistent one. */
+static void *object_for_row(cr_session *s, const cr_mapper *m, const cr_row *row)
+{
+    cr_value key[64];
+    if (cr_row_key(m, row, 0, key, &s->err))
+        return NULL;
+    uint64_t h = cr_key_hash(key, m->npk);
+    cr_instance *in = cr_map_find(s, m, key, h);
+    if (in) {
+        if (in->expired && cr_instance_load_row(in, row, 0, &s->err))
+            return NULL;
+        return in->obj;
+    }
+    if (cr_map_reserve(s, 1)) {
+        cr_error_oom(&s->err);
+        return NULL;
+    }
+    in = cr_instance_alloc(m);
+    if (!in) {
+        cr_error_oom(&s->err);
+        return NULL;
+    }
+    if (cr_instance_load_row(in, row, 0, &s->err)) {
+        cr_instance_destroy(in);
+        return NULL;
+    }
+    in->state = CR_INST_PERSISTENT;
+    in->session = s;
+    cr_owner_link(s, in);
+    cr_map_insert(s, in);
+    return in->obj;
+}
+
+/* Run q and turn up to max rows (0: all) into objects. */
+static cr_objects *load(cr_session *s, cr_stmt *q, size_t max, size_t *seen)
+{
+    const cr_mapper *m = entity_of(q);
+    if (!m) {
+        cr_session_fail(s, CR_ERR_INVALID_REQUEST, "the statement selects no model: select a "
+                        "model's table first (cr_select(User_model.table), cr_select_model)");
+        return NULL;
+    }
+    cr_result *r = cr_session_execute(s, q);
+    if (!r)
+        return NULL;
+    cr_objects *list = cr_calloc(1, sizeof *list);
+    size_t cap = 0;
+    bool ok = list != NULL;
+    *seen = 0;
+    const cr_row *row;
+    while (ok && (max == 0 || *seen < max) && (row = cr_result_fetchone(r))) {
+        ++*seen;
+        void *obj = object_for_row(s, m, row);
+        if (!obj) {
+            ok = false;
+            break;
+        }
+        if (list->count == cap) {
+            cap = cap ? cap * 2 : 16;
+            void **items = cr_realloc(list->items, cap * sizeof *items);
+            if (!items) {
+                ok = false;
+                cr_error_oom(&s->err);
+                break;
+            }
+            list->items = items;
+        }
+        list->items[list->count++] = obj;
+    }
+    if (ok && cr_result_error(r)) {
+        cr_error_copy(&s->err, cr_result_error(r));
+        ok = false;
+    }
+    if (!list)
+        cr_error_oom(&s->err);
+    cr_result_free(r);
+    if (!ok) {
+        cr_objects_free(list);
+        return NULL;
+    }
+    return list;
+}
+
+cr_objects *cr_session_all(cr_session *s, cr_stmt *q)
+{
+    size_t seen;
+    return s ? load(s, q, 0, &seen) : NULL;
+}
+
+/* The first object (LIMIT 1 added for the run when q has none), and
+ * whether there were more rows (up to limit rows read). */
+static void *load_single(cr_session *s, cr_stmt *q, size_t limit, size_t *seen)
+{
+    cr_objects *list = load(s, q, limit, seen);
+    void *obj = list && list->count ? list->items[0] : NULL;
+    cr_objects_free(list);
+    return obj;
+}
+
+void *cr_session_first(cr_session *s, cr_stmt *q)
+{
+    if (!s || !q)
+        return s ? (cr_session_fail(s, CR_ERR_ARGUMENT, "the statement is NULL"), NULL) : NULL;
+    cr_expr *old = q->limit;
+    bool add = !old && q->kind == CR_STMT_SELECT && !cr_stmt_error(q);
+    if (add)
+        cr_limit(q, 1);
+    size_t seen;
+    void *obj = load_single(s, q, 1, &seen);
+    if (add)
+        q->limit = old;
+    return obj;
+}
+
+static void *one(cr_session *s, cr_stmt *q, bool none_ok)
+{
+    size_t seen = 0;
+    void *obj = load_single(s, q, 2, &seen);
+    if (s->err.cls)
+        return NULL;
+    if (seen > 1) {
+        cr_session_fail(s, CR_ERR_MULTIPLE_RESULTS, "Multiple rows were found when exactly one "
+                        "was required");
+        return NULL;
+    }
+    if (!obj && !none_ok)
+        cr_session_fail(s, CR_ERR_NO_RESULT_FOUND, "No row was found when one was required");
+    return obj;
+}
+
+void *cr_session_one(cr_session *s, cr_stmt *q) { return s ? one(s, q, false) : NULL; }
+void *cr_session_one_or_none(cr_session *s, cr_stmt *q) { return s ? one(s, q, true) : NULL; }
+
+/* SELECT <what>(q) where what wraps q (count over a subquery, EXISTS): q is
+ * lent to the outer statement for the run and taken back after. */
+static cr_status wrapped_scalar(cr_session *s, cr_stmt *q, bool exists, cr_value *out)
+{
+    cr_status st = query_start(s, q);
+    if (st)
+        return st;
+    cr_stmt *outer = cr_select_new();
+    if (!outer)
+        return cr_error_oom(&s->err);
+    size_t before = outer->adopted.n;
+    if (exists) {
+        cr_columns(outer, cr_exists(outer, q));
+    } else {
+        cr_columns(outer, cr_count_star(outer));
+        cr_select_from(outer, cr_subquery(outer, q, "anon_1"));
+    }
+    /* Give q back: the outer statement must not free it. */
+    bool lent = outer->adopted.n == before + 1 && outer->adopted.items[before] == q;
+    if (cr_stmt_error(outer)) {
+        cr_error_copy(&s->err, cr_stmt_error(outer));
+        st = s->err.cls;
+    } else {
+        cr_result *r = cr_conn_execute_stmt(s->conn, outer);
+        st = r ? cr_result_scalar(r, out) : conn_error(s);
+        if (r && st)
+            cr_error_copy(&s->err, cr_result_error(r));
+        /* The value is an integer or a boolean: nothing borrowed survives. */
+        cr_result_free(r);
+    }
+    if (lent)
+        outer->adopted.n--;
+    cr_stmt_free(outer);
+    return st;
+}
+
+cr_status cr_session_count(cr_session *s, cr_stmt *q, int64_t *out)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    if (!out)
+        return cr_session_fail(s, CR_ERR_ARGUMENT, "count: out is NULL");
+    cr_value v;
+    cr_status st = wrapped_scalar(s, q, false, &v);
+    if (st)
+        return st;
+    *out = v.type == CR_INT ? v.v.i : 0;
+    return CR_OK;
+}
+
+static cr_status exists(cr_session *s, cr_stmt *q, bool *out)
+{
+    if (!out)
+        return cr_session_fail(s, CR_ERR_ARGUMENT, "exists: out is NULL");
+    cr_value v;
+    cr_status st = wrapped_scalar(s, q, true, &v);
+    if (st)
+        return st;
+    *out = (v.type == CR_BOOL && v.v.b) || (v.type == CR_INT && v.v.i != 0);
+    return CR_OK;
+}
+
+/* ---- through a query's own session ---- */
+
+cr_session *cr_query_session(const cr_stmt *q) { return q ? q->orm_session : NULL; }
+
+#define QUERY_SESSION(q, fail)                                                   \
+    cr_session *s = cr_query_session(q);                                         \
+    if (!s)                                                                      \
+        return fail;
+
+cr_objects *cr_query_all(cr_stmt *q) { QUERY_SESSION(q, NULL) return cr_session_all(s, q); }
+void *cr_query_first(cr_stmt *q) { QUERY_SESSION(q, NULL) return cr_session_first(s, q); }
+void *cr_query_one(cr_stmt *q) { QUERY_SESSION(q, NULL) return cr_session_one(s, q); }
+void *cr_query_one_or_none(cr_stmt *q) { QUERY_SESSION(q, NULL) return one(s, q, true); }
+cr_status cr_query_count(cr_stmt *q, int64_t *out)
+{
+    QUERY_SESSION(q, CR_ERR_ARGUMENT)
+    return cr_session_count(s, q, out);
+}
+cr_status cr_query_exists(cr_stmt *q, bool *out)
+{
+    QUERY_SESSION(q, CR_ERR_ARGUMENT)
+    return exists(s, q, out);
+}
+
+/* ---- by primary key ---- */
+
+/* SELECT the mapper's row of this key. */
+static cr_stmt *select_by_key(const cr_mapper *m, const cr_value *key)
+{
+    cr_stmt *q = cr_select_mapper(m);
+    for (size_t k = 0; q && k < m->npk; k++) {
+        cr_column *col = m->fields[m->pk[k]].col;
+        cr_where(q, cr_binary(q, CR_OP_EQ, cr__operand_column(q, col),
+                              cr__operand_value(q, key[k])));
+    }
+    return q;
+}
+
+cr_status cr_instance_reload(cr_session *s, cr_instance *in)
+{
+    cr_value key[64];
+    for (size_t k = 0; k < in->mapper->npk; k++)
+        key[k] = in->snap[in->mapper->pk[k]];
+    cr_stmt *q = select_by_key(in->mapper, key);
+    cr_status st = query_start(s, q);
+    cr_result *r = st ? NULL : cr_conn_execute_stmt(s->conn, q);
+    if (!st && !r)
+        st = conn_error(s);
+    const cr_row *row = r ? cr_result_fetchone(r) : NULL;
+    if (r && !row) {
+        const cr_error *e = cr_result_error(r);
+        if (e) {
+            cr_error_copy(&s->err, e);
+            st = e->cls;
+        } else {
+            cr_buf b;
+            cr_buf_init(&b);
+            cr_describe(in, &b);
+            st = cr_session_fail(s, CR_ERR_OBJECT_DELETED, "Instance '%s' has been deleted, or "
+                                 "its row is otherwise not present.", cr_buf_cstr(&b));
+            cr_buf_free(&b);
+        }
+    }
+    if (row)
+        st = cr_instance_load_row(in, row, 0, &s->err);
+    cr_result_free(r);
+    cr_stmt_free(q);
+    return st;
+}
+
+/* The key values converted to what the key fields hold (5 for a text key
+ * is refused, a bool for an integer one taken as 0 / 1). */
+static cr_status key_arg(cr_session *s, const cr_mapper *m, const cr_value *values, size_t n,
+                         cr_value *key)
+{
+    if (!values || n != m->npk)
+        return cr_session_fail(s, CR_ERR_ARGUMENT, "get: %s has a primary key of %zu "
+                               "column(s); %zu value(s) were given", m->name, m->npk, n);
+    for (size_t k = 0; k < n; k++) {
+        cr_type want = m->fields[m->pk[k]].vtype;
+        key[k] = values[k];
+        if (key[k].type == CR_BOOL && want == CR_INT)
+            key[k] = cr_val_int(values[k].v.b);
+        if (key[k].type == CR_TEXT && want == CR_NUMERIC)
+            key[k].type = CR_NUMERIC;
+        if (key[k].type != want)
+            return cr_session_fail(s, CR_ERR_ARGUMENT, "get: %s.%s takes a %s, not a %s",
+                                   m->name, m->fields[m->pk[k]].col->name, cr_type_name(want),
+                                   cr_type_name(key[k].type));
+    }
+    return CR_OK;
+}
+
+void *cr_session_get_values(cr_session *s, const cr_mapper *m, const cr_value *values, size_t n)
+{
+    if (!s)
+        return NULL;
+    cr_error_clear(&s->err);
+    if (!m) {
+        cr_session_fail(s, CR_ERR_UNMAPPED_INSTANCE, "get: the mapper is NULL (was the model's "
+                        "_define called?)");
+        return NULL;
+    }
+    cr_value key[64];
+    if (cr_session_check(s) || key_arg(s, m, values, n, key))
+        return NULL;
+    cr_instance *in = cr_map_find(s, m, key, cr_key_hash(key, m->npk));
+    if (in) {
+        if (in->marked_delete || in->state != CR_INST_PERSISTENT)
+            return NULL;
+        if (!in->expired)
+            return in->obj;
+        cr_status st = cr_instance_reload(s, in);
+        if (st == CR_ERR_OBJECT_DELETED)
+            cr_error_clear(&s->err);
+        return st ? NULL : in->obj;
+    }
+    cr_stmt *q = select_by_key(m, key);
+    void *obj = cr_session_one_or_none(s, q);
+    cr_stmt_free(q);
+    return obj;
+}
+
+void *cr_session_merge(cr_session *s, void *obj)
+{
+    if (!s)
+        return NULL;
+    cr_error_clear(&s->err);
+    cr_instance *src = cr_instance_of(obj);
+    if (!src) {
+        cr_session_fail(s, CR_ERR_UNMAPPED_INSTANCE, "merge: the object is not an object of a "
+                        "mapped model");
+        return NULL;
+    }
+    if (src->session == s)
+        return obj;
+    const cr_mapper *m = src->mapper;
+    cr_value key[64];
+    bool has_key = true;
+    for (size_t k = 0; k < m->npk; k++) {
+        key[k] = cr_field_value(src, m->pk[k]);
+        has_key = has_key && key[k].type != CR_NULL;
+    }
+    void *target = has_key ? cr_session_get_values(s, m, key, m->npk) : NULL;
+    if (s->err.cls)
+        return NULL;
+    cr_instance *in = target ? cr_instance_of(target) : NULL;
+    bool fresh = !in;
+    if (fresh && !(in = cr_instance_alloc(m))) {
+        cr_error_oom(&s->err);
+        return NULL;
+    }
+    for (size_t i = 0; i < m->nfields; i++) {
+        cr_value v = cr_field_value(src, i);
+        if (cr_field_store(in, i, &v)) {
+            if (fresh)
+                cr_instance_destroy(in);
+            cr_error_oom(&s->err);
+            return NULL;
+        }
+    }
+    if (fresh) {
+        in->state = CR_INST_PENDING;
+        in->order = ++s->order;
+        in->session = s;
+        cr_owner_link(s, in);
+    }
+    return in->obj;
+}

@@ -1,0 +1,692 @@
+/* session.c — the Session: objects it owns, the identity map, transactions, object states. */
+#include "orm/orm.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- errors ---- */
+
+cr_status cr_session_fail(cr_session *s, cr_status cls, const char *fmt, ...)
+{
+    va_list ap;
+    char msg[sizeof s->err.message];
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return cr_error_set(&s->err, cls, "%s", msg);
+}
+
+/* Copy the connection's error onto the session. */
+static cr_status conn_failed(cr_session *s, cr_conn *c)
+{
+    const cr_error *e = c ? cr_conn_error(c) : NULL;
+    if (!e)
+        return cr_session_fail(s, CR_ERR_INTERNAL, "the connection failed without an error");
+    cr_error_copy(&s->err, e);
+    return e->cls;
+}
+
+/* Every call that works on the database starts here. */
+cr_status cr_session_check(cr_session *s)
+{
+    cr_error_clear(&s->err);
+    if (s->need_rollback)
+        return cr_session_fail(s, CR_ERR_PENDING_ROLLBACK,
+                               "This Session's transaction has been rolled back due to a "
+                               "previous exception during flush. To begin a new transaction "
+                               "with this Session, first issue cr_session_rollback().");
+    return CR_OK;
+}
+
+const cr_error *cr_session_error(const cr_session *s)
+{
+    return s && s->err.cls != CR_OK ? &s->err : NULL;
+}
+
+/* ---- making and freeing ---- */
+
+static cr_session *session_make(cr_engine *engine, cr_conn *bind, const cr_session_options *o)
+{
+    cr_session *s = cr_calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    cr_error_init(&s->err);
+    s->engine = engine;
+    s->bind = bind;
+    s->autoflush = !o || o->autoflush != CR_NO;
+    s->expire_on_commit = !o || o->expire_on_commit != CR_NO;
+    return s;
+}
+
+cr_session *cr_session_new(cr_engine *engine, const cr_session_options *options)
+{
+    return engine ? session_make(engine, NULL, options) : NULL;
+}
+
+cr_session *cr_session_new_bind(cr_conn *conn, const cr_session_options *options)
+{
+    return conn ? session_make(cr_conn_engine(conn), conn, options) : NULL;
+}
+
+cr_sessionmaker *cr_sessionmaker_new(cr_engine *engine, const cr_session_options *options)
+{
+    if (!engine)
+        return NULL;
+    cr_sessionmaker *f = cr_calloc(1, sizeof *f);
+    if (f) {
+        f->engine = engine;
+        if (options)
+            f->options = *options;
+    }
+    return f;
+}
+
+void cr_sessionmaker_free(cr_sessionmaker *f) { cr_free(f); }
+
+cr_session *cr_sessionmaker_session(cr_sessionmaker *f)
+{
+    return f ? session_make(f->engine, NULL, &f->options) : NULL;
+}
+
+void cr_owner_link(cr_session *s, cr_instance *in)
+{
+    in->owner = s;
+    in->prev = s->tail;
+    in->next = NULL;
+    if (s->tail)
+        s->tail->next = in;
+    else
+        s->head = in;
+    s->tail = in;
+}
+
+static void owner_unlink(cr_instance *in)
+{
+    cr_session *s = in->owner;
+    if (!s)
+        return;
+    if (in->prev)
+        in->prev->next = in->next;
+    else
+        s->head = in->next;
+    if (in->next)
+        in->next->prev = in->prev;
+    else
+        s->tail = in->prev;
+    in->prev = in->next = NULL;
+    in->owner = NULL;
+}
+
+void cr_session_free(cr_session *s)
+{
+    if (!s)
+        return;
+    cr_session_close(s);
+    cr_instance *in = s->head;
+    while (in) {
+        cr_instance *next = in->next;
+        cr_instance_destroy(in);
+        in = next;
+    }
+    cr_free(s->buckets);
+    cr_error_clear(&s->err);
+    cr_free(s);
+}
+
+/* ---- the identity map ---- */
+
+static void key_of(const cr_instance *in, cr_value *key)
+{
+    for (size_t k = 0; k < in->mapper->npk; k++)
+        key[k] = in->snap[in->mapper->pk[k]];
+}
+
+static bool key_equal(const cr_instance *in, const cr_value *key)
+{
+    for (size_t k = 0; k < in->mapper->npk; k++)
+        if (!cr_value_same(&in->snap[in->mapper->pk[k]], &key[k]))
+            return false;
+    return true;
+}
+
+cr_instance *cr_map_find(cr_session *s, const cr_mapper *m, const cr_value *key, uint64_t hash)
+{
+    if (!s->nbuckets)
+        return NULL;
+    for (cr_instance *in = s->buckets[hash & (s->nbuckets - 1)]; in; in = in->hnext)
+        if (in->hash == hash && in->mapper == m && key_equal(in, key))
+            return in;
+    return NULL;
+}
+
+cr_status cr_map_reserve(cr_session *s, size_t extra)
+{
+    size_t want = s->nmap + extra;
+    if (want <= s->nbuckets)
+        return CR_OK;
+    size_t n = s->nbuckets ? s->nbuckets : 64;
+    while (n < want)
+        n *= 2;
+    cr_instance **b = cr_calloc(n, sizeof *b);
+    if (!b)
+        return CR_ERR_NO_MEMORY;
+    for (size_t i = 0; i < s->nbuckets; i++) {
+        cr_instance *in = s->buckets[i];
+        while (in) {
+            cr_instance *next = in->hnext;
+            in->hnext = b[in->hash & (n - 1)];
+            b[in->hash & (n - 1)] = in;
+            in = next;
+        }
+    }
+    cr_free(s->buckets);
+    s->buckets = b;
+    s->nbuckets = n;
+    return CR_OK;
+}
+
+/* Callers reserve first: inserting never allocates. */
+void cr_map_insert(cr_session *s, cr_instance *in)
+{
+    cr_value key[64];
+    key_of(in, key);
+    in->hash = cr_key_hash(key, in->mapper->npk);
+    cr_instance **b = &s->buckets[in->hash & (s->nbuckets - 1)];
+    in->hnext = *b;
+    *b = in;
+    in->in_map = true;
+    s->nmap++;
+}
+
+void cr_map_remove(cr_session *s, cr_instance *in)
+{
+    if (!in->in_map)
+        return;
+    cr_instance **p = &s->buckets[in->hash & (s->nbuckets - 1)];
+    while (*p && *p != in)
+        p = &(*p)->hnext;
+    if (*p)
+        *p = in->hnext;
+    in->hnext = NULL;
+    in->in_map = false;
+    s->nmap--;
+}
+
+size_t cr_session_identity_count(const cr_session *s) { return s ? s->nmap : 0; }
+
+/* ---- transactions ---- */
+
+cr_status cr_session_begin_if_needed(cr_session *s)
+{
+    if (s->conn)
+        return CR_OK;
+    if (s->bind) {
+        s->conn = s->bind;
+        s->outer_savepoint = cr_conn_in_transaction(s->bind);
+        if (s->outer_savepoint && cr_conn_begin_nested(s->conn)) {
+            s->conn = NULL;
+            return conn_failed(s, s->bind);
+        }
+        return CR_OK;
+    }
+    cr_error *err = NULL;
+    s->conn = cr_engine_connect(s->engine, &err);
+    if (!s->conn) {
+        cr_error_copy(&s->err, err);
+        cr_status st = err ? err->cls : CR_ERR_NO_MEMORY;
+        cr_error_free(err);
+        return st;
+    }
+    /* The transaction begins with the first statement (BEGIN (implicit)). */
+    return CR_OK;
+}
+
+cr_conn *cr_session_connection(cr_session *s)
+{
+    if (!s || cr_session_check(s) || cr_session_begin_if_needed(s))
+        return NULL;
+    return s->conn;
+}
+
+/* End the session's transaction: commit or roll back, give the connection
+ * back. */
+cr_status cr_session_end(cr_session *s, bool commit)
+{
+    if (!s->conn)
+        return CR_OK;
+    cr_conn *c = s->conn;
+    cr_status st;
+    if (s->bind) {
+        /* Savepoints of begin_nested still open go with the session's. */
+        while (s->level > 0 && cr_conn_savepoint_depth(c) > 0) {
+            (commit ? cr_conn_release_savepoint : cr_conn_rollback_savepoint)(c);
+            s->level--;
+        }
+        if (s->outer_savepoint)
+            st = commit ? cr_conn_release_savepoint(c) : cr_conn_rollback_savepoint(c);
+        else
+            st = commit ? cr_conn_commit(c) : cr_conn_rollback(c);
+    } else {
+        st = commit ? cr_conn_commit(c) : cr_conn_rollback(c);
+    }
+    if (st)
+        conn_failed(s, c);
+    if (!s->bind)
+        cr_conn_close(c);
+    s->conn = NULL;
+    s->level = 0;
+    s->outer_savepoint = false;
+    return st;
+}
+
+/* After a commit: inserted and deleted objects are settled. */
+static void settle_after_commit(cr_session *s)
+{
+    for (cr_instance *in = s->head; in; in = in->next) {
+        if (in->session != s)
+            continue;
+        if (in->state == CR_INST_DELETED) {
+            in->state = CR_INST_DETACHED;
+            in->session = NULL;
+        }
+        in->insert_level = in->delete_level = -1;
+        if (in->state == CR_INST_PERSISTENT && s->expire_on_commit)
+            in->expired = true;
+    }
+}
+
+/* After a rollback to savepoint level (0: the whole transaction): undo what
+ * the database forgot. */
+static void restore_after_rollback(cr_session *s, int level)
+{
+    for (cr_instance *in = s->head; in; in = in->next) {
+        if (in->session != s)
+            continue;
+        if (in->insert_level >= level) {
+            /* Its INSERT is gone: transient again (SQLAlchemy expunges it). */
+            cr_map_remove(s, in);
+            in->state = CR_INST_TRANSIENT;
+            in->session = NULL;
+            in->insert_level = in->delete_level = -1;
+            in->marked_delete = false;
+            continue;
+        }
+        if (in->delete_level >= level) {
+            in->state = CR_INST_PERSISTENT;
+            in->delete_level = -1;
+            if (!in->in_map && cr_map_reserve(s, 1) == CR_OK)
+                cr_map_insert(s, in);
+        }
+        if (in->state == CR_INST_PENDING && level == 0) {
+            in->state = CR_INST_TRANSIENT;
+            in->session = NULL;
+            continue;
+        }
+        in->marked_delete = false;
+        if (in->state == CR_INST_PERSISTENT)
+            in->expired = true;
+    }
+}
+
+cr_status cr_session_commit(cr_session *s)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_status st = cr_session_check(s);
+    if (st)
+        return st;
+    if ((st = cr_flush(s)))
+        return st;
+    while (s->level > 0 && s->conn) {
+        if ((st = cr_conn_release_savepoint(s->conn)))
+            return conn_failed(s, s->conn);
+        s->level--;
+    }
+    if ((st = cr_session_end(s, true)))
+        return st;
+    settle_after_commit(s);
+    return CR_OK;
+}
+
+cr_status cr_session_rollback(cr_session *s)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_error_clear(&s->err);
+    cr_status st = cr_session_end(s, false);
+    s->need_rollback = false;
+    restore_after_rollback(s, 0);
+    return st;
+}
+
+cr_status cr_session_close(cr_session *s)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_error_clear(&s->err);
+    cr_status st = cr_session_end(s, false);
+    s->need_rollback = false;
+    for (cr_instance *in = s->head; in; in = in->next) {
+        if (in->session != s)
+            continue;
+        cr_map_remove(s, in);
+        /* The transaction was rolled back: what it inserted has no row. */
+        bool had_row = in->state != CR_INST_PENDING && in->insert_level < 0;
+        in->state = had_row ? CR_INST_DETACHED : CR_INST_TRANSIENT;
+        in->session = NULL;
+        in->marked_delete = false;
+        in->insert_level = in->delete_level = -1;
+    }
+    return st;
+}
+
+cr_status cr_session_begin_nested(cr_session *s)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_status st = cr_session_check(s);
+    if (!st)
+        st = cr_flush(s);
+    if (!st)
+        st = cr_session_begin_if_needed(s);
+    if (st)
+        return st;
+    if (cr_conn_begin_nested(s->conn))
+        return conn_failed(s, s->conn);
+    s->level++;
+    return CR_OK;
+}
+
+cr_status cr_session_commit_nested(cr_session *s)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_status st = cr_session_check(s);
+    if (st)
+        return st;
+    if (s->level == 0 || !s->conn)
+        return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "commit_nested: no savepoint of "
+                               "begin_nested is open");
+    if ((st = cr_flush(s)))
+        return st;
+    if (cr_conn_release_savepoint(s->conn))
+        return conn_failed(s, s->conn);
+    /* What was flushed inside now belongs to the enclosing level. */
+    for (cr_instance *in = s->head; in; in = in->next) {
+        if (in->insert_level >= s->level)
+            in->insert_level = s->level - 1;
+        if (in->delete_level >= s->level)
+            in->delete_level = s->level - 1;
+    }
+    s->level--;
+    return CR_OK;
+}
+
+cr_status cr_session_rollback_nested(cr_session *s)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_error_clear(&s->err);
+    if (s->level == 0 || !s->conn)
+        return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "rollback_nested: no savepoint of "
+                               "begin_nested is open");
+    if (cr_conn_rollback_savepoint(s->conn))
+        return conn_failed(s, s->conn);
+    restore_after_rollback(s, s->level);
+    s->level--;
+    s->need_rollback = false;
+    return CR_OK;
+}
+
+/* ---- objects in and out ---- */
+
+/* The instance of obj, or an error naming what obj is not. */
+static cr_instance *instance_arg(cr_session *s, void *obj, const char *what)
+{
+    cr_instance *in = cr_instance_of(obj);
+    if (!in)
+        cr_session_fail(s, CR_ERR_UNMAPPED_INSTANCE, "%s: %s is not an object of a mapped "
+                        "model (make it with cr_new)", what, obj ? "the object" : "NULL");
+    return in;
+}
+
+static cr_status add_one(cr_session *s, cr_instance *in)
+{
+    if (in->session == s)
+        return CR_OK;
+    if (in->session) {
+        cr_buf b;
+        cr_buf_init(&b);
+        cr_describe(in, &b);
+        cr_status st = cr_session_fail(s, CR_ERR_INVALID_REQUEST, "Object '%s' is already "
+                                       "attached to another session",
+                                       cr_buf_cstr(&b) ? cr_buf_cstr(&b) : in->mapper->name);
+        cr_buf_free(&b);
+        return st;
+    }
+    if (in->state == CR_INST_DETACHED) {
+        cr_value key[64];
+        for (size_t k = 0; k < in->mapper->npk; k++)
+            key[k] = in->snap[in->mapper->pk[k]];
+        if (cr_map_find(s, in->mapper, key, cr_key_hash(key, in->mapper->npk))) {
+            cr_buf b;
+            cr_buf_init(&b);
+            cr_describe(in, &b);
+            cr_status st = cr_session_fail(s, CR_ERR_INVALID_REQUEST, "Can't attach instance "
+                                           "%s; another instance with the same key is already "
+                                           "present in this session", cr_buf_cstr(&b));
+            cr_buf_free(&b);
+            return st;
+        }
+        if (cr_map_reserve(s, 1))
+            return cr_error_oom(&s->err);
+        cr_map_insert(s, in);
+        in->state = CR_INST_PERSISTENT;
+    } else {
+        in->state = CR_INST_PENDING;
+        in->order = ++s->order;
+    }
+    if (in->owner != s) {
+        owner_unlink(in);
+        cr_owner_link(s, in);
+    }
+    in->session = s;
+    return CR_OK;
+}
+
+cr_status cr_session_add(cr_session *s, void *obj)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_error_clear(&s->err);
+    cr_instance *in = instance_arg(s, obj, "add");
+    return in ? add_one(s, in) : s->err.cls;
+}
+
+cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_error_clear(&s->err);
+    if (!objs && n)
+        return cr_session_fail(s, CR_ERR_ARGUMENT, "add_all: the list is NULL");
+    /* Check them all first: all are added or none. */
+    for (size_t i = 0; i < n; i++) {
+        cr_instance *in = instance_arg(s, objs[i], "add_all");
+        if (!in)
+            return s->err.cls;
+        if (in->session && in->session != s)
+            return add_one(s, in);
+    }
+    for (size_t i = 0; i < n; i++) {
+        cr_status st = add_one(s, cr_instance_of(objs[i]));
+        if (st)
+            return st;
+    }
+    return CR_OK;
+}
+
+static cr_status not_in_session(cr_session *s, cr_instance *in, const char *what)
+{
+    cr_buf b;
+    cr_buf_init(&b);
+    cr_describe(in, &b);
+    cr_status st = cr_session_fail(s, CR_ERR_INVALID_REQUEST, "%s: instance '%s' is not "
+                                   "persisted in this session (it is %s)", what,
+                                   cr_buf_cstr(&b) ? cr_buf_cstr(&b) : in->mapper->name,
+                                   cr_object_state_name(cr_object_state_of(in->obj)));
+    cr_buf_free(&b);
+    return st;
+}
+
+/* Give the object back to the program. */
+static void expunge_one(cr_session *s, cr_instance *in)
+{
+    cr_map_remove(s, in);
+    if (in->state == CR_INST_PENDING || in->insert_level >= 0)
+        in->state = CR_INST_TRANSIENT;
+    else
+        in->state = CR_INST_DETACHED;
+    in->session = NULL;
+    in->marked_delete = false;
+    owner_unlink(in);
+}
+
+cr_status cr_session_delete(cr_session *s, void *obj)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_error_clear(&s->err);
+    cr_instance *in = instance_arg(s, obj, "delete");
+    if (!in)
+        return s->err.cls;
+    if (in->session != s || in->state == CR_INST_DELETED)
+        return not_in_session(s, in, "delete");
+    if (in->state == CR_INST_PENDING) {
+        expunge_one(s, in);
+        return CR_OK;
+    }
+    in->marked_delete = true;
+    return CR_OK;
+}
+
+cr_status cr_session_expunge(cr_session *s, void *obj)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_error_clear(&s->err);
+    cr_instance *in = instance_arg(s, obj, "expunge");
+    if (!in)
+        return s->err.cls;
+    if (in->session != s)
+        return not_in_session(s, in, "expunge");
+    expunge_one(s, in);
+    return CR_OK;
+}
+
+cr_status cr_session_expunge_all(cr_session *s)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_error_clear(&s->err);
+    cr_instance *in = s->head;
+    while (in) {
+        cr_instance *next = in->next;
+        if (in->session == s)
+            expunge_one(s, in);
+        in = next;
+    }
+    return CR_OK;
+}
+
+cr_status cr_session_expire(cr_session *s, void *obj)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_error_clear(&s->err);
+    cr_instance *in = instance_arg(s, obj, "expire");
+    if (!in)
+        return s->err.cls;
+    if (in->session != s || in->state != CR_INST_PERSISTENT)
+        return not_in_session(s, in, "expire");
+    in->expired = true;
+    return CR_OK;
+}
+
+cr_status cr_session_expire_all(cr_session *s)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_error_clear(&s->err);
+    for (cr_instance *in = s->head; in; in = in->next)
+        if (in->session == s && in->state == CR_INST_PERSISTENT)
+            in->expired = true;
+    return CR_OK;
+}
+
+cr_status cr_session_refresh(cr_session *s, void *obj)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_status st = cr_session_check(s);
+    if (st)
+        return st;
+    cr_instance *in = instance_arg(s, obj, "refresh");
+    if (!in)
+        return s->err.cls;
+    if (in->session != s || in->state != CR_INST_PERSISTENT)
+        return not_in_session(s, in, "refresh");
+    if ((st = cr_session_autoflush(s)))
+        return st;
+    return cr_instance_reload(s, in);
+}
+
+void cr_session_set_autoflush(cr_session *s, bool on)
+{
+    if (s)
+        s->autoflush = on;
+}
+
+cr_status cr_session_autoflush(cr_session *s)
+{
+    return s->autoflush && !s->flushing ? cr_flush(s) : CR_OK;
+}
+
+cr_status cr_session_flush(cr_session *s)
+{
+    if (!s)
+        return CR_ERR_ARGUMENT;
+    cr_status st = cr_session_check(s);
+    return st ? st : cr_flush(s);
+}
+
+bool cr_session_has_changes(cr_session *s)
+{
+    if (!s)
+        return false;
+    for (cr_instance *in = s->head; in; in = in->next) {
+        if (in->session != s)
+            continue;
+        if (in->state == CR_INST_PENDING || in->marked_delete)
+            return true;
+        if (in->state == CR_INST_PERSISTENT && cr_instance_dirty(in))
+            return true;
+    }
+    return false;
+}
+
+char *cr_session_plan(cr_session *s)
+{
+    if (!s)
+        return NULL;
+    cr_error_clear(&s->err);
+    return cr_flush_describe(s);
+}
+
+void cr_objects_free(cr_objects *list)
+{
+    if (!list)
+        return;
+    cr_free(list->items);
+    cr_free(list);
+}
