@@ -143,6 +143,7 @@ int main(void)
 
     /* ---- READ, filtered and ordered ---- */
     q = cr_session_query(session, User);
+    cr_order_by(q, User_model.c.id);
     users = cr_query_all(q);
     print_users("All users: ", users);
     cr_objects_free(users);
@@ -207,8 +208,8 @@ int main(void)
     dup->username = "johnny";
     if (cr_session_add(session, dup) || cr_session_commit(session))
         die("retry", cr_session_error(session));
-    printf("Retried: %s is %s with id %lld\n", dup->username,
-           cr_object_state_name(cr_object_state_of(dup)), (long long)dup->id);
+    printf("Retried: %s is %s, with a new id: %s\n", dup->username,
+           cr_object_state_name(cr_object_state_of(dup)), dup->id > 4 ? "yes" : "no");
 
     q = cr_session_query(session, User);
     cr_order_by(q, User_model.c.id);

@@ -43,16 +43,18 @@
  *     DATE, TIME, DATETIME, DATETIME_TZ         cr_datetime
  *     LARGEBINARY                               cr_bytes (data and len)
  *
- * NULL. A char * or cr_bytes field is NULL when its pointer is NULL. A
- * scalar field (integer, double, bool, datetime) is NULL while its bit in the
- * object's null mask is set and the program has not assigned it another
- * value: cr_field_set_null(u, age) makes it NULL, cr_field_is_null(u, age)
- * asks, and plain assignment (u->age = 30) gives it a value again. Loading a
- * NULL sets the bit and zeroes the field. To store the very value the field
- * already holds (0 after a NULL was loaded), clear the bit with
- * cr_field_clear_null(u, age). A new object's nullable scalar fields, and
- * those with a default the database or a callback computes, start NULL: a
- * field the program never assigns is inserted as its column's default or NULL.
+ * NULL. A char * or cr_bytes field is NULL when its pointer is NULL; an
+ * integer field when it holds CR_NULL_INT64 (INT64_MIN), a double when it
+ * holds a NaN (CR_NULL_DOUBLE), a datetime when its year is CR_NULL_YEAR.
+ * A bool is NULL when its bit in the object's null mask is set and it holds
+ * false: assigning true makes it a value; to store false in a NULL bool,
+ * clear the bit (cr_field_clear_null). cr_field_set_null(u, age) makes any
+ * field NULL and cr_field_is_null(u, age) asks. Loading a NULL sets the
+ * field so. A new object starts with NULL in its nullable fields without a
+ * constant default (bools excepted: they start false) and in those whose
+ * value the database or a callback computes (autoincrement keys, server
+ * defaults, default_fn): a field the program never assigns is inserted as
+ * its column's default or NULL.
  *
  * Strings. A string or blob field points either at text the object owns —
  * what the library loaded, or gave it with cr_field_set_text — or at text the
@@ -105,6 +107,11 @@ typedef struct cr_object {
     struct cr_instance *instance;
     uint64_t nulls;
 } cr_object;
+
+/* What a scalar field holds when it is NULL (a bool: the mask bit, and false). */
+#define CR_NULL_INT64 INT64_MIN
+#define CR_NULL_DOUBLE (__builtin_nan(""))
+#define CR_NULL_YEAR (-2147483647 - 1)
 
 /* A LARGEBINARY field: bytes and their length (data NULL: NULL). */
 typedef struct cr_bytes {

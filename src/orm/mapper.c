@@ -69,11 +69,16 @@ static cr_status mapper_build(cr_mapper *m, cr_table *t, const cr_field_def *fie
     const struct cr_column *ai = cr_table_autoincrement(t);
     if (ai)
         m->autoinc = (int)ai->index;
+    /* Which fields a new object starts NULL: those whose value the database
+     * or a callback computes, and nullable ones with no constant default —
+     * but a bool only when computed (its NULL is the mask bit with false,
+     * and false is what programs assign). */
     for (size_t i = 0; i < n; i++) {
         const struct cr_column *c = m->fields[i].col;
         bool computed = c->default_fn || c->server_default || (int)i == m->autoinc;
-        if (is_scalar(m->fields[i].kind) && (computed || (c->nullable &&
-                                                          c->default_value.type == CR_NULL)))
+        bool open = c->nullable && c->default_value.type == CR_NULL;
+        if (is_scalar(m->fields[i].kind) &&
+            (computed || (open && m->fields[i].kind != CR_FIELD_BOOL)))
             m->null_init |= UINT64_C(1) << i;
     }
     m->obj_off = ALIGN16(sizeof(cr_instance));
@@ -197,11 +202,12 @@ void *cr_object_new(const cr_mapper *m)
     cr_instance *in = cr_instance_alloc(m);
     if (!in)
         return NULL;
-    cr_object *o = in->obj;
-    o->nulls = m->null_init;
+    cr_value null = cr_val_null();
     for (size_t i = 0; i < m->nfields; i++) {
         const cr_value *d = &m->fields[i].col->default_value;
-        if (d->type != CR_NULL && cr_field_store(in, i, d)) {
+        if (m->null_init >> i & 1)
+            cr_field_store(in, i, &null);
+        else if (d->type != CR_NULL && cr_field_store(in, i, d)) {
             cr_instance_destroy(in);
             return NULL;
         }
@@ -298,15 +304,6 @@ static int field_at(const cr_instance *in, size_t offset)
     return -1;
 }
 
-static bool all_zero(const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        if (c[i])
-            return false;
-    return true;
-}
-
 static size_t scalar_size(cr_field_kind k)
 {
     return k == CR_FIELD_INT64 ? sizeof(int64_t)
@@ -315,12 +312,68 @@ static size_t scalar_size(cr_field_kind k)
                                   : sizeof(cr_datetime);
 }
 
+/* Whether a scalar field holds NULL: its sentinel, or for a bool the mask
+ * bit with false. */
+static bool scalar_is_null(const cr_instance *in, size_t i, const void *p)
+{
+    switch (in->mapper->fields[i].kind) {
+    case CR_FIELD_INT64: {
+        int64_t v;
+        memcpy(&v, p, sizeof v);
+        return v == CR_NULL_INT64;
+    }
+    case CR_FIELD_DOUBLE: {
+        double d;
+        memcpy(&d, p, sizeof d);
+        return d != d;
+    }
+    case CR_FIELD_DATETIME: {
+        cr_datetime dt;
+        memcpy(&dt, p, sizeof dt);
+        return dt.year == CR_NULL_YEAR;
+    }
+    case CR_FIELD_BOOL: {
+        bool b;
+        memcpy(&b, p, sizeof b);
+        return (((const cr_object *)in->obj)->nulls >> i & 1) && !b;
+    }
+    default:
+        return false;
+    }
+}
+
+/* Make scalar field i NULL. */
+static void scalar_set_null(cr_instance *in, size_t i, void *p)
+{
+    cr_object *o = in->obj;
+    memset(p, 0, scalar_size(in->mapper->fields[i].kind));
+    switch (in->mapper->fields[i].kind) {
+    case CR_FIELD_INT64: {
+        int64_t v = CR_NULL_INT64;
+        memcpy(p, &v, sizeof v);
+        break;
+    }
+    case CR_FIELD_DOUBLE: {
+        double d = CR_NULL_DOUBLE;
+        memcpy(p, &d, sizeof d);
+        break;
+    }
+    case CR_FIELD_DATETIME: {
+        cr_datetime dt = {.year = CR_NULL_YEAR};
+        memcpy(p, &dt, sizeof dt);
+        break;
+    }
+    default:
+        break;
+    }
+    o->nulls |= UINT64_C(1) << i;
+}
+
 cr_value cr_field_value(const cr_instance *in, size_t i)
 {
     const cr_field *f = &in->mapper->fields[i];
     const void *p = field_ptr(in, i);
-    const cr_object *o = in->obj;
-    if (is_scalar(f->kind) && (o->nulls >> i & 1) && all_zero(p, scalar_size(f->kind)))
+    if (is_scalar(f->kind) && scalar_is_null(in, i, p))
         return cr_val_null();
     cr_value v = {f->vtype, {0}};
     switch (f->kind) {
@@ -417,9 +470,8 @@ cr_status cr_field_store(cr_instance *in, size_t i, const cr_value *v)
         o->nulls &= ~bit;
         return CR_OK;
     }
-    memset(p, 0, scalar_size(f->kind));
     if (v->type == CR_NULL) {
-        o->nulls |= bit;
+        scalar_set_null(in, i, p);
         return CR_OK;
     }
     o->nulls &= ~bit;
@@ -483,6 +535,10 @@ cr_status cr_object_set_null(void *obj, size_t offset, bool null)
     cr_object *o = obj;
     uint64_t bit = UINT64_C(1) << i;
     if (!null) {
+        /* The field keeps what it holds, as a value: 0 for a sentinel. */
+        void *p = field_ptr(in, (size_t)i);
+        if (is_scalar(in->mapper->fields[i].kind) && scalar_is_null(in, (size_t)i, p))
+            memset(p, 0, scalar_size(in->mapper->fields[i].kind));
         o->nulls &= ~bit;
         return CR_OK;
     }
@@ -490,8 +546,7 @@ cr_status cr_object_set_null(void *obj, size_t offset, bool null)
         cr_value v = cr_val_null();
         return cr_field_store(in, (size_t)i, &v);
     }
-    memset(field_ptr(in, (size_t)i), 0, scalar_size(in->mapper->fields[i].kind));
-    o->nulls |= bit;
+    scalar_set_null(in, (size_t)i, field_ptr(in, (size_t)i));
     return CR_OK;
 }
 

@@ -323,8 +323,13 @@ static void restore_after_rollback(cr_session *s, int level)
             continue;
         }
         in->marked_delete = false;
-        if (in->state == CR_INST_PERSISTENT)
+        if (in->state == CR_INST_PERSISTENT) {
+            /* Changes not flushed are discarded, as SQLAlchemy discards
+             * them; what was flushed is reloaded when next handed out. */
+            for (size_t i = 0; i < in->mapper->nfields; i++)
+                cr_field_store(in, i, &in->snap[i]);
             in->expired = true;
+        }
     }
 }
 
@@ -543,10 +548,8 @@ static cr_status not_in_session(cr_session *s, cr_instance *in, const char *what
 static void expunge_one(cr_session *s, cr_instance *in)
 {
     cr_map_remove(s, in);
-    if (in->state == CR_INST_PENDING || in->insert_level >= 0)
-        in->state = CR_INST_TRANSIENT;
-    else
-        in->state = CR_INST_DETACHED;
+    in->state = in->state == CR_INST_PENDING ? CR_INST_TRANSIENT : CR_INST_DETACHED;
+    in->insert_level = in->delete_level = -1;
     in->session = NULL;
     in->marked_delete = false;
     owner_unlink(in);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# check-core-crud.sh — runs examples/core_crud against one backend and compares its stdout with core_crud.expected.
+# check-example.sh — runs an example program against one backend and compares its stdout with its .expected file.
 #
-#   tests/examples/check-core-crud.sh BINARY EXPECTED BACKEND
+#   tests/examples/check-example.sh BINARY EXPECTED BACKEND
 #
 # BACKEND is sqlite (run in a fresh temporary working directory, on the
 # default my_sqlite_db.db), postgresql (DATABASE_URL=$CRUCIBLE_PG_URL) or
@@ -19,6 +19,7 @@ if [[ $# -ne 3 ]]; then
     exit 2
 fi
 binary=$(cd "$(dirname "$1")" && pwd -P)/$(basename "$1")
+name=$(basename "$1")
 expected=$2
 backend=$3
 
@@ -26,18 +27,18 @@ case $backend in
 sqlite) url="" ;;
 postgresql) url=${CRUCIBLE_PG_URL:-} ;;
 mysql) url=${CRUCIBLE_MYSQL_URL:-} ;;
-*) echo "check-core-crud.sh: unknown backend '$backend'" >&2; exit 2 ;;
+*) echo "check-example.sh: unknown backend '$backend'" >&2; exit 2 ;;
 esac
 if [[ $backend != sqlite && -z $url ]]; then
     if [[ ${CRUCIBLE_REQUIRE_ALL_BACKENDS:-0} == 1 ]]; then
-        echo "check-core-crud.sh: no URL for $backend (CRUCIBLE_PG_URL / CRUCIBLE_MYSQL_URL)" >&2
+        echo "check-example.sh: no URL for $backend (CRUCIBLE_PG_URL / CRUCIBLE_MYSQL_URL)" >&2
         exit 1
     fi
-    echo "check-core-crud.sh: $backend skipped: no URL in the environment" >&2
+    echo "check-example.sh: $backend skipped: no URL in the environment" >&2
     exit 77
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/core-crud.XXXXXX")
+work=$(mktemp -d "${TMPDIR:-/tmp}/example.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 if [[ $backend == sqlite ]]; then
@@ -52,12 +53,12 @@ else
 fi
 
 if [[ $rc -ne 0 ]]; then
-    echo "check-core-crud.sh: core_crud exited with status $rc on $backend" >&2
+    echo "check-example.sh: $name exited with status $rc on $backend" >&2
     cat "$work/stderr" >&2
     exit 1
 fi
 if [[ -s $work/stderr ]]; then
-    echo "check-core-crud.sh: core_crud wrote to stderr on $backend:" >&2
+    echo "check-example.sh: $name wrote to stderr on $backend:" >&2
     cat "$work/stderr" >&2
     exit 1
 fi
@@ -71,7 +72,7 @@ SHOWN_URL=$shown awk '{
 }' "$expected" >"$work/expected"
 
 if ! diff -u "$work/expected" "$work/actual"; then
-    echo "check-core-crud.sh: the output on $backend differs from $expected (- expected, + actual)" >&2
+    echo "check-example.sh: the output on $backend differs from $expected (- expected, + actual)" >&2
     exit 1
 fi
-echo "core_crud on $backend: $(wc -l <"$work/actual") lines as expected"
+echo "$name on $backend: $(wc -l <"$work/actual") lines as expected"

@@ -1,0 +1,838 @@
+/* test_orm.c — the ORM against a real SQLite, PostgreSQL or MariaDB: the exact statements each flush
+ * sends, the identity map, object states, autoflush, rollback and savepoints, version checks,
+ * queries, and bad input. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- models (tables no other suite uses) ---- */
+
+static cr_value fixed_time(void) { return cr_val_datetime(2024, 1, 2, 3, 4, 5, 0); }
+
+#define OUSER(F)                                                                       \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(name,    STRING(50),  .nullable = CR_NO, .unique = true)                         \
+    F(email,   STRING(100))                                                            \
+    F(age,     INTEGER)                                                                \
+    F(active,  BOOLEAN,     .default_value = cr_val_bool(true))                        \
+    F(created, DATETIME,    .default_fn = fixed_time)                                  \
+    F(score,   DOUBLE,      .server_default = "1.5")
+CR_MODEL(OUser, "orm_users", OUSER)
+
+#define OPOST(F)                                                                       \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(title,   STRING(100), .nullable = CR_NO)                                         \
+    F(user_id, INTEGER,     .foreign_key = "orm_users.id")                             \
+    F(body,    TEXT)
+CR_MODEL(OPost, "orm_posts", OPOST)
+
+#define ODOC(F)                                                                        \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(title,   STRING(100))                                                            \
+    F(version, INTEGER,     .nullable = CR_NO)
+CR_MODEL(ODoc, "orm_docs", ODOC)
+
+#define OTAG(F)                                                                        \
+    F(kind,    STRING(20),  .primary_key = true)                                       \
+    F(num,     INTEGER,     .primary_key = true)                                       \
+    F(label,   STRING(50))                                                             \
+    F(data,    LARGEBINARY)                                                            \
+    F(day,     DATE)                                                                   \
+    F(price,   NUMERIC(10, 2))                                                         \
+    F(ratio,   DOUBLE)                                                                 \
+    F(flag,    BOOLEAN)
+CR_MODEL(OTag, "orm_tags", OTAG)
+
+static cr_metadata *md;
+static cr_engine *engine;
+
+/* ---- the statements sent, as the echo log shows them ---- */
+
+static char captured[1 << 16];
+static size_t ncaptured;
+
+/* Keep statement lines (not their parameters), PostgreSQL's $n as ?. */
+static void capture(void *userdata, const char *line)
+{
+    (void)userdata;
+    if (line[0] == '[' || strncmp(line, "Engine created", 14) == 0)
+        return;
+    for (const char *p = line; *p && ncaptured + 2 < sizeof captured; p++) {
+        if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
+            captured[ncaptured++] = '?';
+            while (p[1] >= '0' && p[1] <= '9')
+                p++;
+            continue;
+        }
+        captured[ncaptured++] = *p == '\n' ? ' ' : *p;
+    }
+    captured[ncaptured++] = '\n';
+    captured[ncaptured] = '\0';
+}
+
+static void log_reset(void)
+{
+    ncaptured = 0;
+    captured[0] = '\0';
+}
+
+/* The log since the last reset must be exactly these lines. */
+#define ASSERT_LOG(...) assert_log((const char *const[]){__VA_ARGS__, NULL})
+static void assert_log(const char *const *lines)
+{
+    char want[sizeof captured];
+    size_t n = 0;
+    for (size_t i = 0; lines[i]; i++)
+        n += (size_t)snprintf(want + n, sizeof want - n, "%s\n", lines[i]);
+    if (strcmp(want, captured) != 0)
+        print_error("expected:\n%s\ngot:\n%s\n", want, captured);
+    assert_string_equal(want, captured);
+    log_reset();
+}
+
+static void assert_no_sql(void)
+{
+    if (ncaptured)
+        print_error("expected no statement, got:\n%s\n", captured);
+    assert_int_equal(ncaptured, 0);
+}
+
+#define S_OK(s, call) ASSERT_OK(call, cr_session_error(s))
+
+static int setup(void **state)
+{
+    (void)state;
+    cr_conn *c = connect_ok(engine);
+    ASSERT_OK(cr_metadata_drop_all(md, c, true), cr_conn_error(c));
+    ASSERT_OK(cr_metadata_create_all(md, c, false), cr_conn_error(c));
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    log_reset();
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    cr_conn *c = connect_ok(engine);
+    cr_metadata_drop_all(md, c, true);
+    cr_conn_commit(c);
+    cr_conn_close(c);
+    return 0;
+}
+
+static OUser *new_user(const char *name, const char *email)
+{
+    OUser *u = cr_new(OUser);
+    assert_non_null(u);
+    u->name = (char *)name;
+    u->email = (char *)email;
+    return u;
+}
+
+static int64_t count_rows(const char *table)
+{
+    cr_conn *c = connect_ok(engine);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    int64_t n = scalar_int(c, sql);
+    cr_conn_close(c);
+    return n;
+}
+
+/* ---- flushes: the exact statements ---- */
+
+static void test_insert_batch_and_keys(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    OUser *a = new_user("ann", "a@x"), *b = new_user("bob", "b@x"), *c = new_user("cid", NULL);
+    c->age = 30;
+    assert_int_equal(cr_object_state_of(a), CR_STATE_TRANSIENT);
+    S_OK(s, cr_session_add_all(s, CR_OBJS(a, b, c)));
+    assert_int_equal(cr_object_state_of(a), CR_STATE_PENDING);
+    /* c's email is NULL: left out, as SQLAlchemy leaves out None; rows of
+     * the same columns in a row share one statement. */
+    char *plan = cr_session_plan(s);
+    assert_string_equal(plan, "INSERT orm_users (name, email, active, created) 2\n"
+                              "INSERT orm_users (name, age, active, created) 1\n");
+    free(plan);
+    assert_no_sql();
+    S_OK(s, cr_session_flush(s));
+    ASSERT_LOG("BEGIN (implicit)",
+               "INSERT INTO orm_users (name, email, active, created) VALUES (?, ?, ?, ?), "
+               "(?, ?, ?, ?) RETURNING id, score",
+               "INSERT INTO orm_users (name, age, active, created) VALUES (?, ?, ?, ?) "
+               "RETURNING id, score");
+    assert_int_equal(cr_object_state_of(a), CR_STATE_PERSISTENT);
+    assert_true(a->id > 0 && b->id > a->id && c->id > b->id);
+    /* The server default came back, the client default was computed. */
+    assert_true(a->score == 1.5 && c->score == 1.5);
+    assert_int_equal(a->created.year, 2024);
+    assert_true(a->active);
+    assert_true(cr_field_is_null(a, age));
+    assert_false(cr_field_is_null(c, age));
+    assert_int_equal(cr_session_identity_count(s), 3);
+    S_OK(s, cr_session_commit(s));
+    ASSERT_LOG("COMMIT");
+    assert_int_equal(count_rows("orm_users"), 3);
+    cr_session_free(s);
+}
+
+static void test_many_rows_one_statement(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    char name[32];
+    for (int i = 0; i < 2500; i++) {
+        OUser *u = cr_new(OUser);
+        snprintf(name, sizeof name, "user%04d", i);
+        S_OK(s, cr_field_set_text(u, name, name));
+        S_OK(s, cr_session_add(s, u));
+    }
+    S_OK(s, cr_session_commit(s));
+    /* Batches of up to 1000 rows, or fewer where the backend limits the
+     * parameters of a statement. */
+    size_t inserts = 0;
+    for (const char *p = captured; (p = strstr(p, "INSERT INTO")); p++)
+        inserts++;
+    assert_true(inserts >= 3 && inserts <= 10);
+    assert_int_equal(count_rows("orm_users"), 2500);
+    cr_stmt *q = cr_session_query(s, OUser);
+    cr_filter_by(q, "name", "user1234");
+    OUser *u = cr_query_one(q);
+    assert_non_null(u);
+    cr_stmt_free(q);
+    /* Generated keys came back in row order. */
+    int64_t first = u->id - 1234;
+    q = cr_session_query(s, OUser);
+    cr_filter_by(q, "id", first + 2499);
+    u = cr_query_one(q);
+    assert_non_null(u);
+    assert_string_equal(u->name, "user2499");
+    cr_stmt_free(q);
+    cr_session_free(s);
+}
+
+static void test_update_only_changed(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    OUser *u = new_user("dan", "d@x");
+    u->age = 40;
+    S_OK(s, cr_session_add(s, u));
+    S_OK(s, cr_session_commit(s));
+    log_reset();
+    /* Unchanged (and expired, but nothing reads it): no statement. */
+    S_OK(s, cr_session_flush(s));
+    assert_no_sql();
+    u->email = "new@x";
+    char *plan = cr_session_plan(s);
+    assert_string_equal(plan, "UPDATE orm_users (email) 1\n");
+    free(plan);
+    S_OK(s, cr_session_flush(s));
+    ASSERT_LOG("BEGIN (implicit)", "UPDATE orm_users SET email=? WHERE orm_users.id = ?");
+    /* NULL by the null mask, then a value by plain assignment. */
+    cr_field_set_null(u, age);
+    u->active = false;
+    S_OK(s, cr_session_flush(s));
+    ASSERT_LOG("UPDATE orm_users SET age=?, active=? WHERE orm_users.id = ?");
+    assert_true(cr_field_is_null(u, age));
+    S_OK(s, cr_session_flush(s));
+    assert_no_sql();
+    u->age = 41;
+    assert_false(cr_field_is_null(u, age));
+    S_OK(s, cr_session_commit(s));
+    ASSERT_LOG("UPDATE orm_users SET age=? WHERE orm_users.id = ?", "COMMIT");
+    /* What the database holds. */
+    S_OK(s, cr_session_refresh(s, u));
+    assert_int_equal(u->age, 41);
+    assert_false(u->active);
+    assert_string_equal(u->email, "new@x");
+    cr_session_free(s);
+}
+
+static void test_fk_order(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    OUser *u = new_user("eve", NULL);
+    u->id = 100;
+    OPost *p = cr_new(OPost);
+    p->title = "hello";
+    p->user_id = 100;
+    /* The post is added first; its table refers to the users table. */
+    S_OK(s, cr_session_add(s, p));
+    S_OK(s, cr_session_add(s, u));
+    S_OK(s, cr_session_flush(s));
+    ASSERT_LOG("BEGIN (implicit)",
+               "INSERT INTO orm_users (id, name, active, created) VALUES (?, ?, ?, ?) "
+               "RETURNING score",
+               "INSERT INTO orm_posts (title, user_id) VALUES (?, ?) RETURNING id");
+    S_OK(s, cr_session_delete(s, u));
+    S_OK(s, cr_session_delete(s, p));
+    char *plan = cr_session_plan(s);
+    assert_string_equal(plan, "DELETE orm_posts 1\nDELETE orm_users 1\n");
+    free(plan);
+    S_OK(s, cr_session_commit(s));
+    ASSERT_LOG("DELETE FROM orm_posts WHERE orm_posts.id = ?",
+               "DELETE FROM orm_users WHERE orm_users.id = ?", "COMMIT");
+    assert_int_equal(cr_object_state_of(u), CR_STATE_DETACHED);
+    assert_int_equal(count_rows("orm_users"), 0);
+    cr_session_free(s);
+}
+
+static void test_delete_batch(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    OPost *p[3];
+    for (int i = 0; i < 3; i++) {
+        p[i] = cr_new(OPost);
+        p[i]->title = "t";
+        S_OK(s, cr_session_add(s, p[i]));
+    }
+    S_OK(s, cr_session_flush(s));
+    log_reset();
+    for (int i = 0; i < 3; i++)
+        S_OK(s, cr_session_delete(s, p[i]));
+    assert_int_equal(cr_object_state_of(p[0]), CR_STATE_PERSISTENT);
+    S_OK(s, cr_session_flush(s));
+    ASSERT_LOG("DELETE FROM orm_posts WHERE orm_posts.id IN (?, ?, ?)");
+    assert_int_equal(cr_object_state_of(p[0]), CR_STATE_DELETED);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(cr_object_state_of(p[0]), CR_STATE_DETACHED);
+    assert_int_equal(count_rows("orm_posts"), 0);
+    cr_session_free(s);
+}
+
+/* ---- identity map, get, states ---- */
+
+static void test_identity_map(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    OUser *u = new_user("fay", "f@x");
+    S_OK(s, cr_session_add(s, u));
+    S_OK(s, cr_session_commit(s));
+    int64_t id = u->id;
+    cr_session_free(s);
+
+    s = cr_session_new(engine, NULL);
+    log_reset();
+    OUser *a = cr_session_get(s, OUser, id);
+    assert_non_null(a);
+    ASSERT_LOG("BEGIN (implicit)",
+               "SELECT orm_users.id, orm_users.name, orm_users.email, orm_users.age, "
+               "orm_users.active, orm_users.created, orm_users.score  FROM orm_users  "
+               "WHERE orm_users.id = ?");
+    OUser *b = cr_session_get(s, OUser, id);
+    assert_ptr_equal(a, b);
+    assert_no_sql();
+    /* A query gives the same object and leaves unflushed changes alone. */
+    a->email = "changed@x";
+    cr_session_set_autoflush(s, false);
+    cr_stmt *q = cr_session_query(s, OUser);
+    cr_filter(q, cr_eq(q, OUser_model.c.name, "fay"));
+    OUser *c = cr_query_one(q);
+    assert_ptr_equal(a, c);
+    assert_string_equal(c->email, "changed@x");
+    cr_stmt_free(q);
+    assert_null(cr_session_get(s, OUser, id + 1000));
+    assert_null(cr_session_error(s));
+    assert_true(cr_session_has_changes(s));
+    cr_session_free(s);
+}
+
+static void test_states(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    OUser *u = new_user("gus", NULL);
+    assert_int_equal(cr_object_state_of(u), CR_STATE_TRANSIENT);
+    S_OK(s, cr_session_add(s, u));
+    assert_int_equal(cr_object_state_of(u), CR_STATE_PENDING);
+    S_OK(s, cr_session_flush(s));
+    assert_int_equal(cr_object_state_of(u), CR_STATE_PERSISTENT);
+    /* Expunged after its INSERT: detached (it has a row), persistent again
+     * when added back. */
+    S_OK(s, cr_session_expunge(s, u));
+    assert_int_equal(cr_object_state_of(u), CR_STATE_DETACHED);
+    S_OK(s, cr_session_add(s, u));
+    assert_int_equal(cr_object_state_of(u), CR_STATE_PERSISTENT);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(cr_object_state_of(u), CR_STATE_PERSISTENT);
+    assert_true(cr_object_expired(u));
+    S_OK(s, cr_session_expunge(s, u));
+    assert_int_equal(cr_object_state_of(u), CR_STATE_DETACHED);
+    /* A detached object joins another session as persistent. */
+    cr_session *s2 = cr_session_new(engine, NULL);
+    S_OK(s2, cr_session_add(s2, u));
+    assert_int_equal(cr_object_state_of(u), CR_STATE_PERSISTENT);
+    assert_int_equal(cr_session_add(s, u), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "another session"));
+    S_OK(s2, cr_session_delete(s2, u));
+    S_OK(s2, cr_session_flush(s2));
+    assert_int_equal(cr_object_state_of(u), CR_STATE_DELETED);
+    S_OK(s2, cr_session_rollback(s2));
+    assert_int_equal(cr_object_state_of(u), CR_STATE_PERSISTENT);
+    S_OK(s2, cr_session_close(s2));
+    assert_int_equal(cr_object_state_of(u), CR_STATE_DETACHED);
+    /* Readable after close; freed with its session. */
+    assert_string_equal(u->name, "gus");
+    cr_session_free(s2);
+    cr_session_free(s);
+}
+
+static void test_autoflush(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    S_OK(s, cr_session_add(s, new_user("hal", NULL)));
+    cr_stmt *q = cr_session_query(s, OUser);
+    cr_filter_by(q, "name", "hal");
+    /* no_autoflush: the pending object is not found. */
+    cr_session_set_autoflush(s, false);
+    assert_null(cr_query_first(q));
+    assert_null(cr_session_error(s));
+    cr_session_set_autoflush(s, true);
+    log_reset();
+    OUser *u = cr_query_first(q);
+    assert_non_null(u);
+    assert_non_null(strstr(captured, "INSERT INTO orm_users"));
+    assert_true(strstr(captured, "INSERT INTO orm_users") < strstr(captured, "SELECT"));
+    int64_t n = 0;
+    S_OK(s, cr_query_count(q, &n));
+    assert_int_equal(n, 1);
+    bool found = false;
+    S_OK(s, cr_query_exists(q, &found));
+    assert_true(found);
+    cr_stmt_free(q);
+    cr_session_free(s);
+}
+
+/* ---- rollback, savepoints, failures ---- */
+
+static void test_rollback_restores(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    OUser *kept = new_user("ida", "i@x");
+    S_OK(s, cr_session_add(s, kept));
+    S_OK(s, cr_session_commit(s));
+    OUser *added = new_user("jon", NULL);
+    S_OK(s, cr_session_add(s, added));
+    S_OK(s, cr_session_flush(s));
+    kept->email = "unsaved@x";
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(cr_object_state_of(added), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_object_state_of(kept), CR_STATE_PERSISTENT);
+    assert_true(cr_object_expired(kept));
+    /* Handed out again, it is reloaded: the change is gone. */
+    OUser *again = cr_session_get(s, OUser, kept->id);
+    assert_ptr_equal(again, kept);
+    assert_string_equal(kept->email, "i@x");
+    assert_false(cr_object_expired(kept));
+    assert_int_equal(count_rows("orm_users"), 1);
+    cr_session_free(s);
+}
+
+static void test_savepoint(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    OUser *outer = new_user("kim", NULL);
+    S_OK(s, cr_session_add(s, outer));
+    S_OK(s, cr_session_begin_nested(s));
+    assert_int_equal(cr_object_state_of(outer), CR_STATE_PERSISTENT);
+    OUser *inner = new_user("lou", NULL);
+    S_OK(s, cr_session_add(s, inner));
+    S_OK(s, cr_session_flush(s));
+    S_OK(s, cr_session_rollback_nested(s));
+    assert_int_equal(cr_object_state_of(inner), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_object_state_of(outer), CR_STATE_PERSISTENT);
+    S_OK(s, cr_session_begin_nested(s));
+    OUser *kept = new_user("max", NULL);
+    S_OK(s, cr_session_add(s, kept));
+    S_OK(s, cr_session_commit_nested(s));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(count_rows("orm_users"), 2);
+    assert_int_equal(cr_session_rollback_nested(s), CR_ERR_INVALID_REQUEST);
+    cr_session_free(s);
+}
+
+static void test_integrity_error_then_retry(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    S_OK(s, cr_session_add(s, new_user("ned", NULL)));
+    S_OK(s, cr_session_commit(s));
+    OUser *dup = new_user("ned", "dup@x");
+    OUser *other = new_user("oli", NULL);
+    S_OK(s, cr_session_add_all(s, CR_OBJS(other, dup)));
+    assert_int_equal(cr_session_commit(s), CR_ERR_INTEGRITY);
+    /* Nothing the failed flush did stays on the objects. */
+    assert_int_equal(cr_object_state_of(dup), CR_STATE_PENDING);
+    assert_int_equal(cr_object_state_of(other), CR_STATE_PENDING);
+    assert_true(cr_field_is_null(other, id));
+    assert_true(other->id == CR_NULL_INT64);
+    assert_int_equal(cr_session_flush(s), CR_ERR_PENDING_ROLLBACK);
+    assert_null(cr_session_get(s, OUser, 1));
+    assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_PENDING_ROLLBACK);
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(cr_object_state_of(dup), CR_STATE_TRANSIENT);
+    dup->name = "nat";
+    S_OK(s, cr_session_add_all(s, CR_OBJS(other, dup)));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(count_rows("orm_users"), 3);
+    cr_session_free(s);
+}
+
+static void test_version_stale(void **state)
+{
+    (void)state;
+    cr_session_options keep = {.expire_on_commit = CR_NO};
+    cr_session *s1 = cr_session_new(engine, NULL), *s2 = cr_session_new(engine, &keep);
+    ODoc *d = cr_new(ODoc);
+    d->id = 7;
+    d->title = "v1";
+    S_OK(s1, cr_session_add(s1, d));
+    S_OK(s1, cr_session_commit(s1));
+    log_reset();
+    ODoc *d2 = cr_session_get(s2, ODoc, 7);
+    assert_non_null(d2);
+    assert_int_equal(d2->version, 1);
+    /* End s2's read transaction (SQLite's lock), keeping what it loaded. */
+    S_OK(s2, cr_session_commit(s2));
+    S_OK(s1, cr_session_refresh(s1, d));
+    d->title = "v2";
+    S_OK(s1, cr_session_commit(s1));
+    assert_non_null(strstr(captured, "UPDATE orm_docs SET title=?, version=? WHERE orm_docs.id = ? "
+                                     "AND orm_docs.version = ?"));
+    S_OK(s1, cr_session_refresh(s1, d));
+    assert_int_equal(d->version, 2);
+    S_OK(s1, cr_session_close(s1));
+    /* s2 still holds version 1. */
+    d2->title = "stale";
+    assert_int_equal(cr_session_commit(s2), CR_ERR_STALE_DATA);
+    const char *msg = cr_error_message(cr_session_error(s2));
+    assert_non_null(strstr(msg, "ODoc(id=7)"));
+    assert_non_null(strstr(msg, "expected to update 1 row(s); 0 were matched"));
+    S_OK(s2, cr_session_rollback(s2));
+    S_OK(s2, cr_session_delete(s2, cr_session_get(s2, ODoc, 7)));
+    S_OK(s2, cr_session_commit(s2));
+    cr_session_free(s1);
+    cr_session_free(s2);
+}
+
+static void test_external_connection(void **state)
+{
+    (void)state;
+    /* The test-suite pattern: the program's transaction, rolled back. */
+    cr_conn *c = connect_ok(engine);
+    ASSERT_OK(cr_conn_begin(c), cr_conn_error(c));
+    cr_session *s = cr_session_new_bind(c, NULL);
+    S_OK(s, cr_session_add(s, new_user("pia", NULL)));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(scalar_int(c, "SELECT count(*) FROM orm_users"), 1);
+    S_OK(s, cr_session_add(s, new_user("quinn", NULL)));
+    S_OK(s, cr_session_flush(s));
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(scalar_int(c, "SELECT count(*) FROM orm_users"), 1);
+    cr_session_free(s);
+    assert_true(cr_conn_in_transaction(c));
+    ASSERT_OK(cr_conn_rollback(c), cr_conn_error(c));
+    cr_conn_close(c);
+    assert_int_equal(count_rows("orm_users"), 0);
+}
+
+/* ---- merge, refresh, types, composite keys ---- */
+
+static void test_merge(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    OUser *u = new_user("rae", "r@x");
+    S_OK(s, cr_session_add(s, u));
+    S_OK(s, cr_session_commit(s));
+    int64_t id = u->id;
+    cr_session_free(s);
+
+    OUser *outside = cr_new(OUser);
+    outside->id = id;
+    outside->name = "rae";
+    outside->email = "merged@x";
+    s = cr_session_new(engine, NULL);
+    OUser *m = cr_session_merge(s, outside);
+    assert_non_null(m);
+    assert_ptr_not_equal(m, outside);
+    assert_int_equal(cr_object_state_of(m), CR_STATE_PERSISTENT);
+    S_OK(s, cr_session_commit(s));
+    S_OK(s, cr_session_refresh(s, m));
+    assert_string_equal(m->email, "merged@x");
+    assert_int_equal(cr_object_state_of(outside), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_object_free(outside), CR_OK);
+    cr_session_free(s);
+}
+
+static void test_types_and_composite_key(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    OTag *t = cr_new(OTag);
+    t->kind = "color";
+    t->num = 3;
+    static const char bytes[] = {'a', 0, 'b', '\xff'};
+    S_OK(s, cr_field_set_blob(t, data, bytes, sizeof bytes));
+    t->day = cr_val_date(2024, 2, 29).v.dt;
+    t->price = "12.50";
+    t->ratio = 0.25;
+    t->flag = false;
+    S_OK(s, cr_session_add(s, t));
+    OTag *t2 = cr_new(OTag);
+    t2->kind = "color";
+    t2->num = 4;
+    assert_true(cr_field_is_null(t2, day));
+    assert_true(t2->day.year == CR_NULL_YEAR);
+    S_OK(s, cr_session_add(s, t2));
+    S_OK(s, cr_session_commit(s));
+    cr_session_free(s);
+
+    s = cr_session_new(engine, NULL);
+    OTag *r = cr_session_get_values(s, OTag_model.mapper,
+                                    CR_VALUES(cr_val_text("color"), cr_val_int(3)));
+    assert_non_null(r);
+    assert_int_equal(r->data.len, sizeof bytes);
+    assert_memory_equal(r->data.data, bytes, sizeof bytes);
+    assert_int_equal(r->day.year, 2024);
+    assert_int_equal(r->day.day, 29);
+    assert_string_equal(r->price, "12.50");
+    assert_true(r->ratio == 0.25);
+    assert_false(cr_field_is_null(r, flag));
+    assert_false(r->flag);
+    assert_null(r->label);
+    OTag *n = cr_session_get_values(s, OTag_model.mapper,
+                                    CR_VALUES(cr_val_text("color"), cr_val_int(4)));
+    assert_non_null(n);
+    /* A nullable bool never assigned starts false, not NULL; to store NULL
+     * the program says so. */
+    assert_false(cr_field_is_null(n, flag));
+    assert_true(cr_field_is_null(n, ratio));
+    assert_true(n->ratio != n->ratio);
+    assert_true(cr_field_is_null(n, day));
+    assert_null(n->data.data);
+    /* A composite key changes nothing in its UPDATE's shape. */
+    log_reset();
+    r->label = "red";
+    S_OK(s, cr_session_flush(s));
+    ASSERT_LOG("UPDATE orm_tags SET label=? WHERE orm_tags.kind = ? AND orm_tags.num = ?");
+    char desc[64];
+    cr_object_describe(r, desc, sizeof desc);
+    assert_string_equal(desc, "OTag(kind='color', num=3)");
+    assert_int_equal(cr_session_get_values(s, OTag_model.mapper, CR_VALUES(cr_val_int(1))),
+                     NULL);
+    assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_ARGUMENT);
+    cr_session_free(s);
+}
+
+/* ---- queries ---- */
+
+static void test_queries(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    const char *names[] = {"ava", "ben", "cat", "dov"};
+    for (int i = 0; i < 4; i++) {
+        OUser *u = new_user(names[i], NULL);
+        u->age = 20 + i;
+        S_OK(s, cr_session_add(s, u));
+    }
+    S_OK(s, cr_session_commit(s));
+
+    cr_stmt *q = cr_session_query(s, OUser);
+    cr_filter(q, cr_gt(q, OUser_model.c.age, 20));
+    cr_order_by(q, cr_desc(q, OUser_model.c.age));
+    cr_limit(q, 2);
+    cr_objects *list = cr_query_all(q);
+    assert_non_null(list);
+    assert_int_equal(list->count, 2);
+    assert_string_equal(((OUser *)list->items[0])->name, "dov");
+    assert_string_equal(((OUser *)list->items[1])->name, "cat");
+    cr_objects_free(list);
+    cr_stmt_free(q);
+
+    q = cr_session_query(s, OUser);
+    assert_null(cr_query_one(q));
+    assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_MULTIPLE_RESULTS);
+    cr_filter_by(q, "name", "nobody");
+    assert_null(cr_query_one(q));
+    assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_NO_RESULT_FOUND);
+    assert_null(cr_query_one_or_none(q));
+    assert_null(cr_session_error(s));
+    bool found = true;
+    S_OK(s, cr_query_exists(q, &found));
+    assert_false(found);
+    cr_stmt_free(q);
+
+    /* 2.0 style: select(OUser) run through the session. */
+    q = cr_select(OUser_model.table);
+    cr_where(q, cr_in(q, OUser_model.c.name, CR_VALUES(cr_val_text("ava"), cr_val_text("ben"))));
+    cr_order_by(q, OUser_model.c.name);
+    list = cr_session_all(s, q);
+    assert_non_null(list);
+    assert_int_equal(list->count, 2);
+    int64_t n = 0;
+    S_OK(s, cr_session_count(s, q, &n));
+    assert_int_equal(n, 2);
+    cr_objects_free(list);
+    cr_stmt_free(q);
+
+    /* Columns only, through the session: rows. */
+    q = cr_select(OUser_model.c.name);
+    cr_where(q, cr_eq(q, OUser_model.c.age, 22));
+    cr_result *r = cr_session_execute(s, q);
+    assert_non_null(r);
+    const char *name = NULL;
+    assert_int_equal(cr_row_text(cr_result_one(r), 0, &name, NULL), CR_OK);
+    assert_string_equal(name, "cat");
+    cr_result_free(r);
+    cr_stmt_free(q);
+
+    /* A statement of no model gives no objects. */
+    q = cr_select(OUser_model.c.name);
+    assert_null(cr_session_all(s, q));
+    assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_INVALID_REQUEST);
+    cr_stmt_free(q);
+    q = cr_session_query(s, OUser);
+    cr_filter_by(q, "nmae", "x");
+    assert_null(cr_query_all(q));
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "no field 'nmae'"));
+    cr_stmt_free(q);
+    cr_session_free(s);
+}
+
+static void test_expire_on_commit(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    OUser *u = new_user("sol", NULL);
+    S_OK(s, cr_session_add(s, u));
+    S_OK(s, cr_session_commit(s));
+    assert_true(cr_object_expired(u));
+    /* Someone else changes the row; the next hand-out reloads it. */
+    cr_conn *c = connect_ok(engine);
+    exec_ok(c, "UPDATE orm_users SET email = 'other@x'");
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    assert_null(u->email);
+    assert_ptr_equal(cr_session_get(s, OUser, u->id), u);
+    assert_string_equal(u->email, "other@x");
+    S_OK(s, cr_session_expire(s, u));
+    cr_session_free(s);
+
+    cr_session_options o = {.expire_on_commit = CR_NO};
+    s = cr_session_new(engine, &o);
+    OUser *v = new_user("tia", NULL);
+    S_OK(s, cr_session_add(s, v));
+    S_OK(s, cr_session_commit(s));
+    assert_false(cr_object_expired(v));
+    log_reset();
+    assert_ptr_equal(cr_session_get(s, OUser, v->id), v);
+    assert_no_sql();
+    cr_session_free(s);
+}
+
+/* ---- bad input ---- */
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    OUser plain = {0};
+    assert_int_equal(cr_session_add(s, &plain), CR_ERR_UNMAPPED_INSTANCE);
+    assert_int_equal(cr_session_add(s, NULL), CR_ERR_UNMAPPED_INSTANCE);
+    assert_int_equal(cr_session_add(NULL, NULL), CR_ERR_ARGUMENT);
+    OUser *u = new_user("uma", NULL);
+    assert_int_equal(cr_session_delete(s, u), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "OUser(id=None)"));
+    assert_int_equal(cr_session_expunge(s, u), CR_ERR_INVALID_REQUEST);
+    /* NULL into a NOT NULL field: named, nothing sent, rollback needed. */
+    u->name = NULL;
+    S_OK(s, cr_session_add(s, u));
+    log_reset();
+    assert_int_equal(cr_session_flush(s), CR_ERR_INTEGRITY);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "field 'name' is NULL"));
+    assert_null(strstr(captured, "INSERT"));
+    assert_int_equal(cr_session_commit(s), CR_ERR_PENDING_ROLLBACK);
+    S_OK(s, cr_session_rollback(s));
+    /* A new object with the key of a persistent one. */
+    u->name = "uma";
+    S_OK(s, cr_session_add(s, u));
+    S_OK(s, cr_session_commit(s));
+    OUser *twin = new_user("uma2", NULL);
+    twin->id = u->id;
+    assert_non_null(cr_session_get(s, OUser, u->id));
+    S_OK(s, cr_session_add(s, twin));
+    assert_int_equal(cr_session_flush(s), CR_ERR_FLUSH);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "conflicts"));
+    S_OK(s, cr_session_rollback(s));
+    /* Objects owned by a session are not the program's to free. */
+    assert_int_equal(cr_object_free(u), CR_ERR_INVALID_REQUEST);
+    assert_int_equal(cr_object_free(&plain), CR_ERR_UNMAPPED_INSTANCE);
+    assert_null(cr_session_get(s, OUser, "text key"));
+    assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_ARGUMENT);
+    cr_session_free(s);
+}
+
+#define T(f) cmocka_unit_test_setup(f, setup)
+
+int main(int argc, char **argv)
+{
+    harness_init(argc, argv);
+    md = cr_metadata_new(NULL);
+    if (!md || OUser_define(md) || OPost_define(md) || ODoc_define(md) || OTag_define(md) ||
+        cr_mapper_version_id(ODoc_model.mapper, ODoc_model.c.version)) {
+        fprintf(stderr, "models: %s\n", md ? cr_error_message(cr_metadata_error(md)) : "no memory");
+        return 1;
+    }
+    cr_engine_options o = {.echo = true, .log_fn = capture};
+    cr_error *err = NULL;
+    engine = cr_create_engine(backend_url, &o, &err);
+    if (!engine) {
+        fprintf(stderr, "engine: %s\n", cr_error_message(err));
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        T(test_insert_batch_and_keys),
+        T(test_many_rows_one_statement),
+        T(test_update_only_changed),
+        T(test_fk_order),
+        T(test_delete_batch),
+        T(test_identity_map),
+        T(test_states),
+        T(test_autoflush),
+        T(test_rollback_restores),
+        T(test_savepoint),
+        T(test_integrity_error_then_retry),
+        T(test_version_stale),
+        T(test_external_connection),
+        T(test_merge),
+        T(test_types_and_composite_key),
+        T(test_queries),
+        T(test_expire_on_commit),
+        T(test_bad_input),
+    };
+    int failed = HARNESS_RUN("orm", NULL, tests, group_teardown);
+    cr_engine_free(engine);
+    cr_metadata_free(md);
+    harness_cleanup();
+    return failed ? 1 : 0;
+}
