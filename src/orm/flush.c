@@ -232,7 +232,8 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
     }
     if (st)
         return st;
-    qsort(p->items, p->nitems, sizeof *p->items, compare_items);
+    if (p->nitems)
+        qsort(p->items, p->nitems, sizeof *p->items, compare_items);
     for (size_t i = 0; i < p->nitems && !st; i++) {
         flush_item *it = &p->items[i];
         step_kind kind = it->in->marked_delete ? STEP_DELETE
