@@ -296,7 +296,9 @@ CR_API void *cr_session_merge(cr_session *s, void *obj);
 /* The object of this primary key (session.get): from the identity map when
  * there, without SQL (reloaded first when expired), else loaded; NULL with
  * no error when there is no such row. values: one per primary key column,
- * in key order. */
+ * in key order. Its autoflush flushes only when objects were added or
+ * deleted (what decides whether the row is there): changed fields wait for
+ * the next flush, so that a get costs no scan of the identity map. */
 CR_API void *cr_session_get_values(cr_session *s, const cr_mapper *m, const cr_value *values,
                                    size_t n);
 /* cr_session_get(s, User, 5), cr_session_get(s, Tag, "c"): a one-column key. */
@@ -365,6 +367,19 @@ CR_API void *cr_session_one_or_none(cr_session *s, cr_stmt *q);
 CR_API cr_result *cr_session_execute(cr_session *s, cr_stmt *q);
 /* SELECT count(*) FROM (q) (query.count()). */
 CR_API cr_status cr_session_count(cr_session *s, cr_stmt *q, int64_t *out);
+
+/* Objects a batch at a time, at flat memory (yield_per): the rows are
+ * streamed from the server (stream_results) and each cr_stream_next gives up
+ * to yield_per more objects — an empty list at the end, NULL on error (on the
+ * session). Objects the stream loaded and the program left unchanged leave
+ * the session and are freed when the next batch is fetched or the stream is
+ * freed; those the program changed or deleted stay, for the next flush.
+ * While the stream is open the session's connection runs nothing else: no
+ * other query, no flush. The list is the stream's. */
+typedef struct cr_object_stream cr_object_stream;
+CR_API cr_object_stream *cr_session_stream(cr_session *s, cr_stmt *q, size_t yield_per);
+CR_API cr_objects *cr_stream_next(cr_object_stream *st);
+CR_API void cr_stream_free(cr_object_stream *st);
 
 /* The same through the session a cr_session_query statement carries. */
 CR_API cr_objects *cr_query_all(cr_stmt *q);

@@ -605,6 +605,8 @@ cr_status cr_flush(cr_session *s)
         s->flushing = false;
     }
     plan_free(&p);
+    if (!st)
+        s->unsaved = false;
     if (st) {
         /* The transaction is rolled back; objects keep the state they had
          * before the flush, and the session waits for cr_session_rollback. */

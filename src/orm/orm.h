@@ -68,6 +68,9 @@ struct cr_session {
     cr_error err;
     bool need_rollback;          /* a flush failed                           */
     bool flushing;
+    bool unsaved;                /* objects may be pending or marked deleted:
+                                  * set by add / delete / merge, cleared by a
+                                  * flush and a rollback                     */
     int level;                   /* begin_nested savepoints open             */
     cr_instance *head, *tail;    /* objects it owns                          */
     cr_instance **buckets;       /* identity map                             */

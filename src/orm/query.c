@@ -99,9 +99,10 @@ cr_result *cr_session_execute(cr_session *s, cr_stmt *q)
 }
 
 /* The session's object for the row: the one in the identity map (reloaded
- * from the row when expired), or a new persistent one. */
-static void *object_for_row(cr_session *s, const cr_mapper *m, const cr_row *row)
+ * from the row when expired), or a new persistent one (*made set). */
+static void *object_for_row(cr_session *s, const cr_mapper *m, const cr_row *row, bool *made)
 {
+    *made = false;
     cr_value key[64];
     if (cr_row_key(m, row, 0, key, &s->err))
         return NULL;
@@ -129,6 +130,7 @@ static void *object_for_row(cr_session *s, const cr_mapper *m, const cr_row *row
     in->session = s;
     cr_owner_link(s, in);
     cr_map_insert(s, in);
+    *made = true;
     return in->obj;
 }
 
@@ -151,7 +153,8 @@ static cr_objects *load(cr_session *s, cr_stmt *q, size_t max, size_t *seen)
     const cr_row *row;
     while (ok && (max == 0 || *seen < max) && (row = cr_result_fetchone(r))) {
         ++*seen;
-        void *obj = object_for_row(s, m, row);
+        bool made;
+        void *obj = object_for_row(s, m, row, &made);
         if (!obj) {
             ok = false;
             break;
@@ -411,9 +414,15 @@ void *cr_session_get_values(cr_session *s, const cr_mapper *m, const cr_value *v
             cr_error_clear(&s->err);
         return st ? NULL : in->obj;
     }
+    /* Only new and deleted objects can change whether the row is there:
+     * changed fields are left for the next flush (a get does not scan the
+     * identity map for them). */
+    bool autoflush = s->autoflush;
+    s->autoflush = autoflush && s->unsaved;
     cr_stmt *q = select_by_key(m, key);
     void *obj = cr_session_one_or_none(s, q);
     cr_stmt_free(q);
+    s->autoflush = autoflush;
     return obj;
 }
 
@@ -456,10 +465,121 @@ void *cr_session_merge(cr_session *s, void *obj)
         }
     }
     if (fresh) {
+        s->unsaved = true;
         in->state = CR_INST_PENDING;
         in->order = ++s->order;
         in->session = s;
         cr_owner_link(s, in);
     }
     return in->obj;
+}
+
+/* ---- streaming (yield_per) ---- */
+
+struct cr_object_stream {
+    cr_session *s;
+    const cr_mapper *m;
+    cr_result *r;
+    size_t per;
+    cr_objects batch;
+    bool *made;                  /* per batch item: the stream loaded it      */
+    bool was_streaming;
+    bool done;
+};
+
+/* Let go of the last batch: objects the stream loaded and the program left
+ * unchanged leave the session and are freed. */
+static void release_batch(cr_object_stream *st)
+{
+    cr_session *s = st->s;
+    for (size_t i = 0; i < st->batch.count; i++) {
+        cr_instance *in = cr_instance_of(st->batch.items[i]);
+        if (!st->made[i] || !in || in->session != s || in->state != CR_INST_PERSISTENT ||
+            in->marked_delete || cr_instance_dirty(in))
+            continue;
+        cr_map_remove(s, in);
+        cr_session_expunge(s, in->obj);
+        cr_instance_destroy(in);
+    }
+    st->batch.count = 0;
+}
+
+cr_object_stream *cr_session_stream(cr_session *s, cr_stmt *q, size_t yield_per)
+{
+    if (!s)
+        return NULL;
+    const cr_mapper *m = q ? entity_of(q) : NULL;
+    if (yield_per == 0) {
+        cr_session_fail(s, CR_ERR_ARGUMENT, "stream: yield_per must be at least 1");
+        return NULL;
+    }
+    if (q && !m) {
+        cr_session_fail(s, CR_ERR_INVALID_REQUEST, "stream: the statement selects no model");
+        return NULL;
+    }
+    if (query_start(s, q))
+        return NULL;
+    cr_object_stream *st = cr_calloc(1, sizeof *st);
+    void **items = cr_calloc(yield_per, sizeof *items);
+    bool *made = cr_calloc(yield_per, sizeof *made);
+    if (!st || !items || !made) {
+        cr_free(st);
+        cr_free(items);
+        cr_free(made);
+        cr_error_oom(&s->err);
+        return NULL;
+    }
+    st->s = s;
+    st->m = m;
+    st->per = yield_per;
+    st->batch.items = items;
+    st->made = made;
+    st->was_streaming = s->conn->stream;
+    cr_conn_set_stream_results(s->conn, true);
+    st->r = cr_conn_execute_stmt(s->conn, q);
+    cr_conn_set_stream_results(s->conn, st->was_streaming);
+    if (!st->r) {
+        conn_error(s);
+        cr_stream_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+cr_objects *cr_stream_next(cr_object_stream *st)
+{
+    if (!st)
+        return NULL;
+    cr_session *s = st->s;
+    cr_error_clear(&s->err);
+    release_batch(st);
+    const cr_row *row;
+    while (!st->done && st->batch.count < st->per) {
+        if (!(row = cr_result_fetchone(st->r))) {
+            st->done = true;
+            if (cr_result_error(st->r)) {
+                cr_error_copy(&s->err, cr_result_error(st->r));
+                return NULL;
+            }
+            break;
+        }
+        bool made;
+        void *obj = object_for_row(s, st->m, row, &made);
+        if (!obj)
+            return NULL;
+        st->made[st->batch.count] = made;
+        st->batch.items[st->batch.count++] = obj;
+    }
+    return &st->batch;
+}
+
+void cr_stream_free(cr_object_stream *st)
+{
+    if (!st)
+        return;
+    release_batch(st);
+    cr_result_free(st->r);
+    cr_free(st->batch.items);
+    cr_free(st->made);
+    cr_free(st);
 }

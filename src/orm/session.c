@@ -360,6 +360,7 @@ cr_status cr_session_rollback(cr_session *s)
     cr_error_clear(&s->err);
     cr_status st = cr_session_end(s, false);
     s->need_rollback = false;
+    s->unsaved = false;
     restore_after_rollback(s, 0);
     return st;
 }
@@ -490,6 +491,7 @@ static cr_status add_one(cr_session *s, cr_instance *in)
     } else {
         in->state = CR_INST_PENDING;
         in->order = ++s->order;
+        s->unsaved = true;
     }
     if (in->owner != s) {
         owner_unlink(in);
@@ -570,6 +572,7 @@ cr_status cr_session_delete(cr_session *s, void *obj)
         return CR_OK;
     }
     in->marked_delete = true;
+    s->unsaved = true;
     return CR_OK;
 }
 

@@ -222,6 +222,60 @@ static void test_many_rows_one_statement(void **state)
     cr_session_free(s);
 }
 
+static void test_stream_yield_per(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    char name[32];
+    for (int i = 0; i < 1000; i++) {
+        OUser *u = cr_new(OUser);
+        snprintf(name, sizeof name, "s%04d", i);
+        S_OK(s, cr_field_set_text(u, name, name));
+        u->age = i;
+        S_OK(s, cr_session_add(s, u));
+    }
+    S_OK(s, cr_session_commit(s));
+    cr_session_free(s);
+
+    s = cr_session_new(engine, NULL);
+    cr_stmt *q = cr_select_model(OUser);
+    cr_order_by(q, OUser_model.c.age);
+    cr_object_stream *st = cr_session_stream(s, q, 64);
+    assert_non_null(st);
+    size_t seen = 0, batches = 0, most = 0;
+    OUser *changed = NULL;
+    cr_objects *batch;
+    while ((batch = cr_stream_next(st)) && batch->count) {
+        batches++;
+        for (size_t i = 0; i < batch->count; i++) {
+            OUser *u = batch->items[i];
+            assert_int_equal(u->age, (int64_t)seen);
+            seen++;
+        }
+        if (!changed) {
+            changed = batch->items[0];
+            changed->email = "kept@x";
+        }
+        size_t held = cr_session_identity_count(s);
+        most = held > most ? held : most;
+    }
+    assert_non_null(batch);
+    assert_null(cr_session_error(s));
+    cr_stream_free(st);
+    cr_stmt_free(q);
+    assert_int_equal(seen, 1000);
+    assert_int_equal(batches, 16);
+    /* Flat: one batch at a time, and the object the program changed. */
+    assert_true(most <= 65);
+    assert_int_equal(cr_session_identity_count(s), 1);
+    S_OK(s, cr_session_commit(s));
+    assert_string_equal(changed->email, "kept@x");
+    cr_session_free(s);
+    cr_conn *c = connect_ok(engine);
+    assert_int_equal(scalar_int(c, "SELECT count(*) FROM orm_users WHERE email = 'kept@x'"), 1);
+    cr_conn_close(c);
+}
+
 static void test_update_only_changed(void **state)
 {
     (void)state;
@@ -813,6 +867,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         T(test_insert_batch_and_keys),
         T(test_many_rows_one_statement),
+        T(test_stream_yield_per),
         T(test_update_only_changed),
         T(test_fk_order),
         T(test_delete_batch),
