@@ -1,7 +1,7 @@
 /* bench.c — Crucible against the raw client libraries, in one process.
  *
  *   bench [sqlite|postgresql|mysql ...] [--rows N] [--quick] [--reps N]
- *         [--only insert,lookup,fetch] [--no-settle]
+ *         [--only insert,lookup,fetch,orm] [--no-settle]
  *
  * For each backend asked for (all three by default) it runs three workloads
  * through Crucible and through the backend's own client library (libsqlite3,
@@ -25,6 +25,11 @@
  * (Core): insert() with cr_conn_executemany_stmt (multi-row VALUES batches),
  * a select() by primary key built anew for every lookup (the statement
  * cache's hit path), and select(table) fetched buffered and streamed.
+ *
+ * And through the ORM (bench_orm): N new objects flushed in one transaction
+ * with their generated keys fetched back (raw: its rows inserted one by
+ * one), N/10 session gets by primary key against an empty identity map, and
+ * 5N rows loaded as objects, all at once and with a yield_per stream.
  *
  * Both sides do the same work: the same data, generated before the timer
  * starts; the same transaction (raw code issues BEGIN/COMMIT around the
@@ -1292,6 +1297,121 @@ NOINLINE static double core_lookup(const int64_t *ids, size_t n, item *out)
     return now() - t0;
 }
 
+
+/* ---- The same through the ORM ---- */
+
+/* bench_items as a model: the ORM's objects, with a generated key. */
+#define BENCH_OBJ(F)                                                         \
+    F(id, INTEGER, .primary_key = true)                                     \
+    F(name, STRING(100))                                                    \
+    F(qty, INTEGER)                                                         \
+    F(price, DOUBLE)
+CR_MODEL(BenchObj, "bench_items", BENCH_OBJ)
+static cr_metadata *orm_md;
+
+static void orm_define(void)
+{
+    if (!(orm_md = cr_metadata_new(NULL)) || BenchObj_define(orm_md))
+        die("defining the BenchObj model: %s",
+            orm_md ? cr_error_message(cr_metadata_error(orm_md)) : "out of memory");
+}
+
+static void orm_check(cr_session *s, cr_status st, const char *what)
+{
+    if (st != CR_OK)
+        die_cr(what, cr_session_error(s));
+}
+
+static void obj_read(const BenchObj *o, item *out)
+{
+    out->id = o->id;
+    copy_name(out, o->name, strlen(o->name));
+    out->qty = o->qty;
+    out->price = o->price;
+}
+
+/* flush n new objects in one transaction, their generated keys fetched back:
+ * session.add_all(objs); session.commit(). */
+NOINLINE static double orm_flush(const item *src, size_t n)
+{
+    double t0 = now();
+    cr_session *s = cr_session_new(G.engine, NULL);
+    if (!s)
+        die("cr_session_new: out of memory");
+    BenchObj **objs = xmalloc(sizeof *objs * n);
+    for (size_t i = 0; i < n; i++) {
+        BenchObj *o = objs[i] = cr_new(BenchObj);
+        if (!o)
+            die("cr_new: out of memory");
+        o->name = (char *)src[i].name;   /* the program's text, valid meanwhile */
+        o->qty = src[i].qty;
+        o->price = src[i].price;
+        orm_check(s, cr_session_add(s, o), "session add");
+    }
+    orm_check(s, cr_session_commit(s), "session commit");
+    double t = now() - t0;
+    for (size_t i = 0; i < n; i++)
+        if (objs[i]->id != (int64_t)i + 1)
+            die("ORM flush: object %zu got key %" PRId64 ", expected %zu", i, objs[i]->id, i + 1);
+    free(objs);
+    cr_session_free(s);
+    return t;
+}
+
+/* n session.get()s by primary key, each a miss of the identity map. */
+NOINLINE static double orm_get(const int64_t *ids, size_t n, item *out)
+{
+    double t0 = now();
+    cr_session *s = cr_session_new(G.engine, NULL);
+    if (!s)
+        die("cr_session_new: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        BenchObj *o = cr_session_get(s, BenchObj, ids[i]);
+        if (!o)
+            die_cr("ORM get", cr_session_error(s));
+        obj_read(o, &out[i]);
+    }
+    orm_check(s, cr_session_commit(s), "session commit");
+    cr_session_free(s);
+    return now() - t0;
+}
+
+/* Every row as an object: session.scalars(select(BenchObj)).all(), or a
+ * yield_per stream of 1,000 at a time. */
+NOINLINE static double orm_load(bool stream, item *out, size_t cap, size_t *got)
+{
+    size_t n = 0;
+    double t0 = now();
+    cr_session *s = cr_session_new(G.engine, NULL);
+    cr_stmt *q = cr_select_model(BenchObj);
+    if (!s || !q)
+        die("ORM load: out of memory");
+    if (stream) {
+        cr_object_stream *st = cr_session_stream(s, q, 1000);
+        cr_objects *batch;
+        if (!st)
+            die_cr("ORM stream", cr_session_error(s));
+        while ((batch = cr_stream_next(st)) && batch->count)
+            for (size_t i = 0; i < batch->count && n < cap; i++)
+                obj_read(batch->items[i], &out[n++]);
+        if (!batch)
+            die_cr("ORM stream: next", cr_session_error(s));
+        cr_stream_free(st);
+    } else {
+        cr_objects *all = cr_session_all(s, q);
+        if (!all)
+            die_cr("ORM load", cr_session_error(s));
+        for (size_t i = 0; i < all->count && n < cap; i++)
+            obj_read(all->items[i], &out[n++]);
+        cr_objects_free(all);
+    }
+    cr_stmt_free(q);
+    orm_check(s, cr_session_commit(s), "session commit");
+    cr_session_free(s);
+    *got = n;
+    return now() - t0;
+}
+
 /* ------------------------------------------------------------------------
  * Results
  * ------------------------------------------------------------------------ */
@@ -1302,6 +1422,7 @@ NOINLINE static double core_lookup(const int64_t *ids, size_t n, item *out)
 #define TARGET 1.15
 #define CORE_TARGET 1.2
 #define BULK_TARGET (1.0 / 3.0)
+#define ORM_TARGET 2.0
 
 typedef struct line {
     const char *backend;
@@ -1422,7 +1543,7 @@ static void print_tables(void)
 typedef struct sizes {
     size_t insert, lookups, fetch;
     int reps;
-    bool do_insert, do_lookup, do_fetch;   /* --only */
+    bool do_insert, do_lookup, do_fetch, do_orm;   /* --only */
 } sizes;
 
 static void drop_table(void)
@@ -1588,6 +1709,106 @@ static void bench_fetch(const raw_api *api, const sizes *sz, item *out)
     }
 }
 
+/* bench_items as the ORM's model creates it (its key generated: SERIAL,
+ * AUTO_INCREMENT, rowid), empty. */
+static void orm_reset_table(void)
+{
+    drop_table();
+    if (!G.raw->env)
+        raw_exec(G.raw, G.raw_conn, "VACUUM");
+    G.table = true;
+    cr_conn *c = cr_checkout();
+    CR_CHECK(c, cr_metadata_create_all(orm_md, c, false), "create_all");
+    CR_CHECK(c, cr_conn_commit(c), "COMMIT");
+    cr_checkin(c);
+}
+
+/* 5. The ORM beside the raw library doing the same by hand: n new objects
+ * flushed (keys generated and fetched back; raw inserts its rows one by
+ * one), n/10 gets by primary key against an empty identity map, and 5n rows
+ * loaded as objects, all at once and streamed with yield_per. */
+static void bench_orm(const raw_api *api, const sizes *sz, const item *src, item *out)
+{
+    const char *bn = api->name;
+    size_t n = sz->insert, nl = sz->lookups, nf = sz->fetch;
+    double best[2] = {INFINITY, INFINITY};
+    for (int rep = 0; rep < sz->reps; rep++)
+        for (int k = 0; k < 2; k++) {
+            int v = (k + rep) % 2;
+            orm_reset_table();
+            settle(bn);
+            double t = v == 0 ? api->insert(G.raw_conn, src, n) : orm_flush(src, n);
+            check_table(v ? "ORM flush" : "insert raw", src, n);
+            progress(bn, v ? "ORM flush" : "insert raw (ORM table)", rep, sz->reps, t);
+            best[v] = min_d(best[v], t);
+        }
+    line *l = add_line(bn);
+    snprintf(l->workload, sizeof l->workload, "ORM flush %zu new objects, keys back", n);
+    l->raw = best[0];
+    l->cr = best[1];
+    l->target = ORM_TARGET;
+
+    /* Distinct keys: every get misses the identity map. */
+    int64_t *ids = xmalloc(sizeof *ids * nl);
+    for (size_t i = 0; i < nl; i++)
+        ids[i] = (int64_t)((i * 7919) % n) + 1;
+    best[0] = best[1] = INFINITY;
+    for (int rep = 0; rep < sz->reps; rep++)
+        for (int k = 0; k < 2; k++) {
+            int v = (k + rep) % 2;
+            memset(out, 0, sizeof *out * nl);
+            settle(bn);
+            double t = v == 0 ? api->lookup(G.raw_conn, ids, nl, out) : orm_get(ids, nl, out);
+            for (size_t i = 0; i < nl; i++)
+                check_item(v ? "ORM get" : "lookups raw", &out[i], ids[i]);
+            progress(bn, v ? "ORM get" : "lookups raw", rep, sz->reps, t);
+            best[v] = min_d(best[v], t);
+        }
+    free(ids);
+    l = add_line(bn);
+    snprintf(l->workload, sizeof l->workload, "ORM get() x%zu, empty identity map", nl);
+    l->raw = best[0];
+    l->cr = best[1];
+    l->target = ORM_TARGET;
+
+    orm_reset_table();
+    double t = api->insert(G.raw_conn, src, nf);
+    check_table("populate", src, nf);
+    fprintf(stderr, "bench: %s: populated %zu rows in %.2f s\n", bn, nf, t);
+    for (int mode = 0; mode < 2; mode++) {
+        bool stream = mode == 1;
+        long rss[2] = {0, 0};
+        best[0] = best[1] = INFINITY;
+        for (int rep = 0; rep < sz->reps; rep++)
+            for (int k = 0; k < 2; k++) {
+                int v = (k + rep) % 2;
+                size_t got = 0;
+                memset(out, 0, sizeof *out * nf);
+                settle(bn);
+                rss_probe probe;
+                rss_begin(&probe);
+                t = v == 0 ? api->fetch(G.raw_conn, stream, out, nf, &got)
+                           : orm_load(stream, out, nf, &got);
+                long grew = rss_end(&probe);
+                check_fetched(v ? "ORM load" : "fetch raw", out, got, nf);
+                progress(bn, v ? (stream ? "ORM load yield_per" : "ORM load all")
+                               : (stream ? "fetch streamed raw" : "fetch raw"),
+                         rep, sz->reps, t);
+                best[v] = min_d(best[v], t);
+                rss[v] = grew > rss[v] ? grew : rss[v];
+            }
+        l = add_line(bn);
+        snprintf(l->workload, sizeof l->workload, "ORM load %zu objects (%s)", nf,
+                 stream ? "yield_per 1000" : "all at once");
+        l->raw = best[0];
+        l->cr = best[1];
+        l->target = ORM_TARGET;
+        l->has_rss = true;
+        l->rss_raw_kb = rss[0];
+        l->rss_cr_kb = rss[1];
+    }
+}
+
 /* Fill the empty table with rows 1..n (not timed). */
 static void populate(const raw_api *api, const item *src, size_t n)
 {
@@ -1738,6 +1959,8 @@ static void run_backend(const raw_api *api, const char *raw_url, const char *cr_
         populate(api, src, sz->fetch);
         bench_fetch(api, sz, out);
     }
+    if (sz->do_orm)
+        bench_orm(api, sz, src, out);
 
     drop_table();
     G.table = false;
@@ -1800,7 +2023,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: bench [sqlite|postgresql|mysql ...] [--rows N] [--quick] [--reps N]\n"
-            "             [--only insert,lookup,fetch] [--no-settle]\n"
+            "             [--only insert,lookup,fetch,orm] [--no-settle]\n"
             "\n"
             "Runs each workload through Crucible and through the raw client library and\n"
             "prints the best time of each and their ratio (crucible/raw).\n"
@@ -1808,7 +2031,7 @@ static void usage(FILE *f)
             "             fetch reads 5*N rows\n"
             "  --quick    a tenth of every size (a smoke run)\n"
             "  --reps N   runs of each side of each workload, best taken (default 3)\n"
-            "  --only W   only these workloads: insert, lookup, fetch (comma-separated)\n"
+            "  --only W   only these workloads: insert, lookup, fetch, orm (comma-separated)\n"
             "  --no-settle  do not wait for the machine to go idle before each run\n"
             "             (the default waits, up to 20 s; --quick never waits)\n"
             "Backends (default: all three): SQLite on a file in a temporary directory;\n"
@@ -1829,7 +2052,7 @@ static size_t parse_count(const char *opt, const char *s)
 }
 
 /* "insert,fetch" and the like. */
-static bool parse_only(const char *list, bool *insert, bool *lookup, bool *fetch)
+static bool parse_only(const char *list, bool *insert, bool *lookup, bool *fetch, bool *orm)
 {
     if (!*list)
         return false;
@@ -1841,6 +2064,8 @@ static bool parse_only(const char *list, bool *insert, bool *lookup, bool *fetch
             *lookup = true;
         else if (n == 5 && strncmp(list, "fetch", n) == 0)
             *fetch = true;
+        else if (n == 3 && strncmp(list, "orm", n) == 0)
+            *orm = true;
         else
             return false;
         list += n;
@@ -1867,11 +2092,12 @@ int main(int argc, char **argv)
 {
     size_t rows = 100000;
     bool quick = false;
-    bool only_insert = false, only_lookup = false, only_fetch = false;
+    bool only_insert = false, only_lookup = false, only_fetch = false, only_orm = false;
     int reps = 3;
     const char *want[8];
     int nwant = 0;
     core_define();
+    orm_define();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--rows") == 0) {
@@ -1886,8 +2112,8 @@ int main(int argc, char **argv)
             quick = true;
         } else if (strcmp(a, "--only") == 0 || strncmp(a, "--only=", 7) == 0) {
             const char *list = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : "");
-            if (!parse_only(list, &only_insert, &only_lookup, &only_fetch)) {
-                fprintf(stderr, "bench: --only takes insert, lookup and/or fetch, "
+            if (!parse_only(list, &only_insert, &only_lookup, &only_fetch, &only_orm)) {
+                fprintf(stderr, "bench: --only takes insert, lookup, fetch and/or orm, "
                                 "separated by commas\n");
                 usage(stderr);
                 return 2;
@@ -1918,9 +2144,9 @@ int main(int argc, char **argv)
         want[nwant++] = "postgresql";
         want[nwant++] = "mysql";
     }
-    bool all = !only_insert && !only_lookup && !only_fetch;
+    bool all = !only_insert && !only_lookup && !only_fetch && !only_orm;
     sizes sz = {rows, rows / 10, rows * 5, reps, all || only_insert, all || only_lookup,
-                all || only_fetch};
+                all || only_fetch, all || only_orm};
     reps_used = reps;
     if (quick) {
         settle_enabled = false;
@@ -2008,6 +2234,7 @@ int main(int argc, char **argv)
     print_tables();
     print_pool();
     cr_metadata_free(items_md);
+    cr_metadata_free(orm_md);
     free(src);
     free(out);
     return 0;

@@ -46,7 +46,8 @@ bool cr_instance_dirty(const cr_instance *in)
 {
     for (size_t i = 0; i < in->mapper->nfields; i++) {
         cr_value v = cr_field_value(in, i);
-        if (!cr_value_same(&v, &in->snap[i]))
+        cr_value was = cr_snap_value(in, i);
+        if (!cr_value_same(&v, &was))
             return true;
     }
     return false;
@@ -57,7 +58,8 @@ static uint64_t changed_fields(const cr_instance *in)
     uint64_t mask = 0;
     for (size_t i = 0; i < in->mapper->nfields; i++) {
         cr_value v = cr_field_value(in, i);
-        if (!cr_value_same(&v, &in->snap[i]))
+        cr_value was = cr_snap_value(in, i);
+        if (!cr_value_same(&v, &was))
             mask |= UINT64_C(1) << i;
     }
     return mask;
@@ -448,9 +450,9 @@ static void where_identity(cr_stmt *q, const flush_item *it)
 {
     const cr_mapper *m = it->in->mapper;
     for (size_t k = 0; k < m->npk; k++)
-        bind_to(q, m->fields[m->pk[k]].col, it->in->snap[m->pk[k]], false);
+        bind_to(q, m->fields[m->pk[k]].col, cr_snap_value(it->in, m->pk[k]), false);
     if (m->version >= 0)
-        bind_to(q, m->fields[m->version].col, it->in->snap[m->version], false);
+        bind_to(q, m->fields[m->version].col, cr_snap_value(it->in, m->version), false);
 }
 
 static cr_status run_one(cr_session *s, cr_stmt *q, const flush_item *it, const char *verb)
@@ -482,7 +484,7 @@ static cr_status run_update(cr_session *s, flush_plan *p, const flush_step *step
             if ((step->cols >> i & 1) && (int)i != m->version)
                 bind_to(q, m->fields[i].col, cr_field_value(it->in, i), true);
         if (q && m->version >= 0) {
-            cr_value next = cr_val_int(it->in->snap[m->version].v.i + 1);
+            cr_value next = cr_val_int(cr_snap_value(it->in, m->version).v.i + 1);
             cr_status st = keep_returned(s, p, it, (size_t)m->version, &next);
             if (st) {
                 cr_stmt_free(q);
@@ -521,7 +523,7 @@ static cr_status run_delete(cr_session *s, flush_plan *p, const flush_step *step
     for (size_t k = 0; k < step->n; k += batch) {
         size_t n = step->n - k < batch ? step->n - k : batch;
         for (size_t j = 0; j < n; j++)
-            keys[j] = p->items[step->first + k + j].in->snap[m->pk[0]];
+            keys[j] = cr_snap_value(p->items[step->first + k + j].in, m->pk[0]);
         cr_stmt *q = cr_delete(m->table);
         if (q)
             cr_where(q, cr_in_values(q, (cr_expr *)(void *)m->fields[m->pk[0]].col, keys, n));

@@ -25,8 +25,8 @@ struct cr_mapper {
     int version;                 /* version_id_col field, or -1              */
     uint64_t null_init;          /* null bits a new object starts with       */
     /* Layout of an object's one allocation: instance, struct, snapshot
-     * values, owned pointers. */
-    size_t obj_off, snap_off, owned_off, alloc_size;
+     * (a second struct), the field buffers, then text loaded with it. */
+    size_t obj_off, snap_off, fbuf_off, alloc_size;
 };
 
 #define CR_INSTANCE_MAGIC 0x4f524d49u
@@ -46,10 +46,12 @@ typedef struct cr_instance {
     void *obj;                   /* the model struct                         */
     struct cr_session *owner;    /* who frees it; NULL: the program          */
     struct cr_session *session;  /* pending / persistent / deleted in        */
-    cr_value *snap;              /* nfields: values last loaded or flushed (text and
-                                  * blobs heap copies); a new object's: as made */
-    void **owned;                /* nfields: text / blob the library allocated
-                                  * for the field                            */
+    void *snap;                  /* the struct as last loaded or flushed (a new
+                                  * object's: as made); its text and blobs are
+                                  * the library's, in this allocation or heap */
+    void **fbuf;                 /* nfields: text / blob the library gave the
+                                  * field (it may be the snapshot's too)     */
+    size_t size;                 /* of this allocation                       */
     uint64_t hash;               /* of the identity key (the snapshot's key) */
     struct cr_instance *hnext;   /* identity map chain                       */
     struct cr_instance *prev, *next; /* the owner's list                     */
@@ -94,8 +96,16 @@ cr_status cr_field_store(cr_instance *in, size_t i, const cr_value *v);
  * the old one. */
 cr_status cr_snapshot_take(cr_instance *in);
 void cr_instance_destroy(cr_instance *in);
-/* A new instance of m in the state given (no defaults applied). */
-cr_instance *cr_instance_alloc(const cr_mapper *m);
+/* A new transient instance of m, zeroed, with extra bytes for text. */
+cr_instance *cr_instance_alloc(const cr_mapper *m, size_t extra);
+/* A new instance holding the row's columns [0, nfields): one allocation,
+ * the text inside it. */
+cr_instance *cr_instance_from_row(const cr_mapper *m, const cr_row *row, cr_error *err);
+/* Make field i NULL; clear its NULL (a sentinel becomes 0). */
+void cr_instance_set_null(cr_instance *in, size_t i);
+void cr_instance_clear_null(cr_instance *in, size_t i);
+/* Field i as last loaded or flushed. */
+cr_value cr_snap_value(const cr_instance *in, size_t i);
 uint64_t cr_key_hash(const cr_value *vals, size_t n);
 /* "User(id=5)" */
 void cr_describe(const cr_instance *in, cr_buf *b);

@@ -117,15 +117,8 @@ static void *object_for_row(cr_session *s, const cr_mapper *m, const cr_row *row
         cr_error_oom(&s->err);
         return NULL;
     }
-    in = cr_instance_alloc(m);
-    if (!in) {
-        cr_error_oom(&s->err);
+    if (!(in = cr_instance_from_row(m, row, &s->err)))
         return NULL;
-    }
-    if (cr_instance_load_row(in, row, 0, &s->err)) {
-        cr_instance_destroy(in);
-        return NULL;
-    }
     in->state = CR_INST_PERSISTENT;
     in->session = s;
     cr_owner_link(s, in);
@@ -339,7 +332,7 @@ cr_status cr_instance_reload(cr_session *s, cr_instance *in)
 {
     cr_value key[64];
     for (size_t k = 0; k < in->mapper->npk; k++)
-        key[k] = in->snap[in->mapper->pk[k]];
+        key[k] = cr_snap_value(in, in->mapper->pk[k]);
     cr_stmt *q = select_by_key(in->mapper, key);
     cr_status st = query_start(s, q);
     cr_result *r = st ? NULL : cr_conn_execute_stmt(s->conn, q);
@@ -451,7 +444,7 @@ void *cr_session_merge(cr_session *s, void *obj)
         return NULL;
     cr_instance *in = target ? cr_instance_of(target) : NULL;
     bool fresh = !in;
-    if (fresh && !(in = cr_instance_alloc(m))) {
+    if (fresh && !(in = cr_instance_alloc(m, 0))) {
         cr_error_oom(&s->err);
         return NULL;
     }

@@ -138,14 +138,16 @@ void cr_session_free(cr_session *s)
 static void key_of(const cr_instance *in, cr_value *key)
 {
     for (size_t k = 0; k < in->mapper->npk; k++)
-        key[k] = in->snap[in->mapper->pk[k]];
+        key[k] = cr_snap_value(in, in->mapper->pk[k]);
 }
 
 static bool key_equal(const cr_instance *in, const cr_value *key)
 {
-    for (size_t k = 0; k < in->mapper->npk; k++)
-        if (!cr_value_same(&in->snap[in->mapper->pk[k]], &key[k]))
+    for (size_t k = 0; k < in->mapper->npk; k++) {
+        cr_value v = cr_snap_value(in, in->mapper->pk[k]);
+        if (!cr_value_same(&v, &key[k]))
             return false;
+    }
     return true;
 }
 
@@ -326,8 +328,10 @@ static void restore_after_rollback(cr_session *s, int level)
         if (in->state == CR_INST_PERSISTENT) {
             /* Changes not flushed are discarded, as SQLAlchemy discards
              * them; what was flushed is reloaded when next handed out. */
-            for (size_t i = 0; i < in->mapper->nfields; i++)
-                cr_field_store(in, i, &in->snap[i]);
+            for (size_t i = 0; i < in->mapper->nfields; i++) {
+                cr_value was = cr_snap_value(in, i);
+                cr_field_store(in, i, &was);
+            }
             in->expired = true;
         }
     }
@@ -473,7 +477,7 @@ static cr_status add_one(cr_session *s, cr_instance *in)
     if (in->state == CR_INST_DETACHED) {
         cr_value key[64];
         for (size_t k = 0; k < in->mapper->npk; k++)
-            key[k] = in->snap[in->mapper->pk[k]];
+            key[k] = cr_snap_value(in, in->mapper->pk[k]);
         if (cr_map_find(s, in->mapper, key, cr_key_hash(key, in->mapper->npk))) {
             cr_buf b;
             cr_buf_init(&b);

@@ -1,0 +1,480 @@
+/* instance.c — an object's memory: its fields as values, its snapshot, the text it owns, rows into it. */
+#include "orm/orm.h"
+
+#include <string.h>
+
+/* One allocation holds the instance, the struct, the snapshot (a second
+ * struct), the field buffers and — for an object made from a row — the
+ * row's text. A text or blob buffer the library made is freed when neither
+ * the field (fbuf) nor the snapshot refers to it any more, unless it lies in
+ * the allocation itself. */
+
+cr_instance *cr_instance_of(const void *obj)
+{
+    if (!obj)
+        return NULL;
+    cr_instance *in = ((const cr_object *)obj)->instance;
+    if (!in || in->magic != CR_INSTANCE_MAGIC || in->obj != obj)
+        return NULL;
+    return in;
+}
+
+cr_instance *cr_instance_alloc(const cr_mapper *m, size_t extra)
+{
+    unsigned char *p = cr_calloc(1, m->alloc_size + extra);
+    if (!p)
+        return NULL;
+    cr_instance *in = (cr_instance *)p;
+    in->magic = CR_INSTANCE_MAGIC;
+    in->mapper = m;
+    in->obj = p + m->obj_off;
+    in->snap = p + m->snap_off;
+    in->fbuf = (void **)(p + m->fbuf_off);
+    in->size = m->alloc_size + extra;
+    in->insert_level = in->delete_level = -1;
+    ((cr_object *)in->obj)->instance = in;
+    return in;
+}
+
+static bool is_bytes(cr_field_kind k) { return k == CR_FIELD_TEXT || k == CR_FIELD_BLOB; }
+
+static void *slot(const cr_instance *in, const void *base, size_t i)
+{
+    return (char *)base + in->mapper->fields[i].offset;
+}
+
+/* The buffer a text or blob field of base points at. */
+static void *buffer_of(const cr_instance *in, const void *base, size_t i)
+{
+    void *p = slot(in, base, i);
+    return in->mapper->fields[i].kind == CR_FIELD_TEXT ? *(void **)p : ((cr_bytes *)p)->data;
+}
+
+static void release(const cr_instance *in, void *buf)
+{
+    const char *b = buf, *lo = (const char *)in;
+    if (buf && !(b >= lo && b < lo + in->size))
+        cr_free(buf);
+}
+
+void cr_instance_destroy(cr_instance *in)
+{
+    if (!in)
+        return;
+    for (size_t i = 0; i < in->mapper->nfields; i++) {
+        if (!is_bytes(in->mapper->fields[i].kind))
+            continue;
+        void *snapbuf = buffer_of(in, in->snap, i);
+        if (snapbuf != in->fbuf[i])
+            release(in, snapbuf);
+        release(in, in->fbuf[i]);
+    }
+    in->magic = 0;
+    cr_free(in);
+}
+
+size_t cr_scalar_size(cr_field_kind k)
+{
+    return k == CR_FIELD_INT64 ? sizeof(int64_t)
+           : k == CR_FIELD_DOUBLE ? sizeof(double)
+           : k == CR_FIELD_BOOL   ? sizeof(bool)
+                                  : sizeof(cr_datetime);
+}
+
+/* Whether scalar field i of base holds NULL: its sentinel, or for a bool
+ * the mask bit with false. */
+static bool scalar_is_null(const cr_instance *in, const void *base, size_t i)
+{
+    const void *p = slot(in, base, i);
+    switch (in->mapper->fields[i].kind) {
+    case CR_FIELD_INT64: {
+        int64_t v;
+        memcpy(&v, p, sizeof v);
+        return v == CR_NULL_INT64;
+    }
+    case CR_FIELD_DOUBLE: {
+        double d;
+        memcpy(&d, p, sizeof d);
+        return d != d;
+    }
+    case CR_FIELD_DATETIME: {
+        cr_datetime dt;
+        memcpy(&dt, p, sizeof dt);
+        return dt.year == CR_NULL_YEAR;
+    }
+    case CR_FIELD_BOOL: {
+        bool b;
+        memcpy(&b, p, sizeof b);
+        return (((const cr_object *)base)->nulls >> i & 1) && !b;
+    }
+    default:
+        return false;
+    }
+}
+
+void cr_instance_set_null(cr_instance *in, size_t i)
+{
+    void *p = slot(in, in->obj, i);
+    cr_field_kind kind = in->mapper->fields[i].kind;
+    if (is_bytes(kind)) {
+        cr_value null = cr_val_null();
+        cr_field_store(in, i, &null);
+        return;
+    }
+    memset(p, 0, cr_scalar_size(kind));
+    if (kind == CR_FIELD_INT64) {
+        int64_t v = CR_NULL_INT64;
+        memcpy(p, &v, sizeof v);
+    } else if (kind == CR_FIELD_DOUBLE) {
+        double d = CR_NULL_DOUBLE;
+        memcpy(p, &d, sizeof d);
+    } else if (kind == CR_FIELD_DATETIME) {
+        cr_datetime dt = {.year = CR_NULL_YEAR};
+        memcpy(p, &dt, sizeof dt);
+    }
+    ((cr_object *)in->obj)->nulls |= UINT64_C(1) << i;
+}
+
+void cr_instance_clear_null(cr_instance *in, size_t i)
+{
+    cr_field_kind kind = in->mapper->fields[i].kind;
+    if (!is_bytes(kind) && scalar_is_null(in, in->obj, i))
+        memset(slot(in, in->obj, i), 0, cr_scalar_size(kind));
+    ((cr_object *)in->obj)->nulls &= ~(UINT64_C(1) << i);
+}
+
+static cr_value value_of(const cr_instance *in, const void *base, size_t i)
+{
+    const cr_field *f = &in->mapper->fields[i];
+    const void *p = slot(in, base, i);
+    if (!is_bytes(f->kind) && scalar_is_null(in, base, i))
+        return cr_val_null();
+    cr_value v = {f->vtype, {0}};
+    switch (f->kind) {
+    case CR_FIELD_INT64: memcpy(&v.v.i, p, sizeof v.v.i); break;
+    case CR_FIELD_DOUBLE: memcpy(&v.v.d, p, sizeof v.v.d); break;
+    case CR_FIELD_BOOL: memcpy(&v.v.b, p, sizeof v.v.b); break;
+    case CR_FIELD_DATETIME: memcpy(&v.v.dt, p, sizeof v.v.dt); break;
+    case CR_FIELD_TEXT: {
+        const char *s = *(char *const *)p;
+        if (!s)
+            return cr_val_null();
+        v.v.s.ptr = s;
+        v.v.s.len = strlen(s);
+        break;
+    }
+    case CR_FIELD_BLOB: {
+        const cr_bytes *b = p;
+        if (!b->data)
+            return cr_val_null();
+        v.v.blob.ptr = b->data;
+        v.v.blob.len = b->len;
+        break;
+    }
+    }
+    return v;
+}
+
+cr_value cr_field_value(const cr_instance *in, size_t i) { return value_of(in, in->obj, i); }
+cr_value cr_snap_value(const cr_instance *in, size_t i) { return value_of(in, in->snap, i); }
+
+static bool datetime_same(const cr_datetime *a, const cr_datetime *b)
+{
+    return a->year == b->year && a->month == b->month && a->day == b->day &&
+           a->hour == b->hour && a->minute == b->minute && a->second == b->second &&
+           a->microsecond == b->microsecond && a->has_utc_offset == b->has_utc_offset &&
+           (!a->has_utc_offset || a->utc_offset == b->utc_offset);
+}
+
+bool cr_value_same(const cr_value *a, const cr_value *b)
+{
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case CR_NULL: return true;
+    case CR_INT: return a->v.i == b->v.i;
+    case CR_DOUBLE: return memcmp(&a->v.d, &b->v.d, sizeof a->v.d) == 0;
+    case CR_BOOL: return a->v.b == b->v.b;
+    case CR_TEXT:
+    case CR_NUMERIC:
+        return a->v.s.len == b->v.s.len && memcmp(a->v.s.ptr, b->v.s.ptr, a->v.s.len) == 0;
+    case CR_BLOB:
+        return a->v.blob.len == b->v.blob.len &&
+               (a->v.blob.len == 0 || memcmp(a->v.blob.ptr, b->v.blob.ptr, a->v.blob.len) == 0);
+    case CR_DATE:
+    case CR_TIME:
+    case CR_DATETIME:
+        return datetime_same(&a->v.dt, &b->v.dt);
+    }
+    return false;
+}
+
+/* Point a text or blob slot of base at buf (len bytes; buf NULL: NULL). */
+static void point(const cr_instance *in, void *base, size_t i, void *buf, size_t len)
+{
+    void *p = slot(in, base, i);
+    if (in->mapper->fields[i].kind == CR_FIELD_TEXT) {
+        *(char **)p = buf;
+    } else {
+        ((cr_bytes *)p)->data = buf;
+        ((cr_bytes *)p)->len = buf ? len : 0;
+    }
+}
+
+/* The bytes of a text or blob value, and a NUL-terminated copy at dst. */
+static size_t value_bytes(const cr_value *v, const void **src)
+{
+    bool blob = v->type == CR_BLOB;
+    *src = blob ? v->v.blob.ptr : (const void *)v->v.s.ptr;
+    return blob ? v->v.blob.len : v->v.s.len;
+}
+
+static char *copy_into(char *dst, const void *src, size_t len)
+{
+    if (len)
+        memcpy(dst, src, len);
+    dst[len] = '\0';
+    return dst;
+}
+
+static void store_scalar(cr_instance *in, size_t i, const cr_value *v)
+{
+    void *p = slot(in, in->obj, i);
+    if (v->type == CR_NULL) {
+        cr_instance_set_null(in, i);
+        return;
+    }
+    ((cr_object *)in->obj)->nulls &= ~(UINT64_C(1) << i);
+    switch (in->mapper->fields[i].kind) {
+    case CR_FIELD_INT64: memcpy(p, &v->v.i, sizeof v->v.i); break;
+    case CR_FIELD_DOUBLE: memcpy(p, &v->v.d, sizeof v->v.d); break;
+    case CR_FIELD_BOOL: memcpy(p, &v->v.b, sizeof v->v.b); break;
+    case CR_FIELD_DATETIME: memcpy(p, &v->v.dt, sizeof v->v.dt); break;
+    default: break;
+    }
+}
+
+cr_status cr_field_store(cr_instance *in, size_t i, const cr_value *v)
+{
+    if (!is_bytes(in->mapper->fields[i].kind)) {
+        store_scalar(in, i, v);
+        return CR_OK;
+    }
+    char *copy = NULL;
+    size_t len = 0;
+    if (v->type != CR_NULL) {
+        const void *src;
+        len = value_bytes(v, &src);
+        char *buf = cr_malloc(len + 1);
+        if (!buf)
+            return CR_ERR_NO_MEMORY;
+        copy = copy_into(buf, src, len);
+    }
+    void *old = in->fbuf[i];
+    in->fbuf[i] = copy;
+    point(in, in->obj, i, copy, len);
+    if (old != buffer_of(in, in->snap, i))
+        release(in, old);
+    return CR_OK;
+}
+
+cr_status cr_snapshot_take(cr_instance *in)
+{
+    const cr_mapper *m = in->mapper;
+    void *fresh[64];
+    /* First every copy the new snapshot needs, so that running out of
+     * memory leaves the old one whole. */
+    for (size_t i = 0; i < m->nfields; i++) {
+        fresh[i] = NULL;
+        if (!is_bytes(m->fields[i].kind))
+            continue;
+        cr_value now = cr_field_value(in, i), was = cr_snap_value(in, i);
+        void *cur = buffer_of(in, in->obj, i);
+        if (now.type == CR_NULL)
+            continue;
+        if (cur == in->fbuf[i]) {
+            fresh[i] = cur;
+        } else if (cr_value_same(&now, &was)) {
+            fresh[i] = buffer_of(in, in->snap, i);
+        } else {
+            const void *src;
+            size_t len = value_bytes(&now, &src);
+            char *buf = cr_malloc(len + 1);
+            if (!buf) {
+                for (size_t j = 0; j < i; j++)
+                    if (fresh[j] && fresh[j] != in->fbuf[j] &&
+                        fresh[j] != buffer_of(in, in->snap, j))
+                        release(in, fresh[j]);
+                return CR_ERR_NO_MEMORY;
+            }
+            fresh[i] = copy_into(buf, src, len);
+        }
+    }
+    cr_object *o = in->obj;
+    for (size_t i = 0; i < m->nfields; i++) {
+        const cr_field *f = &m->fields[i];
+        if (!is_bytes(f->kind)) {
+            memcpy(slot(in, in->snap, i), slot(in, o, i), cr_scalar_size(f->kind));
+            continue;
+        }
+        void *old = buffer_of(in, in->snap, i);
+        cr_value now = cr_field_value(in, i);
+        size_t len = now.type == CR_BLOB ? now.v.blob.len : 0;
+        point(in, in->snap, i, fresh[i], len);
+        if (old != fresh[i] && old != in->fbuf[i])
+            release(in, old);
+    }
+    /* The snapshot's null mask says which bools are NULL. */
+    uint64_t nulls = 0;
+    for (size_t i = 0; i < m->nfields; i++)
+        if (m->fields[i].kind == CR_FIELD_BOOL && cr_field_value(in, i).type == CR_NULL)
+            nulls |= UINT64_C(1) << i;
+    o->nulls = nulls;
+    ((cr_object *)in->snap)->nulls = nulls;
+    return CR_OK;
+}
+
+/* ---- rows ---- */
+
+uint64_t cr_key_hash(const cr_value *vals, size_t n)
+{
+    uint64_t h = 1469598103934665603u;
+    for (size_t k = 0; k < n; k++) {
+        const cr_value *v = &vals[k];
+        const unsigned char *p;
+        size_t len;
+        int64_t iv;
+        if (v->type == CR_TEXT || v->type == CR_NUMERIC) {
+            p = (const unsigned char *)v->v.s.ptr;
+            len = v->v.s.len;
+        } else if (v->type == CR_INT || v->type == CR_BOOL) {
+            iv = v->type == CR_INT ? v->v.i : v->v.b;
+            p = (const unsigned char *)&iv;
+            len = sizeof iv;
+        } else {
+            p = (const unsigned char *)&v->type;
+            len = sizeof v->type;
+        }
+        for (size_t i = 0; i < len; i++)
+            h = (h ^ p[i]) * 1099511628211u;
+        h = (h ^ 0xff) * 1099511628211u;
+    }
+    return h;
+}
+
+/* Read column c of the row as field i of m wants it. */
+static cr_status read_column(const cr_mapper *m, size_t i, const cr_row *row, int c,
+                             cr_value *out)
+{
+    const cr_field *f = &m->fields[i];
+    const cr_value *raw = cr_row_value_at(row, c);
+    if (!raw)
+        return CR_ERR_ARGUMENT;
+    *out = (cr_value){f->vtype, {0}};
+    if (raw->type == CR_NULL) {
+        *out = cr_val_null();
+        return CR_OK;
+    }
+    if (raw->type == f->vtype && f->vtype != CR_NUMERIC) {
+        *out = *raw;   /* the common case: no conversion */
+        return CR_OK;
+    }
+    switch (f->vtype) {
+    case CR_INT: return cr_row_int64_at(row, c, &out->v.i);
+    case CR_DOUBLE: return cr_row_double_at(row, c, &out->v.d);
+    case CR_BOOL: return cr_row_bool_at(row, c, &out->v.b);
+    case CR_TEXT: return cr_row_text_at(row, c, &out->v.s.ptr, &out->v.s.len);
+    case CR_NUMERIC: {
+        cr_status st = cr_row_numeric_at(row, c, &out->v.s.ptr);
+        out->v.s.len = st == CR_OK ? strlen(out->v.s.ptr) : 0;
+        return st;
+    }
+    case CR_BLOB: return cr_row_blob_at(row, c, &out->v.blob.ptr, &out->v.blob.len);
+    case CR_DATE: return cr_row_date_at(row, c, &out->v.dt);
+    case CR_TIME: return cr_row_time_at(row, c, &out->v.dt);
+    case CR_DATETIME: return cr_row_datetime_at(row, c, &out->v.dt);
+    default: return CR_ERR_INTERNAL;
+    }
+}
+
+static cr_status read_failed(const cr_mapper *m, size_t i, const cr_row *row, cr_status st,
+                             cr_error *err)
+{
+    const cr_error *re = cr_row_error(row);
+    return cr_error_set(err, st, "loading %s.%s: %s", m->name, m->fields[i].col->name,
+                        re ? cr_error_message(re) : cr_status_name(st));
+}
+
+cr_status cr_row_key(const cr_mapper *m, const cr_row *row, int base, cr_value *key,
+                     cr_error *err)
+{
+    for (size_t k = 0; k < m->npk; k++) {
+        size_t i = m->pk[k];
+        cr_status st = read_column(m, i, row, base + (int)i, &key[k]);
+        if (st)
+            return read_failed(m, i, row, st, err);
+        if (key[k].type == CR_NULL)
+            return cr_error_set(err, CR_ERR_FLUSH, "loading %s: a row whose key column %s is "
+                                "NULL", m->name, m->fields[i].col->name);
+    }
+    return CR_OK;
+}
+
+cr_status cr_instance_load_row(cr_instance *in, const cr_row *row, int base, cr_error *err)
+{
+    const cr_mapper *m = in->mapper;
+    for (size_t i = 0; i < m->nfields; i++) {
+        cr_value v;
+        cr_status st = read_column(m, i, row, base + (int)i, &v);
+        if (st)
+            return read_failed(m, i, row, st, err);
+        if (cr_field_store(in, i, &v))
+            return cr_error_oom(err);
+    }
+    if (cr_snapshot_take(in))
+        return cr_error_oom(err);
+    in->expired = false;
+    return CR_OK;
+}
+
+cr_instance *cr_instance_from_row(const cr_mapper *m, const cr_row *row, cr_error *err)
+{
+    cr_value vals[64];
+    size_t extra = 0;
+    for (size_t i = 0; i < m->nfields; i++) {
+        cr_status st = read_column(m, i, row, (int)i, &vals[i]);
+        if (st) {
+            read_failed(m, i, row, st, err);
+            return NULL;
+        }
+        if (vals[i].type != CR_NULL && is_bytes(m->fields[i].kind)) {
+            const void *src;
+            extra += value_bytes(&vals[i], &src) + 1;
+        }
+    }
+    cr_instance *in = cr_instance_alloc(m, extra);
+    if (!in) {
+        cr_error_oom(err);
+        return NULL;
+    }
+    char *text = (char *)in + m->alloc_size;
+    for (size_t i = 0; i < m->nfields; i++) {
+        if (!is_bytes(m->fields[i].kind)) {
+            store_scalar(in, i, &vals[i]);
+            memcpy(slot(in, in->snap, i), slot(in, in->obj, i),
+                   cr_scalar_size(m->fields[i].kind));
+            continue;
+        }
+        if (vals[i].type == CR_NULL)
+            continue;
+        const void *src;
+        size_t len = value_bytes(&vals[i], &src);
+        char *buf = copy_into(text, src, len);
+        text += len + 1;
+        in->fbuf[i] = buf;
+        point(in, in->obj, i, buf, len);
+        point(in, in->snap, i, buf, len);
+    }
+    ((cr_object *)in->snap)->nulls = ((cr_object *)in->obj)->nulls;
+    return in;
+}
