@@ -33,6 +33,9 @@ typedef struct flush_plan {
     size_t nsteps, capsteps;
     size_t ninserts;
     cr_arena arena;
+    const cr_mapper *ranked[16];  /* table ranks of the mappers seen */
+    int ranks[16];
+    size_t nranks;
 } flush_plan;
 
 static void plan_free(flush_plan *p)
@@ -100,6 +103,32 @@ static cr_status describe_fail(cr_session *s, cr_status cls, const cr_instance *
     return st;
 }
 
+/* The rank of the mapper's table, computed once per plan. */
+static int mapper_rank(flush_plan *p, const cr_mapper *m)
+{
+    for (size_t k = 0; k < p->nranks; k++)
+        if (p->ranked[k] == m)
+            return p->ranks[k];
+    int rank = table_rank(m->table);
+    if (p->nranks < CR_ARRAY_LEN(p->ranked)) {
+        p->ranked[p->nranks] = m;
+        p->ranks[p->nranks++] = rank;
+    }
+    return rank;
+}
+
+/* The item's values to store after the flush, made on first use. */
+static cr_value *item_post(flush_plan *p, flush_item *it)
+{
+    if (!it->post) {
+        size_t n = it->in->mapper->nfields;
+        it->post = cr_arena_alloc(&p->arena, n * sizeof(cr_value));
+        for (size_t i = 0; it->post && i < n; i++)
+            it->post[i] = cr_val_null();
+    }
+    return it->post;
+}
+
 /* The fields an INSERT of this object gives: those not NULL, those whose
  * client default is computed now, and the version. */
 static cr_status insert_fields(cr_session *s, flush_plan *p, flush_item *it)
@@ -127,7 +156,7 @@ static cr_status insert_fields(cr_session *s, flush_plan *p, flush_item *it)
             continue;
         }
         cr_value *copy = cr_arena_copy_values(&p->arena, &v, 1);
-        if (!copy)
+        if (!copy || !item_post(p, it))
             return cr_error_oom(&s->err);
         it->post[i] = *copy;
         it->post_mask |= bit;
@@ -149,12 +178,7 @@ static cr_status push_item(cr_session *s, flush_plan *p, cr_instance *in)
     flush_item *it = &p->items[p->nitems];
     memset(it, 0, sizeof *it);
     it->in = in;
-    it->rank = table_rank(in->mapper->table);
-    it->post = cr_arena_alloc(&p->arena, in->mapper->nfields * sizeof(cr_value));
-    if (!it->post)
-        return cr_error_oom(&s->err);
-    for (size_t i = 0; i < in->mapper->nfields; i++)
-        it->post[i] = cr_val_null();
+    it->rank = mapper_rank(p, in->mapper);
     p->nitems++;
     return CR_OK;
 }
@@ -336,7 +360,7 @@ static cr_status keep_returned(cr_session *s, flush_plan *p, flush_item *it, siz
                                const cr_value *v)
 {
     cr_value *copy = cr_arena_copy_values(&p->arena, v, 1);
-    if (!copy)
+    if (!copy || !item_post(p, it))
         return cr_error_oom(&s->err);
     it->post[i] = *copy;
     it->post_mask |= UINT64_C(1) << i;

@@ -188,10 +188,32 @@ cr_objects *cr_session_all(cr_session *s, cr_stmt *q)
  * whether there were more rows (up to limit rows read). */
 static void *load_single(cr_session *s, cr_stmt *q, size_t limit, size_t *seen)
 {
-    cr_objects *list = load(s, q, limit, seen);
-    void *obj = list && list->count ? list->items[0] : NULL;
-    cr_objects_free(list);
-    return obj;
+    const cr_mapper *m = entity_of(q);
+    *seen = 0;
+    if (!m) {
+        cr_session_fail(s, CR_ERR_INVALID_REQUEST, "the statement selects no model: select a "
+                        "model's table first (cr_select(User_model.table), cr_select_model)");
+        return NULL;
+    }
+    cr_result *r = cr_session_execute(s, q);
+    if (!r)
+        return NULL;
+    void *first = NULL;
+    const cr_row *row;
+    bool ok = true;
+    while (ok && *seen < limit && (row = cr_result_fetchone(r))) {
+        bool made;
+        void *obj = object_for_row(s, m, row, &made);
+        ok = obj != NULL;
+        if (!(*seen)++)
+            first = obj;
+    }
+    if (ok && cr_result_error(r)) {
+        cr_error_copy(&s->err, cr_result_error(r));
+        ok = false;
+    }
+    cr_result_free(r);
+    return ok ? first : NULL;
 }
 
 void *cr_session_first(cr_session *s, cr_stmt *q)
