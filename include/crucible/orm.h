@@ -381,6 +381,26 @@ CR_API cr_object_stream *cr_session_stream(cr_session *s, cr_stmt *q, size_t yie
 CR_API cr_objects *cr_stream_next(cr_object_stream *st);
 CR_API void cr_stream_free(cr_object_stream *st);
 
+/* Bulk UPDATE and DELETE by query (query.filter(...).update({...}) /
+ * .delete()): the rows q selects are changed or deleted by statements of
+ * many rows each (WHERE key IN (...)), after autoflush, in the session's
+ * transaction. The objects of those rows already in the session are kept in
+ * step (synchronize_session): they take the new values, or become deleted.
+ * rowcount (may be NULL) receives the rows changed. */
+typedef struct cr_assignment {
+    cr_column *column;
+    cr_value value;
+} cr_assignment;
+/* CR_ASSIGN({User_model.c.active, cr_val_bool(false)}, ...): a list and its length. */
+#define CR_ASSIGN(...) ((const cr_assignment[]){__VA_ARGS__}), \
+    (sizeof((const cr_assignment[]){__VA_ARGS__}) / sizeof(cr_assignment))
+CR_API cr_status cr_session_update_where(cr_session *s, cr_stmt *q, const cr_assignment *set,
+                                         size_t nset, int64_t *rowcount);
+CR_API cr_status cr_session_delete_where(cr_session *s, cr_stmt *q, int64_t *rowcount);
+CR_API cr_status cr_query_update(cr_stmt *q, const cr_assignment *set, size_t nset,
+                                 int64_t *rowcount);
+CR_API cr_status cr_query_delete(cr_stmt *q, int64_t *rowcount);
+
 /* The same through the session a cr_session_query statement carries. */
 CR_API cr_objects *cr_query_all(cr_stmt *q);
 CR_API void *cr_query_first(cr_stmt *q);

@@ -773,6 +773,59 @@ static void test_queries(void **state)
     cr_session_free(s);
 }
 
+static void test_bulk_update_delete(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    const char *names[] = {"ada", "bo", "cy", "di", "ed"};
+    OUser *u[5];
+    for (int i = 0; i < 5; i++) {
+        u[i] = new_user(names[i], NULL);
+        u[i]->age = 10 * (i + 1);
+        S_OK(s, cr_session_add(s, u[i]));
+    }
+    S_OK(s, cr_session_commit(s));
+    S_OK(s, cr_session_refresh(s, u[0]));
+    S_OK(s, cr_session_refresh(s, u[3]));
+    S_OK(s, cr_session_expunge(s, u[1]));   /* not in the session: not synchronized */
+
+    cr_stmt *q = cr_session_query(s, OUser);
+    cr_filter(q, cr_ge(q, OUser_model.c.age, 30));
+    int64_t n = 0;
+    log_reset();
+    S_OK(s, cr_query_update(q, CR_ASSIGN({OUser_model.c.email, cr_val_text("bulk@x")},
+                                         {OUser_model.c.active, cr_val_bool(false)}), &n));
+    assert_int_equal(n, 3);
+    assert_non_null(strstr(captured, "UPDATE orm_users SET email=?, active=? WHERE orm_users.id IN "
+                                     "(?, ?, ?)"));
+    /* In step: u[3] matched, u[0] did not; nothing left to flush. */
+    assert_string_equal(u[3]->email, "bulk@x");
+    assert_false(u[3]->active);
+    assert_null(u[0]->email);
+    assert_false(cr_session_has_changes(s));
+    cr_stmt_free(q);
+
+    q = cr_session_query(s, OUser);
+    cr_filter(q, cr_gt(q, OUser_model.c.age, 35));
+    S_OK(s, cr_query_delete(q, &n));
+    assert_int_equal(n, 2);
+    assert_int_equal(cr_object_state_of(u[3]), CR_STATE_DELETED);
+    cr_stmt_free(q);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(cr_object_state_of(u[3]), CR_STATE_DETACHED);
+    assert_int_equal(count_rows("orm_users"), 3);
+    q = cr_select(OUser_model.c.name);
+    assert_int_equal(cr_session_update_where(s, q, CR_ASSIGN({OUser_model.c.age, cr_val_int(1)}),
+                                             NULL), CR_ERR_INVALID_REQUEST);
+    cr_stmt_free(q);
+    q = cr_session_query(s, OUser);
+    assert_int_equal(cr_query_update(q, CR_ASSIGN({OPost_model.c.title, cr_val_text("x")}), NULL),
+                     CR_ERR_ARGUMENT);
+    cr_stmt_free(q);
+    cr_object_free(u[1]);
+    cr_session_free(s);
+}
+
 static void test_expire_on_commit(void **state)
 {
     (void)state;
@@ -882,6 +935,7 @@ int main(int argc, char **argv)
         T(test_merge),
         T(test_types_and_composite_key),
         T(test_queries),
+        T(test_bulk_update_delete),
         T(test_expire_on_commit),
         T(test_bad_input),
     };
