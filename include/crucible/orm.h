@@ -365,6 +365,15 @@ CR_API void *cr_session_one_or_none(cr_session *s, cr_stmt *q);
 /* Execute any statement in the session's transaction after autoflush
  * (session.execute): rows of columns, freed by the caller. */
 CR_API cr_result *cr_session_execute(cr_session *s, cr_stmt *q);
+/* Rows of objects and columns (select(User, Post, func.count(...))): the
+ * session's object of mapper m in the row's columns [column, column +
+ * fields), through the identity map as a query gives it. Select the model's
+ * table to have its columns in the row: cr_select(User_model.table,
+ * Post_model.table) puts Post's at cr_table_column_count(User_model.table). */
+CR_API void *cr_session_row_object(cr_session *s, const cr_row *row, const cr_mapper *m,
+                                   int column);
+#define cr_row_object(s, row, T, column) \
+    ((T *)cr_session_row_object((s), (row), T##_model.mapper, (column)))
 /* SELECT count(*) FROM (q) (query.count()). */
 CR_API cr_status cr_session_count(cr_session *s, cr_stmt *q, int64_t *out);
 

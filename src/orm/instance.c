@@ -437,12 +437,12 @@ cr_status cr_instance_load_row(cr_instance *in, const cr_row *row, int base, cr_
     return CR_OK;
 }
 
-cr_instance *cr_instance_from_row(const cr_mapper *m, const cr_row *row, cr_error *err)
+cr_instance *cr_instance_from_row(const cr_mapper *m, const cr_row *row, int base, cr_error *err)
 {
     cr_value vals[64];
     size_t extra = 0;
     for (size_t i = 0; i < m->nfields; i++) {
-        cr_status st = read_column(m, i, row, (int)i, &vals[i]);
+        cr_status st = read_column(m, i, row, base + (int)i, &vals[i]);
         if (st) {
             read_failed(m, i, row, st, err);
             return NULL;

@@ -98,9 +98,9 @@ cr_status cr_snapshot_take(cr_instance *in);
 void cr_instance_destroy(cr_instance *in);
 /* A new transient instance of m, zeroed, with extra bytes for text. */
 cr_instance *cr_instance_alloc(const cr_mapper *m, size_t extra);
-/* A new instance holding the row's columns [0, nfields): one allocation,
- * the text inside it. */
-cr_instance *cr_instance_from_row(const cr_mapper *m, const cr_row *row, cr_error *err);
+/* A new instance holding the row's columns [base, base + nfields): one
+ * allocation, the text inside it. */
+cr_instance *cr_instance_from_row(const cr_mapper *m, const cr_row *row, int base, cr_error *err);
 /* Make field i NULL; clear its NULL (a sentinel becomes 0). */
 void cr_instance_set_null(cr_instance *in, size_t i);
 void cr_instance_clear_null(cr_instance *in, size_t i);

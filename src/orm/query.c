@@ -34,6 +34,8 @@ static const cr_mapper *entity_of(const cr_stmt *q)
 {
     if (q->orm_mapper)
         return q->orm_mapper;
+    if (q->kind == CR_STMT_COMPOUND)   /* a UNION of the model's selects */
+        return q->left ? entity_of(q->left) : NULL;
     if (q->kind != CR_STMT_SELECT || q->columns.n == 0)
         return NULL;
     const cr_table *t = q->columns.items[0];
@@ -100,16 +102,17 @@ cr_result *cr_session_execute(cr_session *s, cr_stmt *q)
 
 /* The session's object for the row: the one in the identity map (reloaded
  * from the row when expired), or a new persistent one (*made set). */
-static void *object_for_row(cr_session *s, const cr_mapper *m, const cr_row *row, bool *made)
+static void *object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int base,
+                       bool *made)
 {
     *made = false;
     cr_value key[64];
-    if (cr_row_key(m, row, 0, key, &s->err))
+    if (cr_row_key(m, row, base, key, &s->err))
         return NULL;
     uint64_t h = cr_key_hash(key, m->npk);
     cr_instance *in = cr_map_find(s, m, key, h);
     if (in) {
-        if (in->expired && cr_instance_load_row(in, row, 0, &s->err))
+        if (in->expired && cr_instance_load_row(in, row, base, &s->err))
             return NULL;
         return in->obj;
     }
@@ -117,7 +120,7 @@ static void *object_for_row(cr_session *s, const cr_mapper *m, const cr_row *row
         cr_error_oom(&s->err);
         return NULL;
     }
-    if (!(in = cr_instance_from_row(m, row, &s->err)))
+    if (!(in = cr_instance_from_row(m, row, base, &s->err)))
         return NULL;
     in->state = CR_INST_PERSISTENT;
     in->session = s;
@@ -125,6 +128,29 @@ static void *object_for_row(cr_session *s, const cr_mapper *m, const cr_row *row
     cr_map_insert(s, in);
     *made = true;
     return in->obj;
+}
+
+static void *object_for_row(cr_session *s, const cr_mapper *m, const cr_row *row, bool *made)
+{
+    return object_at(s, m, row, 0, made);
+}
+
+void *cr_session_row_object(cr_session *s, const cr_row *row, const cr_mapper *m, int column)
+{
+    if (!s)
+        return NULL;
+    cr_error_clear(&s->err);
+    if (!row || !m || column < 0 || column + (int)m->nfields > cr_row_column_count(row)) {
+        cr_session_fail(s, CR_ERR_ARGUMENT, "row_object: %s", !row ? "the row is NULL"
+                        : !m ? "the mapper is NULL" : "the row has no such columns");
+        return NULL;
+    }
+    if (cr_map_reserve(s, 1)) {
+        cr_error_oom(&s->err);
+        return NULL;
+    }
+    bool made;
+    return object_at(s, m, row, column, &made);
 }
 
 /* Run q and turn up to max rows (0: all) into objects. */

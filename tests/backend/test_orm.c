@@ -773,6 +773,97 @@ static void test_queries(void **state)
     cr_session_free(s);
 }
 
+static void test_joins_unions_rows(void **state)
+{
+    (void)state;
+    cr_session *s = cr_session_new(engine, NULL);
+    OUser *a = new_user("al", NULL), *b = new_user("bea", NULL);
+    S_OK(s, cr_session_add_all(s, CR_OBJS(a, b)));
+    S_OK(s, cr_session_flush(s));
+    for (int i = 0; i < 3; i++) {
+        OPost *p = cr_new(OPost);
+        p->title = i ? "more" : "first";
+        p->user_id = a->id;
+        S_OK(s, cr_session_add(s, p));
+    }
+    S_OK(s, cr_session_commit(s));
+
+    /* query(User).join(Post, User.id == Post.user_id).distinct() */
+    cr_stmt *q = cr_session_query(s, OUser);
+    cr_join(q, OPost_model.table, cr_eq(q, OUser_model.c.id, OPost_model.c.user_id));
+    cr_distinct(q);
+    cr_objects *list = cr_query_all(q);
+    assert_non_null(list);
+    assert_int_equal(list->count, 1);
+    assert_ptr_equal(list->items[0], a);
+    cr_objects_free(list);
+    cr_stmt_free(q);
+
+    /* outerjoin: users without posts too */
+    q = cr_session_query(s, OUser);
+    cr_outerjoin(q, OPost_model.table, cr_eq(q, OUser_model.c.id, OPost_model.c.user_id));
+    cr_filter(q, cr_is_null(q, OPost_model.c.id));
+    OUser *lonely = cr_query_one(q);
+    assert_ptr_equal(lonely, b);
+    cr_stmt_free(q);
+
+    /* union of two selects of the model */
+    cr_stmt *x = cr_select_model(OUser), *y = cr_select_model(OUser);
+    cr_where(x, cr_eq(x, OUser_model.c.name, "al"));
+    cr_where(y, cr_eq(y, OUser_model.c.name, "bea"));
+    cr_stmt *u = cr_union(x, y);
+    list = cr_session_all(s, u);
+    assert_non_null(list);
+    assert_int_equal(list->count, 2);
+    cr_objects_free(list);
+    cr_stmt_free(u);
+
+    /* rows of an object and an aggregate: select(User, count(Post.id)) group_by */
+    q = cr_select(OUser_model.table);
+    cr_columns(q, cr_label(q, cr_count(q, OPost_model.c.id), "n"));
+    cr_outerjoin(q, OPost_model.table, cr_eq(q, OUser_model.c.id, OPost_model.c.user_id));
+    cr_group_by(q, OUser_model.c.id, OUser_model.c.name, OUser_model.c.email, OUser_model.c.age,
+                OUser_model.c.active, OUser_model.c.created, OUser_model.c.score);
+    cr_having(q, cr_ge(q, cr_count(q, OPost_model.c.id), 0));
+    cr_order_by(q, OUser_model.c.name);
+    cr_result *r = cr_session_execute(s, q);
+    if (!r)
+        print_error("%s\n", cr_error_message(cr_session_error(s)));
+    assert_non_null(r);
+    const cr_row *row;
+    int rows = 0;
+    while ((row = cr_result_fetchone(r))) {
+        OUser *who = cr_row_object(s, row, OUser, 0);
+        int64_t n = -1;
+        assert_int_equal(cr_row_int64(row, "n", &n), CR_OK);
+        assert_ptr_equal(who, rows == 0 ? a : b);
+        assert_int_equal(n, rows == 0 ? 3 : 0);
+        rows++;
+    }
+    assert_int_equal(rows, 2);
+    cr_result_free(r);
+    cr_stmt_free(q);
+
+    /* rows of two objects: select(Post, User).join(User) */
+    q = cr_select(OPost_model.table, OUser_model.table);
+    cr_join(q, OUser_model.table, cr_eq(q, OUser_model.c.id, OPost_model.c.user_id));
+    r = cr_session_execute(s, q);
+    assert_non_null(r);
+    int posts = 0;
+    while ((row = cr_result_fetchone(r))) {
+        OPost *p = cr_row_object(s, row, OPost, 0);
+        OUser *who = cr_row_object(s, row, OUser, (int)cr_table_column_count(OPost_model.table));
+        assert_non_null(p);
+        assert_ptr_equal(who, a);
+        assert_int_equal(p->user_id, a->id);
+        posts++;
+    }
+    assert_int_equal(posts, 3);
+    cr_result_free(r);
+    cr_stmt_free(q);
+    cr_session_free(s);
+}
+
 static void test_bulk_update_delete(void **state)
 {
     (void)state;
@@ -935,6 +1026,7 @@ int main(int argc, char **argv)
         T(test_merge),
         T(test_types_and_composite_key),
         T(test_queries),
+        T(test_joins_unions_rows),
         T(test_bulk_update_delete),
         T(test_expire_on_commit),
         T(test_bad_input),
