@@ -19,7 +19,19 @@
  * calls taking it as their first argument live until cr_stmt_free(q). A
  * statement embedded in another (a subquery, a CTE, a member of a UNION,
  * the SELECT of an INSERT ... SELECT) is adopted: the outer statement frees
- * it. Text and blob values are copied when they are given.
+ * it. Only a SELECT (or a compound of SELECTs) is adopted, and only once: a
+ * statement already adopted, a DML statement, or a statement that contains
+ * the adopter is refused (InvalidRequestError / ArgumentError). Text and
+ * blob values are copied when they are given.
+ *
+ * Ownership. An expression (or alias, subquery, CTE) belongs to the
+ * statement it was built on. Another statement may use it only when the two
+ * end up in one statement tree: an enclosing statement's alias read in its
+ * subquery, or a subquery's expression in the statement that adopts it.
+ * Anything else (a condition shared by a list query and its count query, an
+ * expression of a statement since freed) makes compiling and executing fail
+ * with InvalidRequestError naming both statements; build the expression on
+ * each statement that uses it. Nothing of a freed statement is read.
  *
  * Errors. Building never fails loudly: a mistake (a column of a table the
  * statement cannot see, a value of the wrong type for its column, an empty

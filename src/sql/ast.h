@@ -63,6 +63,8 @@ struct cr_expr {
                                   * values, set each time the statement is keyed */
     uint32_t mark;               /* FROM items: the key walk that saw it last */
     const char *hint;            /* CR_N_BIND: the column it meets, for its name */
+    cr_stmt *owner;              /* the statement whose arena holds it; NULL
+                                  * for a table's column                      */
     union {
         cr_value value;                                  /* BIND              */
         const char *text;                                /* LITERAL, FUNC name */

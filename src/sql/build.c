@@ -9,6 +9,14 @@
 static const cr_error stmt_oom = {.cls = CR_ERR_NO_MEMORY, .message = "out of memory"};
 static const cr_error null_stmt = {.cls = CR_ERR_ARGUMENT, .message = "statement is NULL"};
 
+static cr_status set_error(cr_error *e, cr_status cls, const char *fmt, va_list ap)
+{
+    cr_error_init(e);
+    char msg[sizeof e->message];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    return cr_error_set(e, cls, "%s", msg);
+}
+
 void cr_stmt_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
 {
     if (!q || q->err)
@@ -18,18 +26,32 @@ void cr_stmt_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
         q->err = (cr_error *)&stmt_oom;
         return;
     }
-    cr_error_init(q->err);
     va_list ap;
     va_start(ap, fmt);
-    char msg[sizeof q->err->message];
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    set_error(q->err, cls, fmt, ap);
     va_end(ap);
-    cr_error_set(q->err, cls, "%s", msg);
+}
+
+cr_status cr_stmt_compile_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
+{
+    if (!q->compile_err && !(q->compile_err = cr_malloc(sizeof *q->compile_err))) {
+        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory compiling the statement");
+        return CR_ERR_NO_MEMORY;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    cr_status st = set_error(q->compile_err, cls, fmt, ap);
+    va_end(ap);
+    return st;
 }
 
 const cr_error *cr_stmt_error(const cr_stmt *q)
 {
-    return q ? q->err : &null_stmt;
+    if (!q)
+        return &null_stmt;
+    if (q->err)
+        return q->err;
+    return q->compile_err && q->compile_err->cls != CR_OK ? q->compile_err : NULL;
 }
 
 /* Building goes on only while q is sound. */
@@ -117,7 +139,18 @@ uint64_t cr_table_serial(const cr_table *t)
 /* A program builds, runs and frees statements in a loop: each thread keeps
  * its last freed statement for the next one instead of going back to the
  * allocator. A key destructor frees it when the thread exits; the key is set
- * once per thread, to the thread's own slot. */
+ * once per thread, to the thread's own slot. Under AddressSanitizer nothing
+ * is kept, so that a use of a freed statement is reported, not hidden. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CR_RECYCLE_STMT 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CR_RECYCLE_STMT 0
+#endif
+#endif
+#ifndef CR_RECYCLE_STMT
+#define CR_RECYCLE_STMT 1
+#endif
 static _Thread_local cr_stmt *spare;
 static _Thread_local bool spare_registered;
 static pthread_key_t spare_key;
@@ -146,6 +179,7 @@ static bool spare_usable(void)
 
 static cr_stmt *stmt_new(cr_stmt_kind kind)
 {
+    static uint64_t serials;
     cr_stmt *q = spare;
     if (q)
         spare = NULL;
@@ -154,6 +188,7 @@ static cr_stmt *stmt_new(cr_stmt_kind kind)
     memset(q, 0, offsetof(cr_stmt, inline_binds));
     q->tag = CR_TAG_STMT;
     q->kind = kind;
+    q->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
     q->for_update = -1;
     cr_arena_init_with(&q->arena, q->inline_arena, sizeof q->inline_arena, 4096);
     cr_buf_init_with(&q->key, q->inline_key, sizeof q->inline_key);
@@ -174,29 +209,47 @@ void cr_stmt_free(cr_stmt *q)
             cr_error_clear(q->err);
         cr_free(q->err);
     }
+    if (q->compile_err)
+        cr_error_clear(q->compile_err);
+    cr_free(q->compile_err);
     cr_buf_free(&q->key);
     if (q->binds != q->inline_binds)
         cr_free(q->binds);
     cr_free(q->eff_rows.items);
     cr_arena_free(&q->arena);
-    if (!spare && spare_usable()) {
+    q->tag = 0;
+    if (CR_RECYCLE_STMT && !spare && spare_usable()) {
         spare = q;
         return;
     }
     cr_free(q);
 }
 
+static const char *const kind_names[] = {"a SELECT", "an INSERT", "an UPDATE", "a DELETE",
+                                         "a compound SELECT"};
+
+static cr_stmt *root_of(cr_stmt *q)
+{
+    while (q->parent)
+        q = q->parent;
+    return q;
+}
+
 /* A call that takes sub failed before adopting it: q (or, with no q, the
- * call itself) still owns it, so that it is not leaked. */
+ * call itself) still owns it, so that it is not leaked; unless sub is not
+ * the caller's to give (adopted elsewhere, or q's own enclosing statement). */
 static void take(cr_stmt *q, cr_stmt *sub)
 {
-    if (!sub || sub == q || sub->tag != CR_TAG_STMT)
+    if (!sub || sub == q || sub->tag != CR_TAG_STMT || sub->parent ||
+        (q && root_of(q) == sub))
         return;
     if (!q || !cr_list_push(NULL, &q->adopted, sub))
         cr_stmt_free(sub);
+    else
+        sub->parent = q;
 }
 
-/* q takes sub: it is freed with q. A statement can be adopted once. */
+/* q takes sub, a SELECT: it is freed with q. A statement is adopted once. */
 static bool adopt(cr_stmt *q, cr_stmt *sub, const char *what)
 {
     if (!q) {
@@ -207,8 +260,14 @@ static bool adopt(cr_stmt *q, cr_stmt *sub, const char *what)
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the statement is NULL (out of memory?)", what);
         return false;
     }
-    if (sub == q) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: a statement cannot contain itself", what);
+    if (sub == q || root_of(q) == sub) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "%s: a statement cannot contain itself", what);
+        return false;
+    }
+    if (sub->parent) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "%s: the statement is already part of another "
+                     "statement (%s adopted it); build a new one", what,
+                     kind_names[sub->parent->kind]);
         return false;
     }
     if (!cr_list_push(NULL, &q->adopted, sub)) {
@@ -216,9 +275,67 @@ static bool adopt(cr_stmt *q, cr_stmt *sub, const char *what)
         cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
         return false;
     }
+    sub->parent = q;
     if (sub->err && !q->err)
         cr_stmt_fail(q, sub->err->cls, "%s: %s", what, sub->err->message);
-    return !q->err;
+    if (ok(q) && sub->kind != CR_STMT_SELECT && sub->kind != CR_STMT_COMPOUND)
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the statement must be a SELECT, not %s", what,
+                     kind_names[sub->kind]);
+    return ok(q);
+}
+
+/* q uses e (an expression or FROM item): fine when e is q's, a table's or
+ * of q's statement tree; else remembered, to be checked when q's tree is
+ * compiled (the enclosing statement may adopt it later). */
+static void use(cr_stmt *q, const cr_expr *e, const char *what)
+{
+    cr_stmt *o = e->owner;
+    if (!o || o == q || !ok(q) || root_of(o) == root_of(q))
+        return;
+    for (size_t i = 0; i < q->foreign.n; i++)
+        if (((cr_foreign *)q->foreign.items[i])->serial == o->serial)
+            return;
+    cr_foreign *f = cr_arena_alloc(&q->arena, sizeof *f);
+    if (!f || !cr_list_push(&q->arena, &q->foreign, f)) {
+        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
+        return;
+    }
+    f->serial = o->serial;
+    f->kind = o->kind;
+    f->what = what;
+}
+
+static bool tree_has(const cr_stmt *s, uint64_t serial)
+{
+    if (s->serial == serial)
+        return true;
+    for (size_t i = 0; i < s->adopted.n; i++)
+        if (tree_has(s->adopted.items[i], serial))
+            return true;
+    return false;
+}
+
+static cr_status check_tree(cr_stmt *q, const cr_stmt *root, const cr_stmt *s)
+{
+    for (size_t i = 0; i < s->foreign.n; i++) {
+        const cr_foreign *f = s->foreign.items[i];
+        if (!tree_has(root, f->serial))
+            return cr_stmt_compile_fail(
+                q, CR_ERR_INVALID_REQUEST, "%s: an expression built on %s (statement %llu) is "
+                "used by %s (statement %llu), which does not contain that statement (freed or "
+                "separate): build the expression on the statement that uses it",
+                f->what, kind_names[f->kind], (unsigned long long)f->serial,
+                kind_names[s->kind], (unsigned long long)s->serial);
+    }
+    for (size_t i = 0; i < s->adopted.n; i++)
+        if (check_tree(q, root, s->adopted.items[i]))
+            return cr_stmt_error(q)->cls;
+    return CR_OK;
+}
+
+cr_status cr_stmt_check_owners(cr_stmt *q)
+{
+    return check_tree(q, root_of(q), root_of(q));
 }
 
 /* What an item of a list is. */
@@ -254,7 +371,10 @@ static void push_items(cr_stmt *q, cr_list *l, const void *const *items, const c
             return;
         }
     }
-    if (n == 0)
+    for (size_t i = 0; i < n; i++)
+        if (is_expr(items[i]))
+            use(q, items[i], what);
+    if (n == 0 || !ok(q))
         return;
     /* Room for all of them at once: lists are built from one call mostly. */
     if (!list_reserve(&q->arena, l, n)) {
@@ -298,10 +418,8 @@ static bool expect(cr_stmt *q, cr_stmt_kind kind, const char *what)
     if (!ok(q))
         return false;
     if (q->kind != kind) {
-        static const char *const names[] = {"a SELECT", "an INSERT", "an UPDATE", "a DELETE",
-                                            "a compound SELECT"};
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "%s applies to %s, not to %s", what,
-                     names[kind], names[q->kind]);
+                     kind_names[kind], kind_names[q->kind]);
         return false;
     }
     return true;
@@ -322,7 +440,8 @@ static bool check_expr(cr_stmt *q, const cr_expr *e, const char *what)
                      e ? "not a column or expression" : "the expression is NULL");
         return false;
     }
-    return true;
+    use(q, e, what);
+    return ok(q);
 }
 
 static void and_into(cr_stmt *q, cr_expr **slot, cr_expr *cond, const char *what)
@@ -365,7 +484,9 @@ static bool check_from(cr_stmt *q, const void *from, const char *what)
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: not a table, alias, subquery or CTE", what);
         return false;
     }
-    return true;
+    if (!is_table(from))
+        use(q, from, what);
+    return ok(q);
 }
 
 void cr_select_from(cr_stmt *q, const void *from)
@@ -422,6 +543,7 @@ static cr_expr *node(cr_stmt *q, cr_node_kind kind)
     if (e) {
         e->tag = CR_TAG_EXPR;
         e->kind = (uint8_t)kind;
+        e->owner = q;
     }
     return e;
 }
@@ -510,11 +632,6 @@ void cr_for_update(cr_stmt *q, int flags)
     q->for_update = flags;
 }
 
-static bool is_select(const cr_stmt *s)
-{
-    return s->kind == CR_STMT_SELECT || s->kind == CR_STMT_COMPOUND;
-}
-
 static cr_stmt *compound(cr_stmt *a, cr_stmt *b, cr_compound_op op)
 {
     cr_stmt *q = stmt_new(CR_STMT_COMPOUND);
@@ -529,8 +646,6 @@ static cr_stmt *compound(cr_stmt *a, cr_stmt *b, cr_compound_op op)
         q->left = a;
     if (adopt(q, b, names[op]))
         q->right = b;
-    if (ok(q) && (!is_select(a) || !is_select(b)))
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: both members must be SELECTs", names[op]);
     return q;
 }
 
@@ -550,10 +665,6 @@ static cr_expr *from_stmt(cr_stmt *q, cr_stmt *sub, const char *name, cr_node_ki
     }
     if (!adopt(q, sub, what))
         return NULL;
-    if (!is_select(sub)) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the statement must be a SELECT", what);
-        return NULL;
-    }
     if (kind != CR_N_SCALAR_SUB && kind != CR_N_EXISTS && kind != CR_N_IN_SELECT &&
         (!name || !*name)) {
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: a name is required", what);
@@ -595,6 +706,7 @@ void cr_cte_union_all(cr_stmt *q, cr_expr *cte, cr_stmt *part)
     }
     if (!adopt(q, part, "cte_union_all"))
         return;
+    use(q, cte, "cte_union_all");
     if (!cte->cte_recursive) {
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "cte_union_all: the CTE '%s' was not made recursive",
                      cte->u.label.name);
@@ -627,6 +739,7 @@ cr_expr *cr_c(cr_stmt *q, cr_expr *from, const char *name)
                                                        : "not an alias, subquery or CTE");
         return NULL;
     }
+    use(q, from, "c");
     const cr_column *col = NULL;
     if (from->kind == CR_N_ALIAS) {
         col = cr_table_column(from->table, name);
@@ -848,8 +961,8 @@ void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *s
     }
     if (!adopt(q, sel, "from_select"))
         return;
-    if (!is_select(sel)) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "from_select: the statement must be a SELECT");
+    if (!cols && ncols) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "from_select: the columns are NULL");
         return;
     }
     if (q->row.n || q->rows.n) {
@@ -1175,6 +1288,7 @@ static cr_expr *order(cr_stmt *q, cr_expr *e, int flag, const char *what)
         cr_expr *n = node(q, CR_N_ORDER);
         if (n) {
             *n = *e;
+            n->owner = q;
             n->op = (uint8_t)(n->op | flag);
         }
         return n;
@@ -1275,6 +1389,8 @@ static bool check_case(cr_stmt *q, cr_expr *c, const char *what)
 {
     if (ok(q) && (!is_expr(c) || c->kind != CR_N_CASE))
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: not a CASE made by cr_case", what);
+    else if (ok(q))
+        use(q, c, what);
     return ok(q);
 }
 
@@ -1345,6 +1461,8 @@ static bool check_over(cr_stmt *q, cr_expr *w, const char *what)
 {
     if (ok(q) && (!is_expr(w) || w->kind != CR_N_OVER))
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: not a window made by cr_over", what);
+    else if (ok(q))
+        use(q, w, what);
     return ok(q);
 }
 

@@ -385,6 +385,10 @@ cr_status cr_stmt_key(cr_stmt *q)
         return CR_ERR_ARGUMENT;
     if (q->err)
         return q->err->cls;
+    if (q->compile_err)
+        cr_error_clear(q->compile_err);
+    if (cr_stmt_check_owners(q))
+        return q->compile_err ? q->compile_err->cls : CR_ERR_NO_MEMORY;
     cr_buf_clear(&q->key);
     q->nbinds = 0;
     if (q->kind == CR_STMT_UPDATE && q->row.n == 0) {

@@ -156,7 +156,7 @@ static bool start(cr_conn *c, cr_stmt *q)
         return false;
     }
     if (cr_stmt_key(q)) {
-        cr_error_copy(&c->err, q->err);
+        cr_error_copy(&c->err, cr_stmt_error(q));
         return false;
     }
     return true;
@@ -376,8 +376,8 @@ cr_result *cr_conn_executemany_stmt(cr_conn *c, cr_stmt *q, cr_column *const *co
         if (!*slot) {
             *slot = batch_stmt(q, all, nall, n);
             if (!*slot || cr_stmt_key(*slot)) {
-                rc = *slot ? cr_error_set(&c->err, (*slot)->err->cls, "%s",
-                                          (*slot)->err->message)
+                rc = *slot ? cr_error_set(&c->err, cr_stmt_error(*slot)->cls, "%s",
+                                          cr_stmt_error(*slot)->message)
                            : cr_error_oom(&c->err);
                 break;
             }

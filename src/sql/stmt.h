@@ -22,6 +22,15 @@ typedef struct cr_join_clause {
     cr_join_kind kind;
 } cr_join_clause;
 
+/* A statement's use of an expression (or FROM item) built on another one,
+ * not (yet) part of the same statement tree: checked when it is compiled,
+ * by serial number, so that a freed statement is never read. */
+typedef struct cr_foreign {
+    uint64_t serial;             /* the owner's serial                       */
+    cr_stmt_kind kind;           /* the owner's kind, for the message        */
+    const char *what;            /* the call that took it                    */
+} cr_foreign;
+
 /* col = value in a VALUES row, a SET list or an upsert's SET. */
 typedef struct cr_assign {
     struct cr_column *col;
@@ -32,6 +41,12 @@ struct cr_stmt {
     uint32_t tag;                /* CR_TAG_STMT                               */
     cr_stmt_kind kind;
     cr_error *err;               /* first building error, or NULL             */
+    cr_error *compile_err;       /* the last compile's error (cls CR_OK: none);
+                                  * not a building error: the next compile
+                                  * (another dialect) starts clean            */
+    uint64_t serial;             /* unique per statement made                 */
+    cr_stmt *parent;             /* the statement that adopted this one       */
+    cr_list foreign;             /* cr_foreign *: expressions of others used  */
     cr_arena arena;              /* every node built for the statement        */
     cr_list adopted;             /* statements this one frees                 */
 
@@ -105,6 +120,15 @@ cr_status cr_stmt_key(cr_stmt *q);
 cr_status cr_stmt_compile_into(cr_stmt *q, const cr_dialect *d, bool implicit_pk,
                                cr_compiled *out, cr_error *err);
 void cr_compiled_clear(cr_compiled *c);
+
+/* Every expression q's tree uses belongs to a statement of the tree; else
+ * CR_ERR_INVALID_REQUEST naming both statements (a compile error). */
+cr_status cr_stmt_check_owners(cr_stmt *q);
+
+/* Record a compile error of q: reported by cr_stmt_error until the next
+ * compile or execution, never a building error. Returns cls. */
+cr_status cr_stmt_compile_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Record a building error on q (first wins). */
 void cr_stmt_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)

@@ -1082,7 +1082,7 @@ static void test_errors(void **state)
     expect_error(q, NULL, CR_ERR_ARGUMENT, "no WHEN");
     cr_stmt_free(q);
     q = cr_union(cr_select(users.c.id), cr_delete(users.table));
-    expect_error(q, NULL, CR_ERR_ARGUMENT, "both members must be SELECTs");
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "union: the statement must be a SELECT, not a DELETE");
     cr_stmt_free(q);
     q = cr_select(users.c.id);
     cr_where(q, (cr_expr *)NULL);
@@ -1154,6 +1154,137 @@ static void test_recompile_same(void **state)
     cr_where(q, cr_eq(q, users.c.name, "a"));
     for (int i = 0; i < 3; i++)
         expect4(q, "SELECT users.id \nFROM users \nWHERE users.name = :name_1", NULL, NULL, NULL);
+    cr_stmt_free(q);
+}
+
+/* ---- issue #8: statements own their expressions and adopt statements once ------ */
+
+/* Finding 1: an expression built on one statement and used by another that
+ * does not contain it is refused, naming both; the freed statement is never
+ * read. Built on an enclosing statement and used by its subquery is fine. */
+static void test_expression_ownership(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_stmt *q2 = cr_select(users.c.id);
+    cr_expr *e = cr_eq(q2, users.c.id, 1);
+    cr_where(q, e);
+    cr_stmt_free(q2);
+    expect_error(q, "sqlite", CR_ERR_INVALID_REQUEST, "built on a SELECT");
+    assert_non_null(strstr(cr_error_message(cr_stmt_error(q)), "used by a SELECT"));
+    cr_stmt_free(q);
+
+    /* The list query and its count query: each builds its own condition;
+     * sharing one is refused even while both live. */
+    q = cr_select(users.c.id);
+    cr_stmt *count = cr_select_new();
+    cr_columns(count, cr_count_star(count));
+    cr_where(q, cr_gt(q, users.c.id, 1));
+    cr_where(count, cr_and(count, cr_eq(count, users.c.name, "a"), cr_gt(q, users.c.id, 2)));
+    cr_select_from(count, users.table);
+    expect_error(count, NULL, CR_ERR_INVALID_REQUEST, "built on a SELECT");
+    expect4(q, "SELECT users.id \nFROM users \nWHERE users.id > :id_1", NULL, NULL, NULL);
+    cr_stmt_free(count);
+    cr_stmt_free(q);
+
+    /* A FROM item of another statement, in an UPDATE. */
+    q2 = cr_select_new();
+    cr_expr *u = cr_alias(q2, users.table, "u");
+    q = cr_update(users.table);
+    cr_set(q, users.c.name, "x");
+    cr_where(q, cr_eq(q, users.c.id, cr_c(q, u, "id")));
+    expect_error(q, NULL, CR_ERR_INVALID_REQUEST, "used by an UPDATE");
+    cr_stmt_free(q);
+    cr_stmt_free(q2);
+
+    /* Parts of the enclosing statement in its subquery, and parts of the
+     * subquery in the enclosing statement, once one adopts the other. */
+    q = cr_select_new();
+    u = cr_alias(q, users.table, "u");
+    cr_stmt *sub = cr_select(posts.c.id);
+    cr_where(sub, cr_eq(sub, posts.c.user_id, cr_c(q, u, "id")));
+    cr_expr *shared = cr_eq(sub, posts.c.title, "t");
+    cr_where(sub, shared);
+    cr_columns(q, cr_c(q, u, "name"));
+    cr_select_from(q, u);
+    cr_where(q, cr_exists(q, sub));
+    expect4(q, "SELECT u.name \nFROM users AS u \nWHERE EXISTS (SELECT posts.id \nFROM posts "
+               "\nWHERE posts.user_id = u.id AND posts.title = :title_1)", NULL, NULL, NULL);
+    cr_stmt_free(q);
+}
+
+/* Finding 2: a statement is adopted once, and only a SELECT is. */
+static void test_adoption_checked(void **state)
+{
+    (void)state;
+    /* An UPDATE as the recursive part of a CTE. */
+    cr_stmt *q = cr_select_new();
+    cr_stmt *anchor = cr_select_new();
+    cr_columns(anchor, cr_label(anchor, cr_bind(anchor, cr_val_int(1)), "n"));
+    cr_expr *cnt = cr_cte(q, anchor, "cnt", true);
+    cr_stmt *upd = cr_update(users.table);
+    cr_set(upd, users.c.name, "x");
+    cr_cte_union_all(q, cnt, upd);
+    cr_columns(q, cr_c(q, cnt, "n"));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "cte_union_all: the statement must be a SELECT");
+    cr_stmt_free(q);
+
+    /* Each adopting call refuses a DML statement. */
+    static const char *const calls[] = {"subquery", "cte", "in_select", "exists",
+                                        "scalar_subquery", "from_select"};
+    for (int i = 0; i < 6; i++) {
+        q = i == 5 ? cr_insert(posts.table) : cr_select(users.c.id);
+        cr_stmt *bad = cr_delete(users.table);
+        switch (i) {
+        case 0: cr_subquery(q, bad, "s"); break;
+        case 1: cr_cte(q, bad, "s", false); break;
+        case 2: cr_where(q, cr_in_select(q, users.c.id, bad)); break;
+        case 3: cr_where(q, cr_exists(q, bad)); break;
+        case 4: cr_columns(q, cr_scalar_subquery(q, bad)); break;
+        case 5: cr_from_select(q, CR_COLS(posts.c.id), bad); break;
+        }
+        char want[64];
+        snprintf(want, sizeof want, "%s: the statement must be a SELECT", calls[i]);
+        expect_error(q, NULL, CR_ERR_ARGUMENT, want);
+        cr_stmt_free(q);
+    }
+
+    /* A statement adopted twice: by the same statement, by another one,
+     * as both members of a UNION; a statement adopting its own parent. */
+    q = cr_select(users.c.id);
+    cr_stmt *sub = cr_select(posts.c.user_id);
+    cr_where(q, cr_in_select(q, users.c.id, sub));
+    cr_where(q, cr_exists(q, sub));
+    expect_error(q, NULL, CR_ERR_INVALID_REQUEST, "exists: the statement is already part of");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.id);
+    cr_stmt *q2 = cr_select(users.c.id);
+    sub = cr_select(posts.c.user_id);
+    cr_where(q, cr_in_select(q, users.c.id, sub));
+    cr_where(q2, cr_in_select(q2, users.c.id, sub));
+    expect_error(q2, NULL, CR_ERR_INVALID_REQUEST, "already part of another statement");
+    expect4(q, "SELECT users.id \nFROM users \nWHERE users.id IN (SELECT posts.user_id \nFROM "
+               "posts)", NULL, NULL, NULL);
+    cr_stmt_free(q2);
+    cr_stmt_free(q);
+
+    cr_stmt *a = cr_select(users.c.id);
+    q = cr_union(a, a);
+    expect_error(q, NULL, CR_ERR_INVALID_REQUEST, "already part of");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.id);
+    sub = cr_select(posts.c.id);
+    cr_where(q, cr_exists(q, sub));
+    cr_where(sub, cr_exists(sub, q));
+    expect_error(sub, NULL, CR_ERR_INVALID_REQUEST, "contain itself");
+    cr_stmt_free(q);
+
+    /* NULL columns for from_select. */
+    q = cr_insert(posts.table);
+    cr_from_select(q, NULL, 2, cr_select(users.c.id, users.c.name));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "from_select: the columns are NULL");
     cr_stmt_free(q);
 }
 
@@ -1321,6 +1452,8 @@ int main(void)
         cmocka_unit_test(test_hostile_values_are_bound),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_recompile_same),
+        cmocka_unit_test(test_expression_ownership),
+        cmocka_unit_test(test_adoption_checked),
         cmocka_unit_test(test_oom_every_construct),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
