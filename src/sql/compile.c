@@ -554,8 +554,9 @@ static void render_bind(compiler *c, const cr_expr *e)
 
 /* ---- expressions ---- */
 
+/* SQLAlchemy's levels: IS, IN, LIKE, BETWEEN are comparisons. */
 enum {
-    P_OR = 1, P_AND, P_NOT, P_IS, P_CMP, P_CONCAT, P_ADD, P_MUL, P_UNARY, P_ATOM = 100
+    P_OR = 1, P_AND, P_NOT, P_CMP, P_CONCAT, P_ADD, P_MUL, P_UNARY, P_ATOM = 100
 };
 
 static int precedence(const cr_expr *e)
@@ -564,7 +565,7 @@ static int precedence(const cr_expr *e)
     case CR_N_OR: return P_OR;
     case CR_N_AND: return P_AND;
     case CR_N_NOT: return P_NOT;
-    case CR_N_IS_NULL: case CR_N_IS_NOT_NULL: return P_IS;
+    case CR_N_IS_NULL: case CR_N_IS_NOT_NULL:
     case CR_N_IN: case CR_N_NOT_IN: case CR_N_IN_SELECT: case CR_N_NOT_IN_SELECT:
     case CR_N_BETWEEN: case CR_N_LIKE_ESCAPE:
         return P_CMP;
@@ -655,10 +656,24 @@ static const char *binary_op(const cr_dialect *d, cr_operator op)
     return " ? ";
 }
 
+/* The level an operand of binary e must exceed to go without parentheses:
+ * an operand of e's own level is grouped, on either side, unless it is the
+ * same associative operator (a + b + c); as in SQLAlchemy. An arithmetic
+ * operand of || is grouped too: SQLite binds || tighter than + and *. */
+static int operand_level(const cr_expr *e, const cr_expr *operand)
+{
+    int p = precedence(e), op = precedence(operand);
+    bool associative = e->op == CR_OP_ADD || e->op == CR_OP_MUL || e->op == CR_OP_CONCAT;
+    if (associative && operand->kind == CR_N_BINARY && operand->op == e->op)
+        return p;
+    if (e->op == CR_OP_CONCAT && (op == P_ADD || op == P_MUL))
+        return P_MUL + 1;
+    return p + 1;
+}
+
 static void render_binary(compiler *c, const cr_expr *e)
 {
     cr_operator op = (cr_operator)e->op;
-    int p = precedence(e);
     if (op == CR_OP_CONCAT && c->d->concat_function) {
         puts_(c, "concat(");
         render_expr(c, e->u.bin.left, 0);
@@ -670,15 +685,13 @@ static void render_binary(compiler *c, const cr_expr *e)
     bool lower = (op == CR_OP_ILIKE || op == CR_OP_NOT_ILIKE) && !c->d->has_ilike;
     if (lower)
         puts_(c, "lower(");
-    render_expr(c, e->u.bin.left, lower ? 0 : p);
+    render_expr(c, e->u.bin.left, lower ? 0 : operand_level(e, e->u.bin.left));
     if (lower)
         puts_(c, ")");
     puts_(c, binary_op(c->d, op));
     if (lower)
         puts_(c, "lower(");
-    /* a - (b - c): the right side of a non-associative operator at the
-     * same level needs parentheses. */
-    render_expr(c, e->u.bin.right, lower ? 0 : p + 1);
+    render_expr(c, e->u.bin.right, lower ? 0 : operand_level(e, e->u.bin.right));
     if (lower)
         puts_(c, ")");
 }
@@ -696,7 +709,7 @@ static void render_order(compiler *c, const cr_expr *e)
     const cr_expr *x = e->u.un.e;
     if ((f & (CR_ORDER_NULLS_FIRST | CR_ORDER_NULLS_LAST)) && !c->d->has_nulls_ordering) {
         /* A sort key that puts NULLs where asked, then the value. */
-        render_expr(c, x, P_IS);
+        render_expr(c, x, P_CMP + 1);
         puts_(c, f & CR_ORDER_NULLS_FIRST ? " IS NULL DESC, " : " IS NULL, ");
         render_expr(c, x, 0);
         if (f & CR_ORDER_DESC)
@@ -759,7 +772,7 @@ static void render_expr(compiler *c, const cr_expr *e, int prec)
         render_expr(c, e->u.un.e, P_NOT + 1);
         break;
     case CR_N_IS_NULL: case CR_N_IS_NOT_NULL:
-        render_expr(c, e->u.un.e, P_IS + 1);
+        render_expr(c, e->u.un.e, P_CMP + 1);
         puts_(c, e->kind == CR_N_IS_NULL ? " IS NULL" : " IS NOT NULL");
         break;
     case CR_N_IN: case CR_N_NOT_IN:

@@ -1421,6 +1421,42 @@ static void test_bad_input(void **state)
     assert_int_equal(cr_error_class(cr_conn_error(c)), CR_ERR_ARGUMENT);
 }
 
+/* ---- issue #8 ------------------------------------------------------------------------ */
+
+/* Finding 20: a comparison as the left operand of a comparison keeps its
+ * parentheses (SQLite binds < tighter than =; PostgreSQL cannot chain). */
+static void test_precedence(void **state)
+{
+    FX;
+    /* name = email is false for 1, 3, 4 and NULL for bob. */
+    cr_stmt *q = cr_select(users.c.id);
+    cr_where(q, cr_lt(q, cr_eq(q, users.c.name, users.c.email), cr_gt(q, users.c.id, 2)));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "3;4");
+
+    q = cr_select(users.c.id);
+    cr_where(q, cr_eq(q, cr_contains(q, users.c.name, "a"), cr_gt(q, users.c.id, 2)));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "2;3;4");
+
+    q = cr_select(users.c.id);
+    cr_where(q, cr_ne(q, cr_in_values(q, (cr_expr *)users.c.id, NULL, 0),
+                      cr_between(q, users.c.id, 2, 3)));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "2;3");
+
+    q = cr_select(users.c.id);
+    cr_where(q, cr_is_not_null(q, cr_eq(q, users.c.email, users.c.name)));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "1;3;4");
+
+    q = cr_select_new();
+    cr_columns(q, cr_label(q, cr_sub(q, cr_sub(q, users.c.id, 10), users.c.id), "a"),
+               cr_label(q, cr_concat(q, cr_add(q, users.c.id, 1), users.c.name), "b"));
+    cr_where(q, cr_eq(q, users.c.id, 1));
+    expect_rows(c, q, "-10|2alice");
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -1461,6 +1497,7 @@ int main(int argc, char **argv)
         T(test_hostile_values),
         T(test_hostile_identifiers),
         T(test_bad_input),
+        T(test_precedence),
     };
     int failed = HARNESS_RUN("core", NULL, tests, group_teardown);
     cr_metadata_free(md);

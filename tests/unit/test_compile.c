@@ -1288,6 +1288,63 @@ static void test_adoption_checked(void **state)
     cr_stmt_free(q);
 }
 
+/* Finding 20: operands are parenthesized by precedence as SQLAlchemy does:
+ * an operand of the same precedence, left or right, is grouped unless it
+ * is the same associative operator (+, *, ||, AND, OR). */
+static void test_precedence(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_where(q, cr_lt(q, cr_eq(q, users.c.name, users.c.email), cr_gt(q, users.c.id, 3)));
+    expect4(q, "SELECT users.id \nFROM users \nWHERE (users.name = users.email) < (users.id > "
+               ":id_1)", NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    /* !=, LIKE, ILIKE, contains, BETWEEN, IN and an empty IN on the left. */
+    q = cr_select(users.c.id);
+    cr_where(q, cr_eq(q, cr_ne(q, users.c.name, users.c.email), cr_like(q, users.c.name, "a%")));
+    cr_where(q, cr_ne(q, cr_ilike(q, users.c.name, "b"), cr_contains(q, users.c.email, "c")));
+    cr_where(q, cr_eq(q, cr_contains(q, users.c.name, "d"), cr_between(q, users.c.id, 1, 2)));
+    cr_where(q, cr_ne(q, cr_in_values(q, (cr_expr *)users.c.id, NULL, 0),
+                      cr_in(q, users.c.id, CR_VALUES(cr_val_int(5)))));
+    cr_where(q, cr_is_null(q, cr_eq(q, users.c.id, 6)));
+    expect4(q, "SELECT users.id \nFROM users \nWHERE (users.name != users.email) = (users.name "
+               "LIKE :name_1) AND (lower(users.name) LIKE lower(:name_2)) != (users.email LIKE "
+               ":email_1 ESCAPE '/') AND (users.name LIKE :name_3 ESCAPE '/') = (users.id BETWEEN "
+               ":id_1 AND :id_2) AND (1 != 1) != (users.id IN (:id_3)) AND (users.id = :id_4) IS "
+               "NULL", NULL,
+            "SELECT users.id \nFROM users \nWHERE (users.name != users.email) = (users.name "
+            "LIKE $1) AND (users.name ILIKE $2) != (users.email LIKE $3 ESCAPE '/') AND "
+            "(users.name LIKE $4 ESCAPE '/') = (users.id BETWEEN $5 AND $6) AND (1 != 1) != "
+            "(users.id IN ($7)) AND (users.id = $8) IS NULL", NULL);
+    cr_stmt_free(q);
+
+    /* Arithmetic: - and / group an equal left operand, + and * chain;
+     * || groups arithmetic (SQLite binds || tighter than + and *). */
+    q = cr_select_new();
+    cr_columns(q, cr_label(q, cr_sub(q, cr_sub(q, users.c.id, users.c.score), users.c.id), "a"),
+               cr_label(q, cr_add(q, cr_add(q, users.c.id, users.c.score), users.c.id), "b"),
+               cr_label(q, cr_add(q, cr_sub(q, users.c.id, users.c.score), users.c.id), "c"),
+               cr_label(q, cr_div(q, cr_mul(q, users.c.id, users.c.score), users.c.id), "d"),
+               cr_label(q, cr_mul(q, cr_mul(q, users.c.id, users.c.score), users.c.id), "e"),
+               cr_label(q, cr_mod(q, cr_mod(q, users.c.id, users.c.id), users.c.id), "f"),
+               cr_label(q, cr_concat(q, cr_concat(q, users.c.name, users.c.email), "x"), "g"),
+               cr_label(q, cr_concat(q, cr_add(q, users.c.id, 1), users.c.name), "h"),
+               cr_label(q, cr_eq(q, cr_concat(q, users.c.name, "x"), users.c.email), "i"));
+    expect4(q, "SELECT (users.id - users.score) - users.id AS a, users.id + users.score + users.id "
+               "AS b, (users.id - users.score) + users.id AS c, (users.id * users.score) / "
+               "users.id AS d, users.id * users.score * users.id AS e, (users.id % users.id) % "
+               "users.id AS f, users.name || users.email || :param_1 AS g, (users.id + :id_1) || "
+               "users.name AS h, users.name || :param_2 = users.email AS i \nFROM users", NULL,
+            NULL,
+            "SELECT (users.id - users.score) - users.id AS a, users.id + users.score + users.id "
+            "AS b, (users.id - users.score) + users.id AS c, (users.id * users.score) / "
+            "users.id AS d, users.id * users.score * users.id AS e, (users.id % users.id) % "
+            "users.id AS f, concat(concat(users.name, users.email), ?) AS g, concat(users.id + "
+            "?, users.name) AS h, concat(users.name, ?) = users.email AS i \nFROM users");
+    cr_stmt_free(q);
+}
+
 /* ---- out of memory ------------------------------------------------------------------ */
 
 /* Build and compile many constructs: every step either succeeds or fails
@@ -1454,6 +1511,7 @@ int main(void)
         cmocka_unit_test(test_recompile_same),
         cmocka_unit_test(test_expression_ownership),
         cmocka_unit_test(test_adoption_checked),
+        cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_oom_every_construct),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
