@@ -46,6 +46,14 @@ static void put_str(keyer *k, const char *s)
 static void key_bind(keyer *k, cr_expr *e)
 {
     cr_stmt *q = k->top;
+    /* The same node met again (an expression used twice): one value, its
+     * placeholder rendered at each place. */
+    if (e->mark == k->walk) {
+        put_u8(k, 0xFD);
+        put_u64(k, (uint64_t)e->bind_index);
+        return;
+    }
+    e->mark = k->walk;
     if (q->nbinds == q->bindcap) {
         size_t cap = q->bindcap * 2;
         bool inline_ = q->binds == q->inline_binds;

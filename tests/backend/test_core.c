@@ -1457,6 +1457,16 @@ static void test_precedence(void **state)
     expect_rows(c, q, "-10|2alice");
 }
 
+/* Finding 5: one expression holding a value used twice. */
+static void test_shared_bind(void **state)
+{
+    FX;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_expr *e = cr_eq(q, users.c.name, "carol");
+    cr_where(q, cr_or(q, e, cr_and(q, e, cr_gt(q, users.c.id, 9))));
+    expect_rows(c, q, "3");
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -1498,6 +1508,7 @@ int main(int argc, char **argv)
         T(test_hostile_identifiers),
         T(test_bad_input),
         T(test_precedence),
+        T(test_shared_bind),
     };
     int failed = HARNESS_RUN("core", NULL, tests, group_teardown);
     cr_metadata_free(md);

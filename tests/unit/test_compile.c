@@ -1345,6 +1345,25 @@ static void test_precedence(void **state)
     cr_stmt_free(q);
 }
 
+/* Finding 5: one expression holding a value, used twice: one parameter,
+ * rendered twice (the same $1 on PostgreSQL). */
+static void test_shared_bind(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_expr *e = cr_eq(q, users.c.name, "x");
+    cr_where(q, cr_and(q, e, cr_gt(q, users.c.id, 1), e));
+    expect4(q, "SELECT users.id \nFROM users \nWHERE users.name = :name_1 AND users.id > :id_1 "
+               "AND users.name = :name_1",
+            NULL,
+            "SELECT users.id \nFROM users \nWHERE users.name = $1 AND users.id > $2 AND "
+            "users.name = $1", NULL);
+    expect_params(q, NULL, NAMES("name_1", "id_1"), NAMES("'x'", "1"));
+    expect_params(q, "postgresql", NAMES("name_1", "id_1"), NAMES("'x'", "1"));
+    expect_params(q, "sqlite", NAMES("name_1", "id_1", "name_1"), NAMES("'x'", "1", "'x'"));
+    cr_stmt_free(q);
+}
+
 /* ---- out of memory ------------------------------------------------------------------ */
 
 /* Build and compile many constructs: every step either succeeds or fails
@@ -1512,6 +1531,7 @@ int main(void)
         cmocka_unit_test(test_expression_ownership),
         cmocka_unit_test(test_adoption_checked),
         cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_shared_bind),
         cmocka_unit_test(test_oom_every_construct),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
