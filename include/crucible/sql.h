@@ -79,7 +79,11 @@ CR_API cr_stmt *cr_delete(cr_table *t);
 /* Free a statement, the expressions built for it and the statements it
  * adopted. NULL is a no-op. */
 CR_API void cr_stmt_free(cr_stmt *q);
-/* The first error met while building q, or NULL. */
+/* The first error met while building q (it stays: every later compile or
+ * execution reports it); else the error of q's last compile (or of the
+ * checks of its last execution) when that failed, which the next compile or
+ * execution clears: a construct one dialect lacks does not spoil q for
+ * another. NULL when there is neither. */
 CR_API const cr_error *cr_stmt_error(const cr_stmt *q);
 
 /* ---- SELECT clauses ---- */
@@ -318,7 +322,9 @@ CR_API cr_expr *cr_false(cr_stmt *q);
 
 /* Compile q for a dialect: "sqlite", "postgresql", "mysql", or NULL for
  * the generic one with :name parameters that str(stmt) shows. The caller
- * frees the result with cr_compiled_free. NULL on error (cr_stmt_error). */
+ * frees the result with cr_compiled_free. NULL on error (cr_stmt_error); an
+ * error of this compile only (a construct the dialect lacks, an unknown
+ * dialect) does not stay on q. */
 CR_API cr_compiled *cr_stmt_compile(cr_stmt *q, const char *dialect);
 CR_API void cr_compiled_free(cr_compiled *c);
 /* The SQL text, with the dialect's parameter markers ($1, ?, ?1 ...). */

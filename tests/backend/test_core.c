@@ -1467,6 +1467,26 @@ static void test_shared_bind(void **state)
     expect_rows(c, q, "3");
 }
 
+/* Finding 6: a failed compile for another dialect leaves the statement
+ * executable. */
+static void test_compile_error_not_kept(void **state)
+{
+    FX;
+    cr_stmt *q = cr_select(users.c.name);
+    cr_where(q, cr_eq(q, users.c.id, 2));
+    cr_select_from(q, users.table);
+    cr_stmt *sub = cr_select(posts.c.id);
+    cr_where(q, cr_not(q, cr_exists(q, sub)));
+    assert_null(cr_stmt_compile(q, "oracle"));
+    cr_stmt *q2 = cr_select(users.c.name);
+    cr_full_outerjoin(q2, posts.table, cr_eq(q2, posts.c.user_id, users.c.id));
+    cr_select_from(q2, users.table);
+    assert_null(cr_stmt_compile(q2, "mysql"));
+    cr_stmt_free(q2);
+    cr_where(sub, cr_eq(sub, posts.c.user_id, 99));
+    expect_rows(c, q, "bob");
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -1509,6 +1529,7 @@ int main(int argc, char **argv)
         T(test_bad_input),
         T(test_precedence),
         T(test_shared_bind),
+        T(test_compile_error_not_kept),
     };
     int failed = HARNESS_RUN("core", NULL, tests, group_teardown);
     cr_metadata_free(md);

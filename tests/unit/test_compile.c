@@ -1364,6 +1364,32 @@ static void test_shared_bind(void **state)
     cr_stmt_free(q);
 }
 
+/* Finding 6: a compile error belongs to that compile, not to the statement:
+ * the same statement then compiles for another dialect. */
+static void test_compile_error_not_kept(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.name, posts.c.title);
+    cr_select_from(q, users.table);
+    cr_full_outerjoin(q, posts.table, cr_eq(q, posts.c.user_id, users.c.id));
+    expect_error(q, "mysql", CR_ERR_NOT_SUPPORTED, "FULL OUTER JOIN");
+    expect_sql(q, "sqlite", "SELECT users.name, posts.title \nFROM users FULL OUTER JOIN posts "
+                            "ON posts.user_id = users.id");
+    assert_null(cr_stmt_error(q));
+    assert_null(cr_stmt_compile(q, "oracle"));
+    assert_non_null(strstr(cr_error_message(cr_stmt_error(q)), "unknown dialect"));
+    expect_sql(q, "postgresql", "SELECT users.name, posts.title \nFROM users FULL OUTER JOIN "
+                                "posts ON posts.user_id = users.id");
+    cr_stmt_free(q);
+
+    /* A building error stays. */
+    q = cr_select(users.c.id);
+    cr_where(q, cr_eq(q, users.c.id, "x"));
+    expect_error(q, "mysql", CR_ERR_ARGUMENT, "users.id");
+    expect_error(q, "sqlite", CR_ERR_ARGUMENT, "users.id");
+    cr_stmt_free(q);
+}
+
 /* ---- out of memory ------------------------------------------------------------------ */
 
 /* Build and compile many constructs: every step either succeeds or fails
@@ -1532,6 +1558,7 @@ int main(void)
         cmocka_unit_test(test_adoption_checked),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_shared_bind),
+        cmocka_unit_test(test_compile_error_not_kept),
         cmocka_unit_test(test_oom_every_construct),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
