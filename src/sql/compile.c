@@ -17,6 +17,7 @@
 typedef struct keyer {
     cr_stmt *top;
     uint32_t walk;
+    int unrendered;              /* inside a part that is not rendered       */
     bool oom;
 } keyer;
 
@@ -46,6 +47,8 @@ static void put_str(keyer *k, const char *s)
 static void key_bind(keyer *k, cr_expr *e)
 {
     cr_stmt *q = k->top;
+    if (k->unrendered)
+        return;
     /* The same node met again (an expression used twice): one value, its
      * placeholder rendered at each place. */
     if (e->mark == k->walk) {
@@ -162,8 +165,13 @@ static void key_expr(keyer *k, cr_expr *e)
         put_u8(k, (unsigned char)e->u.un.escape);
         break;
     case CR_N_IN: case CR_N_NOT_IN:
-        key_expr(k, e->u.in.e);
+        /* An empty list renders a constant: its left side is keyed (its
+         * tables join the FROM) but not rendered, so none of its values is
+         * numbered. */
         put_u64(k, e->u.in.n);
+        k->unrendered += e->u.in.n == 0;
+        key_expr(k, e->u.in.e);
+        k->unrendered -= e->u.in.n == 0;
         for (size_t i = 0; i < e->u.in.n; i++)
             key_expr(k, e->u.in.vals[i]);
         break;

@@ -1487,6 +1487,18 @@ static void test_compile_error_not_kept(void **state)
     expect_rows(c, q, "bob");
 }
 
+/* Finding 21: an empty IN / NOT IN of a value. */
+static void test_empty_in_of_value(void **state)
+{
+    FX;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_where(q, cr_not_in_values(q, cr_add(q, users.c.id, 1), NULL, 0));
+    cr_where(q, cr_or(q, cr_in_values(q, cr_bind(q, cr_val_int(1)), NULL, 0),
+                      cr_gt(q, users.c.id, 2)));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "3;4");
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -1530,6 +1542,7 @@ int main(int argc, char **argv)
         T(test_precedence),
         T(test_shared_bind),
         T(test_compile_error_not_kept),
+        T(test_empty_in_of_value),
     };
     int failed = HARNESS_RUN("core", NULL, tests, group_teardown);
     cr_metadata_free(md);

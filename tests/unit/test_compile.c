@@ -1390,6 +1390,21 @@ static void test_compile_error_not_kept(void **state)
     cr_stmt_free(q);
 }
 
+/* Finding 21: an empty IN / NOT IN whose left side holds a value renders
+ * no parameter for it. */
+static void test_empty_in_of_value(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_where(q, cr_in_values(q, cr_bind(q, cr_val_int(1)), NULL, 0));
+    cr_where(q, cr_not_in_values(q, cr_add(q, users.c.id, 1), NULL, 0));
+    cr_where(q, cr_gt(q, users.c.id, 2));
+    expect4(q, "SELECT users.id \nFROM users \nWHERE 1 != 1 AND 1 = 1 AND users.id > :id_1",
+            NULL, NULL, NULL);
+    expect_params(q, "postgresql", NAMES("id_1"), NAMES("2"));
+    cr_stmt_free(q);
+}
+
 /* ---- out of memory ------------------------------------------------------------------ */
 
 /* Build and compile many constructs: every step either succeeds or fails
@@ -1559,6 +1574,7 @@ int main(void)
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_shared_bind),
         cmocka_unit_test(test_compile_error_not_kept),
+        cmocka_unit_test(test_empty_in_of_value),
         cmocka_unit_test(test_oom_every_construct),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
