@@ -46,6 +46,11 @@
  * parameters, typed after the column they are compared with or assigned to
  * (so `cr_eq(q, users.c.is_active, 1)` binds a boolean). NULL (the pointer)
  * is SQL NULL: cr_eq(q, x, NULL) renders "x IS NULL", as == None does.
+ * Integers, floats, booleans, dates and blobs are sent with their own type;
+ * a text value (or a NULL) that no column types and that nothing around it
+ * types either (x IS NULL, a select-list item, x || y of two such, length)
+ * is cast on PostgreSQL ($1::VARCHAR), so that it runs there as it does on
+ * SQLite and MySQL.
  * Because these are macros, pass q as a plain variable.
  *
  * Lists. Calls taking a list (cr_select, cr_columns, cr_order_by,

@@ -44,6 +44,9 @@ typedef struct cr_dialect {
     bool percent_is_mod;           /* % for modulo needs no escaping             */
     bool backslash_escapes;        /* '\' escapes in string literals (MySQL)     */
     bool has_cte_in_subquery;
+    bool cast_untyped_text;        /* a text parameter no column types renders as
+                                    * $1::VARCHAR (PostgreSQL cannot infer it in
+                                    * $1 IS NULL, $1 || $2 ...)                   */
     const char *length_function;   /* "length" or "char_length"                  */
     const char *empty_in;          /* the SQL of a false condition: "1 != 1"     */
     const char *empty_insert;      /* INSERT of no columns: "DEFAULT VALUES"     */

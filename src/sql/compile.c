@@ -47,6 +47,10 @@ static void put_str(keyer *k, const char *s)
 static void key_bind(keyer *k, cr_expr *e)
 {
     cr_stmt *q = k->top;
+    /* Whether an untyped value is text or NULL changes its SQL on
+     * dialects that cast such values. */
+    if (!e->type && !e->hint)
+        put_u8(k, e->u.value.type == CR_TEXT ? 1 : e->u.value.type == CR_NULL ? 2 : 0);
     if (k->unrendered)
         return;
     /* The same node met again (an expression used twice): one value, its
@@ -527,6 +531,16 @@ static cr_status name_binds(compiler *c, cr_stmt *q)
     return CR_OK;
 }
 
+/* A text or NULL value that no column types, where nothing around it
+ * gives it a type either (IS NULL, a select-list item, || of two such,
+ * length): cast on dialects that cannot infer it. */
+static void render_untyped_cast(compiler *c, const cr_expr *e)
+{
+    if (c->d->cast_untyped_text && e->kind == CR_N_BIND && !e->type && !e->hint &&
+        (e->u.value.type == CR_TEXT || e->u.value.type == CR_NULL))
+        puts_(c, "::VARCHAR");
+}
+
 static void render_bind(compiler *c, const cr_expr *e)
 {
     int i = e->bind_index;
@@ -701,13 +715,19 @@ static void render_binary(compiler *c, const cr_expr *e)
     bool lower = (op == CR_OP_ILIKE || op == CR_OP_NOT_ILIKE) && !c->d->has_ilike;
     if (lower)
         puts_(c, "lower(");
+    /* x || y of two values with no type: neither says what the other is. */
+    bool untyped = op == CR_OP_CONCAT && !e->u.bin.left->type && !e->u.bin.right->type;
     render_expr(c, e->u.bin.left, lower ? 0 : operand_level(e, e->u.bin.left));
+    if (untyped)
+        render_untyped_cast(c, e->u.bin.left);
     if (lower)
         puts_(c, ")");
     puts_(c, binary_op(c->d, op));
     if (lower)
         puts_(c, "lower(");
     render_expr(c, e->u.bin.right, lower ? 0 : operand_level(e, e->u.bin.right));
+    if (untyped)
+        render_untyped_cast(c, e->u.bin.right);
     if (lower)
         puts_(c, ")");
 }
@@ -789,6 +809,7 @@ static void render_expr(compiler *c, const cr_expr *e, int prec)
         break;
     case CR_N_IS_NULL: case CR_N_IS_NOT_NULL:
         render_expr(c, e->u.un.e, P_CMP + 1);
+        render_untyped_cast(c, e->u.un.e);
         puts_(c, e->kind == CR_N_IS_NULL ? " IS NULL" : " IS NOT NULL");
         break;
     case CR_N_IN: case CR_N_NOT_IN:
@@ -851,6 +872,7 @@ static void render_expr(compiler *c, const cr_expr *e, int prec)
         puts_(c, c->d->length_function);
         puts_(c, "(");
         render_expr(c, e->u.un.e, 0);
+        render_untyped_cast(c, e->u.un.e);
         puts_(c, ")");
         break;
     case CR_N_CASE:
@@ -1151,6 +1173,7 @@ static void render_select_item(compiler *c, const void *item, bool top, bool *fi
         label = anon;
     }
     render_expr(c, value, 0);
+    render_untyped_cast(c, value);
     puts_(c, " AS ");
     ident(c, label);
     if (top)

@@ -1499,6 +1499,27 @@ static void test_empty_in_of_value(void **state)
     expect_rows(c, q, "3;4");
 }
 
+/* Finding 22: text values no column types run on PostgreSQL too. */
+static void test_untyped_text(void **state)
+{
+    FX;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_where(q, cr_is_not_null(q, cr_bind(q, cr_val_text("x"))));
+    cr_where(q, cr_is_null(q, cr_bind(q, cr_val_null())));
+    cr_where(q, cr_eq(q, cr_concat(q, cr_bind(q, cr_val_text("a")), "b"), "ab"));
+    cr_where(q, cr_eq(q, cr_bind(q, cr_val_text("s")), cr_bind(q, cr_val_text("s"))));
+    cr_where(q, cr_lt(q, users.c.id, 3));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "1;2");
+
+    q = cr_select_new();
+    cr_columns(q, cr_label(q, cr_bind(q, cr_val_text("t")), "t"),
+               cr_label(q, cr_coalesce(q, cr_bind(q, cr_val_text("u")), users.c.email), "u"),
+               cr_label(q, cr_length(q, cr_bind(q, cr_val_text("abc"))), "n"));
+    cr_where(q, cr_eq(q, users.c.id, 2));
+    expect_rows(c, q, "t|u|3");
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -1543,6 +1564,7 @@ int main(int argc, char **argv)
         T(test_shared_bind),
         T(test_compile_error_not_kept),
         T(test_empty_in_of_value),
+        T(test_untyped_text),
     };
     int failed = HARNESS_RUN("core", NULL, tests, group_teardown);
     cr_metadata_free(md);

@@ -1405,6 +1405,31 @@ static void test_empty_in_of_value(void **state)
     cr_stmt_free(q);
 }
 
+/* Finding 22: a text (or NULL) value no column types, where nothing gives
+ * it a type, is cast on PostgreSQL. */
+static void test_untyped_text_cast(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select_new();
+    cr_columns(q, cr_label(q, cr_bind(q, cr_val_text("t")), "t"),
+               cr_label(q, cr_length(q, cr_bind(q, cr_val_text("u"))), "n"),
+               cr_label(q, cr_concat(q, cr_bind(q, cr_val_text("a")), "b"), "ab"),
+               cr_label(q, cr_concat(q, users.c.name, "c"), "nc"));
+    cr_where(q, cr_is_not_null(q, cr_bind(q, cr_val_text("x"))));
+    cr_where(q, cr_is_null(q, cr_bind(q, cr_val_null())));
+    cr_where(q, cr_eq(q, users.c.name, "y"));
+    cr_where(q, cr_lt(q, cr_bind(q, cr_val_int(1)), 2));
+    expect4(q, "SELECT :param_1 AS t, length(:param_2) AS n, :param_3 || :param_4 AS ab, "
+               "users.name || :param_5 AS nc \nFROM users \nWHERE :param_6 IS NOT NULL AND "
+               ":param_7 IS NULL AND users.name = :name_1 AND :param_8 < :param_9", NULL,
+            "SELECT $1::VARCHAR AS t, length($2::VARCHAR) AS n, $3::VARCHAR || $4::VARCHAR AS "
+            "ab, users.name || $5 AS nc \nFROM users \nWHERE $6::VARCHAR IS NOT NULL AND "
+            "$7::VARCHAR IS NULL AND users.name = $8 AND $9 < $10",
+            "SELECT ? AS t, char_length(?) AS n, concat(?, ?) AS ab, concat(users.name, ?) AS nc "
+            "\nFROM users \nWHERE ? IS NOT NULL AND ? IS NULL AND users.name = ? AND ? < ?");
+    cr_stmt_free(q);
+}
+
 /* ---- out of memory ------------------------------------------------------------------ */
 
 /* Build and compile many constructs: every step either succeeds or fails
@@ -1575,6 +1600,7 @@ int main(void)
         cmocka_unit_test(test_shared_bind),
         cmocka_unit_test(test_compile_error_not_kept),
         cmocka_unit_test(test_empty_in_of_value),
+        cmocka_unit_test(test_untyped_text_cast),
         cmocka_unit_test(test_oom_every_construct),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
