@@ -95,7 +95,10 @@ CR_API const cr_error *cr_stmt_error(const cr_stmt *q);
 /* Add columns to the SELECT list (add_columns). */
 CR_API void cr_columns_items(cr_stmt *q, const void *const *items);
 #define cr_columns(q, ...) cr_columns_items(q, (const void *const[]){__VA_ARGS__, NULL})
-/* WHERE: each call is ANDed with the ones before (select, update, delete). */
+/* WHERE: each call is ANDed with the ones before (select, update, delete).
+ * A condition holding a window function (cr_over) is refused, in WHERE,
+ * HAVING and GROUP BY alike (InvalidRequestError): filter on it in an
+ * enclosing SELECT. */
 CR_API void cr_where(cr_stmt *q, cr_expr *condition);
 /* FROM: a table, an alias, a derived table or a CTE (select_from). */
 CR_API void cr_select_from(cr_stmt *q, const void *from);
@@ -124,7 +127,10 @@ enum {
 CR_API void cr_for_update(cr_stmt *q, int flags);
 
 /* UNION, UNION ALL, INTERSECT, EXCEPT of two selects: a new statement that
- * adopts both (NULL when out of memory; a bad operand is its error). */
+ * adopts both (NULL when out of memory; a bad operand is its error). The
+ * CTEs of the members are written once, at the top of the compound; a
+ * member with its own ORDER BY / LIMIT, or itself a compound, is grouped:
+ * (SELECT ...), or SELECT * FROM (SELECT ...) on SQLite. */
 CR_API cr_stmt *cr_union(cr_stmt *a, cr_stmt *b);
 CR_API cr_stmt *cr_union_all(cr_stmt *a, cr_stmt *b);
 CR_API cr_stmt *cr_intersect(cr_stmt *a, cr_stmt *b);
@@ -155,7 +161,10 @@ CR_API void cr_next_row(cr_stmt *q);
 /* Many rows at once: ncols columns, nrows rows of values laid end to end. */
 CR_API void cr_values_rows(cr_stmt *q, cr_column *const *cols, size_t ncols,
                            const cr_value *values, size_t nrows);
-/* INSERT INTO t (cols) SELECT ...; q adopts sel. */
+/* INSERT INTO t (cols) SELECT ...; q adopts sel. The SELECT must give as
+ * many columns as are named (ArgumentError otherwise). With an upsert, the
+ * SELECT gets a WHERE on SQLite, which would read ON CONFLICT as a join
+ * condition otherwise. */
 CR_API void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *sel);
 /* RETURNING the listed items (insert, update, delete) where the backend has
  * it (PostgreSQL, SQLite 3.35+, MariaDB 10.5+ for insert and delete);
@@ -168,7 +177,8 @@ CR_API void cr_returning_items(cr_stmt *q, const void *const *items);
  * cr_result_returned_defaults. Without RETURNING only the key is known. */
 CR_API void cr_return_defaults(cr_stmt *q);
 /* Upsert. ON CONFLICT (cols) DO NOTHING / DO UPDATE SET ... on PostgreSQL
- * and SQLite; on MySQL ON DUPLICATE KEY UPDATE (any unique key; cols are not
+ * and SQLite (where an INSERT of no values, DEFAULT VALUES, takes none:
+ * NotSupportedError); on MySQL ON DUPLICATE KEY UPDATE (any unique key; cols are not
  * rendered) and, for do nothing, an update of the first conflict column to
  * itself. Set the columns to update with cr_conflict_set; cr_excluded is the
  * value the row would have had (excluded.col / VALUES(col)). */
@@ -247,7 +257,9 @@ CR_API cr_expr *cr_desc(cr_stmt *q, cr_expr *e);
 CR_API cr_expr *cr_nulls_first(cr_stmt *q, cr_expr *e);
 CR_API cr_expr *cr_nulls_last(cr_stmt *q, cr_expr *e);
 
-/* Any SQL function by name: cr_func(q, "coalesce", a, b). */
+/* Any SQL function by name: cr_func(q, "coalesce", a, b). The name is
+ * identifiers (letters, digits, '_', not starting with a digit) joined by
+ * dots, such as "pg_catalog.lower"; anything else is an ArgumentError. */
 CR_API cr_expr *cr_func_items(cr_stmt *q, const char *name, const void *const *args);
 #define cr_func(q, name, ...) cr_func_items(q, name, (const void *const[]){__VA_ARGS__, NULL})
 /* A function of no arguments: cr_func0(q, "random") renders random(). */
@@ -279,7 +291,9 @@ CR_API cr_expr *cr_cast(cr_stmt *q, cr_expr *e, cr_sqltype type);
 /* e AS name, in a SELECT list; rows are read by that name (label()). */
 CR_API cr_expr *cr_label(cr_stmt *q, cr_expr *e, const char *name);
 /* Window function: e OVER (PARTITION BY ... ORDER BY ...). Add the parts
- * with cr_partition_by and cr_window_order_by on the node it returns. */
+ * with cr_partition_by and cr_window_order_by on the node it returns. e is
+ * a function (cr_func, cr_count_star ...); anything else, a column say, is
+ * an ArgumentError. */
 CR_API cr_expr *cr_over(cr_stmt *q, cr_expr *e);
 CR_API void cr_partition_by_items(cr_stmt *q, cr_expr *window, const void *const *items);
 #define cr_partition_by(q, w, ...) cr_partition_by_items(q, w, (const void *const[]){__VA_ARGS__, NULL})

@@ -444,9 +444,11 @@ static bool check_expr(cr_stmt *q, const cr_expr *e, const char *what)
     return ok(q);
 }
 
+static bool refuse_window(cr_stmt *q, const cr_expr *e, const char *what);
+
 static void and_into(cr_stmt *q, cr_expr **slot, cr_expr *cond, const char *what)
 {
-    if (!check_expr(q, cond, what))
+    if (!check_expr(q, cond, what) || !refuse_window(q, cond, what))
         return;
     if (!*slot)
         *slot = cond;
@@ -531,8 +533,12 @@ void cr_order_by_items(cr_stmt *q, const void *const *items)
 
 void cr_group_by_items(cr_stmt *q, const void *const *items)
 {
-    if (expect(q, CR_STMT_SELECT, "group_by"))
-        push_items(q, &q->group_by, items, "group_by", false);
+    if (!expect(q, CR_STMT_SELECT, "group_by"))
+        return;
+    size_t from = q->group_by.n;
+    push_items(q, &q->group_by, items, "group_by", false);
+    for (size_t i = from; i < q->group_by.n && ok(q); i++)
+        refuse_window(q, q->group_by.items[i], "group_by");
 }
 
 static cr_expr *node(cr_stmt *q, cr_node_kind kind)
@@ -852,6 +858,87 @@ static const struct cr_column *column_of(const cr_expr *e)
     return NULL;
 }
 
+static void each_in(const cr_list *l, void (*fn)(const cr_expr *, void *), void *ctx)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (is_expr(l->items[i]))
+            fn(l->items[i], ctx);
+}
+
+static void each_of(const cr_expr *const *es, size_t n, void (*fn)(const cr_expr *, void *),
+                    void *ctx)
+{
+    for (size_t i = 0; i < n; i++)
+        if (es[i])
+            fn(es[i], ctx);
+}
+
+void cr_expr_each_child(const cr_expr *e, void (*fn)(const cr_expr *child, void *ctx),
+                        void *ctx)
+{
+    switch ((cr_node_kind)e->kind) {
+    case CR_N_BINARY:
+        each_of((const cr_expr *const[]){e->u.bin.left, e->u.bin.right}, 2, fn, ctx);
+        break;
+    case CR_N_AND: case CR_N_OR:
+        each_in(&e->u.list, fn, ctx);
+        break;
+    case CR_N_NOT: case CR_N_IS_NULL: case CR_N_IS_NOT_NULL: case CR_N_ORDER: case CR_N_LENGTH:
+        fn(e->u.un.e, ctx);
+        break;
+    case CR_N_CAST:
+        fn(e->u.cast.e, ctx);
+        break;
+    case CR_N_BETWEEN: case CR_N_LIKE_ESCAPE:
+        each_of((const cr_expr *const[]){e->u.un.e, e->u.un.a, e->u.un.b}, 3, fn, ctx);
+        break;
+    case CR_N_IN: case CR_N_NOT_IN:
+        fn(e->u.in.e, ctx);
+        each_of((const cr_expr *const *)e->u.in.vals, e->u.in.n, fn, ctx);
+        break;
+    case CR_N_IN_SELECT: case CR_N_NOT_IN_SELECT:
+        each_of((const cr_expr *const[]){e->u.sub.e}, 1, fn, ctx);
+        break;
+    case CR_N_FUNC:
+        each_in(&e->u.func.args, fn, ctx);
+        break;
+    case CR_N_CASE:
+        each_in(&e->u.cases.whens, fn, ctx);
+        each_in(&e->u.cases.thens, fn, ctx);
+        each_of((const cr_expr *const[]){e->u.cases.otherwise}, 1, fn, ctx);
+        break;
+    case CR_N_LABEL:
+        fn(e->u.label.e, ctx);
+        break;
+    case CR_N_OVER:
+        fn(e->u.over.e, ctx);
+        each_in(&e->u.over.partition, fn, ctx);
+        each_in(&e->u.over.order, fn, ctx);
+        break;
+    default:
+        break;
+    }
+}
+
+static void find_window(const cr_expr *e, void *found)
+{
+    if (e->kind == CR_N_OVER)
+        *(bool *)found = true;
+    else
+        cr_expr_each_child(e, find_window, found);
+}
+
+/* WHERE, HAVING and GROUP BY are computed before window functions. */
+static bool refuse_window(cr_stmt *q, const cr_expr *e, const char *what)
+{
+    bool found = false;
+    find_window(e, &found);
+    if (found)
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "%s: a window function (cr_over) cannot be "
+                     "used here; filter on it in an enclosing SELECT (cr_subquery)", what);
+    return !found;
+}
+
 const cr_assign *cr_assign_find(const cr_list *row, const struct cr_column *col)
 {
     for (size_t i = 0; i < row->n; i++)
@@ -953,6 +1040,17 @@ void cr_values_rows(cr_stmt *q, cr_column *const *cols, size_t ncols, const cr_v
     }
 }
 
+/* The number of columns a SELECT gives (a table counts all of its own). */
+static size_t select_width(const cr_stmt *s)
+{
+    if (s->kind == CR_STMT_COMPOUND)
+        return select_width(s->left);
+    size_t n = 0;
+    for (size_t i = 0; i < s->columns.n; i++)
+        n += is_table(s->columns.items[i]) ? ((const cr_table *)s->columns.items[i])->ncols : 1;
+    return n;
+}
+
 void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *sel)
 {
     if (!expect(q, CR_STMT_INSERT, "from_select")) {
@@ -967,6 +1065,12 @@ void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *s
     }
     if (q->row.n || q->rows.n) {
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "from_select: this INSERT already has values");
+        return;
+    }
+    size_t nsel = select_width(sel);
+    if (nsel && nsel != ncols) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "from_select: %zu column%s named and the SELECT has "
+                     "%zu", ncols, ncols == 1 ? " is" : "s are", nsel);
         return;
     }
     for (size_t i = 0; i < ncols && ok(q); i++) {
@@ -1304,22 +1408,27 @@ cr_expr *(cr_desc)(cr_stmt *q, cr_expr *e) { return order(q, e, CR_ORDER_DESC, "
 cr_expr *(cr_nulls_first)(cr_stmt *q, cr_expr *e) { return order(q, e, CR_ORDER_NULLS_FIRST, "nulls_first"); }
 cr_expr *(cr_nulls_last)(cr_stmt *q, cr_expr *e) { return order(q, e, CR_ORDER_NULLS_LAST, "nulls_last"); }
 
+/* Identifiers separated by dots: schema.function. */
 static bool valid_function_name(const char *name)
 {
-    if (!name || !*name)
+    if (!name)
         return false;
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' || *p == '.' ||
-              (p > name && *p >= '0' && *p <= '9')))
+    const char *p = name;
+    do {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_'))
             return false;
-    return true;
+        while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+               (*p >= '0' && *p <= '9'))
+            p++;
+    } while (*p == '.' && *++p);
+    return *p == '\0' && p[-1] != '.';
 }
 
 cr_expr *cr_func_items(cr_stmt *q, const char *name, const void *const *args)
 {
     if (ok(q) && !valid_function_name(name)) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "func: '%s' is not a function name (letters, digits, "
-                     "'_' and '.')", name ? name : "(null)");
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "func: '%s' is not a function name (identifiers of "
+                     "letters, digits and '_', joined by '.')", name ? name : "(null)");
         return NULL;
     }
     cr_expr *e = node(q, CR_N_FUNC);
@@ -1449,6 +1558,11 @@ cr_expr *(cr_over)(cr_stmt *q, cr_expr *e)
 {
     if (!check_expr(q, e, "over"))
         return NULL;
+    if (e->kind != CR_N_FUNC && e->kind != CR_N_COUNT_STAR) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "over: not a function; OVER applies to window and "
+                     "aggregate functions (row_number(), count(*), sum(x) ...)");
+        return NULL;
+    }
     cr_expr *n = node(q, CR_N_OVER);
     if (n) {
         n->u.over.e = e;

@@ -457,6 +457,10 @@ typedef struct compiler {
     int nanons;
     scope *scope;
     bool qualify;                /* columns as table.column                 */
+    bool ctes_hoisted;           /* the next SELECT's CTEs were rendered above
+                                  * it (a compound member)                    */
+    bool force_where;            /* the next SELECT renders WHERE even with no
+                                  * condition (INSERT ... SELECT ... ON CONFLICT) */
     bool failed;
 } compiler;
 
@@ -476,6 +480,7 @@ static void fail(compiler *c, cr_status cls, const char *fmt, ...)
 }
 
 static void puts_(compiler *c, const char *s) { cr_buf_puts(c->b, s); }
+static const char *true_sql(const compiler *c) { return c->d->native_boolean ? "true" : "1"; }
 static void ident(compiler *c, const char *name) { cr_dialect_quote(c->d, c->b, name); }
 
 static void render_expr(compiler *c, const cr_expr *e, int prec);
@@ -781,7 +786,7 @@ static void render_expr(compiler *c, const cr_expr *e, int prec)
         puts_(c, "NULL");
         break;
     case CR_N_TRUE:
-        puts_(c, c->d->native_boolean ? "true" : "1");
+        puts_(c, true_sql(c));
         break;
     case CR_N_FALSE:
         puts_(c, c->d->native_boolean ? "false" : "0");
@@ -1000,67 +1005,23 @@ static void from_add(from_set *f, const void *p)
     f->items[f->n++] = p;
 }
 
+static void collect_child(const cr_expr *e, void *f);
+
 /* The FROM items an expression refers to, not looking into subqueries
  * (which have their own FROM). */
 static void collect_froms(from_set *f, const cr_expr *e)
 {
     if (!e)
         return;
-    switch ((cr_node_kind)e->kind) {
-    case CR_N_COLUMN:
+    if (e->kind == CR_N_COLUMN)
         from_add(f, ((const struct cr_column *)e)->table);
-        break;
-    case CR_N_FROM_COLUMN:
+    else if (e->kind == CR_N_FROM_COLUMN)
         from_add(f, e->u.fcol.from);
-        break;
-    case CR_N_BINARY:
-        collect_froms(f, e->u.bin.left);
-        collect_froms(f, e->u.bin.right);
-        break;
-    case CR_N_AND: case CR_N_OR:
-        for (size_t i = 0; i < e->u.list.n; i++)
-            collect_froms(f, e->u.list.items[i]);
-        break;
-    case CR_N_NOT: case CR_N_IS_NULL: case CR_N_IS_NOT_NULL: case CR_N_ORDER: case CR_N_LENGTH:
-    case CR_N_CAST:
-        collect_froms(f, e->u.un.e);
-        break;
-    case CR_N_BETWEEN: case CR_N_LIKE_ESCAPE:
-        collect_froms(f, e->u.un.e);
-        collect_froms(f, e->u.un.a);
-        collect_froms(f, e->u.un.b);
-        break;
-    case CR_N_IN: case CR_N_NOT_IN:
-        collect_froms(f, e->u.in.e);
-        break;
-    case CR_N_IN_SELECT: case CR_N_NOT_IN_SELECT:
-        collect_froms(f, e->u.sub.e);
-        break;
-    case CR_N_FUNC:
-        for (size_t i = 0; i < e->u.func.args.n; i++)
-            collect_froms(f, e->u.func.args.items[i]);
-        break;
-    case CR_N_CASE:
-        for (size_t i = 0; i < e->u.cases.whens.n; i++) {
-            collect_froms(f, e->u.cases.whens.items[i]);
-            collect_froms(f, e->u.cases.thens.items[i]);
-        }
-        collect_froms(f, e->u.cases.otherwise);
-        break;
-    case CR_N_LABEL:
-        collect_froms(f, e->u.label.e);
-        break;
-    case CR_N_OVER:
-        collect_froms(f, e->u.over.e);
-        for (size_t i = 0; i < e->u.over.partition.n; i++)
-            collect_froms(f, e->u.over.partition.items[i]);
-        for (size_t i = 0; i < e->u.over.order.n; i++)
-            collect_froms(f, e->u.over.order.items[i]);
-        break;
-    default:
-        break;
-    }
+    else
+        cr_expr_each_child(e, collect_child, f);
 }
+
+static void collect_child(const cr_expr *e, void *f) { collect_froms(f, e); }
 
 static void collect_list(from_set *f, const cr_list *l)
 {
@@ -1239,16 +1200,16 @@ static void render_for_update(compiler *c, cr_stmt *s)
         puts_(c, " SKIP LOCKED");
 }
 
-static void render_ctes(compiler *c, cr_stmt *s)
+static void render_ctes(compiler *c, const void *const *ctes, size_t n)
 {
-    if (!s->ctes.n)
+    if (!n)
         return;
     bool recursive = false;
-    for (size_t i = 0; i < s->ctes.n; i++)
-        recursive |= ((cr_expr *)s->ctes.items[i])->cte_recursive;
+    for (size_t i = 0; i < n; i++)
+        recursive |= ((const cr_expr *)ctes[i])->cte_recursive;
     puts_(c, recursive ? "WITH RECURSIVE " : "WITH ");
-    for (size_t i = 0; i < s->ctes.n && !c->failed; i++) {
-        const cr_expr *cte = s->ctes.items[i];
+    for (size_t i = 0; i < n && !c->failed; i++) {
+        const cr_expr *cte = ctes[i];
         if (i)
             puts_(c, ", ");
         ident(c, cte->u.label.name);
@@ -1344,11 +1305,14 @@ static void render_fk_condition(compiler *c, const void *first, const cr_stmt *s
 
 static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
 {
+    bool hoisted = c->ctes_hoisted, force_where = c->force_where;
+    c->ctes_hoisted = c->force_where = false;
     if (s->columns.n == 0) {
         fail(c, CR_ERR_ARGUMENT, "the SELECT has no columns");
         return;
     }
-    render_ctes(c, s);
+    if (!hoisted)
+        render_ctes(c, (const void *const *)s->ctes.items, s->ctes.n);
     /* FROM: the items given, then the ones the statement refers to, less
      * the join targets and those of enclosing SELECTs (correlation). */
     from_set f = {0}, joined = {0};
@@ -1435,6 +1399,9 @@ static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
     if (s->where && !c->failed) {
         puts_(c, " \nWHERE ");
         render_expr(c, s->where, 0);
+    } else if (force_where) {
+        puts_(c, " \nWHERE ");
+        puts_(c, true_sql(c));
     }
     if (s->group_by.n && !c->failed) {
         puts_(c, " GROUP BY ");
@@ -1459,28 +1426,54 @@ static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
 
 static bool needs_parens_in_compound(const cr_stmt *s)
 {
-    return s->kind == CR_STMT_SELECT && (s->order_by.n || s->limit || s->offset);
+    return s->kind == CR_STMT_COMPOUND ||
+           (s->kind == CR_STMT_SELECT && (s->order_by.n || s->limit || s->offset));
+}
+
+/* The CTEs of a compound and of its members, which SQL only takes at the
+ * top of the compound. */
+static void collect_ctes(from_set *f, const cr_stmt *s)
+{
+    for (size_t i = 0; i < s->ctes.n; i++)
+        from_add(f, s->ctes.items[i]);
+    if (s->kind == CR_STMT_COMPOUND) {
+        collect_ctes(f, s->left);
+        collect_ctes(f, s->right);
+    }
+}
+
+static void render_compound_member(compiler *c, cr_stmt *m, bool nested, bool columns)
+{
+    bool grouped = needs_parens_in_compound(m);
+    if (grouped)
+        puts_(c, c->d->compound_member_subquery ? "SELECT * FROM (" : "(");
+    c->ctes_hoisted = true;
+    render_select(c, m, nested, columns);
+    if (grouped)
+        puts_(c, ")");
 }
 
 static void render_compound(compiler *c, cr_stmt *s, bool nested, bool columns)
 {
     static const char *const ops[] = {" UNION ", " UNION ALL ", " INTERSECT ", " EXCEPT "};
+    bool hoisted = c->ctes_hoisted;
+    c->ctes_hoisted = false;
     if ((s->op == CR_INTERSECT || s->op == CR_EXCEPT) && !c->d->has_intersect_except) {
         fail(c, CR_ERR_NOT_SUPPORTED, "the %s dialect has no%s", c->d->name, ops[s->op]);
         return;
     }
-    cr_stmt *parts[2] = {s->left, s->right};
-    for (int i = 0; i < 2 && !c->failed; i++) {
-        if (i)
-            puts_(c, ops[s->op]);
-        bool p = needs_parens_in_compound(parts[i]) || parts[i]->kind == CR_STMT_COMPOUND;
-        if (p)
-            puts_(c, "(");
-        /* Only the first member names the result columns. */
-        render_select(c, parts[i], nested, columns && i == 0);
-        if (p)
-            puts_(c, ")");
+    if (!hoisted) {
+        from_set ctes = {0};
+        collect_ctes(&ctes, s);
+        if (ctes.oom)
+            fail(c, CR_ERR_NO_MEMORY, "out of memory compiling the statement");
+        render_ctes(c, ctes.items, ctes.n);
+        cr_free(ctes.items);
     }
+    /* Only the first member names the result columns. */
+    render_compound_member(c, s->left, nested, columns);
+    puts_(c, ops[s->op]);
+    render_compound_member(c, s->right, nested, false);
     if (s->order_by.n && !c->failed) {
         /* ORDER BY of a compound names result columns, unqualified. */
         bool q = c->qualify;
@@ -1536,13 +1529,25 @@ static void dml_scope(compiler *c, cr_stmt *s, scope *sc, const void **item)
     c->scope = sc;
 }
 
-static void render_assigns(compiler *c, const cr_list *row)
+/* A column set by an upsert: qualified on MySQL after INSERT ... SELECT,
+ * whose tables may have a column of the same name. */
+static void upsert_target(compiler *c, const cr_stmt *s, const struct cr_column *col)
+{
+    if (s && s->from_select) {
+        ident(c, s->table->name);
+        puts_(c, ".");
+    }
+    ident(c, col->name);
+}
+
+/* col=value, ...; s: an upsert's SET on MySQL, else NULL. */
+static void render_assigns(compiler *c, const cr_list *row, const cr_stmt *s)
 {
     for (size_t i = 0; i < row->n && !c->failed; i++) {
         const cr_assign *a = row->items[i];
         if (i)
             puts_(c, ", ");
-        ident(c, a->col->name);
+        upsert_target(c, s, a->col);
         puts_(c, "=");
         render_expr(c, a->value, 0);
     }
@@ -1558,12 +1563,12 @@ static void render_upsert(compiler *c, cr_stmt *s)
             /* No DO NOTHING: an update that changes nothing. */
             const struct cr_column *col = s->conflict_cols.n ? s->conflict_cols.items[0]
                                                              : s->table->cols[0];
-            ident(c, col->name);
+            upsert_target(c, s, col);
             puts_(c, " = ");
-            ident(c, col->name);
+            upsert_target(c, s, col);
             return;
         }
-        render_assigns(c, &s->conflict_sets);
+        render_assigns(c, &s->conflict_sets, s);
         return;
     }
     puts_(c, " ON CONFLICT");
@@ -1588,7 +1593,28 @@ static void render_upsert(compiler *c, cr_stmt *s)
         return;
     }
     puts_(c, " DO UPDATE SET ");
-    render_assigns(c, &s->conflict_sets);
+    render_assigns(c, &s->conflict_sets, NULL);
+}
+
+/* The SELECT of INSERT ... SELECT. Before ON CONFLICT, SQLite would read
+ * ON as a join constraint unless the SELECT ends in a WHERE. */
+static void render_insert_select(compiler *c, cr_stmt *s)
+{
+    cr_stmt *sel = s->from_select;
+    if (!s->conflict || !c->d->upsert_select_where) {
+        render_select(c, sel, true, false);
+        return;
+    }
+    bool wrap = sel->kind == CR_STMT_COMPOUND || sel->order_by.n || sel->limit || sel->offset;
+    if (wrap)
+        puts_(c, "SELECT * FROM (");
+    else
+        c->force_where = true;
+    render_select(c, sel, true, false);
+    if (wrap) {
+        puts_(c, ") \nWHERE ");
+        puts_(c, true_sql(c));
+    }
 }
 
 static void render_insert(compiler *c, cr_stmt *s, bool implicit_pk)
@@ -1606,10 +1632,13 @@ static void render_insert(compiler *c, cr_stmt *s, bool implicit_pk)
             ident(c, ((const struct cr_column *)s->from_select_cols.items[i])->name);
         }
         puts_(c, ") ");
-        render_select(c, s->from_select, true, false);
+        render_insert_select(c, s);
     } else {
         const cr_list *first = s->eff_rows.items[0];
-        if (first->n == 0) {
+        if (first->n == 0 && s->conflict && c->d->upsert_no_default_values) {
+            fail(c, CR_ERR_NOT_SUPPORTED, "the %s dialect has no ON CONFLICT for an INSERT of "
+                 "no values (DEFAULT VALUES); set a column", c->d->name);
+        } else if (first->n == 0) {
             puts_(c, " ");
             puts_(c, c->d->empty_insert);
         } else {
@@ -1677,7 +1706,7 @@ static void render_dml(compiler *c, cr_stmt *s)
         ident(c, s->table->name);
         puts_(c, " SET ");
         dml_scope(c, s, &sc, &item);
-        render_assigns(c, s->eff_rows.items[0]);
+        render_assigns(c, s->eff_rows.items[0], NULL);
     } else {
         puts_(c, "DELETE FROM ");
         ident(c, s->table->name);

@@ -134,6 +134,11 @@ cr_status cr_stmt_compile_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
 void cr_stmt_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Call fn for each expression e is made of (not looking into the
+ * statements of subqueries). */
+void cr_expr_each_child(const cr_expr *e, void (*fn)(const cr_expr *child, void *ctx),
+                        void *ctx);
+
 /* The assignment of col in a VALUES row or SET list, or NULL. */
 const cr_assign *cr_assign_find(const cr_list *row, const struct cr_column *col);
 

@@ -1520,6 +1520,41 @@ static void test_untyped_text(void **state)
     expect_rows(c, q, "t|u|3");
 }
 
+/* Finding 7: compound members with ORDER BY / LIMIT or a CTE, INSERT ...
+ * SELECT ... ON CONFLICT run everywhere. */
+static void test_sqlite_grammar(void **state)
+{
+    FX;
+    cr_stmt *a = cr_select(users.c.id);
+    cr_order_by(a, cr_desc(a, users.c.id));
+    cr_limit(a, 1);
+    cr_stmt *b = cr_select(posts.c.id);
+    cr_where(b, cr_eq(b, posts.c.id, 2));
+    cr_stmt *q = cr_union_all(b, a);
+    cr_order_by(q, posts.c.id);
+    expect_rows(c, q, "2;4");
+
+    b = cr_select_new();
+    cr_stmt *sub = cr_select(posts.c.user_id);
+    cr_where(sub, cr_is_not_null(sub, posts.c.user_id));
+    cr_expr *t = cr_cte(b, sub, "t", false);
+    cr_columns(b, cr_c(b, t, "user_id"));
+    q = cr_intersect(cr_select(users.c.id), b);
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "1;2");
+
+    q = cr_insert(users.table);
+    cr_stmt *sel = cr_select_new();
+    cr_columns(sel, cr_add(sel, posts.c.id, 2), posts.c.title);
+    cr_from_select(q, CR_COLS(users.c.id, users.c.name), sel);
+    cr_on_conflict_do_nothing(q, CR_COLS(users.c.id));
+    run_ok(c, q);
+    q = cr_select(users.c.id, users.c.name);
+    cr_where(q, cr_gt(q, users.c.id, 2));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "3|carol;4|dave;5|x;6|orphan");
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -1565,6 +1600,7 @@ int main(int argc, char **argv)
         T(test_compile_error_not_kept),
         T(test_empty_in_of_value),
         T(test_untyped_text),
+        T(test_sqlite_grammar),
     };
     int failed = HARNESS_RUN("core", NULL, tests, group_teardown);
     cr_metadata_free(md);

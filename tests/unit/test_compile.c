@@ -660,7 +660,8 @@ static void test_compound(void **state)
     cr_limit(a, 1);
     q = cr_union_all(a, cr_select(posts.c.id));
     expect4(q, "(SELECT users.id \nFROM users LIMIT :param_1) UNION ALL SELECT posts.id \nFROM "
-               "posts", NULL, NULL, NULL);
+               "posts", "SELECT * FROM (SELECT users.id \nFROM users LIMIT ?) UNION ALL SELECT "
+               "posts.id \nFROM posts", NULL, NULL);
     cr_stmt_free(q);
 }
 
@@ -1430,6 +1431,90 @@ static void test_untyped_text_cast(void **state)
     cr_stmt_free(q);
 }
 
+/* Finding 7: SQL SQLite would refuse is rendered otherwise or refused when
+ * built. */
+static void test_sqlite_grammar(void **state)
+{
+    (void)state;
+    /* A compound member with its own CTE: the CTE goes to the top. */
+    cr_stmt *b = cr_select_new();
+    cr_expr *t = cr_cte(b, cr_select(posts.c.user_id), "t", false);
+    cr_columns(b, cr_c(b, t, "user_id"));
+    cr_stmt *q = cr_intersect(cr_select(users.c.id), b);
+    expect4(q, "WITH t AS (SELECT posts.user_id \nFROM posts) SELECT users.id \nFROM users "
+               "INTERSECT SELECT t.user_id \nFROM t", NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    /* A nested compound member is a subquery on SQLite, parenthesized
+     * elsewhere. */
+    q = cr_except(cr_select(users.c.id),
+                  cr_union(cr_select(posts.c.user_id), cr_select(posts.c.id)));
+    expect4(q, "SELECT users.id \nFROM users EXCEPT (SELECT posts.user_id \nFROM posts UNION "
+               "SELECT posts.id \nFROM posts)",
+            "SELECT users.id \nFROM users EXCEPT SELECT * FROM (SELECT posts.user_id \nFROM posts "
+            "UNION SELECT posts.id \nFROM posts)", NULL, NULL);
+    cr_stmt_free(q);
+
+    /* INSERT ... SELECT ... ON CONFLICT: WHERE true on SQLite. */
+    q = cr_insert(users.table);
+    cr_from_select(q, CR_COLS(users.c.id, users.c.name), cr_select(posts.c.id, posts.c.title));
+    cr_on_conflict_do_nothing(q, CR_COLS(users.c.id));
+    expect4(q, "INSERT INTO users (id, name) SELECT posts.id, posts.title \nFROM posts ON CONFLICT "
+               "(id) DO NOTHING",
+            "INSERT INTO users (id, name) SELECT posts.id, posts.title \nFROM posts \nWHERE 1 ON "
+            "CONFLICT (id) DO NOTHING", NULL,
+            "INSERT INTO users (id, name) SELECT posts.id, posts.title \nFROM posts ON DUPLICATE "
+            "KEY UPDATE users.id = users.id");
+    cr_stmt_free(q);
+
+    /* INSERT DEFAULT VALUES takes no ON CONFLICT on SQLite. */
+    q = cr_insert(odd);
+    cr_on_conflict_do_nothing(q, NULL, 0);
+    expect_sql(q, "postgresql", "INSERT INTO \"order\" DEFAULT VALUES ON CONFLICT DO NOTHING");
+    expect_error(q, "sqlite", CR_ERR_NOT_SUPPORTED, "DEFAULT VALUES");
+    cr_stmt_free(q);
+
+    /* OVER applies to a function; a window function is no condition. */
+    q = cr_select(users.c.id);
+    cr_columns(q, cr_over(q, users.c.id));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "over: not a function");
+    cr_stmt_free(q);
+    q = cr_select(users.c.id);
+    cr_where(q, cr_gt(q, cr_over(q, cr_func0(q, "row_number")), 1));
+    expect_error(q, NULL, CR_ERR_INVALID_REQUEST, "where: a window function");
+    cr_stmt_free(q);
+    q = cr_select(users.c.id);
+    cr_group_by(q, cr_over(q, cr_count_star(q)));
+    expect_error(q, NULL, CR_ERR_INVALID_REQUEST, "group_by: a window function");
+    cr_stmt_free(q);
+
+    /* INSERT ... SELECT of another number of columns. */
+    q = cr_insert(posts.table);
+    cr_from_select(q, CR_COLS(posts.c.user_id), cr_select(users.c.id, users.c.name));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "from_select: 1 column is named and the SELECT has 2");
+    cr_stmt_free(q);
+    q = cr_insert(posts.table);
+    cr_from_select(q, CR_COLS(posts.c.user_id, posts.c.title, posts.c.tag, posts.c.id,
+                              posts.c.updated, posts.c.id),
+                   cr_select(posts.table));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "6 columns are named and the SELECT has 5");
+    cr_stmt_free(q);
+
+    /* Function names: dotted identifiers only. */
+    static const char *const bad[] = {"a.", "...", ".a", "a..b", "1a", "a.1b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        q = cr_select(users.c.id);
+        cr_columns(q, cr_func0(q, bad[i]));
+        expect_error(q, NULL, CR_ERR_ARGUMENT, "is not a function name");
+        cr_stmt_free(q);
+    }
+    q = cr_select_new();
+    cr_columns(q, cr_func(q, "pg_catalog.lower", users.c.name));
+    expect4(q, "SELECT pg_catalog.lower(users.name) AS \"pg_catalog.lower_1\" \nFROM users",
+            NULL, NULL, NULL);
+    cr_stmt_free(q);
+}
+
 /* ---- out of memory ------------------------------------------------------------------ */
 
 /* Build and compile many constructs: every step either succeeds or fails
@@ -1601,6 +1686,7 @@ int main(void)
         cmocka_unit_test(test_compile_error_not_kept),
         cmocka_unit_test(test_empty_in_of_value),
         cmocka_unit_test(test_untyped_text_cast),
+        cmocka_unit_test(test_sqlite_grammar),
         cmocka_unit_test(test_oom_every_construct),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
