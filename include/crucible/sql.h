@@ -136,6 +136,22 @@ CR_API cr_stmt *cr_union_all(cr_stmt *a, cr_stmt *b);
 CR_API cr_stmt *cr_intersect(cr_stmt *a, cr_stmt *b);
 CR_API cr_stmt *cr_except(cr_stmt *a, cr_stmt *b);
 
+/* Correlation (correlate(), correlate_except()). A SELECT used as a value
+ * or a condition inside another (cr_scalar_subquery, cr_exists,
+ * cr_in_select) and naming more than one FROM item leaves out of its FROM
+ * those the enclosing SELECT has, as SQLAlchemy does; when that would leave
+ * it no FROM at all, compiling fails with InvalidRequestError ("returned no
+ * FROM clauses due to auto-correlation"). cr_correlate(q, items...) names the
+ * FROM items (tables, aliases, CTEs) q correlates instead, whatever their
+ * number, and cr_correlate(q, NULL) none; cr_correlate_except(q, items...)
+ * correlates every item of the enclosing SELECTs but those. A later call
+ * replaces an earlier one. */
+CR_API void cr_correlate_items(cr_stmt *q, const void *const *items);
+#define cr_correlate(q, ...) cr_correlate_items(q, (const void *const[]){__VA_ARGS__, NULL})
+CR_API void cr_correlate_except_items(cr_stmt *q, const void *const *items);
+#define cr_correlate_except(q, ...) \
+    cr_correlate_except_items(q, (const void *const[]){__VA_ARGS__, NULL})
+
 /* ---- FROM items built from statements ---- */
 /* A SELECT used as a table, FROM (SELECT ...) AS name (subquery()). q
  * adopts sub. Use it in cr_select_from / cr_join and read its columns with

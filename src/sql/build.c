@@ -491,6 +491,34 @@ static bool check_from(cr_stmt *q, const void *from, const char *what)
     return ok(q);
 }
 
+static void correlate(cr_stmt *q, const void *const *items, cr_correlate_mode mode,
+                      const char *what)
+{
+    if (!expect(q, CR_STMT_SELECT, what))
+        return;
+    q->correlate = mode;
+    q->correlate_items.n = 0;
+    for (size_t i = 0; items && items[i] && ok(q); i++) {
+        if (!is_table(items[i]) && !is_from_node(items[i])) {
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: item %zu is not a table, alias, subquery or "
+                         "CTE", what, i + 1);
+            return;
+        }
+        if (check_from(q, items[i], what))
+            push(q, &q->correlate_items, (void *)items[i]);
+    }
+}
+
+void cr_correlate_items(cr_stmt *q, const void *const *items)
+{
+    correlate(q, items, CR_CORRELATE_ONLY, "correlate");
+}
+
+void cr_correlate_except_items(cr_stmt *q, const void *const *items)
+{
+    correlate(q, items, CR_CORRELATE_EXCEPT, "correlate_except");
+}
+
 void cr_select_from(cr_stmt *q, const void *from)
 {
     if (expect(q, CR_STMT_SELECT, "select_from") && check_from(q, from, "select_from"))

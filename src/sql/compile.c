@@ -301,7 +301,8 @@ static cr_status build_effective_rows(cr_stmt *q)
  * statement has few of them, and an absent one costs no write. */
 enum {
     K_CTES = 1, K_DISTINCT = 2, K_FROMS = 4, K_JOINS = 8, K_WHERE = 16, K_GROUP = 32,
-    K_HAVING = 64, K_ORDER = 128, K_LIMIT = 256, K_OFFSET = 512, K_LOCK = 1024
+    K_HAVING = 64, K_ORDER = 128, K_LIMIT = 256, K_OFFSET = 512, K_LOCK = 1024,
+    K_CORRELATE = 2048
 };
 
 static void key_select(keyer *k, cr_stmt *s, uint32_t parts)
@@ -332,6 +333,12 @@ static void key_select(keyer *k, cr_stmt *s, uint32_t parts)
         key_list(k, &s->group_by);
     if (parts & K_HAVING)
         key_expr(k, s->having);
+    if (parts & K_CORRELATE) {
+        put_u8(k, s->correlate);
+        put_u64(k, s->correlate_items.n);
+        for (size_t i = 0; i < s->correlate_items.n; i++)
+            key_from(k, s->correlate_items.items[i]);
+    }
 }
 
 static void key_stmt(keyer *k, cr_stmt *s)
@@ -347,7 +354,7 @@ static void key_stmt(keyer *k, cr_stmt *s)
                 (s->where ? K_WHERE : 0) | (s->group_by.n ? K_GROUP : 0) |
                 (s->having ? K_HAVING : 0) | (s->order_by.n ? K_ORDER : 0) |
                 (s->limit ? K_LIMIT : 0) | (s->offset ? K_OFFSET : 0) |
-                (s->for_update >= 0 ? K_LOCK : 0);
+                (s->for_update >= 0 ? K_LOCK : 0) | (s->correlate ? K_CORRELATE : 0);
     uint32_t head = (uint32_t)(0xA0 + s->kind) | parts << 8;
     put(k, &head, sizeof head);
     switch (s->kind) {
@@ -484,7 +491,7 @@ static const char *true_sql(const compiler *c) { return c->d->native_boolean ? "
 static void ident(compiler *c, const char *name) { cr_dialect_quote(c->d, c->b, name); }
 
 static void render_expr(compiler *c, const cr_expr *e, int prec);
-static void render_select(compiler *c, cr_stmt *s, bool nested, bool columns);
+static void render_select(compiler *c, cr_stmt *s, bool columns);
 
 /* ---- parameters ---- */
 
@@ -740,7 +747,7 @@ static void render_binary(compiler *c, const cr_expr *e)
 static void render_subselect(compiler *c, cr_stmt *s)
 {
     puts_(c, "(");
-    render_select(c, s, true, false);
+    render_select(c, s, false);
     puts_(c, ")");
 }
 
@@ -1052,7 +1059,7 @@ static void render_from_item(compiler *c, const void *from)
             /* A derived table sees nothing of the enclosing SELECT. */
             scope *saved = c->scope;
             c->scope = NULL;
-            render_select(c, e->stmt, true, false);
+            render_select(c, e->stmt, false);
             c->scope = saved;
         }
         puts_(c, ") AS ");
@@ -1216,11 +1223,11 @@ static void render_ctes(compiler *c, const void *const *ctes, size_t n)
         puts_(c, " AS (");
         scope *saved = c->scope;
         c->scope = NULL;
-        render_select(c, cte->stmt, true, false);
+        render_select(c, cte->stmt, false);
         if (cte->recursive) {
             /* The recursive member refers to the CTE itself. */
             puts_(c, " UNION ALL ");
-            render_select(c, cte->recursive, true, false);
+            render_select(c, cte->recursive, false);
         }
         c->scope = saved;
         puts_(c, ")");
@@ -1303,7 +1310,82 @@ static void render_fk_condition(compiler *c, const void *first, const cr_stmt *s
         render_fk_pairs(c, from, key, to);
 }
 
-static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
+/* Whether an enclosing SELECT's FROM has the item: the immediately
+ * enclosing one (auto-correlation) or any. */
+static bool in_enclosing(const scope *sc, const void *from, bool all_levels)
+{
+    for (; sc; sc = all_levels ? sc->up : NULL)
+        for (size_t i = 0; i < sc->n; i++)
+            if (sc->items[i] == from)
+                return true;
+    return false;
+}
+
+static bool list_has(const cr_list *l, const void *p)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->items[i] == p)
+            return true;
+    return false;
+}
+
+/* Correlation as SQLAlchemy's: the FROM items of a nested SELECT that the
+ * enclosing SELECTs provide are left out of its own FROM. Automatically
+ * only with more than one item, and never all of them; the first item
+ * stays when joins hang on it. */
+static void correlate_froms(compiler *c, const cr_stmt *s, from_set *f)
+{
+    if (!c->scope || (s->correlate == CR_CORRELATE_AUTO && f->n < 2))
+        return;
+    size_t kept = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        const void *it = f->items[i];
+        bool listed = list_has(&s->correlate_items, it);
+        bool drop = s->correlate == CR_CORRELATE_AUTO ? in_enclosing(c->scope, it, false)
+                  : s->correlate == CR_CORRELATE_ONLY ? listed && in_enclosing(c->scope, it, true)
+                  : !listed && in_enclosing(c->scope, it, true);
+        if (!drop || (i == 0 && s->joins.n))
+            f->items[kept++] = it;
+    }
+    if (kept == 0 && s->correlate == CR_CORRELATE_AUTO)
+        fail(c, CR_ERR_INVALID_REQUEST, "a subquery of '%s' returned no FROM clauses due to "
+             "auto-correlation; name what it correlates with cr_correlate (cr_correlate(q, "
+             "NULL) for nothing)", from_name(f->items[0]));
+    f->n = kept;
+}
+
+/* A SELECT's FROM: the items given, then those it refers to, less the join
+ * targets (in joined) and the correlated ones. */
+static void select_froms(compiler *c, const cr_stmt *s, from_set *f, from_set *joined)
+{
+    for (size_t i = 0; i < s->froms.n; i++)
+        from_add(f, s->froms.items[i]);
+    size_t explicit_n = f->n;
+    from_set refs = {0};
+    collect_list(&refs, &s->columns);
+    collect_froms(&refs, s->where);
+    collect_list(&refs, &s->group_by);
+    collect_froms(&refs, s->having);
+    collect_list(&refs, &s->order_by);
+    for (size_t i = 0; i < s->joins.n; i++)
+        from_add(joined, ((const cr_join_clause *)s->joins.items[i])->target);
+    for (size_t i = 0; i < refs.n; i++)
+        if (!from_has(joined, refs.items[i]))
+            from_add(f, refs.items[i]);
+    cr_free(refs.items);
+    if (f->oom || joined->oom || refs.oom)
+        fail(c, CR_ERR_NO_MEMORY, "out of memory compiling the statement");
+    correlate_froms(c, s, f);
+    if (!c->failed && explicit_n == 0 && f->n > 1)
+        fail(c, CR_ERR_INVALID_REQUEST, "the SELECT uses tables '%s' and '%s' with no join "
+             "between them; join them (cr_join) or name both with cr_select_from for a "
+             "cartesian product", from_name(f->items[0]), from_name(f->items[1]));
+    if (!c->failed && s->joins.n && f->n == 0)
+        fail(c, CR_ERR_INVALID_REQUEST, "join: the SELECT has nothing to join from; add "
+             "cr_select_from");
+}
+
+static void render_plain_select(compiler *c, cr_stmt *s, bool top)
 {
     bool hoisted = c->ctes_hoisted, force_where = c->force_where;
     c->ctes_hoisted = c->force_where = false;
@@ -1313,43 +1395,8 @@ static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
     }
     if (!hoisted)
         render_ctes(c, (const void *const *)s->ctes.items, s->ctes.n);
-    /* FROM: the items given, then the ones the statement refers to, less
-     * the join targets and those of enclosing SELECTs (correlation). */
     from_set f = {0}, joined = {0};
-    for (size_t i = 0; i < s->froms.n; i++)
-        from_add(&f, s->froms.items[i]);
-    size_t explicit_n = f.n;
-    from_set refs = {0};
-    collect_list(&refs, &s->columns);
-    collect_froms(&refs, s->where);
-    collect_list(&refs, &s->group_by);
-    collect_froms(&refs, s->having);
-    collect_list(&refs, &s->order_by);
-    for (size_t i = 0; i < s->joins.n; i++)
-        from_add(&joined, ((const cr_join_clause *)s->joins.items[i])->target);
-    size_t inferred = 0;
-    for (size_t i = 0; i < refs.n; i++) {
-        const void *r = refs.items[i];
-        if (from_has(&f, r) || from_has(&joined, r))
-            continue;
-        if (nested && in_scope(c, r))
-            continue;   /* correlated to the enclosing SELECT */
-        from_add(&f, r);
-        inferred++;
-    }
-    if (f.n == 0 && refs.n)   /* everything correlated: keep what it names */
-        for (size_t i = 0; i < refs.n; i++)
-            if (!from_has(&joined, refs.items[i]))
-                from_add(&f, refs.items[i]);
-    if (f.oom || joined.oom || refs.oom)
-        fail(c, CR_ERR_NO_MEMORY, "out of memory compiling the statement");
-    if (!c->failed && explicit_n == 0 && f.n > 1 && inferred > 1)
-        fail(c, CR_ERR_INVALID_REQUEST, "the SELECT uses tables '%s' and '%s' with no join "
-             "between them; join them (cr_join) or name both with cr_select_from for a "
-             "cartesian product", from_name(f.items[0]), from_name(f.items[1]));
-    if (!c->failed && s->joins.n && f.n == 0)
-        fail(c, CR_ERR_INVALID_REQUEST, "join: the SELECT has nothing to join from; add "
-             "cr_select_from");
+    select_froms(c, s, &f, &joined);
 
     /* This SELECT's scope: its FROM items and join targets. */
     scope sc = {0};
@@ -1421,7 +1468,6 @@ static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
     cr_free(sc.items);
     cr_free(f.items);
     cr_free(joined.items);
-    cr_free(refs.items);
 }
 
 static bool needs_parens_in_compound(const cr_stmt *s)
@@ -1442,18 +1488,18 @@ static void collect_ctes(from_set *f, const cr_stmt *s)
     }
 }
 
-static void render_compound_member(compiler *c, cr_stmt *m, bool nested, bool columns)
+static void render_compound_member(compiler *c, cr_stmt *m, bool columns)
 {
     bool grouped = needs_parens_in_compound(m);
     if (grouped)
         puts_(c, c->d->compound_member_subquery ? "SELECT * FROM (" : "(");
     c->ctes_hoisted = true;
-    render_select(c, m, nested, columns);
+    render_select(c, m, columns);
     if (grouped)
         puts_(c, ")");
 }
 
-static void render_compound(compiler *c, cr_stmt *s, bool nested, bool columns)
+static void render_compound(compiler *c, cr_stmt *s, bool columns)
 {
     static const char *const ops[] = {" UNION ", " UNION ALL ", " INTERSECT ", " EXCEPT "};
     bool hoisted = c->ctes_hoisted;
@@ -1471,9 +1517,9 @@ static void render_compound(compiler *c, cr_stmt *s, bool nested, bool columns)
         cr_free(ctes.items);
     }
     /* Only the first member names the result columns. */
-    render_compound_member(c, s->left, nested, columns);
+    render_compound_member(c, s->left, columns);
     puts_(c, ops[s->op]);
-    render_compound_member(c, s->right, nested, false);
+    render_compound_member(c, s->right, false);
     if (s->order_by.n && !c->failed) {
         /* ORDER BY of a compound names result columns, unqualified. */
         bool q = c->qualify;
@@ -1485,16 +1531,16 @@ static void render_compound(compiler *c, cr_stmt *s, bool nested, bool columns)
     render_limit(c, s);
 }
 
-static void render_select(compiler *c, cr_stmt *s, bool nested, bool columns)
+static void render_select(compiler *c, cr_stmt *s, bool columns)
 {
     if (s->err) {
         fail(c, s->err->cls, "%s", s->err->message);
         return;
     }
     if (s->kind == CR_STMT_COMPOUND)
-        render_compound(c, s, nested, columns);
+        render_compound(c, s, columns);
     else
-        render_plain_select(c, s, nested, columns);
+        render_plain_select(c, s, columns);
 }
 
 /* ---- INSERT, UPDATE, DELETE ---- */
@@ -1602,7 +1648,7 @@ static void render_insert_select(compiler *c, cr_stmt *s)
 {
     cr_stmt *sel = s->from_select;
     if (!s->conflict || !c->d->upsert_select_where) {
-        render_select(c, sel, true, false);
+        render_select(c, sel, false);
         return;
     }
     bool wrap = sel->kind == CR_STMT_COMPOUND || sel->order_by.n || sel->limit || sel->offset;
@@ -1610,7 +1656,7 @@ static void render_insert_select(compiler *c, cr_stmt *s)
         puts_(c, "SELECT * FROM (");
     else
         c->force_where = true;
-    render_select(c, sel, true, false);
+    render_select(c, sel, false);
     if (wrap) {
         puts_(c, ") \nWHERE ");
         puts_(c, true_sql(c));
@@ -1751,7 +1797,7 @@ cr_status cr_stmt_compile_into(cr_stmt *q, const cr_dialect *d, bool implicit_pk
     } else {
         switch (q->kind) {
         case CR_STMT_SELECT: case CR_STMT_COMPOUND:
-            render_select(&c, q, false, true);
+            render_select(&c, q, true);
             break;
         case CR_STMT_INSERT:
             render_insert(&c, q, implicit_pk);

@@ -14,6 +14,11 @@ typedef enum cr_join_kind { CR_JOIN_INNER, CR_JOIN_LEFT, CR_JOIN_FULL } cr_join_
 typedef enum cr_compound_op {
     CR_UNION, CR_UNION_ALL, CR_INTERSECT, CR_EXCEPT
 } cr_compound_op;
+typedef enum cr_correlate_mode {
+    CR_CORRELATE_AUTO,           /* SQLAlchemy's auto-correlation             */
+    CR_CORRELATE_ONLY,           /* correlate(items): those only              */
+    CR_CORRELATE_EXCEPT          /* correlate_except(items): all but those    */
+} cr_correlate_mode;
 typedef enum cr_conflict_kind { CR_CONFLICT_NONE, CR_CONFLICT_NOTHING, CR_CONFLICT_UPDATE } cr_conflict_kind;
 
 typedef struct cr_join_clause {
@@ -60,6 +65,8 @@ struct cr_stmt {
     bool distinct;
     int for_update;              /* -1: none; else CR_FOR_* flags             */
     cr_list ctes;                /* CTE nodes, in the order they were made    */
+    cr_correlate_mode correlate; /* and its FROM items: */
+    cr_list correlate_items;
 
     /* INSERT, UPDATE, DELETE */
     struct cr_table *table;

@@ -1555,6 +1555,34 @@ static void test_sqlite_grammar(void **state)
     expect_rows(c, q, "3|carol;4|dave;5|x;6|orphan");
 }
 
+/* Finding 23: correlation. */
+static void test_correlation(void **state)
+{
+    FX;
+    cr_stmt *q = cr_select(users.c.name);
+    cr_select_from(q, users.table);
+    cr_join(q, posts.table, cr_eq(q, posts.c.user_id, users.c.id));
+    cr_stmt *sub = cr_select(posts.c.id);
+    cr_where(sub, cr_eq(sub, posts.c.user_id, users.c.id));
+    cr_where(q, cr_exists(q, sub));
+    cr_order_by(q, users.c.id);
+    cr_result *r = cr_conn_execute_stmt(c, q);
+    assert_null(r);
+    assert_int_equal(cr_error_class(cr_conn_error(c)), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_conn_error(c)), "auto-correlation"));
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.name);
+    cr_select_from(q, users.table);
+    sub = cr_select(posts.c.id);
+    cr_where(sub, cr_eq(sub, posts.c.user_id, users.c.id));
+    cr_select_from(sub, users.table);
+    cr_correlate_except(sub, posts.table);
+    cr_where(q, cr_exists(q, sub));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "alice;bob");
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -1601,6 +1629,7 @@ int main(int argc, char **argv)
         T(test_empty_in_of_value),
         T(test_untyped_text),
         T(test_sqlite_grammar),
+        T(test_correlation),
     };
     int failed = HARNESS_RUN("core", NULL, tests, group_teardown);
     cr_metadata_free(md);

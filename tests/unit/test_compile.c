@@ -1515,6 +1515,75 @@ static void test_sqlite_grammar(void **state)
     cr_stmt_free(q);
 }
 
+/* Finding 23: correlation as SQLAlchemy: a subquery naming several FROM
+ * items leaves out those of the enclosing SELECT; leaving none is refused;
+ * cr_correlate / cr_correlate_except say otherwise. */
+static cr_stmt *posts_per_user(cr_stmt **sub)
+{
+    cr_stmt *q = cr_select(users.c.name);
+    cr_select_from(q, users.table);
+    cr_join(q, posts.table, cr_eq(q, posts.c.user_id, users.c.id));
+    *sub = cr_select_new();
+    cr_columns(*sub, cr_count_star(*sub));
+    cr_where(*sub, cr_eq(*sub, posts.c.user_id, users.c.id));
+    return q;
+}
+
+static void test_correlation(void **state)
+{
+    (void)state;
+    cr_stmt *sub, *q = posts_per_user(&sub);
+    cr_columns(q, cr_label(q, cr_scalar_subquery(q, sub), "n"));
+    expect_error(q, "sqlite", CR_ERR_INVALID_REQUEST,
+                 "returned no FROM clauses due to auto-correlation");
+    cr_stmt_free(q);
+
+    static const char *const want =
+        "SELECT users.name, (SELECT count(*) AS count_1 \nFROM posts \nWHERE posts.user_id = "
+        "users.id) AS n \nFROM users JOIN posts ON posts.user_id = users.id";
+    q = posts_per_user(&sub);
+    cr_correlate(sub, users.table);
+    cr_columns(q, cr_label(q, cr_scalar_subquery(q, sub), "n"));
+    expect4(q, want, NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    q = posts_per_user(&sub);
+    cr_correlate_except(sub, posts.table);
+    cr_columns(q, cr_label(q, cr_scalar_subquery(q, sub), "n"));
+    expect4(q, want, NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    /* No correlation at all. */
+    q = posts_per_user(&sub);
+    cr_select_from(sub, users.table);
+    cr_select_from(sub, posts.table);
+    cr_correlate(sub, NULL);
+    cr_columns(q, cr_label(q, cr_scalar_subquery(q, sub), "n"));
+    expect4(q, "SELECT users.name, (SELECT count(*) AS count_1 \nFROM users, posts \nWHERE "
+               "posts.user_id = users.id) AS n \nFROM users JOIN posts ON posts.user_id = "
+               "users.id", NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    /* One FROM item only: not correlated (as SQLAlchemy). */
+    q = cr_select(users.c.name);
+    sub = cr_select(users.c.id);
+    cr_where(sub, cr_eq(sub, users.c.name, "a"));
+    cr_where(q, cr_in_select(q, users.c.id, sub));
+    expect4(q, "SELECT users.name \nFROM users \nWHERE users.id IN (SELECT users.id \nFROM "
+               "users \nWHERE users.name = :name_1)", NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    /* Misuse. */
+    q = cr_select(users.c.id);
+    cr_correlate(q, users.c.id);
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "correlate: item 1 is not a table");
+    cr_stmt_free(q);
+    q = cr_insert(users.table);
+    cr_correlate_except(q, users.table);
+    expect_error(q, NULL, CR_ERR_INVALID_REQUEST, "correlate_except applies to a SELECT");
+    cr_stmt_free(q);
+}
+
 /* ---- out of memory ------------------------------------------------------------------ */
 
 /* Build and compile many constructs: every step either succeeds or fails
@@ -1687,6 +1756,7 @@ int main(void)
         cmocka_unit_test(test_empty_in_of_value),
         cmocka_unit_test(test_untyped_text_cast),
         cmocka_unit_test(test_sqlite_grammar),
+        cmocka_unit_test(test_correlation),
         cmocka_unit_test(test_oom_every_construct),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
