@@ -44,7 +44,12 @@
  * may be a column (cr_column *), an expression (cr_expr *), a cr_value, a C
  * string, a bool, an integer or a floating-point number: values become bound
  * parameters, typed after the column they are compared with or assigned to
- * (so `cr_eq(q, users.c.is_active, 1)` binds a boolean). NULL (the pointer)
+ * (so `cr_eq(q, users.c.is_active, 1)` binds a boolean). A column takes
+ * values of its own type, and: a BOOLEAN the integers 0 and 1; a FLOAT or
+ * NUMERIC an integer; a DATE, TIME or DATETIME ISO-8601 text that
+ * cr_datetime_parse reads ("2024-01-02 03:04:05", a date alone being
+ * midnight for a DATETIME), bound as the typed value. Anything else is an
+ * ArgumentError saying what the column takes. NULL (the pointer)
  * is SQL NULL: cr_eq(q, x, NULL) renders "x IS NULL", as == None does.
  * Integers, floats, booleans, dates and blobs are sent with their own type;
  * a text value (or a NULL) that no column types and that nothing around it

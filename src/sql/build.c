@@ -796,6 +796,88 @@ cr_expr *cr_c(cr_stmt *q, cr_expr *from, const char *name)
 
 /* ---- values ----------------------------------------------------------------- */
 
+static bool enum_has(const struct cr_column *col, const cr_value *v)
+{
+    for (const char *const *e = col->type.enum_values; *e; e++)
+        if (strlen(*e) == v->v.s.len && memcmp(*e, v->v.s.ptr, v->v.s.len) == 0)
+            return true;
+    return false;
+}
+
+/* What a column of each type takes, for messages. */
+static const char *takes(cr_sqltype_kind k)
+{
+    switch (k) {
+    case CR_SQLTYPE_INTEGER: case CR_SQLTYPE_SMALLINT: case CR_SQLTYPE_BIGINT:
+        return "an integer";
+    case CR_SQLTYPE_BOOLEAN: return "a bool or the integers 0 and 1";
+    case CR_SQLTYPE_FLOAT: case CR_SQLTYPE_DOUBLE: return "a floating-point number or an integer";
+    case CR_SQLTYPE_NUMERIC: return "a numeric, an integer or a floating-point number";
+    case CR_SQLTYPE_DATE: return "a date or ISO-8601 text (YYYY-MM-DD)";
+    case CR_SQLTYPE_TIME: return "a time or ISO-8601 text (HH:MM[:SS[.ffffff]])";
+    case CR_SQLTYPE_DATETIME:
+        return "a datetime or ISO-8601 text (YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][+HH:MM])";
+    case CR_SQLTYPE_BINARY: return "a blob";
+    default: return "text";
+    }
+}
+
+/* Whether v fits a column of kind k, converting integers to the booleans
+ * and doubles those columns hold. */
+static bool fits(cr_value *v, cr_sqltype_kind k)
+{
+    switch (k) {
+    case CR_SQLTYPE_INTEGER: case CR_SQLTYPE_SMALLINT: case CR_SQLTYPE_BIGINT:
+        return v->type == CR_INT;
+    case CR_SQLTYPE_STRING: case CR_SQLTYPE_TEXT: case CR_SQLTYPE_JSON: case CR_SQLTYPE_UUID:
+    case CR_SQLTYPE_ENUM:
+        return v->type == CR_TEXT;
+    case CR_SQLTYPE_BOOLEAN:
+        if (v->type == CR_INT && (v->v.i == 0 || v->v.i == 1))
+            *v = cr_val_bool(v->v.i == 1);
+        return v->type == CR_BOOL;
+    case CR_SQLTYPE_FLOAT: case CR_SQLTYPE_DOUBLE:
+        if (v->type == CR_INT)
+            *v = cr_val_double((double)v->v.i);
+        return v->type == CR_DOUBLE;
+    case CR_SQLTYPE_NUMERIC:
+        return v->type == CR_NUMERIC || v->type == CR_INT || v->type == CR_DOUBLE;
+    case CR_SQLTYPE_DATE: return v->type == CR_DATE;
+    case CR_SQLTYPE_TIME: return v->type == CR_TIME;
+    case CR_SQLTYPE_DATETIME: return v->type == CR_DATETIME;
+    case CR_SQLTYPE_BINARY: return v->type == CR_BLOB;
+    default: return true;
+    }
+}
+
+/* ISO-8601 text for a date, time or datetime column becomes the typed
+ * value (a date alone is midnight for a datetime column). */
+static void parse_datetime_text(cr_stmt *q, cr_value *v, const struct cr_column *col,
+                                const char *tn)
+{
+    cr_sqltype_kind k = col->type.kind;
+    if (v->type != CR_TEXT ||
+        (k != CR_SQLTYPE_DATE && k != CR_SQLTYPE_TIME && k != CR_SQLTYPE_DATETIME))
+        return;
+    cr_datetime dt;
+    cr_type t;
+    if (cr_datetime_parse(v->v.s.ptr, v->v.s.len, &dt, &t) != CR_OK) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "column %s.%s is %s, which takes %s; '%.40s' is not "
+                     "ISO-8601", col->table->name, col->name, tn, takes(k), v->v.s.ptr);
+        return;
+    }
+    if (t == CR_DATE && k == CR_SQLTYPE_DATETIME)
+        t = CR_DATETIME;
+    cr_type want = k == CR_SQLTYPE_DATE ? CR_DATE : k == CR_SQLTYPE_TIME ? CR_TIME : CR_DATETIME;
+    if (t != want) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "column %s.%s is %s, which takes %s; '%.40s' is a %s",
+                     col->table->name, col->name, tn, takes(k), v->v.s.ptr, cr_type_name(t));
+        return;
+    }
+    v->type = t;
+    v->v.dt = dt;
+}
+
 /* Values are checked against the column they meet: a wrong one is refused
  * here, before anything is sent. Integers meeting a boolean column become
  * booleans (SQLite and MySQL hand booleans back as 0 / 1). */
@@ -809,60 +891,21 @@ static void coerce(cr_stmt *q, cr_expr *bind, const struct cr_column *col)
     bind->hint = col->name;
     if (v->type == CR_NULL)
         return;
-    bool fits;
-    switch (k) {
-    case CR_SQLTYPE_INTEGER: case CR_SQLTYPE_SMALLINT: case CR_SQLTYPE_BIGINT:
-        fits = v->type == CR_INT;
-        break;
-    case CR_SQLTYPE_STRING: case CR_SQLTYPE_TEXT: case CR_SQLTYPE_JSON: case CR_SQLTYPE_UUID:
-        fits = v->type == CR_TEXT;
-        break;
-    case CR_SQLTYPE_ENUM:
-        fits = v->type == CR_TEXT;
-        if (fits && col->type.enum_values) {
-            fits = false;
-            for (const char *const *e = col->type.enum_values; *e && !fits; e++)
-                fits = strlen(*e) == v->v.s.len && memcmp(*e, v->v.s.ptr, v->v.s.len) == 0;
-            if (!fits) {
-                cr_stmt_fail(q, CR_ERR_DATA, "'%s' is not one of the values of enum column "
-                             "%s.%s", v->v.s.ptr, col->table->name, col->name);
-                return;
-            }
-        }
-        break;
-    case CR_SQLTYPE_BOOLEAN:
-        if (v->type == CR_INT && (v->v.i == 0 || v->v.i == 1))
-            *v = cr_val_bool(v->v.i == 1);
-        fits = v->type == CR_BOOL;
-        break;
-    case CR_SQLTYPE_FLOAT: case CR_SQLTYPE_DOUBLE:
-        if (v->type == CR_INT)
-            *v = cr_val_double((double)v->v.i);
-        fits = v->type == CR_DOUBLE;
-        break;
-    case CR_SQLTYPE_NUMERIC:
-        fits = v->type == CR_NUMERIC || v->type == CR_INT || v->type == CR_DOUBLE;
-        break;
-    case CR_SQLTYPE_DATE:
-        fits = v->type == CR_DATE;
-        break;
-    case CR_SQLTYPE_TIME:
-        fits = v->type == CR_TIME;
-        break;
-    case CR_SQLTYPE_DATETIME:
-        fits = v->type == CR_DATETIME;
-        break;
-    case CR_SQLTYPE_BINARY:
-        fits = v->type == CR_BLOB;
-        break;
-    default:
-        fits = true;
+    char tn[64];
+    cr_sqltype_render(&col->type, tn, sizeof tn);
+    parse_datetime_text(q, v, col, tn);
+    if (!ok(q))
+        return;
+    if (!fits(v, k)) {
+        const char *vt = cr_type_name(v->type);
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "column %s.%s is %s, which takes %s; %s %s value does "
+                     "not fit it", col->table->name, col->name, tn, takes(k),
+                     vt[0] && strchr("AEIOU", vt[0]) ? "an" : "a", vt);
+        return;
     }
-    if (!fits) {
-        char tn[64];
-        cr_sqltype_render(&col->type, tn, sizeof tn);
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "column %s.%s is %s; a %s value does not fit it",
-                     col->table->name, col->name, tn, cr_type_name(v->type));
+    if (k == CR_SQLTYPE_ENUM && col->type.enum_values && !enum_has(col, v)) {
+        cr_stmt_fail(q, CR_ERR_DATA, "'%s' is not one of the values of enum column %s.%s",
+                     v->v.s.ptr, col->table->name, col->name);
         return;
     }
     if (v->type == CR_DATE || v->type == CR_TIME || v->type == CR_DATETIME) {

@@ -1583,6 +1583,19 @@ static void test_correlation(void **state)
     expect_rows(c, q, "alice;bob");
 }
 
+/* Finding 16: ISO-8601 text for a datetime column, stored as a datetime. */
+static void test_datetime_text(void **state)
+{
+    FX;
+    cr_stmt *q = cr_update(posts.table);
+    cr_set(q, posts.c.updated, "2024-05-06 07:08:09.5");
+    cr_where(q, cr_eq(q, posts.c.id, 1));
+    run_ok(c, q);
+    q = cr_select(posts.c.id, posts.c.updated);
+    cr_where(q, cr_ge(q, posts.c.updated, "2024-05-06T07:08:09"));
+    expect_rows(c, q, "1|2024-05-06 07:08:09.500000");
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -1630,6 +1643,7 @@ int main(int argc, char **argv)
         T(test_untyped_text),
         T(test_sqlite_grammar),
         T(test_correlation),
+        T(test_datetime_text),
     };
     int failed = HARNESS_RUN("core", NULL, tests, group_teardown);
     cr_metadata_free(md);

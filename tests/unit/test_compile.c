@@ -1584,6 +1584,50 @@ static void test_correlation(void **state)
     cr_stmt_free(q);
 }
 
+/* Finding 16: ISO-8601 text for date / time / datetime columns, bound as
+ * the typed value; messages say what a column takes. */
+static void test_datetime_text(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_insert(posts.table);
+    cr_set(q, posts.c.title, "t");
+    cr_set(q, posts.c.updated, "2024-01-02 03:04:05");
+    expect_params(q, "sqlite", NAMES("title", "tag", "updated"),
+                  NAMES("'t'", "'auto'", "2024-01-02 03:04:05.000000"));
+    const cr_value *v;
+    cr_compiled *c = cr_stmt_compile(q, "postgresql");
+    assert_non_null(c);
+    v = cr_compiled_param_value(c, 2);
+    assert_int_equal(v->type, CR_DATETIME);
+    cr_compiled_free(c);
+    cr_stmt_free(q);
+
+    /* A date alone is midnight for a datetime column. */
+    q = cr_select(posts.c.id);
+    cr_where(q, cr_between(q, posts.c.updated, "2024-01-02", "2024-01-03T10:00:00.5+02:00"));
+    expect_params(q, NULL, NAMES("updated_1", "updated_2"),
+                  NAMES("2024-01-02 00:00:00.000000", "2024-01-03 10:00:00.500000+02:00"));
+    cr_stmt_free(q);
+
+    q = cr_update(posts.table);
+    cr_set(q, posts.c.updated, "12:00");
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "posts.updated is DATETIME, which takes a datetime "
+                 "or ISO-8601 text");
+    assert_non_null(strstr(cr_error_message(cr_stmt_error(q)), "'12:00' is a TIME"));
+    cr_stmt_free(q);
+    q = cr_update(posts.table);
+    cr_set(q, posts.c.updated, "yesterday");
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "'yesterday' is not ISO-8601");
+    cr_stmt_free(q);
+
+    /* Integers other than 0 and 1 for a BOOLEAN. */
+    q = cr_insert(users.table);
+    cr_set(q, users.c.is_active, 2);
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "users.is_active is BOOLEAN, which takes a bool or "
+                 "the integers 0 and 1; an INTEGER value does not fit it");
+    cr_stmt_free(q);
+}
+
 /* ---- out of memory ------------------------------------------------------------------ */
 
 /* Build and compile many constructs: every step either succeeds or fails
@@ -1757,6 +1801,7 @@ int main(void)
         cmocka_unit_test(test_untyped_text_cast),
         cmocka_unit_test(test_sqlite_grammar),
         cmocka_unit_test(test_correlation),
+        cmocka_unit_test(test_datetime_text),
         cmocka_unit_test(test_oom_every_construct),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
