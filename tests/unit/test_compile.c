@@ -1635,7 +1635,7 @@ static void test_datetime_text(void **state)
 static cr_status build_all(void)
 {
     static const char *const dialects[] = {NULL, "sqlite", "postgresql", "mysql"};
-    cr_stmt *qs[8] = {0};
+    cr_stmt *qs[12] = {0};
     int n = 0;
 
     cr_stmt *q = cr_select(users.c.name, posts.c.title);
@@ -1707,6 +1707,33 @@ static cr_status build_all(void)
 
     q = cr_delete(users.table);
     cr_where(q, cr_not(q, cr_is_null(q, users.c.email)));
+    qs[n++] = q;
+
+    /* Issue #8: correlation, a member's CTE hoisted, a grouped member,
+     * INSERT ... SELECT ... ON CONFLICT, a shared bind, ISO text. */
+    cr_stmt *m = cr_select_new();
+    cr_expr *t = cr_cte(m, cr_select(posts.c.user_id), "t", false);
+    cr_columns(m, cr_c(m, t, "user_id"));
+    cr_stmt *lim = cr_select(users.c.id);
+    cr_limit(lim, 2);
+    q = cr_union(cr_intersect(lim, m), cr_select(posts.c.id));
+    qs[n++] = q;
+
+    q = cr_select(users.c.name);
+    cr_select_from(q, users.table);
+    cr_join(q, posts.table, cr_eq(q, posts.c.user_id, users.c.id));
+    sub = cr_select_new();
+    cr_columns(sub, cr_count_star(sub));
+    cr_where(sub, cr_eq(sub, posts.c.user_id, users.c.id));
+    cr_correlate_except(sub, posts.table);
+    cr_expr *shared = cr_eq(q, posts.c.updated, "2024-01-02 03:04:05");
+    cr_where(q, cr_or(q, shared, cr_and(q, shared, cr_is_null(q, cr_bind(q, cr_val_text("x"))))));
+    cr_columns(q, cr_label(q, cr_scalar_subquery(q, sub), "n"));
+    qs[n++] = q;
+
+    q = cr_insert(users.table);
+    cr_from_select(q, CR_COLS(users.c.id, users.c.name), cr_select(posts.c.id, posts.c.title));
+    cr_on_conflict_do_nothing(q, CR_COLS(users.c.id));
     qs[n++] = q;
 
     cr_status worst = CR_OK;
