@@ -623,14 +623,21 @@ static int precedence(const cr_expr *e)
     }
 }
 
+/* Whether the FROM of the SELECT being rendered has the item: that
+ * SELECT's own only (auto-correlation), or any enclosing one's too. */
+static bool in_enclosing(const scope *sc, const void *from, bool all_levels)
+{
+    for (; sc; sc = all_levels ? sc->up : NULL)
+        for (size_t i = 0; i < sc->n; i++)
+            if (sc->items[i] == from)
+                return true;
+    return false;
+}
+
 /* Whether a FROM item is visible to the SELECT being rendered. */
 static bool in_scope(compiler *c, const void *from)
 {
-    for (scope *s = c->scope; s; s = s->up)
-        for (size_t i = 0; i < s->n; i++)
-            if (s->items[i] == from)
-                return true;
-    return false;
+    return in_enclosing(c->scope, from, true);
 }
 
 static const char *from_name(const void *from)
@@ -1308,17 +1315,6 @@ static void render_fk_condition(compiler *c, const void *first, const cr_stmt *s
         render_fk_pairs(c, to, key, from);
     else
         render_fk_pairs(c, from, key, to);
-}
-
-/* Whether an enclosing SELECT's FROM has the item: the immediately
- * enclosing one (auto-correlation) or any. */
-static bool in_enclosing(const scope *sc, const void *from, bool all_levels)
-{
-    for (; sc; sc = all_levels ? sc->up : NULL)
-        for (size_t i = 0; i < sc->n; i++)
-            if (sc->items[i] == from)
-                return true;
-    return false;
 }
 
 static bool list_has(const cr_list *l, const void *p)
