@@ -199,9 +199,9 @@ CR_API void cr_returning_items(cr_stmt *q, const void *const *items);
 CR_API void cr_return_defaults(cr_stmt *q);
 /* Upsert. ON CONFLICT (cols) DO NOTHING / DO UPDATE SET ... on PostgreSQL
  * and SQLite (where an INSERT of no values, DEFAULT VALUES, takes none:
- * NotSupportedError); on MySQL ON DUPLICATE KEY UPDATE (any unique key; cols are not
- * rendered) and, for do nothing, an update of the first conflict column to
- * itself. Set the columns to update with cr_conflict_set; cr_excluded is the
+ * NotSupportedError); on MySQL ON DUPLICATE KEY UPDATE (any unique key;
+ * cols are not rendered) and, for do nothing, an update of the first
+ * conflict column to itself. Set the columns to update with cr_conflict_set; cr_excluded is the
  * value the row would have had (excluded.col / VALUES(col)). */
 CR_API void cr_on_conflict_do_nothing(cr_stmt *q, cr_column *const *cols, size_t ncols);
 CR_API void cr_on_conflict_do_update(cr_stmt *q, cr_column *const *cols, size_t ncols);
@@ -211,6 +211,9 @@ CR_API cr_expr *cr_excluded(cr_stmt *q, cr_column *col);
 
 /* ------------------------------------------------------------------------
  * Expressions. Each returns a node owned by q (NULL after an error on q).
+ * Operands are parenthesized by precedence as SQLAlchemy does: one of the
+ * operator's own level is grouped on either side unless it is the same
+ * associative operator, (a = b) < (c > d), (a - b) - c, a + b + c.
  * ------------------------------------------------------------------------ */
 
 typedef enum cr_operator {
