@@ -1596,6 +1596,40 @@ static void test_datetime_text(void **state)
     expect_rows(c, q, "1|2024-05-06 07:08:09.500000");
 }
 
+/* Findings 1 and 2: an expression of another statement, and a DML
+ * statement adopted, are refused before anything is sent. */
+static void test_ownership_refused(void **state)
+{
+    FX;
+    cr_stmt *list = cr_select(users.c.name);
+    cr_expr *cond = cr_gt(list, users.c.id, 2);
+    cr_where(list, cond);
+    cr_stmt *count = cr_select_new();
+    cr_columns(count, cr_count_star(count));
+    cr_select_from(count, users.table);
+    cr_where(count, cond);
+    refused(c, count, CR_ERR_INVALID_REQUEST, "built on a SELECT");
+    cr_order_by(list, users.c.id);
+    expect_rows(c, list, "carol;dave");
+
+    cr_stmt *other = cr_select(users.c.id);
+    cr_expr *e = cr_eq(other, users.c.id, 1);
+    cr_stmt *q = cr_delete(users.table);
+    cr_where(q, e);
+    cr_stmt_free(other);
+    refused(c, q, CR_ERR_INVALID_REQUEST, "used by a DELETE");
+
+    q = cr_select_new();
+    cr_stmt *anchor = cr_select_new();
+    cr_columns(anchor, cr_label(anchor, cr_literal(anchor, "1"), "n"));
+    cr_expr *cnt = cr_cte(q, anchor, "cnt", true);
+    cr_stmt *upd = cr_update(users.table);
+    cr_set(upd, users.c.name, "x");
+    cr_cte_union_all(q, cnt, upd);
+    cr_columns(q, cr_c(q, cnt, "n"));
+    refused(c, q, CR_ERR_ARGUMENT, "must be a SELECT");
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -1636,6 +1670,7 @@ int main(int argc, char **argv)
         T(test_hostile_values),
         T(test_hostile_identifiers),
         T(test_bad_input),
+        T(test_ownership_refused),
         T(test_precedence),
         T(test_shared_bind),
         T(test_compile_error_not_kept),
