@@ -730,11 +730,10 @@ cr_expr *cr_cte(cr_stmt *q, cr_stmt *sub, const char *name, bool recursive)
 
 void cr_cte_union_all(cr_stmt *q, cr_expr *cte, cr_stmt *part)
 {
-    if (ok(q) && (!is_expr(cte) || cte->kind != CR_N_CTE)) {
+    bool is_cte = is_expr(cte) && cte->kind == CR_N_CTE;
+    if (ok(q) && !is_cte)
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "cte_union_all: not a CTE");
-        cte = NULL;
-    }
-    if (!ok(q)) {
+    if (!ok(q) || !is_cte) {
         take(q, part);
         return;
     }
