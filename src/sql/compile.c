@@ -1219,8 +1219,14 @@ static void render_ctes(compiler *c, const void *const *ctes, size_t n)
     if (!n)
         return;
     bool recursive = false;
-    for (size_t i = 0; i < n; i++)
-        recursive |= ((const cr_expr *)ctes[i])->cte_recursive;
+    for (size_t i = 0; i < n; i++) {
+        const cr_expr *cte = ctes[i];
+        recursive |= cte->cte_recursive;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(((const cr_expr *)ctes[j])->u.label.name, cte->u.label.name) == 0)
+                fail(c, CR_ERR_INVALID_REQUEST, "two CTEs of one WITH are named '%s' (members "
+                     "of a compound share the WITH); name them apart", cte->u.label.name);
+    }
     puts_(c, recursive ? "WITH RECURSIVE " : "WITH ");
     for (size_t i = 0; i < n && !c->failed; i++) {
         const cr_expr *cte = ctes[i];

@@ -1445,6 +1445,17 @@ static void test_sqlite_grammar(void **state)
                "INTERSECT SELECT t.user_id \nFROM t", NULL, NULL, NULL);
     cr_stmt_free(q);
 
+    /* Two members' CTEs of one name cannot share the WITH. */
+    cr_stmt *m1 = cr_select_new();
+    cr_expr *t1 = cr_cte(m1, cr_select(posts.c.user_id), "t", false);
+    cr_columns(m1, cr_c(m1, t1, "user_id"));
+    cr_stmt *m2 = cr_select_new();
+    cr_expr *t2 = cr_cte(m2, cr_select(users.c.id), "t", false);
+    cr_columns(m2, cr_c(m2, t2, "id"));
+    q = cr_union(m1, m2);
+    expect_error(q, NULL, CR_ERR_INVALID_REQUEST, "two CTEs of one WITH are named 't'");
+    cr_stmt_free(q);
+
     /* A nested compound member is a subquery on SQLite, parenthesized
      * elsewhere. */
     q = cr_except(cr_select(users.c.id),
