@@ -1584,6 +1584,19 @@ static void test_correlation(void **state)
                "users \nWHERE users.name = :name_1)", NULL, NULL, NULL);
     cr_stmt_free(q);
 
+    /* Auto-correlation is with the immediately enclosing SELECT only. */
+    q = cr_select(users.c.name);
+    cr_stmt *mid = cr_select(posts.c.id);
+    cr_stmt *inner = cr_select(posts.c.id);
+    cr_where(inner, cr_eq(inner, posts.c.user_id, users.c.id));
+    cr_where(inner, cr_eq(inner, posts.c.title, "x"));
+    cr_where(mid, cr_exists(mid, inner));
+    cr_where(q, cr_exists(q, mid));
+    expect4(q, "SELECT users.name \nFROM users \nWHERE EXISTS (SELECT posts.id \nFROM posts "
+               "\nWHERE EXISTS (SELECT posts.id \nFROM users \nWHERE posts.user_id = users.id AND "
+               "posts.title = :title_1))", NULL, NULL, NULL);
+    cr_stmt_free(q);
+
     /* Misuse. */
     q = cr_select(users.c.id);
     cr_correlate(q, users.c.id);
