@@ -19,7 +19,19 @@
  * calls taking it as their first argument live until cr_stmt_free(q). A
  * statement embedded in another (a subquery, a CTE, a member of a UNION,
  * the SELECT of an INSERT ... SELECT) is adopted: the outer statement frees
- * it. Text and blob values are copied when they are given.
+ * it. Only a SELECT (or a compound of SELECTs) is adopted, and only once: a
+ * statement already adopted, a DML statement, or a statement that contains
+ * the adopter is refused (InvalidRequestError / ArgumentError). Text and
+ * blob values are copied when they are given.
+ *
+ * Ownership. An expression (or alias, subquery, CTE) belongs to the
+ * statement it was built on. Another statement may use it only when the two
+ * end up in one statement tree: an enclosing statement's alias read in its
+ * subquery, or a subquery's expression in the statement that adopts it.
+ * Anything else (a condition shared by a list query and its count query, an
+ * expression of a statement since freed) makes compiling and executing fail
+ * with InvalidRequestError naming both statements; build the expression on
+ * each statement that uses it. Nothing of a freed statement is read.
  *
  * Errors. Building never fails loudly: a mistake (a column of a table the
  * statement cannot see, a value of the wrong type for its column, an empty
@@ -32,8 +44,18 @@
  * may be a column (cr_column *), an expression (cr_expr *), a cr_value, a C
  * string, a bool, an integer or a floating-point number: values become bound
  * parameters, typed after the column they are compared with or assigned to
- * (so `cr_eq(q, users.c.is_active, 1)` binds a boolean). NULL (the pointer)
+ * (so `cr_eq(q, users.c.is_active, 1)` binds a boolean). A column takes
+ * values of its own type, and: a BOOLEAN the integers 0 and 1; a FLOAT or
+ * NUMERIC an integer; a DATE, TIME or DATETIME ISO-8601 text that
+ * cr_datetime_parse reads ("2024-01-02 03:04:05", a date alone being
+ * midnight for a DATETIME), bound as the typed value. Anything else is an
+ * ArgumentError saying what the column takes. NULL (the pointer)
  * is SQL NULL: cr_eq(q, x, NULL) renders "x IS NULL", as == None does.
+ * Integers, floats, booleans, dates and blobs are sent with their own type;
+ * a text value (or a NULL) that no column types and that nothing around it
+ * types either (x IS NULL, a select-list item, x || y of two such, length)
+ * is cast on PostgreSQL ($1::VARCHAR), so that it runs there as it does on
+ * SQLite and MySQL.
  * Because these are macros, pass q as a plain variable.
  *
  * Lists. Calls taking a list (cr_select, cr_columns, cr_order_by,
@@ -67,14 +89,21 @@ CR_API cr_stmt *cr_delete(cr_table *t);
 /* Free a statement, the expressions built for it and the statements it
  * adopted. NULL is a no-op. */
 CR_API void cr_stmt_free(cr_stmt *q);
-/* The first error met while building q, or NULL. */
+/* The first error met while building q (it stays: every later compile or
+ * execution reports it); else the error of q's last compile (or of the
+ * checks of its last execution) when that failed, which the next compile or
+ * execution clears: a construct one dialect lacks does not spoil q for
+ * another. NULL when there is neither. */
 CR_API const cr_error *cr_stmt_error(const cr_stmt *q);
 
 /* ---- SELECT clauses ---- */
 /* Add columns to the SELECT list (add_columns). */
 CR_API void cr_columns_items(cr_stmt *q, const void *const *items);
 #define cr_columns(q, ...) cr_columns_items(q, (const void *const[]){__VA_ARGS__, NULL})
-/* WHERE: each call is ANDed with the ones before (select, update, delete). */
+/* WHERE: each call is ANDed with the ones before (select, update, delete).
+ * A condition holding a window function (cr_over) is refused, in WHERE,
+ * HAVING and GROUP BY alike (InvalidRequestError): filter on it in an
+ * enclosing SELECT. */
 CR_API void cr_where(cr_stmt *q, cr_expr *condition);
 /* FROM: a table, an alias, a derived table or a CTE (select_from). */
 CR_API void cr_select_from(cr_stmt *q, const void *from);
@@ -103,11 +132,30 @@ enum {
 CR_API void cr_for_update(cr_stmt *q, int flags);
 
 /* UNION, UNION ALL, INTERSECT, EXCEPT of two selects: a new statement that
- * adopts both (NULL when out of memory; a bad operand is its error). */
+ * adopts both (NULL when out of memory; a bad operand is its error). The
+ * CTEs of the members are written once, at the top of the compound; a
+ * member with its own ORDER BY / LIMIT, or itself a compound, is grouped:
+ * (SELECT ...), or SELECT * FROM (SELECT ...) on SQLite. */
 CR_API cr_stmt *cr_union(cr_stmt *a, cr_stmt *b);
 CR_API cr_stmt *cr_union_all(cr_stmt *a, cr_stmt *b);
 CR_API cr_stmt *cr_intersect(cr_stmt *a, cr_stmt *b);
 CR_API cr_stmt *cr_except(cr_stmt *a, cr_stmt *b);
+
+/* Correlation (correlate(), correlate_except()). A SELECT used as a value
+ * or a condition inside another (cr_scalar_subquery, cr_exists,
+ * cr_in_select) and naming more than one FROM item leaves out of its FROM
+ * those the enclosing SELECT has, as SQLAlchemy does; when that would leave
+ * it no FROM at all, compiling fails with InvalidRequestError ("returned no
+ * FROM clauses due to auto-correlation"). cr_correlate(q, items...) names the
+ * FROM items (tables, aliases, CTEs) q correlates instead, whatever their
+ * number, and cr_correlate(q, NULL) none; cr_correlate_except(q, items...)
+ * correlates every item of the enclosing SELECTs but those. A later call
+ * replaces an earlier one. */
+CR_API void cr_correlate_items(cr_stmt *q, const void *const *items);
+#define cr_correlate(q, ...) cr_correlate_items(q, (const void *const[]){__VA_ARGS__, NULL})
+CR_API void cr_correlate_except_items(cr_stmt *q, const void *const *items);
+#define cr_correlate_except(q, ...) \
+    cr_correlate_except_items(q, (const void *const[]){__VA_ARGS__, NULL})
 
 /* ---- FROM items built from statements ---- */
 /* A SELECT used as a table, FROM (SELECT ...) AS name (subquery()). q
@@ -134,7 +182,10 @@ CR_API void cr_next_row(cr_stmt *q);
 /* Many rows at once: ncols columns, nrows rows of values laid end to end. */
 CR_API void cr_values_rows(cr_stmt *q, cr_column *const *cols, size_t ncols,
                            const cr_value *values, size_t nrows);
-/* INSERT INTO t (cols) SELECT ...; q adopts sel. */
+/* INSERT INTO t (cols) SELECT ...; q adopts sel. The SELECT must give as
+ * many columns as are named (ArgumentError otherwise). With an upsert, the
+ * SELECT gets a WHERE on SQLite, which would read ON CONFLICT as a join
+ * condition otherwise. */
 CR_API void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *sel);
 /* RETURNING the listed items (insert, update, delete) where the backend has
  * it (PostgreSQL, SQLite 3.35+, MariaDB 10.5+ for insert and delete);
@@ -147,9 +198,10 @@ CR_API void cr_returning_items(cr_stmt *q, const void *const *items);
  * cr_result_returned_defaults. Without RETURNING only the key is known. */
 CR_API void cr_return_defaults(cr_stmt *q);
 /* Upsert. ON CONFLICT (cols) DO NOTHING / DO UPDATE SET ... on PostgreSQL
- * and SQLite; on MySQL ON DUPLICATE KEY UPDATE (any unique key; cols are not
- * rendered) and, for do nothing, an update of the first conflict column to
- * itself. Set the columns to update with cr_conflict_set; cr_excluded is the
+ * and SQLite (where an INSERT of no values, DEFAULT VALUES, takes none:
+ * NotSupportedError); on MySQL ON DUPLICATE KEY UPDATE (any unique key;
+ * cols are not rendered) and, for do nothing, an update of the first
+ * conflict column to itself. Set the columns to update with cr_conflict_set; cr_excluded is the
  * value the row would have had (excluded.col / VALUES(col)). */
 CR_API void cr_on_conflict_do_nothing(cr_stmt *q, cr_column *const *cols, size_t ncols);
 CR_API void cr_on_conflict_do_update(cr_stmt *q, cr_column *const *cols, size_t ncols);
@@ -159,6 +211,9 @@ CR_API cr_expr *cr_excluded(cr_stmt *q, cr_column *col);
 
 /* ------------------------------------------------------------------------
  * Expressions. Each returns a node owned by q (NULL after an error on q).
+ * Operands are parenthesized by precedence as SQLAlchemy does: one of the
+ * operator's own level is grouped on either side unless it is the same
+ * associative operator, (a = b) < (c > d), (a - b) - c, a + b + c.
  * ------------------------------------------------------------------------ */
 
 typedef enum cr_operator {
@@ -226,7 +281,9 @@ CR_API cr_expr *cr_desc(cr_stmt *q, cr_expr *e);
 CR_API cr_expr *cr_nulls_first(cr_stmt *q, cr_expr *e);
 CR_API cr_expr *cr_nulls_last(cr_stmt *q, cr_expr *e);
 
-/* Any SQL function by name: cr_func(q, "coalesce", a, b). */
+/* Any SQL function by name: cr_func(q, "coalesce", a, b). The name is
+ * identifiers (letters, digits, '_', not starting with a digit) joined by
+ * dots, such as "pg_catalog.lower"; anything else is an ArgumentError. */
 CR_API cr_expr *cr_func_items(cr_stmt *q, const char *name, const void *const *args);
 #define cr_func(q, name, ...) cr_func_items(q, name, (const void *const[]){__VA_ARGS__, NULL})
 /* A function of no arguments: cr_func0(q, "random") renders random(). */
@@ -258,7 +315,9 @@ CR_API cr_expr *cr_cast(cr_stmt *q, cr_expr *e, cr_sqltype type);
 /* e AS name, in a SELECT list; rows are read by that name (label()). */
 CR_API cr_expr *cr_label(cr_stmt *q, cr_expr *e, const char *name);
 /* Window function: e OVER (PARTITION BY ... ORDER BY ...). Add the parts
- * with cr_partition_by and cr_window_order_by on the node it returns. */
+ * with cr_partition_by and cr_window_order_by on the node it returns. e is
+ * a function (cr_func, cr_count_star ...); anything else, a column say, is
+ * an ArgumentError. */
 CR_API cr_expr *cr_over(cr_stmt *q, cr_expr *e);
 CR_API void cr_partition_by_items(cr_stmt *q, cr_expr *window, const void *const *items);
 #define cr_partition_by(q, w, ...) cr_partition_by_items(q, w, (const void *const[]){__VA_ARGS__, NULL})
@@ -306,7 +365,9 @@ CR_API cr_expr *cr_false(cr_stmt *q);
 
 /* Compile q for a dialect: "sqlite", "postgresql", "mysql", or NULL for
  * the generic one with :name parameters that str(stmt) shows. The caller
- * frees the result with cr_compiled_free. NULL on error (cr_stmt_error). */
+ * frees the result with cr_compiled_free. NULL on error (cr_stmt_error); an
+ * error of this compile only (a construct the dialect lacks, an unknown
+ * dialect) does not stay on q. */
 CR_API cr_compiled *cr_stmt_compile(cr_stmt *q, const char *dialect);
 CR_API void cr_compiled_free(cr_compiled *c);
 /* The SQL text, with the dialect's parameter markers ($1, ?, ?1 ...). */

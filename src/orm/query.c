@@ -284,17 +284,16 @@ static cr_status wrapped_scalar(cr_session *s, cr_stmt *q, bool exists, cr_value
     if (st)
         return st;
     cr_stmt *outer = cr_select_new();
-    if (!outer)
+    if (!outer || !cr_stmt_reserve_adoption(outer)) {
+        cr_stmt_free(outer);
         return cr_error_oom(&s->err);
-    size_t before = outer->adopted.n;
+    }
     if (exists) {
         cr_columns(outer, cr_exists(outer, q));
     } else {
         cr_columns(outer, cr_count_star(outer));
         cr_select_from(outer, cr_subquery(outer, q, "anon_1"));
     }
-    /* Give q back: the outer statement must not free it. */
-    bool lent = outer->adopted.n == before + 1 && outer->adopted.items[before] == q;
     if (cr_stmt_error(outer)) {
         cr_error_copy(&s->err, cr_stmt_error(outer));
         st = s->err.cls;
@@ -306,8 +305,8 @@ static cr_status wrapped_scalar(cr_session *s, cr_stmt *q, bool exists, cr_value
         /* The value is an integer or a boolean: nothing borrowed survives. */
         cr_result_free(r);
     }
-    if (lent)
-        outer->adopted.n--;
+    /* Give q back: the outer statement must not free it. */
+    cr_stmt_unadopt(outer, q);
     cr_stmt_free(outer);
     return st;
 }

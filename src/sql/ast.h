@@ -61,8 +61,10 @@ struct cr_expr {
     uint8_t type;                /* cr_sqltype_kind of its value, or NONE     */
     int bind_index;              /* CR_N_BIND: its place among the statement's
                                   * values, set each time the statement is keyed */
-    uint32_t mark;               /* FROM items: the key walk that saw it last */
+    uint32_t mark;               /* FROM items, binds: the key walk that saw it last */
     const char *hint;            /* CR_N_BIND: the column it meets, for its name */
+    cr_stmt *owner;              /* the statement whose arena holds it; NULL
+                                  * for a table's column                      */
     union {
         cr_value value;                                  /* BIND              */
         const char *text;                                /* LITERAL, FUNC name */

@@ -9,6 +9,14 @@
 static const cr_error stmt_oom = {.cls = CR_ERR_NO_MEMORY, .message = "out of memory"};
 static const cr_error null_stmt = {.cls = CR_ERR_ARGUMENT, .message = "statement is NULL"};
 
+static cr_status set_error(cr_error *e, cr_status cls, const char *fmt, va_list ap)
+{
+    cr_error_init(e);
+    char msg[sizeof e->message];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    return cr_error_set(e, cls, "%s", msg);
+}
+
 void cr_stmt_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
 {
     if (!q || q->err)
@@ -18,18 +26,32 @@ void cr_stmt_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
         q->err = (cr_error *)&stmt_oom;
         return;
     }
-    cr_error_init(q->err);
     va_list ap;
     va_start(ap, fmt);
-    char msg[sizeof q->err->message];
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    set_error(q->err, cls, fmt, ap);
     va_end(ap);
-    cr_error_set(q->err, cls, "%s", msg);
+}
+
+cr_status cr_stmt_compile_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
+{
+    if (!q->compile_err && !(q->compile_err = cr_malloc(sizeof *q->compile_err))) {
+        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory compiling the statement");
+        return CR_ERR_NO_MEMORY;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    cr_status st = set_error(q->compile_err, cls, fmt, ap);
+    va_end(ap);
+    return st;
 }
 
 const cr_error *cr_stmt_error(const cr_stmt *q)
 {
-    return q ? q->err : &null_stmt;
+    if (!q)
+        return &null_stmt;
+    if (q->err)
+        return q->err;
+    return q->compile_err && q->compile_err->cls != CR_OK ? q->compile_err : NULL;
 }
 
 /* Building goes on only while q is sound. */
@@ -117,7 +139,18 @@ uint64_t cr_table_serial(const cr_table *t)
 /* A program builds, runs and frees statements in a loop: each thread keeps
  * its last freed statement for the next one instead of going back to the
  * allocator. A key destructor frees it when the thread exits; the key is set
- * once per thread, to the thread's own slot. */
+ * once per thread, to the thread's own slot. Under AddressSanitizer nothing
+ * is kept, so that a use of a freed statement is reported, not hidden. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CR_RECYCLE_STMT 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CR_RECYCLE_STMT 0
+#endif
+#endif
+#ifndef CR_RECYCLE_STMT
+#define CR_RECYCLE_STMT 1
+#endif
 static _Thread_local cr_stmt *spare;
 static _Thread_local bool spare_registered;
 static pthread_key_t spare_key;
@@ -146,6 +179,7 @@ static bool spare_usable(void)
 
 static cr_stmt *stmt_new(cr_stmt_kind kind)
 {
+    static uint64_t serials;
     cr_stmt *q = spare;
     if (q)
         spare = NULL;
@@ -154,6 +188,7 @@ static cr_stmt *stmt_new(cr_stmt_kind kind)
     memset(q, 0, offsetof(cr_stmt, inline_binds));
     q->tag = CR_TAG_STMT;
     q->kind = kind;
+    q->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
     q->for_update = -1;
     cr_arena_init_with(&q->arena, q->inline_arena, sizeof q->inline_arena, 4096);
     cr_buf_init_with(&q->key, q->inline_key, sizeof q->inline_key);
@@ -174,29 +209,47 @@ void cr_stmt_free(cr_stmt *q)
             cr_error_clear(q->err);
         cr_free(q->err);
     }
+    if (q->compile_err)
+        cr_error_clear(q->compile_err);
+    cr_free(q->compile_err);
     cr_buf_free(&q->key);
     if (q->binds != q->inline_binds)
         cr_free(q->binds);
     cr_free(q->eff_rows.items);
     cr_arena_free(&q->arena);
-    if (!spare && spare_usable()) {
+    q->tag = 0;
+    if (CR_RECYCLE_STMT && !spare && spare_usable()) {
         spare = q;
         return;
     }
     cr_free(q);
 }
 
+static const char *const kind_names[] = {"a SELECT", "an INSERT", "an UPDATE", "a DELETE",
+                                         "a compound SELECT"};
+
+static cr_stmt *root_of(cr_stmt *q)
+{
+    while (q->parent)
+        q = q->parent;
+    return q;
+}
+
 /* A call that takes sub failed before adopting it: q (or, with no q, the
- * call itself) still owns it, so that it is not leaked. */
+ * call itself) still owns it, so that it is not leaked; unless sub is not
+ * the caller's to give (adopted elsewhere, or q's own enclosing statement). */
 static void take(cr_stmt *q, cr_stmt *sub)
 {
-    if (!sub || sub == q || sub->tag != CR_TAG_STMT)
+    if (!sub || sub == q || sub->tag != CR_TAG_STMT || sub->parent ||
+        (q && root_of(q) == sub))
         return;
     if (!q || !cr_list_push(NULL, &q->adopted, sub))
         cr_stmt_free(sub);
+    else
+        sub->parent = q;
 }
 
-/* q takes sub: it is freed with q. A statement can be adopted once. */
+/* q takes sub, a SELECT: it is freed with q. A statement is adopted once. */
 static bool adopt(cr_stmt *q, cr_stmt *sub, const char *what)
 {
     if (!q) {
@@ -207,8 +260,14 @@ static bool adopt(cr_stmt *q, cr_stmt *sub, const char *what)
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the statement is NULL (out of memory?)", what);
         return false;
     }
-    if (sub == q) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: a statement cannot contain itself", what);
+    if (sub == q || root_of(q) == sub) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "%s: a statement cannot contain itself", what);
+        return false;
+    }
+    if (sub->parent) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "%s: the statement is already part of another "
+                     "statement (%s adopted it); build a new one", what,
+                     kind_names[sub->parent->kind]);
         return false;
     }
     if (!cr_list_push(NULL, &q->adopted, sub)) {
@@ -216,9 +275,84 @@ static bool adopt(cr_stmt *q, cr_stmt *sub, const char *what)
         cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
         return false;
     }
+    sub->parent = q;
     if (sub->err && !q->err)
         cr_stmt_fail(q, sub->err->cls, "%s: %s", what, sub->err->message);
-    return !q->err;
+    if (ok(q) && sub->kind != CR_STMT_SELECT && sub->kind != CR_STMT_COMPOUND)
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the statement must be a SELECT, not %s", what,
+                     kind_names[sub->kind]);
+    return ok(q);
+}
+
+bool cr_stmt_reserve_adoption(cr_stmt *q)
+{
+    return list_reserve(NULL, &q->adopted, 1);
+}
+
+void cr_stmt_unadopt(cr_stmt *q, cr_stmt *sub)
+{
+    for (size_t i = 0; q && sub && i < q->adopted.n; i++)
+        if (q->adopted.items[i] == sub) {
+            memmove(&q->adopted.items[i], &q->adopted.items[i + 1],
+                    (q->adopted.n - i - 1) * sizeof *q->adopted.items);
+            q->adopted.n--;
+            sub->parent = NULL;
+            return;
+        }
+}
+
+/* q uses e (an expression or FROM item): fine when e is q's, a table's or
+ * of q's statement tree; else remembered, to be checked when q's tree is
+ * compiled (the enclosing statement may adopt it later). */
+static void use(cr_stmt *q, const cr_expr *e, const char *what)
+{
+    cr_stmt *o = e->owner;
+    if (!o || o == q || !ok(q) || root_of(o) == root_of(q))
+        return;
+    for (size_t i = 0; i < q->foreign.n; i++)
+        if (((cr_foreign *)q->foreign.items[i])->serial == o->serial)
+            return;
+    cr_foreign *f = cr_arena_alloc(&q->arena, sizeof *f);
+    if (!f || !cr_list_push(&q->arena, &q->foreign, f)) {
+        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
+        return;
+    }
+    f->serial = o->serial;
+    f->kind = o->kind;
+    f->what = what;
+}
+
+static bool tree_has(const cr_stmt *s, uint64_t serial)
+{
+    if (s->serial == serial)
+        return true;
+    for (size_t i = 0; i < s->adopted.n; i++)
+        if (tree_has(s->adopted.items[i], serial))
+            return true;
+    return false;
+}
+
+static cr_status check_tree(cr_stmt *q, const cr_stmt *root, const cr_stmt *s)
+{
+    for (size_t i = 0; i < s->foreign.n; i++) {
+        const cr_foreign *f = s->foreign.items[i];
+        if (!tree_has(root, f->serial))
+            return cr_stmt_compile_fail(
+                q, CR_ERR_INVALID_REQUEST, "%s: an expression built on %s (statement %llu) is "
+                "used by %s (statement %llu), which does not contain that statement (freed or "
+                "separate): build the expression on the statement that uses it",
+                f->what, kind_names[f->kind], (unsigned long long)f->serial,
+                kind_names[s->kind], (unsigned long long)s->serial);
+    }
+    for (size_t i = 0; i < s->adopted.n; i++)
+        if (check_tree(q, root, s->adopted.items[i]))
+            return cr_stmt_error(q)->cls;
+    return CR_OK;
+}
+
+cr_status cr_stmt_check_owners(cr_stmt *q)
+{
+    return check_tree(q, root_of(q), root_of(q));
 }
 
 /* What an item of a list is. */
@@ -254,7 +388,10 @@ static void push_items(cr_stmt *q, cr_list *l, const void *const *items, const c
             return;
         }
     }
-    if (n == 0)
+    for (size_t i = 0; i < n; i++)
+        if (is_expr(items[i]))
+            use(q, items[i], what);
+    if (n == 0 || !ok(q))
         return;
     /* Room for all of them at once: lists are built from one call mostly. */
     if (!list_reserve(&q->arena, l, n)) {
@@ -298,10 +435,8 @@ static bool expect(cr_stmt *q, cr_stmt_kind kind, const char *what)
     if (!ok(q))
         return false;
     if (q->kind != kind) {
-        static const char *const names[] = {"a SELECT", "an INSERT", "an UPDATE", "a DELETE",
-                                            "a compound SELECT"};
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "%s applies to %s, not to %s", what,
-                     names[kind], names[q->kind]);
+                     kind_names[kind], kind_names[q->kind]);
         return false;
     }
     return true;
@@ -322,12 +457,15 @@ static bool check_expr(cr_stmt *q, const cr_expr *e, const char *what)
                      e ? "not a column or expression" : "the expression is NULL");
         return false;
     }
-    return true;
+    use(q, e, what);
+    return ok(q);
 }
+
+static bool refuse_window(cr_stmt *q, const cr_expr *e, const char *what);
 
 static void and_into(cr_stmt *q, cr_expr **slot, cr_expr *cond, const char *what)
 {
-    if (!check_expr(q, cond, what))
+    if (!check_expr(q, cond, what) || !refuse_window(q, cond, what))
         return;
     if (!*slot)
         *slot = cond;
@@ -365,7 +503,37 @@ static bool check_from(cr_stmt *q, const void *from, const char *what)
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: not a table, alias, subquery or CTE", what);
         return false;
     }
-    return true;
+    if (!is_table(from))
+        use(q, from, what);
+    return ok(q);
+}
+
+static void correlate(cr_stmt *q, const void *const *items, cr_correlate_mode mode,
+                      const char *what)
+{
+    if (!expect(q, CR_STMT_SELECT, what))
+        return;
+    q->correlate = mode;
+    q->correlate_items.n = 0;
+    for (size_t i = 0; items && items[i] && ok(q); i++) {
+        if (!is_table(items[i]) && !is_from_node(items[i])) {
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: item %zu is not a table, alias, subquery or "
+                         "CTE", what, i + 1);
+            return;
+        }
+        if (check_from(q, items[i], what))
+            push(q, &q->correlate_items, (void *)items[i]);
+    }
+}
+
+void cr_correlate_items(cr_stmt *q, const void *const *items)
+{
+    correlate(q, items, CR_CORRELATE_ONLY, "correlate");
+}
+
+void cr_correlate_except_items(cr_stmt *q, const void *const *items)
+{
+    correlate(q, items, CR_CORRELATE_EXCEPT, "correlate_except");
 }
 
 void cr_select_from(cr_stmt *q, const void *from)
@@ -410,8 +578,12 @@ void cr_order_by_items(cr_stmt *q, const void *const *items)
 
 void cr_group_by_items(cr_stmt *q, const void *const *items)
 {
-    if (expect(q, CR_STMT_SELECT, "group_by"))
-        push_items(q, &q->group_by, items, "group_by", false);
+    if (!expect(q, CR_STMT_SELECT, "group_by"))
+        return;
+    size_t from = q->group_by.n;
+    push_items(q, &q->group_by, items, "group_by", false);
+    for (size_t i = from; i < q->group_by.n && ok(q); i++)
+        refuse_window(q, q->group_by.items[i], "group_by");
 }
 
 static cr_expr *node(cr_stmt *q, cr_node_kind kind)
@@ -422,6 +594,7 @@ static cr_expr *node(cr_stmt *q, cr_node_kind kind)
     if (e) {
         e->tag = CR_TAG_EXPR;
         e->kind = (uint8_t)kind;
+        e->owner = q;
     }
     return e;
 }
@@ -510,11 +683,6 @@ void cr_for_update(cr_stmt *q, int flags)
     q->for_update = flags;
 }
 
-static bool is_select(const cr_stmt *s)
-{
-    return s->kind == CR_STMT_SELECT || s->kind == CR_STMT_COMPOUND;
-}
-
 static cr_stmt *compound(cr_stmt *a, cr_stmt *b, cr_compound_op op)
 {
     cr_stmt *q = stmt_new(CR_STMT_COMPOUND);
@@ -529,8 +697,6 @@ static cr_stmt *compound(cr_stmt *a, cr_stmt *b, cr_compound_op op)
         q->left = a;
     if (adopt(q, b, names[op]))
         q->right = b;
-    if (ok(q) && (!is_select(a) || !is_select(b)))
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: both members must be SELECTs", names[op]);
     return q;
 }
 
@@ -550,10 +716,6 @@ static cr_expr *from_stmt(cr_stmt *q, cr_stmt *sub, const char *name, cr_node_ki
     }
     if (!adopt(q, sub, what))
         return NULL;
-    if (!is_select(sub)) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the statement must be a SELECT", what);
-        return NULL;
-    }
     if (kind != CR_N_SCALAR_SUB && kind != CR_N_EXISTS && kind != CR_N_IN_SELECT &&
         (!name || !*name)) {
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: a name is required", what);
@@ -585,16 +747,16 @@ cr_expr *cr_cte(cr_stmt *q, cr_stmt *sub, const char *name, bool recursive)
 
 void cr_cte_union_all(cr_stmt *q, cr_expr *cte, cr_stmt *part)
 {
-    if (ok(q) && (!is_expr(cte) || cte->kind != CR_N_CTE)) {
+    bool is_cte = is_expr(cte) && cte->kind == CR_N_CTE;
+    if (ok(q) && !is_cte)
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "cte_union_all: not a CTE");
-        cte = NULL;
-    }
-    if (!ok(q)) {
+    if (!ok(q) || !is_cte) {
         take(q, part);
         return;
     }
     if (!adopt(q, part, "cte_union_all"))
         return;
+    use(q, cte, "cte_union_all");
     if (!cte->cte_recursive) {
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "cte_union_all: the CTE '%s' was not made recursive",
                      cte->u.label.name);
@@ -627,6 +789,7 @@ cr_expr *cr_c(cr_stmt *q, cr_expr *from, const char *name)
                                                        : "not an alias, subquery or CTE");
         return NULL;
     }
+    use(q, from, "c");
     const cr_column *col = NULL;
     if (from->kind == CR_N_ALIAS) {
         col = cr_table_column(from->table, name);
@@ -649,6 +812,88 @@ cr_expr *cr_c(cr_stmt *q, cr_expr *from, const char *name)
 
 /* ---- values ----------------------------------------------------------------- */
 
+static bool enum_has(const struct cr_column *col, const cr_value *v)
+{
+    for (const char *const *e = col->type.enum_values; *e; e++)
+        if (strlen(*e) == v->v.s.len && memcmp(*e, v->v.s.ptr, v->v.s.len) == 0)
+            return true;
+    return false;
+}
+
+/* What a column of each type takes, for messages. */
+static const char *takes(cr_sqltype_kind k)
+{
+    switch (k) {
+    case CR_SQLTYPE_INTEGER: case CR_SQLTYPE_SMALLINT: case CR_SQLTYPE_BIGINT:
+        return "an integer";
+    case CR_SQLTYPE_BOOLEAN: return "a bool or the integers 0 and 1";
+    case CR_SQLTYPE_FLOAT: case CR_SQLTYPE_DOUBLE: return "a floating-point number or an integer";
+    case CR_SQLTYPE_NUMERIC: return "a numeric, an integer or a floating-point number";
+    case CR_SQLTYPE_DATE: return "a date or ISO-8601 text (YYYY-MM-DD)";
+    case CR_SQLTYPE_TIME: return "a time or ISO-8601 text (HH:MM[:SS[.ffffff]])";
+    case CR_SQLTYPE_DATETIME:
+        return "a datetime or ISO-8601 text (YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][+HH:MM])";
+    case CR_SQLTYPE_BINARY: return "a blob";
+    default: return "text";
+    }
+}
+
+/* Whether v fits a column of kind k, converting integers to the booleans
+ * and doubles those columns hold. */
+static bool fits(cr_value *v, cr_sqltype_kind k)
+{
+    switch (k) {
+    case CR_SQLTYPE_INTEGER: case CR_SQLTYPE_SMALLINT: case CR_SQLTYPE_BIGINT:
+        return v->type == CR_INT;
+    case CR_SQLTYPE_STRING: case CR_SQLTYPE_TEXT: case CR_SQLTYPE_JSON: case CR_SQLTYPE_UUID:
+    case CR_SQLTYPE_ENUM:
+        return v->type == CR_TEXT;
+    case CR_SQLTYPE_BOOLEAN:
+        if (v->type == CR_INT && (v->v.i == 0 || v->v.i == 1))
+            *v = cr_val_bool(v->v.i == 1);
+        return v->type == CR_BOOL;
+    case CR_SQLTYPE_FLOAT: case CR_SQLTYPE_DOUBLE:
+        if (v->type == CR_INT)
+            *v = cr_val_double((double)v->v.i);
+        return v->type == CR_DOUBLE;
+    case CR_SQLTYPE_NUMERIC:
+        return v->type == CR_NUMERIC || v->type == CR_INT || v->type == CR_DOUBLE;
+    case CR_SQLTYPE_DATE: return v->type == CR_DATE;
+    case CR_SQLTYPE_TIME: return v->type == CR_TIME;
+    case CR_SQLTYPE_DATETIME: return v->type == CR_DATETIME;
+    case CR_SQLTYPE_BINARY: return v->type == CR_BLOB;
+    default: return true;
+    }
+}
+
+/* ISO-8601 text for a date, time or datetime column becomes the typed
+ * value (a date alone is midnight for a datetime column). */
+static void parse_datetime_text(cr_stmt *q, cr_value *v, const struct cr_column *col,
+                                const char *tn)
+{
+    cr_sqltype_kind k = col->type.kind;
+    if (v->type != CR_TEXT ||
+        (k != CR_SQLTYPE_DATE && k != CR_SQLTYPE_TIME && k != CR_SQLTYPE_DATETIME))
+        return;
+    cr_datetime dt;
+    cr_type t;
+    if (cr_datetime_parse(v->v.s.ptr, v->v.s.len, &dt, &t) != CR_OK) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "column %s.%s is %s, which takes %s; '%.40s' is not "
+                     "ISO-8601", col->table->name, col->name, tn, takes(k), v->v.s.ptr);
+        return;
+    }
+    if (t == CR_DATE && k == CR_SQLTYPE_DATETIME)
+        t = CR_DATETIME;
+    cr_type want = k == CR_SQLTYPE_DATE ? CR_DATE : k == CR_SQLTYPE_TIME ? CR_TIME : CR_DATETIME;
+    if (t != want) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "column %s.%s is %s, which takes %s; '%.40s' is a %s",
+                     col->table->name, col->name, tn, takes(k), v->v.s.ptr, cr_type_name(t));
+        return;
+    }
+    v->type = t;
+    v->v.dt = dt;
+}
+
 /* Values are checked against the column they meet: a wrong one is refused
  * here, before anything is sent. Integers meeting a boolean column become
  * booleans (SQLite and MySQL hand booleans back as 0 / 1). */
@@ -662,60 +907,21 @@ static void coerce(cr_stmt *q, cr_expr *bind, const struct cr_column *col)
     bind->hint = col->name;
     if (v->type == CR_NULL)
         return;
-    bool fits;
-    switch (k) {
-    case CR_SQLTYPE_INTEGER: case CR_SQLTYPE_SMALLINT: case CR_SQLTYPE_BIGINT:
-        fits = v->type == CR_INT;
-        break;
-    case CR_SQLTYPE_STRING: case CR_SQLTYPE_TEXT: case CR_SQLTYPE_JSON: case CR_SQLTYPE_UUID:
-        fits = v->type == CR_TEXT;
-        break;
-    case CR_SQLTYPE_ENUM:
-        fits = v->type == CR_TEXT;
-        if (fits && col->type.enum_values) {
-            fits = false;
-            for (const char *const *e = col->type.enum_values; *e && !fits; e++)
-                fits = strlen(*e) == v->v.s.len && memcmp(*e, v->v.s.ptr, v->v.s.len) == 0;
-            if (!fits) {
-                cr_stmt_fail(q, CR_ERR_DATA, "'%s' is not one of the values of enum column "
-                             "%s.%s", v->v.s.ptr, col->table->name, col->name);
-                return;
-            }
-        }
-        break;
-    case CR_SQLTYPE_BOOLEAN:
-        if (v->type == CR_INT && (v->v.i == 0 || v->v.i == 1))
-            *v = cr_val_bool(v->v.i == 1);
-        fits = v->type == CR_BOOL;
-        break;
-    case CR_SQLTYPE_FLOAT: case CR_SQLTYPE_DOUBLE:
-        if (v->type == CR_INT)
-            *v = cr_val_double((double)v->v.i);
-        fits = v->type == CR_DOUBLE;
-        break;
-    case CR_SQLTYPE_NUMERIC:
-        fits = v->type == CR_NUMERIC || v->type == CR_INT || v->type == CR_DOUBLE;
-        break;
-    case CR_SQLTYPE_DATE:
-        fits = v->type == CR_DATE;
-        break;
-    case CR_SQLTYPE_TIME:
-        fits = v->type == CR_TIME;
-        break;
-    case CR_SQLTYPE_DATETIME:
-        fits = v->type == CR_DATETIME;
-        break;
-    case CR_SQLTYPE_BINARY:
-        fits = v->type == CR_BLOB;
-        break;
-    default:
-        fits = true;
+    char tn[64];
+    cr_sqltype_render(&col->type, tn, sizeof tn);
+    parse_datetime_text(q, v, col, tn);
+    if (!ok(q))
+        return;
+    if (!fits(v, k)) {
+        const char *vt = cr_type_name(v->type);
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "column %s.%s is %s, which takes %s; %s %s value does "
+                     "not fit it", col->table->name, col->name, tn, takes(k),
+                     vt[0] && strchr("AEIOU", vt[0]) ? "an" : "a", vt);
+        return;
     }
-    if (!fits) {
-        char tn[64];
-        cr_sqltype_render(&col->type, tn, sizeof tn);
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "column %s.%s is %s; a %s value does not fit it",
-                     col->table->name, col->name, tn, cr_type_name(v->type));
+    if (k == CR_SQLTYPE_ENUM && col->type.enum_values && !enum_has(col, v)) {
+        cr_stmt_fail(q, CR_ERR_DATA, "'%s' is not one of the values of enum column %s.%s",
+                     v->v.s.ptr, col->table->name, col->name);
         return;
     }
     if (v->type == CR_DATE || v->type == CR_TIME || v->type == CR_DATETIME) {
@@ -737,6 +943,87 @@ static const struct cr_column *column_of(const cr_expr *e)
     if (e->kind == CR_N_FROM_COLUMN)
         return e->u.fcol.col;
     return NULL;
+}
+
+static void each_in(const cr_list *l, void (*fn)(const cr_expr *, void *), void *ctx)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (is_expr(l->items[i]))
+            fn(l->items[i], ctx);
+}
+
+static void each_of(const cr_expr *const *es, size_t n, void (*fn)(const cr_expr *, void *),
+                    void *ctx)
+{
+    for (size_t i = 0; i < n; i++)
+        if (es[i])
+            fn(es[i], ctx);
+}
+
+void cr_expr_each_child(const cr_expr *e, void (*fn)(const cr_expr *child, void *ctx),
+                        void *ctx)
+{
+    switch ((cr_node_kind)e->kind) {
+    case CR_N_BINARY:
+        each_of((const cr_expr *const[]){e->u.bin.left, e->u.bin.right}, 2, fn, ctx);
+        break;
+    case CR_N_AND: case CR_N_OR:
+        each_in(&e->u.list, fn, ctx);
+        break;
+    case CR_N_NOT: case CR_N_IS_NULL: case CR_N_IS_NOT_NULL: case CR_N_ORDER: case CR_N_LENGTH:
+        fn(e->u.un.e, ctx);
+        break;
+    case CR_N_CAST:
+        fn(e->u.cast.e, ctx);
+        break;
+    case CR_N_BETWEEN: case CR_N_LIKE_ESCAPE:
+        each_of((const cr_expr *const[]){e->u.un.e, e->u.un.a, e->u.un.b}, 3, fn, ctx);
+        break;
+    case CR_N_IN: case CR_N_NOT_IN:
+        fn(e->u.in.e, ctx);
+        each_of((const cr_expr *const *)e->u.in.vals, e->u.in.n, fn, ctx);
+        break;
+    case CR_N_IN_SELECT: case CR_N_NOT_IN_SELECT:
+        each_of((const cr_expr *const[]){e->u.sub.e}, 1, fn, ctx);
+        break;
+    case CR_N_FUNC:
+        each_in(&e->u.func.args, fn, ctx);
+        break;
+    case CR_N_CASE:
+        each_in(&e->u.cases.whens, fn, ctx);
+        each_in(&e->u.cases.thens, fn, ctx);
+        each_of((const cr_expr *const[]){e->u.cases.otherwise}, 1, fn, ctx);
+        break;
+    case CR_N_LABEL:
+        fn(e->u.label.e, ctx);
+        break;
+    case CR_N_OVER:
+        fn(e->u.over.e, ctx);
+        each_in(&e->u.over.partition, fn, ctx);
+        each_in(&e->u.over.order, fn, ctx);
+        break;
+    default:
+        break;
+    }
+}
+
+static void find_window(const cr_expr *e, void *found)
+{
+    if (e->kind == CR_N_OVER)
+        *(bool *)found = true;
+    else
+        cr_expr_each_child(e, find_window, found);
+}
+
+/* WHERE, HAVING and GROUP BY are computed before window functions. */
+static bool refuse_window(cr_stmt *q, const cr_expr *e, const char *what)
+{
+    bool found = false;
+    find_window(e, &found);
+    if (found)
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "%s: a window function (cr_over) cannot be "
+                     "used here; filter on it in an enclosing SELECT (cr_subquery)", what);
+    return !found;
 }
 
 const cr_assign *cr_assign_find(const cr_list *row, const struct cr_column *col)
@@ -840,6 +1127,17 @@ void cr_values_rows(cr_stmt *q, cr_column *const *cols, size_t ncols, const cr_v
     }
 }
 
+/* The number of columns a SELECT gives (a table counts all of its own). */
+static size_t select_width(const cr_stmt *s)
+{
+    if (s->kind == CR_STMT_COMPOUND)
+        return select_width(s->left);
+    size_t n = 0;
+    for (size_t i = 0; i < s->columns.n; i++)
+        n += is_table(s->columns.items[i]) ? ((const cr_table *)s->columns.items[i])->ncols : 1;
+    return n;
+}
+
 void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *sel)
 {
     if (!expect(q, CR_STMT_INSERT, "from_select")) {
@@ -848,12 +1146,18 @@ void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *s
     }
     if (!adopt(q, sel, "from_select"))
         return;
-    if (!is_select(sel)) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "from_select: the statement must be a SELECT");
+    if (!cols && ncols) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "from_select: the columns are NULL");
         return;
     }
     if (q->row.n || q->rows.n) {
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "from_select: this INSERT already has values");
+        return;
+    }
+    size_t nsel = select_width(sel);
+    if (nsel && nsel != ncols) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "from_select: %zu column%s named and the SELECT has "
+                     "%zu", ncols, ncols == 1 ? " is" : "s are", nsel);
         return;
     }
     for (size_t i = 0; i < ncols && ok(q); i++) {
@@ -1175,6 +1479,7 @@ static cr_expr *order(cr_stmt *q, cr_expr *e, int flag, const char *what)
         cr_expr *n = node(q, CR_N_ORDER);
         if (n) {
             *n = *e;
+            n->owner = q;
             n->op = (uint8_t)(n->op | flag);
         }
         return n;
@@ -1190,22 +1495,27 @@ cr_expr *(cr_desc)(cr_stmt *q, cr_expr *e) { return order(q, e, CR_ORDER_DESC, "
 cr_expr *(cr_nulls_first)(cr_stmt *q, cr_expr *e) { return order(q, e, CR_ORDER_NULLS_FIRST, "nulls_first"); }
 cr_expr *(cr_nulls_last)(cr_stmt *q, cr_expr *e) { return order(q, e, CR_ORDER_NULLS_LAST, "nulls_last"); }
 
+/* Identifiers separated by dots: schema.function. */
 static bool valid_function_name(const char *name)
 {
-    if (!name || !*name)
+    if (!name)
         return false;
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' || *p == '.' ||
-              (p > name && *p >= '0' && *p <= '9')))
+    const char *p = name;
+    do {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_'))
             return false;
-    return true;
+        while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+               (*p >= '0' && *p <= '9'))
+            p++;
+    } while (*p == '.' && *++p);
+    return *p == '\0' && p[-1] != '.';
 }
 
 cr_expr *cr_func_items(cr_stmt *q, const char *name, const void *const *args)
 {
     if (ok(q) && !valid_function_name(name)) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "func: '%s' is not a function name (letters, digits, "
-                     "'_' and '.')", name ? name : "(null)");
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "func: '%s' is not a function name (identifiers of "
+                     "letters, digits and '_', joined by '.')", name ? name : "(null)");
         return NULL;
     }
     cr_expr *e = node(q, CR_N_FUNC);
@@ -1275,6 +1585,8 @@ static bool check_case(cr_stmt *q, cr_expr *c, const char *what)
 {
     if (ok(q) && (!is_expr(c) || c->kind != CR_N_CASE))
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: not a CASE made by cr_case", what);
+    else if (ok(q))
+        use(q, c, what);
     return ok(q);
 }
 
@@ -1333,6 +1645,11 @@ cr_expr *(cr_over)(cr_stmt *q, cr_expr *e)
 {
     if (!check_expr(q, e, "over"))
         return NULL;
+    if (e->kind != CR_N_FUNC && e->kind != CR_N_COUNT_STAR) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "over: not a function; OVER applies to window and "
+                     "aggregate functions (row_number(), count(*), sum(x) ...)");
+        return NULL;
+    }
     cr_expr *n = node(q, CR_N_OVER);
     if (n) {
         n->u.over.e = e;
@@ -1345,6 +1662,8 @@ static bool check_over(cr_stmt *q, cr_expr *w, const char *what)
 {
     if (ok(q) && (!is_expr(w) || w->kind != CR_N_OVER))
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: not a window made by cr_over", what);
+    else if (ok(q))
+        use(q, w, what);
     return ok(q);
 }
 

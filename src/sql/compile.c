@@ -17,6 +17,7 @@
 typedef struct keyer {
     cr_stmt *top;
     uint32_t walk;
+    int unrendered;              /* inside a part that is not rendered       */
     bool oom;
 } keyer;
 
@@ -46,6 +47,20 @@ static void put_str(keyer *k, const char *s)
 static void key_bind(keyer *k, cr_expr *e)
 {
     cr_stmt *q = k->top;
+    /* Whether an untyped value is text or NULL changes its SQL on
+     * dialects that cast such values. */
+    if (!e->type && !e->hint)
+        put_u8(k, e->u.value.type == CR_TEXT ? 1 : e->u.value.type == CR_NULL ? 2 : 0);
+    if (k->unrendered)
+        return;
+    /* The same node met again (an expression used twice): one value, its
+     * placeholder rendered at each place. */
+    if (e->mark == k->walk) {
+        put_u8(k, 0xFD);
+        put_u64(k, (uint64_t)e->bind_index);
+        return;
+    }
+    e->mark = k->walk;
     if (q->nbinds == q->bindcap) {
         size_t cap = q->bindcap * 2;
         bool inline_ = q->binds == q->inline_binds;
@@ -154,8 +169,13 @@ static void key_expr(keyer *k, cr_expr *e)
         put_u8(k, (unsigned char)e->u.un.escape);
         break;
     case CR_N_IN: case CR_N_NOT_IN:
-        key_expr(k, e->u.in.e);
+        /* An empty list renders a constant: its left side is keyed (its
+         * tables join the FROM) but not rendered, so none of its values is
+         * numbered. */
         put_u64(k, e->u.in.n);
+        k->unrendered += e->u.in.n == 0;
+        key_expr(k, e->u.in.e);
+        k->unrendered -= e->u.in.n == 0;
         for (size_t i = 0; i < e->u.in.n; i++)
             key_expr(k, e->u.in.vals[i]);
         break;
@@ -281,7 +301,8 @@ static cr_status build_effective_rows(cr_stmt *q)
  * statement has few of them, and an absent one costs no write. */
 enum {
     K_CTES = 1, K_DISTINCT = 2, K_FROMS = 4, K_JOINS = 8, K_WHERE = 16, K_GROUP = 32,
-    K_HAVING = 64, K_ORDER = 128, K_LIMIT = 256, K_OFFSET = 512, K_LOCK = 1024
+    K_HAVING = 64, K_ORDER = 128, K_LIMIT = 256, K_OFFSET = 512, K_LOCK = 1024,
+    K_CORRELATE = 2048
 };
 
 static void key_select(keyer *k, cr_stmt *s, uint32_t parts)
@@ -312,6 +333,12 @@ static void key_select(keyer *k, cr_stmt *s, uint32_t parts)
         key_list(k, &s->group_by);
     if (parts & K_HAVING)
         key_expr(k, s->having);
+    if (parts & K_CORRELATE) {
+        put_u8(k, s->correlate);
+        put_u64(k, s->correlate_items.n);
+        for (size_t i = 0; i < s->correlate_items.n; i++)
+            key_from(k, s->correlate_items.items[i]);
+    }
 }
 
 static void key_stmt(keyer *k, cr_stmt *s)
@@ -327,7 +354,7 @@ static void key_stmt(keyer *k, cr_stmt *s)
                 (s->where ? K_WHERE : 0) | (s->group_by.n ? K_GROUP : 0) |
                 (s->having ? K_HAVING : 0) | (s->order_by.n ? K_ORDER : 0) |
                 (s->limit ? K_LIMIT : 0) | (s->offset ? K_OFFSET : 0) |
-                (s->for_update >= 0 ? K_LOCK : 0);
+                (s->for_update >= 0 ? K_LOCK : 0) | (s->correlate ? K_CORRELATE : 0);
     uint32_t head = (uint32_t)(0xA0 + s->kind) | parts << 8;
     put(k, &head, sizeof head);
     switch (s->kind) {
@@ -385,6 +412,10 @@ cr_status cr_stmt_key(cr_stmt *q)
         return CR_ERR_ARGUMENT;
     if (q->err)
         return q->err->cls;
+    if (q->compile_err)
+        cr_error_clear(q->compile_err);
+    if (cr_stmt_check_owners(q))
+        return q->compile_err ? q->compile_err->cls : CR_ERR_NO_MEMORY;
     cr_buf_clear(&q->key);
     q->nbinds = 0;
     if (q->kind == CR_STMT_UPDATE && q->row.n == 0) {
@@ -433,6 +464,10 @@ typedef struct compiler {
     int nanons;
     scope *scope;
     bool qualify;                /* columns as table.column                 */
+    bool ctes_hoisted;           /* the next SELECT's CTEs were rendered above
+                                  * it (a compound member)                    */
+    bool force_where;            /* the next SELECT renders WHERE even with no
+                                  * condition (INSERT ... SELECT ... ON CONFLICT) */
     bool failed;
 } compiler;
 
@@ -452,10 +487,11 @@ static void fail(compiler *c, cr_status cls, const char *fmt, ...)
 }
 
 static void puts_(compiler *c, const char *s) { cr_buf_puts(c->b, s); }
+static const char *true_sql(const compiler *c) { return c->d->native_boolean ? "true" : "1"; }
 static void ident(compiler *c, const char *name) { cr_dialect_quote(c->d, c->b, name); }
 
 static void render_expr(compiler *c, const cr_expr *e, int prec);
-static void render_select(compiler *c, cr_stmt *s, bool nested, bool columns);
+static void render_select(compiler *c, cr_stmt *s, bool columns);
 
 /* ---- parameters ---- */
 
@@ -507,6 +543,16 @@ static cr_status name_binds(compiler *c, cr_stmt *q)
     return CR_OK;
 }
 
+/* A text or NULL value that no column types, where nothing around it
+ * gives it a type either (IS NULL, a select-list item, || of two such,
+ * length): cast on dialects that cannot infer it. */
+static void render_untyped_cast(compiler *c, const cr_expr *e)
+{
+    if (c->d->cast_untyped_text && e->kind == CR_N_BIND && !e->type && !e->hint &&
+        (e->u.value.type == CR_TEXT || e->u.value.type == CR_NULL))
+        puts_(c, "::VARCHAR");
+}
+
 static void render_bind(compiler *c, const cr_expr *e)
 {
     int i = e->bind_index;
@@ -550,8 +596,9 @@ static void render_bind(compiler *c, const cr_expr *e)
 
 /* ---- expressions ---- */
 
+/* SQLAlchemy's levels: IS, IN, LIKE, BETWEEN are comparisons. */
 enum {
-    P_OR = 1, P_AND, P_NOT, P_IS, P_CMP, P_CONCAT, P_ADD, P_MUL, P_UNARY, P_ATOM = 100
+    P_OR = 1, P_AND, P_NOT, P_CMP, P_CONCAT, P_ADD, P_MUL, P_UNARY, P_ATOM = 100
 };
 
 static int precedence(const cr_expr *e)
@@ -560,7 +607,7 @@ static int precedence(const cr_expr *e)
     case CR_N_OR: return P_OR;
     case CR_N_AND: return P_AND;
     case CR_N_NOT: return P_NOT;
-    case CR_N_IS_NULL: case CR_N_IS_NOT_NULL: return P_IS;
+    case CR_N_IS_NULL: case CR_N_IS_NOT_NULL:
     case CR_N_IN: case CR_N_NOT_IN: case CR_N_IN_SELECT: case CR_N_NOT_IN_SELECT:
     case CR_N_BETWEEN: case CR_N_LIKE_ESCAPE:
         return P_CMP;
@@ -576,14 +623,21 @@ static int precedence(const cr_expr *e)
     }
 }
 
+/* Whether the FROM of the SELECT being rendered has the item: that
+ * SELECT's own only (auto-correlation), or any enclosing one's too. */
+static bool in_enclosing(const scope *sc, const void *from, bool all_levels)
+{
+    for (; sc; sc = all_levels ? sc->up : NULL)
+        for (size_t i = 0; i < sc->n; i++)
+            if (sc->items[i] == from)
+                return true;
+    return false;
+}
+
 /* Whether a FROM item is visible to the SELECT being rendered. */
 static bool in_scope(compiler *c, const void *from)
 {
-    for (scope *s = c->scope; s; s = s->up)
-        for (size_t i = 0; i < s->n; i++)
-            if (s->items[i] == from)
-                return true;
-    return false;
+    return in_enclosing(c->scope, from, true);
 }
 
 static const char *from_name(const void *from)
@@ -651,10 +705,24 @@ static const char *binary_op(const cr_dialect *d, cr_operator op)
     return " ? ";
 }
 
+/* The level an operand of binary e must exceed to go without parentheses:
+ * an operand of e's own level is grouped, on either side, unless it is the
+ * same associative operator (a + b + c); as in SQLAlchemy. An arithmetic
+ * operand of || is grouped too: SQLite binds || tighter than + and *. */
+static int operand_level(const cr_expr *e, const cr_expr *operand)
+{
+    int p = precedence(e), op = precedence(operand);
+    bool associative = e->op == CR_OP_ADD || e->op == CR_OP_MUL || e->op == CR_OP_CONCAT;
+    if (associative && operand->kind == CR_N_BINARY && operand->op == e->op)
+        return p;
+    if (e->op == CR_OP_CONCAT && (op == P_ADD || op == P_MUL))
+        return P_MUL + 1;
+    return p + 1;
+}
+
 static void render_binary(compiler *c, const cr_expr *e)
 {
     cr_operator op = (cr_operator)e->op;
-    int p = precedence(e);
     if (op == CR_OP_CONCAT && c->d->concat_function) {
         puts_(c, "concat(");
         render_expr(c, e->u.bin.left, 0);
@@ -666,15 +734,19 @@ static void render_binary(compiler *c, const cr_expr *e)
     bool lower = (op == CR_OP_ILIKE || op == CR_OP_NOT_ILIKE) && !c->d->has_ilike;
     if (lower)
         puts_(c, "lower(");
-    render_expr(c, e->u.bin.left, lower ? 0 : p);
+    /* x || y of two values with no type: neither says what the other is. */
+    bool untyped = op == CR_OP_CONCAT && !e->u.bin.left->type && !e->u.bin.right->type;
+    render_expr(c, e->u.bin.left, lower ? 0 : operand_level(e, e->u.bin.left));
+    if (untyped)
+        render_untyped_cast(c, e->u.bin.left);
     if (lower)
         puts_(c, ")");
     puts_(c, binary_op(c->d, op));
     if (lower)
         puts_(c, "lower(");
-    /* a - (b - c): the right side of a non-associative operator at the
-     * same level needs parentheses. */
-    render_expr(c, e->u.bin.right, lower ? 0 : p + 1);
+    render_expr(c, e->u.bin.right, lower ? 0 : operand_level(e, e->u.bin.right));
+    if (untyped)
+        render_untyped_cast(c, e->u.bin.right);
     if (lower)
         puts_(c, ")");
 }
@@ -682,7 +754,7 @@ static void render_binary(compiler *c, const cr_expr *e)
 static void render_subselect(compiler *c, cr_stmt *s)
 {
     puts_(c, "(");
-    render_select(c, s, true, false);
+    render_select(c, s, false);
     puts_(c, ")");
 }
 
@@ -692,7 +764,7 @@ static void render_order(compiler *c, const cr_expr *e)
     const cr_expr *x = e->u.un.e;
     if ((f & (CR_ORDER_NULLS_FIRST | CR_ORDER_NULLS_LAST)) && !c->d->has_nulls_ordering) {
         /* A sort key that puts NULLs where asked, then the value. */
-        render_expr(c, x, P_IS);
+        render_expr(c, x, P_CMP + 1);
         puts_(c, f & CR_ORDER_NULLS_FIRST ? " IS NULL DESC, " : " IS NULL, ");
         render_expr(c, x, 0);
         if (f & CR_ORDER_DESC)
@@ -728,7 +800,7 @@ static void render_expr(compiler *c, const cr_expr *e, int prec)
         puts_(c, "NULL");
         break;
     case CR_N_TRUE:
-        puts_(c, c->d->native_boolean ? "true" : "1");
+        puts_(c, true_sql(c));
         break;
     case CR_N_FALSE:
         puts_(c, c->d->native_boolean ? "false" : "0");
@@ -755,7 +827,8 @@ static void render_expr(compiler *c, const cr_expr *e, int prec)
         render_expr(c, e->u.un.e, P_NOT + 1);
         break;
     case CR_N_IS_NULL: case CR_N_IS_NOT_NULL:
-        render_expr(c, e->u.un.e, P_IS + 1);
+        render_expr(c, e->u.un.e, P_CMP + 1);
+        render_untyped_cast(c, e->u.un.e);
         puts_(c, e->kind == CR_N_IS_NULL ? " IS NULL" : " IS NOT NULL");
         break;
     case CR_N_IN: case CR_N_NOT_IN:
@@ -818,6 +891,7 @@ static void render_expr(compiler *c, const cr_expr *e, int prec)
         puts_(c, c->d->length_function);
         puts_(c, "(");
         render_expr(c, e->u.un.e, 0);
+        render_untyped_cast(c, e->u.un.e);
         puts_(c, ")");
         break;
     case CR_N_CASE:
@@ -945,67 +1019,23 @@ static void from_add(from_set *f, const void *p)
     f->items[f->n++] = p;
 }
 
+static void collect_child(const cr_expr *e, void *f);
+
 /* The FROM items an expression refers to, not looking into subqueries
  * (which have their own FROM). */
 static void collect_froms(from_set *f, const cr_expr *e)
 {
     if (!e)
         return;
-    switch ((cr_node_kind)e->kind) {
-    case CR_N_COLUMN:
+    if (e->kind == CR_N_COLUMN)
         from_add(f, ((const struct cr_column *)e)->table);
-        break;
-    case CR_N_FROM_COLUMN:
+    else if (e->kind == CR_N_FROM_COLUMN)
         from_add(f, e->u.fcol.from);
-        break;
-    case CR_N_BINARY:
-        collect_froms(f, e->u.bin.left);
-        collect_froms(f, e->u.bin.right);
-        break;
-    case CR_N_AND: case CR_N_OR:
-        for (size_t i = 0; i < e->u.list.n; i++)
-            collect_froms(f, e->u.list.items[i]);
-        break;
-    case CR_N_NOT: case CR_N_IS_NULL: case CR_N_IS_NOT_NULL: case CR_N_ORDER: case CR_N_LENGTH:
-    case CR_N_CAST:
-        collect_froms(f, e->u.un.e);
-        break;
-    case CR_N_BETWEEN: case CR_N_LIKE_ESCAPE:
-        collect_froms(f, e->u.un.e);
-        collect_froms(f, e->u.un.a);
-        collect_froms(f, e->u.un.b);
-        break;
-    case CR_N_IN: case CR_N_NOT_IN:
-        collect_froms(f, e->u.in.e);
-        break;
-    case CR_N_IN_SELECT: case CR_N_NOT_IN_SELECT:
-        collect_froms(f, e->u.sub.e);
-        break;
-    case CR_N_FUNC:
-        for (size_t i = 0; i < e->u.func.args.n; i++)
-            collect_froms(f, e->u.func.args.items[i]);
-        break;
-    case CR_N_CASE:
-        for (size_t i = 0; i < e->u.cases.whens.n; i++) {
-            collect_froms(f, e->u.cases.whens.items[i]);
-            collect_froms(f, e->u.cases.thens.items[i]);
-        }
-        collect_froms(f, e->u.cases.otherwise);
-        break;
-    case CR_N_LABEL:
-        collect_froms(f, e->u.label.e);
-        break;
-    case CR_N_OVER:
-        collect_froms(f, e->u.over.e);
-        for (size_t i = 0; i < e->u.over.partition.n; i++)
-            collect_froms(f, e->u.over.partition.items[i]);
-        for (size_t i = 0; i < e->u.over.order.n; i++)
-            collect_froms(f, e->u.over.order.items[i]);
-        break;
-    default:
-        break;
-    }
+    else
+        cr_expr_each_child(e, collect_child, f);
 }
+
+static void collect_child(const cr_expr *e, void *f) { collect_froms(f, e); }
 
 static void collect_list(from_set *f, const cr_list *l)
 {
@@ -1036,7 +1066,7 @@ static void render_from_item(compiler *c, const void *from)
             /* A derived table sees nothing of the enclosing SELECT. */
             scope *saved = c->scope;
             c->scope = NULL;
-            render_select(c, e->stmt, true, false);
+            render_select(c, e->stmt, false);
             c->scope = saved;
         }
         puts_(c, ") AS ");
@@ -1118,6 +1148,7 @@ static void render_select_item(compiler *c, const void *item, bool top, bool *fi
         label = anon;
     }
     render_expr(c, value, 0);
+    render_untyped_cast(c, value);
     puts_(c, " AS ");
     ident(c, label);
     if (top)
@@ -1183,27 +1214,33 @@ static void render_for_update(compiler *c, cr_stmt *s)
         puts_(c, " SKIP LOCKED");
 }
 
-static void render_ctes(compiler *c, cr_stmt *s)
+static void render_ctes(compiler *c, const void *const *ctes, size_t n)
 {
-    if (!s->ctes.n)
+    if (!n)
         return;
     bool recursive = false;
-    for (size_t i = 0; i < s->ctes.n; i++)
-        recursive |= ((cr_expr *)s->ctes.items[i])->cte_recursive;
+    for (size_t i = 0; i < n; i++) {
+        const cr_expr *cte = ctes[i];
+        recursive |= cte->cte_recursive;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(((const cr_expr *)ctes[j])->u.label.name, cte->u.label.name) == 0)
+                fail(c, CR_ERR_INVALID_REQUEST, "two CTEs of one WITH are named '%s' (members "
+                     "of a compound share the WITH); name them apart", cte->u.label.name);
+    }
     puts_(c, recursive ? "WITH RECURSIVE " : "WITH ");
-    for (size_t i = 0; i < s->ctes.n && !c->failed; i++) {
-        const cr_expr *cte = s->ctes.items[i];
+    for (size_t i = 0; i < n && !c->failed; i++) {
+        const cr_expr *cte = ctes[i];
         if (i)
             puts_(c, ", ");
         ident(c, cte->u.label.name);
         puts_(c, " AS (");
         scope *saved = c->scope;
         c->scope = NULL;
-        render_select(c, cte->stmt, true, false);
+        render_select(c, cte->stmt, false);
         if (cte->recursive) {
             /* The recursive member refers to the CTE itself. */
             puts_(c, " UNION ALL ");
-            render_select(c, cte->recursive, true, false);
+            render_select(c, cte->recursive, false);
         }
         c->scope = saved;
         puts_(c, ")");
@@ -1286,19 +1323,46 @@ static void render_fk_condition(compiler *c, const void *first, const cr_stmt *s
         render_fk_pairs(c, from, key, to);
 }
 
-static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
+static bool list_has(const cr_list *l, const void *p)
 {
-    if (s->columns.n == 0) {
-        fail(c, CR_ERR_ARGUMENT, "the SELECT has no columns");
+    for (size_t i = 0; i < l->n; i++)
+        if (l->items[i] == p)
+            return true;
+    return false;
+}
+
+/* Correlation as SQLAlchemy's: the FROM items of a nested SELECT that the
+ * enclosing SELECTs provide are left out of its own FROM. Automatically
+ * only with more than one item, and never all of them; the first item
+ * stays when joins hang on it. */
+static void correlate_froms(compiler *c, const cr_stmt *s, from_set *f)
+{
+    if (!c->scope || (s->correlate == CR_CORRELATE_AUTO && f->n < 2))
         return;
+    size_t kept = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        const void *it = f->items[i];
+        bool listed = list_has(&s->correlate_items, it);
+        bool drop = s->correlate == CR_CORRELATE_AUTO ? in_enclosing(c->scope, it, false)
+                  : s->correlate == CR_CORRELATE_ONLY ? listed && in_enclosing(c->scope, it, true)
+                  : !listed && in_enclosing(c->scope, it, true);
+        if (!drop || (i == 0 && s->joins.n))
+            f->items[kept++] = it;
     }
-    render_ctes(c, s);
-    /* FROM: the items given, then the ones the statement refers to, less
-     * the join targets and those of enclosing SELECTs (correlation). */
-    from_set f = {0}, joined = {0};
+    if (kept == 0 && s->correlate == CR_CORRELATE_AUTO)
+        fail(c, CR_ERR_INVALID_REQUEST, "a subquery of '%s' returned no FROM clauses due to "
+             "auto-correlation; name what it correlates with cr_correlate (cr_correlate(q, "
+             "NULL) for nothing)", from_name(f->items[0]));
+    f->n = kept;
+}
+
+/* A SELECT's FROM: the items given, then those it refers to, less the join
+ * targets (in joined) and the correlated ones. */
+static void select_froms(compiler *c, const cr_stmt *s, from_set *f, from_set *joined)
+{
     for (size_t i = 0; i < s->froms.n; i++)
-        from_add(&f, s->froms.items[i]);
-    size_t explicit_n = f.n;
+        from_add(f, s->froms.items[i]);
+    size_t explicit_n = f->n;
     from_set refs = {0};
     collect_list(&refs, &s->columns);
     collect_froms(&refs, s->where);
@@ -1306,30 +1370,35 @@ static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
     collect_froms(&refs, s->having);
     collect_list(&refs, &s->order_by);
     for (size_t i = 0; i < s->joins.n; i++)
-        from_add(&joined, ((const cr_join_clause *)s->joins.items[i])->target);
-    size_t inferred = 0;
-    for (size_t i = 0; i < refs.n; i++) {
-        const void *r = refs.items[i];
-        if (from_has(&f, r) || from_has(&joined, r))
-            continue;
-        if (nested && in_scope(c, r))
-            continue;   /* correlated to the enclosing SELECT */
-        from_add(&f, r);
-        inferred++;
-    }
-    if (f.n == 0 && refs.n)   /* everything correlated: keep what it names */
-        for (size_t i = 0; i < refs.n; i++)
-            if (!from_has(&joined, refs.items[i]))
-                from_add(&f, refs.items[i]);
-    if (f.oom || joined.oom || refs.oom)
+        from_add(joined, ((const cr_join_clause *)s->joins.items[i])->target);
+    for (size_t i = 0; i < refs.n; i++)
+        if (!from_has(joined, refs.items[i]))
+            from_add(f, refs.items[i]);
+    cr_free(refs.items);
+    if (f->oom || joined->oom || refs.oom)
         fail(c, CR_ERR_NO_MEMORY, "out of memory compiling the statement");
-    if (!c->failed && explicit_n == 0 && f.n > 1 && inferred > 1)
+    correlate_froms(c, s, f);
+    if (!c->failed && explicit_n == 0 && f->n > 1)
         fail(c, CR_ERR_INVALID_REQUEST, "the SELECT uses tables '%s' and '%s' with no join "
              "between them; join them (cr_join) or name both with cr_select_from for a "
-             "cartesian product", from_name(f.items[0]), from_name(f.items[1]));
-    if (!c->failed && s->joins.n && f.n == 0)
+             "cartesian product", from_name(f->items[0]), from_name(f->items[1]));
+    if (!c->failed && s->joins.n && f->n == 0)
         fail(c, CR_ERR_INVALID_REQUEST, "join: the SELECT has nothing to join from; add "
              "cr_select_from");
+}
+
+static void render_plain_select(compiler *c, cr_stmt *s, bool top)
+{
+    bool hoisted = c->ctes_hoisted, force_where = c->force_where;
+    c->ctes_hoisted = c->force_where = false;
+    if (s->columns.n == 0) {
+        fail(c, CR_ERR_ARGUMENT, "the SELECT has no columns");
+        return;
+    }
+    if (!hoisted)
+        render_ctes(c, (const void *const *)s->ctes.items, s->ctes.n);
+    from_set f = {0}, joined = {0};
+    select_froms(c, s, &f, &joined);
 
     /* This SELECT's scope: its FROM items and join targets. */
     scope sc = {0};
@@ -1379,6 +1448,9 @@ static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
     if (s->where && !c->failed) {
         puts_(c, " \nWHERE ");
         render_expr(c, s->where, 0);
+    } else if (force_where) {
+        puts_(c, " \nWHERE ");
+        puts_(c, true_sql(c));
     }
     if (s->group_by.n && !c->failed) {
         puts_(c, " GROUP BY ");
@@ -1398,33 +1470,58 @@ static void render_plain_select(compiler *c, cr_stmt *s, bool nested, bool top)
     cr_free(sc.items);
     cr_free(f.items);
     cr_free(joined.items);
-    cr_free(refs.items);
 }
 
 static bool needs_parens_in_compound(const cr_stmt *s)
 {
-    return s->kind == CR_STMT_SELECT && (s->order_by.n || s->limit || s->offset);
+    return s->kind == CR_STMT_COMPOUND ||
+           (s->kind == CR_STMT_SELECT && (s->order_by.n || s->limit || s->offset));
 }
 
-static void render_compound(compiler *c, cr_stmt *s, bool nested, bool columns)
+/* The CTEs of a compound and of its members, which SQL only takes at the
+ * top of the compound. */
+static void collect_ctes(from_set *f, const cr_stmt *s)
+{
+    for (size_t i = 0; i < s->ctes.n; i++)
+        from_add(f, s->ctes.items[i]);
+    if (s->kind == CR_STMT_COMPOUND) {
+        collect_ctes(f, s->left);
+        collect_ctes(f, s->right);
+    }
+}
+
+static void render_compound_member(compiler *c, cr_stmt *m, bool columns)
+{
+    bool grouped = needs_parens_in_compound(m);
+    if (grouped)
+        puts_(c, c->d->compound_member_subquery ? "SELECT * FROM (" : "(");
+    c->ctes_hoisted = true;
+    render_select(c, m, columns);
+    if (grouped)
+        puts_(c, ")");
+}
+
+static void render_compound(compiler *c, cr_stmt *s, bool columns)
 {
     static const char *const ops[] = {" UNION ", " UNION ALL ", " INTERSECT ", " EXCEPT "};
+    bool hoisted = c->ctes_hoisted;
+    c->ctes_hoisted = false;
     if ((s->op == CR_INTERSECT || s->op == CR_EXCEPT) && !c->d->has_intersect_except) {
         fail(c, CR_ERR_NOT_SUPPORTED, "the %s dialect has no%s", c->d->name, ops[s->op]);
         return;
     }
-    cr_stmt *parts[2] = {s->left, s->right};
-    for (int i = 0; i < 2 && !c->failed; i++) {
-        if (i)
-            puts_(c, ops[s->op]);
-        bool p = needs_parens_in_compound(parts[i]) || parts[i]->kind == CR_STMT_COMPOUND;
-        if (p)
-            puts_(c, "(");
-        /* Only the first member names the result columns. */
-        render_select(c, parts[i], nested, columns && i == 0);
-        if (p)
-            puts_(c, ")");
+    if (!hoisted) {
+        from_set ctes = {0};
+        collect_ctes(&ctes, s);
+        if (ctes.oom)
+            fail(c, CR_ERR_NO_MEMORY, "out of memory compiling the statement");
+        render_ctes(c, ctes.items, ctes.n);
+        cr_free(ctes.items);
     }
+    /* Only the first member names the result columns. */
+    render_compound_member(c, s->left, columns);
+    puts_(c, ops[s->op]);
+    render_compound_member(c, s->right, false);
     if (s->order_by.n && !c->failed) {
         /* ORDER BY of a compound names result columns, unqualified. */
         bool q = c->qualify;
@@ -1436,16 +1533,16 @@ static void render_compound(compiler *c, cr_stmt *s, bool nested, bool columns)
     render_limit(c, s);
 }
 
-static void render_select(compiler *c, cr_stmt *s, bool nested, bool columns)
+static void render_select(compiler *c, cr_stmt *s, bool columns)
 {
     if (s->err) {
         fail(c, s->err->cls, "%s", s->err->message);
         return;
     }
     if (s->kind == CR_STMT_COMPOUND)
-        render_compound(c, s, nested, columns);
+        render_compound(c, s, columns);
     else
-        render_plain_select(c, s, nested, columns);
+        render_plain_select(c, s, columns);
 }
 
 /* ---- INSERT, UPDATE, DELETE ---- */
@@ -1480,13 +1577,25 @@ static void dml_scope(compiler *c, cr_stmt *s, scope *sc, const void **item)
     c->scope = sc;
 }
 
-static void render_assigns(compiler *c, const cr_list *row)
+/* A column set by an upsert: qualified on MySQL after INSERT ... SELECT,
+ * whose tables may have a column of the same name. */
+static void upsert_target(compiler *c, const cr_stmt *s, const struct cr_column *col)
+{
+    if (s && s->from_select) {
+        ident(c, s->table->name);
+        puts_(c, ".");
+    }
+    ident(c, col->name);
+}
+
+/* col=value, ...; s: an upsert's SET on MySQL, else NULL. */
+static void render_assigns(compiler *c, const cr_list *row, const cr_stmt *s)
 {
     for (size_t i = 0; i < row->n && !c->failed; i++) {
         const cr_assign *a = row->items[i];
         if (i)
             puts_(c, ", ");
-        ident(c, a->col->name);
+        upsert_target(c, s, a->col);
         puts_(c, "=");
         render_expr(c, a->value, 0);
     }
@@ -1502,12 +1611,12 @@ static void render_upsert(compiler *c, cr_stmt *s)
             /* No DO NOTHING: an update that changes nothing. */
             const struct cr_column *col = s->conflict_cols.n ? s->conflict_cols.items[0]
                                                              : s->table->cols[0];
-            ident(c, col->name);
+            upsert_target(c, s, col);
             puts_(c, " = ");
-            ident(c, col->name);
+            upsert_target(c, s, col);
             return;
         }
-        render_assigns(c, &s->conflict_sets);
+        render_assigns(c, &s->conflict_sets, s);
         return;
     }
     puts_(c, " ON CONFLICT");
@@ -1532,7 +1641,28 @@ static void render_upsert(compiler *c, cr_stmt *s)
         return;
     }
     puts_(c, " DO UPDATE SET ");
-    render_assigns(c, &s->conflict_sets);
+    render_assigns(c, &s->conflict_sets, NULL);
+}
+
+/* The SELECT of INSERT ... SELECT. Before ON CONFLICT, SQLite would read
+ * ON as a join constraint unless the SELECT ends in a WHERE. */
+static void render_insert_select(compiler *c, cr_stmt *s)
+{
+    cr_stmt *sel = s->from_select;
+    if (!s->conflict || !c->d->upsert_select_where) {
+        render_select(c, sel, false);
+        return;
+    }
+    bool wrap = sel->kind == CR_STMT_COMPOUND || sel->order_by.n || sel->limit || sel->offset;
+    if (wrap)
+        puts_(c, "SELECT * FROM (");
+    else
+        c->force_where = true;
+    render_select(c, sel, false);
+    if (wrap) {
+        puts_(c, ") \nWHERE ");
+        puts_(c, true_sql(c));
+    }
 }
 
 static void render_insert(compiler *c, cr_stmt *s, bool implicit_pk)
@@ -1550,10 +1680,13 @@ static void render_insert(compiler *c, cr_stmt *s, bool implicit_pk)
             ident(c, ((const struct cr_column *)s->from_select_cols.items[i])->name);
         }
         puts_(c, ") ");
-        render_select(c, s->from_select, true, false);
+        render_insert_select(c, s);
     } else {
         const cr_list *first = s->eff_rows.items[0];
-        if (first->n == 0) {
+        if (first->n == 0 && s->conflict && c->d->upsert_no_default_values) {
+            fail(c, CR_ERR_NOT_SUPPORTED, "the %s dialect has no ON CONFLICT for an INSERT of "
+                 "no values (DEFAULT VALUES); set a column", c->d->name);
+        } else if (first->n == 0) {
             puts_(c, " ");
             puts_(c, c->d->empty_insert);
         } else {
@@ -1621,7 +1754,7 @@ static void render_dml(compiler *c, cr_stmt *s)
         ident(c, s->table->name);
         puts_(c, " SET ");
         dml_scope(c, s, &sc, &item);
-        render_assigns(c, s->eff_rows.items[0]);
+        render_assigns(c, s->eff_rows.items[0], NULL);
     } else {
         puts_(c, "DELETE FROM ");
         ident(c, s->table->name);
@@ -1666,7 +1799,7 @@ cr_status cr_stmt_compile_into(cr_stmt *q, const cr_dialect *d, bool implicit_pk
     } else {
         switch (q->kind) {
         case CR_STMT_SELECT: case CR_STMT_COMPOUND:
-            render_select(&c, q, false, true);
+            render_select(&c, q, true);
             break;
         case CR_STMT_INSERT:
             render_insert(&c, q, implicit_pk);

@@ -13,8 +13,8 @@ cr_compiled *cr_stmt_compile(cr_stmt *q, const char *dialect)
         return NULL;
     const cr_dialect *d = cr_dialect_find(dialect);
     if (!d) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "unknown dialect '%s' (known: sqlite, postgresql, "
-                     "mysql, or NULL for the generic one)", dialect);
+        cr_stmt_compile_fail(q, CR_ERR_ARGUMENT, "unknown dialect '%s' (known: sqlite, "
+                             "postgresql, mysql, or NULL for the generic one)", dialect);
         return NULL;
     }
     if (cr_stmt_key(q))
@@ -23,13 +23,13 @@ cr_compiled *cr_stmt_compile(cr_stmt *q, const char *dialect)
     cr_error err;
     cr_error_init(&err);
     if (!c) {
-        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory compiling the statement");
+        cr_stmt_compile_fail(q, CR_ERR_NO_MEMORY, "out of memory compiling the statement");
         return NULL;
     }
     if (cr_stmt_compile_into(q, d, false, c, &err)) {
-        /* A compile error is the statement's error: it is not going to go
-         * away by compiling it again. */
-        cr_stmt_fail(q, err.cls, "%s", err.message);
+        /* A compile error is this dialect's: the statement stays as built
+         * (another dialect may render it). */
+        cr_stmt_compile_fail(q, err.cls, "%s", err.message);
         cr_error_clear(&err);
         cr_free(c);
         return NULL;
@@ -37,7 +37,7 @@ cr_compiled *cr_stmt_compile(cr_stmt *q, const char *dialect)
     c->param_values = cr_malloc((c->nslots ? c->nslots : 1) * sizeof(cr_value));
     if (!c->param_values) {
         cr_compiled_free(c);
-        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory compiling the statement");
+        cr_stmt_compile_fail(q, CR_ERR_NO_MEMORY, "out of memory compiling the statement");
         return NULL;
     }
     /* The values stay valid while q lives (they point into its arena). */
@@ -156,7 +156,7 @@ static bool start(cr_conn *c, cr_stmt *q)
         return false;
     }
     if (cr_stmt_key(q)) {
-        cr_error_copy(&c->err, q->err);
+        cr_error_copy(&c->err, cr_stmt_error(q));
         return false;
     }
     return true;
@@ -376,8 +376,8 @@ cr_result *cr_conn_executemany_stmt(cr_conn *c, cr_stmt *q, cr_column *const *co
         if (!*slot) {
             *slot = batch_stmt(q, all, nall, n);
             if (!*slot || cr_stmt_key(*slot)) {
-                rc = *slot ? cr_error_set(&c->err, (*slot)->err->cls, "%s",
-                                          (*slot)->err->message)
+                rc = *slot ? cr_error_set(&c->err, cr_stmt_error(*slot)->cls, "%s",
+                                          cr_stmt_error(*slot)->message)
                            : cr_error_oom(&c->err);
                 break;
             }

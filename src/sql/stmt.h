@@ -14,6 +14,11 @@ typedef enum cr_join_kind { CR_JOIN_INNER, CR_JOIN_LEFT, CR_JOIN_FULL } cr_join_
 typedef enum cr_compound_op {
     CR_UNION, CR_UNION_ALL, CR_INTERSECT, CR_EXCEPT
 } cr_compound_op;
+typedef enum cr_correlate_mode {
+    CR_CORRELATE_AUTO,           /* SQLAlchemy's auto-correlation             */
+    CR_CORRELATE_ONLY,           /* correlate(items): those only              */
+    CR_CORRELATE_EXCEPT          /* correlate_except(items): all but those    */
+} cr_correlate_mode;
 typedef enum cr_conflict_kind { CR_CONFLICT_NONE, CR_CONFLICT_NOTHING, CR_CONFLICT_UPDATE } cr_conflict_kind;
 
 typedef struct cr_join_clause {
@@ -21,6 +26,15 @@ typedef struct cr_join_clause {
     cr_expr *on;
     cr_join_kind kind;
 } cr_join_clause;
+
+/* A statement's use of an expression (or FROM item) built on another one,
+ * not (yet) part of the same statement tree: checked when it is compiled,
+ * by serial number, so that a freed statement is never read. */
+typedef struct cr_foreign {
+    uint64_t serial;             /* the owner's serial                       */
+    cr_stmt_kind kind;           /* the owner's kind, for the message        */
+    const char *what;            /* the call that took it                    */
+} cr_foreign;
 
 /* col = value in a VALUES row, a SET list or an upsert's SET. */
 typedef struct cr_assign {
@@ -32,6 +46,12 @@ struct cr_stmt {
     uint32_t tag;                /* CR_TAG_STMT                               */
     cr_stmt_kind kind;
     cr_error *err;               /* first building error, or NULL             */
+    cr_error *compile_err;       /* the last compile's error (cls CR_OK: none);
+                                  * not a building error: the next compile
+                                  * (another dialect) starts clean            */
+    uint64_t serial;             /* unique per statement made                 */
+    cr_stmt *parent;             /* the statement that adopted this one       */
+    cr_list foreign;             /* cr_foreign *: expressions of others used  */
     cr_arena arena;              /* every node built for the statement        */
     cr_list adopted;             /* statements this one frees                 */
 
@@ -45,6 +65,8 @@ struct cr_stmt {
     bool distinct;
     int for_update;              /* -1: none; else CR_FOR_* flags             */
     cr_list ctes;                /* CTE nodes, in the order they were made    */
+    cr_correlate_mode correlate; /* and its FROM items: */
+    cr_list correlate_items;
     /* ORM (orm/): the mapper whose objects the SELECT loads, and the session
      * a session.query() statement runs through. Opaque here. */
     const void *orm_mapper;
@@ -110,9 +132,31 @@ cr_status cr_stmt_compile_into(cr_stmt *q, const cr_dialect *d, bool implicit_pk
                                cr_compiled *out, cr_error *err);
 void cr_compiled_clear(cr_compiled *c);
 
+/* Every expression q's tree uses belongs to a statement of the tree; else
+ * CR_ERR_INVALID_REQUEST naming both statements (a compile error). */
+cr_status cr_stmt_check_owners(cr_stmt *q);
+
+/* Record a compile error of q: reported by cr_stmt_error until the next
+ * compile or execution, never a building error. Returns cls. */
+cr_status cr_stmt_compile_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Take back sub, which q adopted for one execution (the ORM's count and
+ * exists wrap a query the program still owns): q no longer frees it and sub
+ * may be adopted again. */
+void cr_stmt_unadopt(cr_stmt *q, cr_stmt *sub);
+/* Room for one more adopted statement, so that adopting one cannot fail
+ * for memory (which would free it). */
+bool cr_stmt_reserve_adoption(cr_stmt *q);
+
 /* Record a building error on q (first wins). */
 void cr_stmt_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Call fn for each expression e is made of (not looking into the
+ * statements of subqueries). */
+void cr_expr_each_child(const cr_expr *e, void (*fn)(const cr_expr *child, void *ctx),
+                        void *ctx);
 
 /* The assignment of col in a VALUES row or SET list, or NULL. */
 const cr_assign *cr_assign_find(const cr_list *row, const struct cr_column *col);

@@ -1421,6 +1421,215 @@ static void test_bad_input(void **state)
     assert_int_equal(cr_error_class(cr_conn_error(c)), CR_ERR_ARGUMENT);
 }
 
+/* ---- issue #8 ------------------------------------------------------------------------ */
+
+/* Finding 20: a comparison as the left operand of a comparison keeps its
+ * parentheses (SQLite binds < tighter than =; PostgreSQL cannot chain). */
+static void test_precedence(void **state)
+{
+    FX;
+    /* name = email is false for 1, 3, 4 and NULL for bob. */
+    cr_stmt *q = cr_select(users.c.id);
+    cr_where(q, cr_lt(q, cr_eq(q, users.c.name, users.c.email), cr_gt(q, users.c.id, 2)));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "3;4");
+
+    q = cr_select(users.c.id);
+    cr_where(q, cr_eq(q, cr_contains(q, users.c.name, "a"), cr_gt(q, users.c.id, 2)));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "2;3;4");
+
+    q = cr_select(users.c.id);
+    cr_where(q, cr_ne(q, cr_in_values(q, (cr_expr *)users.c.id, NULL, 0),
+                      cr_between(q, users.c.id, 2, 3)));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "2;3");
+
+    q = cr_select(users.c.id);
+    cr_where(q, cr_is_not_null(q, cr_eq(q, users.c.email, users.c.name)));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "1;3;4");
+
+    q = cr_select_new();
+    cr_columns(q, cr_label(q, cr_sub(q, cr_sub(q, users.c.id, 10), users.c.id), "a"),
+               cr_label(q, cr_concat(q, cr_add(q, users.c.id, 1), users.c.name), "b"));
+    cr_where(q, cr_eq(q, users.c.id, 1));
+    expect_rows(c, q, "-10|2alice");
+}
+
+/* Finding 5: one expression holding a value used twice. */
+static void test_shared_bind(void **state)
+{
+    FX;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_expr *e = cr_eq(q, users.c.name, "carol");
+    cr_where(q, cr_or(q, e, cr_and(q, e, cr_gt(q, users.c.id, 9))));
+    expect_rows(c, q, "3");
+}
+
+/* Finding 6: a failed compile for another dialect leaves the statement
+ * executable. */
+static void test_compile_error_not_kept(void **state)
+{
+    FX;
+    cr_stmt *q = cr_select(users.c.name);
+    cr_where(q, cr_eq(q, users.c.id, 2));
+    cr_select_from(q, users.table);
+    cr_stmt *sub = cr_select(posts.c.id);
+    cr_where(q, cr_not(q, cr_exists(q, sub)));
+    assert_null(cr_stmt_compile(q, "oracle"));
+    cr_stmt *q2 = cr_select(users.c.name);
+    cr_full_outerjoin(q2, posts.table, cr_eq(q2, posts.c.user_id, users.c.id));
+    cr_select_from(q2, users.table);
+    assert_null(cr_stmt_compile(q2, "mysql"));
+    cr_stmt_free(q2);
+    cr_where(sub, cr_eq(sub, posts.c.user_id, 99));
+    expect_rows(c, q, "bob");
+}
+
+/* Finding 21: an empty IN / NOT IN of a value. */
+static void test_empty_in_of_value(void **state)
+{
+    FX;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_where(q, cr_not_in_values(q, cr_add(q, users.c.id, 1), NULL, 0));
+    cr_where(q, cr_or(q, cr_in_values(q, cr_bind(q, cr_val_int(1)), NULL, 0),
+                      cr_gt(q, users.c.id, 2)));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "3;4");
+}
+
+/* Finding 22: text values no column types run on PostgreSQL too. */
+static void test_untyped_text(void **state)
+{
+    FX;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_where(q, cr_is_not_null(q, cr_bind(q, cr_val_text("x"))));
+    cr_where(q, cr_is_null(q, cr_bind(q, cr_val_null())));
+    cr_where(q, cr_eq(q, cr_concat(q, cr_bind(q, cr_val_text("a")), "b"), "ab"));
+    cr_where(q, cr_eq(q, cr_bind(q, cr_val_text("s")), cr_bind(q, cr_val_text("s"))));
+    cr_where(q, cr_lt(q, users.c.id, 3));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "1;2");
+
+    q = cr_select_new();
+    cr_columns(q, cr_label(q, cr_bind(q, cr_val_text("t")), "t"),
+               cr_label(q, cr_coalesce(q, cr_bind(q, cr_val_text("u")), users.c.email), "u"),
+               cr_label(q, cr_length(q, cr_bind(q, cr_val_text("abc"))), "n"));
+    cr_where(q, cr_eq(q, users.c.id, 2));
+    expect_rows(c, q, "t|u|3");
+}
+
+/* Finding 7: compound members with ORDER BY / LIMIT or a CTE, INSERT ...
+ * SELECT ... ON CONFLICT run everywhere. */
+static void test_sqlite_grammar(void **state)
+{
+    FX;
+    cr_stmt *a = cr_select(users.c.id);
+    cr_order_by(a, cr_desc(a, users.c.id));
+    cr_limit(a, 1);
+    cr_stmt *b = cr_select(posts.c.id);
+    cr_where(b, cr_eq(b, posts.c.id, 2));
+    cr_stmt *q = cr_union_all(b, a);
+    cr_order_by(q, posts.c.id);
+    expect_rows(c, q, "2;4");
+
+    b = cr_select_new();
+    cr_stmt *sub = cr_select(posts.c.user_id);
+    cr_where(sub, cr_is_not_null(sub, posts.c.user_id));
+    cr_expr *t = cr_cte(b, sub, "t", false);
+    cr_columns(b, cr_c(b, t, "user_id"));
+    q = cr_intersect(cr_select(users.c.id), b);
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "1;2");
+
+    q = cr_insert(users.table);
+    cr_stmt *sel = cr_select_new();
+    cr_columns(sel, cr_add(sel, posts.c.id, 2), posts.c.title);
+    cr_from_select(q, CR_COLS(users.c.id, users.c.name), sel);
+    cr_on_conflict_do_nothing(q, CR_COLS(users.c.id));
+    run_ok(c, q);
+    q = cr_select(users.c.id, users.c.name);
+    cr_where(q, cr_gt(q, users.c.id, 2));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "3|carol;4|dave;5|x;6|orphan");
+}
+
+/* Finding 23: correlation. */
+static void test_correlation(void **state)
+{
+    FX;
+    cr_stmt *q = cr_select(users.c.name);
+    cr_select_from(q, users.table);
+    cr_join(q, posts.table, cr_eq(q, posts.c.user_id, users.c.id));
+    cr_stmt *sub = cr_select(posts.c.id);
+    cr_where(sub, cr_eq(sub, posts.c.user_id, users.c.id));
+    cr_where(q, cr_exists(q, sub));
+    cr_order_by(q, users.c.id);
+    cr_result *r = cr_conn_execute_stmt(c, q);
+    assert_null(r);
+    assert_int_equal(cr_error_class(cr_conn_error(c)), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_conn_error(c)), "auto-correlation"));
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.name);
+    cr_select_from(q, users.table);
+    sub = cr_select(posts.c.id);
+    cr_where(sub, cr_eq(sub, posts.c.user_id, users.c.id));
+    cr_select_from(sub, users.table);
+    cr_correlate_except(sub, posts.table);
+    cr_where(q, cr_exists(q, sub));
+    cr_order_by(q, users.c.id);
+    expect_rows(c, q, "alice;bob");
+}
+
+/* Finding 16: ISO-8601 text for a datetime column, stored as a datetime. */
+static void test_datetime_text(void **state)
+{
+    FX;
+    cr_stmt *q = cr_update(posts.table);
+    cr_set(q, posts.c.updated, "2024-05-06 07:08:09.5");
+    cr_where(q, cr_eq(q, posts.c.id, 1));
+    run_ok(c, q);
+    q = cr_select(posts.c.id, posts.c.updated);
+    cr_where(q, cr_ge(q, posts.c.updated, "2024-05-06T07:08:09"));
+    expect_rows(c, q, "1|2024-05-06 07:08:09.500000");
+}
+
+/* Findings 1 and 2: an expression of another statement, and a DML
+ * statement adopted, are refused before anything is sent. */
+static void test_ownership_refused(void **state)
+{
+    FX;
+    cr_stmt *list = cr_select(users.c.name);
+    cr_expr *cond = cr_gt(list, users.c.id, 2);
+    cr_where(list, cond);
+    cr_stmt *count = cr_select_new();
+    cr_columns(count, cr_count_star(count));
+    cr_select_from(count, users.table);
+    cr_where(count, cond);
+    refused(c, count, CR_ERR_INVALID_REQUEST, "built on a SELECT");
+    cr_order_by(list, users.c.id);
+    expect_rows(c, list, "carol;dave");
+
+    cr_stmt *other = cr_select(users.c.id);
+    cr_expr *e = cr_eq(other, users.c.id, 1);
+    cr_stmt *q = cr_delete(users.table);
+    cr_where(q, e);
+    cr_stmt_free(other);
+    refused(c, q, CR_ERR_INVALID_REQUEST, "used by a DELETE");
+
+    q = cr_select_new();
+    cr_stmt *anchor = cr_select_new();
+    cr_columns(anchor, cr_label(anchor, cr_literal(anchor, "1"), "n"));
+    cr_expr *cnt = cr_cte(q, anchor, "cnt", true);
+    cr_stmt *upd = cr_update(users.table);
+    cr_set(upd, users.c.name, "x");
+    cr_cte_union_all(q, cnt, upd);
+    cr_columns(q, cr_c(q, cnt, "n"));
+    refused(c, q, CR_ERR_ARGUMENT, "must be a SELECT");
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -1461,6 +1670,15 @@ int main(int argc, char **argv)
         T(test_hostile_values),
         T(test_hostile_identifiers),
         T(test_bad_input),
+        T(test_ownership_refused),
+        T(test_precedence),
+        T(test_shared_bind),
+        T(test_compile_error_not_kept),
+        T(test_empty_in_of_value),
+        T(test_untyped_text),
+        T(test_sqlite_grammar),
+        T(test_correlation),
+        T(test_datetime_text),
     };
     int failed = HARNESS_RUN("core", NULL, tests, group_teardown);
     cr_metadata_free(md);

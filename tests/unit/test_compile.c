@@ -660,7 +660,8 @@ static void test_compound(void **state)
     cr_limit(a, 1);
     q = cr_union_all(a, cr_select(posts.c.id));
     expect4(q, "(SELECT users.id \nFROM users LIMIT :param_1) UNION ALL SELECT posts.id \nFROM "
-               "posts", NULL, NULL, NULL);
+               "posts", "SELECT * FROM (SELECT users.id \nFROM users LIMIT ?) UNION ALL SELECT "
+               "posts.id \nFROM posts", NULL, NULL);
     cr_stmt_free(q);
 }
 
@@ -1082,7 +1083,7 @@ static void test_errors(void **state)
     expect_error(q, NULL, CR_ERR_ARGUMENT, "no WHEN");
     cr_stmt_free(q);
     q = cr_union(cr_select(users.c.id), cr_delete(users.table));
-    expect_error(q, NULL, CR_ERR_ARGUMENT, "both members must be SELECTs");
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "union: the statement must be a SELECT, not a DELETE");
     cr_stmt_free(q);
     q = cr_select(users.c.id);
     cr_where(q, (cr_expr *)NULL);
@@ -1157,6 +1158,500 @@ static void test_recompile_same(void **state)
     cr_stmt_free(q);
 }
 
+/* ---- issue #8: statements own their expressions and adopt statements once ------ */
+
+/* Finding 1: an expression built on one statement and used by another that
+ * does not contain it is refused, naming both; the freed statement is never
+ * read. Built on an enclosing statement and used by its subquery is fine. */
+static void test_expression_ownership(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_stmt *q2 = cr_select(users.c.id);
+    cr_expr *e = cr_eq(q2, users.c.id, 1);
+    cr_where(q, e);
+    cr_stmt_free(q2);
+    expect_error(q, "sqlite", CR_ERR_INVALID_REQUEST, "built on a SELECT");
+    assert_non_null(strstr(cr_error_message(cr_stmt_error(q)), "used by a SELECT"));
+    cr_stmt_free(q);
+
+    /* The list query and its count query: each builds its own condition;
+     * sharing one is refused even while both live. */
+    q = cr_select(users.c.id);
+    cr_stmt *count = cr_select_new();
+    cr_columns(count, cr_count_star(count));
+    cr_where(q, cr_gt(q, users.c.id, 1));
+    cr_where(count, cr_and(count, cr_eq(count, users.c.name, "a"), cr_gt(q, users.c.id, 2)));
+    cr_select_from(count, users.table);
+    expect_error(count, NULL, CR_ERR_INVALID_REQUEST, "built on a SELECT");
+    expect4(q, "SELECT users.id \nFROM users \nWHERE users.id > :id_1", NULL, NULL, NULL);
+    cr_stmt_free(count);
+    cr_stmt_free(q);
+
+    /* A FROM item of another statement, in an UPDATE. */
+    q2 = cr_select_new();
+    cr_expr *u = cr_alias(q2, users.table, "u");
+    q = cr_update(users.table);
+    cr_set(q, users.c.name, "x");
+    cr_where(q, cr_eq(q, users.c.id, cr_c(q, u, "id")));
+    expect_error(q, NULL, CR_ERR_INVALID_REQUEST, "used by an UPDATE");
+    cr_stmt_free(q);
+    cr_stmt_free(q2);
+
+    /* Parts of the enclosing statement in its subquery, and parts of the
+     * subquery in the enclosing statement, once one adopts the other. */
+    q = cr_select_new();
+    u = cr_alias(q, users.table, "u");
+    cr_stmt *sub = cr_select(posts.c.id);
+    cr_where(sub, cr_eq(sub, posts.c.user_id, cr_c(q, u, "id")));
+    cr_expr *shared = cr_eq(sub, posts.c.title, "t");
+    cr_where(sub, shared);
+    cr_columns(q, cr_c(q, u, "name"));
+    cr_select_from(q, u);
+    cr_where(q, cr_exists(q, sub));
+    expect4(q, "SELECT u.name \nFROM users AS u \nWHERE EXISTS (SELECT posts.id \nFROM posts "
+               "\nWHERE posts.user_id = u.id AND posts.title = :title_1)", NULL, NULL, NULL);
+    cr_stmt_free(q);
+}
+
+/* Finding 2: a statement is adopted once, and only a SELECT is. */
+static void test_adoption_checked(void **state)
+{
+    (void)state;
+    /* An UPDATE as the recursive part of a CTE. */
+    cr_stmt *q = cr_select_new();
+    cr_stmt *anchor = cr_select_new();
+    cr_columns(anchor, cr_label(anchor, cr_bind(anchor, cr_val_int(1)), "n"));
+    cr_expr *cnt = cr_cte(q, anchor, "cnt", true);
+    cr_stmt *upd = cr_update(users.table);
+    cr_set(upd, users.c.name, "x");
+    cr_cte_union_all(q, cnt, upd);
+    cr_columns(q, cr_c(q, cnt, "n"));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "cte_union_all: the statement must be a SELECT");
+    cr_stmt_free(q);
+
+    /* Each adopting call refuses a DML statement. */
+    static const char *const calls[] = {"subquery", "cte", "in_select", "exists",
+                                        "scalar_subquery", "from_select"};
+    for (int i = 0; i < 6; i++) {
+        q = i == 5 ? cr_insert(posts.table) : cr_select(users.c.id);
+        cr_stmt *bad = cr_delete(users.table);
+        switch (i) {
+        case 0: cr_subquery(q, bad, "s"); break;
+        case 1: cr_cte(q, bad, "s", false); break;
+        case 2: cr_where(q, cr_in_select(q, users.c.id, bad)); break;
+        case 3: cr_where(q, cr_exists(q, bad)); break;
+        case 4: cr_columns(q, cr_scalar_subquery(q, bad)); break;
+        case 5: cr_from_select(q, CR_COLS(posts.c.id), bad); break;
+        }
+        char want[64];
+        snprintf(want, sizeof want, "%s: the statement must be a SELECT", calls[i]);
+        expect_error(q, NULL, CR_ERR_ARGUMENT, want);
+        cr_stmt_free(q);
+    }
+
+    /* A statement adopted twice: by the same statement, by another one,
+     * as both members of a UNION; a statement adopting its own parent. */
+    q = cr_select(users.c.id);
+    cr_stmt *sub = cr_select(posts.c.user_id);
+    cr_where(q, cr_in_select(q, users.c.id, sub));
+    cr_where(q, cr_exists(q, sub));
+    expect_error(q, NULL, CR_ERR_INVALID_REQUEST, "exists: the statement is already part of");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.id);
+    cr_stmt *q2 = cr_select(users.c.id);
+    sub = cr_select(posts.c.user_id);
+    cr_where(q, cr_in_select(q, users.c.id, sub));
+    cr_where(q2, cr_in_select(q2, users.c.id, sub));
+    expect_error(q2, NULL, CR_ERR_INVALID_REQUEST, "already part of another statement");
+    expect4(q, "SELECT users.id \nFROM users \nWHERE users.id IN (SELECT posts.user_id \nFROM "
+               "posts)", NULL, NULL, NULL);
+    cr_stmt_free(q2);
+    cr_stmt_free(q);
+
+    cr_stmt *a = cr_select(users.c.id);
+    q = cr_union(a, a);
+    expect_error(q, NULL, CR_ERR_INVALID_REQUEST, "already part of");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.id);
+    sub = cr_select(posts.c.id);
+    cr_where(q, cr_exists(q, sub));
+    cr_where(sub, cr_exists(sub, q));
+    expect_error(sub, NULL, CR_ERR_INVALID_REQUEST, "contain itself");
+    cr_stmt_free(q);
+
+    /* NULL columns for from_select. */
+    q = cr_insert(posts.table);
+    cr_from_select(q, NULL, 2, cr_select(users.c.id, users.c.name));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "from_select: the columns are NULL");
+    cr_stmt_free(q);
+}
+
+/* Finding 20: operands are parenthesized by precedence as SQLAlchemy does:
+ * an operand of the same precedence, left or right, is grouped unless it
+ * is the same associative operator (+, *, ||, AND, OR). */
+static void test_precedence(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_where(q, cr_lt(q, cr_eq(q, users.c.name, users.c.email), cr_gt(q, users.c.id, 3)));
+    expect4(q, "SELECT users.id \nFROM users \nWHERE (users.name = users.email) < (users.id > "
+               ":id_1)", NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    /* !=, LIKE, ILIKE, contains, BETWEEN, IN and an empty IN on the left. */
+    q = cr_select(users.c.id);
+    cr_where(q, cr_eq(q, cr_ne(q, users.c.name, users.c.email), cr_like(q, users.c.name, "a%")));
+    cr_where(q, cr_ne(q, cr_ilike(q, users.c.name, "b"), cr_contains(q, users.c.email, "c")));
+    cr_where(q, cr_eq(q, cr_contains(q, users.c.name, "d"), cr_between(q, users.c.id, 1, 2)));
+    cr_where(q, cr_ne(q, cr_in_values(q, (cr_expr *)users.c.id, NULL, 0),
+                      cr_in(q, users.c.id, CR_VALUES(cr_val_int(5)))));
+    cr_where(q, cr_is_null(q, cr_eq(q, users.c.id, 6)));
+    expect4(q, "SELECT users.id \nFROM users \nWHERE (users.name != users.email) = (users.name "
+               "LIKE :name_1) AND (lower(users.name) LIKE lower(:name_2)) != (users.email LIKE "
+               ":email_1 ESCAPE '/') AND (users.name LIKE :name_3 ESCAPE '/') = (users.id BETWEEN "
+               ":id_1 AND :id_2) AND (1 != 1) != (users.id IN (:id_3)) AND (users.id = :id_4) IS "
+               "NULL", NULL,
+            "SELECT users.id \nFROM users \nWHERE (users.name != users.email) = (users.name "
+            "LIKE $1) AND (users.name ILIKE $2) != (users.email LIKE $3 ESCAPE '/') AND "
+            "(users.name LIKE $4 ESCAPE '/') = (users.id BETWEEN $5 AND $6) AND (1 != 1) != "
+            "(users.id IN ($7)) AND (users.id = $8) IS NULL", NULL);
+    cr_stmt_free(q);
+
+    /* Arithmetic: - and / group an equal left operand, + and * chain;
+     * || groups arithmetic (SQLite binds || tighter than + and *). */
+    q = cr_select_new();
+    cr_columns(q, cr_label(q, cr_sub(q, cr_sub(q, users.c.id, users.c.score), users.c.id), "a"),
+               cr_label(q, cr_add(q, cr_add(q, users.c.id, users.c.score), users.c.id), "b"),
+               cr_label(q, cr_add(q, cr_sub(q, users.c.id, users.c.score), users.c.id), "c"),
+               cr_label(q, cr_div(q, cr_mul(q, users.c.id, users.c.score), users.c.id), "d"),
+               cr_label(q, cr_mul(q, cr_mul(q, users.c.id, users.c.score), users.c.id), "e"),
+               cr_label(q, cr_mod(q, cr_mod(q, users.c.id, users.c.id), users.c.id), "f"),
+               cr_label(q, cr_concat(q, cr_concat(q, users.c.name, users.c.email), "x"), "g"),
+               cr_label(q, cr_concat(q, cr_add(q, users.c.id, 1), users.c.name), "h"),
+               cr_label(q, cr_eq(q, cr_concat(q, users.c.name, "x"), users.c.email), "i"));
+    expect4(q, "SELECT (users.id - users.score) - users.id AS a, users.id + users.score + users.id "
+               "AS b, (users.id - users.score) + users.id AS c, (users.id * users.score) / "
+               "users.id AS d, users.id * users.score * users.id AS e, (users.id % users.id) % "
+               "users.id AS f, users.name || users.email || :param_1 AS g, (users.id + :id_1) || "
+               "users.name AS h, users.name || :param_2 = users.email AS i \nFROM users", NULL,
+            NULL,
+            "SELECT (users.id - users.score) - users.id AS a, users.id + users.score + users.id "
+            "AS b, (users.id - users.score) + users.id AS c, (users.id * users.score) / "
+            "users.id AS d, users.id * users.score * users.id AS e, (users.id % users.id) % "
+            "users.id AS f, concat(concat(users.name, users.email), ?) AS g, concat(users.id + "
+            "?, users.name) AS h, concat(users.name, ?) = users.email AS i \nFROM users");
+    cr_stmt_free(q);
+}
+
+/* Finding 5: one expression holding a value, used twice: one parameter,
+ * rendered twice (the same $1 on PostgreSQL). */
+static void test_shared_bind(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_expr *e = cr_eq(q, users.c.name, "x");
+    cr_where(q, cr_and(q, e, cr_gt(q, users.c.id, 1), e));
+    expect4(q, "SELECT users.id \nFROM users \nWHERE users.name = :name_1 AND users.id > :id_1 "
+               "AND users.name = :name_1",
+            NULL,
+            "SELECT users.id \nFROM users \nWHERE users.name = $1 AND users.id > $2 AND "
+            "users.name = $1", NULL);
+    expect_params(q, NULL, NAMES("name_1", "id_1"), NAMES("'x'", "1"));
+    expect_params(q, "postgresql", NAMES("name_1", "id_1"), NAMES("'x'", "1"));
+    expect_params(q, "sqlite", NAMES("name_1", "id_1", "name_1"), NAMES("'x'", "1", "'x'"));
+    cr_stmt_free(q);
+}
+
+/* Finding 6: a compile error belongs to that compile, not to the statement:
+ * the same statement then compiles for another dialect. */
+static void test_compile_error_not_kept(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.name, posts.c.title);
+    cr_select_from(q, users.table);
+    cr_full_outerjoin(q, posts.table, cr_eq(q, posts.c.user_id, users.c.id));
+    expect_error(q, "mysql", CR_ERR_NOT_SUPPORTED, "FULL OUTER JOIN");
+    expect_sql(q, "sqlite", "SELECT users.name, posts.title \nFROM users FULL OUTER JOIN posts "
+                            "ON posts.user_id = users.id");
+    assert_null(cr_stmt_error(q));
+    assert_null(cr_stmt_compile(q, "oracle"));
+    assert_non_null(strstr(cr_error_message(cr_stmt_error(q)), "unknown dialect"));
+    expect_sql(q, "postgresql", "SELECT users.name, posts.title \nFROM users FULL OUTER JOIN "
+                                "posts ON posts.user_id = users.id");
+    cr_stmt_free(q);
+
+    /* A building error stays. */
+    q = cr_select(users.c.id);
+    cr_where(q, cr_eq(q, users.c.id, "x"));
+    expect_error(q, "mysql", CR_ERR_ARGUMENT, "users.id");
+    expect_error(q, "sqlite", CR_ERR_ARGUMENT, "users.id");
+    cr_stmt_free(q);
+}
+
+/* Finding 21: an empty IN / NOT IN whose left side holds a value renders
+ * no parameter for it. */
+static void test_empty_in_of_value(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_where(q, cr_in_values(q, cr_bind(q, cr_val_int(1)), NULL, 0));
+    cr_where(q, cr_not_in_values(q, cr_add(q, users.c.id, 1), NULL, 0));
+    cr_where(q, cr_gt(q, users.c.id, 2));
+    expect4(q, "SELECT users.id \nFROM users \nWHERE 1 != 1 AND 1 = 1 AND users.id > :id_1",
+            NULL, NULL, NULL);
+    expect_params(q, "postgresql", NAMES("id_1"), NAMES("2"));
+    cr_stmt_free(q);
+}
+
+/* Finding 22: a text (or NULL) value no column types, where nothing gives
+ * it a type, is cast on PostgreSQL. */
+static void test_untyped_text_cast(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select_new();
+    cr_columns(q, cr_label(q, cr_bind(q, cr_val_text("t")), "t"),
+               cr_label(q, cr_length(q, cr_bind(q, cr_val_text("u"))), "n"),
+               cr_label(q, cr_concat(q, cr_bind(q, cr_val_text("a")), "b"), "ab"),
+               cr_label(q, cr_concat(q, users.c.name, "c"), "nc"));
+    cr_where(q, cr_is_not_null(q, cr_bind(q, cr_val_text("x"))));
+    cr_where(q, cr_is_null(q, cr_bind(q, cr_val_null())));
+    cr_where(q, cr_eq(q, users.c.name, "y"));
+    cr_where(q, cr_lt(q, cr_bind(q, cr_val_int(1)), 2));
+    expect4(q, "SELECT :param_1 AS t, length(:param_2) AS n, :param_3 || :param_4 AS ab, "
+               "users.name || :param_5 AS nc \nFROM users \nWHERE :param_6 IS NOT NULL AND "
+               ":param_7 IS NULL AND users.name = :name_1 AND :param_8 < :param_9", NULL,
+            "SELECT $1::VARCHAR AS t, length($2::VARCHAR) AS n, $3::VARCHAR || $4::VARCHAR AS "
+            "ab, users.name || $5 AS nc \nFROM users \nWHERE $6::VARCHAR IS NOT NULL AND "
+            "$7::VARCHAR IS NULL AND users.name = $8 AND $9 < $10",
+            "SELECT ? AS t, char_length(?) AS n, concat(?, ?) AS ab, concat(users.name, ?) AS nc "
+            "\nFROM users \nWHERE ? IS NOT NULL AND ? IS NULL AND users.name = ? AND ? < ?");
+    cr_stmt_free(q);
+}
+
+/* Finding 7: SQL SQLite would refuse is rendered otherwise or refused when
+ * built. */
+static void test_sqlite_grammar(void **state)
+{
+    (void)state;
+    /* A compound member with its own CTE: the CTE goes to the top. */
+    cr_stmt *b = cr_select_new();
+    cr_expr *t = cr_cte(b, cr_select(posts.c.user_id), "t", false);
+    cr_columns(b, cr_c(b, t, "user_id"));
+    cr_stmt *q = cr_intersect(cr_select(users.c.id), b);
+    expect4(q, "WITH t AS (SELECT posts.user_id \nFROM posts) SELECT users.id \nFROM users "
+               "INTERSECT SELECT t.user_id \nFROM t", NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    /* Two members' CTEs of one name cannot share the WITH. */
+    cr_stmt *m1 = cr_select_new();
+    cr_expr *t1 = cr_cte(m1, cr_select(posts.c.user_id), "t", false);
+    cr_columns(m1, cr_c(m1, t1, "user_id"));
+    cr_stmt *m2 = cr_select_new();
+    cr_expr *t2 = cr_cte(m2, cr_select(users.c.id), "t", false);
+    cr_columns(m2, cr_c(m2, t2, "id"));
+    q = cr_union(m1, m2);
+    expect_error(q, NULL, CR_ERR_INVALID_REQUEST, "two CTEs of one WITH are named 't'");
+    cr_stmt_free(q);
+
+    /* A nested compound member is a subquery on SQLite, parenthesized
+     * elsewhere. */
+    q = cr_except(cr_select(users.c.id),
+                  cr_union(cr_select(posts.c.user_id), cr_select(posts.c.id)));
+    expect4(q, "SELECT users.id \nFROM users EXCEPT (SELECT posts.user_id \nFROM posts UNION "
+               "SELECT posts.id \nFROM posts)",
+            "SELECT users.id \nFROM users EXCEPT SELECT * FROM (SELECT posts.user_id \nFROM posts "
+            "UNION SELECT posts.id \nFROM posts)", NULL, NULL);
+    cr_stmt_free(q);
+
+    /* INSERT ... SELECT ... ON CONFLICT: WHERE true on SQLite. */
+    q = cr_insert(users.table);
+    cr_from_select(q, CR_COLS(users.c.id, users.c.name), cr_select(posts.c.id, posts.c.title));
+    cr_on_conflict_do_nothing(q, CR_COLS(users.c.id));
+    expect4(q, "INSERT INTO users (id, name) SELECT posts.id, posts.title \nFROM posts ON CONFLICT "
+               "(id) DO NOTHING",
+            "INSERT INTO users (id, name) SELECT posts.id, posts.title \nFROM posts \nWHERE 1 ON "
+            "CONFLICT (id) DO NOTHING", NULL,
+            "INSERT INTO users (id, name) SELECT posts.id, posts.title \nFROM posts ON DUPLICATE "
+            "KEY UPDATE users.id = users.id");
+    cr_stmt_free(q);
+
+    /* INSERT DEFAULT VALUES takes no ON CONFLICT on SQLite. */
+    q = cr_insert(odd);
+    cr_on_conflict_do_nothing(q, NULL, 0);
+    expect_sql(q, "postgresql", "INSERT INTO \"order\" DEFAULT VALUES ON CONFLICT DO NOTHING");
+    expect_error(q, "sqlite", CR_ERR_NOT_SUPPORTED, "DEFAULT VALUES");
+    cr_stmt_free(q);
+
+    /* OVER applies to a function; a window function is no condition. */
+    q = cr_select(users.c.id);
+    cr_columns(q, cr_over(q, users.c.id));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "over: not a function");
+    cr_stmt_free(q);
+    q = cr_select(users.c.id);
+    cr_where(q, cr_gt(q, cr_over(q, cr_func0(q, "row_number")), 1));
+    expect_error(q, NULL, CR_ERR_INVALID_REQUEST, "where: a window function");
+    cr_stmt_free(q);
+    q = cr_select(users.c.id);
+    cr_group_by(q, cr_over(q, cr_count_star(q)));
+    expect_error(q, NULL, CR_ERR_INVALID_REQUEST, "group_by: a window function");
+    cr_stmt_free(q);
+
+    /* INSERT ... SELECT of another number of columns. */
+    q = cr_insert(posts.table);
+    cr_from_select(q, CR_COLS(posts.c.user_id), cr_select(users.c.id, users.c.name));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "from_select: 1 column is named and the SELECT has 2");
+    cr_stmt_free(q);
+    q = cr_insert(posts.table);
+    cr_from_select(q, CR_COLS(posts.c.user_id, posts.c.title, posts.c.tag, posts.c.id,
+                              posts.c.updated, posts.c.id),
+                   cr_select(posts.table));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "6 columns are named and the SELECT has 5");
+    cr_stmt_free(q);
+
+    /* Function names: dotted identifiers only. */
+    static const char *const bad[] = {"a.", "...", ".a", "a..b", "1a", "a.1b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        q = cr_select(users.c.id);
+        cr_columns(q, cr_func0(q, bad[i]));
+        expect_error(q, NULL, CR_ERR_ARGUMENT, "is not a function name");
+        cr_stmt_free(q);
+    }
+    q = cr_select_new();
+    cr_columns(q, cr_func(q, "pg_catalog.lower", users.c.name));
+    expect4(q, "SELECT pg_catalog.lower(users.name) AS \"pg_catalog.lower_1\" \nFROM users",
+            NULL, NULL, NULL);
+    cr_stmt_free(q);
+}
+
+/* Finding 23: correlation as SQLAlchemy: a subquery naming several FROM
+ * items leaves out those of the enclosing SELECT; leaving none is refused;
+ * cr_correlate / cr_correlate_except say otherwise. */
+static cr_stmt *posts_per_user(cr_stmt **sub)
+{
+    cr_stmt *q = cr_select(users.c.name);
+    cr_select_from(q, users.table);
+    cr_join(q, posts.table, cr_eq(q, posts.c.user_id, users.c.id));
+    *sub = cr_select_new();
+    cr_columns(*sub, cr_count_star(*sub));
+    cr_where(*sub, cr_eq(*sub, posts.c.user_id, users.c.id));
+    return q;
+}
+
+static void test_correlation(void **state)
+{
+    (void)state;
+    cr_stmt *sub, *q = posts_per_user(&sub);
+    cr_columns(q, cr_label(q, cr_scalar_subquery(q, sub), "n"));
+    expect_error(q, "sqlite", CR_ERR_INVALID_REQUEST,
+                 "returned no FROM clauses due to auto-correlation");
+    cr_stmt_free(q);
+
+    static const char *const want =
+        "SELECT users.name, (SELECT count(*) AS count_1 \nFROM posts \nWHERE posts.user_id = "
+        "users.id) AS n \nFROM users JOIN posts ON posts.user_id = users.id";
+    q = posts_per_user(&sub);
+    cr_correlate(sub, users.table);
+    cr_columns(q, cr_label(q, cr_scalar_subquery(q, sub), "n"));
+    expect4(q, want, NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    q = posts_per_user(&sub);
+    cr_correlate_except(sub, posts.table);
+    cr_columns(q, cr_label(q, cr_scalar_subquery(q, sub), "n"));
+    expect4(q, want, NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    /* No correlation at all. */
+    q = posts_per_user(&sub);
+    cr_select_from(sub, users.table);
+    cr_select_from(sub, posts.table);
+    cr_correlate(sub, NULL);
+    cr_columns(q, cr_label(q, cr_scalar_subquery(q, sub), "n"));
+    expect4(q, "SELECT users.name, (SELECT count(*) AS count_1 \nFROM users, posts \nWHERE "
+               "posts.user_id = users.id) AS n \nFROM users JOIN posts ON posts.user_id = "
+               "users.id", NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    /* One FROM item only: not correlated (as SQLAlchemy). */
+    q = cr_select(users.c.name);
+    sub = cr_select(users.c.id);
+    cr_where(sub, cr_eq(sub, users.c.name, "a"));
+    cr_where(q, cr_in_select(q, users.c.id, sub));
+    expect4(q, "SELECT users.name \nFROM users \nWHERE users.id IN (SELECT users.id \nFROM "
+               "users \nWHERE users.name = :name_1)", NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    /* Auto-correlation is with the immediately enclosing SELECT only. */
+    q = cr_select(users.c.name);
+    cr_stmt *mid = cr_select(posts.c.id);
+    cr_stmt *inner = cr_select(posts.c.id);
+    cr_where(inner, cr_eq(inner, posts.c.user_id, users.c.id));
+    cr_where(inner, cr_eq(inner, posts.c.title, "x"));
+    cr_where(mid, cr_exists(mid, inner));
+    cr_where(q, cr_exists(q, mid));
+    expect4(q, "SELECT users.name \nFROM users \nWHERE EXISTS (SELECT posts.id \nFROM posts "
+               "\nWHERE EXISTS (SELECT posts.id \nFROM users \nWHERE posts.user_id = users.id AND "
+               "posts.title = :title_1))", NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    /* Misuse. */
+    q = cr_select(users.c.id);
+    cr_correlate(q, users.c.id);
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "correlate: item 1 is not a table");
+    cr_stmt_free(q);
+    q = cr_insert(users.table);
+    cr_correlate_except(q, users.table);
+    expect_error(q, NULL, CR_ERR_INVALID_REQUEST, "correlate_except applies to a SELECT");
+    cr_stmt_free(q);
+}
+
+/* Finding 16: ISO-8601 text for date / time / datetime columns, bound as
+ * the typed value; messages say what a column takes. */
+static void test_datetime_text(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_insert(posts.table);
+    cr_set(q, posts.c.title, "t");
+    cr_set(q, posts.c.updated, "2024-01-02 03:04:05");
+    expect_params(q, "sqlite", NAMES("title", "tag", "updated"),
+                  NAMES("'t'", "'auto'", "2024-01-02 03:04:05.000000"));
+    const cr_value *v;
+    cr_compiled *c = cr_stmt_compile(q, "postgresql");
+    assert_non_null(c);
+    v = cr_compiled_param_value(c, 2);
+    assert_int_equal(v->type, CR_DATETIME);
+    cr_compiled_free(c);
+    cr_stmt_free(q);
+
+    /* A date alone is midnight for a datetime column. */
+    q = cr_select(posts.c.id);
+    cr_where(q, cr_between(q, posts.c.updated, "2024-01-02", "2024-01-03T10:00:00.5+02:00"));
+    expect_params(q, NULL, NAMES("updated_1", "updated_2"),
+                  NAMES("2024-01-02 00:00:00.000000", "2024-01-03 10:00:00.500000+02:00"));
+    cr_stmt_free(q);
+
+    q = cr_update(posts.table);
+    cr_set(q, posts.c.updated, "12:00");
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "posts.updated is DATETIME, which takes a datetime "
+                 "or ISO-8601 text");
+    assert_non_null(strstr(cr_error_message(cr_stmt_error(q)), "'12:00' is a TIME"));
+    cr_stmt_free(q);
+    q = cr_update(posts.table);
+    cr_set(q, posts.c.updated, "yesterday");
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "'yesterday' is not ISO-8601");
+    cr_stmt_free(q);
+
+    /* Integers other than 0 and 1 for a BOOLEAN. */
+    q = cr_insert(users.table);
+    cr_set(q, users.c.is_active, 2);
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "users.is_active is BOOLEAN, which takes a bool or "
+                 "the integers 0 and 1; an INTEGER value does not fit it");
+    cr_stmt_free(q);
+}
+
 /* ---- out of memory ------------------------------------------------------------------ */
 
 /* Build and compile many constructs: every step either succeeds or fails
@@ -1164,7 +1659,7 @@ static void test_recompile_same(void **state)
 static cr_status build_all(void)
 {
     static const char *const dialects[] = {NULL, "sqlite", "postgresql", "mysql"};
-    cr_stmt *qs[8] = {0};
+    cr_stmt *qs[12] = {0};
     int n = 0;
 
     cr_stmt *q = cr_select(users.c.name, posts.c.title);
@@ -1236,6 +1731,33 @@ static cr_status build_all(void)
 
     q = cr_delete(users.table);
     cr_where(q, cr_not(q, cr_is_null(q, users.c.email)));
+    qs[n++] = q;
+
+    /* Issue #8: correlation, a member's CTE hoisted, a grouped member,
+     * INSERT ... SELECT ... ON CONFLICT, a shared bind, ISO text. */
+    cr_stmt *m = cr_select_new();
+    cr_expr *t = cr_cte(m, cr_select(posts.c.user_id), "t", false);
+    cr_columns(m, cr_c(m, t, "user_id"));
+    cr_stmt *lim = cr_select(users.c.id);
+    cr_limit(lim, 2);
+    q = cr_union(cr_intersect(lim, m), cr_select(posts.c.id));
+    qs[n++] = q;
+
+    q = cr_select(users.c.name);
+    cr_select_from(q, users.table);
+    cr_join(q, posts.table, cr_eq(q, posts.c.user_id, users.c.id));
+    sub = cr_select_new();
+    cr_columns(sub, cr_count_star(sub));
+    cr_where(sub, cr_eq(sub, posts.c.user_id, users.c.id));
+    cr_correlate_except(sub, posts.table);
+    cr_expr *shared = cr_eq(q, posts.c.updated, "2024-01-02 03:04:05");
+    cr_where(q, cr_or(q, shared, cr_and(q, shared, cr_is_null(q, cr_bind(q, cr_val_text("x"))))));
+    cr_columns(q, cr_label(q, cr_scalar_subquery(q, sub), "n"));
+    qs[n++] = q;
+
+    q = cr_insert(users.table);
+    cr_from_select(q, CR_COLS(users.c.id, users.c.name), cr_select(posts.c.id, posts.c.title));
+    cr_on_conflict_do_nothing(q, CR_COLS(users.c.id));
     qs[n++] = q;
 
     cr_status worst = CR_OK;
@@ -1321,6 +1843,16 @@ int main(void)
         cmocka_unit_test(test_hostile_values_are_bound),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_recompile_same),
+        cmocka_unit_test(test_expression_ownership),
+        cmocka_unit_test(test_adoption_checked),
+        cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_shared_bind),
+        cmocka_unit_test(test_compile_error_not_kept),
+        cmocka_unit_test(test_empty_in_of_value),
+        cmocka_unit_test(test_untyped_text_cast),
+        cmocka_unit_test(test_sqlite_grammar),
+        cmocka_unit_test(test_correlation),
+        cmocka_unit_test(test_datetime_text),
         cmocka_unit_test(test_oom_every_construct),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -22,6 +22,7 @@ const cr_dialect cr_postgresql_dialect = {
     .has_for_update = true,
     .has_skip_locked = true,
     .has_cte_in_subquery = true,
+    .cast_untyped_text = true,
     .length_function = "length",
     .empty_in = "1 != 1",
     .empty_insert = "DEFAULT VALUES",

@@ -22,6 +22,9 @@ const cr_dialect cr_sqlite_dialect = {
     .has_for_update = false,       /* the database lock is stronger: FOR UPDATE is left out */
     .has_skip_locked = false,
     .has_cte_in_subquery = true,
+    .compound_member_subquery = true,
+    .upsert_select_where = true,
+    .upsert_no_default_values = true,
     .length_function = "length",
     .empty_in = "1 != 1",
     .empty_insert = "DEFAULT VALUES",
