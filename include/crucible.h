@@ -204,12 +204,18 @@ CR_API const char *cr_type_name(cr_type type);
 
 /* Format a date, time or datetime as SQLAlchemy stores it on SQLite:
  * "YYYY-MM-DD", "HH:MM:SS.ffffff" or "YYYY-MM-DD HH:MM:SS.ffffff" (with
- * "+HH:MM" when it has an offset). Writes at most size bytes including the
- * terminating NUL; returns the length it needed, as snprintf does. */
+ * "+HH:MM", or "+HH:MM:SS" when the offset has seconds, when it has an
+ * offset). Writes at most size bytes including the terminating NUL; returns
+ * the length it needed, as snprintf does. buf may be NULL when size is 0.
+ * Returns -1, writing nothing, when dt is NULL, buf is NULL with a size, or
+ * type is not CR_DATE, CR_TIME or CR_DATETIME. What cr_datetime_parse
+ * accepts, this writes back in a form that parses to the same value. */
 CR_API int cr_datetime_format(const cr_datetime *dt, cr_type type, char *buf,
                               size_t size);
 /* Parse "YYYY-MM-DD", "HH:MM[:SS[.ffffff]]" or a date and time separated by a
- * space or 'T', with an optional "Z" or "+HH[:MM]" offset. Stores the kind it
+ * space or 'T', with an optional "Z" or "+HH[[:]MM[[:]SS]]" offset (at most
+ * 23:59:59 either way; digits past the sixth of a fraction are dropped).
+ * Stores the kind it
  * found in *type (may be NULL). Returns CR_OK or CR_ERR_DATA. */
 CR_API cr_status cr_datetime_parse(const char *text, size_t len,
                                    cr_datetime *out, cr_type *type);

@@ -77,6 +77,8 @@ int cr_datetime_format(const cr_datetime *dt, cr_type type, char *buf, size_t si
      * (cr_datetime_check), not here. */
     char tmp[160];
     int n;
+    if (!dt || (!buf && size) || (type != CR_DATE && type != CR_TIME && type != CR_DATETIME))
+        return -1;
     if (type == CR_DATE)
         n = snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", dt->year, dt->month, dt->day);
     else if (type == CR_TIME)
@@ -92,6 +94,8 @@ int cr_datetime_format(const cr_datetime *dt, cr_type type, char *buf, size_t si
             off = -off;
         n += snprintf(tmp + n, sizeof tmp - (size_t)n, "%c%02lld:%02lld", sign, off / 3600,
                       off / 60 % 60);
+        if (off % 60)   /* historic offsets such as LMT's -07:52:58 */
+            n += snprintf(tmp + n, sizeof tmp - (size_t)n, ":%02lld", off % 60);
     }
     if (size)
         snprintf(buf, size, "%s", tmp);
@@ -200,6 +204,9 @@ static bool parse_time(const char **p, const char *end, cr_datetime *dt)
             if (*p < end && !digits(p, end, 2, &ss))
                 return false;
         }
+        /* Within a day, as the formatter writes it back (+HH:MM[:SS]). */
+        if (hh > 23 || mm > 59 || ss > 59)
+            return false;
         int off = hh * 3600 + mm * 60 + ss;
         dt->utc_offset = sign == '-' ? -off : off;
         dt->has_utc_offset = true;
