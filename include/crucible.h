@@ -141,7 +141,9 @@ typedef struct cr_value {
 
 /* Value constructors. Text and blob values borrow the caller's bytes for the
  * duration of the call they are passed to. cr_val_text(NULL) is NULL. They
- * are inline: building parameters costs no call. */
+ * are inline: building parameters costs no call. A value built by hand with
+ * a NULL text or blob pointer and a length other than 0 is refused with
+ * CR_ERR_ARGUMENT wherever it is passed. */
 static inline cr_value cr_val_null(void) { cr_value v = {CR_NULL, {0}}; return v; }
 static inline cr_value cr_val_int(int64_t i) { cr_value v = {CR_INT, {0}}; v.v.i = i; return v; }
 static inline cr_value cr_val_double(double d) { cr_value v = {CR_DOUBLE, {0}}; v.v.d = d; return v; }

@@ -159,10 +159,14 @@ CR_API size_t cr_metadata_sorted_tables(const cr_metadata *md, cr_table **out, s
 /* A new table with no columns; NULL on error (a name already used). */
 CR_API cr_table *cr_table_new(cr_metadata *md, const char *name);
 /* Add a column; returns its handle (owned by the table) or NULL on error
- * (a duplicate name, an unknown type, a String on which length < 0). */
+ * (a duplicate name, an unknown type, a String on which length < 0, a
+ * default value that is not a valid value: text or blob with a NULL pointer
+ * and a length, an impossible date). */
 CR_API cr_column *cr_table_add_column(cr_table *t, const cr_column_def *def);
 /* Create a table with these columns in one call, storing each column's
- * handle through handles[i] (may be NULL). CR_DECLARE_TABLE uses it. */
+ * handle through handles[i] (may be NULL). CR_DECLARE_TABLE uses it.
+ * defs may be NULL only when n is 0; otherwise nothing is created and the
+ * call returns CR_ERR_ARGUMENT (on the metadata). */
 CR_API cr_status cr_table_define(cr_metadata *md, const char *name, const cr_column_def *defs,
                                  size_t n, cr_column **const *handles, cr_table **out);
 
@@ -267,7 +271,12 @@ typedef struct cr_reflected_constraint {
 
 /* An inspector reads the schema through conn (inspect(connection)). What its
  * getters return is borrowed until the inspector is freed. Errors are on
- * the connection. */
+ * the connection. Every getter clears its outputs first; a NULL inspector
+ * is CR_ERR_ARGUMENT, a NULL output pointer CR_ERR_ARGUMENT (on the
+ * connection). The inspector lives no longer than its connection's handle:
+ * once cr_conn_close has closed it, every getter returns
+ * CR_ERR_RESOURCE_CLOSED (there is no connection to hold the detail), and
+ * the inspector must still be freed. */
 CR_API cr_inspector *cr_inspect(cr_conn *conn);
 CR_API void cr_inspector_free(cr_inspector *insp);
 /* The names of the tables, sorted. */

@@ -142,6 +142,32 @@ cr_status cr_datetime_check(const cr_datetime *dt, cr_type type, char *why, size
     return CR_OK;
 }
 
+cr_status cr_value_check(const cr_value *v, char *why, size_t size)
+{
+    switch (v->type) {
+    case CR_NULL: case CR_INT: case CR_DOUBLE: case CR_BOOL:
+        return CR_OK;
+    case CR_TEXT: case CR_NUMERIC:
+        if (!v->v.s.ptr && v->v.s.len) {
+            snprintf(why, size, "a %s value with a NULL pointer and length %zu",
+                     cr_type_name(v->type), v->v.s.len);
+            return CR_ERR_ARGUMENT;
+        }
+        return CR_OK;
+    case CR_BLOB:
+        if (!v->v.blob.ptr && v->v.blob.len) {
+            snprintf(why, size, "a BLOB value with a NULL pointer and length %zu",
+                     v->v.blob.len);
+            return CR_ERR_ARGUMENT;
+        }
+        return CR_OK;
+    case CR_DATE: case CR_TIME: case CR_DATETIME:
+        return cr_datetime_check(&v->v.dt, v->type, why, size);
+    }
+    snprintf(why, size, "no valid type (%d)", (int)v->type);
+    return CR_ERR_ARGUMENT;
+}
+
 /* Reads exactly ndigits digits at *p. */
 static bool digits(const char **p, const char *end, int ndigits, int *out)
 {
