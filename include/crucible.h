@@ -307,8 +307,12 @@ typedef struct cr_engine_options {
  *   sqlite:///:memory:      postgresql://user:pass@host:port/db?opt=value
  *   postgresql+libpq://...  mysql://...  mariadb://...  mysql+mariadb://...
  * User and password are percent-decoded; query options go to the driver
- * (sslmode, connect_timeout, unix_socket, charset ...). No connection is made
- * until the first cr_engine_connect. On failure returns NULL and, when err is
+ * (sslmode, connect_timeout, unix_socket, charset ...). SQLite's options
+ * (timeout: seconds from 0 to 2147483, uri, foreign_keys) are checked here,
+ * the other backends' at connect: a bad one is CR_ERR_ARGUMENT naming it.
+ * No connection is made until the first cr_engine_connect (an in-memory
+ * SQLite engine opens there the one connection that keeps its database
+ * alive until the engine is freed). On failure returns NULL and, when err is
  * not NULL, stores in *err an error the caller frees with cr_error_free. */
 CR_API cr_engine *cr_create_engine(const char *url,
                                    const cr_engine_options *options,

@@ -92,7 +92,9 @@ struct cr_engine {
     bool freed;                 /* cr_engine_free called; last close frees */
     cr_pool_status stats;       /* counters                              */
     uint64_t cache_hits, cache_misses;  /* compiled statements (atomic)  */
-    cr_pconn *keeper;           /* in-memory SQLite: keeps the database alive */
+    bool memory_shared;         /* in-memory SQLite, shared by its connections */
+    cr_pconn *keeper;           /* and the connection that keeps it alive
+                                 * (guarded by lock; opened at first checkout) */
 };
 
 typedef struct cr_result cr_result;

@@ -83,25 +83,35 @@ static bool truthy(const char *v)
     return strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "True") == 0;
 }
 
+/* The longest busy timeout sqlite3_busy_timeout's int of milliseconds holds. */
+#define MAX_TIMEOUT_SECONDS 2147483
+
+/* What the URL asks of a connection. */
+typedef struct sl_options {
+    int flags;              /* for sqlite3_open_v2 */
+    double timeout;         /* busy timeout, seconds */
+} sl_options;
+
 /* Options SQLAlchemy's pysqlite dialect accepts in the URL; with uri=true the
  * others go into the SQLite URI, as there. */
-static cr_status build_path(const cr_url *url, cr_buf *path, int *flags, double *timeout,
-                            cr_error *err)
+static cr_status build_path(const cr_url *url, cr_buf *path, sl_options *o, cr_error *err)
 {
     const char *db = url->database && *url->database ? url->database : ":memory:";
     const char *uri = cr_url_query(url, "uri");
     bool is_uri = uri && truthy(uri);
+    o->timeout = 5.0;             /* Python's sqlite3 default */
     cr_buf_puts(path, db);
     char sep = strchr(db, '?') ? '&' : '?';
     for (size_t i = 0; i < url->nquery; i++) {
         const char *k = url->query_keys[i], *v = url->query_values[i];
         if (strcmp(k, "timeout") == 0) {
             char *end;
-            *timeout = strtod(v, &end);
-            if (end == v || *end || *timeout < 0)
+            o->timeout = strtod(v, &end);
+            /* Written so that NaN fails too. */
+            if (end == v || *end || !(o->timeout >= 0 && o->timeout <= MAX_TIMEOUT_SECONDS))
                 return cr_error_set(err, CR_ERR_ARGUMENT,
-                                    "SQLite URL option timeout must be a number of seconds, "
-                                    "not '%s'", v);
+                                    "SQLite URL option timeout must be a number of seconds "
+                                    "from 0 to %d, not '%s'", MAX_TIMEOUT_SECONDS, v);
         } else if (strcmp(k, "uri") == 0 || strcmp(k, "check_same_thread") == 0) {
             /* check_same_thread: Python's; connections here are never shared. */
         } else if (is_uri) {
@@ -113,23 +123,38 @@ static cr_status build_path(const cr_url *url, cr_buf *path, int *flags, double 
                                 "check_same_thread; with uri=true, SQLite URI parameters)", k);
         }
     }
-    *flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    o->flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (is_uri)
-        *flags |= SQLITE_OPEN_URI;
+        o->flags |= SQLITE_OPEN_URI;
     return path->oom ? cr_error_oom(err) : CR_OK;
 }
 
-static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *err)
+static cr_status check_url(const cr_url *url, cr_buf *path, sl_options *o, cr_error *err)
 {
     if (url->host || url->username || url->port)
         return cr_error_set(err, CR_ERR_ARGUMENT,
                             "a SQLite URL names no host or user: write sqlite:///relative.db, "
                             "sqlite:////absolute/path.db or sqlite://");
+    return build_path(url, path, o, err);
+}
+
+/* The URL's options checked when the engine is made, before any connect. */
+static cr_status sl_check_url(const cr_url *url, cr_error *err)
+{
     cr_buf path;
     cr_buf_init(&path);
-    int flags = 0;
-    double timeout = 5.0;             /* Python's sqlite3 default */
-    cr_status st = build_path(url, &path, &flags, &timeout, err);
+    sl_options o;
+    cr_status st = check_url(url, &path, &o, err);
+    cr_buf_free(&path);
+    return st;
+}
+
+static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *err)
+{
+    cr_buf path;
+    cr_buf_init(&path);
+    sl_options o;
+    cr_status st = check_url(url, &path, &o, err);
     if (st) {
         cr_buf_free(&path);
         return st;
@@ -139,7 +164,7 @@ static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
         cr_buf_free(&path);
         return cr_error_oom(err);
     }
-    int rc = sqlite3_open_v2(cr_buf_cstr(&path), &dc->db, flags, NULL);
+    int rc = sqlite3_open_v2(cr_buf_cstr(&path), &dc->db, o.flags, NULL);
     if (rc != SQLITE_OK) {
         st = db_error(dc->db, rc, err);
         size_t n = strlen(err->message);
@@ -152,7 +177,7 @@ static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
     }
     cr_buf_free(&path);
     sqlite3_extended_result_codes(dc->db, 1);
-    sqlite3_busy_timeout(dc->db, (int)(timeout * 1000));
+    sqlite3_busy_timeout(dc->db, (int)(o.timeout * 1000));
     *out = dc;
     return CR_OK;
 }
@@ -595,6 +620,7 @@ const cr_driver cr_sqlite_driver = {
     .name = "sqlite",
     .param_style = CR_PARAM_NUMBERED_QMARK,
     .default_isolation = "SERIALIZABLE",
+    .check_url = sl_check_url,
     .connect = sl_connect,
     .close = sl_close,
     .exec_simple = sl_exec_simple,
