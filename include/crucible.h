@@ -247,6 +247,10 @@ typedef struct cr_rowset cr_rowset;
  * is shared. */
 typedef void (*cr_log_fn)(void *userdata, const char *line);
 
+/* Three-valued options (engine options, column definitions): CR_AUTO (the
+ * default) lets Crucible decide as SQLAlchemy does. */
+typedef enum cr_tristate { CR_AUTO = 0, CR_YES = 1, CR_NO = 2 } cr_tristate;
+
 /* Values for options whose zero means "the default": CR_NONE asks for none
  * (no overflow, no wait), CR_UNLIMITED for no limit. */
 #define CR_NONE (-1)
@@ -300,6 +304,13 @@ typedef struct cr_engine_options {
     bool pool_use_lifo;
     /* Log checkouts, returns, invalidations and recycles (echo_pool). */
     bool echo_pool;
+
+    /* SQLite only (ignored by the other backends, which always enforce
+     * foreign keys): whether each connection runs PRAGMA foreign_keys=ON.
+     * CR_AUTO: as the URL's foreign_keys option says (foreign_keys=0 or
+     * false turns it off), else on — data integrity first. CR_YES or CR_NO
+     * override the URL. */
+    cr_tristate sqlite_foreign_keys;
 } cr_engine_options;
 
 /* Create an engine for a database URL, parsed as SQLAlchemy parses them:

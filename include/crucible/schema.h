@@ -97,10 +97,6 @@ typedef struct cr_metadata cr_metadata;
 typedef struct cr_table cr_table;
 typedef struct cr_column cr_column;
 
-/* Three-valued options: CR_AUTO (the default) lets Crucible decide as
- * SQLAlchemy does. */
-typedef enum cr_tristate { CR_AUTO = 0, CR_YES = 1, CR_NO = 2 } cr_tristate;
-
 /* A default computed on the client at each INSERT (or UPDATE, for onupdate),
  * as Column(default=datetime.now) does. Text it returns must stay valid
  * until the statement is executed (a string literal, say). */

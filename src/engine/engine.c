@@ -137,6 +137,11 @@ static cr_status apply_options(cr_engine *e, const cr_engine_options *o, cr_erro
     e->log_userdata = o->log_userdata;
     e->pre_ping = o->pool_pre_ping;
     e->lifo = o->pool_use_lifo;
+    if (o->sqlite_foreign_keys != CR_AUTO && o->sqlite_foreign_keys != CR_YES &&
+        o->sqlite_foreign_keys != CR_NO)
+        return cr_error_set(err, CR_ERR_ARGUMENT,
+                            "sqlite_foreign_keys must be CR_AUTO, CR_YES or CR_NO (got %d)",
+                            (int)o->sqlite_foreign_keys);
     if (o->poolclass != CR_POOL_QUEUE && o->poolclass != CR_POOL_NULL)
         return cr_error_set(err, CR_ERR_ARGUMENT, "unknown poolclass %d", (int)o->poolclass);
     e->poolclass = o->poolclass;
@@ -261,6 +266,11 @@ cr_engine *cr_create_engine(const char *url, const cr_engine_options *options, c
         cr_error_oom(&local);
         return fail(e, &local, err);
     }
+    if (options && options->sqlite_foreign_keys != CR_AUTO &&
+        strcmp(e->drv->name, "sqlite") == 0 &&
+        cr_url_set_query(&e->url, "foreign_keys",
+                         options->sqlite_foreign_keys == CR_YES ? "1" : "0", &local))
+        return fail(e, &local, err);
     if ((e->drv->check_url && e->drv->check_url(&e->url, &local)) ||
         share_memory_database(e, &local))
         return fail(e, &local, err);

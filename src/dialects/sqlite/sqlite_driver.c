@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Transaction control runs on every transaction: BEGIN, COMMIT and the like
  * are kept prepared instead of parsed by sqlite3_exec each time. */
@@ -90,7 +91,22 @@ static bool truthy(const char *v)
 typedef struct sl_options {
     int flags;              /* for sqlite3_open_v2 */
     double timeout;         /* busy timeout, seconds */
+    bool foreign_keys;      /* PRAGMA foreign_keys=ON */
 } sl_options;
+
+/* A URL flag: 1/0, true/false, on/off, yes/no (any case). */
+static bool parse_flag(const char *v, bool *out)
+{
+    static const char *const yes[] = {"1", "true", "on", "yes"}, *const no[] = {"0", "false",
+                                                                               "off", "no"};
+    for (size_t i = 0; i < CR_ARRAY_LEN(yes); i++) {
+        if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
+            *out = strcasecmp(v, yes[i]) == 0;
+            return true;
+        }
+    }
+    return false;
+}
 
 /* Options SQLAlchemy's pysqlite dialect accepts in the URL; with uri=true the
  * others go into the SQLite URI, as there. */
@@ -100,6 +116,7 @@ static cr_status build_path(const cr_url *url, cr_buf *path, sl_options *o, cr_e
     const char *uri = cr_url_query(url, "uri");
     bool is_uri = uri && truthy(uri);
     o->timeout = 5.0;             /* Python's sqlite3 default */
+    o->foreign_keys = true;
     cr_buf_puts(path, db);
     char sep = strchr(db, '?') ? '&' : '?';
     for (size_t i = 0; i < url->nquery; i++) {
@@ -112,6 +129,11 @@ static cr_status build_path(const cr_url *url, cr_buf *path, sl_options *o, cr_e
                 return cr_error_set(err, CR_ERR_ARGUMENT,
                                     "SQLite URL option timeout must be a number of seconds "
                                     "from 0 to %d, not '%s'", MAX_TIMEOUT_SECONDS, v);
+        } else if (strcmp(k, "foreign_keys") == 0) {
+            if (!parse_flag(v, &o->foreign_keys))
+                return cr_error_set(err, CR_ERR_ARGUMENT,
+                                    "SQLite URL option foreign_keys must be 1 or 0 (true or "
+                                    "false, on or off), not '%s'", v);
         } else if (strcmp(k, "uri") == 0 || strcmp(k, "check_same_thread") == 0) {
             /* check_same_thread: Python's; connections here are never shared. */
         } else if (is_uri) {
@@ -119,8 +141,9 @@ static cr_status build_path(const cr_url *url, cr_buf *path, sl_options *o, cr_e
             sep = '&';
         } else {
             return cr_error_set(err, CR_ERR_ARGUMENT,
-                                "unknown SQLite URL option '%s' (known: timeout, uri, "
-                                "check_same_thread; with uri=true, SQLite URI parameters)", k);
+                                "unknown SQLite URL option '%s' (known: timeout, "
+                                "foreign_keys, uri, check_same_thread; with uri=true, SQLite "
+                                "URI parameters)", k);
         }
     }
     o->flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -148,6 +171,8 @@ static cr_status sl_check_url(const cr_url *url, cr_error *err)
     cr_buf_free(&path);
     return st;
 }
+
+static void sl_close(cr_driver_conn *dc);
 
 static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *err)
 {
@@ -178,6 +203,14 @@ static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
     cr_buf_free(&path);
     sqlite3_extended_result_codes(dc->db, 1);
     sqlite3_busy_timeout(dc->db, (int)(o.timeout * 1000));
+    if (o.foreign_keys) {
+        rc = sqlite3_exec(dc->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            st = db_error(dc->db, rc, err);
+            sl_close(dc);
+            return st;
+        }
+    }
     *out = dc;
     return CR_OK;
 }
