@@ -228,6 +228,15 @@ CR_API bool cr_column_nullable(const cr_column *col);
 CR_API cr_status cr_metadata_create_all(cr_metadata *md, cr_conn *conn, bool checkfirst);
 /* DROP TABLE for every table, referring tables first. */
 CR_API cr_status cr_metadata_drop_all(cr_metadata *md, cr_conn *conn, bool checkfirst);
+/* metadata.create_all(engine) / drop_all(engine): as the two above, on a
+ * connection of their own that is committed (rolled back on failure) and
+ * closed, so the tables are there for every later connection. Returns the
+ * status; the detail, when err is not NULL, is stored in *err for the caller
+ * to free with cr_error_free (*err is NULL on success). */
+CR_API cr_status cr_metadata_create_all_engine(cr_metadata *md, cr_engine *engine,
+                                               bool checkfirst, cr_error **err);
+CR_API cr_status cr_metadata_drop_all_engine(cr_metadata *md, cr_engine *engine,
+                                             bool checkfirst, cr_error **err);
 /* One table: CREATE TABLE and its CREATE INDEXes, or DROP TABLE. */
 CR_API cr_status cr_table_create(cr_table *t, cr_conn *conn, bool checkfirst);
 CR_API cr_status cr_table_drop(cr_table *t, cr_conn *conn, bool checkfirst);

@@ -657,6 +657,48 @@ cr_status cr_metadata_drop_all(cr_metadata *md, cr_conn *conn, bool checkfirst)
     return all_tables(md, conn, checkfirst, true);
 }
 
+/* metadata.create_all(engine): on a connection of its own, committed. */
+typedef struct all_job {
+    cr_metadata *md;
+    bool checkfirst, drop;
+} all_job;
+
+static cr_status all_tables_in_tx(cr_conn *conn, void *userdata)
+{
+    const all_job *j = userdata;
+    return all_tables(j->md, conn, j->checkfirst, j->drop);
+}
+
+static cr_status all_tables_engine(cr_metadata *md, cr_engine *engine, bool checkfirst,
+                                   bool drop, cr_error **err)
+{
+    if (err)
+        *err = NULL;
+    if (!md) {
+        cr_error e = {0};
+        cr_status st = cr_error_set(&e, CR_ERR_ARGUMENT, "%s: the metadata is NULL",
+                                    drop ? "drop_all" : "create_all");
+        if (err)
+            *err = cr_error_dup(&e);
+        cr_error_clear(&e);
+        return st;
+    }
+    all_job job = {md, checkfirst, drop};
+    return cr_engine_transaction(engine, all_tables_in_tx, &job, err);
+}
+
+cr_status cr_metadata_create_all_engine(cr_metadata *md, cr_engine *engine, bool checkfirst,
+                                        cr_error **err)
+{
+    return all_tables_engine(md, engine, checkfirst, false, err);
+}
+
+cr_status cr_metadata_drop_all_engine(cr_metadata *md, cr_engine *engine, bool checkfirst,
+                                      cr_error **err)
+{
+    return all_tables_engine(md, engine, checkfirst, true, err);
+}
+
 cr_status cr_table_create(cr_table *t, cr_conn *conn, bool checkfirst)
 {
     if (!t || !conn)
