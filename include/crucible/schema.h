@@ -224,7 +224,11 @@ CR_API bool cr_column_nullable(const cr_column *col);
 /* CREATE TABLE (and its indexes) for every table, referred tables first;
  * with checkfirst, tables that exist are left alone. Runs on conn in its
  * transaction (beginning one as any statement does); the caller commits.
- * Errors are on the connection. */
+ * Errors are on the connection. A foreign key that names a table not in
+ * the metadata, or a column that table does not have, is
+ * CR_ERR_INVALID_REQUEST (SQLAlchemy's NoReferencedTableError /
+ * NoReferencedColumnError) before any statement is sent; cr_table_create
+ * checks its table's foreign keys so. */
 CR_API cr_status cr_metadata_create_all(cr_metadata *md, cr_conn *conn, bool checkfirst);
 /* DROP TABLE for every table, referring tables first. */
 CR_API cr_status cr_metadata_drop_all(cr_metadata *md, cr_conn *conn, bool checkfirst);

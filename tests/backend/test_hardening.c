@@ -88,6 +88,52 @@ static void test_create_all_engine(void **state)
     cr_engine_free(e);
 }
 
+/* ---- finding 15: a foreign key to a table or column that is not there ------- */
+
+static void refused_before_sending(const char *fk, const char *want1, const char *want2)
+{
+    cr_engine *e = new_engine(NULL);
+    cr_metadata *md = parent_child("hd_parent", "hd_child", fk);
+    cr_error *err = NULL;
+    assert_int_equal(cr_metadata_create_all_engine(md, e, true, &err), CR_ERR_INVALID_REQUEST);
+    assert_non_null(err);
+    const char *msg = cr_error_message(err);
+    if (!strstr(msg, want1) || !strstr(msg, want2))
+        print_error("message \"%s\" does not name '%s' and '%s'\n", msg, want1, want2);
+    assert_non_null(strstr(msg, want1));
+    assert_non_null(strstr(msg, want2));
+    assert_null(cr_error_statement(err));
+    cr_error_free(err);
+    /* Nothing was sent: not even the table the others refer to. */
+    assert_false(has_table(e, "hd_parent"));
+    assert_false(has_table(e, "hd_child"));
+
+    /* The same for one table on a connection; no transaction was begun. */
+    cr_conn *c = connect_ok(e);
+    cr_table *child = cr_metadata_table(md, "hd_child");
+    assert_int_equal(cr_table_create(child, c, false), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_conn_error(c)), want1));
+    assert_false(cr_conn_in_transaction(c));
+    cr_conn_close(c);
+    assert_false(has_table(e, "hd_child"));
+    cr_metadata_free(md);
+    cr_engine_free(e);
+}
+
+static void test_fk_to_missing_table(void **state)
+{
+    (void)state;
+    /* NoReferencedTableError */
+    refused_before_sending("hd_parents.id", "hd_child.parent_id", "'hd_parents'");
+}
+
+static void test_fk_to_missing_column(void **state)
+{
+    (void)state;
+    /* NoReferencedColumnError */
+    refused_before_sending("hd_parent.ident", "'hd_parent'", "'ident'");
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -106,6 +152,8 @@ int main(int argc, char **argv)
     harness_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_all_engine),
+        cmocka_unit_test(test_fk_to_missing_table),
+        cmocka_unit_test(test_fk_to_missing_column),
     };
     int failed = HARNESS_RUN("hardening", NULL, tests, group_teardown);
     harness_cleanup();
