@@ -523,6 +523,26 @@ CR_API const cr_row *cr_result_one_or_none(cr_result *res);
 CR_API cr_status cr_result_scalar(cr_result *res, cr_value *out);
 /* The first column of exactly one row (scalar_one). */
 CR_API cr_status cr_result_scalar_one(cr_result *res, cr_value *out);
+/* Typed scalars: the first column of the first row, read as the row
+ * getters below read it (int64 also reads booleans, double also integers
+ * and numerics ...), the rest discarded and the result closed as
+ * cr_result_first does: count(*) in one call. CR_ERR_NO_RESULT_FOUND when
+ * there is no row, CR_ERR_ARGUMENT when the value is NULL or of another
+ * type (use cr_result_scalar for a value that may be NULL); *out is written
+ * only on success. Text stays valid until the result is freed; len may be
+ * NULL. The detail is on the result (cr_result_error). */
+CR_API cr_status cr_result_scalar_int64(cr_result *res, int64_t *out);
+CR_API cr_status cr_result_scalar_double(cr_result *res, double *out);
+CR_API cr_status cr_result_scalar_bool(cr_result *res, bool *out);
+CR_API cr_status cr_result_scalar_text(cr_result *res, const char **out, size_t *len);
+/* The integer primary key of the row an INSERT made, in one call: for an
+ * INSERT built with cr_insert, the one column of inserted_primary_key
+ * (CR_ERR_INVALID_REQUEST when it made several rows, or its key is
+ * composite or not an integer); for textual SQL, cr_result_lastrowid (SQLite's
+ * rowid, MySQL's insert id; CR_ERR_NOT_SUPPORTED on PostgreSQL, where
+ * RETURNING gives the key; meaningful only after an INSERT). *out is written
+ * only on success. */
+CR_API cr_status cr_result_inserted_id(cr_result *res, int64_t *out);
 /* From now on yield only the first column of each row (scalars()); returns
  * res itself. */
 CR_API cr_result *cr_result_scalars(cr_result *res);
@@ -580,6 +600,47 @@ CR_API cr_status cr_row_time_named(const cr_row *row, const char *col, cr_dateti
 CR_API cr_status cr_row_datetime_at(const cr_row *row, int col, cr_datetime *out);
 CR_API cr_status cr_row_datetime_named(const cr_row *row, const char *col, cr_datetime *out);
 
+/* Nullable reads: as the getters above, but a NULL value is not an error:
+ * it sets *is_null to true, returns CR_OK and leaves *out as it was (so a
+ * program may put a default there first); any other value sets *is_null to
+ * false and is read as the getter reads it. A bad column or a value of
+ * another type is still CR_ERR_ARGUMENT. is_null may be NULL: a NULL is
+ * then an error, as for the plain getter. The cr_row_*_or_null macros take
+ * an index, a name or a column handle, as the getters do. */
+CR_API cr_status cr_row_int64_or_null_at(const cr_row *row, int col, int64_t *out, bool *is_null);
+CR_API cr_status cr_row_int64_or_null_named(const cr_row *row, const char *col, int64_t *out,
+                                            bool *is_null);
+CR_API cr_status cr_row_double_or_null_at(const cr_row *row, int col, double *out, bool *is_null);
+CR_API cr_status cr_row_double_or_null_named(const cr_row *row, const char *col, double *out,
+                                             bool *is_null);
+CR_API cr_status cr_row_bool_or_null_at(const cr_row *row, int col, bool *out, bool *is_null);
+CR_API cr_status cr_row_bool_or_null_named(const cr_row *row, const char *col, bool *out,
+                                           bool *is_null);
+CR_API cr_status cr_row_text_or_null_at(const cr_row *row, int col, const char **out,
+                                        size_t *len, bool *is_null);
+CR_API cr_status cr_row_text_or_null_named(const cr_row *row, const char *col, const char **out,
+                                           size_t *len, bool *is_null);
+CR_API cr_status cr_row_blob_or_null_at(const cr_row *row, int col, const void **out,
+                                        size_t *len, bool *is_null);
+CR_API cr_status cr_row_blob_or_null_named(const cr_row *row, const char *col, const void **out,
+                                           size_t *len, bool *is_null);
+CR_API cr_status cr_row_numeric_or_null_at(const cr_row *row, int col, const char **out,
+                                           bool *is_null);
+CR_API cr_status cr_row_numeric_or_null_named(const cr_row *row, const char *col,
+                                              const char **out, bool *is_null);
+CR_API cr_status cr_row_date_or_null_at(const cr_row *row, int col, cr_datetime *out,
+                                        bool *is_null);
+CR_API cr_status cr_row_date_or_null_named(const cr_row *row, const char *col, cr_datetime *out,
+                                           bool *is_null);
+CR_API cr_status cr_row_time_or_null_at(const cr_row *row, int col, cr_datetime *out,
+                                        bool *is_null);
+CR_API cr_status cr_row_time_or_null_named(const cr_row *row, const char *col, cr_datetime *out,
+                                           bool *is_null);
+CR_API cr_status cr_row_datetime_or_null_at(const cr_row *row, int col, cr_datetime *out,
+                                            bool *is_null);
+CR_API cr_status cr_row_datetime_or_null_named(const cr_row *row, const char *col,
+                                               cr_datetime *out, bool *is_null);
+
 #define CR__BY_COL(name, col) _Generic((col), \
     char *: name##_named, const char *: name##_named, \
     struct cr_column *: name##_column, const struct cr_column *: name##_column, \
@@ -595,6 +656,24 @@ CR_API cr_status cr_row_datetime_named(const cr_row *row, const char *col, cr_da
 #define cr_row_date(row, col, out)     CR__BY_COL(cr_row_date, col)(row, col, out)
 #define cr_row_time(row, col, out)     CR__BY_COL(cr_row_time, col)(row, col, out)
 #define cr_row_datetime(row, col, out) CR__BY_COL(cr_row_datetime, col)(row, col, out)
+#define cr_row_int64_or_null(row, col, out, is_null) \
+    CR__BY_COL(cr_row_int64_or_null, col)(row, col, out, is_null)
+#define cr_row_double_or_null(row, col, out, is_null) \
+    CR__BY_COL(cr_row_double_or_null, col)(row, col, out, is_null)
+#define cr_row_bool_or_null(row, col, out, is_null) \
+    CR__BY_COL(cr_row_bool_or_null, col)(row, col, out, is_null)
+#define cr_row_text_or_null(row, col, out, len, is_null) \
+    CR__BY_COL(cr_row_text_or_null, col)(row, col, out, len, is_null)
+#define cr_row_blob_or_null(row, col, out, len, is_null) \
+    CR__BY_COL(cr_row_blob_or_null, col)(row, col, out, len, is_null)
+#define cr_row_numeric_or_null(row, col, out, is_null) \
+    CR__BY_COL(cr_row_numeric_or_null, col)(row, col, out, is_null)
+#define cr_row_date_or_null(row, col, out, is_null) \
+    CR__BY_COL(cr_row_date_or_null, col)(row, col, out, is_null)
+#define cr_row_time_or_null(row, col, out, is_null) \
+    CR__BY_COL(cr_row_time_or_null, col)(row, col, out, is_null)
+#define cr_row_datetime_or_null(row, col, out, is_null) \
+    CR__BY_COL(cr_row_datetime_or_null, col)(row, col, out, is_null)
 
 /* The schema (MetaData, Table, Column, DDL, Inspector) and the SQL
  * expression language (select, insert, update, delete). */

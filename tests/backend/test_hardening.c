@@ -134,12 +134,227 @@ static void test_fk_to_missing_column(void **state)
     refused_before_sending("hd_parent.ident", "'hd_parent'", "'ident'");
 }
 
+/* ---- finding 17: one call for an inserted key, a typed scalar, a NULL ------- */
+
+/* hd_items (id, name, score, ratio, flag), made through the metadata. */
+typedef struct items {
+    cr_metadata *md;
+    cr_table *t;
+    cr_column *id, *name, *score, *ratio, *flag;
+} items;
+
+static items make_items(cr_engine *e)
+{
+    items it;
+    it.md = cr_metadata_new(NULL);
+    it.t = cr_table_new(it.md, "hd_items");
+    it.id = cr_table_add_column(it.t, &(cr_column_def){.name = "id", .type = CR_SQL_INTEGER,
+                                                       .primary_key = true});
+    it.name = cr_table_add_column(it.t, &(cr_column_def){.name = "name",
+                                                         .type = CR_SQL_STRING(20)});
+    it.score = cr_table_add_column(it.t, &(cr_column_def){.name = "score",
+                                                          .type = CR_SQL_INTEGER});
+    it.ratio = cr_table_add_column(it.t, &(cr_column_def){.name = "ratio",
+                                                          .type = CR_SQL_DOUBLE});
+    it.flag = cr_table_add_column(it.t, &(cr_column_def){.name = "flag",
+                                                         .type = CR_SQL_BOOLEAN});
+    assert_null(cr_metadata_error(it.md));
+    cr_error *err = NULL;
+    ASSERT_OK(cr_metadata_drop_all_engine(it.md, e, true, &err), err);
+    ASSERT_OK(cr_metadata_create_all_engine(it.md, e, false, &err), err);
+    return it;
+}
+
+static void test_inserted_id(void **state)
+{
+    (void)state;
+    cr_engine *e = new_engine(NULL);
+    items it = make_items(e);
+    cr_conn *c = connect_ok(e);
+    int64_t first = -1, second = -1;
+    cr_stmt *q = cr_insert(it.t);
+    cr_set(q, it.name, "one");
+    cr_result *r = cr_conn_execute_stmt(c, q);
+    assert_non_null(r);
+    ASSERT_OK(cr_result_inserted_id(r, &first), cr_result_error(r));
+    cr_result_free(r);
+    r = cr_conn_execute_stmt(c, q);
+    assert_non_null(r);
+    ASSERT_OK(cr_result_inserted_id(r, &second), cr_result_error(r));
+    cr_result_free(r);
+    cr_stmt_free(q);
+    assert_true(first >= 1);
+    assert_int_equal(second, first + 1);
+
+    /* Textual SQL: the driver's lastrowid, where the backend has one. */
+    r = cr_conn_execute(c, "INSERT INTO hd_items (name) VALUES ('three')", NULL);
+    assert_non_null(r);
+    int64_t third = -1;
+    cr_status st = cr_result_inserted_id(r, &third);
+    if (is_pg()) {
+        assert_int_equal(st, CR_ERR_NOT_SUPPORTED);
+    } else {
+        assert_int_equal(st, CR_OK);
+        assert_int_equal(third, second + 1);
+    }
+    cr_result_free(r);
+
+    /* Not an INSERT: no key, an InvalidRequestError, nothing stored. */
+    r = cr_conn_execute(c, "SELECT 1", NULL);
+    assert_non_null(r);
+    int64_t untouched = 77;
+    st = cr_result_inserted_id(r, &untouched);
+    assert_int_not_equal(st, CR_OK);
+    assert_int_equal(untouched, 77);
+    assert_non_null(cr_result_error(r));
+    cr_result_free(r);
+    assert_int_equal(cr_result_inserted_id(NULL, &untouched), CR_ERR_ARGUMENT);
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    cr_metadata_free(it.md);
+    cr_engine_free(e);
+}
+
+static cr_result *query(cr_conn *c, const char *sql)
+{
+    cr_result *r = cr_conn_execute(c, sql, NULL);
+    if (!r)
+        print_error("%s: %s\n", sql, cr_error_message(cr_conn_error(c)));
+    assert_non_null(r);
+    return r;
+}
+
+static void test_typed_scalars(void **state)
+{
+    (void)state;
+    cr_engine *e = new_engine(NULL);
+    items it = make_items(e);
+    cr_conn *c = connect_ok(e);
+    exec_ok(c, "INSERT INTO hd_items (id, name, score, ratio, flag) VALUES "
+               "(1, 'a', 10, 0.5, true), (2, 'b', NULL, NULL, NULL), (3, 'c', 30, 2.25, false)");
+    int64_t n = -1;
+    cr_result *r = query(c, "SELECT count(*) FROM hd_items");
+    ASSERT_OK(cr_result_scalar_int64(r, &n), cr_result_error(r));
+    assert_int_equal(n, 3);
+    cr_result_free(r);
+    double d = 0;
+    r = query(c, "SELECT ratio FROM hd_items WHERE id = 3");
+    ASSERT_OK(cr_result_scalar_double(r, &d), cr_result_error(r));
+    assert_true(d == 2.25);
+    cr_result_free(r);
+    const char *text = NULL;
+    size_t len = 0;
+    r = query(c, "SELECT name FROM hd_items ORDER BY id DESC");
+    ASSERT_OK(cr_result_scalar_text(r, &text, &len), cr_result_error(r));
+    assert_string_equal(text, "c");
+    assert_int_equal(len, 1);
+    cr_result_free(r);
+    bool b = true;
+    r = query(c, "SELECT flag FROM hd_items WHERE id = 3");
+    ASSERT_OK(cr_result_scalar_bool(r, &b), cr_result_error(r));
+    assert_false(b);
+    cr_result_free(r);
+
+    /* No row: NoResultFound. A NULL: ArgumentError naming it; out untouched. */
+    n = 5;
+    r = query(c, "SELECT score FROM hd_items WHERE id = 99");
+    assert_int_equal(cr_result_scalar_int64(r, &n), CR_ERR_NO_RESULT_FOUND);
+    assert_int_equal(n, 5);
+    cr_result_free(r);
+    r = query(c, "SELECT score FROM hd_items WHERE id = 2");
+    assert_int_equal(cr_result_scalar_int64(r, &n), CR_ERR_ARGUMENT);
+    assert_non_null(strstr(cr_error_message(cr_result_error(r)), "NULL"));
+    assert_int_equal(n, 5);
+    cr_result_free(r);
+    assert_int_equal(cr_result_scalar_int64(NULL, &n), CR_ERR_ARGUMENT);
+    r = query(c, "SELECT 1");
+    assert_int_equal(cr_result_scalar_int64(r, NULL), CR_ERR_ARGUMENT);
+    cr_result_free(r);
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    cr_metadata_free(it.md);
+    cr_engine_free(e);
+}
+
+static void test_nullable_reads(void **state)
+{
+    (void)state;
+    cr_engine *e = new_engine(NULL);
+    items it = make_items(e);
+    cr_conn *c = connect_ok(e);
+    exec_ok(c, "INSERT INTO hd_items (id, name, score, ratio, flag) VALUES "
+               "(1, 'a', 10, 0.5, true), (2, NULL, NULL, NULL, NULL)");
+    cr_stmt *q = cr_select(it.id, it.name, it.score, it.ratio, it.flag);
+    cr_order_by(q, it.id);
+    cr_result *r = cr_conn_execute_stmt(c, q);
+    assert_non_null(r);
+    const cr_row *row = cr_result_fetchone(r);
+    assert_non_null(row);
+    int64_t score = -1;
+    bool is_null = true;
+    /* By column handle, by name and by index. */
+    ASSERT_OK(cr_row_int64_or_null(row, it.score, &score, &is_null), cr_row_error(row));
+    assert_false(is_null);
+    assert_int_equal(score, 10);
+    is_null = true;
+    double ratio = 0;
+    ASSERT_OK(cr_row_double_or_null(row, "ratio", &ratio, &is_null), cr_row_error(row));
+    assert_false(is_null);
+    assert_true(ratio == 0.5);
+    const char *name = NULL;
+    size_t len = 0;
+    ASSERT_OK(cr_row_text_or_null(row, 1, &name, &len, &is_null), cr_row_error(row));
+    assert_string_equal(name, "a");
+    bool flag = false;
+    ASSERT_OK(cr_row_bool_or_null(row, it.flag, &flag, &is_null), cr_row_error(row));
+    assert_true(flag);
+
+    row = cr_result_fetchone(r);
+    assert_non_null(row);
+    /* A NULL is reported, not an error; the output keeps the default put
+     * there first. */
+    score = -7;
+    ASSERT_OK(cr_row_int64_or_null(row, it.score, &score, &is_null), cr_row_error(row));
+    assert_true(is_null);
+    assert_int_equal(score, -7);
+    assert_null(cr_row_error(row));
+    is_null = false;
+    ASSERT_OK(cr_row_double_or_null(row, "ratio", &ratio, &is_null), cr_row_error(row));
+    assert_true(is_null);
+    is_null = false;
+    name = "default";
+    ASSERT_OK(cr_row_text_or_null(row, 1, &name, &len, &is_null), cr_row_error(row));
+    assert_true(is_null);
+    assert_string_equal(name, "default");
+    is_null = false;
+    cr_datetime dt;
+    ASSERT_OK(cr_row_datetime_or_null(row, it.flag, &dt, &is_null), cr_row_error(row));
+    assert_true(is_null);
+    /* Still errors: a bad column, a value of another type. */
+    assert_int_equal(cr_row_int64_or_null(row, "nope", &score, &is_null), CR_ERR_ARGUMENT);
+    assert_non_null(strstr(cr_error_message(cr_row_error(row)), "nope"));
+    assert_int_equal(cr_row_int64_or_null(row, 9, &score, &is_null), CR_ERR_ARGUMENT);
+    row = NULL;
+    cr_result_free(r);
+    r = cr_conn_execute_stmt(c, q);
+    row = cr_result_fetchone(r);
+    assert_int_equal(cr_row_int64_or_null(row, it.name, &score, &is_null), CR_ERR_ARGUMENT);
+    /* is_null may be NULL: then a NULL is an error as for cr_row_int64. */
+    assert_int_equal(cr_row_int64_or_null(row, it.score, &score, NULL), CR_OK);
+    cr_result_free(r);
+    cr_stmt_free(q);
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    cr_metadata_free(it.md);
+    cr_engine_free(e);
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
     cr_engine *e = new_engine(NULL);
     cr_conn *c = connect_ok(e);
-    static const char *const tables[] = {"hd_child", "hd_parent"};
+    static const char *const tables[] = {"hd_child", "hd_parent", "hd_items"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
         drop_table(c, tables[i]);
     cr_conn_close(c);
@@ -154,6 +369,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_create_all_engine),
         cmocka_unit_test(test_fk_to_missing_table),
         cmocka_unit_test(test_fk_to_missing_column),
+        cmocka_unit_test(test_inserted_id),
+        cmocka_unit_test(test_typed_scalars),
+        cmocka_unit_test(test_nullable_reads),
     };
     int failed = HARNESS_RUN("hardening", NULL, tests, group_teardown);
     harness_cleanup();
