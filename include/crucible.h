@@ -118,7 +118,9 @@ typedef enum cr_type {
 } cr_type;
 
 /* A calendar date and/or time of day, with microseconds. When has_utc_offset
- * is set, utc_offset is the offset east of UTC in seconds (timestamptz). */
+ * is set, utc_offset is the offset east of UTC in seconds (timestamptz).
+ * SQLite keeps no offset (nor does SQLAlchemy there): a value with one is
+ * stored as the same instant in UTC and reads back without an offset. */
 typedef struct cr_datetime {
     int year, month, day;
     int hour, minute, second, microsecond;

@@ -168,6 +168,58 @@ cr_status cr_value_check(const cr_value *v, char *why, size_t size)
     return CR_ERR_ARGUMENT;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard
+ * Hinnant's days_from_civil / civil_from_days). */
+static long long days_from_civil(long long y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(long long z, cr_datetime *dt)
+{
+    z += 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    dt->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    dt->month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    dt->year = (int)(yoe + era * 400 + (dt->month <= 2));
+}
+
+cr_status cr_datetime_to_utc(cr_datetime *dt, cr_type type)
+{
+    if (!dt->has_utc_offset)
+        return CR_OK;
+    long long secs = (long long)dt->hour * 3600 + dt->minute * 60 + dt->second -
+                     dt->utc_offset;
+    long long day = 0;
+    if (type == CR_DATETIME)
+        day = days_from_civil(dt->year, dt->month, dt->day);
+    /* Floor division: a negative time of day belongs to the day before. */
+    long long shift = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    secs -= shift * 86400;
+    cr_datetime out = *dt;
+    if (type == CR_DATETIME) {
+        civil_from_days(day + shift, &out);
+        if (out.year < 1 || out.year > 9999)
+            return CR_ERR_DATA;
+    }
+    out.hour = (int)(secs / 3600);
+    out.minute = (int)(secs / 60 % 60);
+    out.second = (int)(secs % 60);
+    out.utc_offset = 0;
+    out.has_utc_offset = false;
+    *dt = out;
+    return CR_OK;
+}
+
 /* Reads exactly ndigits digits at *p. */
 static bool digits(const char **p, const char *end, int ndigits, int *out)
 {

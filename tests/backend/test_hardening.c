@@ -349,12 +349,158 @@ static void test_nullable_reads(void **state)
     cr_engine_free(e);
 }
 
+/* ---- findings 9 to 12: the same values as SQLAlchemy reads and writes ------- */
+
+/* hd_data (id, amount NUMERIC(22, 6), ratio FLOAT, at DATETIME(timezone),
+ * n INTEGER), made through the metadata so that each backend gets
+ * SQLAlchemy's DDL. */
+static cr_metadata *make_data(cr_engine *e)
+{
+    cr_metadata *md = cr_metadata_new(NULL);
+    cr_table *t = cr_table_new(md, "hd_data");
+    cr_table_add_column(t, &(cr_column_def){.name = "id", .type = CR_SQL_INTEGER,
+                                            .primary_key = true});
+    cr_table_add_column(t, &(cr_column_def){.name = "amount", .type = CR_SQL_NUMERIC(22, 6)});
+    cr_table_add_column(t, &(cr_column_def){.name = "ratio", .type = CR_SQL_FLOAT});
+    cr_table_add_column(t, &(cr_column_def){.name = "at", .type = CR_SQL_DATETIME_TZ});
+    cr_table_add_column(t, &(cr_column_def){.name = "n", .type = CR_SQL_INTEGER});
+    assert_null(cr_metadata_error(md));
+    cr_error *err = NULL;
+    ASSERT_OK(cr_metadata_drop_all_engine(md, e, true, &err), err);
+    ASSERT_OK(cr_metadata_create_all_engine(md, e, false, &err), err);
+    return md;
+}
+
+/* Finding 9: a Numeric(p, s) value reads at its declared scale whatever
+ * SQLite stored it as (an integer here), as SQLAlchemy's Numeric does. */
+static void test_numeric_scale(void **state)
+{
+    (void)state;
+    cr_engine *e = new_engine(NULL);
+    cr_metadata *md = make_data(e);
+    cr_conn *c = connect_ok(e);
+    exec_ok(c, "INSERT INTO hd_data (id, amount) VALUES (1, 100000000000000), (2, 0), "
+               "(3, -7), (4, 2.5)");
+    static const char *const want[] = {"100000000000000.000000", "0.000000", "-7.000000",
+                                       "2.500000"};
+    cr_result *r = cr_conn_execute(c, "SELECT amount FROM hd_data ORDER BY id", NULL);
+    assert_non_null(r);
+    for (size_t i = 0; i < 4; i++) {
+        const cr_row *row = cr_result_fetchone(r);
+        assert_non_null(row);
+        const char *amount = NULL;
+        ASSERT_OK(cr_row_numeric(row, 0, &amount), cr_row_error(row));
+        assert_string_equal(amount, want[i]);
+    }
+    cr_result_free(r);
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    cr_metadata_free(md);
+    cr_engine_free(e);
+}
+
+/* Finding 10: on SQLite, where SQLAlchemy's DATETIME keeps no offset and
+ * reads back a naive time, a datetime with an offset is stored as the same
+ * instant in UTC. */
+static void test_sqlite_datetime_with_offset(void **state)
+{
+    (void)state;
+    if (!is_sqlite())
+        skip();
+    cr_engine *e = new_engine(NULL);
+    cr_metadata *md = make_data(e);
+    cr_conn *c = connect_ok(e);
+    cr_value at = cr_val_datetime(2024, 5, 1, 12, 0, 0, 250000);
+    at.v.dt.has_utc_offset = true;
+    at.v.dt.utc_offset = 2 * 3600;
+    cr_value across = cr_val_datetime(2024, 3, 1, 1, 30, 0, 0);   /* leap day back */
+    across.v.dt.has_utc_offset = true;
+    across.v.dt.utc_offset = 5 * 3600;
+    cr_value west = cr_val_datetime(2023, 12, 31, 20, 0, 0, 0);   /* new year ahead */
+    west.v.dt.has_utc_offset = true;
+    west.v.dt.utc_offset = -(5 * 3600 + 30 * 60);
+    ASSERT_OK(cr_conn_exec(c, "INSERT INTO hd_data (id, at) VALUES (1, :a), (2, :b), (3, :c)",
+                           CR_PARAMS({"a", at}, {"b", across}, {"c", west})),
+              cr_conn_error(c));
+    static const char *const want[] = {"2024-05-01 10:00:00.250000", "2024-02-29 20:30:00.000000",
+                                       "2024-01-01 01:30:00.000000"};
+    cr_result *r = cr_conn_execute(c, "SELECT at || '' FROM hd_data ORDER BY id", NULL);
+    assert_non_null(r);
+    for (size_t i = 0; i < 3; i++) {
+        const cr_row *row = cr_result_fetchone(r);
+        assert_non_null(row);
+        const char *text = NULL;
+        ASSERT_OK(cr_row_text(row, 0, &text, NULL), cr_row_error(row));
+        assert_string_equal(text, want[i]);
+    }
+    cr_result_free(r);
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    cr_metadata_free(md);
+    cr_engine_free(e);
+}
+
+/* Finding 11: a single-precision FLOAT holding 0.1 reads as 0.1. */
+static void test_float_reads_shortest(void **state)
+{
+    (void)state;
+    cr_engine *e = new_engine(NULL);
+    cr_metadata *md = make_data(e);
+    cr_conn *c = connect_ok(e);
+    exec_ok(c, "INSERT INTO hd_data (id, ratio) VALUES (1, 0.1), (2, 1.5e38), "
+               "(3, 1e-10), (4, -2.5), (5, 16777217)");
+    static const double want[] = {0.1, 1.5e38, 1e-10, -2.5, 16777216};
+    cr_result *r = cr_conn_execute(c, "SELECT ratio FROM hd_data ORDER BY id", NULL);
+    assert_non_null(r);
+    for (size_t i = 0; i < 5; i++) {
+        const cr_row *row = cr_result_fetchone(r);
+        assert_non_null(row);
+        double d = 0;
+        ASSERT_OK(cr_row_double(row, 0, &d), cr_row_error(row));
+        if (!is_mysql() && i == 4)
+            continue;   /* FLOAT is a double on SQLite and PostgreSQL: 16777217 stays */
+        if (d != want[i])
+            print_error("row %zu: %.17g, want %.17g\n", i + 1, d, want[i]);
+        assert_true(d == want[i]);
+    }
+    cr_result_free(r);
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    cr_metadata_free(md);
+    cr_engine_free(e);
+}
+
+/* Finding 12: MySQL's "incorrect value" errors are DataError, as
+ * SQLAlchemy's MySQL drivers classify them. */
+static void test_mysql_data_errors(void **state)
+{
+    (void)state;
+    if (!is_mysql())
+        skip();
+    cr_engine *e = new_engine(NULL);
+    cr_metadata *md = make_data(e);
+    cr_conn *c = connect_ok(e);
+    exec_ok(c, "SET SESSION sql_mode = 'STRICT_TRANS_TABLES'");
+    cr_status st = cr_conn_exec(c, "INSERT INTO hd_data (id, n) VALUES (1, 'abc')", NULL);
+    const cr_error *err = cr_conn_error(c);
+    if (st != CR_ERR_DATA)
+        print_error("%s (%ld): %s\n", cr_status_name(st), cr_error_code(err),
+                    cr_error_message(err));
+    assert_int_equal(st, CR_ERR_DATA);
+    assert_int_equal(cr_error_code(err), 1366);
+    assert_string_equal(cr_error_class_name(err), "DataError");
+    cr_conn_rollback(c);
+    cr_conn_close(c);
+    cr_metadata_free(md);
+    cr_engine_free(e);
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
     cr_engine *e = new_engine(NULL);
     cr_conn *c = connect_ok(e);
-    static const char *const tables[] = {"hd_child", "hd_parent", "hd_items"};
+    static const char *const tables[] = {"hd_child", "hd_parent", "hd_items", "hd_data"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
         drop_table(c, tables[i]);
     cr_conn_close(c);
@@ -372,6 +518,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_inserted_id),
         cmocka_unit_test(test_typed_scalars),
         cmocka_unit_test(test_nullable_reads),
+        cmocka_unit_test(test_numeric_scale),
+        cmocka_unit_test(test_sqlite_datetime_with_offset),
+        cmocka_unit_test(test_float_reads_shortest),
+        cmocka_unit_test(test_mysql_data_errors),
     };
     int failed = HARNESS_RUN("hardening", NULL, tests, group_teardown);
     harness_cleanup();

@@ -223,6 +223,30 @@ static void test_format_parse_round_trip(void **state)
     parse_bad("13:05:09+99");
 }
 
+/* Issue 8, finding 10: an aware value moved to UTC (SQLite stores it so). */
+static void test_datetime_to_utc(void **state)
+{
+    (void)state;
+    cr_datetime dt = parse_ok("2024-03-01 01:30:00+05:00", CR_DATETIME);
+    assert_int_equal(cr_datetime_to_utc(&dt, CR_DATETIME), CR_OK);
+    format_is(&dt, CR_DATETIME, "2024-02-29 20:30:00.000000");
+    dt = parse_ok("2023-12-31 20:00:00.5-05:30", CR_DATETIME);
+    assert_int_equal(cr_datetime_to_utc(&dt, CR_DATETIME), CR_OK);
+    format_is(&dt, CR_DATETIME, "2024-01-01 01:30:00.500000");
+    dt = parse_ok("01:00:00+02:00", CR_TIME);
+    assert_int_equal(cr_datetime_to_utc(&dt, CR_TIME), CR_OK);
+    format_is(&dt, CR_TIME, "23:00:00.000000");
+    dt = parse_ok("2024-02-29 13:05:09", CR_DATETIME);      /* naive: left alone */
+    assert_int_equal(cr_datetime_to_utc(&dt, CR_DATETIME), CR_OK);
+    format_is(&dt, CR_DATETIME, "2024-02-29 13:05:09.000000");
+    /* Out of the calendar's years once moved: refused, the value unchanged. */
+    dt = parse_ok("0001-01-01 00:30:00+01:00", CR_DATETIME);
+    assert_int_equal(cr_datetime_to_utc(&dt, CR_DATETIME), CR_ERR_DATA);
+    format_is(&dt, CR_DATETIME, "0001-01-01 00:30:00.000000+01:00");
+    dt = parse_ok("9999-12-31 23:30:00-01:00", CR_DATETIME);
+    assert_int_equal(cr_datetime_to_utc(&dt, CR_DATETIME), CR_ERR_DATA);
+}
+
 /* Issue 8, finding 3: NULL arguments to the formatter are errors, not crashes. */
 static void test_format_null_arguments(void **state)
 {
@@ -1055,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_format_parse_round_trip),
         cmocka_unit_test(test_format_null_arguments),
+        cmocka_unit_test(test_datetime_to_utc),
         cmocka_unit_test(test_impossible_calendar_dates),
         cmocka_unit_test(test_parse_uses_length),
         cmocka_unit_test(test_format_kinds),

@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mysql.h>
@@ -16,7 +17,9 @@ typedef enum col_kind {
     K_NULL,      /* MYSQL_TYPE_NULL: always NULL                           */
     K_INT,       /* integer types bound as LONGLONG        -> CR_INT       */
     K_UINT,      /* BIGINT UNSIGNED bound as LONGLONG      -> CR_INT / CR_NUMERIC */
-    K_DOUBLE,    /* FLOAT, DOUBLE bound as DOUBLE          -> CR_DOUBLE    */
+    K_DOUBLE,    /* DOUBLE bound as DOUBLE                 -> CR_DOUBLE    */
+    K_FLOAT,     /* FLOAT bound as FLOAT, read as the shortest decimal that
+                  * gives the float back                   -> CR_DOUBLE    */
     K_DECIMAL,   /* DECIMAL as text                        -> CR_NUMERIC   */
     K_DATE,      /* MYSQL_TIME                             -> CR_DATE      */
     K_TIME,      /* MYSQL_TIME                             -> CR_TIME      */
@@ -41,6 +44,7 @@ typedef struct my_col {
     union {
         long long i;
         double d;
+        float f;
         MYSQL_TIME t;
     } num;
     char *buf;               /* strings: grows, reused row after row */
@@ -154,6 +158,8 @@ static cr_status classify(unsigned int code, const char *sqlstate, bool *disconn
     case 1264:  /* ER_WARN_DATA_OUT_OF_RANGE     */
     case 1265:  /* WARN_DATA_TRUNCATED           */
     case 1365:  /* ER_DIVISION_BY_ZERO           */
+    case 1366:  /* ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: "Incorrect integer / string value" */
+    case 1367:  /* ER_ILLEGAL_VALUE_FOR_TYPE     */
     case 1406:  /* ER_DATA_TOO_LONG              */
     case 1441:  /* ER_DATETIME_FUNCTION_OVERFLOW */
         return CR_ERR_DATA;
@@ -743,6 +749,10 @@ static bool derive_col(my_col *c, MYSQL_BIND *b, const MYSQL_FIELD *f)
             return false;
         break;
     case MYSQL_TYPE_FLOAT:
+        c->kind = K_FLOAT;
+        b->buffer_type = MYSQL_TYPE_FLOAT;
+        b->buffer = &c->num.f;
+        break;
     case MYSQL_TYPE_DOUBLE:
         c->kind = K_DOUBLE;
         b->buffer_type = MYSQL_TYPE_DOUBLE;
@@ -974,6 +984,21 @@ static cr_status refetch_truncated(cr_driver_stmt *st, cr_error *err)
     return CR_OK;
 }
 
+
+/* A single-precision float as the double of its shortest decimal form that
+ * reads back as the same float: 0.1f is 0.1, not 0.10000000149011612, as
+ * the Python MySQL drivers read FLOAT (they get the server's text). At
+ * most 9 significant digits are ever needed. */
+static double float_as_decimal(float f)
+{
+    char text[32];
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, (double)f);
+        if (strtof(text, NULL) == f)
+            return strtod(text, NULL);
+    }
+    return (double)f;   /* NaN */
+}
 static int my_fetch(cr_driver_stmt *st, cr_value *row, cr_error *err)
 {
     if (!st->stmt || !st->dc)
@@ -1034,6 +1059,10 @@ static int my_fetch(cr_driver_stmt *st, cr_value *row, cr_error *err)
         case K_DOUBLE:
             v->type = CR_DOUBLE;
             v->v.d = c->num.d;
+            break;
+        case K_FLOAT:
+            v->type = CR_DOUBLE;
+            v->v.d = float_as_decimal(c->num.f);
             break;
         case K_BIT: {
             unsigned long long u = 0;

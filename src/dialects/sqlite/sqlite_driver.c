@@ -31,7 +31,7 @@ struct cr_driver_stmt {
     int ncols;
     unsigned char *hints;        /* per column */
     signed char *scales;         /* per column: NUMERIC(p, s)'s s, or -1 */
-    char (*numbuf)[48];          /* per column: numbers shown as numerics */
+    char (*numbuf)[64];          /* per column: numbers shown as numerics */
     cr_buf params;               /* copies of text/blob parameters */
     bool pending_row;            /* execute's step produced a row not yet fetched */
     bool stepped;                /* stepped since the last reset */
@@ -480,7 +480,14 @@ static cr_status bind_all(cr_driver_stmt *s, const cr_value *params, cr_error *e
         case CR_DATE:
         case CR_TIME:
         case CR_DATETIME: {
-            int n = cr_datetime_format(&v->v.dt, v->type, p, 40);
+            /* SQLAlchemy's SQLite DATETIME and TIME keep no offset and read
+             * back a naive value: an aware one is stored as the same
+             * instant in UTC, which is what that naive value then means. */
+            cr_datetime dt = v->v.dt;
+            if (cr_datetime_to_utc(&dt, v->type) != CR_OK)
+                return cr_error_set(err, CR_ERR_DATA, "parameter %d: the datetime is out of "
+                                    "range (years 1 to 9999) once moved to UTC", idx);
+            int n = cr_datetime_format(&dt, v->type, p, 40);
             rc = sqlite3_bind_text(s->st, idx, p, n, SQLITE_STATIC);
             p += 40;
             break;
@@ -557,9 +564,21 @@ static void read_row(cr_driver_stmt *s, cr_value *row)
                 v->type = CR_BOOL;
                 v->v.b = x != 0;
             } else if (h == H_NUMERIC) {
+                /* NUMERIC affinity stores whole numbers as integers; they
+                 * read at the declared scale all the same, as SQLAlchemy's
+                 * Numeric reads them ("%.6f" of 0 is "0.000000"). At most
+                 * 20 + 1 + 30 characters: numbuf holds them. */
+                char *p = s->numbuf[i];
+                int n = cr_format_int64(x, p), sc = s->scales[i];
+                if (sc > 0) {
+                    p[n++] = '.';
+                    memset(p + n, '0', (size_t)sc);
+                    n += sc;
+                    p[n] = '\0';
+                }
                 v->type = CR_NUMERIC;
-                v->v.s.len = (size_t)cr_format_int64(x, s->numbuf[i]);
-                v->v.s.ptr = s->numbuf[i];
+                v->v.s.len = (size_t)n;
+                v->v.s.ptr = p;
             } else {
                 v->type = CR_INT;
                 v->v.i = x;
