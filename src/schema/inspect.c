@@ -347,9 +347,11 @@ static cr_status usable(cr_inspector *insp, const char *getter, const void *out1
         return CR_ERR_ARGUMENT;
     if (!insp->conn)
         return CR_ERR_RESOURCE_CLOSED;
-    if (!out1 || !out2)
-        return cr_error_set(&insp->conn->err, CR_ERR_ARGUMENT,
-                            "%s: an output pointer is NULL", getter);
+    if (!out1 || !out2) {
+        cr_error_set(&insp->conn->err, CR_ERR_ARGUMENT, "%s: an output pointer is NULL",
+                     getter);
+        return CR_ERR_ARGUMENT;
+    }
     return CR_OK;
 }
 

@@ -178,7 +178,7 @@ static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
 {
     cr_buf path;
     cr_buf_init(&path);
-    sl_options o;
+    sl_options o = {0};
     cr_status st = check_url(url, &path, &o, err);
     if (st) {
         cr_buf_free(&path);
