@@ -672,6 +672,31 @@ static void test_sqlite_numeric_options(void **state)
     cr_engine_free(e);
 }
 
+/* The MySQL URL's numeric and flag options too, when the engine is made. */
+static void test_mysql_options_checked_at_create(void **state)
+{
+    (void)state;
+    if (!cr_backend_available("mysql"))
+        skip();
+    engine_fails("mysql://u:" SECRET "@127.0.0.1:1/db?connect_timeout=1e40", NULL,
+                 CR_ERR_ARGUMENT, "connect_timeout");
+    engine_fails("mysql://u@127.0.0.1:1/db?read_timeout=-1", NULL, CR_ERR_ARGUMENT,
+                 "read_timeout");
+    engine_fails("mysql://u@127.0.0.1:1/db?write_timeout=2147483648", NULL, CR_ERR_ARGUMENT,
+                 "write_timeout");
+    engine_fails("mysql://u@127.0.0.1:1/db?write_timeout=nan", NULL, CR_ERR_ARGUMENT,
+                 "write_timeout");
+    engine_fails("mysql://u@127.0.0.1:1/db?ssl_verify_server_cert=maybe", NULL, CR_ERR_ARGUMENT,
+                 "ssl_verify_server_cert");
+    engine_fails("mysql://u@127.0.0.1:1/db?bogus=1", NULL, CR_ERR_ARGUMENT, "bogus");
+    engine_fails("mysql://u@127.0.0.1:1/db?charset=", NULL, CR_ERR_ARGUMENT, "charset");
+    /* Good options make an engine; nothing is connected yet. */
+    cr_engine *e = cr_create_engine("mysql://u@127.0.0.1:1/db?connect_timeout=2147483647&"
+                                    "ssl_verify_server_cert=false&charset=utf8mb4", NULL, NULL);
+    assert_non_null(e);
+    cr_engine_free(e);
+}
+
 #ifdef CRUCIBLE_HAVE_SQLITE
 #include <sqlite3.h>
 static void test_sqlite_memory_engine_connects_lazily(void **state)
@@ -911,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_multi_host),
         cmocka_unit_test(test_engine_bad_options),
         cmocka_unit_test(test_sqlite_numeric_options),
+        cmocka_unit_test(test_mysql_options_checked_at_create),
 #ifdef CRUCIBLE_HAVE_SQLITE
         cmocka_unit_test(test_sqlite_memory_engine_connects_lazily),
 #endif

@@ -289,7 +289,8 @@ static cr_status parse_flag(const char *key, const char *value, my_bool *out, cr
                         value ? value : "");
 }
 
-/* Apply the URL's query options to m; unix_socket is returned, not set. */
+/* Apply the URL's query options to m; unix_socket is returned, not set.
+ * With m NULL, only check them (when the engine is made). */
 static cr_status apply_options(MYSQL *m, const cr_url *url, const char **unix_socket,
                                cr_error *err)
 {
@@ -314,7 +315,7 @@ static cr_status apply_options(MYSQL *m, const cr_url *url, const char **unix_so
             enum mysql_option o = k[0] == 'c' ? MYSQL_OPT_CONNECT_TIMEOUT
                                 : k[0] == 'r' ? MYSQL_OPT_READ_TIMEOUT
                                               : MYSQL_OPT_WRITE_TIMEOUT;
-            if (mysql_optionsv(m, o, &secs))
+            if (m && mysql_optionsv(m, o, &secs))
                 return conn_error(m, err);
         } else if (strcmp(k, "ssl_ca") == 0) {
             opt = MYSQL_OPT_SSL_CA;
@@ -330,7 +331,7 @@ static cr_status apply_options(MYSQL *m, const cr_url *url, const char **unix_so
             my_bool on;
             if ((rc = parse_flag(k, v, &on, err)))
                 return rc;
-            if (mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on))
+            if (m && mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on))
                 return conn_error(m, err);
         } else {
             return cr_error_set(err, CR_ERR_ARGUMENT,
@@ -339,13 +340,19 @@ static cr_status apply_options(MYSQL *m, const cr_url *url, const char **unix_so
         if (opt >= 0) {
             if (!v || !v[0])
                 return cr_error_set(err, CR_ERR_ARGUMENT, "MySQL URL option '%s' is empty", k);
-            if (mysql_optionsv(m, (enum mysql_option)opt, v))
+            if (m && mysql_optionsv(m, (enum mysql_option)opt, v))
                 return conn_error(m, err);
         }
     }
-    if (mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, charset))
+    if (m && mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, charset))
         return conn_error(m, err);
     return CR_OK;
+}
+
+static cr_status my_check_url(const cr_url *url, cr_error *err)
+{
+    const char *unix_socket = NULL;
+    return apply_options(NULL, url, &unix_socket, err);
 }
 
 static cr_status my_connect(const cr_url *url, cr_driver_conn **out, cr_error *err)
@@ -1155,6 +1162,7 @@ const cr_driver cr_mysql_driver = {
     .name = "mysql",
     .param_style = CR_PARAM_QMARK,
     .default_isolation = "REPEATABLE READ",
+    .check_url = my_check_url,
     .connect = my_connect,
     .close = my_close,
     .exec_simple = my_exec_simple,
