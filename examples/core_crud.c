@@ -55,14 +55,13 @@ static void report_error(const char *what, const cr_error *err)
 /* A datetime as Python's str(datetime) writes it; "None" for NULL. */
 static cr_status format_datetime(const cr_row *row, cr_column *col, char *buf, size_t size)
 {
-    if (cr_row_is_null(row, col) == 1) {
-        snprintf(buf, size, "None");
-        return CR_OK;
-    }
     cr_datetime dt;
-    cr_status st = cr_row_datetime(row, col, &dt);
-    if (st != CR_OK)
+    bool is_null;
+    cr_status st = cr_row_datetime_or_null(row, col, &dt, &is_null);
+    if (st != CR_OK || is_null) {
+        snprintf(buf, size, "None");
         return st;
+    }
     int n = snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d", dt.year, dt.month, dt.day,
                      dt.hour, dt.minute, dt.second);
     if (dt.microsecond && n > 0 && (size_t)n < size)
@@ -73,13 +72,9 @@ static cr_status format_datetime(const cr_row *row, cr_column *col, char *buf, s
 /* A boolean as Python prints it: True, False, or None for NULL. */
 static cr_status format_bool(const cr_row *row, cr_column *col, const char **out)
 {
-    if (cr_row_is_null(row, col) == 1) {
-        *out = "None";
-        return CR_OK;
-    }
-    bool b = false;
-    cr_status st = cr_row_bool(row, col, &b);
-    *out = b ? "True" : "False";
+    bool b = false, is_null = false;
+    cr_status st = cr_row_bool_or_null(row, col, &b, &is_null);
+    *out = is_null ? "None" : b ? "True" : "False";
     return st;
 }
 
@@ -154,13 +149,10 @@ static int perform_crud_operations(cr_conn *conn, users_table *users, posts_tabl
     cr_set(s.q, users->c.created_at, cr_val_now());
     if (!execute(conn, &s))
         goto fail;
-    const cr_row *pk = cr_result_inserted_primary_key(s.r);
-    if (!pk) {
+    if (cr_result_inserted_id(s.r, &alice_id)) {
         report_error("inserted_primary_key", cr_result_error(s.r));
         goto fail;
     }
-    if (cr_row_int64(pk, 0, &alice_id) && read_failed(pk))
-        goto fail;
     printf("User Alice inserted with ID: %lld\n", (long long)alice_id);
     step_end(&s);
     if (commit(conn))
@@ -290,14 +282,14 @@ static int perform_crud_operations(cr_conn *conn, users_table *users, posts_tabl
     cr_where(s.q, cr_eq(s.q, users->c.id, alice_id));
     if (!execute(conn, &s))
         goto fail;
-    cr_value user_name;
-    if (cr_result_scalar(s.r, &user_name)) {
+    /* scalar(): None when there is no row. */
+    const char *user_name = "None";
+    cr_status st = cr_result_scalar_text(s.r, &user_name, NULL);
+    if (st && st != CR_ERR_NO_RESULT_FOUND) {
         report_error("scalar", cr_result_error(s.r));
         goto fail;
     }
-    printf("User with ID %lld found: %.*s\n", (long long)alice_id,
-           user_name.type == CR_TEXT ? (int)user_name.v.s.len : 4,
-           user_name.type == CR_TEXT ? user_name.v.s.ptr : "None");
+    printf("User with ID %lld found: %s\n", (long long)alice_id, user_name);
     step_end(&s);
 
     printf("Quering 1st two Posts..\n");
@@ -459,20 +451,13 @@ fail:
 static int create_schema(cr_engine *engine, cr_metadata *metadata)
 {
     cr_error *err = NULL;
-    cr_conn *conn = cr_engine_connect(engine, &err);
-    if (!conn) {
-        report_error("connect", err);
+    if (cr_metadata_drop_all_engine(metadata, engine, true, &err) ||
+        cr_metadata_create_all_engine(metadata, engine, true, &err)) {
+        report_error("create_all", err);
         cr_error_free(err);
         return 1;
     }
-    int rc = 0;
-    if (cr_metadata_drop_all(metadata, conn, true) || cr_metadata_create_all(metadata, conn, true) ||
-        cr_conn_commit(conn)) {
-        report_error("create_all", cr_conn_error(conn));
-        rc = 1;
-    }
-    cr_conn_close(conn);
-    return rc;
+    return 0;
 }
 
 int main(void)

@@ -125,7 +125,9 @@ typedef enum cr_type {
 } cr_type;
 
 /* A calendar date and/or time of day, with microseconds. When has_utc_offset
- * is set, utc_offset is the offset east of UTC in seconds (timestamptz). */
+ * is set, utc_offset is the offset east of UTC in seconds (timestamptz).
+ * SQLite keeps no offset (nor does SQLAlchemy there): a value with one is
+ * stored as the same instant in UTC and reads back without an offset. */
 typedef struct cr_datetime {
     int year, month, day;
     int hour, minute, second, microsecond;
@@ -148,7 +150,9 @@ typedef struct cr_value {
 
 /* Value constructors. Text and blob values borrow the caller's bytes for the
  * duration of the call they are passed to. cr_val_text(NULL) is NULL. They
- * are inline: building parameters costs no call. */
+ * are inline: building parameters costs no call. A value built by hand with
+ * a NULL text or blob pointer and a length other than 0 is refused with
+ * CR_ERR_ARGUMENT wherever it is passed. */
 static inline cr_value cr_val_null(void) { cr_value v = {CR_NULL, {0}}; return v; }
 static inline cr_value cr_val_int(int64_t i) { cr_value v = {CR_INT, {0}}; v.v.i = i; return v; }
 static inline cr_value cr_val_double(double d) { cr_value v = {CR_DOUBLE, {0}}; v.v.d = d; return v; }
@@ -211,12 +215,18 @@ CR_API const char *cr_type_name(cr_type type);
 
 /* Format a date, time or datetime as SQLAlchemy stores it on SQLite:
  * "YYYY-MM-DD", "HH:MM:SS.ffffff" or "YYYY-MM-DD HH:MM:SS.ffffff" (with
- * "+HH:MM" when it has an offset). Writes at most size bytes including the
- * terminating NUL; returns the length it needed, as snprintf does. */
+ * "+HH:MM", or "+HH:MM:SS" when the offset has seconds, when it has an
+ * offset). Writes at most size bytes including the terminating NUL; returns
+ * the length it needed, as snprintf does. buf may be NULL when size is 0.
+ * Returns -1, writing nothing, when dt is NULL, buf is NULL with a size, or
+ * type is not CR_DATE, CR_TIME or CR_DATETIME. What cr_datetime_parse
+ * accepts, this writes back in a form that parses to the same value. */
 CR_API int cr_datetime_format(const cr_datetime *dt, cr_type type, char *buf,
                               size_t size);
 /* Parse "YYYY-MM-DD", "HH:MM[:SS[.ffffff]]" or a date and time separated by a
- * space or 'T', with an optional "Z" or "+HH[:MM]" offset. Stores the kind it
+ * space or 'T', with an optional "Z" or "+HH[[:]MM[[:]SS]]" offset (at most
+ * 23:59:59 either way; digits past the sixth of a fraction are dropped).
+ * Stores the kind it
  * found in *type (may be NULL). Returns CR_OK or CR_ERR_DATA. */
 CR_API cr_status cr_datetime_parse(const char *text, size_t len,
                                    cr_datetime *out, cr_type *type);
@@ -245,6 +255,10 @@ typedef struct cr_rowset cr_rowset;
  * whichever thread runs the statement: it must be thread-safe when the engine
  * is shared. */
 typedef void (*cr_log_fn)(void *userdata, const char *line);
+
+/* Three-valued options (engine options, column definitions): CR_AUTO (the
+ * default) lets Crucible decide as SQLAlchemy does. */
+typedef enum cr_tristate { CR_AUTO = 0, CR_YES = 1, CR_NO = 2 } cr_tristate;
 
 /* Values for options whose zero means "the default": CR_NONE asks for none
  * (no overflow, no wait), CR_UNLIMITED for no limit. */
@@ -299,6 +313,13 @@ typedef struct cr_engine_options {
     bool pool_use_lifo;
     /* Log checkouts, returns, invalidations and recycles (echo_pool). */
     bool echo_pool;
+
+    /* SQLite only (ignored by the other backends, which always enforce
+     * foreign keys): whether each connection runs PRAGMA foreign_keys=ON.
+     * CR_AUTO: as the URL's foreign_keys option says (foreign_keys=0 or
+     * false turns it off), else on — data integrity first. CR_YES or CR_NO
+     * override the URL. */
+    cr_tristate sqlite_foreign_keys;
 } cr_engine_options;
 
 /* Create an engine for a database URL, parsed as SQLAlchemy parses them:
@@ -306,8 +327,14 @@ typedef struct cr_engine_options {
  *   sqlite:///:memory:      postgresql://user:pass@host:port/db?opt=value
  *   postgresql+libpq://...  mysql://...  mariadb://...  mysql+mariadb://...
  * User and password are percent-decoded; query options go to the driver
- * (sslmode, connect_timeout, unix_socket, charset ...). No connection is made
- * until the first cr_engine_connect. On failure returns NULL and, when err is
+ * (sslmode, connect_timeout, unix_socket, charset ...). SQLite's options
+ * (timeout: seconds from 0 to 2147483, uri, foreign_keys) and MySQL's
+ * (connect_timeout, read_timeout, write_timeout: whole seconds from 0 to
+ * 2147483647; ssl_verify_server_cert ...) are checked here, PostgreSQL's by
+ * libpq at connect: a bad one is CR_ERR_ARGUMENT naming it.
+ * No connection is made until the first cr_engine_connect (an in-memory
+ * SQLite engine opens there the one connection that keeps its database
+ * alive until the engine is freed). On failure returns NULL and, when err is
  * not NULL, stores in *err an error the caller frees with cr_error_free. */
 CR_API cr_engine *cr_create_engine(const char *url,
                                    const cr_engine_options *options,
@@ -507,6 +534,26 @@ CR_API const cr_row *cr_result_one_or_none(cr_result *res);
 CR_API cr_status cr_result_scalar(cr_result *res, cr_value *out);
 /* The first column of exactly one row (scalar_one). */
 CR_API cr_status cr_result_scalar_one(cr_result *res, cr_value *out);
+/* Typed scalars: the first column of the first row, read as the row
+ * getters below read it (int64 also reads booleans, double also integers
+ * and numerics ...), the rest discarded and the result closed as
+ * cr_result_first does: count(*) in one call. CR_ERR_NO_RESULT_FOUND when
+ * there is no row, CR_ERR_ARGUMENT when the value is NULL or of another
+ * type (use cr_result_scalar for a value that may be NULL); *out is written
+ * only on success. Text stays valid until the result is freed; len may be
+ * NULL. The detail is on the result (cr_result_error). */
+CR_API cr_status cr_result_scalar_int64(cr_result *res, int64_t *out);
+CR_API cr_status cr_result_scalar_double(cr_result *res, double *out);
+CR_API cr_status cr_result_scalar_bool(cr_result *res, bool *out);
+CR_API cr_status cr_result_scalar_text(cr_result *res, const char **out, size_t *len);
+/* The integer primary key of the row an INSERT made, in one call: for an
+ * INSERT built with cr_insert, the one column of inserted_primary_key
+ * (CR_ERR_INVALID_REQUEST when it made several rows, or its key is
+ * composite or not an integer); for textual SQL, cr_result_lastrowid (SQLite's
+ * rowid, MySQL's insert id; CR_ERR_NOT_SUPPORTED on PostgreSQL, where
+ * RETURNING gives the key; meaningful only after an INSERT). *out is written
+ * only on success. */
+CR_API cr_status cr_result_inserted_id(cr_result *res, int64_t *out);
 /* From now on yield only the first column of each row (scalars()); returns
  * res itself. */
 CR_API cr_result *cr_result_scalars(cr_result *res);
@@ -564,6 +611,47 @@ CR_API cr_status cr_row_time_named(const cr_row *row, const char *col, cr_dateti
 CR_API cr_status cr_row_datetime_at(const cr_row *row, int col, cr_datetime *out);
 CR_API cr_status cr_row_datetime_named(const cr_row *row, const char *col, cr_datetime *out);
 
+/* Nullable reads: as the getters above, but a NULL value is not an error:
+ * it sets *is_null to true, returns CR_OK and leaves *out as it was (so a
+ * program may put a default there first); any other value sets *is_null to
+ * false and is read as the getter reads it. A bad column or a value of
+ * another type is still CR_ERR_ARGUMENT. is_null may be NULL: a NULL is
+ * then an error, as for the plain getter. The cr_row_*_or_null macros take
+ * an index, a name or a column handle, as the getters do. */
+CR_API cr_status cr_row_int64_or_null_at(const cr_row *row, int col, int64_t *out, bool *is_null);
+CR_API cr_status cr_row_int64_or_null_named(const cr_row *row, const char *col, int64_t *out,
+                                            bool *is_null);
+CR_API cr_status cr_row_double_or_null_at(const cr_row *row, int col, double *out, bool *is_null);
+CR_API cr_status cr_row_double_or_null_named(const cr_row *row, const char *col, double *out,
+                                             bool *is_null);
+CR_API cr_status cr_row_bool_or_null_at(const cr_row *row, int col, bool *out, bool *is_null);
+CR_API cr_status cr_row_bool_or_null_named(const cr_row *row, const char *col, bool *out,
+                                           bool *is_null);
+CR_API cr_status cr_row_text_or_null_at(const cr_row *row, int col, const char **out,
+                                        size_t *len, bool *is_null);
+CR_API cr_status cr_row_text_or_null_named(const cr_row *row, const char *col, const char **out,
+                                           size_t *len, bool *is_null);
+CR_API cr_status cr_row_blob_or_null_at(const cr_row *row, int col, const void **out,
+                                        size_t *len, bool *is_null);
+CR_API cr_status cr_row_blob_or_null_named(const cr_row *row, const char *col, const void **out,
+                                           size_t *len, bool *is_null);
+CR_API cr_status cr_row_numeric_or_null_at(const cr_row *row, int col, const char **out,
+                                           bool *is_null);
+CR_API cr_status cr_row_numeric_or_null_named(const cr_row *row, const char *col,
+                                              const char **out, bool *is_null);
+CR_API cr_status cr_row_date_or_null_at(const cr_row *row, int col, cr_datetime *out,
+                                        bool *is_null);
+CR_API cr_status cr_row_date_or_null_named(const cr_row *row, const char *col, cr_datetime *out,
+                                           bool *is_null);
+CR_API cr_status cr_row_time_or_null_at(const cr_row *row, int col, cr_datetime *out,
+                                        bool *is_null);
+CR_API cr_status cr_row_time_or_null_named(const cr_row *row, const char *col, cr_datetime *out,
+                                           bool *is_null);
+CR_API cr_status cr_row_datetime_or_null_at(const cr_row *row, int col, cr_datetime *out,
+                                            bool *is_null);
+CR_API cr_status cr_row_datetime_or_null_named(const cr_row *row, const char *col,
+                                               cr_datetime *out, bool *is_null);
+
 #define CR__BY_COL(name, col) _Generic((col), \
     char *: name##_named, const char *: name##_named, \
     struct cr_column *: name##_column, const struct cr_column *: name##_column, \
@@ -579,6 +667,24 @@ CR_API cr_status cr_row_datetime_named(const cr_row *row, const char *col, cr_da
 #define cr_row_date(row, col, out)     CR__BY_COL(cr_row_date, col)(row, col, out)
 #define cr_row_time(row, col, out)     CR__BY_COL(cr_row_time, col)(row, col, out)
 #define cr_row_datetime(row, col, out) CR__BY_COL(cr_row_datetime, col)(row, col, out)
+#define cr_row_int64_or_null(row, col, out, is_null) \
+    CR__BY_COL(cr_row_int64_or_null, col)(row, col, out, is_null)
+#define cr_row_double_or_null(row, col, out, is_null) \
+    CR__BY_COL(cr_row_double_or_null, col)(row, col, out, is_null)
+#define cr_row_bool_or_null(row, col, out, is_null) \
+    CR__BY_COL(cr_row_bool_or_null, col)(row, col, out, is_null)
+#define cr_row_text_or_null(row, col, out, len, is_null) \
+    CR__BY_COL(cr_row_text_or_null, col)(row, col, out, len, is_null)
+#define cr_row_blob_or_null(row, col, out, len, is_null) \
+    CR__BY_COL(cr_row_blob_or_null, col)(row, col, out, len, is_null)
+#define cr_row_numeric_or_null(row, col, out, is_null) \
+    CR__BY_COL(cr_row_numeric_or_null, col)(row, col, out, is_null)
+#define cr_row_date_or_null(row, col, out, is_null) \
+    CR__BY_COL(cr_row_date_or_null, col)(row, col, out, is_null)
+#define cr_row_time_or_null(row, col, out, is_null) \
+    CR__BY_COL(cr_row_time_or_null, col)(row, col, out, is_null)
+#define cr_row_datetime_or_null(row, col, out, is_null) \
+    CR__BY_COL(cr_row_datetime_or_null, col)(row, col, out, is_null)
 
 /* The schema (MetaData, Table, Column, DDL, Inspector), the SQL expression
  * language (select, insert, update, delete) and the ORM (models, Session). */

@@ -97,10 +97,6 @@ typedef struct cr_metadata cr_metadata;
 typedef struct cr_table cr_table;
 typedef struct cr_column cr_column;
 
-/* Three-valued options: CR_AUTO (the default) lets Crucible decide as
- * SQLAlchemy does. */
-typedef enum cr_tristate { CR_AUTO = 0, CR_YES = 1, CR_NO = 2 } cr_tristate;
-
 /* A default computed on the client at each INSERT (or UPDATE, for onupdate),
  * as Column(default=datetime.now) does. Text it returns must stay valid
  * until the statement is executed (a string literal, say). */
@@ -159,10 +155,14 @@ CR_API size_t cr_metadata_sorted_tables(const cr_metadata *md, cr_table **out, s
 /* A new table with no columns; NULL on error (a name already used). */
 CR_API cr_table *cr_table_new(cr_metadata *md, const char *name);
 /* Add a column; returns its handle (owned by the table) or NULL on error
- * (a duplicate name, an unknown type, a String on which length < 0). */
+ * (a duplicate name, an unknown type, a String on which length < 0, a
+ * default value that is not a valid value: text or blob with a NULL pointer
+ * and a length, an impossible date). */
 CR_API cr_column *cr_table_add_column(cr_table *t, const cr_column_def *def);
 /* Create a table with these columns in one call, storing each column's
- * handle through handles[i] (may be NULL). CR_DECLARE_TABLE uses it. */
+ * handle through handles[i] (may be NULL). CR_DECLARE_TABLE uses it.
+ * defs may be NULL only when n is 0; otherwise nothing is created and the
+ * call returns CR_ERR_ARGUMENT (on the metadata). */
 CR_API cr_status cr_table_define(cr_metadata *md, const char *name, const cr_column_def *defs,
                                  size_t n, cr_column **const *handles, cr_table **out);
 
@@ -224,10 +224,23 @@ CR_API bool cr_column_nullable(const cr_column *col);
 /* CREATE TABLE (and its indexes) for every table, referred tables first;
  * with checkfirst, tables that exist are left alone. Runs on conn in its
  * transaction (beginning one as any statement does); the caller commits.
- * Errors are on the connection. */
+ * Errors are on the connection. A foreign key that names a table not in
+ * the metadata, or a column that table does not have, is
+ * CR_ERR_INVALID_REQUEST (SQLAlchemy's NoReferencedTableError /
+ * NoReferencedColumnError) before any statement is sent; cr_table_create
+ * checks its table's foreign keys so. */
 CR_API cr_status cr_metadata_create_all(cr_metadata *md, cr_conn *conn, bool checkfirst);
 /* DROP TABLE for every table, referring tables first. */
 CR_API cr_status cr_metadata_drop_all(cr_metadata *md, cr_conn *conn, bool checkfirst);
+/* metadata.create_all(engine) / drop_all(engine): as the two above, on a
+ * connection of their own that is committed (rolled back on failure) and
+ * closed, so the tables are there for every later connection. Returns the
+ * status; the detail, when err is not NULL, is stored in *err for the caller
+ * to free with cr_error_free (*err is NULL on success). */
+CR_API cr_status cr_metadata_create_all_engine(cr_metadata *md, cr_engine *engine,
+                                               bool checkfirst, cr_error **err);
+CR_API cr_status cr_metadata_drop_all_engine(cr_metadata *md, cr_engine *engine,
+                                             bool checkfirst, cr_error **err);
 /* One table: CREATE TABLE and its CREATE INDEXes, or DROP TABLE. */
 CR_API cr_status cr_table_create(cr_table *t, cr_conn *conn, bool checkfirst);
 CR_API cr_status cr_table_drop(cr_table *t, cr_conn *conn, bool checkfirst);
@@ -267,7 +280,12 @@ typedef struct cr_reflected_constraint {
 
 /* An inspector reads the schema through conn (inspect(connection)). What its
  * getters return is borrowed until the inspector is freed. Errors are on
- * the connection. */
+ * the connection. Every getter clears its outputs first; a NULL inspector
+ * is CR_ERR_ARGUMENT, a NULL output pointer CR_ERR_ARGUMENT (on the
+ * connection). The inspector lives no longer than its connection's handle:
+ * once cr_conn_close has closed it, every getter returns
+ * CR_ERR_RESOURCE_CLOSED (there is no connection to hold the detail), and
+ * the inspector must still be freed. */
 CR_API cr_inspector *cr_inspect(cr_conn *conn);
 CR_API void cr_inspector_free(cr_inspector *insp);
 /* The names of the tables, sorted. */

@@ -432,6 +432,25 @@ CR_API cr_status cr_row_numeric_column(const cr_row *row, const cr_column *col, 
 CR_API cr_status cr_row_date_column(const cr_row *row, const cr_column *col, cr_datetime *out);
 CR_API cr_status cr_row_time_column(const cr_row *row, const cr_column *col, cr_datetime *out);
 CR_API cr_status cr_row_datetime_column(const cr_row *row, const cr_column *col, cr_datetime *out);
+/* The nullable reads of crucible.h by column handle (cr_row_*_or_null). */
+CR_API cr_status cr_row_int64_or_null_column(const cr_row *row, const cr_column *col,
+                                             int64_t *out, bool *is_null);
+CR_API cr_status cr_row_double_or_null_column(const cr_row *row, const cr_column *col,
+                                              double *out, bool *is_null);
+CR_API cr_status cr_row_bool_or_null_column(const cr_row *row, const cr_column *col, bool *out,
+                                            bool *is_null);
+CR_API cr_status cr_row_text_or_null_column(const cr_row *row, const cr_column *col,
+                                            const char **out, size_t *len, bool *is_null);
+CR_API cr_status cr_row_blob_or_null_column(const cr_row *row, const cr_column *col,
+                                            const void **out, size_t *len, bool *is_null);
+CR_API cr_status cr_row_numeric_or_null_column(const cr_row *row, const cr_column *col,
+                                               const char **out, bool *is_null);
+CR_API cr_status cr_row_date_or_null_column(const cr_row *row, const cr_column *col,
+                                            cr_datetime *out, bool *is_null);
+CR_API cr_status cr_row_time_or_null_column(const cr_row *row, const cr_column *col,
+                                            cr_datetime *out, bool *is_null);
+CR_API cr_status cr_row_datetime_or_null_column(const cr_row *row, const cr_column *col,
+                                                cr_datetime *out, bool *is_null);
 
 /* ------------------------------------------------------------------------
  * Operand conversion (what the operand macros expand to)

@@ -129,6 +129,16 @@ cr_status cr_sqlstate_class(const char *sqlstate);
  * years, 00:00:00 to 23:59:59.999999, offset within a day). On CR_ERR_DATA
  * writes the reason into why. */
 cr_status cr_datetime_check(const cr_datetime *dt, cr_type type, char *why, size_t size);
+/* Whether a value can be bound or kept: a known type, text, numeric and
+ * blob with a pointer for their length (NULL only with length 0), real
+ * dates and times (cr_datetime_check). On error writes the reason into why
+ * and returns CR_ERR_ARGUMENT (CR_ERR_DATA for an impossible date or time). */
+cr_status cr_value_check(const cr_value *v, char *why, size_t size);
+/* The same instant as a UTC time without offset: for a datetime the date
+ * moves with it, a time wraps around the day. A value without an offset is
+ * left alone. CR_ERR_DATA (dt unchanged) when the date leaves years
+ * 1..9999. The fields must be in range (cr_datetime_check). */
+cr_status cr_datetime_to_utc(cr_datetime *dt, cr_type type);
 /* Small integers to text without printf (hot path). Returns the length. */
 int cr_format_int64(int64_t v, char *buf);
 /* Parse a decimal integer; false when the text is not one or overflows. */

@@ -77,6 +77,8 @@ int cr_datetime_format(const cr_datetime *dt, cr_type type, char *buf, size_t si
      * (cr_datetime_check), not here. */
     char tmp[160];
     int n;
+    if (!dt || (!buf && size) || (type != CR_DATE && type != CR_TIME && type != CR_DATETIME))
+        return -1;
     if (type == CR_DATE)
         n = snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", dt->year, dt->month, dt->day);
     else if (type == CR_TIME)
@@ -92,6 +94,8 @@ int cr_datetime_format(const cr_datetime *dt, cr_type type, char *buf, size_t si
             off = -off;
         n += snprintf(tmp + n, sizeof tmp - (size_t)n, "%c%02lld:%02lld", sign, off / 3600,
                       off / 60 % 60);
+        if (off % 60)   /* historic offsets such as LMT's -07:52:58 */
+            n += snprintf(tmp + n, sizeof tmp - (size_t)n, ":%02lld", off % 60);
     }
     if (size)
         snprintf(buf, size, "%s", tmp);
@@ -135,6 +139,84 @@ cr_status cr_datetime_check(const cr_datetime *dt, cr_type type, char *why, size
             return CR_ERR_DATA;
         }
     }
+    return CR_OK;
+}
+
+cr_status cr_value_check(const cr_value *v, char *why, size_t size)
+{
+    switch (v->type) {
+    case CR_NULL: case CR_INT: case CR_DOUBLE: case CR_BOOL:
+        return CR_OK;
+    case CR_TEXT: case CR_NUMERIC:
+        if (!v->v.s.ptr && v->v.s.len) {
+            snprintf(why, size, "a %s value with a NULL pointer and length %zu",
+                     cr_type_name(v->type), v->v.s.len);
+            return CR_ERR_ARGUMENT;
+        }
+        return CR_OK;
+    case CR_BLOB:
+        if (!v->v.blob.ptr && v->v.blob.len) {
+            snprintf(why, size, "a BLOB value with a NULL pointer and length %zu",
+                     v->v.blob.len);
+            return CR_ERR_ARGUMENT;
+        }
+        return CR_OK;
+    case CR_DATE: case CR_TIME: case CR_DATETIME:
+        return cr_datetime_check(&v->v.dt, v->type, why, size);
+    }
+    snprintf(why, size, "no valid type (%d)", (int)v->type);
+    return CR_ERR_ARGUMENT;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard
+ * Hinnant's days_from_civil / civil_from_days). */
+static long long days_from_civil(long long y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(long long z, cr_datetime *dt)
+{
+    z += 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    dt->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    dt->month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    dt->year = (int)(yoe + era * 400 + (dt->month <= 2));
+}
+
+cr_status cr_datetime_to_utc(cr_datetime *dt, cr_type type)
+{
+    if (!dt->has_utc_offset)
+        return CR_OK;
+    long long secs = (long long)dt->hour * 3600 + dt->minute * 60 + dt->second -
+                     dt->utc_offset;
+    long long day = 0;
+    if (type == CR_DATETIME)
+        day = days_from_civil(dt->year, dt->month, dt->day);
+    /* Floor division: a negative time of day belongs to the day before. */
+    long long shift = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    secs -= shift * 86400;
+    cr_datetime out = *dt;
+    if (type == CR_DATETIME) {
+        civil_from_days(day + shift, &out);
+        if (out.year < 1 || out.year > 9999)
+            return CR_ERR_DATA;
+    }
+    out.hour = (int)(secs / 3600);
+    out.minute = (int)(secs / 60 % 60);
+    out.second = (int)(secs % 60);
+    out.utc_offset = 0;
+    out.has_utc_offset = false;
+    *dt = out;
     return CR_OK;
 }
 
@@ -200,6 +282,9 @@ static bool parse_time(const char **p, const char *end, cr_datetime *dt)
             if (*p < end && !digits(p, end, 2, &ss))
                 return false;
         }
+        /* Within a day, as the formatter writes it back (+HH:MM[:SS]). */
+        if (hh > 23 || mm > 59 || ss > 59)
+            return false;
         int off = hh * 3600 + mm * 60 + ss;
         dt->utc_offset = sign == '-' ? -off : off;
         dt->has_utc_offset = true;

@@ -54,6 +54,10 @@ typedef struct cr_driver {
     cr_param_style param_style;
     const char *default_isolation;    /* the level a new connection has     */
 
+    /* Optional: check the URL's options without connecting, when the
+     * engine is made (CR_ERR_ARGUMENT naming the option). connect checks
+     * them again. */
+    cr_status (*check_url)(const cr_url *url, cr_error *err);
     cr_status (*connect)(const cr_url *url, cr_driver_conn **out, cr_error *err);
     /* Close a connection whose statements have all been finalized. */
     void (*close)(cr_driver_conn *dc);

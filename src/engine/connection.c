@@ -210,16 +210,13 @@ static void log_statement(cr_conn *c, cr_prepared *st, bool cached, const cr_val
 }
 
 /* A value no backend could store correctly is refused before anything is
- * sent: dates and times must be real ones. */
+ * sent: dates and times must be real ones, text and blobs must have bytes. */
 static cr_status check_value(cr_conn *c, const char *name, const cr_value *v)
 {
     char why[128];
-    if ((v->type == CR_DATE || v->type == CR_TIME || v->type == CR_DATETIME) &&
-        cr_datetime_check(&v->v.dt, v->type, why, sizeof why))
-        return cr_error_set(&c->err, CR_ERR_DATA, "parameter '%s': %s", name, why);
-    if ((unsigned)v->type > CR_NUMERIC)
-        return cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter '%s' has no valid type (%d)",
-                            name, (int)v->type);
+    cr_status st = cr_value_check(v, why, sizeof why);
+    if (st)
+        return cr_error_set(&c->err, st, "parameter '%s': %s", name, why);
     return CR_OK;
 }
 
@@ -484,10 +481,38 @@ void cr_conn_invalidate(cr_conn *c)
     c->pc = NULL;
 }
 
+void cr_conn_ref_attach(cr_conn *c, cr_conn_ref *ref, cr_conn **slot)
+{
+    *slot = c;
+    ref->slot = slot;
+    ref->prev = NULL;
+    ref->next = c->refs;
+    if (c->refs)
+        c->refs->prev = ref;
+    c->refs = ref;
+}
+
+void cr_conn_ref_detach(cr_conn_ref *ref)
+{
+    cr_conn *c = ref->slot ? *ref->slot : NULL;
+    if (!c)
+        return;
+    if (ref->prev)
+        ref->prev->next = ref->next;
+    else
+        c->refs = ref->next;
+    if (ref->next)
+        ref->next->prev = ref->prev;
+    ref->prev = ref->next = NULL;
+    *ref->slot = NULL;
+}
+
 void cr_conn_close(cr_conn *c)
 {
     if (!c)
         return;
+    while (c->refs)
+        cr_conn_ref_detach(c->refs);
     if (c->pc) {
         while (c->results)
             cr_result_detach(c->results);

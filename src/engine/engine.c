@@ -137,6 +137,11 @@ static cr_status apply_options(cr_engine *e, const cr_engine_options *o, cr_erro
     e->log_userdata = o->log_userdata;
     e->pre_ping = o->pool_pre_ping;
     e->lifo = o->pool_use_lifo;
+    if (o->sqlite_foreign_keys != CR_AUTO && o->sqlite_foreign_keys != CR_YES &&
+        o->sqlite_foreign_keys != CR_NO)
+        return cr_error_set(err, CR_ERR_ARGUMENT,
+                            "sqlite_foreign_keys must be CR_AUTO, CR_YES or CR_NO (got %d)",
+                            (int)o->sqlite_foreign_keys);
     if (o->poolclass != CR_POOL_QUEUE && o->poolclass != CR_POOL_NULL)
         return cr_error_set(err, CR_ERR_ARGUMENT, "unknown poolclass %d", (int)o->poolclass);
     e->poolclass = o->poolclass;
@@ -166,8 +171,9 @@ static cr_status apply_options(cr_engine *e, const cr_engine_options *o, cr_erro
 
 /* Each connection to "sqlite://" would get a database of its own. Instead
  * the engine names one in SQLite's memdb VFS, which all connections of the
- * process share, and holds one connection so that it lives as long as the
- * engine does. */
+ * process share, and holds one connection (opened at the first checkout:
+ * no connection is made before) so that it lives as long as the engine
+ * does. */
 static cr_status share_memory_database(cr_engine *e, cr_error *err)
 {
     static _Atomic unsigned long counter;
@@ -180,8 +186,18 @@ static cr_status share_memory_database(cr_engine *e, cr_error *err)
     cr_status st = cr_url_set_database(&e->url, name, err);
     if (!st)
         st = cr_url_set_query(&e->url, "uri", "true", err);
-    if (!st)
+    e->memory_shared = st == CR_OK;
+    return st;
+}
+
+/* The shared in-memory database's keeper, opened at the first checkout. */
+static cr_status keep_memory_database(cr_engine *e, cr_error *err)
+{
+    cr_status st = CR_OK;
+    pthread_mutex_lock(&e->lock);
+    if (!e->keeper)
         st = cr_pconn_open(e, &e->keeper, err);
+    pthread_mutex_unlock(&e->lock);
     return st;
 }
 
@@ -250,7 +266,13 @@ cr_engine *cr_create_engine(const char *url, const cr_engine_options *options, c
         cr_error_oom(&local);
         return fail(e, &local, err);
     }
-    if (share_memory_database(e, &local))
+    if (options && options->sqlite_foreign_keys != CR_AUTO &&
+        strcmp(e->drv->name, "sqlite") == 0 &&
+        cr_url_set_query(&e->url, "foreign_keys",
+                         options->sqlite_foreign_keys == CR_YES ? "1" : "0", &local))
+        return fail(e, &local, err);
+    if ((e->drv->check_url && e->drv->check_url(&e->url, &local)) ||
+        share_memory_database(e, &local))
         return fail(e, &local, err);
     cr_engine_log(e, "Engine created for %s", e->safe_url);
     return e;
@@ -281,6 +303,8 @@ cr_conn *cr_engine_connect(cr_engine *e, cr_error **err)
     cr_conn *c = NULL;
     if (!e)
         cr_error_set(&local, CR_ERR_ARGUMENT, "engine handle is NULL");
+    else if (e->memory_shared && keep_memory_database(e, &local) != CR_OK)
+        c = NULL;
     else if (!(c = cr_calloc(1, sizeof *c)))
         cr_error_oom(&local);
     else if (cr_pool_checkout(e, &c->pc, &local)) {

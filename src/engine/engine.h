@@ -92,10 +92,20 @@ struct cr_engine {
     bool freed;                 /* cr_engine_free called; last close frees */
     cr_pool_status stats;       /* counters                              */
     uint64_t cache_hits, cache_misses;  /* compiled statements (atomic)  */
-    cr_pconn *keeper;           /* in-memory SQLite: keeps the database alive */
+    bool memory_shared;         /* in-memory SQLite, shared by its connections */
+    cr_pconn *keeper;           /* and the connection that keeps it alive
+                                 * (guarded by lock; opened at first checkout) */
 };
 
 typedef struct cr_result cr_result;
+
+/* A pointer to a connection kept by a handle that may outlive it (an
+ * Inspector): closing the connection sets *slot to NULL, so that the
+ * handle can report the connection closed instead of using freed memory. */
+typedef struct cr_conn_ref {
+    cr_conn **slot;
+    struct cr_conn_ref *prev, *next;
+} cr_conn_ref;
 
 struct cr_conn {
     cr_engine *engine;
@@ -110,6 +120,7 @@ struct cr_conn {
     cr_result *results;         /* open results, to detach on close */
     cr_result *streaming;       /* a streamed result still reading */
     cr_result *spare;           /* a freed result kept for the next execute */
+    cr_conn_ref *refs;          /* handles to tell when it closes */
 };
 
 struct cr_row {
@@ -217,6 +228,11 @@ cr_status cr_conn_autobegin(cr_conn *c);
  * for in it, as text() would. */
 cr_status cr_conn_exec_verbatim(cr_conn *c, const char *sql);
 cr_status cr_conn_run(cr_conn *c, cr_prepared *st, const cr_value *vals, bool stream);
+/* Keep *slot (which holds c) up to date: NULL once c is closed. Detach
+ * before the slot's owner is freed; detaching twice, or after the close, is
+ * harmless. */
+void cr_conn_ref_attach(cr_conn *c, cr_conn_ref *ref, cr_conn **slot);
+void cr_conn_ref_detach(cr_conn_ref *ref);
 void cr_conn_log_positional(cr_conn *c, cr_prepared *st, bool cached, const char *note,
                             const cr_value *vals, size_t n);
 

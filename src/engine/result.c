@@ -373,6 +373,59 @@ static cr_status scalar(cr_result *r, cr_value *out, bool one)
 cr_status cr_result_scalar(cr_result *r, cr_value *out) { return scalar(r, out, false); }
 cr_status cr_result_scalar_one(cr_result *r, cr_value *out) { return scalar(r, out, true); }
 
+/* The row a typed scalar getter reads: the first; NoResultFound when there
+ * is none. */
+static const cr_row *scalar_row(cr_result *r, const void *out)
+{
+    if (!out) {
+        cr_error_set(&r->err, CR_ERR_ARGUMENT, "scalar: the output pointer is NULL");
+        return NULL;
+    }
+    const cr_row *row = cr_result_first(r);
+    if (!row && !r->err.cls)
+        cr_error_set(&r->err, CR_ERR_NO_RESULT_FOUND,
+                     "scalar: the statement returned no row to read a value from");
+    return row;
+}
+
+#define TYPED_SCALAR(getter)                                                        \
+    {                                                                                     \
+        if (!r)                                                                           \
+            return CR_ERR_ARGUMENT;                                                       \
+        const cr_row *row = scalar_row(r, out);                                           \
+        return row ? getter : r->err.cls;                                                 \
+    }
+cr_status cr_result_scalar_int64(cr_result *r, int64_t *out)
+    TYPED_SCALAR(cr_row_int64_at(row, 0, out))
+cr_status cr_result_scalar_double(cr_result *r, double *out)
+    TYPED_SCALAR(cr_row_double_at(row, 0, out))
+cr_status cr_result_scalar_bool(cr_result *r, bool *out)
+    TYPED_SCALAR(cr_row_bool_at(row, 0, out))
+cr_status cr_result_scalar_text(cr_result *r, const char **out, size_t *len)
+    TYPED_SCALAR(cr_row_text_at(row, 0, out, len))
+
+cr_status cr_result_inserted_id(cr_result *r, int64_t *out)
+{
+    if (!r || !out)
+        return CR_ERR_ARGUMENT;
+    if (!r->is_insert)
+        return cr_result_lastrowid(r, out);   /* textual SQL */
+    cr_error_clear(&r->err);
+    const cr_rowset *pk = r->inserted_pk;
+    if (!pk || pk->count != 1 || pk->ncols != 1)
+        return cr_error_set(&r->err, CR_ERR_INVALID_REQUEST,
+                            "inserted_id: the INSERT made %zu rows, with a primary key of %d "
+                            "columns; read cr_result_inserted_primary_key_rows",
+                            pk ? pk->count : 0, pk ? pk->ncols : 0);
+    const cr_value *v = &pk->rows[0].values[0];
+    if (v->type != CR_INT)
+        return cr_error_set(&r->err, CR_ERR_INVALID_REQUEST,
+                            "inserted_id: the inserted primary key is %s, not an integer; read "
+                            "cr_result_inserted_primary_key", cr_type_name(v->type));
+    *out = v->v.i;
+    return CR_OK;
+}
+
 cr_result *cr_result_scalars(cr_result *r)
 {
     if (r)

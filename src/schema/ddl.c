@@ -609,6 +609,34 @@ static cr_status drop_table(ddl_run *r, const cr_table *t)
     return st;
 }
 
+/* Every foreign key of t refers to a table of its metadata and a column of
+ * that table, checked before anything is sent, as SQLAlchemy resolves them
+ * (NoReferencedTableError, NoReferencedColumnError: InvalidRequestErrors). */
+static cr_status check_references(cr_conn *conn, const cr_table *t)
+{
+    for (size_t i = 0; i < t->ncons; i++) {
+        const cr_constraint *k = t->constraints[i];
+        if (k->kind != CR_CONSTRAINT_FOREIGN_KEY)
+            continue;
+        for (size_t j = 0; j < k->ncols; j++) {
+            const cr_table *rt = cr_metadata_table(t->md, k->ref_tables[j]);
+            if (!rt)
+                return cr_error_set(&conn->err, CR_ERR_INVALID_REQUEST,
+                                    "foreign key associated with column '%s.%s' could not find "
+                                    "table '%s' with which to generate a foreign key to target "
+                                    "column '%s' (NoReferencedTableError)", t->name,
+                                    k->cols[j]->name, k->ref_tables[j], k->ref_columns[j]);
+            if (!cr_table_column(rt, k->ref_columns[j]))
+                return cr_error_set(&conn->err, CR_ERR_INVALID_REQUEST,
+                                    "could not initialize target column for foreign key "
+                                    "'%s.%s' on table '%s': table '%s' has no column named "
+                                    "'%s' (NoReferencedColumnError)", k->ref_tables[j],
+                                    k->ref_columns[j], t->name, rt->name, k->ref_columns[j]);
+        }
+    }
+    return CR_OK;
+}
+
 /* The tables in creation order: referred tables first, from the order they
  * were added (SchemaGenerator sorts metadata.tables as it holds them). */
 static cr_table **creation_order(cr_metadata *md, cr_conn *conn)
@@ -634,6 +662,8 @@ static cr_status all_tables(cr_metadata *md, cr_conn *conn, bool checkfirst, boo
         return CR_ERR_ARGUMENT;
     ddl_run r;
     cr_status st = run_begin(&r, conn, checkfirst);
+    for (size_t i = 0; !drop && st == CR_OK && i < md->ntables; i++)
+        st = check_references(conn, md->tables[i]);
     cr_table **tables = st == CR_OK ? creation_order(md, conn) : NULL;
     if (st == CR_OK && !tables)
         st = conn->err.cls;
@@ -657,12 +687,56 @@ cr_status cr_metadata_drop_all(cr_metadata *md, cr_conn *conn, bool checkfirst)
     return all_tables(md, conn, checkfirst, true);
 }
 
+/* metadata.create_all(engine): on a connection of its own, committed. */
+typedef struct all_job {
+    cr_metadata *md;
+    bool checkfirst, drop;
+} all_job;
+
+static cr_status all_tables_in_tx(cr_conn *conn, void *userdata)
+{
+    const all_job *j = userdata;
+    return all_tables(j->md, conn, j->checkfirst, j->drop);
+}
+
+static cr_status all_tables_engine(cr_metadata *md, cr_engine *engine, bool checkfirst,
+                                   bool drop, cr_error **err)
+{
+    if (err)
+        *err = NULL;
+    if (!md) {
+        cr_error e = {0};
+        cr_status st = cr_error_set(&e, CR_ERR_ARGUMENT, "%s: the metadata is NULL",
+                                    drop ? "drop_all" : "create_all");
+        if (err)
+            *err = cr_error_dup(&e);
+        cr_error_clear(&e);
+        return st;
+    }
+    all_job job = {md, checkfirst, drop};
+    return cr_engine_transaction(engine, all_tables_in_tx, &job, err);
+}
+
+cr_status cr_metadata_create_all_engine(cr_metadata *md, cr_engine *engine, bool checkfirst,
+                                        cr_error **err)
+{
+    return all_tables_engine(md, engine, checkfirst, false, err);
+}
+
+cr_status cr_metadata_drop_all_engine(cr_metadata *md, cr_engine *engine, bool checkfirst,
+                                      cr_error **err)
+{
+    return all_tables_engine(md, engine, checkfirst, true, err);
+}
+
 cr_status cr_table_create(cr_table *t, cr_conn *conn, bool checkfirst)
 {
     if (!t || !conn)
         return CR_ERR_ARGUMENT;
     ddl_run r;
     cr_status st = run_begin(&r, conn, checkfirst);
+    if (st == CR_OK)
+        st = check_references(conn, t);
     if (st == CR_OK)
         st = create_table(&r, t);
     run_end(&r);

@@ -316,7 +316,7 @@ cr_inspector *cr_inspect(cr_conn *conn)
         cr_error_oom(&conn->err);
         return NULL;
     }
-    insp->conn = conn;
+    cr_conn_ref_attach(conn, &insp->ref, &insp->conn);
     insp->ops = d->reflect;
     cr_arena_init(&insp->arena, 4096);
     return insp;
@@ -326,6 +326,7 @@ void cr_inspector_free(cr_inspector *insp)
 {
     if (!insp)
         return;
+    cr_conn_ref_detach(&insp->ref);
     cr_arena_free(&insp->arena);
     cr_free(insp);
 }
@@ -336,6 +337,24 @@ static cr_status fail_status(cr_inspector *insp)
     return st != CR_OK ? st : CR_ERR_INTERNAL;
 }
 
+/* Whether a getter may run: an inspector whose connection is open, and
+ * somewhere to store each output (out2 may stand for a getter's single
+ * output twice). */
+static cr_status usable(cr_inspector *insp, const char *getter, const void *out1,
+                        const void *out2)
+{
+    if (!insp)
+        return CR_ERR_ARGUMENT;
+    if (!insp->conn)
+        return CR_ERR_RESOURCE_CLOSED;
+    if (!out1 || !out2) {
+        cr_error_set(&insp->conn->err, CR_ERR_ARGUMENT, "%s: an output pointer is NULL",
+                     getter);
+        return CR_ERR_ARGUMENT;
+    }
+    return CR_OK;
+}
+
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -343,8 +362,13 @@ static int compare_names(const void *a, const void *b)
 
 cr_status cr_inspector_get_table_names(cr_inspector *insp, const char *const **names, size_t *n)
 {
-    *names = NULL;
-    *n = 0;
+    if (names)
+        *names = NULL;
+    if (n)
+        *n = 0;
+    cr_status st = usable(insp, "get_table_names", names, n);
+    if (st)
+        return st;
     cr_rowset *rows = cr_reflect_query(insp, insp->ops->table_names_sql, NULL);
     if (!rows)
         return fail_status(insp);
@@ -371,7 +395,11 @@ cr_status cr_inspector_get_table_names(cr_inspector *insp, const char *const **n
 
 cr_status cr_inspector_has_table(cr_inspector *insp, const char *table, bool *exists)
 {
-    *exists = false;
+    if (exists)
+        *exists = false;
+    cr_status st = usable(insp, "has_table", exists, exists);
+    if (st)
+        return st;
     if (!table)
         return cr_error_set(&insp->conn->err, CR_ERR_ARGUMENT, "has_table: no table name");
     cr_rowset *rows = cr_reflect_query(insp, insp->ops->has_table_sql, table);
@@ -397,8 +425,13 @@ static cr_status no_such_table(cr_inspector *insp, const char *table)
 cr_status cr_inspector_get_columns(cr_inspector *insp, const char *table,
                                    const cr_reflected_column **cols, size_t *n)
 {
-    *cols = NULL;
-    *n = 0;
+    if (cols)
+        *cols = NULL;
+    if (n)
+        *n = 0;
+    cr_status ready = usable(insp, "get_columns", cols, n);
+    if (ready)
+        return ready;
     if (!table)
         return cr_error_set(&insp->conn->err, CR_ERR_ARGUMENT, "get_columns: no table name");
     cr_rowset *rows = cr_reflect_query(insp, insp->ops->columns_sql, table);
@@ -551,46 +584,52 @@ static cr_status read_constraints(cr_inspector *insp, const char *sql, const cha
     return CR_OK;
 }
 
+/* One of the constraint getters: its outputs checked and cleared first. */
+static cr_status get_constraints(cr_inspector *insp, const char *getter, cr_reflect_kind kind,
+                                 const char *table, const cr_reflected_constraint **out,
+                                 size_t *n)
+{
+    if (out)
+        *out = NULL;
+    if (n)
+        *n = 0;
+    cr_status st = usable(insp, getter, out, n);
+    if (st)
+        return st;
+    const cr_reflect_ops *ops = insp->ops;
+    const char *sql = kind == CR_REFLECT_PK ? ops->pk_sql
+                    : kind == CR_REFLECT_FK ? ops->foreign_keys_sql
+                    : kind == CR_REFLECT_INDEX ? ops->indexes_sql
+                                               : ops->unique_sql;
+    cr_reflected_constraint *cons;
+    st = read_constraints(insp, sql, table, kind, &cons, n);
+    *out = cons;
+    return st;
+}
+
 cr_status cr_inspector_get_pk_constraint(cr_inspector *insp, const char *table,
                                          const cr_reflected_constraint **pk)
 {
-    cr_reflected_constraint *cons;
-    size_t n;
-    *pk = NULL;
-    cr_status st = read_constraints(insp, insp->ops->pk_sql, table, CR_REFLECT_PK, &cons, &n);
-    if (st == CR_OK)
-        *pk = cons;   /* n == 0: the zeroed entry, ncolumns 0 */
-    return st;
+    size_t n;   /* 0: *pk is a zeroed entry, ncolumns 0 */
+    return get_constraints(insp, "get_pk_constraint", CR_REFLECT_PK, table, pk, &n);
 }
 
 cr_status cr_inspector_get_foreign_keys(cr_inspector *insp, const char *table,
                                         const cr_reflected_constraint **fks, size_t *n)
 {
-    cr_reflected_constraint *cons;
-    cr_status st =
-        read_constraints(insp, insp->ops->foreign_keys_sql, table, CR_REFLECT_FK, &cons, n);
-    *fks = cons;
-    return st;
+    return get_constraints(insp, "get_foreign_keys", CR_REFLECT_FK, table, fks, n);
 }
 
 cr_status cr_inspector_get_indexes(cr_inspector *insp, const char *table,
                                    const cr_reflected_constraint **ixs, size_t *n)
 {
-    cr_reflected_constraint *cons;
-    cr_status st =
-        read_constraints(insp, insp->ops->indexes_sql, table, CR_REFLECT_INDEX, &cons, n);
-    *ixs = cons;
-    return st;
+    return get_constraints(insp, "get_indexes", CR_REFLECT_INDEX, table, ixs, n);
 }
 
 cr_status cr_inspector_get_unique_constraints(cr_inspector *insp, const char *table,
                                               const cr_reflected_constraint **uqs, size_t *n)
 {
-    cr_reflected_constraint *cons;
-    cr_status st =
-        read_constraints(insp, insp->ops->unique_sql, table, CR_REFLECT_UNIQUE, &cons, n);
-    *uqs = cons;
-    return st;
+    return get_constraints(insp, "get_unique_constraints", CR_REFLECT_UNIQUE, table, uqs, n);
 }
 
 /* ---- Table(name, metadata, autoload_with=conn) ------------------------------ */

@@ -4,6 +4,7 @@
 
 #include "base/base.h"
 #include "dialects/dialect.h"
+#include "engine/engine.h"
 #include "schema/schema.h"
 
 /* What a constraint query reads; passed to the dialect's fix-up hook. */
@@ -17,7 +18,8 @@ typedef enum cr_reflect_kind {
 typedef struct cr_reflect_ops cr_reflect_ops;
 
 struct cr_inspector {
-    cr_conn *conn;
+    cr_conn *conn;               /* NULL once the connection is closed */
+    cr_conn_ref ref;             /* keeps conn so */
     const cr_reflect_ops *ops;
     cr_arena arena;              /* everything the getters return */
 };

@@ -674,6 +674,12 @@ cr_column *cr_table_add_column(cr_table *t, const cr_column_def *def)
         md_error(md, CR_ERR_ARGUMENT, "duplicate column '%s' in table '%s'", name, t->name);
         return NULL;
     }
+    char why[128];
+    if (cr_value_check(&def->default_value, why, sizeof why) ||
+        cr_value_check(&def->onupdate_value, why, sizeof why)) {
+        md_error(md, CR_ERR_ARGUMENT, "default of column '%s.%s': %s", t->name, name, why);
+        return NULL;
+    }
     const cr_sqltype *type = &def->type;
     if (!valid_type(type->kind)) {
         md_error(md, CR_ERR_ARGUMENT, "column '%s.%s' has an unknown type (%d)", t->name, name,
@@ -794,6 +800,11 @@ cr_status cr_table_define(cr_metadata *md, const char *name, const cr_column_def
             *handles[i] = NULL;
     if (!md)
         return CR_ERR_ARGUMENT;
+    if (!defs && n > 0) {
+        md_error(md, CR_ERR_ARGUMENT, "table '%s' is defined with %zu columns but no column "
+                 "definitions (defs is NULL)", name ? name : "(null)", n);
+        return CR_ERR_ARGUMENT;
+    }
     cr_status before = md->err.cls;
     cr_table *t = cr_table_new(md, name);
     if (!t)

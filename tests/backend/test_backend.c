@@ -720,13 +720,13 @@ static void test_connect_errors(void **state)
         assert_non_null(strstr(cr_error_message(err), "unable to open"));
         cr_error_free(err);
         cr_engine_free(e);
+        /* A bad option is reported when the engine is made, as SQLAlchemy's
+         * create_engine reports it. */
         e = cr_create_engine("sqlite:///x.db?bogus=1", NULL, &err);
-        assert_non_null(e);
-        assert_null(cr_engine_connect(e, &err));
+        assert_null(e);
         assert_int_equal(cr_error_class(err), CR_ERR_ARGUMENT);
         assert_non_null(strstr(cr_error_message(err), "bogus"));
         cr_error_free(err);
-        cr_engine_free(e);
         return;
     }
     /* Same server, wrong password. */

@@ -18,6 +18,21 @@ cc -std=c11 -Wall -Wextra -Werror "$here/consumer.c" -o "$work/pc" \
     $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs crucible)
 LD_LIBRARY_PATH=$libdir "$work/pc"
 
+echo "== pkg-config, shared library, without the client libraries' .pc files"
+# A program linking the shared library needs only Crucible's own files: no
+# libpq, MariaDB or SQLite development package (issue 8, finding 19). Only
+# crucible.pc is on this search path.
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Werror "$here/consumer.c" -o "$work/pc-alone" \
+    $(PKG_CONFIG_LIBDIR=$pcdir PKG_CONFIG_PATH= pkg-config --cflags --libs crucible)
+LD_LIBRARY_PATH=$libdir "$work/pc-alone"
+# The static case still names every library the archive needs.
+static_libs=$(PKG_CONFIG_LIBDIR=$pcdir PKG_CONFIG_PATH= pkg-config --static --libs crucible)
+case " $static_libs " in
+    *" -lsqlite3 "*) ;;
+    *) echo "pkg-config --static --libs crucible lacks -lsqlite3: $static_libs"; exit 1 ;;
+esac
+
 echo "== find_package(Crucible)"
 mkdir "$work/proj"
 cp "$here/consumer.c" "$work/proj/"

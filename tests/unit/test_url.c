@@ -644,6 +644,93 @@ static void test_engine_bad_urls(void **state)
     engine_fails("", NULL, CR_ERR_ARGUMENT, NULL);
 }
 
+/* Issue 8, finding 4: every numeric SQLite URL option is range-checked when
+ * the engine is created (no float-to-int overflow at connect), and an
+ * in-memory engine connects at its first checkout, not before. */
+static void test_sqlite_numeric_options(void **state)
+{
+    (void)state;
+    if (!cr_backend_available("sqlite"))
+        skip();
+    static const char *const bad[] = {
+        "sqlite://?timeout=1e40", "sqlite://?timeout=nan", "sqlite://?timeout=-nan",
+        "sqlite://?timeout=inf", "sqlite://?timeout=-1", "sqlite://?timeout=2147484",
+        "sqlite:///never-created.db?timeout=1e40", "sqlite:///never-created.db?timeout=NaN",
+        "sqlite:///never-created.db?timeout=0x1p99", "sqlite:///never-created.db?timeout=",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        engine_fails(bad[i], NULL, CR_ERR_ARGUMENT, "timeout");
+    /* The range's ends are fine. */
+    cr_engine *e = cr_create_engine("sqlite://?timeout=0", NULL, NULL);
+    assert_non_null(e);
+    cr_engine_free(e);
+    e = cr_create_engine("sqlite://?timeout=2147483", NULL, NULL);
+    assert_non_null(e);
+    cr_conn *c = cr_engine_connect(e, NULL);
+    assert_non_null(c);
+    cr_conn_close(c);
+    cr_engine_free(e);
+}
+
+/* The MySQL URL's numeric and flag options too, when the engine is made. */
+static void test_mysql_options_checked_at_create(void **state)
+{
+    (void)state;
+    if (!cr_backend_available("mysql"))
+        skip();
+    engine_fails("mysql://u:" SECRET "@127.0.0.1:1/db?connect_timeout=1e40", NULL,
+                 CR_ERR_ARGUMENT, "connect_timeout");
+    engine_fails("mysql://u@127.0.0.1:1/db?read_timeout=-1", NULL, CR_ERR_ARGUMENT,
+                 "read_timeout");
+    engine_fails("mysql://u@127.0.0.1:1/db?write_timeout=2147483648", NULL, CR_ERR_ARGUMENT,
+                 "write_timeout");
+    engine_fails("mysql://u@127.0.0.1:1/db?write_timeout=nan", NULL, CR_ERR_ARGUMENT,
+                 "write_timeout");
+    engine_fails("mysql://u@127.0.0.1:1/db?ssl_verify_server_cert=maybe", NULL, CR_ERR_ARGUMENT,
+                 "ssl_verify_server_cert");
+    engine_fails("mysql://u@127.0.0.1:1/db?bogus=1", NULL, CR_ERR_ARGUMENT, "bogus");
+    engine_fails("mysql://u@127.0.0.1:1/db?charset=", NULL, CR_ERR_ARGUMENT, "charset");
+    /* Good options make an engine; nothing is connected yet. */
+    cr_engine *e = cr_create_engine("mysql://u@127.0.0.1:1/db?connect_timeout=2147483647&"
+                                    "ssl_verify_server_cert=false&charset=utf8mb4", NULL, NULL);
+    assert_non_null(e);
+    cr_engine_free(e);
+}
+
+#ifdef CRUCIBLE_HAVE_SQLITE
+#include <sqlite3.h>
+static void test_sqlite_memory_engine_connects_lazily(void **state)
+{
+    (void)state;
+    /* A SQLite connection costs SQLite tens of kilobytes: none may be open
+     * after cr_create_engine alone. */
+    sqlite3_initialize();
+    sqlite3_int64 before = sqlite3_memory_used();
+    cr_engine *e = cr_create_engine("sqlite://", NULL, NULL);
+    assert_non_null(e);
+    sqlite3_int64 after_create = sqlite3_memory_used();
+    if (after_create - before > 1024)
+        print_error("cr_create_engine(\"sqlite://\") took %lld bytes of SQLite memory\n",
+                    (long long)(after_create - before));
+    assert_true(after_create - before <= 1024);
+    /* The first checkout opens it, and the database is shared by all of the
+     * engine's connections and outlives them. */
+    cr_conn *c = cr_engine_connect(e, NULL);
+    assert_non_null(c);
+    assert_true(sqlite3_memory_used() - before > 1024);
+    assert_int_equal(cr_conn_exec(c, "CREATE TABLE kept (x INTEGER)", NULL), CR_OK);
+    assert_int_equal(cr_conn_commit(c), CR_OK);
+    cr_conn_close(c);
+    cr_engine_dispose(e);
+    c = cr_engine_connect(e, NULL);
+    assert_non_null(c);
+    assert_int_equal(cr_conn_exec(c, "INSERT INTO kept VALUES (1)", NULL), CR_OK);
+    cr_conn_close(c);
+    cr_engine_free(e);
+    assert_true(sqlite3_memory_used() - before <= 1024);
+}
+#endif
+
 static void test_engine_database_url_env(void **state)
 {
     (void)state;
@@ -848,6 +935,11 @@ int main(void)
         cmocka_unit_test(test_engine_url_masks_password),
         cmocka_unit_test(test_multi_host),
         cmocka_unit_test(test_engine_bad_options),
+        cmocka_unit_test(test_sqlite_numeric_options),
+        cmocka_unit_test(test_mysql_options_checked_at_create),
+#ifdef CRUCIBLE_HAVE_SQLITE
+        cmocka_unit_test(test_sqlite_memory_engine_connects_lazily),
+#endif
         cmocka_unit_test(test_isolation_canonical),
         cmocka_unit_test(test_backend_available),
     };

@@ -176,6 +176,89 @@ static void test_utc_offsets(void **state)
     format_is(&dt, CR_DATE, "2024-02-29");
 }
 
+/* Issue 8, finding 8: whatever the parser accepts, the formatter writes in a
+ * form the parser reads back as the same value (offset seconds included),
+ * and offsets of a day or more are refused. */
+static void reparses_same(const char *text)
+{
+    cr_datetime a, b;
+    cr_type ta, tb;
+    assert_int_equal(cr_datetime_parse(text, strlen(text), &a, &ta), CR_OK);
+    char buf[200];
+    int n = cr_datetime_format(&a, ta, buf, sizeof buf);
+    assert_true(n > 0 && (size_t)n < sizeof buf);
+    cr_status st = cr_datetime_parse(buf, (size_t)n, &b, &tb);
+    if (st != CR_OK)
+        print_error("\"%s\" formats as \"%s\", which does not parse\n", text, buf);
+    assert_int_equal(st, CR_OK);
+    assert_int_equal(tb, ta);
+    if (memcmp(&a, &b, sizeof a) != 0)
+        print_error("\"%s\" formats as \"%s\", which parses to another value\n", text, buf);
+    assert_memory_equal(&a, &b, sizeof a);
+}
+
+static void test_format_parse_round_trip(void **state)
+{
+    (void)state;
+    static const char *const inputs[] = {
+        "2024-02-29 13:05:09+00:00:01", "2024-02-29 13:05:09-00:00:01",
+        "2024-02-29 13:05:09+23:59:59", "2024-02-29 13:05:09-23:59",
+        "1883-11-18 12:00:00-07:52:58", "13:05:09+05:30:15", "13:05+01",
+        "2024-02-29T13:05:09.1234567Z", "0001-01-01", "9999-12-31 23:59:59.999999",
+        "24:00", "23:59:60", "2024-02-29 13:05:09+0530", "2024-02-29 13:05:09+05:",
+    };
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+        reparses_same(inputs[i]);
+    cr_datetime dt = parse_ok("2024-02-29 13:05:09+00:00:01", CR_DATETIME);
+    assert_int_equal(dt.utc_offset, 1);
+    format_is(&dt, CR_DATETIME, "2024-02-29 13:05:09.000000+00:00:01");
+    dt = parse_ok("13:05:09-05:30:15", CR_TIME);
+    format_is(&dt, CR_TIME, "13:05:09.000000-05:30:15");
+    /* Offsets past +-23:59:59, and minutes or seconds past 59, are not offsets. */
+    parse_bad("2024-02-29 13:05:09+9960");
+    parse_bad("2024-02-29 13:05:09+24:00");
+    parse_bad("2024-02-29 13:05:09-99:00");
+    parse_bad("2024-02-29 13:05:09+05:60");
+    parse_bad("2024-02-29 13:05:09+05:00:60");
+    parse_bad("13:05:09+99");
+}
+
+/* Issue 8, finding 10: an aware value moved to UTC (SQLite stores it so). */
+static void test_datetime_to_utc(void **state)
+{
+    (void)state;
+    cr_datetime dt = parse_ok("2024-03-01 01:30:00+05:00", CR_DATETIME);
+    assert_int_equal(cr_datetime_to_utc(&dt, CR_DATETIME), CR_OK);
+    format_is(&dt, CR_DATETIME, "2024-02-29 20:30:00.000000");
+    dt = parse_ok("2023-12-31 20:00:00.5-05:30", CR_DATETIME);
+    assert_int_equal(cr_datetime_to_utc(&dt, CR_DATETIME), CR_OK);
+    format_is(&dt, CR_DATETIME, "2024-01-01 01:30:00.500000");
+    dt = parse_ok("01:00:00+02:00", CR_TIME);
+    assert_int_equal(cr_datetime_to_utc(&dt, CR_TIME), CR_OK);
+    format_is(&dt, CR_TIME, "23:00:00.000000");
+    dt = parse_ok("2024-02-29 13:05:09", CR_DATETIME);      /* naive: left alone */
+    assert_int_equal(cr_datetime_to_utc(&dt, CR_DATETIME), CR_OK);
+    format_is(&dt, CR_DATETIME, "2024-02-29 13:05:09.000000");
+    /* Out of the calendar's years once moved: refused, the value unchanged. */
+    dt = parse_ok("0001-01-01 00:30:00+01:00", CR_DATETIME);
+    assert_int_equal(cr_datetime_to_utc(&dt, CR_DATETIME), CR_ERR_DATA);
+    format_is(&dt, CR_DATETIME, "0001-01-01 00:30:00.000000+01:00");
+    dt = parse_ok("9999-12-31 23:30:00-01:00", CR_DATETIME);
+    assert_int_equal(cr_datetime_to_utc(&dt, CR_DATETIME), CR_ERR_DATA);
+}
+
+/* Issue 8, finding 3: NULL arguments to the formatter are errors, not crashes. */
+static void test_format_null_arguments(void **state)
+{
+    (void)state;
+    cr_datetime dt = {2024, 2, 29, 13, 5, 9, 0, 0, false};
+    char buf[40];
+    assert_int_equal(cr_datetime_format(NULL, CR_DATETIME, buf, sizeof buf), -1);
+    assert_int_equal(cr_datetime_format(NULL, CR_DATETIME, NULL, 0), -1);
+    assert_int_equal(cr_datetime_format(&dt, CR_DATETIME, NULL, 10), -1);
+    assert_int_equal(cr_datetime_format(&dt, CR_TEXT, buf, sizeof buf), -1);
+}
+
 static void test_garbage(void **state)
 {
     (void)state;
@@ -994,6 +1077,9 @@ int main(void)
         cmocka_unit_test(test_time_only),
         cmocka_unit_test(test_utc_offsets),
         cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_format_parse_round_trip),
+        cmocka_unit_test(test_format_null_arguments),
+        cmocka_unit_test(test_datetime_to_utc),
         cmocka_unit_test(test_impossible_calendar_dates),
         cmocka_unit_test(test_parse_uses_length),
         cmocka_unit_test(test_format_kinds),

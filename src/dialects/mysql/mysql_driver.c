@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mysql.h>
@@ -16,7 +17,9 @@ typedef enum col_kind {
     K_NULL,      /* MYSQL_TYPE_NULL: always NULL                           */
     K_INT,       /* integer types bound as LONGLONG        -> CR_INT       */
     K_UINT,      /* BIGINT UNSIGNED bound as LONGLONG      -> CR_INT / CR_NUMERIC */
-    K_DOUBLE,    /* FLOAT, DOUBLE bound as DOUBLE          -> CR_DOUBLE    */
+    K_DOUBLE,    /* DOUBLE bound as DOUBLE                 -> CR_DOUBLE    */
+    K_FLOAT,     /* FLOAT bound as FLOAT, read as the shortest decimal that
+                  * gives the float back                   -> CR_DOUBLE    */
     K_DECIMAL,   /* DECIMAL as text                        -> CR_NUMERIC   */
     K_DATE,      /* MYSQL_TIME                             -> CR_DATE      */
     K_TIME,      /* MYSQL_TIME                             -> CR_TIME      */
@@ -41,6 +44,7 @@ typedef struct my_col {
     union {
         long long i;
         double d;
+        float f;
         MYSQL_TIME t;
     } num;
     char *buf;               /* strings: grows, reused row after row */
@@ -154,6 +158,8 @@ static cr_status classify(unsigned int code, const char *sqlstate, bool *disconn
     case 1264:  /* ER_WARN_DATA_OUT_OF_RANGE     */
     case 1265:  /* WARN_DATA_TRUNCATED           */
     case 1365:  /* ER_DIVISION_BY_ZERO           */
+    case 1366:  /* ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: "Incorrect integer / string value" */
+    case 1367:  /* ER_ILLEGAL_VALUE_FOR_TYPE     */
     case 1406:  /* ER_DATA_TOO_LONG              */
     case 1441:  /* ER_DATETIME_FUNCTION_OVERFLOW */
         return CR_ERR_DATA;
@@ -283,7 +289,8 @@ static cr_status parse_flag(const char *key, const char *value, my_bool *out, cr
                         value ? value : "");
 }
 
-/* Apply the URL's query options to m; unix_socket is returned, not set. */
+/* Apply the URL's query options to m; unix_socket is returned, not set.
+ * With m NULL, only check them (when the engine is made). */
 static cr_status apply_options(MYSQL *m, const cr_url *url, const char **unix_socket,
                                cr_error *err)
 {
@@ -308,7 +315,7 @@ static cr_status apply_options(MYSQL *m, const cr_url *url, const char **unix_so
             enum mysql_option o = k[0] == 'c' ? MYSQL_OPT_CONNECT_TIMEOUT
                                 : k[0] == 'r' ? MYSQL_OPT_READ_TIMEOUT
                                               : MYSQL_OPT_WRITE_TIMEOUT;
-            if (mysql_optionsv(m, o, &secs))
+            if (m && mysql_optionsv(m, o, &secs))
                 return conn_error(m, err);
         } else if (strcmp(k, "ssl_ca") == 0) {
             opt = MYSQL_OPT_SSL_CA;
@@ -324,7 +331,7 @@ static cr_status apply_options(MYSQL *m, const cr_url *url, const char **unix_so
             my_bool on;
             if ((rc = parse_flag(k, v, &on, err)))
                 return rc;
-            if (mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on))
+            if (m && mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on))
                 return conn_error(m, err);
         } else {
             return cr_error_set(err, CR_ERR_ARGUMENT,
@@ -333,13 +340,19 @@ static cr_status apply_options(MYSQL *m, const cr_url *url, const char **unix_so
         if (opt >= 0) {
             if (!v || !v[0])
                 return cr_error_set(err, CR_ERR_ARGUMENT, "MySQL URL option '%s' is empty", k);
-            if (mysql_optionsv(m, (enum mysql_option)opt, v))
+            if (m && mysql_optionsv(m, (enum mysql_option)opt, v))
                 return conn_error(m, err);
         }
     }
-    if (mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, charset))
+    if (m && mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, charset))
         return conn_error(m, err);
     return CR_OK;
+}
+
+static cr_status my_check_url(const cr_url *url, cr_error *err)
+{
+    const char *unix_socket = NULL;
+    return apply_options(NULL, url, &unix_socket, err);
 }
 
 static cr_status my_connect(const cr_url *url, cr_driver_conn **out, cr_error *err)
@@ -743,6 +756,10 @@ static bool derive_col(my_col *c, MYSQL_BIND *b, const MYSQL_FIELD *f)
             return false;
         break;
     case MYSQL_TYPE_FLOAT:
+        c->kind = K_FLOAT;
+        b->buffer_type = MYSQL_TYPE_FLOAT;
+        b->buffer = &c->num.f;
+        break;
     case MYSQL_TYPE_DOUBLE:
         c->kind = K_DOUBLE;
         b->buffer_type = MYSQL_TYPE_DOUBLE;
@@ -974,6 +991,21 @@ static cr_status refetch_truncated(cr_driver_stmt *st, cr_error *err)
     return CR_OK;
 }
 
+
+/* A single-precision float as the double of its shortest decimal form that
+ * reads back as the same float: 0.1f is 0.1, not 0.10000000149011612, as
+ * the Python MySQL drivers read FLOAT (they get the server's text). At
+ * most 9 significant digits are ever needed. */
+static double float_as_decimal(float f)
+{
+    char text[32];
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, (double)f);
+        if (strtof(text, NULL) == f)
+            return strtod(text, NULL);
+    }
+    return (double)f;   /* NaN */
+}
 static int my_fetch(cr_driver_stmt *st, cr_value *row, cr_error *err)
 {
     if (!st->stmt || !st->dc)
@@ -1034,6 +1066,10 @@ static int my_fetch(cr_driver_stmt *st, cr_value *row, cr_error *err)
         case K_DOUBLE:
             v->type = CR_DOUBLE;
             v->v.d = c->num.d;
+            break;
+        case K_FLOAT:
+            v->type = CR_DOUBLE;
+            v->v.d = float_as_decimal(c->num.f);
             break;
         case K_BIT: {
             unsigned long long u = 0;
@@ -1126,6 +1162,7 @@ const cr_driver cr_mysql_driver = {
     .name = "mysql",
     .param_style = CR_PARAM_QMARK,
     .default_isolation = "REPEATABLE READ",
+    .check_url = my_check_url,
     .connect = my_connect,
     .close = my_close,
     .exec_simple = my_exec_simple,

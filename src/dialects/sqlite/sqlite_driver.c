@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Transaction control runs on every transaction: BEGIN, COMMIT and the like
  * are kept prepared instead of parsed by sqlite3_exec each time. */
@@ -30,7 +31,7 @@ struct cr_driver_stmt {
     int ncols;
     unsigned char *hints;        /* per column */
     signed char *scales;         /* per column: NUMERIC(p, s)'s s, or -1 */
-    char (*numbuf)[48];          /* per column: numbers shown as numerics */
+    char (*numbuf)[64];          /* per column: numbers shown as numerics */
     cr_buf params;               /* copies of text/blob parameters */
     bool pending_row;            /* execute's step produced a row not yet fetched */
     bool stepped;                /* stepped since the last reset */
@@ -83,25 +84,56 @@ static bool truthy(const char *v)
     return strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "True") == 0;
 }
 
+/* The longest busy timeout sqlite3_busy_timeout's int of milliseconds holds. */
+#define MAX_TIMEOUT_SECONDS 2147483
+
+/* What the URL asks of a connection. */
+typedef struct sl_options {
+    int flags;              /* for sqlite3_open_v2 */
+    double timeout;         /* busy timeout, seconds */
+    bool foreign_keys;      /* PRAGMA foreign_keys=ON */
+} sl_options;
+
+/* A URL flag: 1/0, true/false, on/off, yes/no (any case). */
+static bool parse_flag(const char *v, bool *out)
+{
+    static const char *const yes[] = {"1", "true", "on", "yes"}, *const no[] = {"0", "false",
+                                                                               "off", "no"};
+    for (size_t i = 0; i < CR_ARRAY_LEN(yes); i++) {
+        if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
+            *out = strcasecmp(v, yes[i]) == 0;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Options SQLAlchemy's pysqlite dialect accepts in the URL; with uri=true the
  * others go into the SQLite URI, as there. */
-static cr_status build_path(const cr_url *url, cr_buf *path, int *flags, double *timeout,
-                            cr_error *err)
+static cr_status build_path(const cr_url *url, cr_buf *path, sl_options *o, cr_error *err)
 {
     const char *db = url->database && *url->database ? url->database : ":memory:";
     const char *uri = cr_url_query(url, "uri");
     bool is_uri = uri && truthy(uri);
+    o->timeout = 5.0;             /* Python's sqlite3 default */
+    o->foreign_keys = true;
     cr_buf_puts(path, db);
     char sep = strchr(db, '?') ? '&' : '?';
     for (size_t i = 0; i < url->nquery; i++) {
         const char *k = url->query_keys[i], *v = url->query_values[i];
         if (strcmp(k, "timeout") == 0) {
             char *end;
-            *timeout = strtod(v, &end);
-            if (end == v || *end || *timeout < 0)
+            o->timeout = strtod(v, &end);
+            /* Written so that NaN fails too. */
+            if (end == v || *end || !(o->timeout >= 0 && o->timeout <= MAX_TIMEOUT_SECONDS))
                 return cr_error_set(err, CR_ERR_ARGUMENT,
-                                    "SQLite URL option timeout must be a number of seconds, "
-                                    "not '%s'", v);
+                                    "SQLite URL option timeout must be a number of seconds "
+                                    "from 0 to %d, not '%s'", MAX_TIMEOUT_SECONDS, v);
+        } else if (strcmp(k, "foreign_keys") == 0) {
+            if (!parse_flag(v, &o->foreign_keys))
+                return cr_error_set(err, CR_ERR_ARGUMENT,
+                                    "SQLite URL option foreign_keys must be 1 or 0 (true or "
+                                    "false, on or off), not '%s'", v);
         } else if (strcmp(k, "uri") == 0 || strcmp(k, "check_same_thread") == 0) {
             /* check_same_thread: Python's; connections here are never shared. */
         } else if (is_uri) {
@@ -109,27 +141,45 @@ static cr_status build_path(const cr_url *url, cr_buf *path, int *flags, double 
             sep = '&';
         } else {
             return cr_error_set(err, CR_ERR_ARGUMENT,
-                                "unknown SQLite URL option '%s' (known: timeout, uri, "
-                                "check_same_thread; with uri=true, SQLite URI parameters)", k);
+                                "unknown SQLite URL option '%s' (known: timeout, "
+                                "foreign_keys, uri, check_same_thread; with uri=true, SQLite "
+                                "URI parameters)", k);
         }
     }
-    *flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    o->flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (is_uri)
-        *flags |= SQLITE_OPEN_URI;
+        o->flags |= SQLITE_OPEN_URI;
     return path->oom ? cr_error_oom(err) : CR_OK;
 }
 
-static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *err)
+static cr_status check_url(const cr_url *url, cr_buf *path, sl_options *o, cr_error *err)
 {
     if (url->host || url->username || url->port)
         return cr_error_set(err, CR_ERR_ARGUMENT,
                             "a SQLite URL names no host or user: write sqlite:///relative.db, "
                             "sqlite:////absolute/path.db or sqlite://");
+    return build_path(url, path, o, err);
+}
+
+/* The URL's options checked when the engine is made, before any connect. */
+static cr_status sl_check_url(const cr_url *url, cr_error *err)
+{
     cr_buf path;
     cr_buf_init(&path);
-    int flags = 0;
-    double timeout = 5.0;             /* Python's sqlite3 default */
-    cr_status st = build_path(url, &path, &flags, &timeout, err);
+    sl_options o;
+    cr_status st = check_url(url, &path, &o, err);
+    cr_buf_free(&path);
+    return st;
+}
+
+static void sl_close(cr_driver_conn *dc);
+
+static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *err)
+{
+    cr_buf path;
+    cr_buf_init(&path);
+    sl_options o = {0};
+    cr_status st = check_url(url, &path, &o, err);
     if (st) {
         cr_buf_free(&path);
         return st;
@@ -139,7 +189,7 @@ static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
         cr_buf_free(&path);
         return cr_error_oom(err);
     }
-    int rc = sqlite3_open_v2(cr_buf_cstr(&path), &dc->db, flags, NULL);
+    int rc = sqlite3_open_v2(cr_buf_cstr(&path), &dc->db, o.flags, NULL);
     if (rc != SQLITE_OK) {
         st = db_error(dc->db, rc, err);
         size_t n = strlen(err->message);
@@ -152,7 +202,15 @@ static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
     }
     cr_buf_free(&path);
     sqlite3_extended_result_codes(dc->db, 1);
-    sqlite3_busy_timeout(dc->db, (int)(timeout * 1000));
+    sqlite3_busy_timeout(dc->db, (int)(o.timeout * 1000));
+    if (o.foreign_keys) {
+        rc = sqlite3_exec(dc->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            st = db_error(dc->db, rc, err);
+            sl_close(dc);
+            return st;
+        }
+    }
     *out = dc;
     return CR_OK;
 }
@@ -422,7 +480,14 @@ static cr_status bind_all(cr_driver_stmt *s, const cr_value *params, cr_error *e
         case CR_DATE:
         case CR_TIME:
         case CR_DATETIME: {
-            int n = cr_datetime_format(&v->v.dt, v->type, p, 40);
+            /* SQLAlchemy's SQLite DATETIME and TIME keep no offset and read
+             * back a naive value: an aware one is stored as the same
+             * instant in UTC, which is what that naive value then means. */
+            cr_datetime dt = v->v.dt;
+            if (cr_datetime_to_utc(&dt, v->type) != CR_OK)
+                return cr_error_set(err, CR_ERR_DATA, "parameter %d: the datetime is out of "
+                                    "range (years 1 to 9999) once moved to UTC", idx);
+            int n = cr_datetime_format(&dt, v->type, p, 40);
             rc = sqlite3_bind_text(s->st, idx, p, n, SQLITE_STATIC);
             p += 40;
             break;
@@ -499,9 +564,21 @@ static void read_row(cr_driver_stmt *s, cr_value *row)
                 v->type = CR_BOOL;
                 v->v.b = x != 0;
             } else if (h == H_NUMERIC) {
+                /* NUMERIC affinity stores whole numbers as integers; they
+                 * read at the declared scale all the same, as SQLAlchemy's
+                 * Numeric reads them ("%.6f" of 0 is "0.000000"). At most
+                 * 20 + 1 + 30 characters: numbuf holds them. */
+                char *p = s->numbuf[i];
+                int n = cr_format_int64(x, p), sc = s->scales[i];
+                if (sc > 0) {
+                    p[n++] = '.';
+                    memset(p + n, '0', (size_t)sc);
+                    n += sc;
+                    p[n] = '\0';
+                }
                 v->type = CR_NUMERIC;
-                v->v.s.len = (size_t)cr_format_int64(x, s->numbuf[i]);
-                v->v.s.ptr = s->numbuf[i];
+                v->v.s.len = (size_t)n;
+                v->v.s.ptr = p;
             } else {
                 v->type = CR_INT;
                 v->v.i = x;
@@ -595,6 +672,7 @@ const cr_driver cr_sqlite_driver = {
     .name = "sqlite",
     .param_style = CR_PARAM_NUMBERED_QMARK,
     .default_isolation = "SERIALIZABLE",
+    .check_url = sl_check_url,
     .connect = sl_connect,
     .close = sl_close,
     .exec_simple = sl_exec_simple,
