@@ -107,6 +107,40 @@ static void assert_no_sql(void)
 
 #define S_OK(s, call) ASSERT_OK(call, cr_session_error(s))
 
+/* Sessions a test opened, freed by the teardown when a failed assertion left
+ * them open (an open transaction would hold the next test's DROP TABLE). */
+static cr_session *open_sessions[8];
+
+static cr_session *start_session(const cr_session_options *o)
+{
+    cr_session *s = cr_session_new(engine, o);
+    assert_non_null(s);
+    for (size_t i = 0; i < 8; i++)
+        if (!open_sessions[i]) {
+            open_sessions[i] = s;
+            break;
+        }
+    return s;
+}
+
+static void end_session(cr_session *s)
+{
+    for (size_t i = 0; i < 8; i++)
+        if (open_sessions[i] == s)
+            open_sessions[i] = NULL;
+    cr_session_free(s);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < 8; i++) {
+        cr_session_free(open_sessions[i]);
+        open_sessions[i] = NULL;
+    }
+    return 0;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -153,7 +187,7 @@ static int64_t count_rows(const char *table)
 static void test_insert_batch_and_keys(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     OUser *a = new_user("ann", "a@x"), *b = new_user("bob", "b@x"), *c = new_user("cid", NULL);
     c->age = 30;
     assert_int_equal(cr_object_state_of(a), CR_STATE_TRANSIENT);
@@ -184,13 +218,13 @@ static void test_insert_batch_and_keys(void **state)
     S_OK(s, cr_session_commit(s));
     ASSERT_LOG("COMMIT");
     assert_int_equal(count_rows("orm_users"), 3);
-    cr_session_free(s);
+    end_session(s);
 }
 
 static void test_many_rows_one_statement(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     char name[32];
     for (int i = 0; i < 2500; i++) {
         OUser *u = cr_new(OUser);
@@ -219,13 +253,13 @@ static void test_many_rows_one_statement(void **state)
     assert_non_null(u);
     assert_string_equal(u->name, "user2499");
     cr_stmt_free(q);
-    cr_session_free(s);
+    end_session(s);
 }
 
 static void test_stream_yield_per(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     char name[32];
     for (int i = 0; i < 1000; i++) {
         OUser *u = cr_new(OUser);
@@ -235,9 +269,9 @@ static void test_stream_yield_per(void **state)
         S_OK(s, cr_session_add(s, u));
     }
     S_OK(s, cr_session_commit(s));
-    cr_session_free(s);
+    end_session(s);
 
-    s = cr_session_new(engine, NULL);
+    s = start_session(NULL);
     cr_stmt *q = cr_select_model(OUser);
     cr_order_by(q, OUser_model.c.age);
     cr_object_stream *st = cr_session_stream(s, q, 64);
@@ -270,7 +304,7 @@ static void test_stream_yield_per(void **state)
     assert_int_equal(cr_session_identity_count(s), 1);
     S_OK(s, cr_session_commit(s));
     assert_string_equal(changed->email, "kept@x");
-    cr_session_free(s);
+    end_session(s);
     cr_conn *c = connect_ok(engine);
     assert_int_equal(scalar_int(c, "SELECT count(*) FROM orm_users WHERE email = 'kept@x'"), 1);
     cr_conn_close(c);
@@ -279,7 +313,7 @@ static void test_stream_yield_per(void **state)
 static void test_update_only_changed(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     OUser *u = new_user("dan", "d@x");
     u->age = 40;
     S_OK(s, cr_session_add(s, u));
@@ -311,13 +345,13 @@ static void test_update_only_changed(void **state)
     assert_int_equal(u->age, 41);
     assert_false(u->active);
     assert_string_equal(u->email, "new@x");
-    cr_session_free(s);
+    end_session(s);
 }
 
 static void test_fk_order(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     OUser *u = new_user("eve", NULL);
     u->id = 100;
     OPost *p = cr_new(OPost);
@@ -341,13 +375,13 @@ static void test_fk_order(void **state)
                "DELETE FROM orm_users WHERE orm_users.id = ?", "COMMIT");
     assert_int_equal(cr_object_state_of(u), CR_STATE_DETACHED);
     assert_int_equal(count_rows("orm_users"), 0);
-    cr_session_free(s);
+    end_session(s);
 }
 
 static void test_delete_batch(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     OPost *p[3];
     for (int i = 0; i < 3; i++) {
         p[i] = cr_new(OPost);
@@ -365,7 +399,7 @@ static void test_delete_batch(void **state)
     S_OK(s, cr_session_commit(s));
     assert_int_equal(cr_object_state_of(p[0]), CR_STATE_DETACHED);
     assert_int_equal(count_rows("orm_posts"), 0);
-    cr_session_free(s);
+    end_session(s);
 }
 
 /* ---- identity map, get, states ---- */
@@ -373,14 +407,14 @@ static void test_delete_batch(void **state)
 static void test_identity_map(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     OUser *u = new_user("fay", "f@x");
     S_OK(s, cr_session_add(s, u));
     S_OK(s, cr_session_commit(s));
     int64_t id = u->id;
-    cr_session_free(s);
+    end_session(s);
 
-    s = cr_session_new(engine, NULL);
+    s = start_session(NULL);
     log_reset();
     OUser *a = cr_session_get(s, OUser, id);
     assert_non_null(a);
@@ -403,13 +437,13 @@ static void test_identity_map(void **state)
     assert_null(cr_session_get(s, OUser, id + 1000));
     assert_null(cr_session_error(s));
     assert_true(cr_session_has_changes(s));
-    cr_session_free(s);
+    end_session(s);
 }
 
 static void test_states(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     OUser *u = new_user("gus", NULL);
     assert_int_equal(cr_object_state_of(u), CR_STATE_TRANSIENT);
     S_OK(s, cr_session_add(s, u));
@@ -428,7 +462,7 @@ static void test_states(void **state)
     S_OK(s, cr_session_expunge(s, u));
     assert_int_equal(cr_object_state_of(u), CR_STATE_DETACHED);
     /* A detached object joins another session as persistent. */
-    cr_session *s2 = cr_session_new(engine, NULL);
+    cr_session *s2 = start_session(NULL);
     S_OK(s2, cr_session_add(s2, u));
     assert_int_equal(cr_object_state_of(u), CR_STATE_PERSISTENT);
     assert_int_equal(cr_session_add(s, u), CR_ERR_INVALID_REQUEST);
@@ -442,14 +476,14 @@ static void test_states(void **state)
     assert_int_equal(cr_object_state_of(u), CR_STATE_DETACHED);
     /* Readable after close; freed with its session. */
     assert_string_equal(u->name, "gus");
-    cr_session_free(s2);
-    cr_session_free(s);
+    end_session(s2);
+    end_session(s);
 }
 
 static void test_autoflush(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     S_OK(s, cr_session_add(s, new_user("hal", NULL)));
     cr_stmt *q = cr_session_query(s, OUser);
     cr_filter_by(q, "name", "hal");
@@ -470,7 +504,7 @@ static void test_autoflush(void **state)
     S_OK(s, cr_query_exists(q, &found));
     assert_true(found);
     cr_stmt_free(q);
-    cr_session_free(s);
+    end_session(s);
 }
 
 /* ---- rollback, savepoints, failures ---- */
@@ -478,7 +512,7 @@ static void test_autoflush(void **state)
 static void test_rollback_restores(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     OUser *kept = new_user("ida", "i@x");
     S_OK(s, cr_session_add(s, kept));
     S_OK(s, cr_session_commit(s));
@@ -496,13 +530,13 @@ static void test_rollback_restores(void **state)
     assert_string_equal(kept->email, "i@x");
     assert_false(cr_object_expired(kept));
     assert_int_equal(count_rows("orm_users"), 1);
-    cr_session_free(s);
+    end_session(s);
 }
 
 static void test_savepoint(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     OUser *outer = new_user("kim", NULL);
     S_OK(s, cr_session_add(s, outer));
     S_OK(s, cr_session_begin_nested(s));
@@ -520,13 +554,13 @@ static void test_savepoint(void **state)
     S_OK(s, cr_session_commit(s));
     assert_int_equal(count_rows("orm_users"), 2);
     assert_int_equal(cr_session_rollback_nested(s), CR_ERR_INVALID_REQUEST);
-    cr_session_free(s);
+    end_session(s);
 }
 
 static void test_integrity_error_then_retry(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     S_OK(s, cr_session_add(s, new_user("ned", NULL)));
     S_OK(s, cr_session_commit(s));
     OUser *dup = new_user("ned", "dup@x");
@@ -547,14 +581,14 @@ static void test_integrity_error_then_retry(void **state)
     S_OK(s, cr_session_add_all(s, CR_OBJS(other, dup)));
     S_OK(s, cr_session_commit(s));
     assert_int_equal(count_rows("orm_users"), 3);
-    cr_session_free(s);
+    end_session(s);
 }
 
 static void test_version_stale(void **state)
 {
     (void)state;
     cr_session_options keep = {.expire_on_commit = CR_NO};
-    cr_session *s1 = cr_session_new(engine, NULL), *s2 = cr_session_new(engine, &keep);
+    cr_session *s1 = start_session(NULL), *s2 = start_session(&keep);
     ODoc *d = cr_new(ODoc);
     d->id = 7;
     d->title = "v1";
@@ -583,8 +617,8 @@ static void test_version_stale(void **state)
     S_OK(s2, cr_session_rollback(s2));
     S_OK(s2, cr_session_delete(s2, cr_session_get(s2, ODoc, 7)));
     S_OK(s2, cr_session_commit(s2));
-    cr_session_free(s1);
-    cr_session_free(s2);
+    end_session(s1);
+    end_session(s2);
 }
 
 static void test_external_connection(void **state)
@@ -601,7 +635,7 @@ static void test_external_connection(void **state)
     S_OK(s, cr_session_flush(s));
     S_OK(s, cr_session_rollback(s));
     assert_int_equal(scalar_int(c, "SELECT count(*) FROM orm_users"), 1);
-    cr_session_free(s);
+    end_session(s);
     assert_true(cr_conn_in_transaction(c));
     ASSERT_OK(cr_conn_rollback(c), cr_conn_error(c));
     cr_conn_close(c);
@@ -613,18 +647,18 @@ static void test_external_connection(void **state)
 static void test_merge(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     OUser *u = new_user("rae", "r@x");
     S_OK(s, cr_session_add(s, u));
     S_OK(s, cr_session_commit(s));
     int64_t id = u->id;
-    cr_session_free(s);
+    end_session(s);
 
     OUser *outside = cr_new(OUser);
     outside->id = id;
     outside->name = "rae";
     outside->email = "merged@x";
-    s = cr_session_new(engine, NULL);
+    s = start_session(NULL);
     OUser *m = cr_session_merge(s, outside);
     assert_non_null(m);
     assert_ptr_not_equal(m, outside);
@@ -634,13 +668,13 @@ static void test_merge(void **state)
     assert_string_equal(m->email, "merged@x");
     assert_int_equal(cr_object_state_of(outside), CR_STATE_TRANSIENT);
     assert_int_equal(cr_object_free(outside), CR_OK);
-    cr_session_free(s);
+    end_session(s);
 }
 
 static void test_types_and_composite_key(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     OTag *t = cr_new(OTag);
     t->kind = "color";
     t->num = 3;
@@ -658,9 +692,9 @@ static void test_types_and_composite_key(void **state)
     assert_true(t2->day.year == CR_NULL_YEAR);
     S_OK(s, cr_session_add(s, t2));
     S_OK(s, cr_session_commit(s));
-    cr_session_free(s);
+    end_session(s);
 
-    s = cr_session_new(engine, NULL);
+    s = start_session(NULL);
     OTag *r = cr_session_get_values(s, OTag_model.mapper,
                                     CR_VALUES(cr_val_text("color"), cr_val_int(3)));
     assert_non_null(r);
@@ -694,7 +728,7 @@ static void test_types_and_composite_key(void **state)
     assert_int_equal(cr_session_get_values(s, OTag_model.mapper, CR_VALUES(cr_val_int(1))),
                      NULL);
     assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_ARGUMENT);
-    cr_session_free(s);
+    end_session(s);
 }
 
 /* ---- queries ---- */
@@ -702,7 +736,7 @@ static void test_types_and_composite_key(void **state)
 static void test_queries(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     const char *names[] = {"ava", "ben", "cat", "dov"};
     for (int i = 0; i < 4; i++) {
         OUser *u = new_user(names[i], NULL);
@@ -770,13 +804,13 @@ static void test_queries(void **state)
     assert_null(cr_query_all(q));
     assert_non_null(strstr(cr_error_message(cr_session_error(s)), "no field 'nmae'"));
     cr_stmt_free(q);
-    cr_session_free(s);
+    end_session(s);
 }
 
 static void test_joins_unions_rows(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     OUser *a = new_user("al", NULL), *b = new_user("bea", NULL);
     S_OK(s, cr_session_add_all(s, CR_OBJS(a, b)));
     S_OK(s, cr_session_flush(s));
@@ -861,13 +895,13 @@ static void test_joins_unions_rows(void **state)
     assert_int_equal(posts, 3);
     cr_result_free(r);
     cr_stmt_free(q);
-    cr_session_free(s);
+    end_session(s);
 }
 
 static void test_bulk_update_delete(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     const char *names[] = {"ada", "bo", "cy", "di", "ed"};
     OUser *u[5];
     for (int i = 0; i < 5; i++) {
@@ -914,13 +948,13 @@ static void test_bulk_update_delete(void **state)
                      CR_ERR_ARGUMENT);
     cr_stmt_free(q);
     cr_object_free(u[1]);
-    cr_session_free(s);
+    end_session(s);
 }
 
 static void test_expire_on_commit(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     OUser *u = new_user("sol", NULL);
     S_OK(s, cr_session_add(s, u));
     S_OK(s, cr_session_commit(s));
@@ -934,10 +968,10 @@ static void test_expire_on_commit(void **state)
     assert_ptr_equal(cr_session_get(s, OUser, u->id), u);
     assert_string_equal(u->email, "other@x");
     S_OK(s, cr_session_expire(s, u));
-    cr_session_free(s);
+    end_session(s);
 
     cr_session_options o = {.expire_on_commit = CR_NO};
-    s = cr_session_new(engine, &o);
+    s = start_session(&o);
     OUser *v = new_user("tia", NULL);
     S_OK(s, cr_session_add(s, v));
     S_OK(s, cr_session_commit(s));
@@ -945,7 +979,7 @@ static void test_expire_on_commit(void **state)
     log_reset();
     assert_ptr_equal(cr_session_get(s, OUser, v->id), v);
     assert_no_sql();
-    cr_session_free(s);
+    end_session(s);
 }
 
 /* ---- bad input ---- */
@@ -953,7 +987,7 @@ static void test_expire_on_commit(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
-    cr_session *s = cr_session_new(engine, NULL);
+    cr_session *s = start_session(NULL);
     OUser plain = {0};
     assert_int_equal(cr_session_add(s, &plain), CR_ERR_UNMAPPED_INSTANCE);
     assert_int_equal(cr_session_add(s, NULL), CR_ERR_UNMAPPED_INSTANCE);
@@ -987,10 +1021,10 @@ static void test_bad_input(void **state)
     assert_int_equal(cr_object_free(&plain), CR_ERR_UNMAPPED_INSTANCE);
     assert_null(cr_session_get(s, OUser, "text key"));
     assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_ARGUMENT);
-    cr_session_free(s);
+    end_session(s);
 }
 
-#define T(f) cmocka_unit_test_setup(f, setup)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(int argc, char **argv)
 {

@@ -670,6 +670,12 @@ static void test_status_names(void **state)
         {CR_ERR_RESOURCE_CLOSED, "ResourceClosedError"},
         {CR_ERR_NO_MEMORY, "OutOfMemoryError"},
         {CR_ERR_TIMEOUT, "TimeoutError"},
+        {CR_ERR_PENDING_ROLLBACK, "PendingRollbackError"},
+        {CR_ERR_STALE_DATA, "StaleDataError"},
+        {CR_ERR_DETACHED_INSTANCE, "DetachedInstanceError"},
+        {CR_ERR_OBJECT_DELETED, "ObjectDeletedError"},
+        {CR_ERR_FLUSH, "FlushError"},
+        {CR_ERR_UNMAPPED_INSTANCE, "UnmappedInstanceError"},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         assert_string_equal(cr_status_name(want[i].st), want[i].name);
@@ -677,7 +683,7 @@ static void test_status_names(void **state)
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         for (size_t j = i + 1; j < sizeof want / sizeof want[0]; j++)
             assert_true(strcmp(cr_status_name(want[i].st), cr_status_name(want[j].st)) != 0);
-    assert_string_equal(cr_status_name((cr_status)(CR_ERR_TIMEOUT + 1)), "UnknownError");
+    assert_string_equal(cr_status_name((cr_status)(CR_ERR_UNMAPPED_INSTANCE + 1)), "UnknownError");
     assert_string_equal(cr_status_name((cr_status)-1), "UnknownError");
     assert_string_equal(cr_status_name((cr_status)CR_ROW), "UnknownError");
 
