@@ -240,6 +240,60 @@ static cr_status check_identity(cr_session *s, const cr_instance *in)
     return CR_OK;
 }
 
+/* Two new objects of one mapper with the same key given: refused before
+ * anything is sent. */
+typedef struct keyed { uint64_t hash; const cr_instance *in; } keyed;
+
+static int compare_keyed(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+static bool same_key(const cr_instance *a, const cr_instance *b)
+{
+    if (a->mapper != b->mapper)
+        return false;
+    for (size_t k = 0; k < a->mapper->npk; k++) {
+        cr_value x = cr_field_value(a, a->mapper->pk[k]), y = cr_field_value(b, b->mapper->pk[k]);
+        if (!cr_value_same(&x, &y))
+            return false;
+    }
+    return true;
+}
+
+static cr_status check_duplicate_keys(cr_session *s, const flush_plan *p)
+{
+    keyed *ks = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < p->nitems; i++) {
+        const cr_instance *in = p->items[i].in;
+        if (in->state != CR_INST_PENDING || in->marked_delete)
+            continue;
+        cr_value key[64];
+        bool given = true;
+        for (size_t k = 0; given && k < in->mapper->npk; k++) {
+            key[k] = cr_field_value(in, in->mapper->pk[k]);
+            given = key[k].type != CR_NULL;
+        }
+        if (!given)
+            continue;
+        if (!ks && !(ks = cr_malloc(p->nitems * sizeof *ks)))
+            return cr_error_oom(&s->err);
+        ks[n++] = (keyed){cr_key_hash(key, in->mapper->npk), in};
+    }
+    if (n > 1)
+        qsort(ks, n, sizeof *ks, compare_keyed);
+    cr_status st = CR_OK;
+    for (size_t i = 0; i + 1 < n && !st; i++)
+        for (size_t j = i + 1; j < n && ks[j].hash == ks[i].hash && !st; j++)
+            if (same_key(ks[i].in, ks[j].in))
+                st = describe_fail(s, CR_ERR_FLUSH, ks[j].in, "New instance %s has the same "
+                                   "primary key as another new instance in this flush%s", "");
+    cr_free(ks);
+    return st;
+}
+
 static cr_status plan_build(cr_session *s, flush_plan *p)
 {
     memset(p, 0, sizeof *p);
@@ -275,6 +329,8 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
         if (!st)
             st = push_step(s, p, kind, i);
     }
+    if (!st && p->ninserts > 1)
+        st = check_duplicate_keys(s, p);
     return st;
 }
 

@@ -1016,6 +1016,16 @@ static void test_bad_input(void **state)
     assert_int_equal(cr_session_flush(s), CR_ERR_FLUSH);
     assert_non_null(strstr(cr_error_message(cr_session_error(s)), "conflicts"));
     S_OK(s, cr_session_rollback(s));
+    /* Two new objects with one key in a flush: named, nothing sent. */
+    ODoc *d1 = cr_new(ODoc), *d2 = cr_new(ODoc);
+    d1->id = d2->id = 99;
+    S_OK(s, cr_session_add_all(s, CR_OBJS(d1, d2)));
+    log_reset();
+    assert_int_equal(cr_session_flush(s), CR_ERR_FLUSH);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "ODoc(id=99) has the same "
+                                                                  "primary key"));
+    assert_null(strstr(captured, "INSERT"));
+    S_OK(s, cr_session_rollback(s));
     /* Objects owned by a session are not the program's to free. */
     assert_int_equal(cr_object_free(u), CR_ERR_INVALID_REQUEST);
     assert_int_equal(cr_object_free(&plain), CR_ERR_UNMAPPED_INSTANCE);
