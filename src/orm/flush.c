@@ -240,6 +240,139 @@ static cr_status check_identity(cr_session *s, const cr_instance *in)
     return CR_OK;
 }
 
+/* ---- rows of a table that refers to itself ---- */
+
+/* The field holding a foreign key to the mapper's own one-column primary
+ * key (an adjacency list: parent_id), or -1. */
+static int self_reference(const cr_mapper *m)
+{
+    const cr_table *t = m->table;
+    if (m->npk != 1)
+        return -1;
+    for (size_t c = 0; c < t->ncons; c++) {
+        const cr_constraint *k = t->constraints[c];
+        if (k->kind == CR_CONSTRAINT_FOREIGN_KEY && k->ncols == 1 &&
+            strcmp(k->ref_tables[0], t->name) == 0 &&
+            strcmp(k->ref_columns[0], m->fields[m->pk[0]].col->name) == 0)
+            return (int)k->cols[0]->index;
+    }
+    return -1;
+}
+
+typedef struct node {
+    uint64_t hash;               /* of the row's key                          */
+    size_t at;                   /* its place in the run                      */
+} node;
+
+static int compare_nodes(const void *a, const void *b)
+{
+    const node *x = a, *y = b;
+    return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+/* The key a row has (deletes: as loaded) or refers to through field f. */
+static cr_value row_value(const flush_item *it, size_t f, bool deleting)
+{
+    return deleting ? cr_snap_value(it->in, f) : cr_field_value(it->in, f);
+}
+
+/* The place in the run of the row whose key is v, or SIZE_MAX. */
+static size_t find_row(const flush_item *run, const node *byhash, size_t n, size_t pk,
+                       const cr_value *v, bool deleting)
+{
+    uint64_t h = cr_key_hash(v, 1);
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (byhash[mid].hash < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < n && byhash[lo].hash == h; lo++) {
+        cr_value k = row_value(&run[byhash[lo].at], pk, deleting);
+        if (cr_value_same(&k, v))
+            return byhash[lo].at;
+    }
+    return SIZE_MAX;
+}
+
+/* Emit row i after the row it refers to (depth first; a cycle is left in
+ * the order it came). */
+static void visit(const flush_item *run, const node *byhash, size_t n, size_t pk, size_t fk,
+                  bool deleting, size_t i, uint8_t *mark, flush_item *out, size_t *nout)
+{
+    if (mark[i])
+        return;
+    mark[i] = 1;
+    cr_value ref = row_value(&run[i], fk, deleting);
+    if (ref.type != CR_NULL) {
+        size_t parent = find_row(run, byhash, n, pk, &ref, deleting);
+        if (parent != SIZE_MAX && parent != i)
+            visit(run, byhash, n, pk, fk, deleting, parent, mark, out, nout);
+    }
+    out[(*nout)++] = run[i];
+}
+
+/* Order a run of INSERTs (or DELETEs) of one self-referring mapper: parents
+ * before children (children before parents). */
+static cr_status order_run(cr_session *s, flush_item *run, size_t n, int fk, bool deleting)
+{
+    size_t pk = run[0].in->mapper->pk[0];
+    node *byhash = cr_malloc(n * sizeof *byhash);
+    uint8_t *mark = cr_calloc(n, 1);
+    flush_item *out = cr_malloc(n * sizeof *out);
+    if (!byhash || !mark || !out) {
+        cr_free(byhash);
+        cr_free(mark);
+        cr_free(out);
+        return cr_error_oom(&s->err);
+    }
+    for (size_t i = 0; i < n; i++) {
+        cr_value k = row_value(&run[i], pk, deleting);
+        byhash[i] = (node){cr_key_hash(&k, 1), i};
+    }
+    qsort(byhash, n, sizeof *byhash, compare_nodes);
+    size_t nout = 0;
+    for (size_t i = 0; i < n; i++)
+        visit(run, byhash, n, pk, (size_t)fk, deleting, i, mark, out, &nout);
+    if (deleting)   /* children first: the reverse */
+        for (size_t i = 0; i < n; i++)
+            run[i] = out[n - 1 - i];
+    else
+        memcpy(run, out, n * sizeof *run);
+    cr_free(byhash);
+    cr_free(mark);
+    cr_free(out);
+    return CR_OK;
+}
+
+static step_kind kind_of(const flush_item *it)
+{
+    return it->in->marked_delete ? STEP_DELETE
+           : it->in->state == CR_INST_PENDING ? STEP_INSERT : STEP_UPDATE;
+}
+
+/* Rows of self-referring mappers in dependency order, run by run. */
+static cr_status order_self_references(cr_session *s, flush_plan *p)
+{
+    for (size_t i = 0; i < p->nitems;) {
+        const cr_mapper *m = p->items[i].in->mapper;
+        step_kind kind = kind_of(&p->items[i]);
+        size_t j = i + 1;
+        while (j < p->nitems && p->items[j].in->mapper == m && kind_of(&p->items[j]) == kind)
+            j++;
+        int fk = kind == STEP_UPDATE ? -1 : self_reference(m);
+        if (fk >= 0 && j - i > 1) {
+            cr_status st = order_run(s, &p->items[i], j - i, fk, kind == STEP_DELETE);
+            if (st)
+                return st;
+        }
+        i = j;
+    }
+    return CR_OK;
+}
+
 /* Two new objects of one mapper with the same key given: refused before
  * anything is sent. */
 typedef struct keyed { uint64_t hash; const cr_instance *in; } keyed;
@@ -314,6 +447,7 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
         return st;
     if (p->nitems)
         qsort(p->items, p->nitems, sizeof *p->items, compare_items);
+    st = order_self_references(s, p);
     for (size_t i = 0; i < p->nitems && !st; i++) {
         flush_item *it = &p->items[i];
         step_kind kind = it->in->marked_delete ? STEP_DELETE
@@ -586,7 +720,9 @@ static cr_status run_update(cr_session *s, flush_plan *p, const flush_step *step
 static cr_status run_delete(cr_session *s, flush_plan *p, const flush_step *step)
 {
     const cr_mapper *m = step->m;
-    if (m->npk != 1 || m->version >= 0 || step->n == 1) {
+    /* A table that refers to itself: one row at a time, in the order
+     * planned (MySQL checks its foreign keys row by row, in index order). */
+    if (m->npk != 1 || m->version >= 0 || step->n == 1 || self_reference(m) >= 0) {
         for (size_t k = 0; k < step->n; k++) {
             flush_item *it = &p->items[step->first + k];
             cr_stmt *q = cr_delete(m->table);

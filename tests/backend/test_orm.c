@@ -51,6 +51,12 @@ CR_MODEL(ODoc, "orm_docs", ODOC)
     F(flag,    BOOLEAN)
 CR_MODEL(OTag, "orm_tags", OTAG)
 
+#define ONODE(F)                                                                       \
+    F(id,        INTEGER,     .primary_key = true, .autoincrement = CR_NO)             \
+    F(parent_id, INTEGER,     .foreign_key = "orm_nodes.id")                           \
+    F(name,      STRING(20))
+CR_MODEL(ONode, "orm_nodes", ONODE)
+
 static cr_metadata *md;
 static cr_engine *engine;
 
@@ -375,6 +381,35 @@ static void test_fk_order(void **state)
                "DELETE FROM orm_users WHERE orm_users.id = ?", "COMMIT");
     assert_int_equal(cr_object_state_of(u), CR_STATE_DETACHED);
     assert_int_equal(count_rows("orm_users"), 0);
+    end_session(s);
+}
+
+static void test_self_referential_order(void **state)
+{
+    (void)state;
+    cr_session *s = start_session(NULL);
+    /* Added children first: 3 -> 2 -> 1 (the root). */
+    int64_t ids[] = {3, 2, 1}, parents[] = {2, 1, 0};
+    ONode *n[3];
+    for (int i = 0; i < 3; i++) {
+        n[i] = cr_new(ONode);
+        n[i]->id = ids[i];
+        if (parents[i])
+            n[i]->parent_id = parents[i];
+        S_OK(s, cr_session_add(s, n[i]));
+    }
+    char *plan = cr_session_plan(s);
+    assert_string_equal(plan, "INSERT orm_nodes (id) 1\nINSERT orm_nodes (id, parent_id) 2\n");
+    free(plan);
+    S_OK(s, cr_session_commit(s));
+    ASSERT_LOG("BEGIN (implicit)", "INSERT INTO orm_nodes (id) VALUES (?)",
+               "INSERT INTO orm_nodes (id, parent_id) VALUES (?, ?), (?, ?)", "COMMIT");
+    /* Deleted parents first: the flush deletes children first. */
+    S_OK(s, cr_session_delete(s, n[2]));
+    S_OK(s, cr_session_delete(s, n[1]));
+    S_OK(s, cr_session_delete(s, n[0]));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(count_rows("orm_nodes"), 0);
     end_session(s);
 }
 
@@ -1041,6 +1076,7 @@ int main(int argc, char **argv)
     harness_init(argc, argv);
     md = cr_metadata_new(NULL);
     if (!md || OUser_define(md) || OPost_define(md) || ODoc_define(md) || OTag_define(md) ||
+        ONode_define(md) ||
         cr_mapper_version_id(ODoc_model.mapper, ODoc_model.c.version)) {
         fprintf(stderr, "models: %s\n", md ? cr_error_message(cr_metadata_error(md)) : "no memory");
         return 1;
@@ -1058,6 +1094,7 @@ int main(int argc, char **argv)
         T(test_stream_yield_per),
         T(test_update_only_changed),
         T(test_fk_order),
+        T(test_self_referential_order),
         T(test_delete_batch),
         T(test_identity_map),
         T(test_states),
