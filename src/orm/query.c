@@ -381,7 +381,7 @@ cr_status cr_instance_reload(cr_session *s, cr_instance *in)
     for (size_t k = 0; k < in->mapper->npk; k++)
         key[k] = cr_snap_value(in, in->mapper->pk[k]);
     cr_stmt *q = select_by_key(in->mapper, key);
-    cr_status st = query_start(s, q);
+    cr_status st = q ? query_start(s, q) : cr_error_oom(&s->err);
     cr_result *r = st ? NULL : cr_conn_execute_stmt(s->conn, q);
     if (!st && !r)
         st = conn_error(s);
@@ -460,7 +460,7 @@ void *cr_session_get_values(cr_session *s, const cr_mapper *m, const cr_value *v
     bool autoflush = s->autoflush;
     s->autoflush = autoflush && s->unsaved;
     cr_stmt *q = select_by_key(m, key);
-    void *obj = cr_session_one_or_none(s, q);
+    void *obj = q ? cr_session_one_or_none(s, q) : (cr_error_oom(&s->err), NULL);
     cr_stmt_free(q);
     s->autoflush = autoflush;
     return obj;
