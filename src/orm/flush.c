@@ -165,16 +165,25 @@ static cr_status insert_fields(cr_session *s, flush_plan *p, flush_item *it)
     return CR_OK;
 }
 
+/* Room for one more element in *array (n used of *cap, of size bytes). */
+static bool grow(void *array, size_t n, size_t *cap, size_t size)
+{
+    void **p = array;
+    if (n < *cap)
+        return true;
+    size_t want = *cap ? *cap * 2 : 32;
+    void *bigger = cr_realloc(*p, want * size);
+    if (!bigger)
+        return false;
+    *p = bigger;
+    *cap = want;
+    return true;
+}
+
 static cr_status push_item(cr_session *s, flush_plan *p, cr_instance *in)
 {
-    if (p->nitems == p->capitems) {
-        size_t cap = p->capitems ? p->capitems * 2 : 64;
-        flush_item *items = cr_realloc(p->items, cap * sizeof *items);
-        if (!items)
-            return cr_error_oom(&s->err);
-        p->items = items;
-        p->capitems = cap;
-    }
+    if (!grow(&p->items, p->nitems, &p->capitems, sizeof *p->items))
+        return cr_error_oom(&s->err);
     flush_item *it = &p->items[p->nitems];
     memset(it, 0, sizeof *it);
     it->in = in;
@@ -183,13 +192,16 @@ static cr_status push_item(cr_session *s, flush_plan *p, cr_instance *in)
     return CR_OK;
 }
 
+static step_kind kind_of(const flush_item *it)
+{
+    return it->in->marked_delete ? STEP_DELETE
+           : it->in->state == CR_INST_PENDING ? STEP_INSERT : STEP_UPDATE;
+}
+
 static int compare_items(const void *a, const void *b)
 {
     const flush_item *x = a, *y = b;
-    step_kind kx = x->in->marked_delete ? STEP_DELETE
-                   : x->in->state == CR_INST_PENDING ? STEP_INSERT : STEP_UPDATE;
-    step_kind ky = y->in->marked_delete ? STEP_DELETE
-                   : y->in->state == CR_INST_PENDING ? STEP_INSERT : STEP_UPDATE;
+    step_kind kx = kind_of(x), ky = kind_of(y);
     /* Saves (INSERT and UPDATE) table by table, referred tables first, then
      * DELETEs, referring tables first. */
     int gx = kx == STEP_DELETE, gy = ky == STEP_DELETE;
@@ -211,14 +223,8 @@ static cr_status push_step(cr_session *s, flush_plan *p, step_kind kind, size_t 
         last->n++;
         return CR_OK;
     }
-    if (p->nsteps == p->capsteps) {
-        size_t cap = p->capsteps ? p->capsteps * 2 : 16;
-        flush_step *steps = cr_realloc(p->steps, cap * sizeof *steps);
-        if (!steps)
-            return cr_error_oom(&s->err);
-        p->steps = steps;
-        p->capsteps = cap;
-    }
+    if (!grow(&p->steps, p->nsteps, &p->capsteps, sizeof *p->steps))
+        return cr_error_oom(&s->err);
     p->steps[p->nsteps++] = (flush_step){kind, it->in->mapper, it->cols, first, 1};
     return CR_OK;
 }
@@ -347,11 +353,6 @@ static cr_status order_run(cr_session *s, flush_item *run, size_t n, int fk, boo
     return CR_OK;
 }
 
-static step_kind kind_of(const flush_item *it)
-{
-    return it->in->marked_delete ? STEP_DELETE
-           : it->in->state == CR_INST_PENDING ? STEP_INSERT : STEP_UPDATE;
-}
 
 /* Rows of self-referring mappers in dependency order, run by run. */
 static cr_status order_self_references(cr_session *s, flush_plan *p)
@@ -450,8 +451,7 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
     st = order_self_references(s, p);
     for (size_t i = 0; i < p->nitems && !st; i++) {
         flush_item *it = &p->items[i];
-        step_kind kind = it->in->marked_delete ? STEP_DELETE
-                         : it->in->state == CR_INST_PENDING ? STEP_INSERT : STEP_UPDATE;
+        step_kind kind = kind_of(it);
         if (kind == STEP_INSERT) {
             p->ninserts++;
             st = insert_fields(s, p, it);
@@ -511,14 +511,7 @@ char *cr_flush_describe(cr_session *s)
 
 /* ---- execution ---- */
 
-static cr_status conn_error(cr_session *s)
-{
-    const cr_error *e = cr_conn_error(s->conn);
-    if (!e)
-        return cr_session_fail(s, CR_ERR_INTERNAL, "a statement failed without an error");
-    cr_error_copy(&s->err, e);
-    return e->cls;
-}
+static cr_status conn_error(cr_session *s) { return cr_session_conn_failed(s, s->conn); }
 
 static cr_status stmt_error(cr_session *s, cr_stmt *q)
 {

@@ -123,6 +123,8 @@ cr_status cr_session_end(cr_session *s, bool commit);
 cr_status cr_session_fail(cr_session *s, cr_status cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 cr_status cr_session_check(cr_session *s);
+/* Copy the connection's last error onto the session; returns its class. */
+cr_status cr_session_conn_failed(cr_session *s, cr_conn *c);
 cr_instance *cr_map_find(cr_session *s, const cr_mapper *m, const cr_value *key, uint64_t hash);
 void cr_map_insert(cr_session *s, cr_instance *in);
 void cr_map_remove(cr_session *s, cr_instance *in);

@@ -79,14 +79,7 @@ static cr_status query_start(cr_session *s, cr_stmt *q)
     return cr_session_begin_if_needed(s);
 }
 
-static cr_status conn_error(cr_session *s)
-{
-    const cr_error *e = cr_conn_error(s->conn);
-    if (!e)
-        return cr_session_fail(s, CR_ERR_INTERNAL, "a statement failed without an error");
-    cr_error_copy(&s->err, e);
-    return e->cls;
-}
+static cr_status conn_error(cr_session *s) { return cr_session_conn_failed(s, s->conn); }
 
 cr_result *cr_session_execute(cr_session *s, cr_stmt *q)
 {
@@ -153,16 +146,23 @@ void *cr_session_row_object(cr_session *s, const cr_row *row, const cr_mapper *m
     return object_at(s, m, row, column, &made);
 }
 
-/* Run q and turn up to max rows (0: all) into objects. */
-static cr_objects *load(cr_session *s, cr_stmt *q, size_t max, size_t *seen)
+/* Execute q, whose rows are objects of the mapper stored in *m. */
+static cr_result *run_entity(cr_session *s, cr_stmt *q, const cr_mapper **m)
 {
-    const cr_mapper *m = entity_of(q);
-    if (!m) {
+    *m = q ? entity_of(q) : NULL;
+    if (q && !*m) {
         cr_session_fail(s, CR_ERR_INVALID_REQUEST, "the statement selects no model: select a "
                         "model's table first (cr_select(User_model.table), cr_select_model)");
         return NULL;
     }
-    cr_result *r = cr_session_execute(s, q);
+    return cr_session_execute(s, q);
+}
+
+/* Run q and turn up to max rows (0: all) into objects. */
+static cr_objects *load(cr_session *s, cr_stmt *q, size_t max, size_t *seen)
+{
+    const cr_mapper *m;
+    cr_result *r = run_entity(s, q, &m);
     if (!r)
         return NULL;
     cr_objects *list = cr_calloc(1, sizeof *list);
@@ -214,14 +214,9 @@ cr_objects *cr_session_all(cr_session *s, cr_stmt *q)
  * whether there were more rows (up to limit rows read). */
 static void *load_single(cr_session *s, cr_stmt *q, size_t limit, size_t *seen)
 {
-    const cr_mapper *m = entity_of(q);
+    const cr_mapper *m;
     *seen = 0;
-    if (!m) {
-        cr_session_fail(s, CR_ERR_INVALID_REQUEST, "the statement selects no model: select a "
-                        "model's table first (cr_select(User_model.table), cr_select_model)");
-        return NULL;
-    }
-    cr_result *r = cr_session_execute(s, q);
+    cr_result *r = run_entity(s, q, &m);
     if (!r)
         return NULL;
     void *first = NULL;

@@ -16,8 +16,7 @@ cr_status cr_session_fail(cr_session *s, cr_status cls, const char *fmt, ...)
     return cr_error_set(&s->err, cls, "%s", msg);
 }
 
-/* Copy the connection's error onto the session. */
-static cr_status conn_failed(cr_session *s, cr_conn *c)
+cr_status cr_session_conn_failed(cr_session *s, cr_conn *c)
 {
     const cr_error *e = c ? cr_conn_error(c) : NULL;
     if (!e)
@@ -227,7 +226,7 @@ cr_status cr_session_begin_if_needed(cr_session *s)
         s->outer_savepoint = cr_conn_in_transaction(s->bind);
         if (s->outer_savepoint && cr_conn_begin_nested(s->conn)) {
             s->conn = NULL;
-            return conn_failed(s, s->bind);
+            return cr_session_conn_failed(s, s->bind);
         }
         return CR_OK;
     }
@@ -272,7 +271,7 @@ cr_status cr_session_end(cr_session *s, bool commit)
         st = commit ? cr_conn_commit(c) : cr_conn_rollback(c);
     }
     if (st)
-        conn_failed(s, c);
+        cr_session_conn_failed(s, c);
     if (!s->bind)
         cr_conn_close(c);
     s->conn = NULL;
@@ -348,7 +347,7 @@ cr_status cr_session_commit(cr_session *s)
         return st;
     while (s->level > 0 && s->conn) {
         if ((st = cr_conn_release_savepoint(s->conn)))
-            return conn_failed(s, s->conn);
+            return cr_session_conn_failed(s, s->conn);
         s->level--;
     }
     if ((st = cr_session_end(s, true)))
@@ -402,7 +401,7 @@ cr_status cr_session_begin_nested(cr_session *s)
     if (st)
         return st;
     if (cr_conn_begin_nested(s->conn))
-        return conn_failed(s, s->conn);
+        return cr_session_conn_failed(s, s->conn);
     s->level++;
     return CR_OK;
 }
@@ -420,7 +419,7 @@ cr_status cr_session_commit_nested(cr_session *s)
     if ((st = cr_flush(s)))
         return st;
     if (cr_conn_release_savepoint(s->conn))
-        return conn_failed(s, s->conn);
+        return cr_session_conn_failed(s, s->conn);
     /* What was flushed inside now belongs to the enclosing level. */
     for (cr_instance *in = s->head; in; in = in->next) {
         if (in->insert_level >= s->level)
@@ -441,7 +440,7 @@ cr_status cr_session_rollback_nested(cr_session *s)
         return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "rollback_nested: no savepoint of "
                                "begin_nested is open");
     if (cr_conn_rollback_savepoint(s->conn))
-        return conn_failed(s, s->conn);
+        return cr_session_conn_failed(s, s->conn);
     restore_after_rollback(s, s->level);
     s->level--;
     s->need_rollback = false;
