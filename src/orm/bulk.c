@@ -100,20 +100,10 @@ static cr_status run_chunks(cr_session *s, const cr_mapper *m, const matched *mt
             cr_set_expr(q, set[k].column, cr__operand_value(q, set[k].value));
         if (q)
             where_keys(q, m, mt, first, n);
-        if (!q || cr_stmt_error(q)) {
-            if (q)
-                cr_error_copy(&s->err, cr_stmt_error(q));
-            else
-                cr_error_oom(&s->err);
-            cr_stmt_free(q);
-            return s->err.cls;
-        }
-        cr_result *r = cr_conn_execute_stmt(s->conn, q);
+        cr_result *r = cr_session_run(s, q);
         cr_stmt_free(q);
-        if (!r) {
-            cr_error_copy(&s->err, cr_conn_error(s->conn));
+        if (!r)
             return s->err.cls;
-        }
         total += cr_result_rowcount(r);
         cr_result_free(r);
     }

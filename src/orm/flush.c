@@ -511,17 +511,6 @@ char *cr_flush_describe(cr_session *s)
 
 /* ---- execution ---- */
 
-static cr_status conn_error(cr_session *s) { return cr_session_conn_failed(s, s->conn); }
-
-static cr_status stmt_error(cr_session *s, cr_stmt *q)
-{
-    const cr_error *e = q ? cr_stmt_error(q) : NULL;
-    if (!e)
-        return cr_error_oom(&s->err);
-    cr_error_copy(&s->err, e);
-    return e->cls;
-}
-
 /* The value field i of the item binds: what the flush computed, else the
  * field's. */
 static cr_value item_value(const flush_item *it, size_t i)
@@ -600,13 +589,8 @@ static cr_status insert_batch(cr_session *s, flush_plan *p, const flush_step *st
     ret[nfetch] = NULL;
     if (q && nfetch && d->has_returning)
         cr_returning_items(q, ret);
-    if (!q || cr_stmt_error(q)) {
-        cr_status st = stmt_error(s, q);
-        cr_stmt_free(q);
-        return st;
-    }
-    cr_result *r = cr_conn_execute_stmt(s->conn, q);
-    cr_status st = r ? CR_OK : conn_error(s);
+    cr_result *r = cr_session_run(s, q);
+    cr_status st = r ? CR_OK : s->err.cls;
     if (!st && nfetch && d->has_returning) {
         st = read_returning(s, p, items, n, fetch, nfetch, r);
     } else if (!st && m->autoinc >= 0 && !(step->cols >> m->autoinc & 1)) {
@@ -664,13 +648,8 @@ static void where_identity(cr_stmt *q, const flush_item *it)
 
 static cr_status run_one(cr_session *s, cr_stmt *q, const flush_item *it, const char *verb)
 {
-    if (!q || cr_stmt_error(q)) {
-        cr_status st = stmt_error(s, q);
-        cr_stmt_free(q);
-        return st;
-    }
-    cr_result *r = cr_conn_execute_stmt(s->conn, q);
-    cr_status st = r ? CR_OK : conn_error(s);
+    cr_result *r = cr_session_run(s, q);
+    cr_status st = r ? CR_OK : s->err.cls;
     if (!st) {
         int64_t n = cr_result_rowcount(r);
         if (n >= 0 && n != 1)
@@ -736,13 +715,8 @@ static cr_status run_delete(cr_session *s, flush_plan *p, const flush_step *step
         cr_stmt *q = cr_delete(m->table);
         if (q)
             cr_where(q, cr_in_values(q, (cr_expr *)(void *)m->fields[m->pk[0]].col, keys, n));
-        if (!q || cr_stmt_error(q)) {
-            cr_status st = stmt_error(s, q);
-            cr_stmt_free(q);
-            return st;
-        }
-        cr_result *r = cr_conn_execute_stmt(s->conn, q);
-        cr_status st = r ? CR_OK : conn_error(s);
+        cr_result *r = cr_session_run(s, q);
+        cr_status st = r ? CR_OK : s->err.cls;
         int64_t got = r ? cr_result_rowcount(r) : -1;
         cr_result_free(r);
         cr_stmt_free(q);

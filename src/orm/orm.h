@@ -123,6 +123,10 @@ cr_status cr_session_end(cr_session *s, bool commit);
 cr_status cr_session_fail(cr_session *s, cr_status cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 cr_status cr_session_check(cr_session *s);
+/* Execute a statement the ORM built on the session's connection: NULL with
+ * the error on the session when it could not be built (NULL: out of
+ * memory) or failed. The caller frees q. */
+cr_result *cr_session_run(cr_session *s, cr_stmt *q);
 /* Copy the connection's last error onto the session; returns its class. */
 cr_status cr_session_conn_failed(cr_session *s, cr_conn *c);
 cr_instance *cr_map_find(cr_session *s, const cr_mapper *m, const cr_value *key, uint64_t hash);

@@ -242,6 +242,22 @@ cr_status cr_session_begin_if_needed(cr_session *s)
     return CR_OK;
 }
 
+cr_result *cr_session_run(cr_session *s, cr_stmt *q)
+{
+    if (!q) {
+        cr_error_oom(&s->err);
+        return NULL;
+    }
+    if (cr_stmt_error(q)) {
+        cr_error_copy(&s->err, cr_stmt_error(q));
+        return NULL;
+    }
+    cr_result *r = cr_conn_execute_stmt(s->conn, q);
+    if (!r)
+        cr_session_conn_failed(s, s->conn);
+    return r;
+}
+
 cr_conn *cr_session_connection(cr_session *s)
 {
     if (!s || cr_session_check(s) || cr_session_begin_if_needed(s))
