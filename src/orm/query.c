@@ -454,8 +454,10 @@ void *cr_session_get_values(cr_session *s, const cr_mapper *m, const cr_value *v
      * identity map for them). */
     bool autoflush = s->autoflush;
     s->autoflush = autoflush && s->unsaved;
+    /* A key names one row at most: the first is the one. */
     cr_stmt *q = select_by_key(m, key);
-    void *obj = q ? cr_session_one_or_none(s, q) : (cr_error_oom(&s->err), NULL);
+    size_t seen;
+    void *obj = q ? load_single(s, q, 1, &seen) : (cr_error_oom(&s->err), NULL);
     cr_stmt_free(q);
     s->autoflush = autoflush;
     return obj;
