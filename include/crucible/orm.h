@@ -58,9 +58,10 @@
  *
  * Strings. A string or blob field points either at text the object owns —
  * what the library loaded, or gave it with cr_field_set_text — or at text the
- * program owns (a literal, or a buffer of its own that outlives the flush).
- * The library frees only what it allocated; assigning a literal
- * (u->email = "a@b.c") is always safe and never leaks.
+ * program owns (a literal, or a buffer of its own that stays valid while the
+ * field points at it). The library frees only what it allocated; assigning a
+ * literal (u->email = "a@b.c") is always safe and never leaks. Text the
+ * library loaded is read-only: to change a field, point it at new text.
  *
  * Objects and the session. cr_new(User) makes a zeroed object (constant
  * client defaults filled in), owned by the program until it is added to a
