@@ -608,6 +608,12 @@ static cr_expr *bind_value(cr_stmt *q, cr_value v)
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "a value has no valid type (%d)", (int)v.type);
         return NULL;
     }
+    char why[128];
+    if ((v.type == CR_TEXT || v.type == CR_NUMERIC || v.type == CR_BLOB) &&
+        cr_value_check(&v, why, sizeof why)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s", why);
+        return NULL;
+    }
     if (v.type == CR_TEXT || v.type == CR_NUMERIC) {
         char *p = cr_arena_alloc(&q->arena, v.v.s.len + 1);
         if (!p) {

@@ -179,6 +179,24 @@ static void test_null_pointer_values(void **state)
     cr_column_def def2 = {.name = "y", .type = CR_SQL_LARGEBINARY, .onupdate_value = bad[1]};
     assert_null(cr_table_add_column(t, &def2));
     cr_metadata_free(md);
+
+    /* Values bound by the expression language (cr_set, cr_eq, cr_bind). */
+    md = cr_metadata_new(NULL);
+    t = cr_table_new(md, "s");
+    cr_column *name = cr_table_add_column(t, &(cr_column_def){.name = "name",
+                                                              .type = CR_SQL_TEXT});
+    cr_column *data = cr_table_add_column(t, &(cr_column_def){.name = "data",
+                                                              .type = CR_SQL_LARGEBINARY});
+    cr_stmt *q = cr_insert(t);
+    cr_set(q, name, bad[0]);
+    assert_int_equal(cr_error_class(cr_stmt_error(q)), CR_ERR_ARGUMENT);
+    assert_non_null(strstr(cr_error_message(cr_stmt_error(q)), "NULL pointer"));
+    cr_stmt_free(q);
+    q = cr_select(t);
+    cr_where(q, cr_eq(q, data, bad[1]));
+    assert_int_equal(cr_error_class(cr_stmt_error(q)), CR_ERR_ARGUMENT);
+    cr_stmt_free(q);
+    cr_metadata_free(md);
 }
 
 int main(void)
