@@ -446,7 +446,12 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
     }
     if (st)
         return st;
-    if (p->nitems)
+    /* Objects come in the order they were added, which is often already
+     * the plan's order (one mapper's new objects): no sort then. */
+    bool sorted = true;
+    for (size_t i = 1; i < p->nitems && sorted; i++)
+        sorted = compare_items(&p->items[i - 1], &p->items[i]) <= 0;
+    if (!sorted)
         qsort(p->items, p->nitems, sizeof *p->items, compare_items);
     st = order_self_references(s, p);
     for (size_t i = 0; i < p->nitems && !st; i++) {
