@@ -112,8 +112,7 @@ int main(void)
     cr_objects *users = cr_query_all(q);
     if (!users)
         die("query", cr_session_error(session));
-    for (size_t i = 0; i < users->count; i++) {
-        User *user = users->items[i];
+    CR_FOR_EACH(User, user, users) {
         char title[80], content[80];
         snprintf(title, sizeof title, "Post by %s", user->username);
         snprintf(content, sizeof content, "A post by %s", user->username);
@@ -183,14 +182,12 @@ int main(void)
     cr_stmt_free(q);
     if (!posts)
         die("select posts", cr_session_error(session));
-    for (size_t i = 0; i < posts->count; i++) {
-        Post *p = posts->items[i];
+    CR_FOR_EACH(Post, p, posts)
         printf("Post %lld: %s (%s)\n", (long long)p->id, p->title, p->content);
-    }
 
     /* ---- DELETE ---- */
-    for (size_t i = 0; i < posts->count; i++)
-        cr_session_delete(session, posts->items[i]);
+    CR_FOR_EACH(Post, p, posts)
+        cr_session_delete(session, p);
     cr_objects_free(posts);
     if (cr_session_delete(session, user) || cr_session_commit(session))
         die("delete", cr_session_error(session));

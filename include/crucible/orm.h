@@ -139,6 +139,11 @@ typedef struct cr_objects {
     void **items;
 } cr_objects;
 CR_API void cr_objects_free(cr_objects *list);
+/* for user in users: CR_FOR_EACH(User, user, users) { ... user->name ... } */
+#define CR_FOR_EACH(T, var, list)                                                    \
+    for (T **var##_at_ = (T **)(list)->items, *var;                                 \
+         var##_at_ < (T **)(list)->items + (list)->count && ((var = *var##_at_), 1); \
+         var##_at_++)
 
 /* ------------------------------------------------------------------------
  * Mappers and objects
