@@ -665,27 +665,45 @@ static cr_status run_one(cr_session *s, cr_stmt *q, const flush_item *it, const 
     return st;
 }
 
+/* SET field i to a value the flush computed, kept to store afterwards. */
+static cr_status set_computed(cr_session *s, flush_plan *p, flush_item *it, cr_stmt *q, size_t i,
+                              cr_value v)
+{
+    const cr_field *f = &it->in->mapper->fields[i];
+    if (f->vtype == CR_BOOL && v.type == CR_INT)
+        v = cr_val_bool(v.v.i != 0);
+    cr_status st = keep_returned(s, p, it, i, &v);
+    if (!st)
+        bind_to(q, f->col, v, true);
+    return st;
+}
+
+/* UPDATE each object: its changed columns, the new version, and the
+ * columns with an onupdate default that the program did not change. */
 static cr_status run_update(cr_session *s, flush_plan *p, const flush_step *step)
 {
     const cr_mapper *m = step->m;
     for (size_t k = 0; k < step->n; k++) {
         flush_item *it = &p->items[step->first + k];
         cr_stmt *q = cr_update(m->table);
-        for (size_t i = 0; q && i < m->nfields; i++)
-            if ((step->cols >> i & 1) && (int)i != m->version)
+        cr_status st = q ? CR_OK : cr_error_oom(&s->err);
+        for (size_t i = 0; !st && i < m->nfields; i++) {
+            const struct cr_column *col = m->fields[i].col;
+            if ((int)i == m->version)
+                st = set_computed(s, p, it, q, i,
+                                  cr_val_int(cr_snap_value(it->in, i).v.i + 1));
+            else if (step->cols >> i & 1)
                 bind_to(q, m->fields[i].col, cr_field_value(it->in, i), true);
-        if (q && m->version >= 0) {
-            cr_value next = cr_val_int(cr_snap_value(it->in, m->version).v.i + 1);
-            cr_status st = keep_returned(s, p, it, (size_t)m->version, &next);
-            if (st) {
-                cr_stmt_free(q);
-                return st;
-            }
-            bind_to(q, m->fields[m->version].col, next, true);
+            else if (col->onupdate_fn || col->onupdate_value.type != CR_NULL)
+                st = set_computed(s, p, it, q, i,
+                                  col->onupdate_fn ? col->onupdate_fn() : col->onupdate_value);
         }
-        if (q)
+        if (!st) {
             where_identity(q, it);
-        cr_status st = run_one(s, q, it, "UPDATE");
+            st = run_one(s, q, it, "UPDATE");
+        } else {
+            cr_stmt_free(q);
+        }
         if (st)
             return st;
     }

@@ -34,10 +34,13 @@ CR_MODEL(OUser, "orm_users", OUSER)
     F(body,    TEXT)
 CR_MODEL(OPost, "orm_posts", OPOST)
 
+static cr_value later_time(void) { return cr_val_datetime(2025, 6, 7, 8, 9, 10, 0); }
+
 #define ODOC(F)                                                                        \
     F(id,      INTEGER,     .primary_key = true)                                       \
     F(title,   STRING(100))                                                            \
-    F(version, INTEGER,     .nullable = CR_NO)
+    F(version, INTEGER,     .nullable = CR_NO)                                         \
+    F(touched, DATETIME,    .onupdate_fn = later_time)
 CR_MODEL(ODoc, "orm_docs", ODOC)
 
 #define OTAG(F)                                                                        \
@@ -638,8 +641,11 @@ static void test_version_stale(void **state)
     S_OK(s1, cr_session_refresh(s1, d));
     d->title = "v2";
     S_OK(s1, cr_session_commit(s1));
-    assert_non_null(strstr(captured, "UPDATE orm_docs SET title=?, version=? WHERE orm_docs.id = ? "
-                                     "AND orm_docs.version = ?"));
+    assert_non_null(strstr(captured, "UPDATE orm_docs SET title=?, version=?, touched=? WHERE "
+                                     "orm_docs.id = ? AND orm_docs.version = ?"));
+    /* The onupdate default is on the object without a reload. */
+    assert_int_equal(d->touched.year, 2025);
+    assert_int_equal(d->version, 2);
     S_OK(s1, cr_session_refresh(s1, d));
     assert_int_equal(d->version, 2);
     S_OK(s1, cr_session_close(s1));
