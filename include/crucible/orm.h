@@ -238,7 +238,8 @@ CR_API cr_session *cr_session_new_bind(cr_conn *conn, const cr_session_options *
 /* Close the session (rolling back what is open) and free it with every
  * object it owns. NULL is a no-op. */
 CR_API void cr_session_free(cr_session *s);
-/* The last error on the session, or NULL when the last call succeeded. */
+/* The last error on the session, or NULL when the last call succeeded (an
+ * ArgumentError for a NULL session). */
 CR_API const cr_error *cr_session_error(const cr_session *s);
 
 /* Add an object (session.add): a transient one becomes pending, a detached

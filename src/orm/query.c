@@ -23,8 +23,11 @@ cr_stmt *cr_select_mapper(const cr_mapper *m)
 cr_stmt *cr_session_query_mapper(cr_session *s, const cr_mapper *m)
 {
     cr_stmt *q = cr_select_mapper(m);
-    if (q)
+    if (q) {
         q->orm_session = s;
+        if (!s)
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "query: the session is NULL");
+    }
     return q;
 }
 

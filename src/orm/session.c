@@ -37,9 +37,15 @@ cr_status cr_session_check(cr_session *s)
     return CR_OK;
 }
 
+static const cr_error null_session_error = {
+    .cls = CR_ERR_ARGUMENT, .message = "session handle is NULL",
+};
+
 const cr_error *cr_session_error(const cr_session *s)
 {
-    return s && s->err.cls != CR_OK ? &s->err : NULL;
+    if (!s)
+        return &null_session_error;
+    return s->err.cls != CR_OK ? &s->err : NULL;
 }
 
 /* ---- making and freeing ---- */

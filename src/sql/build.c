@@ -1547,6 +1547,13 @@ cr_expr *cr_func0(cr_stmt *q, const char *name)
 
 cr_expr *(cr_count)(cr_stmt *q, cr_expr *e)
 {
+    if (!e) {
+        /* cr_func would take the NULL for the end of its list: count(). */
+        if (ok(q))
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "count: the expression is NULL "
+                         "(cr_count_star for count(*))");
+        return NULL;
+    }
     cr_expr *f = cr_func(q, "count", e);
     if (f)
         f->type = CR_SQLTYPE_INTEGER;
