@@ -511,7 +511,9 @@ CR_API cr_status cr_result_lastrowid(cr_result *res, int64_t *out);
 
 /* Fetch the next row (fetchone). Returns NULL when there are no more rows or
  * on error; tell them apart with cr_result_error. The row is borrowed until
- * the next fetch on this result or until it is freed. */
+ * the next fetch on this result or until it is freed; once the result's
+ * connection is closed, its getters report CR_ERR_RESOURCE_CLOSED (rows of
+ * first, one and fetchmany / fetchall sets stay readable). */
 CR_API const cr_row *cr_result_fetchone(cr_result *res);
 /* Fetch up to n more rows into a row set the caller frees (fetchmany). An
  * empty set when the rows are exhausted; NULL on error. */

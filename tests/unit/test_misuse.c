@@ -1425,6 +1425,161 @@ static void test_orm_query_misuse(void **state)
     cr_session_free(s);
 }
 
+/* ---- more states a program can reach --------------------------------- */
+
+static void test_more_states(void **state)
+{
+    (void)state;
+    /* The engine freed while a connection is checked out: the connection
+     * stays usable, the engine goes with it. */
+    cr_engine *e = cr_create_engine("sqlite://", NULL, NULL);
+    assert_non_null(e);
+    cr_conn *c = cr_engine_connect(e, NULL);
+    assert_non_null(c);
+    cr_engine_free(e);
+    assert_int_equal(cr_conn_exec(c, "CREATE TABLE z (id INTEGER)", NULL), CR_OK);
+    assert_int_equal(cr_conn_begin(c), CR_ERR_INVALID_REQUEST); /* one is open */
+    FAILS(cr_conn_set_isolation_level(c, "SERIALIZABLE"));     /* inside it */
+    assert_int_equal(cr_conn_commit(c), CR_OK);
+    assert_int_equal(cr_conn_commit(c), CR_OK); /* none: a no-op */
+    cr_conn_close(c);
+
+    /* The current row of a result whose connection was closed (the result
+     * not freed): ResourceClosedError, never the driver's freed memory. */
+    c = cr_engine_connect(fx.e, NULL);
+    cr_result *r = cr_conn_execute(c, "SELECT id, name FROM t ORDER BY id", NULL);
+    const cr_row *row = cr_result_fetchone(r);
+    assert_non_null(row);
+    cr_conn *c2 = cr_engine_connect(fx.e, NULL);
+    cr_result *r2 = cr_conn_execute(c2, "SELECT id, name FROM t ORDER BY id", NULL);
+    cr_rowset *rs = cr_result_fetchmany(r2, 2);
+    cr_result_free(r2);
+    cr_conn_close(c2);
+    cr_conn_close(c);
+    int64_t i = 0;
+    const char *s;
+    assert_int_equal(cr_row_int64_at(row, 0, &i), CR_ERR_RESOURCE_CLOSED);
+    assert_int_equal(cr_row_text(row, "name", &s, NULL), CR_ERR_RESOURCE_CLOSED);
+    assert_int_equal(cr_row_int64_column(row, fx.id, &i), CR_ERR_RESOURCE_CLOSED);
+    assert_int_equal(cr_error_class(cr_row_error(row)), CR_ERR_RESOURCE_CLOSED);
+    NUL(cr_row_column_name(row, 0));
+    assert_int_equal(cr_row_index(row, "id"), -1);
+    cr_result_free(r);
+    /* A row set outlives its result and connection. */
+    assert_non_null(rs);
+    assert_int_equal(cr_rowset_count(rs), 2);
+    assert_int_equal(cr_row_int64(cr_rowset_row(rs, 1), "id", &i), CR_OK);
+    assert_int_equal(i, 2);
+    cr_rowset_free(rs);
+
+    /* An inspector whose connection was closed. */
+    c = cr_engine_connect(fx.e, NULL);
+    cr_inspector *insp = cr_inspect(c);
+    cr_conn_close(c);
+    const char *const *names;
+    size_t n;
+    assert_int_equal(cr_inspector_get_table_names(insp, &names, &n), CR_ERR_RESOURCE_CLOSED);
+    cr_inspector_free(insp);
+
+    /* Executemany of a statement that is no INSERT; inserted ids of a SELECT. */
+    cr_stmt *q = cr_select(fx.t);
+    cr_value row1[] = {cr_val_int(9)};
+    NUL(cr_conn_executemany_stmt(fx.c, q, CR_COLS(fx.id), row1, 1));
+    r = cr_conn_execute_stmt(fx.c, q);
+    assert_non_null(r);
+    FAILS(cr_result_inserted_id(r, &i));
+    NUL(cr_result_inserted_primary_key(r));
+    NUL(cr_result_inserted_primary_key_rows(r));
+    NUL(cr_result_returned_defaults(r));
+    cr_result_free(r);
+    /* DML clauses on a SELECT, SELECT clauses on an INSERT. */
+    cr_set(q, fx.name, "x");
+    assert_non_null(cr_stmt_error(q));
+    cr_stmt_free(q);
+    q = cr_insert(fx.t);
+    cr_group_by(q, fx.id);
+    cr_limit(q, 1);
+    assert_non_null(cr_stmt_error(q));
+    NUL(cr_conn_execute_stmt(fx.c, q));
+    cr_stmt_free(q);
+    /* Parts of a statement under construction given NULL halves. */
+    REFUSED(cr_cte_union_all(q, cr_cte(q, cr_select(fx.id), "c", true), NULL));
+    REFUSED(cr_window_order_by_items(q, cr_over(q, cr_count_star(q)), NULL));
+    REFUSED(cr_case_when_expr(q, cr_case(q), cr_true(q), NULL));
+    q = cr_insert(fx.t);
+    cr_on_conflict_do_nothing(q, NULL, 1);
+    assert_non_null(cr_stmt_error(q));
+    cr_stmt_free(q);
+    char *sql = cr_table_create_sql(fx.t, NULL);
+    free(sql);
+    cr_table *tt = NULL;
+    cr_metadata *md = cr_metadata_new(NULL);
+    cr_column_def defs[] = {{.name = "id", .type = CR_SQL_INTEGER}};
+    cr_table_define(md, "w", defs, 1, NULL, NULL);
+    cr_table_define(md, "w2", defs, 1, NULL, &tt);
+    cr_model_define(md, "W3", "w3", sizeof(Fake), defs,
+                    (const cr_field_def[]){{offsetof(Fake, id), CR_FIELD_INT64}}, 1, NULL,
+                    &tt, &(cr_mapper *){NULL});
+    cr_metadata_free(md);
+    assert_int_equal(cr_conn_rollback(fx.c), CR_OK);
+
+    /* Session states: nested calls without a savepoint, objects of no or
+     * another state, a flush while a stream is open. */
+    cr_session *ss = cr_session_new(fx.e, NULL);
+    FAILS(cr_session_commit_nested(ss));
+    FAILS(cr_session_rollback_nested(ss));
+    Item *it = cr_new(Item);
+    it->id = 30;
+    FAILS(cr_session_expunge(ss, it)); /* not in it */
+    FAILS(cr_session_expire(ss, it));
+    assert_int_equal(cr_session_add(ss, it), CR_OK);
+    assert_int_equal(cr_object_free(it), CR_ERR_INVALID_REQUEST); /* the session's */
+    assert_int_equal(cr_session_commit(ss), CR_OK);
+    assert_int_equal(cr_session_delete(ss, it), CR_OK);
+    assert_int_equal(cr_session_flush(ss), CR_OK);
+    assert_int_equal(cr_object_state_of(it), CR_STATE_DELETED);
+    FAILS(cr_session_refresh(ss, it));
+    assert_int_equal(cr_session_commit(ss), CR_OK);
+    assert_int_equal(cr_object_state_of(it), CR_STATE_DETACHED);
+    FAILS(cr_session_refresh(ss, it));
+    FAILS(cr_session_delete(ss, it));
+    for (int k = 0; k < 3; k++) {
+        Item *x = cr_new(Item);
+        x->id = 40 + k;
+        assert_int_equal(cr_session_add(ss, x), CR_OK);
+    }
+    assert_int_equal(cr_session_commit(ss), CR_OK);
+    q = cr_select_model(Item);
+    cr_object_stream *st = cr_session_stream(ss, q, 1);
+    assert_non_null(st);
+    cr_objects *batch = cr_stream_next(st);
+    assert_non_null(batch);
+    assert_int_equal(batch->count, 1);
+    Item *y = cr_new(Item);
+    y->id = 60;
+    assert_int_equal(cr_session_add(ss, y), CR_OK);
+    FAILS(cr_session_flush(ss));
+    NUL(cr_session_all(ss, q));
+    cr_stream_free(st);
+    assert_int_equal(cr_session_rollback(ss), CR_OK);
+    /* A model query run on a statement of no model, and a row object read
+     * from a row that lacks the model's columns. */
+    cr_stmt *plain = cr_select(fx.id);
+    NUL(cr_session_first(ss, plain));
+    NUL(cr_session_one(ss, plain));
+    cr_stmt_free(plain);
+    r = cr_session_execute(ss, q);
+    assert_non_null(r);
+    row = cr_result_fetchone(r);
+    assert_non_null(row);
+    NUL(cr_session_row_object(ss, row, Item_model.mapper, 1)); /* past its columns */
+    cr_result_free(r);
+    cr_stmt_free(q);
+    assert_int_equal(cr_session_close(ss), CR_OK);
+    assert_int_equal(cr_session_close(ss), CR_OK);
+    cr_session_free(ss);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1443,6 +1598,7 @@ int main(void)
         cmocka_unit_test_teardown(test_orm_session_null, check_clean),
         cmocka_unit_test_teardown(test_orm_pending_rollback, check_clean),
         cmocka_unit_test_teardown(test_orm_query_misuse, check_clean),
+        cmocka_unit_test_teardown(test_more_states, check_clean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
