@@ -1021,6 +1021,29 @@ static void test_stmt_null_args(void **state)
     cr_return_defaults(ins);
     cr_stmt_free(ins);
 
+    /* Pointers to something that is no table, column, expression or
+     * statement (zeroed memory of the program's) where the builders take
+     * those: refused, never followed. */
+    static uint64_t junk[64];
+    const void *junkitems[] = {junk, NULL};
+    REFUSED_STMT(cr_select_items(junkitems));
+    REFUSED(cr_columns_items(q, junkitems));
+    REFUSED(cr_where(q, (cr_expr *)junk));
+    REFUSED(cr_select_from(q, junk));
+    REFUSED(cr_join(q, junk, NULL));
+    REFUSED(cr_join(q, fx.other, (cr_expr *)junk));
+    REFUSED(cr_order_by_items(q, junkitems));
+    REFUSED(cr_group_by_items(q, junkitems));
+    REFUSED(cr_and_items(q, junkitems));
+    REFUSED(cr_func_items(q, "f", junkitems));
+    REFUSED(cr_binary(q, CR_OP_EQ, (cr_expr *)junk, (cr_expr *)junk));
+    REFUSED(cr_not(q, (cr_expr *)junk));
+    REFUSED(cr_c(q, (cr_expr *)junk, "id"));
+    REFUSED(cr_alias(q, (cr_table *)junk, "a"));
+    REFUSED(cr_where(q, cr__operand_column(q, (cr_column *)junk)));
+    REFUSED_STMT(cr_insert((cr_table *)junk));
+    REFUSED_STMT(cr_union(cr_select(fx.id), (cr_stmt *)junk));
+
     /* Compound and execute with one NULL side. */
     cr_stmt *a = cr_select(fx.id);
     cr_stmt *u = cr_union(a, NULL);
