@@ -609,6 +609,8 @@ static cr_expr *bind_value(cr_stmt *q, cr_value v)
         return NULL;
     }
     char why[128];
+    /* (An impossible date is checked where a column types it, as DataError
+     * naming the column, and before execution for the others.) */
     if ((v.type == CR_TEXT || v.type == CR_NUMERIC || v.type == CR_BLOB) &&
         cr_value_check(&v, why, sizeof why)) {
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s", why);

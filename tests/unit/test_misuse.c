@@ -1603,6 +1603,120 @@ static void test_more_states(void **state)
     cr_session_free(ss);
 }
 
+/* ---- values and numbers no caller should pass -------------------------- */
+
+static void test_bad_values(void **state)
+{
+    (void)state;
+    cr_value nulltext = {CR_TEXT, {0}};
+    nulltext.v.s.len = 4;
+    cr_value badtype = {(cr_type)1000, {0}};
+    cr_value baddate = cr_val_datetime(INT32_MAX, 13, 99, -1, 99, 99, 99999999);
+    const cr_value bad[] = {nulltext, badtype, baddate};
+    char buf[8];
+    cr_datetime dt = {INT32_MIN, INT32_MAX, INT32_MIN, INT32_MAX, INT32_MIN, INT32_MAX,
+                      INT32_MIN, INT32_MAX, true};
+    for (cr_type t = CR_DATE; t <= CR_DATETIME; t++) {
+        int n = cr_datetime_format(&dt, t, buf, sizeof buf);
+        assert_true(n == -1 || (buf[sizeof buf - 1] == '\0' || n < (int)sizeof buf));
+    }
+    cr_sqltype neg = CR_SQL_STRING(-5);
+    cr_sqltype_render(&neg, buf, sizeof buf);
+    cr_sqltype num = CR_SQL_NUMERIC(INT32_MIN, INT32_MAX);
+    cr_sqltype_render(&num, buf, sizeof buf);
+
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        cr_param p[] = {{"v", bad[k]}, {NULL, {CR_NULL, {0}}}};
+        FAILS(cr_conn_exec(fx.c, "SELECT :v", p));
+        const char *names[] = {"v"};
+        NUL(cr_conn_executemany(fx.c, "SELECT :v", names, 1, &bad[k], 1));
+        cr_stmt *ins = cr_insert(fx.t);
+        NUL(cr_conn_executemany_stmt(fx.c, ins, CR_COLS(fx.name), &bad[k], 1));
+        cr_stmt_free(ins);
+        REFUSED(cr_where(q, cr_eq(q, fx.dt, bad[k])));
+        /* A bare bind: refused at build or before it is sent. */
+        cr_stmt *bq = cr_select(fx.id);
+        cr_columns(bq, cr_bind(bq, bad[k]));
+        NUL(cr_conn_execute_stmt(fx.c, bq));
+        cr_stmt_free(bq);
+        REFUSED(cr_where(q, cr_in_values(q, (cr_expr *)fx.name, &bad[k], 1)));
+        ins = cr_insert(fx.t);
+        cr_values_rows(ins, CR_COLS(fx.dt), &bad[k], 1);
+        FAILS(cr_conn_exec_stmt(fx.c, ins));
+        cr_stmt_free(ins);
+        cr_session *s = cr_session_new(fx.e, NULL);
+        NUL(cr_session_get_values(s, Item_model.mapper, &bad[k], 1));
+        cr_stmt *q = cr_select_model(Item);
+        cr_filter_by_value(q, "name", bad[k]);
+        NUL(cr_session_all(s, q));
+        cr_stmt_free(q);
+        q = cr_select_model(Item);
+        cr_assignment set[] = {{Item_model.c.name, bad[k]}};
+        FAILS(cr_session_update_where(s, q, set, 1, NULL));
+        cr_stmt_free(q);
+        cr_session_free(s);
+        assert_int_equal(cr_conn_rollback(fx.c), CR_OK);
+    }
+
+    /* Numbers out of any sensible range. */
+    cr_result *r = cr_conn_execute(fx.c, "SELECT id FROM t ORDER BY id", NULL);
+    const cr_row *row = cr_result_fetchone(r);
+    int64_t i;
+    FAILS(cr_row_int64_at(row, INT32_MIN, &i));
+    FAILS(cr_row_int64_at(row, INT32_MAX, &i));
+    cr_rowset *rs = cr_result_fetchmany(r, SIZE_MAX);
+    assert_non_null(rs);
+    assert_int_equal(cr_rowset_count(rs), 1);
+    cr_rowset_free(rs);
+    cr_result_free(r);
+    cr_stmt *q = cr_select(fx.t);
+    cr_limit(q, -1);
+    cr_offset(q, INT64_MIN);
+    cr_for_update(q, -1);
+    r = cr_conn_execute_stmt(fx.c, q);
+    cr_result_free(r);
+    cr_stmt_free(q);
+    cr_session *s = cr_session_new(fx.e, NULL);
+    q = cr_select_model(Item);
+    cr_object_stream *st = cr_session_stream(s, q, SIZE_MAX);
+    if (st) {
+        cr_objects *batch = cr_stream_next(st);
+        assert_non_null(batch);
+        cr_stream_free(st);
+    }
+    cr_stmt_free(q);
+    Item *it = cr_new(Item);
+    FAILS(cr_object_set_null(it, SIZE_MAX, true));
+    FAILS(cr_object_set_text(it, SIZE_MAX, "x"));
+    FAILS(cr_object_set_blob(it, SIZE_MAX, "x", 1));
+    assert_false(cr_object_is_null(it, SIZE_MAX));
+    cr_object_free(it);
+    cr_session_free(s);
+    assert_int_equal(cr_conn_rollback(fx.c), CR_OK);
+
+    /* Engine options out of range: refused or taken, never a crash. */
+    cr_engine_options opts[] = {
+        {.pool_size = -7}, {.max_overflow = -7}, {.pool_timeout = -1.0},
+        {.pool_timeout = NAN}, {.pool_recycle = NAN}, {.statement_cache_size = -3},
+        {.isolation_level = "NO SUCH LEVEL"}, {.poolclass = (cr_pool_class)9},
+        {.sqlite_foreign_keys = (cr_tristate)9},
+    };
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+        cr_error *err = NULL;
+        cr_engine *e = cr_create_engine("sqlite://", &opts[k], &err);
+        if (e) {
+            cr_conn *c = cr_engine_connect(e, NULL);
+            if (c)
+                cr_conn_exec(c, "SELECT 1", NULL);
+            cr_conn_close(c);
+            cr_engine_free(e);
+        } else {
+            assert_non_null(err);
+        }
+        cr_error_free(err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1622,6 +1736,7 @@ int main(void)
         cmocka_unit_test_teardown(test_orm_pending_rollback, check_clean),
         cmocka_unit_test_teardown(test_orm_query_misuse, check_clean),
         cmocka_unit_test_teardown(test_more_states, check_clean),
+        cmocka_unit_test_teardown(test_bad_values, check_clean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
