@@ -233,7 +233,8 @@ CR_API cr_session *cr_session_new(cr_engine *engine, const cr_session_options *o
  * when the connection is in a transaction, the session works inside a
  * savepoint of its own, so that its commit and rollback leave the outer
  * transaction to the program (the test-suite pattern). The session never
- * closes the connection. */
+ * closes the connection; when the program closes it first, every later call
+ * of the session that needs it fails with CR_ERR_RESOURCE_CLOSED. */
 CR_API cr_session *cr_session_new_bind(cr_conn *conn, const cr_session_options *options);
 /* Close the session (rolling back what is open) and free it with every
  * object it owns. NULL is a no-op. */

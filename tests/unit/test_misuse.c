@@ -1717,6 +1717,68 @@ static void test_bad_values(void **state)
     }
 }
 
+/* ---- handles that outlive what they were made from --------------------- */
+
+static void test_outlived(void **state)
+{
+    (void)state;
+    /* A connection checked out across cr_engine_dispose. */
+    cr_conn *c = cr_engine_connect(fx.e, NULL);
+    assert_non_null(c);
+    cr_engine_dispose(fx.e);
+    assert_int_equal(cr_conn_exec(c, "SELECT 1", NULL), CR_OK);
+    cr_conn_close(c);
+
+    /* An exhausted pool: the checkout times out at once. */
+    cr_engine_options o = {.pool_size = 1, .max_overflow = CR_NONE, .pool_timeout = CR_NONE};
+    cr_engine *e = cr_create_engine("sqlite://", &o, NULL);
+    assert_non_null(e);
+    c = cr_engine_connect(e, NULL);
+    assert_non_null(c);
+    cr_error *err = NULL;
+    cr_conn *c2 = cr_engine_connect(e, &err);
+    if (!c2) {
+        assert_non_null(err);
+        cr_error_free(err);
+    }
+    cr_conn_close(c2);
+    cr_conn_close(c);
+    cr_engine_free(e);
+
+    /* A session bound to a connection the program then closes. */
+    c = cr_engine_connect(fx.e, NULL);
+    cr_session *s = cr_session_new_bind(c, NULL);
+    assert_non_null(s);
+    NUL(cr_session_get(s, Item, 1));
+    cr_conn_close(c);
+    Item *it = cr_new(Item);
+    it->id = 70;
+    assert_int_equal(cr_session_add(s, it), CR_OK);
+    assert_int_equal(cr_session_flush(s), CR_ERR_RESOURCE_CLOSED);
+    NUL(cr_session_get(s, Item, 2));
+    NUL(cr_session_connection(s));
+    assert_int_equal(cr_session_rollback(s), CR_OK);
+    cr_session_free(s);
+    /* ... and one freed before its connection is closed. */
+    c = cr_engine_connect(fx.e, NULL);
+    s = cr_session_new_bind(c, NULL);
+    NUL(cr_session_get(s, Item, 1));
+    cr_session_free(s);
+    cr_conn_close(c);
+
+    /* A stream whose session is closed before it. */
+    s = cr_session_new(fx.e, NULL);
+    cr_stmt *q = cr_select_model(Item);
+    cr_object_stream *st = cr_session_stream(s, q, 1);
+    assert_non_null(st);
+    cr_session_close(s);
+    cr_objects *batch = cr_stream_next(st);
+    (void)batch;
+    cr_stream_free(st);
+    cr_stmt_free(q);
+    cr_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1737,6 +1799,7 @@ int main(void)
         cmocka_unit_test_teardown(test_orm_query_misuse, check_clean),
         cmocka_unit_test_teardown(test_more_states, check_clean),
         cmocka_unit_test_teardown(test_bad_values, check_clean),
+        cmocka_unit_test_teardown(test_outlived, check_clean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
