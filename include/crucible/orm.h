@@ -345,7 +345,9 @@ CR_API char *cr_session_plan(cr_session *s);
  * session (session.query(User)); filter it with cr_filter / cr_filter_by and
  * the statement calls (cr_order_by, cr_limit ...), run it with cr_query_all,
  * _first, _one, _one_or_none, _count, _exists, and free it with cr_stmt_free.
- * Each runs autoflush first.
+ * Each runs autoflush first. Such a statement lives no longer than its
+ * session: free it before cr_session_free (a session only closed may still
+ * run it).
  * ------------------------------------------------------------------------ */
 
 CR_API cr_stmt *cr_select_mapper(const cr_mapper *m);
@@ -387,7 +389,9 @@ CR_API cr_status cr_session_count(cr_session *s, cr_stmt *q, int64_t *out);
  * the session and are freed when the next batch is fetched or the stream is
  * freed; those the program changed or deleted stay, for the next flush.
  * While the stream is open the session's connection runs nothing else: no
- * other query, no flush. The list is the stream's. */
+ * other query, no flush. The list is the stream's. A stream lives no longer
+ * than its session: free it before cr_session_free (after cr_session_close
+ * it reports the closed result, CR_ERR_RESOURCE_CLOSED, or ends). */
 typedef struct cr_object_stream cr_object_stream;
 CR_API cr_object_stream *cr_session_stream(cr_session *s, cr_stmt *q, size_t yield_per);
 CR_API cr_objects *cr_stream_next(cr_object_stream *st);

@@ -1771,9 +1771,14 @@ static void test_outlived(void **state)
     cr_stmt *q = cr_select_model(Item);
     cr_object_stream *st = cr_session_stream(s, q, 1);
     assert_non_null(st);
+    assert_non_null(cr_stream_next(st));
     cr_session_close(s);
     cr_objects *batch = cr_stream_next(st);
-    (void)batch;
+    if (batch)
+        assert_int_equal(batch->count, 0);
+    else
+        assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_RESOURCE_CLOSED);
+    NUL(cr_stream_next(st) && cr_stream_next(st)->count ? st : NULL);
     cr_stream_free(st);
     cr_stmt_free(q);
     cr_session_free(s);
