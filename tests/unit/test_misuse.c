@@ -1309,6 +1309,22 @@ static void test_orm_session_null(void **state)
     assert_int_equal(cr_session_add(s, it), CR_OK);
     cr_session *s2 = cr_session_new(fx.e, NULL);
     assert_int_equal(cr_session_add(s2, it), CR_ERR_INVALID_REQUEST);
+    /* The other session's calls on it. */
+    assert_int_equal(cr_session_delete(s2, it), CR_ERR_INVALID_REQUEST);
+    FAILS(cr_session_refresh(s2, it));
+    FAILS(cr_session_expire(s2, it));
+    FAILS(cr_session_expunge(s2, it));
+    Item *copy = cr_session_merge(s2, it); /* a copy in s2, it left alone */
+    if (copy)
+        assert_ptr_not_equal(copy, it);
+    /* add_all with something not an object among them: refused, the
+     * others left as they were or added, never half an object. */
+    Item *ok1 = cr_new(Item);
+    ok1->id = 90;
+    void *mix[] = {ok1, &fake};
+    OBJ(cr_session_add_all(s2, mix, 2));
+    if (cr_object_state_of(ok1) == CR_STATE_TRANSIENT)
+        cr_object_free(ok1);
     cr_session_free(s2);
     assert_int_equal(cr_session_expunge(s, it), CR_OK);
     assert_int_equal(cr_object_free(it), CR_OK);
@@ -1597,6 +1613,14 @@ static void test_more_states(void **state)
     assert_non_null(row);
     NUL(cr_session_row_object(ss, row, Item_model.mapper, 1)); /* past its columns */
     cr_result_free(r);
+    /* A row of another table read as an Item: t's (id, name, n, ...) hold
+     * an integer and a text where Item has them, so an object or an error. */
+    plain = cr_select(fx.t);
+    r = cr_session_execute(ss, plain);
+    row = cr_result_fetchone(r);
+    cr_session_row_object(ss, row, Item_model.mapper, 2); /* (n, flag): refused or read */
+    cr_result_free(r);
+    cr_stmt_free(plain);
     cr_stmt_free(q);
     assert_int_equal(cr_session_close(ss), CR_OK);
     assert_int_equal(cr_session_close(ss), CR_OK);
