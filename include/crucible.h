@@ -406,7 +406,9 @@ CR_API cr_conn *cr_engine_begin(cr_engine *engine, cr_error **err);
 /* Run fn(conn, userdata) in a transaction on a fresh connection: commit when
  * it returns CR_OK, roll back otherwise, then close the connection. Returns
  * fn's status, or the status of a failed connect or commit; the detail, when
- * err is not NULL, is stored in *err for the caller to free. */
+ * err is not NULL, is stored in *err for the caller to free. The connection
+ * is the engine's: fn must not close it (cr_conn_invalidate is fine: the
+ * commit then fails). */
 CR_API cr_status cr_engine_transaction(cr_engine *engine,
                                        cr_status (*fn)(cr_conn *conn, void *userdata),
                                        void *userdata, cr_error **err);

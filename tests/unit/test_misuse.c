@@ -211,6 +211,19 @@ static cr_status tx_ok(cr_conn *conn, void *userdata)
     return CR_OK;
 }
 
+static cr_status tx_invalidate(cr_conn *conn, void *userdata)
+{
+    (void)userdata;
+    cr_conn_invalidate(conn);
+    return CR_OK;
+}
+
+static cr_status tx_fail_arg(cr_conn *conn, void *userdata)
+{
+    (void)userdata;
+    return cr_conn_exec(conn, NULL, NULL);
+}
+
 static void test_engine(void **state)
 {
     (void)state;
@@ -243,6 +256,18 @@ static void test_engine(void **state)
     ARG(cr_engine_transaction(NULL, tx_ok, NULL, &err));
     cr_error_free(err);
     ARG(cr_engine_transaction(fx.e, NULL, NULL, NULL));
+    /* A callback that invalidates its connection, or fails: reported. */
+    err = NULL;
+    attempts = 0;
+    FAILS(cr_engine_run_transaction(fx.e, tx_invalidate, NULL, NULL, &attempts, &err));
+    assert_non_null(err);
+    cr_error_free(err);
+    err = NULL;
+    FAILS(cr_engine_transaction(fx.e, tx_invalidate, NULL, &err));
+    cr_error_free(err);
+    err = NULL;
+    ARG(cr_engine_transaction(fx.e, tx_fail_arg, NULL, &err));
+    cr_error_free(err);
     NUL(cr_engine_backend(NULL));
     NUL(cr_engine_url(NULL));
     assert_false(cr_backend_available(NULL));
