@@ -1046,6 +1046,31 @@ static void test_stmt_null_args(void **state)
     cr_return_defaults(ins);
     cr_stmt_free(ins);
 
+    /* One NULL among good arguments; statements given alongside are
+     * adopted (freed with q) whatever happens. */
+    REFUSED(cr_subquery(q, cr_select(fx.id), NULL));
+    REFUSED(cr_cte(q, cr_select(fx.id), NULL, false));
+    REFUSED(cr_cte_union_all(q, NULL, cr_select(fx.id)));
+    REFUSED(cr_in_select(q, (cr_expr *)NULL, cr_select(fx.id)));
+    REFUSED(cr_where(q, cr_between_expr(q, (cr_expr *)fx.id, NULL, cr_bind(q, cr_val_int(2)))));
+    REFUSED(cr_where(q, cr_between_expr(q, (cr_expr *)fx.id, cr_bind(q, cr_val_int(1)), NULL)));
+    {
+        cr_stmt *q = cr_select(fx.t);
+        cr_expr *cs = cr_case(q);
+        cr_case_when(q, cs, cr_eq(q, fx.id, 1), "one");
+        cr_case_else_expr(q, cs, NULL); /* ELSE NULL, or refused */
+        cr_columns(q, cs);
+        cr_compiled_free(cr_stmt_compile(q, "sqlite"));
+        cr_stmt_free(q);
+        cr_stmt *ins = cr_insert(fx.t);
+        cr_set_expr(ins, fx.name, NULL); /* NULL, or refused */
+        cr_on_conflict_do_update(ins, CR_COLS(fx.id));
+        cr_conflict_set_expr(ins, fx.name, NULL);
+        cr_compiled_free(cr_stmt_compile(ins, "sqlite"));
+        NUL(cr_stmt_compile(ins, ""));
+        cr_stmt_free(ins);
+    }
+
     /* Pointers to something that is no table, column, expression or
      * statement (zeroed memory of the program's) where the builders take
      * those: refused, never followed. */
