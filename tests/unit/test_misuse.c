@@ -1415,6 +1415,7 @@ static void test_orm_pending_rollback(void **state)
     Item *other = cr_new(Item);
     cr_stmt *q = cr_select_model(Item);
     assert_int_equal(cr_session_flush(s), CR_ERR_PENDING_ROLLBACK);
+    NUL(cr_session_connection(s));
     sweep_session(s, other, q);
     assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_PENDING_ROLLBACK);
     cr_object_free(other);
