@@ -672,6 +672,12 @@ static void test_rows(void **state)
     /* Bad index, NULL name, unknown name, NULL column, another table's column. */
     sweep_row_getters(row, -1, NULL, NULL);
     sweep_row_getters(row, 99, "nosuch", fx.other_zz);
+    /* Another table's column of a name the row has: not read as this one. */
+    int64_t other;
+    assert_int_equal(cr_row_int64(row, fx.other_id, &other), CR_ERR_ARGUMENT);
+    assert_non_null(strstr(cr_error_message(cr_row_error(row)), "other.id"));
+    NUL(cr_row_value(row, fx.other_id));
+    assert_int_equal(cr_row_is_null(row, fx.other_id), -1);
     assert_non_null(cr_row_error(row));
     sweep_row_null_outputs(row);
     /* The second row holds NULLs: the plain getters refuse them, and an
