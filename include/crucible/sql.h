@@ -87,7 +87,8 @@ CR_API cr_stmt *cr_insert(cr_table *t);
 CR_API cr_stmt *cr_update(cr_table *t);
 CR_API cr_stmt *cr_delete(cr_table *t);
 /* Free a statement, the expressions built for it and the statements it
- * adopted. NULL is a no-op. */
+ * adopted. NULL is a no-op, and so is a statement another adopted (its
+ * adopter frees it). */
 CR_API void cr_stmt_free(cr_stmt *q);
 /* The first error met while building q (it stays: every later compile or
  * execution reports it); else the error of q's last compile (or of the

@@ -197,12 +197,10 @@ static cr_stmt *stmt_new(cr_stmt_kind kind)
     return q;
 }
 
-void cr_stmt_free(cr_stmt *q)
+static void stmt_destroy(cr_stmt *q)
 {
-    if (!q)
-        return;
     for (size_t i = 0; i < q->adopted.n; i++)
-        cr_stmt_free(q->adopted.items[i]);
+        stmt_destroy(q->adopted.items[i]);
     cr_free(q->adopted.items);
     if (q->err != &stmt_oom) {
         if (q->err)
@@ -223,6 +221,15 @@ void cr_stmt_free(cr_stmt *q)
         return;
     }
     cr_free(q);
+}
+
+void cr_stmt_free(cr_stmt *q)
+{
+    /* A statement another adopted is freed with it: freeing it here too
+     * (the program forgetting it gave it away) would free it twice. */
+    if (!q || q->parent)
+        return;
+    stmt_destroy(q);
 }
 
 static const char *const kind_names[] = {"a SELECT", "an INSERT", "an UPDATE", "a DELETE",

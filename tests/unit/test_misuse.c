@@ -1156,6 +1156,14 @@ static void test_stmt_building_error(void **state)
     NUL(cr_stmt_compile(outer, NULL));
     cr_stmt_free(outer);
 
+    /* A statement freed after another adopted it: left to the adopter. */
+    cr_stmt *sub = cr_select(fx.id);
+    outer = cr_select(fx.other);
+    cr_where(outer, cr_exists(outer, sub));
+    cr_stmt_free(sub);
+    cr_compiled_free(cr_stmt_compile(sub, "sqlite"));
+    cr_stmt_free(outer);
+
     /* A DML statement where a SELECT is adopted is refused (and still
      * adopted: freed with outer). */
     cr_stmt *upd = cr_update(fx.t);
