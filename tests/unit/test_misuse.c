@@ -352,6 +352,10 @@ static void test_conn_null(void **state)
     NUL(cr_conn_executemany(c, "SELECT :v", names, 1, NULL, 1));
     const char *nonames[] = {NULL};
     NUL(cr_conn_executemany(c, "SELECT :v", nonames, 1, vals, 1));
+    /* No sets, or sets of no parameters: nothing is read from NULL. */
+    cr_result_free(cr_conn_executemany(c, "SELECT :v", names, 1, NULL, 0));
+    cr_result_free(cr_conn_executemany(c, "SELECT 1", NULL, 0, NULL, 3));
+    assert_int_equal(cr_conn_rollback(c), CR_OK);
     /* A parameter list with a NULL value pointer in text. */
     cr_param p[] = {{"v", {CR_TEXT, {0}}}, {NULL, {CR_NULL, {0}}}};
     p[0].value.v.s.len = 3;
