@@ -1526,6 +1526,25 @@ static void test_orm_query_misuse(void **state)
     NUL(st);
     NUL(cr_session_all(s, q));
     cr_stmt_free(q);
+    /* Model queries given an UPDATE or DELETE of the model's table. */
+    cr_stmt *dml[] = {cr_update(Item_model.table), cr_delete(Item_model.table)};
+    for (int k = 0; k < 2; k++) {
+        cr_stmt *d = dml[k];
+        if (k == 0)
+            cr_set(d, Item_model.c.name, "zz");
+        NUL(cr_session_all(s, d));
+        NUL(cr_session_first(s, d));
+        NUL(cr_session_one_or_none(s, d));
+        FAILS(cr_session_count(s, d, &n));
+        cr_object_stream *ds = cr_session_stream(s, d, 2);
+        if (ds) {
+            cr_stream_next(ds);
+            cr_stream_free(ds);
+        }
+        FAILS(cr_session_delete_where(s, d, &n));
+        cr_stmt_free(d);
+    }
+    cr_session_rollback(s);
     cr_session_set_autoflush(s, false);
     cr_session_set_autoflush(s, true);
     assert_false(cr_session_has_changes(s));
