@@ -406,7 +406,9 @@ CR_API cr_conn *cr_engine_begin(cr_engine *engine, cr_error **err);
 /* Run fn(conn, userdata) in a transaction on a fresh connection: commit when
  * it returns CR_OK, roll back otherwise, then close the connection. Returns
  * fn's status, or the status of a failed connect or commit; the detail, when
- * err is not NULL, is stored in *err for the caller to free. */
+ * err is not NULL, is stored in *err for the caller to free. The connection
+ * is the engine's: fn must not close it (cr_conn_invalidate is fine: the
+ * commit then fails). */
 CR_API cr_status cr_engine_transaction(cr_engine *engine,
                                        cr_status (*fn)(cr_conn *conn, void *userdata),
                                        void *userdata, cr_error **err);
@@ -511,7 +513,9 @@ CR_API cr_status cr_result_lastrowid(cr_result *res, int64_t *out);
 
 /* Fetch the next row (fetchone). Returns NULL when there are no more rows or
  * on error; tell them apart with cr_result_error. The row is borrowed until
- * the next fetch on this result or until it is freed. */
+ * the next fetch on this result or until it is freed; once the result's
+ * connection is closed, its getters report CR_ERR_RESOURCE_CLOSED (rows of
+ * first, one and fetchmany / fetchall sets stay readable). */
 CR_API const cr_row *cr_result_fetchone(cr_result *res);
 /* Fetch up to n more rows into a row set the caller frees (fetchmany). An
  * empty set when the rows are exhausted; NULL on error. */

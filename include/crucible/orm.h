@@ -238,12 +238,14 @@ CR_API cr_session *cr_session_new(cr_engine *engine, const cr_session_options *o
  * when the connection is in a transaction, the session works inside a
  * savepoint of its own, so that its commit and rollback leave the outer
  * transaction to the program (the test-suite pattern). The session never
- * closes the connection. */
+ * closes the connection; when the program closes it first, every later call
+ * of the session that needs it fails with CR_ERR_RESOURCE_CLOSED. */
 CR_API cr_session *cr_session_new_bind(cr_conn *conn, const cr_session_options *options);
 /* Close the session (rolling back what is open) and free it with every
  * object it owns. NULL is a no-op. */
 CR_API void cr_session_free(cr_session *s);
-/* The last error on the session, or NULL when the last call succeeded. */
+/* The last error on the session, or NULL when the last call succeeded (an
+ * ArgumentError for a NULL session). */
 CR_API const cr_error *cr_session_error(const cr_session *s);
 
 /* Add an object (session.add): a transient one becomes pending, a detached
@@ -348,7 +350,9 @@ CR_API char *cr_session_plan(cr_session *s);
  * session (session.query(User)); filter it with cr_filter / cr_filter_by and
  * the statement calls (cr_order_by, cr_limit ...), run it with cr_query_all,
  * _first, _one, _one_or_none, _count, _exists, and free it with cr_stmt_free.
- * Each runs autoflush first.
+ * Each runs autoflush first. Such a statement lives no longer than its
+ * session: free it before cr_session_free (a session only closed may still
+ * run it).
  * ------------------------------------------------------------------------ */
 
 CR_API cr_stmt *cr_select_mapper(const cr_mapper *m);
@@ -390,7 +394,9 @@ CR_API cr_status cr_session_count(cr_session *s, cr_stmt *q, int64_t *out);
  * the session and are freed when the next batch is fetched or the stream is
  * freed; those the program changed or deleted stay, for the next flush.
  * While the stream is open the session's connection runs nothing else: no
- * other query, no flush. The list is the stream's. */
+ * other query, no flush. The list is the stream's. A stream lives no longer
+ * than its session: free it before cr_session_free (after cr_session_close
+ * it reports the closed result, CR_ERR_RESOURCE_CLOSED, or ends). */
 typedef struct cr_object_stream cr_object_stream;
 CR_API cr_object_stream *cr_session_stream(cr_session *s, cr_stmt *q, size_t yield_per);
 CR_API cr_objects *cr_stream_next(cr_object_stream *st);

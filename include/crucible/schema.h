@@ -86,7 +86,9 @@ typedef struct cr_sqltype {
 #define CR_SQL_ENUM(name, values) {CR_SQLTYPE_ENUM, 0, 0, 0, false, (values), (name)}
 
 /* The type's SQLAlchemy name: "INTEGER", "VARCHAR(50)", "NUMERIC(10, 2)" ...
- * into buf (as snprintf; returns the length needed). */
+ * into buf (as snprintf; returns the length needed). buf may be NULL when
+ * size is 0; -1, writing nothing, when type is NULL or buf is NULL with a
+ * size. */
 CR_API int cr_sqltype_render(const cr_sqltype *type, char *buf, size_t size);
 
 /* ------------------------------------------------------------------------
@@ -140,7 +142,8 @@ CR_API cr_metadata *cr_metadata_new(const cr_naming_convention *naming);
 /* Free the metadata, its tables and columns. Statements that refer to them
  * must be freed first. NULL is a no-op. */
 CR_API void cr_metadata_free(cr_metadata *md);
-/* The first error met while building the metadata, or NULL. Building calls
+/* The first error met while building the metadata, or NULL (an
+ * ArgumentError for a NULL metadata, as from a failed cr_metadata_new). Building calls
  * after an error keep working on what they can, so a program may check
  * once, after the whole schema is declared. */
 CR_API const cr_error *cr_metadata_error(const cr_metadata *md);

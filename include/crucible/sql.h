@@ -87,7 +87,8 @@ CR_API cr_stmt *cr_insert(cr_table *t);
 CR_API cr_stmt *cr_update(cr_table *t);
 CR_API cr_stmt *cr_delete(cr_table *t);
 /* Free a statement, the expressions built for it and the statements it
- * adopted. NULL is a no-op. */
+ * adopted. NULL is a no-op, and so is a statement another adopted (its
+ * adopter frees it). */
 CR_API void cr_stmt_free(cr_stmt *q);
 /* The first error met while building q (it stays: every later compile or
  * execution reports it); else the error of q's last compile (or of the
@@ -418,7 +419,9 @@ CR_API cr_status cr_engine_cache_stats(cr_engine *engine, cr_cache_stats *out);
 
 /* Rows read through a column handle: the column of a table selected as
  * itself (not under a label). The cr_row_* macros of crucible.h choose
- * these when given a cr_column *: cr_row_text(row, users.c.name, &s, NULL). */
+ * these when given a cr_column *: cr_row_text(row, users.c.name, &s, NULL).
+ * A handle the row does not hold is CR_ERR_ARGUMENT, also when the row has
+ * a column of that name from another table (posts.id on a row of users). */
 CR_API const cr_value *cr_row_value_column(const cr_row *row, const cr_column *col);
 CR_API int cr_row_is_null_column(const cr_row *row, const cr_column *col);
 CR_API cr_status cr_row_int64_column(const cr_row *row, const cr_column *col, int64_t *out);

@@ -81,6 +81,12 @@ void cr_result_detach(cr_result *r)
     r->stmt = NULL;
     r->colnames = NULL;
     r->colkeys = NULL;
+    /* The current row of fetchone points into the driver's statement, gone
+     * now: its getters report the result closed instead of reading it. */
+    r->row.values = NULL;
+    r->row.ncols = 0;
+    r->row.colnames = NULL;
+    r->row.colkeys = NULL;
     if (r->prev) r->prev->next = r->next; else c->results = r->next;
     if (r->next) r->next->prev = r->prev;
     r->prev = r->next = NULL;
@@ -490,6 +496,11 @@ static const cr_value *lookup(const cr_row *row, int idx, const char *name, int 
     if (!row)
         return NULL;
     cr_error_clear(row->err);
+    if (!row->values) {
+        cr_error_set(row->err, CR_ERR_RESOURCE_CLOSED,
+                     "this row is gone: its result's connection was closed");
+        return NULL;
+    }
     if (idx == BY_NAME && !name) {
         cr_error_set(row->err, CR_ERR_ARGUMENT, "column name is NULL");
         return NULL;
@@ -513,6 +524,17 @@ static const cr_value *lookup(const cr_row *row, int idx, const char *name, int 
     }
     *found = idx;
     return &row->values[idx];
+}
+
+/* The status of a getter that found no value (the class lookup recorded:
+ * a bad column, or the row gone) or was given no output pointer. */
+static cr_status missed(const cr_row *row, const cr_value *v)
+{
+    if (!row)
+        return CR_ERR_ARGUMENT;
+    if (!v)
+        return cr_error_class(row->err);
+    return cr_error_set(row->err, CR_ERR_ARGUMENT, "the output pointer is NULL");
 }
 
 static cr_status wrong_type(const cr_row *row, int idx, const cr_value *v, const char *wanted)
@@ -550,7 +572,7 @@ static cr_status get_int64(const cr_row *row, int col, const char *name, int64_t
     int i;
     const cr_value *v = lookup(row, col, name, &i);
     if (!v || !out)
-        return CR_ERR_ARGUMENT;
+        return missed(row, v);
     if (v->type == CR_INT) { *out = v->v.i; return CR_OK; }
     if (v->type == CR_BOOL) { *out = v->v.b; return CR_OK; }
     if (v->type == CR_NUMERIC && cr_parse_int64(v->v.s.ptr, v->v.s.len, out))
@@ -563,7 +585,7 @@ static cr_status get_double(const cr_row *row, int col, const char *name, double
     int i;
     const cr_value *v = lookup(row, col, name, &i);
     if (!v || !out)
-        return CR_ERR_ARGUMENT;
+        return missed(row, v);
     if (v->type == CR_DOUBLE) { *out = v->v.d; return CR_OK; }
     if (v->type == CR_INT) { *out = (double)v->v.i; return CR_OK; }
     if (v->type == CR_NUMERIC) { *out = strtod(v->v.s.ptr, NULL); return CR_OK; }
@@ -575,7 +597,7 @@ static cr_status get_bool(const cr_row *row, int col, const char *name, bool *ou
     int i;
     const cr_value *v = lookup(row, col, name, &i);
     if (!v || !out)
-        return CR_ERR_ARGUMENT;
+        return missed(row, v);
     if (v->type == CR_BOOL) { *out = v->v.b; return CR_OK; }
     if (v->type == CR_INT && (v->v.i == 0 || v->v.i == 1)) { *out = v->v.i; return CR_OK; }
     return wrong_type(row, i, v, "BOOLEAN");
@@ -587,7 +609,7 @@ static cr_status get_text(const cr_row *row, int col, const char *name, const ch
     int i;
     const cr_value *v = lookup(row, col, name, &i);
     if (!v || !out)
-        return CR_ERR_ARGUMENT;
+        return missed(row, v);
     if (v->type != CR_TEXT)
         return wrong_type(row, i, v, "TEXT");
     *out = v->v.s.ptr;
@@ -602,7 +624,7 @@ static cr_status get_blob(const cr_row *row, int col, const char *name, const vo
     int i;
     const cr_value *v = lookup(row, col, name, &i);
     if (!v || !out)
-        return CR_ERR_ARGUMENT;
+        return missed(row, v);
     if (v->type != CR_BLOB)
         return wrong_type(row, i, v, "BLOB");
     *out = v->v.blob.ptr;
@@ -616,7 +638,7 @@ static cr_status get_numeric(const cr_row *row, int col, const char *name, const
     int i;
     const cr_value *v = lookup(row, col, name, &i);
     if (!v || !out)
-        return CR_ERR_ARGUMENT;
+        return missed(row, v);
     if (v->type != CR_NUMERIC)
         return wrong_type(row, i, v, "NUMERIC");
     *out = v->v.s.ptr;
@@ -629,7 +651,7 @@ static cr_status get_temporal(const cr_row *row, int col, const char *name, cr_d
     int i;
     const cr_value *v = lookup(row, col, name, &i);
     if (!v || !out)
-        return CR_ERR_ARGUMENT;
+        return missed(row, v);
     cr_datetime dt;
     cr_type kind = v->type;
     if (kind != CR_TEXT)

@@ -65,6 +65,8 @@ struct cr_session {
     cr_engine *engine;
     cr_conn *conn;               /* while a transaction is open              */
     cr_conn *bind;               /* a connection the program gave, or NULL   */
+    bool bound;                  /* made with one: NULL bind means it closed */
+    cr_conn_ref bind_ref;        /* clears bind when the program closes it   */
     bool outer_savepoint;        /* joined a transaction: works in a savepoint */
     bool autoflush, expire_on_commit;
     cr_error err;

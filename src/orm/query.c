@@ -23,8 +23,11 @@ cr_stmt *cr_select_mapper(const cr_mapper *m)
 cr_stmt *cr_session_query_mapper(cr_session *s, const cr_mapper *m)
 {
     cr_stmt *q = cr_select_mapper(m);
-    if (q)
+    if (q) {
         q->orm_session = s;
+        if (!s)
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "query: the session is NULL");
+    }
     return q;
 }
 
@@ -518,6 +521,7 @@ struct cr_object_stream {
     const cr_mapper *m;
     cr_result *r;
     size_t per;
+    size_t cap;                  /* slots in batch.items and made (<= per)    */
     cr_objects batch;
     bool *made;                  /* per batch item: the stream loaded it      */
     bool was_streaming;
@@ -556,9 +560,12 @@ cr_object_stream *cr_session_stream(cr_session *s, cr_stmt *q, size_t yield_per)
     }
     if (query_start(s, q))
         return NULL;
+    /* The batch grows up to yield_per as rows come: a yield_per larger than
+     * the rows (SIZE_MAX, say) costs no allocation of its size. */
+    size_t cap = yield_per < 64 ? yield_per : 64;
     cr_object_stream *st = cr_calloc(1, sizeof *st);
-    void **items = cr_calloc(yield_per, sizeof *items);
-    bool *made = cr_calloc(yield_per, sizeof *made);
+    void **items = cr_calloc(cap, sizeof *items);
+    bool *made = cr_calloc(cap, sizeof *made);
     if (!st || !items || !made) {
         cr_free(st);
         cr_free(items);
@@ -569,6 +576,7 @@ cr_object_stream *cr_session_stream(cr_session *s, cr_stmt *q, size_t yield_per)
     st->s = s;
     st->m = m;
     st->per = yield_per;
+    st->cap = cap;
     st->batch.items = items;
     st->made = made;
     st->was_streaming = s->conn->stream;
@@ -581,6 +589,21 @@ cr_object_stream *cr_session_stream(cr_session *s, cr_stmt *q, size_t yield_per)
         return NULL;
     }
     return st;
+}
+
+static bool grow_batch(cr_object_stream *st)
+{
+    size_t cap = st->cap <= st->per / 2 ? st->cap * 2 : st->per;
+    void **items = cr_realloc(st->batch.items, cap * sizeof *items);
+    if (!items)
+        return false;
+    st->batch.items = items;
+    bool *made = cr_realloc(st->made, cap * sizeof *made);
+    if (!made)
+        return false;
+    st->made = made;
+    st->cap = cap;
+    return true;
 }
 
 cr_objects *cr_stream_next(cr_object_stream *st)
@@ -599,6 +622,10 @@ cr_objects *cr_stream_next(cr_object_stream *st)
                 return NULL;
             }
             break;
+        }
+        if (st->batch.count == st->cap && !grow_batch(st)) {
+            cr_error_oom(&s->err);
+            return NULL;
         }
         bool made;
         void *obj = object_for_row(s, st->m, row, &made);

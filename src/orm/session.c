@@ -26,9 +26,20 @@ cr_status cr_session_conn_failed(cr_session *s, cr_conn *c)
 }
 
 /* Every call that works on the database starts here. */
+/* A bound session whose connection the program closed holds nothing of it. */
+static void forget_closed_bind(cr_session *s)
+{
+    if (s->bound && !s->bind) {
+        s->conn = NULL;
+        s->level = 0;
+        s->outer_savepoint = false;
+    }
+}
+
 cr_status cr_session_check(cr_session *s)
 {
     cr_error_clear(&s->err);
+    forget_closed_bind(s);
     if (s->need_rollback)
         return cr_session_fail(s, CR_ERR_PENDING_ROLLBACK,
                                "This Session's transaction has been rolled back due to a "
@@ -37,9 +48,15 @@ cr_status cr_session_check(cr_session *s)
     return CR_OK;
 }
 
+static const cr_error null_session_error = {
+    .cls = CR_ERR_ARGUMENT, .message = "session handle is NULL",
+};
+
 const cr_error *cr_session_error(const cr_session *s)
 {
-    return s && s->err.cls != CR_OK ? &s->err : NULL;
+    if (!s)
+        return &null_session_error;
+    return s->err.cls != CR_OK ? &s->err : NULL;
 }
 
 /* ---- making and freeing ---- */
@@ -51,7 +68,12 @@ static cr_session *session_make(cr_engine *engine, cr_conn *bind, const cr_sessi
         return NULL;
     cr_error_init(&s->err);
     s->engine = engine;
-    s->bind = bind;
+    if (bind) {
+        /* The program may close its connection before freeing the session:
+         * the connection then clears s->bind (as it does an inspector's). */
+        s->bound = true;
+        cr_conn_ref_attach(bind, &s->bind_ref, &s->bind);
+    }
     s->autoflush = !o || o->autoflush != CR_NO;
     s->expire_on_commit = !o || o->expire_on_commit != CR_NO;
     return s;
@@ -129,6 +151,8 @@ void cr_session_free(cr_session *s)
     }
     cr_free(s->buckets);
     cr_error_clear(&s->err);
+    if (s->bind)
+        cr_conn_ref_detach(&s->bind_ref);
     cr_free(s);
 }
 
@@ -219,8 +243,12 @@ size_t cr_session_identity_count(const cr_session *s) { return s ? s->nmap : 0; 
 
 cr_status cr_session_begin_if_needed(cr_session *s)
 {
+    forget_closed_bind(s);
     if (s->conn)
         return CR_OK;
+    if (s->bound && !s->bind)
+        return cr_session_fail(s, CR_ERR_RESOURCE_CLOSED,
+                               "the connection this session was bound to is closed");
     if (s->bind) {
         s->conn = s->bind;
         s->outer_savepoint = cr_conn_in_transaction(s->bind);
@@ -269,6 +297,7 @@ cr_conn *cr_session_connection(cr_session *s)
  * back. */
 cr_status cr_session_end(cr_session *s, bool commit)
 {
+    forget_closed_bind(s);
     if (!s->conn)
         return CR_OK;
     cr_conn *c = s->conn;

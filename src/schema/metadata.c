@@ -53,10 +53,11 @@ static bool grow(void *arrp, size_t n, size_t *cap, size_t extra)
 
 int cr_sqltype_render(const cr_sqltype *type, char *buf, size_t size)
 {
+    if (!type || (!buf && size))
+        return -1;
     cr_buf b;
     cr_buf_init(&b);
-    if (type)
-        cr_ddl_generic_type(&b, type);
+    cr_ddl_generic_type(&b, type);
     const char *s = cr_buf_cstr(&b);
     int n = snprintf(buf, size, "%s", s ? s : "");
     cr_buf_free(&b);
@@ -217,9 +218,15 @@ void cr_metadata_free(cr_metadata *md)
     cr_free(md);
 }
 
+static const cr_error null_metadata_error = {
+    .cls = CR_ERR_ARGUMENT, .message = "metadata handle is NULL",
+};
+
 const cr_error *cr_metadata_error(const cr_metadata *md)
 {
-    return md && md->err.cls != CR_OK ? &md->err : NULL;
+    if (!md)
+        return &null_metadata_error;
+    return md->err.cls != CR_OK ? &md->err : NULL;
 }
 
 size_t cr_metadata_table_count(const cr_metadata *md)

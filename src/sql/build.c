@@ -197,12 +197,10 @@ static cr_stmt *stmt_new(cr_stmt_kind kind)
     return q;
 }
 
-void cr_stmt_free(cr_stmt *q)
+static void stmt_destroy(cr_stmt *q)
 {
-    if (!q)
-        return;
     for (size_t i = 0; i < q->adopted.n; i++)
-        cr_stmt_free(q->adopted.items[i]);
+        stmt_destroy(q->adopted.items[i]);
     cr_free(q->adopted.items);
     if (q->err != &stmt_oom) {
         if (q->err)
@@ -223,6 +221,15 @@ void cr_stmt_free(cr_stmt *q)
         return;
     }
     cr_free(q);
+}
+
+void cr_stmt_free(cr_stmt *q)
+{
+    /* A statement another adopted is freed with it: freeing it here too
+     * (the program forgetting it gave it away) would free it twice. */
+    if (!q || q->parent)
+        return;
+    stmt_destroy(q);
 }
 
 static const char *const kind_names[] = {"a SELECT", "an INSERT", "an UPDATE", "a DELETE",
@@ -609,6 +616,8 @@ static cr_expr *bind_value(cr_stmt *q, cr_value v)
         return NULL;
     }
     char why[128];
+    /* (An impossible date is checked where a column types it, as DataError
+     * naming the column, and before execution for the others.) */
     if ((v.type == CR_TEXT || v.type == CR_NUMERIC || v.type == CR_BLOB) &&
         cr_value_check(&v, why, sizeof why)) {
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s", why);
@@ -1547,6 +1556,13 @@ cr_expr *cr_func0(cr_stmt *q, const char *name)
 
 cr_expr *(cr_count)(cr_stmt *q, cr_expr *e)
 {
+    if (!e) {
+        /* cr_func would take the NULL for the end of its list: count(). */
+        if (ok(q))
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "count: the expression is NULL "
+                         "(cr_count_star for count(*))");
+        return NULL;
+    }
     cr_expr *f = cr_func(q, "count", e);
     if (f)
         f->type = CR_SQLTYPE_INTEGER;

@@ -125,11 +125,21 @@ static cr_prepared *run_keyed(cr_conn *c, cr_stmt *q, bool stream, bool implicit
     bool cached;
     if (cr_prepared_get_keyed(c, q->key.data, q->key.len, compile_for_cache, &ctx, &st, &cached))
         return NULL;
+    compiled_entry *e = st->extra;
+    /* A value no backend could store (an impossible date a bare cr_bind
+     * took, say) is refused before anything is sent, as for textual SQL. */
+    for (size_t k = 0; k < e->c.nslots; k++) {
+        char why[128];
+        if (cr_value_check(&q->binds[e->c.slot_bind[k]], why, sizeof why) != CR_OK) {
+            cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter %zu: %s", k + 1, why);
+            cr_prepared_release(c, st, false);
+            return NULL;
+        }
+    }
     if (cr_conn_autobegin(c)) {
         cr_prepared_release(c, st, false);
         return NULL;
     }
-    compiled_entry *e = st->extra;
     if (!st->colkeys && e->colkeys) {
         st->colkeys = e->colkeys;
         st->ncolkeys = (int)e->c.ncolumns;
@@ -399,11 +409,20 @@ cr_result *cr_conn_executemany_stmt(cr_conn *c, cr_stmt *q, cr_column *const *co
                     v = src[from[i]];
                 else
                     v = all[i]->default_fn ? all[i]->default_fn() : all[i]->default_value;
+                char why[128];
+                if (cr_value_check(&v, why, sizeof why) != CR_OK) {
+                    /* Refused before anything is sent, as cr_conn_executemany does. */
+                    rc = cr_error_set(&c->err, CR_ERR_ARGUMENT, "executemany: row %zu, column "
+                                      "'%s': %s", first + r + 1, all[i]->name, why);
+                    break;
+                }
                 if (all[i]->type.kind == CR_SQLTYPE_BOOLEAN && v.type == CR_INT)
                     v = cr_val_bool(v.v.i != 0);
                 b->binds[r * nall + i] = v;
             }
         }
+        if (rc != CR_OK)
+            break;
         snprintf(note, sizeof note, "insertmanyvalues %zu/%zu", ++done, nbatches);
         cr_prepared *st = run_keyed(c, b, false, false, note);
         if (!st) {

@@ -3,21 +3,34 @@
 #include "sql/stmt.h"
 
 /* The result column that is col: by handle when the statement was compiled
- * (so users.id and posts.id are told apart), else by its name. */
+ * (so users.id and posts.id are told apart), else by its name (-2). A column
+ * of that name that is known to be another table's column is not col: -3,
+ * with the error on the row, rather than the other column's value. */
 static int column_index(const cr_row *row, const cr_column *col)
 {
     if (!row || !col)
         return -1;
-    if (row->colkeys)
+    if (row->colkeys) {
         for (int i = 0; i < row->ncols; i++)
             if (row->colkeys[i] == col)
                 return i;
+        int i = cr_row_index(row, col->name);
+        const struct cr_column *other = i >= 0 ? row->colkeys[i] : NULL;
+        if (other) {
+            cr_error_set(row->err, CR_ERR_ARGUMENT, "column %s.%s is not in this row (its "
+                         "'%s' is %s.%s)", col->table->name, col->name, col->name,
+                         other->table->name, other->name);
+            return -3;
+        }
+    }
     return -2;
 }
 
 #define BY_COLUMN(get, ...)                                                       \
     {                                                                                  \
         int i = column_index(row, col);                                                \
+        if (i == -3)                                                                   \
+            return CR_ERR_ARGUMENT;                                                    \
         if (i == -2)                                                                   \
             return get##_named(row, col->name, __VA_ARGS__);                            \
         return get##_at(row, i, __VA_ARGS__);                                          \
@@ -26,12 +39,16 @@ static int column_index(const cr_row *row, const cr_column *col)
 const cr_value *cr_row_value_column(const cr_row *row, const cr_column *col)
 {
     int i = column_index(row, col);
+    if (i == -3)
+        return NULL;
     return i == -2 ? cr_row_value_named(row, col->name) : cr_row_value_at(row, i);
 }
 
 int cr_row_is_null_column(const cr_row *row, const cr_column *col)
 {
     int i = column_index(row, col);
+    if (i == -3)
+        return -1;
     return i == -2 ? cr_row_is_null_named(row, col->name) : cr_row_is_null_at(row, i);
 }
 
