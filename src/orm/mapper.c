@@ -255,7 +255,7 @@ cr_status cr_object_set_null(void *obj, size_t offset, bool null)
 {
     cr_instance *in = cr_instance_of(obj);
     if (!in)
-        return CR_ERR_UNMAPPED_INSTANCE;
+        return obj ? CR_ERR_UNMAPPED_INSTANCE : CR_ERR_ARGUMENT;
     int i = field_at(in, offset);
     if (i < 0)
         return CR_ERR_ARGUMENT;
@@ -279,7 +279,7 @@ static cr_status set_bytes(void *obj, size_t offset, cr_value v, cr_field_kind k
 {
     cr_instance *in = cr_instance_of(obj);
     if (!in)
-        return CR_ERR_UNMAPPED_INSTANCE;
+        return obj ? CR_ERR_UNMAPPED_INSTANCE : CR_ERR_ARGUMENT;
     int i = field_at(in, offset);
     if (i < 0 || in->mapper->fields[i].kind != kind)
         return CR_ERR_ARGUMENT;

@@ -498,9 +498,11 @@ cr_status cr_session_rollback_nested(cr_session *s)
 static cr_instance *instance_arg(cr_session *s, void *obj, const char *what)
 {
     cr_instance *in = cr_instance_of(obj);
-    if (!in)
-        cr_session_fail(s, CR_ERR_UNMAPPED_INSTANCE, "%s: %s is not an object of a mapped "
-                        "model (make it with cr_new)", what, obj ? "the object" : "NULL");
+    if (!obj)
+        cr_session_fail(s, CR_ERR_ARGUMENT, "%s: the object is NULL", what);
+    else if (!in)
+        cr_session_fail(s, CR_ERR_UNMAPPED_INSTANCE, "%s: the object is not an object of a "
+                        "mapped model (make it with cr_new)", what);
     return in;
 }
 

@@ -1031,7 +1031,7 @@ static void test_bad_input(void **state)
     cr_session *s = start_session(NULL);
     OUser plain = {0};
     assert_int_equal(cr_session_add(s, &plain), CR_ERR_UNMAPPED_INSTANCE);
-    assert_int_equal(cr_session_add(s, NULL), CR_ERR_UNMAPPED_INSTANCE);
+    assert_int_equal(cr_session_add(s, NULL), CR_ERR_ARGUMENT);
     assert_int_equal(cr_session_add(NULL, NULL), CR_ERR_ARGUMENT);
     OUser *u = new_user("uma", NULL);
     assert_int_equal(cr_session_delete(s, u), CR_ERR_INVALID_REQUEST);
