@@ -908,10 +908,17 @@ static bool fits(cr_value *v, cr_sqltype_kind k)
     }
 }
 
+/* The column's type as SQL, for a message. */
+static const char *type_name_of(const struct cr_column *col, char *tn, size_t n)
+{
+    cr_sqltype_render(&col->type, tn, n);
+    return tn;
+}
+
 /* ISO-8601 text for a date, time or datetime column becomes the typed
  * value (a date alone is midnight for a datetime column). */
-static cr_status parse_datetime_text(cr_value *v, const struct cr_column *col, const char *tn,
-                                     char *msg, size_t n)
+static cr_status parse_datetime_text(cr_value *v, const struct cr_column *col, char *msg,
+                                     size_t n)
 {
     cr_sqltype_kind k = col->type.kind;
     if (v->type != CR_TEXT ||
@@ -919,17 +926,21 @@ static cr_status parse_datetime_text(cr_value *v, const struct cr_column *col, c
         return CR_OK;
     cr_datetime dt;
     cr_type t;
+    char tn[64];
+    int shown = v->v.s.len < 40 ? (int)v->v.s.len : 40;   /* not NUL-terminated */
     if (cr_datetime_parse(v->v.s.ptr, v->v.s.len, &dt, &t) != CR_OK) {
-        snprintf(msg, n, "column %s.%s is %s, which takes %s; '%.40s' is not ISO-8601",
-                 col->table->name, col->name, tn, takes(k), v->v.s.ptr);
+        snprintf(msg, n, "column %s.%s is %s, which takes %s; '%.*s' is not ISO-8601",
+                 col->table->name, col->name, type_name_of(col, tn, sizeof tn), takes(k),
+                 shown, v->v.s.ptr);
         return CR_ERR_ARGUMENT;
     }
     if (t == CR_DATE && k == CR_SQLTYPE_DATETIME)
         t = CR_DATETIME;
     cr_type want = k == CR_SQLTYPE_DATE ? CR_DATE : k == CR_SQLTYPE_TIME ? CR_TIME : CR_DATETIME;
     if (t != want) {
-        snprintf(msg, n, "column %s.%s is %s, which takes %s; '%.40s' is a %s", col->table->name,
-                 col->name, tn, takes(k), v->v.s.ptr, cr_type_name(t));
+        snprintf(msg, n, "column %s.%s is %s, which takes %s; '%.*s' is a %s", col->table->name,
+                 col->name, type_name_of(col, tn, sizeof tn), takes(k), shown, v->v.s.ptr,
+                 cr_type_name(t));
         return CR_ERR_ARGUMENT;
     }
     v->type = t;
@@ -943,21 +954,21 @@ cr_status cr_value_fit_column(cr_value *v, const struct cr_column *col, char *ms
     if (v->type == CR_NULL)
         return CR_OK;
     cr_sqltype_kind k = col->type.kind;
-    char tn[64];
-    cr_sqltype_render(&col->type, tn, sizeof tn);
-    cr_status rc = parse_datetime_text(v, col, tn, msg, n);
+    cr_status rc = parse_datetime_text(v, col, msg, n);
     if (rc)
         return rc;
     if (!fits(v, k)) {
         const char *vt = cr_type_name(v->type);
+        char tn[64];
         snprintf(msg, n, "column %s.%s is %s, which takes %s; %s %s value does not fit it",
-                 col->table->name, col->name, tn, takes(k),
+                 col->table->name, col->name, type_name_of(col, tn, sizeof tn), takes(k),
                  vt[0] && strchr("AEIOU", vt[0]) ? "an" : "a", vt);
         return CR_ERR_ARGUMENT;
     }
     if (k == CR_SQLTYPE_ENUM && col->type.enum_values && !enum_has(col, v)) {
-        snprintf(msg, n, "'%s' is not one of the values of enum column %s.%s", v->v.s.ptr,
-                 col->table->name, col->name);
+        snprintf(msg, n, "'%.*s' is not one of the values of enum column %s.%s",
+                 (int)(v->v.s.len < 200 ? v->v.s.len : 200), v->v.s.ptr, col->table->name,
+                 col->name);
         return CR_ERR_DATA;
     }
     if (v->type == CR_DATE || v->type == CR_TIME || v->type == CR_DATETIME) {
