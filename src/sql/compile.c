@@ -473,6 +473,13 @@ cr_status cr_stmt_key(cr_stmt *q)
         cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory preparing the statement");
         return q->err->cls;
     }
+    q->placeholders_plain = true;
+    for (size_t i = 0; i < q->nplaceholders && q->placeholders_plain; i++) {
+        q->placeholders_plain = q->placeholders[i].bind_index >= 0;
+        for (size_t j = 0; j < i && q->placeholders_plain; j++)
+            q->placeholders_plain = strcmp(q->placeholders[i].e->param->name,
+                                           q->placeholders[j].e->param->name) != 0;
+    }
     q->keyed = !q->rekey_each_time;
     return CR_OK;
 }

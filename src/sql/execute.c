@@ -167,9 +167,11 @@ static bool start(cr_conn *c, cr_stmt *q, bool again)
 
 /* ---- named placeholders (cr_bindparam) ---- */
 
-/* A value given for placeholder p, checked (and converted) as a value met
- * by its column is when a statement is built. */
-static cr_status check_param_value(cr_conn *c, const cr_param_node *p, cr_value *v)
+/* The general check of a value given for placeholder p: as a value met by
+ * its column is when a statement is built (converted to what the column
+ * holds). */
+static __attribute__((noinline)) cr_status check_param_slow(cr_conn *c, const cr_param_node *p,
+                                                             cr_value *v)
 {
     char msg[600];
     if ((unsigned)v->type > CR_NUMERIC)
@@ -177,16 +179,56 @@ static cr_status check_param_value(cr_conn *c, const cr_param_node *p, cr_value 
                             "type (%d)", p->name, (int)v->type);
     if (v->type != CR_NULL && cr_value_check(v, msg, sizeof msg))
         return cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter '%s': %s", p->name, msg);
+    /* Empty text or bytes without a pointer: bound as empty, not as NULL. */
+    if ((v->type == CR_TEXT || v->type == CR_NUMERIC) && !v->v.s.ptr)
+        v->v.s.ptr = "";
+    if (v->type == CR_BLOB && !v->v.blob.ptr)
+        v->v.blob.ptr = "";
     if (!p->col)
         return CR_OK;
     cr_status rc = cr_value_fit_column(v, p->col, msg, sizeof msg);
     return rc ? cr_error_set(&c->err, rc, "parameter '%s': %s", p->name, msg) : CR_OK;
 }
 
+/* A value given for placeholder p. The common case first, on every
+ * execution: a value of the very type its column holds. */
+static inline cr_status check_param_value(cr_conn *c, const cr_param_node *p, cr_value *v)
+{
+    if (p->col) {
+        switch (p->col->type.kind) {
+        case CR_SQLTYPE_INTEGER: case CR_SQLTYPE_SMALLINT: case CR_SQLTYPE_BIGINT:
+            if (v->type == CR_INT)
+                return CR_OK;
+            break;
+        case CR_SQLTYPE_FLOAT: case CR_SQLTYPE_DOUBLE:
+            if (v->type == CR_DOUBLE)
+                return CR_OK;
+            break;
+        case CR_SQLTYPE_BOOLEAN:
+            if (v->type == CR_BOOL)
+                return CR_OK;
+            break;
+        case CR_SQLTYPE_STRING: case CR_SQLTYPE_TEXT:
+            if (v->type == CR_TEXT && v->v.s.ptr)
+                return CR_OK;
+            break;
+        default:
+            break;
+        }
+    }
+    return check_param_slow(c, p, v);
+}
+
+/* Names given by the program are mostly the same literals each time. */
+static inline bool same_name(const char *a, const char *b)
+{
+    return a == b || strcmp(a, b) == 0;
+}
+
 static bool has_placeholder(const cr_stmt *q, const char *name)
 {
     for (size_t i = 0; i < q->nplaceholders; i++)
-        if (strcmp(q->placeholders[i].e->param->name, name) == 0)
+        if (same_name(q->placeholders[i].e->param->name, name))
             return true;
     return false;
 }
@@ -203,16 +245,42 @@ static cr_status missing_param(cr_conn *c, const char *name)
                         name);
 }
 
+static cr_status bind_params_by_name(cr_conn *c, cr_stmt *q, const cr_param *params);
+
 /* Give q's placeholders (q keyed) their values from params, a list ended by
  * a NULL name (NULL for none): every placeholder a value, every value a
  * placeholder. */
 static cr_status bind_params(cr_conn *c, cr_stmt *q, const cr_param *params)
 {
+    /* The common case, on every execution: a value for each placeholder, in
+     * their order, placeholders of different names each rendered once. */
+    if (q->placeholders_plain && params) {
+        size_t i = 0;
+        for (; i < q->nplaceholders && params[i].name; i++) {
+            const cr_placeholder *ph = &q->placeholders[i];
+            if (!same_name(params[i].name, ph->e->param->name))
+                break;
+            cr_value v = params[i].value;
+            if (check_param_value(c, ph->e->param, &v))
+                return c->err.cls;
+            q->binds[ph->bind_index] = v;
+        }
+        if (i == q->nplaceholders && !params[i].name)
+            return CR_OK;
+    }
+    return bind_params_by_name(c, q, params);
+}
+
+/* bind_params in general: any order, names used more than once, and the
+ * errors. */
+static __attribute__((noinline)) cr_status bind_params_by_name(cr_conn *c, cr_stmt *q,
+                                                               const cr_param *params)
+{
     for (const cr_param *p = params; p && p->name; p++) {
         if (!has_placeholder(q, p->name))
             return unknown_param(c, p->name);
         for (const cr_param *o = params; o != p; o++)
-            if (strcmp(o->name, p->name) == 0)
+            if (same_name(o->name, p->name))
                 return cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter '%s' is given twice",
                                     p->name);
     }
@@ -222,7 +290,7 @@ static cr_status bind_params(cr_conn *c, cr_stmt *q, const cr_param *params)
             continue;
         const char *name = ph->e->param->name;
         const cr_param *p = params;
-        while (p && p->name && strcmp(p->name, name) != 0)
+        while (p && p->name && !same_name(p->name, name))
             p++;
         if (!p || !p->name)
             return missing_param(c, name);

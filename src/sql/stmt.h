@@ -100,6 +100,8 @@ struct cr_stmt {
                                   * copied into the arena by keying           */
     struct cr_placeholder *placeholders;   /* heap, nplaceholders of them     */
     size_t nplaceholders, placeholdercap;
+    bool placeholders_plain;     /* each rendered once, names all different:
+                                  * values given in their order bind directly */
 
     /* A small statement lives in one allocation: its first arena chunk,
      * key and values are here. Must stay last (not zeroed when made). */
