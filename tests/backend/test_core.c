@@ -1790,6 +1790,14 @@ static void test_bindparam_dml(void **state)
                cr_label(q, cr_max(q, posts.c.title), "hi"), cr_label(q, cr_min(q, posts.c.tag), "t"));
     cr_where(q, cr_eq(q, posts.c.user_id, 4));
     expect_rows(c, q, "20|m01|m39|auto");
+    /* Run once again after the executemany: the generated key comes back. */
+    r = cr_conn_execute_stmt_params(c, ins, CR_PARAMS({"uid", cr_val_int(2)},
+                                                      {"title", cr_val_text("after")}));
+    ASSERT_OK(r ? CR_OK : CR_ERR_INTERNAL, cr_conn_error(c));
+    int64_t after_id;
+    ASSERT_OK(cr_result_inserted_id(r, &after_id), cr_result_error(r));
+    assert_int_equal(after_id, 50);
+    cr_result_free(r);
 
     cr_stmt *upd = cr_update(posts.table);
     cr_set(upd, posts.c.title, cr_bindparam(upd, "new_title"));
@@ -1825,7 +1833,7 @@ static void test_bindparam_dml(void **state)
     q = cr_select_new();
     cr_columns(q, cr_count_star(q));
     cr_select_from(q, posts.table);
-    expect_rows(c, q, "24");
+    expect_rows(c, q, "25");
     cr_stmt_free(ins);
     cr_stmt_free(upd);
     cr_stmt_free(del);
