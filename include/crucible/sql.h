@@ -388,7 +388,8 @@ CR_API void cr_compiled_free(cr_compiled *c);
 /* The SQL text, with the dialect's parameter markers ($1, ?, ?1 ...). */
 CR_API const char *cr_compiled_sql(const cr_compiled *c);
 /* Parameters in the order the markers number or place them: name_1 style
- * names as SQLAlchemy gives them, and the values. A value's text or bytes
+ * names as SQLAlchemy gives them (a placeholder's own name, its value NULL:
+ * values are given at execution), and the values. A value's text or bytes
  * belong to q: valid until q is freed or compiled or executed again. */
 CR_API size_t cr_compiled_param_count(const cr_compiled *c);
 CR_API const char *cr_compiled_param_name(const cr_compiled *c, size_t i);
