@@ -219,7 +219,8 @@ static inline cr_status check_param_value(cr_conn *c, const cr_param_node *p, cr
     return check_param_slow(c, p, v);
 }
 
-/* Names given by the program are mostly the same literals each time. */
+/* Equal names; the same pointer needs no strcmp (a list naming one
+ * literal twice, an executemany's names against each other). */
 static inline bool same_name(const char *a, const char *b)
 {
     return a == b || strcmp(a, b) == 0;
