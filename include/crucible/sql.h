@@ -329,6 +329,21 @@ CR_API void cr_window_order_by_items(cr_stmt *q, cr_expr *window, const void *co
 /* A value as a bound parameter (what operands become), typed by what it
  * meets; the value is copied. */
 CR_API cr_expr *cr_bind(cr_stmt *q, cr_value v);
+/* A named placeholder (bindparam("id")): a bound parameter whose value is
+ * given each time the statement runs, by name (cr_conn_execute_stmt_params,
+ * cr_conn_executemany_stmt_params). Use it as any operand; like a value, it
+ * is typed after the column it meets (cr_eq(q, users.c.id,
+ * cr_bindparam(q, "id")), cr_set(q, users.c.name, cr_bindparam(q, "name")))
+ * and then takes what that column takes, checked at each execution. One
+ * that meets no column takes any value, sent with the value's own type
+ * (where PostgreSQL cannot infer a type for it, wrap it in cr_cast). The
+ * same name may be used more than once: every place gets the one value.
+ * name is letters, digits and '_', not starting with a digit (else an
+ * ArgumentError on q); it is copied. A NULL value given to a placeholder is
+ * SQL NULL as a bound value: x = NULL, which no row matches (use cr_is_null
+ * for IS NULL). cr_stmt_compile renders a placeholder with its name (:id in
+ * the generic dialect), its value NULL. */
+CR_API cr_expr *cr_bindparam(cr_stmt *q, const char *name);
 /* SQL written by the program, pasted as is (literal_column / text): never
  * pass data here. */
 CR_API cr_expr *cr_literal(cr_stmt *q, const char *sql);
@@ -374,7 +389,8 @@ CR_API void cr_compiled_free(cr_compiled *c);
 /* The SQL text, with the dialect's parameter markers ($1, ?, ?1 ...). */
 CR_API const char *cr_compiled_sql(const cr_compiled *c);
 /* Parameters in the order the markers number or place them: name_1 style
- * names as SQLAlchemy gives them, and the values. A value's text or bytes
+ * names as SQLAlchemy gives them (a placeholder's own name, its value NULL:
+ * values are given at execution), and the values. A value's text or bytes
  * belong to q: valid until q is freed or compiled or executed again. */
 CR_API size_t cr_compiled_param_count(const cr_compiled *c);
 CR_API const char *cr_compiled_param_name(const cr_compiled *c, size_t i);
@@ -387,6 +403,45 @@ CR_API const cr_value *cr_compiled_param_value(const cr_compiled *c, size_t i);
 CR_API cr_result *cr_conn_execute_stmt(cr_conn *conn, cr_stmt *q);
 /* As cr_conn_execute_stmt, discarding the result. */
 CR_API cr_status cr_conn_exec_stmt(cr_conn *conn, cr_stmt *q);
+/* Execute q with values for its placeholders (connection.execute(stmt,
+ * {"id": 7})): params is a list ended by a NULL name, as CR_PARAMS builds,
+ * or NULL for none:
+ *
+ *     cr_stmt *q = cr_select(users.table);
+ *     cr_where(q, cr_eq(q, users.c.id, cr_bindparam(q, "id")));
+ *     for (...) {
+ *         cr_result *r = cr_conn_execute_stmt_params(conn, q, CR_PARAMS({"id", cr_val_int(id)}));
+ *         ...
+ *     }
+ *
+ * Every placeholder needs a value and every value a placeholder; a value
+ * must fit the column its placeholder met, as a value given when building
+ * does (an integer for an INTEGER, 0 / 1 or a bool for a BOOLEAN ...). A
+ * mistake is an ArgumentError on conn naming the parameter, before anything
+ * is sent; q stays as it was. A statement run again unchanged is not keyed
+ * or compiled again: what its first execution found (its shape, where each
+ * value goes) is kept on q until a builder call changes q (or a statement
+ * inside it), and each later execution only puts the new values in place
+ * before running the connection's prepared statement. Text and blobs are
+ * read during the call (and, for a result still being read, from the
+ * driver's copy): they need not outlive it. cr_conn_execute_stmt on a
+ * statement with placeholders is an ArgumentError naming the first one.
+ * Returns a result the caller frees, or NULL with the error on conn. */
+CR_API cr_result *cr_conn_execute_stmt_params(cr_conn *conn, cr_stmt *q,
+                                              const cr_param *params);
+/* As cr_conn_execute_stmt_params, discarding the result. */
+CR_API cr_status cr_conn_exec_stmt_params(cr_conn *conn, cr_stmt *q, const cr_param *params);
+/* Execute q once per parameter set (executemany with a list of
+ * dictionaries): names holds nparams placeholder names; values holds nsets
+ * sets of nparams values each, laid end to end. For statements that return
+ * no rows: an INSERT, UPDATE or DELETE without RETURNING (anything else is
+ * an ArgumentError). Every set is checked, as cr_conn_execute_stmt_params
+ * checks one, before the first is sent; the statement is prepared once and
+ * run per set. The result has no rows and no inserted primary keys; its
+ * rowcount is the total over all sets (-1 when a backend does not say). */
+CR_API cr_result *cr_conn_executemany_stmt_params(cr_conn *conn, cr_stmt *q,
+                                                  const char *const *names, size_t nparams,
+                                                  const cr_value *values, size_t nsets);
 /* Execute an INSERT once per row of values (executemany with a list of
  * rows): ncols columns, nsets rows laid end to end. The rows are sent in
  * batches of many rows per statement (INSERT ... VALUES (...), (...)), as

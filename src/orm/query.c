@@ -250,8 +250,10 @@ void *cr_session_first(cr_session *s, cr_stmt *q)
         cr_limit(q, 1);
     size_t seen;
     void *obj = load_single(s, q, 1, &seen);
-    if (add)
+    if (add) {
         q->limit = old;
+        cr_stmt_changed(q);
+    }
     return obj;
 }
 

@@ -45,6 +45,19 @@ typedef enum cr_node_kind {
 typedef struct cr_expr cr_expr;
 typedef struct cr_stmt cr_stmt;
 
+/* A named placeholder (cr_bindparam): a bind whose value is given at each
+ * execution. The column it meets types those values. */
+typedef struct cr_param_node {
+    const char *name;
+    const struct cr_column *col;     /* set when it meets one, else NULL      */
+} cr_param_node;
+
+/* Flags of a CR_N_BIND. */
+enum {
+    CR_BIND_DEFAULT_FN = 1           /* a client default function's value: made
+                                      * again at each execution               */
+};
+
 /* A list of nodes (or of items: tables, columns, expressions). */
 typedef struct cr_list {
     void **items;
@@ -59,12 +72,14 @@ struct cr_expr {
     uint8_t kind;                /* cr_node_kind                              */
     uint8_t op;                  /* cr_operator, order flags ...              */
     uint8_t type;                /* cr_sqltype_kind of its value, or NONE     */
+    uint8_t flags;               /* CR_N_BIND: CR_BIND_*                      */
     int bind_index;              /* CR_N_BIND: its place among the statement's
                                   * values, set each time the statement is keyed */
     uint32_t mark;               /* FROM items, binds: the key walk that saw it last */
     const char *hint;            /* CR_N_BIND: the column it meets, for its name */
     cr_stmt *owner;              /* the statement whose arena holds it; NULL
                                   * for a table's column                      */
+    cr_param_node *param;        /* CR_N_BIND: a named placeholder, else NULL */
     union {
         cr_value value;                                  /* BIND              */
         const char *text;                                /* LITERAL, FUNC name */

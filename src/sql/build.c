@@ -1,6 +1,7 @@
 /* build.c — building statements and expressions: every node lives in its statement's arena. */
 #include "sql/stmt.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -54,9 +55,17 @@ const cr_error *cr_stmt_error(const cr_stmt *q)
     return q->compile_err && q->compile_err->cls != CR_OK ? q->compile_err : NULL;
 }
 
-/* Building goes on only while q is sound. */
+void cr_stmt_changed(cr_stmt *q)
+{
+    for (; q; q = q->parent)
+        q->keyed = false;
+}
+
+/* Building goes on only while q is sound. Every builder call asks this
+ * first: q is being changed, so what its last keying found is not current. */
 static bool ok(cr_stmt *q)
 {
+    cr_stmt_changed(q);
     return q && !q->err;
 }
 
@@ -211,6 +220,7 @@ static void stmt_destroy(cr_stmt *q)
         cr_error_clear(q->compile_err);
     cr_free(q->compile_err);
     cr_buf_free(&q->key);
+    cr_free(q->placeholders);
     if (q->binds != q->inline_binds)
         cr_free(q->binds);
     cr_free(q->eff_rows.items);
@@ -303,6 +313,7 @@ void cr_stmt_unadopt(cr_stmt *q, cr_stmt *sub)
             memmove(&q->adopted.items[i], &q->adopted.items[i + 1],
                     (q->adopted.n - i - 1) * sizeof *q->adopted.items);
             q->adopted.n--;
+            cr_stmt_changed(q);
             sub->parent = NULL;
             return;
         }
@@ -647,6 +658,31 @@ static cr_expr *bind_value(cr_stmt *q, cr_value v)
 
 cr_expr *cr_bind(cr_stmt *q, cr_value v) { return bind_value(q, v); }
 
+cr_expr *cr_bindparam(cr_stmt *q, const char *name)
+{
+    if (!ok(q))
+        return NULL;
+    bool valid = name && *name && !(*name >= '0' && *name <= '9');
+    for (const char *p = name; valid && *p; p++)
+        valid = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                (*p >= '0' && *p <= '9') || *p == '_';
+    if (!valid || strlen(name) > 100) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "bindparam: %s%.100s%s is not a parameter name (letters, "
+                     "digits and '_', not starting with a digit, at most 100)",
+                     name ? "'" : "", name ? name : "NULL", name ? "'" : "");
+        return NULL;
+    }
+    cr_expr *e = bind_value(q, cr_val_null());
+    cr_param_node *p = alloc(q, sizeof *p);
+    if (!e || !p)
+        return NULL;
+    p->name = copy_str(q, name);
+    if (!p->name)
+        return NULL;
+    e->param = p;
+    return e;
+}
+
 void cr_limit(cr_stmt *q, int64_t n)
 {
     if (!ok(q))
@@ -881,70 +917,95 @@ static bool fits(cr_value *v, cr_sqltype_kind k)
     }
 }
 
+/* The column's type as SQL, for a message. */
+static const char *type_name_of(const struct cr_column *col, char *tn, size_t n)
+{
+    cr_sqltype_render(&col->type, tn, n);
+    return tn;
+}
+
 /* ISO-8601 text for a date, time or datetime column becomes the typed
  * value (a date alone is midnight for a datetime column). */
-static void parse_datetime_text(cr_stmt *q, cr_value *v, const struct cr_column *col,
-                                const char *tn)
+static cr_status parse_datetime_text(cr_value *v, const struct cr_column *col, char *msg,
+                                     size_t n)
 {
     cr_sqltype_kind k = col->type.kind;
     if (v->type != CR_TEXT ||
         (k != CR_SQLTYPE_DATE && k != CR_SQLTYPE_TIME && k != CR_SQLTYPE_DATETIME))
-        return;
+        return CR_OK;
     cr_datetime dt;
     cr_type t;
+    char tn[64];
+    int shown = v->v.s.len < 40 ? (int)v->v.s.len : 40;   /* not NUL-terminated */
     if (cr_datetime_parse(v->v.s.ptr, v->v.s.len, &dt, &t) != CR_OK) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "column %s.%s is %s, which takes %s; '%.40s' is not "
-                     "ISO-8601", col->table->name, col->name, tn, takes(k), v->v.s.ptr);
-        return;
+        snprintf(msg, n, "column %s.%s is %s, which takes %s; '%.*s' is not ISO-8601",
+                 col->table->name, col->name, type_name_of(col, tn, sizeof tn), takes(k),
+                 shown, v->v.s.ptr);
+        return CR_ERR_ARGUMENT;
     }
     if (t == CR_DATE && k == CR_SQLTYPE_DATETIME)
         t = CR_DATETIME;
     cr_type want = k == CR_SQLTYPE_DATE ? CR_DATE : k == CR_SQLTYPE_TIME ? CR_TIME : CR_DATETIME;
     if (t != want) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "column %s.%s is %s, which takes %s; '%.40s' is a %s",
-                     col->table->name, col->name, tn, takes(k), v->v.s.ptr, cr_type_name(t));
-        return;
+        snprintf(msg, n, "column %s.%s is %s, which takes %s; '%.*s' is a %s", col->table->name,
+                 col->name, type_name_of(col, tn, sizeof tn), takes(k), shown, v->v.s.ptr,
+                 cr_type_name(t));
+        return CR_ERR_ARGUMENT;
     }
     v->type = t;
     v->v.dt = dt;
+    return CR_OK;
+}
+
+cr_status cr_value_fit_column(cr_value *v, const struct cr_column *col, char *msg, size_t n)
+{
+    assert(v && col && msg && n);
+    if (v->type == CR_NULL)
+        return CR_OK;
+    cr_sqltype_kind k = col->type.kind;
+    cr_status rc = parse_datetime_text(v, col, msg, n);
+    if (rc)
+        return rc;
+    if (!fits(v, k)) {
+        const char *vt = cr_type_name(v->type);
+        char tn[64];
+        snprintf(msg, n, "column %s.%s is %s, which takes %s; %s %s value does not fit it",
+                 col->table->name, col->name, type_name_of(col, tn, sizeof tn), takes(k),
+                 vt[0] && strchr("AEIOU", vt[0]) ? "an" : "a", vt);
+        return CR_ERR_ARGUMENT;
+    }
+    if (k == CR_SQLTYPE_ENUM && col->type.enum_values && !enum_has(col, v)) {
+        snprintf(msg, n, "'%.*s' is not one of the values of enum column %s.%s",
+                 (int)(v->v.s.len < 200 ? v->v.s.len : 200), v->v.s.ptr, col->table->name,
+                 col->name);
+        return CR_ERR_DATA;
+    }
+    if (v->type == CR_DATE || v->type == CR_TIME || v->type == CR_DATETIME) {
+        char why[128];
+        if (cr_datetime_check(&v->v.dt, v->type, why, sizeof why)) {
+            snprintf(msg, n, "value for %s.%s: %s", col->table->name, col->name, why);
+            return CR_ERR_DATA;
+        }
+    }
+    return CR_OK;
 }
 
 /* Values are checked against the column they meet: a wrong one is refused
  * here, before anything is sent. Integers meeting a boolean column become
- * booleans (SQLite and MySQL hand booleans back as 0 / 1). */
+ * booleans (SQLite and MySQL hand booleans back as 0 / 1). A placeholder
+ * keeps the column, to check the values it is given. */
 static void coerce(cr_stmt *q, cr_expr *bind, const struct cr_column *col)
 {
     if (!ok(q) || !bind || bind->kind != CR_N_BIND || !col)
         return;
-    cr_value *v = &bind->u.value;
-    cr_sqltype_kind k = col->type.kind;
-    bind->type = (uint8_t)k;
+    bind->type = (uint8_t)col->type.kind;
     bind->hint = col->name;
-    if (v->type == CR_NULL)
-        return;
-    char tn[64];
-    cr_sqltype_render(&col->type, tn, sizeof tn);
-    parse_datetime_text(q, v, col, tn);
-    if (!ok(q))
-        return;
-    if (!fits(v, k)) {
-        const char *vt = cr_type_name(v->type);
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "column %s.%s is %s, which takes %s; %s %s value does "
-                     "not fit it", col->table->name, col->name, tn, takes(k),
-                     vt[0] && strchr("AEIOU", vt[0]) ? "an" : "a", vt);
-        return;
-    }
-    if (k == CR_SQLTYPE_ENUM && col->type.enum_values && !enum_has(col, v)) {
-        cr_stmt_fail(q, CR_ERR_DATA, "'%s' is not one of the values of enum column %s.%s",
-                     v->v.s.ptr, col->table->name, col->name);
-        return;
-    }
-    if (v->type == CR_DATE || v->type == CR_TIME || v->type == CR_DATETIME) {
-        char why[128];
-        if (cr_datetime_check(&v->v.dt, v->type, why, sizeof why))
-            cr_stmt_fail(q, CR_ERR_DATA, "value for %s.%s: %s", col->table->name, col->name,
-                         why);
-    }
+    if (bind->param)
+        bind->param->col = col;
+    char msg[600];
+    cr_status rc = cr_value_fit_column(&bind->u.value, col, msg, sizeof msg);
+    if (rc)
+        cr_stmt_fail(q, rc, "%s", msg);
 }
 
 /* The table column an expression is, if it is one (directly or through an

@@ -2,6 +2,7 @@
 #include "sql/stmt.h"
 #include "schema/ddl.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,12 +45,37 @@ static void put_str(keyer *k, const char *s)
         put(k, s, n);
 }
 
+/* A placeholder is keyed by its name (the generic dialect renders it) and
+ * listed on the statement, for the values each execution gives. */
+static void key_placeholder(keyer *k, cr_expr *e)
+{
+    cr_stmt *q = k->top;
+    put_u8(k, 0xFC);
+    put_str(k, e->param->name);
+    if (!k->unrendered && e->mark == k->walk)
+        return;   /* met again: listed already */
+    if (q->nplaceholders == q->placeholdercap) {
+        size_t cap = q->placeholdercap ? q->placeholdercap * 2 : 4;
+        cr_placeholder *p = cr_realloc(q->placeholders, cap * sizeof *p);
+        if (!p) {
+            k->oom = true;
+            return;
+        }
+        q->placeholders = p;
+        q->placeholdercap = cap;
+    }
+    /* Its bind index is set by key_bind just after, when it is rendered. */
+    q->placeholders[q->nplaceholders++] = (cr_placeholder){e, -1};
+}
+
 static void key_bind(keyer *k, cr_expr *e)
 {
     cr_stmt *q = k->top;
+    if (e->param)
+        key_placeholder(k, e);
     /* Whether an untyped value is text or NULL changes its SQL on
      * dialects that cast such values. */
-    if (!e->type && !e->hint)
+    else if (!e->type && !e->hint)
         put_u8(k, e->u.value.type == CR_TEXT ? 1 : e->u.value.type == CR_NULL ? 2 : 0);
     if (k->unrendered)
         return;
@@ -76,6 +102,8 @@ static void key_bind(keyer *k, cr_expr *e)
     }
     e->bind_index = (int)q->nbinds;
     q->binds[q->nbinds++] = e->u.value;
+    if (e->param && !k->oom)
+        q->placeholders[q->nplaceholders - 1].bind_index = e->bind_index;
 }
 
 static void key_stmt(keyer *k, cr_stmt *s);
@@ -265,6 +293,13 @@ static cr_list *effective_row(cr_stmt *q, const cr_list *given, bool update)
             return NULL;
         b->type = (uint8_t)col->type.kind;
         b->hint = col->name;
+        if (fn) {
+            b->flags = CR_BIND_DEFAULT_FN;
+            /* Text and bytes are copied into the arena: such a value is
+             * made again only by keying the statement again. */
+            if (v.type == CR_TEXT || v.type == CR_NUMERIC || v.type == CR_BLOB)
+                q->rekey_each_time = true;
+        }
         /* A boolean default given as an integer, as SQLAlchemy allows. */
         if (col->type.kind == CR_SQLTYPE_BOOLEAN && b->u.value.type == CR_INT)
             b->u.value = cr_val_bool(b->u.value.v.i != 0);
@@ -418,6 +453,9 @@ cr_status cr_stmt_key(cr_stmt *q)
         return q->compile_err ? q->compile_err->cls : CR_ERR_NO_MEMORY;
     cr_buf_clear(&q->key);
     q->nbinds = 0;
+    q->nplaceholders = 0;
+    q->keyed = false;
+    q->rekey_each_time = false;
     if (q->kind == CR_STMT_UPDATE && q->row.n == 0) {
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "update of table '%s' has no values to set; add them "
                      "with cr_set", q->table->name);
@@ -435,6 +473,51 @@ cr_status cr_stmt_key(cr_stmt *q)
         cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory preparing the statement");
         return q->err->cls;
     }
+    q->placeholders_plain = true;
+    for (size_t i = 0; i < q->nplaceholders && q->placeholders_plain; i++) {
+        q->placeholders_plain = q->placeholders[i].bind_index >= 0;
+        for (size_t j = 0; j < i && q->placeholders_plain; j++)
+            q->placeholders_plain = strcmp(q->placeholders[i].e->param->name,
+                                           q->placeholders[j].e->param->name) != 0;
+    }
+    q->keyed = !q->rekey_each_time;
+    return CR_OK;
+}
+
+/* The client default functions of q's rows, evaluated again into their
+ * binds: false when one now gives text or bytes (which keying copies). */
+static bool refresh_default_fns(cr_stmt *q)
+{
+    bool update = q->kind == CR_STMT_UPDATE;
+    for (size_t r = 0; r < q->eff_rows.n; r++) {
+        const cr_list *row = q->eff_rows.items[r];
+        for (size_t i = 0; i < row->n; i++) {
+            const cr_assign *a = row->items[i];
+            if (a->value->kind != CR_N_BIND || !(a->value->flags & CR_BIND_DEFAULT_FN))
+                continue;
+            cr_default_fn fn = update ? a->col->onupdate_fn : a->col->default_fn;
+            assert(fn && a->value->bind_index >= 0 && (size_t)a->value->bind_index < q->nbinds);
+            cr_value v = fn();
+            if (v.type == CR_TEXT || v.type == CR_NUMERIC || v.type == CR_BLOB)
+                return false;
+            if (a->col->type.kind == CR_SQLTYPE_BOOLEAN && v.type == CR_INT)
+                v = cr_val_bool(v.v.i != 0);
+            q->binds[a->value->bind_index] = v;
+        }
+    }
+    return true;
+}
+
+cr_status cr_stmt_key_again(cr_stmt *q)
+{
+    if (!q)
+        return CR_ERR_ARGUMENT;
+    if (!q->keyed || q->err)
+        return cr_stmt_key(q);
+    if (q->compile_err)
+        cr_error_clear(q->compile_err);
+    if ((q->kind == CR_STMT_INSERT || q->kind == CR_STMT_UPDATE) && !refresh_default_fns(q))
+        return cr_stmt_key(q);
     return CR_OK;
 }
 
@@ -522,6 +605,13 @@ static cr_status name_binds(compiler *c, cr_stmt *q)
     c->rendered = cr_calloc(nb ? nb : 1, sizeof *c->rendered);
     if (!c->names || !c->rendered)
         return CR_ERR_NO_MEMORY;
+    /* A placeholder is named as the program named it. */
+    for (size_t i = 0; i < q->nplaceholders; i++) {
+        const cr_placeholder *p = &q->placeholders[i];
+        if (p->bind_index >= 0 && !c->names[p->bind_index] &&
+            !(c->names[p->bind_index] = cr_strdup(p->e->param->name)))
+            return CR_ERR_NO_MEMORY;
+    }
     if (q->kind != CR_STMT_INSERT && q->kind != CR_STMT_UPDATE)
         return CR_OK;
     bool multi = q->eff_rows.n > 1;
@@ -529,7 +619,7 @@ static cr_status name_binds(compiler *c, cr_stmt *q)
         const cr_list *row = q->eff_rows.items[r];
         for (size_t i = 0; i < row->n; i++) {
             const cr_assign *a = row->items[i];
-            if (a->value->kind != CR_N_BIND)
+            if (a->value->kind != CR_N_BIND || a->value->param)
                 continue;
             char name[160];
             if (multi)
@@ -548,7 +638,7 @@ static cr_status name_binds(compiler *c, cr_stmt *q)
  * length): cast on dialects that cannot infer it. */
 static void render_untyped_cast(compiler *c, const cr_expr *e)
 {
-    if (c->d->cast_untyped_text && e->kind == CR_N_BIND && !e->type && !e->hint &&
+    if (c->d->cast_untyped_text && e->kind == CR_N_BIND && !e->param && !e->type && !e->hint &&
         (e->u.value.type == CR_TEXT || e->u.value.type == CR_NULL))
         puts_(c, "::VARCHAR");
 }

@@ -2,6 +2,7 @@
 #include "engine/engine.h"
 #include "sql/stmt.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -155,7 +156,9 @@ static cr_prepared *run_keyed(cr_conn *c, cr_stmt *q, bool stream, bool implicit
     return st;
 }
 
-static bool start(cr_conn *c, cr_stmt *q)
+/* Checks before q runs on c, and q keyed: again (a run with parameter
+ * values) reuses what its last keying found when q is unchanged since. */
+static bool start(cr_conn *c, cr_stmt *q, bool again)
 {
     if (!c)
         return false;
@@ -165,11 +168,151 @@ static bool start(cr_conn *c, cr_stmt *q)
         cr_error_set(&c->err, CR_ERR_ARGUMENT, "statement is NULL");
         return false;
     }
-    if (cr_stmt_key(q)) {
+    if (again ? cr_stmt_key_again(q) : cr_stmt_key(q)) {
         cr_error_copy(&c->err, cr_stmt_error(q));
         return false;
     }
     return true;
+}
+
+/* ---- named placeholders (cr_bindparam) ---- */
+
+/* The general check of a value given for placeholder p: as a value met by
+ * its column is when a statement is built (converted to what the column
+ * holds). */
+static __attribute__((noinline)) cr_status check_param_slow(cr_conn *c, const cr_param_node *p,
+                                                             cr_value *v)
+{
+    char msg[600];
+    if ((unsigned)v->type > CR_NUMERIC)
+        return cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter '%s': the value has no valid "
+                            "type (%d)", p->name, (int)v->type);
+    if (v->type != CR_NULL && cr_value_check(v, msg, sizeof msg))
+        return cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter '%s': %s", p->name, msg);
+    /* Empty text or bytes without a pointer: bound as empty, not as NULL. */
+    if ((v->type == CR_TEXT || v->type == CR_NUMERIC) && !v->v.s.ptr)
+        v->v.s.ptr = "";
+    if (v->type == CR_BLOB && !v->v.blob.ptr)
+        v->v.blob.ptr = "";
+    if (!p->col)
+        return CR_OK;
+    cr_status rc = cr_value_fit_column(v, p->col, msg, sizeof msg);
+    return rc ? cr_error_set(&c->err, rc, "parameter '%s': %s", p->name, msg) : CR_OK;
+}
+
+/* A value given for placeholder p. The common case first, on every
+ * execution: a value of the very type its column holds. */
+static inline cr_status check_param_value(cr_conn *c, const cr_param_node *p, cr_value *v)
+{
+    if (p->col) {
+        switch (p->col->type.kind) {
+        case CR_SQLTYPE_INTEGER: case CR_SQLTYPE_SMALLINT: case CR_SQLTYPE_BIGINT:
+            if (v->type == CR_INT)
+                return CR_OK;
+            break;
+        case CR_SQLTYPE_FLOAT: case CR_SQLTYPE_DOUBLE:
+            if (v->type == CR_DOUBLE)
+                return CR_OK;
+            break;
+        case CR_SQLTYPE_BOOLEAN:
+            if (v->type == CR_BOOL)
+                return CR_OK;
+            break;
+        case CR_SQLTYPE_STRING: case CR_SQLTYPE_TEXT:
+            if (v->type == CR_TEXT && v->v.s.ptr)
+                return CR_OK;
+            break;
+        default:
+            break;
+        }
+    }
+    return check_param_slow(c, p, v);
+}
+
+/* Equal names; the same pointer needs no strcmp (a list naming one
+ * literal twice, an executemany's names against each other). */
+static inline bool same_name(const char *a, const char *b)
+{
+    return a == b || strcmp(a, b) == 0;
+}
+
+static bool has_placeholder(const cr_stmt *q, const char *name)
+{
+    for (size_t i = 0; i < q->nplaceholders; i++)
+        if (same_name(q->placeholders[i].e->param->name, name))
+            return true;
+    return false;
+}
+
+static cr_status unknown_param(cr_conn *c, const char *name)
+{
+    return cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter '%s' is not a placeholder of the "
+                        "statement (cr_bindparam)", name);
+}
+
+static cr_status missing_param(cr_conn *c, const char *name)
+{
+    return cr_error_set(&c->err, CR_ERR_ARGUMENT, "a value is required for bind parameter '%s'",
+                        name);
+}
+
+static cr_status bind_params_by_name(cr_conn *c, cr_stmt *q, const cr_param *params);
+
+/* Give q's placeholders (q keyed) their values from params, a list ended by
+ * a NULL name (NULL for none): every placeholder a value, every value a
+ * placeholder. */
+static cr_status bind_params(cr_conn *c, cr_stmt *q, const cr_param *params)
+{
+    /* The common case, on every execution: a value for each placeholder, in
+     * their order, placeholders of different names each rendered once. */
+    if (q->placeholders_plain && params) {
+        size_t i = 0;
+        for (; i < q->nplaceholders && params[i].name; i++) {
+            const cr_placeholder *ph = &q->placeholders[i];
+            if (!same_name(params[i].name, ph->e->param->name))
+                break;
+            cr_value v = params[i].value;
+            if (check_param_value(c, ph->e->param, &v))
+                return c->err.cls;
+            q->binds[ph->bind_index] = v;
+        }
+        if (i == q->nplaceholders && !params[i].name)
+            return CR_OK;
+    }
+    return bind_params_by_name(c, q, params);
+}
+
+/* bind_params in general: any order, names used more than once, and the
+ * errors. */
+static __attribute__((noinline)) cr_status bind_params_by_name(cr_conn *c, cr_stmt *q,
+                                                               const cr_param *params)
+{
+    for (const cr_param *p = params; p && p->name; p++) {
+        if (!has_placeholder(q, p->name))
+            return unknown_param(c, p->name);
+        for (const cr_param *o = params; o != p; o++)
+            if (same_name(o->name, p->name))
+                return cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter '%s' is given twice",
+                                    p->name);
+    }
+    for (size_t i = 0; i < q->nplaceholders; i++) {
+        const cr_placeholder *ph = &q->placeholders[i];
+        if (ph->bind_index < 0)
+            continue;
+        const char *name = ph->e->param->name;
+        const cr_param *p = params;
+        while (p && p->name && !same_name(p->name, name))
+            p++;
+        if (!p || !p->name)
+            return missing_param(c, name);
+        cr_value v = p->value;
+        cr_status rc = check_param_value(c, ph->e->param, &v);
+        if (rc)
+            return rc;
+        assert((size_t)ph->bind_index < q->nbinds);
+        q->binds[ph->bind_index] = v;
+    }
+    return CR_OK;
 }
 
 /* The primary key of each inserted row: values given for the key columns,
@@ -217,10 +360,9 @@ static cr_status collect_inserted_pk(cr_conn *c, cr_result *r, cr_stmt *q,
     return r->inserted_pk ? CR_OK : cr_error_oom(&c->err);
 }
 
-cr_result *cr_conn_execute_stmt(cr_conn *c, cr_stmt *q)
+/* Run q (keyed, its values bound) and read back what an INSERT made. */
+static cr_result *execute_keyed(cr_conn *c, cr_stmt *q)
 {
-    if (!start(c, q))
-        return NULL;
     cr_prepared *st = run_keyed(c, q, c->stream && q->kind == CR_STMT_SELECT, true, NULL);
     if (!st)
         return NULL;
@@ -251,6 +393,144 @@ cr_result *cr_conn_execute_stmt(cr_conn *c, cr_stmt *q)
         cr_result_free(r);
         return NULL;
     }
+    return r;
+}
+
+cr_result *cr_conn_execute_stmt(cr_conn *c, cr_stmt *q)
+{
+    if (!start(c, q, false))
+        return NULL;
+    if (q->nplaceholders && bind_params(c, q, NULL))
+        return NULL;
+    return execute_keyed(c, q);
+}
+
+cr_result *cr_conn_execute_stmt_params(cr_conn *c, cr_stmt *q, const cr_param *params)
+{
+    if (!start(c, q, true) || bind_params(c, q, params))
+        return NULL;
+    return execute_keyed(c, q);
+}
+
+cr_status cr_conn_exec_stmt_params(cr_conn *c, cr_stmt *q, const cr_param *params)
+{
+    cr_result *r = cr_conn_execute_stmt_params(c, q, params);
+    if (!r)
+        return c ? (c->err.cls ? c->err.cls : CR_ERR_INTERNAL) : CR_ERR_ARGUMENT;
+    cr_result_free(r);
+    return CR_OK;
+}
+
+/* For each placeholder of q, the index of its name in names (-1 for one
+ * not rendered); every name a placeholder's, none twice. */
+static cr_status map_param_names(cr_conn *c, const cr_stmt *q, const char *const *names,
+                                 size_t nparams, int *col)
+{
+    for (size_t j = 0; j < nparams; j++) {
+        if (!names[j])
+            return cr_error_set(&c->err, CR_ERR_ARGUMENT, "executemany: parameter name %zu is "
+                                "NULL", j + 1);
+        if (!has_placeholder(q, names[j]))
+            return unknown_param(c, names[j]);
+        for (size_t o = 0; o < j; o++)
+            if (strcmp(names[o], names[j]) == 0)
+                return cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter '%s' is given twice",
+                                    names[j]);
+    }
+    for (size_t i = 0; i < q->nplaceholders; i++) {
+        const cr_placeholder *ph = &q->placeholders[i];
+        col[i] = -1;
+        if (ph->bind_index < 0)
+            continue;
+        for (size_t j = 0; j < nparams && col[i] < 0; j++)
+            if (strcmp(names[j], ph->e->param->name) == 0)
+                col[i] = (int)j;
+        if (col[i] < 0)
+            return missing_param(c, ph->e->param->name);
+    }
+    return CR_OK;
+}
+
+/* One set of an executemany: q's placeholders take their values from row. */
+static cr_status bind_row(cr_conn *c, cr_stmt *q, const int *col, const cr_value *row)
+{
+    for (size_t i = 0; i < q->nplaceholders; i++) {
+        const cr_placeholder *ph = &q->placeholders[i];
+        if (col[i] < 0)
+            continue;
+        cr_value v = row[col[i]];
+        cr_status rc = check_param_value(c, ph->e->param, &v);
+        if (rc)
+            return rc;
+        q->binds[ph->bind_index] = v;
+    }
+    return CR_OK;
+}
+
+cr_result *cr_conn_executemany_stmt_params(cr_conn *c, cr_stmt *q, const char *const *names,
+                                           size_t nparams, const cr_value *values, size_t nsets)
+{
+    if (!start(c, q, true))
+        return NULL;
+    if ((nparams && !names) || (nsets && nparams && !values)) {
+        cr_error_set(&c->err, CR_ERR_ARGUMENT, "executemany: names or values is NULL");
+        return NULL;
+    }
+    if (q->kind == CR_STMT_SELECT || q->kind == CR_STMT_COMPOUND || q->returning.n ||
+        q->return_defaults) {
+        cr_error_set(&c->err, CR_ERR_ARGUMENT, "executemany runs statements that return no "
+                     "rows (INSERT, UPDATE, DELETE without RETURNING); execute a SELECT once "
+                     "per set with cr_conn_execute_stmt_params");
+        return NULL;
+    }
+    int *col = cr_malloc((q->nplaceholders ? q->nplaceholders : 1) * sizeof *col);
+    if (!col) {
+        cr_error_oom(&c->err);
+        return NULL;
+    }
+    cr_status rc = map_param_names(c, q, names, nparams, col);
+    /* Every set is checked before anything is sent. */
+    for (size_t s = 0; rc == CR_OK && s < nsets; s++)
+        rc = bind_row(c, q, col, values + s * nparams);
+    int64_t total = 0;
+    char note[64];
+    for (size_t s = 0; rc == CR_OK && s < nsets; s++) {
+        if (s > 0 && cr_stmt_key_again(q)) {
+            cr_error_copy(&c->err, cr_stmt_error(q));
+            rc = c->err.cls ? c->err.cls : CR_ERR_INTERNAL;
+            break;
+        }
+        if ((rc = bind_row(c, q, col, values + s * nparams)))
+            break;
+        /* An INSERT run for many sets fetches no keys back: keyed apart
+         * from the same INSERT run once, which does. */
+        bool insert = q->kind == CR_STMT_INSERT;
+        if (insert) {
+            cr_buf_putc(&q->key, 'M');
+            if (q->key.oom) {
+                rc = cr_error_oom(&c->err);
+                break;
+            }
+        }
+        if (c->engine->echo)
+            snprintf(note, sizeof note, "executemany %zu/%zu", s + 1, nsets);
+        cr_prepared *st = run_keyed(c, q, false, false, c->engine->echo ? note : NULL);
+        if (insert)
+            q->key.len--;
+        if (!st) {
+            rc = c->err.cls ? c->err.cls : CR_ERR_INTERNAL;
+            break;
+        }
+        int64_t got = c->engine->drv->rowcount(st->ds);
+        total = total < 0 || got < 0 ? -1 : total + got;
+        cr_prepared_release(c, st, true);
+    }
+    cr_free(col);
+    if (rc)
+        return NULL;
+    cr_result *r = cr_result_new(c, NULL);
+    if (r)
+        r->rowcount = total;
     return r;
 }
 
@@ -333,7 +613,7 @@ static cr_stmt *batch_stmt(cr_stmt *proto, struct cr_column *const *cols, size_t
 cr_result *cr_conn_executemany_stmt(cr_conn *c, cr_stmt *q, cr_column *const *cols, size_t ncols,
                                     const cr_value *values, size_t nsets)
 {
-    if (!start(c, q))
+    if (!start(c, q, false))
         return NULL;
     if (q->kind != CR_STMT_INSERT || q->row.n || q->rows.n || q->from_select ||
         q->returning.n || q->conflict) {

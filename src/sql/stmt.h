@@ -93,6 +93,15 @@ struct cr_stmt {
     cr_buf key;                  /* the shape                                 */
     cr_value *binds;             /* values in bind_index order                */
     size_t nbinds, bindcap;
+    /* What the last keying found, kept while q is unchanged: a statement run
+     * again with new values for its placeholders is not keyed again. */
+    bool keyed;                  /* key, binds and layout are current         */
+    bool rekey_each_time;        /* a client default gave text or bytes,
+                                  * copied into the arena by keying           */
+    struct cr_placeholder *placeholders;   /* heap, nplaceholders of them     */
+    size_t nplaceholders, placeholdercap;
+    bool placeholders_plain;     /* each rendered once, names all different:
+                                  * values given in their order bind directly */
 
     /* A small statement lives in one allocation: its first arena chunk,
      * key and values are here. Must stay last (not zeroed when made). */
@@ -100,6 +109,13 @@ struct cr_stmt {
     char inline_key[256];
     _Alignas(max_align_t) unsigned char inline_arena[1536];
 };
+
+/* A placeholder met by the key walk, in walk order: its node and its
+ * bind index (-1 when it is not rendered, inside an empty IN). */
+typedef struct cr_placeholder {
+    cr_expr *e;
+    int bind_index;
+} cr_placeholder;
 
 /* One output column of a compiled SELECT (or RETURNING). */
 typedef struct cr_result_column {
@@ -126,6 +142,20 @@ struct cr_compiled {
 /* Compute q's key and bind values for this execution (client defaults
  * evaluated now). CR_OK or q's error. */
 cr_status cr_stmt_key(cr_stmt *q);
+/* q (or a statement inside it) changed: what its last keying found is no
+ * longer current, nor that of the statements enclosing it. */
+void cr_stmt_changed(cr_stmt *q);
+/* Make q's bind values current for another execution without keying it
+ * again (client default functions evaluated now), when q is unchanged since
+ * its last keying; else key it (cr_stmt_key). CR_OK or q's error. */
+cr_status cr_stmt_key_again(cr_stmt *q);
+
+/* Whether v fits a column col, converting it to what the column holds (an
+ * integer to a boolean or a double, ISO-8601 text to a datetime). CR_OK, or
+ * the error's class with a message in msg ("column t.c is INTEGER, which
+ * takes an integer; ..."). */
+cr_status cr_value_fit_column(cr_value *v, const struct cr_column *col, char *msg, size_t n);
+
 /* Compile q (keyed) for dialect d. implicit_pk: add RETURNING of the
  * primary key to a one-row INSERT where the dialect needs it. */
 cr_status cr_stmt_compile_into(cr_stmt *q, const cr_dialect *d, bool implicit_pk,

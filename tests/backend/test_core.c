@@ -1630,6 +1630,291 @@ static void test_ownership_refused(void **state)
     refused(c, q, CR_ERR_ARGUMENT, "must be a SELECT");
 }
 
+#define NAMES2(...) ((const char *const[]){__VA_ARGS__})
+
+/* ---- named placeholders: a statement built once, run many times (finding 27) ---------- */
+
+/* q run with params returns want (q is kept). */
+static void expect_rows_params(cr_conn *c, cr_stmt *q, const cr_param *params, const char *want)
+{
+    cr_result *r = cr_conn_execute_stmt_params(c, q, params);
+    if (!r) {
+        print_error("execute failed: %s: %s\n", cr_error_class_name(cr_conn_error(c)),
+                    cr_error_message(cr_conn_error(c)));
+        fail();
+    }
+    cr_rowset *rows = cr_result_all(r);
+    assert_non_null(rows);
+    char got[4096];
+    size_t o = 0;
+    got[0] = '\0';
+    for (size_t i = 0; i < cr_rowset_count(rows); i++) {
+        const cr_row *row = cr_rowset_row(rows, i);
+        for (int k = 0; k < cr_row_column_count(row); k++) {
+            char v[512];
+            put_value(v, sizeof v, cr_row_value_at(row, k));
+            o += (size_t)snprintf(got + o, sizeof got - o, "%s%s", k ? "|" : i ? ";" : "", v);
+        }
+    }
+    cr_rowset_free(rows);
+    cr_result_free(r);
+    if (strcmp(got, want) != 0) {
+        print_error("rows: %s\nwant: %s\n", got, want);
+        fail();
+    }
+}
+
+/* q run with params is refused with cls mentioning part, nothing sent; q is kept. */
+static void refused_params(cr_conn *c, cr_stmt *q, const cr_param *params, cr_status cls,
+                           const char *part)
+{
+    sent = 0;
+    assert_null(cr_conn_execute_stmt_params(c, q, params));
+    const cr_error *e = cr_conn_error(c);
+    assert_non_null(e);
+    if (cr_error_class(e) != cls || !strstr(cr_error_message(e), part)) {
+        print_error("got %s: %s\nwant %s mentioning %s\n", cr_error_class_name(e),
+                    cr_error_message(e), cr_status_name(cls), part);
+        fail();
+    }
+    assert_int_equal(sent, 0);
+}
+
+static void test_bindparam_reuse(void **state)
+{
+    FX;
+    static const char *const names[] = {"alice", "bob", "carol", "dave"};
+    cr_stmt *q = cr_select(users.c.id, users.c.name);
+    cr_where(q, cr_eq(q, users.c.id, cr_bindparam(q, "id")));
+    cr_engine *e = cr_conn_engine(c);
+    cr_cache_stats before, after;
+    expect_rows_params(c, q, CR_PARAMS({"id", cr_val_int(1)}), "1|alice");
+    ASSERT_OK(cr_engine_cache_stats(e, &before), NULL);
+    for (int round = 0; round < 25; round++)
+        for (int i = 1; i <= 4; i++) {
+            char want[32];
+            snprintf(want, sizeof want, "%d|%s", i, names[i - 1]);
+            expect_rows_params(c, q, CR_PARAMS({"id", cr_val_int(i)}), want);
+        }
+    expect_rows_params(c, q, CR_PARAMS({"id", cr_val_int(99)}), "");
+    /* NULL is a bound NULL: id = NULL matches nothing. */
+    expect_rows_params(c, q, CR_PARAMS({"id", cr_val_null()}), "");
+    /* The statement was neither compiled nor prepared again. */
+    ASSERT_OK(cr_engine_cache_stats(e, &after), NULL);
+    assert_int_equal(after.misses, before.misses);
+    assert_int_equal(after.hits - before.hits, 102);
+
+    /* A builder call changes the statement: the next execution sees it. */
+    cr_where(q, cr_or(q, cr_eq(q, users.c.is_active, cr_bindparam(q, "active")),
+                      cr_gt(q, users.c.score, cr_bindparam(q, "min_score"))));
+    refused_params(c, q, CR_PARAMS({"id", cr_val_int(3)}), CR_ERR_ARGUMENT,
+                   "a value is required for bind parameter 'active'");
+    /* Typed by their columns: 0 / 1 for the boolean, an integer for the double. */
+    expect_rows_params(c, q, CR_PARAMS({"id", cr_val_int(3)}, {"active", cr_val_int(0)},
+                                       {"min_score", cr_val_int(1000)}), "3|carol");
+    expect_rows_params(c, q, CR_PARAMS({"min_score", cr_val_int(50)}, {"id", cr_val_int(4)},
+                                       {"active", cr_val_bool(false)}), "4|dave");
+    expect_rows_params(c, q, CR_PARAMS({"min_score", cr_val_double(500)}, {"id", cr_val_int(4)},
+                                       {"active", cr_val_bool(false)}), "");
+    cr_stmt_free(q);
+
+    /* Text, and one name used in two places. */
+    q = cr_select(users.c.id);
+    cr_where(q, cr_or(q, cr_eq(q, users.c.name, cr_bindparam(q, "who")),
+                      cr_eq(q, users.c.email, cr_bindparam(q, "who"))));
+    cr_order_by(q, users.c.id);
+    char buf[8] = "bob";
+    expect_rows_params(c, q, CR_PARAMS({"who", cr_val_text(buf)}), "2");
+    memcpy(buf, "c@x", 4);
+    expect_rows_params(c, q, CR_PARAMS({"who", cr_val_text(buf)}), "3");
+    cr_stmt_free(q);
+
+    /* A placeholder in a subquery; changing the subquery changes the statement. */
+    cr_stmt *sub = cr_select(posts.c.user_id);
+    cr_where(sub, cr_eq(sub, posts.c.tag, cr_bindparam(sub, "tag")));
+    q = cr_select(users.c.name);
+    cr_where(q, cr_in_select(q, users.c.id, sub));
+    cr_order_by(q, users.c.id);
+    expect_rows_params(c, q, CR_PARAMS({"tag", cr_val_text("a")}), "alice;bob");
+    expect_rows_params(c, q, CR_PARAMS({"tag", cr_val_text("b")}), "alice");
+    cr_where(sub, cr_ne(sub, posts.c.title, cr_bindparam(sub, "not_title")));
+    expect_rows_params(c, q, CR_PARAMS({"tag", cr_val_text("a")}, {"not_title", cr_val_text("x")}),
+                       "alice");
+    cr_stmt_free(q);
+
+    /* An untyped placeholder: its value's own type. */
+    q = cr_select_new();
+    cr_columns(q, cr_label(q, cr_bindparam(q, "v"), "v"));
+    expect_rows_params(c, q, CR_PARAMS({"v", cr_val_int(42)}), "42");
+    cr_stmt_free(q);
+}
+
+static void test_bindparam_dml(void **state)
+{
+    FX;
+    /* INSERT run many times: client defaults, generated keys each time. */
+    cr_stmt *ins = cr_insert(posts.table);
+    cr_set(ins, posts.c.user_id, cr_bindparam(ins, "uid"));
+    cr_set(ins, posts.c.title, cr_bindparam(ins, "title"));
+    for (int i = 0; i < 5; i++) {
+        char title[16];
+        snprintf(title, sizeof title, "p%d", i);
+        cr_result *r = cr_conn_execute_stmt_params(c, ins, CR_PARAMS({"uid", cr_val_int(3)},
+                                                                     {"title", cr_val_text(title)}));
+        ASSERT_OK(r ? CR_OK : CR_ERR_INTERNAL, cr_conn_error(c));
+        int64_t id;
+        ASSERT_OK(cr_result_inserted_id(r, &id), cr_result_error(r));
+        assert_int_equal(id, 5 + i);
+        cr_result_free(r);
+    }
+    cr_stmt *q = cr_select(posts.c.id, posts.c.title, posts.c.tag);
+    cr_where(q, cr_eq(q, posts.c.user_id, 3));
+    cr_order_by(q, posts.c.id);
+    expect_rows(c, q, "5|p0|auto;6|p1|auto;7|p2|auto;8|p3|auto;9|p4|auto");
+
+    /* executemany of an INSERT, an UPDATE and a DELETE. */
+    enum { N = 40 };
+    cr_value v[N * 2];
+    char titles[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(titles[i], sizeof titles[i], "m%02d", i);
+        v[2 * i] = cr_val_text(titles[i]);
+        v[2 * i + 1] = i % 2 ? cr_val_int(4) : cr_val_null();
+    }
+    cr_result *r = cr_conn_executemany_stmt_params(c, ins, NAMES2("title", "uid"), 2, v, N);
+    ASSERT_OK(r ? CR_OK : CR_ERR_INTERNAL, cr_conn_error(c));
+    assert_int_equal(cr_result_rowcount(r), N);
+    cr_result_free(r);
+    q = cr_select_new();
+    cr_columns(q, cr_count_star(q), cr_label(q, cr_min(q, posts.c.title), "lo"),
+               cr_label(q, cr_max(q, posts.c.title), "hi"), cr_label(q, cr_min(q, posts.c.tag), "t"));
+    cr_where(q, cr_eq(q, posts.c.user_id, 4));
+    expect_rows(c, q, "20|m01|m39|auto");
+    /* Run once again after the executemany: the generated key comes back. */
+    r = cr_conn_execute_stmt_params(c, ins, CR_PARAMS({"uid", cr_val_int(2)},
+                                                      {"title", cr_val_text("after")}));
+    ASSERT_OK(r ? CR_OK : CR_ERR_INTERNAL, cr_conn_error(c));
+    int64_t after_id;
+    ASSERT_OK(cr_result_inserted_id(r, &after_id), cr_result_error(r));
+    assert_int_equal(after_id, 50);
+    cr_result_free(r);
+
+    cr_stmt *upd = cr_update(posts.table);
+    cr_set(upd, posts.c.title, cr_bindparam(upd, "new_title"));
+    cr_where(upd, cr_eq(upd, posts.c.title, cr_bindparam(upd, "old_title")));
+    r = cr_conn_executemany_stmt_params(
+        c, upd, NAMES2("old_title", "new_title"), 2,
+        (const cr_value[]){cr_val_text("m01"), cr_val_text("first"), cr_val_text("m39"),
+                           cr_val_text("last"), cr_val_text("none"), cr_val_text("x")}, 3);
+    ASSERT_OK(r ? CR_OK : CR_ERR_INTERNAL, cr_conn_error(c));
+    assert_int_equal(cr_result_rowcount(r), 2);
+    cr_result_free(r);
+    ASSERT_OK(cr_conn_exec_stmt_params(c, upd, CR_PARAMS({"old_title", cr_val_text("hello")},
+                                                         {"new_title", cr_val_text("hi")})),
+              cr_conn_error(c));
+    q = cr_select(posts.c.title, posts.c.updated);
+    cr_where(q, cr_in(q, posts.c.id, CR_VALUES(cr_val_int(1), cr_val_int(11), cr_val_int(49))));
+    cr_order_by(q, posts.c.id);
+    expect_rows(c, q, "hi|2024-01-02 03:04:05.000006;first|2024-01-02 03:04:05.000006;"
+                      "last|2024-01-02 03:04:05.000006");
+
+    cr_stmt *del = cr_delete(posts.table);
+    cr_where(del, cr_eq(del, posts.c.user_id, cr_bindparam(del, "uid")));
+    r = cr_conn_executemany_stmt_params(c, del, NAMES2("uid"), 1,
+                                        (const cr_value[]){cr_val_int(4), cr_val_int(3)}, 2);
+    ASSERT_OK(r ? CR_OK : CR_ERR_INTERNAL, cr_conn_error(c));
+    assert_int_equal(cr_result_rowcount(r), 25);
+    cr_result_free(r);
+    /* No sets: nothing runs. */
+    r = cr_conn_executemany_stmt_params(c, del, NAMES2("uid"), 1, NULL, 0);
+    ASSERT_OK(r ? CR_OK : CR_ERR_INTERNAL, cr_conn_error(c));
+    assert_int_equal(cr_result_rowcount(r), 0);
+    cr_result_free(r);
+    q = cr_select_new();
+    cr_columns(q, cr_count_star(q));
+    cr_select_from(q, posts.table);
+    expect_rows(c, q, "25");
+    cr_stmt_free(ins);
+    cr_stmt_free(upd);
+    cr_stmt_free(del);
+}
+
+static void test_bindparam_errors(void **state)
+{
+    FX;
+    cr_stmt *q = cr_select(users.c.name);
+    cr_where(q, cr_and(q, cr_eq(q, users.c.id, cr_bindparam(q, "id")),
+                       cr_eq(q, users.c.is_active, cr_bindparam(q, "active"))));
+    refused_params(c, q, CR_PARAMS({"id", cr_val_int(1)}), CR_ERR_ARGUMENT,
+                   "a value is required for bind parameter 'active'");
+    refused_params(c, q, NULL, CR_ERR_ARGUMENT, "bind parameter 'id'");
+    refused_params(c, q, CR_PARAMS({"id", cr_val_int(1)}, {"active", cr_val_bool(true)},
+                                   {"ident", cr_val_int(1)}),
+                   CR_ERR_ARGUMENT, "parameter 'ident' is not a placeholder");
+    refused_params(c, q, CR_PARAMS({"id", cr_val_text("1")}, {"active", cr_val_bool(true)}),
+                   CR_ERR_ARGUMENT, "parameter 'id': column core_users.id is INTEGER");
+    refused_params(c, q, CR_PARAMS({"id", cr_val_int(1)}, {"active", cr_val_int(2)}),
+                   CR_ERR_ARGUMENT, "parameter 'active'");
+    refused_params(c, q, CR_PARAMS({"id", cr_val_int(1)}, {"active", cr_val_bool(true)},
+                                   {"id", cr_val_int(2)}),
+                   CR_ERR_ARGUMENT, "parameter 'id' is given twice");
+    refused_params(c, q, CR_PARAMS({"id", cr_val_int(1)},
+                                   {"active", (cr_value){.type = CR_TEXT, .v.s = {NULL, 3}}}),
+                   CR_ERR_ARGUMENT, "parameter 'active'");
+    /* Without values: as cr_conn_execute_stmt always was, but naming the placeholder. */
+    sent = 0;
+    assert_null(cr_conn_execute_stmt(c, q));
+    assert_non_null(strstr(cr_error_message(cr_conn_error(c)), "bind parameter 'id'"));
+    assert_int_equal(sent, 0);
+    /* After every refusal the statement runs. */
+    expect_rows_params(c, q, CR_PARAMS({"id", cr_val_int(1)}, {"active", cr_val_bool(true)}),
+                       "alice");
+    /* A date column takes ISO-8601 text; anything else is refused. */
+    cr_stmt *d = cr_select(posts.c.id);
+    cr_where(d, cr_eq(d, posts.c.updated, cr_bindparam(d, "at")));
+    refused_params(c, d, CR_PARAMS({"at", cr_val_text("yesterday")}), CR_ERR_ARGUMENT,
+                   "parameter 'at': column core_posts.updated is DATETIME");
+    expect_rows_params(c, d, CR_PARAMS({"at", cr_val_text("2024-01-02 03:04:05")}), "");
+    cr_stmt_free(d);
+
+    /* executemany: every set checked before the first is sent. */
+    cr_stmt *ins = cr_insert(users.table);
+    cr_set(ins, users.c.name, cr_bindparam(ins, "name"));
+    cr_set(ins, users.c.score, cr_bindparam(ins, "score"));
+    sent = 0;
+    assert_null(cr_conn_executemany_stmt_params(
+        c, ins, NAMES2("name", "score"), 2,
+        (const cr_value[]){cr_val_text("e1"), cr_val_double(1), cr_val_text("e2"),
+                           cr_val_text("high")}, 2));
+    assert_non_null(strstr(cr_error_message(cr_conn_error(c)), "parameter 'score'"));
+    assert_null(cr_conn_executemany_stmt_params(c, ins, NAMES2("name"), 1,
+                                                (const cr_value[]){cr_val_text("e1")}, 1));
+    assert_non_null(strstr(cr_error_message(cr_conn_error(c)), "bind parameter 'score'"));
+    assert_null(cr_conn_executemany_stmt_params(
+        c, ins, NAMES2("name", "score", "x"), 3,
+        (const cr_value[]){cr_val_text("e1"), cr_val_double(1), cr_val_int(1)}, 1));
+    assert_non_null(strstr(cr_error_message(cr_conn_error(c)), "parameter 'x' is not"));
+    assert_null(cr_conn_executemany_stmt_params(c, q, NAMES2("id", "active"), 2,
+                                                (const cr_value[]){cr_val_int(1),
+                                                                   cr_val_bool(true)}, 1));
+    assert_non_null(strstr(cr_error_message(cr_conn_error(c)), "return no rows"));
+    assert_int_equal(sent, 0);
+    cr_stmt *n = cr_select_new();
+    cr_columns(n, cr_count_star(n));
+    cr_select_from(n, users.table);
+    expect_rows(c, n, "4");
+    cr_stmt_free(ins);
+    cr_stmt_free(q);
+
+    /* NULL arguments. */
+    assert_null(cr_conn_execute_stmt_params(NULL, NULL, NULL));
+    assert_null(cr_conn_execute_stmt_params(c, NULL, NULL));
+    assert_int_equal(cr_error_class(cr_conn_error(c)), CR_ERR_ARGUMENT);
+    assert_int_equal(cr_conn_exec_stmt_params(NULL, NULL, NULL), CR_ERR_ARGUMENT);
+    assert_null(cr_conn_executemany_stmt_params(c, NULL, NULL, 0, NULL, 0));
+    assert_int_equal(cr_error_class(cr_conn_error(c)), CR_ERR_ARGUMENT);
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -1679,6 +1964,9 @@ int main(int argc, char **argv)
         T(test_sqlite_grammar),
         T(test_correlation),
         T(test_datetime_text),
+        T(test_bindparam_reuse),
+        T(test_bindparam_dml),
+        T(test_bindparam_errors),
     };
     int failed = HARNESS_RUN("core", NULL, tests, group_teardown);
     cr_metadata_free(md);

@@ -1365,6 +1365,90 @@ static void test_shared_bind(void **state)
     cr_stmt_free(q);
 }
 
+/* Finding 27: named placeholders render with the name the program gave, in
+ * every clause, typed by the column they meet, their value given at
+ * execution (NULL when compiled). */
+static void test_bindparam(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.id, users.c.name);
+    cr_where(q, cr_eq(q, users.c.id, cr_bindparam(q, "id")));
+    expect4(q, "SELECT users.id, users.name \nFROM users \nWHERE users.id = :id", NULL, NULL, NULL);
+    expect_params(q, NULL, NAMES("id"), NAMES("NULL"));
+    expect_params(q, "postgresql", NAMES("id"), NAMES("NULL"));
+    expect_params(q, "sqlite", NAMES("id"), NAMES("NULL"));
+    /* Compiling again, after a builder call, renders the statement as it is now. */
+    cr_where(q, cr_eq(q, users.c.name, "x"));
+    expect4(q, "SELECT users.id, users.name \nFROM users \nWHERE users.id = :id AND users.name = "
+               ":name_1", NULL, NULL, NULL);
+    expect_params(q, NULL, NAMES("id", "name_1"), NAMES("NULL", "'x'"));
+    cr_stmt_free(q);
+
+    /* Placeholders among values; one name used twice is one value. */
+    q = cr_select(users.c.id);
+    cr_where(q, cr_and(q, cr_ge(q, users.c.score, cr_bindparam(q, "low")),
+                       cr_eq(q, users.c.is_active, 1),
+                       cr_or(q, cr_eq(q, users.c.name, cr_bindparam(q, "who")),
+                             cr_eq(q, users.c.email, cr_bindparam(q, "who"))),
+                       cr_between(q, users.c.id, cr_bindparam(q, "lo"), 100)));
+    expect4(q, "SELECT users.id \nFROM users \nWHERE users.score >= :low AND users.is_active = "
+               ":is_active_1 AND (users.name = :who OR users.email = :who) AND users.id BETWEEN "
+               ":lo AND :id_1", NULL, NULL, NULL);
+    expect_params(q, NULL, NAMES("low", "is_active_1", "who", "who", "lo", "id_1"),
+                  NAMES("NULL", "True", "NULL", "NULL", "NULL", "100"));
+    expect_params(q, "postgresql", NAMES("low", "is_active_1", "who", "who", "lo", "id_1"), NULL);
+    cr_stmt_free(q);
+
+    /* In a subquery, with ORDER BY and LIMIT around it. */
+    cr_stmt *sub = cr_select(posts.c.user_id);
+    cr_where(sub, cr_like(sub, posts.c.title, cr_bindparam(sub, "pattern")));
+    q = cr_select(users.c.name);
+    cr_where(q, cr_in_select(q, users.c.id, sub));
+    cr_where(q, cr_gt(q, users.c.score, cr_bindparam(q, "min_score")));
+    cr_order_by(q, users.c.name);
+    cr_limit(q, 5);
+    expect4(q, "SELECT users.name \nFROM users \nWHERE users.id IN (SELECT posts.user_id \nFROM "
+               "posts \nWHERE posts.title LIKE :pattern) AND users.score > :min_score ORDER BY "
+               "users.name LIMIT :param_1",
+            NULL, NULL, NULL);
+    expect_params(q, "sqlite", NAMES("pattern", "min_score", "param_1"), NAMES("NULL", "NULL", "5"));
+    cr_stmt_free(q);
+
+    /* INSERT and UPDATE: a placeholder set into a column takes its own name. */
+    q = cr_insert(users.table);
+    cr_set(q, users.c.name, cr_bindparam(q, "n"));
+    cr_set(q, users.c.email, cr_bindparam(q, "email"));
+    expect4(q, "INSERT INTO users (name, email, is_active) VALUES (:n, :email, :is_active)",
+            NULL, NULL, NULL);
+    expect_params(q, NULL, NAMES("n", "email", "is_active"), NAMES("NULL", "NULL", "True"));
+    cr_stmt_free(q);
+    q = cr_update(users.table);
+    cr_set(q, users.c.name, cr_bindparam(q, "new_name"));
+    cr_where(q, cr_eq(q, users.c.id, cr_bindparam(q, "user_id")));
+    expect4(q, "UPDATE users SET name=:new_name WHERE users.id = :user_id", NULL, NULL, NULL);
+    cr_stmt_free(q);
+    q = cr_delete(posts.table);
+    cr_where(q, cr_eq(q, posts.c.user_id, cr_bindparam(q, "uid")));
+    expect4(q, "DELETE FROM posts WHERE posts.user_id = :uid", NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    /* One no column types is not cast on PostgreSQL: its value's type is sent. */
+    q = cr_select_new();
+    cr_columns(q, cr_label(q, cr_bindparam(q, "x"), "x"));
+    expect4(q, "SELECT :x AS x", NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    /* Names are identifiers. */
+    const char *bad[] = {NULL, "", "1a", "a-b", "a b", "a:b"};
+    for (size_t i = 0; i < CR_ARRAY_LEN(bad); i++) {
+        q = cr_select(users.c.id);
+        cr_where(q, cr_eq(q, users.c.id, cr_bindparam(q, bad[i])));
+        expect_error(q, "sqlite", CR_ERR_ARGUMENT, "bindparam");
+        cr_stmt_free(q);
+    }
+    assert_null(cr_bindparam(NULL, "x"));
+}
+
 /* Finding 6: a compile error belongs to that compile, not to the statement:
  * the same statement then compiles for another dialect. */
 static void test_compile_error_not_kept(void **state)
@@ -1670,6 +1754,7 @@ static cr_status build_all(void)
     cr_order_by(q, cr_nulls_last(q, cr_desc(q, users.c.name)));
     cr_limit(q, 3);
     cr_offset(q, 1);
+    cr_where(q, cr_ne(q, users.c.id, cr_bindparam(q, "not_id")));
     qs[n++] = q;
 
     q = cr_select_new();
@@ -1847,6 +1932,7 @@ int main(void)
         cmocka_unit_test(test_adoption_checked),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_shared_bind),
+        cmocka_unit_test(test_bindparam),
         cmocka_unit_test(test_compile_error_not_kept),
         cmocka_unit_test(test_empty_in_of_value),
         cmocka_unit_test(test_untyped_text_cast),
