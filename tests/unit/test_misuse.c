@@ -320,6 +320,9 @@ static void sweep_conn(cr_conn *conn, cr_status expect)
     assert_int_equal(cr_conn_exec_stmt(conn, q), expect);
     cr_value row[] = {cr_val_int(9)};
     NUL(cr_conn_executemany_stmt(conn, ins, CR_COLS(fx.id), row, 1));
+    NUL(cr_conn_execute_stmt_params(conn, q, NULL));
+    assert_int_equal(cr_conn_exec_stmt_params(conn, q, NULL), expect);
+    NUL(cr_conn_executemany_stmt_params(conn, ins, names, 1, vals, 1));
     FAILS(cr_metadata_create_all(fx.md, conn, true));
     FAILS(cr_metadata_drop_all(fx.md, conn, true));
     FAILS(cr_table_create(fx.other, conn, true));
@@ -368,6 +371,23 @@ static void test_conn_null(void **state)
     cr_value row[] = {cr_val_int(9)};
     NUL(cr_conn_executemany_stmt(c, NULL, CR_COLS(fx.id), row, 1));
     NUL(cr_conn_executemany_stmt(c, ins, NULL, 1, row, 1));
+    /* Statements with named placeholders. */
+    NUL(cr_conn_execute_stmt_params(c, NULL, NULL));
+    ARG(cr_conn_exec_stmt_params(c, NULL, NULL));
+    NUL(cr_conn_executemany_stmt_params(c, NULL, names, 1, vals, 1));
+    NUL(cr_conn_executemany_stmt_params(c, ins, NULL, 1, vals, 1));
+    NUL(cr_conn_executemany_stmt_params(c, ins, names, 1, NULL, 1));
+    cr_stmt *byid = cr_select(fx.t);
+    cr_where(byid, cr_eq(byid, fx.id, cr_bindparam(byid, "v")));
+    NUL(cr_conn_execute_stmt(c, byid));                       /* no value for :v */
+    NUL(cr_conn_execute_stmt_params(c, byid, NULL));
+    cr_param wrong[] = {{"w", cr_val_int(1)}, {NULL, {CR_NULL, {0}}}};
+    NUL(cr_conn_execute_stmt_params(c, byid, wrong));
+    cr_stmt_free(byid);
+    cr_stmt *nameless = cr_select(fx.t);
+    cr_where(nameless, cr_eq(nameless, fx.id, cr_bindparam(nameless, NULL)));
+    assert_non_null(cr_stmt_error(nameless));
+    cr_stmt_free(nameless);
     NUL(cr_conn_executemany_stmt(c, ins, CR_COLS(fx.id), NULL, 1));
     cr_column *nocol[] = {NULL};
     NUL(cr_conn_executemany_stmt(c, ins, nocol, 1, row, 1));
@@ -924,6 +944,7 @@ static void test_stmt_null(void **state)
     cr_partition_by_items(q, NULL, items);
     cr_window_order_by_items(q, NULL, items);
     NUL(cr_bind(q, cr_val_int(1)));
+    NUL(cr_bindparam(q, "x"));
     NUL(cr_literal(q, "1"));
     NUL(cr_null(q));
     NUL(cr_true(q));
