@@ -64,6 +64,9 @@ static cr_status mapper_build(cr_mapper *m, cr_table *t, const cr_field_def *fie
     if (npk == 0)
         return cr_error_set(&md->err, CR_ERR_ARGUMENT, "model %s: table '%s' has no primary "
                             "key; a mapper needs one", m->name, t->name);
+    if (npk > 8)
+        return cr_error_set(&md->err, CR_ERR_ARGUMENT, "model %s: a primary key of %zu "
+                            "columns (a mapper takes up to 8)", m->name, npk);
     for (size_t k = 0; k < npk; k++)
         m->pk[m->npk++] = pkcols[k]->index;
     const struct cr_column *ai = cr_table_autoincrement(t);

@@ -77,6 +77,11 @@ struct cr_session {
                                   * flush and a rollback                     */
     int level;                   /* begin_nested savepoints open             */
     cr_instance *head, *tail;    /* objects it owns                          */
+    struct {                     /* SELECT ... WHERE key = :pk_0 per mapper,  */
+        const cr_mapper *m;      /* built once for get and refresh            */
+        cr_stmt *q;
+    } bykey[8];
+    size_t nbykey;
     cr_instance **buckets;       /* identity map                             */
     size_t nbuckets, nmap;
     uint64_t order;

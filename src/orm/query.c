@@ -1,6 +1,7 @@
 /* query.c — ORM queries: statements of a model, rows to objects through the identity map, get, refresh, merge. */
 #include "orm/orm.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* ---- statements ---- */
@@ -84,16 +85,22 @@ static cr_status query_start(cr_session *s, cr_stmt *q)
 
 static cr_status conn_error(cr_session *s) { return cr_session_conn_failed(s, s->conn); }
 
-cr_result *cr_session_execute(cr_session *s, cr_stmt *q)
+/* Run q in the session, with values for its placeholders when params is
+ * not NULL. */
+static cr_result *execute_with(cr_session *s, cr_stmt *q, const cr_param *params)
 {
-    if (!s)
-        return NULL;
     if (query_start(s, q))
         return NULL;
-    cr_result *r = cr_conn_execute_stmt(s->conn, q);
+    cr_result *r = params ? cr_conn_execute_stmt_params(s->conn, q, params)
+                          : cr_conn_execute_stmt(s->conn, q);
     if (!r)
         conn_error(s);
     return r;
+}
+
+cr_result *cr_session_execute(cr_session *s, cr_stmt *q)
+{
+    return s ? execute_with(s, q, NULL) : NULL;
 }
 
 /* The session's object for the row: the one in the identity map (reloaded
@@ -150,7 +157,8 @@ void *cr_session_row_object(cr_session *s, const cr_row *row, const cr_mapper *m
 }
 
 /* Execute q, whose rows are objects of the mapper stored in *m. */
-static cr_result *run_entity(cr_session *s, cr_stmt *q, const cr_mapper **m)
+static cr_result *run_entity(cr_session *s, cr_stmt *q, const cr_param *params,
+                             const cr_mapper **m)
 {
     *m = q ? entity_of(q) : NULL;
     if (q && !*m) {
@@ -158,14 +166,14 @@ static cr_result *run_entity(cr_session *s, cr_stmt *q, const cr_mapper **m)
                         "model's table first (cr_select(User_model.table), cr_select_model)");
         return NULL;
     }
-    return cr_session_execute(s, q);
+    return execute_with(s, q, params);
 }
 
 /* Run q and turn up to max rows (0: all) into objects. */
 static cr_objects *load(cr_session *s, cr_stmt *q, size_t max, size_t *seen)
 {
     const cr_mapper *m;
-    cr_result *r = run_entity(s, q, &m);
+    cr_result *r = run_entity(s, q, NULL, &m);
     if (!r)
         return NULL;
     cr_objects *list = cr_calloc(1, sizeof *list);
@@ -215,11 +223,12 @@ cr_objects *cr_session_all(cr_session *s, cr_stmt *q)
 
 /* The first object (LIMIT 1 added for the run when q has none), and
  * whether there were more rows (up to limit rows read). */
-static void *load_single(cr_session *s, cr_stmt *q, size_t limit, size_t *seen)
+static void *load_single(cr_session *s, cr_stmt *q, const cr_param *params, size_t limit,
+                         size_t *seen)
 {
     const cr_mapper *m;
     *seen = 0;
-    cr_result *r = run_entity(s, q, &m);
+    cr_result *r = run_entity(s, q, params, &m);
     if (!r)
         return NULL;
     void *first = NULL;
@@ -249,7 +258,7 @@ void *cr_session_first(cr_session *s, cr_stmt *q)
     if (add)
         cr_limit(q, 1);
     size_t seen;
-    void *obj = load_single(s, q, 1, &seen);
+    void *obj = load_single(s, q, NULL, 1, &seen);
     if (add) {
         q->limit = old;
         cr_stmt_changed(q);
@@ -260,7 +269,7 @@ void *cr_session_first(cr_session *s, cr_stmt *q)
 static void *one(cr_session *s, cr_stmt *q, bool none_ok)
 {
     size_t seen = 0;
-    void *obj = load_single(s, q, 2, &seen);
+    void *obj = load_single(s, q, NULL, 2, &seen);
     if (s->err.cls)
         return NULL;
     if (seen > 1) {
@@ -363,16 +372,43 @@ cr_status cr_query_exists(cr_stmt *q, bool *out)
 
 /* ---- by primary key ---- */
 
-/* SELECT the mapper's row of this key. */
-static cr_stmt *select_by_key(const cr_mapper *m, const cr_value *key)
+static const char *const key_names[] = {"pk_0", "pk_1", "pk_2", "pk_3", "pk_4", "pk_5",
+                                        "pk_6", "pk_7"};
+
+/* SELECT the mapper's row of a key given as placeholders :pk_0, :pk_1 ...,
+ * built once per session and mapper (the oldest of 8 makes room). NULL when
+ * out of memory. */
+static cr_stmt *select_by_key(cr_session *s, const cr_mapper *m)
 {
+    for (size_t i = 0; i < s->nbykey; i++)
+        if (s->bykey[i].m == m)
+            return s->bykey[i].q;
     cr_stmt *q = cr_select_mapper(m);
     for (size_t k = 0; q && k < m->npk; k++) {
         cr_column *col = m->fields[m->pk[k]].col;
         cr_where(q, cr_binary(q, CR_OP_EQ, cr__operand_column(q, col),
-                              cr__operand_value(q, key[k])));
+                              cr_bindparam(q, key_names[k])));
     }
+    if (!q || cr_stmt_error(q)) {
+        cr_stmt_free(q);
+        return NULL;
+    }
+    if (s->nbykey == CR_ARRAY_LEN(s->bykey)) {
+        cr_stmt_free(s->bykey[0].q);
+        memmove(&s->bykey[0], &s->bykey[1], (s->nbykey - 1) * sizeof s->bykey[0]);
+        s->nbykey--;
+    }
+    s->bykey[s->nbykey].m = m;
+    s->bykey[s->nbykey++].q = q;
     return q;
+}
+
+/* The values of a key for select_by_key's placeholders. */
+static void key_params(const cr_mapper *m, const cr_value *key, cr_param *params)
+{
+    for (size_t k = 0; k < m->npk; k++)
+        params[k] = (cr_param){key_names[k], key[k]};
+    params[m->npk] = (cr_param){NULL, {CR_NULL, {0}}};
 }
 
 cr_status cr_instance_reload(cr_session *s, cr_instance *in)
@@ -380,9 +416,11 @@ cr_status cr_instance_reload(cr_session *s, cr_instance *in)
     cr_value key[64];
     for (size_t k = 0; k < in->mapper->npk; k++)
         key[k] = cr_snap_value(in, in->mapper->pk[k]);
-    cr_stmt *q = select_by_key(in->mapper, key);
+    cr_param params[9];
+    cr_stmt *q = select_by_key(s, in->mapper);
+    key_params(in->mapper, key, params);
     cr_status st = q ? query_start(s, q) : cr_error_oom(&s->err);
-    cr_result *r = st ? NULL : cr_conn_execute_stmt(s->conn, q);
+    cr_result *r = st ? NULL : cr_conn_execute_stmt_params(s->conn, q, params);
     if (!st && !r)
         st = conn_error(s);
     const cr_row *row = r ? cr_result_fetchone(r) : NULL;
@@ -403,7 +441,6 @@ cr_status cr_instance_reload(cr_session *s, cr_instance *in)
     if (row)
         st = cr_instance_load_row(in, row, 0, &s->err);
     cr_result_free(r);
-    cr_stmt_free(q);
     return st;
 }
 
@@ -460,10 +497,11 @@ void *cr_session_get_values(cr_session *s, const cr_mapper *m, const cr_value *v
     bool autoflush = s->autoflush;
     s->autoflush = autoflush && s->unsaved;
     /* A key names one row at most: the first is the one. */
-    cr_stmt *q = select_by_key(m, key);
+    cr_param params[9];
+    cr_stmt *q = select_by_key(s, m);
+    key_params(m, key, params);
     size_t seen;
-    void *obj = q ? load_single(s, q, 1, &seen) : (cr_error_oom(&s->err), NULL);
-    cr_stmt_free(q);
+    void *obj = q ? load_single(s, q, params, 1, &seen) : (cr_error_oom(&s->err), NULL);
     s->autoflush = autoflush;
     return obj;
 }

@@ -149,6 +149,8 @@ void cr_session_free(cr_session *s)
         cr_instance_destroy(in);
         in = next;
     }
+    for (size_t i = 0; i < s->nbykey; i++)
+        cr_stmt_free(s->bykey[i].q);
     cr_free(s->buckets);
     cr_error_clear(&s->err);
     if (s->bind)
