@@ -274,7 +274,11 @@ CR_API cr_expr *cr_between_expr(cr_stmt *q, cr_expr *e, cr_expr *low, cr_expr *h
 CR_API cr_expr *cr_scalar_subquery(cr_stmt *q, cr_stmt *sub);
 CR_API cr_expr *cr_exists(cr_stmt *q, cr_stmt *sub);
 
-/* ORDER BY modifiers. */
+/* ORDER BY modifiers. What they return is an ORDER BY item (of cr_order_by
+ * or cr_window_order_by) and nothing else: used as an operand, a condition or
+ * a column it is an ArgumentError. Applied to an ordering, a modifier
+ * replaces the one it contradicts: cr_nulls_first(q, cr_nulls_last(q, x))
+ * is x NULLS FIRST, cr_asc(q, cr_desc(q, x)) is x ASC. */
 CR_API cr_expr *cr_asc(cr_stmt *q, cr_expr *e);
 CR_API cr_expr *cr_desc(cr_stmt *q, cr_expr *e);
 /* NULLS FIRST / LAST (emulated with an IS NULL sort key on MySQL). */

@@ -367,9 +367,26 @@ static bool is_from_node(const void *p)
     return k == CR_N_ALIAS || k == CR_N_SUBQUERY || k == CR_N_CTE;
 }
 
-/* Add items (tables, expressions) to a list, checking each. */
+static bool is_ordering(const void *p)
+{
+    return is_expr(p) && ((const cr_expr *)p)->kind == CR_N_ORDER;
+}
+
+/* An ordering (asc, desc, nulls_first, nulls_last) is an ORDER BY item only:
+ * anywhere else it would render "x DESC" inside an expression, which no
+ * database parses. */
+static bool refuse_ordering(cr_stmt *q, const void *e, const char *what)
+{
+    if (ok(q) && is_ordering(e))
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: asc, desc, nulls_first and nulls_last make "
+                     "ORDER BY items (of a statement or a window) only", what);
+    return ok(q);
+}
+
+/* Add items (tables, expressions) to a list, checking each; orderings only
+ * to an ORDER BY list. */
 static void push_items(cr_stmt *q, cr_list *l, const void *const *items, const char *what,
-                       bool tables_ok)
+                       bool tables_ok, bool orderings_ok)
 {
     if (!ok(q))
         return;
@@ -387,6 +404,8 @@ static void push_items(cr_stmt *q, cr_list *l, const void *const *items, const c
                                                   "column or expression");
             return;
         }
+        if (!orderings_ok && !refuse_ordering(q, it, what))
+            return;
     }
     for (size_t i = 0; i < n; i++)
         if (is_expr(items[i]))
@@ -411,7 +430,7 @@ cr_stmt *cr_select_items(const void *const *items)
 {
     cr_stmt *q = stmt_new(CR_STMT_SELECT);
     if (q)
-        push_items(q, &q->columns, items, "select", true);
+        push_items(q, &q->columns, items, "select", true, false);
     return q;
 }
 
@@ -445,10 +464,11 @@ static bool expect(cr_stmt *q, cr_stmt_kind kind, const char *what)
 void cr_columns_items(cr_stmt *q, const void *const *items)
 {
     if (expect(q, CR_STMT_SELECT, "columns"))
-        push_items(q, &q->columns, items, "columns", true);
+        push_items(q, &q->columns, items, "columns", true, false);
 }
 
-static bool check_expr(cr_stmt *q, const cr_expr *e, const char *what)
+/* e is an expression q may use; orderings too (for asc, desc ...). */
+static bool check_expr_or_ordering(cr_stmt *q, const cr_expr *e, const char *what)
 {
     if (!ok(q))
         return false;
@@ -459,6 +479,12 @@ static bool check_expr(cr_stmt *q, const cr_expr *e, const char *what)
     }
     use(q, e, what);
     return ok(q);
+}
+
+/* e is an expression q may use, not an ordering. */
+static bool check_expr(cr_stmt *q, const cr_expr *e, const char *what)
+{
+    return check_expr_or_ordering(q, e, what) && refuse_ordering(q, e, what);
 }
 
 static bool refuse_window(cr_stmt *q, const cr_expr *e, const char *what);
@@ -573,7 +599,7 @@ void cr_order_by_items(cr_stmt *q, const void *const *items)
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "order_by applies to SELECT");
         return;
     }
-    push_items(q, &q->order_by, items, "order_by", false);
+    push_items(q, &q->order_by, items, "order_by", false, true);
 }
 
 void cr_group_by_items(cr_stmt *q, const void *const *items)
@@ -581,7 +607,7 @@ void cr_group_by_items(cr_stmt *q, const void *const *items)
     if (!expect(q, CR_STMT_SELECT, "group_by"))
         return;
     size_t from = q->group_by.n;
-    push_items(q, &q->group_by, items, "group_by", false);
+    push_items(q, &q->group_by, items, "group_by", false, false);
     for (size_t i = from; i < q->group_by.n && ok(q); i++)
         refuse_window(q, q->group_by.items[i], "group_by");
 }
@@ -1184,7 +1210,7 @@ void cr_returning_items(cr_stmt *q, const void *const *items)
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "returning applies to INSERT, UPDATE and DELETE");
         return;
     }
-    push_items(q, &q->returning, items, "returning", true);
+    push_items(q, &q->returning, items, "returning", true, false);
 }
 
 void cr_return_defaults(cr_stmt *q)
@@ -1370,7 +1396,7 @@ static cr_expr *bool_list(cr_stmt *q, cr_node_kind kind, const void *const *item
     cr_expr *e = node(q, kind);
     if (!e)
         return NULL;
-    push_items(q, &e->u.list, items, what, false);
+    push_items(q, &e->u.list, items, what, false, false);
     if (ok(q) && e->u.list.n == 0)
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: at least one condition is required (an empty %s "
                      "has no meaning)", what, what);
@@ -1478,15 +1504,19 @@ cr_expr *cr_between_expr(cr_stmt *q, cr_expr *e, cr_expr *lo, cr_expr *hi)
 
 static cr_expr *order(cr_stmt *q, cr_expr *e, int flag, const char *what)
 {
-    if (!check_expr(q, e, what))
+    if (!check_expr_or_ordering(q, e, what))
         return NULL;
     if (e->kind == CR_N_ORDER) {
-        /* desc(x).nulls_last(): modify a copy, never a node shared elsewhere. */
+        /* desc(x).nulls_last(): modify a copy, never a node shared elsewhere.
+         * The new modifier replaces the one it contradicts (asc / desc,
+         * nulls first / last): one direction and one NULL placement each. */
+        int nulls = CR_ORDER_NULLS_FIRST | CR_ORDER_NULLS_LAST;
+        int keep = flag & nulls ? CR_ORDER_DESC : nulls;
         cr_expr *n = node(q, CR_N_ORDER);
         if (n) {
             *n = *e;
             n->owner = q;
-            n->op = (uint8_t)(n->op | flag);
+            n->op = (uint8_t)((n->op & keep) | flag);
         }
         return n;
     }
@@ -1529,7 +1559,7 @@ cr_expr *cr_func_items(cr_stmt *q, const char *name, const void *const *args)
         return NULL;
     e->u.func.name = copy_str(q, name);
     if (args)
-        push_items(q, &e->u.func.args, args, name, false);
+        push_items(q, &e->u.func.args, args, name, false, false);
     /* Aggregates of one argument keep its type (min, max, sum); count is an
      * integer. */
     if (e->u.func.args.n == 1 && (strcmp(name, "min") == 0 || strcmp(name, "max") == 0 ||
@@ -1676,13 +1706,13 @@ static bool check_over(cr_stmt *q, cr_expr *w, const char *what)
 void cr_partition_by_items(cr_stmt *q, cr_expr *w, const void *const *items)
 {
     if (check_over(q, w, "partition_by"))
-        push_items(q, &w->u.over.partition, items, "partition_by", false);
+        push_items(q, &w->u.over.partition, items, "partition_by", false, false);
 }
 
 void cr_window_order_by_items(cr_stmt *q, cr_expr *w, const void *const *items)
 {
     if (check_over(q, w, "window order_by"))
-        push_items(q, &w->u.over.order, items, "window order_by", false);
+        push_items(q, &w->u.over.order, items, "window order_by", false, true);
 }
 
 cr_expr *cr_literal(cr_stmt *q, const char *sql)
