@@ -1816,6 +1816,35 @@ static void test_oom_every_construct(void **state)
     assert_true(failed > 0);
 }
 
+/* Found by tests/fuzz/fuzz_builder (corpus/builder/regress-desc-in-where and
+ * regress-nulls-first-last): an ordering used as a condition rendered
+ * "WHERE users.id DESC", and nulls_first of nulls_last both clauses. */
+static void test_ordering_only_in_order_by(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.name);
+    cr_where(q, cr_desc(q, users.c.id));
+    expect_error(q, "sqlite", CR_ERR_ARGUMENT, "ORDER BY items");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.name);
+    cr_where(q, cr_eq(q, cr_asc(q, users.c.id), 1));
+    expect_error(q, "sqlite", CR_ERR_ARGUMENT, "ORDER BY items");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.name);
+    cr_columns(q, cr_nulls_last(q, users.c.id));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "ORDER BY items");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.name);
+    cr_order_by(q, cr_nulls_first(q, cr_nulls_last(q, cr_desc(q, users.c.id))),
+                cr_asc(q, cr_desc(q, users.c.name)), cr_desc(q, cr_nulls_last(q, users.c.email)));
+    expect_sql(q, "sqlite", "SELECT users.name \nFROM users ORDER BY users.id DESC NULLS FIRST, "
+                            "users.name ASC, users.email DESC NULLS LAST");
+    cr_stmt_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1854,6 +1883,7 @@ int main(void)
         cmocka_unit_test(test_correlation),
         cmocka_unit_test(test_datetime_text),
         cmocka_unit_test(test_oom_every_construct),
+        cmocka_unit_test(test_ordering_only_in_order_by),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
