@@ -183,7 +183,8 @@ CR_API void cr_next_row(cr_stmt *q);
 CR_API void cr_values_rows(cr_stmt *q, cr_column *const *cols, size_t ncols,
                            const cr_value *values, size_t nrows);
 /* INSERT INTO t (cols) SELECT ...; q adopts sel. The SELECT must give as
- * many columns as are named (ArgumentError otherwise). With an upsert, the
+ * many columns as are named (ArgumentError otherwise); an INSERT takes one
+ * SELECT (a second is an InvalidRequestError). With an upsert, the
  * SELECT gets a WHERE on SQLite, which would read ON CONFLICT as a join
  * condition otherwise. */
 CR_API void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *sel);
@@ -207,6 +208,8 @@ CR_API void cr_on_conflict_do_nothing(cr_stmt *q, cr_column *const *cols, size_t
 CR_API void cr_on_conflict_do_update(cr_stmt *q, cr_column *const *cols, size_t ncols);
 CR_API void cr_conflict_set_expr(cr_stmt *q, cr_column *col, cr_expr *value);
 #define cr_conflict_set(q, col, v) cr_conflict_set_expr(q, col, CR__OPERAND(q, v))
+/* cr_excluded: on an INSERT after cr_on_conflict_do_update only
+ * (InvalidRequestError otherwise), for cr_conflict_set's values. */
 CR_API cr_expr *cr_excluded(cr_stmt *q, cr_column *col);
 
 /* ------------------------------------------------------------------------

@@ -1182,8 +1182,10 @@ void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *s
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "from_select: the columns are NULL");
         return;
     }
-    if (q->row.n || q->rows.n) {
-        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "from_select: this INSERT already has values");
+    if (q->row.n || q->rows.n || q->from_select) {
+        /* A second SELECT would add its columns to the first one's. */
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "from_select: this INSERT already has %s",
+                     q->from_select ? "a SELECT" : "values");
         return;
     }
     size_t nsel = select_width(sel);
@@ -1263,6 +1265,12 @@ cr_expr *cr_excluded(cr_stmt *q, cr_column *col)
 {
     if (ok(q) && (!is_expr(col) || col->base.kind != CR_N_COLUMN || col->table != q->table)) {
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "excluded: not a column of the INSERT's table");
+        return NULL;
+    }
+    /* excluded.col is the row an upsert proposed: nowhere else has one. */
+    if (ok(q) && q->conflict != CR_CONFLICT_UPDATE) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "excluded needs an INSERT with "
+                     "on_conflict_do_update first");
         return NULL;
     }
     cr_expr *e = node(q, CR_N_EXCLUDED);

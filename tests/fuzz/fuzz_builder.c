@@ -460,6 +460,9 @@ static void run_root(cr_conn *conn, cr_stmt *q)
             if (is_syntax_error(msg))
                 fuzz_fail("SQL compiled for SQLite is a syntax error there (%s): %s", msg,
                           sqlite_sql);
+            /* To review the other errors SQLite gives (running a corpus). */
+            if (getenv("CRUCIBLE_FUZZ_SHOW_ERRORS"))
+                fprintf(stderr, "sqlite error: %s\n  in: %s\n", msg, sqlite_sql);
         } else {
             for (int i = 0; i < 50 && cr_result_fetchone(r); i++)
                 ;
@@ -476,6 +479,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vm m = {.in = {data, size}};
     for (int ops = 0; fuzz_more(&m.in) && ops < MAX_OPS; ops++) {
         unsigned op = fuzz_byte(&m.in);
+        if (getenv("CRUCIBLE_FUZZ_TRACE"))   /* to read what an input does */
+            fprintf(stderr, "op %u (%u) with %d statements, %d expressions\n", op % 64, op,
+                    m.ns, m.ne);
         /* 0-17 expressions, 18-37 clauses, 38-43 new statements, 44-52 close. */
         if (op % 64 >= 38 && op % 64 < 44) {
             new_statement(&m, op % 64 - 38);

@@ -1845,6 +1845,30 @@ static void test_ordering_only_in_order_by(void **state)
     cr_stmt_free(q);
 }
 
+/* Found by tests/fuzz/fuzz_builder: statements SQLite refused at run time,
+ * now refused when built (corpus/builder/regress-excluded-in-update and
+ * regress-two-from-selects). */
+static void test_upsert_and_from_select_misuse(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_update(users.table);
+    cr_set(q, users.c.name, cr_excluded(q, users.c.name));
+    expect_error(q, "sqlite", CR_ERR_INVALID_REQUEST, "on_conflict_do_update first");
+    cr_stmt_free(q);
+
+    q = cr_insert(users.table);
+    cr_set(q, users.c.name, cr_excluded(q, users.c.name));
+    expect_error(q, "postgresql", CR_ERR_INVALID_REQUEST, "on_conflict_do_update first");
+    cr_stmt_free(q);
+
+    /* A second SELECT added its column to the first one's: (id, name) SELECT x. */
+    q = cr_insert(users.table);
+    cr_from_select(q, CR_COLS(users.c.id), cr_select(users.c.id));
+    cr_from_select(q, CR_COLS(users.c.name), cr_select(users.c.name));
+    expect_error(q, "sqlite", CR_ERR_INVALID_REQUEST, "already has a SELECT");
+    cr_stmt_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1884,6 +1908,7 @@ int main(void)
         cmocka_unit_test(test_datetime_text),
         cmocka_unit_test(test_oom_every_construct),
         cmocka_unit_test(test_ordering_only_in_order_by),
+        cmocka_unit_test(test_upsert_and_from_select_misuse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
