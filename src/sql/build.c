@@ -1203,6 +1203,48 @@ void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *s
     q->from_select = sel;
 }
 
+/* The first column of another table than ctx's in e (subqueries aside). */
+typedef struct foreign_column {
+    const cr_table *table;
+    const struct cr_column *found;
+} foreign_column;
+
+static void find_foreign_column(const cr_expr *e, void *ctx)
+{
+    foreign_column *fc = ctx;
+    if (fc->found)
+        return;
+    if (e->kind == CR_N_COLUMN) {
+        const struct cr_column *c = (const struct cr_column *)e;
+        if (c->table != fc->table)
+            fc->found = c;
+        return;
+    }
+    cr_expr_each_child(e, find_foreign_column, ctx);
+}
+
+/* An INSERT's RETURNING sees the row inserted only: a column of another
+ * table would be rendered unqualified and read the inserted row's column of
+ * that name, or fail. */
+static void refuse_foreign_returning(cr_stmt *q, size_t from)
+{
+    for (size_t i = from; i < q->returning.n && ok(q); i++) {
+        const void *it = q->returning.items[i];
+        foreign_column fc = {q->table, NULL};
+        if (is_table(it)) {
+            if (it != q->table)
+                cr_stmt_fail(q, CR_ERR_ARGUMENT, "returning: the INSERT into '%s' cannot "
+                             "return table '%s'", q->table->name, ((const cr_table *)it)->name);
+            continue;
+        }
+        find_foreign_column(it, &fc);
+        if (fc.found)
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "returning: the INSERT into '%s' cannot return "
+                         "column '%s.%s'", q->table->name, fc.found->table->name,
+                         fc.found->name);
+    }
+}
+
 void cr_returning_items(cr_stmt *q, const void *const *items)
 {
     if (!ok(q))
@@ -1212,7 +1254,10 @@ void cr_returning_items(cr_stmt *q, const void *const *items)
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "returning applies to INSERT, UPDATE and DELETE");
         return;
     }
+    size_t from = q->returning.n;
     push_items(q, &q->returning, items, "returning", true, false);
+    if (q->kind == CR_STMT_INSERT)
+        refuse_foreign_returning(q, from);
 }
 
 void cr_return_defaults(cr_stmt *q)

@@ -1867,6 +1867,19 @@ static void test_upsert_and_from_select_misuse(void **state)
     cr_from_select(q, CR_COLS(users.c.name), cr_select(users.c.name));
     expect_error(q, "sqlite", CR_ERR_INVALID_REQUEST, "already has a SELECT");
     cr_stmt_free(q);
+
+    /* RETURNING posts.id on an INSERT into users rendered "RETURNING id":
+     * the new user's id, silently. */
+    q = cr_insert(users.table);
+    cr_set(q, users.c.name, "x");
+    cr_returning(q, users.c.id, cr_add(q, posts.c.id, 1));
+    expect_error(q, "sqlite", CR_ERR_ARGUMENT, "cannot return column 'posts.id'");
+    cr_stmt_free(q);
+    q = cr_insert(users.table);
+    cr_set(q, users.c.name, "x");
+    cr_returning(q, posts.table);
+    expect_error(q, "postgresql", CR_ERR_ARGUMENT, "cannot return table 'posts'");
+    cr_stmt_free(q);
 }
 
 int main(void)
