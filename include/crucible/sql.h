@@ -190,8 +190,8 @@ CR_API void cr_values_rows(cr_stmt *q, cr_column *const *cols, size_t ncols,
 CR_API void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *sel);
 /* RETURNING the listed items (insert, update, delete) where the backend has
  * it (PostgreSQL, SQLite 3.35+, MariaDB 10.5+ for insert and delete);
- * NotSupportedError at execute otherwise. An INSERT returns columns of its
- * own table only (ArgumentError otherwise; a subquery may read others). */
+ * NotSupportedError at execute otherwise. The items are of the table
+ * written only (ArgumentError otherwise; a subquery may read others). */
 CR_API void cr_returning_items(cr_stmt *q, const void *const *items);
 #define cr_returning(q, ...) cr_returning_items(q, (const void *const[]){__VA_ARGS__, NULL})
 /* INSERT: fetch back what the server filled in — the generated key and the

@@ -1223,9 +1223,9 @@ static void find_foreign_column(const cr_expr *e, void *ctx)
     cr_expr_each_child(e, find_foreign_column, ctx);
 }
 
-/* An INSERT's RETURNING sees the row inserted only: a column of another
- * table would be rendered unqualified and read the inserted row's column of
- * that name, or fail. */
+/* RETURNING reads the rows the statement wrote: a column of another table
+ * would be rendered unqualified and read the written row's column of that
+ * name, or fail. */
 static void refuse_foreign_returning(cr_stmt *q, size_t from)
 {
     for (size_t i = from; i < q->returning.n && ok(q); i++) {
@@ -1233,14 +1233,14 @@ static void refuse_foreign_returning(cr_stmt *q, size_t from)
         foreign_column fc = {q->table, NULL};
         if (is_table(it)) {
             if (it != q->table)
-                cr_stmt_fail(q, CR_ERR_ARGUMENT, "returning: the INSERT into '%s' cannot "
+                cr_stmt_fail(q, CR_ERR_ARGUMENT, "returning: a statement writing '%s' cannot "
                              "return table '%s'", q->table->name, ((const cr_table *)it)->name);
             continue;
         }
         find_foreign_column(it, &fc);
         if (fc.found)
-            cr_stmt_fail(q, CR_ERR_ARGUMENT, "returning: the INSERT into '%s' cannot return "
-                         "column '%s.%s'", q->table->name, fc.found->table->name,
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "returning: a statement writing '%s' cannot "
+                         "return column '%s.%s'", q->table->name, fc.found->table->name,
                          fc.found->name);
     }
 }
@@ -1256,8 +1256,7 @@ void cr_returning_items(cr_stmt *q, const void *const *items)
     }
     size_t from = q->returning.n;
     push_items(q, &q->returning, items, "returning", true, false);
-    if (q->kind == CR_STMT_INSERT)
-        refuse_foreign_returning(q, from);
+    refuse_foreign_returning(q, from);
 }
 
 void cr_return_defaults(cr_stmt *q)

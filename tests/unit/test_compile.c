@@ -1869,7 +1869,7 @@ static void test_upsert_and_from_select_misuse(void **state)
     cr_stmt_free(q);
 
     /* RETURNING posts.id on an INSERT into users rendered "RETURNING id":
-     * the new user's id, silently. */
+     * the new user's id, silently; the same for UPDATE and DELETE. */
     q = cr_insert(users.table);
     cr_set(q, users.c.name, "x");
     cr_returning(q, users.c.id, cr_add(q, posts.c.id, 1));
@@ -1879,6 +1879,15 @@ static void test_upsert_and_from_select_misuse(void **state)
     cr_set(q, users.c.name, "x");
     cr_returning(q, posts.table);
     expect_error(q, "postgresql", CR_ERR_ARGUMENT, "cannot return table 'posts'");
+    cr_stmt_free(q);
+    q = cr_delete(posts.table);
+    cr_returning(q, posts.c.id, cr_lower(q, users.c.name));
+    expect_error(q, "sqlite", CR_ERR_ARGUMENT, "cannot return column 'users.name'");
+    cr_stmt_free(q);
+    q = cr_update(posts.table);
+    cr_set(q, posts.c.title, "t");
+    cr_returning(q, posts.c.id);
+    expect_sql(q, "sqlite", "UPDATE posts SET title=?, updated=? RETURNING id");
     cr_stmt_free(q);
 }
 
