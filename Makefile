@@ -2,7 +2,7 @@
 BUILD ?= build
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all build demo test bench install clean
+.PHONY: all build demo test fuzz bench install clean
 
 all: build
 
@@ -23,6 +23,20 @@ demo: build
 test:
 	scripts/run-tests.sh
 
+# Each libFuzzer target (tests/fuzz) for FUZZ_SECONDS seconds, in a clang
+# build of its own; new inputs are kept in build-fuzz/tests/fuzz/work.
+FUZZ_SECONDS ?= 60
+fuzz:
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCRUCIBLE_FUZZ=ON -DCRUCIBLE_TESTS=OFF -DCRUCIBLE_BENCH=OFF
+	cmake --build build-fuzz -j2 --target fuzz_targets
+	@status=0; for t in url datetime sqltext builder ddl; do \
+		[ -x build-fuzz/tests/fuzz/fuzz_$$t ] || continue; \
+		echo "==== fuzz_$$t: $(FUZZ_SECONDS) s"; \
+		tests/fuzz/run-fuzz.sh build-fuzz/tests/fuzz/fuzz_$$t tests/fuzz/corpus/$$t \
+			build-fuzz/tests/fuzz/work/$$t $(FUZZ_SECONDS) || status=1; \
+	done; exit $$status
+
 # Workloads through Crucible and the raw client libraries, ratios printed.
 bench:
 	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCRUCIBLE_TESTS=OFF
@@ -33,4 +47,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf build build-asan build-clang build-tsan build-release
+	rm -rf build build-asan build-clang build-tsan build-release build-fuzz

@@ -184,13 +184,15 @@ CR_API void cr_next_row(cr_stmt *q);
 CR_API void cr_values_rows(cr_stmt *q, cr_column *const *cols, size_t ncols,
                            const cr_value *values, size_t nrows);
 /* INSERT INTO t (cols) SELECT ...; q adopts sel. The SELECT must give as
- * many columns as are named (ArgumentError otherwise). With an upsert, the
+ * many columns as are named (ArgumentError otherwise); an INSERT takes one
+ * SELECT (a second is an InvalidRequestError). With an upsert, the
  * SELECT gets a WHERE on SQLite, which would read ON CONFLICT as a join
  * condition otherwise. */
 CR_API void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *sel);
 /* RETURNING the listed items (insert, update, delete) where the backend has
  * it (PostgreSQL, SQLite 3.35+, MariaDB 10.5+ for insert and delete);
- * NotSupportedError at execute otherwise. */
+ * NotSupportedError at execute otherwise. The items are of the table
+ * written only (ArgumentError otherwise; a subquery may read others). */
 CR_API void cr_returning_items(cr_stmt *q, const void *const *items);
 #define cr_returning(q, ...) cr_returning_items(q, (const void *const[]){__VA_ARGS__, NULL})
 /* INSERT: fetch back what the server filled in — the generated key and the
@@ -208,6 +210,8 @@ CR_API void cr_on_conflict_do_nothing(cr_stmt *q, cr_column *const *cols, size_t
 CR_API void cr_on_conflict_do_update(cr_stmt *q, cr_column *const *cols, size_t ncols);
 CR_API void cr_conflict_set_expr(cr_stmt *q, cr_column *col, cr_expr *value);
 #define cr_conflict_set(q, col, v) cr_conflict_set_expr(q, col, CR__OPERAND(q, v))
+/* cr_excluded: on an INSERT after cr_on_conflict_do_update only
+ * (InvalidRequestError otherwise), for cr_conflict_set's values. */
 CR_API cr_expr *cr_excluded(cr_stmt *q, cr_column *col);
 
 /* ------------------------------------------------------------------------
@@ -275,7 +279,11 @@ CR_API cr_expr *cr_between_expr(cr_stmt *q, cr_expr *e, cr_expr *low, cr_expr *h
 CR_API cr_expr *cr_scalar_subquery(cr_stmt *q, cr_stmt *sub);
 CR_API cr_expr *cr_exists(cr_stmt *q, cr_stmt *sub);
 
-/* ORDER BY modifiers. */
+/* ORDER BY modifiers. What they return is an ORDER BY item (of cr_order_by
+ * or cr_window_order_by) and nothing else: used as an operand, a condition or
+ * a column it is an ArgumentError. Applied to an ordering, a modifier
+ * replaces the one it contradicts: cr_nulls_first(q, cr_nulls_last(q, x))
+ * is x NULLS FIRST, cr_asc(q, cr_desc(q, x)) is x ASC. */
 CR_API cr_expr *cr_asc(cr_stmt *q, cr_expr *e);
 CR_API cr_expr *cr_desc(cr_stmt *q, cr_expr *e);
 /* NULLS FIRST / LAST (emulated with an IS NULL sort key on MySQL). */

@@ -385,9 +385,26 @@ static bool is_from_node(const void *p)
     return k == CR_N_ALIAS || k == CR_N_SUBQUERY || k == CR_N_CTE;
 }
 
-/* Add items (tables, expressions) to a list, checking each. */
+static bool is_ordering(const void *p)
+{
+    return is_expr(p) && ((const cr_expr *)p)->kind == CR_N_ORDER;
+}
+
+/* An ordering (asc, desc, nulls_first, nulls_last) is an ORDER BY item only:
+ * anywhere else it would render "x DESC" inside an expression, which no
+ * database parses. */
+static bool refuse_ordering(cr_stmt *q, const void *e, const char *what)
+{
+    if (ok(q) && is_ordering(e))
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: asc, desc, nulls_first and nulls_last make "
+                     "ORDER BY items (of a statement or a window) only", what);
+    return ok(q);
+}
+
+/* Add items (tables, expressions) to a list, checking each; orderings only
+ * to an ORDER BY list. */
 static void push_items(cr_stmt *q, cr_list *l, const void *const *items, const char *what,
-                       bool tables_ok)
+                       bool tables_ok, bool orderings_ok)
 {
     if (!ok(q))
         return;
@@ -405,6 +422,8 @@ static void push_items(cr_stmt *q, cr_list *l, const void *const *items, const c
                                                   "column or expression");
             return;
         }
+        if (!orderings_ok && !refuse_ordering(q, it, what))
+            return;
     }
     for (size_t i = 0; i < n; i++)
         if (is_expr(items[i]))
@@ -429,7 +448,7 @@ cr_stmt *cr_select_items(const void *const *items)
 {
     cr_stmt *q = stmt_new(CR_STMT_SELECT);
     if (q)
-        push_items(q, &q->columns, items, "select", true);
+        push_items(q, &q->columns, items, "select", true, false);
     return q;
 }
 
@@ -463,10 +482,11 @@ static bool expect(cr_stmt *q, cr_stmt_kind kind, const char *what)
 void cr_columns_items(cr_stmt *q, const void *const *items)
 {
     if (expect(q, CR_STMT_SELECT, "columns"))
-        push_items(q, &q->columns, items, "columns", true);
+        push_items(q, &q->columns, items, "columns", true, false);
 }
 
-static bool check_expr(cr_stmt *q, const cr_expr *e, const char *what)
+/* e is an expression q may use; orderings too (for asc, desc ...). */
+static bool check_expr_or_ordering(cr_stmt *q, const cr_expr *e, const char *what)
 {
     if (!ok(q))
         return false;
@@ -477,6 +497,12 @@ static bool check_expr(cr_stmt *q, const cr_expr *e, const char *what)
     }
     use(q, e, what);
     return ok(q);
+}
+
+/* e is an expression q may use, not an ordering. */
+static bool check_expr(cr_stmt *q, const cr_expr *e, const char *what)
+{
+    return check_expr_or_ordering(q, e, what) && refuse_ordering(q, e, what);
 }
 
 static bool refuse_window(cr_stmt *q, const cr_expr *e, const char *what);
@@ -591,7 +617,7 @@ void cr_order_by_items(cr_stmt *q, const void *const *items)
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "order_by applies to SELECT");
         return;
     }
-    push_items(q, &q->order_by, items, "order_by", false);
+    push_items(q, &q->order_by, items, "order_by", false, true);
 }
 
 void cr_group_by_items(cr_stmt *q, const void *const *items)
@@ -599,7 +625,7 @@ void cr_group_by_items(cr_stmt *q, const void *const *items)
     if (!expect(q, CR_STMT_SELECT, "group_by"))
         return;
     size_t from = q->group_by.n;
-    push_items(q, &q->group_by, items, "group_by", false);
+    push_items(q, &q->group_by, items, "group_by", false, false);
     for (size_t i = from; i < q->group_by.n && ok(q); i++)
         refuse_window(q, q->group_by.items[i], "group_by");
 }
@@ -1226,8 +1252,10 @@ void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *s
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "from_select: the columns are NULL");
         return;
     }
-    if (q->row.n || q->rows.n) {
-        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "from_select: this INSERT already has values");
+    if (q->row.n || q->rows.n || q->from_select) {
+        /* A second SELECT would add its columns to the first one's. */
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "from_select: this INSERT already has %s",
+                     q->from_select ? "a SELECT" : "values");
         return;
     }
     size_t nsel = select_width(sel);
@@ -1245,6 +1273,48 @@ void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_stmt *s
     q->from_select = sel;
 }
 
+/* The first column of another table than ctx's in e (subqueries aside). */
+typedef struct foreign_column {
+    const cr_table *table;
+    const struct cr_column *found;
+} foreign_column;
+
+static void find_foreign_column(const cr_expr *e, void *ctx)
+{
+    foreign_column *fc = ctx;
+    if (fc->found)
+        return;
+    if (e->kind == CR_N_COLUMN) {
+        const struct cr_column *c = (const struct cr_column *)e;
+        if (c->table != fc->table)
+            fc->found = c;
+        return;
+    }
+    cr_expr_each_child(e, find_foreign_column, ctx);
+}
+
+/* RETURNING reads the rows the statement wrote: a column of another table
+ * would be rendered unqualified and read the written row's column of that
+ * name, or fail. */
+static void refuse_foreign_returning(cr_stmt *q, size_t from)
+{
+    for (size_t i = from; i < q->returning.n && ok(q); i++) {
+        const void *it = q->returning.items[i];
+        foreign_column fc = {q->table, NULL};
+        if (is_table(it)) {
+            if (it != q->table)
+                cr_stmt_fail(q, CR_ERR_ARGUMENT, "returning: a statement writing '%s' cannot "
+                             "return table '%s'", q->table->name, ((const cr_table *)it)->name);
+            continue;
+        }
+        find_foreign_column(it, &fc);
+        if (fc.found)
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "returning: a statement writing '%s' cannot "
+                         "return column '%s.%s'", q->table->name, fc.found->table->name,
+                         fc.found->name);
+    }
+}
+
 void cr_returning_items(cr_stmt *q, const void *const *items)
 {
     if (!ok(q))
@@ -1254,7 +1324,9 @@ void cr_returning_items(cr_stmt *q, const void *const *items)
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "returning applies to INSERT, UPDATE and DELETE");
         return;
     }
-    push_items(q, &q->returning, items, "returning", true);
+    size_t from = q->returning.n;
+    push_items(q, &q->returning, items, "returning", true, false);
+    refuse_foreign_returning(q, from);
 }
 
 void cr_return_defaults(cr_stmt *q)
@@ -1307,6 +1379,12 @@ cr_expr *cr_excluded(cr_stmt *q, cr_column *col)
 {
     if (ok(q) && (!is_expr(col) || col->base.kind != CR_N_COLUMN || col->table != q->table)) {
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "excluded: not a column of the INSERT's table");
+        return NULL;
+    }
+    /* excluded.col is the row an upsert proposed: nowhere else has one. */
+    if (ok(q) && q->conflict != CR_CONFLICT_UPDATE) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "excluded needs an INSERT with "
+                     "on_conflict_do_update first");
         return NULL;
     }
     cr_expr *e = node(q, CR_N_EXCLUDED);
@@ -1440,7 +1518,7 @@ static cr_expr *bool_list(cr_stmt *q, cr_node_kind kind, const void *const *item
     cr_expr *e = node(q, kind);
     if (!e)
         return NULL;
-    push_items(q, &e->u.list, items, what, false);
+    push_items(q, &e->u.list, items, what, false, false);
     if (ok(q) && e->u.list.n == 0)
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: at least one condition is required (an empty %s "
                      "has no meaning)", what, what);
@@ -1548,15 +1626,19 @@ cr_expr *cr_between_expr(cr_stmt *q, cr_expr *e, cr_expr *lo, cr_expr *hi)
 
 static cr_expr *order(cr_stmt *q, cr_expr *e, int flag, const char *what)
 {
-    if (!check_expr(q, e, what))
+    if (!check_expr_or_ordering(q, e, what))
         return NULL;
     if (e->kind == CR_N_ORDER) {
-        /* desc(x).nulls_last(): modify a copy, never a node shared elsewhere. */
+        /* desc(x).nulls_last(): modify a copy, never a node shared elsewhere.
+         * The new modifier replaces the one it contradicts (asc / desc,
+         * nulls first / last): one direction and one NULL placement each. */
+        int nulls = CR_ORDER_NULLS_FIRST | CR_ORDER_NULLS_LAST;
+        int keep = flag & nulls ? CR_ORDER_DESC : nulls;
         cr_expr *n = node(q, CR_N_ORDER);
         if (n) {
             *n = *e;
             n->owner = q;
-            n->op = (uint8_t)(n->op | flag);
+            n->op = (uint8_t)((n->op & keep) | flag);
         }
         return n;
     }
@@ -1599,7 +1681,7 @@ cr_expr *cr_func_items(cr_stmt *q, const char *name, const void *const *args)
         return NULL;
     e->u.func.name = copy_str(q, name);
     if (args)
-        push_items(q, &e->u.func.args, args, name, false);
+        push_items(q, &e->u.func.args, args, name, false, false);
     /* Aggregates of one argument keep its type (min, max, sum); count is an
      * integer. */
     if (e->u.func.args.n == 1 && (strcmp(name, "min") == 0 || strcmp(name, "max") == 0 ||
@@ -1753,13 +1835,13 @@ static bool check_over(cr_stmt *q, cr_expr *w, const char *what)
 void cr_partition_by_items(cr_stmt *q, cr_expr *w, const void *const *items)
 {
     if (check_over(q, w, "partition_by"))
-        push_items(q, &w->u.over.partition, items, "partition_by", false);
+        push_items(q, &w->u.over.partition, items, "partition_by", false, false);
 }
 
 void cr_window_order_by_items(cr_stmt *q, cr_expr *w, const void *const *items)
 {
     if (check_over(q, w, "window order_by"))
-        push_items(q, &w->u.over.order, items, "window order_by", false);
+        push_items(q, &w->u.over.order, items, "window order_by", false, true);
 }
 
 cr_expr *cr_literal(cr_stmt *q, const char *sql)

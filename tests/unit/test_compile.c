@@ -1901,6 +1901,81 @@ static void test_oom_every_construct(void **state)
     assert_true(failed > 0);
 }
 
+/* Found by tests/fuzz/fuzz_builder (corpus/builder/regress-desc-in-where and
+ * regress-nulls-first-last): an ordering used as a condition rendered
+ * "WHERE users.id DESC", and nulls_first of nulls_last both clauses. */
+static void test_ordering_only_in_order_by(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.name);
+    cr_where(q, cr_desc(q, users.c.id));
+    expect_error(q, "sqlite", CR_ERR_ARGUMENT, "ORDER BY items");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.name);
+    cr_where(q, cr_eq(q, cr_asc(q, users.c.id), 1));
+    expect_error(q, "sqlite", CR_ERR_ARGUMENT, "ORDER BY items");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.name);
+    cr_columns(q, cr_nulls_last(q, users.c.id));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "ORDER BY items");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.name);
+    cr_order_by(q, cr_nulls_first(q, cr_nulls_last(q, cr_desc(q, users.c.id))),
+                cr_asc(q, cr_desc(q, users.c.name)), cr_desc(q, cr_nulls_last(q, users.c.email)));
+    expect_sql(q, "sqlite", "SELECT users.name \nFROM users ORDER BY users.id DESC NULLS FIRST, "
+                            "users.name ASC, users.email DESC NULLS LAST");
+    cr_stmt_free(q);
+}
+
+/* Found by tests/fuzz/fuzz_builder: statements SQLite refused at run time,
+ * now refused when built (corpus/builder/regress-excluded-in-update and
+ * regress-two-from-selects). */
+static void test_upsert_and_from_select_misuse(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_update(users.table);
+    cr_set(q, users.c.name, cr_excluded(q, users.c.name));
+    expect_error(q, "sqlite", CR_ERR_INVALID_REQUEST, "on_conflict_do_update first");
+    cr_stmt_free(q);
+
+    q = cr_insert(users.table);
+    cr_set(q, users.c.name, cr_excluded(q, users.c.name));
+    expect_error(q, "postgresql", CR_ERR_INVALID_REQUEST, "on_conflict_do_update first");
+    cr_stmt_free(q);
+
+    /* A second SELECT added its column to the first one's: (id, name) SELECT x. */
+    q = cr_insert(users.table);
+    cr_from_select(q, CR_COLS(users.c.id), cr_select(users.c.id));
+    cr_from_select(q, CR_COLS(users.c.name), cr_select(users.c.name));
+    expect_error(q, "sqlite", CR_ERR_INVALID_REQUEST, "already has a SELECT");
+    cr_stmt_free(q);
+
+    /* RETURNING posts.id on an INSERT into users rendered "RETURNING id":
+     * the new user's id, silently; the same for UPDATE and DELETE. */
+    q = cr_insert(users.table);
+    cr_set(q, users.c.name, "x");
+    cr_returning(q, users.c.id, cr_add(q, posts.c.id, 1));
+    expect_error(q, "sqlite", CR_ERR_ARGUMENT, "cannot return column 'posts.id'");
+    cr_stmt_free(q);
+    q = cr_insert(users.table);
+    cr_set(q, users.c.name, "x");
+    cr_returning(q, posts.table);
+    expect_error(q, "postgresql", CR_ERR_ARGUMENT, "cannot return table 'posts'");
+    cr_stmt_free(q);
+    q = cr_delete(posts.table);
+    cr_returning(q, posts.c.id, cr_lower(q, users.c.name));
+    expect_error(q, "sqlite", CR_ERR_ARGUMENT, "cannot return column 'users.name'");
+    cr_stmt_free(q);
+    q = cr_update(posts.table);
+    cr_set(q, posts.c.title, "t");
+    cr_returning(q, posts.c.id);
+    expect_sql(q, "sqlite", "UPDATE posts SET title=?, updated=? RETURNING id");
+    cr_stmt_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1940,6 +2015,8 @@ int main(void)
         cmocka_unit_test(test_correlation),
         cmocka_unit_test(test_datetime_text),
         cmocka_unit_test(test_oom_every_construct),
+        cmocka_unit_test(test_ordering_only_in_order_by),
+        cmocka_unit_test(test_upsert_and_from_select_misuse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
