@@ -578,8 +578,7 @@ static void release_batch(cr_object_stream *st)
         if (!st->made[i] || !in || in->session != s || in->state != CR_INST_PERSISTENT ||
             in->marked_delete || cr_instance_dirty(in))
             continue;
-        cr_map_remove(s, in);
-        cr_session_expunge(s, in->obj);
+        cr_session_expunge(s, in->obj);   /* the program's now, and freed */
         cr_instance_destroy(in);
     }
     st->batch.count = 0;
