@@ -129,6 +129,22 @@ static cr_value *item_post(flush_plan *p, flush_item *it)
     return it->post;
 }
 
+/* Keep value v for field i of the item, to store into the object once the
+ * flush succeeded: a generated key or default the database returned, a
+ * client default or version the flush computed. An integer for a bool field
+ * (MySQL returns them so) becomes a bool. */
+static cr_status keep_value(cr_session *s, flush_plan *p, flush_item *it, size_t i, cr_value v)
+{
+    if (it->in->mapper->fields[i].vtype == CR_BOOL && v.type == CR_INT)
+        v = cr_val_bool(v.v.i != 0);
+    cr_value *copy = cr_arena_copy_values(&p->arena, &v, 1);
+    if (!copy || !item_post(p, it))
+        return cr_error_oom(&s->err);
+    it->post[i] = *copy;
+    it->post_mask |= UINT64_C(1) << i;
+    return CR_OK;
+}
+
 /* The fields an INSERT of this object gives: those not NULL, those whose
  * client default is computed now, and the version. */
 static cr_status insert_fields(cr_session *s, flush_plan *p, flush_item *it)
@@ -142,8 +158,6 @@ static cr_status insert_fields(cr_session *s, flush_plan *p, flush_item *it)
             v = cr_val_int(1);
         } else if (v.type == CR_NULL && f->col->default_fn) {
             v = f->col->default_fn();
-            if (f->vtype == CR_BOOL && v.type == CR_INT)
-                v = cr_val_bool(v.v.i != 0);
         } else if (v.type != CR_NULL) {
             it->cols |= bit;
             continue;
@@ -155,11 +169,9 @@ static cr_status insert_fields(cr_session *s, flush_plan *p, flush_item *it)
                                      "its column is NOT NULL with no default", f->col->name);
             continue;
         }
-        cr_value *copy = cr_arena_copy_values(&p->arena, &v, 1);
-        if (!copy || !item_post(p, it))
-            return cr_error_oom(&s->err);
-        it->post[i] = *copy;
-        it->post_mask |= bit;
+        cr_status st = keep_value(s, p, it, i, v);
+        if (st)
+            return st;
         it->cols |= bit;
     }
     return CR_OK;
@@ -532,17 +544,6 @@ static void bind_to(cr_stmt *q, struct cr_column *col, cr_value v, bool set)
         cr_where(q, cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)col, e));
 }
 
-/* Keep returned value v for field i of the item. */
-static cr_status keep_returned(cr_session *s, flush_plan *p, flush_item *it, size_t i,
-                               const cr_value *v)
-{
-    cr_value *copy = cr_arena_copy_values(&p->arena, v, 1);
-    if (!copy || !item_post(p, it))
-        return cr_error_oom(&s->err);
-    it->post[i] = *copy;
-    it->post_mask |= UINT64_C(1) << i;
-    return CR_OK;
-}
 
 /* Read RETURNING rows into the batch's items, in order. */
 static cr_status read_returning(cr_session *s, flush_plan *p, flush_item *items, size_t n,
@@ -561,7 +562,7 @@ static cr_status read_returning(cr_session *s, flush_plan *p, flush_item *items,
         }
         for (size_t j = 0; j < nfetch; j++) {
             const cr_value *v = cr_row_value_at(row, (int)j);
-            cr_status st = v ? keep_returned(s, p, &items[k], fetch[j], v)
+            cr_status st = v ? keep_value(s, p, &items[k], fetch[j], *v)
                              : cr_session_fail(s, CR_ERR_INTERNAL, "RETURNING row too short");
             if (st)
                 return st;
@@ -602,7 +603,7 @@ static cr_status insert_batch(cr_session *s, flush_plan *p, const flush_step *st
         /* No RETURNING: one row per statement, its key from lastrowid. */
         const cr_row *pk = cr_result_inserted_primary_key(r);
         const cr_value *v = pk ? cr_row_value_at(pk, 0) : NULL;
-        st = v ? keep_returned(s, p, &items[0], (size_t)m->autoinc, v)
+        st = v ? keep_value(s, p, &items[0], (size_t)m->autoinc, *v)
                : cr_session_fail(s, CR_ERR_FLUSH, "INSERT into '%s': no generated key came back",
                                  m->table->name);
     }
@@ -669,12 +670,9 @@ static cr_status run_one(cr_session *s, cr_stmt *q, const flush_item *it, const 
 static cr_status set_computed(cr_session *s, flush_plan *p, flush_item *it, cr_stmt *q, size_t i,
                               cr_value v)
 {
-    const cr_field *f = &it->in->mapper->fields[i];
-    if (f->vtype == CR_BOOL && v.type == CR_INT)
-        v = cr_val_bool(v.v.i != 0);
-    cr_status st = keep_returned(s, p, it, i, &v);
+    cr_status st = keep_value(s, p, it, i, v);
     if (!st)
-        bind_to(q, f->col, v, true);
+        bind_to(q, it->in->mapper->fields[i].col, it->post[i], true);
     return st;
 }
 
