@@ -1328,7 +1328,14 @@ static void render_ctes(compiler *c, const void *const *ctes, size_t n)
         c->scope = NULL;
         render_select(c, cte->stmt, false);
         if (cte->recursive) {
-            /* The recursive member refers to the CTE itself. */
+            /* The recursive member refers to the CTE itself. A WITH of its
+             * own would stand after UNION ALL, which no dialect takes. */
+            if (cte->recursive->ctes.n) {
+                fail(c, CR_ERR_INVALID_REQUEST, "the recursive part of CTE '%s' has a CTE of "
+                     "its own; make that one a CTE of the enclosing statement",
+                     cte->u.label.name);
+                break;
+            }
             puts_(c, " UNION ALL ");
             render_select(c, cte->recursive, false);
         }

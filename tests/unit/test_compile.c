@@ -1520,6 +1520,20 @@ static void test_untyped_text_cast(void **state)
 static void test_sqlite_grammar(void **state)
 {
     (void)state;
+    /* The recursive part of a CTE with a CTE of its own would render
+     * "UNION ALL WITH ...", which no dialect takes: refused when compiled
+     * (found by fuzz_builder). */
+    {
+        cr_stmt *outer = cr_select_new();
+        cr_expr *r = cr_cte(outer, cr_select(users.c.id), "r", true);
+        cr_stmt *step = cr_select_new();
+        cr_expr *inner = cr_cte(step, cr_select(posts.c.user_id), "inner_ids", false);
+        cr_columns(step, cr_c(step, inner, "user_id"));
+        cr_cte_union_all(outer, r, step);
+        cr_columns(outer, cr_c(outer, r, "id"));
+        expect_error(outer, "sqlite", CR_ERR_INVALID_REQUEST, "recursive part");
+        cr_stmt_free(outer);
+    }
     /* A compound member with its own CTE: the CTE goes to the top. */
     cr_stmt *b = cr_select_new();
     cr_expr *t = cr_cte(b, cr_select(posts.c.user_id), "t", false);
