@@ -1169,6 +1169,21 @@ static void cr_read(const cr_row *row, item *o)
     copy_name(o, name, len);
 }
 
+/* The one row a lookup by id returned, read into *out; the result freed. */
+static void read_lookup(cr_conn *c, cr_result *r, const char *what, int64_t id, item *out)
+{
+    if (!r)
+        die_cr(what, cr_conn_error(c));
+    const cr_row *row = cr_result_fetchone(r);
+    if (!row) {
+        if (cr_result_error(r))
+            die_cr(what, cr_result_error(r));
+        die("%s of id %" PRId64 ": no row", what, id);
+    }
+    cr_read(row, out);
+    cr_result_free(r);
+}
+
 NOINLINE static double cr_insert_exec(const item *src, size_t n)
 {
     double t0 = now();
@@ -1229,16 +1244,7 @@ NOINLINE static double cr_lookup(const int64_t *ids, size_t n, item *out)
     cr_conn *c = cr_checkout();
     for (size_t i = 0; i < n; i++) {
         cr_result *r = cr_conn_execute(c, LOOKUP_SQL, CR_PARAMS({"id", cr_val_int(ids[i])}));
-        if (!r)
-            die_cr("lookup", cr_conn_error(c));
-        const cr_row *row = cr_result_fetchone(r);
-        if (!row) {
-            if (cr_result_error(r))
-                die_cr("lookup: fetchone", cr_result_error(r));
-            die("crucible lookup of id %" PRId64 ": no row", ids[i]);
-        }
-        cr_read(row, &out[i]);
-        cr_result_free(r);
+        read_lookup(c, r, "lookup", ids[i], &out[i]);
     }
     CR_CHECK(c, cr_conn_commit(c), "COMMIT");   /* of the implicit BEGIN */
     cr_checkin(c);
@@ -1256,16 +1262,7 @@ NOINLINE static double core_lookup_reused(const int64_t *ids, size_t n, item *ou
     cr_where(q, cr_eq(q, items.c.id, cr_bindparam(q, "id")));
     for (size_t i = 0; i < n; i++) {
         cr_result *r = cr_conn_execute_stmt_params(c, q, CR_PARAMS({"id", cr_val_int(ids[i])}));
-        if (!r)
-            die_cr("core reused lookup", cr_conn_error(c));
-        const cr_row *row = cr_result_fetchone(r);
-        if (!row) {
-            if (cr_result_error(r))
-                die_cr("core reused lookup: fetchone", cr_result_error(r));
-            die("core reused lookup of id %" PRId64 ": no row", ids[i]);
-        }
-        cr_read(row, &out[i]);
-        cr_result_free(r);
+        read_lookup(c, r, "core reused lookup", ids[i], &out[i]);
     }
     cr_stmt_free(q);
     CR_CHECK(c, cr_conn_commit(c), "COMMIT");
@@ -1310,16 +1307,7 @@ NOINLINE static double core_lookup(const int64_t *ids, size_t n, item *out)
         cr_stmt *q = cr_select(items.c.id, items.c.name, items.c.qty, items.c.price);
         cr_where(q, cr_eq(q, items.c.id, ids[i]));
         cr_result *r = cr_conn_execute_stmt(c, q);
-        if (!r)
-            die_cr("core lookup", cr_conn_error(c));
-        const cr_row *row = cr_result_fetchone(r);
-        if (!row) {
-            if (cr_result_error(r))
-                die_cr("core lookup: fetchone", cr_result_error(r));
-            die("core lookup of id %" PRId64 ": no row", ids[i]);
-        }
-        cr_read(row, &out[i]);
-        cr_result_free(r);
+        read_lookup(c, r, "core lookup", ids[i], &out[i]);
         cr_stmt_free(q);
     }
     CR_CHECK(c, cr_conn_commit(c), "COMMIT");

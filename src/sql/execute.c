@@ -156,6 +156,20 @@ static cr_prepared *run_keyed(cr_conn *c, cr_stmt *q, bool stream, bool implicit
     return st;
 }
 
+/* Run q (keyed) as one set of an executemany, adding its rowcount to
+ * *total (-1 once any set's is unknown). */
+static cr_status run_counted(cr_conn *c, cr_stmt *q, const char *note, int64_t *total)
+{
+    cr_prepared *st = run_keyed(c, q, false, false, note);
+    if (!st)
+        return c->err.cls ? c->err.cls : CR_ERR_INTERNAL;
+    int64_t got = c->engine->drv->rowcount(st->ds);
+    *total = *total < 0 || got < 0 ? -1 : *total + got;
+    cr_prepared_release(c, st, true);
+    return CR_OK;
+}
+
+
 /* Checks before q runs on c, and q keyed: again (a run with parameter
  * values) reuses what its last keying found when q is unchanged since. */
 static bool start(cr_conn *c, cr_stmt *q, bool again)
@@ -514,16 +528,11 @@ cr_result *cr_conn_executemany_stmt_params(cr_conn *c, cr_stmt *q, const char *c
         }
         if (c->engine->echo)
             snprintf(note, sizeof note, "executemany %zu/%zu", s + 1, nsets);
-        cr_prepared *st = run_keyed(c, q, false, false, c->engine->echo ? note : NULL);
+        rc = run_counted(c, q, c->engine->echo ? note : NULL, &total);
         if (insert)
             q->key.len--;
-        if (!st) {
-            rc = c->err.cls ? c->err.cls : CR_ERR_INTERNAL;
+        if (rc)
             break;
-        }
-        int64_t got = c->engine->drv->rowcount(st->ds);
-        total = total < 0 || got < 0 ? -1 : total + got;
-        cr_prepared_release(c, st, true);
     }
     cr_free(col);
     if (rc)
@@ -704,14 +713,8 @@ cr_result *cr_conn_executemany_stmt(cr_conn *c, cr_stmt *q, cr_column *const *co
         if (rc != CR_OK)
             break;
         snprintf(note, sizeof note, "insertmanyvalues %zu/%zu", ++done, nbatches);
-        cr_prepared *st = run_keyed(c, b, false, false, note);
-        if (!st) {
-            rc = c->err.cls ? c->err.cls : CR_ERR_INTERNAL;
+        if ((rc = run_counted(c, b, note, &total)))
             break;
-        }
-        int64_t got = c->engine->drv->rowcount(st->ds);
-        total = total < 0 || got < 0 ? -1 : total + got;
-        cr_prepared_release(c, st, true);
     }
     cr_stmt_free(full);
     cr_stmt_free(part);
