@@ -224,6 +224,9 @@ CR_API cr_status cr_object_set_blob(void *obj, size_t offset, const void *data, 
 typedef struct cr_session_options {
     cr_tristate autoflush;          /* flush before each query (default yes) */
     cr_tristate expire_on_commit;   /* expire every object at commit (yes)   */
+    int lazy_warn_threshold;        /* N+1 report after this many lazy loads
+                                     * of one relationship: 0 is 10 under
+                                     * echo and off otherwise; -1 off        */
 } cr_session_options;
 
 /* A session factory (sessionmaker(bind=engine, ...)): the engine and the
@@ -433,6 +436,178 @@ CR_API cr_status cr_query_exists(cr_stmt *q, bool *out);
 CR_API cr_session *cr_query_session(const cr_stmt *q);
 
 /* ------------------------------------------------------------------------
+ * Relationships
+ *
+ * A model declares its relationships beside its fields, as a second X-macro:
+ * name, ONE(Model) or MANY(Model), then options of cr_relationship_def:
+ *
+ *     #define USER_RELATIONSHIPS(R)                                        \
+ *         R(posts,       MANY(Post),    .back_populates = "author",        \
+ *                                       .cascade = "all, delete-orphan",   \
+ *                                       .order_by = "id")                  \
+ *         R(profile,     ONE(Profile),  .back_populates = "user")          \
+ *         R(liked_posts, MANY(Post),    .secondary = "likes")
+ *     CR_MODEL(User, "users", USER_FIELDS, USER_RELATIONSHIPS)
+ *
+ *     #define POST_RELATIONSHIPS(R) R(author, ONE(User))
+ *     CR_MODEL(Post, "posts", POST_FIELDS, POST_RELATIONSHIPS)
+ *
+ * ONE(Post) is a field `struct Post *`, MANY(Post) a cr_collection of Post
+ * objects. The direction follows the foreign keys, as in SQLAlchemy: ONE on
+ * the side whose table holds the foreign key is many-to-one (post->author);
+ * ONE on the other side is one-to-one (uselist=False: user->profile); MANY
+ * is one-to-many, or many-to-many through .secondary (an association table
+ * of the same metadata, holding a foreign key to each side). On a table
+ * that refers to itself, ONE is the many-to-one side (a comment's parent)
+ * and MANY the one-to-many side (its replies). .foreign_keys names the
+ * column(s) to use when several foreign keys could join the two tables
+ * ("posts.editor_id"). back_populates and backref are the same thing in C:
+ * each names the other side's relationship, which the other model declares
+ * too (it needs a field to hold it) — naming it on either side links both.
+ * Relationships resolve as models are defined; a target model or secondary
+ * table not defined by the first use is reported then, naming the
+ * relationship.
+ *
+ * Reading. A relationship not loaded reads as NULL / an empty collection,
+ * never garbage; cr_is_loaded(user, posts) tells which. cr_load(user, posts)
+ * loads it (the lazy load: one SELECT, or none for a many-to-one whose
+ * object is in the identity map), returning a status; it does nothing when
+ * it is loaded already. A new object's relationships are loaded (empty)
+ * from the start. Loader options on a query load them eagerly instead:
+ * cr_joinedload, cr_selectinload; cr_raiseload makes cr_load an error (to
+ * catch N+1 loads in tests). An expired object's relationships keep what
+ * they held and count as not loaded: cr_load reloads them.
+ *
+ * Changing. cr_set_related(post, author, user), cr_append(user, posts, post)
+ * and cr_remove(user, posts, post) change one side and keep the other side
+ * (back_populates) in step in memory when it is loaded; appending to a
+ * collection not loaded loads it first. A collection changes only through
+ * these calls. A plain assignment of a ONE field (post->author = user) is
+ * allowed too: it is picked up at the next flush, which sets the foreign
+ * key and brings the loaded other side in step then. A field assignment of
+ * the foreign key itself (post->user_id = 5) is a column change like any
+ * other; while the relationship still points at an object, the flush sets
+ * the key from that object.
+ *
+ * The unit of work. Adding an object adds the objects its relationships
+ * reach (the save-update cascade); a flush sets each foreign key from its
+ * related object once that one is inserted (generated keys included),
+ * inserts and deletes rows of the association table as many-to-many
+ * collections change, and sets the foreign key of a child removed from a
+ * one-to-many collection to NULL — or deletes it, with delete-orphan.
+ * Deleting an object deletes its children along "delete" cascades (loading
+ * a collection not loaded, unless passive_deletes leaves them to the
+ * database's ON DELETE CASCADE), sets their foreign key to NULL otherwise,
+ * and deletes its association rows. Cascades are SQLAlchemy's:
+ * "save-update", "merge", "delete", "delete-orphan", "refresh-expire",
+ * "expunge", "all" (all but delete-orphan); the default is "save-update,
+ * merge".
+ * ------------------------------------------------------------------------ */
+
+typedef struct cr_relationship cr_relationship;
+
+/* A MANY relationship's field: count objects of the target model. Read it
+ * freely (CR_FOR_EACH(Post, post, &user->posts)); change it only through
+ * cr_append / cr_remove. Its memory is the library's. */
+typedef struct cr_collection {
+    size_t count;
+    void **items;
+    size_t capacity;
+} cr_collection;
+
+/* How a relationship loads (lazy=..., and the loader options). */
+typedef enum cr_loader {
+    CR_LOAD_DEFAULT = 0,   /* the relationship's own strategy (lazy)    */
+    CR_LOAD_LAZY,          /* "select": on cr_load, one SELECT         */
+    CR_LOAD_SELECTIN,      /* after the query: one SELECT ... IN       */
+    CR_LOAD_JOINED,        /* in the query: LEFT OUTER JOIN            */
+    CR_LOAD_RAISE          /* cr_load fails (CR_ERR_INVALID_REQUEST)   */
+} cr_loader;
+
+/* One relationship of a model. name, target, offset and many are filled by
+ * the declaration macros. */
+typedef struct cr_relationship_def {
+    const char *name;            /* the field                                  */
+    const char *target;          /* the related model's name                   */
+    size_t offset;               /* of the field in the struct                 */
+    bool many;                   /* MANY: a cr_collection                      */
+    const char *back_populates;  /* the other side's relationship              */
+    const char *backref;         /* the same as back_populates                 */
+    const char *secondary;       /* many-to-many: the association table        */
+    const char *cascade;         /* "all, delete-orphan"; NULL: "save-update, merge" */
+    const char *order_by;        /* a collection's order: target columns,
+                                  * "created_at desc, id"                      */
+    const char *foreign_keys;    /* "table.column, ...": which foreign key     */
+    cr_loader lazy;              /* the default loader                         */
+    bool passive_deletes;        /* leave unloaded children to ON DELETE       */
+    bool post_update;            /* set this foreign key by a second UPDATE    */
+    bool viewonly;               /* read only: the flush ignores it            */
+} cr_relationship_def;
+
+/* Give the mapper m its relationships (what CR_DEFINE_MODEL with
+ * relationships expands to): handles[i] receives relationship i. Errors are
+ * on m's metadata. */
+CR_API cr_status cr_model_relationships(cr_mapper *m, const cr_relationship_def *defs, size_t n,
+                                        cr_relationship **const *handles);
+/* Resolve every relationship of md's models now (configure_mappers()): an
+ * error names the first that cannot be (a model or secondary table not
+ * defined, no foreign key or an ambiguous one). Optional: relationships
+ * resolve as models are defined, and are checked at their first use. */
+CR_API cr_status cr_metadata_configure(cr_metadata *md);
+/* A relationship's name ("posts"), its model and the related model. */
+CR_API const char *cr_relationship_name(const cr_relationship *r);
+CR_API cr_mapper *cr_relationship_parent(const cr_relationship *r);
+CR_API cr_mapper *cr_relationship_target(const cr_relationship *r);
+
+/* The relationship calls, by field: cr_load(user, posts). Each returns a
+ * status; for an object in a session the message is on the session
+ * (cr_session_error). The related object must be of the relationship's
+ * target model (CR_ERR_ARGUMENT otherwise). */
+CR_API cr_status cr_object_load(void *obj, size_t offset);
+CR_API bool cr_object_loaded(const void *obj, size_t offset);
+CR_API cr_status cr_object_set_related(void *obj, size_t offset, void *target);
+CR_API cr_status cr_object_append(void *obj, size_t offset, void *child);
+CR_API cr_status cr_object_remove(void *obj, size_t offset, void *child);
+#define cr_load(obj, rel) cr_object_load((obj), CR__FIELD_OFFSET(obj, rel))
+#define cr_is_loaded(obj, rel) cr_object_loaded((obj), CR__FIELD_OFFSET(obj, rel))
+/* post.author = user; the target's type is checked at compile time. */
+#define cr_set_related(obj, rel, target) \
+    ((void)sizeof((obj)->rel == (target)), cr_object_set_related((obj), CR__FIELD_OFFSET(obj, rel), (target)))
+#define cr_append(obj, rel, child) cr_object_append((obj), CR__FIELD_OFFSET(obj, rel), (child))
+#define cr_remove(obj, rel, child) cr_object_remove((obj), CR__FIELD_OFFSET(obj, rel), (child))
+
+/* Loader options of a query (options(joinedload(User.posts))): the path is
+ * relationships from the query's model, each from the previous one's target:
+ * cr_selectinload(q, User_model.r.posts, Post_model.r.tags) loads posts as
+ * they load by default (or as another option says) and their tags with
+ * SELECT ... IN. joinedload adds a LEFT OUTER JOIN to the query (parents
+ * come once each; with a LIMIT the parents are limited in a subquery first);
+ * selectinload runs one more SELECT per relationship after the query (keys
+ * in IN batches); lazyload leaves it to cr_load; raiseload makes cr_load
+ * fail. A path that does not follow from the query's model is an error of
+ * the statement. */
+CR_API void cr_query_loader(cr_stmt *q, cr_loader how, const cr_relationship *const *path,
+                            size_t n);
+#define CR__RELS(...) ((const cr_relationship *const[]){__VA_ARGS__}), \
+    (sizeof((const cr_relationship *const[]){__VA_ARGS__}) / sizeof(cr_relationship *))
+#define cr_joinedload(q, ...) cr_query_loader((q), CR_LOAD_JOINED, CR__RELS(__VA_ARGS__))
+#define cr_selectinload(q, ...) cr_query_loader((q), CR_LOAD_SELECTIN, CR__RELS(__VA_ARGS__))
+#define cr_lazyload(q, ...) cr_query_loader((q), CR_LOAD_LAZY, CR__RELS(__VA_ARGS__))
+#define cr_raiseload(q, ...) cr_query_loader((q), CR_LOAD_RAISE, CR__RELS(__VA_ARGS__))
+
+/* JOIN along a relationship, the ON clause from its foreign key
+ * (query.join(User.posts)); a many-to-many joins through its secondary
+ * table. The statement must already select from the relationship's model. */
+CR_API void cr_join_related(cr_stmt *q, const cr_relationship *r);
+CR_API void cr_outerjoin_related(cr_stmt *q, const cr_relationship *r);
+
+/* How many lazy loads a session ran, all relationships together. Past
+ * lazy_warn_threshold (cr_session_options; default 10 under echo, else off)
+ * loads of one relationship in one session, the echo log says once that it
+ * is an N+1 pattern and names the relationship. */
+CR_API size_t cr_session_lazy_loads(const cr_session *s);
+
+/* ------------------------------------------------------------------------
  * Model declaration macros (see the top of this file)
  * ------------------------------------------------------------------------ */
 
@@ -481,7 +656,27 @@ CR_API cr_session *cr_query_session(const cr_stmt *q);
 #define CR__MODEL_FIELD(field, ...) \
     {offsetof(cr__model_self, field), CR__CAT(CR__FKIND_, CR__TYPE_OF(__VA_ARGS__))},
 
-#define CR_DECLARE_MODEL(T, FIELDS)                                                        \
+/* Relationship fields: ONE(T) a pointer, MANY(T) a collection. */
+#define CR__RTYPE_ONE(T) struct T *
+#define CR__RTYPE_MANY(T) cr_collection
+#define CR__RDEF_ONE(T) .target = #T, .many = false
+#define CR__RDEF_MANY(T) .target = #T, .many = true
+#define CR__REL_MEMBER(name, ...) CR__CAT(CR__RTYPE_, CR__TYPE_OF(__VA_ARGS__)) name;
+#define CR__REL_HANDLE_FIELD(name, ...) cr_relationship *name;
+#define CR__REL_DEF(name, ...) \
+    {.name = #name, .offset = offsetof(cr__model_self, name), CR__RDEF_##__VA_ARGS__},
+#define CR__REL_HANDLE(name, ...) &t->r.name,
+
+/* CR_DECLARE_MODEL(T, FIELDS) or (T, FIELDS, RELATIONSHIPS) */
+#define CR__PICK3(a, b, c, name, ...) name
+#define CR__PICK4(a, b, c, d, name, ...) name
+#define CR_DECLARE_MODEL(...) \
+    CR__PICK3(__VA_ARGS__, CR__DECLARE_MODEL_R, CR__DECLARE_MODEL_F, ~)(__VA_ARGS__)
+#define CR_DEFINE_MODEL(...) \
+    CR__PICK4(__VA_ARGS__, CR__DEFINE_MODEL_R, CR__DEFINE_MODEL_F, ~)(__VA_ARGS__)
+#define CR_MODEL(...) CR__PICK4(__VA_ARGS__, CR__MODEL_R, CR__MODEL_F, ~)(__VA_ARGS__)
+
+#define CR__DECLARE_MODEL_F(T, FIELDS)                                                     \
     typedef struct T {                                                                     \
         cr_object _cr;                                                                     \
         FIELDS(CR__MODEL_MEMBER)                                                           \
@@ -494,22 +689,55 @@ CR_API cr_session *cr_query_session(const cr_stmt *q);
     extern T##_model_t T##_model;                                                          \
     cr_status T##_define(cr_metadata *md);
 
-#define CR_DEFINE_MODEL(T, tablename, FIELDS)                                              \
-    T##_model_t T##_model;                                                                 \
-    cr_status T##_define(cr_metadata *md)                                                  \
-    {                                                                                      \
+#define CR__DECLARE_MODEL_R(T, FIELDS, RELS)                                               \
+    typedef struct T {                                                                     \
+        cr_object _cr;                                                                     \
+        FIELDS(CR__MODEL_MEMBER)                                                           \
+        RELS(CR__REL_MEMBER)                                                               \
+    } T;                                                                                   \
+    typedef struct T##_model_t {                                                           \
+        cr_mapper *mapper;                                                                 \
+        cr_table *table;                                                                   \
+        struct { FIELDS(CR__TABLE_FIELD) } c;                                              \
+        struct { RELS(CR__REL_HANDLE_FIELD) } r;                                           \
+    } T##_model_t;                                                                         \
+    extern T##_model_t T##_model;                                                          \
+    cr_status T##_define(cr_metadata *md);
+
+#define CR__DEFINE_MODEL_BODY(T, tablename, FIELDS)                                        \
         typedef T cr__model_self;                                                          \
         T##_model_t *t = &T##_model;                                                       \
         const cr_column_def defs[] = {FIELDS(CR__TABLE_DEF)};                              \
         const cr_field_def fields[] = {FIELDS(CR__MODEL_FIELD)};                           \
         cr_column **const handles[] = {FIELDS(CR__TABLE_HANDLE)};                          \
-        return cr_model_define(md, #T, tablename, sizeof(T), defs, fields,                 \
-                               sizeof defs / sizeof defs[0], handles, &t->table,           \
-                               &t->mapper);                                                \
+        cr_status st = cr_model_define(md, #T, tablename, sizeof(T), defs, fields,         \
+                                       sizeof defs / sizeof defs[0], handles, &t->table,   \
+                                       &t->mapper);
+
+#define CR__DEFINE_MODEL_F(T, tablename, FIELDS)                                           \
+    T##_model_t T##_model;                                                                 \
+    cr_status T##_define(cr_metadata *md)                                                  \
+    {                                                                                      \
+        CR__DEFINE_MODEL_BODY(T, tablename, FIELDS)                                        \
+        return st;                                                                         \
     }
 
-#define CR_MODEL(T, tablename, FIELDS) \
-    CR_DECLARE_MODEL(T, FIELDS)        \
-    CR_DEFINE_MODEL(T, tablename, FIELDS)
+#define CR__DEFINE_MODEL_R(T, tablename, FIELDS, RELS)                                     \
+    T##_model_t T##_model;                                                                 \
+    cr_status T##_define(cr_metadata *md)                                                  \
+    {                                                                                      \
+        CR__DEFINE_MODEL_BODY(T, tablename, FIELDS)                                        \
+        const cr_relationship_def rels[] = {RELS(CR__REL_DEF)};                            \
+        cr_relationship **const rhandles[] = {RELS(CR__REL_HANDLE)};                       \
+        return st ? st : cr_model_relationships(t->mapper, rels,                           \
+                                                sizeof rels / sizeof rels[0], rhandles);   \
+    }
+
+#define CR__MODEL_F(T, tablename, FIELDS) \
+    CR__DECLARE_MODEL_F(T, FIELDS)        \
+    CR__DEFINE_MODEL_F(T, tablename, FIELDS)
+#define CR__MODEL_R(T, tablename, FIELDS, RELS) \
+    CR__DECLARE_MODEL_R(T, FIELDS, RELS)        \
+    CR__DEFINE_MODEL_R(T, tablename, FIELDS, RELS)
 
 #endif /* CRUCIBLE_ORM_H */

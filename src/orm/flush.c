@@ -5,7 +5,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum step_kind { STEP_INSERT, STEP_UPDATE, STEP_DELETE } step_kind;
+typedef enum step_kind {
+    STEP_INSERT, STEP_UPDATE, STEP_DELETE, STEP_POST_UPDATE, STEP_ASSOC_DELETE, STEP_ASSOC_CLEAR,
+    STEP_ASSOC_INSERT
+} step_kind;
+
+/* A foreign key field the flush sets from a related object's key (src
+ * NULL: to NULL). post: by a second UPDATE after the INSERTs (post_update). */
+typedef struct fk_sync {
+    struct fk_sync *next;
+    const cr_relationship *r;
+    size_t field;
+    cr_instance *src;
+    size_t src_field;
+    bool post;
+} fk_sync;
+
+/* What the flush running now knows about an object (in->note). */
+struct flush_note {
+    fk_sync *syncs;
+    size_t item;                 /* its index in the plan's items, or SIZE_MAX */
+    bool done;                   /* its INSERT ran                              */
+};
+
+/* A row of an association table to insert or delete (a: r's parent side,
+ * b: its target), or every row of one object (clear: b NULL). */
+typedef struct assoc_op {
+    const cr_relationship *r;
+    cr_instance *a, *b;
+    step_kind kind;
+    bool remote;                 /* clear: a is on the target side           */
+} assoc_op;
 
 /* One object of a step, and what the flush learnt for it (generated keys,
  * server and client defaults, the new version), stored into it once every
@@ -22,6 +52,7 @@ typedef struct flush_item {
 typedef struct flush_step {
     step_kind kind;
     const cr_mapper *m;
+    const cr_relationship *rel;  /* association and post-update steps        */
     uint64_t cols;
     size_t first, n;             /* items[first .. first + n)                */
 } flush_step;
@@ -36,10 +67,32 @@ typedef struct flush_plan {
     const cr_mapper *ranked[16];  /* table ranks of the mappers seen */
     int ranks[16];
     size_t nranks;
+    bool rels;                    /* the session has objects with relationships */
+    cr_instance **noted;          /* objects given a note                       */
+    size_t nnoted, capnoted;
+    assoc_op *assoc;
+    size_t nassoc, capassoc;
+    fk_sync **posts;              /* post_update syncs, with their objects      */
+    cr_instance **post_of;
+    size_t nposts, capposts, capposts2;
 } flush_plan;
+
+static uint64_t sync_fields(const cr_instance *in);
+
+static bool item_step(step_kind k)
+{
+    return k == STEP_INSERT || k == STEP_UPDATE || k == STEP_DELETE;
+}
+
 
 static void plan_free(flush_plan *p)
 {
+    for (size_t i = 0; i < p->nnoted; i++)
+        p->noted[i]->note = NULL;
+    cr_free(p->noted);
+    cr_free(p->assoc);
+    cr_free(p->posts);
+    cr_free(p->post_of);
     cr_free(p->items);
     cr_free(p->steps);
     cr_arena_free(&p->arena);
@@ -150,10 +203,15 @@ static cr_status keep_value(cr_session *s, flush_plan *p, flush_item *it, size_t
 static cr_status insert_fields(cr_session *s, flush_plan *p, flush_item *it)
 {
     const cr_mapper *m = it->in->mapper;
+    uint64_t synced = it->in->note ? sync_fields(it->in) : 0;
     for (size_t i = 0; i < m->nfields; i++) {
         const cr_field *f = &m->fields[i];
         cr_value v = cr_field_value(it->in, i);
         uint64_t bit = UINT64_C(1) << i;
+        if (synced & bit) {
+            it->cols |= bit;   /* its value comes from the related object */
+            continue;
+        }
         if ((int)i == m->version) {
             v = cr_val_int(1);
         } else if (v.type == CR_NULL && f->col->default_fn) {
@@ -190,6 +248,401 @@ static bool grow(void *array, size_t n, size_t *cap, size_t size)
     *p = bigger;
     *cap = want;
     return true;
+}
+
+/* ---- relationships: what the flush derives from them ---- */
+
+static struct flush_note *note_of(cr_session *s, flush_plan *p, cr_instance *in)
+{
+    if (in->note)
+        return in->note;
+    struct flush_note *n = cr_arena_alloc(&p->arena, sizeof *n);
+    if (!n || !grow(&p->noted, p->nnoted, &p->capnoted, sizeof *p->noted)) {
+        cr_error_oom(&s->err);
+        return NULL;
+    }
+    memset(n, 0, sizeof *n);
+    n->item = SIZE_MAX;
+    p->noted[p->nnoted++] = in;
+    in->note = n;
+    return n;
+}
+
+/* The child's foreign key fields of r take src's key (src NULL: NULL). */
+static cr_status add_sync(cr_session *s, flush_plan *p, cr_instance *child,
+                          const cr_relationship *r, cr_instance *src)
+{
+    struct flush_note *n = note_of(s, p, child);
+    if (!n)
+        return CR_ERR_NO_MEMORY;
+    for (size_t k = 0; k < r->nkeys; k++) {
+        fk_sync *y = cr_arena_alloc(&p->arena, sizeof *y);
+        if (!y)
+            return cr_error_oom(&s->err);
+        bool m2o = r->kind == CR_REL_MANY_TO_ONE;
+        *y = (fk_sync){n->syncs, r, m2o ? r->fk[k] : r->fk[k], src, r->ref[k],
+                       r->post_update && src && src->state == CR_INST_PENDING};
+        n->syncs = y;
+    }
+    return CR_OK;
+}
+
+/* Whether the child's fields of r are set from an object by this flush. */
+static bool has_parent_sync(const cr_instance *child, const cr_relationship *r)
+{
+    for (const fk_sync *y = child->note ? child->note->syncs : NULL; y; y = y->next)
+        if (y->src && y->field == r->fk[0])
+            return true;
+    return false;
+}
+
+static cr_status add_assoc(cr_session *s, flush_plan *p, const cr_relationship *r,
+                           cr_instance *a, cr_instance *b, step_kind kind, bool remote)
+{
+    /* Both sides of a many-to-many see the same change: one side speaks
+     * for the pair. */
+    if (b && r->back && r->back < r) {
+        cr_instance *t = a;
+        a = b;
+        b = t;
+        r = r->back;
+    }
+    if (!grow(&p->assoc, p->nassoc, &p->capassoc, sizeof *p->assoc))
+        return cr_error_oom(&s->err);
+    p->assoc[p->nassoc++] = (assoc_op){r, a, b, kind, remote};
+    return CR_OK;
+}
+
+static bool same_assoc(const assoc_op *x, const assoc_op *y)
+{
+    return x->r == y->r && x->a == y->a && x->b == y->b && x->kind == y->kind &&
+           x->remote == y->remote;
+}
+
+static int compare_assoc(const void *a, const void *b)
+{
+    const assoc_op *x = a, *y = b;
+    if (x->kind != y->kind)
+        return (int)x->kind - (int)y->kind;
+    if (x->r != y->r)
+        return x->r < y->r ? -1 : 1;
+    if (x->a != y->a)
+        return x->a->order < y->a->order ? -1 : x->a->order > y->a->order ? 1
+               : x->a < y->a ? -1 : 1;
+    if (x->b != y->b)
+        return !x->b ? -1 : !y->b ? 1 : x->b->order < y->b->order ? -1
+               : x->b->order > y->b->order ? 1 : x->b < y->b ? -1 : 1;
+    return (int)x->remote - (int)y->remote;
+}
+
+static cr_status mark_orphan(cr_session *s, cr_instance *child)
+{
+    (void)s;
+    if (child->marked_delete || child->state != CR_INST_PERSISTENT)
+        return CR_OK;
+    child->marked_delete = true;
+    child->orphaned = true;
+    return CR_OK;
+}
+
+/* The members of a collection that are not in `other` (added: items not
+ * in orig; removed: orig not in items). */
+static bool in_list(void *const *list, size_t n, const void *obj)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == obj)
+            return true;
+    return false;
+}
+
+/* A related object must be of the target model and of this session. */
+static cr_status check_member(cr_session *s, const cr_relationship *r, const cr_instance *t)
+{
+    if (!t)
+        return cr_session_fail(s, CR_ERR_UNMAPPED_INSTANCE, "relationship %s.%s holds something "
+                               "that is not an object of a mapped model", r->parent->name,
+                               r->name);
+    if (t->mapper != r->target)
+        return cr_session_fail(s, CR_ERR_ARGUMENT, "relationship %s.%s holds a %s object where "
+                               "%s objects belong", r->parent->name, r->name, t->mapper->name,
+                               r->target->name);
+    if (t->session != s)
+        return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "relationship %s.%s holds a %s object "
+                               "that is not in this session (it is %s; cascade save-update "
+                               "is off?)", r->parent->name, r->name, t->mapper->name,
+                               cr_object_state_name(cr_object_state_of(t->obj)));
+    return CR_OK;
+}
+
+/* What one relationship of a saved object asks: foreign keys to set,
+ * association rows, orphans (collected in *orph). */
+static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_relationship *r,
+                           cr_instance ***orph, const cr_relationship ***orph_rel, size_t *norph,
+                           size_t *caporph)
+{
+    cr_relstate *rs = cr_relstate_of(in, r->index);
+    bool pending = in->state == CR_INST_PENDING;
+    cr_status st = CR_OK;
+    if (!r->many) {
+        void *now = *cr_rel_ref(in, r), *was = *cr_rel_snap_ref(in, r);
+        if (!pending && now == was)
+            return CR_OK;
+        if (pending && !now)
+            return CR_OK;
+        cr_instance *t = now ? cr_instance_of(now) : NULL;
+        if (now && (st = check_member(s, r, t)))
+            return st;
+        if (r->kind == CR_REL_MANY_TO_ONE)
+            return add_sync(s, p, in, r, t);
+        /* one-to-one from the side without the key */
+        if (t && (st = add_sync(s, p, t, r, in)))
+            return st;
+        cr_instance *old = was && !pending ? cr_instance_of(was) : NULL;
+        if (old && old != t) {
+            size_t cap = *caporph;
+            if (!grow(orph, *norph, &cap, sizeof **orph) ||
+                !grow(orph_rel, *norph, caporph, sizeof **orph_rel))
+                return cr_error_oom(&s->err);
+            (*orph)[*norph] = old;
+            (*orph_rel)[(*norph)++] = r;
+        }
+        return CR_OK;
+    }
+    if (!pending && !rs->changed)
+        return CR_OK;
+    cr_collection *c = cr_rel_coll(in, r);
+    for (size_t i = 0; i < c->count && !st; i++) {
+        if (!pending && in_list(rs->orig, rs->norig, c->items[i]))
+            continue;
+        cr_instance *t = cr_instance_of(c->items[i]);
+        if ((st = check_member(s, r, t)))
+            break;
+        st = r->kind == CR_REL_MANY_TO_MANY ? add_assoc(s, p, r, in, t, STEP_ASSOC_INSERT, false)
+                                            : add_sync(s, p, t, r, in);
+    }
+    for (size_t i = 0; !pending && i < rs->norig && !st; i++) {
+        if (in_list(c->items, c->count, rs->orig[i]))
+            continue;
+        cr_instance *t = cr_instance_of(rs->orig[i]);
+        if (!t)
+            continue;
+        if (r->kind == CR_REL_MANY_TO_MANY) {
+            st = add_assoc(s, p, r, in, t, STEP_ASSOC_DELETE, false);
+            continue;
+        }
+        size_t cap = *caporph;
+        if (!grow(orph, *norph, &cap, sizeof **orph) ||
+            !grow(orph_rel, *norph, caporph, sizeof **orph_rel))
+            return cr_error_oom(&s->err);
+        (*orph)[*norph] = t;
+        (*orph_rel)[(*norph)++] = r;
+    }
+    return st;
+}
+
+/* Every association table row of a deleted object. */
+static cr_status rel_clear_assoc(cr_session *s, flush_plan *p, cr_instance *in)
+{
+    cr_metadata *md = in->mapper->table->md;
+    cr_status st = CR_OK;
+    for (size_t i = 0; i < in->mapper->nrels && !st; i++) {
+        const cr_relationship *r = in->mapper->rels[i];
+        if (r->resolved && r->kind == CR_REL_MANY_TO_MANY && !r->viewonly &&
+            !(r->back && r->back < r))
+            st = add_assoc(s, p, r, in, NULL, STEP_ASSOC_CLEAR, false);
+        else if (r->resolved && r->kind == CR_REL_MANY_TO_MANY && !r->viewonly)
+            st = add_assoc(s, p, r->back, in, NULL, STEP_ASSOC_CLEAR, true);
+    }
+    /* many-to-many of other models onto this one, declared on their side only */
+    for (size_t t = 0; t < md->ntables && !st; t++) {
+        const cr_mapper *m = cr_table_mapper(md->tables[t]);
+        for (size_t i = 0; m && i < m->nrels && !st; i++) {
+            const cr_relationship *r = m->rels[i];
+            if (r->resolved && r->kind == CR_REL_MANY_TO_MANY && r->target == in->mapper &&
+                !r->back && !r->viewonly)
+                st = add_assoc(s, p, r, in, NULL, STEP_ASSOC_CLEAR, true);
+        }
+    }
+    return st;
+}
+
+/* A deleted object's one-to-many children without a delete cascade lose
+ * their foreign key (loaded first unless passive_deletes). */
+static cr_status rel_deletes(cr_session *s, flush_plan *p, cr_instance *in)
+{
+    cr_status st = rel_clear_assoc(s, p, in);
+    for (size_t i = 0; i < in->mapper->nrels && !st; i++) {
+        cr_relationship *r = in->mapper->rels[i];
+        if (!r->resolved || r->kind != CR_REL_ONE_TO_MANY || r->viewonly ||
+            (r->cascade & CR_CASCADE_DELETE))
+            continue;
+        if (!cr_relstate_of(in, i)->loaded) {
+            if (r->passive_deletes)
+                continue;
+            bool af = s->autoflush;
+            s->autoflush = false;
+            st = cr_rel_load(s, in, r);
+            s->autoflush = af;
+            if (st)
+                return st;
+        }
+        void **items, *one;
+        size_t n = cr_rel_members(in, r, &items, &one);
+        for (size_t k = 0; k < n && !st; k++) {
+            cr_instance *t = cr_instance_of(items[k]);
+            if (t && t->session == s && !t->marked_delete && t->state == CR_INST_PERSISTENT &&
+                !has_parent_sync(t, r))
+                st = add_sync(s, p, t, r, NULL);
+        }
+    }
+    return st;
+}
+
+/* Bring the loaded other side of a plain pointer assignment in step. */
+static cr_status rel_backrefs(cr_instance *in)
+{
+    for (size_t i = 0; i < in->mapper->nrels; i++) {
+        const cr_relationship *r = in->mapper->rels[i];
+        if (r->many || !r->back || !r->resolved)
+            continue;
+        void *now = *cr_rel_ref(in, r), *was = *cr_rel_snap_ref(in, r);
+        if (now == was)
+            continue;
+        cr_instance *old = was ? cr_instance_of(was) : NULL;
+        cr_instance *t = now ? cr_instance_of(now) : NULL;
+        if (old && old->mapper == r->target && r->back->many) {
+            cr_relstate *ors = cr_relstate_of(old, r->back->index);
+            if (ors->loaded && cr_collection_drop(cr_rel_coll(old, r->back), in->obj))
+                ors->changed = true;
+        }
+        if (t && t->mapper == r->target && r->back->many) {
+            cr_relstate *trs = cr_relstate_of(t, r->back->index);
+            cr_collection *tc = cr_rel_coll(t, r->back);
+            if (trs->loaded && !cr_collection_has(tc, in->obj)) {
+                if (cr_collection_push(tc, in->obj))
+                    return CR_ERR_NO_MEMORY;
+                trs->changed = true;
+            }
+        }
+    }
+    return CR_OK;
+}
+
+/* Whether an object's relationships may ask the flush for anything. */
+static bool rel_touched(const cr_instance *in)
+{
+    if (in->state == CR_INST_PENDING || in->marked_delete)
+        return true;
+    for (size_t i = 0; i < in->mapper->nrels; i++) {
+        const cr_relationship *r = in->mapper->rels[i];
+        if (r->many ? cr_relstate_of(in, i)->changed
+                    : *cr_rel_ref(in, r) != *cr_rel_snap_ref(in, r))
+            return true;
+    }
+    return false;
+}
+
+/* Everything the relationships ask of this flush, before its plan: the
+ * save-update cascade, foreign keys to set, association rows, orphans,
+ * children of deleted objects. */
+static cr_status rel_prepare(cr_session *s, flush_plan *p)
+{
+    cr_status st = CR_OK;
+    for (cr_instance *in = s->head; in && !st; in = in->next)
+        if (in->session == s && in->mapper->nrels)
+            p->rels = true;
+    if (!p->rels)
+        return CR_OK;
+    /* Resolve, cascade in what is reachable, and fix loaded back sides of
+     * plain assignments; the list grows as objects are added. */
+    for (cr_instance *in = s->head; in && !st; in = in->next) {
+        if (in->session != s || !in->mapper->nrels || !rel_touched(in))
+            continue;
+        for (size_t i = 0; i < in->mapper->nrels && !st; i++)
+            st = cr_rel_ready(in->mapper->rels[i], &s->err);
+        if (!st && !in->marked_delete) {
+            if (rel_backrefs(in))
+                return cr_error_oom(&s->err);
+            st = cr_rel_cascade_add(s, in);
+        }
+    }
+    cr_instance **orph = NULL;
+    const cr_relationship **orph_rel = NULL;
+    size_t norph = 0, caporph = 0;
+    for (cr_instance *in = s->head; in && !st; in = in->next) {
+        if (in->session != s || !in->mapper->nrels || in->marked_delete || !rel_touched(in))
+            continue;
+        for (size_t i = 0; i < in->mapper->nrels && !st; i++)
+            if (!in->mapper->rels[i]->viewonly)
+                st = rel_saves(s, p, in, in->mapper->rels[i], &orph, &orph_rel, &norph,
+                               &caporph);
+    }
+    /* A child taken from one parent and given to another keeps the new one. */
+    for (size_t i = 0; i < norph && !st; i++) {
+        cr_instance *t = orph[i];
+        const cr_relationship *r = orph_rel[i];
+        if (t->session != s || t->marked_delete || has_parent_sync(t, r))
+            continue;
+        if (r->cascade & CR_CASCADE_DELETE_ORPHAN) {
+            if (t->state == CR_INST_PENDING)
+                cr_session_expunge_instance(s, t);
+            else if (!(st = mark_orphan(s, t)))
+                st = cr_rel_cascade_delete(s, t, true);
+        } else if (t->state == CR_INST_PERSISTENT) {
+            st = add_sync(s, p, t, r, NULL);
+        }
+    }
+    cr_free(orph);
+    cr_free(orph_rel);
+    for (cr_instance *in = s->head; in && !st; in = in->next)
+        if (in->session == s && in->marked_delete && in->mapper->nrels)
+            st = rel_deletes(s, p, in);
+    if (!st && p->nassoc > 1) {
+        qsort(p->assoc, p->nassoc, sizeof *p->assoc, compare_assoc);
+        size_t w = 1;
+        for (size_t i = 1; i < p->nassoc; i++)
+            if (!same_assoc(&p->assoc[i], &p->assoc[w - 1]))
+                p->assoc[w++] = p->assoc[i];
+        p->nassoc = w;
+    }
+    return st;
+}
+
+/* The fields of a child the flush sets (post_update ones aside). */
+static uint64_t sync_fields(const cr_instance *in)
+{
+    uint64_t mask = 0;
+    for (const fk_sync *y = in->note ? in->note->syncs : NULL; y; y = y->next)
+        if (!y->post)
+            mask |= UINT64_C(1) << y->field;
+    return mask;
+}
+
+/* The sync fields of a persistent object whose value changes. */
+static uint64_t sync_changes(const cr_instance *in)
+{
+    uint64_t mask = 0;
+    for (const fk_sync *y = in->note ? in->note->syncs : NULL; y; y = y->next) {
+        if (y->post)
+            continue;
+        cr_value now = cr_field_value(in, y->field);
+        if (y->src && y->src->state == CR_INST_PENDING) {
+            mask |= UINT64_C(1) << y->field;
+            continue;
+        }
+        cr_value v = y->src ? cr_field_value(y->src, y->src_field) : cr_val_null();
+        if (!cr_value_same(&now, &v))
+            mask |= UINT64_C(1) << y->field;
+    }
+    return mask;
+}
+
+static bool has_post_syncs(const cr_instance *in)
+{
+    for (const fk_sync *y = in->note ? in->note->syncs : NULL; y; y = y->next)
+        if (y->post)
+            return true;
+    return false;
 }
 
 static cr_status push_item(cr_session *s, flush_plan *p, cr_instance *in)
@@ -237,7 +690,7 @@ static cr_status push_step(cr_session *s, flush_plan *p, step_kind kind, size_t 
     }
     if (!grow(&p->steps, p->nsteps, &p->capsteps, sizeof *p->steps))
         return cr_error_oom(&s->err);
-    p->steps[p->nsteps++] = (flush_step){kind, it->in->mapper, it->cols, first, 1};
+    p->steps[p->nsteps++] = (flush_step){kind, it->in->mapper, NULL, it->cols, first, 1};
     return CR_OK;
 }
 
@@ -323,6 +776,17 @@ static void visit(const flush_item *run, const node *byhash, size_t n, size_t pk
     if (mark[i])
         return;
     mark[i] = 1;
+    /* A parent the flush is inserting is found through the relationship:
+     * its key is not known yet. */
+    for (const fk_sync *y = run[i].in->note ? run[i].in->note->syncs : NULL;
+         y && !deleting; y = y->next)
+        if (y->field == fk && y->src && y->src->note && y->src->note->item < n &&
+            run[y->src->note->item].in == y->src) {
+            if (!y->post && y->src->note->item != i)
+                visit(run, byhash, n, pk, fk, deleting, y->src->note->item, mark, out, nout);
+            out[(*nout)++] = run[i];
+            return;
+        }
     cr_value ref = row_value(&run[i], fk, deleting);
     if (ref.type != CR_NULL) {
         size_t parent = find_row(run, byhash, n, pk, &ref, deleting);
@@ -349,6 +813,8 @@ static cr_status order_run(cr_session *s, flush_item *run, size_t n, int fk, boo
     for (size_t i = 0; i < n; i++) {
         cr_value k = row_value(&run[i], pk, deleting);
         byhash[i] = (node){cr_key_hash(&k, 1), i};
+        if (run[i].in->note)
+            run[i].in->note->item = i;   /* its place in the run, for visit */
     }
     qsort(byhash, n, sizeof *byhash, compare_nodes);
     size_t nout = 0;
@@ -440,11 +906,68 @@ static cr_status check_duplicate_keys(cr_session *s, const flush_plan *p)
     return st;
 }
 
+/* The post_update syncs of the plan's objects, in plan order. */
+static cr_status collect_posts(cr_session *s, flush_plan *p)
+{
+    for (size_t i = 0; i < p->nitems; i++) {
+        cr_instance *in = p->items[i].in;
+        for (fk_sync *y = in->note ? in->note->syncs : NULL; y; y = y->next) {
+            if (!y->post || in->marked_delete)
+                continue;
+            size_t cap2 = p->capposts;
+            if (!grow(&p->posts, p->nposts, &p->capposts, sizeof *p->posts) ||
+                !grow(&p->post_of, p->nposts, &cap2, sizeof *p->post_of))
+                return cr_error_oom(&s->err);
+            p->posts[p->nposts] = y;
+            p->post_of[p->nposts++] = in;
+        }
+    }
+    return CR_OK;
+}
+
+static cr_status push_rel_step(cr_session *s, flush_plan *p, step_kind kind,
+                               const cr_relationship *r, const cr_mapper *m, size_t first)
+{
+    if (!grow(&p->steps, p->nsteps, &p->capsteps, sizeof *p->steps))
+        return cr_error_oom(&s->err);
+    p->steps[p->nsteps] = (flush_step){kind, m, r, 0, first, 1};
+    p->nsteps++;
+    return CR_OK;
+}
+
+/* Steps between the saves and the deletes: post-updates, association rows
+ * deleted, then inserted. */
+static cr_status push_middle_steps(cr_session *s, flush_plan *p)
+{
+    cr_status st = CR_OK;
+    for (size_t i = 0; i < p->nposts && !st; i++) {
+        flush_step *last = p->nsteps ? &p->steps[p->nsteps - 1] : NULL;
+        if (last && last->kind == STEP_POST_UPDATE && last->rel == p->posts[i]->r)
+            last->n++;
+        else
+            st = push_rel_step(s, p, STEP_POST_UPDATE, p->posts[i]->r, p->post_of[i]->mapper, i);
+    }
+    static const step_kind order[] = {STEP_ASSOC_DELETE, STEP_ASSOC_CLEAR, STEP_ASSOC_INSERT};
+    for (size_t o = 0; o < CR_ARRAY_LEN(order) && !st; o++)
+        for (size_t i = 0; i < p->nassoc && !st; i++) {
+            const assoc_op *a = &p->assoc[i];
+            if (a->kind != order[o])
+                continue;
+            flush_step *last = p->nsteps ? &p->steps[p->nsteps - 1] : NULL;
+            if (last && last->kind == a->kind && last->rel == a->r && a->kind != STEP_ASSOC_CLEAR &&
+                last->first + last->n == i)
+                last->n++;
+            else
+                st = push_rel_step(s, p, a->kind, a->r, NULL, i);
+        }
+    return st;
+}
+
 static cr_status plan_build(cr_session *s, flush_plan *p)
 {
     memset(p, 0, sizeof *p);
     cr_arena_init(&p->arena, 8192);
-    cr_status st = CR_OK;
+    cr_status st = rel_prepare(s, p);
     for (cr_instance *in = s->head; in && !st; in = in->next) {
         if (in->session != s)
             continue;
@@ -452,7 +975,9 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
             st = push_item(s, p, in);
         else if (in->state == CR_INST_PERSISTENT) {
             uint64_t changed = changed_fields(in);
-            if (changed && !(st = push_item(s, p, in)))
+            if (in->note)
+                changed |= sync_changes(in);
+            if ((changed || (in->note && has_post_syncs(in))) && !(st = push_item(s, p, in)))
                 p->items[p->nitems - 1].cols = changed;
         }
     }
@@ -466,9 +991,25 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
     if (!sorted)
         qsort(p->items, p->nitems, sizeof *p->items, compare_items);
     st = order_self_references(s, p);
+    for (size_t i = 0; p->rels && i < p->nitems && !st; i++) {
+        struct flush_note *n = note_of(s, p, p->items[i].in);
+        if (!n)
+            st = CR_ERR_NO_MEMORY;
+        else
+            n->item = i;
+    }
+    if (!st && p->rels)
+        st = collect_posts(s, p);
+    bool middle = false;
     for (size_t i = 0; i < p->nitems && !st; i++) {
         flush_item *it = &p->items[i];
         step_kind kind = kind_of(it);
+        if (kind == STEP_DELETE && !middle) {
+            middle = true;
+            st = push_middle_steps(s, p);
+            if (st)
+                break;
+        }
         if (kind == STEP_INSERT) {
             p->ninserts++;
             st = insert_fields(s, p, it);
@@ -480,6 +1021,8 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
         if (!st)
             st = push_step(s, p, kind, i);
     }
+    if (!st && !middle)
+        st = push_middle_steps(s, p);
     if (!st && p->ninserts > 1)
         st = check_duplicate_keys(s, p);
     return st;
@@ -499,11 +1042,22 @@ static void describe_cols(cr_buf *b, const cr_mapper *m, uint64_t cols)
 
 static char *plan_text(const flush_plan *p)
 {
-    static const char *const verbs[] = {"INSERT", "UPDATE", "DELETE"};
+    static const char *const verbs[] = {"INSERT", "UPDATE", "DELETE", "UPDATE", "DELETE",
+                                        "DELETE", "INSERT"};
     cr_buf b;
     cr_buf_init(&b);
     for (size_t k = 0; k < p->nsteps; k++) {
         const flush_step *st = &p->steps[k];
+        if (st->kind == STEP_POST_UPDATE) {
+            cr_buf_printf(&b, "UPDATE %s (%s) %zu post-update\n", st->m->table->name,
+                          st->m->fields[p->posts[st->first]->field].col->name, st->n);
+            continue;
+        }
+        if (!item_step(st->kind)) {
+            cr_buf_printf(&b, "%s %s %zu%s\n", verbs[st->kind], st->rel->secondary->name, st->n,
+                          st->kind == STEP_ASSOC_CLEAR ? " all" : "");
+            continue;
+        }
         cr_buf_printf(&b, "%s %s", verbs[st->kind], st->m->table->name);
         if (st->kind != STEP_DELETE)
             describe_cols(&b, st->m, st->cols);
@@ -571,6 +1125,55 @@ static cr_status read_returning(cr_session *s, flush_plan *p, flush_item *items,
     return CR_OK;
 }
 
+/* The key value of a related object now: what the flush gave it if it is
+ * being inserted (its INSERT must have run), else its field. */
+static cr_status source_value(cr_session *s, flush_plan *p, const fk_sync *y,
+                              const cr_instance *child, cr_value *out)
+{
+    if (!y->src) {
+        *out = cr_val_null();
+        return CR_OK;
+    }
+    const struct flush_note *n = y->src->note;
+    if (y->src->state == CR_INST_PENDING) {
+        if (!n || n->item == SIZE_MAX || !n->done) {
+            cr_buf b;
+            cr_buf_init(&b);
+            cr_describe(child, &b);
+            cr_status st = cr_session_fail(s, CR_ERR_FLUSH, "Circular dependency: %s needs the "
+                                           "key of a %s not inserted yet through relationship "
+                                           "%s.%s; break the cycle with post_update",
+                                           cr_buf_cstr(&b) ? cr_buf_cstr(&b) : "?",
+                                           y->src->mapper->name, y->r->parent->name, y->r->name);
+            cr_buf_free(&b);
+            return st;
+        }
+        *out = item_value(&p->items[n->item], y->src_field);
+        return CR_OK;
+    }
+    *out = cr_field_value(y->src, y->src_field);
+    return CR_OK;
+}
+
+/* Keep the foreign keys the flush sets on the step's objects. */
+static cr_status apply_syncs(cr_session *s, flush_plan *p, const flush_step *step)
+{
+    for (size_t k = 0; k < step->n; k++) {
+        flush_item *it = &p->items[step->first + k];
+        for (const fk_sync *y = it->in->note ? it->in->note->syncs : NULL; y; y = y->next) {
+            if (y->post)
+                continue;
+            cr_value v;
+            cr_status st = source_value(s, p, y, it->in, &v);
+            if (!st)
+                st = keep_value(s, p, it, y->field, v);
+            if (st)
+                return st;
+        }
+    }
+    return CR_OK;
+}
+
 /* INSERT a batch of items sharing the step's columns: one statement of many
  * rows, RETURNING what the database generated. */
 static cr_status insert_batch(cr_session *s, flush_plan *p, const flush_step *step,
@@ -614,6 +1217,9 @@ static cr_status insert_batch(cr_session *s, flush_plan *p, const flush_step *st
 
 static cr_status run_insert(cr_session *s, flush_plan *p, const flush_step *step)
 {
+    cr_status st0 = p->rels ? apply_syncs(s, p, step) : CR_OK;
+    if (st0)
+        return st0;
     const cr_dialect *d = s->engine->dialect;
     size_t ncols = 0;
     for (size_t i = 0; i < step->m->nfields; i++)
@@ -629,6 +1235,8 @@ static cr_status run_insert(cr_session *s, flush_plan *p, const flush_step *step
         cr_status st = insert_batch(s, p, step, &p->items[step->first + k], n);
         if (st)
             return st;
+        for (size_t j = 0; p->rels && j < n; j++)
+            p->items[step->first + k + j].in->note->done = true;
     }
     return CR_OK;
 }
@@ -681,8 +1289,13 @@ static cr_status set_computed(cr_session *s, flush_plan *p, flush_item *it, cr_s
 static cr_status run_update(cr_session *s, flush_plan *p, const flush_step *step)
 {
     const cr_mapper *m = step->m;
+    cr_status st0 = p->rels ? apply_syncs(s, p, step) : CR_OK;
+    if (st0)
+        return st0;
     for (size_t k = 0; k < step->n; k++) {
         flush_item *it = &p->items[step->first + k];
+        if (!step->cols)
+            continue;   /* only a post-update to do */
         cr_stmt *q = cr_update(m->table);
         cr_status st = q ? CR_OK : cr_error_oom(&s->err);
         for (size_t i = 0; !st && i < m->nfields; i++) {
@@ -691,7 +1304,7 @@ static cr_status run_update(cr_session *s, flush_plan *p, const flush_step *step
                 st = set_computed(s, p, it, q, i,
                                   cr_val_int(cr_snap_value(it->in, i).v.i + 1));
             else if (step->cols >> i & 1)
-                bind_to(q, m->fields[i].col, cr_field_value(it->in, i), true);
+                bind_to(q, m->fields[i].col, item_value(it, i), true);
             else if (col->onupdate_fn || col->onupdate_value.type != CR_NULL)
                 st = set_computed(s, p, it, q, i,
                                   col->onupdate_fn ? col->onupdate_fn() : col->onupdate_value);
@@ -782,6 +1395,100 @@ static cr_status settle_item(cr_session *s, flush_item *it, step_kind kind)
     return CR_OK;
 }
 
+/* ---- relationship steps ---- */
+
+static cr_status run_counted(cr_session *s, cr_stmt *q)
+{
+    cr_result *r = cr_session_run(s, q);
+    cr_status st = r ? CR_OK : s->err.cls;
+    cr_result_free(r);
+    cr_stmt_free(q);
+    return st;
+}
+
+/* UPDATE child SET fk = key of the object it refers to, after the INSERTs
+ * (post_update). */
+static cr_status run_post_update(cr_session *s, flush_plan *p, const flush_step *step)
+{
+    for (size_t k = 0; k < step->n; k++) {
+        const fk_sync *y = p->posts[step->first + k];
+        cr_instance *in = p->post_of[step->first + k];
+        flush_item *it = &p->items[in->note->item];
+        cr_value v;
+        cr_status st = source_value(s, p, y, in, &v);
+        if (!st)
+            st = keep_value(s, p, it, y->field, v);
+        if (st)
+            return st;
+        const cr_mapper *m = in->mapper;
+        cr_stmt *q = cr_update(m->table);
+        if (q) {
+            bind_to(q, m->fields[y->field].col, it->post[y->field], true);
+            for (size_t j = 0; j < m->npk; j++)
+                bind_to(q, m->fields[m->pk[j]].col, item_value(it, m->pk[j]), false);
+        }
+        if ((st = run_counted(s, q)))
+            return st;
+    }
+    return CR_OK;
+}
+
+/* The key value of one side of an association row. */
+static cr_value side_value(flush_plan *p, const cr_instance *in, size_t field)
+{
+    const struct flush_note *n = in->note;
+    if (n && n->item != SIZE_MAX && p->items[n->item].in == in)
+        return item_value(&p->items[n->item], field);
+    return in->state == CR_INST_DELETED || in->marked_delete ? cr_snap_value(in, field)
+                                                            : cr_field_value(in, field);
+}
+
+/* INSERT / DELETE association rows: one INSERT of many rows, a DELETE per
+ * row; CLEAR: every row of a deleted object. */
+static cr_status run_assoc(cr_session *s, flush_plan *p, const flush_step *step)
+{
+    const cr_relationship *r = step->rel;
+    if (step->kind == STEP_ASSOC_INSERT) {
+        size_t per = r->nkeys + r->ntkeys;
+        size_t batch = s->engine->dialect->max_params / per;
+        if (batch > 1000)
+            batch = 1000;
+        for (size_t k = 0; k < step->n; k += batch) {
+            size_t n = step->n - k < batch ? step->n - k : batch;
+            cr_stmt *q = cr_insert(r->secondary);
+            for (size_t j = 0; q && j < n; j++) {
+                const assoc_op *a = &p->assoc[step->first + k + j];
+                for (size_t c = 0; c < r->nkeys; c++)
+                    bind_to(q, r->sec_local[c], side_value(p, a->a, r->ref[c]), true);
+                for (size_t c = 0; c < r->ntkeys; c++)
+                    bind_to(q, r->sec_remote[c], side_value(p, a->b, r->tref[c]), true);
+                cr_next_row(q);
+            }
+            cr_status st = run_counted(s, q);
+            if (st)
+                return st;
+        }
+        return CR_OK;
+    }
+    for (size_t k = 0; k < step->n; k++) {
+        const assoc_op *a = &p->assoc[step->first + k];
+        cr_stmt *q = cr_delete(r->secondary);
+        if (q && step->kind == STEP_ASSOC_CLEAR && a->remote) {
+            for (size_t c = 0; c < r->ntkeys; c++)
+                bind_to(q, r->sec_remote[c], side_value(p, a->a, r->tref[c]), false);
+        } else if (q) {
+            for (size_t c = 0; c < r->nkeys; c++)
+                bind_to(q, r->sec_local[c], side_value(p, a->a, r->ref[c]), false);
+            for (size_t c = 0; a->b && c < r->ntkeys; c++)
+                bind_to(q, r->sec_remote[c], side_value(p, a->b, r->tref[c]), false);
+        }
+        cr_status st = run_counted(s, q);
+        if (st)
+            return st;
+    }
+    return CR_OK;
+}
+
 static cr_status plan_run(cr_session *s, flush_plan *p)
 {
     cr_status st = cr_map_reserve(s, p->ninserts) ? cr_error_oom(&s->err) : CR_OK;
@@ -789,13 +1496,25 @@ static cr_status plan_run(cr_session *s, flush_plan *p)
         st = cr_session_begin_if_needed(s);
     for (size_t k = 0; k < p->nsteps && !st; k++) {
         const flush_step *step = &p->steps[k];
-        st = step->kind == STEP_INSERT   ? run_insert(s, p, step)
-             : step->kind == STEP_UPDATE ? run_update(s, p, step)
-                                         : run_delete(s, p, step);
+        switch (step->kind) {
+        case STEP_INSERT: st = run_insert(s, p, step); break;
+        case STEP_UPDATE: st = run_update(s, p, step); break;
+        case STEP_DELETE: st = run_delete(s, p, step); break;
+        case STEP_POST_UPDATE: st = run_post_update(s, p, step); break;
+        default: st = run_assoc(s, p, step); break;
+        }
     }
     for (size_t k = 0; k < p->nsteps && !st; k++)
-        for (size_t j = 0; j < p->steps[k].n && !st; j++)
+        for (size_t j = 0; item_step(p->steps[k].kind) && j < p->steps[k].n && !st; j++)
             st = settle_item(s, &p->items[p->steps[k].first + j], p->steps[k].kind);
+    /* Relationships as flushed become what later flushes compare with. */
+    for (size_t i = 0; i < p->nnoted && !st; i++)
+        if (cr_rel_snapshot(p->noted[i]))
+            st = cr_error_oom(&s->err);
+    for (cr_instance *in = s->head; p->rels && in && !st; in = in->next)
+        if (in->session == s && in->mapper->nrels && !in->note && rel_touched(in) &&
+            cr_rel_snapshot(in))
+            st = cr_error_oom(&s->err);
     return st;
 }
 
@@ -810,7 +1529,14 @@ cr_status cr_flush(cr_session *s)
         st = plan_run(s, &p);
         s->flushing = false;
     }
+    bool rels = p.rels;
     plan_free(&p);
+    for (cr_instance *in = s->head; rels && in; in = in->next)
+        if (in->orphaned) {
+            in->orphaned = false;
+            if (st)
+                in->marked_delete = false;   /* as it was before the flush */
+        }
     if (!st)
         s->unsaved = false;
     if (st) {

@@ -69,6 +69,7 @@ void cr_instance_destroy(cr_instance *in)
             release(in, snapbuf);
         release(in, in->fbuf[i]);
     }
+    cr_rel_forget(in);
     in->magic = 0;
     cr_free(in);
 }

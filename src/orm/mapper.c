@@ -13,6 +13,7 @@ static void mapper_free(void *p)
     cr_mapper *m = p;
     if (!m)
         return;
+    cr_mapper_free_relationships(m);
     cr_free(m->name);
     cr_free(m->fields);
     cr_free(m->pk);
@@ -166,6 +167,8 @@ void *cr_object_new(const cr_mapper *m)
         cr_instance_destroy(in);
         return NULL;
     }
+    for (size_t i = 0; i < m->nrels; i++)
+        cr_relstate_of(in, i)->loaded = true;   /* a new object's are empty */
     return in->obj;
 }
 

@@ -13,6 +13,60 @@ typedef struct cr_field {
     cr_type vtype;               /* the value type it binds as               */
 } cr_field;
 
+typedef enum cr_rel_kind {
+    CR_REL_MANY_TO_ONE, CR_REL_ONE_TO_MANY, CR_REL_MANY_TO_MANY
+} cr_rel_kind;
+
+enum {
+    CR_CASCADE_SAVE_UPDATE = 1, CR_CASCADE_MERGE = 2, CR_CASCADE_DELETE = 4,
+    CR_CASCADE_DELETE_ORPHAN = 8, CR_CASCADE_REFRESH = 16, CR_CASCADE_EXPUNGE = 32
+};
+
+#define CR_REL_MAX_KEYS 8
+
+/* A relationship of a mapper. Its keys pair columns as the foreign key does:
+ *   many-to-one:  the parent's field fk[k] holds the target's field ref[k];
+ *   one-to-many:  the target's field fk[k] holds the parent's field ref[k];
+ *   many-to-many: secondary column sec_local[k] holds the parent's field
+ *                 ref[k], sec_remote[k] the target's field tref[k]. */
+struct cr_relationship {
+    char *name;
+    struct cr_mapper *parent;
+    size_t index;                /* among the parent's relationships          */
+    size_t offset;               /* of the field                              */
+    bool many;                   /* a cr_collection, else a pointer           */
+    char *target_name, *secondary_name, *back_name, *foreign_keys, *order_text;
+    unsigned cascade;
+    cr_loader lazy;
+    bool passive_deletes, post_update, viewonly;
+    /* Resolved: */
+    bool resolved;
+    struct cr_mapper *target;
+    cr_table *secondary;
+    cr_rel_kind kind;
+    size_t nkeys;
+    size_t fk[CR_REL_MAX_KEYS], ref[CR_REL_MAX_KEYS];
+    struct cr_column *sec_local[CR_REL_MAX_KEYS], *sec_remote[CR_REL_MAX_KEYS];
+    size_t tref[CR_REL_MAX_KEYS], ntkeys;
+    struct cr_relationship *back;
+    size_t norder;
+    struct cr_column *order[4];
+    bool desc[4];
+};
+
+/* What an object knows about one of its relationships. A ONE field's value
+ * as loaded or flushed is the snapshot struct's pointer. */
+typedef struct cr_relstate {
+    bool loaded;
+    bool changed;                /* a collection changed since orig was taken */
+    bool raise;                  /* loaded by a query with raiseload          */
+    bool collecting;             /* a joined load is filling it (gen)         */
+    uint32_t gen;                /* the joined load that saw it last          */
+    void **orig;                 /* a collection's members as loaded or
+                                  * flushed (heap), norig of them             */
+    size_t norig;
+} cr_relstate;
+
 struct cr_mapper {
     char *name;                  /* "User"                                   */
     cr_table *table;
@@ -24,6 +78,9 @@ struct cr_mapper {
     int autoinc;                 /* field the database generates, or -1      */
     int version;                 /* version_id_col field, or -1              */
     uint64_t null_init;          /* null bits a new object starts with       */
+    struct cr_relationship **rels;
+    size_t nrels;
+    size_t rel_off;              /* the cr_relstate array in an object       */
     /* Layout of an object's one allocation: instance, struct, snapshot
      * (a second struct), the field buffers, then text loaded with it. */
     size_t obj_off, snap_off, fbuf_off, alloc_size;
@@ -59,6 +116,10 @@ typedef struct cr_instance {
     int insert_level;            /* savepoint level its INSERT was flushed at;
                                   * -1: persistent before the transaction    */
     int delete_level;            /* same for its DELETE                       */
+    bool orphaned;               /* marked deleted by the flush running now
+                                  * (delete-orphan): undone if it fails       */
+    struct flush_note *note;     /* the running flush's notes on it, or NULL  */
+    uint32_t seen_gen;           /* the joined load that listed it last       */
 } cr_instance;
 
 struct cr_session {
@@ -82,6 +143,15 @@ struct cr_session {
         cr_stmt *q;
     } bykey[8];
     size_t nbykey;
+    struct lazy_stmt {           /* the lazy load of a relationship            */
+        const struct cr_relationship *r;
+        cr_stmt *q;
+    } *lazyq;
+    size_t nlazyq;
+    size_t lazy_loads;           /* lazy loads run                            */
+    uint32_t load_gen;           /* joined loads run                          */
+    size_t *lazy_per_rel;        /* per relationship (by lazyq index)         */
+    int lazy_warn;               /* N+1 report threshold, 0: off              */
     cr_instance **buckets;       /* identity map                             */
     size_t nbuckets, nmap;
     uint64_t order;
@@ -93,6 +163,7 @@ struct cr_sessionmaker {
 };
 
 /* mapper.c */
+void cr_mapper_free_relationships(cr_mapper *m);
 cr_instance *cr_instance_of(const void *obj);
 /* The field's value as it binds (text and blobs borrowed from the object). */
 cr_value cr_field_value(const cr_instance *in, size_t i);
@@ -142,6 +213,9 @@ void cr_map_remove(cr_session *s, cr_instance *in);
 cr_status cr_map_reserve(cr_session *s, size_t extra);
 void cr_owner_link(cr_session *s, cr_instance *in);
 cr_status cr_session_autoflush(cr_session *s);
+/* Add one object (no cascade); expunge one. */
+cr_status cr_session_add_instance(cr_session *s, cr_instance *in);
+void cr_session_expunge_instance(cr_session *s, cr_instance *in);
 
 /* flush.c */
 cr_status cr_flush(cr_session *s);
@@ -149,7 +223,58 @@ char *cr_flush_describe(cr_session *s);
 /* Whether a persistent object's fields differ from its snapshot. */
 bool cr_instance_dirty(const cr_instance *in);
 
+/* relationship.c */
+cr_relstate *cr_relstate_of(const cr_instance *in, size_t r);
+/* The field of relationship r in the object: a pointer or a collection. */
+void **cr_rel_ref(const cr_instance *in, const cr_relationship *r);
+void **cr_rel_snap_ref(const cr_instance *in, const cr_relationship *r);
+cr_collection *cr_rel_coll(const cr_instance *in, const cr_relationship *r);
+/* Resolve r when it is not yet; an error on err names it. */
+cr_status cr_rel_ready(cr_relationship *r, cr_error *err);
+/* Load relationship r of the object now, as cr_load does. */
+cr_status cr_rel_load(cr_session *s, cr_instance *in, cr_relationship *r);
+/* The members of a ONE or MANY relationship as an array (a ONE: 0 or 1). */
+size_t cr_rel_members(const cr_instance *in, const cr_relationship *r, void ***items,
+                      void **one);
+/* Mark relationships of an object loaded and take their snapshot (a new
+ * object, after a flush). CR_ERR_NO_MEMORY leaves the old ones. */
+cr_status cr_rel_snapshot(cr_instance *in);
+void cr_rel_forget(cr_instance *in);          /* free what relstate holds   */
+void cr_rel_expire(cr_instance *in);
+/* Put relationships back as last loaded or flushed (a rollback). */
+void cr_rel_restore(cr_instance *in);
+bool cr_collection_has(const cr_collection *c, const void *obj);
+cr_status cr_collection_push(cr_collection *c, void *obj);
+bool cr_collection_drop(cr_collection *c, const void *obj);
+/* Set a loaded collection (or ONE) to objs, marking it loaded. */
+cr_status cr_rel_set_loaded(cr_instance *in, cr_relationship *r, void **objs, size_t n);
+/* Cascade: add to the session what obj reaches through save-update. */
+cr_status cr_rel_cascade_add(cr_session *s, cr_instance *in);
+/* Cascade delete from in (cr_session_delete). */
+cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan);
+/* Load what the query's loader options ask for the objects it loaded. */
+cr_status cr_rel_eager(cr_session *s, cr_stmt *q, const cr_mapper *m, void **objs, size_t n);
+
+/* loading.c: joined eager loads, run inside a query's own statement. */
+typedef struct cr_joined {
+    size_t n;
+    struct cr_relationship *rels[8];
+    int base[8];                 /* where the target's columns start in a row */
+    size_t ncolumns, njoins, norder;   /* q's lists before                   */
+    uint32_t gen;
+} cr_joined;
+/* Add q's first-level joined relationships to it for one run: how many
+ * (0: none), SIZE_MAX on error (on the session). cr_joined_end undoes it. */
+size_t cr_joined_begin(cr_session *s, cr_stmt *q, const cr_mapper *m, cr_joined *j);
+void cr_joined_end(cr_stmt *q, cr_joined *j);
+cr_status cr_joined_row(cr_session *s, cr_joined *j, cr_instance *parent, const cr_row *row);
+cr_status cr_joined_finish(cr_session *s, cr_joined *j, void **objs, size_t n);
+
 /* query.c */
+/* The session's object for the row's columns [base, base + nfields). */
+void *cr_session_object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int base);
+/* Objects of q's rows, run with values for its placeholders. */
+cr_objects *cr_session_all_params(cr_session *s, cr_stmt *q, const cr_param *params);
 /* Reload one object by its key (refresh / an expired object handed out). */
 cr_status cr_instance_reload(cr_session *s, cr_instance *in);
 

@@ -169,19 +169,55 @@ static cr_result *run_entity(cr_session *s, cr_stmt *q, const cr_param *params,
     return execute_with(s, q, params);
 }
 
-/* Run q and turn up to max rows (0: all) into objects. */
-static cr_objects *load(cr_session *s, cr_stmt *q, size_t max, size_t *seen)
+void *cr_session_object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int base)
+{
+    bool made;
+    if (cr_map_reserve(s, 1)) {
+        cr_error_oom(&s->err);
+        return NULL;
+    }
+    return object_at(s, m, row, base, &made);
+}
+
+static bool list_push(cr_objects *list, size_t *cap, void *obj)
+{
+    if (list->count == *cap) {
+        size_t want = *cap ? *cap * 2 : 16;
+        void **items = cr_realloc(list->items, want * sizeof *items);
+        if (!items)
+            return false;
+        list->items = items;
+        *cap = want;
+    }
+    list->items[list->count++] = obj;
+    return true;
+}
+
+/* Run q (with params when not NULL) and turn up to max rows (0: all) into
+ * objects, then load what its loader options ask. A joined eager load
+ * adds its LEFT OUTER JOINs for the run; parents come once each. */
+static cr_objects *load(cr_session *s, cr_stmt *q, const cr_param *params, size_t max,
+                        size_t *seen)
 {
     const cr_mapper *m;
-    cr_result *r = run_entity(s, q, NULL, &m);
+    cr_joined j;
+    *seen = 0;
+    if (q && cr_stmt_error(q))
+        return run_entity(s, q, params, &m), NULL;   /* reports it */
+    size_t njoined = q ? cr_joined_begin(s, q, q->orm_mapper ? q->orm_mapper : entity_of(q), &j)
+                       : 0;
+    if (njoined == SIZE_MAX)
+        return NULL;
+    cr_result *r = run_entity(s, q, params, &m);
+    if (q && njoined)
+        cr_joined_end(q, &j);
     if (!r)
         return NULL;
     cr_objects *list = cr_calloc(1, sizeof *list);
     size_t cap = 0;
     bool ok = list != NULL;
-    *seen = 0;
     const cr_row *row;
-    while (ok && (max == 0 || *seen < max) && (row = cr_result_fetchone(r))) {
+    while (ok && (max == 0 || list->count < max) && (row = cr_result_fetchone(r))) {
         ++*seen;
         bool made;
         void *obj = object_for_row(s, m, row, &made);
@@ -189,17 +225,21 @@ static cr_objects *load(cr_session *s, cr_stmt *q, size_t max, size_t *seen)
             ok = false;
             break;
         }
-        if (list->count == cap) {
-            cap = cap ? cap * 2 : 16;
-            void **items = cr_realloc(list->items, cap * sizeof *items);
-            if (!items) {
+        if (njoined) {
+            cr_instance *in = cr_instance_of(obj);
+            if (cr_joined_row(s, &j, in, row)) {
                 ok = false;
-                cr_error_oom(&s->err);
                 break;
             }
-            list->items = items;
+            if (in->seen_gen == j.gen)
+                continue;
+            in->seen_gen = j.gen;
         }
-        list->items[list->count++] = obj;
+        if (!list_push(list, &cap, obj)) {
+            ok = false;
+            cr_error_oom(&s->err);
+            break;
+        }
     }
     if (ok && cr_result_error(r)) {
         cr_error_copy(&s->err, cr_result_error(r));
@@ -208,6 +248,10 @@ static cr_objects *load(cr_session *s, cr_stmt *q, size_t max, size_t *seen)
     if (!list)
         cr_error_oom(&s->err);
     cr_result_free(r);
+    if (ok && njoined && cr_joined_finish(s, &j, list->items, list->count))
+        ok = false;
+    if (ok && m->nrels && cr_rel_eager(s, q, m, list->items, list->count))
+        ok = false;
     if (!ok) {
         cr_objects_free(list);
         return NULL;
@@ -215,38 +259,31 @@ static cr_objects *load(cr_session *s, cr_stmt *q, size_t max, size_t *seen)
     return list;
 }
 
+cr_objects *cr_session_all_params(cr_session *s, cr_stmt *q, const cr_param *params)
+{
+    size_t seen;
+    return load(s, q, params, 0, &seen);
+}
+
 cr_objects *cr_session_all(cr_session *s, cr_stmt *q)
 {
     size_t seen;
-    return s ? load(s, q, 0, &seen) : NULL;
+    return s ? load(s, q, NULL, 0, &seen) : NULL;
 }
 
-/* The first object (LIMIT 1 added for the run when q has none), and
- * whether there were more rows (up to limit rows read). */
+/* The first object, and how many objects there were (up to limit). */
 static void *load_single(cr_session *s, cr_stmt *q, const cr_param *params, size_t limit,
                          size_t *seen)
 {
-    const cr_mapper *m;
+    size_t rows;
     *seen = 0;
-    cr_result *r = run_entity(s, q, params, &m);
-    if (!r)
+    cr_objects *list = load(s, q, params, limit, &rows);
+    if (!list)
         return NULL;
-    void *first = NULL;
-    const cr_row *row;
-    bool ok = true;
-    while (ok && *seen < limit && (row = cr_result_fetchone(r))) {
-        bool made;
-        void *obj = object_for_row(s, m, row, &made);
-        ok = obj != NULL;
-        if (!(*seen)++)
-            first = obj;
-    }
-    if (ok && cr_result_error(r)) {
-        cr_error_copy(&s->err, cr_result_error(r));
-        ok = false;
-    }
-    cr_result_free(r);
-    return ok ? first : NULL;
+    *seen = list->count;
+    void *first = list->count ? list->items[0] : NULL;
+    cr_objects_free(list);
+    return first;
 }
 
 void *cr_session_first(cr_session *s, cr_stmt *q)

@@ -76,6 +76,8 @@ static cr_session *session_make(cr_engine *engine, cr_conn *bind, const cr_sessi
     }
     s->autoflush = !o || o->autoflush != CR_NO;
     s->expire_on_commit = !o || o->expire_on_commit != CR_NO;
+    int warn = o ? o->lazy_warn_threshold : 0;
+    s->lazy_warn = warn > 0 ? warn : warn == 0 && engine->echo ? 10 : 0;
     return s;
 }
 
@@ -151,6 +153,10 @@ void cr_session_free(cr_session *s)
     }
     for (size_t i = 0; i < s->nbykey; i++)
         cr_stmt_free(s->bykey[i].q);
+    for (size_t i = 0; i < s->nlazyq; i++)
+        cr_stmt_free(s->lazyq[i].q);
+    cr_free(s->lazyq);
+    cr_free(s->lazy_per_rel);
     cr_free(s->buckets);
     cr_error_clear(&s->err);
     if (s->bind)
@@ -338,8 +344,10 @@ static void settle_after_commit(cr_session *s)
             in->session = NULL;
         }
         in->insert_level = in->delete_level = -1;
-        if (in->state == CR_INST_PERSISTENT && s->expire_on_commit)
+        if (in->state == CR_INST_PERSISTENT && s->expire_on_commit) {
             in->expired = true;
+            cr_rel_expire(in);
+        }
     }
 }
 
@@ -378,7 +386,9 @@ static void restore_after_rollback(cr_session *s, int level)
                 cr_value was = cr_snap_value(in, i);
                 cr_field_store(in, i, &was);
             }
+            cr_rel_restore(in);
             in->expired = true;
+            cr_rel_expire(in);
         }
     }
 }
@@ -508,7 +518,7 @@ static cr_instance *instance_arg(cr_session *s, void *obj, const char *what)
     return in;
 }
 
-static cr_status add_one(cr_session *s, cr_instance *in)
+cr_status cr_session_add_instance(cr_session *s, cr_instance *in)
 {
     if (in->session == s)
         return CR_OK;
@@ -559,7 +569,7 @@ cr_status cr_session_add(cr_session *s, void *obj)
         return CR_ERR_ARGUMENT;
     cr_error_clear(&s->err);
     cr_instance *in = instance_arg(s, obj, "add");
-    return in ? add_one(s, in) : s->err.cls;
+    return in ? cr_rel_cascade_add(s, in) : s->err.cls;
 }
 
 cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n)
@@ -575,10 +585,10 @@ cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n)
         if (!in)
             return s->err.cls;
         if (in->session && in->session != s)
-            return add_one(s, in);
+            return cr_session_add_instance(s, in);
     }
     for (size_t i = 0; i < n; i++) {
-        cr_status st = add_one(s, cr_instance_of(objs[i]));
+        cr_status st = cr_rel_cascade_add(s, cr_instance_of(objs[i]));
         if (st)
             return st;
     }
@@ -599,7 +609,7 @@ static cr_status not_in_session(cr_session *s, cr_instance *in, const char *what
 }
 
 /* Give the object back to the program. */
-static void expunge_one(cr_session *s, cr_instance *in)
+void cr_session_expunge_instance(cr_session *s, cr_instance *in)
 {
     cr_map_remove(s, in);
     in->state = in->state == CR_INST_PENDING ? CR_INST_TRANSIENT : CR_INST_DETACHED;
@@ -620,12 +630,12 @@ cr_status cr_session_delete(cr_session *s, void *obj)
     if (in->session != s || in->state == CR_INST_DELETED)
         return not_in_session(s, in, "delete");
     if (in->state == CR_INST_PENDING) {
-        expunge_one(s, in);
+        cr_session_expunge_instance(s, in);
         return CR_OK;
     }
     in->marked_delete = true;
     s->unsaved = true;
-    return CR_OK;
+    return cr_rel_cascade_delete(s, in, false);
 }
 
 cr_status cr_session_expunge(cr_session *s, void *obj)
@@ -638,7 +648,7 @@ cr_status cr_session_expunge(cr_session *s, void *obj)
         return s->err.cls;
     if (in->session != s)
         return not_in_session(s, in, "expunge");
-    expunge_one(s, in);
+    cr_session_expunge_instance(s, in);
     return CR_OK;
 }
 
@@ -651,7 +661,7 @@ cr_status cr_session_expunge_all(cr_session *s)
     while (in) {
         cr_instance *next = in->next;
         if (in->session == s)
-            expunge_one(s, in);
+            cr_session_expunge_instance(s, in);
         in = next;
     }
     return CR_OK;
@@ -668,6 +678,7 @@ cr_status cr_session_expire(cr_session *s, void *obj)
     if (in->session != s || in->state != CR_INST_PERSISTENT)
         return not_in_session(s, in, "expire");
     in->expired = true;
+    cr_rel_expire(in);
     return CR_OK;
 }
 
@@ -677,8 +688,10 @@ cr_status cr_session_expire_all(cr_session *s)
         return CR_ERR_ARGUMENT;
     cr_error_clear(&s->err);
     for (cr_instance *in = s->head; in; in = in->next)
-        if (in->session == s && in->state == CR_INST_PERSISTENT)
+        if (in->session == s && in->state == CR_INST_PERSISTENT) {
             in->expired = true;
+            cr_rel_expire(in);
+        }
     return CR_OK;
 }
 

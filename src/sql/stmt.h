@@ -71,6 +71,7 @@ struct cr_stmt {
      * a session.query() statement runs through. Opaque here. */
     const void *orm_mapper;
     void *orm_session;
+    void *orm_loads;             /* loader options (in the arena)             */
 
     /* INSERT, UPDATE, DELETE */
     struct cr_table *table;

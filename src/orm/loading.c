@@ -1,0 +1,645 @@
+/* loading.c — loader options and eager loading (selectin, joined, raise), joins along relationships. */
+#include "orm/orm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PATH 4
+
+/* One loader option of a statement, in its arena. A joined one keeps what
+ * it adds to the statement while it runs. */
+typedef struct load_opt {
+    struct load_opt *next;
+    cr_loader how;
+    size_t n;
+    const cr_relationship *path[MAX_PATH];
+    cr_expr *alias, *on;
+} load_opt;
+
+void cr_query_loader(cr_stmt *q, cr_loader how, const cr_relationship *const *path, size_t n)
+{
+    if (!q || cr_stmt_error(q))
+        return;
+    if (how < CR_LOAD_LAZY || how > CR_LOAD_RAISE || !path || n == 0 || n > MAX_PATH) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "loader option: %s", !path || n == 0 ? "no relationship"
+                     : n > MAX_PATH ? "a path of more than 4 relationships" : "unknown loader");
+        return;
+    }
+    const cr_mapper *m = q->orm_mapper;
+    if (!m && q->kind == CR_STMT_SELECT && q->columns.n) {
+        const cr_table *t = q->columns.items[0];
+        m = t->tag == CR_TAG_TABLE ? cr_table_mapper(t) : NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cr_relationship *r = (cr_relationship *)path[i];
+        cr_error e;
+        cr_error_init(&e);
+        if (!r || (r->resolved ? CR_OK : cr_rel_ready(r, &e))) {
+            cr_stmt_fail(q, r ? e.cls : CR_ERR_ARGUMENT, "loader option: %s",
+                         r ? cr_error_message(&e) : "a relationship of the path is NULL (was its "
+                         "model defined?)");
+            cr_error_clear(&e);
+            return;
+        }
+        if (r->parent != m) {
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "loader option: relationship %s.%s does not follow "
+                         "from %s", r->parent->name, r->name, m ? m->name : "the statement "
+                         "(it selects no model)");
+            return;
+        }
+        m = r->target;
+    }
+    load_opt *o = cr_arena_alloc(&q->arena, sizeof *o);
+    if (!o) {
+        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory");
+        return;
+    }
+    memset(o, 0, sizeof *o);
+    o->how = how;
+    o->n = n;
+    memcpy(o->path, path, n * sizeof *path);
+    /* Options keep their order: a later one for the same path wins. */
+    load_opt **tail = (load_opt **)&q->orm_loads;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = o;
+    cr_stmt_changed(q);
+}
+
+/* The option for exactly this path, the last given. */
+static load_opt *option_for(cr_stmt *q, const cr_relationship *const *path, size_t n)
+{
+    load_opt *found = NULL;
+    for (load_opt *o = q ? q->orm_loads : NULL; o; o = o->next)
+        if (o->n == n && memcmp(o->path, path, n * sizeof *path) == 0)
+            found = o;
+    return found;
+}
+
+/* Whether an option names a longer path through this one. */
+static bool option_below(cr_stmt *q, const cr_relationship *const *path, size_t n)
+{
+    for (load_opt *o = q ? q->orm_loads : NULL; o; o = o->next)
+        if (o->n > n && memcmp(o->path, path, n * sizeof *path) == 0)
+            return true;
+    return false;
+}
+
+/* How relationship path[n-1] loads under q. */
+static cr_loader strategy(cr_stmt *q, const cr_relationship *const *path, size_t n)
+{
+    load_opt *o = option_for(q, path, n);
+    cr_loader how = o ? o->how : path[n - 1]->lazy;
+    /* A path through it asks for what lies below: load it eagerly. */
+    if (how == CR_LOAD_LAZY && option_below(q, path, n))
+        how = CR_LOAD_SELECTIN;
+    return how;
+}
+
+/* ---- selectin ---- */
+
+typedef struct pair {
+    size_t parent;
+    void *child;
+    size_t seq;
+} pair;
+
+static int compare_pairs(const void *a, const void *b)
+{
+    const pair *x = a, *y = b;
+    if (x->parent != y->parent)
+        return x->parent < y->parent ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+typedef struct keyslot {
+    uint64_t hash;
+    size_t parent;
+} keyslot;
+
+static int compare_slots(const void *a, const void *b)
+{
+    const keyslot *x = a, *y = b;
+    return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+/* The value the parent's side of r is matched on (one-column keys). */
+static cr_value parent_key(const cr_instance *in, const cr_relationship *r)
+{
+    return cr_field_value(in, r->kind == CR_REL_MANY_TO_ONE ? r->fk[0] : r->ref[0]);
+}
+
+/* How many keys one IN may hold on this backend. */
+static size_t in_batch(const cr_session *s)
+{
+    size_t max = s->engine->dialect->max_params;
+    return max > 500 ? 500 : max ? max : 100;
+}
+
+static cr_status grow_pairs(cr_session *s, pair **pairs, size_t n, size_t *cap)
+{
+    if (n < *cap)
+        return CR_OK;
+    size_t want = *cap ? *cap * 2 : 64;
+    pair *p = cr_realloc(*pairs, want * sizeof *p);
+    if (!p)
+        return cr_error_oom(&s->err);
+    *pairs = p;
+    *cap = want;
+    return CR_OK;
+}
+
+/* Run one IN batch of r for parents[slots...] and collect (parent, child). */
+static cr_status selectin_batch(cr_session *s, const cr_relationship *r, cr_instance **parents,
+                                const keyslot *slots, size_t nslots, const cr_value *keys,
+                                size_t nkeys, pair **pairs, size_t *npairs, size_t *cap)
+{
+    const cr_mapper *t = r->target;
+    cr_stmt *q;
+    int base = 0;
+    const cr_column *match;
+    if (r->kind == CR_REL_MANY_TO_MANY) {
+        match = r->sec_local[0];
+        q = cr_select(r->sec_local[0], t->table);
+        base = 1;
+        cr_expr *on = NULL;
+        for (size_t k = 0; q && k < r->ntkeys; k++) {
+            cr_expr *e = cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)t->fields[r->tref[k]].col,
+                                   (cr_expr *)(void *)r->sec_remote[k]);
+            on = on ? cr_and(q, on, e) : e;
+        }
+        if (q) {
+            cr_select_from(q, t->table);
+            cr_join(q, r->secondary, on);
+        }
+    } else {
+        match = t->fields[r->kind == CR_REL_ONE_TO_MANY ? r->fk[0] : r->ref[0]].col;
+        q = cr_select(t->table);
+    }
+    if (!q)
+        return cr_error_oom(&s->err);
+    cr_where(q, cr_in_values(q, (cr_expr *)(void *)match, keys, nkeys));
+    for (size_t k = 0; k < r->norder; k++)
+        cr_order_by(q, r->desc[k] ? cr_desc(q, (cr_expr *)(void *)r->order[k])
+                                  : (cr_expr *)(void *)r->order[k]);
+    cr_result *res = cr_session_run(s, q);
+    cr_status st = res ? CR_OK : s->err.cls;
+    int match_col = r->kind == CR_REL_MANY_TO_MANY ? 0 : (int)match->index;
+    const cr_row *row;
+    while (!st && (row = cr_result_fetchone(res))) {
+        void *child = cr_session_object_at(s, t, row, base);
+        if (!child) {
+            st = s->err.cls ? s->err.cls : CR_ERR_INTERNAL;
+            break;
+        }
+        const cr_value *kv = cr_row_value_at(row, match_col);
+        if (!kv || kv->type == CR_NULL)
+            continue;
+        cr_value k = *kv;
+        if (k.type != parent_key(parents[slots[0].parent], r).type && k.type == CR_INT &&
+            parent_key(parents[slots[0].parent], r).type == CR_TEXT)
+            continue;
+        uint64_t h = cr_key_hash(&k, 1);
+        size_t lo = 0, hi = nslots;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (slots[mid].hash < h)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (; lo < nslots && slots[lo].hash == h && !st; lo++) {
+            cr_value pk = parent_key(parents[slots[lo].parent], r);
+            if (!cr_value_same(&pk, &k))
+                continue;
+            if (!(st = grow_pairs(s, pairs, *npairs, cap))) {
+                (*pairs)[*npairs] = (pair){slots[lo].parent, child, *npairs};
+                ++*npairs;
+            }
+        }
+    }
+    if (!st && res && cr_result_error(res)) {
+        cr_error_copy(&s->err, cr_result_error(res));
+        st = s->err.cls;
+    }
+    cr_result_free(res);
+    cr_stmt_free(q);
+    return st;
+}
+
+/* Load r for every parent not loaded yet with SELECT ... IN, a batch of
+ * keys at a time; the children loaded go to *out (may be NULL). */
+static cr_status load_selectin(cr_session *s, cr_relationship *r, cr_instance **all, size_t n,
+                               cr_objects *out)
+{
+    cr_instance **parents = cr_malloc((n ? n : 1) * sizeof *parents);
+    keyslot *slots = cr_malloc((n ? n : 1) * sizeof *slots);
+    cr_value *keys = cr_malloc((n ? n : 1) * sizeof *keys);
+    pair *pairs = NULL;
+    size_t np = 0, npairs = 0, cap = 0;
+    cr_status st = parents && slots && keys ? CR_OK : cr_error_oom(&s->err);
+    for (size_t i = 0; i < n && !st; i++) {
+        cr_relstate *rs = cr_relstate_of(all[i], r->index);
+        if (rs->loaded && !all[i]->expired)
+            continue;
+        if (r->nkeys != 1 || (r->kind == CR_REL_MANY_TO_MANY && r->ntkeys != 1)) {
+            st = cr_rel_load(s, all[i], r);   /* composite keys: one load each */
+            continue;
+        }
+        cr_value k = parent_key(all[i], r);
+        if (k.type == CR_NULL) {
+            if (cr_rel_set_loaded(all[i], r, NULL, 0))
+                st = cr_error_oom(&s->err);
+            continue;
+        }
+        parents[np++] = all[i];
+    }
+    /* Distinct keys, in batches; slots find a row's parents by key. */
+    size_t ns = 0;
+    for (size_t i = 0; i < np && !st; i++) {
+        cr_value k = parent_key(parents[i], r);
+        slots[ns++] = (keyslot){cr_key_hash(&k, 1), i};
+    }
+    if (ns > 1)
+        qsort(slots, ns, sizeof *slots, compare_slots);
+    size_t batch = in_batch(s);
+    for (size_t i = 0; i < ns && !st;) {
+        size_t j = i, nk = 0;
+        while (j < ns && nk < batch) {
+            cr_value k = parent_key(parents[slots[j].parent], r);
+            bool dup = false;
+            for (size_t d = i; d < j && !dup; d++) {
+                cr_value o = parent_key(parents[slots[d].parent], r);
+                dup = slots[d].hash == slots[j].hash && cr_value_same(&o, &k);
+            }
+            if (!dup)
+                keys[nk++] = k;
+            j++;
+        }
+        /* Keep parents of one key in one batch. */
+        while (j < ns && slots[j].hash == slots[j - 1].hash)
+            j++;
+        st = selectin_batch(s, r, parents, &slots[i], j - i, keys, nk, &pairs, &npairs, &cap);
+        i = j;
+    }
+    if (!st && npairs > 1)
+        qsort(pairs, npairs, sizeof *pairs, compare_pairs);
+    void **group = NULL;
+    if (!st && npairs && !(group = cr_malloc(npairs * sizeof *group)))
+        st = cr_error_oom(&s->err);
+    size_t at = 0;
+    for (size_t i = 0; i < np && !st; i++) {
+        size_t g = 0;
+        while (at < npairs && pairs[at].parent == i)
+            group[g++] = pairs[at++].child;
+        if (cr_rel_set_loaded(parents[i], r, group, r->many ? g : (g ? 1 : 0)))
+            st = cr_error_oom(&s->err);
+    }
+    for (size_t i = 0; out && i < npairs && !st; i++) {
+        if (out->count % 64 == 0) {
+            void **items = cr_realloc(out->items, (out->count + 64) * sizeof *items);
+            if (!items) {
+                st = cr_error_oom(&s->err);
+                break;
+            }
+            out->items = items;
+        }
+        out->items[out->count++] = pairs[i].child;
+    }
+    cr_free(group);
+    cr_free(pairs);
+    cr_free(parents);
+    cr_free(slots);
+    cr_free(keys);
+    return st;
+}
+
+/* A many-to-one whose target is in the identity map needs no SQL. */
+static bool from_identity_map(cr_session *s, cr_instance *in, cr_relationship *r)
+{
+    if (r->kind != CR_REL_MANY_TO_ONE || r->nkeys != r->target->npk)
+        return false;
+    cr_value key[CR_REL_MAX_KEYS];
+    for (size_t k = 0; k < r->nkeys; k++) {
+        if (r->ref[k] != r->target->pk[k])
+            return false;
+        key[k] = cr_field_value(in, r->fk[k]);
+        if (key[k].type == CR_NULL)
+            return false;
+    }
+    cr_instance *t = cr_map_find(s, r->target, key, cr_key_hash(key, r->nkeys));
+    if (!t || t->expired)
+        return false;
+    void *o = t->obj;
+    return cr_rel_set_loaded(in, r, &o, 1) == CR_OK;
+}
+
+/* ---- eager loading after a query ---- */
+
+static cr_status eager_level(cr_session *s, cr_stmt *q, const cr_mapper *m,
+                             const cr_relationship **path, size_t depth, cr_instance **objs,
+                             size_t n, bool joined_done);
+
+/* The instances of a list of objects. */
+static cr_instance **instances_of(void **objs, size_t n)
+{
+    cr_instance **ins = cr_malloc((n ? n : 1) * sizeof *ins);
+    for (size_t i = 0; ins && i < n; i++)
+        ins[i] = cr_instance_of(objs[i]);
+    return ins;
+}
+
+static cr_status eager_rel(cr_session *s, cr_stmt *q, cr_relationship *r, cr_loader how,
+                           const cr_relationship **path, size_t depth, cr_instance **objs,
+                           size_t n)
+{
+    if (how == CR_LOAD_RAISE) {
+        for (size_t i = 0; i < n; i++)
+            if (!cr_relstate_of(objs[i], r->index)->loaded)
+                cr_relstate_of(objs[i], r->index)->raise = true;
+        return CR_OK;
+    }
+    cr_objects children = {0, NULL};
+    cr_status st = CR_OK;
+    if (how == CR_LOAD_JOINED && depth == 0) {
+        /* Loaded by the query itself: collect the children for what lies below. */
+        for (size_t i = 0; i < n && !st; i++) {
+            void **items, *one;
+            size_t k = cr_rel_members(objs[i], r, &items, &one);
+            for (size_t j = 0; j < k; j++) {
+                if (children.count % 64 == 0) {
+                    void **more = cr_realloc(children.items, (children.count + 64) * sizeof *more);
+                    if (!more) {
+                        st = cr_error_oom(&s->err);
+                        break;
+                    }
+                    children.items = more;
+                }
+                children.items[children.count++] = items[j];
+            }
+        }
+    } else {
+        /* selectin (a joinedload below a selectin level loads the same way:
+         * one statement per relationship) */
+        size_t todo = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!from_identity_map(s, objs[i], r) || r->kind != CR_REL_MANY_TO_ONE)
+                objs[todo++] = objs[i];
+        st = load_selectin(s, r, objs, todo, &children);
+    }
+    path[depth] = r;
+    if (!st && children.count && depth + 1 < MAX_PATH) {
+        cr_instance **ins = instances_of(children.items, children.count);
+        st = ins ? eager_level(s, q, r->target, path, depth + 1, ins, children.count, false)
+                 : cr_error_oom(&s->err);
+        cr_free(ins);
+    }
+    cr_free(children.items);
+    return st;
+}
+
+static cr_status eager_level(cr_session *s, cr_stmt *q, const cr_mapper *m,
+                             const cr_relationship **path, size_t depth, cr_instance **objs,
+                             size_t n, bool joined_done)
+{
+    (void)joined_done;
+    cr_status st = CR_OK;
+    for (size_t i = 0; i < m->nrels && !st && n; i++) {
+        cr_relationship *r = m->rels[i];
+        /* Not back up the path: that side was filled as the rows came. */
+        if (depth && path[depth - 1]->back == r)
+            continue;
+        path[depth] = r;
+        cr_loader how = strategy(q, path, depth + 1);
+        if (how == CR_LOAD_LAZY)
+            continue;
+        if ((st = cr_rel_ready(r, &s->err)))
+            break;
+        /* eager_rel may reorder objs (which need SQL): work on a copy */
+        cr_instance **work = cr_malloc(n * sizeof *work);
+        if (!work)
+            return cr_error_oom(&s->err);
+        memcpy(work, objs, n * sizeof *work);
+        st = eager_rel(s, q, r, how, path, depth, work, n);
+        cr_free(work);
+    }
+    return st;
+}
+
+cr_status cr_rel_eager(cr_session *s, cr_stmt *q, const cr_mapper *m, void **objs, size_t n)
+{
+    if (!m->nrels || !n)
+        return CR_OK;
+    bool any = q && q->orm_loads;
+    for (size_t i = 0; i < m->nrels && !any; i++)
+        any = m->rels[i]->lazy != CR_LOAD_LAZY;
+    if (!any)
+        return CR_OK;
+    cr_instance **ins = instances_of(objs, n);
+    if (!ins)
+        return cr_error_oom(&s->err);
+    const cr_relationship *path[MAX_PATH];
+    cr_status st = eager_level(s, q, m, path, 0, ins, n, false);
+    cr_free(ins);
+    return st;
+}
+
+/* ---- joined eager loading: the query's own LEFT OUTER JOINs ---- */
+
+/* The ON clause of r between `from` (the parent's table or an alias) and
+ * `to` (the target's table or alias); columns through cr_c for aliases. */
+static cr_expr *col_of(cr_stmt *q, cr_expr *from_alias, const cr_mapper *m, size_t field)
+{
+    cr_column *col = m->fields[field].col;
+    return from_alias ? cr_c(q, from_alias, col->name) : (cr_expr *)(void *)col;
+}
+
+static cr_expr *on_clause(cr_stmt *q, const cr_relationship *r, cr_expr *target_alias)
+{
+    cr_expr *on = NULL;
+    for (size_t k = 0; k < r->nkeys; k++) {
+        cr_expr *e;
+        if (r->kind == CR_REL_MANY_TO_ONE)
+            e = cr_binary(q, CR_OP_EQ, col_of(q, target_alias, r->target, r->ref[k]),
+                          (cr_expr *)(void *)r->parent->fields[r->fk[k]].col);
+        else
+            e = cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)r->parent->fields[r->ref[k]].col,
+                          col_of(q, target_alias, r->target, r->fk[k]));
+        on = on ? cr_and(q, on, e) : e;
+    }
+    return on;
+}
+
+/* The joined relationships of the first level, for q's model: added to q
+ * for the run (columns, LEFT OUTER JOIN, ORDER BY) and taken away after. */
+size_t cr_joined_begin(cr_session *s, cr_stmt *q, const cr_mapper *m, cr_joined *j)
+{
+    memset(j, 0, sizeof *j);
+    j->gen = ++s->load_gen;
+    if (!m || !m->nrels || q->kind != CR_STMT_SELECT)
+        return 0;
+    j->ncolumns = q->columns.n;
+    j->njoins = q->joins.n;
+    j->norder = q->order_by.n;
+    int at = 0;
+    for (size_t c = 0; c < q->columns.n; c++) {
+        const cr_table *t = q->columns.items[c];
+        at += t->tag == CR_TAG_TABLE ? (int)t->ncols : 1;
+    }
+    for (size_t i = 0; i < m->nrels && j->n < CR_ARRAY_LEN(j->rels); i++) {
+        cr_relationship *r = m->rels[i];
+        const cr_relationship *path[1] = {r};
+        if (strategy(q, path, 1) != CR_LOAD_JOINED || r->kind == CR_REL_MANY_TO_MANY)
+            continue;
+        if (cr_rel_ready(r, &s->err))
+            return SIZE_MAX;
+        if (q->limit || q->offset) {
+            cr_session_fail(s, CR_ERR_NOT_SUPPORTED, "joinedload of %s.%s with LIMIT or OFFSET "
+                            "(first() adds LIMIT 1) is not supported yet: use selectinload",
+                            r->parent->name, r->name);
+            return SIZE_MAX;
+        }
+        load_opt *o = option_for(q, path, 1);
+        if (!o) {   /* the relationship's own lazy="joined": an option made here */
+            cr_query_loader(q, CR_LOAD_JOINED, path, 1);
+            o = option_for(q, path, 1);
+            if (!o)
+                return SIZE_MAX;
+        }
+        if (!o->alias) {
+            char name[80];
+            snprintf(name, sizeof name, "%s_%zu", r->target->table->name, j->n + 1);
+            o->alias = cr_alias(q, r->target->table, name);
+            o->on = o->alias ? on_clause(q, r, o->alias) : NULL;
+        }
+        if (!o->alias || !o->on)
+            break;
+        cr_columns(q, o->alias);
+        cr_outerjoin(q, o->alias, o->on);
+        for (size_t k = 0; k < r->norder; k++) {
+            cr_expr *c = cr_c(q, o->alias, r->order[k]->name);
+            cr_order_by(q, r->desc[k] ? cr_desc(q, c) : c);
+        }
+        j->rels[j->n] = r;
+        j->base[j->n++] = at;
+        at += (int)r->target->nfields;
+    }
+    if (cr_stmt_error(q)) {
+        cr_error_copy(&s->err, cr_stmt_error(q));
+        cr_joined_end(q, j);
+        return SIZE_MAX;
+    }
+    return j->n;
+}
+
+void cr_joined_end(cr_stmt *q, cr_joined *j)
+{
+    if (!j->n && q->columns.n == j->ncolumns)
+        return;
+    q->columns.n = j->ncolumns;
+    q->joins.n = j->njoins;
+    q->order_by.n = j->norder;
+    cr_stmt_changed(q);
+}
+
+/* One row of a joined query: the child it holds for each joined
+ * relationship goes to the parent's collection. A parent's relationship
+ * loaded before (and not expired) is left as it is. */
+cr_status cr_joined_row(cr_session *s, cr_joined *j, cr_instance *parent, const cr_row *row)
+{
+    for (size_t i = 0; i < j->n; i++) {
+        cr_relationship *r = j->rels[i];
+        cr_relstate *rs = cr_relstate_of(parent, r->index);
+        if (rs->gen != j->gen) {
+            rs->gen = j->gen;
+            rs->collecting = !rs->loaded;
+            if (rs->collecting) {
+                if (r->many)
+                    cr_rel_coll(parent, r)->count = 0;
+                else
+                    *cr_rel_ref(parent, r) = NULL;
+            }
+        }
+        if (!rs->collecting)
+            continue;
+        const cr_value *first = cr_row_value_at(row, j->base[i] + (int)r->target->pk[0]);
+        if (!first || first->type == CR_NULL)
+            continue;   /* LEFT OUTER JOIN: no child */
+        void *child = cr_session_object_at(s, r->target, row, j->base[i]);
+        if (!child)
+            return s->err.cls ? s->err.cls : CR_ERR_INTERNAL;
+        if (r->many) {
+            cr_collection *c = cr_rel_coll(parent, r);
+            if (!cr_collection_has(c, child) && cr_collection_push(c, child))
+                return cr_error_oom(&s->err);
+        } else {
+            *cr_rel_ref(parent, r) = child;
+        }
+    }
+    return CR_OK;
+}
+
+/* The joined relationships of the parents collected become loaded. */
+cr_status cr_joined_finish(cr_session *s, cr_joined *j, void **objs, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        cr_instance *in = cr_instance_of(objs[k]);
+        for (size_t i = 0; i < j->n; i++) {
+            cr_relationship *r = j->rels[i];
+            cr_relstate *rs = cr_relstate_of(in, r->index);
+            if (rs->gen != j->gen || !rs->collecting)
+                continue;
+            rs->collecting = false;
+            void **items, *one;
+            size_t cnt = cr_rel_members(in, r, &items, &one);
+            if (cr_rel_set_loaded(in, r, items, cnt))
+                return cr_error_oom(&s->err);
+        }
+    }
+    return CR_OK;
+}
+
+/* ---- joins along relationships ---- */
+
+static void join_related(cr_stmt *q, const cr_relationship *cr, bool outer)
+{
+    cr_relationship *r = (cr_relationship *)cr;
+    if (!q || cr_stmt_error(q))
+        return;
+    cr_error e;
+    cr_error_init(&e);
+    if (!r || cr_rel_ready(r, &e)) {
+        cr_stmt_fail(q, r ? e.cls : CR_ERR_ARGUMENT, "join along a relationship: %s",
+                     r ? cr_error_message(&e) : "the relationship is NULL");
+        cr_error_clear(&e);
+        return;
+    }
+    void (*join)(cr_stmt *, const void *, cr_expr *) = outer ? cr_outerjoin : cr_join;
+    if (r->kind == CR_REL_MANY_TO_MANY) {
+        cr_expr *on = NULL, *on2 = NULL;
+        for (size_t k = 0; k < r->nkeys; k++) {
+            cr_expr *x = cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)r->parent->fields[r->ref[k]].col,
+                                   (cr_expr *)(void *)r->sec_local[k]);
+            on = on ? cr_and(q, on, x) : x;
+        }
+        for (size_t k = 0; k < r->ntkeys; k++) {
+            cr_expr *x = cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)r->target->fields[r->tref[k]].col,
+                                   (cr_expr *)(void *)r->sec_remote[k]);
+            on2 = on2 ? cr_and(q, on2, x) : x;
+        }
+        join(q, r->secondary, on);
+        join(q, r->target->table, on2);
+        return;
+    }
+    if (r->parent == r->target) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "join along %s.%s: the relationship joins its "
+                     "table to itself; join an alias with an explicit ON clause",
+                     r->parent->name, r->name);
+        return;
+    }
+    join(q, r->target->table, on_clause(q, r, NULL));
+}
+
+void cr_join_related(cr_stmt *q, const cr_relationship *r) { join_related(q, r, false); }
+void cr_outerjoin_related(cr_stmt *q, const cr_relationship *r) { join_related(q, r, true); }

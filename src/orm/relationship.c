@@ -1,0 +1,1093 @@
+/* relationship.c — relationships: declaration and resolution, the calls that change them with their back side, lazy loads, cascades. */
+#include "orm/orm.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define ALIGN16(n) (((n) + 15) & ~(size_t)15)
+
+/* ---- declaration ---- */
+
+static void rel_free(cr_relationship *r)
+{
+    if (!r)
+        return;
+    cr_free(r->name);
+    cr_free(r->target_name);
+    cr_free(r->secondary_name);
+    cr_free(r->back_name);
+    cr_free(r->foreign_keys);
+    cr_free(r->order_text);
+    cr_free(r);
+}
+
+void cr_mapper_free_relationships(cr_mapper *m)
+{
+    for (size_t i = 0; i < m->nrels; i++)
+        rel_free(m->rels[i]);
+    cr_free(m->rels);
+    m->rels = NULL;
+    m->nrels = 0;
+}
+
+static bool dup_opt(char **dst, const char *src)
+{
+    *dst = NULL;
+    return !src || (*dst = cr_strdup(src)) != NULL;
+}
+
+/* "all, delete-orphan" into CR_CASCADE_* bits; false on a word it does not know. */
+static bool parse_cascade(const char *text, unsigned *out, char *bad, size_t badsize)
+{
+    static const struct { const char *word; unsigned bits; } words[] = {
+        {"save-update", CR_CASCADE_SAVE_UPDATE}, {"merge", CR_CASCADE_MERGE},
+        {"delete", CR_CASCADE_DELETE}, {"delete-orphan", CR_CASCADE_DELETE_ORPHAN},
+        {"refresh-expire", CR_CASCADE_REFRESH}, {"expunge", CR_CASCADE_EXPUNGE},
+        {"all", CR_CASCADE_SAVE_UPDATE | CR_CASCADE_MERGE | CR_CASCADE_DELETE |
+                    CR_CASCADE_REFRESH | CR_CASCADE_EXPUNGE},
+        {"none", 0},
+    };
+    *out = 0;
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        size_t len = strcspn(p, " ,\t");
+        if (!len)
+            break;
+        bool known = false;
+        for (size_t k = 0; k < CR_ARRAY_LEN(words) && !known; k++)
+            if (strlen(words[k].word) == len && strncmp(words[k].word, p, len) == 0) {
+                *out |= words[k].bits;
+                known = true;
+            }
+        if (!known) {
+            snprintf(bad, badsize, "%.*s", (int)(len < 60 ? len : 60), p);
+            return false;
+        }
+        p += len;
+    }
+    return true;
+}
+
+static cr_status configure(cr_metadata *md, bool pending_ok);
+
+cr_status cr_model_relationships(cr_mapper *m, const cr_relationship_def *defs, size_t n,
+                                 cr_relationship **const *handles)
+{
+    if (!m || (!defs && n))
+        return CR_ERR_ARGUMENT;
+    cr_metadata *md = m->table->md;
+    if (m->nrels)
+        return cr_error_set(&md->err, CR_ERR_INVALID_REQUEST, "model %s: relationships are "
+                            "already given", m->name);
+    m->rels = cr_calloc(n ? n : 1, sizeof *m->rels);
+    if (!m->rels)
+        return cr_error_oom(&md->err);
+    for (size_t i = 0; i < n; i++) {
+        const cr_relationship_def *d = &defs[i];
+        if (!d->name || !d->target || d->offset < sizeof(cr_object) || d->offset >= m->size) {
+            cr_mapper_free_relationships(m);
+            return cr_error_set(&md->err, CR_ERR_ARGUMENT, "model %s: relationship %zu has no "
+                                "name, no target or lies outside the struct", m->name, i + 1);
+        }
+        cr_relationship *r = cr_calloc(1, sizeof *r);
+        bool ok = r && (r->name = cr_strdup(d->name)) && (r->target_name = cr_strdup(d->target)) &&
+                  dup_opt(&r->secondary_name, d->secondary) &&
+                  dup_opt(&r->back_name, d->back_populates ? d->back_populates : d->backref) &&
+                  dup_opt(&r->foreign_keys, d->foreign_keys) && dup_opt(&r->order_text, d->order_by);
+        if (!ok) {
+            rel_free(r);
+            cr_mapper_free_relationships(m);
+            return cr_error_oom(&md->err);
+        }
+        m->rels[m->nrels++] = r;
+        r->parent = m;
+        r->index = i;
+        r->offset = d->offset;
+        r->many = d->many;
+        r->lazy = d->lazy == CR_LOAD_DEFAULT ? CR_LOAD_LAZY : d->lazy;
+        r->passive_deletes = d->passive_deletes;
+        r->post_update = d->post_update;
+        r->viewonly = d->viewonly;
+        char bad[64];
+        if (!parse_cascade(d->cascade ? d->cascade : "save-update, merge", &r->cascade, bad,
+                           sizeof bad)) {
+            cr_mapper_free_relationships(m);
+            return cr_error_set(&md->err, CR_ERR_ARGUMENT, "relationship %s.%s: unknown cascade "
+                                "'%s' (save-update, merge, delete, delete-orphan, "
+                                "refresh-expire, expunge, all, none)", m->name, d->name, bad);
+        }
+        if (d->lazy > CR_LOAD_RAISE) {
+            cr_mapper_free_relationships(m);
+            return cr_error_set(&md->err, CR_ERR_ARGUMENT, "relationship %s.%s: unknown loader "
+                                "%d", m->name, d->name, (int)d->lazy);
+        }
+        if (handles && handles[i])
+            *handles[i] = r;
+    }
+    /* Each object carries one cr_relstate per relationship. */
+    m->rel_off = ALIGN16(m->fbuf_off + m->nfields * sizeof(void *));
+    m->alloc_size = m->rel_off + m->nrels * sizeof(cr_relstate);
+    /* What is not defined yet is not an error here: models come one by one. */
+    return configure(md, true);
+}
+
+/* ---- resolution ---- */
+
+static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static cr_mapper *find_mapper(cr_metadata *md, const char *name)
+{
+    for (size_t i = 0; i < md->ntables; i++) {
+        cr_mapper *m = cr_table_mapper(md->tables[i]);
+        if (m && strcmp(m->name, name) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+static cr_table *find_table(cr_metadata *md, const char *name)
+{
+    for (size_t i = 0; i < md->ntables; i++)
+        if (strcmp(md->tables[i]->name, name) == 0)
+            return md->tables[i];
+    return NULL;
+}
+
+static cr_status rel_error(cr_error *err, cr_status cls, const cr_relationship *r,
+                           const char *fmt, const char *a, const char *b)
+{
+    char msg[400];
+    snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
+    return cr_error_set(err, cls, "relationship %s.%s: %s", r->parent->name, r->name, msg);
+}
+
+/* Whether the foreign_keys option lets column col of table t take part. */
+static bool fk_allowed(const cr_relationship *r, const cr_table *t, const cr_column *col)
+{
+    if (!r->foreign_keys)
+        return true;
+    const char *p = r->foreign_keys;
+    size_t tl = strlen(t->name), cl = strlen(col->name);
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, " ,");
+        if (!len)
+            break;
+        if ((len == cl && strncmp(p, col->name, cl) == 0) ||
+            (len == tl + 1 + cl && strncmp(p, t->name, tl) == 0 && p[tl] == '.' &&
+             strncmp(p + tl + 1, col->name, cl) == 0))
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+/* The foreign keys of table `from` referring to table `to` that the
+ * relationship may use: how many, the first in *found. */
+static size_t find_fks(const cr_relationship *r, const cr_table *from, const cr_table *to,
+                       const cr_constraint **found)
+{
+    size_t n = 0;
+    for (size_t c = 0; c < from->ncons; c++) {
+        const cr_constraint *k = from->constraints[c];
+        if (k->kind != CR_CONSTRAINT_FOREIGN_KEY || k->ncols == 0 ||
+            k->ncols > CR_REL_MAX_KEYS || strcmp(k->ref_tables[0], to->name) != 0)
+            continue;
+        bool allowed = true;
+        for (size_t j = 0; j < k->ncols && allowed; j++)
+            allowed = fk_allowed(r, from, k->cols[j]);
+        if (!allowed)
+            continue;
+        if (n++ == 0)
+            *found = k;
+    }
+    return n;
+}
+
+/* Pair the constraint's columns (of table `from`) with the fields of mapper
+ * `to` they refer to. */
+static bool pair_fk(const cr_constraint *k, const cr_mapper *to, size_t *ref)
+{
+    for (size_t j = 0; j < k->ncols; j++) {
+        cr_column *rc = cr_table_column(to->table, k->ref_columns[j]);
+        if (!rc)
+            return false;
+        ref[j] = rc->index;
+    }
+    return true;
+}
+
+static cr_status resolve_secondary(cr_relationship *r, cr_error *err)
+{
+    const cr_constraint *a = NULL, *b = NULL;
+    cr_table *sec = r->secondary;
+    size_t na = find_fks(r, sec, r->parent->table, &a);
+    size_t nb = find_fks(r, sec, r->target->table, &b);
+    if (r->parent == r->target) {
+        /* followers(follower_id, followed_id): foreign_keys names the one
+         * that holds this side's key. */
+        if (na != 1 && !r->foreign_keys)
+            return rel_error(err, CR_ERR_ARGUMENT, r, "the secondary table '%s' refers twice to "
+                             "its table: name the column holding this side's key with "
+                             ".foreign_keys%s", sec->name, NULL);
+        for (size_t c = 0; c < sec->ncons && !b; c++) {
+            const cr_constraint *k = sec->constraints[c];
+            if (k != a && k->kind == CR_CONSTRAINT_FOREIGN_KEY &&
+                strcmp(k->ref_tables[0], sec->name) != 0 &&
+                strcmp(k->ref_tables[0], r->parent->table->name) == 0)
+                b = k;
+        }
+        nb = b ? 1 : 0;
+    }
+    if (na != 1 || nb != 1)
+        return rel_error(err, CR_ERR_ARGUMENT, r, na + nb < 2 ? "the secondary table '%s' has no "
+                         "foreign key to '%s' (each side needs one)" : "the secondary table '%s' "
+                         "has several foreign keys to '%s': name one with .foreign_keys",
+                         sec->name, na != 1 ? r->parent->table->name : r->target->table->name);
+    if (a->ncols != b->ncols && (a->ncols > CR_REL_MAX_KEYS || b->ncols > CR_REL_MAX_KEYS))
+        return rel_error(err, CR_ERR_ARGUMENT, r, "foreign key of too many columns%s%s", NULL,
+                         NULL);
+    if (!pair_fk(a, r->parent, r->ref) || !pair_fk(b, r->target, r->tref))
+        return rel_error(err, CR_ERR_ARGUMENT, r, "a foreign key of '%s' names a column '%s' "
+                         "does not have", sec->name, NULL);
+    r->nkeys = a->ncols;
+    r->ntkeys = b->ncols;
+    for (size_t j = 0; j < a->ncols; j++)
+        r->sec_local[j] = a->cols[j];
+    for (size_t j = 0; j < b->ncols; j++)
+        r->sec_remote[j] = b->cols[j];
+    r->kind = CR_REL_MANY_TO_MANY;
+    if (!r->many)
+        return rel_error(err, CR_ERR_ARGUMENT, r, "a relationship through a secondary table is "
+                         "MANY%s%s", NULL, NULL);
+    return CR_OK;
+}
+
+static cr_status resolve_keys(cr_relationship *r, cr_error *err)
+{
+    const cr_constraint *up = NULL, *down = NULL;
+    cr_table *pt = r->parent->table, *tt = r->target->table;
+    size_t nup = find_fks(r, pt, tt, &up);       /* the parent refers to the target */
+    size_t ndown = pt == tt ? 0 : find_fks(r, tt, pt, &down);
+    if (pt == tt) {                               /* self-referential */
+        if (nup == 0)
+            return rel_error(err, CR_ERR_ARGUMENT, r, "table '%s' has no foreign key to "
+                             "itself%s", pt->name, NULL);
+        if (nup > 1)
+            return rel_error(err, CR_ERR_ARGUMENT, r, "table '%s' has several foreign keys to "
+                             "itself: name one with .foreign_keys%s", pt->name, NULL);
+        if (r->many) {
+            down = up;
+            up = NULL;
+        }
+    } else if (nup + ndown == 0) {
+        return rel_error(err, CR_ERR_ARGUMENT, r, "no foreign key joins '%s' and '%s' (declare "
+                         "one, or give .secondary)", pt->name, tt->name);
+    } else if (nup > 1 || ndown > 1 || (nup && ndown)) {
+        return rel_error(err, CR_ERR_ARGUMENT, r, "several foreign keys could join '%s' and '%s': "
+                         "name the column(s) with .foreign_keys", pt->name, tt->name);
+    } else if (nup && r->many) {
+        return rel_error(err, CR_ERR_ARGUMENT, r, "'%s' holds the foreign key to '%s', so this "
+                         "side is many-to-one: declare it ONE", pt->name, tt->name);
+    }
+    const cr_constraint *k = up ? up : down;
+    if (k->ncols > CR_REL_MAX_KEYS)
+        return rel_error(err, CR_ERR_ARGUMENT, r, "a foreign key of too many columns%s%s", NULL,
+                         NULL);
+    r->kind = up ? CR_REL_MANY_TO_ONE : CR_REL_ONE_TO_MANY;
+    r->nkeys = k->ncols;
+    for (size_t j = 0; j < k->ncols; j++)
+        r->fk[j] = k->cols[j]->index;
+    if (!pair_fk(k, up ? r->target : r->parent, r->ref))
+        return rel_error(err, CR_ERR_ARGUMENT, r, "its foreign key names a column '%s' does not "
+                         "have%s", up ? tt->name : pt->name, NULL);
+    return CR_OK;
+}
+
+static cr_status resolve_order(cr_relationship *r, cr_error *err)
+{
+    const char *p = r->order_text;
+    while (p && *p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, " ,");
+        if (!len)
+            break;
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(len < 127 ? len : 127), p);
+        p += len;
+        while (*p == ' ')
+            p++;
+        bool desc = false;
+        if (strncasecmp(p, "desc", 4) == 0 && (p[4] == 0 || p[4] == ',' || p[4] == ' ')) {
+            desc = true;
+            p += 4;
+        } else if (strncasecmp(p, "asc", 3) == 0 && (p[3] == 0 || p[3] == ',' || p[3] == ' ')) {
+            p += 3;
+        }
+        cr_column *col = cr_table_column(r->target->table, name);
+        if (!col)
+            return rel_error(err, CR_ERR_ARGUMENT, r, "order_by: '%s' has no column '%s'",
+                             r->target->table->name, name);
+        if (r->norder == CR_ARRAY_LEN(r->order))
+            return rel_error(err, CR_ERR_ARGUMENT, r, "order_by: more than 4 columns%s%s",
+                             NULL, NULL);
+        r->order[r->norder] = col;
+        r->desc[r->norder++] = desc;
+    }
+    return CR_OK;
+}
+
+/* Resolve r; *pending is set when it failed because its target model,
+ * secondary table or back side is not defined yet. */
+static cr_status resolve(cr_relationship *r, cr_error *err, bool *pending)
+{
+    *pending = true;
+    cr_metadata *md = r->parent->table->md;
+    cr_mapper *target = find_mapper(md, r->target_name);
+    if (!target)
+        return rel_error(err, CR_ERR_INVALID_REQUEST, r, "model '%s' is not defined in this "
+                         "metadata%s", r->target_name, NULL);
+    cr_table *sec = NULL;
+    if (r->secondary_name && !(sec = find_table(md, r->secondary_name)))
+        return rel_error(err, CR_ERR_INVALID_REQUEST, r, "the secondary table '%s' is not defined "
+                         "in this metadata%s", r->secondary_name, NULL);
+    cr_relationship *back = NULL;
+    if (r->back_name) {
+        for (size_t i = 0; i < target->nrels && !back; i++)
+            if (strcmp(target->rels[i]->name, r->back_name) == 0)
+                back = target->rels[i];
+        *pending = target->nrels == 0;
+        if (!back)
+            return rel_error(err, target->nrels ? CR_ERR_ARGUMENT : CR_ERR_INVALID_REQUEST, r,
+                             "back_populates: model '%s' has no relationship '%s' (declare it "
+                             "on that model too)", target->name, r->back_name);
+        if (strcmp(back->target_name, r->parent->name) != 0)
+            return rel_error(err, CR_ERR_ARGUMENT, r, "back_populates: '%s' relates to another "
+                             "model than this one%s", r->back_name, NULL);
+    }
+    *pending = false;
+    r->target = target;
+    r->secondary = sec;
+    r->nkeys = r->ntkeys = r->norder = 0;
+    cr_status st = sec ? resolve_secondary(r, err) : resolve_keys(r, err);
+    if (!st)
+        st = resolve_order(r, err);
+    if (st)
+        return st;
+    if (back) {
+        if (back->back && back->back != r)
+            return rel_error(err, CR_ERR_ARGUMENT, r, "back_populates: '%s' is already the back "
+                             "side of another relationship%s", r->back_name, NULL);
+        r->back = back;
+        back->back = r;
+    }
+    __atomic_store_n(&r->resolved, true, __ATOMIC_RELEASE);
+    return CR_OK;
+}
+
+/* Resolve what can be; the first error goes on md. pending_ok: a
+ * relationship waiting for a model not defined yet is no error. */
+static cr_status configure(cr_metadata *md, bool pending_ok)
+{
+    cr_status first = CR_OK;
+    pthread_mutex_lock(&resolve_lock);
+    for (size_t i = 0; i < md->ntables && !first; i++) {
+        cr_mapper *m = cr_table_mapper(md->tables[i]);
+        for (size_t j = 0; m && j < m->nrels && !first; j++) {
+            if (m->rels[j]->resolved)
+                continue;
+            cr_error e;
+            cr_error_init(&e);
+            bool pending;
+            cr_status st = resolve(m->rels[j], &e, &pending);
+            if (st && !(pending && pending_ok)) {
+                first = st;
+                cr_error_copy(&md->err, &e);
+            }
+            cr_error_clear(&e);
+        }
+    }
+    pthread_mutex_unlock(&resolve_lock);
+    return first;
+}
+
+cr_status cr_metadata_configure(cr_metadata *md)
+{
+    return md ? configure(md, false) : CR_ERR_ARGUMENT;
+}
+
+cr_status cr_rel_ready(cr_relationship *r, cr_error *err)
+{
+    if (__atomic_load_n(&r->resolved, __ATOMIC_ACQUIRE))
+        return CR_OK;
+    pthread_mutex_lock(&resolve_lock);
+    bool pending;
+    cr_status st = r->resolved ? CR_OK : resolve(r, err, &pending);
+    pthread_mutex_unlock(&resolve_lock);
+    return st;
+}
+
+const char *cr_relationship_name(const cr_relationship *r) { return r ? r->name : NULL; }
+cr_mapper *cr_relationship_parent(const cr_relationship *r) { return r ? r->parent : NULL; }
+cr_mapper *cr_relationship_target(const cr_relationship *r)
+{
+    return r && r->resolved ? r->target : NULL;
+}
+
+/* ---- an object's relationship state ---- */
+
+cr_relstate *cr_relstate_of(const cr_instance *in, size_t r)
+{
+    return (cr_relstate *)((char *)in + in->mapper->rel_off) + r;
+}
+
+void **cr_rel_ref(const cr_instance *in, const cr_relationship *r)
+{
+    return (void **)((char *)in->obj + r->offset);
+}
+
+void **cr_rel_snap_ref(const cr_instance *in, const cr_relationship *r)
+{
+    return (void **)((char *)in->snap + r->offset);
+}
+
+cr_collection *cr_rel_coll(const cr_instance *in, const cr_relationship *r)
+{
+    return (cr_collection *)((char *)in->obj + r->offset);
+}
+
+size_t cr_rel_members(const cr_instance *in, const cr_relationship *r, void ***items, void **one)
+{
+    if (r->many) {
+        cr_collection *c = cr_rel_coll(in, r);
+        *items = c->items;
+        return c->count;
+    }
+    *one = *cr_rel_ref(in, r);
+    *items = one;
+    return *one ? 1 : 0;
+}
+
+bool cr_collection_has(const cr_collection *c, const void *obj)
+{
+    for (size_t i = 0; i < c->count; i++)
+        if (c->items[i] == obj)
+            return true;
+    return false;
+}
+
+cr_status cr_collection_push(cr_collection *c, void *obj)
+{
+    if (c->count == c->capacity) {
+        size_t cap = c->capacity ? c->capacity * 2 : 4;
+        void **items = cr_realloc(c->items, cap * sizeof *items);
+        if (!items)
+            return CR_ERR_NO_MEMORY;
+        c->items = items;
+        c->capacity = cap;
+    }
+    c->items[c->count++] = obj;
+    return CR_OK;
+}
+
+bool cr_collection_drop(cr_collection *c, const void *obj)
+{
+    for (size_t i = 0; i < c->count; i++)
+        if (c->items[i] == obj) {
+            memmove(&c->items[i], &c->items[i + 1], (c->count - i - 1) * sizeof *c->items);
+            c->count--;
+            return true;
+        }
+    return false;
+}
+
+cr_status cr_rel_snapshot(cr_instance *in)
+{
+    const cr_mapper *m = in->mapper;
+    /* Copies first, so that running out of memory changes nothing. */
+    void **fresh[64];
+    for (size_t i = 0; i < m->nrels; i++) {
+        const cr_relationship *r = m->rels[i];
+        fresh[i] = NULL;
+        if (!r->many || cr_rel_coll(in, r)->count == 0)
+            continue;
+        cr_collection *c = cr_rel_coll(in, r);
+        if (!(fresh[i] = cr_malloc(c->count * sizeof(void *)))) {
+            for (size_t j = 0; j < i; j++)
+                cr_free(fresh[j]);
+            return CR_ERR_NO_MEMORY;
+        }
+        memcpy(fresh[i], c->items, c->count * sizeof(void *));
+    }
+    for (size_t i = 0; i < m->nrels; i++) {
+        const cr_relationship *r = m->rels[i];
+        cr_relstate *rs = cr_relstate_of(in, i);
+        if (r->many) {
+            cr_free(rs->orig);
+            rs->orig = fresh[i];
+            rs->norig = cr_rel_coll(in, r)->count;
+        } else {
+            *cr_rel_snap_ref(in, r) = *cr_rel_ref(in, r);
+        }
+        rs->changed = false;
+    }
+    return CR_OK;
+}
+
+void cr_rel_forget(cr_instance *in)
+{
+    const cr_mapper *m = in->mapper;
+    for (size_t i = 0; i < m->nrels; i++) {
+        cr_relstate *rs = cr_relstate_of(in, i);
+        cr_free(rs->orig);
+        rs->orig = NULL;
+        rs->norig = 0;
+        if (m->rels[i]->many) {
+            cr_collection *c = cr_rel_coll(in, m->rels[i]);
+            cr_free(c->items);
+            memset(c, 0, sizeof *c);
+        }
+    }
+}
+
+void cr_rel_restore(cr_instance *in)
+{
+    for (size_t i = 0; i < in->mapper->nrels; i++) {
+        const cr_relationship *r = in->mapper->rels[i];
+        cr_relstate *rs = cr_relstate_of(in, i);
+        if (!r->many) {
+            *cr_rel_ref(in, r) = *cr_rel_snap_ref(in, r);
+            continue;
+        }
+        cr_collection *c = cr_rel_coll(in, r);
+        if (!rs->changed || c->capacity < rs->norig)
+            continue;   /* it only grew: the old members fit */
+        if (rs->norig)
+            memcpy(c->items, rs->orig, rs->norig * sizeof *c->items);
+        c->count = rs->norig;
+        rs->changed = false;
+    }
+}
+
+void cr_rel_expire(cr_instance *in)
+{
+    for (size_t i = 0; i < in->mapper->nrels; i++) {
+        cr_relstate *rs = cr_relstate_of(in, i);
+        rs->loaded = false;
+        rs->raise = false;
+    }
+}
+
+/* ---- the calls ---- */
+
+/* The instance and relationship of a call, with the error on the object's
+ * session when it has one. */
+typedef struct rel_call {
+    cr_instance *in;
+    cr_relationship *r;
+    cr_session *s;
+    cr_error scratch;            /* where errors go with no session            */
+} rel_call;
+
+static cr_error *call_err(rel_call *c) { return c->s ? &c->s->err : &c->scratch; }
+
+static cr_status call_fail(rel_call *c, cr_status cls, const char *fmt, const char *a,
+                           const char *b)
+{
+    cr_status st = rel_error(call_err(c), cls, c->r, fmt, a, b);
+    if (!c->s)
+        cr_error_clear(&c->scratch);
+    return st;
+}
+
+static cr_status call_start(rel_call *c, void *obj, size_t offset, bool want_many, int want_one)
+{
+    memset(c, 0, sizeof *c);
+    cr_error_init(&c->scratch);
+    c->in = cr_instance_of(obj);
+    if (!c->in)
+        return obj ? CR_ERR_UNMAPPED_INSTANCE : CR_ERR_ARGUMENT;
+    c->s = c->in->session;
+    if (c->s)
+        cr_error_clear(&c->s->err);
+    const cr_mapper *m = c->in->mapper;
+    for (size_t i = 0; i < m->nrels && !c->r; i++)
+        if (m->rels[i]->offset == offset)
+            c->r = m->rels[i];
+    if (!c->r) {
+        if (c->s)
+            cr_session_fail(c->s, CR_ERR_ARGUMENT, "%s has no relationship at that field",
+                            m->name);
+        return CR_ERR_ARGUMENT;
+    }
+    cr_status st = cr_rel_ready(c->r, call_err(c));
+    if (st) {
+        if (!c->s)
+            cr_error_clear(&c->scratch);
+        return st;
+    }
+    if (want_many && !c->r->many)
+        return call_fail(c, CR_ERR_ARGUMENT, "it holds one object, not a collection: use "
+                         "cr_set_related%s%s", NULL, NULL);
+    if (want_one && c->r->many)
+        return call_fail(c, CR_ERR_ARGUMENT, "it is a collection: use cr_append / "
+                         "cr_remove%s%s", NULL, NULL);
+    return CR_OK;
+}
+
+/* The related object's instance, checked against the relationship. */
+static cr_status related_arg(rel_call *c, void *obj, cr_instance **out, bool null_ok)
+{
+    *out = NULL;
+    if (!obj)
+        return null_ok ? CR_OK : call_fail(c, CR_ERR_ARGUMENT, "the related object is NULL%s%s",
+                                           NULL, NULL);
+    cr_instance *t = cr_instance_of(obj);
+    if (!t)
+        return call_fail(c, CR_ERR_UNMAPPED_INSTANCE, "the related object is not an object of a "
+                         "mapped model%s%s", NULL, NULL);
+    if (t->mapper != c->r->target)
+        return call_fail(c, CR_ERR_ARGUMENT, "it takes %s objects, not %s", c->r->target->name,
+                         t->mapper->name);
+    if (t->session && c->s && t->session != c->s)
+        return call_fail(c, CR_ERR_INVALID_REQUEST, "the %s object belongs to another "
+                         "session%s", t->mapper->name, NULL);
+    *out = t;
+    return CR_OK;
+}
+
+static bool is_loaded(const cr_instance *in, const cr_relationship *r)
+{
+    return cr_relstate_of(in, r->index)->loaded;
+}
+
+/* Back side: make the other side of r on `other` say `in` (add) or not. */
+static cr_status back_link(cr_instance *other, const cr_relationship *r, cr_instance *in,
+                           bool add)
+{
+    const cr_relationship *b = r->back;
+    if (!b || !other)
+        return CR_OK;
+    cr_relstate *rs = cr_relstate_of(other, b->index);
+    if (b->many) {
+        if (!rs->loaded)
+            return CR_OK;    /* it loads with the change from the database */
+        cr_collection *c = cr_rel_coll(other, b);
+        if (add && !cr_collection_has(c, in->obj)) {
+            if (cr_collection_push(c, in->obj))
+                return CR_ERR_NO_MEMORY;
+            rs->changed = true;
+        } else if (!add && cr_collection_drop(c, in->obj)) {
+            rs->changed = true;
+        }
+        return CR_OK;
+    }
+    void **ref = cr_rel_ref(other, b);
+    if (add) {
+        *ref = in->obj;
+        rs->loaded = rs->loaded || other->state == CR_INST_TRANSIENT ||
+                     other->state == CR_INST_PENDING;
+    } else if (*ref == in->obj) {
+        *ref = NULL;
+    }
+    return CR_OK;
+}
+
+/* Adding to a relationship of an object in a session adds the related
+ * object (save-update cascade). */
+static cr_status cascade_one(rel_call *c, cr_instance *t)
+{
+    if (!c->s || !(c->r->cascade & CR_CASCADE_SAVE_UPDATE) || t->session)
+        return CR_OK;
+    return cr_rel_cascade_add(c->s, t);
+}
+
+/* Make sure the relationship is loaded before a change (a persistent
+ * object's collection is loaded first, as attribute access does). */
+static cr_status ensure_loaded(rel_call *c)
+{
+    if (is_loaded(c->in, c->r))
+        return CR_OK;
+    if (c->in->state == CR_INST_TRANSIENT || c->in->state == CR_INST_PENDING) {
+        cr_relstate_of(c->in, c->r->index)->loaded = true;
+        return CR_OK;
+    }
+    if (!c->s)
+        return CR_OK;   /* detached: changed blind, as SQLAlchemy's pending collection */
+    return cr_rel_load(c->s, c->in, c->r);
+}
+
+cr_status cr_object_append(void *obj, size_t offset, void *child)
+{
+    rel_call c;
+    cr_instance *t;
+    cr_status st = call_start(&c, obj, offset, true, 0);
+    if (!st)
+        st = related_arg(&c, child, &t, false);
+    if (!st)
+        st = ensure_loaded(&c);
+    if (st)
+        return st;
+    cr_collection *coll = cr_rel_coll(c.in, c.r);
+    if (cr_collection_has(coll, child))
+        return CR_OK;
+    if (cr_collection_push(coll, child))
+        return c.s ? cr_error_oom(&c.s->err) : CR_ERR_NO_MEMORY;
+    cr_relstate_of(c.in, c.r->index)->changed = true;
+    /* A child has one parent through a one-to-many: leave the old one. */
+    if (c.r->back && !c.r->back->many) {
+        void *old = *cr_rel_ref(t, c.r->back);
+        cr_instance *oin = old ? cr_instance_of(old) : NULL;
+        if (oin && oin != c.in && back_link(oin, c.r->back, t, false) == CR_OK) {
+            cr_collection *oc = cr_rel_coll(oin, c.r);
+            if (is_loaded(oin, c.r) && cr_collection_drop(oc, child))
+                cr_relstate_of(oin, c.r->index)->changed = true;
+        }
+    }
+    if (back_link(t, c.r, c.in, true))
+        return c.s ? cr_error_oom(&c.s->err) : CR_ERR_NO_MEMORY;
+    return cascade_one(&c, t);
+}
+
+cr_status cr_object_remove(void *obj, size_t offset, void *child)
+{
+    rel_call c;
+    cr_instance *t;
+    cr_status st = call_start(&c, obj, offset, true, 0);
+    if (!st)
+        st = related_arg(&c, child, &t, false);
+    if (!st)
+        st = ensure_loaded(&c);
+    if (st)
+        return st;
+    if (!cr_collection_drop(cr_rel_coll(c.in, c.r), child))
+        return call_fail(&c, CR_ERR_INVALID_REQUEST, "the %s object is not in the "
+                         "collection%s", t->mapper->name, NULL);
+    cr_relstate_of(c.in, c.r->index)->changed = true;
+    back_link(t, c.r, c.in, false);
+    return CR_OK;
+}
+
+cr_status cr_object_set_related(void *obj, size_t offset, void *target)
+{
+    rel_call c;
+    cr_instance *t;
+    cr_status st = call_start(&c, obj, offset, false, 1);
+    if (!st)
+        st = related_arg(&c, target, &t, true);
+    if (st)
+        return st;
+    cr_relstate *rs = cr_relstate_of(c.in, c.r->index);
+    void **ref = cr_rel_ref(c.in, c.r);
+    /* The old value's back side is only known when loaded (a one-to-one
+     * whose other side holds the key is loaded first, as SQLAlchemy does). */
+    if (!rs->loaded && c.r->kind == CR_REL_ONE_TO_MANY && (st = ensure_loaded(&c)))
+        return st;
+    void *old = *ref;
+    if (old == target) {
+        rs->loaded = true;
+        return CR_OK;
+    }
+    cr_instance *oin = old ? cr_instance_of(old) : NULL;
+    if (oin)
+        back_link(oin, c.r, c.in, false);
+    *ref = target;
+    rs->loaded = true;
+    if (t) {
+        /* one-to-one: the target's previous partner lets go of it */
+        if (c.r->back && !c.r->back->many) {
+            void *prev = *cr_rel_ref(t, c.r->back);
+            cr_instance *pin = prev ? cr_instance_of(prev) : NULL;
+            if (pin && pin != c.in && *cr_rel_ref(pin, c.r) == target)
+                *cr_rel_ref(pin, c.r) = NULL;
+        }
+        if (back_link(t, c.r, c.in, true))
+            return c.s ? cr_error_oom(&c.s->err) : CR_ERR_NO_MEMORY;
+        return cascade_one(&c, t);
+    }
+    return CR_OK;
+}
+
+bool cr_object_loaded(const void *obj, size_t offset)
+{
+    const cr_instance *in = cr_instance_of(obj);
+    for (size_t i = 0; in && i < in->mapper->nrels; i++)
+        if (in->mapper->rels[i]->offset == offset)
+            return cr_relstate_of(in, i)->loaded;
+    return false;
+}
+
+cr_status cr_object_load(void *obj, size_t offset)
+{
+    rel_call c;
+    cr_status st = call_start(&c, obj, offset, false, 0);
+    if (st)
+        return st;
+    cr_relstate *rs = cr_relstate_of(c.in, c.r->index);
+    if (rs->loaded)
+        return CR_OK;
+    if (c.in->state == CR_INST_TRANSIENT || c.in->state == CR_INST_PENDING) {
+        rs->loaded = true;
+        return CR_OK;
+    }
+    if (!c.s)
+        return call_fail(&c, CR_ERR_DETACHED_INSTANCE, "the %s object is not bound to a Session; "
+                         "lazy load operation cannot proceed%s", c.in->mapper->name, NULL);
+    if (c.r->lazy == CR_LOAD_RAISE || rs->raise)
+        return call_fail(&c, CR_ERR_INVALID_REQUEST, "'%s.%s' is not available due to "
+                         "lazy='raise'", c.r->parent->name, c.r->name);
+    if ((st = cr_session_check(c.s)))
+        return st;
+    return cr_rel_load(c.s, c.in, c.r);
+}
+
+/* ---- lazy loads ---- */
+
+/* The statement loading relationship r for one parent: the target's
+ * columns WHERE the keys equal :pk_0.. (built once per session). */
+static cr_stmt *lazy_stmt(cr_session *s, const cr_relationship *r, size_t *slot)
+{
+    for (size_t i = 0; i < s->nlazyq; i++)
+        if (s->lazyq[i].r == r) {
+            *slot = i;
+            return s->lazyq[i].q;
+        }
+    static const char *const names[] = {"pk_0", "pk_1", "pk_2", "pk_3", "pk_4", "pk_5", "pk_6",
+                                        "pk_7"};
+    const cr_mapper *t = r->target;
+    cr_stmt *q = cr_select(t->table);
+    if (!q)
+        return NULL;
+    if (r->kind == CR_REL_MANY_TO_MANY) {
+        cr_expr *on = NULL;
+        for (size_t k = 0; k < r->ntkeys; k++) {
+            cr_expr *e = cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)t->fields[r->tref[k]].col,
+                                   (cr_expr *)(void *)r->sec_remote[k]);
+            on = on ? cr_and(q, on, e) : e;
+        }
+        cr_join(q, r->secondary, on);
+        for (size_t k = 0; k < r->nkeys; k++)
+            cr_where(q, cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)r->sec_local[k],
+                                  cr_bindparam(q, names[k])));
+    } else if (r->kind == CR_REL_ONE_TO_MANY) {
+        for (size_t k = 0; k < r->nkeys; k++)
+            cr_where(q, cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)t->fields[r->fk[k]].col,
+                                  cr_bindparam(q, names[k])));
+    } else {
+        for (size_t k = 0; k < r->nkeys; k++)
+            cr_where(q, cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)t->fields[r->ref[k]].col,
+                                  cr_bindparam(q, names[k])));
+    }
+    for (size_t k = 0; k < r->norder; k++)
+        cr_order_by(q, r->desc[k] ? cr_desc(q, (cr_expr *)(void *)r->order[k])
+                                  : (cr_expr *)(void *)r->order[k]);
+    if (cr_stmt_error(q)) {
+        cr_error_copy(&s->err, cr_stmt_error(q));
+        cr_stmt_free(q);
+        return NULL;
+    }
+    struct lazy_stmt *grown = cr_realloc(s->lazyq, (s->nlazyq + 1) * sizeof *grown);
+    size_t *counts = grown ? cr_realloc(s->lazy_per_rel, (s->nlazyq + 1) * sizeof *counts) : NULL;
+    if (grown)
+        s->lazyq = grown;
+    if (!counts) {
+        cr_stmt_free(q);
+        cr_error_oom(&s->err);
+        return NULL;
+    }
+    s->lazy_per_rel = counts;
+    counts[s->nlazyq] = 0;
+    s->lazyq[s->nlazyq] = (struct lazy_stmt){r, q};
+    *slot = s->nlazyq++;
+    return q;
+}
+
+/* The parent's values the lazy load binds: its key fields (many-to-one:
+ * its foreign key). false when one is NULL (nothing to load). */
+static bool lazy_keys(const cr_instance *in, const cr_relationship *r, cr_param *params)
+{
+    static const char *const names[] = {"pk_0", "pk_1", "pk_2", "pk_3", "pk_4", "pk_5", "pk_6",
+                                        "pk_7"};
+    for (size_t k = 0; k < r->nkeys; k++) {
+        size_t f = r->kind == CR_REL_MANY_TO_ONE ? r->fk[k] : r->ref[k];
+        cr_value v = cr_field_value(in, f);
+        if (v.type == CR_NULL)
+            return false;
+        params[k] = (cr_param){names[k], v};
+    }
+    params[r->nkeys] = (cr_param){NULL, cr_val_null()};
+    return true;
+}
+
+/* Set the back side of freshly loaded members to the parent, unless the
+ * program changed it. */
+static void back_populate(cr_instance *parent, const cr_relationship *r, void **objs, size_t n)
+{
+    const cr_relationship *b = r->back;
+    if (!b || b->many)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        cr_instance *ch = cr_instance_of(objs[i]);
+        cr_relstate *rs = cr_relstate_of(ch, b->index);
+        void **ref = cr_rel_ref(ch, b);
+        if (rs->loaded && *ref != *cr_rel_snap_ref(ch, b))
+            continue;
+        *ref = parent->obj;
+        *cr_rel_snap_ref(ch, b) = parent->obj;
+        rs->loaded = true;
+    }
+}
+
+cr_status cr_rel_set_loaded(cr_instance *in, cr_relationship *r, void **objs, size_t n)
+{
+    cr_relstate *rs = cr_relstate_of(in, r->index);
+    if (!r->many) {
+        *cr_rel_ref(in, r) = n ? objs[0] : NULL;
+        *cr_rel_snap_ref(in, r) = n ? objs[0] : NULL;
+    } else {
+        void **orig = n ? cr_malloc(n * sizeof *orig) : NULL;
+        cr_collection *c = cr_rel_coll(in, r);
+        if (n && (!orig || c->capacity < n)) {
+            void **items = orig ? cr_realloc(c->items, n * sizeof *items) : NULL;
+            if (!items) {
+                cr_free(orig);
+                return CR_ERR_NO_MEMORY;
+            }
+            c->items = items;
+            c->capacity = n;
+        }
+        if (n) {
+            if (c->items != objs)
+                memmove(c->items, objs, n * sizeof *objs);
+            memcpy(orig, objs, n * sizeof *objs);
+        }
+        c->count = n;
+        cr_free(rs->orig);
+        rs->orig = orig;
+        rs->norig = n;
+    }
+    rs->loaded = true;
+    rs->changed = false;
+    if (r->kind != CR_REL_MANY_TO_MANY)
+        back_populate(in, r, objs, n);
+    return CR_OK;
+}
+
+/* The N+1 report: once per relationship and session, under echo. */
+static void count_lazy(cr_session *s, const cr_relationship *r, size_t slot)
+{
+    s->lazy_loads++;
+    if (++s->lazy_per_rel[slot] != (size_t)s->lazy_warn + 1 || s->lazy_warn <= 0)
+        return;
+    char line[300];
+    snprintf(line, sizeof line, "N+1 pattern: %s.%s was lazily loaded %zu times in one session; "
+             "load it with cr_selectinload(q, %s_model.r.%s) (or joinedload)", r->parent->name,
+             r->name, s->lazy_per_rel[slot], r->parent->name, r->name);
+    cr_engine_log(s->engine, line);
+}
+
+cr_status cr_rel_load(cr_session *s, cr_instance *in, cr_relationship *r)
+{
+    cr_param params[CR_REL_MAX_KEYS + 1];
+    if (!lazy_keys(in, r, params))
+        return cr_rel_set_loaded(in, r, NULL, 0) ? cr_error_oom(&s->err) : CR_OK;
+    /* A many-to-one to the target's primary key: the identity map first. */
+    if (r->kind == CR_REL_MANY_TO_ONE) {
+        bool by_pk = r->nkeys == r->target->npk;
+        cr_value key[CR_REL_MAX_KEYS];
+        for (size_t k = 0; k < r->nkeys && by_pk; k++) {
+            by_pk = r->ref[k] == r->target->pk[k];
+            key[k] = params[k].value;
+        }
+        if (by_pk) {
+            cr_instance *t = cr_map_find(s, r->target, key, cr_key_hash(key, r->nkeys));
+            if (t && !t->expired && !t->marked_delete) {
+                void *o = t->obj;
+                return cr_rel_set_loaded(in, r, &o, 1) ? cr_error_oom(&s->err) : CR_OK;
+            }
+        }
+    }
+    size_t slot;
+    cr_stmt *q = lazy_stmt(s, r, &slot);
+    if (!q)
+        return s->err.cls;
+    count_lazy(s, r, slot);
+    cr_objects *list = cr_session_all_params(s, q, params);
+    if (!list)
+        return s->err.cls;
+    cr_status st = cr_rel_set_loaded(in, r, list->items, list->count);
+    cr_objects_free(list);
+    return st ? cr_error_oom(&s->err) : CR_OK;
+}
+
+size_t cr_session_lazy_loads(const cr_session *s) { return s ? s->lazy_loads : 0; }
+
+/* ---- cascades ---- */
+
+cr_status cr_rel_cascade_add(cr_session *s, cr_instance *in)
+{
+    cr_status st = cr_session_add_instance(s, in);
+    if (st)
+        return st;
+    const cr_mapper *m = in->mapper;
+    for (size_t i = 0; i < m->nrels; i++) {
+        cr_relationship *r = m->rels[i];
+        if (!(r->cascade & CR_CASCADE_SAVE_UPDATE) || r->viewonly)
+            continue;
+        void **items, *one;
+        size_t n = cr_rel_members(in, r, &items, &one);
+        for (size_t k = 0; k < n; k++) {
+            cr_instance *t = cr_instance_of(items[k]);
+            if (!t || t->session == s)
+                continue;
+            if (t->mapper != r->target)
+                return rel_error(&s->err, CR_ERR_ARGUMENT, r, "it holds a %s object where %s "
+                                 "objects belong", t->mapper->name, r->target->name);
+            if ((st = cr_rel_cascade_add(s, t)))
+                return st;
+        }
+    }
+    return CR_OK;
+}
+
+cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan)
+{
+    const cr_mapper *m = in->mapper;
+    for (size_t i = 0; i < m->nrels; i++) {
+        cr_relationship *r = m->rels[i];
+        if (!(r->cascade & CR_CASCADE_DELETE) || r->viewonly)
+            continue;
+        cr_status st = cr_rel_ready(r, &s->err);
+        if (st)
+            return st;
+        cr_relstate *rs = cr_relstate_of(in, i);
+        if (!rs->loaded) {
+            if (r->passive_deletes)
+                continue;    /* the database's ON DELETE CASCADE deletes them */
+            if ((st = cr_rel_load(s, in, r)))
+                return st;
+        }
+        void **items, *one;
+        size_t n = cr_rel_members(in, r, &items, &one);
+        for (size_t k = 0; k < n; k++) {
+            cr_instance *t = cr_instance_of(items[k]);
+            if (!t || t->marked_delete || t->session != s || t->state == CR_INST_DELETED)
+                continue;
+            if (t->state == CR_INST_PENDING) {
+                cr_session_expunge_instance(s, t);
+                continue;
+            }
+            t->marked_delete = true;
+            t->orphaned = orphan;
+            if ((st = cr_rel_cascade_delete(s, t, orphan)))
+                return st;
+        }
+    }
+    return CR_OK;
+}
