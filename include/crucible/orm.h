@@ -661,11 +661,11 @@ CR_API size_t cr_session_lazy_loads(const cr_session *s);
 #define CR__RTYPE_MANY(T) cr_collection
 #define CR__RDEF_ONE(T) .target = #T, .many = false
 #define CR__RDEF_MANY(T) .target = #T, .many = true
-#define CR__REL_MEMBER(name, ...) CR__CAT(CR__RTYPE_, CR__TYPE_OF(__VA_ARGS__)) name;
-#define CR__REL_HANDLE_FIELD(name, ...) cr_relationship *name;
-#define CR__REL_DEF(name, ...) \
-    {.name = #name, .offset = offsetof(cr__model_self, name), CR__RDEF_##__VA_ARGS__},
-#define CR__REL_HANDLE(name, ...) &t->r.name,
+#define CR__REL_MEMBER(field, ...) CR__CAT(CR__RTYPE_, CR__TYPE_OF(__VA_ARGS__)) field;
+#define CR__REL_HANDLE_FIELD(field, ...) cr_relationship *field;
+#define CR__REL_DEF(field, ...) \
+    {.name = #field, .offset = offsetof(cr__model_self, field), CR__RDEF_##__VA_ARGS__},
+#define CR__REL_HANDLE(field, ...) &t->r.field,
 
 /* CR_DECLARE_MODEL(T, FIELDS) or (T, FIELDS, RELATIONSHIPS) */
 #define CR__PICK3(a, b, c, name, ...) name

@@ -679,12 +679,25 @@ static int compare_items(const void *a, const void *b)
     return x->in->order < y->in->order ? -1 : x->in->order > y->in->order;
 }
 
+/* Whether the item takes a key from an object of the step (a row of one
+ * INSERT cannot refer to another row of it: its key is not known yet). */
+static bool depends_on_step(const flush_plan *p, const flush_item *it, const flush_step *step)
+{
+    for (const fk_sync *y = it->in->note ? it->in->note->syncs : NULL; y; y = y->next) {
+        const struct flush_note *n = y->src ? y->src->note : NULL;
+        if (n && n->item >= step->first && n->item < step->first + step->n &&
+            p->items[n->item].in == y->src)
+            return true;
+    }
+    return false;
+}
+
 static cr_status push_step(cr_session *s, flush_plan *p, step_kind kind, size_t first)
 {
     const flush_item *it = &p->items[first];
     flush_step *last = p->nsteps ? &p->steps[p->nsteps - 1] : NULL;
     if (last && last->kind == kind && last->m == it->in->mapper && last->cols == it->cols &&
-        last->first + last->n == first) {
+        last->first + last->n == first && !(p->rels && depends_on_step(p, it, last))) {
         last->n++;
         return CR_OK;
     }
@@ -990,7 +1003,11 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
         sorted = compare_items(&p->items[i - 1], &p->items[i]) <= 0;
     if (!sorted)
         qsort(p->items, p->nitems, sizeof *p->items, compare_items);
-    st = order_self_references(s, p);
+    for (size_t i = 0; p->rels && i < p->nitems && !st; i++)
+        if (!note_of(s, p, p->items[i].in))
+            st = CR_ERR_NO_MEMORY;
+    if (!st)
+        st = order_self_references(s, p);
     for (size_t i = 0; p->rels && i < p->nitems && !st; i++) {
         struct flush_note *n = note_of(s, p, p->items[i].in);
         if (!n)

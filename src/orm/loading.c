@@ -362,7 +362,7 @@ static cr_status eager_rel(cr_session *s, cr_stmt *q, cr_relationship *r, cr_loa
     }
     cr_objects children = {0, NULL};
     cr_status st = CR_OK;
-    if (how == CR_LOAD_JOINED && depth == 0) {
+    if (how == CR_LOAD_JOINED && depth == 0 && r->kind != CR_REL_MANY_TO_MANY) {
         /* Loaded by the query itself: collect the children for what lies below. */
         for (size_t i = 0; i < n && !st; i++) {
             void **items, *one;
@@ -515,7 +515,8 @@ size_t cr_joined_begin(cr_session *s, cr_stmt *q, const cr_mapper *m, cr_joined 
         }
         if (!o->alias || !o->on)
             break;
-        cr_columns(q, o->alias);
+        for (size_t c = 0; c < r->target->nfields; c++)
+            cr_columns(q, cr_c(q, o->alias, r->target->fields[c].col->name));
         cr_outerjoin(q, o->alias, o->on);
         for (size_t k = 0; k < r->norder; k++) {
             cr_expr *c = cr_c(q, o->alias, r->order[k]->name);

@@ -1484,6 +1484,58 @@ static void test_orm_pending_rollback(void **state)
     cr_session_free(s);
 }
 
+/* The relationship calls: NULL arguments, objects that are no model's,
+ * a field that holds no relationship, a model without relationships. */
+static void test_relationship_misuse(void **state)
+{
+    (void)state;
+    ARG(cr_model_relationships(NULL, NULL, 0, NULL));
+    ARG(cr_metadata_configure(NULL));
+    NUL(cr_relationship_name(NULL));
+    NUL(cr_relationship_parent(NULL));
+    NUL(cr_relationship_target(NULL));
+    CHECK(cr_session_lazy_loads(NULL) == 0, "lazy loads of NULL");
+    ARG(cr_object_load(NULL, 16));
+    CHECK(!cr_object_loaded(NULL, 16), "loaded(NULL)");
+    ARG(cr_object_set_related(NULL, 16, NULL));
+    ARG(cr_object_append(NULL, 16, NULL));
+    ARG(cr_object_remove(NULL, 16, NULL));
+    int fake[8] = {0};
+    CHECK(cr_object_load(fake, 16) == CR_ERR_UNMAPPED_INSTANCE, "load of no object");
+    CHECK(cr_object_append(fake, 16, fake) == CR_ERR_UNMAPPED_INSTANCE, "append to no object");
+    Item *it = cr_new(Item);
+    CHECK(it != NULL, "cr_new");
+    /* Item has no relationships: every field is "no relationship" */
+    ARG(cr_object_load(it, offsetof(Item, name)));
+    ARG(cr_object_append(it, offsetof(Item, name), it));
+    ARG(cr_object_remove(it, offsetof(Item, name), it));
+    ARG(cr_object_set_related(it, offsetof(Item, name), it));
+    CHECK(!cr_object_loaded(it, offsetof(Item, name)), "loaded(no relationship)");
+    ARG(cr_model_relationships(Item_model.mapper, NULL, 1, NULL));
+    cr_object_free(it);
+    /* loader options and joins: NULL statement, NULL path, NULL relationship */
+    cr_query_loader(NULL, CR_LOAD_SELECTIN, NULL, 0);
+    cr_join_related(NULL, NULL);
+    cr_outerjoin_related(NULL, NULL);
+    cr_stmt *q = cr_select_model(Item);
+    cr_query_loader(q, CR_LOAD_SELECTIN, NULL, 0);
+    CHECK(cr_error_class(cr_stmt_error(q)) == CR_ERR_ARGUMENT, "loader without a path");
+    cr_stmt_free(q);
+    q = cr_select_model(Item);
+    const cr_relationship *none[1] = {NULL};
+    cr_query_loader(q, CR_LOAD_JOINED, none, 1);
+    CHECK(cr_error_class(cr_stmt_error(q)) == CR_ERR_ARGUMENT, "loader of a NULL relationship");
+    cr_stmt_free(q);
+    q = cr_select_model(Item);
+    cr_join_related(q, NULL);
+    CHECK(cr_error_class(cr_stmt_error(q)) == CR_ERR_ARGUMENT, "join of a NULL relationship");
+    cr_stmt_free(q);
+    q = cr_select_model(Item);
+    cr_outerjoin_related(q, NULL);
+    CHECK(cr_error_class(cr_stmt_error(q)) == CR_ERR_ARGUMENT, "outerjoin of NULL");
+    cr_stmt_free(q);
+}
+
 static void test_orm_query_misuse(void **state)
 {
     (void)state;
@@ -1935,6 +1987,7 @@ int main(void)
         cmocka_unit_test_teardown(test_orm_session_null, check_clean),
         cmocka_unit_test_teardown(test_orm_pending_rollback, check_clean),
         cmocka_unit_test_teardown(test_orm_query_misuse, check_clean),
+        cmocka_unit_test_teardown(test_relationship_misuse, check_clean),
         cmocka_unit_test_teardown(test_more_states, check_clean),
         cmocka_unit_test_teardown(test_bad_values, check_clean),
         cmocka_unit_test_teardown(test_outlived, check_clean),

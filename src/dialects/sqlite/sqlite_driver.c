@@ -500,6 +500,15 @@ static cr_status bind_all(cr_driver_stmt *s, const cr_value *params, cr_error *e
     return rc == SQLITE_OK ? CR_OK : db_error(s->db, rc, err);
 }
 
+/* The rows the statement itself changed: not those of the foreign key
+ * actions (ON DELETE CASCADE) or triggers it set off, which the total
+ * counts. Nothing changed at all: 0 (sqlite3_changes still tells of the
+ * statement before). */
+static sqlite3_int64 own_changes(sqlite3 *db, sqlite3_int64 total_before)
+{
+    return sqlite3_total_changes64(db) == total_before ? 0 : sqlite3_changes64(db);
+}
+
 static cr_status sl_execute(cr_driver_stmt *s, const cr_value *params, bool stream, cr_error *err)
 {
     (void)stream;                     /* SQLite always steps row by row */
@@ -530,7 +539,7 @@ static cr_status sl_execute(cr_driver_stmt *s, const cr_value *params, bool stre
     if ((st = load_columns(s, err)))
         return st;
     if (s->ncols == 0 || !sqlite3_stmt_readonly(s->st))
-        s->rowcount = sqlite3_total_changes64(s->db) - before;
+        s->rowcount = own_changes(s->db, before);
     s->lastrowid = sqlite3_last_insert_rowid(s->db);
     return CR_OK;
 }
@@ -644,7 +653,7 @@ static int sl_fetch(cr_driver_stmt *s, cr_value *row, cr_error *err)
     if (rc == SQLITE_DONE) {
         /* A statement with RETURNING counts its changes when it ends. */
         if (!sqlite3_stmt_readonly(s->st))
-            s->rowcount = sqlite3_total_changes64(s->db) - s->changes_before;
+            s->rowcount = own_changes(s->db, s->changes_before);
         return CR_DONE;
     }
     return db_error(s->db, rc, err);

@@ -1,0 +1,731 @@
+/* test_relationships.c — ORM relationships against a real SQLite, PostgreSQL or MariaDB: both sides kept in
+ * step, foreign keys filled at flush, association rows, cascades, delete-orphan, self-referential
+ * order, passive deletes, and the statements each loading strategy sends. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- models (tables no other suite uses) ---- */
+
+#define RUSER(F)                                                                       \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(name,    STRING(50),  .nullable = CR_NO)
+#define RUSER_RELS(R)                                                                  \
+    R(posts,   MANY(RPost),    .back_populates = "author",                             \
+                               .cascade = "all, delete-orphan", .order_by = "id")      \
+    R(profile, ONE(RProfile),  .back_populates = "user")                               \
+    R(liked,   MANY(RPost),    .secondary = "rel_likes", .back_populates = "liked_by", \
+                               .order_by = "id")
+CR_MODEL(RUser, "rel_users", RUSER, RUSER_RELS)
+
+#define RPOST(F)                                                                       \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(title,   STRING(100), .nullable = CR_NO)                                         \
+    F(user_id, INTEGER,     .foreign_key = "rel_users.id")
+#define RPOST_RELS(R)                                                                  \
+    R(author,   ONE(RUser))                                                            \
+    R(liked_by, MANY(RUser),   .secondary = "rel_likes", .order_by = "id")
+CR_MODEL(RPost, "rel_posts", RPOST, RPOST_RELS)
+
+#define RPROFILE(F)                                                                    \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(bio,     STRING(100))                                                            \
+    F(user_id, INTEGER,     .foreign_key = "rel_users.id")
+#define RPROFILE_RELS(R) R(user, ONE(RUser))
+CR_MODEL(RProfile, "rel_profiles", RPROFILE, RPROFILE_RELS)
+
+#define RLIKES(F)                                                                      \
+    F(user_id, INTEGER, .primary_key = true, .autoincrement = CR_NO,                   \
+                        .foreign_key = "rel_users.id")                                 \
+    F(post_id, INTEGER, .primary_key = true, .autoincrement = CR_NO,                   \
+                        .foreign_key = "rel_posts.id")
+CR_DECLARE_TABLE(RLikes, RLIKES)
+
+#define RNODE(F)                                                                       \
+    F(id,        INTEGER,     .primary_key = true)                                     \
+    F(parent_id, INTEGER,     .foreign_key = "rel_nodes.id")                           \
+    F(name,      STRING(20))
+#define RNODE_RELS(R)                                                                  \
+    R(parent,   ONE(RNode),   .back_populates = "children")                            \
+    R(children, MANY(RNode),  .cascade = "all, delete-orphan", .order_by = "id")
+CR_MODEL(RNode, "rel_nodes", RNODE, RNODE_RELS)
+
+/* No delete cascade: deleting an author sets its books' key NULL. */
+#define RAUTHOR(F)                                                                     \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(name,    STRING(20))
+#define RAUTHOR_RELS(R) R(books, MANY(RBook), .back_populates = "author")
+CR_MODEL(RAuthor, "rel_authors", RAUTHOR, RAUTHOR_RELS)
+
+#define RBOOK(F)                                                                       \
+    F(id,        INTEGER,     .primary_key = true)                                     \
+    F(title,     STRING(20))                                                           \
+    F(author_id, INTEGER,     .foreign_key = "rel_authors.id")
+#define RBOOK_RELS(R) R(author, ONE(RAuthor))
+CR_MODEL(RBook, "rel_books", RBOOK, RBOOK_RELS)
+
+/* passive_deletes: the database's ON DELETE CASCADE removes the files. */
+#define RFOLDER(F)                                                                     \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(name,    STRING(20))
+#define RFOLDER_RELS(R) R(files, MANY(RFile), .cascade = "all", .passive_deletes = true)
+CR_MODEL(RFolder, "rel_folders", RFOLDER, RFOLDER_RELS)
+
+#define RFILE(F)                                                                       \
+    F(id,        INTEGER,     .primary_key = true)                                     \
+    F(folder_id, INTEGER,     .foreign_key = "rel_folders.id", .fk_ondelete = "CASCADE") \
+    F(name,      STRING(20))
+CR_MODEL(RFile, "rel_files", RFILE)
+
+static cr_metadata *md;
+static cr_engine *engine;
+static RLikes likes;
+
+/* ---- the statements sent, as the echo log shows them ---- */
+
+static char captured[1 << 16];
+static size_t ncaptured;
+
+static void capture(void *userdata, const char *line)
+{
+    (void)userdata;
+    if (getenv("CRUCIBLE_TEST_ECHO"))
+        fprintf(stderr, "  | %s\n", line);
+    if (line[0] == '[' || strncmp(line, "Engine created", 14) == 0)
+        return;
+    for (const char *p = line; *p && ncaptured + 2 < sizeof captured; p++) {
+        if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
+            captured[ncaptured++] = '?';
+            while (p[1] >= '0' && p[1] <= '9')
+                p++;
+            continue;
+        }
+        captured[ncaptured++] = *p == '\n' ? ' ' : *p;
+    }
+    captured[ncaptured++] = '\n';
+    captured[ncaptured] = '\0';
+}
+
+static void log_reset(void)
+{
+    ncaptured = 0;
+    captured[0] = '\0';
+}
+
+/* How many statements (not BEGIN / COMMIT / ROLLBACK) were sent since the
+ * last reset, and whether one of them starts with prefix. */
+static size_t statements(void)
+{
+    size_t n = 0;
+    for (const char *p = captured; *p;) {
+        const char *e = strchr(p, '\n');
+        if (strncmp(p, "BEGIN", 5) && strncmp(p, "COMMIT", 6) && strncmp(p, "ROLLBACK", 8) &&
+            strncmp(p, "SAVEPOINT", 9) && strncmp(p, "RELEASE", 7) && strncmp(p, "N+1", 3))
+            n++;
+        p = e ? e + 1 : p + strlen(p);
+    }
+    return n;
+}
+
+static bool sent(const char *prefix)
+{
+    for (const char *p = captured; *p;) {
+        if (strncmp(p, prefix, strlen(prefix)) == 0)
+            return true;
+        const char *e = strchr(p, '\n');
+        p = e ? e + 1 : p + strlen(p);
+    }
+    return false;
+}
+
+#define ASSERT_SENT(prefix)                                                            \
+    do {                                                                               \
+        if (!sent(prefix))                                                             \
+            print_error("no statement starting with: %s\nsent:\n%s\n", prefix, captured); \
+        assert_true(sent(prefix));                                                     \
+    } while (0)
+#define ASSERT_STATEMENTS(n)                                                           \
+    do {                                                                               \
+        if (statements() != (n))                                                       \
+            print_error("expected %d statements, sent:\n%s\n", (int)(n), captured);    \
+        assert_int_equal(statements(), (n));                                           \
+    } while (0)
+
+#define S_OK(s, call) ASSERT_OK(call, cr_session_error(s))
+
+static cr_session *open_sessions[8];
+
+static cr_session *start_session(void)
+{
+    cr_session *s = cr_session_new(engine, NULL);
+    assert_non_null(s);
+    for (size_t i = 0; i < 8; i++)
+        if (!open_sessions[i]) {
+            open_sessions[i] = s;
+            break;
+        }
+    return s;
+}
+
+static void end_session(cr_session *s)
+{
+    for (size_t i = 0; i < 8; i++)
+        if (open_sessions[i] == s)
+            open_sessions[i] = NULL;
+    cr_session_free(s);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < 8; i++) {
+        cr_session_free(open_sessions[i]);
+        open_sessions[i] = NULL;
+    }
+    return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    cr_conn *c = connect_ok(engine);
+    ASSERT_OK(cr_metadata_drop_all(md, c, true), cr_conn_error(c));
+    ASSERT_OK(cr_metadata_create_all(md, c, false), cr_conn_error(c));
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    log_reset();
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    cr_conn *c = connect_ok(engine);
+    cr_metadata_drop_all(md, c, true);
+    cr_conn_commit(c);
+    cr_conn_close(c);
+    return 0;
+}
+
+static int64_t query_int(const char *sql)
+{
+    cr_conn *c = connect_ok(engine);
+    int64_t n = scalar_int(c, sql);
+    cr_conn_close(c);
+    return n;
+}
+
+static RUser *user(const char *name)
+{
+    RUser *u = cr_new(RUser);
+    assert_non_null(u);
+    u->name = (char *)name;
+    return u;
+}
+
+static RPost *post(const char *title)
+{
+    RPost *p = cr_new(RPost);
+    assert_non_null(p);
+    p->title = (char *)title;
+    return p;
+}
+
+/* Three users with 2, 1 and 0 posts, committed; the session is closed. */
+static void seed_users(void)
+{
+    cr_session *s = start_session();
+    RUser *ann = user("ann"), *bob = user("bob"), *cid = user("cid");
+    assert_int_equal(cr_append(ann, posts, post("a1")), CR_OK);
+    assert_int_equal(cr_append(ann, posts, post("a2")), CR_OK);
+    assert_int_equal(cr_append(bob, posts, post("b1")), CR_OK);
+    S_OK(s, cr_session_add_all(s, CR_OBJS(ann, bob, cid)));
+    S_OK(s, cr_session_commit(s));
+    end_session(s);
+    log_reset();
+}
+
+/* ---- in memory ---- */
+
+static void test_back_sides_in_memory(void **state)
+{
+    (void)state;
+    RUser *u = user("ann"), *v = user("bob");
+    RPost *p = post("p");
+    assert_true(cr_is_loaded(u, posts));
+    assert_int_equal(cr_append(u, posts, p), CR_OK);
+    assert_ptr_equal(p->author, u);
+    assert_int_equal(u->posts.count, 1);
+    assert_int_equal(cr_append(u, posts, p), CR_OK);   /* once only */
+    assert_int_equal(u->posts.count, 1);
+    /* post.author = bob: it leaves ann's posts and joins bob's */
+    assert_int_equal(cr_set_related(p, author, v), CR_OK);
+    assert_int_equal(u->posts.count, 0);
+    assert_int_equal(v->posts.count, 1);
+    assert_ptr_equal(v->posts.items[0], p);
+    assert_int_equal(cr_remove(v, posts, p), CR_OK);
+    assert_null(p->author);
+    assert_int_equal(cr_remove(v, posts, p), CR_ERR_INVALID_REQUEST);
+    /* many-to-many: both collections */
+    assert_int_equal(cr_append(u, liked, p), CR_OK);
+    assert_int_equal(p->liked_by.count, 1);
+    assert_ptr_equal(p->liked_by.items[0], u);
+    /* one-to-one from the side without the key */
+    RProfile *pr = cr_new(RProfile);
+    assert_int_equal(cr_set_related(u, profile, pr), CR_OK);
+    assert_ptr_equal(pr->user, u);
+    /* wrong model */
+    assert_int_equal(cr_append(u, posts, pr), CR_ERR_ARGUMENT);
+    assert_int_equal(cr_append(u, posts, NULL), CR_ERR_ARGUMENT);
+    assert_int_equal(cr_object_append(u, 1, p), CR_ERR_ARGUMENT);   /* no relationship there */
+    cr_object_free(pr);
+    cr_object_free(p);
+    cr_object_free(u);
+    cr_object_free(v);
+}
+
+/* ---- the unit of work ---- */
+
+static void test_cascade_add_and_keys_at_flush(void **state)
+{
+    (void)state;
+    cr_session *s = start_session();
+    RUser *u = user("ann");
+    RPost *a = post("a"), *b = post("b");
+    assert_int_equal(cr_append(u, posts, a), CR_OK);
+    assert_int_equal(cr_append(u, posts, b), CR_OK);
+    RProfile *pr = cr_new(RProfile);
+    pr->bio = "hi";
+    assert_int_equal(cr_set_related(u, profile, pr), CR_OK);
+    S_OK(s, cr_session_add(s, u));   /* the posts and the profile come with it */
+    assert_int_equal(cr_object_state_of(a), CR_STATE_PENDING);
+    assert_int_equal(cr_object_state_of(pr), CR_STATE_PENDING);
+    char *plan = cr_session_plan(s);
+    assert_non_null(plan);
+    assert_string_equal(plan, "INSERT rel_users (name) 1\n"
+                              "INSERT rel_posts (title, user_id) 2\n"
+                              "INSERT rel_profiles (bio, user_id) 1\n");
+    free(plan);
+    S_OK(s, cr_session_flush(s));
+    assert_true(u->id > 0);
+    assert_int_equal(a->user_id, u->id);
+    assert_int_equal(b->user_id, u->id);
+    assert_int_equal(pr->user_id, u->id);
+    S_OK(s, cr_session_commit(s));
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM rel_posts WHERE user_id = %lld",
+             (long long)u->id);
+    assert_int_equal(query_int(sql), 2);
+    /* appending to a persistent object's collection: the child is added */
+    RPost *c = post("c");
+    log_reset();
+    assert_int_equal(cr_append(u, posts, c), CR_OK);   /* loads posts first (expired) */
+    assert_int_equal(cr_object_state_of(c), CR_STATE_PENDING);
+    assert_int_equal(u->posts.count, 3);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(c->user_id, u->id);
+    end_session(s);
+}
+
+static void test_plain_assignment_at_flush(void **state)
+{
+    (void)state;
+    seed_users();
+    cr_session *s = start_session();
+    cr_stmt *q = cr_session_query(s, RUser);
+    cr_order_by(q, RUser_model.c.id);
+    cr_objects *users = cr_query_all(q);
+    assert_non_null(users);
+    RUser *ann = users->items[0], *bob = users->items[1];
+    S_OK(s, cr_load(ann, posts));
+    S_OK(s, cr_load(bob, posts));
+    RPost *p = ann->posts.items[0];
+    S_OK(s, cr_load(p, author));
+    assert_ptr_equal(p->author, ann);
+    log_reset();
+    p->author = bob;   /* a plain assignment: picked up at the flush */
+    S_OK(s, cr_session_flush(s));
+    ASSERT_SENT("UPDATE rel_posts SET user_id=");
+    ASSERT_STATEMENTS(1);
+    assert_int_equal(p->user_id, bob->id);
+    assert_int_equal(ann->posts.count, 1);    /* the loaded back sides follow */
+    assert_int_equal(bob->posts.count, 2);
+    S_OK(s, cr_session_commit(s));
+    cr_objects_free(users);
+    cr_stmt_free(q);
+    end_session(s);
+}
+
+static void test_many_to_many_rows(void **state)
+{
+    (void)state;
+    seed_users();
+    cr_session *s = start_session();
+    RUser *ann = cr_session_get(s, RUser, 1), *bob = cr_session_get(s, RUser, 2);
+    assert_non_null(ann);
+    assert_non_null(bob);
+    RPost *b1 = cr_session_get(s, RPost, 3);
+    assert_non_null(b1);
+    log_reset();
+    S_OK(s, cr_append(ann, liked, b1));   /* loads ann.liked (one SELECT) */
+    S_OK(s, cr_append(bob, liked, b1));
+    S_OK(s, cr_session_flush(s));
+    ASSERT_SENT("INSERT INTO rel_likes");
+    assert_int_equal(query_int("SELECT count(*) FROM rel_likes") , 0);   /* not committed */
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM rel_likes"), 2);
+    /* the other side loads them from the association table */
+    S_OK(s, cr_load(b1, liked_by));
+    assert_int_equal(b1->liked_by.count, 2);
+    assert_ptr_equal(b1->liked_by.items[0], ann);
+    log_reset();
+    S_OK(s, cr_remove(b1, liked_by, ann));
+    S_OK(s, cr_session_commit(s));
+    ASSERT_SENT("DELETE FROM rel_likes WHERE");
+    assert_int_equal(query_int("SELECT count(*) FROM rel_likes WHERE user_id = 1"), 0);
+    assert_int_equal(query_int("SELECT count(*) FROM rel_likes WHERE user_id = 2"), 1);
+    /* deleting bob deletes his association rows before his row */
+    RUser *b = cr_session_get(s, RUser, 2);
+    S_OK(s, cr_session_delete(s, b));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM rel_likes"), 0);
+    end_session(s);
+}
+
+static void test_delete_cascade_and_orphans(void **state)
+{
+    (void)state;
+    seed_users();
+    cr_session *s = start_session();
+    RUser *ann = cr_session_get(s, RUser, 1);
+    assert_non_null(ann);
+    S_OK(s, cr_load(ann, posts));
+    RPost *a1 = ann->posts.items[0];
+    /* delete-orphan: removed from the collection, the post is deleted */
+    S_OK(s, cr_remove(ann, posts, a1));
+    log_reset();
+    S_OK(s, cr_session_commit(s));
+    ASSERT_SENT("DELETE FROM rel_posts");
+    assert_int_equal(query_int("SELECT count(*) FROM rel_posts WHERE user_id = 1"), 1);
+    /* delete cascade: bob's posts are loaded and deleted with him */
+    RUser *bob = cr_session_get(s, RUser, 2);
+    log_reset();
+    S_OK(s, cr_session_delete(s, bob));
+    ASSERT_SENT("SELECT");   /* his posts, loaded to be deleted */
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM rel_posts WHERE user_id = 2"), 0);
+    assert_int_equal(query_int("SELECT count(*) FROM rel_users"), 2);
+    end_session(s);
+}
+
+static void test_delete_sets_null(void **state)
+{
+    (void)state;
+    cr_session *s = start_session();
+    RAuthor *a = cr_new(RAuthor);
+    a->name = "x";
+    RBook *b1 = cr_new(RBook), *b2 = cr_new(RBook);
+    b1->title = "b1";
+    b2->title = "b2";
+    S_OK(s, cr_append(a, books, b1));
+    S_OK(s, cr_append(a, books, b2));
+    S_OK(s, cr_session_add(s, a));
+    S_OK(s, cr_session_commit(s));
+    RAuthor *again = cr_session_get(s, RAuthor, a->id);
+    assert_ptr_equal(again, a);
+    log_reset();
+    S_OK(s, cr_session_delete(s, a));
+    S_OK(s, cr_session_commit(s));
+    ASSERT_SENT("UPDATE rel_books SET author_id=");
+    assert_int_equal(query_int("SELECT count(*) FROM rel_books WHERE author_id IS NULL"), 2);
+    assert_int_equal(query_int("SELECT count(*) FROM rel_authors"), 0);
+    end_session(s);
+}
+
+static void test_passive_deletes(void **state)
+{
+    (void)state;
+    cr_session *s = start_session();
+    RFolder *f = cr_new(RFolder);
+    f->name = "f";
+    S_OK(s, cr_session_add(s, f));
+    S_OK(s, cr_session_commit(s));
+    cr_conn *c = connect_ok(engine);
+    char sql[160];
+    snprintf(sql, sizeof sql, "INSERT INTO rel_files (folder_id, name) VALUES (%lld, 'x')",
+             (long long)f->id);
+    ASSERT_OK(cr_conn_exec(c, sql, NULL), cr_conn_error(c));
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    RFolder *g = cr_session_get(s, RFolder, f->id);
+    log_reset();
+    S_OK(s, cr_session_delete(s, g));
+    S_OK(s, cr_session_commit(s));
+    ASSERT_STATEMENTS(1);   /* the DELETE alone: the files are left to the database */
+    assert_int_equal(query_int("SELECT count(*) FROM rel_files"), 0);
+    end_session(s);
+}
+
+static void test_self_referential(void **state)
+{
+    (void)state;
+    cr_session *s = start_session();
+    RNode *root = cr_new(RNode), *kid = cr_new(RNode), *grandkid = cr_new(RNode);
+    root->name = "root";
+    kid->name = "kid";
+    grandkid->name = "grandkid";
+    /* added child first: the flush still inserts parents first */
+    S_OK(s, cr_append(kid, children, grandkid));
+    S_OK(s, cr_append(root, children, kid));
+    assert_ptr_equal(grandkid->parent, kid);
+    S_OK(s, cr_session_add(s, grandkid));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(kid->parent_id, root->id);
+    assert_int_equal(grandkid->parent_id, kid->id);
+    assert_true(cr_field_is_null(root, parent_id));
+    /* deleting the root deletes the tree, children first */
+    RNode *r = cr_session_get(s, RNode, root->id);
+    S_OK(s, cr_session_delete(s, r));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM rel_nodes"), 0);
+    end_session(s);
+}
+
+/* ---- loading ---- */
+
+static void test_lazy_load(void **state)
+{
+    (void)state;
+    seed_users();
+    cr_session *s = start_session();
+    RUser *ann = cr_session_get(s, RUser, 1);
+    assert_non_null(ann);
+    assert_false(cr_is_loaded(ann, posts));
+    assert_int_equal(ann->posts.count, 0);   /* not loaded: empty, never garbage */
+    log_reset();
+    S_OK(s, cr_load(ann, posts));
+    ASSERT_STATEMENTS(1);
+    assert_int_equal(ann->posts.count, 2);
+    RPost *a1 = ann->posts.items[0], *a2 = ann->posts.items[1];
+    assert_string_equal(a1->title, "a1");
+    assert_string_equal(a2->title, "a2");
+    assert_ptr_equal(a1->author, ann);   /* the back side came with them */
+    log_reset();
+    S_OK(s, cr_load(ann, posts));        /* loaded: nothing sent */
+    S_OK(s, cr_load(a1, author));
+    ASSERT_STATEMENTS(0);
+    /* a many-to-one whose object is in the identity map: no SQL */
+    RPost *b1 = cr_session_get(s, RPost, 3);
+    RUser *bob = cr_session_get(s, RUser, 2);
+    log_reset();
+    S_OK(s, cr_load(b1, author));
+    ASSERT_STATEMENTS(0);
+    assert_ptr_equal(b1->author, bob);
+    assert_int_equal(cr_session_lazy_loads(s), 1);
+    /* detached: an error, not a load */
+    RUser *cid = cr_session_get(s, RUser, 3);
+    S_OK(s, cr_session_expunge(s, cid));
+    assert_int_equal(cr_load(cid, posts), CR_ERR_DETACHED_INSTANCE);
+    cr_object_free(cid);
+    end_session(s);
+}
+
+static void check_loaded_users(cr_objects *users)
+{
+    assert_int_equal(users->count, 3);
+    RUser *ann = users->items[0], *bob = users->items[1], *cid = users->items[2];
+    assert_true(cr_is_loaded(ann, posts));
+    assert_true(cr_is_loaded(cid, posts));
+    assert_int_equal(ann->posts.count, 2);
+    assert_int_equal(bob->posts.count, 1);
+    assert_int_equal(cid->posts.count, 0);
+    assert_string_equal(((RPost *)ann->posts.items[1])->title, "a2");
+    assert_ptr_equal(((RPost *)bob->posts.items[0])->author, bob);
+}
+
+static void test_selectinload(void **state)
+{
+    (void)state;
+    seed_users();
+    cr_session *s = start_session();
+    cr_stmt *q = cr_session_query(s, RUser);
+    cr_order_by(q, RUser_model.c.id);
+    cr_selectinload(q, RUser_model.r.posts);
+    log_reset();
+    cr_objects *users = cr_query_all(q);
+    assert_non_null(users);
+    ASSERT_STATEMENTS(2);   /* the users, then their posts with IN */
+    ASSERT_SENT("SELECT rel_posts.id");
+    check_loaded_users(users);
+    log_reset();
+    S_OK(s, cr_load((RUser *)users->items[0], posts));
+    ASSERT_STATEMENTS(0);
+    cr_objects_free(users);
+    cr_stmt_free(q);
+    end_session(s);
+}
+
+static void test_joinedload(void **state)
+{
+    (void)state;
+    seed_users();
+    cr_session *s = start_session();
+    cr_stmt *q = cr_session_query(s, RUser);
+    cr_order_by(q, RUser_model.c.id);
+    cr_joinedload(q, RUser_model.r.posts);
+    log_reset();
+    cr_objects *users = cr_query_all(q);
+    if (!users)
+        print_error("%s\n", cr_error_message(cr_session_error(s)));
+    assert_non_null(users);
+    ASSERT_STATEMENTS(1);   /* one statement; ann comes once for her two rows */
+    ASSERT_SENT("SELECT rel_users.id, rel_users.name, rel_posts_1.id");
+    check_loaded_users(users);
+    cr_objects_free(users);
+    /* the statement is as it was: run again, same SQL, no duplicate join */
+    log_reset();
+    users = cr_query_all(q);
+    assert_non_null(users);
+    ASSERT_STATEMENTS(1);
+    assert_int_equal(users->count, 3);
+    cr_objects_free(users);
+    cr_stmt_free(q);
+    end_session(s);
+}
+
+static void test_chain_and_raiseload(void **state)
+{
+    (void)state;
+    seed_users();
+    cr_session *s = start_session();
+    RUser *ann = cr_session_get(s, RUser, 1);
+    RPost *a1 = cr_session_get(s, RPost, 1);
+    S_OK(s, cr_append(ann, liked, a1));
+    S_OK(s, cr_session_commit(s));
+    end_session(s);
+    s = start_session();
+    cr_stmt *q = cr_session_query(s, RUser);
+    cr_order_by(q, RUser_model.c.id);
+    cr_joinedload(q, RUser_model.r.posts);
+    cr_selectinload(q, RUser_model.r.posts, RPost_model.r.liked_by);
+    cr_raiseload(q, RUser_model.r.liked);
+    log_reset();
+    cr_objects *users = cr_query_all(q);
+    assert_non_null(users);
+    ASSERT_STATEMENTS(2);   /* users with posts joined, then the posts' likers */
+    RUser *u = users->items[0];
+    RPost *p = u->posts.items[0];
+    assert_true(cr_is_loaded(p, liked_by));
+    assert_int_equal(p->liked_by.count, 1);
+    assert_ptr_equal(p->liked_by.items[0], u);
+    assert_int_equal(cr_load(u, liked), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "lazy='raise'"));
+    cr_objects_free(users);
+    cr_stmt_free(q);
+    /* a path that does not follow from the query's model */
+    q = cr_session_query(s, RUser);
+    cr_selectinload(q, RPost_model.r.liked_by);
+    assert_null(cr_query_all(q));
+    assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_ARGUMENT);
+    cr_stmt_free(q);
+    end_session(s);
+}
+
+static void test_join_related(void **state)
+{
+    (void)state;
+    seed_users();
+    cr_session *s = start_session();
+    cr_stmt *q = cr_session_query(s, RUser);
+    cr_join_related(q, RUser_model.r.posts);
+    cr_filter(q, cr_eq(q, RPost_model.c.title, "b1"));
+    RUser *u = cr_query_one(q);
+    assert_non_null(u);
+    assert_string_equal(u->name, "bob");
+    cr_stmt_free(q);
+    end_session(s);
+}
+
+/* ---- bad input ---- */
+
+#define RBAD(F)                                                                        \
+    F(id,    INTEGER,  .primary_key = true)                                            \
+    F(a_id,  INTEGER,  .foreign_key = "rel_users.id")                                  \
+    F(b_id,  INTEGER,  .foreign_key = "rel_users.id")
+#define RBAD_RELS(R) R(owner, ONE(RUser))
+CR_MODEL(RBad, "rel_bad", RBAD, RBAD_RELS)
+
+#define RGHOST(F) F(id, INTEGER, .primary_key = true)
+#define RGHOST_RELS(R) R(things, MANY(RNothing))
+CR_MODEL(RGhost, "rel_ghost", RGHOST, RGHOST_RELS)
+
+static void test_bad_declarations(void **state)
+{
+    (void)state;
+    cr_metadata *m2 = cr_metadata_new(NULL);
+    assert_non_null(m2);
+    RUser_model_t keep = RUser_model;
+    assert_int_equal(RUser_define(m2), CR_OK);
+    /* two foreign keys to users: ambiguous without .foreign_keys */
+    assert_int_equal(RBad_define(m2), CR_ERR_ARGUMENT);
+    assert_non_null(strstr(cr_error_message(cr_metadata_error(m2)), "RBad.owner"));
+    assert_non_null(strstr(cr_error_message(cr_metadata_error(m2)), "foreign_keys"));
+    cr_metadata_free(m2);
+    m2 = cr_metadata_new(NULL);
+    RGhost_model_t keep2 = RGhost_model;
+    assert_int_equal(RGhost_define(m2), CR_OK);   /* RNothing may come later */
+    assert_int_equal(cr_metadata_configure(m2), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_metadata_error(m2)), "'RNothing'"));
+    cr_metadata_free(m2);
+    RUser_model = keep;
+    RGhost_model = keep2;
+}
+
+int main(int argc, char **argv)
+{
+    harness_init(argc, argv);
+    md = cr_metadata_new(NULL);
+    if (!md || RUser_define(md) || RPost_define(md) || RProfile_define(md) ||
+        RLikes_define(&likes, md, "rel_likes") || RNode_define(md) || RAuthor_define(md) ||
+        RBook_define(md) || RFolder_define(md) || RFile_define(md) || cr_metadata_configure(md)) {
+        fprintf(stderr, "models: %s\n", md ? cr_error_message(cr_metadata_error(md)) : "no memory");
+        return 1;
+    }
+    cr_engine_options o = {.echo = true, .log_fn = capture};
+    cr_error *err = NULL;
+    engine = cr_create_engine(backend_url, &o, &err);
+    if (!engine) {
+        fprintf(stderr, "engine: %s\n", cr_error_message(err));
+        return 1;
+    }
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_back_sides_in_memory),
+        T(test_cascade_add_and_keys_at_flush),
+        T(test_plain_assignment_at_flush),
+        T(test_many_to_many_rows),
+        T(test_delete_cascade_and_orphans),
+        T(test_delete_sets_null),
+        T(test_passive_deletes),
+        T(test_self_referential),
+        T(test_lazy_load),
+        T(test_selectinload),
+        T(test_joinedload),
+        T(test_chain_and_raiseload),
+        T(test_join_related),
+        T(test_bad_declarations),
+    };
+    int failed = HARNESS_RUN("relationships", NULL, tests, group_teardown);
+    cr_engine_free(engine);
+    cr_metadata_free(md);
+    harness_cleanup();
+    return failed ? 1 : 0;
+}
