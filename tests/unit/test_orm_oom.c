@@ -21,6 +21,32 @@
     F(note,  TEXT)
 CR_MODEL(Item, "items", ITEM)
 
+#define PARENT(F)                                                                      \
+    F(id,    INTEGER,    .primary_key = true)                                          \
+    F(name,  STRING(40))
+#define PARENT_RELS(R)                                                                 \
+    R(kids, MANY(Kid), .back_populates = "parent", .cascade = "all, delete-orphan",    \
+                       .order_by = "id")                                               \
+    R(tags, MANY(Label), .secondary = "parent_labels")
+CR_MODEL(Parent, "parents", PARENT, PARENT_RELS)
+
+#define KID(F)                                                                         \
+    F(id,        INTEGER,    .primary_key = true)                                      \
+    F(parent_id, INTEGER,    .foreign_key = "parents.id")                              \
+    F(name,      STRING(40))
+#define KID_RELS(R) R(parent, ONE(Parent))
+CR_MODEL(Kid, "kids", KID, KID_RELS)
+
+#define LABEL(F)                                                                       \
+    F(id,    INTEGER,    .primary_key = true)                                          \
+    F(name,  STRING(40))
+CR_MODEL(Label, "labels", LABEL)
+
+#define PARENT_LABELS(F)                                                               \
+    F(parent_id, INTEGER, .foreign_key = "parents.id")                                 \
+    F(label_id,  INTEGER, .foreign_key = "labels.id")
+CR_DECLARE_TABLE(ParentLabels, PARENT_LABELS)
+
 /* A step of the workload failed: it must say out of memory. */
 static void check_failure(cr_session *s, cr_status st, const char *step)
 {
@@ -101,6 +127,111 @@ done:
     return finished;
 }
 
+/* The relationship workload: a parent with two kids and a label, added by
+ * cascade; a selectin load; a kid removed (delete-orphan); commits. */
+static bool rel_workload(cr_engine *engine, bool *never_failed)
+{
+    bool finished = false;
+    *never_failed = false;
+    cr_session *s = cr_session_new(engine, NULL);
+    Parent *p = cr_new(Parent);
+    Kid *k1 = cr_new(Kid), *k2 = cr_new(Kid);
+    Label *l = cr_new(Label);
+    bool added = false;
+    if (!s || !p || !k1 || !k2 || !l)
+        goto done;
+    p->name = "p";
+    k1->name = "k1";
+    k2->name = "k2";
+    l->name = "l";
+    cr_status st;
+    if ((st = cr_append(p, kids, k1)) || (st = cr_append(p, kids, k2)) ||
+        (st = cr_append(p, tags, l))) {
+        assert_int_equal(st, CR_ERR_NO_MEMORY);
+        goto done;
+    }
+    st = cr_session_add(s, p);
+    added = true;   /* some or all of them are the session's now */
+    if (st) {
+        check_failure(s, st, "add");
+        goto done;
+    }
+    STEP("commit", cr_session_commit(s));
+    cr_stmt *q = cr_session_query(s, Parent);
+    if (!q)
+        goto done;
+    cr_selectinload(q, Parent_model.r.kids);
+    cr_objects *list = cr_query_all(q);
+    cr_stmt_free(q);
+    if (!list) {
+        check_failure(s, cr_error_class(cr_session_error(s)), "query");
+        goto done;
+    }
+    assert_int_equal(list->count, 1);
+    Parent *again = list->items[0];
+    cr_objects_free(list);
+    assert_ptr_equal(again, p);
+    assert_int_equal(p->kids.count, 2);
+    STEP("remove", cr_remove(p, kids, k1));
+    STEP("commit", cr_session_commit(s));
+    finished = true;
+done:
+    *never_failed = cr_mem_fail_disarm();
+    cr_session_rollback(s);
+    if (!added) {
+        cr_object_free(p);
+        cr_object_free(k1);
+        cr_object_free(k2);
+        cr_object_free(l);
+    } else {
+        /* What the cascade did not reach before failing is the program's;
+         * cr_object_free leaves alone what the session owns. */
+        void *objs[] = {p, k1, k2, l};
+        for (size_t i = 0; i < 4; i++)
+            (void)cr_object_free(objs[i]);
+    }
+    cr_session_free(s);
+    return finished;
+}
+
+static void test_relationship_oom_sweep(void **state)
+{
+    (void)state;
+    cr_engine *engine = cr_create_engine("sqlite://", NULL, NULL);
+    assert_non_null(engine);
+    cr_metadata *md = cr_metadata_new(NULL);
+    assert_non_null(md);
+    ParentLabels pl;
+    assert_int_equal(Parent_define(md), CR_OK);
+    assert_int_equal(Kid_define(md), CR_OK);
+    assert_int_equal(Label_define(md), CR_OK);
+    assert_int_equal(ParentLabels_define(&pl, md, "parent_labels"), CR_OK);
+    assert_int_equal(cr_metadata_configure(md), CR_OK);
+    cr_conn *c = cr_engine_connect(engine, NULL);
+    assert_non_null(c);
+    assert_int_equal(cr_metadata_create_all(md, c, false), CR_OK);
+    assert_int_equal(cr_conn_commit(c), CR_OK);
+    int n;
+    for (n = 0; n < MAX_ITERATIONS; n++) {
+        assert_int_equal(cr_conn_exec(c, "DELETE FROM parent_labels", NULL), CR_OK);
+        assert_int_equal(cr_conn_exec(c, "DELETE FROM kids", NULL), CR_OK);
+        assert_int_equal(cr_conn_exec(c, "DELETE FROM labels", NULL), CR_OK);
+        assert_int_equal(cr_conn_exec(c, "DELETE FROM parents", NULL), CR_OK);
+        assert_int_equal(cr_conn_commit(c), CR_OK);
+        cr_mem_fail_after(n);
+        bool never_failed;
+        bool finished = rel_workload(engine, &never_failed);
+        if (finished && never_failed)
+            break;
+    }
+    print_message("relationship workload done after %d allocation failures\n", n);
+    assert_true(n > 20 && n < MAX_ITERATIONS);
+    assert_int_equal(cr_conn_exec(c, "DELETE FROM parent_labels", NULL), CR_OK);
+    cr_conn_close(c);
+    cr_metadata_free(md);
+    cr_engine_free(engine);
+}
+
 static void test_orm_oom_sweep(void **state)
 {
     (void)state;
@@ -136,6 +267,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_orm_oom_sweep),
+        cmocka_unit_test(test_relationship_oom_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
