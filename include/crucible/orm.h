@@ -663,8 +663,8 @@ CR_API size_t cr_session_lazy_loads(const cr_session *s);
 #define CR__RDEF_MANY(T) .target = #T, .many = true
 #define CR__REL_MEMBER(name, ...) CR__CAT(CR__RTYPE_, CR__TYPE_OF(__VA_ARGS__)) name;
 #define CR__REL_HANDLE_FIELD(name, ...) cr_relationship *name;
-#define CR__REL_DEF(name, ...) \
-    {.name = #name, .offset = offsetof(cr__model_self, name), CR__RDEF_##__VA_ARGS__},
+#define CR__REL_DEF(rel, ...) \
+    {.name = #rel, .offset = offsetof(cr__model_self, rel), CR__RDEF_##__VA_ARGS__},
 #define CR__REL_HANDLE(name, ...) &t->r.name,
 
 /* CR_DECLARE_MODEL(T, FIELDS) or (T, FIELDS, RELATIONSHIPS) */
