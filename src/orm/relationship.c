@@ -1070,7 +1070,13 @@ cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan)
         if (!rs->loaded) {
             if (r->passive_deletes)
                 continue;    /* the database's ON DELETE CASCADE deletes them */
-            if ((st = cr_rel_load(s, in, r)))
+            /* No autoflush: it would flush the delete being cascaded (in is
+             * marked already) before its children are known. */
+            bool af = s->autoflush;
+            s->autoflush = false;
+            st = cr_rel_load(s, in, r);
+            s->autoflush = af;
+            if (st)
                 return st;
         }
         void **items, *one;
