@@ -353,6 +353,8 @@ CR_API char *cr_session_plan(cr_session *s);
  * session (session.query(User)); filter it with cr_filter / cr_filter_by and
  * the statement calls (cr_order_by, cr_limit ...), run it with cr_query_all,
  * _first, _one, _one_or_none, _count, _exists, and free it with cr_stmt_free.
+ * As Query does, cr_query_all gives each object once (a JOIN that repeats a
+ * user per post gives the user once); cr_session_all gives one per row.
  * Each runs autoflush first. Such a statement lives no longer than its
  * session: free it before cr_session_free (a session only closed may still
  * run it).
