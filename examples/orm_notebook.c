@@ -506,7 +506,6 @@ int main(void)
      * for user, post in results:
      *     print(f"User: {user.username}, Post: {post.title}") */
     q = cr_select(User_model.table, Post_model.table);
-    cr_select_from(q, User_model.table);
     cr_join(q, Post_model.table, cr_eq(q, User_model.c.id, Post_model.c.user_id));
     cr_order_by(q, User_model.c.id, Post_model.c.id);
     cr_result *rows = execute(q);
@@ -526,7 +525,6 @@ int main(void)
      * for email, title in results:
      *     print(f"Email: {email}, Post Title: {title}") */
     q = cr_select(User_model.c.email, Post_model.c.title);
-    cr_select_from(q, User_model.table);
     cr_join(q, Post_model.table, cr_eq(q, User_model.c.id, Post_model.c.user_id));
     cr_order_by(q, User_model.c.id, Post_model.c.id);
     rows = execute(q);
