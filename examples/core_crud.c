@@ -451,6 +451,19 @@ fail:
 static int create_schema(cr_engine *engine, cr_metadata *metadata)
 {
     cr_error *err = NULL;
+    /* The test databases are shared with the other seed examples, whose
+     * tables likes, profiles and post_tags refer to users and posts: drop
+     * those first if they are there, or PostgreSQL and MariaDB refuse. */
+    cr_conn *conn = cr_engine_connect(engine, &err);
+    if (!conn || cr_conn_exec(conn, "DROP TABLE IF EXISTS likes", NULL) ||
+        cr_conn_exec(conn, "DROP TABLE IF EXISTS profiles", NULL) ||
+        cr_conn_exec(conn, "DROP TABLE IF EXISTS post_tags", NULL) || cr_conn_commit(conn)) {
+        report_error("drop", conn ? cr_conn_error(conn) : err);
+        cr_conn_close(conn);
+        cr_error_free(err);
+        return 1;
+    }
+    cr_conn_close(conn);
     if (cr_metadata_drop_all_engine(metadata, engine, true, &err) ||
         cr_metadata_create_all_engine(metadata, engine, true, &err)) {
         report_error("create_all", err);

@@ -82,7 +82,13 @@ int main(void)
     cr_conn *conn = cr_engine_connect(engine, &err);
     if (!conn)
         die("connect", err);
-    if (cr_metadata_drop_all(md, conn, true) || cr_metadata_create_all(md, conn, false) ||
+    /* The test databases are shared with the other seed examples, whose
+     * tables likes, profiles and post_tags refer to users and posts: drop
+     * those first if they are there, or PostgreSQL and MariaDB refuse. */
+    if (cr_conn_exec(conn, "DROP TABLE IF EXISTS likes", NULL) ||
+        cr_conn_exec(conn, "DROP TABLE IF EXISTS profiles", NULL) ||
+        cr_conn_exec(conn, "DROP TABLE IF EXISTS post_tags", NULL) ||
+        cr_metadata_drop_all(md, conn, true) || cr_metadata_create_all(md, conn, false) ||
         cr_conn_commit(conn))
         die("create_all", cr_conn_error(conn));
     cr_conn_close(conn);

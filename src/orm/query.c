@@ -392,7 +392,27 @@ cr_session *cr_query_session(const cr_stmt *q) { return q ? q->orm_session : NUL
     if (!s)                                                                      \
         return fail;
 
-cr_objects *cr_query_all(cr_stmt *q) { QUERY_SESSION(q, NULL) return cr_session_all(s, q); }
+/* session.query(User)...all() gives each object once, as Query does for a
+ * single entity (a JOIN that repeats a parent per child gives it once);
+ * select() through cr_session_all does not. */
+cr_objects *cr_query_all(cr_stmt *q)
+{
+    QUERY_SESSION(q, NULL)
+    cr_objects *list = cr_session_all(s, q);
+    if (list && list->count > 1) {
+        uint32_t gen = ++s->load_gen;
+        size_t n = 0;
+        for (size_t i = 0; i < list->count; i++) {
+            cr_instance *in = cr_instance_of(list->items[i]);
+            if (in->seen_gen == gen)
+                continue;
+            in->seen_gen = gen;
+            list->items[n++] = list->items[i];
+        }
+        list->count = n;
+    }
+    return list;
+}
 void *cr_query_first(cr_stmt *q) { QUERY_SESSION(q, NULL) return cr_session_first(s, q); }
 void *cr_query_one(cr_stmt *q) { QUERY_SESSION(q, NULL) return cr_session_one(s, q); }
 void *cr_query_one_or_none(cr_stmt *q) { QUERY_SESSION(q, NULL) return one(s, q, true); }
