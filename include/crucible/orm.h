@@ -349,6 +349,9 @@ CR_API char *cr_session_plan(cr_session *s);
  * and its fields the program changed are not overwritten (populate_existing
  * is off); an expired object is reloaded from the row.
  *
+ * As Query does, cr_query_all gives each object once (a JOIN that repeats a
+ * user per post gives the user once); cr_session_all gives one per row.
+ *
  * Query style: cr_session_query(s, User) makes such a statement tied to the
  * session (session.query(User)); filter it with cr_filter / cr_filter_by and
  * the statement calls (cr_order_by, cr_limit ...), run it with cr_query_all,
