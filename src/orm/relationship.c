@@ -985,11 +985,9 @@ static void count_lazy(cr_session *s, const cr_relationship *r, size_t slot)
     s->lazy_loads++;
     if (++s->lazy_per_rel[slot] != (size_t)s->lazy_warn + 1 || s->lazy_warn <= 0)
         return;
-    char line[300];
-    snprintf(line, sizeof line, "N+1 pattern: %s.%s was lazily loaded %zu times in one session; "
-             "load it with cr_selectinload(q, %s_model.r.%s) (or joinedload)", r->parent->name,
-             r->name, s->lazy_per_rel[slot], r->parent->name, r->name);
-    cr_engine_log(s->engine, line);
+    cr_engine_log(s->engine, "N+1 pattern: %s.%s was lazily loaded %zu times in one session; "
+                  "load it with cr_selectinload(q, %s_model.r.%s) (or joinedload)",
+                  r->parent->name, r->name, s->lazy_per_rel[slot], r->parent->name, r->name);
 }
 
 cr_status cr_rel_load(cr_session *s, cr_instance *in, cr_relationship *r)
