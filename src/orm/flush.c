@@ -72,9 +72,11 @@ typedef struct flush_plan {
     size_t nnoted, capnoted;
     assoc_op *assoc;
     size_t nassoc, capassoc;
-    fk_sync **posts;              /* post_update syncs, with their objects      */
-    cr_instance **post_of;
-    size_t nposts, capposts, capposts2;
+    struct post_sync {            /* post_update syncs, with their objects      */
+        const fk_sync *y;
+        cr_instance *in;
+    } *posts;
+    size_t nposts, capposts;
 } flush_plan;
 
 static uint64_t sync_fields(const cr_instance *in);
@@ -92,7 +94,6 @@ static void plan_free(flush_plan *p)
     cr_free(p->noted);
     cr_free(p->assoc);
     cr_free(p->posts);
-    cr_free(p->post_of);
     cr_free(p->items);
     cr_free(p->steps);
     cr_arena_free(&p->arena);
@@ -279,8 +280,7 @@ static cr_status add_sync(cr_session *s, flush_plan *p, cr_instance *child,
         fk_sync *y = cr_arena_alloc(&p->arena, sizeof *y);
         if (!y)
             return cr_error_oom(&s->err);
-        bool m2o = r->kind == CR_REL_MANY_TO_ONE;
-        *y = (fk_sync){n->syncs, r, m2o ? r->fk[k] : r->fk[k], src, r->ref[k],
+        *y = (fk_sync){n->syncs, r, r->fk[k], src, r->ref[k],
                        r->post_update && src && src->state == CR_INST_PENDING};
         n->syncs = y;
     }
@@ -335,14 +335,12 @@ static int compare_assoc(const void *a, const void *b)
     return (int)x->remote - (int)y->remote;
 }
 
-static cr_status mark_orphan(cr_session *s, cr_instance *child)
+static void mark_orphan(cr_instance *child)
 {
-    (void)s;
     if (child->marked_delete || child->state != CR_INST_PERSISTENT)
-        return CR_OK;
+        return;
     child->marked_delete = true;
     child->orphaned = true;
-    return CR_OK;
 }
 
 /* The members of a collection that are not in `other` (added: items not
@@ -374,11 +372,31 @@ static cr_status check_member(cr_session *s, const cr_relationship *r, const cr_
     return CR_OK;
 }
 
+/* A child taken out of a relationship: its key becomes NULL, or it is
+ * deleted, unless the flush gives it another parent. */
+typedef struct orphan {
+    cr_instance *in;
+    const cr_relationship *r;
+} orphan;
+
+typedef struct orphans {
+    orphan *items;
+    size_t n, cap;
+} orphans;
+
+static cr_status push_orphan(cr_session *s, orphans *o, cr_instance *in,
+                             const cr_relationship *r)
+{
+    if (!grow(&o->items, o->n, &o->cap, sizeof *o->items))
+        return cr_error_oom(&s->err);
+    o->items[o->n++] = (orphan){in, r};
+    return CR_OK;
+}
+
 /* What one relationship of a saved object asks: foreign keys to set,
  * association rows, orphans (collected in *orph). */
 static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_relationship *r,
-                           cr_instance ***orph, const cr_relationship ***orph_rel, size_t *norph,
-                           size_t *caporph)
+                           orphans *orph)
 {
     cr_relstate *rs = cr_relstate_of(in, r->index);
     bool pending = in->state == CR_INST_PENDING;
@@ -398,15 +416,7 @@ static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_rel
         if (t && (st = add_sync(s, p, t, r, in)))
             return st;
         cr_instance *old = was && !pending ? cr_instance_of(was) : NULL;
-        if (old && old != t) {
-            size_t cap = *caporph;
-            if (!grow(orph, *norph, &cap, sizeof **orph) ||
-                !grow(orph_rel, *norph, caporph, sizeof **orph_rel))
-                return cr_error_oom(&s->err);
-            (*orph)[*norph] = old;
-            (*orph_rel)[(*norph)++] = r;
-        }
-        return CR_OK;
+        return old && old != t ? push_orphan(s, orph, old, r) : CR_OK;
     }
     if (!pending && !rs->changed)
         return CR_OK;
@@ -430,12 +440,7 @@ static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_rel
             st = add_assoc(s, p, r, in, t, STEP_ASSOC_DELETE, false);
             continue;
         }
-        size_t cap = *caporph;
-        if (!grow(orph, *norph, &cap, sizeof **orph) ||
-            !grow(orph_rel, *norph, caporph, sizeof **orph_rel))
-            return cr_error_oom(&s->err);
-        (*orph)[*norph] = t;
-        (*orph_rel)[(*norph)++] = r;
+        st = push_orphan(s, orph, t, r);
     }
     return st;
 }
@@ -508,22 +513,14 @@ static cr_status rel_backrefs(cr_instance *in)
         void *now = *cr_rel_ref(in, r), *was = *cr_rel_snap_ref(in, r);
         if (now == was)
             continue;
+        if (!r->back->many)
+            continue;
         cr_instance *old = was ? cr_instance_of(was) : NULL;
         cr_instance *t = now ? cr_instance_of(now) : NULL;
-        if (old && old->mapper == r->target && r->back->many) {
-            cr_relstate *ors = cr_relstate_of(old, r->back->index);
-            if (ors->loaded && cr_collection_drop(cr_rel_coll(old, r->back), in->obj))
-                ors->changed = true;
-        }
-        if (t && t->mapper == r->target && r->back->many) {
-            cr_relstate *trs = cr_relstate_of(t, r->back->index);
-            cr_collection *tc = cr_rel_coll(t, r->back);
-            if (trs->loaded && !cr_collection_has(tc, in->obj)) {
-                if (cr_collection_push(tc, in->obj))
-                    return CR_ERR_NO_MEMORY;
-                trs->changed = true;
-            }
-        }
+        if (old && old->mapper == r->target)
+            cr_rel_back_link(old, r, in, false);
+        if (t && t->mapper == r->target && cr_rel_back_link(t, r, in, true))
+            return CR_ERR_NO_MEMORY;
     }
     return CR_OK;
 }
@@ -566,34 +563,32 @@ static cr_status rel_prepare(cr_session *s, flush_plan *p)
             st = cr_rel_cascade_add(s, in);
         }
     }
-    cr_instance **orph = NULL;
-    const cr_relationship **orph_rel = NULL;
-    size_t norph = 0, caporph = 0;
+    orphans orph = {NULL, 0, 0};
     for (cr_instance *in = s->head; in && !st; in = in->next) {
         if (in->session != s || !in->mapper->nrels || in->marked_delete || !rel_touched(in))
             continue;
         for (size_t i = 0; i < in->mapper->nrels && !st; i++)
             if (!in->mapper->rels[i]->viewonly)
-                st = rel_saves(s, p, in, in->mapper->rels[i], &orph, &orph_rel, &norph,
-                               &caporph);
+                st = rel_saves(s, p, in, in->mapper->rels[i], &orph);
     }
     /* A child taken from one parent and given to another keeps the new one. */
-    for (size_t i = 0; i < norph && !st; i++) {
-        cr_instance *t = orph[i];
-        const cr_relationship *r = orph_rel[i];
+    for (size_t i = 0; i < orph.n && !st; i++) {
+        cr_instance *t = orph.items[i].in;
+        const cr_relationship *r = orph.items[i].r;
         if (t->session != s || t->marked_delete || has_parent_sync(t, r))
             continue;
         if (r->cascade & CR_CASCADE_DELETE_ORPHAN) {
             if (t->state == CR_INST_PENDING)
                 cr_session_expunge_instance(s, t);
-            else if (!(st = mark_orphan(s, t)))
+            else {
+                mark_orphan(t);
                 st = cr_rel_cascade_delete(s, t, true);
+            }
         } else if (t->state == CR_INST_PERSISTENT) {
             st = add_sync(s, p, t, r, NULL);
         }
     }
-    cr_free(orph);
-    cr_free(orph_rel);
+    cr_free(orph.items);
     for (cr_instance *in = s->head; in && !st; in = in->next)
         if (in->session == s && in->marked_delete && in->mapper->nrels)
             st = rel_deletes(s, p, in);
@@ -927,12 +922,9 @@ static cr_status collect_posts(cr_session *s, flush_plan *p)
         for (fk_sync *y = in->note ? in->note->syncs : NULL; y; y = y->next) {
             if (!y->post || in->marked_delete)
                 continue;
-            size_t cap2 = p->capposts;
-            if (!grow(&p->posts, p->nposts, &p->capposts, sizeof *p->posts) ||
-                !grow(&p->post_of, p->nposts, &cap2, sizeof *p->post_of))
+            if (!grow(&p->posts, p->nposts, &p->capposts, sizeof *p->posts))
                 return cr_error_oom(&s->err);
-            p->posts[p->nposts] = y;
-            p->post_of[p->nposts++] = in;
+            p->posts[p->nposts++] = (struct post_sync){y, in};
         }
     }
     return CR_OK;
@@ -955,10 +947,10 @@ static cr_status push_middle_steps(cr_session *s, flush_plan *p)
     cr_status st = CR_OK;
     for (size_t i = 0; i < p->nposts && !st; i++) {
         flush_step *last = p->nsteps ? &p->steps[p->nsteps - 1] : NULL;
-        if (last && last->kind == STEP_POST_UPDATE && last->rel == p->posts[i]->r)
+        if (last && last->kind == STEP_POST_UPDATE && last->rel == p->posts[i].y->r)
             last->n++;
         else
-            st = push_rel_step(s, p, STEP_POST_UPDATE, p->posts[i]->r, p->post_of[i]->mapper, i);
+            st = push_rel_step(s, p, STEP_POST_UPDATE, p->posts[i].y->r, p->posts[i].in->mapper, i);
     }
     static const step_kind order[] = {STEP_ASSOC_DELETE, STEP_ASSOC_CLEAR, STEP_ASSOC_INSERT};
     for (size_t o = 0; o < CR_ARRAY_LEN(order) && !st; o++)
@@ -1067,7 +1059,7 @@ static char *plan_text(const flush_plan *p)
         const flush_step *st = &p->steps[k];
         if (st->kind == STEP_POST_UPDATE) {
             cr_buf_printf(&b, "UPDATE %s (%s) %zu post-update\n", st->m->table->name,
-                          st->m->fields[p->posts[st->first]->field].col->name, st->n);
+                          st->m->fields[p->posts[st->first].y->field].col->name, st->n);
             continue;
         }
         if (!item_step(st->kind)) {
@@ -1428,8 +1420,8 @@ static cr_status run_counted(cr_session *s, cr_stmt *q)
 static cr_status run_post_update(cr_session *s, flush_plan *p, const flush_step *step)
 {
     for (size_t k = 0; k < step->n; k++) {
-        const fk_sync *y = p->posts[step->first + k];
-        cr_instance *in = p->post_of[step->first + k];
+        const fk_sync *y = p->posts[step->first + k].y;
+        cr_instance *in = p->posts[step->first + k].in;
         flush_item *it = &p->items[in->note->item];
         cr_value v;
         cr_status st = source_value(s, p, y, in, &v);

@@ -163,15 +163,9 @@ static cr_status selectin_batch(cr_session *s, const cr_relationship *r, cr_inst
         match = r->sec_local[0];
         q = cr_select(r->sec_local[0], t->table);
         base = 1;
-        cr_expr *on = NULL;
-        for (size_t k = 0; q && k < r->ntkeys; k++) {
-            cr_expr *e = cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)t->fields[r->tref[k]].col,
-                                   (cr_expr *)(void *)r->sec_remote[k]);
-            on = on ? cr_and(q, on, e) : e;
-        }
         if (q) {
             cr_select_from(q, t->table);
-            cr_join(q, r->secondary, on);
+            cr_join(q, r->secondary, cr_rel_secondary_on(q, r, true));
         }
     } else {
         match = t->fields[r->kind == CR_REL_ONE_TO_MANY ? r->fk[0] : r->ref[0]].col;
@@ -197,9 +191,6 @@ static cr_status selectin_batch(cr_session *s, const cr_relationship *r, cr_inst
         if (!kv || kv->type == CR_NULL)
             continue;
         cr_value k = *kv;
-        if (k.type != parent_key(parents[slots[0].parent], r).type && k.type == CR_INT &&
-            parent_key(parents[slots[0].parent], r).type == CR_TEXT)
-            continue;
         uint64_t h = cr_key_hash(&k, 1);
         size_t lo = 0, hi = nslots;
         while (lo < hi) {
@@ -339,7 +330,7 @@ static bool from_identity_map(cr_session *s, cr_instance *in, cr_relationship *r
 
 static cr_status eager_level(cr_session *s, cr_stmt *q, const cr_mapper *m,
                              const cr_relationship **path, size_t depth, cr_instance **objs,
-                             size_t n, bool joined_done);
+                             size_t n);
 
 /* The instances of a list of objects. */
 static cr_instance **instances_of(void **objs, size_t n)
@@ -391,7 +382,7 @@ static cr_status eager_rel(cr_session *s, cr_stmt *q, cr_relationship *r, cr_loa
     path[depth] = r;
     if (!st && children.count && depth + 1 < MAX_PATH) {
         cr_instance **ins = instances_of(children.items, children.count);
-        st = ins ? eager_level(s, q, r->target, path, depth + 1, ins, children.count, false)
+        st = ins ? eager_level(s, q, r->target, path, depth + 1, ins, children.count)
                  : cr_error_oom(&s->err);
         cr_free(ins);
     }
@@ -401,9 +392,8 @@ static cr_status eager_rel(cr_session *s, cr_stmt *q, cr_relationship *r, cr_loa
 
 static cr_status eager_level(cr_session *s, cr_stmt *q, const cr_mapper *m,
                              const cr_relationship **path, size_t depth, cr_instance **objs,
-                             size_t n, bool joined_done)
+                             size_t n)
 {
-    (void)joined_done;
     cr_status st = CR_OK;
     for (size_t i = 0; i < m->nrels && !st && n; i++) {
         cr_relationship *r = m->rels[i];
@@ -440,7 +430,7 @@ cr_status cr_rel_eager(cr_session *s, cr_stmt *q, const cr_mapper *m, void **obj
     if (!ins)
         return cr_error_oom(&s->err);
     const cr_relationship *path[MAX_PATH];
-    cr_status st = eager_level(s, q, m, path, 0, ins, n, false);
+    cr_status st = eager_level(s, q, m, path, 0, ins, n);
     cr_free(ins);
     return st;
 }
@@ -618,19 +608,8 @@ static void join_related(cr_stmt *q, const cr_relationship *cr, bool outer)
     }
     void (*join)(cr_stmt *, const void *, cr_expr *) = outer ? cr_outerjoin : cr_join;
     if (r->kind == CR_REL_MANY_TO_MANY) {
-        cr_expr *on = NULL, *on2 = NULL;
-        for (size_t k = 0; k < r->nkeys; k++) {
-            cr_expr *x = cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)r->parent->fields[r->ref[k]].col,
-                                   (cr_expr *)(void *)r->sec_local[k]);
-            on = on ? cr_and(q, on, x) : x;
-        }
-        for (size_t k = 0; k < r->ntkeys; k++) {
-            cr_expr *x = cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)r->target->fields[r->tref[k]].col,
-                                   (cr_expr *)(void *)r->sec_remote[k]);
-            on2 = on2 ? cr_and(q, on2, x) : x;
-        }
-        join(q, r->secondary, on);
-        join(q, r->target->table, on2);
+        join(q, r->secondary, cr_rel_secondary_on(q, r, false));
+        join(q, r->target->table, cr_rel_secondary_on(q, r, true));
         return;
     }
     if (r->parent == r->target) {

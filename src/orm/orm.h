@@ -231,6 +231,12 @@ void **cr_rel_snap_ref(const cr_instance *in, const cr_relationship *r);
 cr_collection *cr_rel_coll(const cr_instance *in, const cr_relationship *r);
 /* Resolve r when it is not yet; an error on err names it. */
 cr_status cr_rel_ready(cr_relationship *r, cr_error *err);
+/* A many-to-many's join condition with its secondary table: the target's
+ * key columns (target_side) or the parent's against the secondary's. */
+cr_expr *cr_rel_secondary_on(cr_stmt *q, const cr_relationship *r, bool target_side);
+/* Make the other side of r on `other` name `in` (add) or not, when loaded. */
+cr_status cr_rel_back_link(cr_instance *other, const cr_relationship *r, cr_instance *in,
+                           bool add);
 /* Load relationship r of the object now, as cr_load does. */
 cr_status cr_rel_load(cr_session *s, cr_instance *in, cr_relationship *r);
 /* The members of a ONE or MANY relationship as an array (a ONE: 0 or 1). */
@@ -271,6 +277,8 @@ cr_status cr_joined_row(cr_session *s, cr_joined *j, cr_instance *parent, const 
 cr_status cr_joined_finish(cr_session *s, cr_joined *j, void **objs, size_t n);
 
 /* query.c */
+/* The placeholder names of a key's values: "pk_0" .. "pk_7". */
+extern const char *const cr_key_names[8];
 /* The session's object for the row's columns [base, base + nfields). */
 void *cr_session_object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int base);
 /* Objects of q's rows, run with values for its placeholders. */

@@ -429,7 +429,7 @@ cr_status cr_query_exists(cr_stmt *q, bool *out)
 
 /* ---- by primary key ---- */
 
-static const char *const key_names[] = {"pk_0", "pk_1", "pk_2", "pk_3", "pk_4", "pk_5",
+const char *const cr_key_names[8] = {"pk_0", "pk_1", "pk_2", "pk_3", "pk_4", "pk_5",
                                         "pk_6", "pk_7"};
 
 /* SELECT the mapper's row of a key given as placeholders :pk_0, :pk_1 ...,
@@ -444,7 +444,7 @@ static cr_stmt *select_by_key(cr_session *s, const cr_mapper *m)
     for (size_t k = 0; q && k < m->npk; k++) {
         cr_column *col = m->fields[m->pk[k]].col;
         cr_where(q, cr_binary(q, CR_OP_EQ, cr__operand_column(q, col),
-                              cr_bindparam(q, key_names[k])));
+                              cr_bindparam(q, cr_key_names[k])));
     }
     if (!q || cr_stmt_error(q)) {
         cr_stmt_free(q);
@@ -464,7 +464,7 @@ static cr_stmt *select_by_key(cr_session *s, const cr_mapper *m)
 static void key_params(const cr_mapper *m, const cr_value *key, cr_param *params)
 {
     for (size_t k = 0; k < m->npk; k++)
-        params[k] = (cr_param){key_names[k], key[k]};
+        params[k] = (cr_param){cr_key_names[k], key[k]};
     params[m->npk] = (cr_param){NULL, {CR_NULL, {0}}};
 }
 

@@ -668,7 +668,7 @@ static bool is_loaded(const cr_instance *in, const cr_relationship *r)
 }
 
 /* Back side: make the other side of r on `other` say `in` (add) or not. */
-static cr_status back_link(cr_instance *other, const cr_relationship *r, cr_instance *in,
+cr_status cr_rel_back_link(cr_instance *other, const cr_relationship *r, cr_instance *in,
                            bool add)
 {
     const cr_relationship *b = r->back;
@@ -740,17 +740,15 @@ cr_status cr_object_append(void *obj, size_t offset, void *child)
     if (cr_collection_push(coll, child))
         return c.s ? cr_error_oom(&c.s->err) : CR_ERR_NO_MEMORY;
     cr_relstate_of(c.in, c.r->index)->changed = true;
-    /* A child has one parent through a one-to-many: leave the old one. */
+    /* A child has one parent through a one-to-many: it leaves the old one's
+     * loaded collection. */
     if (c.r->back && !c.r->back->many) {
         void *old = *cr_rel_ref(t, c.r->back);
         cr_instance *oin = old ? cr_instance_of(old) : NULL;
-        if (oin && oin != c.in && back_link(oin, c.r->back, t, false) == CR_OK) {
-            cr_collection *oc = cr_rel_coll(oin, c.r);
-            if (is_loaded(oin, c.r) && cr_collection_drop(oc, child))
-                cr_relstate_of(oin, c.r->index)->changed = true;
-        }
+        if (oin && oin != c.in)
+            cr_rel_back_link(oin, c.r->back, t, false);
     }
-    if (back_link(t, c.r, c.in, true))
+    if (cr_rel_back_link(t, c.r, c.in, true))
         return c.s ? cr_error_oom(&c.s->err) : CR_ERR_NO_MEMORY;
     return cascade_one(&c, t);
 }
@@ -770,7 +768,7 @@ cr_status cr_object_remove(void *obj, size_t offset, void *child)
         return call_fail(&c, CR_ERR_INVALID_REQUEST, "the %s object is not in the "
                          "collection%s", t->mapper->name, NULL);
     cr_relstate_of(c.in, c.r->index)->changed = true;
-    back_link(t, c.r, c.in, false);
+    cr_rel_back_link(t, c.r, c.in, false);
     return CR_OK;
 }
 
@@ -796,7 +794,7 @@ cr_status cr_object_set_related(void *obj, size_t offset, void *target)
     }
     cr_instance *oin = old ? cr_instance_of(old) : NULL;
     if (oin)
-        back_link(oin, c.r, c.in, false);
+        cr_rel_back_link(oin, c.r, c.in, false);
     *ref = target;
     rs->loaded = true;
     if (t) {
@@ -807,7 +805,7 @@ cr_status cr_object_set_related(void *obj, size_t offset, void *target)
             if (pin && pin != c.in && *cr_rel_ref(pin, c.r) == target)
                 *cr_rel_ref(pin, c.r) = NULL;
         }
-        if (back_link(t, c.r, c.in, true))
+        if (cr_rel_back_link(t, c.r, c.in, true))
             return c.s ? cr_error_oom(&c.s->err) : CR_ERR_NO_MEMORY;
         return cascade_one(&c, t);
     }
@@ -849,6 +847,20 @@ cr_status cr_object_load(void *obj, size_t offset)
 
 /* ---- lazy loads ---- */
 
+cr_expr *cr_rel_secondary_on(cr_stmt *q, const cr_relationship *r, bool target_side)
+{
+    const cr_mapper *m = target_side ? r->target : r->parent;
+    size_t n = target_side ? r->ntkeys : r->nkeys;
+    cr_expr *on = NULL;
+    for (size_t k = 0; k < n; k++) {
+        cr_expr *e = cr_binary(q, CR_OP_EQ,
+                               (cr_expr *)(void *)m->fields[target_side ? r->tref[k] : r->ref[k]].col,
+                               (cr_expr *)(void *)(target_side ? r->sec_remote[k] : r->sec_local[k]));
+        on = on ? cr_and(q, on, e) : e;
+    }
+    return on;
+}
+
 /* The statement loading relationship r for one parent: the target's
  * columns WHERE the keys equal :pk_0.. (built once per session). */
 static cr_stmt *lazy_stmt(cr_session *s, const cr_relationship *r, size_t *slot)
@@ -858,31 +870,23 @@ static cr_stmt *lazy_stmt(cr_session *s, const cr_relationship *r, size_t *slot)
             *slot = i;
             return s->lazyq[i].q;
         }
-    static const char *const names[] = {"pk_0", "pk_1", "pk_2", "pk_3", "pk_4", "pk_5", "pk_6",
-                                        "pk_7"};
     const cr_mapper *t = r->target;
     cr_stmt *q = cr_select(t->table);
     if (!q)
         return NULL;
     if (r->kind == CR_REL_MANY_TO_MANY) {
-        cr_expr *on = NULL;
-        for (size_t k = 0; k < r->ntkeys; k++) {
-            cr_expr *e = cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)t->fields[r->tref[k]].col,
-                                   (cr_expr *)(void *)r->sec_remote[k]);
-            on = on ? cr_and(q, on, e) : e;
-        }
-        cr_join(q, r->secondary, on);
+        cr_join(q, r->secondary, cr_rel_secondary_on(q, r, true));
         for (size_t k = 0; k < r->nkeys; k++)
             cr_where(q, cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)r->sec_local[k],
-                                  cr_bindparam(q, names[k])));
+                                  cr_bindparam(q, cr_key_names[k])));
     } else if (r->kind == CR_REL_ONE_TO_MANY) {
         for (size_t k = 0; k < r->nkeys; k++)
             cr_where(q, cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)t->fields[r->fk[k]].col,
-                                  cr_bindparam(q, names[k])));
+                                  cr_bindparam(q, cr_key_names[k])));
     } else {
         for (size_t k = 0; k < r->nkeys; k++)
             cr_where(q, cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)t->fields[r->ref[k]].col,
-                                  cr_bindparam(q, names[k])));
+                                  cr_bindparam(q, cr_key_names[k])));
     }
     for (size_t k = 0; k < r->norder; k++)
         cr_order_by(q, r->desc[k] ? cr_desc(q, (cr_expr *)(void *)r->order[k])
@@ -912,14 +916,12 @@ static cr_stmt *lazy_stmt(cr_session *s, const cr_relationship *r, size_t *slot)
  * its foreign key). false when one is NULL (nothing to load). */
 static bool lazy_keys(const cr_instance *in, const cr_relationship *r, cr_param *params)
 {
-    static const char *const names[] = {"pk_0", "pk_1", "pk_2", "pk_3", "pk_4", "pk_5", "pk_6",
-                                        "pk_7"};
     for (size_t k = 0; k < r->nkeys; k++) {
         size_t f = r->kind == CR_REL_MANY_TO_ONE ? r->fk[k] : r->ref[k];
         cr_value v = cr_field_value(in, f);
         if (v.type == CR_NULL)
             return false;
-        params[k] = (cr_param){names[k], v};
+        params[k] = (cr_param){cr_key_names[k], v};
     }
     params[r->nkeys] = (cr_param){NULL, cr_val_null()};
     return true;
