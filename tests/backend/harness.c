@@ -165,3 +165,84 @@ void drop_table(cr_conn *c, const char *name)
     exec_ok(c, sql);
     ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
 }
+
+/* ---- the echo log, sessions, schema ---- */
+
+char harness_log[1 << 16];
+size_t harness_log_len;
+
+void harness_capture(void *userdata, const char *line)
+{
+    (void)userdata;
+    if (getenv("CRUCIBLE_TEST_ECHO"))
+        fprintf(stderr, "  | %s\n", line);
+    if (line[0] == '[' || strncmp(line, "Engine created", 14) == 0)
+        return;
+    for (const char *p = line; *p && harness_log_len + 2 < sizeof harness_log; p++) {
+        if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
+            harness_log[harness_log_len++] = '?';
+            while (p[1] >= '0' && p[1] <= '9')
+                p++;
+            continue;
+        }
+        harness_log[harness_log_len++] = *p == '\n' ? ' ' : *p;
+    }
+    harness_log[harness_log_len++] = '\n';
+    harness_log[harness_log_len] = '\0';
+}
+
+void harness_log_reset(void)
+{
+    harness_log_len = 0;
+    harness_log[0] = '\0';
+}
+
+static cr_session *open_sessions[8];
+
+cr_session *harness_session(cr_engine *engine, const cr_session_options *o)
+{
+    cr_session *s = cr_session_new(engine, o);
+    assert_non_null(s);
+    for (size_t i = 0; i < 8; i++)
+        if (!open_sessions[i]) {
+            open_sessions[i] = s;
+            break;
+        }
+    return s;
+}
+
+void harness_session_free(cr_session *s)
+{
+    for (size_t i = 0; i < 8; i++)
+        if (open_sessions[i] == s)
+            open_sessions[i] = NULL;
+    cr_session_free(s);
+}
+
+int harness_free_sessions(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < 8; i++) {
+        cr_session_free(open_sessions[i]);
+        open_sessions[i] = NULL;
+    }
+    return 0;
+}
+
+void harness_recreate(cr_engine *engine, cr_metadata *md)
+{
+    cr_conn *c = connect_ok(engine);
+    ASSERT_OK(cr_metadata_drop_all(md, c, true), cr_conn_error(c));
+    ASSERT_OK(cr_metadata_create_all(md, c, false), cr_conn_error(c));
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    harness_log_reset();
+}
+
+void harness_drop(cr_engine *engine, cr_metadata *md)
+{
+    cr_conn *c = connect_ok(engine);
+    cr_metadata_drop_all(md, c, true);
+    cr_conn_commit(c);
+    cr_conn_close(c);
+}

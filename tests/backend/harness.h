@@ -56,4 +56,25 @@ void exec_ok(cr_conn *conn, const char *sql);
 /* Run SQL and return its single int64 value. */
 int64_t scalar_int(cr_conn *conn, const char *sql);
 
+/* The statements sent by an engine made with .echo = true and .log_fn =
+ * harness_capture since harness_log_reset: a line each, parameter lines
+ * left out, PostgreSQL's $n written ?. CRUCIBLE_TEST_ECHO=1 shows every
+ * echo line on stderr too. */
+extern char harness_log[1 << 16];
+extern size_t harness_log_len;
+void harness_capture(void *userdata, const char *line);
+void harness_log_reset(void);
+
+/* A session of engine that harness_free_sessions (a test's teardown) frees
+ * when a failed assertion left it open: an open transaction would hold the
+ * next test's DROP TABLE. harness_session_free frees one the test ends. */
+cr_session *harness_session(cr_engine *engine, const cr_session_options *o);
+void harness_session_free(cr_session *s);
+int harness_free_sessions(void **state);
+
+/* Drop and create md's tables, committed, and reset the log (a test's
+ * setup); drop them (a group teardown). */
+void harness_recreate(cr_engine *engine, cr_metadata *md);
+void harness_drop(cr_engine *engine, cr_metadata *md);
+
 #endif

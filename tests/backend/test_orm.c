@@ -65,110 +65,40 @@ static cr_engine *engine;
 
 /* ---- the statements sent, as the echo log shows them ---- */
 
-static char captured[1 << 16];
-static size_t ncaptured;
-
-/* Keep statement lines (not their parameters), PostgreSQL's $n as ?. */
-static void capture(void *userdata, const char *line)
-{
-    (void)userdata;
-    if (line[0] == '[' || strncmp(line, "Engine created", 14) == 0)
-        return;
-    for (const char *p = line; *p && ncaptured + 2 < sizeof captured; p++) {
-        if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
-            captured[ncaptured++] = '?';
-            while (p[1] >= '0' && p[1] <= '9')
-                p++;
-            continue;
-        }
-        captured[ncaptured++] = *p == '\n' ? ' ' : *p;
-    }
-    captured[ncaptured++] = '\n';
-    captured[ncaptured] = '\0';
-}
-
-static void log_reset(void)
-{
-    ncaptured = 0;
-    captured[0] = '\0';
-}
-
 /* The log since the last reset must be exactly these lines. */
 #define ASSERT_LOG(...) assert_log((const char *const[]){__VA_ARGS__, NULL})
 static void assert_log(const char *const *lines)
 {
-    char want[sizeof captured];
+    char want[sizeof harness_log];
     size_t n = 0;
     for (size_t i = 0; lines[i]; i++)
         n += (size_t)snprintf(want + n, sizeof want - n, "%s\n", lines[i]);
-    if (strcmp(want, captured) != 0)
-        print_error("expected:\n%s\ngot:\n%s\n", want, captured);
-    assert_string_equal(want, captured);
-    log_reset();
+    if (strcmp(want, harness_log) != 0)
+        print_error("expected:\n%s\ngot:\n%s\n", want, harness_log);
+    assert_string_equal(want, harness_log);
+    harness_log_reset();
 }
 
 static void assert_no_sql(void)
 {
-    if (ncaptured)
-        print_error("expected no statement, got:\n%s\n", captured);
-    assert_int_equal(ncaptured, 0);
+    if (harness_log_len)
+        print_error("expected no statement, got:\n%s\n", harness_log);
+    assert_int_equal(harness_log_len, 0);
 }
 
 #define S_OK(s, call) ASSERT_OK(call, cr_session_error(s))
 
-/* Sessions a test opened, freed by the teardown when a failed assertion left
- * them open (an open transaction would hold the next test's DROP TABLE). */
-static cr_session *open_sessions[8];
-
-static cr_session *start_session(const cr_session_options *o)
-{
-    cr_session *s = cr_session_new(engine, o);
-    assert_non_null(s);
-    for (size_t i = 0; i < 8; i++)
-        if (!open_sessions[i]) {
-            open_sessions[i] = s;
-            break;
-        }
-    return s;
-}
-
-static void end_session(cr_session *s)
-{
-    for (size_t i = 0; i < 8; i++)
-        if (open_sessions[i] == s)
-            open_sessions[i] = NULL;
-    cr_session_free(s);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < 8; i++) {
-        cr_session_free(open_sessions[i]);
-        open_sessions[i] = NULL;
-    }
-    return 0;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    cr_conn *c = connect_ok(engine);
-    ASSERT_OK(cr_metadata_drop_all(md, c, true), cr_conn_error(c));
-    ASSERT_OK(cr_metadata_create_all(md, c, false), cr_conn_error(c));
-    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
-    cr_conn_close(c);
-    log_reset();
+    harness_recreate(engine, md);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    cr_conn *c = connect_ok(engine);
-    cr_metadata_drop_all(md, c, true);
-    cr_conn_commit(c);
-    cr_conn_close(c);
+    harness_drop(engine, md);
     return 0;
 }
 
@@ -196,7 +126,7 @@ static int64_t count_rows(const char *table)
 static void test_insert_batch_and_keys(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     OUser *a = new_user("ann", "a@x"), *b = new_user("bob", "b@x"), *c = new_user("cid", NULL);
     c->age = 30;
     assert_int_equal(cr_object_state_of(a), CR_STATE_TRANSIENT);
@@ -227,13 +157,13 @@ static void test_insert_batch_and_keys(void **state)
     S_OK(s, cr_session_commit(s));
     ASSERT_LOG("COMMIT");
     assert_int_equal(count_rows("orm_users"), 3);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_many_rows_one_statement(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     char name[32];
     for (int i = 0; i < 2500; i++) {
         OUser *u = cr_new(OUser);
@@ -245,7 +175,7 @@ static void test_many_rows_one_statement(void **state)
     /* Batches of up to 1000 rows, or fewer where the backend limits the
      * parameters of a statement. */
     size_t inserts = 0;
-    for (const char *p = captured; (p = strstr(p, "INSERT INTO")); p++)
+    for (const char *p = harness_log; (p = strstr(p, "INSERT INTO")); p++)
         inserts++;
     assert_true(inserts >= 3 && inserts <= 10);
     assert_int_equal(count_rows("orm_users"), 2500);
@@ -262,13 +192,13 @@ static void test_many_rows_one_statement(void **state)
     assert_non_null(u);
     assert_string_equal(u->name, "user2499");
     cr_stmt_free(q);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_stream_yield_per(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     char name[32];
     for (int i = 0; i < 1000; i++) {
         OUser *u = cr_new(OUser);
@@ -278,9 +208,9 @@ static void test_stream_yield_per(void **state)
         S_OK(s, cr_session_add(s, u));
     }
     S_OK(s, cr_session_commit(s));
-    end_session(s);
+    harness_session_free(s);
 
-    s = start_session(NULL);
+    s = harness_session(engine, NULL);
     cr_stmt *q = cr_select_model(OUser);
     cr_order_by(q, OUser_model.c.age);
     cr_object_stream *st = cr_session_stream(s, q, 64);
@@ -313,7 +243,7 @@ static void test_stream_yield_per(void **state)
     assert_int_equal(cr_session_identity_count(s), 1);
     S_OK(s, cr_session_commit(s));
     assert_string_equal(changed->email, "kept@x");
-    end_session(s);
+    harness_session_free(s);
     cr_conn *c = connect_ok(engine);
     assert_int_equal(scalar_int(c, "SELECT count(*) FROM orm_users WHERE email = 'kept@x'"), 1);
     cr_conn_close(c);
@@ -322,12 +252,12 @@ static void test_stream_yield_per(void **state)
 static void test_update_only_changed(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     OUser *u = new_user("dan", "d@x");
     u->age = 40;
     S_OK(s, cr_session_add(s, u));
     S_OK(s, cr_session_commit(s));
-    log_reset();
+    harness_log_reset();
     /* Unchanged (and expired, but nothing reads it): no statement. */
     S_OK(s, cr_session_flush(s));
     assert_no_sql();
@@ -354,13 +284,13 @@ static void test_update_only_changed(void **state)
     assert_int_equal(u->age, 41);
     assert_false(u->active);
     assert_string_equal(u->email, "new@x");
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_fk_order(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     OUser *u = new_user("eve", NULL);
     u->id = 100;
     OPost *p = cr_new(OPost);
@@ -384,13 +314,13 @@ static void test_fk_order(void **state)
                "DELETE FROM orm_users WHERE orm_users.id = ?", "COMMIT");
     assert_int_equal(cr_object_state_of(u), CR_STATE_DETACHED);
     assert_int_equal(count_rows("orm_users"), 0);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_self_referential_order(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     /* Added children first: 3 -> 2 -> 1 (the root). */
     int64_t ids[] = {3, 2, 1}, parents[] = {2, 1, 0};
     ONode *n[3];
@@ -413,13 +343,13 @@ static void test_self_referential_order(void **state)
     S_OK(s, cr_session_delete(s, n[0]));
     S_OK(s, cr_session_commit(s));
     assert_int_equal(count_rows("orm_nodes"), 0);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_delete_batch(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     OPost *p[3];
     for (int i = 0; i < 3; i++) {
         p[i] = cr_new(OPost);
@@ -427,7 +357,7 @@ static void test_delete_batch(void **state)
         S_OK(s, cr_session_add(s, p[i]));
     }
     S_OK(s, cr_session_flush(s));
-    log_reset();
+    harness_log_reset();
     for (int i = 0; i < 3; i++)
         S_OK(s, cr_session_delete(s, p[i]));
     assert_int_equal(cr_object_state_of(p[0]), CR_STATE_PERSISTENT);
@@ -437,7 +367,7 @@ static void test_delete_batch(void **state)
     S_OK(s, cr_session_commit(s));
     assert_int_equal(cr_object_state_of(p[0]), CR_STATE_DETACHED);
     assert_int_equal(count_rows("orm_posts"), 0);
-    end_session(s);
+    harness_session_free(s);
 }
 
 /* ---- identity map, get, states ---- */
@@ -445,15 +375,15 @@ static void test_delete_batch(void **state)
 static void test_identity_map(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     OUser *u = new_user("fay", "f@x");
     S_OK(s, cr_session_add(s, u));
     S_OK(s, cr_session_commit(s));
     int64_t id = u->id;
-    end_session(s);
+    harness_session_free(s);
 
-    s = start_session(NULL);
-    log_reset();
+    s = harness_session(engine, NULL);
+    harness_log_reset();
     OUser *a = cr_session_get(s, OUser, id);
     assert_non_null(a);
     ASSERT_LOG("BEGIN (implicit)",
@@ -475,13 +405,13 @@ static void test_identity_map(void **state)
     assert_null(cr_session_get(s, OUser, id + 1000));
     assert_null(cr_session_error(s));
     assert_true(cr_session_has_changes(s));
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_states(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     OUser *u = new_user("gus", NULL);
     assert_int_equal(cr_object_state_of(u), CR_STATE_TRANSIENT);
     S_OK(s, cr_session_add(s, u));
@@ -500,7 +430,7 @@ static void test_states(void **state)
     S_OK(s, cr_session_expunge(s, u));
     assert_int_equal(cr_object_state_of(u), CR_STATE_DETACHED);
     /* A detached object joins another session as persistent. */
-    cr_session *s2 = start_session(NULL);
+    cr_session *s2 = harness_session(engine, NULL);
     S_OK(s2, cr_session_add(s2, u));
     assert_int_equal(cr_object_state_of(u), CR_STATE_PERSISTENT);
     assert_int_equal(cr_session_add(s, u), CR_ERR_INVALID_REQUEST);
@@ -514,14 +444,14 @@ static void test_states(void **state)
     assert_int_equal(cr_object_state_of(u), CR_STATE_DETACHED);
     /* Readable after close; freed with its session. */
     assert_string_equal(u->name, "gus");
-    end_session(s2);
-    end_session(s);
+    harness_session_free(s2);
+    harness_session_free(s);
 }
 
 static void test_autoflush(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     S_OK(s, cr_session_add(s, new_user("hal", NULL)));
     cr_stmt *q = cr_session_query(s, OUser);
     cr_filter_by(q, "name", "hal");
@@ -530,11 +460,11 @@ static void test_autoflush(void **state)
     assert_null(cr_query_first(q));
     assert_null(cr_session_error(s));
     cr_session_set_autoflush(s, true);
-    log_reset();
+    harness_log_reset();
     OUser *u = cr_query_first(q);
     assert_non_null(u);
-    assert_non_null(strstr(captured, "INSERT INTO orm_users"));
-    assert_true(strstr(captured, "INSERT INTO orm_users") < strstr(captured, "SELECT"));
+    assert_non_null(strstr(harness_log, "INSERT INTO orm_users"));
+    assert_true(strstr(harness_log, "INSERT INTO orm_users") < strstr(harness_log, "SELECT"));
     int64_t n = 0;
     S_OK(s, cr_query_count(q, &n));
     assert_int_equal(n, 1);
@@ -542,7 +472,7 @@ static void test_autoflush(void **state)
     S_OK(s, cr_query_exists(q, &found));
     assert_true(found);
     cr_stmt_free(q);
-    end_session(s);
+    harness_session_free(s);
 }
 
 /* ---- rollback, savepoints, failures ---- */
@@ -550,7 +480,7 @@ static void test_autoflush(void **state)
 static void test_rollback_restores(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     OUser *kept = new_user("ida", "i@x");
     S_OK(s, cr_session_add(s, kept));
     S_OK(s, cr_session_commit(s));
@@ -568,13 +498,13 @@ static void test_rollback_restores(void **state)
     assert_string_equal(kept->email, "i@x");
     assert_false(cr_object_expired(kept));
     assert_int_equal(count_rows("orm_users"), 1);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_savepoint(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     OUser *outer = new_user("kim", NULL);
     S_OK(s, cr_session_add(s, outer));
     S_OK(s, cr_session_begin_nested(s));
@@ -592,13 +522,13 @@ static void test_savepoint(void **state)
     S_OK(s, cr_session_commit(s));
     assert_int_equal(count_rows("orm_users"), 2);
     assert_int_equal(cr_session_rollback_nested(s), CR_ERR_INVALID_REQUEST);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_integrity_error_then_retry(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     S_OK(s, cr_session_add(s, new_user("ned", NULL)));
     S_OK(s, cr_session_commit(s));
     OUser *dup = new_user("ned", "dup@x");
@@ -619,20 +549,20 @@ static void test_integrity_error_then_retry(void **state)
     S_OK(s, cr_session_add_all(s, CR_OBJS(other, dup)));
     S_OK(s, cr_session_commit(s));
     assert_int_equal(count_rows("orm_users"), 3);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_version_stale(void **state)
 {
     (void)state;
     cr_session_options keep = {.expire_on_commit = CR_NO};
-    cr_session *s1 = start_session(NULL), *s2 = start_session(&keep);
+    cr_session *s1 = harness_session(engine, NULL), *s2 = harness_session(engine, &keep);
     ODoc *d = cr_new(ODoc);
     d->id = 7;
     d->title = "v1";
     S_OK(s1, cr_session_add(s1, d));
     S_OK(s1, cr_session_commit(s1));
-    log_reset();
+    harness_log_reset();
     ODoc *d2 = cr_session_get(s2, ODoc, 7);
     assert_non_null(d2);
     assert_int_equal(d2->version, 1);
@@ -641,7 +571,7 @@ static void test_version_stale(void **state)
     S_OK(s1, cr_session_refresh(s1, d));
     d->title = "v2";
     S_OK(s1, cr_session_commit(s1));
-    assert_non_null(strstr(captured, "UPDATE orm_docs SET title=?, version=?, touched=? WHERE "
+    assert_non_null(strstr(harness_log, "UPDATE orm_docs SET title=?, version=?, touched=? WHERE "
                                      "orm_docs.id = ? AND orm_docs.version = ?"));
     /* The onupdate default is on the object without a reload. */
     assert_int_equal(d->touched.year, 2025);
@@ -658,8 +588,8 @@ static void test_version_stale(void **state)
     S_OK(s2, cr_session_rollback(s2));
     S_OK(s2, cr_session_delete(s2, cr_session_get(s2, ODoc, 7)));
     S_OK(s2, cr_session_commit(s2));
-    end_session(s1);
-    end_session(s2);
+    harness_session_free(s1);
+    harness_session_free(s2);
 }
 
 static void test_external_connection(void **state)
@@ -676,7 +606,7 @@ static void test_external_connection(void **state)
     S_OK(s, cr_session_flush(s));
     S_OK(s, cr_session_rollback(s));
     assert_int_equal(scalar_int(c, "SELECT count(*) FROM orm_users"), 1);
-    end_session(s);
+    harness_session_free(s);
     assert_true(cr_conn_in_transaction(c));
     ASSERT_OK(cr_conn_rollback(c), cr_conn_error(c));
     cr_conn_close(c);
@@ -688,18 +618,18 @@ static void test_external_connection(void **state)
 static void test_merge(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     OUser *u = new_user("rae", "r@x");
     S_OK(s, cr_session_add(s, u));
     S_OK(s, cr_session_commit(s));
     int64_t id = u->id;
-    end_session(s);
+    harness_session_free(s);
 
     OUser *outside = cr_new(OUser);
     outside->id = id;
     outside->name = "rae";
     outside->email = "merged@x";
-    s = start_session(NULL);
+    s = harness_session(engine, NULL);
     OUser *m = cr_session_merge(s, outside);
     assert_non_null(m);
     assert_ptr_not_equal(m, outside);
@@ -709,13 +639,13 @@ static void test_merge(void **state)
     assert_string_equal(m->email, "merged@x");
     assert_int_equal(cr_object_state_of(outside), CR_STATE_TRANSIENT);
     assert_int_equal(cr_object_free(outside), CR_OK);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_types_and_composite_key(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     OTag *t = cr_new(OTag);
     t->kind = "color";
     t->num = 3;
@@ -733,9 +663,9 @@ static void test_types_and_composite_key(void **state)
     assert_true(t2->day.year == CR_NULL_YEAR);
     S_OK(s, cr_session_add(s, t2));
     S_OK(s, cr_session_commit(s));
-    end_session(s);
+    harness_session_free(s);
 
-    s = start_session(NULL);
+    s = harness_session(engine, NULL);
     OTag *r = cr_session_get_values(s, OTag_model.mapper,
                                     CR_VALUES(cr_val_text("color"), cr_val_int(3)));
     assert_non_null(r);
@@ -759,7 +689,7 @@ static void test_types_and_composite_key(void **state)
     assert_true(cr_field_is_null(n, day));
     assert_null(n->data.data);
     /* A composite key changes nothing in its UPDATE's shape. */
-    log_reset();
+    harness_log_reset();
     r->label = "red";
     S_OK(s, cr_session_flush(s));
     ASSERT_LOG("UPDATE orm_tags SET label=? WHERE orm_tags.kind = ? AND orm_tags.num = ?");
@@ -769,7 +699,7 @@ static void test_types_and_composite_key(void **state)
     assert_int_equal(cr_session_get_values(s, OTag_model.mapper, CR_VALUES(cr_val_int(1))),
                      NULL);
     assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_ARGUMENT);
-    end_session(s);
+    harness_session_free(s);
 }
 
 /* ---- queries ---- */
@@ -777,7 +707,7 @@ static void test_types_and_composite_key(void **state)
 static void test_queries(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     const char *names[] = {"ava", "ben", "cat", "dov"};
     for (int i = 0; i < 4; i++) {
         OUser *u = new_user(names[i], NULL);
@@ -845,13 +775,13 @@ static void test_queries(void **state)
     assert_null(cr_query_all(q));
     assert_non_null(strstr(cr_error_message(cr_session_error(s)), "no field 'nmae'"));
     cr_stmt_free(q);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_joins_unions_rows(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     OUser *a = new_user("al", NULL), *b = new_user("bea", NULL);
     S_OK(s, cr_session_add_all(s, CR_OBJS(a, b)));
     S_OK(s, cr_session_flush(s));
@@ -936,13 +866,13 @@ static void test_joins_unions_rows(void **state)
     assert_int_equal(posts, 3);
     cr_result_free(r);
     cr_stmt_free(q);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_bulk_update_delete(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     const char *names[] = {"ada", "bo", "cy", "di", "ed"};
     OUser *u[5];
     for (int i = 0; i < 5; i++) {
@@ -958,11 +888,11 @@ static void test_bulk_update_delete(void **state)
     cr_stmt *q = cr_session_query(s, OUser);
     cr_filter(q, cr_ge(q, OUser_model.c.age, 30));
     int64_t n = 0;
-    log_reset();
+    harness_log_reset();
     S_OK(s, cr_query_update(q, CR_ASSIGN({OUser_model.c.email, cr_val_text("bulk@x")},
                                          {OUser_model.c.active, cr_val_bool(false)}), &n));
     assert_int_equal(n, 3);
-    assert_non_null(strstr(captured, "UPDATE orm_users SET email=?, active=? WHERE orm_users.id IN "
+    assert_non_null(strstr(harness_log, "UPDATE orm_users SET email=?, active=? WHERE orm_users.id IN "
                                      "(?, ?, ?)"));
     /* In step: u[3] matched, u[0] did not; nothing left to flush. */
     assert_string_equal(u[3]->email, "bulk@x");
@@ -989,13 +919,13 @@ static void test_bulk_update_delete(void **state)
                      CR_ERR_ARGUMENT);
     cr_stmt_free(q);
     cr_object_free(u[1]);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_expire_on_commit(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     OUser *u = new_user("sol", NULL);
     S_OK(s, cr_session_add(s, u));
     S_OK(s, cr_session_commit(s));
@@ -1009,18 +939,18 @@ static void test_expire_on_commit(void **state)
     assert_ptr_equal(cr_session_get(s, OUser, u->id), u);
     assert_string_equal(u->email, "other@x");
     S_OK(s, cr_session_expire(s, u));
-    end_session(s);
+    harness_session_free(s);
 
     cr_session_options o = {.expire_on_commit = CR_NO};
-    s = start_session(&o);
+    s = harness_session(engine, &o);
     OUser *v = new_user("tia", NULL);
     S_OK(s, cr_session_add(s, v));
     S_OK(s, cr_session_commit(s));
     assert_false(cr_object_expired(v));
-    log_reset();
+    harness_log_reset();
     assert_ptr_equal(cr_session_get(s, OUser, v->id), v);
     assert_no_sql();
-    end_session(s);
+    harness_session_free(s);
 }
 
 /* ---- bad input ---- */
@@ -1028,7 +958,7 @@ static void test_expire_on_commit(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
-    cr_session *s = start_session(NULL);
+    cr_session *s = harness_session(engine, NULL);
     OUser plain = {0};
     assert_int_equal(cr_session_add(s, &plain), CR_ERR_UNMAPPED_INSTANCE);
     assert_int_equal(cr_session_add(s, NULL), CR_ERR_ARGUMENT);
@@ -1040,10 +970,10 @@ static void test_bad_input(void **state)
     /* NULL into a NOT NULL field: named, nothing sent, rollback needed. */
     u->name = NULL;
     S_OK(s, cr_session_add(s, u));
-    log_reset();
+    harness_log_reset();
     assert_int_equal(cr_session_flush(s), CR_ERR_INTEGRITY);
     assert_non_null(strstr(cr_error_message(cr_session_error(s)), "field 'name' is NULL"));
-    assert_null(strstr(captured, "INSERT"));
+    assert_null(strstr(harness_log, "INSERT"));
     assert_int_equal(cr_session_commit(s), CR_ERR_PENDING_ROLLBACK);
     S_OK(s, cr_session_rollback(s));
     /* A new object with the key of a persistent one. */
@@ -1061,21 +991,21 @@ static void test_bad_input(void **state)
     ODoc *d1 = cr_new(ODoc), *d2 = cr_new(ODoc);
     d1->id = d2->id = 99;
     S_OK(s, cr_session_add_all(s, CR_OBJS(d1, d2)));
-    log_reset();
+    harness_log_reset();
     assert_int_equal(cr_session_flush(s), CR_ERR_FLUSH);
     assert_non_null(strstr(cr_error_message(cr_session_error(s)), "ODoc(id=99) has the same "
                                                                   "primary key"));
-    assert_null(strstr(captured, "INSERT"));
+    assert_null(strstr(harness_log, "INSERT"));
     S_OK(s, cr_session_rollback(s));
     /* Objects owned by a session are not the program's to free. */
     assert_int_equal(cr_object_free(u), CR_ERR_INVALID_REQUEST);
     assert_int_equal(cr_object_free(&plain), CR_ERR_UNMAPPED_INSTANCE);
     assert_null(cr_session_get(s, OUser, "text key"));
     assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_ARGUMENT);
-    end_session(s);
+    harness_session_free(s);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, harness_free_sessions)
 
 int main(int argc, char **argv)
 {
@@ -1087,7 +1017,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "models: %s\n", md ? cr_error_message(cr_metadata_error(md)) : "no memory");
         return 1;
     }
-    cr_engine_options o = {.echo = true, .log_fn = capture};
+    cr_engine_options o = {.echo = true, .log_fn = harness_capture};
     cr_error *err = NULL;
     engine = cr_create_engine(backend_url, &o, &err);
     if (!engine) {

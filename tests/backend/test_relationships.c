@@ -91,41 +91,12 @@ static RLikes likes;
 
 /* ---- the statements sent, as the echo log shows them ---- */
 
-static char captured[1 << 16];
-static size_t ncaptured;
-
-static void capture(void *userdata, const char *line)
-{
-    (void)userdata;
-    if (getenv("CRUCIBLE_TEST_ECHO"))
-        fprintf(stderr, "  | %s\n", line);
-    if (line[0] == '[' || strncmp(line, "Engine created", 14) == 0)
-        return;
-    for (const char *p = line; *p && ncaptured + 2 < sizeof captured; p++) {
-        if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
-            captured[ncaptured++] = '?';
-            while (p[1] >= '0' && p[1] <= '9')
-                p++;
-            continue;
-        }
-        captured[ncaptured++] = *p == '\n' ? ' ' : *p;
-    }
-    captured[ncaptured++] = '\n';
-    captured[ncaptured] = '\0';
-}
-
-static void log_reset(void)
-{
-    ncaptured = 0;
-    captured[0] = '\0';
-}
-
 /* How many statements (not BEGIN / COMMIT / ROLLBACK) were sent since the
  * last reset, and whether one of them starts with prefix. */
 static size_t statements(void)
 {
     size_t n = 0;
-    for (const char *p = captured; *p;) {
+    for (const char *p = harness_log; *p;) {
         const char *e = strchr(p, '\n');
         if (strncmp(p, "BEGIN", 5) && strncmp(p, "COMMIT", 6) && strncmp(p, "ROLLBACK", 8) &&
             strncmp(p, "SAVEPOINT", 9) && strncmp(p, "RELEASE", 7) && strncmp(p, "N+1", 3))
@@ -137,7 +108,7 @@ static size_t statements(void)
 
 static bool sent(const char *prefix)
 {
-    for (const char *p = captured; *p;) {
+    for (const char *p = harness_log; *p;) {
         if (strncmp(p, prefix, strlen(prefix)) == 0)
             return true;
         const char *e = strchr(p, '\n');
@@ -149,69 +120,29 @@ static bool sent(const char *prefix)
 #define ASSERT_SENT(prefix)                                                            \
     do {                                                                               \
         if (!sent(prefix))                                                             \
-            print_error("no statement starting with: %s\nsent:\n%s\n", prefix, captured); \
+            print_error("no statement starting with: %s\nsent:\n%s\n", prefix, harness_log); \
         assert_true(sent(prefix));                                                     \
     } while (0)
 #define ASSERT_STATEMENTS(n)                                                           \
     do {                                                                               \
         if (statements() != (n))                                                       \
-            print_error("expected %d statements, sent:\n%s\n", (int)(n), captured);    \
+            print_error("expected %d statements, sent:\n%s\n", (int)(n), harness_log);    \
         assert_int_equal(statements(), (n));                                           \
     } while (0)
 
 #define S_OK(s, call) ASSERT_OK(call, cr_session_error(s))
 
-static cr_session *open_sessions[8];
-
-static cr_session *start_session(void)
-{
-    cr_session *s = cr_session_new(engine, NULL);
-    assert_non_null(s);
-    for (size_t i = 0; i < 8; i++)
-        if (!open_sessions[i]) {
-            open_sessions[i] = s;
-            break;
-        }
-    return s;
-}
-
-static void end_session(cr_session *s)
-{
-    for (size_t i = 0; i < 8; i++)
-        if (open_sessions[i] == s)
-            open_sessions[i] = NULL;
-    cr_session_free(s);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < 8; i++) {
-        cr_session_free(open_sessions[i]);
-        open_sessions[i] = NULL;
-    }
-    return 0;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    cr_conn *c = connect_ok(engine);
-    ASSERT_OK(cr_metadata_drop_all(md, c, true), cr_conn_error(c));
-    ASSERT_OK(cr_metadata_create_all(md, c, false), cr_conn_error(c));
-    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
-    cr_conn_close(c);
-    log_reset();
+    harness_recreate(engine, md);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    cr_conn *c = connect_ok(engine);
-    cr_metadata_drop_all(md, c, true);
-    cr_conn_commit(c);
-    cr_conn_close(c);
+    harness_drop(engine, md);
     return 0;
 }
 
@@ -242,15 +173,15 @@ static RPost *post(const char *title)
 /* Three users with 2, 1 and 0 posts, committed; the session is closed. */
 static void seed_users(void)
 {
-    cr_session *s = start_session();
+    cr_session *s = harness_session(engine, NULL);
     RUser *ann = user("ann"), *bob = user("bob"), *cid = user("cid");
     assert_int_equal(cr_append(ann, posts, post("a1")), CR_OK);
     assert_int_equal(cr_append(ann, posts, post("a2")), CR_OK);
     assert_int_equal(cr_append(bob, posts, post("b1")), CR_OK);
     S_OK(s, cr_session_add_all(s, CR_OBJS(ann, bob, cid)));
     S_OK(s, cr_session_commit(s));
-    end_session(s);
-    log_reset();
+    harness_session_free(s);
+    harness_log_reset();
 }
 
 /* ---- in memory ---- */
@@ -297,7 +228,7 @@ static void test_back_sides_in_memory(void **state)
 static void test_cascade_add_and_keys_at_flush(void **state)
 {
     (void)state;
-    cr_session *s = start_session();
+    cr_session *s = harness_session(engine, NULL);
     RUser *u = user("ann");
     RPost *a = post("a"), *b = post("b");
     assert_int_equal(cr_append(u, posts, a), CR_OK);
@@ -326,20 +257,20 @@ static void test_cascade_add_and_keys_at_flush(void **state)
     assert_int_equal(query_int(sql), 2);
     /* appending to a persistent object's collection: the child is added */
     RPost *c = post("c");
-    log_reset();
+    harness_log_reset();
     assert_int_equal(cr_append(u, posts, c), CR_OK);   /* loads posts first (expired) */
     assert_int_equal(cr_object_state_of(c), CR_STATE_PENDING);
     assert_int_equal(u->posts.count, 3);
     S_OK(s, cr_session_commit(s));
     assert_int_equal(c->user_id, u->id);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_plain_assignment_at_flush(void **state)
 {
     (void)state;
     seed_users();
-    cr_session *s = start_session();
+    cr_session *s = harness_session(engine, NULL);
     cr_stmt *q = cr_session_query(s, RUser);
     cr_order_by(q, RUser_model.c.id);
     cr_objects *users = cr_query_all(q);
@@ -350,7 +281,7 @@ static void test_plain_assignment_at_flush(void **state)
     RPost *p = ann->posts.items[0];
     S_OK(s, cr_load(p, author));
     assert_ptr_equal(p->author, ann);
-    log_reset();
+    harness_log_reset();
     p->author = bob;   /* a plain assignment: picked up at the flush */
     S_OK(s, cr_session_flush(s));
     ASSERT_SENT("UPDATE rel_posts SET user_id=");
@@ -361,20 +292,20 @@ static void test_plain_assignment_at_flush(void **state)
     S_OK(s, cr_session_commit(s));
     cr_objects_free(users);
     cr_stmt_free(q);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_many_to_many_rows(void **state)
 {
     (void)state;
     seed_users();
-    cr_session *s = start_session();
+    cr_session *s = harness_session(engine, NULL);
     RUser *ann = cr_session_get(s, RUser, 1), *bob = cr_session_get(s, RUser, 2);
     assert_non_null(ann);
     assert_non_null(bob);
     RPost *b1 = cr_session_get(s, RPost, 3);
     assert_non_null(b1);
-    log_reset();
+    harness_log_reset();
     S_OK(s, cr_append(ann, liked, b1));   /* loads ann.liked (one SELECT) */
     S_OK(s, cr_append(bob, liked, b1));
     S_OK(s, cr_session_flush(s));
@@ -386,7 +317,7 @@ static void test_many_to_many_rows(void **state)
     S_OK(s, cr_load(b1, liked_by));
     assert_int_equal(b1->liked_by.count, 2);
     assert_ptr_equal(b1->liked_by.items[0], ann);
-    log_reset();
+    harness_log_reset();
     S_OK(s, cr_remove(b1, liked_by, ann));
     S_OK(s, cr_session_commit(s));
     ASSERT_SENT("DELETE FROM rel_likes WHERE");
@@ -397,39 +328,39 @@ static void test_many_to_many_rows(void **state)
     S_OK(s, cr_session_delete(s, b));
     S_OK(s, cr_session_commit(s));
     assert_int_equal(query_int("SELECT count(*) FROM rel_likes"), 0);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_delete_cascade_and_orphans(void **state)
 {
     (void)state;
     seed_users();
-    cr_session *s = start_session();
+    cr_session *s = harness_session(engine, NULL);
     RUser *ann = cr_session_get(s, RUser, 1);
     assert_non_null(ann);
     S_OK(s, cr_load(ann, posts));
     RPost *a1 = ann->posts.items[0];
     /* delete-orphan: removed from the collection, the post is deleted */
     S_OK(s, cr_remove(ann, posts, a1));
-    log_reset();
+    harness_log_reset();
     S_OK(s, cr_session_commit(s));
     ASSERT_SENT("DELETE FROM rel_posts");
     assert_int_equal(query_int("SELECT count(*) FROM rel_posts WHERE user_id = 1"), 1);
     /* delete cascade: bob's posts are loaded and deleted with him */
     RUser *bob = cr_session_get(s, RUser, 2);
-    log_reset();
+    harness_log_reset();
     S_OK(s, cr_session_delete(s, bob));
     ASSERT_SENT("SELECT");   /* his posts, loaded to be deleted */
     S_OK(s, cr_session_commit(s));
     assert_int_equal(query_int("SELECT count(*) FROM rel_posts WHERE user_id = 2"), 0);
     assert_int_equal(query_int("SELECT count(*) FROM rel_users"), 2);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_delete_sets_null(void **state)
 {
     (void)state;
-    cr_session *s = start_session();
+    cr_session *s = harness_session(engine, NULL);
     RAuthor *a = cr_new(RAuthor);
     a->name = "x";
     RBook *b1 = cr_new(RBook), *b2 = cr_new(RBook);
@@ -441,19 +372,19 @@ static void test_delete_sets_null(void **state)
     S_OK(s, cr_session_commit(s));
     RAuthor *again = cr_session_get(s, RAuthor, a->id);
     assert_ptr_equal(again, a);
-    log_reset();
+    harness_log_reset();
     S_OK(s, cr_session_delete(s, a));
     S_OK(s, cr_session_commit(s));
     ASSERT_SENT("UPDATE rel_books SET author_id=");
     assert_int_equal(query_int("SELECT count(*) FROM rel_books WHERE author_id IS NULL"), 2);
     assert_int_equal(query_int("SELECT count(*) FROM rel_authors"), 0);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_passive_deletes(void **state)
 {
     (void)state;
-    cr_session *s = start_session();
+    cr_session *s = harness_session(engine, NULL);
     RFolder *f = cr_new(RFolder);
     f->name = "f";
     S_OK(s, cr_session_add(s, f));
@@ -466,18 +397,18 @@ static void test_passive_deletes(void **state)
     ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
     cr_conn_close(c);
     RFolder *g = cr_session_get(s, RFolder, f->id);
-    log_reset();
+    harness_log_reset();
     S_OK(s, cr_session_delete(s, g));
     S_OK(s, cr_session_commit(s));
     ASSERT_STATEMENTS(1);   /* the DELETE alone: the files are left to the database */
     assert_int_equal(query_int("SELECT count(*) FROM rel_files"), 0);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_self_referential(void **state)
 {
     (void)state;
-    cr_session *s = start_session();
+    cr_session *s = harness_session(engine, NULL);
     RNode *root = cr_new(RNode), *kid = cr_new(RNode), *grandkid = cr_new(RNode);
     root->name = "root";
     kid->name = "kid";
@@ -496,7 +427,7 @@ static void test_self_referential(void **state)
     S_OK(s, cr_session_delete(s, r));
     S_OK(s, cr_session_commit(s));
     assert_int_equal(query_int("SELECT count(*) FROM rel_nodes"), 0);
-    end_session(s);
+    harness_session_free(s);
 }
 
 /* ---- loading ---- */
@@ -505,12 +436,12 @@ static void test_lazy_load(void **state)
 {
     (void)state;
     seed_users();
-    cr_session *s = start_session();
+    cr_session *s = harness_session(engine, NULL);
     RUser *ann = cr_session_get(s, RUser, 1);
     assert_non_null(ann);
     assert_false(cr_is_loaded(ann, posts));
     assert_int_equal(ann->posts.count, 0);   /* not loaded: empty, never garbage */
-    log_reset();
+    harness_log_reset();
     S_OK(s, cr_load(ann, posts));
     ASSERT_STATEMENTS(1);
     assert_int_equal(ann->posts.count, 2);
@@ -518,14 +449,14 @@ static void test_lazy_load(void **state)
     assert_string_equal(a1->title, "a1");
     assert_string_equal(a2->title, "a2");
     assert_ptr_equal(a1->author, ann);   /* the back side came with them */
-    log_reset();
+    harness_log_reset();
     S_OK(s, cr_load(ann, posts));        /* loaded: nothing sent */
     S_OK(s, cr_load(a1, author));
     ASSERT_STATEMENTS(0);
     /* a many-to-one whose object is in the identity map: no SQL */
     RPost *b1 = cr_session_get(s, RPost, 3);
     RUser *bob = cr_session_get(s, RUser, 2);
-    log_reset();
+    harness_log_reset();
     S_OK(s, cr_load(b1, author));
     ASSERT_STATEMENTS(0);
     assert_ptr_equal(b1->author, bob);
@@ -535,7 +466,7 @@ static void test_lazy_load(void **state)
     S_OK(s, cr_session_expunge(s, cid));
     assert_int_equal(cr_load(cid, posts), CR_ERR_DETACHED_INSTANCE);
     cr_object_free(cid);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void check_loaded_users(cr_objects *users)
@@ -555,33 +486,33 @@ static void test_selectinload(void **state)
 {
     (void)state;
     seed_users();
-    cr_session *s = start_session();
+    cr_session *s = harness_session(engine, NULL);
     cr_stmt *q = cr_session_query(s, RUser);
     cr_order_by(q, RUser_model.c.id);
     cr_selectinload(q, RUser_model.r.posts);
-    log_reset();
+    harness_log_reset();
     cr_objects *users = cr_query_all(q);
     assert_non_null(users);
     ASSERT_STATEMENTS(2);   /* the users, then their posts with IN */
     ASSERT_SENT("SELECT rel_posts.id");
     check_loaded_users(users);
-    log_reset();
+    harness_log_reset();
     S_OK(s, cr_load((RUser *)users->items[0], posts));
     ASSERT_STATEMENTS(0);
     cr_objects_free(users);
     cr_stmt_free(q);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_joinedload(void **state)
 {
     (void)state;
     seed_users();
-    cr_session *s = start_session();
+    cr_session *s = harness_session(engine, NULL);
     cr_stmt *q = cr_session_query(s, RUser);
     cr_order_by(q, RUser_model.c.id);
     cr_joinedload(q, RUser_model.r.posts);
-    log_reset();
+    harness_log_reset();
     cr_objects *users = cr_query_all(q);
     if (!users)
         print_error("%s\n", cr_error_message(cr_session_error(s)));
@@ -591,33 +522,33 @@ static void test_joinedload(void **state)
     check_loaded_users(users);
     cr_objects_free(users);
     /* the statement is as it was: run again, same SQL, no duplicate join */
-    log_reset();
+    harness_log_reset();
     users = cr_query_all(q);
     assert_non_null(users);
     ASSERT_STATEMENTS(1);
     assert_int_equal(users->count, 3);
     cr_objects_free(users);
     cr_stmt_free(q);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_chain_and_raiseload(void **state)
 {
     (void)state;
     seed_users();
-    cr_session *s = start_session();
+    cr_session *s = harness_session(engine, NULL);
     RUser *ann = cr_session_get(s, RUser, 1);
     RPost *a1 = cr_session_get(s, RPost, 1);
     S_OK(s, cr_append(ann, liked, a1));
     S_OK(s, cr_session_commit(s));
-    end_session(s);
-    s = start_session();
+    harness_session_free(s);
+    s = harness_session(engine, NULL);
     cr_stmt *q = cr_session_query(s, RUser);
     cr_order_by(q, RUser_model.c.id);
     cr_joinedload(q, RUser_model.r.posts);
     cr_selectinload(q, RUser_model.r.posts, RPost_model.r.liked_by);
     cr_raiseload(q, RUser_model.r.liked);
-    log_reset();
+    harness_log_reset();
     cr_objects *users = cr_query_all(q);
     assert_non_null(users);
     ASSERT_STATEMENTS(2);   /* users with posts joined, then the posts' likers */
@@ -636,14 +567,14 @@ static void test_chain_and_raiseload(void **state)
     assert_null(cr_query_all(q));
     assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_ARGUMENT);
     cr_stmt_free(q);
-    end_session(s);
+    harness_session_free(s);
 }
 
 static void test_join_related(void **state)
 {
     (void)state;
     seed_users();
-    cr_session *s = start_session();
+    cr_session *s = harness_session(engine, NULL);
     cr_stmt *q = cr_session_query(s, RUser);
     cr_join_related(q, RUser_model.r.posts);
     cr_filter(q, cr_eq(q, RPost_model.c.title, "b1"));
@@ -651,7 +582,7 @@ static void test_join_related(void **state)
     assert_non_null(u);
     assert_string_equal(u->name, "bob");
     cr_stmt_free(q);
-    end_session(s);
+    harness_session_free(s);
 }
 
 /* ---- bad input ---- */
@@ -699,14 +630,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "models: %s\n", md ? cr_error_message(cr_metadata_error(md)) : "no memory");
         return 1;
     }
-    cr_engine_options o = {.echo = true, .log_fn = capture};
+    cr_engine_options o = {.echo = true, .log_fn = harness_capture};
     cr_error *err = NULL;
     engine = cr_create_engine(backend_url, &o, &err);
     if (!engine) {
         fprintf(stderr, "engine: %s\n", cr_error_message(err));
         return 1;
     }
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, harness_free_sessions)
     const struct CMUnitTest tests[] = {
         T(test_back_sides_in_memory),
         T(test_cascade_add_and_keys_at_flush),
