@@ -194,6 +194,27 @@ done:
     return finished;
 }
 
+/* Run the workload with the n-th allocation failing, n = 0, 1, ... until a
+ * run goes through with no failure left to inject; the tables are cleared
+ * (clear: statements) before each run. */
+static void sweep(cr_engine *engine, cr_conn *c, const char *const *clear,
+                  bool (*run)(cr_engine *, bool *), const char *what)
+{
+    int n;
+    for (n = 0; n < MAX_ITERATIONS; n++) {
+        for (size_t i = 0; clear[i]; i++)
+            assert_int_equal(cr_conn_exec(c, clear[i], NULL), CR_OK);
+        assert_int_equal(cr_conn_commit(c), CR_OK);
+        cr_mem_fail_after(n);
+        bool never_failed;
+        bool finished = run(engine, &never_failed);
+        if (finished && never_failed)
+            break;
+    }
+    print_message("%s done after %d allocation failures\n", what, n);
+    assert_true(n > 20 && n < MAX_ITERATIONS);
+}
+
 static void test_relationship_oom_sweep(void **state)
 {
     (void)state;
@@ -211,21 +232,9 @@ static void test_relationship_oom_sweep(void **state)
     assert_non_null(c);
     assert_int_equal(cr_metadata_create_all(md, c, false), CR_OK);
     assert_int_equal(cr_conn_commit(c), CR_OK);
-    int n;
-    for (n = 0; n < MAX_ITERATIONS; n++) {
-        assert_int_equal(cr_conn_exec(c, "DELETE FROM parent_labels", NULL), CR_OK);
-        assert_int_equal(cr_conn_exec(c, "DELETE FROM kids", NULL), CR_OK);
-        assert_int_equal(cr_conn_exec(c, "DELETE FROM labels", NULL), CR_OK);
-        assert_int_equal(cr_conn_exec(c, "DELETE FROM parents", NULL), CR_OK);
-        assert_int_equal(cr_conn_commit(c), CR_OK);
-        cr_mem_fail_after(n);
-        bool never_failed;
-        bool finished = rel_workload(engine, &never_failed);
-        if (finished && never_failed)
-            break;
-    }
-    print_message("relationship workload done after %d allocation failures\n", n);
-    assert_true(n > 20 && n < MAX_ITERATIONS);
+    static const char *const clear[] = {"DELETE FROM parent_labels", "DELETE FROM kids",
+                                        "DELETE FROM labels", "DELETE FROM parents", NULL};
+    sweep(engine, c, clear, rel_workload, "relationship workload");
     assert_int_equal(cr_conn_exec(c, "DELETE FROM parent_labels", NULL), CR_OK);
     cr_conn_close(c);
     cr_metadata_free(md);
@@ -244,18 +253,8 @@ static void test_orm_oom_sweep(void **state)
     assert_non_null(c);
     assert_int_equal(cr_metadata_create_all(md, c, false), CR_OK);
     assert_int_equal(cr_conn_commit(c), CR_OK);
-    int n;
-    for (n = 0; n < MAX_ITERATIONS; n++) {
-        assert_int_equal(cr_conn_exec(c, "DELETE FROM items", NULL), CR_OK);
-        assert_int_equal(cr_conn_commit(c), CR_OK);
-        cr_mem_fail_after(n);
-        bool never_failed;
-        bool finished = workload(engine, &never_failed);
-        if (finished && never_failed)
-            break;
-    }
-    print_message("workload done after %d allocation failures\n", n);
-    assert_true(n > 20 && n < MAX_ITERATIONS);
+    static const char *const clear[] = {"DELETE FROM items", NULL};
+    sweep(engine, c, clear, workload, "workload");
     /* Without failures the workload leaves one row. */
     assert_int_equal(cr_conn_exec(c, "DELETE FROM items", NULL), CR_OK);
     cr_conn_close(c);
