@@ -10,13 +10,19 @@ build:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j2
 
-# The main job: the seed's Core CRUD program (examples/core_crud.c), then its
-# ORM notebook (examples/orm_basics.c), on embedded SQLite, in
-# my_sqlite_db.db here, or on the database DATABASE_URL names.
-# CRUCIBLE_ECHO=1 logs every statement to stderr.
+# The main job: the seeds' programs in C, on embedded SQLite, in
+# my_sqlite_db.db here, or on the database DATABASE_URL names: the Core CRUD
+# walkthrough (examples/core_crud.c), then the ORM programs — orm_basics.c,
+# orm_notebook.c (relationships, joins) and user_management.c (tags,
+# transactions, savepoints). CRUCIBLE_ECHO=1 logs every statement to stderr.
 demo: build
 	./$(BUILD)/examples/core_crud
+	@echo
 	./$(BUILD)/examples/orm_basics
+	@echo
+	./$(BUILD)/examples/orm_notebook
+	@echo
+	./$(BUILD)/examples/user_management
 
 # Starts throwaway PostgreSQL and MariaDB servers, runs every test in a gcc
 # build, an ASan+UBSan build, a clang build and a TSan build, stops the servers.

@@ -1,10 +1,13 @@
 /* orm_basics.c — the seed's ORM notebook (models, session, CRUD, queries), ported to Crucible's ORM.
  *
- * Models User and Post over plain C structs; a session: add / add_all /
- * commit, refresh, query with filter, filter_by and ordering, get, update by
+ * Models User and Post over plain C structs, linked by the relationship
+ * User.posts with backref 'author'; a session: add / add_all / commit,
+ * refresh, query with filter, filter_by and ordering, get, update by
  * changing a field, delete, and a rollback after an IntegrityError followed
- * by a retry. Relationships (post.author, user.posts) come with the ORM's
- * second part; here posts carry user_id.
+ * by a retry. Then the "refined code" of the seed's tutorial
+ * (../shared/seeds/001): its functions create_user, create_post,
+ * get_all_users and get_all_posts, each with a session of its own, and the
+ * post's author reached through the backref.
  *
  * The database is my_sqlite_db.db in the working directory, or the one
  * DATABASE_URL names (PostgreSQL, MariaDB). CRUCIBLE_ECHO=1 logs every
@@ -20,25 +23,34 @@
  *     __tablename__ = "users"
  *     id = Column(Integer, primary_key=True)
  *     username = Column(String(50), unique=True, nullable=False)
- *     email = Column(String(100), nullable=False)                         */
+ *     email = Column(String(100), nullable=False)
+ *     posts = relationship('Post', backref='author')                      */
 #define USER_FIELDS(F)                                                      \
     F(id,       INTEGER,     .primary_key = true)                           \
     F(username, STRING(50),  .unique = true, .nullable = CR_NO)             \
     F(email,    STRING(100), .nullable = CR_NO)
-CR_MODEL(User, "users", USER_FIELDS)
+#define USER_RELATIONSHIPS(R)                                               \
+    R(posts, MANY(Post), .backref = "author")
+CR_MODEL(User, "users", USER_FIELDS, USER_RELATIONSHIPS)
 
 /* class Post(Base):
  *     __tablename__ = "posts"
  *     id = Column(Integer, primary_key=True)
  *     title = Column(String(200), nullable=False)
  *     content = Column(Text)
- *     user_id = Column(Integer, ForeignKey("users.id"))                   */
+ *     user_id = Column(Integer, ForeignKey("users.id"))
+ * and the backref's side, post.author: in C the struct needs the field, so
+ * Post declares it.                                                       */
 #define POST_FIELDS(F)                                                      \
     F(id,      INTEGER,     .primary_key = true)                            \
     F(title,   STRING(200), .nullable = CR_NO)                              \
     F(content, TEXT)                                                        \
     F(user_id, INTEGER,     .foreign_key = "users.id")
-CR_MODEL(Post, "posts", POST_FIELDS)
+#define POST_RELATIONSHIPS(R)                                               \
+    R(author, ONE(User))
+CR_MODEL(Post, "posts", POST_FIELDS, POST_RELATIONSHIPS)
+
+static cr_sessionmaker *SessionLocal;
 
 static void die(const char *what, const cr_error *err)
 {
@@ -52,6 +64,112 @@ static void print_user(const char *label, const User *u)
 {
     printf("%s<User(id=%lld, username='%s', email='%s')>\n", label, (long long)u->id,
            u->username, u->email);
+}
+
+/* The seed's refined code: each function opens a session of its own.
+ *
+ * def create_user(name, email):
+ *     session = Session()
+ *     try:
+ *         new_user = User(name=name, email=email)
+ *         session.add(new_user); session.commit()
+ *         print("New user added successfully!")
+ *     except Exception as e:
+ *         print(f"Error: {e}"); session.rollback()
+ *     finally:
+ *         session.close()                                                 */
+static void create_user(const char *name, const char *email)
+{
+    cr_session *session = cr_sessionmaker_session(SessionLocal);
+    if (!session)
+        die("session", NULL);
+    User *new_user = cr_new(User);
+    if (!new_user)
+        die("new user", NULL);
+    cr_field_set_text(new_user, username, name);
+    cr_field_set_text(new_user, email, email);
+    if (cr_session_add(session, new_user) || cr_session_commit(session)) {
+        printf("Error: %s\n", cr_error_message(cr_session_error(session)));
+        cr_session_rollback(session);
+    } else {
+        printf("New user added successfully!\n");
+    }
+    cr_session_free(session);
+}
+
+/* def create_post(title, content, user_id): the same, with
+ *     new_post = Post(title=title, content=content, user_id=user_id)
+ *     print("New post added successfully!")                              */
+static void create_post(const char *title, const char *content, int64_t user_id)
+{
+    cr_session *session = cr_sessionmaker_session(SessionLocal);
+    if (!session)
+        die("session", NULL);
+    Post *new_post = cr_new(Post);
+    if (!new_post)
+        die("new post", NULL);
+    cr_field_set_text(new_post, title, title);
+    cr_field_set_text(new_post, content, content);
+    new_post->user_id = user_id;
+    if (cr_session_add(session, new_post) || cr_session_commit(session)) {
+        printf("Error: %s\n", cr_error_message(cr_session_error(session)));
+        cr_session_rollback(session);
+    } else {
+        printf("New post added successfully!\n");
+    }
+    cr_session_free(session);
+}
+
+/* def get_all_users():
+ *     users = session.query(User).all()
+ *     for user in users:
+ *         print(f"Name: {user.name}, Email: {user.email}")
+ * (order added: by id, so that every backend prints the same order)      */
+static void get_all_users(void)
+{
+    cr_session *session = cr_sessionmaker_session(SessionLocal);
+    if (!session)
+        die("session", NULL);
+    cr_stmt *q = cr_session_query(session, User);
+    cr_order_by(q, User_model.c.id);
+    cr_objects *users = cr_query_all(q);
+    if (!users)
+        printf("Error: %s\n", cr_error_message(cr_session_error(session)));
+    else
+        CR_FOR_EACH(User, user, users)
+            printf("Name: %s, Email: %s\n", user->username, user->email);
+    cr_objects_free(users);
+    cr_stmt_free(q);
+    cr_session_free(session);
+}
+
+/* def get_all_posts():
+ *     posts = session.query(Post).all()
+ *     for post in posts:
+ *         print(f"Title: {post.title}, Content: {post.content}, Author ID: {post.user_id}")
+ * (order added: by id) and, added, the author through the backref:
+ *         print(f"  by {post.author.name}")                              */
+static void get_all_posts(void)
+{
+    cr_session *session = cr_sessionmaker_session(SessionLocal);
+    if (!session)
+        die("session", NULL);
+    cr_stmt *q = cr_session_query(session, Post);
+    cr_order_by(q, Post_model.c.id);
+    cr_objects *posts = cr_query_all(q);
+    if (!posts)
+        printf("Error: %s\n", cr_error_message(cr_session_error(session)));
+    else
+        CR_FOR_EACH(Post, post, posts) {
+            printf("Title: %s, Content: %s, Author ID: %lld\n", post->title, post->content,
+                   (long long)post->user_id);
+            if (cr_load(post, author))
+                die("post.author", cr_session_error(session));
+            printf("  by %s\n", post->author ? post->author->username : "None");
+        }
+    cr_objects_free(posts);
+    cr_stmt_free(q);
+    cr_session_free(session);
 }
 
 static void print_users(const char *label, cr_objects *users)
@@ -94,7 +212,7 @@ int main(void)
     cr_conn_close(conn);
 
     /* SessionLocal = sessionmaker(bind=engine); session = SessionLocal() */
-    cr_sessionmaker *SessionLocal = cr_sessionmaker_new(engine, NULL);
+    SessionLocal = cr_sessionmaker_new(engine, NULL);
     cr_session *session = cr_sessionmaker_session(SessionLocal);
     if (!session)
         die("session", NULL);
@@ -222,6 +340,17 @@ int main(void)
     cr_stmt_free(q);
 
     cr_session_free(session);
+
+    /* ---- The refined code's example usage ----
+     * create_user("Hemendra", "hemendra@example.com")
+     * create_post("My First Post", "This is the content of my first post.", user_id=1)
+     * get_all_users()
+     * get_all_posts()                                                       */
+    create_user("Hemendra", "hemendra@example.com");
+    create_post("My First Post", "This is the content of my first post.", 1);
+    get_all_users();
+    get_all_posts();
+
     cr_sessionmaker_free(SessionLocal);
     cr_metadata_free(md);
     cr_engine_free(engine);

@@ -209,6 +209,9 @@ static inline cr_value cr_val_datetime(int year, int month, int day, int hour, i
 }
 /* The current local date and time, to the microsecond (datetime.now()). */
 CR_API cr_value cr_val_now(void);
+/* The current UTC date and time, to the microsecond, without an offset
+ * (datetime.utcnow(), the usual Column(DateTime, default=...)). */
+CR_API cr_value cr_val_utcnow(void);
 
 /* Name of a type: "INTEGER", "TEXT", "DATETIME", ... */
 CR_API const char *cr_type_name(cr_type type);

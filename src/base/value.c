@@ -6,15 +6,29 @@
 #include <sys/time.h>
 #include <time.h>
 
-cr_value cr_val_now(void)
+/* The clock's date and time, broken down locally or in UTC. */
+static cr_value clock_now(bool utc)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct tm tm;
     time_t secs = tv.tv_sec;
-    localtime_r(&secs, &tm);
+    if (utc)
+        gmtime_r(&secs, &tm);
+    else
+        localtime_r(&secs, &tm);
     return cr_val_datetime(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                            tm.tm_min, tm.tm_sec, (int)tv.tv_usec);
+}
+
+cr_value cr_val_now(void)
+{
+    return clock_now(false);
+}
+
+cr_value cr_val_utcnow(void)
+{
+    return clock_now(true);
 }
 
 const char *cr_type_name(cr_type type)

@@ -178,6 +178,7 @@ static void test_errors_and_values(void **state)
     assert_non_null(cr_type_name((cr_type)1000));
     cr_value now = cr_val_now();
     assert_int_equal(now.type, CR_DATETIME);
+    assert_int_equal(cr_val_utcnow().type, CR_DATETIME);
 
     char buf[64];
     cr_datetime dt = {2024, 1, 2, 3, 4, 5, 0, 0, false};

@@ -1,5 +1,6 @@
 /* test_value.c — values, dates and times as text, integers as text, status and
  * SQLSTATE classes, growable buffers and arenas. */
+#define _DEFAULT_SOURCE /* timegm */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -592,6 +593,19 @@ static void test_constructors(void **state)
     assert_int_equal(v.v.dt.utc_offset, 0);
 }
 
+/* A datetime as a struct tm, for mktime / timegm. */
+static struct tm broken_down(const cr_datetime *dt)
+{
+    struct tm tm = {0};
+    tm.tm_year = dt->year - 1900;
+    tm.tm_mon = dt->month - 1;
+    tm.tm_mday = dt->day;
+    tm.tm_hour = dt->hour;
+    tm.tm_min = dt->minute;
+    tm.tm_sec = dt->second;
+    return tm;
+}
+
 static void test_val_now(void **state)
 {
     (void)state;
@@ -608,13 +622,7 @@ static void test_val_now(void **state)
     assert_in_range(v.v.dt.second, 0, 60);
     assert_in_range(v.v.dt.microsecond, 0, 999999);
     /* It is local time, now. */
-    struct tm tm = {0};
-    tm.tm_year = v.v.dt.year - 1900;
-    tm.tm_mon = v.v.dt.month - 1;
-    tm.tm_mday = v.v.dt.day;
-    tm.tm_hour = v.v.dt.hour;
-    tm.tm_min = v.v.dt.minute;
-    tm.tm_sec = v.v.dt.second;
+    struct tm tm = broken_down(&v.v.dt);
     tm.tm_isdst = -1;
     time_t t = mktime(&tm);
     assert_true(t >= before - 1);
@@ -628,6 +636,33 @@ static void test_val_now(void **state)
     cr_datetime_format(&v.v.dt, CR_DATETIME, a, sizeof a);
     cr_datetime_format(&w.v.dt, CR_DATETIME, b, sizeof b);
     assert_true(strcmp(a, b) < 0);
+}
+
+/* cr_val_utcnow is UTC: read back as UTC (timegm), it is the clock's now,
+ * whatever the local time zone. */
+static void test_val_utcnow(void **state)
+{
+    (void)state;
+    /* A local zone five hours west of UTC, so that local time would fail. */
+    char *tz = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+    setenv("TZ", "XYZ5", 1);
+    tzset();
+    time_t before = time(NULL);
+    cr_value v = cr_val_utcnow();
+    time_t after = time(NULL);
+    assert_int_equal(v.type, CR_DATETIME);
+    assert_false(v.v.dt.has_utc_offset);
+    assert_in_range(v.v.dt.microsecond, 0, 999999);
+    struct tm tm = broken_down(&v.v.dt);
+    time_t t = timegm(&tm);
+    if (tz)
+        setenv("TZ", tz, 1);
+    else
+        unsetenv("TZ");
+    free(tz);
+    tzset();
+    assert_true(t >= before - 1);
+    assert_true(t <= after + 1);
 }
 
 static void test_type_names(void **state)
@@ -1095,6 +1130,7 @@ int main(void)
         cmocka_unit_test(test_format_int64),
         cmocka_unit_test(test_constructors),
         cmocka_unit_test(test_val_now),
+        cmocka_unit_test(test_val_utcnow),
         cmocka_unit_test(test_type_names),
         cmocka_unit_test(test_status_names),
         cmocka_unit_test(test_error_records),
