@@ -73,7 +73,8 @@
  *
  * expire_on_commit. A field read in C cannot load anything, so expiring an
  * object (at commit, by default, at rollback, or by cr_session_expire) keeps
- * its fields as they were and marks it expired: the next time the session
+ * its fields as they were last loaded or flushed (a change not flushed is
+ * discarded, as SQLAlchemy discards it) and marks it expired: the next time the session
  * hands it out (cr_session_get, a query) or cr_session_refresh is called, its
  * fields are loaded again from the database.
  *
@@ -139,11 +140,18 @@ typedef struct cr_objects {
     void **items;
 } cr_objects;
 CR_API void cr_objects_free(cr_objects *list);
-/* for user in users: CR_FOR_EACH(User, user, users) { ... user->name ... } */
+/* for user in users: CR_FOR_EACH(User, user, users) { ... user->name ... }
+ * Works on a cr_objects list and on a relationship's cr_collection (empty or
+ * not loaded included); break and continue work as in a for loop. It reads
+ * the list's count and items afresh at every step, so that a body that
+ * appends to the collection it walks (which may move its items) never reads
+ * freed memory: appended objects are visited too, and removing one shifts
+ * those after it. */
 #define CR_FOR_EACH(T, var, list)                                                    \
-    for (T **var##_at_ = (T **)(list)->items, *var;                                 \
-         var##_at_ < (T **)(list)->items + (list)->count && ((var = *var##_at_), 1); \
-         var##_at_++)
+    for (size_t var##_i_ = 0, var##_go_ = 1; var##_go_ && var##_i_ < (list)->count;  \
+         var##_i_++)                                                                 \
+        for (T *var = (var##_go_ = 0, (T *)(list)->items[var##_i_]); !var##_go_;     \
+             var##_go_ = 1)
 
 /* ------------------------------------------------------------------------
  * Mappers and objects
@@ -290,7 +298,8 @@ CR_API cr_status cr_session_rollback_nested(cr_session *s);
 /* Reload the object's fields from its row now (session.refresh); a row
  * gone is CR_ERR_OBJECT_DELETED. Changes not flushed are lost. */
 CR_API cr_status cr_session_refresh(cr_session *s, void *obj);
-/* Mark one object, or all, expired (session.expire / expire_all). */
+/* Mark one object, or all, expired (session.expire / expire_all): changes
+ * not flushed, to fields and relationships, are discarded. */
 CR_API cr_status cr_session_expire(cr_session *s, void *obj);
 CR_API cr_status cr_session_expire_all(cr_session *s);
 /* Remove an object from the session and give it to the program, which frees
@@ -479,7 +488,10 @@ CR_API cr_session *cr_query_session(const cr_stmt *q);
  * from the start. Loader options on a query load them eagerly instead:
  * cr_joinedload, cr_selectinload; cr_raiseload makes cr_load an error (to
  * catch N+1 loads in tests). An expired object's relationships keep what
- * they held and count as not loaded: cr_load reloads them.
+ * they held as last loaded or flushed (changes not flushed are discarded by
+ * the expiry, as they are for its fields) and count as not loaded: cr_load
+ * reloads them. On a detached object a relationship not loaded can be
+ * neither loaded nor changed (CR_ERR_DETACHED_INSTANCE).
  *
  * Changing. cr_set_related(post, author, user), cr_append(user, posts, post)
  * and cr_remove(user, posts, post) change one side and keep the other side

@@ -662,11 +662,6 @@ static cr_status related_arg(rel_call *c, void *obj, cr_instance **out, bool nul
     return CR_OK;
 }
 
-static bool is_loaded(const cr_instance *in, const cr_relationship *r)
-{
-    return cr_relstate_of(in, r->index)->loaded;
-}
-
 /* Back side: make the other side of r on `other` say `in` (add) or not. */
 cr_status cr_rel_back_link(cr_instance *other, const cr_relationship *r, cr_instance *in,
                            bool add)
@@ -708,19 +703,26 @@ static cr_status cascade_one(rel_call *c, cr_instance *t)
     return cr_rel_cascade_add(c->s, t);
 }
 
-/* Make sure the relationship is loaded before a change (a persistent
- * object's collection is loaded first, as attribute access does). */
+/* Make sure the relationship is loaded (cr_load), and before a change (a
+ * persistent object's collection is loaded first, as attribute access
+ * does; a detached one's cannot be). */
 static cr_status ensure_loaded(rel_call *c)
 {
-    if (is_loaded(c->in, c->r))
+    cr_relstate *rs = cr_relstate_of(c->in, c->r->index);
+    if (rs->loaded)
         return CR_OK;
     if (c->in->state == CR_INST_TRANSIENT || c->in->state == CR_INST_PENDING) {
-        cr_relstate_of(c->in, c->r->index)->loaded = true;
+        rs->loaded = true;   /* new: nothing to load */
         return CR_OK;
     }
-    if (!c->s)
-        return CR_OK;   /* detached: changed blind, as SQLAlchemy's pending collection */
-    return cr_rel_load(c->s, c->in, c->r);
+    if (!c->s)   /* a change blind to the members would fight the back side's */
+        return call_fail(c, CR_ERR_DETACHED_INSTANCE, "the %s object is not bound to a Session; "
+                         "lazy load operation cannot proceed%s", c->in->mapper->name, NULL);
+    if (c->r->lazy == CR_LOAD_RAISE || rs->raise)
+        return call_fail(c, CR_ERR_INVALID_REQUEST, "'%s.%s' is not available due to "
+                         "lazy='raise'", c->r->parent->name, c->r->name);
+    cr_status st = cr_session_check(c->s);
+    return st ? st : cr_rel_load(c->s, c->in, c->r);
 }
 
 cr_status cr_object_append(void *obj, size_t offset, void *child)
@@ -825,24 +827,7 @@ cr_status cr_object_load(void *obj, size_t offset)
 {
     rel_call c;
     cr_status st = call_start(&c, obj, offset, false, 0);
-    if (st)
-        return st;
-    cr_relstate *rs = cr_relstate_of(c.in, c.r->index);
-    if (rs->loaded)
-        return CR_OK;
-    if (c.in->state == CR_INST_TRANSIENT || c.in->state == CR_INST_PENDING) {
-        rs->loaded = true;
-        return CR_OK;
-    }
-    if (!c.s)
-        return call_fail(&c, CR_ERR_DETACHED_INSTANCE, "the %s object is not bound to a Session; "
-                         "lazy load operation cannot proceed%s", c.in->mapper->name, NULL);
-    if (c.r->lazy == CR_LOAD_RAISE || rs->raise)
-        return call_fail(&c, CR_ERR_INVALID_REQUEST, "'%s.%s' is not available due to "
-                         "lazy='raise'", c.r->parent->name, c.r->name);
-    if ((st = cr_session_check(c.s)))
-        return st;
-    return cr_rel_load(c.s, c.in, c.r);
+    return st ? st : ensure_loaded(&c);
 }
 
 /* ---- lazy loads ---- */

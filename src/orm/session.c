@@ -333,7 +333,22 @@ cr_status cr_session_end(cr_session *s, bool commit)
     return st;
 }
 
-/* After a commit: inserted and deleted objects are settled. */
+/* Expire an object: its changes not flushed, to fields and relationships,
+ * are discarded, as SQLAlchemy discards them; its fields are reloaded when
+ * it is next handed out, its relationships by the next cr_load. */
+static void expire_instance(cr_instance *in)
+{
+    for (size_t i = 0; i < in->mapper->nfields; i++) {
+        cr_value was = cr_snap_value(in, i);
+        cr_field_store(in, i, &was);
+    }
+    cr_rel_restore(in);
+    in->expired = true;
+    cr_rel_expire(in);
+}
+
+/* After a commit: inserted and deleted objects are settled (nothing is left
+ * unflushed to discard). */
 static void settle_after_commit(cr_session *s)
 {
     for (cr_instance *in = s->head; in; in = in->next) {
@@ -379,17 +394,8 @@ static void restore_after_rollback(cr_session *s, int level)
             continue;
         }
         in->marked_delete = false;
-        if (in->state == CR_INST_PERSISTENT) {
-            /* Changes not flushed are discarded, as SQLAlchemy discards
-             * them; what was flushed is reloaded when next handed out. */
-            for (size_t i = 0; i < in->mapper->nfields; i++) {
-                cr_value was = cr_snap_value(in, i);
-                cr_field_store(in, i, &was);
-            }
-            cr_rel_restore(in);
-            in->expired = true;
-            cr_rel_expire(in);
-        }
+        if (in->state == CR_INST_PERSISTENT)
+            expire_instance(in);   /* what was flushed is reloaded when next handed out */
     }
 }
 
@@ -677,8 +683,7 @@ cr_status cr_session_expire(cr_session *s, void *obj)
         return s->err.cls;
     if (in->session != s || in->state != CR_INST_PERSISTENT)
         return not_in_session(s, in, "expire");
-    in->expired = true;
-    cr_rel_expire(in);
+    expire_instance(in);
     return CR_OK;
 }
 
@@ -688,10 +693,8 @@ cr_status cr_session_expire_all(cr_session *s)
         return CR_ERR_ARGUMENT;
     cr_error_clear(&s->err);
     for (cr_instance *in = s->head; in; in = in->next)
-        if (in->session == s && in->state == CR_INST_PERSISTENT) {
-            in->expired = true;
-            cr_rel_expire(in);
-        }
+        if (in->session == s && in->state == CR_INST_PERSISTENT)
+            expire_instance(in);
     return CR_OK;
 }
 

@@ -295,6 +295,74 @@ static void test_plain_assignment_at_flush(void **state)
     harness_session_free(s);
 }
 
+/* Expiring an object discards its changes not flushed, as SQLAlchemy does:
+ * a collection's appends and a field's new value. A post appended to ann's
+ * posts, ann expired, then the post appended to a new user's posts: the
+ * flush gives it the new user's key, not ann's. (Found by fuzz_orm.) */
+static void test_expire_discards_changes(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    RUser *ann = user("ann"), *bob = user("bob");
+    S_OK(s, cr_session_add(s, ann));
+    S_OK(s, cr_session_flush(s));
+    RPost *p = post("p");
+    assert_int_equal(cr_append(ann, posts, p), CR_OK);   /* p comes into the session */
+    assert_int_equal(cr_object_state_of(p), CR_STATE_PENDING);
+    cr_field_set_text(ann, name, "ann2");
+    S_OK(s, cr_session_expire_all(s));
+    assert_false(cr_is_loaded(ann, posts));
+    assert_int_equal(ann->posts.count, 0);               /* the append is gone */
+    assert_int_equal(cr_append(bob, posts, p), CR_OK);
+    assert_ptr_equal(p->author, bob);
+    harness_log_reset();
+    S_OK(s, cr_session_flush(s));
+    assert_false(sent("UPDATE rel_users"));              /* ann's new name is gone too */
+    assert_true(bob->id > 0);
+    assert_int_equal(p->user_id, bob->id);
+    S_OK(s, cr_session_commit(s));
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT user_id FROM rel_posts WHERE id = %lld", (long long)p->id);
+    assert_int_equal(query_int(sql), bob->id);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM rel_users WHERE name = 'ann2'");
+    assert_int_equal(query_int(sql), 0);
+    harness_session_free(s);
+}
+
+/* A detached object's collection that is not loaded cannot change: the
+ * change would need its members first (SQLAlchemy: DetachedInstanceError).
+ * Changed blind, it would later fight the back side's changes at the flush.
+ * (Found by fuzz_orm.) */
+static void test_detached_unloaded_collection(void **state)
+{
+    (void)state;
+    seed_users();
+    cr_session *s = harness_session(engine, NULL);
+    cr_stmt *q = cr_session_query(s, RUser);
+    cr_filter(q, cr_eq(q, RUser_model.c.name, "ann"));
+    RUser *ann = cr_query_one(q);
+    cr_stmt_free(q);
+    assert_non_null(ann);
+    S_OK(s, cr_session_close(s));
+    assert_int_equal(cr_object_state_of(ann), CR_STATE_DETACHED);
+    assert_false(cr_is_loaded(ann, posts));
+    RPost *p = post("p");
+    assert_int_equal(cr_append(ann, posts, p), CR_ERR_DETACHED_INSTANCE);
+    assert_int_equal(cr_remove(ann, posts, p), CR_ERR_DETACHED_INSTANCE);
+    assert_int_equal(ann->posts.count, 0);
+    assert_null(p->author);
+    /* Setting the many-to-one side is fine: the back side is left to load. */
+    assert_int_equal(cr_set_related(p, author, ann), CR_OK);
+    assert_int_equal(ann->posts.count, 0);
+    /* Added back, ann's collection loads and the post joins it at the flush. */
+    S_OK(s, cr_session_add(s, p));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(p->user_id, ann->id);
+    S_OK(s, cr_load(ann, posts));
+    assert_int_equal(ann->posts.count, 3);
+    harness_session_free(s);
+}
+
 static void test_many_to_many_rows(void **state)
 {
     (void)state;
@@ -642,6 +710,8 @@ int main(int argc, char **argv)
         T(test_back_sides_in_memory),
         T(test_cascade_add_and_keys_at_flush),
         T(test_plain_assignment_at_flush),
+        T(test_expire_discards_changes),
+        T(test_detached_unloaded_collection),
         T(test_many_to_many_rows),
         T(test_delete_cascade_and_orphans),
         T(test_delete_sets_null),

@@ -1,0 +1,439 @@
+/* fuzz_orm.c — the ORM's session and unit of work, driven by a byte-coded program of calls.
+ *
+ * Each input is a program over four models with relationships on an
+ * in-memory SQLite database of its own: users and their posts (one-to-many,
+ * "all, delete-orphan"), posts and tags (many-to-many through post_tags), and
+ * nodes in a tree (self-referential, parent and children). A byte picks a
+ * call — make an object, add, delete, set a many-to-one, append to or remove
+ * from a collection, change a field, load, query with a loader option, flush,
+ * commit, rollback, savepoints, expire, refresh, expunge, merge, close — and
+ * the bytes after it pick its objects from those the program has seen.
+ * Errors are the program's to make; the oracles are:
+ *   - no crash, no sanitizer report, no leak;
+ *   - after every flush that succeeded, memory and the database agree along
+ *     the loaded relationships of persistent objects that are not expired:
+ *     a post in a user's posts has that user's key as its user_id, in the
+ *     struct and in its row; a post whose author is loaded has the author's
+ *     key (NULL for none); a tag in a post's tags has its post_tags row, and
+ *     the post has no other; a node in another's children has its key as
+ *     parent_id;
+ *   - after the program, a rollback succeeds and the session can still
+ *     query every model. */
+#include "fuzz.h"
+
+#include "orm/orm.h"
+
+#define USER_FIELDS(F)                                                                  \
+    F(id,   INTEGER,    .primary_key = true)                                            \
+    F(name, STRING(20))
+#define USER_RELATIONSHIPS(R)                                                           \
+    R(posts, MANY(Post), .back_populates = "author", .cascade = "all, delete-orphan",   \
+                         .order_by = "id")
+CR_MODEL(User, "users", USER_FIELDS, USER_RELATIONSHIPS)
+
+#define POST_FIELDS(F)                                                                  \
+    F(id,      INTEGER,    .primary_key = true)                                         \
+    F(title,   STRING(20))                                                              \
+    F(user_id, INTEGER,    .foreign_key = "users.id")
+#define POST_RELATIONSHIPS(R)                                                           \
+    R(author, ONE(User),  .back_populates = "posts")                                    \
+    R(tags,   MANY(Tag),  .secondary = "post_tags", .back_populates = "posts")
+CR_MODEL(Post, "posts", POST_FIELDS, POST_RELATIONSHIPS)
+
+#define TAG_FIELDS(F)                                                                   \
+    F(id,   INTEGER,    .primary_key = true)                                            \
+    F(name, STRING(20))
+#define TAG_RELATIONSHIPS(R)                                                            \
+    R(posts, MANY(Post), .secondary = "post_tags", .back_populates = "tags")
+CR_MODEL(Tag, "tags", TAG_FIELDS, TAG_RELATIONSHIPS)
+
+#define POST_TAGS(COLUMN)                                                               \
+    COLUMN(post_id, INTEGER, .primary_key = true, .foreign_key = "posts.id")            \
+    COLUMN(tag_id,  INTEGER, .primary_key = true, .foreign_key = "tags.id")
+CR_DECLARE_TABLE(post_tags_table, POST_TAGS)
+
+#define NODE_FIELDS(F)                                                                  \
+    F(id,        INTEGER,    .primary_key = true)                                       \
+    F(parent_id, INTEGER,    .foreign_key = "nodes.id")                                 \
+    F(label,     STRING(20))
+#define NODE_RELATIONSHIPS(R)                                                           \
+    R(parent,   ONE(Node),  .back_populates = "children")                               \
+    R(children, MANY(Node), .back_populates = "parent", .order_by = "id")
+CR_MODEL(Node, "nodes", NODE_FIELDS, NODE_RELATIONSHIPS)
+
+static cr_metadata *md;
+static post_tags_table post_tags;
+
+enum { MODEL_USER, MODEL_POST, MODEL_TAG, MODEL_NODE, NMODELS };
+enum { MAX_OBJS = 64, MAX_OPS = 160 };
+
+typedef struct vm {
+    fuzz_input in;
+    cr_session *s;
+    void *objs[NMODELS][MAX_OBJS];   /* every object the program made or was handed */
+    int n[NMODELS];
+    int made;                        /* for distinct names */
+} vm;
+
+static unsigned pick(vm *m, unsigned n) { return fuzz_byte(&m->in) % n; }
+
+static const cr_mapper *mapper_of(int model)
+{
+    const cr_mapper *ms[NMODELS] = {User_model.mapper, Post_model.mapper, Tag_model.mapper,
+                                    Node_model.mapper};
+    return ms[model];
+}
+
+static void keep(vm *m, int model, void *obj)
+{
+    if (!obj)
+        return;
+    for (int i = 0; i < m->n[model]; i++)
+        if (m->objs[model][i] == obj)
+            return;
+    if (m->n[model] < MAX_OBJS)
+        m->objs[model][m->n[model]++] = obj;
+}
+
+/* One of the model's objects, or NULL when there is none (or, now and then, by choice). */
+static void *obj_of(vm *m, int model)
+{
+    unsigned i = pick(m, (unsigned)m->n[model] + 1);
+    return i < (unsigned)m->n[model] ? m->objs[model][i] : NULL;
+}
+
+static void make(vm *m, int model)
+{
+    if (m->n[model] == MAX_OBJS)
+        return;   /* the program could not free what it did not keep */
+    void *obj = cr_object_new(mapper_of(model));
+    if (!obj)
+        return;
+    char name[24];
+    snprintf(name, sizeof name, "o%d", m->made++);
+    switch (model) {
+    case MODEL_USER: cr_field_set_text((User *)obj, name, name); break;
+    case MODEL_POST: cr_field_set_text((Post *)obj, title, name); break;
+    case MODEL_TAG: cr_field_set_text((Tag *)obj, name, name); break;
+    default: cr_field_set_text((Node *)obj, label, name); break;
+    }
+    keep(m, model, obj);
+}
+
+static void keep_all(vm *m, int model, cr_objects *list)
+{
+    for (size_t i = 0; list && i < list->count; i++)
+        keep(m, model, list->items[i]);
+    cr_objects_free(list);
+}
+
+/* A query of a model, with a loader option on one of its relationships. */
+static void query(vm *m, int model)
+{
+    cr_stmt *q = cr_session_query_mapper(m->s, mapper_of(model));
+    if (!q)
+        return;
+    cr_loader how = (cr_loader)(CR_LOAD_LAZY + pick(m, 3));   /* lazy, selectin, joined */
+    switch (model) {
+    case MODEL_USER: cr_query_loader(q, how, CR__RELS(User_model.r.posts)); break;
+    case MODEL_POST:
+        cr_query_loader(q, how, CR__RELS(pick(m, 2) ? Post_model.r.author : Post_model.r.tags));
+        break;
+    case MODEL_TAG: cr_query_loader(q, how, CR__RELS(Tag_model.r.posts)); break;
+    default:
+        cr_query_loader(q, how, CR__RELS(pick(m, 2) ? Node_model.r.parent : Node_model.r.children));
+        break;
+    }
+    keep_all(m, model, cr_query_all(q));
+    cr_stmt_free(q);
+}
+
+/* ---- the oracle after a flush ---- */
+
+/* Objects the program expunged: one whose DELETE was flushed can be
+ * expunged and added back (persistent again, with no row, as in
+ * SQLAlchemy), so the oracle leaves them alone. */
+static const void *expunged[NMODELS * MAX_OBJS];
+static size_t nexpunged;
+
+static bool live(const void *obj)
+{
+    if (!obj || cr_object_state_of(obj) != CR_STATE_PERSISTENT || cr_object_expired(obj))
+        return false;
+    for (size_t i = 0; i < nexpunged; i++)
+        if (expunged[i] == obj)
+            return false;
+    return true;
+}
+
+/* One integer column of one row, read in the session's transaction; *null
+ * when it is NULL. False when there is no such row. */
+static bool db_int(cr_session *s, cr_stmt *q, int64_t *out, bool *null)
+{
+    cr_result *r = cr_session_execute(s, q);
+    FUZZ_CHECK(r, "oracle query: %s", cr_error_message(cr_session_error(s)));
+    const cr_row *row = cr_result_fetchone(r);
+    bool found = row != NULL;
+    if (row) {
+        *null = cr_row_is_null_at(row, 0);
+        if (!*null)
+            FUZZ_CHECK(cr_row_int64_at(row, 0, out) == CR_OK, "oracle read");
+    }
+    cr_result_free(r);
+    cr_stmt_free(q);
+    return found;
+}
+
+/* A post's user_id, in memory and in its row, is the user's key (NULL for none). */
+static void check_post_author(cr_session *s, Post *p, const User *u)
+{
+    bool mem_null = cr_field_is_null(p, user_id);
+    FUZZ_CHECK(u ? !mem_null && p->user_id == u->id : mem_null,
+               "post %lld: user_id %lld%s in memory, its author is user %lld",
+               (long long)p->id, (long long)p->user_id, mem_null ? " (NULL)" : "",
+               u ? (long long)u->id : -1LL);
+    cr_stmt *q = cr_select(Post_model.c.user_id);
+    cr_where(q, cr_eq(q, Post_model.c.id, p->id));
+    int64_t v = 0;
+    bool null = false;
+    FUZZ_CHECK(db_int(s, q, &v, &null), "post %lld is persistent but has no row",
+               (long long)p->id);
+    FUZZ_CHECK(u ? !null && v == u->id : null, "post %lld: its row's user_id is %lld%s, its "
+               "author is user %lld", (long long)p->id, (long long)v, null ? " (NULL)" : "",
+               u ? (long long)u->id : -1LL);
+}
+
+static void check_post_tags(cr_session *s, Post *p)
+{
+    int64_t nlive = 0;
+    CR_FOR_EACH(Tag, t, &p->tags) {
+        if (!live(t))
+            return;   /* a tag not flushed or expired: nothing to compare */
+        nlive++;
+        cr_stmt *q = cr_select(post_tags.c.tag_id);
+        cr_where(q, cr_and(q, cr_eq(q, post_tags.c.post_id, p->id),
+                           cr_eq(q, post_tags.c.tag_id, t->id)));
+        int64_t v;
+        bool null;
+        FUZZ_CHECK(db_int(s, q, &v, &null), "post %lld has tag %lld in memory, no post_tags row",
+                   (long long)p->id, (long long)t->id);
+    }
+    cr_stmt *q = cr_select(post_tags.c.tag_id);
+    cr_where(q, cr_eq(q, post_tags.c.post_id, p->id));
+    cr_result *r = cr_session_execute(s, q);
+    FUZZ_CHECK(r, "oracle query: %s", cr_error_message(cr_session_error(s)));
+    int64_t rows = 0;
+    while (cr_result_fetchone(r))
+        rows++;
+    cr_result_free(r);
+    cr_stmt_free(q);
+    FUZZ_CHECK(rows == nlive, "post %lld has %lld tags in memory, %lld post_tags rows",
+               (long long)p->id, (long long)nlive, (long long)rows);
+}
+
+static void check_node_children(cr_session *s, Node *n)
+{
+    CR_FOR_EACH(Node, c, &n->children) {
+        if (!live(c))
+            continue;
+        FUZZ_CHECK(!cr_field_is_null(c, parent_id) && c->parent_id == n->id,
+                   "node %lld in node %lld's children has parent_id %lld", (long long)c->id,
+                   (long long)n->id, (long long)c->parent_id);
+        cr_stmt *q = cr_select(Node_model.c.parent_id);
+        cr_where(q, cr_eq(q, Node_model.c.id, c->id));
+        int64_t v = 0;
+        bool null = false;
+        FUZZ_CHECK(db_int(s, q, &v, &null) && !null && v == n->id,
+                   "node %lld's row does not name parent %lld", (long long)c->id,
+                   (long long)n->id);
+    }
+}
+
+static void check_after_flush(vm *m)
+{
+    for (int i = 0; i < m->n[MODEL_USER]; i++) {
+        User *u = m->objs[MODEL_USER][i];
+        if (!live(u) || !cr_is_loaded(u, posts))
+            continue;
+        CR_FOR_EACH(Post, p, &u->posts)
+            if (live(p))
+                check_post_author(m->s, p, u);
+    }
+    for (int i = 0; i < m->n[MODEL_POST]; i++) {
+        Post *p = m->objs[MODEL_POST][i];
+        if (!live(p))
+            continue;
+        if (cr_is_loaded(p, author) && (!p->author || live(p->author)))
+            check_post_author(m->s, p, p->author);
+        if (cr_is_loaded(p, tags))
+            check_post_tags(m->s, p);
+    }
+    for (int i = 0; i < m->n[MODEL_NODE]; i++) {
+        Node *n = m->objs[MODEL_NODE][i];
+        if (live(n) && cr_is_loaded(n, children))
+            check_node_children(m->s, n);
+    }
+}
+
+/* ---- the calls ---- */
+
+static void *any_obj(vm *m) { return obj_of(m, (int)pick(m, NMODELS)); }
+
+static void run_op(vm *m, unsigned op)
+{
+    cr_session *s = m->s;
+    switch (op) {
+    case 0: case 1: case 2: case 3: make(m, (int)op); break;
+    case 4: cr_session_add(s, any_obj(m)); break;
+    case 5: cr_session_delete(s, any_obj(m)); break;
+    case 6: {
+        Post *p = obj_of(m, MODEL_POST);
+        if (p)
+            cr_set_related(p, author, (User *)obj_of(m, MODEL_USER));
+        break;
+    }
+    case 7: case 8: {
+        User *u = obj_of(m, MODEL_USER);
+        Post *p = obj_of(m, MODEL_POST);
+        if (u && op == 7)
+            cr_append(u, posts, p);
+        else if (u)
+            cr_remove(u, posts, p);
+        break;
+    }
+    case 9: case 10: {
+        Post *p = obj_of(m, MODEL_POST);
+        Tag *t = obj_of(m, MODEL_TAG);
+        if (p && op == 9)
+            cr_append(p, tags, t);
+        else if (p)
+            cr_remove(p, tags, t);
+        break;
+    }
+    case 11: {
+        Node *n = obj_of(m, MODEL_NODE);
+        if (n)
+            cr_set_related(n, parent, (Node *)obj_of(m, MODEL_NODE));
+        break;
+    }
+    case 12: case 13: {
+        Node *n = obj_of(m, MODEL_NODE), *c = obj_of(m, MODEL_NODE);
+        if (n && op == 12)
+            cr_append(n, children, c);
+        else if (n)
+            cr_remove(n, children, c);
+        break;
+    }
+    case 14: {   /* a field changed in place */
+        User *u = obj_of(m, MODEL_USER);
+        if (u)
+            cr_field_set_text(u, name, pick(m, 2) ? "renamed" : NULL);
+        break;
+    }
+    case 15: {
+        /* by the field of any model's relationship: another model's is an error */
+        size_t offsets[] = {offsetof(User, posts), offsetof(Post, author),
+                            offsetof(Post, tags), offsetof(Node, children)};
+        void *obj = any_obj(m);
+        size_t offset = offsets[pick(m, 4)];
+        if (obj)
+            cr_object_load(obj, offset);
+        break;
+    }
+    case 16: query(m, (int)pick(m, NMODELS)); break;
+    case 17:
+        if (cr_session_flush(s) == CR_OK)
+            check_after_flush(m);
+        break;
+    case 18: cr_session_commit(s); break;
+    case 19: cr_session_rollback(s); break;
+    case 20: cr_session_begin_nested(s); break;
+    case 21: cr_session_commit_nested(s); break;
+    case 22: cr_session_rollback_nested(s); break;
+    case 23: cr_session_expire(s, any_obj(m)); break;
+    case 24: cr_session_expire_all(s); break;
+    case 25: cr_session_refresh(s, any_obj(m)); break;
+    case 26: {
+        void *obj = any_obj(m);
+        if (cr_session_expunge(s, obj) == CR_OK && nexpunged < NMODELS * MAX_OBJS)
+            expunged[nexpunged++] = obj;
+        break;
+    }
+    case 27: {
+        int model = (int)pick(m, NMODELS);
+        void *obj = obj_of(m, model);
+        if (obj)
+            keep(m, model, cr_session_merge(s, obj));
+        break;
+    }
+    case 28: cr_session_close(s); break;
+    case 29: {   /* get by a small key */
+        int model = (int)pick(m, NMODELS);
+        keep(m, model, cr_session_get_values(s, mapper_of(model),
+                                             CR_VALUES(cr_val_int(1 + pick(m, 8)))));
+        break;
+    }
+    default: break;
+    }
+}
+
+/* A fresh database for each input: the schema, nothing else. */
+static cr_engine *fresh_engine(void)
+{
+    cr_error *err = NULL;
+    cr_engine *engine = cr_create_engine("sqlite://", NULL, &err);
+    FUZZ_CHECK(engine && cr_metadata_create_all_engine(md, engine, false, &err) == CR_OK,
+               "setup: %s", err ? cr_error_message(err) : "out of memory");
+    return engine;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!md) {
+        md = cr_metadata_new(NULL);
+        FUZZ_CHECK(md && post_tags_table_define(&post_tags, md, "post_tags") == CR_OK &&
+                       User_define(md) == CR_OK && Post_define(md) == CR_OK &&
+                       Tag_define(md) == CR_OK && Node_define(md) == CR_OK &&
+                       cr_metadata_configure(md) == CR_OK,
+                   "models: %s", md ? cr_error_message(cr_metadata_error(md)) : "no memory");
+    }
+    cr_engine *engine = fresh_engine();
+    vm m = {.in = {data, size}};
+    nexpunged = 0;
+    m.s = cr_session_new(engine, NULL);
+    FUZZ_CHECK(m.s, "session");
+    bool trace = getenv("CRUCIBLE_FUZZ_TRACE") != NULL;   /* to read what an input does */
+    for (int ops = 0; fuzz_more(&m.in) && ops < MAX_OPS; ops++) {
+        unsigned op = fuzz_byte(&m.in) % 32;
+        run_op(&m, op);
+        if (trace)
+            fprintf(stderr, "op %u: %s\n", op,
+                    cr_session_error(m.s) ? cr_error_message(cr_session_error(m.s)) : "ok");
+    }
+
+    /* The session is still usable: a rollback, then a query of every model. */
+    FUZZ_CHECK(cr_session_rollback(m.s) == CR_OK, "rollback after the program: %s",
+               cr_error_message(cr_session_error(m.s)));
+    for (int model = 0; model < NMODELS; model++) {
+        cr_stmt *q = cr_session_query_mapper(m.s, mapper_of(model));
+        cr_objects *all = cr_query_all(q);
+        FUZZ_CHECK(all, "query after the program: %s", cr_error_message(cr_session_error(m.s)));
+        cr_objects_free(all);
+        cr_stmt_free(q);
+    }
+
+    /* The program frees what it owns, after the session freed its own. */
+    void *mine[NMODELS * MAX_OBJS];
+    size_t nmine = 0;
+    for (int model = 0; model < NMODELS; model++)
+        for (int i = 0; i < m.n[model]; i++) {
+            cr_instance *in = cr_instance_of(m.objs[model][i]);
+            if (in && !in->owner)
+                mine[nmine++] = m.objs[model][i];
+        }
+    cr_session_free(m.s);
+    for (size_t i = 0; i < nmine; i++)
+        FUZZ_CHECK(cr_object_free(mine[i]) == CR_OK, "free a program's object");
+    cr_engine_free(engine);
+    return 0;
+}
