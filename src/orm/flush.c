@@ -405,8 +405,8 @@ static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_rel
         void *now = *cr_rel_ref(in, r), *was = *cr_rel_snap_ref(in, r);
         if (!pending && now == was)
             return CR_OK;
-        if (pending && !now)
-            return CR_OK;
+        if (pending && !now && !was)
+            return CR_OK;   /* never set: a key given by hand stays; emptied: cleared */
         cr_instance *t = now ? cr_instance_of(now) : NULL;
         if (now && (st = check_member(s, r, t)))
             return st;

@@ -150,20 +150,43 @@ static void query(vm *m, int model)
 
 /* ---- the oracle after a flush ---- */
 
-/* Objects the program expunged: one whose DELETE was flushed can be
- * expunged and added back (persistent again, with no row, as in
- * SQLAlchemy), so the oracle leaves them alone. */
-static const void *expunged[NMODELS * MAX_OBJS];
-static size_t nexpunged;
+/* Objects that were deleted or expunged: one whose row was deleted can be
+ * added back, persistent again with no row (as in SQLAlchemy), so the
+ * oracle leaves them alone. */
+static const void *tainted[NMODELS * MAX_OBJS];
+static size_t ntainted;
+
+static bool is_tainted(const void *obj)
+{
+    for (size_t i = 0; i < ntainted; i++)
+        if (tainted[i] == obj)
+            return true;
+    return false;
+}
+
+static void taint(const void *obj)
+{
+    if (!is_tainted(obj) && ntainted < NMODELS * MAX_OBJS)
+        tainted[ntainted++] = obj;
+}
+
+/* After a call: an object that became deleted, or detached otherwise than
+ * by the session's close, had its row deleted (or was expunged). */
+static void note_deleted(vm *m, const cr_object_state *before, bool closed)
+{
+    for (int model = 0, k = 0; model < NMODELS; model++)
+        for (int i = 0; i < m->n[model]; i++, k++) {
+            cr_object_state now = cr_object_state_of(m->objs[model][i]);
+            if (now == CR_STATE_DELETED ||
+                (now == CR_STATE_DETACHED && before[k] != CR_STATE_DETACHED && !closed))
+                taint(m->objs[model][i]);
+        }
+}
 
 static bool live(const void *obj)
 {
-    if (!obj || cr_object_state_of(obj) != CR_STATE_PERSISTENT || cr_object_expired(obj))
-        return false;
-    for (size_t i = 0; i < nexpunged; i++)
-        if (expunged[i] == obj)
-            return false;
-    return true;
+    return obj && cr_object_state_of(obj) == CR_STATE_PERSISTENT && !cr_object_expired(obj) &&
+           !is_tainted(obj);
 }
 
 /* One integer column of one row, read in the session's transaction; *null
@@ -355,8 +378,7 @@ static void run_op(vm *m, unsigned op)
     case 25: cr_session_refresh(s, any_obj(m)); break;
     case 26: {
         void *obj = any_obj(m);
-        if (cr_session_expunge(s, obj) == CR_OK && nexpunged < NMODELS * MAX_OBJS)
-            expunged[nexpunged++] = obj;
+        cr_session_expunge(s, obj);
         break;
     }
     case 27: {
@@ -399,13 +421,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     cr_engine *engine = fresh_engine();
     vm m = {.in = {data, size}};
-    nexpunged = 0;
+    ntainted = 0;
     m.s = cr_session_new(engine, NULL);
     FUZZ_CHECK(m.s, "session");
     bool trace = getenv("CRUCIBLE_FUZZ_TRACE") != NULL;   /* to read what an input does */
     for (int ops = 0; fuzz_more(&m.in) && ops < MAX_OPS; ops++) {
         unsigned op = fuzz_byte(&m.in) % 32;
+        cr_object_state before[NMODELS * MAX_OBJS];
+        for (int k = 0; k < NMODELS * MAX_OBJS; k++)
+            before[k] = CR_STATE_DETACHED;   /* objects the call brings are not new deletions */
+        for (int model = 0, k = 0; model < NMODELS; model++)
+            for (int i = 0; i < m.n[model]; i++, k++)
+                before[k] = cr_object_state_of(m.objs[model][i]);
         run_op(&m, op);
+        note_deleted(&m, before, op == 28);
         if (trace)
             fprintf(stderr, "op %u: %s\n", op,
                     cr_session_error(m.s) ? cr_error_message(cr_session_error(m.s)) : "ok");
