@@ -76,9 +76,8 @@ static void add_option(cr_stmt *q, cr_loader how, const cr_relationship *const *
 
 void cr_query_loader(cr_stmt *q, cr_loader how, const cr_relationship *const *path, size_t n)
 {
-    if (q && !cr_stmt_error(q) && how == LOAD_CONTAINS_EAGER)
-        how = CR_LOAD_DEFAULT;   /* not a cr_loader of the API: refused below */
-    add_option(q, how, path, n, "loader option");
+    /* contains_eager's own value is no cr_loader of the API: refused as unknown */
+    add_option(q, how == LOAD_CONTAINS_EAGER ? CR_LOAD_DEFAULT : how, path, n, "loader option");
 }
 
 void cr_query_contains_eager(cr_stmt *q, const cr_relationship *const *path, size_t n)
@@ -126,9 +125,7 @@ static cr_loader strategy(cr_stmt *q, const cr_relationship *const *path, size_t
 static bool loaded_in_query(cr_stmt *q, const cr_relationship *const *path, size_t n)
 {
     load_opt *o = option_for(q, path, n);
-    if (!o)   /* a chain's relationship: its option was made by the run */
-        return false;
-    return o->in_query;
+    return o && o->in_query;
 }
 
 /* ---- selectin ---- */
@@ -406,7 +403,8 @@ static cr_status eager_rel(cr_session *s, cr_stmt *q, cr_relationship *r, cr_loa
             }
         }
     } else if (how == LOAD_CONTAINS_EAGER) {
-        /* its parent was not in the rows (below a selectin level): lazy */
+        /* not in the rows (below a selectin level, or past what one
+         * statement joins): left to cr_load */
     } else {
         /* selectin (a joinedload below a selectin level loads the same way:
          * one statement per relationship) */

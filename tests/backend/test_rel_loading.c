@@ -171,8 +171,12 @@ static void test_joined_limit_offset(void **state)
     assert_string_equal(titles(&bob->posts), "b1,b2,b3");
     assert_int_equal(cid->posts.count, 0);
     cr_objects_free(users);
-    /* the statement is the program's again: run it without the option */
+    /* q was lent to the subquery for the run only: it runs again as it was */
     harness_log_reset();
+    users = all_ok(s, q);
+    ASSERT_STATEMENTS(1);
+    assert_string_equal(names_of(users), "bob,cid");
+    cr_objects_free(users);
     cr_stmt_free(q);
     /* descending, the last two, and the count still counts parents */
     q = cr_session_query(s, LUser);
@@ -190,6 +194,20 @@ static void test_joined_limit_offset(void **state)
     int64_t n = 0;
     S_OK(s, cr_query_count(q, &n));
     assert_int_equal(n, 2);
+    cr_stmt_free(q);
+    /* DISTINCT: the same subquery */
+    q = cr_session_query(s, LUser);
+    cr_join_related(q, LUser_model.r.liked);
+    cr_distinct(q);
+    cr_order_by(q, LUser_model.c.id);
+    cr_joinedload(q, LUser_model.r.posts);
+    harness_log_reset();
+    users = all_ok(s, q);
+    ASSERT_STATEMENTS(1);
+    ASSERT_SENT_TEXT("FROM (SELECT DISTINCT rl_users.id");
+    assert_string_equal(names_of(users), "ann,bob");
+    assert_string_equal(titles(&((LUser *)users->items[0])->posts), "a1,a2");
+    cr_objects_free(users);
     cr_stmt_free(q);
     harness_session_free(s);
 }
@@ -393,6 +411,25 @@ static void test_contains_eager(void **state)
     users = all_ok(s, q);
     assert_string_equal(names_of(users), "ann");
     assert_string_equal(titles(&((LUser *)users->items[0])->liked), "b2");
+    cr_objects_free(users);
+    cr_stmt_free(q);
+    /* down a chain: posts and their tags from the same rows */
+    q = cr_session_query(s, LUser);
+    cr_join_related(q, LUser_model.r.posts);
+    cr_join_related(q, LPost_model.r.tags);
+    cr_filter(q, cr_eq(q, LTag_model.c.name, "t1"));
+    cr_order_by(q, LUser_model.c.id);
+    cr_contains_eager(q, LUser_model.r.posts, LPost_model.r.tags);
+    S_OK(s, cr_session_expire_all(s));
+    harness_log_reset();
+    users = all_ok(s, q);
+    ASSERT_STATEMENTS(1);
+    assert_string_equal(names_of(users), "ann,bob");
+    LPost *a1 = ((LUser *)users->items[0])->posts.items[0];
+    assert_string_equal(titles(&((LUser *)users->items[0])->posts), "a1");
+    assert_true(cr_is_loaded(a1, tags));
+    assert_int_equal(a1->tags.count, 1);   /* t2 did not match */
+    assert_string_equal(((LTag *)a1->tags.items[0])->name, "t1");
     cr_objects_free(users);
     cr_stmt_free(q);
     /* no join: an error at the run */
