@@ -432,6 +432,25 @@ static void test_contains_eager(void **state)
     assert_string_equal(((LTag *)a1->tags.items[0])->name, "t1");
     cr_objects_free(users);
     cr_stmt_free(q);
+    /* a many-to-one: each post's author from its own row */
+    q = cr_session_query(s, LPost);
+    cr_join_related(q, LPost_model.r.author);
+    cr_filter(q, cr_eq(q, LUser_model.c.name, "bob"));
+    cr_order_by(q, LPost_model.c.id);
+    cr_contains_eager(q, LPost_model.r.author);
+    S_OK(s, cr_session_expire_all(s));
+    harness_log_reset();
+    cr_objects *posts = all_ok(s, q);
+    ASSERT_STATEMENTS(1);
+    assert_int_equal(posts->count, 3);
+    for (size_t i = 0; i < posts->count; i++) {
+        LPost *p = posts->items[i];
+        assert_true(cr_is_loaded(p, author));
+        assert_non_null(p->author);
+        assert_string_equal(p->author->name, "bob");
+    }
+    cr_objects_free(posts);
+    cr_stmt_free(q);
     /* no join: an error at the run */
     q = cr_session_query(s, LUser);
     cr_contains_eager(q, LUser_model.r.posts);
