@@ -273,3 +273,33 @@ void harness_drop(cr_engine *engine, cr_metadata *md)
     cr_conn_commit(c);
     cr_conn_close(c);
 }
+
+static cr_engine *suite_engine;
+static cr_metadata *suite_md;
+
+cr_engine *harness_orm_engine(cr_metadata *md)
+{
+    cr_engine_options o = {.echo = true, .log_fn = harness_capture};
+    cr_error *err = NULL;
+    suite_engine = cr_create_engine(backend_url, &o, &err);
+    if (!suite_engine) {
+        fprintf(stderr, "engine: %s\n", cr_error_message(err));
+        exit(1);
+    }
+    suite_md = md;
+    return suite_engine;
+}
+
+int harness_orm_setup(void **state)
+{
+    (void)state;
+    harness_recreate(suite_engine, suite_md);
+    return 0;
+}
+
+int harness_orm_teardown(void **state)
+{
+    (void)state;
+    harness_drop(suite_engine, suite_md);
+    return 0;
+}

@@ -99,5 +99,11 @@ int harness_free_sessions(void **state);
  * setup); drop them (a group teardown). */
 void harness_recreate(cr_engine *engine, cr_metadata *md);
 void harness_drop(cr_engine *engine, cr_metadata *md);
+/* An ORM suite's engine, echoing into harness_log (exits 1 when it cannot
+ * be made; the suite frees it), and md's tables recreated for each test
+ * (harness_orm_setup) and dropped after the group (harness_orm_teardown). */
+cr_engine *harness_orm_engine(cr_metadata *md);
+int harness_orm_setup(void **state);
+int harness_orm_teardown(void **state);
 
 #endif

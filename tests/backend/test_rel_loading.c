@@ -58,20 +58,6 @@ static LPostTags post_tags;
 
 #define S_OK(s, call) ASSERT_OK(call, cr_session_error(s))
 
-static int setup(void **state)
-{
-    (void)state;
-    harness_recreate(engine, md);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    harness_drop(engine, md);
-    return 0;
-}
-
 static LPost *post(const char *title)
 {
     LPost *p = cr_new(LPost);
@@ -661,14 +647,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "models: %s\n", md ? cr_error_message(cr_metadata_error(md)) : "no memory");
         return 1;
     }
-    cr_engine_options o = {.echo = true, .log_fn = harness_capture};
-    cr_error *err = NULL;
-    engine = cr_create_engine(backend_url, &o, &err);
-    if (!engine) {
-        fprintf(stderr, "engine: %s\n", cr_error_message(err));
-        return 1;
-    }
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, harness_free_sessions)
+    engine = harness_orm_engine(md);
+#define T(f) cmocka_unit_test_setup_teardown(f, harness_orm_setup, harness_free_sessions)
     const struct CMUnitTest tests[] = {
         T(test_joined_limit_offset),
         T(test_joined_first_and_one),
@@ -681,7 +661,7 @@ int main(int argc, char **argv)
         T(test_filter_on_joined_model),
         T(test_bad_input),
     };
-    int failed = HARNESS_RUN("rel_loading", NULL, tests, group_teardown);
+    int failed = HARNESS_RUN("rel_loading", NULL, tests, harness_orm_teardown);
     cr_engine_free(engine);
     cr_metadata_free(md);
     harness_cleanup();
