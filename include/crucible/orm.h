@@ -592,9 +592,9 @@ CR_API cr_status cr_object_remove(void *obj, size_t offset, void *child);
  * LIMIT 1) and a collection is joined, the query goes into a subquery,
  * SELECT anon_1.* ... FROM (the query) AS anon_1 LEFT OUTER JOIN ..., ordered
  * by the query's ORDER BY on anon_1: the limit counts parents, and each gets
- * all its children. That ORDER BY may name columns of the query's model only
- * (asc, desc, nulls first / last of them; else CR_ERR_NOT_SUPPORTED at the
- * run: use selectinload). selectinload runs one more SELECT per relationship
+ * all its children (an ORDER BY item that is not a column of the model is
+ * added to the subquery's columns for the run, labelled anon_order_<n>).
+ * selectinload runs one more SELECT per relationship
  * after the query (keys in IN batches); lazyload leaves it to cr_load;
  * raiseload makes cr_load fail. A path that does not follow from the query's
  * model is an error of the statement. */

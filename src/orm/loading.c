@@ -663,15 +663,29 @@ static void add_entries(joined_build *b, const cr_mapper *m, const cr_relationsh
     }
 }
 
-/* An ORDER BY item of q as the same ordering on the wrapping subquery's
- * column: a column of m's table, or asc / desc / nulls first / last of
- * one; NULL for anything else. */
-static cr_expr *order_on(cr_stmt *outer, cr_expr *anon, const cr_mapper *m, const cr_expr *item)
+/* An ORDER BY item of q as the same ordering of the wrapping subquery's
+ * column: a column of m's table is one of the subquery's already; anything
+ * else (a joined table's column, an expression) is added to q's columns,
+ * labelled, for the run (SQLAlchemy does the same). */
+static cr_expr *order_on(cr_stmt *outer, cr_stmt *q, cr_expr *anon, const cr_mapper *m,
+                         const cr_expr *item, size_t i)
 {
     const cr_expr *e = item->kind == CR_N_ORDER ? item->u.un.e : item;
-    if (e->kind != CR_N_COLUMN || ((const cr_column *)(const void *)e)->table != m->table)
-        return NULL;
-    cr_expr *c = cr_c(outer, anon, ((const cr_column *)(const void *)e)->name);
+    const char *name;
+    char label[32];
+    if (e->kind == CR_N_COLUMN && ((const cr_column *)(const void *)e)->table == m->table) {
+        name = ((const cr_column *)(const void *)e)->name;
+    } else {
+        snprintf(label, sizeof label, "anon_order_%zu", i + 1);
+        cr_columns(q, cr_label(q, (cr_expr *)e, label));
+        if (cr_stmt_error(q)) {
+            cr_stmt_fail(outer, cr_error_class(cr_stmt_error(q)), "%s",
+                         cr_error_message(cr_stmt_error(q)));
+            return NULL;
+        }
+        name = label;
+    }
+    cr_expr *c = cr_c(outer, anon, name);
     if (c && item->kind == CR_N_ORDER) {
         c = cr_asc(outer, c);
         if (c)
@@ -696,15 +710,9 @@ static cr_stmt *wrap(cr_session *s, cr_stmt *q, const cr_mapper *m, cr_expr **an
     for (size_t f = 0; a && f < m->nfields; f++)
         cr_columns(outer, col_of(outer, a, m, f));
     cr_select_from(outer, a);
-    for (size_t i = 0; a && i < q->order_by.n && !cr_stmt_error(outer); i++) {
-        cr_expr *e = order_on(outer, a, m, q->order_by.items[i]);
-        if (e)
-            cr_order_by(outer, e);
-        else
-            cr_stmt_fail(outer, CR_ERR_NOT_SUPPORTED, "joinedload of a collection with LIMIT, "
-                         "OFFSET or DISTINCT orders the parents in a subquery, by columns of %s "
-                         "only: order by its columns, or use selectinload", m->name);
-    }
+    size_t norder = q->order_by.n;   /* q's list, which order_on does not grow */
+    for (size_t i = 0; a && i < norder && !cr_stmt_error(outer); i++)
+        cr_order_by(outer, order_on(outer, q, a, m, q->order_by.items[i], i));
     outer->orm_mapper = m;
     *anon = a;
     if (cr_stmt_error(outer)) {
@@ -737,15 +745,17 @@ size_t cr_joined_begin(cr_session *s, cr_stmt *q, const cr_mapper *m, cr_joined 
         return 0;
     b.dry = false;
     cr_expr *parent_from = NULL;
+    j->restore = true;
+    j->ncolumns = q->columns.n;
+    j->njoins = q->joins.n;
+    j->norder = q->order_by.n;
     if (b.collection && (q->limit || q->offset || q->distinct)) {
-        if (!(b.into = j->outer = wrap(s, q, m, &parent_from)))
+        if (!(b.into = j->outer = wrap(s, q, m, &parent_from))) {
+            cr_joined_end(q, j);
             return SIZE_MAX;
+        }
         b.at = (int)m->nfields;
     } else {
-        j->restore = true;
-        j->ncolumns = q->columns.n;
-        j->njoins = q->joins.n;
-        j->norder = q->order_by.n;
         for (size_t c = 0; c < q->columns.n; c++) {
             const cr_table *t = q->columns.items[c];
             b.at += t->tag == CR_TAG_TABLE ? (int)t->ncols : 1;

@@ -181,6 +181,27 @@ static void test_joined_limit_offset(void **state)
     S_OK(s, cr_query_count(q, &n));
     assert_int_equal(n, 2);
     cr_stmt_free(q);
+    /* ordered by an expression: a labelled column of the subquery */
+    q = cr_session_query(s, LUser);
+    cr_order_by(q, cr_desc(q, cr_lower(q, LUser_model.c.name)));
+    cr_offset(q, 1);
+    cr_limit(q, 2);
+    cr_joinedload(q, LUser_model.r.posts);
+    harness_log_reset();
+    users = all_ok(s, q);
+    ASSERT_STATEMENTS(1);
+    ASSERT_SENT_TEXT("lower(rl_users.name) AS anon_order_1");
+    ASSERT_SENT_TEXT("ORDER BY anon_1.anon_order_1 DESC, rl_posts_1.id");
+    assert_string_equal(names_of(users), "cid,bob");
+    assert_string_equal(titles(&((LUser *)users->items[1])->posts), "b1,b2,b3");
+    cr_objects_free(users);
+    /* the label was the run's only */
+    harness_log_reset();
+    users = all_ok(s, q);
+    assert_int_equal(harness_statements(), 1);
+    assert_string_equal(names_of(users), "cid,bob");
+    cr_objects_free(users);
+    cr_stmt_free(q);
     /* DISTINCT: the same subquery */
     q = cr_session_query(s, LUser);
     cr_join_related(q, LUser_model.r.liked);
@@ -620,13 +641,13 @@ static void test_bad_input(void **state)
     assert_null(cr_with_parent(q, ann, LUser_model.r.posts));
     expect_error(s, q, CR_ERR_INVALID_REQUEST, "detached");
     cr_object_free(ann);
-    /* joinedload of a collection under a LIMIT, ordered by another table */
+    /* contains_eager beside a joined collection under a LIMIT (a subquery) */
     q = cr_session_query(s, LUser);
-    cr_join_related(q, LUser_model.r.liked);
-    cr_order_by(q, LPost_model.c.title);
+    cr_join_related(q, LUser_model.r.posts);
+    cr_contains_eager(q, LUser_model.r.posts);
+    cr_joinedload(q, LUser_model.r.liked);
     cr_limit(q, 1);
-    cr_joinedload(q, LUser_model.r.posts);
-    expect_error(s, q, CR_ERR_NOT_SUPPORTED, "selectinload");
+    expect_error(s, q, CR_ERR_NOT_SUPPORTED, "subquery");
     /* contains_eager with a path not of the model */
     q = cr_session_query(s, LUser);
     cr_contains_eager(q, LPost_model.r.tags);
