@@ -593,14 +593,23 @@ CR_API cr_status cr_object_remove(void *obj, size_t offset, void *child);
 
 /* Loader options of a query (options(joinedload(User.posts))): the path is
  * relationships from the query's model, each from the previous one's target:
- * cr_selectinload(q, User_model.r.posts, Post_model.r.tags) loads posts as
- * they load by default (or as another option says) and their tags with
- * SELECT ... IN. joinedload adds a LEFT OUTER JOIN to the query (parents
- * come once each; with a LIMIT the parents are limited in a subquery first);
- * selectinload runs one more SELECT per relationship after the query (keys
- * in IN batches); lazyload leaves it to cr_load; raiseload makes cr_load
- * fail. A path that does not follow from the query's model is an error of
- * the statement. */
+ * cr_selectinload(q, User_model.r.posts, Post_model.r.tags) loads tags with
+ * SELECT ... IN, and posts as another option says, else eagerly the same
+ * way (selectinload(User.posts).selectinload(Post.tags)); likewise
+ * cr_joinedload(q, User_model.r.posts, Post_model.r.tags) joins both.
+ * joinedload adds LEFT OUTER JOINs to the query's own statement for the run
+ * (through an alias of the secondary table for a many-to-many; a level
+ * below a selectin level loads with SELECT ... IN); parents come once each.
+ * When the query has a LIMIT, an OFFSET or DISTINCT (cr_query_first adds
+ * LIMIT 1) and a collection is joined, the query goes into a subquery,
+ * SELECT anon_1.* ... FROM (the query) AS anon_1 LEFT OUTER JOIN ..., ordered
+ * by the query's ORDER BY on anon_1: the limit counts parents, and each gets
+ * all its children (an ORDER BY item that is not a column of the model is
+ * added to the subquery's columns for the run, labelled anon_order_<n>).
+ * selectinload runs one more SELECT per relationship
+ * after the query (keys in IN batches); lazyload leaves it to cr_load;
+ * raiseload makes cr_load fail. A path that does not follow from the query's
+ * model is an error of the statement. */
 CR_API void cr_query_loader(cr_stmt *q, cr_loader how, const cr_relationship *const *path,
                             size_t n);
 #define CR__RELS(...) ((const cr_relationship *const[]){__VA_ARGS__}), \
@@ -615,6 +624,62 @@ CR_API void cr_query_loader(cr_stmt *q, cr_loader how, const cr_relationship *co
  * table. The statement must already select from the relationship's model. */
 CR_API void cr_join_related(cr_stmt *q, const cr_relationship *r);
 CR_API void cr_outerjoin_related(cr_stmt *q, const cr_relationship *r);
+
+/* contains_eager: fill the relationships of a path from a join the query
+ * wrote itself, instead of loading them another way:
+ *
+ *     cr_join_related(q, User_model.r.posts);
+ *     cr_filter(q, cr_like(q, Post_model.c.title, "a%"));
+ *     cr_contains_eager(q, User_model.r.posts);
+ *
+ * Each run adds the target table's columns to the query's own (SQLAlchemy
+ * has the program add them; here the join names the table) and the
+ * collection holds the targets of the rows that matched, in row order, as
+ * SQLAlchemy does: not necessarily all of them. The target table itself
+ * must be read by the query (joined, or in FROM); else the run fails with
+ * CR_ERR_INVALID_REQUEST. A path of more than one relationship fills each
+ * level from the same rows (join each level first). Not with a joinedload
+ * of a collection under LIMIT / OFFSET / DISTINCT, which wraps the query in
+ * a subquery (CR_ERR_NOT_SUPPORTED). A path that does not follow from the
+ * query's model or a NULL relationship is an error of the statement, as for
+ * cr_query_loader. */
+CR_API void cr_query_contains_eager(cr_stmt *q, const cr_relationship *const *path, size_t n);
+#define cr_contains_eager(q, ...) cr_query_contains_eager((q), CR__RELS(__VA_ARGS__))
+
+/* Conditions along a relationship, for cr_filter / cr_where, built on q:
+ *
+ * cr_any(q, User_model.r.posts, criterion) is User.posts.any(criterion):
+ * EXISTS (SELECT posts.id FROM posts WHERE users.id = posts.user_id AND
+ * criterion), through the secondary table for a many-to-many; criterion
+ * may be NULL (has any at all) and is an expression built on q, on the
+ * target's columns. cr_has(q, Post_model.r.author, criterion) is the same
+ * for a ONE relationship (Post.author.has(...)). The subquery correlates
+ * the parent's table to the enclosing query, which must read it (select or
+ * join it). Errors, on q (the call returns NULL): a NULL or unresolvable
+ * relationship (CR_ERR_ARGUMENT, or the resolution's), cr_any of a ONE /
+ * cr_has of a MANY (CR_ERR_INVALID_REQUEST), a relationship whose parent's
+ * table q does not read (CR_ERR_ARGUMENT), a relationship of a table to
+ * itself (CR_ERR_NOT_SUPPORTED: write the EXISTS with an alias). */
+CR_API cr_expr *cr_related_any(cr_stmt *q, const cr_relationship *r, cr_expr *criterion);
+CR_API cr_expr *cr_related_has(cr_stmt *q, const cr_relationship *r, cr_expr *criterion);
+#define cr_any(q, rel, criterion) cr_related_any((q), (rel), CR__EXPR(criterion))
+#define cr_has(q, rel, criterion) cr_related_has((q), (rel), CR__EXPR(criterion))
+
+/* cr_with_parent(q, user, User_model.r.posts) is with_parent(user,
+ * User.posts): the condition selecting the objects of the relationship of
+ * one parent object, posts.user_id = <user's id> (bound, the value it holds
+ * now); for a many-to-many EXISTS (SELECT likes.post_id FROM likes WHERE
+ * posts.id = likes.post_id AND likes.user_id = <id>), so that q's FROM stays
+ * as it is; for a ONE relationship users.id = <post's user_id>. q must read the
+ * target's table. Errors, on q (NULL returned): a NULL relationship or
+ * parent (CR_ERR_ARGUMENT), a parent that is no model object
+ * (CR_ERR_UNMAPPED_INSTANCE) or one of another model than the
+ * relationship's (CR_ERR_ARGUMENT), a parent that is not persistent —
+ * transient, pending (flush it first), deleted or detached
+ * (CR_ERR_INVALID_REQUEST), a target table q does not read
+ * (CR_ERR_ARGUMENT). */
+CR_API cr_expr *cr_with_parent_object(cr_stmt *q, const void *parent, const cr_relationship *r);
+#define cr_with_parent(q, parent, rel) cr_with_parent_object((q), (parent), (rel))
 
 /* How many lazy loads a session ran, all relationships together. Past
  * lazy_warn_threshold (cr_session_options; default 10 under echo, else off)

@@ -7,22 +7,29 @@
 
 #define MAX_PATH 4
 
-/* One loader option of a statement, in its arena. A joined one keeps what
- * it adds to the statement while it runs. */
+/* contains_eager: a loader of the options only (not a lazy= of a
+ * relationship): the query joins the target itself. */
+#define LOAD_CONTAINS_EAGER ((cr_loader)(CR_LOAD_RAISE + 1))
+
+/* One loader option of a statement, in its arena. A joined one keeps the
+ * aliases and ON clauses it adds to the statement while it runs, and
+ * whether the last run loaded it in the statement's own rows. */
 typedef struct load_opt {
     struct load_opt *next;
     cr_loader how;
     size_t n;
     const cr_relationship *path[MAX_PATH];
-    cr_expr *alias, *on;
+    cr_expr *alias, *on, *sec_alias, *sec_on;
+    bool in_query;
 } load_opt;
 
-void cr_query_loader(cr_stmt *q, cr_loader how, const cr_relationship *const *path, size_t n)
+static void add_option(cr_stmt *q, cr_loader how, const cr_relationship *const *path, size_t n,
+                       const char *what)
 {
     if (!q || cr_stmt_error(q))
         return;
-    if (how < CR_LOAD_LAZY || how > CR_LOAD_RAISE || !path || n == 0 || n > MAX_PATH) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "loader option: %s", !path || n == 0 ? "no relationship"
+    if (how < CR_LOAD_LAZY || how > LOAD_CONTAINS_EAGER || !path || n == 0 || n > MAX_PATH) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: %s", what, !path || n == 0 ? "no relationship"
                      : n > MAX_PATH ? "a path of more than 4 relationships" : "unknown loader");
         return;
     }
@@ -36,16 +43,16 @@ void cr_query_loader(cr_stmt *q, cr_loader how, const cr_relationship *const *pa
         cr_error e;
         cr_error_init(&e);
         if (!r || (r->resolved ? CR_OK : cr_rel_ready(r, &e))) {
-            cr_stmt_fail(q, r ? e.cls : CR_ERR_ARGUMENT, "loader option: %s",
+            cr_stmt_fail(q, r ? e.cls : CR_ERR_ARGUMENT, "%s: %s", what,
                          r ? cr_error_message(&e) : "a relationship of the path is NULL (was its "
                          "model defined?)");
             cr_error_clear(&e);
             return;
         }
         if (r->parent != m) {
-            cr_stmt_fail(q, CR_ERR_ARGUMENT, "loader option: relationship %s.%s does not follow "
-                         "from %s", r->parent->name, r->name, m ? m->name : "the statement "
-                         "(it selects no model)");
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: relationship %s.%s does not follow from %s",
+                         what, r->parent->name, r->name, m ? m->name : "the statement (it "
+                         "selects no model)");
             return;
         }
         m = r->target;
@@ -67,6 +74,17 @@ void cr_query_loader(cr_stmt *q, cr_loader how, const cr_relationship *const *pa
     cr_stmt_changed(q);
 }
 
+void cr_query_loader(cr_stmt *q, cr_loader how, const cr_relationship *const *path, size_t n)
+{
+    /* contains_eager's own value is no cr_loader of the API: refused as unknown */
+    add_option(q, how == LOAD_CONTAINS_EAGER ? CR_LOAD_DEFAULT : how, path, n, "loader option");
+}
+
+void cr_query_contains_eager(cr_stmt *q, const cr_relationship *const *path, size_t n)
+{
+    add_option(q, LOAD_CONTAINS_EAGER, path, n, "contains_eager");
+}
+
 /* The option for exactly this path, the last given. */
 static load_opt *option_for(cr_stmt *q, const cr_relationship *const *path, size_t n)
 {
@@ -77,13 +95,14 @@ static load_opt *option_for(cr_stmt *q, const cr_relationship *const *path, size
     return found;
 }
 
-/* Whether an option names a longer path through this one. */
-static bool option_below(cr_stmt *q, const cr_relationship *const *path, size_t n)
+/* The last option naming a longer path through this one, or NULL. */
+static load_opt *option_below(cr_stmt *q, const cr_relationship *const *path, size_t n)
 {
+    load_opt *found = NULL;
     for (load_opt *o = q ? q->orm_loads : NULL; o; o = o->next)
         if (o->n > n && memcmp(o->path, path, n * sizeof *path) == 0)
-            return true;
-    return false;
+            found = o;
+    return found;
 }
 
 /* How relationship path[n-1] loads under q. */
@@ -91,10 +110,22 @@ static cr_loader strategy(cr_stmt *q, const cr_relationship *const *path, size_t
 {
     load_opt *o = option_for(q, path, n);
     cr_loader how = o ? o->how : path[n - 1]->lazy;
-    /* A path through it asks for what lies below: load it eagerly. */
-    if (how == CR_LOAD_LAZY && option_below(q, path, n))
-        how = CR_LOAD_SELECTIN;
+    /* A path through it asks for what lies below: load it eagerly, joined
+     * when that is joined (joinedload(A.b).joinedload(B.c)), else with
+     * SELECT ... IN. */
+    load_opt *below = how == CR_LOAD_LAZY ? option_below(q, path, n) : NULL;
+    if (below)
+        how = below->how == CR_LOAD_JOINED || below->how == LOAD_CONTAINS_EAGER ? below->how
+                                                                             : CR_LOAD_SELECTIN;
     return how;
+}
+
+/* Whether path[n-1] was loaded by the last run of q in its own rows
+ * (joinedload, contains_eager). */
+static bool loaded_in_query(cr_stmt *q, const cr_relationship *const *path, size_t n)
+{
+    load_opt *o = option_for(q, path, n);
+    return o && o->in_query;
 }
 
 /* ---- selectin ---- */
@@ -353,7 +384,8 @@ static cr_status eager_rel(cr_session *s, cr_stmt *q, cr_relationship *r, cr_loa
     }
     cr_objects children = {0, NULL};
     cr_status st = CR_OK;
-    if (how == CR_LOAD_JOINED && depth == 0 && r->kind != CR_REL_MANY_TO_MANY) {
+    path[depth] = r;
+    if (loaded_in_query(q, path, depth + 1)) {
         /* Loaded by the query itself: collect the children for what lies below. */
         for (size_t i = 0; i < n && !st; i++) {
             void **items, *one;
@@ -370,6 +402,9 @@ static cr_status eager_rel(cr_session *s, cr_stmt *q, cr_relationship *r, cr_loa
                 children.items[children.count++] = items[j];
             }
         }
+    } else if (how == LOAD_CONTAINS_EAGER) {
+        /* not in the rows (below a selectin level, or past what one
+         * statement joins): left to cr_load */
     } else {
         /* selectin (a joinedload below a selectin level loads the same way:
          * one statement per relationship) */
@@ -379,7 +414,6 @@ static cr_status eager_rel(cr_session *s, cr_stmt *q, cr_relationship *r, cr_loa
                 objs[todo++] = objs[i];
         st = load_selectin(s, r, objs, todo, &children);
     }
-    path[depth] = r;
     if (!st && children.count && depth + 1 < MAX_PATH) {
         cr_instance **ins = instances_of(children.items, children.count);
         st = ins ? eager_level(s, q, r->target, path, depth + 1, ins, children.count)
@@ -437,87 +471,301 @@ cr_status cr_rel_eager(cr_session *s, cr_stmt *q, const cr_mapper *m, void **obj
 
 /* ---- joined eager loading: the query's own LEFT OUTER JOINs ---- */
 
-/* The ON clause of r between `from` (the parent's table or an alias) and
- * `to` (the target's table or alias); columns through cr_c for aliases. */
-static cr_expr *col_of(cr_stmt *q, cr_expr *from_alias, const cr_mapper *m, size_t field)
+/* A column of a table, or the same column of `from` (an alias of the
+ * table, or a subquery selecting it) when from is not NULL. */
+static cr_expr *col_at(cr_stmt *q, cr_expr *from, cr_column *col)
 {
-    cr_column *col = m->fields[field].col;
-    return from_alias ? cr_c(q, from_alias, col->name) : (cr_expr *)(void *)col;
+    return from ? cr_c(q, from, col->name) : (cr_expr *)(void *)col;
 }
 
-static cr_expr *on_clause(cr_stmt *q, const cr_relationship *r, cr_expr *target_alias)
+static cr_expr *col_of(cr_stmt *q, cr_expr *from, const cr_mapper *m, size_t field)
+{
+    return col_at(q, from, m->fields[field].col);
+}
+
+cr_expr *cr_rel_on(cr_stmt *q, const cr_relationship *r, cr_expr *parent_from,
+                   cr_expr *target_from)
 {
     cr_expr *on = NULL;
     for (size_t k = 0; k < r->nkeys; k++) {
         cr_expr *e;
         if (r->kind == CR_REL_MANY_TO_ONE)
-            e = cr_binary(q, CR_OP_EQ, col_of(q, target_alias, r->target, r->ref[k]),
-                          (cr_expr *)(void *)r->parent->fields[r->fk[k]].col);
+            e = cr_binary(q, CR_OP_EQ, col_of(q, target_from, r->target, r->ref[k]),
+                          col_of(q, parent_from, r->parent, r->fk[k]));
         else
-            e = cr_binary(q, CR_OP_EQ, (cr_expr *)(void *)r->parent->fields[r->ref[k]].col,
-                          col_of(q, target_alias, r->target, r->fk[k]));
+            e = cr_binary(q, CR_OP_EQ, col_of(q, parent_from, r->parent, r->ref[k]),
+                          col_of(q, target_from, r->target, r->fk[k]));
         on = on ? cr_and(q, on, e) : e;
     }
     return on;
 }
 
-/* The joined relationships of the first level, for q's model: added to q
- * for the run (columns, LEFT OUTER JOIN, ORDER BY) and taken away after. */
+cr_expr *cr_rel_secondary_on_from(cr_stmt *q, const cr_relationship *r, bool target_side,
+                                  cr_expr *from, cr_expr *secondary_from)
+{
+    const cr_mapper *m = target_side ? r->target : r->parent;
+    size_t n = target_side ? r->ntkeys : r->nkeys;
+    cr_expr *on = NULL;
+    for (size_t k = 0; k < n; k++) {
+        cr_expr *e = cr_binary(q, CR_OP_EQ,
+                               col_of(q, from, m, target_side ? r->tref[k] : r->ref[k]),
+                               col_at(q, secondary_from,
+                                      target_side ? r->sec_remote[k] : r->sec_local[k]));
+        on = on ? cr_and(q, on, e) : e;
+    }
+    return on;
+}
+
+bool cr_stmt_reads_table(const cr_stmt *q, const cr_table *t)
+{
+    for (size_t i = 0; i < q->columns.n; i++)
+        if (q->columns.items[i] == t)
+            return true;
+    for (size_t i = 0; i < q->froms.n; i++)
+        if (q->froms.items[i] == t)
+            return true;
+    for (size_t i = 0; i < q->joins.n; i++)
+        if (((const cr_join_clause *)q->joins.items[i])->target == t)
+            return true;
+    return false;
+}
+
+/* What cr_joined_begin works with while it adds the joined relationships. */
+typedef struct joined_build {
+    cr_session *s;
+    cr_stmt *q;                  /* the query: its options say what to join   */
+    cr_stmt *into;               /* where the joins go: q, or the SELECT that
+                                  * wraps it (LIMIT with a collection)        */
+    cr_joined *j;
+    int at;                      /* where the next entry's columns start      */
+    size_t naliases;
+    bool dry;                    /* only look what would be joined:           */
+    bool found, collection;      /* anything, a collection (not contains_eager) */
+    bool failed;                 /* the error is on the session               */
+} joined_build;
+
+/* LEFT OUTER JOIN r's target (through its secondary table for a
+ * many-to-many) to parent_from, an alias each; the alias of the target. An
+ * in-place join keeps what it made on the option for the next run. */
+static cr_expr *join_entry(joined_build *b, load_opt *o, const cr_relationship *r,
+                           cr_expr *parent_from)
+{
+    cr_stmt *q = b->into;
+    bool keep = q == b->q;
+    cr_expr *alias = keep ? o->alias : NULL, *on = keep ? o->on : NULL;
+    cr_expr *sec = keep ? o->sec_alias : NULL, *sec_on = keep ? o->sec_on : NULL;
+    char name[80];
+    if (r->kind == CR_REL_MANY_TO_MANY) {
+        ++b->naliases;
+        if (!sec) {
+            snprintf(name, sizeof name, "%s_%zu", r->secondary->name, b->naliases);
+            sec = cr_alias(q, r->secondary, name);
+            sec_on = sec ? cr_rel_secondary_on_from(q, r, false, parent_from, sec) : NULL;
+        }
+        cr_outerjoin(q, sec, sec_on);
+    }
+    ++b->naliases;
+    if (!alias) {
+        snprintf(name, sizeof name, "%s_%zu", r->target->table->name, b->naliases);
+        alias = cr_alias(q, r->target->table, name);
+        if (alias)
+            on = r->kind == CR_REL_MANY_TO_MANY ? cr_rel_secondary_on_from(q, r, true, alias, sec)
+                                                : cr_rel_on(q, r, parent_from, alias);
+    }
+    if (!alias || !on)
+        return NULL;
+    if (keep) {
+        o->alias = alias;
+        o->on = on;
+        o->sec_alias = sec;
+        o->sec_on = sec_on;
+    }
+    for (size_t c = 0; c < r->target->nfields; c++)
+        cr_columns(q, col_of(q, alias, r->target, c));
+    cr_outerjoin(q, alias, on);
+    for (size_t k = 0; k < r->norder; k++) {
+        cr_expr *c = col_at(q, alias, r->order[k]);
+        cr_order_by(q, r->desc[k] ? cr_desc(q, c) : c);
+    }
+    return alias;
+}
+
+/* contains_eager: r's target is joined by the query itself; its columns
+ * are added to the query's for the run. */
+static void contains_entry(joined_build *b, const cr_relationship *r, cr_expr *parent_from)
+{
+    const char *why = NULL;
+    cr_status cls = CR_ERR_NOT_SUPPORTED;
+    if (b->into != b->q) {
+        why = "the query is wrapped in a subquery for a joinedload of a collection with "
+              "LIMIT, OFFSET or DISTINCT";
+    } else if (parent_from) {
+        why = "its parent is loaded by a joinedload, through an alias";
+    } else if (!cr_stmt_reads_table(b->q, r->target->table)) {
+        why = "the query does not join the target's table: join it first (cr_join_related)";
+        cls = CR_ERR_INVALID_REQUEST;
+    }
+    if (why)
+        cr_stmt_fail(b->into, cls, "contains_eager of %s.%s: %s", r->parent->name, r->name, why);
+    else
+        cr_columns(b->q, r->target->table);
+}
+
+/* Add the joined relationships below model m (reached by path[0..depth))
+ * whose parent is entry `from` of j (-1: the row's own object), read from
+ * parent_from (NULL: the model's table). */
+static void add_entries(joined_build *b, const cr_mapper *m, const cr_relationship **path,
+                        size_t depth, int from, cr_expr *parent_from)
+{
+    cr_joined *j = b->j;
+    for (size_t i = 0; i < m->nrels && !b->failed; i++) {
+        cr_relationship *r = m->rels[i];
+        /* Not back up the path: that side is the row's parent. */
+        if (depth && path[depth - 1]->back == r)
+            continue;
+        path[depth] = r;
+        cr_loader how = strategy(b->q, path, depth + 1);
+        if (how != CR_LOAD_JOINED && how != LOAD_CONTAINS_EAGER)
+            continue;
+        if (cr_rel_ready(r, &b->s->err)) {
+            b->failed = true;
+            return;
+        }
+        b->found = true;
+        int me = -1;
+        cr_expr *me_from = NULL;
+        if (b->dry) {
+            b->collection |= how == CR_LOAD_JOINED && r->many;
+        } else {
+            if (j->n == CR_ARRAY_LEN(j->rels))
+                continue;   /* past what one statement joins: selectin after it */
+            load_opt *o = option_for(b->q, path, depth + 1);
+            if (!o) {   /* the relationship's own lazy="joined": an option made here */
+                add_option(b->q, how, path, depth + 1, "loader option");
+                if (!(o = option_for(b->q, path, depth + 1)))
+                    return;   /* the error is on q */
+            }
+            if (how == LOAD_CONTAINS_EAGER)
+                contains_entry(b, r, parent_from);
+            else
+                me_from = join_entry(b, o, r, parent_from);
+            if (cr_stmt_error(b->into) || cr_stmt_error(b->q))
+                return;
+            o->in_query = true;
+            me = (int)j->n++;
+            j->rels[me] = r;
+            j->base[me] = b->at;
+            j->from[me] = from;
+            b->at += (int)r->target->nfields;
+        }
+        if (depth + 1 < MAX_PATH)
+            add_entries(b, r->target, path, depth + 1, me, me_from);
+    }
+}
+
+/* An ORDER BY item of q as the same ordering of the wrapping subquery's
+ * column: a column of m's table is one of the subquery's already; anything
+ * else (a joined table's column, an expression) is added to q's columns,
+ * labelled, for the run (SQLAlchemy does the same). */
+static cr_expr *order_on(cr_stmt *outer, cr_stmt *q, cr_expr *anon, const cr_mapper *m,
+                         const cr_expr *item, size_t i)
+{
+    const cr_expr *e = item->kind == CR_N_ORDER ? item->u.un.e : item;
+    const char *name;
+    char label[32];
+    if (e->kind == CR_N_COLUMN && ((const cr_column *)(const void *)e)->table == m->table) {
+        name = ((const cr_column *)(const void *)e)->name;
+    } else {
+        snprintf(label, sizeof label, "anon_order_%zu", i + 1);
+        cr_columns(q, cr_label(q, (cr_expr *)e, label));
+        if (cr_stmt_error(q)) {
+            cr_stmt_fail(outer, cr_error_class(cr_stmt_error(q)), "%s",
+                         cr_error_message(cr_stmt_error(q)));
+            return NULL;
+        }
+        name = label;
+    }
+    cr_expr *c = cr_c(outer, anon, name);
+    if (c && item->kind == CR_N_ORDER) {
+        c = cr_asc(outer, c);
+        if (c)
+            c->op = item->op;
+    }
+    return c;
+}
+
+/* SELECT anon_1.<m's columns> FROM (q) AS anon_1 ORDER BY q's order on
+ * anon_1: q keeps its WHERE, ORDER BY, LIMIT / OFFSET and DISTINCT inside,
+ * and the collections are joined to anon_1 (SQLAlchemy's subquery for a
+ * joinedload with a LIMIT). q is lent to it; cr_joined_end takes it back. */
+static cr_stmt *wrap(cr_session *s, cr_stmt *q, const cr_mapper *m, cr_expr **anon)
+{
+    cr_stmt *outer = cr_select_new();
+    if (!outer || !cr_stmt_reserve_adoption(outer)) {
+        cr_stmt_free(outer);
+        cr_error_oom(&s->err);
+        return NULL;
+    }
+    cr_expr *a = cr_subquery(outer, q, "anon_1");
+    for (size_t f = 0; a && f < m->nfields; f++)
+        cr_columns(outer, col_of(outer, a, m, f));
+    cr_select_from(outer, a);
+    size_t norder = q->order_by.n;   /* q's list, which order_on does not grow */
+    for (size_t i = 0; a && i < norder && !cr_stmt_error(outer); i++)
+        cr_order_by(outer, order_on(outer, q, a, m, q->order_by.items[i], i));
+    outer->orm_mapper = m;
+    *anon = a;
+    if (cr_stmt_error(outer)) {
+        cr_error_copy(&s->err, cr_stmt_error(outer));
+        cr_stmt_unadopt(outer, q);
+        cr_stmt_free(outer);
+        return NULL;
+    }
+    return outer;
+}
+
+/* The joined relationships for q's model m (joinedload, contains_eager,
+ * down their paths): added to q for the run (columns, LEFT OUTER JOIN,
+ * ORDER BY) and taken away by cr_joined_end, or, for a collection under a
+ * LIMIT, OFFSET or DISTINCT, to a SELECT wrapping q. */
 size_t cr_joined_begin(cr_session *s, cr_stmt *q, const cr_mapper *m, cr_joined *j)
 {
     memset(j, 0, sizeof *j);
     j->gen = ++s->load_gen;
+    for (load_opt *o = q->orm_loads; o; o = o->next)
+        o->in_query = false;
     if (!m || !m->nrels || q->kind != CR_STMT_SELECT)
         return 0;
+    const cr_relationship *path[MAX_PATH];
+    joined_build b = {.s = s, .q = q, .into = q, .j = j, .dry = true};
+    add_entries(&b, m, path, 0, -1, NULL);
+    if (b.failed)
+        return SIZE_MAX;
+    if (!b.found)
+        return 0;
+    b.dry = false;
+    cr_expr *parent_from = NULL;
+    j->restore = true;
     j->ncolumns = q->columns.n;
     j->njoins = q->joins.n;
     j->norder = q->order_by.n;
-    int at = 0;
-    for (size_t c = 0; c < q->columns.n; c++) {
-        const cr_table *t = q->columns.items[c];
-        at += t->tag == CR_TAG_TABLE ? (int)t->ncols : 1;
-    }
-    for (size_t i = 0; i < m->nrels && j->n < CR_ARRAY_LEN(j->rels); i++) {
-        cr_relationship *r = m->rels[i];
-        const cr_relationship *path[1] = {r};
-        if (strategy(q, path, 1) != CR_LOAD_JOINED || r->kind == CR_REL_MANY_TO_MANY)
-            continue;
-        if (cr_rel_ready(r, &s->err))
-            return SIZE_MAX;
-        if (q->limit || q->offset) {
-            cr_session_fail(s, CR_ERR_NOT_SUPPORTED, "joinedload of %s.%s with LIMIT or OFFSET "
-                            "(first() adds LIMIT 1) is not supported yet: use selectinload",
-                            r->parent->name, r->name);
+    if (b.collection && (q->limit || q->offset || q->distinct)) {
+        if (!(b.into = j->outer = wrap(s, q, m, &parent_from))) {
+            cr_joined_end(q, j);
             return SIZE_MAX;
         }
-        load_opt *o = option_for(q, path, 1);
-        if (!o) {   /* the relationship's own lazy="joined": an option made here */
-            cr_query_loader(q, CR_LOAD_JOINED, path, 1);
-            o = option_for(q, path, 1);
-            if (!o)
-                return SIZE_MAX;
+        b.at = (int)m->nfields;
+    } else {
+        for (size_t c = 0; c < q->columns.n; c++) {
+            const cr_table *t = q->columns.items[c];
+            b.at += t->tag == CR_TAG_TABLE ? (int)t->ncols : 1;
         }
-        if (!o->alias) {
-            char name[80];
-            snprintf(name, sizeof name, "%s_%zu", r->target->table->name, j->n + 1);
-            o->alias = cr_alias(q, r->target->table, name);
-            o->on = o->alias ? on_clause(q, r, o->alias) : NULL;
-        }
-        if (!o->alias || !o->on)
-            break;
-        for (size_t c = 0; c < r->target->nfields; c++)
-            cr_columns(q, cr_c(q, o->alias, r->target->fields[c].col->name));
-        cr_outerjoin(q, o->alias, o->on);
-        for (size_t k = 0; k < r->norder; k++) {
-            cr_expr *c = cr_c(q, o->alias, r->order[k]->name);
-            cr_order_by(q, r->desc[k] ? cr_desc(q, c) : c);
-        }
-        j->rels[j->n] = r;
-        j->base[j->n++] = at;
-        at += (int)r->target->nfields;
     }
-    if (cr_stmt_error(q)) {
-        cr_error_copy(&s->err, cr_stmt_error(q));
+    add_entries(&b, m, path, 0, -1, parent_from);
+    const cr_error *e = cr_stmt_error(b.into) ? cr_stmt_error(b.into) : cr_stmt_error(q);
+    if (b.failed || e) {
+        if (e)
+            cr_error_copy(&s->err, e);
         cr_joined_end(q, j);
         return SIZE_MAX;
     }
@@ -526,25 +774,37 @@ size_t cr_joined_begin(cr_session *s, cr_stmt *q, const cr_mapper *m, cr_joined 
 
 void cr_joined_end(cr_stmt *q, cr_joined *j)
 {
-    if (!j->n && q->columns.n == j->ncolumns)
+    if (j->outer) {
+        cr_stmt_unadopt(j->outer, q);
+        cr_stmt_free(j->outer);
+        j->outer = NULL;
+    }
+    if (!j->restore)
         return;
+    j->restore = false;
     q->columns.n = j->ncolumns;
     q->joins.n = j->njoins;
     q->order_by.n = j->norder;
     cr_stmt_changed(q);
 }
 
-/* One row of a joined query: the child it holds for each joined
- * relationship goes to the parent's collection. A parent's relationship
- * loaded before (and not expired) is left as it is. */
-cr_status cr_joined_row(cr_session *s, cr_joined *j, cr_instance *parent, const cr_row *row)
+/* One row of a joined query: the child it holds for each joined entry
+ * goes to its parent's collection (the row's object, or the child of the
+ * entry above). A relationship loaded before (and not expired) is left as
+ * it is. */
+cr_status cr_joined_row(cr_session *s, cr_joined *j, cr_instance *root, const cr_row *row)
 {
+    cr_instance *made[CR_ARRAY_LEN(j->rels)];
     for (size_t i = 0; i < j->n; i++) {
         cr_relationship *r = j->rels[i];
+        cr_instance *parent = j->from[i] < 0 ? root : made[j->from[i]];
+        made[i] = NULL;
+        if (!parent)
+            continue;   /* no parent in this row */
         cr_relstate *rs = cr_relstate_of(parent, r->index);
         if (rs->gen != j->gen) {
             rs->gen = j->gen;
-            rs->collecting = !rs->loaded;
+            rs->collecting = !rs->loaded || parent->expired;
             if (rs->collecting) {
                 if (r->many)
                     cr_rel_coll(parent, r)->count = 0;
@@ -552,14 +812,15 @@ cr_status cr_joined_row(cr_session *s, cr_joined *j, cr_instance *parent, const 
                     *cr_rel_ref(parent, r) = NULL;
             }
         }
-        if (!rs->collecting)
-            continue;
         const cr_value *first = cr_row_value_at(row, j->base[i] + (int)r->target->pk[0]);
         if (!first || first->type == CR_NULL)
             continue;   /* LEFT OUTER JOIN: no child */
         void *child = cr_session_object_at(s, r->target, row, j->base[i]);
         if (!child)
             return s->err.cls ? s->err.cls : CR_ERR_INTERNAL;
+        made[i] = cr_instance_of(child);
+        if (!rs->collecting)
+            continue;
         if (r->many) {
             cr_collection *c = cr_rel_coll(parent, r);
             if (!cr_collection_has(c, child) && cr_collection_push(c, child))
@@ -571,22 +832,41 @@ cr_status cr_joined_row(cr_session *s, cr_joined *j, cr_instance *parent, const 
     return CR_OK;
 }
 
+/* The entries below `from` of an object the rows filled become loaded,
+ * and those of their children, down the entries. */
+static cr_status finish_entries(cr_session *s, cr_joined *j, cr_instance *in, int from)
+{
+    for (size_t i = 0; i < j->n; i++) {
+        cr_relationship *r = j->rels[i];
+        if (j->from[i] != from || r->parent != in->mapper)
+            continue;
+        cr_relstate *rs = cr_relstate_of(in, r->index);
+        if (rs->gen != j->gen)
+            continue;   /* not in the rows */
+        void **items, *one;
+        size_t cnt = cr_rel_members(in, r, &items, &one);
+        if (rs->collecting) {
+            rs->collecting = false;
+            if (cr_rel_set_loaded(in, r, items, cnt))
+                return cr_error_oom(&s->err);
+            cnt = cr_rel_members(in, r, &items, &one);
+        }
+        for (size_t k = 0; k < cnt; k++) {
+            cr_status st = finish_entries(s, j, cr_instance_of(items[k]), (int)i);
+            if (st)
+                return st;
+        }
+    }
+    return CR_OK;
+}
+
 /* The joined relationships of the parents collected become loaded. */
 cr_status cr_joined_finish(cr_session *s, cr_joined *j, void **objs, size_t n)
 {
     for (size_t k = 0; k < n; k++) {
-        cr_instance *in = cr_instance_of(objs[k]);
-        for (size_t i = 0; i < j->n; i++) {
-            cr_relationship *r = j->rels[i];
-            cr_relstate *rs = cr_relstate_of(in, r->index);
-            if (rs->gen != j->gen || !rs->collecting)
-                continue;
-            rs->collecting = false;
-            void **items, *one;
-            size_t cnt = cr_rel_members(in, r, &items, &one);
-            if (cr_rel_set_loaded(in, r, items, cnt))
-                return cr_error_oom(&s->err);
-        }
+        cr_status st = finish_entries(s, j, cr_instance_of(objs[k]), -1);
+        if (st)
+            return st;
     }
     return CR_OK;
 }
@@ -618,7 +898,7 @@ static void join_related(cr_stmt *q, const cr_relationship *cr, bool outer)
                      r->parent->name, r->name);
         return;
     }
-    join(q, r->target->table, on_clause(q, r, NULL));
+    join(q, r->target->table, cr_rel_on(q, r, NULL, NULL));
 }
 
 void cr_join_related(cr_stmt *q, const cr_relationship *r) { join_related(q, r, false); }

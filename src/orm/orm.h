@@ -234,6 +234,18 @@ cr_status cr_rel_ready(cr_relationship *r, cr_error *err);
 /* A many-to-many's join condition with its secondary table: the target's
  * key columns (target_side) or the parent's against the secondary's. */
 cr_expr *cr_rel_secondary_on(cr_stmt *q, const cr_relationship *r, bool target_side);
+/* The condition of r (not many-to-many) between parent_from and
+ * target_from: the tables themselves when NULL, else aliases of them
+ * (loading.c). */
+cr_expr *cr_rel_on(cr_stmt *q, const cr_relationship *r, cr_expr *parent_from,
+                   cr_expr *target_from);
+/* Whether q reads table t itself (not an alias of it): selects it, names
+ * it in FROM or joins it (loading.c). */
+bool cr_stmt_reads_table(const cr_stmt *q, const cr_table *t);
+/* cr_rel_secondary_on between aliases (NULL: the table itself): `from` of the parent's
+ * or the target's table, secondary_from of the secondary (loading.c). */
+cr_expr *cr_rel_secondary_on_from(cr_stmt *q, const cr_relationship *r, bool target_side,
+                                  cr_expr *from, cr_expr *secondary_from);
 /* Make the other side of r on `other` name `in` (add) or not, when loaded. */
 cr_status cr_rel_back_link(cr_instance *other, const cr_relationship *r, cr_instance *in,
                            bool add);
@@ -261,17 +273,25 @@ cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan);
 /* Load what the query's loader options ask for the objects it loaded. */
 cr_status cr_rel_eager(cr_session *s, cr_stmt *q, const cr_mapper *m, void **objs, size_t n);
 
-/* loading.c: joined eager loads, run inside a query's own statement. */
+/* loading.c: joined eager loads, run inside a query's own statement. The
+ * entries are in path order: an entry's parent comes before it. */
 typedef struct cr_joined {
     size_t n;
     struct cr_relationship *rels[8];
     int base[8];                 /* where the target's columns start in a row */
+    int from[8];                 /* the entry whose child is the parent; -1:
+                                  * the row's own object                      */
+    bool restore;                /* q was extended in place:                  */
     size_t ncolumns, njoins, norder;   /* q's lists before                   */
+    cr_stmt *outer;              /* or the SELECT wrapping q, to run instead  */
     uint32_t gen;
 } cr_joined;
-/* Add q's first-level joined relationships to it for one run: how many
- * (0: none), SIZE_MAX on error (on the session). cr_joined_end undoes it. */
+/* Add q's joined relationships (joinedload, contains_eager, and their
+ * chains) for one run: how many (0: none), SIZE_MAX on error (on the
+ * session). Run cr_joined_stmt(q, j); cr_joined_end undoes it once the
+ * result is freed. */
 size_t cr_joined_begin(cr_session *s, cr_stmt *q, const cr_mapper *m, cr_joined *j);
+#define cr_joined_stmt(q, j) ((j)->outer ? (j)->outer : (q))
 void cr_joined_end(cr_stmt *q, cr_joined *j);
 cr_status cr_joined_row(cr_session *s, cr_joined *j, cr_instance *parent, const cr_row *row);
 cr_status cr_joined_finish(cr_session *s, cr_joined *j, void **objs, size_t n);

@@ -208,16 +208,19 @@ static cr_objects *load(cr_session *s, cr_stmt *q, const cr_param *params, size_
                        : 0;
     if (njoined == SIZE_MAX)
         return NULL;
-    cr_result *r = run_entity(s, q, params, &m);
-    if (q && njoined)
-        cr_joined_end(q, &j);
-    if (!r)
+    cr_result *r = run_entity(s, q ? cr_joined_stmt(q, &j) : q, params, &m);
+    if (!r) {
+        if (q)
+            cr_joined_end(q, &j);
         return NULL;
+    }
     cr_objects *list = cr_calloc(1, sizeof *list);
     size_t cap = 0;
     bool ok = list != NULL;
     const cr_row *row;
-    while (ok && (max == 0 || list->count < max) && (row = cr_result_fetchone(r))) {
+    /* A joined load reads on past max while the rows are of the parents
+     * listed: they hold the rest of their children. */
+    while (ok && (max == 0 || list->count < max || njoined) && (row = cr_result_fetchone(r))) {
         ++*seen;
         bool made;
         void *obj = object_for_row(s, m, row, &made);
@@ -227,6 +230,8 @@ static cr_objects *load(cr_session *s, cr_stmt *q, const cr_param *params, size_
         }
         if (njoined) {
             cr_instance *in = cr_instance_of(obj);
+            if (max && list->count >= max && in->seen_gen != j.gen)
+                break;
             if (cr_joined_row(s, &j, in, row)) {
                 ok = false;
                 break;
@@ -248,6 +253,8 @@ static cr_objects *load(cr_session *s, cr_stmt *q, const cr_param *params, size_
     if (!list)
         cr_error_oom(&s->err);
     cr_result_free(r);
+    if (q)
+        cr_joined_end(q, &j);
     if (ok && njoined && cr_joined_finish(s, &j, list->items, list->count))
         ok = false;
     if (ok && m->nrels && cr_rel_eager(s, q, m, list->items, list->count))

@@ -834,16 +834,7 @@ cr_status cr_object_load(void *obj, size_t offset)
 
 cr_expr *cr_rel_secondary_on(cr_stmt *q, const cr_relationship *r, bool target_side)
 {
-    const cr_mapper *m = target_side ? r->target : r->parent;
-    size_t n = target_side ? r->ntkeys : r->nkeys;
-    cr_expr *on = NULL;
-    for (size_t k = 0; k < n; k++) {
-        cr_expr *e = cr_binary(q, CR_OP_EQ,
-                               (cr_expr *)(void *)m->fields[target_side ? r->tref[k] : r->ref[k]].col,
-                               (cr_expr *)(void *)(target_side ? r->sec_remote[k] : r->sec_local[k]));
-        on = on ? cr_and(q, on, e) : e;
-    }
-    return on;
+    return cr_rel_secondary_on_from(q, r, target_side, NULL, NULL);
 }
 
 /* The statement loading relationship r for one parent: the target's

@@ -197,6 +197,33 @@ void harness_log_reset(void)
     harness_log[0] = '\0';
 }
 
+size_t harness_statements(void)
+{
+    static const char *const not_statements[] = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
+                                                 "RELEASE", "N+1"};
+    size_t n = 0;
+    for (const char *p = harness_log; *p;) {
+        const char *e = strchr(p, '\n');
+        bool counted = true;
+        for (size_t i = 0; i < sizeof not_statements / sizeof *not_statements; i++)
+            counted &= strncmp(p, not_statements[i], strlen(not_statements[i])) != 0;
+        n += counted;
+        p = e ? e + 1 : p + strlen(p);
+    }
+    return n;
+}
+
+bool harness_sent(const char *prefix)
+{
+    for (const char *p = harness_log; *p;) {
+        if (strncmp(p, prefix, strlen(prefix)) == 0)
+            return true;
+        const char *e = strchr(p, '\n');
+        p = e ? e + 1 : p + strlen(p);
+    }
+    return false;
+}
+
 static cr_session *open_sessions[8];
 
 cr_session *harness_session(cr_engine *engine, const cr_session_options *o)
@@ -245,4 +272,34 @@ void harness_drop(cr_engine *engine, cr_metadata *md)
     cr_metadata_drop_all(md, c, true);
     cr_conn_commit(c);
     cr_conn_close(c);
+}
+
+static cr_engine *suite_engine;
+static cr_metadata *suite_md;
+
+cr_engine *harness_orm_engine(cr_metadata *md)
+{
+    cr_engine_options o = {.echo = true, .log_fn = harness_capture};
+    cr_error *err = NULL;
+    suite_engine = cr_create_engine(backend_url, &o, &err);
+    if (!suite_engine) {
+        fprintf(stderr, "engine: %s\n", cr_error_message(err));
+        exit(1);
+    }
+    suite_md = md;
+    return suite_engine;
+}
+
+int harness_orm_setup(void **state)
+{
+    (void)state;
+    harness_recreate(suite_engine, suite_md);
+    return 0;
+}
+
+int harness_orm_teardown(void **state)
+{
+    (void)state;
+    harness_drop(suite_engine, suite_md);
+    return 0;
 }

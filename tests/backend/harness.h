@@ -64,6 +64,29 @@ extern char harness_log[1 << 16];
 extern size_t harness_log_len;
 void harness_capture(void *userdata, const char *line);
 void harness_log_reset(void);
+/* How many statements the log holds (BEGIN, COMMIT, ROLLBACK, SAVEPOINT,
+ * RELEASE and the N+1 report left out); whether one starts with prefix. */
+size_t harness_statements(void);
+bool harness_sent(const char *prefix);
+#define ASSERT_SENT(prefix)                                                            \
+    do {                                                                               \
+        if (!harness_sent(prefix))                                                     \
+            print_error("no statement starting with: %s\nsent:\n%s\n", prefix, harness_log); \
+        assert_true(harness_sent(prefix));                                             \
+    } while (0)
+/* Some statement holds text. */
+#define ASSERT_SENT_TEXT(text)                                                         \
+    do {                                                                               \
+        if (!strstr(harness_log, text))                                                \
+            print_error("no statement with: %s\nsent:\n%s\n", text, harness_log);        \
+        assert_non_null(strstr(harness_log, text));                                    \
+    } while (0)
+#define ASSERT_STATEMENTS(n)                                                           \
+    do {                                                                               \
+        if (harness_statements() != (n))                                               \
+            print_error("expected %d statements, sent:\n%s\n", (int)(n), harness_log);    \
+        assert_int_equal(harness_statements(), (n));                                   \
+    } while (0)
 
 /* A session of engine that harness_free_sessions (a test's teardown) frees
  * when a failed assertion left it open: an open transaction would hold the
@@ -76,5 +99,11 @@ int harness_free_sessions(void **state);
  * setup); drop them (a group teardown). */
 void harness_recreate(cr_engine *engine, cr_metadata *md);
 void harness_drop(cr_engine *engine, cr_metadata *md);
+/* An ORM suite's engine, echoing into harness_log (exits 1 when it cannot
+ * be made; the suite frees it), and md's tables recreated for each test
+ * (harness_orm_setup) and dropped after the group (harness_orm_teardown). */
+cr_engine *harness_orm_engine(cr_metadata *md);
+int harness_orm_setup(void **state);
+int harness_orm_teardown(void **state);
 
 #endif

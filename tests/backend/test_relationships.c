@@ -89,47 +89,6 @@ static cr_metadata *md;
 static cr_engine *engine;
 static RLikes likes;
 
-/* ---- the statements sent, as the echo log shows them ---- */
-
-/* How many statements (not BEGIN / COMMIT / ROLLBACK) were sent since the
- * last reset, and whether one of them starts with prefix. */
-static size_t statements(void)
-{
-    size_t n = 0;
-    for (const char *p = harness_log; *p;) {
-        const char *e = strchr(p, '\n');
-        if (strncmp(p, "BEGIN", 5) && strncmp(p, "COMMIT", 6) && strncmp(p, "ROLLBACK", 8) &&
-            strncmp(p, "SAVEPOINT", 9) && strncmp(p, "RELEASE", 7) && strncmp(p, "N+1", 3))
-            n++;
-        p = e ? e + 1 : p + strlen(p);
-    }
-    return n;
-}
-
-static bool sent(const char *prefix)
-{
-    for (const char *p = harness_log; *p;) {
-        if (strncmp(p, prefix, strlen(prefix)) == 0)
-            return true;
-        const char *e = strchr(p, '\n');
-        p = e ? e + 1 : p + strlen(p);
-    }
-    return false;
-}
-
-#define ASSERT_SENT(prefix)                                                            \
-    do {                                                                               \
-        if (!sent(prefix))                                                             \
-            print_error("no statement starting with: %s\nsent:\n%s\n", prefix, harness_log); \
-        assert_true(sent(prefix));                                                     \
-    } while (0)
-#define ASSERT_STATEMENTS(n)                                                           \
-    do {                                                                               \
-        if (statements() != (n))                                                       \
-            print_error("expected %d statements, sent:\n%s\n", (int)(n), harness_log);    \
-        assert_int_equal(statements(), (n));                                           \
-    } while (0)
-
 #define S_OK(s, call) ASSERT_OK(call, cr_session_error(s))
 
 static int setup(void **state)

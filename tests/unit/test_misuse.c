@@ -1535,6 +1535,37 @@ static void test_relationship_misuse(void **state)
     cr_outerjoin_related(q, NULL);
     CHECK(cr_error_class(cr_stmt_error(q)) == CR_ERR_ARGUMENT, "outerjoin of NULL");
     cr_stmt_free(q);
+    /* contains_eager, any / has / with_parent: NULL statement, NULL relationship,
+     * NULL parent; each an error of the statement, NULL for the expressions */
+    cr_query_contains_eager(NULL, NULL, 0);
+    NUL(cr_related_any(NULL, NULL, NULL));
+    NUL(cr_related_has(NULL, NULL, NULL));
+    NUL(cr_with_parent_object(NULL, NULL, NULL));
+    q = cr_select_model(Item);
+    cr_query_contains_eager(q, NULL, 0);
+    CHECK(cr_error_class(cr_stmt_error(q)) == CR_ERR_ARGUMENT, "contains_eager without a path");
+    cr_stmt_free(q);
+    q = cr_select_model(Item);
+    cr_query_contains_eager(q, none, 1);
+    CHECK(cr_error_class(cr_stmt_error(q)) == CR_ERR_ARGUMENT, "contains_eager of NULL");
+    cr_stmt_free(q);
+    q = cr_select_model(Item);
+    NUL(cr_related_any(q, NULL, NULL));
+    CHECK(cr_error_class(cr_stmt_error(q)) == CR_ERR_ARGUMENT, "any() of NULL");
+    cr_stmt_free(q);
+    q = cr_select_model(Item);
+    NUL(cr_related_has(q, NULL, NULL));
+    CHECK(cr_error_class(cr_stmt_error(q)) == CR_ERR_ARGUMENT, "has() of NULL");
+    cr_stmt_free(q);
+    q = cr_select_model(Item);
+    NUL(cr_with_parent_object(q, NULL, NULL));
+    CHECK(cr_error_class(cr_stmt_error(q)) == CR_ERR_ARGUMENT, "with_parent() of NULL");
+    cr_stmt_free(q);
+    /* a loader value that is no cr_loader (contains_eager's own is not one) */
+    q = cr_select_model(Item);
+    cr_query_loader(q, (cr_loader)(CR_LOAD_RAISE + 1), none, 1);
+    CHECK(cr_error_class(cr_stmt_error(q)) == CR_ERR_ARGUMENT, "loader past the last");
+    cr_stmt_free(q);
 }
 
 static void test_orm_query_misuse(void **state)

@@ -128,7 +128,8 @@ done:
 }
 
 /* The relationship workload: a parent with two kids and a label, added by
- * cascade; a selectin load; a kid removed (delete-orphan); commits. */
+ * cascade; a selectin load; joined loads; a kid removed (delete-orphan);
+ * commits. */
 static bool rel_workload(cr_engine *engine, bool *never_failed)
 {
     bool finished = false;
@@ -172,6 +173,23 @@ static bool rel_workload(cr_engine *engine, bool *never_failed)
     cr_objects_free(list);
     assert_ptr_equal(again, p);
     assert_int_equal(p->kids.count, 2);
+    /* joined loads under first() (LIMIT 1: the parent in a subquery), one
+     * through the secondary table, and an any() filter */
+    STEP("expire", cr_session_expire_all(s));
+    if (!(q = cr_session_query(s, Parent)))
+        goto done;
+    cr_filter(q, cr_any(q, Parent_model.r.kids, cr_eq(q, Kid_model.c.name, "k2")));
+    cr_joinedload(q, Parent_model.r.kids);
+    cr_joinedload(q, Parent_model.r.tags);
+    again = cr_query_first(q);
+    cr_stmt_free(q);
+    if (!again) {
+        check_failure(s, cr_error_class(cr_session_error(s)), "joined first");
+        goto done;
+    }
+    assert_ptr_equal(again, p);
+    assert_int_equal(p->kids.count, 2);
+    assert_int_equal(p->tags.count, 1);
     STEP("remove", cr_remove(p, kids, k1));
     STEP("commit", cr_session_commit(s));
     finished = true;
