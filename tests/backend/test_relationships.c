@@ -276,7 +276,7 @@ static void test_expire_discards_changes(void **state)
     assert_ptr_equal(p->author, bob);
     harness_log_reset();
     S_OK(s, cr_session_flush(s));
-    assert_false(sent("UPDATE rel_users"));              /* ann's new name is gone too */
+    assert_false(harness_sent("UPDATE rel_users"));              /* ann's new name is gone too */
     assert_true(bob->id > 0);
     assert_int_equal(p->user_id, bob->id);
     S_OK(s, cr_session_commit(s));
