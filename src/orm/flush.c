@@ -471,11 +471,40 @@ static cr_status rel_clear_assoc(cr_session *s, flush_plan *p, cr_instance *in)
     return st;
 }
 
+/* A deleted object's row referring to another through a post_update
+ * many-to-one first has that key set NULL by an UPDATE of its own, before
+ * the DELETEs (SQLAlchemy's pre-update): the rows of a cycle can then go in
+ * any order. */
+static cr_status rel_pre_delete_updates(cr_session *s, flush_plan *p, cr_instance *in)
+{
+    for (size_t i = 0; i < in->mapper->nrels; i++) {
+        const cr_relationship *r = in->mapper->rels[i];
+        if (!r->resolved || r->kind != CR_REL_MANY_TO_ONE || !r->post_update || r->viewonly)
+            continue;
+        bool refers = false;
+        for (size_t k = 0; k < r->nkeys && !refers; k++)
+            refers = cr_snap_value(in, r->fk[k]).type != CR_NULL;
+        struct flush_note *n = refers ? note_of(s, p, in) : NULL;
+        if (refers && !n)
+            return CR_ERR_NO_MEMORY;
+        for (size_t k = 0; refers && k < r->nkeys; k++) {
+            fk_sync *y = cr_arena_alloc(&p->arena, sizeof *y);
+            if (!y)
+                return cr_error_oom(&s->err);
+            *y = (fk_sync){n->syncs, r, r->fk[k], NULL, r->ref[k], true};
+            n->syncs = y;
+        }
+    }
+    return CR_OK;
+}
+
 /* A deleted object's one-to-many children without a delete cascade lose
  * their foreign key (loaded first unless passive_deletes). */
 static cr_status rel_deletes(cr_session *s, flush_plan *p, cr_instance *in)
 {
     cr_status st = rel_clear_assoc(s, p, in);
+    if (!st)
+        st = rel_pre_delete_updates(s, p, in);
     for (size_t i = 0; i < in->mapper->nrels && !st; i++) {
         cr_relationship *r = in->mapper->rels[i];
         if (!r->resolved || r->kind != CR_REL_ONE_TO_MANY || r->viewonly ||
@@ -517,6 +546,9 @@ static cr_status rel_backrefs(cr_instance *in)
             continue;
         cr_instance *old = was ? cr_instance_of(was) : NULL;
         cr_instance *t = now ? cr_instance_of(now) : NULL;
+        /* An object of another session is refused later, untouched. */
+        if (t && t->session && t->session != in->session)
+            continue;
         if (old && old->mapper == r->target)
             cr_rel_back_link(old, r, in, false);
         if (t && t->mapper == r->target && cr_rel_back_link(t, r, in, true))
@@ -920,7 +952,7 @@ static cr_status collect_posts(cr_session *s, flush_plan *p)
     for (size_t i = 0; i < p->nitems; i++) {
         cr_instance *in = p->items[i].in;
         for (fk_sync *y = in->note ? in->note->syncs : NULL; y; y = y->next) {
-            if (!y->post || in->marked_delete)
+            if (!y->post || (in->marked_delete && y->src))
                 continue;
             if (!grow(&p->posts, p->nposts, &p->capposts, sizeof *p->posts))
                 return cr_error_oom(&s->err);
@@ -1423,18 +1455,20 @@ static cr_status run_post_update(cr_session *s, flush_plan *p, const flush_step 
         const fk_sync *y = p->posts[step->first + k].y;
         cr_instance *in = p->posts[step->first + k].in;
         flush_item *it = &p->items[in->note->item];
+        const cr_mapper *m = in->mapper;
         cr_value v;
         cr_status st = source_value(s, p, y, in, &v);
-        if (!st)
+        if (!st && !in->marked_delete)   /* a deleted row's: only sent */
             st = keep_value(s, p, it, y->field, v);
         if (st)
             return st;
-        const cr_mapper *m = in->mapper;
         cr_stmt *q = cr_update(m->table);
         if (q) {
-            bind_to(q, m->fields[y->field].col, it->post[y->field], true);
+            bind_to(q, m->fields[y->field].col, v, true);
             for (size_t j = 0; j < m->npk; j++)
-                bind_to(q, m->fields[m->pk[j]].col, item_value(it, m->pk[j]), false);
+                bind_to(q, m->fields[m->pk[j]].col,
+                        in->marked_delete ? cr_snap_value(in, m->pk[j]) : item_value(it, m->pk[j]),
+                        false);
         }
         if ((st = run_counted(s, q)))
             return st;

@@ -258,6 +258,11 @@ cr_status cr_rel_set_loaded(cr_instance *in, cr_relationship *r, void **objs, si
 cr_status cr_rel_cascade_add(cr_session *s, cr_instance *in);
 /* Cascade delete from in (cr_session_delete). */
 cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan);
+/* cascade.c: expunge in and what it reaches along expunge cascades;
+ * expire it and what it reaches along refresh-expire (loaded
+ * relationships only, as SQLAlchemy's cascade_iterator). */
+cr_status cr_cascade_expunge(cr_session *s, cr_instance *in);
+cr_status cr_cascade_expire(cr_session *s, cr_instance *in);
 /* Load what the query's loader options ask for the objects it loaded. */
 cr_status cr_rel_eager(cr_session *s, cr_stmt *q, const cr_mapper *m, void **objs, size_t n);
 

@@ -1049,6 +1049,9 @@ cr_status cr_rel_cascade_add(cr_session *s, cr_instance *in)
             if (t->mapper != r->target)
                 return rel_error(&s->err, CR_ERR_ARGUMENT, r, "it holds a %s object where %s "
                                  "objects belong", t->mapper->name, r->target->name);
+            if (t->session)
+                return rel_error(&s->err, CR_ERR_INVALID_REQUEST, r, "it holds a %s object "
+                                 "that belongs to another session%s", t->mapper->name, NULL);
             if ((st = cr_rel_cascade_add(s, t)))
                 return st;
         }

@@ -648,8 +648,7 @@ cr_status cr_session_expunge(cr_session *s, void *obj)
         return s->err.cls;
     if (in->session != s)
         return not_in_session(s, in, "expunge");
-    cr_session_expunge_instance(s, in);
-    return CR_OK;
+    return cr_cascade_expunge(s, in);
 }
 
 cr_status cr_session_expunge_all(cr_session *s)
@@ -677,9 +676,7 @@ cr_status cr_session_expire(cr_session *s, void *obj)
         return s->err.cls;
     if (in->session != s || in->state != CR_INST_PERSISTENT)
         return not_in_session(s, in, "expire");
-    in->expired = true;
-    cr_rel_expire(in);
-    return CR_OK;
+    return cr_cascade_expire(s, in);
 }
 
 cr_status cr_session_expire_all(cr_session *s)
@@ -707,7 +704,7 @@ cr_status cr_session_refresh(cr_session *s, void *obj)
         return s->err.cls;
     if (in->session != s || in->state != CR_INST_PERSISTENT)
         return not_in_session(s, in, "refresh");
-    if ((st = cr_session_autoflush(s)))
+    if ((st = cr_session_autoflush(s)) || (st = cr_cascade_expire(s, in)))
         return st;
     return cr_instance_reload(s, in);
 }
