@@ -124,10 +124,105 @@ static uint64_t changed_fields(const cr_instance *in)
 
 /* ---- planning ---- */
 
+/* Whether a post_update relationship of md's models sets foreign key k of
+ * table t: an UPDATE after the INSERTs (and before the DELETEs) sets it, so
+ * the key does not order the tables. */
+static bool fk_post_updated(const cr_metadata *md, const cr_table *t, const cr_constraint *k)
+{
+    for (size_t i = 0; i < md->ntables; i++) {
+        const cr_mapper *m = cr_table_mapper(md->tables[i]);
+        for (size_t j = 0; m && j < m->nrels; j++) {
+            const cr_relationship *r = m->rels[j];
+            if (!r->post_update || !r->resolved || r->viewonly ||
+                r->kind == CR_REL_MANY_TO_MANY)
+                continue;
+            const cr_mapper *holder = r->kind == CR_REL_MANY_TO_ONE ? r->parent : r->target;
+            if (holder->table == t && holder->fields[r->fk[0]].col == k->cols[0])
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Whether table a must be written after table b: a foreign key of a refers
+ * to b, one that no post_update relationship sets. */
+static bool saved_after(const cr_table *a, const cr_table *b)
+{
+    if (a == b)
+        return false;
+    for (size_t i = 0; i < a->ncons; i++) {
+        const cr_constraint *c = a->constraints[i];
+        if (c->kind == CR_CONSTRAINT_FOREIGN_KEY && c->ncols > 0 &&
+            strcmp(c->ref_tables[0], b->name) == 0 && !fk_post_updated(a->md, a, c))
+            return true;
+    }
+    return false;
+}
+
+/* The place of t among md's tables sorted by the foreign keys that order
+ * the flush (post_update ones left out), as cr_metadata_sorted_tables
+ * sorts them: by name, then in rounds of the tables whose referred tables
+ * are placed; a cycle left follows in name order. -1 when out of memory. */
+static int table_rank_post_update(const cr_table *t)
+{
+    cr_metadata *md = t->md;
+    size_t n = md->ntables;
+    const cr_table **todo = cr_malloc(n * sizeof *todo);
+    bool *ready = cr_malloc(n * sizeof *ready);
+    int rank = -1, placed = 0;
+    if (!todo || !ready)
+        goto done;
+    memcpy(todo, md->tables, n * sizeof *todo);
+    for (size_t i = 1; i < n; i++)   /* by name (an insertion sort: few tables) */
+        for (size_t j = i; j > 0 && strcmp(todo[j - 1]->name, todo[j]->name) > 0; j--) {
+            const cr_table *x = todo[j];
+            todo[j] = todo[j - 1];
+            todo[j - 1] = x;
+        }
+    while (n > 0 && rank < 0) {
+        size_t taken = 0;
+        for (size_t i = 0; i < n; i++) {
+            ready[i] = true;
+            for (size_t j = 0; j < n && ready[i]; j++)
+                ready[i] = !saved_after(todo[i], todo[j]);
+            taken += ready[i];
+        }
+        size_t keep = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!ready[i] && taken)
+                todo[keep++] = todo[i];
+            else if (todo[i] == t)
+                rank = placed;
+            else
+                placed++;
+        }
+        n = taken ? keep : 0;
+    }
+done:
+    cr_free(todo);
+    cr_free(ready);
+    return rank;
+}
+
+static bool has_post_update(const cr_metadata *md)
+{
+    for (size_t i = 0; i < md->ntables; i++) {
+        const cr_mapper *m = cr_table_mapper(md->tables[i]);
+        for (size_t j = 0; m && j < m->nrels; j++)
+            if (m->rels[j]->post_update)
+                return true;
+    }
+    return false;
+}
+
 /* The table's place among its metadata's tables sorted by foreign keys. */
 static int table_rank(const cr_table *t)
 {
     cr_metadata *md = t->md;
+    if (has_post_update(md)) {
+        int rank = table_rank_post_update(t);
+        return rank < 0 ? 0 : rank;
+    }
     cr_table *sorted[256];
     cr_table **all = md->ntables <= 256 ? sorted : cr_malloc(md->ntables * sizeof *all);
     if (!all)
@@ -269,22 +364,32 @@ static struct flush_note *note_of(cr_session *s, flush_plan *p, cr_instance *in)
     return n;
 }
 
-/* The child's foreign key fields of r take src's key (src NULL: NULL). */
-static cr_status add_sync(cr_session *s, flush_plan *p, cr_instance *child,
-                          const cr_relationship *r, cr_instance *src)
+/* The object's foreign key fields of r take src's key (src NULL: NULL);
+ * post: by an UPDATE of their own. */
+static cr_status push_syncs(cr_session *s, flush_plan *p, cr_instance *in,
+                            const cr_relationship *r, cr_instance *src, bool post)
 {
-    struct flush_note *n = note_of(s, p, child);
+    struct flush_note *n = note_of(s, p, in);
     if (!n)
         return CR_ERR_NO_MEMORY;
     for (size_t k = 0; k < r->nkeys; k++) {
         fk_sync *y = cr_arena_alloc(&p->arena, sizeof *y);
         if (!y)
             return cr_error_oom(&s->err);
-        *y = (fk_sync){n->syncs, r, r->fk[k], src, r->ref[k],
-                       r->post_update && src && src->state == CR_INST_PENDING};
+        *y = (fk_sync){n->syncs, r, r->fk[k], src, r->ref[k], post};
         n->syncs = y;
     }
     return CR_OK;
+}
+
+/* The child's foreign key fields of r take src's key (src NULL: NULL),
+ * after the INSERTs when post_update (on either side of a pair) says so
+ * and src is being inserted. */
+static cr_status add_sync(cr_session *s, flush_plan *p, cr_instance *child,
+                          const cr_relationship *r, cr_instance *src)
+{
+    bool post = r->post_update || (r->back && r->back->post_update);
+    return push_syncs(s, p, child, r, src, post && src && src->state == CR_INST_PENDING);
 }
 
 /* Whether the child's fields of r are set from an object by this flush. */
@@ -292,6 +397,15 @@ static bool has_parent_sync(const cr_instance *child, const cr_relationship *r)
 {
     for (const fk_sync *y = child->note ? child->note->syncs : NULL; y; y = y->next)
         if (y->src && y->field == r->fk[0])
+            return true;
+    return false;
+}
+
+/* Whether the object already has a pre-delete UPDATE of r's key. */
+static bool has_pre_delete_sync(const cr_instance *in, const cr_relationship *r)
+{
+    for (const fk_sync *y = in->note ? in->note->syncs : NULL; y; y = y->next)
+        if (y->field == r->fk[0] && y->post && !y->src)
             return true;
     return false;
 }
@@ -471,31 +585,47 @@ static cr_status rel_clear_assoc(cr_session *s, flush_plan *p, cr_instance *in)
     return st;
 }
 
-/* A deleted object's row referring to another through a post_update
- * many-to-one first has that key set NULL by an UPDATE of its own, before
- * the DELETEs (SQLAlchemy's pre-update): the rows of a cycle can then go in
- * any order. */
+/* Before the DELETEs, an UPDATE sets NULL the foreign key of r that the
+ * row of `holder` (being deleted) has: SQLAlchemy's pre-update of a
+ * post_update relationship, so that the rows of a cycle may go in any
+ * order. */
+static cr_status add_pre_delete_sync(cr_session *s, flush_plan *p, cr_instance *holder,
+                                     const cr_relationship *r)
+{
+    bool refers = false;
+    for (size_t k = 0; k < r->nkeys && !refers; k++)
+        refers = cr_snap_value(holder, r->fk[k]).type != CR_NULL;
+    return refers ? push_syncs(s, p, holder, r, NULL, true) : CR_OK;
+}
+
+/* The pre-updates a deleted object asks: its own key of a post_update
+ * many-to-one, and the keys of its loaded children deleted with it through
+ * a post_update one-to-many (children that stay lose their key by an
+ * UPDATE of rel_deletes). */
 static cr_status rel_pre_delete_updates(cr_session *s, flush_plan *p, cr_instance *in)
 {
-    for (size_t i = 0; i < in->mapper->nrels; i++) {
+    cr_status st = CR_OK;
+    for (size_t i = 0; i < in->mapper->nrels && !st; i++) {
         const cr_relationship *r = in->mapper->rels[i];
-        if (!r->resolved || r->kind != CR_REL_MANY_TO_ONE || !r->post_update || r->viewonly)
+        if (!r->resolved || !r->post_update || r->viewonly)
             continue;
-        bool refers = false;
-        for (size_t k = 0; k < r->nkeys && !refers; k++)
-            refers = cr_snap_value(in, r->fk[k]).type != CR_NULL;
-        struct flush_note *n = refers ? note_of(s, p, in) : NULL;
-        if (refers && !n)
-            return CR_ERR_NO_MEMORY;
-        for (size_t k = 0; refers && k < r->nkeys; k++) {
-            fk_sync *y = cr_arena_alloc(&p->arena, sizeof *y);
-            if (!y)
-                return cr_error_oom(&s->err);
-            *y = (fk_sync){n->syncs, r, r->fk[k], NULL, r->ref[k], true};
-            n->syncs = y;
+        if (r->kind == CR_REL_MANY_TO_ONE) {
+            if (!has_pre_delete_sync(in, r))
+                st = add_pre_delete_sync(s, p, in, r);
+            continue;
+        }
+        if (r->kind != CR_REL_ONE_TO_MANY || !cr_relstate_of(in, i)->loaded)
+            continue;
+        void **items, *one;
+        size_t n = cr_rel_members(in, r, &items, &one);
+        for (size_t k = 0; k < n && !st; k++) {
+            cr_instance *t = cr_instance_of(items[k]);
+            if (t && t->session == s && t->marked_delete && t->state == CR_INST_PERSISTENT &&
+                !has_pre_delete_sync(t, r))
+                st = add_pre_delete_sync(s, p, t, r);
         }
     }
-    return CR_OK;
+    return st;
 }
 
 /* A deleted object's one-to-many children without a delete cascade lose
@@ -953,6 +1083,12 @@ static cr_status collect_posts(cr_session *s, flush_plan *p)
         cr_instance *in = p->items[i].in;
         for (fk_sync *y = in->note ? in->note->syncs : NULL; y; y = y->next) {
             if (!y->post || (in->marked_delete && y->src))
+                continue;
+            /* both sides of a pair may ask for the same key: one UPDATE */
+            bool dup = false;
+            for (size_t j = p->nposts; j > 0 && p->posts[j - 1].in == in && !dup; j--)
+                dup = p->posts[j - 1].y->field == y->field;
+            if (dup)
                 continue;
             if (!grow(&p->posts, p->nposts, &p->capposts, sizeof *p->posts))
                 return cr_error_oom(&s->err);
