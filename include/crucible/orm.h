@@ -541,7 +541,7 @@ CR_API cr_session *cr_query_session(const cr_stmt *q);
  * that the DELETEs may come in any order (on a one-to-many: the key of each
  * loaded child deleted with the parent). The key it sets no longer orders
  * the tables of a flush, and it counts for both relationships of a
- * back_populates pair (one UPDATE per row). */
+ * back_populates pair (one UPDATE per row).
  *
  * Errors. A related object of the wrong model (CR_ERR_ARGUMENT) or of
  * another session (CR_ERR_INVALID_REQUEST) is refused by the calls, by

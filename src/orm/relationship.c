@@ -872,8 +872,10 @@ static cr_stmt *lazy_stmt(cr_session *s, const cr_relationship *r, size_t *slot)
         }
     const cr_mapper *t = r->target;
     cr_stmt *q = cr_select(t->table);
-    if (!q)
+    if (!q) {
+        cr_error_oom(&s->err);
         return NULL;
+    }
     if (r->kind == CR_REL_MANY_TO_MANY) {
         cr_join(q, r->secondary, cr_rel_secondary_on(q, r, true));
         for (size_t k = 0; k < r->nkeys; k++)

@@ -686,6 +686,7 @@ cr_status cr_session_expire_all(cr_session *s)
     cr_error_clear(&s->err);
     for (cr_instance *in = s->head; in; in = in->next)
         if (in->session == s && in->state == CR_INST_PERSISTENT) {
+            cr_rel_restore(in);   /* relationship changes not flushed are dropped */
             in->expired = true;
             cr_rel_expire(in);
         }
