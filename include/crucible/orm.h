@@ -323,8 +323,11 @@ CR_API cr_status cr_session_expunge_all(cr_session *s);
  * their copies (the other sides kept in step; a collection's members no
  * longer there are treated as removed: their key set NULL, or deleted with
  * delete-orphan). Returns the session's object, NULL on error (on the
- * session; copies made before it stay); obj and what it reaches are left to
- * their owner. Autoflush runs before, not during. */
+ * session). What it would merge is checked first: a relationship holding
+ * an object of the wrong model, or one that cannot resolve, is refused
+ * naming it before anything changes; a database error or out of memory
+ * halfway leaves the copies made before it. obj and what it reaches are
+ * left to their owner. Autoflush runs before, not during. */
 CR_API void *cr_session_merge(cr_session *s, void *obj);
 
 /* The object of this primary key (session.get): from the identity map when

@@ -58,10 +58,26 @@ static bool seen_put(seen_map *m, const void *key, void *value)
 
 /* ---- walking a cascade ---- */
 
-/* The objects of this session reached from `in` along relationships whose
- * cascade has `bit`, through what is loaded only (no SQL, as SQLAlchemy's
- * cascade_iterator), each once, `in` first. The caller frees *out. */
-static cr_status cascade_collect(cr_session *s, cr_instance *in, unsigned bit,
+static cr_status bad_member(cr_session *s, const cr_relationship *r, const void *obj)
+{
+    const cr_instance *t = cr_instance_of(obj);
+    if (!t)
+        return cr_session_fail(s, CR_ERR_UNMAPPED_INSTANCE, "relationship %s.%s holds "
+                               "something that is not an object of a mapped model",
+                               r->parent->name, r->name);
+    return cr_session_fail(s, CR_ERR_ARGUMENT, "relationship %s.%s holds a %s object where %s "
+                           "objects belong", r->parent->name, r->name, t->mapper->name,
+                           r->target->name);
+}
+
+/* The objects reached from `in` along relationships whose cascade has
+ * `bit`, through what is loaded only (no SQL, as SQLAlchemy's
+ * cascade_iterator), each once, `in` first. For expunge and expire (merge
+ * false): the objects of this session. For merge: those not of this
+ * session (merge takes one of the session as it is), each checked to be an
+ * object of its relationship's target, so that a merge refuses bad input
+ * before it changes anything. The caller frees *out. */
+static cr_status cascade_collect(cr_session *s, cr_instance *in, unsigned bit, bool merge,
                                  cr_instance ***out, size_t *nout)
 {
     seen_map seen = {NULL, 0, 0};
@@ -76,11 +92,17 @@ static cr_status cascade_collect(cr_session *s, cr_instance *in, unsigned bit,
             cr_relationship *r = m->rels[i];
             if (!(r->cascade & bit) || r->viewonly || !cr_relstate_of(list[at], i)->loaded)
                 continue;
+            if (merge && (st = cr_rel_ready(r, &s->err)))
+                break;
             void **items, *one;
             size_t k = cr_rel_members(list[at], r, &items, &one);
             for (size_t j = 0; j < k && !st; j++) {
                 cr_instance *t = cr_instance_of(items[j]);
-                if (!t || t->session != s || seen_find(&seen, t))
+                if (merge && (!t || t->mapper != r->target)) {
+                    st = bad_member(s, r, items[j]);
+                    break;
+                }
+                if (!t || (t->session == s) == merge || seen_find(&seen, t))
                     continue;
                 if (n == cap) {
                     cr_instance **bigger = cr_realloc(list, 2 * cap * sizeof *list);
@@ -112,7 +134,7 @@ cr_status cr_cascade_expunge(cr_session *s, cr_instance *in)
 {
     cr_instance **list;
     size_t n;
-    cr_status st = cascade_collect(s, in, CR_CASCADE_EXPUNGE, &list, &n);
+    cr_status st = cascade_collect(s, in, CR_CASCADE_EXPUNGE, false, &list, &n);
     if (st)
         return st;
     for (size_t i = 0; i < n; i++)
@@ -126,7 +148,7 @@ cr_status cr_cascade_expire(cr_session *s, cr_instance *in)
     cr_instance **list;
     size_t n;
     /* Collected first: expiring unloads the relationships it follows. */
-    cr_status st = cascade_collect(s, in, CR_CASCADE_REFRESH, &list, &n);
+    cr_status st = cascade_collect(s, in, CR_CASCADE_REFRESH, false, &list, &n);
     if (st)
         return st;
     for (size_t i = 0; i < n; i++) {
@@ -156,18 +178,6 @@ typedef struct merge_ctx {
 } merge_ctx;
 
 static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relationship *via);
-
-static cr_status merge_fail_member(cr_session *s, const cr_relationship *r, const void *obj)
-{
-    const cr_instance *t = cr_instance_of(obj);
-    if (!t)
-        return cr_session_fail(s, CR_ERR_UNMAPPED_INSTANCE, "merge: relationship %s.%s holds "
-                               "something that is not an object of a mapped model",
-                               r->parent->name, r->name);
-    return cr_session_fail(s, CR_ERR_ARGUMENT, "merge: relationship %s.%s holds a %s object "
-                           "where %s objects belong", r->parent->name, r->name,
-                           t->mapper->name, r->target->name);
-}
 
 /* Point dest's relationship r at the copies (n of them; a ONE: 0 or 1),
  * keeping the other sides in step as cr_set_related / cr_append would. */
@@ -244,9 +254,7 @@ static cr_status merge_set(cr_session *s, cr_instance *dest, cr_relationship *r,
 static cr_status merge_rel(merge_ctx *c, cr_instance *src, cr_instance *dest, cr_relationship *r)
 {
     cr_session *s = c->s;
-    cr_status st = cr_rel_ready(r, &s->err);
-    if (st)
-        return st;
+    cr_status st = CR_OK;
     void **items, *one;
     size_t n = cr_rel_members(src, r, &items, &one);
     void **copies = cr_malloc((n ? n : 1) * sizeof *copies);
@@ -254,12 +262,7 @@ static cr_status merge_rel(merge_ctx *c, cr_instance *src, cr_instance *dest, cr
         return cr_error_oom(&s->err);
     size_t ncopies = 0;
     for (size_t i = 0; i < n && !st; i++) {
-        cr_instance *t = cr_instance_of(items[i]);
-        if (!t || t->mapper != r->target) {
-            st = merge_fail_member(s, r, items[i]);
-            break;
-        }
-        cr_instance *copy = merge_one(c, t, r);
+        cr_instance *copy = merge_one(c, cr_instance_of(items[i]), r);   /* checked */
         if (!copy) {
             st = s->err.cls ? s->err.cls : CR_ERR_INTERNAL;
             break;
@@ -352,8 +355,12 @@ void *cr_session_merge(cr_session *s, void *obj)
     }
     if (src->session == s)
         return obj;
-    if (cr_session_check(s))
+    cr_instance **reached;
+    size_t nreached;
+    if (cr_session_check(s) ||
+        cascade_collect(s, src, CR_CASCADE_MERGE, true, &reached, &nreached))
         return NULL;
+    cr_free(reached);
     /* Autoflush before a copy is looked up by its key (as get does: only
      * when objects were added or deleted), none halfway through. */
     bool keyed = true;

@@ -447,6 +447,18 @@ static void test_merge_cascade(void **state)
     assert_ptr_equal(again, copy);
     assert_ptr_equal(cr_session_merge(s2, a1), c1);
     harness_session_free(s2);
+    /* from the many-to-one side: a detached post brings its author */
+    cr_session *s3 = harness_session(engine, NULL);
+    CPost *m1 = cr_session_merge(s3, a1);
+    assert_non_null(m1);
+    assert_non_null(m1->author);
+    assert_ptr_not_equal(m1->author, ann);
+    assert_int_equal(cr_object_state_of(m1->author), CR_STATE_PERSISTENT);
+    assert_string_equal(m1->author->name, "ann");
+    S_OK(s3, cr_load(m1->author, posts));
+    assert_int_equal(m1->author->posts.count, 2);
+    assert_ptr_equal(m1->author->posts.items[0], m1);
+    harness_session_free(s3);
     cr_object_free(a3);
     harness_session_free(s);
 }
@@ -624,6 +636,21 @@ static void test_wrong_model(void **state)
     assert_int_equal(cr_session_flush(s), CR_ERR_ARGUMENT);
     assert_true(says(s, "CPost.author"));
     S_OK(s, cr_session_rollback(s));
+    /* by merge: refused before any copy is made */
+    CPost *q = post("q");
+    CUser *v = user("v");
+    assert_int_equal(cr_append(v, posts, q), CR_OK);
+    q->author = (struct CUser *)(void *)t;
+    size_t before = cr_session_identity_count(s);
+    assert_null(cr_session_merge(s, v));
+    assert_true(says(s, "CPost.author"));
+    assert_int_equal(cr_session_identity_count(s), before);
+    char *plan = cr_session_plan(s);   /* no copy of v or q left pending */
+    assert_non_null(plan);
+    assert_null(strstr(plan, "INSERT"));
+    free(plan);
+    cr_object_free(q);
+    cr_object_free(v);
     p->author = u;
     S_OK(s, cr_session_add_all(s, CR_OBJS(u, p, t)));
     S_OK(s, cr_session_commit(s));
