@@ -537,8 +537,9 @@ CR_API cr_session *cr_query_session(const cr_stmt *q);
  * post_update. Two rows that refer to each other (a department's head is
  * one of its employees; two employees managing each other) cannot be
  * inserted by INSERTs alone: a flush that meets such a cycle fails with
- * CR_ERR_FLUSH naming the relationship, before the row that needs the key
- * is sent, and the session waits for cr_session_rollback. Declare one side
+ * CR_ERR_FLUSH naming the relationship before anything is sent
+ * (cr_session_plan reports it too), and the session waits for
+ * cr_session_rollback. Declare one side
  * .post_update = true: that foreign key is then set by an UPDATE after the
  * INSERTs, and before a row with it is deleted an UPDATE sets it NULL, so
  * that the DELETEs may come in any order (on a one-to-many: the key of each

@@ -1136,6 +1136,49 @@ static cr_status push_middle_steps(cr_session *s, flush_plan *p)
     return st;
 }
 
+static cr_status circular_fail(cr_session *s, const cr_instance *child, const fk_sync *y)
+{
+    cr_buf b;
+    cr_buf_init(&b);
+    cr_describe(child, &b);
+    cr_status st = cr_session_fail(s, CR_ERR_FLUSH, "Circular dependency: %s needs the key of a "
+                                   "%s not inserted yet through relationship %s.%s; break the "
+                                   "cycle with post_update", cr_buf_cstr(&b) ? cr_buf_cstr(&b) : "?",
+                                   y->src->mapper->name, y->r->parent->name, y->r->name);
+    cr_buf_free(&b);
+    return st;
+}
+
+/* Every key taken from an object being inserted is taken by a step after
+ * that object's INSERT: a cycle of rows without post_update is refused
+ * before anything is sent (SQLAlchemy's CircularDependencyError). */
+static cr_status check_order(cr_session *s, flush_plan *p)
+{
+    size_t *step_of = cr_malloc((p->nitems ? p->nitems : 1) * sizeof *step_of);
+    if (!step_of)
+        return cr_error_oom(&s->err);
+    for (size_t k = 0; k < p->nsteps; k++)
+        for (size_t j = 0; item_step(p->steps[k].kind) && j < p->steps[k].n; j++)
+            step_of[p->steps[k].first + j] = k;
+    cr_status st = CR_OK;
+    for (size_t i = 0; i < p->nitems && !st; i++) {
+        const cr_instance *in = p->items[i].in;
+        if (in->marked_delete)
+            continue;
+        for (const fk_sync *y = in->note ? in->note->syncs : NULL; y && !st; y = y->next) {
+            if (y->post || !y->src || y->src->state != CR_INST_PENDING)
+                continue;
+            const struct flush_note *n = y->src->note;
+            bool before = n && n->item < p->nitems && p->items[n->item].in == y->src &&
+                          step_of[n->item] < step_of[i];
+            if (!before)
+                st = circular_fail(s, in, y);
+        }
+    }
+    cr_free(step_of);
+    return st;
+}
+
 static cr_status plan_build(cr_session *s, flush_plan *p)
 {
     memset(p, 0, sizeof *p);
@@ -1202,6 +1245,8 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
         st = push_middle_steps(s, p);
     if (!st && p->ninserts > 1)
         st = check_duplicate_keys(s, p);
+    if (!st && p->rels)
+        st = check_order(s, p);
     return st;
 }
 
@@ -1313,18 +1358,8 @@ static cr_status source_value(cr_session *s, flush_plan *p, const fk_sync *y,
     }
     const struct flush_note *n = y->src->note;
     if (y->src->state == CR_INST_PENDING) {
-        if (!n || n->item == SIZE_MAX || !n->done) {
-            cr_buf b;
-            cr_buf_init(&b);
-            cr_describe(child, &b);
-            cr_status st = cr_session_fail(s, CR_ERR_FLUSH, "Circular dependency: %s needs the "
-                                           "key of a %s not inserted yet through relationship "
-                                           "%s.%s; break the cycle with post_update",
-                                           cr_buf_cstr(&b) ? cr_buf_cstr(&b) : "?",
-                                           y->src->mapper->name, y->r->parent->name, y->r->name);
-            cr_buf_free(&b);
-            return st;
-        }
+        if (!n || n->item == SIZE_MAX || !n->done)
+            return circular_fail(s, child, y);
         *out = item_value(&p->items[n->item], y->src_field);
         return CR_OK;
     }
