@@ -1,6 +1,7 @@
 /* cascade.c — the cascades of expunge, refresh-expire and merge along relationships (session.expunge, expire / refresh, merge). */
 #include "orm/orm.h"
 
+#include <assert.h>
 #include <string.h>
 
 /* ---- a map of objects seen (pointer to pointer) ---- */
@@ -132,6 +133,7 @@ static cr_status cascade_collect(cr_session *s, cr_instance *in, unsigned bit, b
 
 cr_status cr_cascade_expunge(cr_session *s, cr_instance *in)
 {
+    assert(s && in && in->session == s);
     cr_instance **list;
     size_t n;
     cr_status st = cascade_collect(s, in, CR_CASCADE_EXPUNGE, false, &list, &n);
@@ -145,6 +147,7 @@ cr_status cr_cascade_expunge(cr_session *s, cr_instance *in)
 
 cr_status cr_cascade_expire(cr_session *s, cr_instance *in)
 {
+    assert(s && in && in->session == s && in->state == CR_INST_PERSISTENT);
     cr_instance **list;
     size_t n;
     /* Collected first: expiring unloads the relationships it follows. */
@@ -287,6 +290,7 @@ static cr_status merge_rel(merge_ctx *c, cr_instance *src, cr_instance *dest, cr
  * back. */
 static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relationship *via)
 {
+    assert(src && (!via || src->mapper == via->target));   /* cascade_collect checked */
     cr_session *s = c->s;
     if (src->session == s)
         return src;
