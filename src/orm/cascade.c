@@ -84,9 +84,12 @@ static cr_status cascade_collect(cr_session *s, cr_instance *in, unsigned bit, b
     seen_map seen = {NULL, 0, 0};
     cr_instance **list = cr_malloc(16 * sizeof *list);
     size_t n = 0, cap = 16;
-    cr_status st = list && seen_put(&seen, in, in) ? CR_OK : cr_error_oom(&s->err);
-    if (!st)
-        list[n++] = in;
+    if (!list || !seen_put(&seen, in, in)) {
+        cr_free(list);
+        return cr_error_oom(&s->err);
+    }
+    list[n++] = in;
+    cr_status st = CR_OK;
     for (size_t at = 0; at < n && !st; at++) {
         const cr_mapper *m = list[at]->mapper;
         for (size_t i = 0; i < m->nrels && !st; i++) {
@@ -134,8 +137,8 @@ static cr_status cascade_collect(cr_session *s, cr_instance *in, unsigned bit, b
 cr_status cr_cascade_expunge(cr_session *s, cr_instance *in)
 {
     assert(s && in && in->session == s);
-    cr_instance **list;
-    size_t n;
+    cr_instance **list = NULL;
+    size_t n = 0;
     cr_status st = cascade_collect(s, in, CR_CASCADE_EXPUNGE, false, &list, &n);
     if (st)
         return st;
@@ -148,8 +151,8 @@ cr_status cr_cascade_expunge(cr_session *s, cr_instance *in)
 cr_status cr_cascade_expire(cr_session *s, cr_instance *in)
 {
     assert(s && in && in->session == s && in->state == CR_INST_PERSISTENT);
-    cr_instance **list;
-    size_t n;
+    cr_instance **list = NULL;
+    size_t n = 0;
     /* Collected first: expiring unloads the relationships it follows. */
     cr_status st = cascade_collect(s, in, CR_CASCADE_REFRESH, false, &list, &n);
     if (st)
@@ -359,8 +362,8 @@ void *cr_session_merge(cr_session *s, void *obj)
     }
     if (src->session == s)
         return obj;
-    cr_instance **reached;
-    size_t nreached;
+    cr_instance **reached = NULL;
+    size_t nreached = 0;
     if (cr_session_check(s) ||
         cascade_collect(s, src, CR_CASCADE_MERGE, true, &reached, &nreached))
         return NULL;
