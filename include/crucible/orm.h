@@ -142,16 +142,17 @@ typedef struct cr_objects {
 CR_API void cr_objects_free(cr_objects *list);
 /* for user in users: CR_FOR_EACH(User, user, users) { ... user->name ... }
  * Works on a cr_objects list and on a relationship's cr_collection (empty or
- * not loaded included); break and continue work as in a for loop. It reads
- * the list's count and items afresh at every step, so that a body that
- * appends to the collection it walks (which may move its items) never reads
- * freed memory: appended objects are visited too, and removing one shifts
- * those after it. */
-#define CR_FOR_EACH(T, var, list)                                                    \
-    for (size_t var##_i_ = 0, var##_go_ = 1; var##_go_ && var##_i_ < (list)->count;  \
-         var##_i_++)                                                                 \
-        for (T *var = (var##_go_ = 0, (T *)(list)->items[var##_i_]); !var##_go_;     \
-             var##_go_ = 1)
+ * not loaded included); break and continue work as in a for loop.
+ * It steps by index and reads count and items afresh at each step, as a
+ * Python for loop over a list does: a collection changed inside the loop
+ * (cr_append, cr_remove) is never read from freed memory; an element
+ * appended is visited, and removing the current one skips the next. To
+ * change a collection while visiting each of its members once, iterate a
+ * copy. */
+#define CR_FOR_EACH(T, var, list)                                                     \
+    for (size_t var##_at_ = 0, var##_once_ = 1; var##_once_; var##_once_ = 0)        \
+        for (T *var; var##_at_ < (list)->count &&                                    \
+                     ((var = (T *)(list)->items[var##_at_]), 1); var##_at_++)
 
 /* ------------------------------------------------------------------------
  * Mappers and objects
@@ -296,21 +297,40 @@ CR_API cr_status cr_session_commit_nested(cr_session *s);
 CR_API cr_status cr_session_rollback_nested(cr_session *s);
 
 /* Reload the object's fields from its row now (session.refresh); a row
- * gone is CR_ERR_OBJECT_DELETED. Changes not flushed are lost. */
+ * gone is CR_ERR_OBJECT_DELETED. Changes not flushed are lost. It first
+ * expires the object as cr_session_expire does (its relationships become
+ * unloaded, the objects they reach along refresh-expire cascades expired),
+ * then reloads its fields only. */
 CR_API cr_status cr_session_refresh(cr_session *s, void *obj);
-/* Mark one object, or all, expired (session.expire / expire_all): changes
- * not flushed, to fields and relationships, are discarded. */
+/* Mark one object, or all, expired (session.expire / expire_all). Every
+ * relationship of an expired object becomes unloaded, its changes not
+ * flushed discarded (cr_load reloads it); the objects a loaded relationship
+ * with the refresh-expire cascade reaches ("all" has it) are expired too,
+ * and a pending one reached so leaves the session (transient, still the
+ * session's to free), as SQLAlchemy's cascade does. */
 CR_API cr_status cr_session_expire(cr_session *s, void *obj);
 CR_API cr_status cr_session_expire_all(cr_session *s);
 /* Remove an object from the session and give it to the program, which frees
  * it (cr_object_free) or adds it to a session (expunge / expunge_all; the
- * latter frees nothing either: the program must keep the pointers it wants). */
+ * latter frees nothing either: the program must keep the pointers it wants).
+ * cr_session_expunge gives back with it the objects its loaded
+ * relationships with the expunge cascade ("all" has it) reach, and theirs:
+ * the program frees each of those too (they stay reachable through obj). */
 CR_API cr_status cr_session_expunge(cr_session *s, void *obj);
 CR_API cr_status cr_session_expunge_all(cr_session *s);
 /* Copy the state of obj onto the session's object of the same primary key,
  * loaded when not in the identity map or made pending when there is no row
- * (session.merge). Returns the session's object, NULL on error; obj is left
- * to its owner. */
+ * (session.merge). Along obj's loaded relationships with the merge cascade
+ * (the default "save-update, merge" and "all" have it) the related objects
+ * are merged the same way, each once, and the copy's relationship is set to
+ * their copies (the other sides kept in step; a collection's members no
+ * longer there are treated as removed: their key set NULL, or deleted with
+ * delete-orphan). Returns the session's object, NULL on error (on the
+ * session). What it would merge is checked first: a relationship holding
+ * an object of the wrong model, or one that cannot resolve, is refused
+ * naming it before anything changes; a database error or out of memory
+ * halfway leaves the copies made before it. obj and what it reaches are
+ * left to their owner. Autoflush runs before, not during. */
 CR_API void *cr_session_merge(cr_session *s, void *obj);
 
 /* The object of this primary key (session.get): from the identity map when
@@ -516,7 +536,29 @@ CR_API cr_session *cr_query_session(const cr_stmt *q);
  * and deletes its association rows. Cascades are SQLAlchemy's:
  * "save-update", "merge", "delete", "delete-orphan", "refresh-expire",
  * "expunge", "all" (all but delete-orphan); the default is "save-update,
- * merge".
+ * merge". merge, refresh-expire and expunge follow loaded relationships
+ * only (cr_session_merge, cr_session_expire and cr_session_refresh,
+ * cr_session_expunge).
+ *
+ * post_update. Two rows that refer to each other (a department's head is
+ * one of its employees; two employees managing each other) cannot be
+ * inserted by INSERTs alone: a flush that meets such a cycle fails with
+ * CR_ERR_FLUSH naming the relationship before anything is sent
+ * (cr_session_plan reports it too), and the session waits for
+ * cr_session_rollback. Declare one side
+ * .post_update = true: that foreign key is then set by an UPDATE after the
+ * INSERTs, and before a row with it is deleted an UPDATE sets it NULL, so
+ * that the DELETEs may come in any order (on a one-to-many: the key of each
+ * loaded child deleted with the parent). The key it sets no longer orders
+ * the tables of a flush, and it counts for both relationships of a
+ * back_populates pair (one UPDATE per row).
+ *
+ * Errors. A related object of the wrong model (CR_ERR_ARGUMENT) or of
+ * another session (CR_ERR_INVALID_REQUEST) is refused by the calls, by
+ * cr_session_add's cascade and by the flush (before its statements are
+ * sent; the failed flush then waits for cr_session_rollback, as any does),
+ * with a message naming the relationship ("relationship Post.author:
+ * ..."); the other session and its objects are not touched.
  * ------------------------------------------------------------------------ */
 
 typedef struct cr_relationship cr_relationship;

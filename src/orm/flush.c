@@ -124,10 +124,105 @@ static uint64_t changed_fields(const cr_instance *in)
 
 /* ---- planning ---- */
 
+/* Whether a post_update relationship of md's models sets foreign key k of
+ * table t: an UPDATE after the INSERTs (and before the DELETEs) sets it, so
+ * the key does not order the tables. */
+static bool fk_post_updated(const cr_metadata *md, const cr_table *t, const cr_constraint *k)
+{
+    for (size_t i = 0; i < md->ntables; i++) {
+        const cr_mapper *m = cr_table_mapper(md->tables[i]);
+        for (size_t j = 0; m && j < m->nrels; j++) {
+            const cr_relationship *r = m->rels[j];
+            if (!r->post_update || !r->resolved || r->viewonly ||
+                r->kind == CR_REL_MANY_TO_MANY)
+                continue;
+            const cr_mapper *holder = r->kind == CR_REL_MANY_TO_ONE ? r->parent : r->target;
+            if (holder->table == t && holder->fields[r->fk[0]].col == k->cols[0])
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Whether table a must be written after table b: a foreign key of a refers
+ * to b, one that no post_update relationship sets. */
+static bool saved_after(const cr_table *a, const cr_table *b)
+{
+    if (a == b)
+        return false;
+    for (size_t i = 0; i < a->ncons; i++) {
+        const cr_constraint *c = a->constraints[i];
+        if (c->kind == CR_CONSTRAINT_FOREIGN_KEY && c->ncols > 0 &&
+            strcmp(c->ref_tables[0], b->name) == 0 && !fk_post_updated(a->md, a, c))
+            return true;
+    }
+    return false;
+}
+
+/* The place of t among md's tables sorted by the foreign keys that order
+ * the flush (post_update ones left out), as cr_metadata_sorted_tables
+ * sorts them: by name, then in rounds of the tables whose referred tables
+ * are placed; a cycle left follows in name order. -1 when out of memory. */
+static int table_rank_post_update(const cr_table *t)
+{
+    cr_metadata *md = t->md;
+    size_t n = md->ntables;
+    const cr_table **todo = cr_malloc(n * sizeof *todo);
+    bool *ready = cr_malloc(n * sizeof *ready);
+    int rank = -1, placed = 0;
+    if (!todo || !ready)
+        goto done;
+    memcpy(todo, md->tables, n * sizeof *todo);
+    for (size_t i = 1; i < n; i++)   /* by name (an insertion sort: few tables) */
+        for (size_t j = i; j > 0 && strcmp(todo[j - 1]->name, todo[j]->name) > 0; j--) {
+            const cr_table *x = todo[j];
+            todo[j] = todo[j - 1];
+            todo[j - 1] = x;
+        }
+    while (n > 0 && rank < 0) {
+        size_t taken = 0;
+        for (size_t i = 0; i < n; i++) {
+            ready[i] = true;
+            for (size_t j = 0; j < n && ready[i]; j++)
+                ready[i] = !saved_after(todo[i], todo[j]);
+            taken += ready[i];
+        }
+        size_t keep = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!ready[i] && taken)
+                todo[keep++] = todo[i];
+            else if (todo[i] == t)
+                rank = placed;
+            else
+                placed++;
+        }
+        n = taken ? keep : 0;
+    }
+done:
+    cr_free(todo);
+    cr_free(ready);
+    return rank;
+}
+
+static bool has_post_update(const cr_metadata *md)
+{
+    for (size_t i = 0; i < md->ntables; i++) {
+        const cr_mapper *m = cr_table_mapper(md->tables[i]);
+        for (size_t j = 0; m && j < m->nrels; j++)
+            if (m->rels[j]->post_update)
+                return true;
+    }
+    return false;
+}
+
 /* The table's place among its metadata's tables sorted by foreign keys. */
 static int table_rank(const cr_table *t)
 {
     cr_metadata *md = t->md;
+    if (has_post_update(md)) {
+        int rank = table_rank_post_update(t);
+        return rank < 0 ? 0 : rank;
+    }
     cr_table *sorted[256];
     cr_table **all = md->ntables <= 256 ? sorted : cr_malloc(md->ntables * sizeof *all);
     if (!all)
@@ -269,22 +364,32 @@ static struct flush_note *note_of(cr_session *s, flush_plan *p, cr_instance *in)
     return n;
 }
 
-/* The child's foreign key fields of r take src's key (src NULL: NULL). */
-static cr_status add_sync(cr_session *s, flush_plan *p, cr_instance *child,
-                          const cr_relationship *r, cr_instance *src)
+/* The object's foreign key fields of r take src's key (src NULL: NULL);
+ * post: by an UPDATE of their own. */
+static cr_status push_syncs(cr_session *s, flush_plan *p, cr_instance *in,
+                            const cr_relationship *r, cr_instance *src, bool post)
 {
-    struct flush_note *n = note_of(s, p, child);
+    struct flush_note *n = note_of(s, p, in);
     if (!n)
         return CR_ERR_NO_MEMORY;
     for (size_t k = 0; k < r->nkeys; k++) {
         fk_sync *y = cr_arena_alloc(&p->arena, sizeof *y);
         if (!y)
             return cr_error_oom(&s->err);
-        *y = (fk_sync){n->syncs, r, r->fk[k], src, r->ref[k],
-                       r->post_update && src && src->state == CR_INST_PENDING};
+        *y = (fk_sync){n->syncs, r, r->fk[k], src, r->ref[k], post};
         n->syncs = y;
     }
     return CR_OK;
+}
+
+/* The child's foreign key fields of r take src's key (src NULL: NULL),
+ * after the INSERTs when post_update (on either side of a pair) says so
+ * and src is being inserted. */
+static cr_status add_sync(cr_session *s, flush_plan *p, cr_instance *child,
+                          const cr_relationship *r, cr_instance *src)
+{
+    bool post = r->post_update || (r->back && r->back->post_update);
+    return push_syncs(s, p, child, r, src, post && src && src->state == CR_INST_PENDING);
 }
 
 /* Whether the child's fields of r are set from an object by this flush. */
@@ -292,6 +397,15 @@ static bool has_parent_sync(const cr_instance *child, const cr_relationship *r)
 {
     for (const fk_sync *y = child->note ? child->note->syncs : NULL; y; y = y->next)
         if (y->src && y->field == r->fk[0])
+            return true;
+    return false;
+}
+
+/* Whether the object already has a pre-delete UPDATE of r's key. */
+static bool has_pre_delete_sync(const cr_instance *in, const cr_relationship *r)
+{
+    for (const fk_sync *y = in->note ? in->note->syncs : NULL; y; y = y->next)
+        if (y->field == r->fk[0] && y->post && !y->src)
             return true;
     return false;
 }
@@ -471,11 +585,56 @@ static cr_status rel_clear_assoc(cr_session *s, flush_plan *p, cr_instance *in)
     return st;
 }
 
+/* Before the DELETEs, an UPDATE sets NULL the foreign key of r that the
+ * row of `holder` (being deleted) has: SQLAlchemy's pre-update of a
+ * post_update relationship, so that the rows of a cycle may go in any
+ * order. */
+static cr_status add_pre_delete_sync(cr_session *s, flush_plan *p, cr_instance *holder,
+                                     const cr_relationship *r)
+{
+    bool refers = false;
+    for (size_t k = 0; k < r->nkeys && !refers; k++)
+        refers = cr_snap_value(holder, r->fk[k]).type != CR_NULL;
+    return refers ? push_syncs(s, p, holder, r, NULL, true) : CR_OK;
+}
+
+/* The pre-updates a deleted object asks: its own key of a post_update
+ * many-to-one, and the keys of its loaded children deleted with it through
+ * a post_update one-to-many (children that stay lose their key by an
+ * UPDATE of rel_deletes). */
+static cr_status rel_pre_delete_updates(cr_session *s, flush_plan *p, cr_instance *in)
+{
+    cr_status st = CR_OK;
+    for (size_t i = 0; i < in->mapper->nrels && !st; i++) {
+        const cr_relationship *r = in->mapper->rels[i];
+        if (!r->resolved || !r->post_update || r->viewonly)
+            continue;
+        if (r->kind == CR_REL_MANY_TO_ONE) {
+            if (!has_pre_delete_sync(in, r))
+                st = add_pre_delete_sync(s, p, in, r);
+            continue;
+        }
+        if (r->kind != CR_REL_ONE_TO_MANY || !cr_relstate_of(in, i)->loaded)
+            continue;
+        void **items, *one;
+        size_t n = cr_rel_members(in, r, &items, &one);
+        for (size_t k = 0; k < n && !st; k++) {
+            cr_instance *t = cr_instance_of(items[k]);
+            if (t && t->session == s && t->marked_delete && t->state == CR_INST_PERSISTENT &&
+                !has_pre_delete_sync(t, r))
+                st = add_pre_delete_sync(s, p, t, r);
+        }
+    }
+    return st;
+}
+
 /* A deleted object's one-to-many children without a delete cascade lose
  * their foreign key (loaded first unless passive_deletes). */
 static cr_status rel_deletes(cr_session *s, flush_plan *p, cr_instance *in)
 {
     cr_status st = rel_clear_assoc(s, p, in);
+    if (!st)
+        st = rel_pre_delete_updates(s, p, in);
     for (size_t i = 0; i < in->mapper->nrels && !st; i++) {
         cr_relationship *r = in->mapper->rels[i];
         if (!r->resolved || r->kind != CR_REL_ONE_TO_MANY || r->viewonly ||
@@ -517,6 +676,9 @@ static cr_status rel_backrefs(cr_instance *in)
             continue;
         cr_instance *old = was ? cr_instance_of(was) : NULL;
         cr_instance *t = now ? cr_instance_of(now) : NULL;
+        /* An object of another session is refused later, untouched. */
+        if (t && t->session && t->session != in->session)
+            continue;
         if (old && old->mapper == r->target)
             cr_rel_back_link(old, r, in, false);
         if (t && t->mapper == r->target && cr_rel_back_link(t, r, in, true))
@@ -920,7 +1082,13 @@ static cr_status collect_posts(cr_session *s, flush_plan *p)
     for (size_t i = 0; i < p->nitems; i++) {
         cr_instance *in = p->items[i].in;
         for (fk_sync *y = in->note ? in->note->syncs : NULL; y; y = y->next) {
-            if (!y->post || in->marked_delete)
+            if (!y->post || (in->marked_delete && y->src))
+                continue;
+            /* both sides of a pair may ask for the same key: one UPDATE */
+            bool dup = false;
+            for (size_t j = p->nposts; j > 0 && p->posts[j - 1].in == in && !dup; j--)
+                dup = p->posts[j - 1].y->field == y->field;
+            if (dup)
                 continue;
             if (!grow(&p->posts, p->nposts, &p->capposts, sizeof *p->posts))
                 return cr_error_oom(&s->err);
@@ -965,6 +1133,49 @@ static cr_status push_middle_steps(cr_session *s, flush_plan *p)
             else
                 st = push_rel_step(s, p, a->kind, a->r, NULL, i);
         }
+    return st;
+}
+
+static cr_status circular_fail(cr_session *s, const cr_instance *child, const fk_sync *y)
+{
+    cr_buf b;
+    cr_buf_init(&b);
+    cr_describe(child, &b);
+    cr_status st = cr_session_fail(s, CR_ERR_FLUSH, "Circular dependency: %s needs the key of a "
+                                   "%s not inserted yet through relationship %s.%s; break the "
+                                   "cycle with post_update", cr_buf_cstr(&b) ? cr_buf_cstr(&b) : "?",
+                                   y->src->mapper->name, y->r->parent->name, y->r->name);
+    cr_buf_free(&b);
+    return st;
+}
+
+/* Every key taken from an object being inserted is taken by a step after
+ * that object's INSERT: a cycle of rows without post_update is refused
+ * before anything is sent (SQLAlchemy's CircularDependencyError). */
+static cr_status check_order(cr_session *s, flush_plan *p)
+{
+    size_t *step_of = cr_malloc((p->nitems ? p->nitems : 1) * sizeof *step_of);
+    if (!step_of)
+        return cr_error_oom(&s->err);
+    for (size_t k = 0; k < p->nsteps; k++)
+        for (size_t j = 0; item_step(p->steps[k].kind) && j < p->steps[k].n; j++)
+            step_of[p->steps[k].first + j] = k;
+    cr_status st = CR_OK;
+    for (size_t i = 0; i < p->nitems && !st; i++) {
+        const cr_instance *in = p->items[i].in;
+        if (in->marked_delete)
+            continue;
+        for (const fk_sync *y = in->note ? in->note->syncs : NULL; y && !st; y = y->next) {
+            if (y->post || !y->src || y->src->state != CR_INST_PENDING)
+                continue;
+            const struct flush_note *n = y->src->note;
+            bool before = n && n->item < p->nitems && p->items[n->item].in == y->src &&
+                          step_of[n->item] < step_of[i];
+            if (!before)
+                st = circular_fail(s, in, y);
+        }
+    }
+    cr_free(step_of);
     return st;
 }
 
@@ -1034,6 +1245,8 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
         st = push_middle_steps(s, p);
     if (!st && p->ninserts > 1)
         st = check_duplicate_keys(s, p);
+    if (!st && p->rels)
+        st = check_order(s, p);
     return st;
 }
 
@@ -1145,18 +1358,8 @@ static cr_status source_value(cr_session *s, flush_plan *p, const fk_sync *y,
     }
     const struct flush_note *n = y->src->note;
     if (y->src->state == CR_INST_PENDING) {
-        if (!n || n->item == SIZE_MAX || !n->done) {
-            cr_buf b;
-            cr_buf_init(&b);
-            cr_describe(child, &b);
-            cr_status st = cr_session_fail(s, CR_ERR_FLUSH, "Circular dependency: %s needs the "
-                                           "key of a %s not inserted yet through relationship "
-                                           "%s.%s; break the cycle with post_update",
-                                           cr_buf_cstr(&b) ? cr_buf_cstr(&b) : "?",
-                                           y->src->mapper->name, y->r->parent->name, y->r->name);
-            cr_buf_free(&b);
-            return st;
-        }
+        if (!n || n->item == SIZE_MAX || !n->done)
+            return circular_fail(s, child, y);
         *out = item_value(&p->items[n->item], y->src_field);
         return CR_OK;
     }
@@ -1423,18 +1626,20 @@ static cr_status run_post_update(cr_session *s, flush_plan *p, const flush_step 
         const fk_sync *y = p->posts[step->first + k].y;
         cr_instance *in = p->posts[step->first + k].in;
         flush_item *it = &p->items[in->note->item];
+        const cr_mapper *m = in->mapper;
         cr_value v;
         cr_status st = source_value(s, p, y, in, &v);
-        if (!st)
+        if (!st && !in->marked_delete)   /* a deleted row's: only sent */
             st = keep_value(s, p, it, y->field, v);
         if (st)
             return st;
-        const cr_mapper *m = in->mapper;
         cr_stmt *q = cr_update(m->table);
         if (q) {
-            bind_to(q, m->fields[y->field].col, it->post[y->field], true);
+            bind_to(q, m->fields[y->field].col, v, true);
             for (size_t j = 0; j < m->npk; j++)
-                bind_to(q, m->fields[m->pk[j]].col, item_value(it, m->pk[j]), false);
+                bind_to(q, m->fields[m->pk[j]].col,
+                        in->marked_delete ? cr_snap_value(in, m->pk[j]) : item_value(it, m->pk[j]),
+                        false);
         }
         if ((st = run_counted(s, q)))
             return st;

@@ -174,6 +174,10 @@ cr_status cr_field_store(cr_instance *in, size_t i, const cr_value *v);
  * the old one. */
 cr_status cr_snapshot_take(cr_instance *in);
 void cr_instance_destroy(cr_instance *in);
+/* Expire a persistent object: its changes not flushed, to fields and
+ * relationships, are discarded (as SQLAlchemy discards them), its
+ * relationships unloaded; its fields reload when it is next handed out. */
+void cr_instance_expire(cr_instance *in);
 /* A new transient instance of m, zeroed, with extra bytes for text. */
 cr_instance *cr_instance_alloc(const cr_mapper *m, size_t extra);
 /* A new instance holding the row's columns [base, base + nfields): one
@@ -270,6 +274,11 @@ cr_status cr_rel_set_loaded(cr_instance *in, cr_relationship *r, void **objs, si
 cr_status cr_rel_cascade_add(cr_session *s, cr_instance *in);
 /* Cascade delete from in (cr_session_delete). */
 cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan);
+/* cascade.c: expunge in and what it reaches along expunge cascades;
+ * expire it and what it reaches along refresh-expire (loaded
+ * relationships only, as SQLAlchemy's cascade_iterator). */
+cr_status cr_cascade_expunge(cr_session *s, cr_instance *in);
+cr_status cr_cascade_expire(cr_session *s, cr_instance *in);
 /* Load what the query's loader options ask for the objects it loaded. */
 cr_status cr_rel_eager(cr_session *s, cr_stmt *q, const cr_mapper *m, void **objs, size_t n);
 

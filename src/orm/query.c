@@ -570,54 +570,6 @@ void *cr_session_get_values(cr_session *s, const cr_mapper *m, const cr_value *v
     return obj;
 }
 
-void *cr_session_merge(cr_session *s, void *obj)
-{
-    if (!s)
-        return NULL;
-    cr_error_clear(&s->err);
-    cr_instance *src = cr_instance_of(obj);
-    if (!src) {
-        cr_session_fail(s, CR_ERR_UNMAPPED_INSTANCE, "merge: the object is not an object of a "
-                        "mapped model");
-        return NULL;
-    }
-    if (src->session == s)
-        return obj;
-    const cr_mapper *m = src->mapper;
-    cr_value key[64];
-    bool has_key = true;
-    for (size_t k = 0; k < m->npk; k++) {
-        key[k] = cr_field_value(src, m->pk[k]);
-        has_key = has_key && key[k].type != CR_NULL;
-    }
-    void *target = has_key ? cr_session_get_values(s, m, key, m->npk) : NULL;
-    if (s->err.cls)
-        return NULL;
-    cr_instance *in = target ? cr_instance_of(target) : NULL;
-    bool fresh = !in;
-    if (fresh && !(in = cr_instance_alloc(m, 0))) {
-        cr_error_oom(&s->err);
-        return NULL;
-    }
-    for (size_t i = 0; i < m->nfields; i++) {
-        cr_value v = cr_field_value(src, i);
-        if (cr_field_store(in, i, &v)) {
-            if (fresh)
-                cr_instance_destroy(in);
-            cr_error_oom(&s->err);
-            return NULL;
-        }
-    }
-    if (fresh) {
-        s->unsaved = true;
-        in->state = CR_INST_PENDING;
-        in->order = ++s->order;
-        in->session = s;
-        cr_owner_link(s, in);
-    }
-    return in->obj;
-}
-
 /* ---- streaming (yield_per) ---- */
 
 struct cr_object_stream {

@@ -848,8 +848,10 @@ static cr_stmt *lazy_stmt(cr_session *s, const cr_relationship *r, size_t *slot)
         }
     const cr_mapper *t = r->target;
     cr_stmt *q = cr_select(t->table);
-    if (!q)
+    if (!q) {
+        cr_error_oom(&s->err);
         return NULL;
+    }
     if (r->kind == CR_REL_MANY_TO_MANY) {
         cr_join(q, r->secondary, cr_rel_secondary_on(q, r, true));
         for (size_t k = 0; k < r->nkeys; k++)
@@ -1025,6 +1027,9 @@ cr_status cr_rel_cascade_add(cr_session *s, cr_instance *in)
             if (t->mapper != r->target)
                 return rel_error(&s->err, CR_ERR_ARGUMENT, r, "it holds a %s object where %s "
                                  "objects belong", t->mapper->name, r->target->name);
+            if (t->session)
+                return rel_error(&s->err, CR_ERR_INVALID_REQUEST, r, "it holds a %s object "
+                                 "that belongs to another session%s", t->mapper->name, NULL);
             if ((st = cr_rel_cascade_add(s, t)))
                 return st;
         }

@@ -333,10 +333,7 @@ cr_status cr_session_end(cr_session *s, bool commit)
     return st;
 }
 
-/* Expire an object: its changes not flushed, to fields and relationships,
- * are discarded, as SQLAlchemy discards them; its fields are reloaded when
- * it is next handed out, its relationships by the next cr_load. */
-static void expire_instance(cr_instance *in)
+void cr_instance_expire(cr_instance *in)
 {
     for (size_t i = 0; i < in->mapper->nfields; i++) {
         cr_value was = cr_snap_value(in, i);
@@ -395,7 +392,7 @@ static void restore_after_rollback(cr_session *s, int level)
         }
         in->marked_delete = false;
         if (in->state == CR_INST_PERSISTENT)
-            expire_instance(in);   /* what was flushed is reloaded when next handed out */
+            cr_instance_expire(in);   /* what was flushed is reloaded when next handed out */
     }
 }
 
@@ -654,8 +651,7 @@ cr_status cr_session_expunge(cr_session *s, void *obj)
         return s->err.cls;
     if (in->session != s)
         return not_in_session(s, in, "expunge");
-    cr_session_expunge_instance(s, in);
-    return CR_OK;
+    return cr_cascade_expunge(s, in);
 }
 
 cr_status cr_session_expunge_all(cr_session *s)
@@ -683,8 +679,7 @@ cr_status cr_session_expire(cr_session *s, void *obj)
         return s->err.cls;
     if (in->session != s || in->state != CR_INST_PERSISTENT)
         return not_in_session(s, in, "expire");
-    expire_instance(in);
-    return CR_OK;
+    return cr_cascade_expire(s, in);
 }
 
 cr_status cr_session_expire_all(cr_session *s)
@@ -694,7 +689,7 @@ cr_status cr_session_expire_all(cr_session *s)
     cr_error_clear(&s->err);
     for (cr_instance *in = s->head; in; in = in->next)
         if (in->session == s && in->state == CR_INST_PERSISTENT)
-            expire_instance(in);
+            cr_instance_expire(in);
     return CR_OK;
 }
 
@@ -710,7 +705,7 @@ cr_status cr_session_refresh(cr_session *s, void *obj)
         return s->err.cls;
     if (in->session != s || in->state != CR_INST_PERSISTENT)
         return not_in_session(s, in, "refresh");
-    if ((st = cr_session_autoflush(s)))
+    if ((st = cr_session_autoflush(s)) || (st = cr_cascade_expire(s, in)))
         return st;
     return cr_instance_reload(s, in);
 }

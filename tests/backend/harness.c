@@ -147,6 +147,14 @@ int64_t scalar_int(cr_conn *conn, const char *sql)
     return out;
 }
 
+int64_t engine_scalar_int(cr_engine *engine, const char *sql)
+{
+    cr_conn *c = connect_ok(engine);
+    int64_t n = scalar_int(c, sql);
+    cr_conn_close(c);
+    return n;
+}
+
 void create_table(cr_conn *c, const char *name, const char *columns)
 {
     char sql[1024];

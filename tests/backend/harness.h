@@ -55,6 +55,8 @@ cr_conn *connect_ok(cr_engine *engine);
 void exec_ok(cr_conn *conn, const char *sql);
 /* Run SQL and return its single int64 value. */
 int64_t scalar_int(cr_conn *conn, const char *sql);
+/* The same on a connection of its own, closed after. */
+int64_t engine_scalar_int(cr_engine *engine, const char *sql);
 
 /* The statements sent by an engine made with .echo = true and .log_fn =
  * harness_capture since harness_log_reset: a line each, parameter lines

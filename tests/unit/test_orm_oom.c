@@ -212,6 +212,64 @@ done:
     return finished;
 }
 
+/* The cascades of expire, refresh, merge and expunge: a parent with two
+ * kids, committed (kept loaded), expired, refreshed, its kids loaded again,
+ * merged into a second session, expunged. */
+static bool cascade_workload(cr_engine *engine, bool *never_failed)
+{
+    static const cr_session_options keep = {.expire_on_commit = CR_NO};
+    bool finished = false, added = false;
+    *never_failed = false;
+    cr_session *s = cr_session_new(engine, &keep), *s2 = NULL;
+    Parent *p = cr_new(Parent);
+    Kid *k1 = cr_new(Kid), *k2 = cr_new(Kid);
+    if (!s || !p || !k1 || !k2)
+        goto done;
+    p->name = "p";
+    k1->name = "k1";
+    k2->name = "k2";
+    cr_status st;
+    if ((st = cr_append(p, kids, k1)) || (st = cr_append(p, kids, k2))) {
+        assert_int_equal(st, CR_ERR_NO_MEMORY);
+        goto done;
+    }
+    st = cr_session_add(s, p);
+    added = true;
+    if (st) {
+        check_failure(s, st, "add");
+        goto done;
+    }
+    STEP("commit", cr_session_commit(s));
+    STEP("expire", cr_session_expire(s, p));
+    STEP("refresh", cr_session_refresh(s, p));
+    STEP("load", cr_load(p, kids));
+    STEP("commit", cr_session_commit(s));   /* the connection goes back */
+    if (!(s2 = cr_session_new(engine, NULL)))
+        goto done;
+    Parent *copy = cr_session_merge(s2, p);
+    if (!copy) {
+        check_failure(s2, cr_error_class(cr_session_error(s2)), "merge");
+        goto done;
+    }
+    assert_int_equal(copy->kids.count, 2);
+    assert_ptr_equal(((Kid *)copy->kids.items[1])->parent, copy);
+    STEP("expunge", cr_session_expunge(s, p));
+    assert_int_equal(cr_object_state_of(k2), CR_STATE_DETACHED);
+    finished = true;
+done:
+    *never_failed = cr_mem_fail_disarm();
+    cr_session_free(s2);
+    cr_session_rollback(s);
+    /* What the session does not own (never added, or expunged) is freed
+     * here; cr_object_free leaves the session's alone. */
+    void *objs[] = {p, k1, k2};
+    for (size_t i = 0; i < 3; i++)
+        if (!added || cr_object_state_of(objs[i]) != CR_STATE_PERSISTENT)
+            (void)cr_object_free(objs[i]);
+    cr_session_free(s);
+    return finished;
+}
+
 /* Run the workload with the n-th allocation failing, n = 0, 1, ... until a
  * run goes through with no failure left to inject; the tables are cleared
  * (clear: statements) before each run. */
@@ -253,6 +311,7 @@ static void test_relationship_oom_sweep(void **state)
     static const char *const clear[] = {"DELETE FROM parent_labels", "DELETE FROM kids",
                                         "DELETE FROM labels", "DELETE FROM parents", NULL};
     sweep(engine, c, clear, rel_workload, "relationship workload");
+    sweep(engine, c, clear, cascade_workload, "cascade workload");
     assert_int_equal(cr_conn_exec(c, "DELETE FROM parent_labels", NULL), CR_OK);
     cr_conn_close(c);
     cr_metadata_free(md);

@@ -1,0 +1,381 @@
+/* cascade.c — the cascades of expunge, refresh-expire and merge along relationships (session.expunge, expire / refresh, merge). */
+#include "orm/orm.h"
+
+#include <assert.h>
+#include <string.h>
+
+/* ---- a map of objects seen (pointer to pointer) ---- */
+
+typedef struct seen_map {
+    struct seen_slot { const void *key; void *value; } *slots;
+    size_t cap, n;               /* cap: a power of two, or 0                 */
+} seen_map;
+
+static size_t seen_hash(const void *p, size_t cap)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h >> 17) & (cap - 1);
+}
+
+static struct seen_slot *seen_find(const seen_map *m, const void *key)
+{
+    if (!m->cap)
+        return NULL;
+    for (size_t i = seen_hash(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
+        if (m->slots[i].key == key)
+            return &m->slots[i];
+        if (!m->slots[i].key)
+            return NULL;
+    }
+}
+
+static bool seen_put(seen_map *m, const void *key, void *value)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        struct seen_slot *slots = cr_calloc(cap, sizeof *slots);
+        if (!slots)
+            return false;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->slots[i].key)
+                continue;
+            size_t j = seen_hash(m->slots[i].key, cap);
+            while (slots[j].key)
+                j = (j + 1) & (cap - 1);
+            slots[j] = m->slots[i];
+        }
+        cr_free(m->slots);
+        m->slots = slots;
+        m->cap = cap;
+    }
+    size_t i = seen_hash(key, m->cap);
+    while (m->slots[i].key && m->slots[i].key != key)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->slots[i].key)
+        m->n++;
+    m->slots[i] = (struct seen_slot){key, value};
+    return true;
+}
+
+/* ---- walking a cascade ---- */
+
+static cr_status bad_member(cr_session *s, const cr_relationship *r, const void *obj)
+{
+    const cr_instance *t = cr_instance_of(obj);
+    if (!t)
+        return cr_session_fail(s, CR_ERR_UNMAPPED_INSTANCE, "relationship %s.%s holds "
+                               "something that is not an object of a mapped model",
+                               r->parent->name, r->name);
+    return cr_session_fail(s, CR_ERR_ARGUMENT, "relationship %s.%s holds a %s object where %s "
+                           "objects belong", r->parent->name, r->name, t->mapper->name,
+                           r->target->name);
+}
+
+/* The objects reached from `in` along relationships whose cascade has
+ * `bit`, through what is loaded only (no SQL, as SQLAlchemy's
+ * cascade_iterator), each once, `in` first. For expunge and expire (merge
+ * false): the objects of this session. For merge: those not of this
+ * session (merge takes one of the session as it is), each checked to be an
+ * object of its relationship's target, so that a merge refuses bad input
+ * before it changes anything. The caller frees *out. */
+static cr_status cascade_collect(cr_session *s, cr_instance *in, unsigned bit, bool merge,
+                                 cr_instance ***out, size_t *nout)
+{
+    seen_map seen = {NULL, 0, 0};
+    cr_instance **list = cr_malloc(16 * sizeof *list);
+    size_t n = 0, cap = 16;
+    if (!list || !seen_put(&seen, in, in)) {
+        cr_free(list);
+        return cr_error_oom(&s->err);
+    }
+    list[n++] = in;
+    cr_status st = CR_OK;
+    for (size_t at = 0; at < n && !st; at++) {
+        const cr_mapper *m = list[at]->mapper;
+        for (size_t i = 0; i < m->nrels && !st; i++) {
+            cr_relationship *r = m->rels[i];
+            if (!(r->cascade & bit) || r->viewonly || !cr_relstate_of(list[at], i)->loaded)
+                continue;
+            if (merge && (st = cr_rel_ready(r, &s->err)))
+                break;
+            void **items, *one;
+            size_t k = cr_rel_members(list[at], r, &items, &one);
+            for (size_t j = 0; j < k && !st; j++) {
+                cr_instance *t = cr_instance_of(items[j]);
+                if (merge && (!t || t->mapper != r->target)) {
+                    st = bad_member(s, r, items[j]);
+                    break;
+                }
+                if (!t || (t->session == s) == merge || seen_find(&seen, t))
+                    continue;
+                if (n == cap) {
+                    cr_instance **bigger = cr_realloc(list, 2 * cap * sizeof *list);
+                    if (!bigger) {
+                        st = cr_error_oom(&s->err);
+                        break;
+                    }
+                    list = bigger;
+                    cap *= 2;
+                }
+                if (!seen_put(&seen, t, t))
+                    st = cr_error_oom(&s->err);
+                else
+                    list[n++] = t;
+            }
+        }
+    }
+    cr_free(seen.slots);
+    if (st) {
+        cr_free(list);
+        return st;
+    }
+    *out = list;
+    *nout = n;
+    return CR_OK;
+}
+
+cr_status cr_cascade_expunge(cr_session *s, cr_instance *in)
+{
+    assert(s && in && in->session == s);
+    cr_instance **list = NULL;
+    size_t n = 0;
+    cr_status st = cascade_collect(s, in, CR_CASCADE_EXPUNGE, false, &list, &n);
+    if (st)
+        return st;
+    for (size_t i = 0; i < n; i++)
+        cr_session_expunge_instance(s, list[i]);
+    cr_free(list);
+    return CR_OK;
+}
+
+cr_status cr_cascade_expire(cr_session *s, cr_instance *in)
+{
+    assert(s && in && in->session == s && in->state == CR_INST_PERSISTENT);
+    cr_instance **list = NULL;
+    size_t n = 0;
+    /* Collected first: expiring unloads the relationships it follows. */
+    cr_status st = cascade_collect(s, in, CR_CASCADE_REFRESH, false, &list, &n);
+    if (st)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        cr_instance *t = list[i];
+        if (t->state == CR_INST_PERSISTENT) {
+            cr_instance_expire(t);
+        } else if (t->state == CR_INST_PENDING) {
+            /* SQLAlchemy expunges a pending object reached so; it stays the
+             * session's to free, as a rollback leaves one. */
+            t->state = CR_INST_TRANSIENT;
+            t->session = NULL;
+        }
+    }
+    cr_free(list);
+    return CR_OK;
+}
+
+/* ---- merge ---- */
+
+typedef struct merge_ctx {
+    cr_session *s;
+    seen_map done;               /* source instance -> the session's copy     */
+} merge_ctx;
+
+static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relationship *via);
+
+/* Point dest's relationship r at the copies (n of them; a ONE: 0 or 1),
+ * keeping the other sides in step as cr_set_related / cr_append would. */
+static cr_status merge_set(cr_session *s, cr_instance *dest, cr_relationship *r, void **copies,
+                           size_t n)
+{
+    cr_relstate *rs = cr_relstate_of(dest, r->index);
+    if (!rs->loaded) {
+        if (dest->state == CR_INST_PERSISTENT) {
+            cr_status st = cr_rel_load(s, dest, r);   /* the old members, to let go of */
+            if (st)
+                return st;
+        }
+        rs->loaded = true;
+    }
+    if (!r->many) {
+        void **ref = cr_rel_ref(dest, r);
+        void *now = n ? copies[0] : NULL;
+        if (*ref == now)
+            return CR_OK;
+        if (*ref)
+            cr_rel_back_link(cr_instance_of(*ref), r, dest, false);
+        *ref = now;
+        return now && cr_rel_back_link(cr_instance_of(now), r, dest, true)
+                   ? cr_error_oom(&s->err) : CR_OK;
+    }
+    cr_collection *coll = cr_rel_coll(dest, r);
+    bool same = coll->count == n;
+    for (size_t i = 0; i < n && same; i++)
+        same = coll->items[i] == copies[i];
+    if (same)
+        return CR_OK;
+    if (coll->capacity < n) {
+        void **items = cr_realloc(coll->items, n * sizeof *items);
+        if (!items)
+            return cr_error_oom(&s->err);
+        coll->items = items;
+        coll->capacity = n;
+    }
+    for (size_t i = 0; i < coll->count; i++) {
+        bool kept = false;
+        for (size_t j = 0; j < n && !kept; j++)
+            kept = copies[j] == coll->items[i];
+        if (!kept)
+            cr_rel_back_link(cr_instance_of(coll->items[i]), r, dest, false);
+    }
+    void **old = coll->items;
+    size_t nold = coll->count;
+    cr_status st = CR_OK;
+    for (size_t j = 0; j < n && !st; j++) {
+        bool had = false;
+        for (size_t i = 0; i < nold && !had; i++)
+            had = old[i] == copies[j];
+        if (had)
+            continue;
+        cr_instance *t = cr_instance_of(copies[j]);
+        /* through a one-to-many a child has one parent: the old one lets go */
+        if (r->back && !r->back->many) {
+            void *prev = *cr_rel_ref(t, r->back);
+            if (prev && prev != dest->obj)
+                cr_rel_back_link(cr_instance_of(prev), r->back, t, false);
+        }
+        if (cr_rel_back_link(t, r, dest, true))
+            st = cr_error_oom(&s->err);
+    }
+    memmove(coll->items, copies, n * sizeof *copies);
+    coll->count = n;
+    rs->changed = true;
+    return st;
+}
+
+/* Merge what src's loaded relationship r holds and point dest's at the
+ * copies. */
+static cr_status merge_rel(merge_ctx *c, cr_instance *src, cr_instance *dest, cr_relationship *r)
+{
+    cr_session *s = c->s;
+    cr_status st = CR_OK;
+    void **items, *one;
+    size_t n = cr_rel_members(src, r, &items, &one);
+    void **copies = cr_malloc((n ? n : 1) * sizeof *copies);
+    if (!copies)
+        return cr_error_oom(&s->err);
+    size_t ncopies = 0;
+    for (size_t i = 0; i < n && !st; i++) {
+        cr_instance *copy = merge_one(c, cr_instance_of(items[i]), r);   /* checked */
+        if (!copy) {
+            st = s->err.cls ? s->err.cls : CR_ERR_INTERNAL;
+            break;
+        }
+        bool dup = false;
+        for (size_t j = 0; j < ncopies && !dup; j++)
+            dup = copies[j] == copy->obj;
+        if (!dup)
+            copies[ncopies++] = copy->obj;
+    }
+    if (!st)
+        st = merge_set(s, dest, r, copies, ncopies);
+    cr_free(copies);
+    return st;
+}
+
+/* The session's copy of src: src itself when it is this session's, the
+ * object of its key (from the identity map, else loaded), else a new
+ * pending one; its fields take src's, then its relationships with the merge
+ * cascade the copies of what src's hold (loaded ones only). via: the
+ * relationship src was reached through, whose other side is not followed
+ * back. */
+static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relationship *via)
+{
+    assert(src && (!via || src->mapper == via->target));   /* cascade_collect checked */
+    cr_session *s = c->s;
+    if (src->session == s)
+        return src;
+    struct seen_slot *was = seen_find(&c->done, src);
+    if (was)
+        return was->value;
+    const cr_mapper *m = src->mapper;
+    cr_value key[64];
+    bool has_key = true;
+    for (size_t k = 0; k < m->npk; k++) {
+        key[k] = cr_field_value(src, m->pk[k]);
+        has_key = has_key && key[k].type != CR_NULL;
+    }
+    void *target = has_key ? cr_session_get_values(s, m, key, m->npk) : NULL;
+    if (s->err.cls)
+        return NULL;
+    cr_instance *in = target ? cr_instance_of(target) : NULL;
+    bool fresh = !in;
+    if (fresh && !(in = cr_instance_alloc(m, 0))) {
+        cr_error_oom(&s->err);
+        return NULL;
+    }
+    for (size_t i = 0; i < m->nfields; i++) {
+        cr_value v = cr_field_value(src, i);
+        if (cr_field_store(in, i, &v)) {
+            if (fresh)
+                cr_instance_destroy(in);
+            cr_error_oom(&s->err);
+            return NULL;
+        }
+    }
+    if (fresh) {
+        for (size_t i = 0; i < m->nrels; i++)
+            cr_relstate_of(in, i)->loaded = true;   /* a new object's are empty */
+        s->unsaved = true;
+        in->state = CR_INST_PENDING;
+        in->order = ++s->order;
+        in->session = s;
+        cr_owner_link(s, in);
+    }
+    if (!seen_put(&c->done, src, in)) {
+        cr_error_oom(&s->err);
+        return NULL;
+    }
+    for (size_t i = 0; i < m->nrels; i++) {
+        cr_relationship *r = m->rels[i];
+        if (!(r->cascade & CR_CASCADE_MERGE) || r->viewonly ||
+            !cr_relstate_of(src, i)->loaded || (via && r->back == via))
+            continue;
+        if (merge_rel(c, src, in, r))
+            return NULL;
+    }
+    return in;
+}
+
+void *cr_session_merge(cr_session *s, void *obj)
+{
+    if (!s)
+        return NULL;
+    cr_error_clear(&s->err);
+    cr_instance *src = cr_instance_of(obj);
+    if (!src) {
+        cr_session_fail(s, obj ? CR_ERR_UNMAPPED_INSTANCE : CR_ERR_ARGUMENT, "merge: the object "
+                        "is %s", obj ? "not an object of a mapped model" : "NULL");
+        return NULL;
+    }
+    if (src->session == s)
+        return obj;
+    cr_instance **reached = NULL;
+    size_t nreached = 0;
+    if (cr_session_check(s) ||
+        cascade_collect(s, src, CR_CASCADE_MERGE, true, &reached, &nreached))
+        return NULL;
+    cr_free(reached);
+    /* Autoflush before a copy is looked up by its key (as get does: only
+     * when objects were added or deleted), none halfway through. */
+    bool keyed = true;
+    for (size_t k = 0; k < src->mapper->npk && keyed; k++)
+        keyed = cr_field_value(src, src->mapper->pk[k]).type != CR_NULL;
+    if (keyed && s->unsaved && cr_session_autoflush(s))
+        return NULL;
+    bool autoflush = s->autoflush;
+    s->autoflush = false;
+    merge_ctx c = {s, {NULL, 0, 0}};
+    cr_instance *in = merge_one(&c, src, NULL);
+    s->autoflush = autoflush;
+    cr_free(c.done.slots);
+    return in ? in->obj : NULL;
+}
