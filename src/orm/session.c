@@ -705,7 +705,11 @@ cr_status cr_session_refresh(cr_session *s, void *obj)
         return s->err.cls;
     if (in->session != s || in->state != CR_INST_PERSISTENT)
         return not_in_session(s, in, "refresh");
-    if ((st = cr_session_autoflush(s)) || (st = cr_cascade_expire(s, in)))
+    if ((st = cr_session_autoflush(s)))
+        return st;
+    if (in->state != CR_INST_PERSISTENT)   /* the autoflush deleted it */
+        return not_in_session(s, in, "refresh");
+    if ((st = cr_cascade_expire(s, in)))
         return st;
     return cr_instance_reload(s, in);
 }

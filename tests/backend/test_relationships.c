@@ -351,6 +351,25 @@ static void test_emptied_many_to_one_clears_key(void **state)
     cr_object_free(ann);
 }
 
+/* Refreshing an object marked for deletion: the autoflush deletes it
+ * first, so there is nothing to refresh (InvalidRequestError), and the
+ * session goes on. (Found by fuzz_orm: an assertion failed.) */
+static void test_refresh_after_delete(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    RUser *ann = user("ann");
+    S_OK(s, cr_session_add(s, ann));
+    S_OK(s, cr_session_flush(s));
+    S_OK(s, cr_session_delete(s, ann));
+    assert_int_equal(cr_session_refresh(s, ann), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "deleted"));
+    assert_int_equal(cr_object_state_of(ann), CR_STATE_DELETED);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM rel_users"), 0);
+    harness_session_free(s);
+}
+
 static void test_many_to_many_rows(void **state)
 {
     (void)state;
@@ -701,6 +720,7 @@ int main(int argc, char **argv)
         T(test_expire_discards_changes),
         T(test_detached_unloaded_collection),
         T(test_emptied_many_to_one_clears_key),
+        T(test_refresh_after_delete),
         T(test_many_to_many_rows),
         T(test_delete_cascade_and_orphans),
         T(test_delete_sets_null),
