@@ -381,8 +381,17 @@ static void run_op(vm *m, unsigned op)
     case 20: cr_session_begin_nested(s); break;
     case 21: cr_session_commit_nested(s); break;
     case 22: cr_session_rollback_nested(s); break;
-    case 23: cr_session_expire(s, any_obj(m)); break;
-    case 24: cr_session_expire_all(s); break;
+    case 23: case 24:
+        /* Expiring discards the expired side of a change whose other side
+         * (a pending object's collection) stays: the two then disagree, in
+         * SQLAlchemy too, and the flush follows one of them. */
+        if (cr_session_has_changes(s))
+            m->unchecked = true;
+        if (op == 23)
+            cr_session_expire(s, any_obj(m));
+        else
+            cr_session_expire_all(s);
+        break;
     case 25: cr_session_refresh(s, any_obj(m)); break;
     case 26: {
         void *obj = any_obj(m);
