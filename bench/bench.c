@@ -1,7 +1,7 @@
 /* bench.c — Crucible against the raw client libraries, in one process.
  *
  *   bench [sqlite|postgresql|mysql ...] [--rows N] [--quick] [--reps N]
- *         [--only insert,lookup,fetch,orm] [--no-settle]
+ *         [--only insert,lookup,fetch,orm,rel] [--no-settle]
  *
  * For each backend asked for (all three by default) it runs three workloads
  * through Crucible and through the backend's own client library (libsqlite3,
@@ -32,6 +32,19 @@
  * with their generated keys fetched back (raw: its rows inserted one by
  * one), N/10 session gets by primary key against an empty identity map, and
  * 5N rows loaded as objects, all at once and with a yield_per stream.
+ *
+ * And through relationships (bench_rel): models BenchUser and BenchPost
+ * (bench_users, bench_posts: a one-to-many relationship "posts" ordered by
+ * id, its back side "author"). N/10 users (default 10,000), each with 10
+ * new posts appended with cr_append, flushed in one transaction (raw: the
+ * users inserted, then the posts, one row per statement, each generated key
+ * fetched back: RETURNING on PostgreSQL, the last insert id on SQLite and
+ * MySQL). Then every user loaded and every post touched (keys, title
+ * length), in a fresh session each time: lazily (one cr_load per user: the
+ * N+1 pattern, run once only, see bench_rel), with cr_joinedload and with
+ * cr_selectinload; raw: one hand-written LEFT JOIN ordered by user and post,
+ * read into user structs each with an array of its posts. Every load is
+ * checked against the data, user by user and post by post.
  *
  * Both sides do the same work: the same data, generated before the timer
  * starts; the same transaction (raw code issues BEGIN/COMMIT around the
@@ -111,6 +124,54 @@ static const char INSERT_SQL[] =
 static const char LOOKUP_SQL[] = "SELECT id, name, qty, price FROM bench_items WHERE id = :id";
 static const char FETCH_SQL[] = "SELECT id, name, qty, price FROM bench_items";
 
+/* The relationship workloads' data: users 1..n, each with POSTS_PER_USER
+ * posts. Post j (0-based) of user i (1-based) is row (i-1)*POSTS_PER_USER+j
+ * of the posts; once the posts are inserted in that order into an empty
+ * table, its key is that row + 1. */
+#define POSTS_PER_USER 10
+#define REL_TEXT 48            /* room for a name or title and its NUL */
+
+typedef struct rel_text {
+    char s[REL_TEXT];
+    size_t len;
+} rel_text;
+
+typedef struct rel_data {
+    size_t users;              /* the posts are users * POSTS_PER_USER */
+    rel_text *names;           /* [users] */
+    rel_text *titles;          /* [users * POSTS_PER_USER] */
+} rel_data;
+
+/* The hand-written side of the relationship loads: parent structs, each
+ * with an array of its children, built from the rows of one JOIN. */
+typedef struct raw_post {
+    int64_t id, user_id;
+    char title[REL_TEXT];
+    size_t title_len;
+} raw_post;
+
+typedef struct raw_user {
+    int64_t id;
+    char name[REL_TEXT];
+    size_t name_len;
+    raw_post *posts;
+    size_t nposts, cap;
+} raw_user;
+
+typedef struct raw_users {
+    raw_user *v;
+    size_t n, cap;
+} raw_users;
+
+static const char REL_JOIN_SQL[] =
+    "SELECT u.id, u.name, p.id, p.user_id, p.title FROM bench_users u "
+    "LEFT OUTER JOIN bench_posts p ON p.user_id = u.id ORDER BY u.id, p.id";
+
+/* What a load "touches": every user's name and every post's keys and title. */
+typedef struct rel_sum {
+    uint64_t users, posts, keys, text;
+} rel_sum;
+
 /* ------------------------------------------------------------------------
  * Failure and cleanup
  * ------------------------------------------------------------------------ */
@@ -125,6 +186,7 @@ static struct {
     cr_engine *engine;
     cr_conn *conn;             /* a Crucible connection checked out */
     bool table;                /* bench_items may exist on a server */
+    bool rel_tables;           /* bench_users and bench_posts may exist */
     char *tmpdir;              /* SQLite's directory and file */
     char *dbpath;
     bool dying;
@@ -353,6 +415,160 @@ static void check_fetched(const char *who, const item *rows, size_t got, size_t 
     free(seen);
 }
 
+/* ---- The relationship workloads' data and checks ---- */
+
+static void gen_rel(rel_data *d, size_t users)
+{
+    size_t posts = users * POSTS_PER_USER;
+    d->users = users;
+    d->names = xmalloc(sizeof *d->names * users);
+    d->titles = xmalloc(sizeof *d->titles * posts);
+    for (size_t i = 0; i < users; i++) {
+        int n = snprintf(d->names[i].s, REL_TEXT, "user-%zu-%.*s", i + 1, (int)(i % 19),
+                         alphabet);
+        d->names[i].len = (size_t)n;
+    }
+    for (size_t k = 0; k < posts; k++) {
+        int n = snprintf(d->titles[k].s, REL_TEXT, "post-%zu-%.*s", k + 1, (int)(k % 23),
+                         alphabet);
+        d->titles[k].len = (size_t)n;
+    }
+}
+
+static void free_rel(rel_data *d)
+{
+    free(d->names);
+    free(d->titles);
+}
+
+/* One row of the raw JOIN: a new parent when its key changes, the child (if
+ * the outer join found one) appended to the current parent's array. */
+static inline void rel_row(raw_users *out, int64_t uid, const char *name, size_t name_len,
+                           bool has_post, int64_t pid, int64_t puid, const char *title,
+                           size_t title_len)
+{
+    if (out->n == 0 || out->v[out->n - 1].id != uid) {
+        if (out->n == out->cap) {
+            size_t cap = out->cap ? out->cap * 2 : 64;
+            raw_user *v = realloc(out->v, sizeof *v * cap);
+            if (!v)
+                die("out of memory");
+            out->v = v;
+            out->cap = cap;
+        }
+        raw_user *u = &out->v[out->n++];
+        if (name_len >= REL_TEXT)
+            die("raw join: a name of %zu bytes", name_len);
+        u->id = uid;
+        memcpy(u->name, name, name_len);
+        u->name[name_len] = '\0';
+        u->name_len = name_len;
+        u->posts = NULL;
+        u->nposts = u->cap = 0;
+    }
+    if (!has_post)
+        return;
+    raw_user *u = &out->v[out->n - 1];
+    if (u->nposts == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 8;
+        raw_post *v = realloc(u->posts, sizeof *v * cap);
+        if (!v)
+            die("out of memory");
+        u->posts = v;
+        u->cap = cap;
+    }
+    raw_post *p = &u->posts[u->nposts++];
+    if (title_len >= REL_TEXT)
+        die("raw join: a title of %zu bytes", title_len);
+    p->id = pid;
+    p->user_id = puid;
+    memcpy(p->title, title, title_len);
+    p->title[title_len] = '\0';
+    p->title_len = title_len;
+}
+
+static void raw_users_free(raw_users *out)
+{
+    for (size_t i = 0; i < out->n; i++)
+        free(out->v[i].posts);
+    free(out->v);
+    memset(out, 0, sizeof *out);
+}
+
+static void raw_users_touch(const raw_users *out, rel_sum *sum)
+{
+    for (size_t i = 0; i < out->n; i++) {
+        const raw_user *u = &out->v[i];
+        sum->users++;
+        sum->text += u->name_len;
+        for (size_t j = 0; j < u->nposts; j++) {
+            const raw_post *p = &u->posts[j];
+            sum->posts++;
+            sum->keys += (uint64_t)p->id + (uint64_t)p->user_id;
+            sum->text += p->title_len;
+        }
+    }
+}
+
+/* What touching every user and post of d (keys as inserted) must sum to. */
+static rel_sum rel_expected(const rel_data *d)
+{
+    rel_sum e = {d->users, d->users * POSTS_PER_USER, 0, 0};
+    for (size_t i = 0; i < d->users; i++) {
+        e.text += d->names[i].len;
+        for (size_t j = 0; j < POSTS_PER_USER; j++) {
+            size_t k = i * POSTS_PER_USER + j;
+            e.keys += (uint64_t)(k + 1) + (uint64_t)(i + 1);
+            e.text += d->titles[k].len;
+        }
+    }
+    return e;
+}
+
+static void rel_check_sum(const char *who, const rel_sum *got, const rel_data *d)
+{
+    rel_sum e = rel_expected(d);
+    if (got->users != e.users || got->posts != e.posts || got->keys != e.keys ||
+        got->text != e.text)
+        die("%s: touched %" PRIu64 " users and %" PRIu64 " posts (key sum %" PRIu64
+            ", text %" PRIu64 "), expected %" PRIu64 " and %" PRIu64 " (%" PRIu64 ", %" PRIu64 ")",
+            who, got->users, got->posts, got->keys, got->text, e.users, e.posts, e.keys, e.text);
+}
+
+/* User k (0-based) of a load, against the data: its key, its name, its
+ * posts in key order with their keys, foreign keys and titles. */
+static void rel_check_user(const char *who, const rel_data *d, size_t k, int64_t id,
+                           const char *name, size_t nposts)
+{
+    if (id != (int64_t)k + 1 || strcmp(name, d->names[k].s) != 0)
+        die("%s: user %zu is (%" PRId64 ", '%s'), expected (%zu, '%s')", who, k, id, name, k + 1,
+            d->names[k].s);
+    if (nposts != POSTS_PER_USER)
+        die("%s: user %" PRId64 " has %zu posts, expected %d", who, id, nposts, POSTS_PER_USER);
+}
+
+static void rel_check_post(const char *who, const rel_data *d, size_t k, size_t j, int64_t id,
+                           int64_t user_id, const char *title)
+{
+    size_t row = k * POSTS_PER_USER + j;
+    if (id != (int64_t)row + 1 || user_id != (int64_t)k + 1 || strcmp(title, d->titles[row].s))
+        die("%s: post %zu of user %zu is (%" PRId64 ", %" PRId64 ", '%s'), expected (%zu, %zu, "
+            "'%s')", who, j, k + 1, id, user_id, title, row + 1, k + 1, d->titles[row].s);
+}
+
+static void raw_users_check(const char *who, const raw_users *out, const rel_data *d)
+{
+    if (out->n != d->users)
+        die("%s: %zu users, expected %zu", who, out->n, d->users);
+    for (size_t k = 0; k < out->n; k++) {
+        const raw_user *u = &out->v[k];
+        rel_check_user(who, d, k, u->id, u->name, u->nposts);
+        for (size_t j = 0; j < u->nposts; j++)
+            rel_check_post(who, d, k, j, u->posts[j].id, u->posts[j].user_id,
+                           u->posts[j].title);
+    }
+}
+
 /* ------------------------------------------------------------------------
  * The raw client libraries
  * ------------------------------------------------------------------------ */
@@ -372,6 +588,12 @@ struct raw_api {
     double (*insert)(void *h, const item *src, size_t n);
     double (*lookup)(void *h, const int64_t *ids, size_t n, item *out);
     double (*fetch)(void *h, bool stream, item *out, size_t cap, size_t *got);
+    /* The relationship workloads, timed by the caller. rel_insert inserts
+     * every user, then every post, one row per statement, each generated
+     * key fetched back into user_ids / post_ids, in one transaction;
+     * rel_join runs REL_JOIN_SQL in a transaction into out (empty). */
+    void (*rel_insert)(void *h, const rel_data *d, int64_t *user_ids, int64_t *post_ids);
+    void (*rel_join)(void *h, raw_users *out);
 };
 
 static void raw_exec(const raw_api *api, void *h, const char *sql)
@@ -537,6 +759,63 @@ NOINLINE static double rawsl_fetch(void *h, bool stream, item *out, size_t cap, 
     return now() - t0;
 }
 
+NOINLINE static void rawsl_rel_insert(void *h, const rel_data *d, int64_t *user_ids,
+                                      int64_t *post_ids)
+{
+    sqlite3 *db = h;
+    rawsl_exec(db, "BEGIN");
+    sqlite3_stmt *st = rawsl_prepare(db, "INSERT INTO bench_users (name) VALUES (?1)");
+    for (size_t i = 0; i < d->users; i++) {
+        if (sqlite3_bind_text(st, 1, d->names[i].s, (int)d->names[i].len, SQLITE_STATIC) !=
+            SQLITE_OK)
+            rawsl_die(db, "sqlite3_bind_text");
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rawsl_die(db, "insert user");
+        user_ids[i] = sqlite3_last_insert_rowid(db);
+        if (sqlite3_reset(st) != SQLITE_OK)
+            rawsl_die(db, "sqlite3_reset");
+    }
+    rawsl_finalize(db, st);
+    st = rawsl_prepare(db, "INSERT INTO bench_posts (user_id, title) VALUES (?1, ?2)");
+    for (size_t k = 0; k < d->users * POSTS_PER_USER; k++) {
+        if (sqlite3_bind_int64(st, 1, user_ids[k / POSTS_PER_USER]) != SQLITE_OK ||
+            sqlite3_bind_text(st, 2, d->titles[k].s, (int)d->titles[k].len, SQLITE_STATIC) !=
+                SQLITE_OK)
+            rawsl_die(db, "sqlite3_bind");
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rawsl_die(db, "insert post");
+        post_ids[k] = sqlite3_last_insert_rowid(db);
+        if (sqlite3_reset(st) != SQLITE_OK)
+            rawsl_die(db, "sqlite3_reset");
+    }
+    rawsl_finalize(db, st);
+    rawsl_exec(db, "COMMIT");
+}
+
+NOINLINE static void rawsl_rel_join(void *h, raw_users *out)
+{
+    sqlite3 *db = h;
+    rawsl_exec(db, "BEGIN");
+    sqlite3_stmt *st = rawsl_prepare(db, REL_JOIN_SQL);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        if (!name)
+            rawsl_die(db, "sqlite3_column_text");
+        bool has_post = sqlite3_column_type(st, 2) != SQLITE_NULL;
+        const char *title = has_post ? (const char *)sqlite3_column_text(st, 4) : "";
+        if (!title)
+            rawsl_die(db, "sqlite3_column_text");
+        rel_row(out, sqlite3_column_int64(st, 0), name, (size_t)sqlite3_column_bytes(st, 1),
+                has_post, sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3), title,
+                has_post ? (size_t)sqlite3_column_bytes(st, 4) : 0);
+    }
+    if (rc != SQLITE_DONE)
+        rawsl_die(db, "join");
+    rawsl_finalize(db, st);
+    rawsl_exec(db, "COMMIT");
+}
+
 static const raw_api sqlite_api = {
     .name = "sqlite",
     .env = NULL,
@@ -551,6 +830,8 @@ static const raw_api sqlite_api = {
     .insert = rawsl_insert,
     .lookup = rawsl_lookup,
     .fetch = rawsl_fetch,
+    .rel_insert = rawsl_rel_insert,
+    .rel_join = rawsl_rel_join,
 };
 #endif /* CRUCIBLE_HAVE_SQLITE */
 
@@ -753,6 +1034,65 @@ NOINLINE static double rawpq_fetch(void *h, bool stream, item *out, size_t cap, 
     return now() - t0;
 }
 
+NOINLINE static void rawpq_rel_insert(void *h, const rel_data *d, int64_t *user_ids,
+                                      int64_t *post_ids)
+{
+    PGconn *c = h;
+    char uidb[24];
+    const char *vals[2];
+    rawpq_cmd(c, "BEGIN");
+    PQclear(rawpq_want(c,
+                    PQprepare(c, "rel_user",
+                              "INSERT INTO bench_users (name) VALUES ($1) RETURNING id", 1, NULL),
+                    PGRES_COMMAND_OK, "prepare insert user"));
+    PQclear(rawpq_want(c,
+                    PQprepare(c, "rel_post",
+                              "INSERT INTO bench_posts (user_id, title) VALUES ($1, $2) "
+                              "RETURNING id", 2, NULL),
+                    PGRES_COMMAND_OK, "prepare insert post"));
+    for (size_t i = 0; i < d->users; i++) {
+        vals[0] = d->names[i].s;
+        PGresult *r = rawpq_want(c, PQexecPrepared(c, "rel_user", 1, vals, NULL, NULL, 0),
+                                 PGRES_TUPLES_OK, "insert user");
+        user_ids[i] = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
+    vals[0] = uidb;
+    for (size_t k = 0; k < d->users * POSTS_PER_USER; k++) {
+        snprintf(uidb, sizeof uidb, "%" PRId64, user_ids[k / POSTS_PER_USER]);
+        vals[1] = d->titles[k].s;
+        PGresult *r = rawpq_want(c, PQexecPrepared(c, "rel_post", 2, vals, NULL, NULL, 0),
+                                 PGRES_TUPLES_OK, "insert post");
+        post_ids[k] = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
+    rawpq_cmd(c, "DEALLOCATE rel_user");
+    rawpq_cmd(c, "DEALLOCATE rel_post");
+    rawpq_cmd(c, "COMMIT");
+}
+
+NOINLINE static void rawpq_rel_join(void *h, raw_users *out)
+{
+    PGconn *c = h;
+    rawpq_cmd(c, "BEGIN");
+    PQclear(rawpq_want(c, PQprepare(c, "rel_join", REL_JOIN_SQL, 0, NULL), PGRES_COMMAND_OK,
+                       "prepare join"));
+    PGresult *r = rawpq_want(c, PQexecPrepared(c, "rel_join", 0, NULL, NULL, NULL, 0),
+                             PGRES_TUPLES_OK, "join");
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows; i++) {
+        bool has_post = !PQgetisnull(r, i, 2);
+        rel_row(out, strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
+                (size_t)PQgetlength(r, i, 1), has_post,
+                has_post ? strtoll(PQgetvalue(r, i, 2), NULL, 10) : 0,
+                has_post ? strtoll(PQgetvalue(r, i, 3), NULL, 10) : 0, PQgetvalue(r, i, 4),
+                (size_t)PQgetlength(r, i, 4));
+    }
+    PQclear(r);
+    rawpq_cmd(c, "DEALLOCATE rel_join");
+    rawpq_cmd(c, "COMMIT");
+}
+
 static const raw_api postgresql_api = {
     .name = "postgresql",
     .env = "CRUCIBLE_PG_URL",
@@ -767,6 +1107,8 @@ static const raw_api postgresql_api = {
     .insert = rawpq_insert,
     .lookup = rawpq_lookup,
     .fetch = rawpq_fetch,
+    .rel_insert = rawpq_rel_insert,
+    .rel_join = rawpq_rel_join,
 };
 #endif /* CRUCIBLE_HAVE_POSTGRESQL */
 
@@ -1101,6 +1443,96 @@ NOINLINE static double rawmy_fetch(void *h, bool stream, item *out, size_t cap, 
     return now() - t0;
 }
 
+NOINLINE static void rawmy_rel_insert(void *h, const rel_data *d, int64_t *user_ids,
+                                      int64_t *post_ids)
+{
+    MYSQL *m = h;
+    MYSQL_BIND b[2];
+    long long uid;
+    rawmy_exec(m, "BEGIN");
+    MYSQL_STMT *st = rawmy_prepare(m, "INSERT INTO bench_users (name) VALUES (?)");
+    for (size_t i = 0; i < d->users; i++) {
+        memset(b, 0, sizeof b);
+        b[0].buffer_type = MYSQL_TYPE_STRING;
+        b[0].buffer = (void *)d->names[i].s;
+        b[0].buffer_length = (unsigned long)d->names[i].len;
+        if (mysql_stmt_bind_param(st, b) != 0)
+            rawmy_stmt_die(st, "mysql_stmt_bind_param");
+        if (mysql_stmt_execute(st) != 0)
+            rawmy_stmt_die(st, "insert user");
+        user_ids[i] = (int64_t)mysql_stmt_insert_id(st);
+    }
+    rawmy_stmt_close(st);
+    st = rawmy_prepare(m, "INSERT INTO bench_posts (user_id, title) VALUES (?, ?)");
+    for (size_t k = 0; k < d->users * POSTS_PER_USER; k++) {
+        uid = user_ids[k / POSTS_PER_USER];
+        memset(b, 0, sizeof b);
+        b[0].buffer_type = MYSQL_TYPE_LONGLONG;
+        b[0].buffer = &uid;
+        b[1].buffer_type = MYSQL_TYPE_STRING;
+        b[1].buffer = (void *)d->titles[k].s;
+        b[1].buffer_length = (unsigned long)d->titles[k].len;
+        if (mysql_stmt_bind_param(st, b) != 0)
+            rawmy_stmt_die(st, "mysql_stmt_bind_param");
+        if (mysql_stmt_execute(st) != 0)
+            rawmy_stmt_die(st, "insert post");
+        post_ids[k] = (int64_t)mysql_stmt_insert_id(st);
+    }
+    rawmy_stmt_close(st);
+    rawmy_exec(m, "COMMIT");
+}
+
+NOINLINE static void rawmy_rel_join(void *h, raw_users *out)
+{
+    MYSQL *m = h;
+    MYSQL_BIND b[5];
+    long long uid, pid, puid;
+    char name[256], title[256];
+    unsigned long len[5];
+    my_bool null[5], error[5];
+    rawmy_exec(m, "BEGIN");
+    MYSQL_STMT *st = rawmy_prepare(m, REL_JOIN_SQL);
+    if (mysql_stmt_execute(st) != 0)
+        rawmy_stmt_die(st, "join");
+    memset(b, 0, sizeof b);
+    b[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    b[0].buffer = &uid;
+    b[1].buffer_type = MYSQL_TYPE_STRING;
+    b[1].buffer = name;
+    b[1].buffer_length = sizeof name;
+    b[2].buffer_type = MYSQL_TYPE_LONGLONG;
+    b[2].buffer = &pid;
+    b[3].buffer_type = MYSQL_TYPE_LONGLONG;
+    b[3].buffer = &puid;
+    b[4].buffer_type = MYSQL_TYPE_STRING;
+    b[4].buffer = title;
+    b[4].buffer_length = sizeof title;
+    for (int i = 0; i < 5; i++) {
+        b[i].length = &len[i];
+        b[i].is_null = &null[i];
+        b[i].error = &error[i];
+    }
+    if (mysql_stmt_bind_result(st, b) != 0)
+        rawmy_stmt_die(st, "mysql_stmt_bind_result");
+    if (mysql_stmt_store_result(st) != 0)
+        rawmy_stmt_die(st, "mysql_stmt_store_result");
+    int rc;
+    while ((rc = mysql_stmt_fetch(st)) == 0) {
+        if (null[0] || null[1])
+            die("raw mysql join: unexpected NULL");
+        bool has_post = !null[2];
+        rel_row(out, uid, name, len[1], has_post, pid, puid, title, has_post ? len[4] : 0);
+    }
+    if (rc == MYSQL_DATA_TRUNCATED)
+        die("mysql_stmt_fetch: a column was truncated");
+    if (rc != MYSQL_NO_DATA)
+        rawmy_stmt_die(st, "mysql_stmt_fetch");
+    if (mysql_stmt_free_result(st) != 0)
+        rawmy_stmt_die(st, "mysql_stmt_free_result");
+    rawmy_stmt_close(st);
+    rawmy_exec(m, "COMMIT");
+}
+
 static const raw_api mysql_api = {
     .name = "mysql",
     .env = "CRUCIBLE_MYSQL_URL",
@@ -1115,6 +1547,8 @@ static const raw_api mysql_api = {
     .insert = rawmy_insert,
     .lookup = rawmy_lookup,
     .fetch = rawmy_fetch,
+    .rel_insert = rawmy_rel_insert,
+    .rel_join = rawmy_rel_join,
 };
 #endif /* CRUCIBLE_HAVE_MYSQL */
 
@@ -1430,6 +1864,142 @@ NOINLINE static double orm_load(bool stream, item *out, size_t cap, size_t *got)
     return now() - t0;
 }
 
+/* ---- Relationships through the ORM ---- */
+
+/* bench_users and bench_posts: a one-to-many relationship, its other side
+ * many-to-one. The foreign key is indexed, as a real schema's is (MySQL
+ * indexes it anyway): without it every lazy or selectin load of one user's
+ * posts scans the whole posts table. */
+#define BENCH_USER_FIELDS(F)                                                 \
+    F(id, INTEGER, .primary_key = true)                                     \
+    F(name, STRING(100))
+#define BENCH_USER_RELATIONSHIPS(R)                                          \
+    R(posts, MANY(BenchPost), .back_populates = "author", .order_by = "id")
+CR_MODEL(BenchUser, "bench_users", BENCH_USER_FIELDS, BENCH_USER_RELATIONSHIPS)
+
+#define BENCH_POST_FIELDS(F)                                                 \
+    F(id, INTEGER, .primary_key = true)                                     \
+    F(user_id, INTEGER, .foreign_key = "bench_users.id", .index = true)     \
+    F(title, STRING(100))
+#define BENCH_POST_RELATIONSHIPS(R)                                          \
+    R(author, ONE(BenchUser), .back_populates = "posts")
+CR_MODEL(BenchPost, "bench_posts", BENCH_POST_FIELDS, BENCH_POST_RELATIONSHIPS)
+static cr_metadata *rel_md;
+
+static void rel_define(void)
+{
+    if (!(rel_md = cr_metadata_new(NULL)) || BenchUser_define(rel_md) ||
+        BenchPost_define(rel_md) || cr_metadata_configure(rel_md))
+        die("defining the BenchUser and BenchPost models: %s",
+            rel_md ? cr_error_message(cr_metadata_error(rel_md)) : "out of memory");
+}
+
+/* n users, each with POSTS_PER_USER new posts appended to its collection,
+ * flushed in one transaction (session.add_all(users); session.commit()).
+ * The objects stay in the session (*sp) for the check. */
+NOINLINE static double orm_rel_flush(const rel_data *d, BenchUser **users, cr_session **sp)
+{
+    double t0 = now();
+    cr_session *s = *sp = cr_session_new(G.engine, NULL);
+    if (!s)
+        die("cr_session_new: out of memory");
+    for (size_t i = 0; i < d->users; i++) {
+        BenchUser *u = users[i] = cr_new(BenchUser);
+        if (!u)
+            die("cr_new: out of memory");
+        u->name = (char *)d->names[i].s;   /* the program's text, valid meanwhile */
+        orm_check(s, cr_session_add(s, u), "session add");
+        for (size_t j = 0; j < POSTS_PER_USER; j++) {
+            BenchPost *p = cr_new(BenchPost);
+            if (!p)
+                die("cr_new: out of memory");
+            p->title = (char *)d->titles[i * POSTS_PER_USER + j].s;
+            orm_check(s, cr_append(u, posts, p), "append a post");
+        }
+    }
+    orm_check(s, cr_session_commit(s), "session commit");
+    return now() - t0;
+}
+
+/* The objects of a flush, against the data: users' keys 1..n in order, each
+ * post's foreign key its user's key, every key distinct. */
+static void orm_rel_flush_check(const rel_data *d, BenchUser *const *users)
+{
+    size_t nposts = d->users * POSTS_PER_USER;
+    unsigned char *seen = calloc(nposts + 1, 1);
+    if (!seen)
+        die("out of memory");
+    for (size_t i = 0; i < d->users; i++) {
+        const BenchUser *u = users[i];
+        if (u->id != (int64_t)i + 1)
+            die("ORM rel flush: user %zu got key %" PRId64 ", expected %zu", i, u->id, i + 1);
+        if (u->posts.count != POSTS_PER_USER)
+            die("ORM rel flush: user %" PRId64 " holds %zu posts", u->id, u->posts.count);
+        CR_FOR_EACH(BenchPost, p, &u->posts) {
+            if (p->user_id != u->id || p->author != u)
+                die("ORM rel flush: post %" PRId64 " of user %" PRId64 " has user_id %" PRId64,
+                    p->id, u->id, p->user_id);
+            if (p->id < 1 || (uint64_t)p->id > nposts || seen[p->id])
+                die("ORM rel flush: unexpected or repeated post key %" PRId64, p->id);
+            seen[p->id] = 1;
+        }
+    }
+    free(seen);
+}
+
+/* Every user with its posts, each post touched: lazily (one SELECT per
+ * user's posts, cr_load), or eagerly through a loader option. The session
+ * stays open (*sp) for the check; *out holds the users. */
+NOINLINE static double orm_rel_load(cr_loader how, cr_objects **out, cr_session **sp,
+                                    rel_sum *sum)
+{
+    double t0 = now();
+    cr_session *s = *sp = cr_session_new(G.engine, NULL);
+    if (!s)
+        die("cr_session_new: out of memory");
+    cr_stmt *q = cr_session_query(s, BenchUser);
+    if (!q)
+        die("cr_session_query: out of memory");
+    cr_order_by(q, BenchUser_model.c.id);
+    if (how == CR_LOAD_JOINED)
+        cr_joinedload(q, BenchUser_model.r.posts);
+    else if (how == CR_LOAD_SELECTIN)
+        cr_selectinload(q, BenchUser_model.r.posts);
+    cr_objects *users = *out = cr_query_all(q);
+    if (!users)
+        die_cr("ORM rel load", cr_session_error(s));
+    CR_FOR_EACH(BenchUser, u, users) {
+        if (how == CR_LOAD_LAZY)
+            orm_check(s, cr_load(u, posts), "cr_load(user, posts)");
+        sum->users++;
+        sum->text += strlen(u->name);
+        CR_FOR_EACH(BenchPost, p, &u->posts) {
+            sum->posts++;
+            sum->keys += (uint64_t)p->id + (uint64_t)p->user_id;
+            sum->text += strlen(p->title);
+        }
+    }
+    cr_stmt_free(q);
+    orm_check(s, cr_session_commit(s), "session commit");
+    return now() - t0;
+}
+
+static void orm_rel_load_check(const char *who, const cr_objects *users, const rel_data *d)
+{
+    if (users->count != d->users)
+        die("%s: %zu users, expected %zu", who, users->count, d->users);
+    for (size_t k = 0; k < users->count; k++) {
+        const BenchUser *u = users->items[k];
+        rel_check_user(who, d, k, u->id, u->name, u->posts.count);
+        for (size_t j = 0; j < u->posts.count; j++) {
+            const BenchPost *p = u->posts.items[j];
+            rel_check_post(who, d, k, j, p->id, p->user_id, p->title);
+            if (p->author && p->author != u)
+                die("%s: post %" PRId64 " has another author", who, p->id);
+        }
+    }
+}
+
 /* ------------------------------------------------------------------------
  * Results
  * ------------------------------------------------------------------------ */
@@ -1561,9 +2131,9 @@ static void print_tables(void)
  * ------------------------------------------------------------------------ */
 
 typedef struct sizes {
-    size_t insert, lookups, fetch;
+    size_t insert, lookups, fetch, rel_users;
     int reps;
-    bool do_insert, do_lookup, do_fetch, do_orm;   /* --only */
+    bool do_insert, do_lookup, do_fetch, do_orm, do_rel;   /* --only */
 } sizes;
 
 static void drop_table(void)
@@ -1836,6 +2406,171 @@ static void bench_orm(const raw_api *api, const sizes *sz, const item *src, item
     }
 }
 
+/* bench_users and bench_posts as the models create them, empty. */
+static void rel_reset_tables(void)
+{
+    raw_exec(G.raw, G.raw_conn, "DROP TABLE IF EXISTS bench_posts");
+    raw_exec(G.raw, G.raw_conn, "DROP TABLE IF EXISTS bench_users");
+    if (!G.raw->env)
+        raw_exec(G.raw, G.raw_conn, "VACUUM");
+    G.rel_tables = true;
+    cr_conn *c = cr_checkout();
+    CR_CHECK(c, cr_metadata_create_all(rel_md, c, false), "create_all");
+    CR_CHECK(c, cr_conn_commit(c), "COMMIT");
+    cr_checkin(c);
+}
+
+/* What the tables hold after a flush of d: row counts, key sums, text
+ * lengths, and each title's length weighted by its user's key (a post
+ * under the wrong user shows). */
+static void rel_check_tables(const char *who, const rel_data *d)
+{
+    int64_t n = (int64_t)d->users, np = n * POSTS_PER_USER;
+    int64_t name_len = 0, title_len = 0, weighted = 0;
+    for (size_t i = 0; i < d->users; i++) {
+        name_len += (int64_t)d->names[i].len;
+        for (size_t j = 0; j < POSTS_PER_USER; j++) {
+            size_t len = d->titles[i * POSTS_PER_USER + j].len;
+            title_len += (int64_t)len;
+            weighted += (int64_t)(i + 1) * (int64_t)len;
+        }
+    }
+    int64_t want[] = {n, n * (n + 1) / 2, name_len, np, np * (np + 1) / 2,
+                      POSTS_PER_USER * (n * (n + 1) / 2), title_len, weighted};
+    static const char *const sql[] = {
+        "SELECT count(*) FROM bench_users",
+        "SELECT sum(id) FROM bench_users",
+        "SELECT sum(length(name)) FROM bench_users",
+        "SELECT count(*) FROM bench_posts",
+        "SELECT sum(id) FROM bench_posts",
+        "SELECT sum(user_id) FROM bench_posts",
+        "SELECT sum(length(title)) FROM bench_posts",
+        "SELECT sum(user_id * length(title)) FROM bench_posts",
+    };
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        int64_t got = G.raw->scalar(G.raw_conn, sql[i]);
+        if (got != want[i])
+            die("%s: %s gives %" PRId64 ", expected %" PRId64, who, sql[i], got, want[i]);
+    }
+}
+
+/* The raw side's keys of a flush: users 1..n, posts 1..n*POSTS_PER_USER in
+ * the order inserted. */
+static void rel_check_keys(const rel_data *d, const int64_t *user_ids, const int64_t *post_ids)
+{
+    for (size_t i = 0; i < d->users; i++)
+        if (user_ids[i] != (int64_t)i + 1)
+            die("raw rel insert: user %zu got key %" PRId64, i, user_ids[i]);
+    for (size_t k = 0; k < d->users * POSTS_PER_USER; k++)
+        if (post_ids[k] != (int64_t)k + 1)
+            die("raw rel insert: post %zu got key %" PRId64, k, post_ids[k]);
+}
+
+/* 6. Relationships: n users each with POSTS_PER_USER posts flushed (raw: the
+ * rows inserted one by one, keys fetched back), then loaded with every post
+ * touched, lazily (N+1), with joinedload and with selectinload, each beside
+ * the raw library reading one hand-written JOIN into parent structs with
+ * child arrays. */
+static void bench_rel(const raw_api *api, const sizes *sz, const rel_data *d)
+{
+    const char *bn = api->name;
+    size_t n = d->users, np = n * POSTS_PER_USER;
+    int64_t *user_ids = xmalloc(sizeof *user_ids * n);
+    int64_t *post_ids = xmalloc(sizeof *post_ids * np);
+    BenchUser **users = xmalloc(sizeof *users * n);
+    double best[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
+    for (int rep = 0; rep < sz->reps; rep++)
+        for (int k = 0; k < 2; k++) {
+            int v = (k + rep) % 2;
+            rel_reset_tables();
+            settle(bn);
+            double t;
+            if (v == 0) {
+                double t0 = now();
+                api->rel_insert(G.raw_conn, d, user_ids, post_ids);
+                t = now() - t0;
+                rel_check_keys(d, user_ids, post_ids);
+            } else {
+                cr_session *s;
+                t = orm_rel_flush(d, users, &s);
+                orm_rel_flush_check(d, users);
+                cr_session_free(s);
+            }
+            rel_check_tables(v ? "ORM rel flush" : "raw rel insert", d);
+            progress(bn, v ? "ORM flush users + posts" : "insert users + posts raw", rep,
+                     sz->reps, t);
+            best[v] = min_d(best[v], t);
+        }
+    line *l = add_line(bn);
+    snprintf(l->workload, sizeof l->workload, "ORM flush %zu users x %d new posts", n,
+             POSTS_PER_USER);
+    l->raw = best[0];
+    l->cr = best[1];
+    l->target = ORM_TARGET;
+
+    /* The tables as the raw side fills them: keys in the data's order. */
+    rel_reset_tables();
+    double t0 = now();
+    api->rel_insert(G.raw_conn, d, user_ids, post_ids);
+    fprintf(stderr, "bench: %s: populated %zu users and %zu posts in %.2f s\n", bn, n, np,
+            now() - t0);
+    rel_check_keys(d, user_ids, post_ids);
+    rel_check_tables("populate", d);
+
+    static const cr_loader how[4] = {CR_LOAD_DEFAULT, CR_LOAD_LAZY, CR_LOAD_JOINED,
+                                     CR_LOAD_SELECTIN};
+    static const char *const what[4] = {"rel load raw JOIN", "rel load lazy (N+1)",
+                                        "rel load joinedload", "rel load selectinload"};
+    for (int v = 0; v < 4; v++)
+        best[v] = INFINITY;
+    for (int rep = 0; rep < sz->reps; rep++)
+        for (int k = 0; k < 4; k++) {
+            int v = (k + rep) % 4;
+            /* Lazy loading runs in the first repetition only: each
+             * cr_load autoflushes, and a flush compares every object of the
+             * session with its snapshot, so the N+1 loop grows with the
+             * square of the users (minutes at 10,000). */
+            if (v == 1 && rep > 0)
+                continue;
+            rel_sum sum = {0, 0, 0, 0};
+            settle(bn);
+            double t;
+            if (v == 0) {
+                raw_users out = {NULL, 0, 0};
+                t0 = now();
+                api->rel_join(G.raw_conn, &out);
+                raw_users_touch(&out, &sum);
+                t = now() - t0;
+                raw_users_check(what[v], &out, d);
+                raw_users_free(&out);
+            } else {
+                cr_session *s;
+                cr_objects *objs;
+                t = orm_rel_load(how[v], &objs, &s, &sum);
+                orm_rel_load_check(what[v], objs, d);
+                cr_objects_free(objs);
+                cr_session_free(s);
+            }
+            rel_check_sum(what[v], &sum, d);
+            progress(bn, what[v], rep, sz->reps, t);
+            best[v] = min_d(best[v], t);
+        }
+    static const char *const name[4] = {"", "lazy (N+1)", "joinedload", "selectinload"};
+    for (int v = 1; v < 4; v++) {
+        l = add_line(bn);
+        snprintf(l->workload, sizeof l->workload, "ORM load %zu users x %d posts, %s%s", n,
+                 POSTS_PER_USER, name[v], v == 1 && sz->reps > 1 ? ", 1 run" : "");
+        l->raw = best[0];
+        l->cr = best[v];
+        /* The N+1 pattern has no target against one JOIN: it shows what
+         * eager loading saves. */
+        l->target = v == 1 ? INFINITY : ORM_TARGET;
+    }
+    free(users);
+    free(user_ids);
+    free(post_ids);
+}
+
 /* Fill the empty table with rows 1..n (not timed). */
 static void populate(const raw_api *api, const item *src, size_t n)
 {
@@ -1959,7 +2694,7 @@ static void print_pool(void)
 }
 
 static void run_backend(const raw_api *api, const char *raw_url, const char *cr_url,
-                        const sizes *sz, const item *src, item *out)
+                        const sizes *sz, const item *src, item *out, const rel_data *rel)
 {
     char err[1024];
     G.raw = api;
@@ -1988,9 +2723,14 @@ static void run_backend(const raw_api *api, const char *raw_url, const char *cr_
     }
     if (sz->do_orm)
         bench_orm(api, sz, src, out);
+    if (sz->do_rel)
+        bench_rel(api, sz, rel);
 
     drop_table();
     G.table = false;
+    raw_exec(api, G.raw_conn, "DROP TABLE IF EXISTS bench_posts");
+    raw_exec(api, G.raw_conn, "DROP TABLE IF EXISTS bench_users");
+    G.rel_tables = false;
     cr_engine_free(G.engine);
     G.engine = NULL;
     api->close(G.raw_conn);
@@ -2015,14 +2755,21 @@ static void cleanup(void)
         G.raw->close(G.raw_conn);
         G.raw_conn = NULL;
     }
-    if (G.raw && G.raw->env && G.table) {
-        char err[1024];
+    if (G.raw && G.raw->env && (G.table || G.rel_tables)) {
+        static const char *const drops[] = {"DROP TABLE IF EXISTS bench_items",
+                                            "DROP TABLE IF EXISTS bench_posts",
+                                            "DROP TABLE IF EXISTS bench_users"};
+        char err[1024] = "";
         void *h = G.raw->open(G.raw_url, err, sizeof err);
-        if (!h || !G.raw->try_exec(h, "DROP TABLE IF EXISTS bench_items", err, sizeof err))
-            fprintf(stderr, "bench: could not drop bench_items on %s: %s\n", G.raw->name, err);
+        for (size_t i = 0; i < sizeof drops / sizeof drops[0]; i++)
+            if (!h || !G.raw->try_exec(h, drops[i], err, sizeof err)) {
+                fprintf(stderr, "bench: %s on %s failed: %s\n", drops[i], G.raw->name, err);
+                break;
+            }
         if (h)
             G.raw->close(h);
         G.table = false;
+        G.rel_tables = false;
     }
     if (G.dbpath) {
         static const char *const suffixes[] = {"", "-journal", "-wal", "-shm"};
@@ -2050,15 +2797,17 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: bench [sqlite|postgresql|mysql ...] [--rows N] [--quick] [--reps N]\n"
-            "             [--only insert,lookup,fetch,orm] [--no-settle]\n"
+            "             [--only insert,lookup,fetch,orm,rel] [--no-settle]\n"
             "\n"
             "Runs each workload through Crucible and through the raw client library and\n"
             "prints the best time of each and their ratio (crucible/raw).\n"
-            "  --rows N   rows inserted (default 100000); the lookups are N/10 and the\n"
-            "             fetch reads 5*N rows\n"
+            "  --rows N   rows inserted (default 100000); the lookups are N/10, the\n"
+            "             fetch reads 5*N rows, the relationship workloads have N/10\n"
+            "             users with 10 posts each\n"
             "  --quick    a tenth of every size (a smoke run)\n"
             "  --reps N   runs of each side of each workload, best taken (default 3)\n"
-            "  --only W   only these workloads: insert, lookup, fetch, orm (comma-separated)\n"
+            "  --only W   only these workloads: insert, lookup, fetch, orm, rel\n"
+            "             (comma-separated)\n"
             "  --no-settle  do not wait for the machine to go idle before each run\n"
             "             (the default waits, up to 20 s; --quick never waits)\n"
             "Backends (default: all three): SQLite on a file in a temporary directory;\n"
@@ -2079,7 +2828,8 @@ static size_t parse_count(const char *opt, const char *s)
 }
 
 /* "insert,fetch" and the like. */
-static bool parse_only(const char *list, bool *insert, bool *lookup, bool *fetch, bool *orm)
+static bool parse_only(const char *list, bool *insert, bool *lookup, bool *fetch, bool *orm,
+                       bool *rel)
 {
     if (!*list)
         return false;
@@ -2093,6 +2843,8 @@ static bool parse_only(const char *list, bool *insert, bool *lookup, bool *fetch
             *fetch = true;
         else if (n == 3 && strncmp(list, "orm", n) == 0)
             *orm = true;
+        else if (n == 3 && strncmp(list, "rel", n) == 0)
+            *rel = true;
         else
             return false;
         list += n;
@@ -2119,12 +2871,14 @@ int main(int argc, char **argv)
 {
     size_t rows = 100000;
     bool quick = false;
-    bool only_insert = false, only_lookup = false, only_fetch = false, only_orm = false;
+    bool only_insert = false, only_lookup = false, only_fetch = false, only_orm = false,
+         only_rel = false;
     int reps = 3;
     const char *want[8];
     int nwant = 0;
     core_define();
     orm_define();
+    rel_define();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--rows") == 0) {
@@ -2139,8 +2893,9 @@ int main(int argc, char **argv)
             quick = true;
         } else if (strcmp(a, "--only") == 0 || strncmp(a, "--only=", 7) == 0) {
             const char *list = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : "");
-            if (!parse_only(list, &only_insert, &only_lookup, &only_fetch, &only_orm)) {
-                fprintf(stderr, "bench: --only takes insert, lookup, fetch and/or orm, "
+            if (!parse_only(list, &only_insert, &only_lookup, &only_fetch, &only_orm,
+                            &only_rel)) {
+                fprintf(stderr, "bench: --only takes insert, lookup, fetch, orm and/or rel, "
                                 "separated by commas\n");
                 usage(stderr);
                 return 2;
@@ -2171,15 +2926,16 @@ int main(int argc, char **argv)
         want[nwant++] = "postgresql";
         want[nwant++] = "mysql";
     }
-    bool all = !only_insert && !only_lookup && !only_fetch && !only_orm;
-    sizes sz = {rows, rows / 10, rows * 5, reps, all || only_insert, all || only_lookup,
-                all || only_fetch, all || only_orm};
+    bool all = !only_insert && !only_lookup && !only_fetch && !only_orm && !only_rel;
+    sizes sz = {rows, rows / 10, rows * 5, rows / 10, reps, all || only_insert,
+                all || only_lookup, all || only_fetch, all || only_orm, all || only_rel};
     reps_used = reps;
     if (quick) {
         settle_enabled = false;
         sz.insert /= 10;
         sz.lookups /= 10;
         sz.fetch /= 10;
+        sz.rel_users /= 10;
     }
     if (sz.insert == 0)
         sz.insert = 1;
@@ -2187,6 +2943,8 @@ int main(int argc, char **argv)
         sz.lookups = 1;
     if (sz.fetch == 0)
         sz.fetch = 1;
+    if (sz.rel_users == 0)
+        sz.rel_users = 1;
 
     /* The data, made once: rows 1..fetch (the inserts use the first ones). */
     size_t nsrc = sz.fetch > sz.insert ? sz.fetch : sz.insert;
@@ -2196,9 +2954,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nsrc; i++)
         gen_item((int64_t)i + 1, &src[i]);
     memset(out, 0, sizeof *out * nout);   /* resident before any RSS is measured */
+    rel_data rel = {0, NULL, NULL};
+    if (sz.do_rel)
+        gen_rel(&rel, sz.rel_users);
 
-    printf("Crucible %s benchmark: insert %zu rows, %zu lookups, fetch %zu rows; best of %d "
-           "runs per side\n", CRUCIBLE_VERSION, sz.insert, sz.lookups, sz.fetch, sz.reps);
+    printf("Crucible %s benchmark: insert %zu rows, %zu lookups, fetch %zu rows, %zu users x %d "
+           "posts; best of %d runs per side\n", CRUCIBLE_VERSION, sz.insert, sz.lookups,
+           sz.fetch, sz.rel_users, POSTS_PER_USER, sz.reps);
     fflush(stdout);
 
     for (int w = 0; w < nwant; w++) {
@@ -2240,7 +3002,7 @@ int main(int argc, char **argv)
             snprintf(G.dbpath, len + 16, "%s/bench.db", G.tmpdir);
             char *url = xmalloc(len + 32);
             snprintf(url, len + 32, "sqlite:///%s", G.dbpath);   /* absolute: four slashes */
-            run_backend(api, G.dbpath, url, &sz, src, out);
+            run_backend(api, G.dbpath, url, &sz, src, out, &rel);
             free(url);
             cleanup();
             continue;
@@ -2253,7 +3015,7 @@ int main(int argc, char **argv)
             continue;
         }
         char *raw_url = strcmp(name, "postgresql") == 0 ? libpq_url(url) : NULL;
-        run_backend(api, raw_url ? raw_url : url, url, &sz, src, out);
+        run_backend(api, raw_url ? raw_url : url, url, &sz, src, out, &rel);
         cleanup();
         free(raw_url);
     }
@@ -2262,6 +3024,8 @@ int main(int argc, char **argv)
     print_pool();
     cr_metadata_free(items_md);
     cr_metadata_free(orm_md);
+    cr_metadata_free(rel_md);
+    free_rel(&rel);
     free(src);
     free(out);
     return 0;

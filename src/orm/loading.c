@@ -133,16 +133,7 @@ static bool loaded_in_query(cr_stmt *q, const cr_relationship *const *path, size
 typedef struct pair {
     size_t parent;
     void *child;
-    size_t seq;
 } pair;
-
-static int compare_pairs(const void *a, const void *b)
-{
-    const pair *x = a, *y = b;
-    if (x->parent != y->parent)
-        return x->parent < y->parent ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
 
 typedef struct keyslot {
     uint64_t hash;
@@ -181,7 +172,8 @@ static cr_status grow_pairs(cr_session *s, pair **pairs, size_t n, size_t *cap)
     return CR_OK;
 }
 
-/* Run one IN batch of r for parents[slots...] and collect (parent, child). */
+/* Run one IN batch of r, for keys, and collect (parent, child): slots (all
+ * the parents, by hash) find the parents of each row's key. */
 static cr_status selectin_batch(cr_session *s, const cr_relationship *r, cr_instance **parents,
                                 const keyslot *slots, size_t nslots, const cr_value *keys,
                                 size_t nkeys, pair **pairs, size_t *npairs, size_t *cap)
@@ -205,6 +197,12 @@ static cr_status selectin_batch(cr_session *s, const cr_relationship *r, cr_inst
     if (!q)
         return cr_error_oom(&s->err);
     cr_where(q, cr_in_values(q, (cr_expr *)(void *)match, keys, nkeys));
+    /* The rows are grouped by parent here anyway, so ordering by the
+     * matched key first gives each collection the same order; and an index
+     * on the key (the foreign key's, which holds the primary key too) then
+     * hands the rows over in that order, without a sort. */
+    if (r->norder)
+        cr_order_by(q, (cr_expr *)(void *)match);
     for (size_t k = 0; k < r->norder; k++)
         cr_order_by(q, r->desc[k] ? cr_desc(q, (cr_expr *)(void *)r->order[k])
                                   : (cr_expr *)(void *)r->order[k]);
@@ -236,7 +234,7 @@ static cr_status selectin_batch(cr_session *s, const cr_relationship *r, cr_inst
             if (!cr_value_same(&pk, &k))
                 continue;
             if (!(st = grow_pairs(s, pairs, *npairs, cap))) {
-                (*pairs)[*npairs] = (pair){slots[lo].parent, child, *npairs};
+                (*pairs)[*npairs] = (pair){slots[lo].parent, child};
                 ++*npairs;
             }
         }
@@ -277,7 +275,7 @@ static cr_status load_selectin(cr_session *s, cr_relationship *r, cr_instance **
         }
         parents[np++] = all[i];
     }
-    /* Distinct keys, in batches; slots find a row's parents by key. */
+    /* slots, sorted by hash, find a row's parents by key. */
     size_t ns = 0;
     for (size_t i = 0; i < np && !st; i++) {
         cr_value k = parent_key(parents[i], r);
@@ -285,37 +283,50 @@ static cr_status load_selectin(cr_session *s, cr_relationship *r, cr_instance **
     }
     if (ns > 1)
         qsort(slots, ns, sizeof *slots, compare_slots);
-    size_t batch = in_batch(s);
-    for (size_t i = 0; i < ns && !st;) {
-        size_t j = i, nk = 0;
-        while (j < ns && nk < batch) {
-            cr_value k = parent_key(parents[slots[j].parent], r);
-            bool dup = false;
-            for (size_t d = i; d < j && !dup; d++) {
-                cr_value o = parent_key(parents[slots[d].parent], r);
-                dup = slots[d].hash == slots[j].hash && cr_value_same(&o, &k);
-            }
-            if (!dup)
-                keys[nk++] = k;
-            j++;
+    /* Each distinct key once, in the parents' order, as SQLAlchemy batches
+     * them: the parents of one IN are neighbours in the query's order, and
+     * so, usually, are their children's rows (keys in hash order would send
+     * each IN to pages all over the table). first[i]: parent i is the one
+     * of its key that sends it. */
+    bool *first = st ? NULL : cr_malloc((np ? np : 1) * sizeof *first);
+    if (!st && !first)
+        st = cr_error_oom(&s->err);
+    for (size_t j = 0; j < ns && !st; j++) {
+        cr_value k = parent_key(parents[slots[j].parent], r);
+        bool dup = false;
+        for (size_t d = j; d-- > 0 && slots[d].hash == slots[j].hash && !dup;) {
+            cr_value o = parent_key(parents[slots[d].parent], r);
+            dup = cr_value_same(&o, &k);
         }
-        /* Keep parents of one key in one batch. */
-        while (j < ns && slots[j].hash == slots[j - 1].hash)
-            j++;
-        st = selectin_batch(s, r, parents, &slots[i], j - i, keys, nk, &pairs, &npairs, &cap);
-        i = j;
+        first[slots[j].parent] = !dup;
     }
-    if (!st && npairs > 1)
-        qsort(pairs, npairs, sizeof *pairs, compare_pairs);
+    size_t nk = 0;
+    for (size_t i = 0; i < np && !st; i++)
+        if (first[i])
+            keys[nk++] = parent_key(parents[i], r);
+    cr_free(first);
+    size_t batch = in_batch(s);
+    for (size_t i = 0; i < nk && !st; i += batch)
+        st = selectin_batch(s, r, parents, slots, ns, &keys[i], nk - i < batch ? nk - i : batch,
+                            &pairs, &npairs, &cap);
+    /* Each parent's children in the order their rows came (the pairs are
+     * made in that order): a counting sort by parent. end[i] is where
+     * parent i's children end in group, once placed. */
     void **group = NULL;
+    size_t *end = NULL;
+    if (!st && !(end = cr_calloc(np + 1, sizeof *end)))
+        st = cr_error_oom(&s->err);
     if (!st && npairs && !(group = cr_malloc(npairs * sizeof *group)))
         st = cr_error_oom(&s->err);
-    size_t at = 0;
+    for (size_t i = 0; i < npairs && !st; i++)
+        end[pairs[i].parent + 1]++;
+    for (size_t i = 0; i < np && !st; i++)
+        end[i + 1] += end[i];
+    for (size_t i = 0; i < npairs && !st; i++)
+        group[end[pairs[i].parent]++] = pairs[i].child;
     for (size_t i = 0; i < np && !st; i++) {
-        size_t g = 0;
-        while (at < npairs && pairs[at].parent == i)
-            group[g++] = pairs[at++].child;
-        if (cr_rel_set_loaded(parents[i], r, group, r->many ? g : (g ? 1 : 0)))
+        size_t from = i ? end[i - 1] : 0, g = end[i] - from;
+        if (cr_rel_set_loaded(parents[i], r, g ? group + from : NULL, r->many ? g : (g ? 1 : 0)))
             st = cr_error_oom(&s->err);
     }
     for (size_t i = 0; out && i < npairs && !st; i++) {
@@ -327,8 +338,9 @@ static cr_status load_selectin(cr_session *s, cr_relationship *r, cr_instance **
             }
             out->items = items;
         }
-        out->items[out->count++] = pairs[i].child;
+        out->items[out->count++] = group[i];
     }
+    cr_free(end);
     cr_free(group);
     cr_free(pairs);
     cr_free(parents);

@@ -579,6 +579,39 @@ static void test_selectinload(void **state)
     harness_session_free(s);
 }
 
+/* Many-to-one: posts of one author share its key, which the IN sends once;
+ * every post gets its author. */
+static void test_selectinload_many_to_one(void **state)
+{
+    (void)state;
+    seed_users();
+    cr_session *s = harness_session(engine, NULL);
+    cr_stmt *q = cr_session_query(s, RPost);
+    cr_order_by(q, RPost_model.c.id);
+    cr_selectinload(q, RPost_model.r.author);
+    harness_log_reset();
+    cr_objects *posts = cr_query_all(q);
+    assert_non_null(posts);
+    ASSERT_STATEMENTS(2);   /* the posts, then ann and bob with one IN */
+    assert_int_equal(posts->count, 3);
+    RUser *ann = NULL;
+    CR_FOR_EACH(RPost, p, posts) {
+        assert_true(cr_is_loaded(p, author));
+        assert_non_null(p->author);
+        assert_int_equal(p->author->id, p->user_id);
+        assert_string_equal(p->author->name, p->title[0] == 'a' ? "ann" : "bob");
+        if (p->title[0] == 'a') {
+            if (ann)
+                assert_ptr_equal(p->author, ann);   /* one object per user */
+            ann = p->author;
+        }
+    }
+    assert_non_null(ann);
+    cr_objects_free(posts);
+    cr_stmt_free(q);
+    harness_session_free(s);
+}
+
 static void test_joinedload(void **state)
 {
     (void)state;
@@ -728,6 +761,7 @@ int main(int argc, char **argv)
         T(test_self_referential),
         T(test_lazy_load),
         T(test_selectinload),
+        T(test_selectinload_many_to_one),
         T(test_joinedload),
         T(test_chain_and_raiseload),
         T(test_join_related),
