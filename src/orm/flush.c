@@ -1752,7 +1752,7 @@ cr_status cr_flush(cr_session *s)
                 in->marked_delete = false;   /* as it was before the flush */
         }
     if (!st)
-        s->unsaved = false;
+        s->unsaved = s->rel_changed = false;
     if (st) {
         /* The transaction is rolled back; objects keep the state they had
          * before the flush, and the session waits for cr_session_rollback. */

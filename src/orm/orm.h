@@ -136,6 +136,8 @@ struct cr_session {
     bool unsaved;                /* objects may be pending or marked deleted:
                                   * set by add / delete / merge, cleared by a
                                   * flush and a rollback                     */
+    bool rel_changed;            /* a relationship call changed one of its
+                                  * objects: cleared by a flush and a rollback */
     int level;                   /* begin_nested savepoints open             */
     cr_instance *head, *tail;    /* objects it owns                          */
     struct {                     /* SELECT ... WHERE key = :pk_0 per mapper,  */

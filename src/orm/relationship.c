@@ -694,6 +694,16 @@ cr_status cr_rel_back_link(cr_instance *other, const cr_relationship *r, cr_inst
     return CR_OK;
 }
 
+/* A relationship call changed in (and t): their sessions' lazy loads
+ * autoflush before they read. */
+static void note_change(cr_instance *in, cr_instance *t)
+{
+    if (in->session)
+        in->session->rel_changed = true;
+    if (t && t->session)
+        t->session->rel_changed = true;
+}
+
 /* Adding to a relationship of an object in a session adds the related
  * object (save-update cascade). */
 static cr_status cascade_one(rel_call *c, cr_instance *t)
@@ -742,6 +752,7 @@ cr_status cr_object_append(void *obj, size_t offset, void *child)
     if (cr_collection_push(coll, child))
         return c.s ? cr_error_oom(&c.s->err) : CR_ERR_NO_MEMORY;
     cr_relstate_of(c.in, c.r->index)->changed = true;
+    note_change(c.in, t);
     /* A child has one parent through a one-to-many: it leaves the old one's
      * loaded collection. */
     if (c.r->back && !c.r->back->many) {
@@ -770,6 +781,7 @@ cr_status cr_object_remove(void *obj, size_t offset, void *child)
         return call_fail(&c, CR_ERR_INVALID_REQUEST, "the %s object is not in the "
                          "collection%s", t->mapper->name, NULL);
     cr_relstate_of(c.in, c.r->index)->changed = true;
+    note_change(c.in, t);
     cr_rel_back_link(t, c.r, c.in, false);
     return CR_OK;
 }
@@ -799,6 +811,9 @@ cr_status cr_object_set_related(void *obj, size_t offset, void *target)
         cr_rel_back_link(oin, c.r, c.in, false);
     *ref = target;
     rs->loaded = true;
+    note_change(c.in, t);
+    if (oin)
+        note_change(oin, NULL);
     if (t) {
         /* one-to-one: the target's previous partner lets go of it */
         if (c.r->back && !c.r->back->many) {
@@ -996,7 +1011,16 @@ cr_status cr_rel_load(cr_session *s, cr_instance *in, cr_relationship *r)
     if (!q)
         return s->err.cls;
     count_lazy(s, r, slot);
+    /* The autoflush is for what can change the rows this load reads: new
+     * and deleted objects, and changes made by the relationship calls. A
+     * field changed by hand (post->user_id = 5, post->author = user) waits
+     * for the next flush: finding it would compare every object of the
+     * session, and a lazy load per object would cost N² (SQLAlchemy's
+     * attribute events know what changed; a C struct cannot tell). */
+    bool af = s->autoflush;
+    s->autoflush = af && (s->unsaved || s->rel_changed);
     cr_objects *list = cr_session_all_params(s, q, params);
+    s->autoflush = af;
     if (!list)
         return s->err.cls;
     cr_status st = cr_rel_set_loaded(in, r, list->items, list->count);

@@ -423,7 +423,7 @@ cr_status cr_session_rollback(cr_session *s)
     cr_error_clear(&s->err);
     cr_status st = cr_session_end(s, false);
     s->need_rollback = false;
-    s->unsaved = false;
+    s->unsaved = s->rel_changed = false;
     restore_after_rollback(s, 0);
     return st;
 }

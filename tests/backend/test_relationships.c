@@ -370,6 +370,39 @@ static void test_refresh_after_delete(void **state)
     harness_session_free(s);
 }
 
+/* A lazy load autoflushes what the relationship calls changed: a post
+ * moved to bob (whose posts are not loaded) is in bob's posts when they
+ * load. A lazy load in a session with nothing new, deleted or moved sends
+ * no flush at all (it would compare every object: N lazy loads, N²). */
+static void test_lazy_load_autoflush(void **state)
+{
+    (void)state;
+    seed_users();
+    cr_session *s = harness_session(engine, NULL);
+    cr_stmt *q = cr_session_query(s, RUser);
+    cr_order_by(q, RUser_model.c.id);
+    cr_objects *users = cr_query_all(q);
+    cr_stmt_free(q);
+    assert_non_null(users);
+    RUser *ann = users->items[0], *bob = users->items[1];
+    S_OK(s, cr_load(ann, posts));
+    RPost *a1 = ann->posts.items[0];
+    assert_false(cr_is_loaded(bob, posts));
+    assert_int_equal(cr_set_related(a1, author, bob), CR_OK);
+    assert_int_equal(ann->posts.count, 1);
+    harness_log_reset();
+    S_OK(s, cr_load(bob, posts));
+    ASSERT_SENT("UPDATE rel_posts SET user_id=");
+    assert_int_equal(bob->posts.count, 2);
+    assert_ptr_equal(bob->posts.items[0], a1);
+    /* Nothing changed since: the next lazy load is its SELECT alone. */
+    harness_log_reset();
+    S_OK(s, cr_load(a1, liked_by));
+    ASSERT_STATEMENTS(1);
+    cr_objects_free(users);
+    harness_session_free(s);
+}
+
 static void test_many_to_many_rows(void **state)
 {
     (void)state;
@@ -754,6 +787,7 @@ int main(int argc, char **argv)
         T(test_detached_unloaded_collection),
         T(test_emptied_many_to_one_clears_key),
         T(test_refresh_after_delete),
+        T(test_lazy_load_autoflush),
         T(test_many_to_many_rows),
         T(test_delete_cascade_and_orphans),
         T(test_delete_sets_null),

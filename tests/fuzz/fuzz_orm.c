@@ -85,6 +85,15 @@ static const cr_mapper *mapper_of(int model)
     return ms[model];
 }
 
+static bool is_kept(const vm *m, const void *obj)
+{
+    for (int model = 0; model < NMODELS; model++)
+        for (int i = 0; i < m->n[model]; i++)
+            if (m->objs[model][i] == obj)
+                return true;
+    return false;
+}
+
 static void keep(vm *m, int model, void *obj)
 {
     if (!obj)
@@ -119,6 +128,31 @@ static void make(vm *m, int model)
     default: cr_field_set_text((Node *)obj, label, name); break;
     }
     keep(m, model, obj);
+}
+
+/* An expunge gives back the objects its cascade reached, loaded ones the
+ * program never saw among them: every object now the program's that is
+ * reachable along relationships is listed, to be freed at the end (a
+ * database holds at most the objects the program made, so they fit). */
+static void *given_back[NMODELS * MAX_OBJS * 2];
+static size_t ngiven_back;
+
+static void keep_given_back(vm *m, void *obj)
+{
+    cr_instance *in = cr_instance_of(obj);
+    if (!in || in->owner || is_kept(m, obj))
+        return;
+    for (size_t i = 0; i < ngiven_back; i++)
+        if (given_back[i] == obj)
+            return;
+    FUZZ_CHECK(ngiven_back < sizeof given_back / sizeof *given_back, "too many given back");
+    given_back[ngiven_back++] = obj;
+    for (size_t r = 0; r < in->mapper->nrels; r++) {
+        void **items, *one;
+        size_t n = cr_rel_members(in, in->mapper->rels[r], &items, &one);
+        for (size_t k = 0; k < n; k++)
+            keep_given_back(m, items[k]);
+    }
 }
 
 static void keep_all(vm *m, int model, cr_objects *list)
@@ -395,7 +429,15 @@ static void run_op(vm *m, unsigned op)
     case 25: cr_session_refresh(s, any_obj(m)); break;
     case 26: {
         void *obj = any_obj(m);
-        cr_session_expunge(s, obj);
+        if (cr_session_expunge(s, obj) == CR_OK && obj) {
+            cr_instance *in = cr_instance_of(obj);
+            for (size_t r = 0; r < in->mapper->nrels; r++) {
+                void **items, *one;
+                size_t n = cr_rel_members(in, in->mapper->rels[r], &items, &one);
+                for (size_t k = 0; k < n; k++)
+                    keep_given_back(m, items[k]);
+            }
+        }
         break;
     }
     case 27: {
@@ -438,7 +480,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     cr_engine *engine = fresh_engine();
     vm m = {.in = {data, size}};
-    ntainted = 0;
+    ntainted = ngiven_back = 0;
     m.s = cr_session_new(engine, NULL);
     FUZZ_CHECK(m.s, "session");
     bool trace = getenv("CRUCIBLE_FUZZ_TRACE") != NULL;   /* to read what an input does */
@@ -486,9 +528,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (in && !in->owner)
                 mine[nmine++] = m.objs[model][i];
         }
+    /* Given back by an expunge and not taken again since. */
+    void *theirs[sizeof given_back / sizeof *given_back];
+    size_t ntheirs = 0;
+    for (size_t i = 0; i < ngiven_back; i++)
+        if (!cr_instance_of(given_back[i])->owner)
+            theirs[ntheirs++] = given_back[i];
     cr_session_free(m.s);
     for (size_t i = 0; i < nmine; i++)
         FUZZ_CHECK(cr_object_free(mine[i]) == CR_OK, "free a program's object");
+    for (size_t i = 0; i < ntheirs; i++)
+        FUZZ_CHECK(cr_object_free(theirs[i]) == CR_OK, "free an object given back");
     cr_engine_free(engine);
     return 0;
 }
