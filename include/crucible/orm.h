@@ -511,7 +511,12 @@ CR_API cr_session *cr_query_session(const cr_stmt *q);
  * they held as last loaded or flushed (changes not flushed are discarded by
  * the expiry, as they are for its fields) and count as not loaded: cr_load
  * reloads them. On a detached object a relationship not loaded can be
- * neither loaded nor changed (CR_ERR_DETACHED_INSTANCE).
+ * neither loaded nor changed (CR_ERR_DETACHED_INSTANCE). A lazy load
+ * autoflushes first when objects were added or deleted, or a relationship
+ * call changed something, since the last flush; a field changed by hand
+ * (post->user_id = 5, or a plain post->author = user) is not looked for,
+ * since finding it would compare every object of the session at every
+ * load: flush first when a lazy load must see such a change.
  *
  * Changing. cr_set_related(post, author, user), cr_append(user, posts, post)
  * and cr_remove(user, posts, post) change one side and keep the other side
