@@ -1446,6 +1446,13 @@ cr_expr *cr_binary(cr_stmt *q, cr_operator op, cr_expr *l, cr_expr *r)
             e->u.un.e = l->kind == CR_N_NULL ? r : l;
         return e;
     }
+    /* x < NULL is refused, as SQLAlchemy refuses col < None. */
+    if (op >= CR_OP_LT && op <= CR_OP_GE && (l->kind == CR_N_NULL || r->kind == CR_N_NULL)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT,
+                     "only the '=' and '!=' operators can be used with NULL "
+                     "(IS NULL / IS NOT NULL); a '<', '<=', '>' or '>=' with NULL is never true");
+        return NULL;
+    }
     const struct cr_column *lc = column_of(l), *rc = column_of(r);
     if (lc && r->kind == CR_N_BIND && op != CR_OP_CONCAT && op < CR_OP_LIKE)
         coerce(q, r, lc);

@@ -1918,6 +1918,36 @@ static void test_oom_every_construct(void **state)
 /* Found by tests/fuzz/fuzz_builder (corpus/builder/regress-desc-in-where and
  * regress-nulls-first-last): an ordering used as a condition rendered
  * "WHERE users.id DESC", and nulls_first of nulls_last both clauses. */
+/* Differential test finding: x < NULL (and <=, >, >=) is refused, as SQLAlchemy
+ * refuses col < None and col < null() ("Only '=', '!=', ... operators can be
+ * used with None"); = and != with NULL stay IS NULL / IS NOT NULL. */
+static void test_ordering_comparison_with_null(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_where(q, cr_lt(q, users.c.id, NULL));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "operators can be used with NULL");
+    cr_stmt_free(q);
+    q = cr_select(users.c.id);
+    cr_where(q, cr_ge(q, cr_null(q), cr_add(q, users.c.id, 1)));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "operators can be used with NULL");
+    cr_stmt_free(q);
+    q = cr_select(users.c.id);
+    cr_where(q, cr_ne(q, cr_null(q), users.c.id));
+    cr_compiled *c = cr_stmt_compile(q, NULL);
+    assert_non_null(c);
+    assert_non_null(strstr(cr_compiled_sql(c), "users.id IS NOT NULL"));
+    cr_compiled_free(c);
+    cr_stmt_free(q);
+    /* Arithmetic with NULL is NULL, as in SQLAlchemy: no error. */
+    q = cr_select_new();
+    cr_columns(q, cr_label(q, cr_add(q, users.c.id, cr_null(q)), "n"));
+    c = cr_stmt_compile(q, NULL);
+    assert_non_null(c);
+    cr_compiled_free(c);
+    cr_stmt_free(q);
+}
+
 static void test_ordering_only_in_order_by(void **state)
 {
     (void)state;
@@ -2030,6 +2060,7 @@ int main(void)
         cmocka_unit_test(test_datetime_text),
         cmocka_unit_test(test_oom_every_construct),
         cmocka_unit_test(test_ordering_only_in_order_by),
+        cmocka_unit_test(test_ordering_comparison_with_null),
         cmocka_unit_test(test_upsert_and_from_select_misuse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
