@@ -1539,6 +1539,42 @@ static void test_untyped_text_cast_function_arguments(void **state)
     cr_stmt_free(q);
 }
 
+/* Differential test finding: a value meeting a subquery's (or CTE's) column
+ * is typed after the column the subquery selects, as SQLAlchemy types it
+ * after s.c.x's type: text compared with a DATETIME item is a datetime (on
+ * SQLite '2024-01-02 03:04:05' would compare as text with the stored
+ * '2024-01-02 03:04:05.000000'), through a label and through two levels. */
+static void test_subquery_column_types_values(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select_new();
+    cr_stmt *inner = cr_select_new();
+    cr_columns(inner, posts.c.id, cr_label(inner, posts.c.updated, "u"));
+    cr_stmt *sub = cr_select_new();
+    cr_expr *s1 = cr_subquery(sub, inner, "s1");
+    cr_columns(sub, cr_c(sub, s1, "u"), cr_c(sub, s1, "id"));
+    cr_expr *s2 = cr_subquery(q, sub, "s2");
+    cr_columns(q, cr_c(q, s2, "id"));
+    cr_where(q, cr_gt(q, cr_c(q, s2, "u"), "2024-01-02 03:04:05"));
+    cr_where(q, cr_eq(q, cr_c(q, s2, "id"), 3));
+    const char *names[] = {"u_1", "id_1", NULL};
+    const char *values[] = {"2024-01-02 03:04:05.000000", "3", NULL};
+    expect_params(q, "sqlite", names, values);
+    cr_stmt_free(q);
+    /* An item that is no column (an expression) types nothing: the value
+     * keeps its own type. */
+    q = cr_select_new();
+    sub = cr_select_new();
+    cr_columns(sub, cr_label(sub, cr_add(sub, posts.c.id, 1), "n"));
+    cr_expr *s = cr_subquery(q, sub, "s");
+    cr_columns(q, cr_c(q, s, "n"));
+    cr_where(q, cr_eq(q, cr_c(q, s, "n"), "x"));
+    const char *names2[] = {"id_1", "param_1", NULL};
+    const char *values2[] = {"1", "'x'", NULL};
+    expect_params(q, "sqlite", names2, values2);
+    cr_stmt_free(q);
+}
+
 /* Finding 7: SQL SQLite would refuse is rendered otherwise or refused when
  * built. */
 static void test_sqlite_grammar(void **state)
@@ -2086,6 +2122,7 @@ int main(void)
         cmocka_unit_test(test_ordering_only_in_order_by),
         cmocka_unit_test(test_ordering_comparison_with_null),
         cmocka_unit_test(test_untyped_text_cast_function_arguments),
+        cmocka_unit_test(test_subquery_column_types_values),
         cmocka_unit_test(test_upsert_and_from_select_misuse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
