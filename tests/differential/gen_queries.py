@@ -72,7 +72,7 @@ class Gen:
             return "(int %d)" % self.ch(INTS)
         if kind == "str":
             return "(str %s)" % q(self.ch(STRINGS))
-        if kind in ("dt", "dtsub"):
+        if kind == "dt":
             return "(str %s)" % q(self.ch(DATETIMES))
         if kind == "bool":
             return self.ch(["(true)", "(false)"])
@@ -142,7 +142,7 @@ class Gen:
     # ---- conditions ----
     def cond(self, scope, depth):
         roll = self.r.random()
-        kinds = sorted({k for (_, _, k) in scope if k != "dtsub"})
+        kinds = sorted({k for (_, _, k) in scope})
         if depth > 0 and roll < 0.15:
             return "(%s %s %s)" % (self.ch(["and", "or"]), self.cond(scope, depth - 1),
                                    self.cond(scope, depth - 1))
@@ -234,10 +234,7 @@ class Gen:
             self.nsub += 1
             name = "s%d" % self.nsub
             sub, kinds = self.simple_select(allow_order=False, label=True, depth=1)
-            # A datetime column of a subquery is only selected, never compared
-            # with a value: Crucible does not type a value meeting a subquery's
-            # column after it (subquery-column-type in run_differential.py).
-            scope = [(name, "c%d" % i, "dtsub" if k == "dt" else k) for i, k in enumerate(kinds)]
+            scope = [(name, "c%d" % i, k) for i, k in enumerate(kinds)]
             return " (from (sub %s %s))" % (name, sub), scope
         return " (from (table %s))" % t, [(t, c, k) for c, k in SCHEMA[t].items()]
 
