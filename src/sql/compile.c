@@ -137,7 +137,11 @@ static void key_from(keyer *k, const void *from)
     put_str(k, e->u.label.name);
     if (e->mark == k->walk)
         return;
-    e->mark = k->walk;
+    /* Met where nothing is rendered (the left side of an empty IN), a
+     * subquery's values are not numbered: it stays unmarked, so that they
+     * are when its FROM item is met again, rendered. */
+    if (!k->unrendered)
+        e->mark = k->walk;
     if (e->kind == CR_N_ALIAS) {
         put_u64(k, cr_table_serial(e->table));
     } else {

@@ -1575,6 +1575,32 @@ static void test_subquery_column_types_values(void **state)
     cr_stmt_free(q);
 }
 
+/* Differential test finding: a subquery first met as the left side of an
+ * empty IN (which renders 1 != 1, its left side keyed but not rendered) has
+ * its values numbered all the same when its FROM item is rendered: they
+ * were left unnumbered ("a value of the statement was not numbered") or
+ * given the number of another value (wrong values bound). */
+static void test_empty_in_of_subquery_column(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select_new();
+    cr_stmt *sub = cr_select_new();
+    cr_columns(sub, cr_label(sub, posts.c.id, "c0"), cr_label(sub, cr_bind(sub, cr_val_int(10)), "c1"));
+    cr_expr *s = cr_subquery(q, sub, "s");
+    cr_expr *k = cr_case(q);
+    cr_case_when(q, k, cr_in_values(q, cr_c(q, s, "c0"), NULL, 0), 1);
+    cr_case_else_expr(q, k, cr_c(q, s, "c1"));
+    cr_columns(q, cr_label(q, k, "x"));
+    expect_sql(q, "postgresql",
+               "SELECT CASE WHEN 1 != 1 THEN $1 ELSE s.c1 END AS x \n"
+               "FROM (SELECT posts.id AS c0, $2 AS c1 \nFROM posts) AS s");
+    const char *names[] = {"param_1", "param_2", NULL};
+    const char *values[] = {"1", "10", NULL};
+    expect_params(q, "postgresql", names, values);
+    expect_params(q, "mysql", names, values);
+    cr_stmt_free(q);
+}
+
 /* Finding 7: SQL SQLite would refuse is rendered otherwise or refused when
  * built. */
 static void test_sqlite_grammar(void **state)
@@ -2123,6 +2149,7 @@ int main(void)
         cmocka_unit_test(test_ordering_comparison_with_null),
         cmocka_unit_test(test_untyped_text_cast_function_arguments),
         cmocka_unit_test(test_subquery_column_types_values),
+        cmocka_unit_test(test_empty_in_of_subquery_column),
         cmocka_unit_test(test_upsert_and_from_select_misuse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
