@@ -59,6 +59,8 @@ T2_ROWS = [
 
 def setup(engine):
     """Drops and creates the two tables and inserts the rows."""
+    if engine.dialect.name == "mysql":    # mysql-binary-collation
+        T1.c.b.type.collation = T2.c.x.type.collation = "utf8mb4_bin"
     metadata.drop_all(engine)
     metadata.create_all(engine)
     with engine.begin() as conn:
@@ -300,6 +302,11 @@ def build(spec_sexpr):
 
 # ---- the canonical form ----
 
+# Significant digits numbers compare at; None: all (see sqlite-float-digits in
+# run_differential.py).
+DIGITS = None
+
+
 def canon_number(x):
     """A number as its exact decimal, without trailing zeros: 1, 1.0, Decimal('1.00')
     all read 1. See run_differential.py for why numbers compare by value."""
@@ -309,6 +316,8 @@ def canon_number(x):
         d = decimal.Decimal(repr(x))
     else:
         d = decimal.Decimal(x)
+    if DIGITS and d != d.to_integral_value():
+        d = decimal.Context(prec=DIGITS).plus(d)
     if d == 0:
         return "#0"
     s = format(d.normalize(), "f")

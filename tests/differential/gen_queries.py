@@ -112,11 +112,13 @@ class Gen:
             if roll < 0.8:
                 return "(func coalesce %s %s)" % (self.value(scope, kind, depth - 1),
                                                   self.literal(kind).replace("(null)", "(int 7)"))
-            if roll < 0.87 and kind == "int" and self.column(scope, "float"):
-                # A column, not a value: psycopg2 and PyMySQL paste a float as a
-                # NUMERIC literal, which CAST rounds half away from zero where
-                # Crucible's float8 rounds half to even (pg-literal-numeric).
-                return "(cast %s integer)" % self.column(scope, "float")[0]
+            table_floats = [c for c in scope if c[0] in SCHEMA and c[2] == "float"]
+            if roll < 0.87 and kind == "int" and table_floats:
+                # A table's column, not a value (nor a subquery's column that may
+                # be one): psycopg2 pastes a float in as a NUMERIC literal, which
+                # CAST rounds half away from zero where Crucible's float8 rounds
+                # half to even (pg-literal-numeric).
+                return "(cast (col %s %s) integer)" % self.ch(table_floats)[:2]
             if roll < 0.92:
                 return "(func abs %s)" % self.value(scope, kind, depth - 1)
             return "(func nullif %s %s)" % (self.value(scope, kind, depth - 1), self.literal(kind))
@@ -166,8 +168,13 @@ class Gen:
                 if self.p(0.15):
                     v = "(null)"
                 vals.append(v)
-            return "(%s %s%s)" % (self.ch(["in", "notin"]), self.value(scope, kind, depth - 1),
-                                  "".join(" " + v for v in vals))
+            operand = self.value(scope, kind, depth - 1)
+            if not vals and ("(/ " in operand or "(% " in operand):
+                # An empty list renders a constant in Crucible, without its left
+                # side, where SQLAlchemy 1.4 keeps it and PostgreSQL evaluates it
+                # (a division by zero fails there): empty-in-operand.
+                operand = self.value(scope, kind, 0)
+            return "(%s %s%s)" % (self.ch(["in", "notin"]), operand, "".join(" " + v for v in vals))
         if roll < 0.78:
             e = self.value(scope, "str", depth - 1)
             op = self.ch(["like", "notlike", "ilike", "contains", "startswith", "endswith"])
