@@ -399,8 +399,10 @@ static const void *from_item(builder *b, cr_stmt *q, const node *n)
 {
     if (is(n, "table") && n->n == 2)
         return strcmp(n->kids[1]->atom, "t1") == 0 ? (const void *)t1.table : (const void *)t2.table;
-    if (is(n, "sub") && n->n == 3 && b->nsub < MAX_SUBS) {
-        cr_expr *s = cr_subquery(q, build_select(b, n->kids[2]), n->kids[1]->atom);
+    if ((is(n, "sub") || is(n, "cte")) && n->n == 3 && b->nsub < MAX_SUBS) {
+        cr_stmt *sub = build_select(b, n->kids[2]);
+        cr_expr *s = is(n, "cte") ? cr_cte(q, sub, n->kids[1]->atom, false)
+                                  : cr_subquery(q, sub, n->kids[1]->atom);
         b->sub_name[b->nsub] = n->kids[1]->atom;
         b->sub[b->nsub++] = s;
         return s;
@@ -471,13 +473,18 @@ static cr_stmt *build_select(builder *b, const node *n)
     if (!q)
         return NULL;
     cr_select_from(q, from_item(b, q, from->kids[1]));
+    /* Joins before the items, which may read a joined subquery's columns. */
+    for (int i = 1; i < n->n; i++)
+        if (is(n->kids[i], "join") || is(n->kids[i], "outerjoin"))
+            build_clause(b, q, n->kids[i]);
     for (int i = 1; i < cols->n; i++) {
         char label[16];
         snprintf(label, sizeof label, "c%d", i - 1);
         cr_columns(q, cr_label(q, build_expr(b, q, cols->kids[i]), label));
     }
     for (int i = 1; i < n->n; i++)
-        build_clause(b, q, n->kids[i]);
+        if (!is(n->kids[i], "join") && !is(n->kids[i], "outerjoin"))
+            build_clause(b, q, n->kids[i]);
     return q;
 }
 

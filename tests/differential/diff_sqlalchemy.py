@@ -259,7 +259,8 @@ class Builder:
     def from_item(self, n):
         if n[0] == "table":
             return TABLES[n[1]]
-        sub = self.select(n[2]).subquery(n[1])
+        sel = self.select(n[2])
+        sub = sel.cte(n[1]) if n[0] == "cte" else sel.subquery(n[1])
         self.subs[n[1]] = sub
         return sub
 
@@ -270,15 +271,16 @@ class Builder:
                   "except": except_}[k]
             return fn(self.select(n[1]), self.select(n[2]))
         clauses = {c[0]: c for c in n[1:]}
-        # FROM first: the items may read the subquery's columns.
-        q_from = [self.from_item(clauses["from"][1])]
+        # FROM items first: the items may read their columns.
+        first = self.from_item(clauses["from"][1])
+        targets = {id(c): self.from_item(c[1]) for c in n[1:] if c[0] in ("join", "outerjoin")}
         cols = [self.expr(x).label("c%d" % i) for i, x in enumerate(clauses["cols"][1:])]
-        q = select(*cols).select_from(q_from[0])
+        q = select(*cols).select_from(first)
         for c in n[1:]:
             if c[0] == "join":
-                q = q.join(self.from_item(c[1]), self.expr(c[2]))
+                q = q.join(targets[id(c)], self.expr(c[2]))
             elif c[0] == "outerjoin":
-                q = q.outerjoin(self.from_item(c[1]), self.expr(c[2]))
+                q = q.outerjoin(targets[id(c)], self.expr(c[2]))
             elif c[0] == "where":
                 q = q.where(self.expr(c[1]))
             elif c[0] == "group":

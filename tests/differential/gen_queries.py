@@ -9,7 +9,8 @@ diff_crucible.c and diff_sqlalchemy.py:
                      [(where COND)] [(group E...)] [(having COND)]
                      [(order O...)] [(limit N)] [(offset N)] [(distinct)])
            | (union Q Q) | (union_all Q Q) | (intersect Q Q) | (except Q Q)
-  F       := (table t1) | (table t2) | (sub NAME Q)   -- Q's items are labelled c0, c1, ...
+  F       := (table t1) | (table t2) | (sub NAME Q) | (cte NAME Q)
+                                          -- Q's items are labelled c0, c1, ...
   O       := (asc E) | (desc E)
   E       := (col TABLE NAME) | (subcol NAME COLUMN)
            | (int N) | (float X) | (str "...") | (null) | (true) | (false)
@@ -237,12 +238,23 @@ class Gen:
             on = "(= (col t2 t1_id) (col t1 id))" if self.p(0.85) else "(= (col t2 id) (col t1 a))"
             scope = [(t, c, k) for t in ("t1", "t2") for c, k in SCHEMA[t].items()]
             return " (from (table t1)) (%s (table t2) %s)" % (j, on), scope
-        else:
+        elif roll < 0.93:
+            # A subquery, or a CTE, as the FROM item.
             self.nsub += 1
             name = "s%d" % self.nsub
             sub, kinds = self.simple_select(allow_order=False, label=True, depth=1)
             scope = [(name, "c%d" % i, k) for i, k in enumerate(kinds)]
-            return " (from (sub %s %s))" % (name, sub), scope
+            return " (from (%s %s %s))" % ("cte" if self.p(0.3) else "sub", name, sub), scope
+        else:
+            # t1 joined to a subquery on its first item.
+            self.nsub += 1
+            name = "s%d" % self.nsub
+            sub, kinds = self.simple_select(allow_order=False, label=True, depth=0,
+                                            kinds=["int", self.ch(["int", "str", "num"])])
+            scope = [("t1", c, k) for c, k in SCHEMA["t1"].items()] + \
+                [(name, "c%d" % i, k) for i, k in enumerate(kinds)]
+            return " (from (table t1)) (%s (sub %s %s) (= (subcol %s c0) (col t1 id)))" % (
+                self.ch(["join", "outerjoin"]), name, sub, name), scope
         return " (from (table %s))" % t, [(t, c, k) for c, k in SCHEMA[t].items()]
 
     def simple_select(self, allow_order=True, label=False, depth=2, kinds=None):
@@ -329,10 +341,15 @@ class Gen:
         return text, ikinds
 
     def total_cols(self, scope):
-        tabs = sorted({t for t, _, _ in scope})
-        if all(t in ("t1", "t2") for t in tabs):
-            return ["(col %s id)" % t for t in tabs]
-        return ["(subcol %s %s)" % (t, c) for t, c, _ in scope]
+        """Items that order the rows of scope totally: each table's key, every
+        column of a subquery."""
+        out = []
+        for t in sorted({t for t, _, _ in scope}):
+            if t in SCHEMA:
+                out.append("(col %s id)" % t)
+            else:
+                out += ["(subcol %s %s)" % (t, c) for tt, c, _ in scope if tt == t]
+        return out
 
     def query(self):
         if self.p(0.15):
