@@ -304,9 +304,9 @@ def build(spec_sexpr):
 
 # ---- the canonical form ----
 
-# Significant digits numbers compare at; None: all (see sqlite-float-digits in
-# run_differential.py).
-DIGITS = None
+# Decimal places non-integers compare at; None: all (sqlite-numeric-scale and
+# mysql-decimal-digits in run_differential.py).
+DECIMALS = None
 
 
 def canon_number(x):
@@ -318,8 +318,13 @@ def canon_number(x):
         d = decimal.Decimal(repr(x))
     else:
         d = decimal.Decimal(x)
-    if DIGITS and d != d.to_integral_value():
-        d = decimal.Context(prec=DIGITS).plus(d)
+    if DECIMALS is not None and d != d.to_integral_value():
+        # As SQLAlchemy's Numeric processor rounds a float ("%.2f"); a
+        # decimal rounds half to even, as "%.2f" does the float's exact value.
+        if isinstance(x, float):
+            d = decimal.Decimal("%.*f" % (DECIMALS, x))
+        else:
+            d = d.quantize(decimal.Decimal(1).scaleb(-DECIMALS), decimal.ROUND_HALF_EVEN)
     if d == 0:
         return "#0"
     s = format(d.normalize(), "f")

@@ -100,10 +100,17 @@ class Gen:
             roll = self.r.random()
             if roll < 0.45:
                 op = self.ch(["+", "-", "*", "/", "%"] if kind == "int" else ["+", "-", "*"])
+                lhs = self.value(scope, kind, depth - 1)
                 rhs = self.value(scope, kind, depth - 1)
                 if op in ("/", "%") and self.p(0.7):
                     rhs = "(int %d)" % self.ch([1, 2, 3, -3, 0])
-                return "(%s %s %s)" % (op, self.value(scope, kind, depth - 1), rhs)
+                if rhs == "(int 0)" and "col " not in lhs:
+                    # A constant divided by zero: psycopg2 pastes the values in,
+                    # and PostgreSQL folds the division when planning, failing
+                    # even where the row never reaches it; Crucible's
+                    # parameters fail only where it does (pg-constant-folding).
+                    rhs = "(int 2)"
+                return "(%s %s %s)" % (op, lhs, rhs)
             if roll < 0.6:
                 return "(case (when %s %s)%s)" % (
                     self.cond(scope, depth - 1), self.value(scope, kind, depth - 1),

@@ -35,17 +35,21 @@ named here and normalized or excluded, never silently:
                       typed DateTime (min(d), CASE ... d); Crucible gives the
                       text. Text of exactly that storage format reads as the
                       datetime on both sides.
-  sqlite-numeric-asdecimal  On SQLite, SQLAlchemy's Numeric processor rounds the
-                      float SQLite computes to the type's scale (sum(y) of
-                      1.50 and -1.10 is Decimal('0.40'), the float is
-                      0.40000000000000002); the SQLite run declares y with
-                      asdecimal=False, so that SQLAlchemy gives the float.
-  sqlite-float-digits  On SQLite, numbers that are not integers compare at 12
-                      significant digits: Crucible reads a result column it
-                      types NUMERIC (a UNION's column of y) at the type's
-                      scale, as SQLAlchemy's Numeric would, while the SQLite
-                      run's asdecimal=False hands over SQLite's float
-                      (-3.3000000000000003 for -1.1 * 3).
+  sqlite-numeric-scale  On SQLite, numbers that are not integers compare at
+                      2 decimal places, the scale of the schema's NUMERIC. SQLite
+                      computes NUMERIC in floats; SQLAlchemy's Numeric processor
+                      turns the float of every expression it types Numeric (y * 2,
+                      sum(y), a UNION's column of y) into a Decimal of "%.2f";
+                      Crucible reads at the scale only a result column it types
+                      NUMERIC (a UNION's column of y: 11.09 for 3.33 * 3.33) and
+                      gives the float of other expressions (-3.3000000000000003
+                      for -1.1 * 3).
+  mysql-decimal-digits  On MariaDB, numbers that are not integers compare at 4
+                      decimal places (div_precision_increment). PyMySQL sends the
+                      values in the SQL text and reads the text protocol, where
+                      id / 3 is the DECIMAL 0.3333; Crucible's prepared statements
+                      read 0.333333333 in a CASE, and a parameter NULL makes a
+                      UNION's column DOUBLE (-0.33330000000000004).
   mysql-binary-collation  The MySQL run declares the text columns with
                       utf8mb4_bin: under MariaDB's default case-insensitive
                       collation, GROUP BY, DISTINCT and UNION keep any one of
@@ -60,10 +64,12 @@ named here and normalized or excluded, never silently:
                       "unknown" literal (('a' || 'b'), upper('x') || 'y'
                       fail there with "could not determine data type" or
                       "operator is not unique"), where Crucible sends it
-                      typed VARCHAR, as SQLAlchemy 2.0 does with psycopg 3.
-                      Queries SQLAlchemy fails with those messages while
-                      Crucible answers are counted under this name, not
-                      compared.
+                      typed VARCHAR, as SQLAlchemy 2.0 does with psycopg 3;
+                      the other way round, a UNION of a timestamp column and
+                      $1::VARCHAR fails ("types ... cannot be matched") where
+                      the unknown literal becomes a timestamp. Queries that
+                      fail on one side only with those messages are counted
+                      under this name, not compared.
   pg-distinct-order-params  psycopg2 pastes parameters in, so an ORDER BY item
                       repeating a SELECT DISTINCT item with a value in it is
                       the same text; Crucible sends $1 and $4, which PostgreSQL
@@ -74,6 +80,11 @@ named here and normalized or excluded, never silently:
                       CAST(... AS INTEGER) rounds half away from zero, where
                       Crucible's float8 rounds half to even: the generator casts
                       columns only, not values.
+  pg-constant-folding  Not generated: a constant divided by zero (10 % 0).
+                      psycopg2 pastes values in as literals, which PostgreSQL
+                      folds when planning: the division fails even in a part
+                      of the query no row reaches, where Crucible's parameters
+                      fail only if a row does.
   mysql-literal-decimal  PyMySQL pastes a float parameter as a literal, which
                       MariaDB reads as DECIMAL (Crucible binds a DOUBLE): the
                       generator's floats are exact binary fractions, and
@@ -241,9 +252,10 @@ def main():
         except ImportError as e:
             skip("no DBAPI driver for %s: %s" % (backend, e))
 
-    if backend == "sqlite":           # sqlite-numeric-asdecimal, sqlite-float-digits
-        sa_side.T2.c.y.type.asdecimal = False
-        sa_side.DIGITS = 12
+    if backend == "sqlite":
+        sa_side.DECIMALS = 2          # sqlite-numeric-scale
+    elif backend == "mysql":
+        sa_side.DECIMALS = 4          # mysql-decimal-digits
     engine = sqlalchemy.create_engine(sa_url(backend, url))
     sa_side.setup(engine)
     specs = gen_queries.generate(seed, nq)
