@@ -138,6 +138,8 @@ static const char *head(const node *n)
 
 /* ---- building ---- */
 
+static const node empty_node = {NULL, false, NULL, 0};
+
 enum { MAX_SUBS = 32 };
 
 typedef struct builder {
@@ -150,13 +152,33 @@ typedef struct builder {
 static cr_stmt *build_select(builder *b, const node *n);
 static cr_expr *build_expr(builder *b, cr_stmt *q, const node *n);
 
+/* The i-th item of list n, or an empty list (and the spec refused) when n
+ * has fewer: a malformed spec is a SpecError, not a crash. */
+static const node *arg(builder *b, const node *n, int i)
+{
+    if (i < n->n)
+        return n->kids[i];
+    b->err = "missing operand";
+    return &empty_node;
+}
+
+/* The text of the atom or string that is the i-th item of n, or "". */
+static const char *atom(builder *b, const node *n, int i)
+{
+    const node *k = arg(b, n, i);
+    if (k->atom)
+        return k->atom;
+    b->err = "not an atom";
+    return "";
+}
+
 static cr_column *column(builder *b, const node *n)
 {
-    if (n->n != 3 || !n->kids[1]->atom || !n->kids[2]->atom)
+    if (n->n != 3 || !atom(b, n, 1) || !atom(b, n, 2))
         return b->err = "bad col", NULL;
-    cr_table *t = strcmp(n->kids[1]->atom, "t1") == 0 ? t1.table
-                  : strcmp(n->kids[1]->atom, "t2") == 0 ? t2.table : NULL;
-    cr_column *c = t ? cr_table_column(t, n->kids[2]->atom) : NULL;
+    cr_table *t = strcmp(atom(b, n, 1), "t1") == 0 ? t1.table
+                  : strcmp(atom(b, n, 1), "t2") == 0 ? t2.table : NULL;
+    cr_column *c = t ? cr_table_column(t, atom(b, n, 2)) : NULL;
     if (!c)
         b->err = "unknown column";
     return c;
@@ -165,17 +187,17 @@ static cr_column *column(builder *b, const node *n)
 static cr_expr *subcol(builder *b, cr_stmt *q, const node *n)
 {
     for (int i = 0; i < b->nsub; i++)
-        if (n->n == 3 && strcmp(b->sub_name[i], n->kids[1]->atom) == 0)
-            return cr_c(q, b->sub[i], n->kids[2]->atom);
+        if (n->n == 3 && strcmp(b->sub_name[i], atom(b, n, 1)) == 0)
+            return cr_c(q, b->sub[i], atom(b, n, 2));
     return b->err = "unknown subquery", NULL;
 }
 
 static cr_value value_of(builder *b, const node *n)
 {
     if (is(n, "int") && n->n == 2)
-        return cr_val_int(strtoll(n->kids[1]->atom, NULL, 10));
+        return cr_val_int(strtoll(atom(b, n, 1), NULL, 10));
     if (is(n, "str") && n->n == 2)
-        return cr_val_text(n->kids[1]->atom);
+        return cr_val_text(atom(b, n, 1));
     if (is(n, "null"))
         return cr_val_null();
     b->err = "bad IN value";
@@ -189,7 +211,7 @@ static const void **expr_list(builder *b, cr_stmt *q, const node *n, int from)
     if (!items)
         return b->err = "out of memory", NULL;
     for (int i = from; i < n->n; i++)
-        items[i - from] = build_expr(b, q, n->kids[i]);
+        items[i - from] = build_expr(b, q, arg(b, n, i));
     return items;
 }
 
@@ -197,7 +219,7 @@ static cr_expr *ordering(builder *b, cr_stmt *q, const node *n)
 {
     if (n->n != 2)
         return b->err = "bad ordering", NULL;
-    cr_expr *e = build_expr(b, q, n->kids[1]);
+    cr_expr *e = build_expr(b, q, arg(b, n, 1));
     return is(n, "desc") ? cr_desc(q, e) : cr_asc(q, e);
 }
 
@@ -207,7 +229,7 @@ static const void **order_list(builder *b, cr_stmt *q, const node *n)
     if (!items)
         return b->err = "out of memory", NULL;
     for (int i = 1; i < n->n; i++)
-        items[i - 1] = ordering(b, q, n->kids[i]);
+        items[i - 1] = ordering(b, q, arg(b, n, i));
     return items;
 }
 
@@ -231,11 +253,11 @@ static cr_expr *build_case(builder *b, cr_stmt *q, const node *n)
 {
     cr_expr *k = cr_case(q);
     for (int i = 1; i < n->n; i++) {
-        const node *w = n->kids[i];
+        const node *w = arg(b, n, i);
         if (is(w, "when") && w->n == 3)
-            cr_case_when_expr(q, k, build_expr(b, q, w->kids[1]), build_expr(b, q, w->kids[2]));
+            cr_case_when_expr(q, k, build_expr(b, q, arg(b, w, 1)), build_expr(b, q, arg(b, w, 2)));
         else if (is(w, "else") && w->n == 2)
-            cr_case_else_expr(q, k, build_expr(b, q, w->kids[1]));
+            cr_case_else_expr(q, k, build_expr(b, q, arg(b, w, 1)));
         else
             b->err = "bad case";
     }
@@ -244,9 +266,9 @@ static cr_expr *build_case(builder *b, cr_stmt *q, const node *n)
 
 static cr_expr *build_func(builder *b, cr_stmt *q, const node *n, int first)
 {
-    const char *name = n->kids[first]->atom;
+    const char *name = atom(b, n, first);
     if (strcmp(name, "length") == 0 && n->n == first + 2)
-        return cr_length(q, build_expr(b, q, n->kids[first + 1]));
+        return cr_length(q, build_expr(b, q, arg(b, n, first + 1)));
     if (n->n == first + 1)
         return cr_func0(q, name);
     const void **args = expr_list(b, q, n, first + 1);
@@ -257,11 +279,11 @@ static cr_expr *build_func(builder *b, cr_stmt *q, const node *n, int first)
 
 static cr_expr *build_over(builder *b, cr_stmt *q, const node *n)
 {
-    const node *f = n->kids[1];
+    const node *f = arg(b, n, 1);
     cr_expr *fn = f->n == 1 ? cr_func0(q, head(f)) : build_expr(b, q, f);
     cr_expr *w = cr_over(q, fn);
     for (int i = 2; i < n->n; i++) {
-        const node *part = n->kids[i];
+        const node *part = arg(b, n, i);
         const void **items = is(part, "partition") ? expr_list(b, q, part, 1)
                              : is(part, "order")   ? order_list(b, q, part) : NULL;
         if (!items)
@@ -282,23 +304,23 @@ static cr_expr *build_in(builder *b, cr_stmt *q, const node *n, bool negate)
     if (nv > 16)
         return b->err = "IN list too long", NULL;
     for (int i = 0; i < nv; i++)
-        vals[i] = value_of(b, n->kids[i + 2]);
-    cr_expr *e = build_expr(b, q, n->kids[1]);
+        vals[i] = value_of(b, arg(b, n, i + 2));
+    cr_expr *e = build_expr(b, q, arg(b, n, 1));
     return negate ? cr_not_in_values(q, e, vals, (size_t)nv) : cr_in_values(q, e, vals, (size_t)nv);
 }
 
 static cr_expr *build_like(builder *b, cr_stmt *q, const node *n)
 {
-    cr_expr *e = build_expr(b, q, n->kids[1]);
+    cr_expr *e = build_expr(b, q, arg(b, n, 1));
     const char *h = head(n);
     if (strcmp(h, "contains") == 0 || strcmp(h, "startswith") == 0 || strcmp(h, "endswith") == 0) {
-        const char *s = n->kids[2]->atom;
+        const char *s = atom(b, n, 2);
         return h[0] == 'c' ? cr_contains(q, e, s) : h[0] == 's' ? cr_startswith(q, e, s)
                                                                 : cr_endswith(q, e, s);
     }
     cr_operator op = strcmp(h, "like") == 0 ? CR_OP_LIKE : strcmp(h, "notlike") == 0
                                                                ? CR_OP_NOT_LIKE : CR_OP_ILIKE;
-    return cr_binary(q, op, e, build_expr(b, q, n->kids[2]));
+    return cr_binary(q, op, e, build_expr(b, q, arg(b, n, 2)));
 }
 
 static cr_expr *build_leaf(builder *b, cr_stmt *q, const node *n, const char *h)
@@ -308,11 +330,11 @@ static cr_expr *build_leaf(builder *b, cr_stmt *q, const node *n, const char *h)
     if (strcmp(h, "subcol") == 0)
         return subcol(b, q, n);
     if (strcmp(h, "int") == 0)
-        return cr_bind(q, cr_val_int(strtoll(n->kids[1]->atom, NULL, 10)));
+        return cr_bind(q, cr_val_int(strtoll(atom(b, n, 1), NULL, 10)));
     if (strcmp(h, "float") == 0)
-        return cr_bind(q, cr_val_double(strtod(n->kids[1]->atom, NULL)));
+        return cr_bind(q, cr_val_double(strtod(atom(b, n, 1), NULL)));
     if (strcmp(h, "str") == 0)
-        return cr_bind(q, cr_val_text(n->kids[1]->atom));
+        return cr_bind(q, cr_val_text(atom(b, n, 1)));
     if (strcmp(h, "null") == 0)
         return cr_null(q);
     if (strcmp(h, "true") == 0)
@@ -342,8 +364,8 @@ static cr_expr *build_expr(builder *b, cr_stmt *q, const node *n)
         return build_leaf(b, q, n, h);
     for (size_t i = 0; i < sizeof binary_ops / sizeof binary_ops[0]; i++)
         if (strcmp(h, binary_ops[i].name) == 0 && n->n == 3)
-            return cr_binary(q, binary_ops[i].op, build_expr(b, q, n->kids[1]),
-                             build_expr(b, q, n->kids[2]));
+            return cr_binary(q, binary_ops[i].op, build_expr(b, q, arg(b, n, 1)),
+                             build_expr(b, q, arg(b, n, 2)));
     if (strcmp(h, "and") == 0 || strcmp(h, "or") == 0) {
         const void **items = expr_list(b, q, n, 1);
         cr_expr *e = !items ? NULL : h[0] == 'a' ? cr_and_items(q, items) : cr_or_items(q, items);
@@ -351,41 +373,41 @@ static cr_expr *build_expr(builder *b, cr_stmt *q, const node *n)
         return e;
     }
     if (strcmp(h, "not") == 0)
-        return cr_not(q, build_expr(b, q, n->kids[1]));
+        return cr_not(q, build_expr(b, q, arg(b, n, 1)));
     if (strcmp(h, "isnull") == 0)
-        return cr_is_null(q, build_expr(b, q, n->kids[1]));
+        return cr_is_null(q, build_expr(b, q, arg(b, n, 1)));
     if (strcmp(h, "notnull") == 0)
-        return cr_is_not_null(q, build_expr(b, q, n->kids[1]));
+        return cr_is_not_null(q, build_expr(b, q, arg(b, n, 1)));
     if (strcmp(h, "in") == 0 || strcmp(h, "notin") == 0)
         return build_in(b, q, n, h[0] == 'n');
     if (strcmp(h, "insub") == 0 || strcmp(h, "notinsub") == 0) {
-        cr_expr *e = build_expr(b, q, n->kids[1]);
-        cr_stmt *sub = build_select(b, n->kids[2]);
+        cr_expr *e = build_expr(b, q, arg(b, n, 1));
+        cr_stmt *sub = build_select(b, arg(b, n, 2));
         return h[0] == 'n' ? cr_not_in_select(q, e, sub) : cr_in_select(q, e, sub);
     }
     if (strcmp(h, "exists") == 0)
-        return cr_exists(q, build_select(b, n->kids[1]));
+        return cr_exists(q, build_select(b, arg(b, n, 1)));
     if (strcmp(h, "notexists") == 0)
-        return cr_not(q, cr_exists(q, build_select(b, n->kids[1])));
+        return cr_not(q, cr_exists(q, build_select(b, arg(b, n, 1))));
     if (strcmp(h, "scalar") == 0)
-        return cr_scalar_subquery(q, build_select(b, n->kids[1]));
+        return cr_scalar_subquery(q, build_select(b, arg(b, n, 1)));
     if (one_of(h, "like notlike ilike contains startswith endswith"))
         return build_like(b, q, n);
     if (strcmp(h, "between") == 0)
-        return cr_between_expr(q, build_expr(b, q, n->kids[1]), build_expr(b, q, n->kids[2]),
-                               build_expr(b, q, n->kids[3]));
+        return cr_between_expr(q, build_expr(b, q, arg(b, n, 1)), build_expr(b, q, arg(b, n, 2)),
+                               build_expr(b, q, arg(b, n, 3)));
     if (strcmp(h, "case") == 0)
         return build_case(b, q, n);
     if (strcmp(h, "cast") == 0)
-        return cr_cast(q, build_expr(b, q, n->kids[1]), cast_type(n->kids[2]->atom));
+        return cr_cast(q, build_expr(b, q, arg(b, n, 1)), cast_type(atom(b, n, 2)));
     if (strcmp(h, "func") == 0)
         return build_func(b, q, n, 1);
     if (strcmp(h, "count") == 0)
-        return cr_count(q, build_expr(b, q, n->kids[1]));
+        return cr_count(q, build_expr(b, q, arg(b, n, 1)));
     if (strcmp(h, "countstar") == 0)
         return cr_count_star(q);
     if (strcmp(h, "count_distinct") == 0)
-        return cr_count_distinct(q, build_expr(b, q, n->kids[1]));
+        return cr_count_distinct(q, build_expr(b, q, arg(b, n, 1)));
     if (strcmp(h, "sum") == 0 || strcmp(h, "min") == 0 || strcmp(h, "max") == 0 ||
         strcmp(h, "avg") == 0 || strcmp(h, "row_number") == 0 || strcmp(h, "rank") == 0 ||
         strcmp(h, "dense_rank") == 0)
@@ -398,12 +420,12 @@ static cr_expr *build_expr(builder *b, cr_stmt *q, const node *n)
 static const void *from_item(builder *b, cr_stmt *q, const node *n)
 {
     if (is(n, "table") && n->n == 2)
-        return strcmp(n->kids[1]->atom, "t1") == 0 ? (const void *)t1.table : (const void *)t2.table;
+        return strcmp(atom(b, n, 1), "t1") == 0 ? (const void *)t1.table : (const void *)t2.table;
     if ((is(n, "sub") || is(n, "cte")) && n->n == 3 && b->nsub < MAX_SUBS) {
-        cr_stmt *sub = build_select(b, n->kids[2]);
-        cr_expr *s = is(n, "cte") ? cr_cte(q, sub, n->kids[1]->atom, false)
-                                  : cr_subquery(q, sub, n->kids[1]->atom);
-        b->sub_name[b->nsub] = n->kids[1]->atom;
+        cr_stmt *sub = build_select(b, arg(b, n, 2));
+        cr_expr *s = is(n, "cte") ? cr_cte(q, sub, atom(b, n, 1), false)
+                                  : cr_subquery(q, sub, atom(b, n, 1));
+        b->sub_name[b->nsub] = atom(b, n, 1);
         b->sub[b->nsub++] = s;
         return s;
     }
@@ -422,22 +444,22 @@ static void build_clause(builder *b, cr_stmt *q, const node *c)
 {
     const char *h = head(c);
     if (strcmp(h, "join") == 0 || strcmp(h, "outerjoin") == 0) {
-        const void *target = from_item(b, q, c->kids[1]);
-        cr_expr *on = build_expr(b, q, c->kids[2]);
+        const void *target = from_item(b, q, arg(b, c, 1));
+        cr_expr *on = build_expr(b, q, arg(b, c, 2));
         (h[0] == 'j' ? cr_join : cr_outerjoin)(q, target, on);
     } else if (strcmp(h, "where") == 0) {
-        cr_where(q, build_expr(b, q, c->kids[1]));
+        cr_where(q, build_expr(b, q, arg(b, c, 1)));
     } else if (strcmp(h, "having") == 0) {
-        cr_having(q, build_expr(b, q, c->kids[1]));
+        cr_having(q, build_expr(b, q, arg(b, c, 1)));
     } else if (strcmp(h, "group") == 0 || strcmp(h, "order") == 0) {
         const void **items = h[0] == 'g' ? expr_list(b, q, c, 1) : order_list(b, q, c);
         if (items)
             (h[0] == 'g' ? cr_group_by_items : cr_order_by_items)(q, items);
         free(items);
     } else if (strcmp(h, "limit") == 0) {
-        cr_limit(q, strtoll(c->kids[1]->atom, NULL, 10));
+        cr_limit(q, strtoll(atom(b, c, 1), NULL, 10));
     } else if (strcmp(h, "offset") == 0) {
-        cr_offset(q, strtoll(c->kids[1]->atom, NULL, 10));
+        cr_offset(q, strtoll(atom(b, c, 1), NULL, 10));
     } else if (strcmp(h, "distinct") == 0) {
         cr_distinct(q);
     }
@@ -456,7 +478,7 @@ static cr_stmt *build_select(builder *b, const node *n)
         : strcmp(h, "intersect") == 0 ? cr_intersect
         : strcmp(h, "except") == 0    ? cr_except : NULL;
     if (compound) {
-        cr_stmt *l = build_select(b, n->kids[1]), *r = build_select(b, n->kids[2]);
+        cr_stmt *l = build_select(b, arg(b, n, 1)), *r = build_select(b, arg(b, n, 2));
         if (!l || !r) {
             cr_stmt_free(l);
             cr_stmt_free(r);
@@ -472,19 +494,19 @@ static cr_stmt *build_select(builder *b, const node *n)
     cr_stmt *q = cr_select_new();
     if (!q)
         return NULL;
-    cr_select_from(q, from_item(b, q, from->kids[1]));
+    cr_select_from(q, from_item(b, q, arg(b, from, 1)));
     /* Joins before the items, which may read a joined subquery's columns. */
     for (int i = 1; i < n->n; i++)
-        if (is(n->kids[i], "join") || is(n->kids[i], "outerjoin"))
-            build_clause(b, q, n->kids[i]);
+        if (is(arg(b, n, i), "join") || is(arg(b, n, i), "outerjoin"))
+            build_clause(b, q, arg(b, n, i));
     for (int i = 1; i < cols->n; i++) {
         char label[16];
         snprintf(label, sizeof label, "c%d", i - 1);
         cr_columns(q, cr_label(q, build_expr(b, q, cols->kids[i]), label));
     }
     for (int i = 1; i < n->n; i++)
-        if (!is(n->kids[i], "join") && !is(n->kids[i], "outerjoin"))
-            build_clause(b, q, n->kids[i]);
+        if (!is(arg(b, n, i), "join") && !is(arg(b, n, i), "outerjoin"))
+            build_clause(b, q, arg(b, n, i));
     return q;
 }
 
