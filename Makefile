@@ -2,7 +2,7 @@
 BUILD ?= build
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all build demo test fuzz bench install clean
+.PHONY: all build demo test fuzz fuzz-libfuzzer fuzz-differential bench install clean
 
 all: build
 
@@ -30,9 +30,22 @@ test:
 	scripts/run-tests.sh
 
 # Each libFuzzer target (tests/fuzz) for FUZZ_SECONDS seconds, in a clang
-# build of its own; new inputs are kept in build-fuzz/tests/fuzz/work.
+# build of its own; new inputs are kept in build-fuzz/tests/fuzz/work. Then
+# the differential test against SQLAlchemy (tests/differential) with
+# DIFF_QUERIES queries on each backend, with test servers of its own.
 FUZZ_SECONDS ?= 60
-fuzz:
+DIFF_QUERIES ?= 20000
+fuzz: fuzz-libfuzzer fuzz-differential
+
+fuzz-differential:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j2 --target diff_crucible
+	DIFF_QUERIES=$(DIFF_QUERIES) DIFF_SEED=$${DIFF_SEED:-$$(date +%s)} scripts/run-tests.sh --servers-only \
+		sh -c 'status=0; for b in sqlite postgresql mysql; do \
+			tests/differential/run_differential.py $$b $(BUILD)/tests/diff_crucible || status=1; \
+		done; exit $$status'
+
+fuzz-libfuzzer:
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DCRUCIBLE_FUZZ=ON -DCRUCIBLE_TESTS=OFF -DCRUCIBLE_BENCH=OFF
 	cmake --build build-fuzz -j2 --target fuzz_targets

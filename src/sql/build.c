@@ -1034,8 +1034,10 @@ static void coerce(cr_stmt *q, cr_expr *bind, const struct cr_column *col)
         cr_stmt_fail(q, rc, "%s", msg);
 }
 
-/* The table column an expression is, if it is one (directly or through an
- * alias). */
+static const struct cr_column *item_column(const cr_expr *from, const char *name);
+
+/* The table column an expression is, if it is one (directly, through an
+ * alias, or as a subquery's or CTE's column selecting it). */
 static const struct cr_column *column_of(const cr_expr *e)
 {
     if (!e)
@@ -1043,8 +1045,54 @@ static const struct cr_column *column_of(const cr_expr *e)
     if (e->kind == CR_N_COLUMN)
         return (const struct cr_column *)e;
     if (e->kind == CR_N_FROM_COLUMN)
-        return e->u.fcol.col;
+        return e->u.fcol.col ? e->u.fcol.col : item_column(e->u.fcol.from, e->u.fcol.name);
     return NULL;
+}
+
+/* The table column that the item named name of a subquery's or CTE's SELECT
+ * (the first SELECT of a compound) is, if it is one: a value compared with
+ * s.c.name is then typed as SQLAlchemy types it, after the item. */
+static const struct cr_column *item_column(const cr_expr *from, const char *name)
+{
+    if (!from || (from->kind != CR_N_SUBQUERY && from->kind != CR_N_CTE))
+        return NULL;
+    const cr_stmt *sub = from->stmt;
+    while (sub && sub->kind == CR_STMT_COMPOUND)
+        sub = sub->left;
+    if (!sub || sub->kind != CR_STMT_SELECT)
+        return NULL;
+    for (size_t i = 0; i < sub->columns.n; i++) {
+        const void *item = sub->columns.items[i];
+        if (is_table(item)) {
+            const struct cr_column *c = cr_table_column((const cr_table *)item, name);
+            if (c)
+                return c;
+            continue;
+        }
+        if (!is_expr(item))
+            continue;
+        const cr_expr *x = item;
+        if (x->kind == CR_N_LABEL) {
+            if (strcmp(x->u.label.name, name) == 0)
+                return column_of(x->u.label.e);
+            continue;
+        }
+        const struct cr_column *c = column_of(x);
+        const char *shown = x->kind == CR_N_FROM_COLUMN ? x->u.fcol.name : c ? c->name : NULL;
+        if (shown && strcmp(shown, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* coerce() after what e is: a value meeting a subquery's column is named
+ * after that column (u_1 for s.c.u), as SQLAlchemy names it. */
+static void coerce_to(cr_stmt *q, cr_expr *bind, const cr_expr *e)
+{
+    const struct cr_column *col = column_of(e);
+    coerce(q, bind, col);
+    if (col && bind && bind->kind == CR_N_BIND && e->kind == CR_N_FROM_COLUMN)
+        bind->hint = e->u.fcol.name;
 }
 
 static void each_in(const cr_list *l, void (*fn)(const cr_expr *, void *), void *ctx)
@@ -1446,14 +1494,21 @@ cr_expr *cr_binary(cr_stmt *q, cr_operator op, cr_expr *l, cr_expr *r)
             e->u.un.e = l->kind == CR_N_NULL ? r : l;
         return e;
     }
+    /* x < NULL is refused, as SQLAlchemy refuses col < None. */
+    if (op >= CR_OP_LT && op <= CR_OP_GE && (l->kind == CR_N_NULL || r->kind == CR_N_NULL)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT,
+                     "only the '=' and '!=' operators can be used with NULL "
+                     "(IS NULL / IS NOT NULL); a '<', '<=', '>' or '>=' with NULL is never true");
+        return NULL;
+    }
     const struct cr_column *lc = column_of(l), *rc = column_of(r);
     if (lc && r->kind == CR_N_BIND && op != CR_OP_CONCAT && op < CR_OP_LIKE)
-        coerce(q, r, lc);
+        coerce_to(q, r, l);
     if (rc && l->kind == CR_N_BIND && op != CR_OP_CONCAT && op < CR_OP_LIKE)
-        coerce(q, l, rc);
+        coerce_to(q, l, r);
     /* A LIKE pattern is named after its column (name_1), not typed by it. */
     if (lc && r->kind == CR_N_BIND && op >= CR_OP_LIKE && !r->hint)
-        r->hint = lc->name;
+        r->hint = l->kind == CR_N_FROM_COLUMN ? l->u.fcol.name : lc->name;
     cr_expr *e = node(q, CR_N_BINARY);
     if (!e)
         return NULL;
@@ -1562,10 +1617,9 @@ static cr_expr *in_values(cr_stmt *q, cr_node_kind kind, cr_expr *e, const cr_va
     in->u.in.e = e;
     in->u.in.n = n;
     in->u.in.vals = n ? alloc(q, n * sizeof(cr_expr *)) : NULL;
-    const struct cr_column *col = column_of(e);
     for (size_t i = 0; i < n && ok(q); i++) {
         in->u.in.vals[i] = bind_value(q, vals[i]);
-        coerce(q, in->u.in.vals[i], col);
+        coerce_to(q, in->u.in.vals[i], e);
     }
     in->type = CR_SQLTYPE_BOOLEAN;
     return ok(q) ? in : NULL;
@@ -1611,9 +1665,8 @@ cr_expr *cr_between_expr(cr_stmt *q, cr_expr *e, cr_expr *lo, cr_expr *hi)
     if (!check_expr(q, e, "between") || !check_expr(q, lo, "between") ||
         !check_expr(q, hi, "between"))
         return NULL;
-    const struct cr_column *col = column_of(e);
-    coerce(q, lo, col);
-    coerce(q, hi, col);
+    coerce_to(q, lo, e);
+    coerce_to(q, hi, e);
     cr_expr *n = node(q, CR_N_BETWEEN);
     if (n) {
         n->u.un.e = e;

@@ -137,7 +137,11 @@ static void key_from(keyer *k, const void *from)
     put_str(k, e->u.label.name);
     if (e->mark == k->walk)
         return;
-    e->mark = k->walk;
+    /* Met where nothing is rendered (the left side of an empty IN), a
+     * subquery's values are not numbered: it stays unmarked, so that they
+     * are when its FROM item is met again, rendered. */
+    if (!k->unrendered)
+        e->mark = k->walk;
     if (e->kind == CR_N_ALIAS) {
         put_u64(k, cr_table_serial(e->table));
     } else {
@@ -635,12 +639,33 @@ static cr_status name_binds(compiler *c, cr_stmt *q)
 
 /* A text or NULL value that no column types, where nothing around it
  * gives it a type either (IS NULL, a select-list item, || of two such,
- * length): cast on dialects that cannot infer it. */
+ * length, a function's argument): cast on dialects that cannot infer it. */
 static void render_untyped_cast(compiler *c, const cr_expr *e)
 {
     if (c->d->cast_untyped_text && e->kind == CR_N_BIND && !e->param && !e->type && !e->hint &&
         (e->u.value.type == CR_TEXT || e->u.value.type == CR_NULL))
         puts_(c, "::VARCHAR");
+}
+
+/* A function's arguments. When every one is a value (count($1), upper($1),
+ * coalesce($1, $2)), PostgreSQL has nothing to type them by: they are cast
+ * as select-list items are. With an expression among them
+ * (coalesce(users.email, $1)) the server types the values after it. */
+static void render_func_args(compiler *c, const cr_list *args)
+{
+    bool all_values = true;
+    for (size_t i = 0; i < args->n; i++) {
+        const cr_expr *a = args->items[i];
+        if (a->kind != CR_N_BIND && a->kind != CR_N_NULL)
+            all_values = false;
+    }
+    for (size_t i = 0; i < args->n && !c->failed; i++) {
+        if (i)
+            puts_(c, ", ");
+        render_expr(c, args->items[i], 0);
+        if (all_values)
+            render_untyped_cast(c, args->items[i]);
+    }
 }
 
 static void render_bind(compiler *c, const cr_expr *e)
@@ -968,7 +993,7 @@ static void render_expr(compiler *c, const cr_expr *e, int prec)
         /* The name is checked to be an identifier when built. */
         puts_(c, e->u.func.name);
         puts_(c, e->u.func.distinct ? "(DISTINCT " : "(");
-        render_list(c, &e->u.func.args, ", ");
+        render_func_args(c, &e->u.func.args);
         puts_(c, ")");
         break;
     case CR_N_COUNT_STAR:

@@ -804,7 +804,7 @@ static void test_insert(void **state)
     cr_set(q, users.c.name, cr_upper(q, cr_bind(q, cr_val_text("z"))));
     cr_set(q, users.c.is_active, false);
     expect4(q, "INSERT INTO users (name, is_active) VALUES (upper(:param_1), :is_active)",
-            NULL, NULL, NULL);
+            NULL, "INSERT INTO users (name, is_active) VALUES (upper($1::VARCHAR), $2)", NULL);
     cr_stmt_free(q);
 }
 
@@ -1515,6 +1515,92 @@ static void test_untyped_text_cast(void **state)
     cr_stmt_free(q);
 }
 
+/* Differential test finding: text values that are all a function has
+ * (count('x'), upper('x'), coalesce('x', 'y')) are cast on PostgreSQL too,
+ * which cannot type them there ("could not determine data type of parameter
+ * $1"); beside an expression they are typed after it, and left alone. */
+static void test_untyped_text_cast_function_arguments(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select_new();
+    cr_columns(q, cr_label(q, cr_count(q, cr_bind(q, cr_val_text("a_b"))), "n"),
+               cr_label(q, cr_upper(q, cr_bind(q, cr_val_text("x"))), "u"),
+               cr_label(q, cr_coalesce(q, cr_bind(q, cr_val_text("y")),
+                                       cr_bind(q, cr_val_text("z"))), "yz"),
+               cr_label(q, cr_coalesce(q, users.c.name, cr_bind(q, cr_val_text("w"))), "c"));
+    expect4(q, "SELECT count(:param_1) AS n, upper(:param_2) AS u, "
+               "coalesce(:param_3, :param_4) AS yz, coalesce(users.name, :param_5) AS c "
+               "\nFROM users", NULL,
+            "SELECT count($1::VARCHAR) AS n, upper($2::VARCHAR) AS u, "
+            "coalesce($3::VARCHAR, $4::VARCHAR) AS yz, coalesce(users.name, $5) AS c "
+            "\nFROM users",
+            "SELECT count(?) AS n, upper(?) AS u, coalesce(?, ?) AS yz, "
+            "coalesce(users.name, ?) AS c \nFROM users");
+    cr_stmt_free(q);
+}
+
+/* Differential test finding: a value meeting a subquery's (or CTE's) column
+ * is typed after the column the subquery selects, as SQLAlchemy types it
+ * after s.c.x's type: text compared with a DATETIME item is a datetime (on
+ * SQLite '2024-01-02 03:04:05' would compare as text with the stored
+ * '2024-01-02 03:04:05.000000'), through a label and through two levels. */
+static void test_subquery_column_types_values(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select_new();
+    cr_stmt *inner = cr_select_new();
+    cr_columns(inner, posts.c.id, cr_label(inner, posts.c.updated, "u"));
+    cr_stmt *sub = cr_select_new();
+    cr_expr *s1 = cr_subquery(sub, inner, "s1");
+    cr_columns(sub, cr_c(sub, s1, "u"), cr_c(sub, s1, "id"));
+    cr_expr *s2 = cr_subquery(q, sub, "s2");
+    cr_columns(q, cr_c(q, s2, "id"));
+    cr_where(q, cr_gt(q, cr_c(q, s2, "u"), "2024-01-02 03:04:05"));
+    cr_where(q, cr_eq(q, cr_c(q, s2, "id"), 3));
+    const char *names[] = {"u_1", "id_1", NULL};
+    const char *values[] = {"2024-01-02 03:04:05.000000", "3", NULL};
+    expect_params(q, "sqlite", names, values);
+    cr_stmt_free(q);
+    /* An item that is no column (an expression) types nothing: the value
+     * keeps its own type. */
+    q = cr_select_new();
+    sub = cr_select_new();
+    cr_columns(sub, cr_label(sub, cr_add(sub, posts.c.id, 1), "n"));
+    cr_expr *s = cr_subquery(q, sub, "s");
+    cr_columns(q, cr_c(q, s, "n"));
+    cr_where(q, cr_eq(q, cr_c(q, s, "n"), "x"));
+    const char *names2[] = {"id_1", "param_1", NULL};
+    const char *values2[] = {"1", "'x'", NULL};
+    expect_params(q, "sqlite", names2, values2);
+    cr_stmt_free(q);
+}
+
+/* Differential test finding: a subquery first met as the left side of an
+ * empty IN (which renders 1 != 1, its left side keyed but not rendered) has
+ * its values numbered all the same when its FROM item is rendered: they
+ * were left unnumbered ("a value of the statement was not numbered") or
+ * given the number of another value (wrong values bound). */
+static void test_empty_in_of_subquery_column(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select_new();
+    cr_stmt *sub = cr_select_new();
+    cr_columns(sub, cr_label(sub, posts.c.id, "c0"), cr_label(sub, cr_bind(sub, cr_val_int(10)), "c1"));
+    cr_expr *s = cr_subquery(q, sub, "s");
+    cr_expr *k = cr_case(q);
+    cr_case_when(q, k, cr_in_values(q, cr_c(q, s, "c0"), NULL, 0), 1);
+    cr_case_else_expr(q, k, cr_c(q, s, "c1"));
+    cr_columns(q, cr_label(q, k, "x"));
+    expect_sql(q, "postgresql",
+               "SELECT CASE WHEN 1 != 1 THEN $1 ELSE s.c1 END AS x \n"
+               "FROM (SELECT posts.id AS c0, $2 AS c1 \nFROM posts) AS s");
+    const char *names[] = {"param_1", "param_2", NULL};
+    const char *values[] = {"1", "10", NULL};
+    expect_params(q, "postgresql", names, values);
+    expect_params(q, "mysql", names, values);
+    cr_stmt_free(q);
+}
+
 /* Finding 7: SQL SQLite would refuse is rendered otherwise or refused when
  * built. */
 static void test_sqlite_grammar(void **state)
@@ -1918,6 +2004,36 @@ static void test_oom_every_construct(void **state)
 /* Found by tests/fuzz/fuzz_builder (corpus/builder/regress-desc-in-where and
  * regress-nulls-first-last): an ordering used as a condition rendered
  * "WHERE users.id DESC", and nulls_first of nulls_last both clauses. */
+/* Differential test finding: x < NULL (and <=, >, >=) is refused, as SQLAlchemy
+ * refuses col < None and col < null() ("Only '=', '!=', ... operators can be
+ * used with None"); = and != with NULL stay IS NULL / IS NOT NULL. */
+static void test_ordering_comparison_with_null(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_where(q, cr_lt(q, users.c.id, NULL));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "operators can be used with NULL");
+    cr_stmt_free(q);
+    q = cr_select(users.c.id);
+    cr_where(q, cr_ge(q, cr_null(q), cr_add(q, users.c.id, 1)));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "operators can be used with NULL");
+    cr_stmt_free(q);
+    q = cr_select(users.c.id);
+    cr_where(q, cr_ne(q, cr_null(q), users.c.id));
+    cr_compiled *c = cr_stmt_compile(q, NULL);
+    assert_non_null(c);
+    assert_non_null(strstr(cr_compiled_sql(c), "users.id IS NOT NULL"));
+    cr_compiled_free(c);
+    cr_stmt_free(q);
+    /* Arithmetic with NULL is NULL, as in SQLAlchemy: no error. */
+    q = cr_select_new();
+    cr_columns(q, cr_label(q, cr_add(q, users.c.id, cr_null(q)), "n"));
+    c = cr_stmt_compile(q, NULL);
+    assert_non_null(c);
+    cr_compiled_free(c);
+    cr_stmt_free(q);
+}
+
 static void test_ordering_only_in_order_by(void **state)
 {
     (void)state;
@@ -2030,6 +2146,10 @@ int main(void)
         cmocka_unit_test(test_datetime_text),
         cmocka_unit_test(test_oom_every_construct),
         cmocka_unit_test(test_ordering_only_in_order_by),
+        cmocka_unit_test(test_ordering_comparison_with_null),
+        cmocka_unit_test(test_untyped_text_cast_function_arguments),
+        cmocka_unit_test(test_subquery_column_types_values),
+        cmocka_unit_test(test_empty_in_of_subquery_column),
         cmocka_unit_test(test_upsert_and_from_select_misuse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
