@@ -541,6 +541,8 @@ static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_rel
         cr_instance *t = cr_instance_of(c->items[i]);
         if ((st = check_member(s, r, t)))
             break;
+        if (t->state == CR_INST_DELETED)
+            continue;   /* its row is gone: nothing to link (SQLAlchemy skips it too) */
         st = r->kind == CR_REL_MANY_TO_MANY ? add_assoc(s, p, r, in, t, STEP_ASSOC_INSERT, false)
                                             : add_sync(s, p, t, r, in);
     }
@@ -727,7 +729,9 @@ static cr_status rel_prepare(cr_session *s, flush_plan *p)
     }
     orphans orph = {NULL, 0, 0};
     for (cr_instance *in = s->head; in && !st; in = in->next) {
-        if (in->session != s || !in->mapper->nrels || in->marked_delete || !rel_touched(in))
+        /* A deleted object's relationships save nothing: its row is gone. */
+        if (in->session != s || !in->mapper->nrels || in->marked_delete ||
+            in->state == CR_INST_DELETED || !rel_touched(in))
             continue;
         for (size_t i = 0; i < in->mapper->nrels && !st; i++)
             if (!in->mapper->rels[i]->viewonly)
