@@ -209,16 +209,21 @@ static void taint(const void *obj)
 
 /* After a call: an object that became deleted, or detached otherwise than
  * by the session's close, had its row deleted (or was expunged). */
-static void note_deleted(vm *m, const cr_object_state *before, bool closed)
+static void note_deleted(vm *m, cr_object_state before[NMODELS][MAX_OBJS], bool closed)
 {
-    for (int model = 0, k = 0; model < NMODELS; model++)
-        for (int i = 0; i < m->n[model]; i++, k++) {
+    for (int model = 0; model < NMODELS; model++)
+        for (int i = 0; i < m->n[model]; i++) {
             cr_object_state now = cr_object_state_of(m->objs[model][i]);
             if (now == CR_STATE_DELETED ||
-                (now == CR_STATE_DETACHED && before[k] != CR_STATE_DETACHED && !closed))
+                (now == CR_STATE_DETACHED && before[model][i] != CR_STATE_DETACHED && !closed))
                 taint(m->objs[model][i]);
             else if ((now == CR_STATE_PENDING || now == CR_STATE_PERSISTENT) &&
                      is_tainted(m->objs[model][i]))
+                m->unchecked = true;
+            /* A new object a rollback makes transient keeps its
+             * collections while the other sides are put back (as in
+             * SQLAlchemy): added again, it links what they no longer list. */
+            if (before[model][i] != CR_STATE_TRANSIENT && now == CR_STATE_TRANSIENT)
                 m->unchecked = true;
         }
 }
@@ -486,12 +491,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool trace = getenv("CRUCIBLE_FUZZ_TRACE") != NULL;   /* to read what an input does */
     for (int ops = 0; fuzz_more(&m.in) && ops < MAX_OPS; ops++) {
         unsigned op = fuzz_byte(&m.in) % 32;
-        cr_object_state before[NMODELS * MAX_OBJS];
-        for (int k = 0; k < NMODELS * MAX_OBJS; k++)
-            before[k] = CR_STATE_DETACHED;   /* objects the call brings are not new deletions */
-        for (int model = 0, k = 0; model < NMODELS; model++)
-            for (int i = 0; i < m.n[model]; i++, k++)
-                before[k] = cr_object_state_of(m.objs[model][i]);
+        cr_object_state before[NMODELS][MAX_OBJS];
+        for (int model = 0; model < NMODELS; model++)
+            for (int i = 0; i < MAX_OBJS; i++)   /* objects the call brings: not deletions */
+                before[model][i] = i < m.n[model] ? cr_object_state_of(m.objs[model][i])
+                                                  : CR_STATE_DETACHED;
         run_op(&m, op);
         note_deleted(&m, before, op == 28);
         if (trace) {
