@@ -16,13 +16,13 @@ build:
 # orm_notebook.c (relationships, joins) and user_management.c (tags,
 # transactions, savepoints). CRUCIBLE_ECHO=1 logs every statement to stderr.
 demo: build
-	./$(BUILD)/examples/core_crud
+	$(BUILD)/examples/core_crud
 	@echo
-	./$(BUILD)/examples/orm_basics
+	$(BUILD)/examples/orm_basics
 	@echo
-	./$(BUILD)/examples/orm_notebook
+	$(BUILD)/examples/orm_notebook
 	@echo
-	./$(BUILD)/examples/user_management
+	$(BUILD)/examples/user_management
 
 # Starts throwaway PostgreSQL and MariaDB servers, runs every test in a gcc
 # build, an ASan+UBSan build, a clang build and a TSan build, stops the servers.
