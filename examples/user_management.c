@@ -231,7 +231,7 @@ int main(void)
         die("connect", err);
     cr_result *result = cr_conn_execute(connection, "SELECT 1", NULL);
     const cr_row *row = result ? cr_result_fetchone(result) : NULL;
-    int64_t one_value;
+    int64_t one_value = 0;
     if (!row || cr_row_int64_at(row, 0, &one_value))
         die("SELECT 1", cr_conn_error(connection));
     printf("Connection successful: (%lld,)\n", (long long)one_value);
@@ -259,7 +259,7 @@ int main(void)
      * print(f"Tables in database: {tables}") */
     cr_inspector *inspector = cr_inspect(connection);
     const char *const *tables;
-    size_t ntables;
+    size_t ntables = 0;
     if (!inspector || cr_inspector_get_table_names(inspector, &tables, &ntables))
         die("get_table_names", cr_conn_error(connection));
     printf("Tables in database: [");
