@@ -538,7 +538,10 @@ CR_API cr_session *cr_query_session(const cr_stmt *q);
  * Deleting an object deletes its children along "delete" cascades (loading
  * a collection not loaded, unless passive_deletes leaves them to the
  * database's ON DELETE CASCADE), sets their foreign key to NULL otherwise,
- * and deletes its association rows. Cascades are SQLAlchemy's:
+ * and deletes its association rows. A pending child a delete cascade
+ * reaches is taken out of the session without an INSERT: transient, and
+ * still the session's to free (the program may hold no pointer to it), as a
+ * rollback leaves one. Cascades are SQLAlchemy's:
  * "save-update", "merge", "delete", "delete-orphan", "refresh-expire",
  * "expunge", "all" (all but delete-orphan); the default is "save-update,
  * merge". merge, refresh-expire and expunge follow loaded relationships

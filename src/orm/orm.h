@@ -222,6 +222,10 @@ cr_status cr_session_autoflush(cr_session *s);
 /* Add one object (no cascade); expunge one. */
 cr_status cr_session_add_instance(cr_session *s, cr_instance *in);
 void cr_session_expunge_instance(cr_session *s, cr_instance *in);
+/* Take a pending object out of the unit of work when a cascade (delete,
+ * delete-orphan) reaches it: transient, but still the session's to free, as
+ * a rollback leaves one (the program may hold no pointer to it). */
+void cr_session_drop_pending(cr_session *s, cr_instance *in);
 
 /* flush.c */
 cr_status cr_flush(cr_session *s);

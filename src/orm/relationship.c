@@ -1089,7 +1089,7 @@ cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan)
             if (!t || t->marked_delete || t->session != s || t->state == CR_INST_DELETED)
                 continue;
             if (t->state == CR_INST_PENDING) {
-                cr_session_expunge_instance(s, t);
+                cr_session_drop_pending(s, t);
                 continue;
             }
             t->marked_delete = true;

@@ -622,6 +622,15 @@ void cr_session_expunge_instance(cr_session *s, cr_instance *in)
     owner_unlink(in);
 }
 
+void cr_session_drop_pending(cr_session *s, cr_instance *in)
+{
+    cr_map_remove(s, in);
+    in->state = CR_INST_TRANSIENT;
+    in->insert_level = in->delete_level = -1;
+    in->session = NULL;
+    in->marked_delete = false;
+}
+
 cr_status cr_session_delete(cr_session *s, void *obj)
 {
     if (!s)
