@@ -745,7 +745,7 @@ static cr_status rel_prepare(cr_session *s, flush_plan *p)
             continue;
         if (r->cascade & CR_CASCADE_DELETE_ORPHAN) {
             if (t->state == CR_INST_PENDING)
-                cr_session_drop_pending(s, t);
+                cr_session_take_out(s, t);
             else {
                 mark_orphan(t);
                 st = cr_rel_cascade_delete(s, t, true);

@@ -222,10 +222,12 @@ cr_status cr_session_autoflush(cr_session *s);
 /* Add one object (no cascade); expunge one. */
 cr_status cr_session_add_instance(cr_session *s, cr_instance *in);
 void cr_session_expunge_instance(cr_session *s, cr_instance *in);
-/* Take a pending object out of the unit of work when a cascade (delete,
- * delete-orphan) reaches it: transient, but still the session's to free, as
- * a rollback leaves one (the program may hold no pointer to it). */
-void cr_session_drop_pending(cr_session *s, cr_instance *in);
+/* Take an object out of the session (pending: transient; else detached)
+ * but keep it the session's to free: what cr_session_expunge_instance does
+ * before it hands the object to the program. A cascade (delete,
+ * delete-orphan) that reaches a pending object uses it alone, since the
+ * program may hold no pointer to that object. */
+void cr_session_take_out(cr_session *s, cr_instance *in);
 
 /* flush.c */
 cr_status cr_flush(cr_session *s);

@@ -735,15 +735,30 @@ static cr_status ensure_loaded(rel_call *c)
     return st ? st : cr_rel_load(c->s, c->in, c->r);
 }
 
+/* The start of cr_append / cr_remove: the collection relationship at
+ * offset, child checked as its target, the collection loaded. */
+static cr_status collection_call(rel_call *c, void *obj, size_t offset, void *child,
+                                 cr_instance **t)
+{
+    cr_status st = call_start(c, obj, offset, true, 0);
+    if (!st)
+        st = related_arg(c, child, t, false);
+    return st ? st : ensure_loaded(c);
+}
+
+/* The collection changed by a call (its flush compares it; lazy loads
+ * autoflush). */
+static void collection_changed(rel_call *c, cr_instance *t)
+{
+    cr_relstate_of(c->in, c->r->index)->changed = true;
+    note_change(c->in, t);
+}
+
 cr_status cr_object_append(void *obj, size_t offset, void *child)
 {
     rel_call c;
     cr_instance *t;
-    cr_status st = call_start(&c, obj, offset, true, 0);
-    if (!st)
-        st = related_arg(&c, child, &t, false);
-    if (!st)
-        st = ensure_loaded(&c);
+    cr_status st = collection_call(&c, obj, offset, child, &t);
     if (st)
         return st;
     cr_collection *coll = cr_rel_coll(c.in, c.r);
@@ -751,8 +766,7 @@ cr_status cr_object_append(void *obj, size_t offset, void *child)
         return CR_OK;
     if (cr_collection_push(coll, child))
         return c.s ? cr_error_oom(&c.s->err) : CR_ERR_NO_MEMORY;
-    cr_relstate_of(c.in, c.r->index)->changed = true;
-    note_change(c.in, t);
+    collection_changed(&c, t);
     /* A child has one parent through a one-to-many: it leaves the old one's
      * loaded collection. */
     if (c.r->back && !c.r->back->many) {
@@ -770,18 +784,13 @@ cr_status cr_object_remove(void *obj, size_t offset, void *child)
 {
     rel_call c;
     cr_instance *t;
-    cr_status st = call_start(&c, obj, offset, true, 0);
-    if (!st)
-        st = related_arg(&c, child, &t, false);
-    if (!st)
-        st = ensure_loaded(&c);
+    cr_status st = collection_call(&c, obj, offset, child, &t);
     if (st)
         return st;
     if (!cr_collection_drop(cr_rel_coll(c.in, c.r), child))
         return call_fail(&c, CR_ERR_INVALID_REQUEST, "the %s object is not in the "
                          "collection%s", t->mapper->name, NULL);
-    cr_relstate_of(c.in, c.r->index)->changed = true;
-    note_change(c.in, t);
+    collection_changed(&c, t);
     cr_rel_back_link(t, c.r, c.in, false);
     return CR_OK;
 }
@@ -1089,7 +1098,7 @@ cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan)
             if (!t || t->marked_delete || t->session != s || t->state == CR_INST_DELETED)
                 continue;
             if (t->state == CR_INST_PENDING) {
-                cr_session_drop_pending(s, t);
+                cr_session_take_out(s, t);
                 continue;
             }
             t->marked_delete = true;

@@ -612,23 +612,19 @@ static cr_status not_in_session(cr_session *s, cr_instance *in, const char *what
 }
 
 /* Give the object back to the program. */
-void cr_session_expunge_instance(cr_session *s, cr_instance *in)
+void cr_session_take_out(cr_session *s, cr_instance *in)
 {
     cr_map_remove(s, in);
     in->state = in->state == CR_INST_PENDING ? CR_INST_TRANSIENT : CR_INST_DETACHED;
     in->insert_level = in->delete_level = -1;
     in->session = NULL;
     in->marked_delete = false;
-    owner_unlink(in);
 }
 
-void cr_session_drop_pending(cr_session *s, cr_instance *in)
+void cr_session_expunge_instance(cr_session *s, cr_instance *in)
 {
-    cr_map_remove(s, in);
-    in->state = CR_INST_TRANSIENT;
-    in->insert_level = in->delete_level = -1;
-    in->session = NULL;
-    in->marked_delete = false;
+    cr_session_take_out(s, in);
+    owner_unlink(in);
 }
 
 cr_status cr_session_delete(cr_session *s, void *obj)
