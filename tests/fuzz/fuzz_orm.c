@@ -137,6 +137,18 @@ static void make(vm *m, int model)
 static void *given_back[NMODELS * MAX_OBJS * 2];
 static size_t ngiven_back;
 
+static void keep_given_back(vm *m, void *obj);
+
+static void keep_related_given_back(vm *m, cr_instance *in)
+{
+    for (size_t r = 0; r < in->mapper->nrels; r++) {
+        void **items, *one;
+        size_t n = cr_rel_members(in, in->mapper->rels[r], &items, &one);
+        for (size_t k = 0; k < n; k++)
+            keep_given_back(m, items[k]);
+    }
+}
+
 static void keep_given_back(vm *m, void *obj)
 {
     cr_instance *in = cr_instance_of(obj);
@@ -147,12 +159,7 @@ static void keep_given_back(vm *m, void *obj)
             return;
     FUZZ_CHECK(ngiven_back < sizeof given_back / sizeof *given_back, "too many given back");
     given_back[ngiven_back++] = obj;
-    for (size_t r = 0; r < in->mapper->nrels; r++) {
-        void **items, *one;
-        size_t n = cr_rel_members(in, in->mapper->rels[r], &items, &one);
-        for (size_t k = 0; k < n; k++)
-            keep_given_back(m, items[k]);
-    }
+    keep_related_given_back(m, in);
 }
 
 static void keep_all(vm *m, int model, cr_objects *list)
@@ -434,15 +441,8 @@ static void run_op(vm *m, unsigned op)
     case 25: cr_session_refresh(s, any_obj(m)); break;
     case 26: {
         void *obj = any_obj(m);
-        if (cr_session_expunge(s, obj) == CR_OK && obj) {
-            cr_instance *in = cr_instance_of(obj);
-            for (size_t r = 0; r < in->mapper->nrels; r++) {
-                void **items, *one;
-                size_t n = cr_rel_members(in, in->mapper->rels[r], &items, &one);
-                for (size_t k = 0; k < n; k++)
-                    keep_given_back(m, items[k]);
-            }
-        }
+        if (cr_session_expunge(s, obj) == CR_OK && obj)
+            keep_related_given_back(m, cr_instance_of(obj));
         break;
     }
     case 27: {
