@@ -631,10 +631,14 @@ cmd_restart() {
     esac
 }
 
-case ${1:-} in
-    start) [[ $# -eq 2 ]] || usage; cmd_start "$2" ;;
-    stop)  [[ $# -eq 2 ]] || usage; cmd_stop "$2" ;;
-    restart) [[ $# -eq 3 ]] || usage; cmd_restart "$2" "$3" ;;
-    -h|--help) usage ;;
-    *) usage ;;
-esac
+# Sourced (by the scale-out topology scripts under scripts/scaleout/), this
+# file only defines its functions: the commands run when it is executed.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    case ${1:-} in
+        start) [[ $# -eq 2 ]] || usage; cmd_start "$2" ;;
+        stop)  [[ $# -eq 2 ]] || usage; cmd_stop "$2" ;;
+        restart) [[ $# -eq 3 ]] || usage; cmd_restart "$2" "$3" ;;
+        -h|--help) usage ;;
+        *) usage ;;
+    esac
+fi
