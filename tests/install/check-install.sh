@@ -40,4 +40,7 @@ cp "$here/CMakeLists.txt.in" "$work/proj/CMakeLists.txt"
 cmake -S "$work/proj" -B "$work/proj/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/proj/build" >/dev/null
 LD_LIBRARY_PATH=$libdir "$work/proj/build/consumer"
+echo "== the crucible command"
+"$prefix/bin/crucible" --version
+"$prefix/bin/crucible" inspect "sqlite:///$work/empty.db" >/dev/null
 echo "install checks passed"
