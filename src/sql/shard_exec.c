@@ -10,8 +10,12 @@ cr_status cr_shard_error(cr_error *err, const char *shard, const cr_error *src)
     /* (A message at its longest loses its end to the prefix.) */
     char message[sizeof err->message];
     int len = snprintf(message, sizeof message, "shard '%s': ", shard);
-    if (len > 0 && (size_t)len < sizeof message)
-        strncat(message, src ? src->message : "unknown error", sizeof message - (size_t)len - 1);
+    if (len > 0 && (size_t)len < sizeof message) {
+        const char *text = src ? src->message : "unknown error";
+        size_t room = sizeof message - (size_t)len - 1, n = strlen(text);
+        memcpy(message + len, text, n < room ? n : room);
+        message[(size_t)len + (n < room ? n : room)] = '\0';
+    }
     if (src)
         cr_error_copy(err, src);
     else

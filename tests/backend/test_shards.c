@@ -451,6 +451,24 @@ static void test_fanout_merges_in_order_by_order(void **state)
     cr_rowset_free(rs);
     cr_stmt_free(q);
 
+    /* A compound: UNION ALL of two selects, ordered by a column of its first. */
+    cr_stmt *lo = cr_select(SCust_model.c.id, SCust_model.c.score);
+    cr_where(lo, cr_lt(lo, SCust_model.c.id, 10));
+    cr_stmt *hi = cr_select(SCust_model.c.id, SCust_model.c.score);
+    cr_where(hi, cr_gt(hi, SCust_model.c.id, 30));
+    q = cr_union_all(lo, hi);
+    cr_order_by(q, cr_desc(q, SCust_model.c.score), SCust_model.c.id);
+    cr_limit(q, 7);
+    cr_offset(q, 2);
+    assert_null(cr_stmt_error(q));
+    reference_ids(q, want, sizeof want);
+    rs = fetch_ok(set, q, NULL, 0);
+    ids_of(rs, got, sizeof got);
+    assert_string_equal(want, got);
+    assert_int_equal(cr_rowset_count(rs), 7);
+    cr_rowset_free(rs);
+    cr_stmt_free(q);
+
     /* An ORDER BY the rows do not hold cannot be merged: said, not guessed. */
     q = cr_select(SCust_model.c.id);
     cr_order_by(q, SCust_model.c.score);
