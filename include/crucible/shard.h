@@ -22,7 +22,10 @@
  * returns its rows sorted; the merge takes the least head each time, ties in
  * shard order). The merge compares values as the database would with the C
  * collation: numbers by value, text and blobs byte by byte, dates and times
- * field by field; DESC reverses; NULLs sort as the dialect of the first shard
+ * field by field (a text sort key under a case-insensitive or linguistic
+ * collation — MySQL's default, a PostgreSQL database made with a locale —
+ * merges in byte order, which differs where case or accents do: give such
+ * keys a binary / "C" collation on the shards); DESC reverses; NULLs sort as the dialect of the first shard
  * queried puts them (PostgreSQL: above every value; SQLite, MySQL: below)
  * unless the item says NULLS FIRST / LAST. Every ORDER BY item must be among
  * the selected columns (a column of a selected table, a selected column, a

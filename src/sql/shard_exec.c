@@ -173,6 +173,14 @@ cr_rowset *cr_shard_set_fetch(cr_shard_set *set, cr_stmt *q, const char *const *
             failed = true;
         else
             part_names[got++] = sh->name;
+        /* Shards whose tables differ (a migration half done) give rows of
+         * other widths: the merge would read past them. */
+        if (got > 1 && !failed && parts[got - 1]->ncols != parts[0]->ncols) {
+            cr_error_set(&set->err, CR_ERR_INVALID_REQUEST, "shard '%s' returned %d columns "
+                         "and shard '%s' %d: the shards' rows cannot be merged", sh->name,
+                         parts[got - 1]->ncols, part_names[0], parts[0]->ncols);
+            failed = true;
+        }
         /* The ORDER BY is checked against the first shard's columns,
          * before the others run for nothing. */
         if (got == 1 && !failed && q->order_by.n &&
