@@ -1,4 +1,4 @@
-/* test_shards.c — shard sets against several real SQLite files or PostgreSQL databases: choosers, fan-out concatenation and ORDER BY merge checked against one database holding every row, and the sharded session. */
+/* test_shards.c — shard sets against several real SQLite files, PostgreSQL or MariaDB databases: choosers, fan-out concatenation and ORDER BY merge checked against one database holding every row, and the sharded session. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,7 +40,7 @@ static cr_engine *shard_engines[NSHARDS];
 static cr_engine *all_engine;          /* one database holding every row */
 static char urls[NSHARDS][600];
 static char sqlite_dir[256];
-static char pg_db[NSHARDS][64];
+static char pg_db[NSHARDS + 1][64];
 static cr_engine *admin;               /* PostgreSQL: CREATE / DROP DATABASE */
 
 /* ---- choosers ---- */
@@ -773,9 +773,24 @@ static void test_session_query_fans_out(void **state)
 
 /* ---- the shards: files or databases ---- */
 
+/* The server's databases this suite makes: the shards', and on MySQL the
+ * one holding every row too (the test database's collation is not binary:
+ * see make_shards). */
+static size_t ndbs;
+
+static void admin_exec(cr_conn *c, const char *sql, bool must)
+{
+    if (cr_conn_exec(c, sql, NULL) && must) {
+        fprintf(stderr, "%s: %s\n", sql, cr_error_message(cr_conn_error(c)));
+        exit(1);
+    }
+}
+
 static void make_shards(void)
 {
     cr_error *err = NULL;
+    const char *all_url = backend_url;
+    static char all_db_url[600];
     if (is_sqlite()) {
         snprintf(sqlite_dir, sizeof sqlite_dir, "%s/crucible-shards-XXXXXX",
                  getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -787,33 +802,36 @@ static void make_shards(void)
             snprintf(urls[i], sizeof urls[i], "sqlite:///%s/shard_%s.db", sqlite_dir,
                      shard_names[i]);
     } else {
-        /* Databases beside the test's own on the same server. */
+        /* Databases beside the test's own on the same server (the test user
+         * may make crucible_shard_*: scripts/test-servers.sh). */
         admin = cr_create_engine(backend_url, &(cr_engine_options){.isolation_level = "AUTOCOMMIT"},
                                  &err);
-        if (!admin) {
-            fprintf(stderr, "admin engine: %s\n", cr_error_message(err));
-            exit(1);
-        }
-        cr_conn *c = cr_engine_connect(admin, &err);
+        cr_conn *c = admin ? cr_engine_connect(admin, &err) : NULL;
         if (!c) {
-            fprintf(stderr, "admin connect: %s\n", cr_error_message(err));
+            fprintf(stderr, "admin connection: %s\n", cr_error_message(err));
             exit(1);
         }
         const char *slash = strrchr(backend_url, '/');
-        for (size_t i = 0; i < NSHARDS; i++) {
+        const char *query = strchr(slash, '?');
+        /* MySQL's default collations fold case, and the merge compares text
+         * bytewise (as the header says): binary collation on every database
+         * compared, the one holding all rows included. */
+        ndbs = is_mysql() ? NSHARDS + 1 : NSHARDS;
+        for (size_t i = 0; i < ndbs; i++) {
             snprintf(pg_db[i], sizeof pg_db[i], "crucible_shard_%ld_%s", (long)getpid(),
-                     shard_names[i]);
+                     i < NSHARDS ? shard_names[i] : "all");
             char sql[200];
             snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", pg_db[i]);
-            cr_conn_exec(c, sql, NULL);
-            snprintf(sql, sizeof sql, "CREATE DATABASE %s", pg_db[i]);
-            if (cr_conn_exec(c, sql, NULL)) {
-                fprintf(stderr, "%s: %s\n", sql, cr_error_message(cr_conn_error(c)));
-                exit(1);
-            }
-            snprintf(urls[i], sizeof urls[i], "%.*s/%s", (int)(slash - backend_url),
-                     backend_url, pg_db[i]);
+            admin_exec(c, sql, false);
+            snprintf(sql, sizeof sql, "CREATE DATABASE %s%s", pg_db[i],
+                     is_mysql() ? " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" : "");
+            admin_exec(c, sql, true);
+            char *url = i < NSHARDS ? urls[i] : all_db_url;
+            snprintf(url, sizeof urls[0], "%.*s/%s%s", (int)(slash - backend_url), backend_url,
+                     pg_db[i], query ? query : "");
         }
+        if (ndbs > NSHARDS)
+            all_url = all_db_url;
         cr_conn_close(c);
     }
     for (size_t i = 0; i < NSHARDS; i++)
@@ -821,16 +839,15 @@ static void make_shards(void)
             fprintf(stderr, "shard engine %s: %s\n", urls[i], cr_error_message(err));
             exit(1);
         }
-    if (!(all_engine = cr_create_engine(backend_url, NULL, &err))) {
+    if (!(all_engine = cr_create_engine(all_url, NULL, &err))) {
         fprintf(stderr, "engine: %s\n", cr_error_message(err));
         exit(1);
     }
 }
 
+/* After the engines are freed (PostgreSQL drops no database in use). */
 static void drop_shards(void)
 {
-    for (size_t i = 0; i < NSHARDS; i++)
-        cr_engine_free(shard_engines[i]);
     if (is_sqlite()) {
         for (size_t i = 0; i < NSHARDS; i++) {
             char path[700];
@@ -842,12 +859,14 @@ static void drop_shards(void)
     }
     cr_error *err = NULL;
     cr_conn *c = cr_engine_connect(admin, &err);
-    for (size_t i = 0; c && i < NSHARDS; i++) {
+    for (size_t i = 0; c && i < ndbs; i++) {
         char sql[200];
         snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", pg_db[i]);
         if (cr_conn_exec(c, sql, NULL))
             fprintf(stderr, "%s: %s\n", sql, cr_error_message(cr_conn_error(c)));
     }
+    if (!c)
+        fprintf(stderr, "dropping the shards' databases: %s\n", cr_error_message(err));
     cr_conn_close(c);
     cr_error_free(err);
     cr_engine_free(admin);
@@ -865,12 +884,6 @@ static int group_teardown(void **state)
 int main(int argc, char **argv)
 {
     harness_init(argc, argv);
-    if (is_mysql()) {
-        /* The test user may create no other database on the server. */
-        fprintf(stderr, "shards: MySQL shards are not set up by this suite; skipping\n");
-        harness_cleanup();
-        return 77;
-    }
     md = cr_metadata_new(NULL);
     if (!md || SCust_define(md) || SOrder_define(md) || cr_metadata_configure(md)) {
         fprintf(stderr, "models: %s\n", md ? cr_error_message(cr_metadata_error(md)) : "no memory");
@@ -886,8 +899,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup(test_session_query_fans_out, setup),
     };
     int failed = HARNESS_RUN("shards", NULL, tests, group_teardown);
-    drop_shards();
+    for (size_t i = 0; i < NSHARDS; i++)
+        cr_engine_free(shard_engines[i]);
     cr_engine_free(all_engine);
+    drop_shards();
     cr_metadata_free(md);
     harness_cleanup();
     return failed ? 1 : 0;
