@@ -25,9 +25,11 @@
  * field by field (a text sort key under a case-insensitive or linguistic
  * collation — MySQL's default, a PostgreSQL database made with a locale —
  * merges in byte order, which differs where case or accents do: give such
- * keys a binary / "C" collation on the shards); DESC reverses; NULLs sort as the dialect of the first shard
- * queried puts them (PostgreSQL: above every value; SQLite, MySQL: below)
- * unless the item says NULLS FIRST / LAST. Every ORDER BY item must be among
+ * keys a binary / "C" collation on the shards); DESC reverses; NULLs sort as
+ * the dialect of the first shard queried puts them (PostgreSQL: above every
+ * value; SQLite, MySQL: below) unless the item says NULLS FIRST / LAST. The
+ * rows of all the shards are held at once (a fan-out is for result sets
+ * that fit in memory; LIMIT bounds each shard's share). Every ORDER BY item must be among
  * the selected columns (a column of a selected table, a selected column, a
  * selected label, or the very expression selected): the merge reads its
  * values from the rows. LIMIT n OFFSET m is sent to each shard as LIMIT n+m
