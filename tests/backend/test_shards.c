@@ -667,6 +667,22 @@ static void test_session_routes_and_flushes_to_shards(void **state)
     assert_int_equal(cr_shard_session_commit(ss), CR_ERR_INTEGRITY);
     assert_non_null(strstr(cr_error_message(cr_shard_session_error(ss)), "shard 'a': "));
     ASSERT_OK(cr_shard_session_rollback(ss), cr_shard_session_error(ss));
+
+    /* An order of one shard put under a customer of another: refused, not
+     * written to either. */
+    SOrder *stray = new_order(2001, "stray");
+    ASSERT_OK(cr_shard_session_add_to(ss, "b", stray), cr_shard_session_error(ss));
+    SCust *ada = cr_shard_session_get(ss, SCust, 101);
+    assert_non_null(ada);
+    cr_status st = cr_append(ada, orders, stray);
+    if (st == CR_OK)
+        st = cr_shard_session_commit(ss);
+    print_message("cross-shard relationship: %s: %s\n", cr_status_name(st),
+                  cr_error_message(cr_session_error(cr_shard_session_shard(ss, "a"))));
+    assert_int_not_equal(st, CR_OK);
+    ASSERT_OK(cr_shard_session_rollback(ss), cr_shard_session_error(ss));
+    assert_int_equal(shard_count(set, "a", "SELECT count(*) FROM shard_orders WHERE id = 2001"), 0);
+    assert_int_equal(shard_count(set, "b", "SELECT count(*) FROM shard_orders WHERE id = 2001"), 0);
     cr_shard_session_free(ss);
     cr_shard_set_free(set);
 }
