@@ -404,6 +404,8 @@ start_mariadb() {
 
     # Remove the password-less root accounts reachable over TCP, then create
     # the test user for both TCP ('%') and socket ('localhost') connections.
+    # It may also create and drop the databases named crucible_shard_*: the
+    # shard suite's (PostgreSQL's test role has CREATEDB for the same).
     local pw
     pw=$(my_literal "$DB_PASSWORD")
     if ! "$client" --no-defaults --socket="$MY_SOCKET" -uroot \
@@ -414,6 +416,8 @@ CREATE USER '$DB_USER'@'%' IDENTIFIED BY $pw;
 CREATE USER '$DB_USER'@'localhost' IDENTIFIED BY $pw;
 GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'%';
 GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'localhost';
+GRANT ALL PRIVILEGES ON \`crucible\_shard\_%\`.* TO '$DB_USER'@'%';
+GRANT ALL PRIVILEGES ON \`crucible\_shard\_%\`.* TO '$DB_USER'@'localhost';
 FLUSH PRIVILEGES;
 EOF
     then

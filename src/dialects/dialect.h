@@ -34,6 +34,7 @@ typedef struct cr_dialect {
     bool has_ilike;
     bool has_full_outer_join;
     bool has_nulls_ordering;       /* NULLS FIRST / LAST                         */
+    bool nulls_sort_high;          /* NULL sorts above every value (ASC: last)   */
     bool has_intersect_except;
     bool concat_function;          /* CONCAT(a, b) rather than a || b            */
     bool has_returning;            /* INSERT / UPDATE / DELETE ... RETURNING     */

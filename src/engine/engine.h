@@ -164,6 +164,11 @@ struct cr_rowset {
     const void **colkeys;
     int ncols;
     cr_error err;
+    /* A fan-out's merged set (shard.c): the shards' sets it took its rows
+     * from (freed with it) and each row's shard name (in the arena). */
+    struct cr_rowset **parts;
+    size_t nparts;
+    const char **shards;
 };
 
 /* engine.c */

@@ -450,6 +450,10 @@ void cr_rowset_free(cr_rowset *rs)
 {
     if (!rs)
         return;
+    for (size_t i = 0; i < rs->nparts; i++)
+        cr_rowset_free(rs->parts[i]);
+    cr_free(rs->parts);
+    cr_free(rs->shards);
     cr_arena_free(&rs->arena);
     cr_free(rs->rows);
     cr_error_clear(&rs->err);

@@ -2001,6 +2001,112 @@ static void test_outlived(void **state)
     cr_session_free(s);
 }
 
+/* Shard sets and the sharded session: NULL everywhere, and wrong states (no
+ * shards, no choosers, a name that is no shard, an object of no shard). */
+static const char *no_shard(void *ud, const cr_value *key, size_t n)
+{
+    (void)ud, (void)key, (void)n;
+    return "nowhere";
+}
+
+static void test_shards(void **state)
+{
+    (void)state;
+    cr_shard_set_free(NULL);
+    assert_int_equal(cr_error_class(cr_shard_set_error(NULL)), CR_ERR_ARGUMENT);
+    ARG(cr_shard_set_add_engine(NULL, "a", fx.e));
+    ARG(cr_shard_set_add_url(NULL, "a", "sqlite://", NULL));
+    CHECK(cr_shard_set_count(NULL) == 0, "count of NULL");
+    NUL(cr_shard_set_name(NULL, 0));
+    NUL(cr_shard_set_engine(NULL, "a"));
+    NUL(cr_shard_set_choose(NULL, (cr_value[]){cr_val_int(1)}, 1));
+    NUL(cr_shard_set_connect(NULL, "a"));
+    cr_stmt *q = cr_select(fx.t);
+    ARG(cr_shard_set_exec(NULL, "a", q, NULL));
+    NUL(cr_shard_set_fetch(NULL, q, NULL, 0));
+    NUL(cr_rowset_shard(NULL, 0));
+    CHECK(cr_stmt_where_values(NULL, fx.id, NULL, 0) == 0, "where_values of NULL");
+    CHECK(cr_stmt_where_values(q, NULL, NULL, 0) == 0, "where_values of a NULL column");
+    CHECK(cr_stmt_where_values(q, fx.id, NULL, 4) == 0, "where_values into NULL");
+    NUL(cr_shard_session_new(NULL, NULL));
+    cr_shard_session_free(NULL);
+    assert_int_equal(cr_error_class(cr_shard_session_error(NULL)), CR_ERR_ARGUMENT);
+    NUL(cr_shard_session_shard(NULL, "a"));
+    NUL(cr_shard_session_object_shard(NULL, NULL));
+    ARG(cr_shard_session_add(NULL, NULL));
+    ARG(cr_shard_session_add_to(NULL, "a", NULL));
+    ARG(cr_shard_session_delete(NULL, NULL));
+    ARG(cr_shard_session_flush(NULL));
+    ARG(cr_shard_session_commit(NULL));
+    ARG(cr_shard_session_rollback(NULL));
+    CHECK(cr_shard_session_identity_count(NULL) == 0, "identity count of NULL");
+    NUL(cr_shard_session_get(NULL, Item, 1));
+    NUL(cr_shard_session_all(NULL, q, NULL, 0));
+
+    /* An empty set: nothing to run on, no session over it. */
+    cr_shard_set *set = cr_shard_set_new(&(cr_shard_choosers){.key = no_shard});
+    assert_non_null(set);
+    NUL(cr_shard_set_fetch(set, q, NULL, 0));
+    CHECK(cr_error_class(cr_shard_set_error(set)) == CR_ERR_INVALID_REQUEST, "empty set fetch");
+    NUL(cr_shard_session_new(set, NULL));
+    /* NULL arguments on a live set. */
+    ARG(cr_shard_set_add_engine(set, NULL, fx.e));
+    ARG(cr_shard_set_add_engine(set, "a", NULL));
+    ARG(cr_shard_set_add_url(set, "a", NULL, NULL));
+    ARG(cr_shard_set_add_url(set, NULL, "sqlite://", NULL));
+    assert_int_equal(cr_shard_set_add_engine(set, "a", fx.e), CR_OK);
+    NUL(cr_shard_set_engine(set, NULL));
+    NUL(cr_shard_set_connect(set, NULL));
+    NUL(cr_shard_set_choose(set, NULL, 1));
+    NUL(cr_shard_set_choose(set, (cr_value[]){cr_val_int(1)}, 0));
+    /* A chooser naming no shard. */
+    NUL(cr_shard_set_choose(set, (cr_value[]){cr_val_int(1)}, 1));
+    CHECK(strstr(cr_error_message(cr_shard_set_error(set)), "'nowhere'") != NULL,
+          "the unknown shard is named");
+    ARG(cr_shard_set_exec(set, NULL, q, NULL));
+    ARG(cr_shard_set_exec(set, "a", NULL, NULL));
+    NUL(cr_shard_set_fetch(set, NULL, NULL, 0));
+    NUL(cr_shard_set_fetch(set, q, (const char *[]){NULL}, 1));
+    /* A statement with a building error is refused before any shard runs. */
+    cr_stmt *bad = cr_select(fx.t);
+    cr_limit(bad, -1);
+    NUL(cr_shard_set_fetch(set, bad, NULL, 0));
+    FAILS(cr_shard_set_exec(set, "a", bad, NULL));
+    cr_stmt_free(bad);
+    /* A row set that is no fan-out's tells no shard. */
+    cr_result *r = cr_conn_execute(fx.c, "SELECT 1 AS one", NULL);
+    assert_non_null(r);
+    cr_rowset *rs = cr_result_fetchall(r);
+    NUL(cr_rowset_shard(rs, 0));
+    cr_rowset_free(rs);
+    cr_result_free(r);
+
+    cr_shard_session *ss = cr_shard_session_new(set, NULL);
+    assert_non_null(ss);
+    NUL(cr_shard_session_shard(ss, NULL));
+    NUL(cr_shard_session_shard(ss, "b"));
+    OBJ(cr_shard_session_add(ss, NULL));
+    OBJ(cr_shard_session_add_to(ss, "a", NULL));
+    ARG(cr_shard_session_add_to(ss, NULL, NULL));
+    OBJ(cr_shard_session_delete(ss, NULL));
+    NUL(cr_shard_session_object_shard(ss, NULL));
+    NUL(cr_shard_session_get_values(ss, NULL, (cr_value[]){cr_val_int(1)}, 1));
+    NUL(cr_shard_session_get_values(ss, Item_model.mapper, NULL, 1));
+    NUL(cr_shard_session_all(ss, NULL, NULL, 0));
+    NUL(cr_shard_session_all(ss, q, NULL, 0));   /* selects no model: t has none */
+    /* Wrong states: no object chooser; an object of no shard. */
+    Item *it = cr_new(Item);
+    it->id = 1;
+    CHECK(cr_shard_session_add(ss, it) == CR_ERR_INVALID_REQUEST, "add without an object chooser");
+    CHECK(cr_shard_session_delete(ss, it) == CR_ERR_INVALID_REQUEST, "delete of a transient");
+    NUL(cr_shard_session_object_shard(ss, it));
+    cr_object_free(it);
+    CHECK(cr_shard_session_identity_count(ss) == 0, "identity count");
+    cr_shard_session_free(ss);
+    cr_stmt_free(q);
+    cr_shard_set_free(set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2023,6 +2129,7 @@ int main(void)
         cmocka_unit_test_teardown(test_more_states, check_clean),
         cmocka_unit_test_teardown(test_bad_values, check_clean),
         cmocka_unit_test_teardown(test_outlived, check_clean),
+        cmocka_unit_test_teardown(test_shards, check_clean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

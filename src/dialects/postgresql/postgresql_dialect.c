@@ -15,6 +15,7 @@ const cr_dialect cr_postgresql_dialect = {
     .has_ilike = true,
     .has_full_outer_join = true,
     .has_nulls_ordering = true,
+    .nulls_sort_high = true,
     .has_intersect_except = true,
     .has_returning = true,
     .has_returning_update = true,
