@@ -301,9 +301,11 @@ typedef struct cr_engine_options {
      *
      * Use CR_NO when the server connection under a Crucible connection may
      * change from one transaction to the next: PgBouncer in
-     * pool_mode=transaction or statement (before PgBouncer 1.21's
-     * max_prepared_statements), other poolers that multiplex sessions,
-     * PostgreSQL-compatible distributed engines that route each
+     * pool_mode=transaction (unless PgBouncer 1.21 or later tracks named
+     * statements, max_prepared_statements > 0) or pool_mode=statement
+     * (which allows no transaction of several statements: use
+     * isolation_level "AUTOCOMMIT" there), other poolers that multiplex
+     * sessions, PostgreSQL-compatible distributed engines that route each
      * transaction. There, two clients' named statements collide on one
      * server connection ("prepared statement "cr_1" already exists") or go
      * missing on another. With CR_NO each statement travels as one round
