@@ -2038,6 +2038,7 @@ typedef struct line {
 static line lines[64];
 static int nlines;
 static char versions[256];   /* the client libraries measured against */
+static int unprepared_runs;  /* routes bench_unprepared measured (its own table) */
 static int reps_used;
 
 static line *add_line(const char *backend)
@@ -2123,7 +2124,8 @@ static void print_tables(void)
             above++;
     }
     if (!measured) {
-        printf("\nNothing was measured.\n");
+        if (!unprepared_runs)
+            printf("\nNothing was measured.\n");
     } else if (above) {
         printf("\nAbove target:\n");
         for (int i = 0; i < nlines; i++)
@@ -2775,6 +2777,7 @@ static void bench_unprepared(const sizes *sz, const item *src, item *out, const 
         cr_engine_free(engines[0]);
         cr_engine_free(engines[1]);
         int i = unprepared_fig.n++;
+        unprepared_runs = unprepared_fig.n;
         unprepared_fig.r[i].route = routes[route][0];
         for (int mode = 0; mode < 2; mode++) {
             unprepared_fig.r[i].lookup[mode] = best[0][mode];
