@@ -1,7 +1,7 @@
 /* bench.c — Crucible against the raw client libraries, in one process.
  *
  *   bench [sqlite|postgresql|mysql ...] [--rows N] [--quick] [--reps N]
- *         [--only insert,lookup,fetch,orm,rel] [--no-settle]
+ *         [--only insert,lookup,fetch,orm,rel,unprepared] [--no-settle]
  *
  * For each backend asked for (all three by default) it runs three workloads
  * through Crucible and through the backend's own client library (libsqlite3,
@@ -45,6 +45,17 @@
  * cr_selectinload; raw: one hand-written LEFT JOIN ordered by user and post,
  * read into user structs each with an array of its posts. Every load is
  * checked against the data, user by user and post by post.
+ *
+ * And without named server-side statements (bench_unprepared, PostgreSQL
+ * only): the N/10 lookups by primary key and N/10 inserts (exec per row, one
+ * transaction) through an engine with prepared_statements = CR_NO (each
+ * statement the unnamed one: Parse, Bind, Execute and Sync in one round
+ * trip, parsed and planned by the server every time) against the default
+ * engine (prepared once per connection), as a ratio. Direct to PostgreSQL,
+ * and through PgBouncer when CRUCIBLE_PGBOUNCER_SINGLE_URL is set
+ * (scripts/scaleout/pgbouncer.sh): its pool of one server connection, where
+ * one client's named statements stay usable, so that the prepared path can
+ * run there too. Its own table after the others.
  *
  * Both sides do the same work: the same data, generated before the timer
  * starts; the same transaction (raw code issues BEGIN/COMMIT around the
@@ -2027,6 +2038,7 @@ typedef struct line {
 static line lines[64];
 static int nlines;
 static char versions[256];   /* the client libraries measured against */
+static int unprepared_runs;  /* routes bench_unprepared measured (its own table) */
 static int reps_used;
 
 static line *add_line(const char *backend)
@@ -2112,7 +2124,8 @@ static void print_tables(void)
             above++;
     }
     if (!measured) {
-        printf("\nNothing was measured.\n");
+        if (!unprepared_runs)
+            printf("\nNothing was measured.\n");
     } else if (above) {
         printf("\nAbove target:\n");
         for (int i = 0; i < nlines; i++)
@@ -2133,7 +2146,7 @@ static void print_tables(void)
 typedef struct sizes {
     size_t insert, lookups, fetch, rel_users;
     int reps;
-    bool do_insert, do_lookup, do_fetch, do_orm, do_rel;   /* --only */
+    bool do_insert, do_lookup, do_fetch, do_orm, do_rel, do_unprepared;   /* --only */
 } sizes;
 
 static void drop_table(void)
@@ -2687,6 +2700,111 @@ static void print_pool(void)
            pool_fig.one_thread / pool_fig.two_threads);
 }
 
+/* 5. Statements without named server-side statements (prepared_statements =
+ * CR_NO) against the prepared path: lookups by primary key and inserts, each
+ * side through its own engine, direct and through PgBouncer. */
+static struct {
+    int n;
+    struct {
+        const char *route;
+        double lookup[2], insert[2];   /* [0]: prepared, [1]: unnamed */
+    } r[2];
+    size_t lookups, inserts;
+} unprepared_fig;
+
+static void bench_unprepared(const sizes *sz, const item *src, item *out, const char *cr_url)
+{
+    static const char *const what[2][2] = {{"lookups prepared", "lookups unnamed"},
+                                           {"inserts prepared", "inserts unnamed"}};
+    size_t nl = sz->lookups, n = sz->lookups;
+    int64_t *ids = xmalloc(sizeof *ids * nl);
+    uint64_t x = 88172645463325252ULL;
+    for (size_t i = 0; i < nl; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        ids[i] = (int64_t)(x % n) + 1;
+    }
+    const char *bouncer = getenv("CRUCIBLE_PGBOUNCER_SINGLE_URL");
+    const char *routes[2][2] = {{"direct to PostgreSQL", cr_url},
+                                {"through PgBouncer (transaction mode)", bouncer}};
+    cr_engine *saved = G.engine;
+    unprepared_fig.lookups = nl;
+    unprepared_fig.inserts = n;
+    unprepared_fig.n = 0;
+    for (int route = 0; route < 2; route++) {
+        const char *url = routes[route][1];
+        if (!url || !*url) {
+            fprintf(stderr, "bench: postgresql: CRUCIBLE_PGBOUNCER_SINGLE_URL is not set: "
+                            "no run through PgBouncer\n");
+            continue;
+        }
+        cr_engine *engines[2] = {NULL, NULL};
+        for (int mode = 0; mode < 2; mode++) {
+            cr_engine_options o = {.prepared_statements = mode ? CR_NO : CR_YES};
+            cr_error *cerr = NULL;
+            if (!(engines[mode] = cr_create_engine(url, &o, &cerr))) {
+                cr_engine_free(engines[0]);
+                die_cr("cr_create_engine", cerr);
+            }
+        }
+        /* The lookups read one table, the inserts refill it: each side in
+         * turn, the order rotating from one repetition to the next. */
+        double best[2][2] = {{INFINITY, INFINITY}, {INFINITY, INFINITY}};
+        populate(G.raw, src, n);
+        for (int work = 0; work < 2; work++)
+            for (int rep = 0; rep < sz->reps; rep++)
+                for (int k = 0; k < 2; k++) {
+                    int mode = (k + rep) % 2;
+                    G.engine = engines[mode];
+                    double t;
+                    if (work == 0) {
+                        memset(out, 0, sizeof *out * nl);
+                        settle("postgresql");
+                        t = cr_lookup(ids, nl, out);
+                        for (size_t i = 0; i < nl; i++)
+                            check_item(what[0][mode], &out[i], ids[i]);
+                    } else {
+                        reset_table();
+                        settle("postgresql");
+                        t = cr_insert_exec(src, n);
+                        check_table(what[1][mode], src, n);
+                    }
+                    progress("postgresql", what[work][mode], rep, sz->reps, t);
+                    best[work][mode] = min_d(best[work][mode], t);
+                }
+        G.engine = saved;
+        cr_engine_free(engines[0]);
+        cr_engine_free(engines[1]);
+        int i = unprepared_fig.n++;
+        unprepared_runs = unprepared_fig.n;
+        unprepared_fig.r[i].route = routes[route][0];
+        for (int mode = 0; mode < 2; mode++) {
+            unprepared_fig.r[i].lookup[mode] = best[0][mode];
+            unprepared_fig.r[i].insert[mode] = best[1][mode];
+        }
+    }
+    free(ids);
+}
+
+static void print_unprepared(void)
+{
+    if (!unprepared_fig.n)
+        return;
+    printf("\nPostgreSQL statements without named prepared statements (prepared_statements=false)"
+           " against the prepared path:\n");
+    printf("\n| route | workload | prepared (s) | unnamed (s) | unnamed/prepared |\n");
+    printf("|---|---|--:|--:|--:|\n");
+    for (int i = 0; i < unprepared_fig.n; i++) {
+        const char *route = unprepared_fig.r[i].route;
+        double *l = unprepared_fig.r[i].lookup, *w = unprepared_fig.r[i].insert;
+        printf("| %s | %zu selects by primary key | %.4f | %.4f | %.2fx |\n", route,
+               unprepared_fig.lookups, l[0], l[1], l[1] / l[0]);
+        printf("| %s | insert %zu rows (1 tx, exec per row) | %.4f | %.4f | %.2fx |\n", route,
+               unprepared_fig.inserts, w[0], w[1], w[1] / w[0]);
+    }
+}
+
 static void run_backend(const raw_api *api, const char *raw_url, const char *cr_url,
                         const sizes *sz, const item *src, item *out, const rel_data *rel)
 {
@@ -2719,6 +2837,8 @@ static void run_backend(const raw_api *api, const char *raw_url, const char *cr_
         bench_orm(api, sz, src, out);
     if (sz->do_rel)
         bench_rel(api, sz, rel);
+    if (sz->do_unprepared && strcmp(api->name, "postgresql") == 0)
+        bench_unprepared(sz, src, out, cr_url);
 
     drop_table();
     G.table = false;
@@ -2791,7 +2911,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: bench [sqlite|postgresql|mysql ...] [--rows N] [--quick] [--reps N]\n"
-            "             [--only insert,lookup,fetch,orm,rel] [--no-settle]\n"
+            "             [--only insert,lookup,fetch,orm,rel,unprepared] [--no-settle]\n"
             "\n"
             "Runs each workload through Crucible and through the raw client library and\n"
             "prints the best time of each and their ratio (crucible/raw).\n"
@@ -2800,8 +2920,10 @@ static void usage(FILE *f)
             "             users with 10 posts each\n"
             "  --quick    a tenth of every size (a smoke run)\n"
             "  --reps N   runs of each side of each workload, best taken (default 3)\n"
-            "  --only W   only these workloads: insert, lookup, fetch, orm, rel\n"
-            "             (comma-separated)\n"
+            "  --only W   only these workloads: insert, lookup, fetch, orm, rel,\n"
+            "             unprepared (PostgreSQL: prepared_statements=false against the\n"
+            "             prepared path, direct and through PgBouncer at\n"
+            "             $CRUCIBLE_PGBOUNCER_SINGLE_URL when set) (comma-separated)\n"
             "  --no-settle  do not wait for the machine to go idle before each run\n"
             "             (the default waits, up to 20 s; --quick never waits)\n"
             "Backends (default: all three): SQLite on a file in a temporary directory;\n"
@@ -2823,7 +2945,7 @@ static size_t parse_count(const char *opt, const char *s)
 
 /* "insert,fetch" and the like. */
 static bool parse_only(const char *list, bool *insert, bool *lookup, bool *fetch, bool *orm,
-                       bool *rel)
+                       bool *rel, bool *unprepared)
 {
     if (!*list)
         return false;
@@ -2839,6 +2961,8 @@ static bool parse_only(const char *list, bool *insert, bool *lookup, bool *fetch
             *orm = true;
         else if (n == 3 && strncmp(list, "rel", n) == 0)
             *rel = true;
+        else if (n == 10 && strncmp(list, "unprepared", n) == 0)
+            *unprepared = true;
         else
             return false;
         list += n;
@@ -2866,7 +2990,7 @@ int main(int argc, char **argv)
     size_t rows = 100000;
     bool quick = false;
     bool only_insert = false, only_lookup = false, only_fetch = false, only_orm = false,
-         only_rel = false;
+         only_rel = false, only_unprepared = false;
     int reps = 3;
     const char *want[8];
     int nwant = 0;
@@ -2888,9 +3012,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--only") == 0 || strncmp(a, "--only=", 7) == 0) {
             const char *list = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : "");
             if (!parse_only(list, &only_insert, &only_lookup, &only_fetch, &only_orm,
-                            &only_rel)) {
-                fprintf(stderr, "bench: --only takes insert, lookup, fetch, orm and/or rel, "
-                                "separated by commas\n");
+                            &only_rel, &only_unprepared)) {
+                fprintf(stderr, "bench: --only takes insert, lookup, fetch, orm, rel and/or "
+                                "unprepared, separated by commas\n");
                 usage(stderr);
                 return 2;
             }
@@ -2920,9 +3044,11 @@ int main(int argc, char **argv)
         want[nwant++] = "postgresql";
         want[nwant++] = "mysql";
     }
-    bool all = !only_insert && !only_lookup && !only_fetch && !only_orm && !only_rel;
+    bool all = !only_insert && !only_lookup && !only_fetch && !only_orm && !only_rel &&
+               !only_unprepared;
     sizes sz = {rows, rows / 10, rows * 5, rows / 10, reps, all || only_insert,
-                all || only_lookup, all || only_fetch, all || only_orm, all || only_rel};
+                all || only_lookup, all || only_fetch, all || only_orm, all || only_rel,
+                all || only_unprepared};
     reps_used = reps;
     if (quick) {
         settle_enabled = false;
@@ -3016,6 +3142,7 @@ int main(int argc, char **argv)
 
     print_tables();
     print_pool();
+    print_unprepared();
     cr_metadata_free(items_md);
     cr_metadata_free(orm_md);
     cr_metadata_free(rel_md);

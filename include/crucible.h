@@ -293,6 +293,38 @@ typedef struct cr_engine_options {
     const char *isolation_level;
     /* Prepared statements kept per connection (default 100). */
     int statement_cache_size;
+    /* Whether statements become named server-side prepared statements,
+     * prepared once per connection and reused (CR_YES), or run as the
+     * unnamed statement each time (CR_NO). CR_AUTO: as the URL's
+     * prepared_statements option says (prepared_statements=false, or 0,
+     * no, off), else CR_YES; CR_YES and CR_NO override the URL.
+     *
+     * Use CR_NO when the server connection under a Crucible connection may
+     * change from one transaction to the next: PgBouncer in
+     * pool_mode=transaction (unless PgBouncer 1.21 or later tracks named
+     * statements, max_prepared_statements > 0) or pool_mode=statement
+     * (which allows no transaction of several statements: use
+     * isolation_level "AUTOCOMMIT" there), other poolers that multiplex
+     * sessions, PostgreSQL-compatible distributed engines that route each
+     * transaction. There, two clients' named statements collide on one
+     * server connection ("prepared statement "cr_1" already exists") or go
+     * missing on another. With CR_NO each statement travels as one round
+     * trip (Parse, Bind, Execute and Sync together) that a pooler cannot
+     * split, and Crucible leaves nothing else in the server session
+     * either: an isolation level (the engine's, or
+     * cr_conn_set_isolation_level's) is given with each BEGIN (BEGIN
+     * ISOLATION LEVEL ...) instead of being set on the session. What
+     * Crucible caches on the client stays: SQL compiled once per
+     * statement shape, parameter slots, column names. The cost: the
+     * server parses and plans every execution (see bench/, workload
+     * unprepared). Behind a pooler, session-level features of your own
+     * (SET, LISTEN, advisory locks, temporary tables) break the same way.
+     *
+     * PostgreSQL only for now: CR_NO (or prepared_statements=false) on
+     * another backend is CR_ERR_NOT_SUPPORTED. Also the asyncpg dialect's
+     * prepared_statement_cache_size=0 and psycopg's prepare_threshold=None
+     * in SQLAlchemy's terms. */
+    cr_tristate prepared_statements;
 
     /* The pool (an in-memory SQLite engine always shares one database). */
     cr_pool_class poolclass;
@@ -334,7 +366,9 @@ typedef struct cr_engine_options {
  * (timeout: seconds from 0 to 2147483, uri, foreign_keys) and MySQL's
  * (connect_timeout, read_timeout, write_timeout: whole seconds from 0 to
  * 2147483647; ssl_verify_server_cert ...) are checked here, PostgreSQL's by
- * libpq at connect: a bad one is CR_ERR_ARGUMENT naming it.
+ * libpq at connect: a bad one is CR_ERR_ARGUMENT naming it. One option is
+ * Crucible's own, on every backend, and no driver sees it:
+ * prepared_statements=true|false (see cr_engine_options).
  * No connection is made until the first cr_engine_connect (an in-memory
  * SQLite engine opens there the one connection that keeps its database
  * alive until the engine is freed). On failure returns NULL and, when err is

@@ -28,6 +28,13 @@ void cr_url_free(cr_url *url);
 char *cr_url_render_safe(const cr_url *url);
 /* The value of query option key, or NULL. */
 const char *cr_url_query(const cr_url *url, const char *key);
+/* Take query option key out of the URL (every occurrence, for options
+ * that Crucible consumes and no driver sees). Returns its last value, which
+ * the caller frees, or NULL when it was absent. */
+char *cr_url_take_query(cr_url *url, const char *key);
+/* A URL flag: 1/0, true/false, on/off, yes/no (any case) into *out; false
+ * when v is none of them. */
+bool cr_url_parse_flag(const char *v, bool *out);
 /* Replace the database, and add (or replace) a query option. */
 cr_status cr_url_set_database(cr_url *url, const char *database, cr_error *err);
 cr_status cr_url_set_query(cr_url *url, const char *key, const char *value, cr_error *err);
@@ -70,6 +77,19 @@ typedef struct cr_driver {
      * engine handles by not beginning transactions). CR_ERR_ARGUMENT naming
      * the levels the backend has when it has not this one. */
     cr_status (*set_isolation)(cr_driver_conn *dc, const char *level, cr_error *err);
+
+    /* Optional, both or neither: for servers reached through a transaction
+     * pooler (PgBouncer's pool_mode=transaction), whose server session can
+     * change between transactions, so that nothing may be left in it.
+     * unnamed_statements: from now on dc runs every statement as the
+     * unnamed one, in a single round trip that a pooler cannot split
+     * (Parse, Bind, Execute and Sync together), and never creates, keeps or
+     * deallocates a named server statement. begin_isolated: BEGIN with the
+     * isolation level of that transaction alone (canonical, as for
+     * set_isolation, whose errors it shares). A driver without them does
+     * not support the engine's prepared_statements = CR_NO. */
+    void (*unnamed_statements)(cr_driver_conn *dc);
+    cr_status (*begin_isolated)(cr_driver_conn *dc, const char *level, cr_error *err);
 
     /* Prepare SQL whose parameters are already in the driver's style, with
      * nparams placeholders. The statement is reused across executions. */

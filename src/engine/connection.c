@@ -46,9 +46,21 @@ static cr_status run_simple(cr_conn *c, const char *sql, const char *log_as)
     return st;
 }
 
+/* BEGIN; where the server session is not ours to keep state in
+ * (unnamed_statements), with the isolation level for this transaction. */
 static cr_status begin_tx(cr_conn *c, const char *log_as)
 {
-    cr_status st = run_simple(c, "BEGIN", log_as);
+    cr_status st;
+    if (c->engine->unnamed_statements) {
+        cr_engine_log(c->engine, "%s", log_as ? log_as : "BEGIN");
+        st = c->engine->drv->begin_isolated(c->pc->dc, c->isolation, &c->err);
+        if (st) {
+            cr_pconn_note_error(c->pc, &c->err);
+            cr_error_set_statement(&c->err, "BEGIN");
+        }
+    } else {
+        st = run_simple(c, "BEGIN", log_as);
+    }
     if (st == CR_OK)
         c->in_tx = true;
     return st;
@@ -131,10 +143,11 @@ static cr_status end_savepoint(cr_conn *c, const char *verb)
 cr_status cr_conn_release_savepoint(cr_conn *c) { return end_savepoint(c, "RELEASE SAVEPOINT"); }
 cr_status cr_conn_rollback_savepoint(cr_conn *c) { return end_savepoint(c, "ROLLBACK TO SAVEPOINT"); }
 
-/* Put the server session at level (canonical, not AUTOCOMMIT) if it is not. */
+/* Put the server session at level (canonical, not AUTOCOMMIT) if it is not.
+ * Without session state the level goes with each BEGIN instead. */
 static cr_status server_isolation(cr_conn *c, const char *level)
 {
-    if (strcmp(c->pc->server_isolation, level) == 0)
+    if (c->engine->unnamed_statements || strcmp(c->pc->server_isolation, level) == 0)
         return CR_OK;
     cr_status st = c->engine->drv->set_isolation(c->pc->dc, level, &c->err);
     if (st == CR_OK)

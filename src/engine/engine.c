@@ -169,6 +169,37 @@ static cr_status apply_options(cr_engine *e, const cr_engine_options *o, cr_erro
     return CR_OK;
 }
 
+/* prepared_statements: the option's tristate, else the URL's option of
+ * that name, which Crucible takes out of the URL (no driver knows it). */
+static cr_status statement_option(cr_engine *e, const cr_engine_options *o, cr_error *err)
+{
+    cr_tristate choice = o ? o->prepared_statements : CR_AUTO;
+    if (choice != CR_AUTO && choice != CR_YES && choice != CR_NO)
+        return cr_error_set(err, CR_ERR_ARGUMENT,
+                            "prepared_statements must be CR_AUTO, CR_YES or CR_NO (got %d)",
+                            (int)choice);
+    char *v = cr_url_take_query(&e->url, "prepared_statements");
+    bool on;
+    if (v && choice == CR_AUTO) {
+        if (!cr_url_parse_flag(v, &on)) {
+            cr_error_set(err, CR_ERR_ARGUMENT,
+                         "URL option prepared_statements must be true or false (1 or 0, yes "
+                         "or no, on or off), not '%s'", v);
+            cr_free(v);
+            return CR_ERR_ARGUMENT;
+        }
+        choice = on ? CR_YES : CR_NO;
+    }
+    cr_free(v);
+    e->unnamed_statements = choice == CR_NO;
+    if (e->unnamed_statements && (!e->drv->unnamed_statements || !e->drv->begin_isolated))
+        return cr_error_set(err, CR_ERR_NOT_SUPPORTED,
+                            "prepared_statements=false (statements without named server-side "
+                            "prepared statements, for transaction poolers) is not supported "
+                            "by the %s driver; only by PostgreSQL's", e->drv->name);
+    return CR_OK;
+}
+
 /* Each connection to "sqlite://" would get a database of its own. Instead
  * the engine names one in SQLite's memdb VFS, which all connections of the
  * process share, and holds one connection (opened at the first checkout:
@@ -266,6 +297,8 @@ cr_engine *cr_create_engine(const char *url, const cr_engine_options *options, c
         cr_error_oom(&local);
         return fail(e, &local, err);
     }
+    if (statement_option(e, options, &local))
+        return fail(e, &local, err);
     if (options && options->sqlite_foreign_keys != CR_AUTO &&
         strcmp(e->drv->name, "sqlite") == 0 &&
         cr_url_set_query(&e->url, "foreign_keys",

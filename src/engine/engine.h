@@ -67,6 +67,10 @@ struct cr_engine {
      * whether connections run in AUTOCOMMIT instead of transactions. */
     const char *server_isolation;
     bool autocommit;
+    /* prepared_statements = CR_NO: no named server statements and no
+     * server-session state (the isolation level goes with each BEGIN), for
+     * transaction poolers. */
+    bool unnamed_statements;
     int stmt_cache_size;
     bool echo_pool;
 

@@ -65,7 +65,9 @@ cr_status cr_pconn_open(cr_engine *e, cr_pconn **out, cr_error *err)
     }
     pc->created = cr_now_seconds();
     pc->server_isolation = e->drv->default_isolation;
-    if (strcmp(e->server_isolation, pc->server_isolation) != 0) {
+    if (e->unnamed_statements)   /* the level goes with each BEGIN instead */
+        e->drv->unnamed_statements(pc->dc);
+    else if (strcmp(e->server_isolation, pc->server_isolation) != 0) {
         if ((st = e->drv->set_isolation(pc->dc, e->server_isolation, err))) {
             cr_pconn_destroy(e, pc);
             return st;

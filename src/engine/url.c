@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static int hexval(char c)
 {
@@ -326,4 +327,36 @@ cr_status cr_url_set_query(cr_url *u, const char *key, const char *value, cr_err
     u->query_values[u->nquery] = v;
     u->nquery++;
     return CR_OK;
+}
+
+char *cr_url_take_query(cr_url *u, const char *key)
+{
+    char *value = NULL;
+    size_t kept = 0;
+    for (size_t i = 0; i < u->nquery; i++) {
+        if (strcmp(u->query_keys[i], key) == 0) {
+            cr_free(u->query_keys[i]);
+            cr_free(value);
+            value = u->query_values[i];
+            continue;
+        }
+        u->query_keys[kept] = u->query_keys[i];
+        u->query_values[kept] = u->query_values[i];
+        kept++;
+    }
+    u->nquery = kept;
+    return value;
+}
+
+bool cr_url_parse_flag(const char *v, bool *out)
+{
+    static const char *const yes[] = {"1", "true", "on", "yes"}, *const no[] = {"0", "false",
+                                                                               "off", "no"};
+    for (size_t i = 0; v && i < CR_ARRAY_LEN(yes); i++) {
+        if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
+            *out = strcasecmp(v, yes[i]) == 0;
+            return true;
+        }
+    }
+    return false;
 }

@@ -96,8 +96,13 @@ const char *t_time(void) { return is_mysql() ? "TIME(6)" : "TIME"; }
 
 cr_engine *new_engine(const cr_engine_options *options)
 {
+    return new_engine_at(backend_url, options);
+}
+
+cr_engine *new_engine_at(const char *url, const cr_engine_options *options)
+{
     cr_error *err = NULL;
-    cr_engine *e = cr_create_engine(backend_url, options, &err);
+    cr_engine *e = cr_create_engine(url, options, &err);
     if (!e) {
         print_error("create_engine: %s: %s\n", cr_error_class_name(err), cr_error_message(err));
         cr_error_free(err);

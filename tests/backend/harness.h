@@ -50,6 +50,8 @@ void drop_table(cr_conn *c, const char *name);
 
 /* An engine for the backend with optional options; fails the test on error. */
 cr_engine *new_engine(const cr_engine_options *options);
+/* The same for another URL (a proxy's, a replica's). */
+cr_engine *new_engine_at(const char *url, const cr_engine_options *options);
 cr_conn *connect_ok(cr_engine *engine);
 /* Run SQL that must succeed (fails the test, showing the error, if not). */
 void exec_ok(cr_conn *conn, const char *sql);

@@ -901,6 +901,78 @@ static void test_backend_available(void **state)
     assert_false(cr_backend_available(NULL));
 }
 
+/* cr_url_take_query: every occurrence goes, the last value is handed over,
+ * the other options keep their order. */
+static void test_take_query(void **state)
+{
+    (void)state;
+    cr_url u;
+    parse_ok("postgresql://u@h/db?a=1&prepared_statements=yes&b=2&prepared_statements=off", &u);
+    char *v = cr_url_take_query(&u, "prepared_statements");
+    assert_string_equal(v, "off");
+    cr_free(v);
+    assert_int_equal(u.nquery, 2);
+    assert_string_equal(u.query_keys[0], "a");
+    assert_string_equal(u.query_keys[1], "b");
+    assert_string_equal(u.query_values[1], "2");
+    assert_null(cr_url_take_query(&u, "prepared_statements"));
+    assert_int_equal(u.nquery, 2);
+    cr_url_free(&u);
+}
+
+/* prepared_statements is Crucible's own URL option: consumed on every
+ * backend (MySQL and SQLite would refuse an option they do not know), a
+ * bad value named, and CR_NO refused where the driver cannot run
+ * statements without named server ones. */
+static void test_prepared_statements_option(void **state)
+{
+    (void)state;
+    engine_fails("postgresql://u:" SECRET "@h/db?prepared_statements=sometimes", NULL,
+                 CR_ERR_ARGUMENT, "prepared_statements must be true or false");
+    engine_fails("postgresql://u@h/db?prepared_statements=", NULL, CR_ERR_ARGUMENT,
+                 "prepared_statements");
+    cr_engine_options bad = {.prepared_statements = (cr_tristate)7};
+    engine_fails("postgresql://u@h/db", &bad, CR_ERR_ARGUMENT,
+                 "prepared_statements must be CR_AUTO, CR_YES or CR_NO (got 7)");
+    if (cr_backend_available("postgresql")) {
+        cr_engine *e = cr_create_engine("postgresql://u:" SECRET "@h/db?prepared_statements=false",
+                                        NULL, NULL);
+        assert_non_null(e);
+        /* The URL the engine shows is the one it was given. */
+        assert_string_equal(cr_engine_url(e), "postgresql://u:***@h/db?prepared_statements=false");
+        cr_engine_free(e);
+        cr_engine_options no = {.prepared_statements = CR_NO};
+        assert_non_null(e = cr_create_engine("postgresql://u@h/db?prepared_statements=TRUE", &no,
+                                             NULL));
+        cr_engine_free(e);
+    }
+    if (cr_backend_available("mysql")) {
+        cr_engine *e = cr_create_engine("mysql://u@127.0.0.1:1/db?prepared_statements=on", NULL,
+                                        NULL);
+        assert_non_null(e);
+        cr_engine_free(e);
+        engine_fails("mysql://u@127.0.0.1:1/db?prepared_statements=0", NULL,
+                     CR_ERR_NOT_SUPPORTED, "not supported by the mysql driver");
+        cr_engine_options no = {.prepared_statements = CR_NO};
+        engine_fails("mysql://u@127.0.0.1:1/db", &no, CR_ERR_NOT_SUPPORTED,
+                     "prepared_statements=false");
+    }
+    if (cr_backend_available("sqlite")) {
+        cr_engine *e = cr_create_engine("sqlite://?prepared_statements=1", NULL, NULL);
+        assert_non_null(e);
+        cr_conn *c = cr_engine_connect(e, NULL);
+        assert_non_null(c);
+        cr_conn_close(c);
+        cr_engine_free(e);
+        engine_fails("sqlite://?prepared_statements=no", NULL, CR_ERR_NOT_SUPPORTED,
+                     "not supported by the sqlite driver");
+        /* CR_YES overrides the URL's false. */
+        cr_engine_options yes = {.prepared_statements = CR_YES};
+        assert_non_null(e = cr_create_engine("sqlite://?prepared_statements=no", &yes, NULL));
+        cr_engine_free(e);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -942,6 +1014,8 @@ int main(void)
 #endif
         cmocka_unit_test(test_isolation_canonical),
         cmocka_unit_test(test_backend_available),
+        cmocka_unit_test(test_take_query),
+        cmocka_unit_test(test_prepared_statements_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

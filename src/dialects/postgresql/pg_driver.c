@@ -27,6 +27,7 @@ enum { K_TEXT, K_BOOL, K_INT, K_DOUBLE, K_NUMERIC, K_DATE, K_TIME, K_DATETIME, K
 struct cr_driver_conn {
     PGconn *pg;
     unsigned long counter;       /* names server statements cr_1, cr_2, ... */
+    bool unnamed;                /* no named server statements (poolers)    */
     cr_driver_stmt *streamer;    /* the statement whose streamed result is open */
     cr_buf pending;              /* DEALLOCATEs deferred until outside a transaction */
 };
@@ -414,7 +415,9 @@ static cr_status pg_exec_simple(cr_driver_conn *dc, const char *sql, cr_error *e
     return status;
 }
 
-static cr_status pg_set_isolation(cr_driver_conn *dc, const char *level, cr_error *err)
+/* Run prefix followed by the isolation level, checked against PostgreSQL's. */
+static cr_status with_isolation(cr_driver_conn *dc, const char *prefix, const char *level,
+                                cr_error *err)
 {
     const char *canon = level ? cr_isolation_canonical(level) : NULL;
     if (!canon || (strcmp(canon, "SERIALIZABLE") != 0 && strcmp(canon, "REPEATABLE READ") != 0 &&
@@ -426,9 +429,24 @@ static cr_status pg_set_isolation(cr_driver_conn *dc, const char *level, cr_erro
                             "REPEATABLE READ, SERIALIZABLE",
                             level ? level : "(null)");
     char sql[96];
-    snprintf(sql, sizeof sql, "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL %s",
-             canon);
+    snprintf(sql, sizeof sql, "%s%s", prefix, canon);
     return pg_exec_simple(dc, sql, err);
+}
+
+static cr_status pg_set_isolation(cr_driver_conn *dc, const char *level, cr_error *err)
+{
+    return with_isolation(dc, "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL ",
+                          level, err);
+}
+
+static cr_status pg_begin_isolated(cr_driver_conn *dc, const char *level, cr_error *err)
+{
+    return with_isolation(dc, "BEGIN ISOLATION LEVEL ", level, err);
+}
+
+static void pg_unnamed_statements(cr_driver_conn *dc)
+{
+    dc->unnamed = true;
 }
 
 /* ---- statements ------------------------------------------------------------------ */
@@ -744,8 +762,13 @@ static void end_stream(cr_driver_stmt *st)
 static cr_status run_buffered(cr_driver_stmt *st, bool binary, cr_error *err)
 {
     cr_driver_conn *dc = st->dc;
-    PGresult *r = PQexecPrepared(dc->pg, st->name, st->nparams, st->values,
-                                 binary ? st->lengths : NULL, binary ? st->formats : NULL, 0);
+    const int *lengths = binary ? st->lengths : NULL, *formats = binary ? st->formats : NULL;
+    /* Unnamed: Parse, Bind, Describe, Execute and Sync go as one message
+     * batch, which a pooler hands to one server connection whole. */
+    PGresult *r = dc->unnamed ? PQexecParams(dc->pg, st->sql, st->nparams, st->cur, st->values,
+                                             lengths, formats, 0)
+                              : PQexecPrepared(dc->pg, st->name, st->nparams, st->values,
+                                               lengths, formats, 0);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     cr_status status = CR_OK;
     switch (s) {
@@ -778,8 +801,11 @@ static cr_status run_buffered(cr_driver_stmt *st, bool binary, cr_error *err)
 static cr_status run_streamed(cr_driver_stmt *st, bool binary, cr_error *err)
 {
     cr_driver_conn *dc = st->dc;
-    if (!PQsendQueryPrepared(dc->pg, st->name, st->nparams, st->values,
-                             binary ? st->lengths : NULL, binary ? st->formats : NULL, 0))
+    const int *lengths = binary ? st->lengths : NULL, *formats = binary ? st->formats : NULL;
+    if (!(dc->unnamed ? PQsendQueryParams(dc->pg, st->sql, st->nparams, st->cur, st->values,
+                                          lengths, formats, 0)
+                      : PQsendQueryPrepared(dc->pg, st->name, st->nparams, st->values, lengths,
+                                            formats, 0)))
         return map_error(dc, NULL, err);
     (void)PQsetSingleRowMode(dc->pg);   /* cannot fail right after the send */
     st->streaming = true;
@@ -836,6 +862,8 @@ static cr_status pg_execute(cr_driver_stmt *st, const cr_value *params, bool str
     cr_status status = bind_params(st, params, &binary, &retype, err);
     if (status != CR_OK)
         return status;
+    if (dc->unnamed)   /* the types travel with each execution */
+        return stream ? run_streamed(st, binary, err) : run_buffered(st, binary, err);
     for (int attempt = 0;; attempt++) {
         if (retype) {
             status = server_prepare(st, err);
@@ -1132,6 +1160,8 @@ const cr_driver cr_postgresql_driver = {
     .close = pg_close,
     .exec_simple = pg_exec_simple,
     .set_isolation = pg_set_isolation,
+    .unnamed_statements = pg_unnamed_statements,
+    .begin_isolated = pg_begin_isolated,
     .prepare = pg_prepare,
     .finalize = pg_finalize,
     .execute = pg_execute,

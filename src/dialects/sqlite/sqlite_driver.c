@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* Transaction control runs on every transaction: BEGIN, COMMIT and the like
  * are kept prepared instead of parsed by sqlite3_exec each time. */
@@ -94,20 +93,6 @@ typedef struct sl_options {
     bool foreign_keys;      /* PRAGMA foreign_keys=ON */
 } sl_options;
 
-/* A URL flag: 1/0, true/false, on/off, yes/no (any case). */
-static bool parse_flag(const char *v, bool *out)
-{
-    static const char *const yes[] = {"1", "true", "on", "yes"}, *const no[] = {"0", "false",
-                                                                               "off", "no"};
-    for (size_t i = 0; i < CR_ARRAY_LEN(yes); i++) {
-        if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
-            *out = strcasecmp(v, yes[i]) == 0;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Options SQLAlchemy's pysqlite dialect accepts in the URL; with uri=true the
  * others go into the SQLite URI, as there. */
 static cr_status build_path(const cr_url *url, cr_buf *path, sl_options *o, cr_error *err)
@@ -130,7 +115,7 @@ static cr_status build_path(const cr_url *url, cr_buf *path, sl_options *o, cr_e
                                     "SQLite URL option timeout must be a number of seconds "
                                     "from 0 to %d, not '%s'", MAX_TIMEOUT_SECONDS, v);
         } else if (strcmp(k, "foreign_keys") == 0) {
-            if (!parse_flag(v, &o->foreign_keys))
+            if (!cr_url_parse_flag(v, &o->foreign_keys))
                 return cr_error_set(err, CR_ERR_ARGUMENT,
                                     "SQLite URL option foreign_keys must be 1 or 0 (true or "
                                     "false, on or off), not '%s'", v);
