@@ -95,11 +95,19 @@ CR_API long cr_error_code(const cr_error *err);
 CR_API const char *cr_error_message(const cr_error *err);
 /* The statement that failed, or NULL when the error is not about one. */
 CR_API const char *cr_error_statement(const cr_error *err);
-/* True when the error means the connection to the database was lost. */
+/* True when the error means the connection to the database was lost, or
+ * is of no further use: a MariaDB Galera node that is not a synced member
+ * of its cluster's primary component (error 1047, "WSREP has not yet
+ * prepared node for application use") counts as lost, so that the pool
+ * replaces its connections. */
 CR_API bool cr_error_is_disconnect(const cr_error *err);
 /* True when running the transaction again may succeed: a serialization
- * failure or deadlock (SQLSTATE 40001, 40P01; MySQL 1213, 1205; SQLite
- * busy or locked). */
+ * failure or deadlock (SQLSTATE 40001, 40P01; MySQL 1213, 1205 — on a
+ * MariaDB Galera cluster 1213 is also how a transaction that lost
+ * certification to a conflicting one committed on another node is
+ * reported; SQLite busy or locked), or a Galera node that refused the
+ * statement because it is not ready (1047, above; a retry opens a new
+ * connection, which a multi-host URL places on another node). */
 CR_API bool cr_error_is_retryable(const cr_error *err);
 /* Release an error handed to the caller (by cr_create_engine). */
 CR_API void cr_error_free(cr_error *err);
@@ -376,9 +384,11 @@ typedef struct cr_retry_options {
 
 /* Run fn(conn, userdata) in a transaction as cr_engine_transaction does and,
  * when the transaction fails with a serialization failure or a deadlock
- * (cr_error_is_retryable: SQLSTATE 40001 / 40P01, MySQL 1213 / 1205, SQLite
- * busy), roll back and run it again in a new transaction after a jittered,
- * doubling backoff, up to max_attempts runs in all.
+ * (cr_error_is_retryable: SQLSTATE 40001 / 40P01, MySQL 1213 / 1205 — which
+ * includes a Galera certification conflict —, a Galera node not ready
+ * (1047), SQLite busy), roll back and run it again in a new transaction on
+ * a connection checked out anew, after a jittered, doubling backoff, up to
+ * max_attempts runs in all.
  *
  * THE CALLBACK MAY RUN MORE THAN ONCE. Everything it does must happen
  * through the connection it is given (which is rolled back before a retry),

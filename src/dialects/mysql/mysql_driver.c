@@ -198,6 +198,11 @@ static cr_status classify(unsigned int code, const char *sqlstate, bool *disconn
     return CR_ERR_OPERATIONAL;  /* other server errors and client errors */
 }
 
+/* A Galera node refuses statements with error 1047 (ER_UNKNOWN_COM_ERROR,
+ * SQLSTATE 08S01) and a message starting with this while it is not a synced
+ * member of the cluster's primary component. */
+#define WSREP_NOT_READY "WSREP has not yet prepared node for application use"
+
 static cr_status set_error(cr_error *err, unsigned int code, const char *sqlstate,
                            const char *message)
 {
@@ -209,8 +214,23 @@ static cr_status set_error(cr_error *err, unsigned int code, const char *sqlstat
                     message && message[0] ? message : "unknown MySQL client error");
     err->disconnect = disconnect;
     /* Deadlock and lock wait timeout: the transaction may succeed if run
-     * again (1213 also carries SQLSTATE 40001). */
+     * again (1213 also carries SQLSTATE 40001; a Galera certification
+     * failure is reported as this deadlock). */
     err->retryable = code == 1213 || code == 1205;
+    if (code == 1047 && message && strncmp(message, WSREP_NOT_READY, strlen(WSREP_NOT_READY)) == 0) {
+        /* The node left the primary component (a partition, lost quorum)
+         * or is still joining: this connection is of no use until it
+         * rejoins, so it is treated as lost (the pool replaces it), and the
+         * statement was refused before it ran, so the transaction may be
+         * run again, on a new connection — which a multi-host URL opens on
+         * a node that is ready. */
+        snprintf(err->message, sizeof err->message,
+                 "%s: this Galera node is not a synced member of the cluster's primary "
+                 "component (it left the cluster, lost quorum or is still joining)",
+                 WSREP_NOT_READY);
+        err->disconnect = true;
+        err->retryable = true;
+    }
     return cls;
 }
 
