@@ -443,13 +443,14 @@ abs_dir() { (cd "$1" 2>/dev/null && pwd -P); }
 
 CURRENT=""     # server being started, for the failure message
 START_DIR=""   # DIR of a start in progress, for cleanup on failure
+STOP_CMD=cmd_stop   # what stops it (a topology script sets its own)
 
 on_start_exit() {
     local rc=$?
     trap - EXIT
     if ((rc != 0)) && [[ -n $START_DIR ]]; then
         log "error: ${CURRENT:-server setup} failed to start; stopping whatever was started (logs are under $START_DIR)"
-        cmd_stop "$START_DIR" || true
+        "$STOP_CMD" "$START_DIR" || true
     fi
     exit "$rc"
 }

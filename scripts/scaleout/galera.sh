@@ -145,17 +145,6 @@ wait_node() {
 
 node_pid() { mariadbd_pid "$(node_dir "$1" "$2")"; }
 
-START_DIR=""
-on_galera_start_exit() {
-    local rc=$?
-    trap - EXIT
-    if ((rc != 0)) && [[ -n $START_DIR ]]; then
-        log "error: the Galera cluster failed to start; stopping what was started (logs under $START_DIR/galera)"
-        cmd_galera_stop "$START_DIR" || true
-    fi
-    exit "$rc"
-}
-
 cmd_galera_start() {
     local dir t0=$SECONDS n nd taken=() p installdb pid2 pid3
     [[ -d ${1:-} ]] || die "start: directory '${1:-}' does not exist (create it first, e.g. with mktemp -d)"
@@ -171,8 +160,11 @@ cmd_galera_start() {
         "${AS_USER[@]}" test -x "$dir" ||
             die "start: user $TEST_OS_USER cannot reach $dir (a parent directory is not searchable); use a directory under /tmp"
     fi
+    # On a failure below, on_start_exit stops whatever did start.
     START_DIR=$dir
-    trap on_galera_start_exit EXIT
+    STOP_CMD=cmd_galera_stop
+    CURRENT="the Galera cluster"
+    trap on_start_exit EXIT
 
     for ((n = 1; n <= NODES; n++)); do
         nd=$(node_dir "$dir" "$n")
