@@ -1180,7 +1180,9 @@ static void expect_disconnect(cr_conn *c, const char *sql)
     assert_int_equal(st, CR_ERR_OPERATIONAL);
     assert_int_equal(cr_error_class(err), CR_ERR_OPERATIONAL);
     assert_true(cr_error_is_disconnect(err));
-    assert_false(cr_error_is_retryable(err));
+    /* In a transaction, before its COMMIT: nothing of it was committed. */
+    assert_true(cr_error_is_retryable(err));
+    assert_false(cr_error_is_commit_unknown(err));
 }
 
 /* Check out n connections at once from e: none fails, each works, none is one of old[]. */
@@ -1268,6 +1270,134 @@ static void test_killed_session(void **state)
 
     drop_table(admin, "cr_pool_kill");
     checkin(admin);
+    engine_done(ae);
+}
+
+/* ---- 9b. what a lost connection means for the transaction -------------------------------------------- */
+
+typedef struct {
+    cr_engine *engine;
+    cr_conn *admin;
+    const int64_t *old;         /* sessions idle in the pool before the run */
+    int nold;
+    int calls;
+    cr_status first_status;     /* the first run's failed statement ... */
+    bool first_disconnect, first_retryable, first_unknown;   /* ... and its error */
+} lose_arg;
+
+/* First run: the session is killed in the middle of the transaction, and
+ * while this connection is still checked out the pool already hands out
+ * only new connections. Second run: inserts and commits. */
+static cr_status insert_after_loss(cr_conn *c, void *userdata)
+{
+    lose_arg *a = userdata;
+    a->calls++;
+    cr_status st = cr_conn_exec(c, "INSERT INTO cr_pool_lose (id) VALUES (:id)",
+                                CR_PARAMS({"id", cr_val_int(a->calls)}));
+    if (st || a->calls > 1)
+        return st;
+    int64_t pid = scalar_int(c, is_pg() ? "SELECT pg_backend_pid()" : "SELECT CONNECTION_ID()");
+    kill_session(a->admin, pid);
+    st = cr_conn_exec(c, "INSERT INTO cr_pool_lose (id) VALUES (100)", NULL);
+    const cr_error *err = cr_conn_error(c);
+    a->first_status = cr_error_class(err);
+    a->first_disconnect = cr_error_is_disconnect(err);
+    a->first_retryable = cr_error_is_retryable(err);
+    a->first_unknown = cr_error_is_commit_unknown(err);
+    if (st == CR_OK)
+        return CR_OK;
+    /* Invalidated at once (not when c comes back): an idle connection from
+     * before is not handed out. */
+    expect_new_sessions(a->engine, a->nold, a->old, a->nold);
+    return st;
+}
+
+static void test_lost_connection_retry(void **state)
+{
+    (void)state;
+    cr_engine *ae = admin_engine();
+    cr_conn *admin = checkout(ae);
+    create_table(admin, "cr_pool_lose", "id INTEGER PRIMARY KEY");
+    cr_engine *e = engine(&(cr_engine_options){.pool_size = 5});
+    int64_t old[2];
+    cr_conn *idle[2];
+    for (int i = 0; i < 2; i++) {
+        idle[i] = checkout(e);
+        old[i] = session_id(idle[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        checkin(idle[i]);
+
+    /* Lost before COMMIT was sent: retried on a new connection. */
+    lose_arg a = {.engine = e, .admin = admin, .old = old, .nold = 2};
+    int attempts = 0;
+    cr_error *err = NULL;
+    cr_status st = cr_engine_run_transaction(e, insert_after_loss, &a, NULL, &attempts, &err);
+    keep_error(err);
+    if (st)
+        print_error("run_transaction: %s: %s\n", cr_status_name(st), cr_error_message(err));
+    assert_int_equal(st, CR_OK);
+    assert_int_equal(attempts, 2);
+    assert_int_equal(a.calls, 2);
+    assert_int_equal(a.first_status, CR_ERR_OPERATIONAL);
+    assert_true(a.first_disconnect);
+    assert_true(a.first_retryable);
+    assert_false(a.first_unknown);
+    assert_true(pool_status(e).invalidations >= 1);
+    /* Only the second run's row: the first was rolled back by the server. */
+    assert_int_equal(scalar_int(admin, "SELECT COUNT(*) FROM cr_pool_lose"), 1);
+    assert_int_equal(scalar_int(admin, "SELECT MIN(id) FROM cr_pool_lose"), 2);
+    ASSERT_OK(cr_conn_commit(admin), cr_conn_error(admin));
+
+    /* Lost before a COMMIT the program sends anyway: refused, not sent. */
+    cr_conn *c = checkout(e);
+    int64_t pid = server_session(c);
+    exec_ok(c, "INSERT INTO cr_pool_lose (id) VALUES (10)");
+    kill_session(admin, pid);
+    assert_int_equal(cr_conn_exec(c, "INSERT INTO cr_pool_lose (id) VALUES (11)", NULL),
+                     CR_ERR_OPERATIONAL);
+    assert_int_equal(cr_conn_commit(c), CR_ERR_OPERATIONAL);
+    const cr_error *ce = cr_conn_error(c);
+    assert_non_null(strstr(cr_error_message(ce), "lost earlier in this transaction"));
+    assert_true(cr_error_is_disconnect(ce));
+    assert_true(cr_error_is_retryable(ce));
+    assert_false(cr_error_is_commit_unknown(ce));
+    assert_false(cr_conn_in_transaction(c));
+    checkin(c);
+
+    /* Lost when COMMIT is sent: its outcome is unknown (here the server was
+     * gone before it, which this side cannot tell), and it is not
+     * retryable. */
+    c = checkout(e);
+    pid = server_session(c);
+    exec_ok(c, "INSERT INTO cr_pool_lose (id) VALUES (20)");
+    kill_session(admin, pid);
+    assert_int_equal(cr_conn_commit(c), CR_ERR_OPERATIONAL);
+    ce = cr_conn_error(c);
+    print_message("COMMIT after the loss: %s\n", cr_error_message(ce));
+    assert_true(cr_error_is_disconnect(ce));
+    assert_true(cr_error_is_commit_unknown(ce));
+    assert_false(cr_error_is_retryable(ce));
+    assert_string_equal(cr_error_statement(ce), "COMMIT");
+    checkin(c);
+
+    /* In AUTOCOMMIT every statement commits itself: a lost one is unknown too. */
+    cr_engine *ac = engine(&(cr_engine_options){.isolation_level = "AUTOCOMMIT"});
+    c = checkout(ac);
+    pid = server_session(c);
+    kill_session(admin, pid);
+    assert_int_equal(cr_conn_exec(c, "INSERT INTO cr_pool_lose (id) VALUES (30)", NULL),
+                     CR_ERR_OPERATIONAL);
+    assert_true(cr_error_is_commit_unknown(cr_conn_error(c)));
+    assert_false(cr_error_is_retryable(cr_conn_error(c)));
+    checkin(c);
+    engine_done(ac);
+
+    /* Nothing of the lost transactions was committed. */
+    assert_int_equal(scalar_int(admin, "SELECT COUNT(*) FROM cr_pool_lose"), 1);
+    drop_table(admin, "cr_pool_lose");
+    checkin(admin);
+    engine_done(e);
     engine_done(ae);
 }
 
@@ -1821,6 +1951,7 @@ int main(int argc, char **argv)
     };
     const struct CMUnitTest server_tests[] = {
         cmocka_unit_test_teardown(test_killed_session, teardown),
+        cmocka_unit_test_teardown(test_lost_connection_retry, teardown),
         cmocka_unit_test_teardown(test_idle_dropped_by_server, teardown),
         cmocka_unit_test_teardown(test_server_restart, teardown),
     };

@@ -375,20 +375,15 @@ static cr_status my_check_url(const cr_url *url, cr_error *err)
     return apply_options(NULL, url, &unix_socket, err);
 }
 
-static cr_status my_connect(const cr_url *url, cr_driver_conn **out, cr_error *err)
+/* Open one session to host:port (NULL, 0: the client's defaults) with the
+ * URL's options. Connection failures are OperationalError whatever the code. */
+static cr_status connect_host(const cr_url *url, const cr_url_host *host, MYSQL **out,
+                              cr_error *err)
 {
     *out = NULL;
-    /* Thread-safe and idempotent in Connector/C (pthread_once inside). */
-    if (mysql_library_init(0, NULL, NULL))
-        return cr_error_set(err, CR_ERR_OPERATIONAL, "could not initialise the MySQL client library");
-    cr_driver_conn *dc = cr_calloc(1, sizeof *dc);
-    if (!dc)
-        return cr_error_oom(err);
     MYSQL *m = mysql_init(NULL);
-    if (!m) {
-        cr_free(dc);
+    if (!m)
         return cr_error_oom(err);
-    }
     const char *unix_socket = NULL;
     cr_status rc = apply_options(m, url, &unix_socket, err);
     if (rc)
@@ -400,14 +395,9 @@ static cr_status my_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
         rc = conn_error(m, err);
         goto fail;
     }
-    if (url->port < 0 || url->port > 65535) {
-        rc = cr_error_set(err, CR_ERR_ARGUMENT, "MySQL port %d is out of range", url->port);
-        goto fail;
-    }
-    if (!mysql_real_connect(m, url->host, url->username, url->password, url->database,
-                            (unsigned int)url->port, unix_socket,
+    if (!mysql_real_connect(m, host ? host->name : NULL, url->username, url->password,
+                            url->database, host ? (unsigned int)host->port : 0u, unix_socket,
                             CLIENT_FOUND_ROWS | CLIENT_MULTI_RESULTS)) {
-        /* Connection failures are OperationalError whatever the code. */
         conn_error(m, err);
         err->cls = CR_ERR_OPERATIONAL;
         err->disconnect = false;
@@ -423,13 +413,81 @@ static cr_status my_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
             goto fail;
         }
     }
-    dc->mysql = m;
-    *out = dc;
+    *out = m;
     return CR_OK;
 fail:
     mysql_close(m);
-    cr_free(dc);
     return rc;
+}
+
+/* Whether a node of a multi-host URL that accepted the connection should
+ * take the session. Every node that answers does, for now; this is where a
+ * Galera node that is up but not synced is to be passed over (on false,
+ * err says why, and the next host is tried). */
+static bool node_usable(MYSQL *m, const cr_url *url, cr_error *err)
+{
+    (void)m;
+    (void)url;
+    (void)err;
+    return true;
+}
+
+/* Append "host:port: reason" for one failed host to the list in msg. */
+static void note_failure(cr_buf *msg, const cr_url_host *h, const cr_error *err)
+{
+    cr_buf_puts(msg, msg->len ? "; " : "");
+    cr_buf_printf(msg, strchr(h->name, ':') ? "[%s]" : "%s", h->name);
+    if (h->port)
+        cr_buf_printf(msg, ":%d", h->port);
+    cr_buf_printf(msg, ": %s", err->message);
+}
+
+/* MariaDB Connector/C takes one host: with several in the URL
+ * (mysql://u@h1:3306,h2:3307/db) they are tried in order and the session
+ * goes to the first that connects and is usable; when none does, one
+ * OperationalError lists every host's failure. */
+static cr_status my_connect(const cr_url *url, cr_driver_conn **out, cr_error *err)
+{
+    *out = NULL;
+    /* Thread-safe and idempotent in Connector/C (pthread_once inside). */
+    if (mysql_library_init(0, NULL, NULL))
+        return cr_error_set(err, CR_ERR_OPERATIONAL, "could not initialise the MySQL client library");
+    cr_driver_conn *dc = cr_calloc(1, sizeof *dc);
+    if (!dc)
+        return cr_error_oom(err);
+    MYSQL *m = NULL;
+    cr_status rc;
+    if (url->nhosts <= 1) {
+        rc = connect_host(url, url->nhosts ? &url->hosts[0] : NULL, &m, err);
+    } else {
+        cr_buf failures;
+        cr_buf_init(&failures);
+        rc = CR_ERR_OPERATIONAL;
+        for (size_t i = 0; i < url->nhosts && rc; i++) {
+            rc = connect_host(url, &url->hosts[i], &m, err);
+            if (rc == CR_OK && !node_usable(m, url, err)) {
+                mysql_close(m);
+                m = NULL;
+                rc = CR_ERR_OPERATIONAL;
+            }
+            if (rc == CR_ERR_OPERATIONAL)
+                note_failure(&failures, &url->hosts[i], err);
+            else if (rc)
+                break;      /* a bad option or out of memory: the same on every host */
+        }
+        if (rc == CR_ERR_OPERATIONAL) {
+            cr_error_set(err, CR_ERR_OPERATIONAL, "could not connect to any of the %zu hosts: %s",
+                         url->nhosts, failures.oom ? "(out of memory)" : cr_buf_cstr(&failures));
+        }
+        cr_buf_free(&failures);
+    }
+    if (rc) {
+        cr_free(dc);
+        return rc;
+    }
+    dc->mysql = m;
+    *out = dc;
+    return CR_OK;
 }
 
 static void close_deferred(cr_driver_conn *dc)
