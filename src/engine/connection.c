@@ -39,6 +39,10 @@ void cr_conn_note_error(cr_conn *c, cr_error *err, bool committing)
     if (!err->disconnect)
         return;
     cr_pool_note_lost(c->engine, c->pc);
+    /* The driver knows the server refused the statement without running it
+     * (a Galera node not ready, 1047): nothing happened, COMMIT included. */
+    if (err->retryable)
+        return;
     /* The server rolls back a transaction whose connection it loses: when
      * no COMMIT was sent, nothing of it happened and it may run again on
      * another connection. A COMMIT sent without an answer may have happened

@@ -421,15 +421,46 @@ fail:
 }
 
 /* Whether a node of a multi-host URL that accepted the connection should
- * take the session. Every node that answers does, for now; this is where a
- * Galera node that is up but not synced is to be passed over (on false,
- * err says why, and the next host is tried). */
+ * take the session (on false, err says why, and the next host is tried).
+ * A MariaDB Galera node answers while it is not a synced member of the
+ * primary component — cut off from the others, without quorum, joining, or
+ * a donor blocked by its state transfer — and then refuses the session's
+ * statements (1047). One round trip tells: wsrep_local_state is 4 (Synced)
+ * on a node that is, and no such status exists on a server that is not a
+ * Galera node (MySQL, or MariaDB without a wsrep provider), which is
+ * usable. */
 static bool node_usable(MYSQL *m, const cr_url *url, cr_error *err)
 {
-    (void)m;
     (void)url;
-    (void)err;
-    return true;
+    static const char q[] = "SHOW GLOBAL STATUS LIKE 'wsrep_local_state%'";
+    if (mysql_real_query(m, q, (unsigned long)strlen(q))) {
+        conn_error(m, err);
+        err->cls = CR_ERR_OPERATIONAL;
+        return false;
+    }
+    MYSQL_RES *res = mysql_store_result(m);
+    if (!res) {
+        conn_error(m, err);
+        err->cls = CR_ERR_OPERATIONAL;
+        return false;
+    }
+    char state[8] = "", comment[32] = "";
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        if (!row[0] || !row[1])
+            continue;
+        if (strcmp(row[0], "wsrep_local_state") == 0)
+            snprintf(state, sizeof state, "%s", row[1]);
+        else if (strcmp(row[0], "wsrep_local_state_comment") == 0)
+            snprintf(comment, sizeof comment, "%s", row[1]);
+    }
+    mysql_free_result(res);
+    if (!state[0] || strcmp(state, "4") == 0)
+        return true;
+    cr_error_set(err, CR_ERR_OPERATIONAL,
+                 "this Galera node is not a synced member of the cluster's primary component "
+                 "(wsrep_local_state %s, %s): passed over", state, comment[0] ? comment : "?");
+    return false;
 }
 
 /* Append "host:port: reason" for one failed host to the list in msg. */
