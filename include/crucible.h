@@ -360,6 +360,10 @@ typedef struct cr_engine_options {
  * (connect_timeout, read_timeout, write_timeout: whole seconds from 0 to
  * 2147483647; ssl_verify_server_cert ...) are checked here, PostgreSQL's by
  * libpq at connect: a bad one is CR_ERR_ARGUMENT naming it.
+ * A MySQL URL may name several hosts (mysql://u:p@h1:3306,h2:3306/db): each
+ * new connection goes to the first, in order, that accepts it; a MariaDB
+ * Galera node that answers but is not a synced member of its cluster's
+ * primary component is passed over (one status query per new connection).
  * No connection is made until the first cr_engine_connect (an in-memory
  * SQLite engine opens there the one connection that keeps its database
  * alive until the engine is freed). On failure returns NULL and, when err is
