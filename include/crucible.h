@@ -95,12 +95,37 @@ CR_API long cr_error_code(const cr_error *err);
 CR_API const char *cr_error_message(const cr_error *err);
 /* The statement that failed, or NULL when the error is not about one. */
 CR_API const char *cr_error_statement(const cr_error *err);
-/* True when the error means the connection to the database was lost. */
+/* True when the error means the connection to the database was lost
+ * (OperationalError): the server went away, restarted, failed over, or
+ * dropped the session; or that it is of no further use: a MariaDB Galera
+ * node that is not a synced member of its cluster's primary component
+ * refuses statements (error 1047, "WSREP has not yet prepared node for
+ * application use"). The engine then replaces every pooled connection
+ * opened before the loss at its next checkout, as SQLAlchemy invalidates its
+ * pool; the connection that saw it is discarded when closed. */
 CR_API bool cr_error_is_disconnect(const cr_error *err);
-/* True when running the transaction again may succeed: a serialization
- * failure or deadlock (SQLSTATE 40001, 40P01; MySQL 1213, 1205; SQLite
- * busy or locked). */
+/* True when running the transaction again, on a new connection, may
+ * succeed:
+ * - a serialization failure or deadlock (SQLSTATE 40001, 40P01; MySQL 1213,
+ *   1205 — on a MariaDB Galera cluster 1213 is also how a transaction that
+ *   lost certification to a conflicting one committed on another node is
+ *   reported; SQLite busy or locked);
+ * - a lost connection (cr_error_is_disconnect) in a transaction before its
+ *   COMMIT was sent: the server rolled the transaction back, nothing of it
+ *   was committed;
+ * - a Galera node not ready (1047, above), whatever the statement, COMMIT
+ *   included: the node refused it without running it. The new connection
+ *   goes to another node when the URL names several (multi-host URL).
+ * Never true when cr_error_is_commit_unknown is. A failure to connect is not
+ * retryable (a bad password looks like a server that is not up yet). */
 CR_API bool cr_error_is_retryable(const cr_error *err);
+/* True when the connection was lost while a COMMIT was in flight (or, on a
+ * connection in AUTOCOMMIT, while a statement was, which commits itself):
+ * the transaction may have been committed or not, and no one can tell from
+ * this side. Running it again could apply it twice, so neither
+ * cr_engine_run_transaction nor SQLAlchemy does; check the database for its
+ * effect (a row with a known key) on a new connection, then decide. */
+CR_API bool cr_error_is_commit_unknown(const cr_error *err);
 /* Release an error handed to the caller (by cr_create_engine). */
 CR_API void cr_error_free(cr_error *err);
 /* SQLAlchemy's name for a status: cr_status_name(CR_ERR_INTEGRITY) is
@@ -369,6 +394,10 @@ typedef struct cr_engine_options {
  * libpq at connect: a bad one is CR_ERR_ARGUMENT naming it. One option is
  * Crucible's own, on every backend, and no driver sees it:
  * prepared_statements=true|false (see cr_engine_options).
+ * A MySQL URL may name several hosts (mysql://u:p@h1:3306,h2:3306/db): each
+ * new connection goes to the first, in order, that accepts it; a MariaDB
+ * Galera node that answers but is not a synced member of its cluster's
+ * primary component is passed over (one status query per new connection).
  * No connection is made until the first cr_engine_connect (an in-memory
  * SQLite engine opens there the one connection that keeps its database
  * alive until the engine is freed). On failure returns NULL and, when err is
@@ -409,10 +438,18 @@ typedef struct cr_retry_options {
 } cr_retry_options;
 
 /* Run fn(conn, userdata) in a transaction as cr_engine_transaction does and,
- * when the transaction fails with a serialization failure or a deadlock
- * (cr_error_is_retryable: SQLSTATE 40001 / 40P01, MySQL 1213 / 1205, SQLite
- * busy), roll back and run it again in a new transaction after a jittered,
- * doubling backoff, up to max_attempts runs in all.
+ * when the transaction fails in a way cr_error_is_retryable calls retryable
+ * (a serialization failure or a deadlock: SQLSTATE 40001 / 40P01, MySQL
+ * 1213 / 1205 — a Galera certification conflict among them —, SQLite busy;
+ * a connection lost before COMMIT was sent, as in a failover; a Galera node
+ * not ready, 1047), roll back and run it again in a new transaction, on a
+ * new connection, after a jittered, doubling backoff, up to max_attempts
+ * runs in all.
+ *
+ * Not retried: a COMMIT whose connection was lost before its answer
+ * (cr_error_is_commit_unknown: it may have committed; the error is returned
+ * for the caller to check), and a failure to connect (during a failover,
+ * until a new primary is up: the caller decides how long to keep trying).
  *
  * THE CALLBACK MAY RUN MORE THAN ONCE. Everything it does must happen
  * through the connection it is given (which is rolled back before a retry),

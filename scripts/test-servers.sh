@@ -332,17 +332,19 @@ find_cmd() {
 
 # Launch mariadbd ($1) in the background with its data under $2 (DIR/mysql),
 # listening on 127.0.0.1:$3 and on $MY_SOCKET; its pid goes to LAUNCH_PID
-# and $2/launch.pid.
+# and $2/launch.pid.  Further arguments are passed on to mariadbd (the
+# Galera topology's wsrep options).
 LAUNCH_PID=""
 launch_mariadbd() {
     local mariadbd=$1 my=$2 port=$3
+    shift 3
     "${AS_USER[@]}" "$mariadbd" --no-defaults \
         --datadir="$my/data" --tmpdir="$my/tmp" \
         --socket="$MY_SOCKET" --port="$port" --bind-address=127.0.0.1 \
         --pid-file="$my/mariadbd.pid" --log-error="$my/error.log" \
         --skip-name-resolve --skip-log-bin \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-        --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 \
+        --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 "$@" \
         </dev/null >>"$my/mariadbd.out" 2>&1 &
     LAUNCH_PID=$!
     printf '%s\n' "$LAUNCH_PID" >"$my/launch.pid"
@@ -445,13 +447,14 @@ abs_dir() { (cd "$1" 2>/dev/null && pwd -P); }
 
 CURRENT=""     # server being started, for the failure message
 START_DIR=""   # DIR of a start in progress, for cleanup on failure
+STOP_CMD=cmd_stop   # what stops it (a topology script sets its own)
 
 on_start_exit() {
     local rc=$?
     trap - EXIT
     if ((rc != 0)) && [[ -n $START_DIR ]]; then
         log "error: ${CURRENT:-server setup} failed to start; stopping whatever was started (logs are under $START_DIR)"
-        cmd_stop "$START_DIR" || true
+        "$STOP_CMD" "$START_DIR" || true
     fi
     exit "$rc"
 }
@@ -516,17 +519,26 @@ stop_postgres() {
     wait_gone "$pid" 10 postgres
 }
 
-# Stop MariaDB; returns non-zero if it is still running afterwards.
-stop_mariadb() {
-    local my=$1/mysql pid p
-    [[ -d $my ]] || return 0
-    pid=""
+# Print the pid of the mariadbd that launch_mariadbd started in $1, if it
+# is still running (else return 1).
+mariadbd_pid() {
+    local my=$1 p
     for p in "$(cat "$my/launch.pid" 2>/dev/null || true)" \
              "$(cat "$my/mariadbd.pid" 2>/dev/null || true)"; do
-        if proc_alive "$p" 'mariadbd|mysqld'; then pid=$p; break; fi
+        if proc_alive "$p" 'mariadbd|mysqld'; then
+            printf '%s\n' "$p"
+            return 0
+        fi
     done
-    [[ -n $pid ]] || return 0
-    log "MariaDB: stopping (pid $pid)"
+    return 1
+}
+
+# Stop the mariadbd launched in $1 (called $2 in the log); returns non-zero
+# if it is still running afterwards.
+stop_mariadbd() {
+    local my=$1 name=$2 pid
+    pid=$(mariadbd_pid "$my") || return 0
+    log "$name: stopping (pid $pid)"
     # SIGTERM is mariadbd's normal clean shutdown (and quicker than
     # `mariadb-admin shutdown`, which polls once a second).
     kill -TERM "$pid" 2>/dev/null || true
@@ -534,12 +546,19 @@ stop_mariadb() {
     wait_gone "$pid" 10 'mariadbd|mysqld'
 }
 
-# Last resort: kill server (and server set-up) processes whose command line
-# refers to DIR, e.g. after `start` was killed half-way.  Repeats a few times
-# in case a set-up script spawned something in between.
-sweep() {
-    local dir=$1 p pid cmdline cwd round found
-    local names='postgres|initdb|pg_ctl|mariadbd|mysqld|mariadb-install|mysql_install'
+# Stop MariaDB; returns non-zero if it is still running afterwards.
+stop_mariadb() {
+    [[ -d $1/mysql ]] || return 0
+    stop_mariadbd "$1/mysql" MariaDB
+}
+
+# Last resort: kill processes named like the regex $1 whose command line or
+# working directory is under one of the directories $2..., e.g. servers
+# after `start` was killed half-way.  Repeats a few times in case a set-up
+# script spawned something in between.
+sweep_under() {
+    local names=$1 p pid cmdline cwd round found under hit
+    shift
     for ((round = 0; round < 5; round++)); do
         found=()
         for p in /proc/[0-9]*; do
@@ -547,10 +566,11 @@ sweep() {
             proc_alive "$pid" "$names" || continue
             cmdline=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null || true)
             cwd=$(readlink "$p/cwd" 2>/dev/null || true)/
-            if [[ $cmdline == *"$dir/pg/"* || $cmdline == *"$dir/mysql/"* ||
-                  $cwd == "$dir/pg/"* || $cwd == "$dir/mysql/"* ]]; then
-                found+=("$pid")
-            fi
+            hit=0
+            for under in "$@"; do
+                [[ $cmdline == *"$under/"* || $cwd == "$under/"* ]] && hit=1
+            done
+            ((hit)) && found+=("$pid")
         done
         ((${#found[@]})) || return 0
         log "killing leftover server processes: ${found[*]}"
@@ -558,6 +578,11 @@ sweep() {
         for pid in "${found[@]}"; do wait_gone "$pid" 5 || true; done
     done
     return 1
+}
+
+sweep() {
+    sweep_under 'postgres|initdb|pg_ctl|mariadbd|mysqld|mariadb-install|mysql_install' \
+        "$1/pg" "$1/mysql"
 }
 
 cmd_stop() {

@@ -81,6 +81,8 @@ struct cr_error {
     long code;
     bool disconnect;
     bool retryable;       /* running the transaction again may succeed */
+    bool commit_unknown;  /* lost while a COMMIT (or an AUTOCOMMIT statement)
+                           * was in flight: it may or may not have happened */
     char message[1024];
     char *statement;      /* owned; NULL when not about a statement */
 };
@@ -100,6 +102,7 @@ static inline void cr_error_init(cr_error *e)
     e->code = 0;
     e->disconnect = false;
     e->retryable = false;
+    e->commit_unknown = false;
     e->message[0] = '\0';
     e->statement = NULL;
 }

@@ -50,12 +50,17 @@ const char *cr_error_statement(const cr_error *e) { return e ? e->statement : NU
 bool cr_error_is_disconnect(const cr_error *e) { return e && e->disconnect; }
 
 /* SQLSTATE 40001 (serialization failure) and 40P01 (deadlock) are standard;
- * drivers mark what their backends report otherwise. */
+ * drivers mark what their backends report otherwise, and the engine marks a
+ * connection lost before COMMIT was sent. A COMMIT whose outcome is unknown
+ * never is: running it again could commit it twice. */
 bool cr_error_is_retryable(const cr_error *e)
 {
-    return e && (e->retryable || strcmp(e->sqlstate, "40001") == 0 ||
-                 strcmp(e->sqlstate, "40P01") == 0);
+    return e && !e->commit_unknown &&
+           (e->retryable || strcmp(e->sqlstate, "40001") == 0 ||
+            strcmp(e->sqlstate, "40P01") == 0);
 }
+
+bool cr_error_is_commit_unknown(const cr_error *e) { return e && e->commit_unknown; }
 
 void cr_error_free(cr_error *e)
 {
@@ -74,6 +79,7 @@ void cr_error_clear_slow(cr_error *e)
     e->code = 0;
     e->disconnect = false;
     e->retryable = false;
+    e->commit_unknown = false;
     e->message[0] = '\0';
 }
 

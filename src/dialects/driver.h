@@ -4,16 +4,26 @@
 
 #include "base/base.h"
 
+/* One host of a URL: a name or address (an IPv6 address without its
+ * brackets), and its port, 0 when the URL gives none (the backend's default). */
+typedef struct cr_url_host {
+    char *name;         /* NULL: none given (postgresql://:5433/db)            */
+    int port;
+} cr_url_host;
+
 /* A parsed database URL: backend[+driver]://user:password@host:port/database?k=v
- * All strings are owned by the URL and percent-decoded; absent parts are NULL
- * (port is 0). */
+ * or, with several hosts for failover, ...@h1:port1,[::1]:port2,h3/database...
+ * (libpq's multi-host form). All strings are owned by the URL; user, password,
+ * database and options are percent-decoded; absent parts are NULL (port 0). */
 typedef struct cr_url {
     char *backend;      /* "sqlite", "postgresql", "mysql" (mariadb maps here) */
     char *driver;       /* the part after '+', or NULL                         */
     char *username;
     char *password;
-    char *host;
-    int port;
+    cr_url_host *hosts; /* nhosts hosts in URL order; none: NULL, 0            */
+    size_t nhosts;
+    char *host;         /* the first host's name and port, for the code that   */
+    int port;           /* uses one (host points into hosts[0], not owned)     */
     char *database;
     size_t nquery;
     char **query_keys;  /* nquery options in URL order */
@@ -24,6 +34,10 @@ typedef struct cr_url {
  * (never quoting the password). */
 cr_status cr_url_parse(const char *url, cr_url *out, cr_error *err);
 void cr_url_free(cr_url *url);
+/* Parse one "host[:port]" or "[ipv6][:port]" of len bytes into out (its name
+ * owned by out, NULL when empty); CR_ERR_ARGUMENT naming a bad port or an
+ * unterminated '['. For drivers that take hosts from options too. */
+cr_status cr_url_parse_host(const char *spec, size_t len, cr_url_host *out, cr_error *err);
 /* The URL rendered back with the password masked as "***". Owned by caller. */
 char *cr_url_render_safe(const cr_url *url);
 /* The value of query option key, or NULL. */

@@ -34,13 +34,33 @@ const char *cr_conn_isolation_level(const cr_conn *c)
     return c ? (c->autocommit ? "AUTOCOMMIT" : c->isolation) : NULL;
 }
 
+void cr_conn_note_error(cr_conn *c, cr_error *err, bool committing)
+{
+    if (!err->disconnect)
+        return;
+    cr_pool_note_lost(c->engine, c->pc);
+    /* The driver knows the server refused the statement without running it
+     * (a Galera node not ready, 1047): nothing happened, COMMIT included. */
+    if (err->retryable)
+        return;
+    /* The server rolls back a transaction whose connection it loses: when
+     * no COMMIT was sent, nothing of it happened and it may run again on
+     * another connection. A COMMIT sent without an answer may have happened
+     * or not; that is the caller's to find out, never to retry blindly
+     * (SQLAlchemy does not retry either). */
+    if (committing || c->autocommit)
+        err->commit_unknown = true;
+    else
+        err->retryable = true;
+}
+
 /* Run a transaction-control statement, logging it and noting a lost connection. */
 static cr_status run_simple(cr_conn *c, const char *sql, const char *log_as)
 {
     cr_engine_log(c->engine, "%s", log_as ? log_as : sql);
     cr_status st = c->engine->drv->exec_simple(c->pc->dc, sql, &c->err);
     if (st) {
-        cr_pconn_note_error(c->pc, &c->err);
+        cr_conn_note_error(c, &c->err, strcmp(sql, "COMMIT") == 0);
         cr_error_set_statement(&c->err, sql);
     }
     return st;
@@ -55,7 +75,7 @@ static cr_status begin_tx(cr_conn *c, const char *log_as)
         cr_engine_log(c->engine, "%s", log_as ? log_as : "BEGIN");
         st = c->engine->drv->begin_isolated(c->pc->dc, c->isolation, &c->err);
         if (st) {
-            cr_pconn_note_error(c->pc, &c->err);
+            cr_conn_note_error(c, &c->err, false);
             cr_error_set_statement(&c->err, "BEGIN");
         }
     } else {
@@ -92,6 +112,20 @@ static cr_status end_tx(cr_conn *c, const char *sql)
     cr_status st = check_conn(c);
     if (st || !c->in_tx)
         return st;
+    if (c->pc->broken && strcmp(sql, "COMMIT") == 0) {
+        /* Lost earlier in this transaction: the server has rolled it back,
+         * and a COMMIT sent now could only add doubt. */
+        c->in_tx = false;
+        c->sp_depth = 0;
+        cr_error_set(&c->err, CR_ERR_OPERATIONAL,
+                     "cannot commit: the connection to the database was lost earlier in this "
+                     "transaction, which the server has rolled back (nothing of it was "
+                     "committed; it is safe to run it again)");
+        c->err.disconnect = true;
+        c->err.retryable = true;
+        cr_error_set_statement(&c->err, sql);
+        return CR_ERR_OPERATIONAL;
+    }
     st = run_simple(c, sql, NULL);
     /* A failed COMMIT leaves the transaction for the caller to roll back;
      * a failed ROLLBACK leaves nothing to roll back. */
@@ -344,7 +378,7 @@ cr_status cr_conn_run(cr_conn *c, cr_prepared *st, const cr_value *vals, bool st
 {
     cr_status rc = c->engine->drv->execute(st->ds, vals, stream, &c->err);
     if (rc) {
-        cr_pconn_note_error(c->pc, &c->err);
+        cr_conn_note_error(c, &c->err, false);
         cr_error_set_statement(&c->err, st->sql);
     }
     return rc;
@@ -536,7 +570,7 @@ void cr_conn_close(cr_conn *c)
          * lost server makes the older connections suspect too. */
         cr_engine *e = c->engine;
         if (!c->pc->broken && server_isolation(c, e->server_isolation)) {
-            cr_pconn_note_error(c->pc, &c->err);
+            cr_conn_note_error(c, &c->err, false);
             c->pc->invalidated = !c->pc->broken;
         }
         cr_pool_checkin(e, c->pc);

@@ -183,16 +183,13 @@ void cr_pool_log(cr_engine *e, const char *fmt, ...) __attribute__((format(print
 void cr_engine_destroy(cr_engine *e);
 double cr_now_seconds(void);
 
-/* After a driver call on pc failed with err: when err says the server is
- * gone, the connection is lost; remember when, for the pool to retire the
- * connections opened before then. */
-static inline void cr_pconn_note_error(cr_pconn *pc, const cr_error *err)
-{
-    if (err->disconnect && !pc->broken) {
-        pc->broken = true;
-        pc->lost_at = cr_now_seconds();
-    }
-}
+/* After a driver call on c's connection failed with err: when err says the
+ * server is gone, the connection is lost, and so are all the pool's
+ * connections opened before now (pool.c: cr_pool_note_lost); err is marked
+ * retryable when no COMMIT was in flight (committing false, and the
+ * connection not in AUTOCOMMIT, where every statement commits itself), else
+ * commit_unknown. */
+void cr_conn_note_error(cr_conn *c, cr_error *err, bool committing);
 
 /* pool.c */
 cr_status cr_pool_init(cr_engine *e);
@@ -206,6 +203,10 @@ bool cr_pool_close_for_free(cr_engine *e);
 void cr_pool_destroy(cr_engine *e);
 cr_status cr_pconn_open(cr_engine *e, cr_pconn **out, cr_error *err);
 void cr_pconn_destroy(cr_engine *e, cr_pconn *pc);
+/* pc's server is gone: mark it broken and make every connection of the pool
+ * opened until now be replaced at its next checkout (SQLAlchemy invalidates
+ * the whole pool on a disconnect, at once, not when pc comes back). */
+void cr_pool_note_lost(cr_engine *e, cr_pconn *pc);
 
 /* statement.c */
 cr_status cr_prepared_get(cr_conn *c, const char *sql, cr_prepared **out, bool *was_cached);

@@ -78,6 +78,20 @@ cr_status cr_pconn_open(cr_engine *e, cr_pconn **out, cr_error *err)
     return CR_OK;
 }
 
+void cr_pool_note_lost(cr_engine *e, cr_pconn *pc)
+{
+    if (pc->broken)
+        return;
+    pc->broken = true;
+    pc->lost_at = cr_now_seconds();
+    pthread_mutex_lock(&e->lock);
+    if (pc->lost_at > e->stale_before)
+        e->stale_before = pc->lost_at;
+    pthread_mutex_unlock(&e->lock);
+    cr_pool_log(e, "Connection %p lost; invalidating the connections opened before it",
+                (void *)pc->dc);
+}
+
 /* ---- the idle queue (caller holds the lock) --------------------------------- */
 
 static cr_pconn *pop_idle(cr_engine *e)
@@ -275,16 +289,10 @@ void cr_pool_checkin(cr_engine *e, cr_pconn *pc)
     const void *dc = pc->dc;          /* for the log: pc may be reused at once */
     bool invalidated = pc->broken || pc->invalidated;
     pthread_mutex_lock(&e->lock);
-    if (pc->broken) {
-        /* A lost connection means the server went away or dropped us: the
-         * connections opened before this one are suspect too (SQLAlchemy's
-         * pool invalidation on disconnect). */
+    /* (A lost connection has already made the older ones stale:
+     * cr_pool_note_lost.) */
+    if (invalidated)
         e->stats.invalidations++;
-        if (pc->lost_at > e->stale_before)
-            e->stale_before = pc->lost_at;
-    } else if (pc->invalidated) {
-        e->stats.invalidations++;
-    }
     bool keep = !invalidated && !e->freed && e->poolclass == CR_POOL_QUEUE &&
                 pc->generation == e->generation &&
                 (e->pool_size < 0 || e->nidle < e->pool_size);

@@ -191,7 +191,7 @@ static int advance(cr_result *r)
     if (rc == CR_DONE)   /* what the statement did is known once it ends */
         r->rowcount = c->engine->drv->rowcount(r->stmt->ds);
     if (rc != CR_DONE) {
-        cr_pconn_note_error(c->pc, &r->err);
+        cr_conn_note_error(c, &r->err, false);
         cr_error_set_statement(&r->err, r->stmt->sql);
     }
     finish(r);

@@ -125,7 +125,7 @@ static cr_status prepare(cr_conn *c, const void *key, size_t keylen, uint64_t ha
         goto fail;
     }
     if ((rc = drv->prepare(c->pc->dc, driver_sql, ns, &st->ds, &c->err))) {
-        cr_pconn_note_error(c->pc, &c->err);
+        cr_conn_note_error(c, &c->err, false);
         goto fail;
     }
     *out = st;

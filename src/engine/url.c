@@ -50,7 +50,9 @@ void cr_url_free(cr_url *u)
             *p++ = '\0';
         cr_free(u->password);
     }
-    cr_free(u->host);
+    for (size_t i = 0; i < u->nhosts; i++)
+        cr_free(u->hosts[i].name);
+    cr_free(u->hosts);
     cr_free(u->database);
     for (size_t i = 0; i < u->nquery; i++) {
         cr_free(u->query_keys[i]);
@@ -147,6 +149,79 @@ static cr_status parse_query(cr_url *u, const char *q, cr_error *err)
     return CR_OK;
 }
 
+cr_status cr_url_parse_host(const char *spec, size_t len, cr_url_host *out, cr_error *err)
+{
+    out->name = NULL;
+    out->port = 0;
+    const char *end = spec + len, *p = spec, *name = spec;
+    size_t nlen;
+    if (len > 0 && *spec == '[') {
+        const char *close = memchr(spec, ']', len);
+        if (!close)
+            return cr_error_set(err, CR_ERR_ARGUMENT,
+                                "URL host '%.*s' has an unterminated '['", (int)len, spec);
+        name = spec + 1;
+        nlen = (size_t)(close - name);
+        p = close + 1;
+        if (p < end && *p != ':')
+            return cr_error_set(err, CR_ERR_ARGUMENT,
+                                "URL host '%.*s': expected ':port' after ']'", (int)len, spec);
+    } else {
+        const char *colon = memchr(spec, ':', len);
+        nlen = colon ? (size_t)(colon - spec) : len;
+        p = spec + nlen;
+    }
+    if (p < end) {      /* at ':' */
+        p++;
+        size_t plen = (size_t)(end - p);
+        int64_t port = 0;
+        /* A bare IPv6 address lands here too: its colons make a bad port. */
+        if (plen > 0 && (!cr_parse_int64(p, plen, &port) || port < 1 || port > 65535))
+            return cr_error_set(err, CR_ERR_ARGUMENT,
+                                "URL port '%.*s' is not a number from 1 to 65535%s",
+                                (int)(plen > 20 ? 20 : plen), p,
+                                memchr(p, ':', plen) ? " (write an IPv6 address in brackets: "
+                                                       "[::1]:5432)" : "");
+        out->port = (int)port;
+    }
+    if (nlen > 0 && !(out->name = cr_strndup(name, nlen)))
+        return cr_error_oom(err);
+    return CR_OK;
+}
+
+/* The authority's hosts, s[0..n): none, one, or a comma-separated list. */
+static cr_status parse_hosts(cr_url *u, const char *s, size_t n, cr_error *err)
+{
+    if (n == 0)
+        return CR_OK;
+    size_t count = 1;
+    for (size_t i = 0; i < n; i++)
+        count += s[i] == ',';
+    if (!(u->hosts = cr_calloc(count, sizeof *u->hosts)))
+        return cr_error_oom(err);
+    const char *p = s, *end = s + n;
+    for (size_t i = 0; i < count; i++) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        size_t len = comma ? (size_t)(comma - p) : (size_t)(end - p);
+        if (count > 1 && len == 0)
+            return cr_error_set(err, CR_ERR_ARGUMENT,
+                                "URL host list '%.*s' has an empty entry (write "
+                                "host1:port1,host2:port2)", (int)(n > 200 ? 200 : n), s);
+        cr_status st = cr_url_parse_host(p, len, &u->hosts[u->nhosts], err);
+        if (st)
+            return st;
+        u->nhosts++;
+        if (count > 1 && !u->hosts[u->nhosts - 1].name)
+            return cr_error_set(err, CR_ERR_ARGUMENT,
+                                "URL host list '%.*s' has an entry with a port but no host",
+                                (int)(n > 200 ? 200 : n), s);
+        p += len + (comma ? 1 : 0);
+    }
+    u->host = u->hosts[0].name;
+    u->port = u->hosts[0].port;
+    return CR_OK;
+}
+
 static cr_status parse(const char *s, cr_url *u, cr_error *err)
 {
     const char *sep = strstr(s, "://");
@@ -184,37 +259,12 @@ static cr_status parse(const char *s, cr_url *u, cr_error *err)
         }
     }
 
-    /* host, [ipv6], :port — or several host[:port] separated by commas,
-     * kept whole for the driver (libpq's multi-host form). */
-    size_t hlen;
-    size_t alen = strcspn(p, "/?");
-    if (memchr(p, ',', alen)) {
-        if (!(u->host = cr_strndup(p, alen)))
-            return cr_error_oom(err);
-        p += alen;
-    } else if (*p == '[') {
-        const char *close = strchr(p, ']');
-        if (!close)
-            return cr_error_set(err, CR_ERR_ARGUMENT, "URL has an unterminated '[' in its host");
-        if (!(u->host = cr_strndup(p + 1, (size_t)(close - p - 1))))
-            return cr_error_oom(err);
-        p = close + 1;
-    } else if ((hlen = strcspn(p, "/:?")) > 0) {
-        if (!(u->host = cr_strndup(p, hlen)))
-            return cr_error_oom(err);
-        p += hlen;
-    }
-    if (*p == ':') {
-        p++;
-        size_t plen = strcspn(p, "/?");
-        int64_t port = 0;
-        if (plen > 0 && (!cr_parse_int64(p, plen, &port) || port < 1 || port > 65535))
-            return cr_error_set(err, CR_ERR_ARGUMENT,
-                                "URL port '%.*s' is not a number from 1 to 65535",
-                                (int)(plen > 20 ? 20 : plen), p);
-        u->port = (int)port;
-        p += plen;
-    }
+    /* host[:port], [ipv6][:port], or several of them separated by commas
+     * (libpq's multi-host form, for failover). */
+    st = parse_hosts(u, p, strcspn(p, "/?"), err);
+    if (st)
+        return st;
+    p += strcspn(p, "/?");
     if (*p == '/') {
         p++;
         size_t dlen = strcspn(p, "?");
@@ -266,11 +316,15 @@ char *cr_url_render_safe(const cr_url *u)
             cr_buf_puts(&b, ":***");
         cr_buf_putc(&b, '@');
     }
-    if (u->host)
-        cr_buf_printf(&b, strchr(u->host, ':') && !strchr(u->host, ',') ? "[%s]" : "%s",
-                      u->host);
-    if (u->port)
-        cr_buf_printf(&b, ":%d", u->port);
+    for (size_t i = 0; i < u->nhosts; i++) {
+        const char *name = u->hosts[i].name;
+        if (i)
+            cr_buf_putc(&b, ',');
+        if (name)
+            cr_buf_printf(&b, strchr(name, ':') ? "[%s]" : "%s", name);
+        if (u->hosts[i].port)
+            cr_buf_printf(&b, ":%d", u->hosts[i].port);
+    }
     if (u->database)
         cr_buf_printf(&b, "/%s", u->database);
     for (size_t i = 0; i < u->nquery; i++) {

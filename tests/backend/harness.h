@@ -32,6 +32,10 @@ const char *t_blob(void);
 const char *t_datetime(void);
 const char *t_time(void);
 
+/* Monotonic seconds, and a sleep that resumes after a signal. */
+double harness_now(void);
+void harness_sleep(double seconds);
+
 /* Fail the test, showing the error, when call does not return CR_OK. */
 #define ASSERT_OK(call, handle_error)                                                        \
     do {                                                                                     \

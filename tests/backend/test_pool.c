@@ -38,22 +38,6 @@
 #error "CRUCIBLE_SOURCE_DIR must name the source tree (scripts/test-servers.sh)"
 #endif
 
-/* ---- time ----------------------------------------------------------------------- */
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_for(double seconds)
-{
-    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 /* ---- handles left behind by a failed test are released by its teardown ---------- */
 
 #define MAX_TRACKED 64
@@ -219,12 +203,12 @@ static bool server_has_session(cr_conn *admin, int64_t id)
 /* Wait up to `seconds` for the server to forget the session; false if it does not. */
 static bool wait_session_gone(cr_conn *admin, int64_t id, double seconds)
 {
-    double deadline = now() + seconds;
+    double deadline = harness_now() + seconds;
     do {
         if (!server_has_session(admin, id))
             return true;
-        sleep_for(0.02);
-    } while (now() < deadline);
+        harness_sleep(0.02);
+    } while (harness_now() < deadline);
     return false;
 }
 
@@ -329,7 +313,7 @@ static void *share_worker(void *arg)
             share_fail(s, "SELECT :k * 2 failed: %s",
                        r ? cr_error_message(cr_result_error(r)) : cr_error_message(cr_conn_error(c)));
         cr_result_free(r);
-        sleep_for((double)(1 + rand_r(&a->seed) % 4) / 1000.0);
+        harness_sleep((double)(1 + rand_r(&a->seed) % 4) / 1000.0);
         pthread_mutex_lock(&s->lock);
         for (int i = 0; i < s->n_in_use; i++)
             if (s->in_use[i] == id) {
@@ -403,9 +387,9 @@ static void test_exhaustion_timeout(void **state)
     cr_conn *b = checkout(e);
     int64_t id_b = session_id(b);
     cr_error *err = NULL;
-    double t0 = now();
+    double t0 = harness_now();
     cr_conn *c = cr_engine_connect(e, &err);
-    double waited = now() - t0;
+    double waited = harness_now() - t0;
     keep_error(err);
     assert_null(c);
     assert_non_null(err);
@@ -430,9 +414,9 @@ static void test_exhaustion_timeout(void **state)
     assert_true(ps.waits >= 1);
     /* One back: the next checkout gets it, without waiting. */
     checkin(b);
-    t0 = now();
+    t0 = harness_now();
     c = checkout(e);
-    assert_true(now() - t0 < 0.25);
+    assert_true(harness_now() - t0 < 0.25);
     assert_int_equal(session_id(c), id_b);
     ps = pool_status(e);
     assert_int_equal(ps.checkouts, 3);
@@ -449,9 +433,9 @@ static void test_exhaustion_timeout(void **state)
     e = engine(&(cr_engine_options){.pool_size = 1, .max_overflow = CR_NONE,
                                     .pool_timeout = CR_NONE});
     a = checkout(e);
-    t0 = now();
+    t0 = harness_now();
     c = cr_engine_connect(e, &err);
-    waited = now() - t0;
+    waited = harness_now() - t0;
     keep_error(err);
     assert_null(c);
     assert_int_equal(cr_error_class(err), CR_ERR_TIMEOUT);
@@ -470,7 +454,7 @@ typedef struct {
 static void *return_later(void *arg)
 {
     returner_arg *r = arg;
-    sleep_for(r->delay);
+    harness_sleep(r->delay);
     cr_conn_close(r->conn);
     return NULL;
 }
@@ -488,9 +472,9 @@ static void test_waiter_woken(void **state)
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, return_later, &ra), 0);
     cr_error *err = NULL;
-    double t0 = now();
+    double t0 = harness_now();
     cr_conn *c = cr_engine_connect(e, &err);
-    double waited = now() - t0;
+    double waited = harness_now() - t0;
     pthread_join(t, NULL);
     keep_error(err);
     if (!c) {
@@ -840,9 +824,9 @@ static int unbounded_child(double timeout)
         return UNB_THREAD;
     }
     clock_t cpu0 = clock();
-    double t0 = now();
+    double t0 = harness_now();
     cr_conn *c = cr_engine_connect(e, &err);
-    double waited = now() - t0;
+    double waited = harness_now() - t0;
     double cpu = (double)(clock() - cpu0) / CLOCKS_PER_SEC;
     pthread_join(t, NULL);
     int rc = UNB_OK;
@@ -884,10 +868,10 @@ static void test_unbounded_pool_timeout(void **state)
         }
         close(fds[1]);
         int status = 0;
-        double deadline = now() + 5;
+        double deadline = harness_now() + 5;
         pid_t done;
-        while ((done = waitpid(pid, &status, WNOHANG)) == 0 && now() < deadline)
-            sleep_for(0.05);
+        while ((done = waitpid(pid, &status, WNOHANG)) == 0 && harness_now() < deadline)
+            harness_sleep(0.05);
         if (done == 0) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
@@ -1092,7 +1076,7 @@ static void test_recycle(void **state)
     assert_int_equal(session_id(c), id);
     checkin(c);
     assert_int_equal(pool_status(e).recycles, 0);
-    sleep_for(1.2);
+    harness_sleep(1.2);
     c = checkout(e);                            /* old: replaced */
     assert_int_not_equal(session_id(c), id);
     checkin(c);
@@ -1196,7 +1180,9 @@ static void expect_disconnect(cr_conn *c, const char *sql)
     assert_int_equal(st, CR_ERR_OPERATIONAL);
     assert_int_equal(cr_error_class(err), CR_ERR_OPERATIONAL);
     assert_true(cr_error_is_disconnect(err));
-    assert_false(cr_error_is_retryable(err));
+    /* In a transaction, before its COMMIT: nothing of it was committed. */
+    assert_true(cr_error_is_retryable(err));
+    assert_false(cr_error_is_commit_unknown(err));
 }
 
 /* Check out n connections at once from e: none fails, each works, none is one of old[]. */
@@ -1287,6 +1273,134 @@ static void test_killed_session(void **state)
     engine_done(ae);
 }
 
+/* ---- 9b. what a lost connection means for the transaction -------------------------------------------- */
+
+typedef struct {
+    cr_engine *engine;
+    cr_conn *admin;
+    const int64_t *old;         /* sessions idle in the pool before the run */
+    int nold;
+    int calls;
+    cr_status first_status;     /* the first run's failed statement ... */
+    bool first_disconnect, first_retryable, first_unknown;   /* ... and its error */
+} lose_arg;
+
+/* First run: the session is killed in the middle of the transaction, and
+ * while this connection is still checked out the pool already hands out
+ * only new connections. Second run: inserts and commits. */
+static cr_status insert_after_loss(cr_conn *c, void *userdata)
+{
+    lose_arg *a = userdata;
+    a->calls++;
+    cr_status st = cr_conn_exec(c, "INSERT INTO cr_pool_lose (id) VALUES (:id)",
+                                CR_PARAMS({"id", cr_val_int(a->calls)}));
+    if (st || a->calls > 1)
+        return st;
+    int64_t pid = scalar_int(c, is_pg() ? "SELECT pg_backend_pid()" : "SELECT CONNECTION_ID()");
+    kill_session(a->admin, pid);
+    st = cr_conn_exec(c, "INSERT INTO cr_pool_lose (id) VALUES (100)", NULL);
+    const cr_error *err = cr_conn_error(c);
+    a->first_status = cr_error_class(err);
+    a->first_disconnect = cr_error_is_disconnect(err);
+    a->first_retryable = cr_error_is_retryable(err);
+    a->first_unknown = cr_error_is_commit_unknown(err);
+    if (st == CR_OK)
+        return CR_OK;
+    /* Invalidated at once (not when c comes back): an idle connection from
+     * before is not handed out. */
+    expect_new_sessions(a->engine, a->nold, a->old, a->nold);
+    return st;
+}
+
+static void test_lost_connection_retry(void **state)
+{
+    (void)state;
+    cr_engine *ae = admin_engine();
+    cr_conn *admin = checkout(ae);
+    create_table(admin, "cr_pool_lose", "id INTEGER PRIMARY KEY");
+    cr_engine *e = engine(&(cr_engine_options){.pool_size = 5});
+    int64_t old[2];
+    cr_conn *idle[2];
+    for (int i = 0; i < 2; i++) {
+        idle[i] = checkout(e);
+        old[i] = session_id(idle[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        checkin(idle[i]);
+
+    /* Lost before COMMIT was sent: retried on a new connection. */
+    lose_arg a = {.engine = e, .admin = admin, .old = old, .nold = 2};
+    int attempts = 0;
+    cr_error *err = NULL;
+    cr_status st = cr_engine_run_transaction(e, insert_after_loss, &a, NULL, &attempts, &err);
+    keep_error(err);
+    if (st)
+        print_error("run_transaction: %s: %s\n", cr_status_name(st), cr_error_message(err));
+    assert_int_equal(st, CR_OK);
+    assert_int_equal(attempts, 2);
+    assert_int_equal(a.calls, 2);
+    assert_int_equal(a.first_status, CR_ERR_OPERATIONAL);
+    assert_true(a.first_disconnect);
+    assert_true(a.first_retryable);
+    assert_false(a.first_unknown);
+    assert_true(pool_status(e).invalidations >= 1);
+    /* Only the second run's row: the first was rolled back by the server. */
+    assert_int_equal(scalar_int(admin, "SELECT COUNT(*) FROM cr_pool_lose"), 1);
+    assert_int_equal(scalar_int(admin, "SELECT MIN(id) FROM cr_pool_lose"), 2);
+    ASSERT_OK(cr_conn_commit(admin), cr_conn_error(admin));
+
+    /* Lost before a COMMIT the program sends anyway: refused, not sent. */
+    cr_conn *c = checkout(e);
+    int64_t pid = server_session(c);
+    exec_ok(c, "INSERT INTO cr_pool_lose (id) VALUES (10)");
+    kill_session(admin, pid);
+    assert_int_equal(cr_conn_exec(c, "INSERT INTO cr_pool_lose (id) VALUES (11)", NULL),
+                     CR_ERR_OPERATIONAL);
+    assert_int_equal(cr_conn_commit(c), CR_ERR_OPERATIONAL);
+    const cr_error *ce = cr_conn_error(c);
+    assert_non_null(strstr(cr_error_message(ce), "lost earlier in this transaction"));
+    assert_true(cr_error_is_disconnect(ce));
+    assert_true(cr_error_is_retryable(ce));
+    assert_false(cr_error_is_commit_unknown(ce));
+    assert_false(cr_conn_in_transaction(c));
+    checkin(c);
+
+    /* Lost when COMMIT is sent: its outcome is unknown (here the server was
+     * gone before it, which this side cannot tell), and it is not
+     * retryable. */
+    c = checkout(e);
+    pid = server_session(c);
+    exec_ok(c, "INSERT INTO cr_pool_lose (id) VALUES (20)");
+    kill_session(admin, pid);
+    assert_int_equal(cr_conn_commit(c), CR_ERR_OPERATIONAL);
+    ce = cr_conn_error(c);
+    print_message("COMMIT after the loss: %s\n", cr_error_message(ce));
+    assert_true(cr_error_is_disconnect(ce));
+    assert_true(cr_error_is_commit_unknown(ce));
+    assert_false(cr_error_is_retryable(ce));
+    assert_string_equal(cr_error_statement(ce), "COMMIT");
+    checkin(c);
+
+    /* In AUTOCOMMIT every statement commits itself: a lost one is unknown too. */
+    cr_engine *ac = engine(&(cr_engine_options){.isolation_level = "AUTOCOMMIT"});
+    c = checkout(ac);
+    pid = server_session(c);
+    kill_session(admin, pid);
+    assert_int_equal(cr_conn_exec(c, "INSERT INTO cr_pool_lose (id) VALUES (30)", NULL),
+                     CR_ERR_OPERATIONAL);
+    assert_true(cr_error_is_commit_unknown(cr_conn_error(c)));
+    assert_false(cr_error_is_retryable(cr_conn_error(c)));
+    checkin(c);
+    engine_done(ac);
+
+    /* Nothing of the lost transactions was committed. */
+    assert_int_equal(scalar_int(admin, "SELECT COUNT(*) FROM cr_pool_lose"), 1);
+    drop_table(admin, "cr_pool_lose");
+    checkin(admin);
+    engine_done(e);
+    engine_done(ae);
+}
+
 /* ---- 10. a server restart ------------------------------------------------------------------------------ */
 
 /* Mark every file descriptor close-on-exec, so that a server started by the
@@ -1319,9 +1433,9 @@ static void restart_server(const char *dir)
              CRUCIBLE_SOURCE_DIR, is_pg() ? "postgresql" : "mysql", dir);
     cloexec_all();
     fflush(NULL);
-    double t0 = now();
+    double t0 = harness_now();
     int rc = system(cmd);
-    print_message("restarted the server in %.2f s\n", now() - t0);
+    print_message("restarted the server in %.2f s\n", harness_now() - t0);
     if (rc != 0) {
         print_error("%s\n  failed (status %d)\n", cmd, rc);
         fail();
@@ -1441,7 +1555,7 @@ static void test_idle_dropped_by_server(void **state)
         checkin(c);
         assert_int_equal(pool_status(engines[k]).idle, 1);
     }
-    sleep_for(2.0);
+    harness_sleep(2.0);
     /* The server has dropped both. */
     for (int k = 0; k < 2; k++)
         assert_true(wait_session_gone(admin, pid[k], 5.0));
@@ -1613,9 +1727,9 @@ static void test_freed_engine_slow_close(void **state)
     cr_conn *slow = checkout(e);
     fill_statement_cache(slow, STATEMENTS);
     checkin(slow);
-    double t0 = now();
+    double t0 = harness_now();
     engine_done(e);                     /* closes it */
-    double slow_close = now() - t0;
+    double slow_close = harness_now() - t0;
     print_message("closing a connection with %d cached statements: %.1f ms\n", STATEMENTS,
                   slow_close * 1e3);
     for (int round = 0; round < 3; round++) {
@@ -1627,7 +1741,7 @@ static void test_freed_engine_slow_close(void **state)
         untrack((void **)tracked_conns, slow);
         pthread_t t;
         assert_int_equal(pthread_create(&t, NULL, close_now, slow), 0);
-        sleep_for(slow_close / 4);
+        harness_sleep(slow_close / 4);
         checkin(quick);                 /* the last one out: frees the engine */
         pthread_join(t, NULL);
     }
@@ -1837,6 +1951,7 @@ int main(int argc, char **argv)
     };
     const struct CMUnitTest server_tests[] = {
         cmocka_unit_test_teardown(test_killed_session, teardown),
+        cmocka_unit_test_teardown(test_lost_connection_retry, teardown),
         cmocka_unit_test_teardown(test_idle_dropped_by_server, teardown),
         cmocka_unit_test_teardown(test_server_restart, teardown),
     };

@@ -171,6 +171,7 @@ static void test_errors_and_values(void **state)
     NUL(cr_error_statement(NULL));
     assert_false(cr_error_is_disconnect(NULL));
     assert_false(cr_error_is_retryable(NULL));
+    assert_false(cr_error_is_commit_unknown(NULL));
     cr_error_free(NULL);
     assert_non_null(cr_status_name((cr_status)-1));
     assert_non_null(cr_status_name((cr_status)1000));

@@ -799,30 +799,143 @@ static void test_engine_url_masks_password(void **state)
     cr_engine_free(e);
 }
 
-/* libpq's multi-host form: the host list is kept whole for the driver. */
+/* libpq's multi-host form: every host with its port, in URL order; a host
+ * without a port takes the backend's default (0); IPv6 in brackets. */
 static void test_multi_host(void **state)
 {
     (void)state;
     cr_url u;
-    cr_error err = {0};
-    assert_int_equal(cr_url_parse("postgresql://me:pw@h1:5432,h2:5433,[::1]:5434/db?"
-                                  "target_session_attrs=read-write", &u, &err), CR_OK);
-    assert_string_equal(u.host, "h1:5432,h2:5433,[::1]:5434");
-    assert_int_equal(u.port, 0);
+    parse_ok("postgresql://me:pw@h1:5432,h2:5433,[::1]:5434,h4/db?"
+             "target_session_attrs=read-write", &u);
+    assert_int_equal(u.nhosts, 4);
+    assert_string_equal(u.hosts[0].name, "h1");
+    assert_int_equal(u.hosts[0].port, 5432);
+    assert_string_equal(u.hosts[1].name, "h2");
+    assert_int_equal(u.hosts[1].port, 5433);
+    assert_string_equal(u.hosts[2].name, "::1");
+    assert_int_equal(u.hosts[2].port, 5434);
+    assert_string_equal(u.hosts[3].name, "h4");
+    assert_int_equal(u.hosts[3].port, 0);
+    /* host and port are the first host's */
+    assert_string_equal(u.host, "h1");
+    assert_int_equal(u.port, 5432);
+    assert_string_equal(u.username, "me");
+    assert_string_equal(u.password, "pw");
     assert_string_equal(u.database, "db");
     assert_string_equal(cr_url_query(&u, "target_session_attrs"), "read-write");
     char *safe = cr_url_render_safe(&u);
-    assert_string_equal(safe, "postgresql://me:***@h1:5432,h2:5433,[::1]:5434/db?"
+    assert_string_equal(safe, "postgresql://me:***@h1:5432,h2:5433,[::1]:5434,h4/db?"
                               "target_session_attrs=read-write");
     cr_free(safe);
     cr_url_free(&u);
-    /* SQLAlchemy's spelling: hosts as repeated options, none in the authority. */
-    assert_int_equal(cr_url_parse("postgresql://me@/db?host=h1:5432&host=h2", &u, &err), CR_OK);
+
+    parse_ok("mysql://u:p@h1:3306,h2:3307/shop", &u);
+    assert_string_equal(u.backend, "mysql");
+    assert_int_equal(u.nhosts, 2);
+    assert_string_equal(u.hosts[1].name, "h2");
+    assert_int_equal(u.hosts[1].port, 3307);
+    assert_string_equal(u.database, "shop");
+    cr_url_free(&u);
+
+    /* Without a database or with only options after the hosts. */
+    parse_ok("postgresql://[fe80::1],10.0.0.2:6000?connect_timeout=2", &u);
+    assert_int_equal(u.nhosts, 2);
+    assert_string_equal(u.hosts[0].name, "fe80::1");
+    assert_int_equal(u.hosts[0].port, 0);
+    assert_string_equal(u.hosts[1].name, "10.0.0.2");
+    assert_int_equal(u.hosts[1].port, 6000);
+    assert_null(u.database);
+    cr_url_free(&u);
+
+    /* One host is a list of one. */
+    parse_ok("postgresql://h:5/db", &u);
+    assert_int_equal(u.nhosts, 1);
+    assert_string_equal(u.hosts[0].name, "h");
+    assert_int_equal(u.hosts[0].port, 5);
+    cr_url_free(&u);
+    parse_ok("postgresql:///db", &u);
+    assert_int_equal(u.nhosts, 0);
+    assert_null(u.hosts);
+    cr_url_free(&u);
+
+    /* SQLAlchemy's spelling: hosts as repeated options, none in the authority
+     * (the PostgreSQL driver reads them). */
+    parse_ok("postgresql://me@/db?host=h1:5432&host=h2", &u);
     assert_null(u.host);
+    assert_int_equal(u.nhosts, 0);
     assert_int_equal(u.nquery, 2);
     assert_string_equal(u.query_values[1], "h2");
     cr_url_free(&u);
+}
+
+/* A host list that cannot be right is refused, naming what is wrong. */
+static void test_multi_host_errors(void **state)
+{
+    (void)state;
+    parse_fails("postgresql://u:" SECRET "@h1:5432,h2:99999/db", "99999");
+    parse_fails("postgresql://u:" SECRET "@h1:5432,h2:x/db", "'x'");
+    parse_fails("postgresql://u:" SECRET "@h1,,h2/db", "empty entry");
+    parse_fails("postgresql://u:" SECRET "@h1,/db", "empty entry");
+    parse_fails("postgresql://u:" SECRET "@,h1/db", "empty entry");
+    parse_fails("postgresql://u:" SECRET "@h1,:5433/db", "port but no host");
+    parse_fails("postgresql://u:" SECRET "@h1,[::1/db", "unterminated '['");
+    parse_fails("postgresql://u:" SECRET "@h1,[::1]x/db", "after ']'");
+    parse_fails("postgresql://u:" SECRET "@h1,::1:5432/db", "brackets");
+    parse_fails("mysql://u:" SECRET "@h1:0,h2/db", "'0'");
+}
+
+/* The parser of one host, which the PostgreSQL driver also uses for
+ * ?host= options. */
+static void test_parse_host(void **state)
+{
+    (void)state;
+    cr_url_host h;
+    cr_error err = {0};
+    assert_int_equal(cr_url_parse_host("db.example:7", 12, &h, &err), CR_OK);
+    assert_string_equal(h.name, "db.example");
+    assert_int_equal(h.port, 7);
+    cr_free(h.name);
+    assert_int_equal(cr_url_parse_host("/var/run/postgresql", 19, &h, &err), CR_OK);
+    assert_string_equal(h.name, "/var/run/postgresql");
+    assert_int_equal(h.port, 0);
+    cr_free(h.name);
+    assert_int_equal(cr_url_parse_host("[::1]:1", 7, &h, &err), CR_OK);
+    assert_string_equal(h.name, "::1");
+    assert_int_equal(h.port, 1);
+    cr_free(h.name);
+    assert_int_equal(cr_url_parse_host("", 0, &h, &err), CR_OK);
+    assert_null(h.name);
+    assert_int_equal(h.port, 0);
+    assert_int_equal(cr_url_parse_host("h:65536", 7, &h, &err), CR_ERR_ARGUMENT);
+    assert_non_null(strstr(err.message, "65536"));
+    assert_null(h.name);
     cr_error_clear(&err);
+}
+
+/* Engines: the masked URL shows every host; SQLite refuses hosts. */
+static void test_multi_host_engine(void **state)
+{
+    (void)state;
+    cr_error *err = NULL;
+    cr_engine *e = cr_create_engine("postgresql://me:" SECRET "@h1:5432,[::1]:5433,h3/db?"
+                                    "target_session_attrs=read-write", NULL, &err);
+    assert_non_null(e);
+    assert_string_equal(cr_engine_url(e), "postgresql://me:***@h1:5432,[::1]:5433,h3/db?"
+                                          "target_session_attrs=read-write");
+    cr_engine_free(e);
+    e = cr_create_engine("mysql://me:" SECRET "@h1:3306,h2:3307/db", NULL, &err);
+    assert_non_null(e);
+    assert_string_equal(cr_engine_url(e), "mysql://me:***@h1:3306,h2:3307/db");
+    cr_engine_free(e);
+    assert_null(cr_create_engine("sqlite://h1,h2/x.db", NULL, &err));
+    assert_int_equal(cr_error_class(err), CR_ERR_ARGUMENT);
+    assert_non_null(strstr(cr_error_message(err), "names no hosts (this one has 2)"));
+    cr_error_free(err);
+    err = NULL;
+    assert_null(cr_create_engine("sqlite://h1/x.db", NULL, &err));
+    assert_int_equal(cr_error_class(err), CR_ERR_ARGUMENT);
+    assert_non_null(strstr(cr_error_message(err), "names no host"));
+    cr_error_free(err);
 }
 
 static void test_engine_bad_options(void **state)
@@ -1006,6 +1119,9 @@ int main(void)
         cmocka_unit_test(test_engine_database_url_env),
         cmocka_unit_test(test_engine_url_masks_password),
         cmocka_unit_test(test_multi_host),
+        cmocka_unit_test(test_multi_host_errors),
+        cmocka_unit_test(test_parse_host),
+        cmocka_unit_test(test_multi_host_engine),
         cmocka_unit_test(test_engine_bad_options),
         cmocka_unit_test(test_sqlite_numeric_options),
         cmocka_unit_test(test_mysql_options_checked_at_create),

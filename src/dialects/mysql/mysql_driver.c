@@ -198,6 +198,11 @@ static cr_status classify(unsigned int code, const char *sqlstate, bool *disconn
     return CR_ERR_OPERATIONAL;  /* other server errors and client errors */
 }
 
+/* A Galera node refuses statements with error 1047 (ER_UNKNOWN_COM_ERROR,
+ * SQLSTATE 08S01) and a message starting with this while it is not a synced
+ * member of the cluster's primary component. */
+#define WSREP_NOT_READY "WSREP has not yet prepared node for application use"
+
 static cr_status set_error(cr_error *err, unsigned int code, const char *sqlstate,
                            const char *message)
 {
@@ -209,8 +214,23 @@ static cr_status set_error(cr_error *err, unsigned int code, const char *sqlstat
                     message && message[0] ? message : "unknown MySQL client error");
     err->disconnect = disconnect;
     /* Deadlock and lock wait timeout: the transaction may succeed if run
-     * again (1213 also carries SQLSTATE 40001). */
+     * again (1213 also carries SQLSTATE 40001; a Galera certification
+     * failure is reported as this deadlock). */
     err->retryable = code == 1213 || code == 1205;
+    if (code == 1047 && message && strncmp(message, WSREP_NOT_READY, strlen(WSREP_NOT_READY)) == 0) {
+        /* The node left the primary component (a partition, lost quorum)
+         * or is still joining: this connection is of no use until it
+         * rejoins, so it is treated as lost (the pool replaces it), and the
+         * statement was refused before it ran, so the transaction may be
+         * run again, on a new connection — which a multi-host URL opens on
+         * a node that is ready. */
+        snprintf(err->message, sizeof err->message,
+                 "%s: this Galera node is not a synced member of the cluster's primary "
+                 "component (it left the cluster, lost quorum or is still joining)",
+                 WSREP_NOT_READY);
+        err->disconnect = true;
+        err->retryable = true;
+    }
     return cls;
 }
 
@@ -355,20 +375,15 @@ static cr_status my_check_url(const cr_url *url, cr_error *err)
     return apply_options(NULL, url, &unix_socket, err);
 }
 
-static cr_status my_connect(const cr_url *url, cr_driver_conn **out, cr_error *err)
+/* Open one session to host:port (NULL, 0: the client's defaults) with the
+ * URL's options. Connection failures are OperationalError whatever the code. */
+static cr_status connect_host(const cr_url *url, const cr_url_host *host, MYSQL **out,
+                              cr_error *err)
 {
     *out = NULL;
-    /* Thread-safe and idempotent in Connector/C (pthread_once inside). */
-    if (mysql_library_init(0, NULL, NULL))
-        return cr_error_set(err, CR_ERR_OPERATIONAL, "could not initialise the MySQL client library");
-    cr_driver_conn *dc = cr_calloc(1, sizeof *dc);
-    if (!dc)
-        return cr_error_oom(err);
     MYSQL *m = mysql_init(NULL);
-    if (!m) {
-        cr_free(dc);
+    if (!m)
         return cr_error_oom(err);
-    }
     const char *unix_socket = NULL;
     cr_status rc = apply_options(m, url, &unix_socket, err);
     if (rc)
@@ -380,14 +395,9 @@ static cr_status my_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
         rc = conn_error(m, err);
         goto fail;
     }
-    if (url->port < 0 || url->port > 65535) {
-        rc = cr_error_set(err, CR_ERR_ARGUMENT, "MySQL port %d is out of range", url->port);
-        goto fail;
-    }
-    if (!mysql_real_connect(m, url->host, url->username, url->password, url->database,
-                            (unsigned int)url->port, unix_socket,
+    if (!mysql_real_connect(m, host ? host->name : NULL, url->username, url->password,
+                            url->database, host ? (unsigned int)host->port : 0u, unix_socket,
                             CLIENT_FOUND_ROWS | CLIENT_MULTI_RESULTS)) {
-        /* Connection failures are OperationalError whatever the code. */
         conn_error(m, err);
         err->cls = CR_ERR_OPERATIONAL;
         err->disconnect = false;
@@ -403,13 +413,112 @@ static cr_status my_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
             goto fail;
         }
     }
-    dc->mysql = m;
-    *out = dc;
+    *out = m;
     return CR_OK;
 fail:
     mysql_close(m);
-    cr_free(dc);
     return rc;
+}
+
+/* Whether a node of a multi-host URL that accepted the connection should
+ * take the session (on false, err says why, and the next host is tried).
+ * A MariaDB Galera node answers while it is not a synced member of the
+ * primary component — cut off from the others, without quorum, joining, or
+ * a donor blocked by its state transfer — and then refuses the session's
+ * statements (1047). One round trip tells: wsrep_local_state is 4 (Synced)
+ * on a node that is, and no such status exists on a server that is not a
+ * Galera node (MySQL, or MariaDB without a wsrep provider), which is
+ * usable. */
+static bool node_usable(MYSQL *m, const cr_url *url, cr_error *err)
+{
+    (void)url;
+    static const char q[] = "SHOW GLOBAL STATUS LIKE 'wsrep_local_state%'";
+    if (mysql_real_query(m, q, (unsigned long)strlen(q))) {
+        conn_error(m, err);
+        err->cls = CR_ERR_OPERATIONAL;
+        return false;
+    }
+    MYSQL_RES *res = mysql_store_result(m);
+    if (!res) {
+        conn_error(m, err);
+        err->cls = CR_ERR_OPERATIONAL;
+        return false;
+    }
+    char state[8] = "", comment[32] = "";
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        if (!row[0] || !row[1])
+            continue;
+        if (strcmp(row[0], "wsrep_local_state") == 0)
+            snprintf(state, sizeof state, "%s", row[1]);
+        else if (strcmp(row[0], "wsrep_local_state_comment") == 0)
+            snprintf(comment, sizeof comment, "%s", row[1]);
+    }
+    mysql_free_result(res);
+    if (!state[0] || strcmp(state, "4") == 0)
+        return true;
+    cr_error_set(err, CR_ERR_OPERATIONAL,
+                 "this Galera node is not a synced member of the cluster's primary component "
+                 "(wsrep_local_state %s, %s): passed over", state, comment[0] ? comment : "?");
+    return false;
+}
+
+/* Append "host:port: reason" for one failed host to the list in msg. */
+static void note_failure(cr_buf *msg, const cr_url_host *h, const cr_error *err)
+{
+    cr_buf_puts(msg, msg->len ? "; " : "");
+    cr_buf_printf(msg, strchr(h->name, ':') ? "[%s]" : "%s", h->name);
+    if (h->port)
+        cr_buf_printf(msg, ":%d", h->port);
+    cr_buf_printf(msg, ": %s", err->message);
+}
+
+/* MariaDB Connector/C takes one host: with several in the URL
+ * (mysql://u@h1:3306,h2:3307/db) they are tried in order and the session
+ * goes to the first that connects and is usable; when none does, one
+ * OperationalError lists every host's failure. */
+static cr_status my_connect(const cr_url *url, cr_driver_conn **out, cr_error *err)
+{
+    *out = NULL;
+    /* Thread-safe and idempotent in Connector/C (pthread_once inside). */
+    if (mysql_library_init(0, NULL, NULL))
+        return cr_error_set(err, CR_ERR_OPERATIONAL, "could not initialise the MySQL client library");
+    cr_driver_conn *dc = cr_calloc(1, sizeof *dc);
+    if (!dc)
+        return cr_error_oom(err);
+    MYSQL *m = NULL;
+    cr_status rc;
+    if (url->nhosts <= 1) {
+        rc = connect_host(url, url->nhosts ? &url->hosts[0] : NULL, &m, err);
+    } else {
+        cr_buf failures;
+        cr_buf_init(&failures);
+        rc = CR_ERR_OPERATIONAL;
+        for (size_t i = 0; i < url->nhosts && rc; i++) {
+            rc = connect_host(url, &url->hosts[i], &m, err);
+            if (rc == CR_OK && !node_usable(m, url, err)) {
+                mysql_close(m);
+                m = NULL;
+                rc = CR_ERR_OPERATIONAL;
+            }
+            if (rc == CR_ERR_OPERATIONAL)
+                note_failure(&failures, &url->hosts[i], err);
+            else if (rc)
+                break;      /* a bad option or out of memory: the same on every host */
+        }
+        if (rc == CR_ERR_OPERATIONAL) {
+            cr_error_set(err, CR_ERR_OPERATIONAL, "could not connect to any of the %zu hosts: %s",
+                         url->nhosts, failures.oom ? "(out of memory)" : cr_buf_cstr(&failures));
+        }
+        cr_buf_free(&failures);
+    }
+    if (rc) {
+        cr_free(dc);
+        return rc;
+    }
+    dc->mysql = m;
+    *out = dc;
+    return CR_OK;
 }
 
 static void close_deferred(cr_driver_conn *dc)

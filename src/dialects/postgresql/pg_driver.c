@@ -237,56 +237,41 @@ static bool is_argument_error(const char *msg)
     return false;
 }
 
-/* Add one "host[:port]" to libpq's comma-separated host and port lists. A
- * bracketed IPv6 address keeps its colons; a unix socket directory has none. */
-static void add_host(cr_buf *hosts, cr_buf *ports, const char *spec, size_t len,
-                     const char *default_port)
+/* Add one host to libpq's comma-separated host and port lists (an empty
+ * entry is libpq's default). */
+static void add_host(cr_buf *hosts, cr_buf *ports, const cr_url_host *h, size_t index)
 {
-    const char *end = spec + len, *colon = NULL;
-    const char *close = memchr(spec, ']', len);
-    for (const char *p = close ? close : spec; p < end; p++)
-        if (*p == ':')
-            colon = p;
-    if (hosts->len) {
+    if (index) {
         cr_buf_putc(hosts, ',');
         cr_buf_putc(ports, ',');
     }
-    const char *hend = colon ? colon : end;
-    if (spec[0] == '[' && close && close < hend)
-        cr_buf_append(hosts, spec + 1, (size_t)(close - spec - 1));
-    else
-        cr_buf_append(hosts, spec, (size_t)(hend - spec));
-    if (colon)
-        cr_buf_append(ports, colon + 1, (size_t)(end - colon - 1));
-    else if (default_port)
-        cr_buf_puts(ports, default_port);
+    if (h->name)
+        cr_buf_puts(hosts, h->name);
+    if (h->port)
+        cr_buf_printf(ports, "%d", h->port);
 }
 
-/* Several hosts, for failover: the URL's host may be a comma-separated list
- * (postgresql://u@h1:5432,h2:5433/db) and SQLAlchemy's spelling repeats a
- * host option (?host=h1:5432&host=h2:5433). Both become libpq's host and
- * port lists; with one plain host nothing changes. */
-static bool host_lists(const cr_url *url, const char *port, cr_buf *hosts, cr_buf *ports)
+/* libpq's host and port lists: the URL's hosts (postgresql://u@h1:5432,h2/db)
+ * then SQLAlchemy's spelling, a repeated host option (?host=h1:5432&host=h2).
+ * With several, libpq tries them in order (and target_session_attrs picks the
+ * primary among them). Leaves the lists empty when the URL names no host. */
+static cr_status host_lists(const cr_url *url, cr_buf *hosts, cr_buf *ports, cr_error *err)
 {
-    size_t nquery_hosts = 0;
-    for (size_t i = 0; i < url->nquery; i++)
-        nquery_hosts += strcmp(url->query_keys[i], "host") == 0;
-    if (nquery_hosts == 0 && (!url->host || !strchr(url->host, ',')))
-        return false;
-    if (url->host) {
-        for (const char *p = url->host;;) {
-            size_t n = strcspn(p, ",");
-            if (n)
-                add_host(hosts, ports, p, n, port);
-            if (!p[n])
-                break;
-            p += n + 1;
-        }
+    size_t n = 0;
+    for (size_t i = 0; i < url->nhosts; i++)
+        add_host(hosts, ports, &url->hosts[i], n++);
+    for (size_t i = 0; i < url->nquery; i++) {
+        if (strcmp(url->query_keys[i], "host") != 0)
+            continue;
+        const char *v = url->query_values[i];
+        cr_url_host h;
+        cr_status st = cr_url_parse_host(v, strlen(v), &h, err);
+        if (st)
+            return st;
+        add_host(hosts, ports, &h, n++);
+        cr_free(h.name);
     }
-    for (size_t i = 0; i < url->nquery; i++)
-        if (strcmp(url->query_keys[i], "host") == 0)
-            add_host(hosts, ports, url->query_values[i], strlen(url->query_values[i]), port);
-    return true;
+    return hosts->oom || ports->oom ? cr_error_oom(err) : CR_OK;
 }
 
 static cr_status pg_connect(const cr_url *url, cr_driver_conn **out, cr_error *err)
@@ -304,38 +289,30 @@ static cr_status pg_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
         cr_free(dc);
         return cr_error_oom(err);
     }
-    char portbuf[16];
-    const char *port = NULL;
-    if (url->port) {
-        snprintf(portbuf, sizeof portbuf, "%d", url->port);
-        port = portbuf;
-    }
     cr_buf hosts, ports;
     cr_buf_init(&hosts);
     cr_buf_init(&ports);
-    bool multi = host_lists(url, port, &hosts, &ports);
-    if (hosts.oom || ports.oom) {
+    cr_status hst = host_lists(url, &hosts, &ports, err);
+    if (hst) {
         cr_buf_free(&hosts);
         cr_buf_free(&ports);
         cr_free(keys);
         cr_free(vals);
         cr_free(dc);
-        return cr_error_oom(err);
+        return hst;
     }
     size_t n = 0;
 #define ADD(k, v) do { if (v) { keys[n] = (k); vals[n] = (v); n++; } } while (0)
-    if (multi) {
+    /* A list of only commas is all defaults: left out, as a lone host is. */
+    if (strspn(cr_buf_cstr(&hosts), ",") < hosts.len)
         ADD("host", cr_buf_cstr(&hosts));
+    if (strspn(cr_buf_cstr(&ports), ",") < ports.len)
         ADD("port", cr_buf_cstr(&ports));
-    } else {
-        ADD("host", url->host);
-        ADD("port", port);
-    }
     ADD("dbname", url->database);
     ADD("user", url->username);
     ADD("password", url->password);
     for (size_t i = 0; i < url->nquery; i++)
-        if (!multi || strcmp(url->query_keys[i], "host") != 0)
+        if (strcmp(url->query_keys[i], "host") != 0)
             ADD(url->query_keys[i], url->query_values[i]);
     ADD("client_encoding", "UTF8");   /* last, so it wins */
 #undef ADD

@@ -139,6 +139,11 @@ static cr_status build_path(const cr_url *url, cr_buf *path, sl_options *o, cr_e
 
 static cr_status check_url(const cr_url *url, cr_buf *path, sl_options *o, cr_error *err)
 {
+    if (url->nhosts > 1)
+        return cr_error_set(err, CR_ERR_ARGUMENT,
+                            "a SQLite URL names no hosts (this one has %zu): SQLite is a file, "
+                            "write sqlite:///relative.db or sqlite:////absolute/path.db",
+                            url->nhosts);
     if (url->host || url->username || url->port)
         return cr_error_set(err, CR_ERR_ARGUMENT,
                             "a SQLite URL names no host or user: write sqlite:///relative.db, "
