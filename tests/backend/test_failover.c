@@ -1,21 +1,28 @@
-/* test_failover.c — a PostgreSQL primary dies and its synchronous standby is promoted under writers on a multi-host URL. */
+/* test_failover.c — a node of a multi-host URL is lost under writers: a proxied node cut off, and a PostgreSQL primary killed and its synchronous standby promoted. */
 /*
- * The suite starts its own primary + synchronous standby pair
- * (scripts/scaleout/pg-failover.sh start, in a temporary directory), since it
- * destroys the primary, and stops it afterwards. Writer threads commit rows
- * through one engine on postgresql://...@h1,h2/db?target_session_attrs=read-write
- * and record each id whose COMMIT reported success; the primary is killed
- * (pg_ctl stop -m immediate) and the standby promoted (pg_ctl promote). The
- * writers see errors and carry on (new checkouts reach the new primary);
- * afterwards every id reported committed is on the new primary, the pool has
- * invalidated its connections to the old one, and the transactions that were
- * open at the failure got clear errors: retryable when their COMMIT had not
- * been sent, commit_unknown when it had.
+ * Writer threads commit rows through one engine on a multi-host URL and
+ * record each id whose COMMIT reported success; then the node they use is
+ * lost. The writers see errors and carry on (new checkouts reach the other
+ * node); afterwards every id reported committed is there, the pool has
+ * invalidated its connections to the lost node, and the transactions that
+ * were open at the failure got clear errors: retryable when their COMMIT had
+ * not been sent, commit_unknown when it had.
  *
- * Run as `test_failover postgresql` (ctest: failover_postgresql). Like the
- * other backend suites it runs when CRUCIBLE_PG_URL says PostgreSQL is to be
- * tested (its server is not used), and is skipped otherwise, or fails with
- * CRUCIBLE_REQUIRE_ALL_BACKENDS=1.
+ * Two ways to lose a node:
+ * - node_lost (PostgreSQL and MariaDB): the first host of the URL is a TCP
+ *   proxy, in this process, to the backend's test server; cutting it off
+ *   closes every connection through it and refuses new ones, as a node that
+ *   dies does. The second host is the server itself.
+ * - promotion (PostgreSQL): the suite starts its own primary and synchronous
+ *   standby (scripts/scaleout/pg-failover.sh start, in a temporary
+ *   directory), since it destroys the primary, and stops them afterwards.
+ *   The primary is stopped -m immediate and the standby promoted; the URL
+ *   has target_session_attrs=read-write.
+ *
+ * Run as `test_failover postgresql|mysql` (ctest: failover_postgresql,
+ * failover_mysql). Like the other backend suites it needs the backend's
+ * URL (CRUCIBLE_PG_URL, CRUCIBLE_MYSQL_URL), and is skipped without it, or
+ * fails with CRUCIBLE_REQUIRE_ALL_BACKENDS=1.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,8 +32,14 @@
 
 #include "harness.h"
 
+#include "dialects/driver.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,22 +217,29 @@ static cr_conn *open_transaction(cr_engine *e, int64_t id)
     return c;
 }
 
-static void test_failover_under_writers(void **state)
+/* How a node is lost, and how to tell which node a connection reached. */
+typedef struct scenario {
+    const char *url;
+    const char *hosts;                          /* what the masked URL shows */
+    void (*on_first)(cr_engine *e, cr_conn *c); /* c reached the first node  */
+    void (*lose)(void);                         /* the first node is lost     */
+    void (*on_survivor)(cr_engine *e, cr_conn *c);
+} scenario;
+
+static void run_failover(const scenario *sc)
 {
-    (void)state;
     cr_error *err = NULL;
-    cr_engine *e = cr_create_engine(failover_url,
+    cr_engine *e = cr_create_engine(sc->url,
                                     &(cr_engine_options){.pool_size = 8, .max_overflow = 0},
                                     &err);
     if (!e)
         print_error("engine: %s\n", cr_error_message(err));
     assert_non_null(e);
-    /* The masked URL shows both hosts. */
-    char hosts[64];
-    snprintf(hosts, sizeof hosts, "@127.0.0.1:%d,127.0.0.1:%d/", ports[0], ports[1]);
-    assert_non_null(strstr(cr_engine_url(e), hosts));
+    if (!strstr(cr_engine_url(e), sc->hosts))
+        print_error("%s does not show %s\n", cr_engine_url(e), sc->hosts);
+    assert_non_null(strstr(cr_engine_url(e), sc->hosts));
     cr_conn *c = connect_ok(e);
-    assert_int_equal(scalar_int(c, "SELECT inet_server_port()"), ports[0]);
+    sc->on_first(e, c);
     create_table(c, "cr_failover", "id BIGINT PRIMARY KEY, note VARCHAR(8)");
     cr_conn_close(c);
 
@@ -244,7 +264,7 @@ static void test_failover_under_writers(void **state)
     cr_conn *inflight = open_transaction(e, -1);
     cr_conn *committing = open_transaction(e, -2);
 
-    /* Let the writers commit for a while on the first primary. */
+    /* Let the writers commit for a while on the first node. */
     double t0 = harness_now();
     while (atomic_load(&next_id) < 200 && harness_now() - t0 < 20)
         harness_sleep(0.01);
@@ -253,17 +273,15 @@ static void test_failover_under_writers(void **state)
     print_message("before the failure: %d ids handed out, %d connections open\n",
                   atomic_load(&next_id) - 1, open_before);
 
-    double t_kill = harness_now();
-    assert_int_equal(pair("kill-primary"), 0);
-    harness_sleep(0.3);     /* the writers meet a dead primary and no writable standby */
-    assert_int_equal(pair("promote"), 0);
+    double t_fail = harness_now();
+    sc->lose();
     atomic_store(&promoted, true);
-    double t_promoted = harness_now();
+    double t_recovered = harness_now();
 
-    /* Every writer commits again, on the new primary. */
+    /* Every writer commits again, on the surviving node. */
     bool all = false;
     double first_after = 0;
-    while (!all && harness_now() - t_promoted < 30) {
+    while (!all && harness_now() - t_recovered < 30) {
         all = true;
         for (int i = 0; i < WRITERS; i++) {
             int n = atomic_load(&w[i].after_promotion);
@@ -277,8 +295,8 @@ static void test_failover_under_writers(void **state)
     atomic_store(&stop, true);
     for (int i = 0; i < WRITERS; i++)
         pthread_join(threads[i], NULL);
-    print_message("kill to promoted: %.2f s; promoted to the first commit: %.2f s\n",
-                  t_promoted - t_kill, first_after ? first_after - t_promoted : -1.0);
+    print_message("failure to a writable node: %.2f s; then to the first commit: %.2f s\n",
+                  t_recovered - t_fail, first_after ? first_after - t_recovered : -1.0);
     assert_true(all);
 
     /* The transaction open at the failure: its next statement fails as a
@@ -318,18 +336,16 @@ static void test_failover_under_writers(void **state)
                   "%d failed connects, %d runs retried by run_transaction\n",
                   committed, unknown, disconnects, connect_failures, retried);
     /* The failure was seen: as lost connections (returned when the COMMIT
-     * was in flight, retried otherwise) or as no primary to connect to. */
+     * was in flight, retried otherwise) or as no node to connect to. */
     assert_true(disconnects + connect_failures + retried > 0);
 
-    /* Every checkout now reaches the new primary: as many connections as
+    /* Every checkout now reaches the surviving node: as many connections as
      * were open at the failure, all at once, all new. */
     cr_conn *now_open[8];
-    int nnow = open_before < 8 ? (open_before > 0 ? open_before : 1) : 8;
+    int nnow = open_before < 1 ? 1 : open_before > 8 ? 8 : open_before;
     for (int i = 0; i < nnow; i++) {
         now_open[i] = connect_ok(e);
-        assert_int_equal(scalar_int(now_open[i], "SELECT inet_server_port()"), ports[1]);
-        assert_int_equal(scalar_int(now_open[i],
-                                    "SELECT CAST(pg_is_in_recovery() AS INTEGER)"), 0);
+        sc->on_survivor(e, now_open[i]);
     }
     for (int i = 0; i < nnow; i++)
         cr_conn_close(now_open[i]);
@@ -377,7 +393,7 @@ static void test_failover_under_writers(void **state)
     }
     assert_null(cr_conn_error(c));
     cr_result_free(r);
-    print_message("on the new primary: %zu of %zu reported commits, %zu of %zu unknown ones\n",
+    print_message("on the surviving node: %zu of %zu reported commits, %zu of %zu unknown ones\n",
                   found, nok, found_unknown, nmaybe);
     assert_int_equal(found, nok);
     assert_int_equal(stray, 0);
@@ -388,18 +404,232 @@ static void test_failover_under_writers(void **state)
     cr_engine_free(e);
 }
 
+/* ---- a node lost: the first host is a proxy that is cut off ------------------- */
+
+#define MAX_LINKS 32
+
+/* A TCP proxy from 127.0.0.1:port to the test server, on a thread of its
+ * own: every accepted client gets a connection to the server, and bytes are
+ * copied both ways. Cutting it off closes all of them and the listener. */
+typedef struct proxy {
+    int listen_fd, wake[2];
+    int port;
+    struct sockaddr_in target;
+    pthread_t thread;
+    atomic_int accepted;
+    int fds[2 * MAX_LINKS];     /* pairs (client, server); -1: free */
+} proxy;
+
+static proxy node;
+
+static void proxy_close_pair(proxy *p, int i)
+{
+    int j = i ^ 1;
+    close(p->fds[i]);
+    close(p->fds[j]);
+    p->fds[i] = p->fds[j] = -1;
+}
+
+static void proxy_accept(proxy *p)
+{
+    int client = accept(p->listen_fd, NULL, NULL);
+    if (client < 0)
+        return;
+    int server = socket(AF_INET, SOCK_STREAM, 0);
+    int slot = -1;
+    for (int i = 0; i < 2 * MAX_LINKS && slot < 0; i += 2)
+        if (p->fds[i] < 0)
+            slot = i;
+    if (server < 0 || slot < 0 ||
+        connect(server, (struct sockaddr *)&p->target, sizeof p->target) != 0) {
+        close(client);
+        if (server >= 0)
+            close(server);
+        return;
+    }
+    p->fds[slot] = client;
+    p->fds[slot + 1] = server;
+    atomic_fetch_add(&p->accepted, 1);
+}
+
+/* Copy what fds[i] has to its peer; a closed or failed side closes both. */
+static void proxy_copy(proxy *p, int i)
+{
+    char buf[16384];
+    ssize_t n = read(p->fds[i], buf, sizeof buf);
+    if (n <= 0) {
+        proxy_close_pair(p, i);
+        return;
+    }
+    for (ssize_t off = 0; off < n;) {
+        ssize_t m = write(p->fds[i ^ 1], buf + off, (size_t)(n - off));
+        if (m <= 0) {
+            proxy_close_pair(p, i);
+            return;
+        }
+        off += m;
+    }
+}
+
+static void *proxy_main(void *arg)
+{
+    proxy *p = arg;
+    for (;;) {
+        struct pollfd pf[2 + 2 * MAX_LINKS];
+        int which[2 + 2 * MAX_LINKS];
+        int n = 0;
+        pf[n++] = (struct pollfd){.fd = p->wake[0], .events = POLLIN};
+        pf[n++] = (struct pollfd){.fd = p->listen_fd, .events = POLLIN};
+        for (int i = 0; i < 2 * MAX_LINKS; i++) {
+            if (p->fds[i] >= 0) {
+                which[n] = i;
+                pf[n++] = (struct pollfd){.fd = p->fds[i], .events = POLLIN};
+            }
+        }
+        if (poll(pf, (nfds_t)n, -1) < 0)
+            continue;
+        if (pf[0].revents)
+            break;
+        if (pf[1].revents & POLLIN)
+            proxy_accept(p);
+        for (int k = 2; k < n; k++)
+            if (pf[k].revents && p->fds[which[k]] == pf[k].fd)   /* not closed meanwhile */
+                proxy_copy(p, which[k]);
+    }
+    for (int i = 0; i < 2 * MAX_LINKS; i += 2)
+        if (p->fds[i] >= 0)
+            proxy_close_pair(p, i);
+    close(p->listen_fd);
+    return NULL;
+}
+
+/* Listen on 127.0.0.1 (a port the kernel picks) for host:port. */
+static bool proxy_start(proxy *p, const char *host, int port)
+{
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < 2 * MAX_LINKS; i++)
+        p->fds[i] = -1;
+    p->target.sin_family = AF_INET;
+    p->target.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &p->target.sin_addr) != 1)
+        return false;
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (p->listen_fd < 0 || bind(p->listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+        listen(p->listen_fd, 64) != 0 ||
+        getsockname(p->listen_fd, (struct sockaddr *)&addr, &len) != 0 || pipe(p->wake) != 0)
+        return false;
+    p->port = ntohs(addr.sin_port);
+    return pthread_create(&p->thread, NULL, proxy_main, p) == 0;
+}
+
+static void proxy_cut(proxy *p)
+{
+    ssize_t n = write(p->wake[1], "x", 1);
+    (void)n;
+    pthread_join(p->thread, NULL);
+    close(p->wake[0]);
+    close(p->wake[1]);
+}
+
+static void node_on_first(cr_engine *e, cr_conn *c)
+{
+    (void)c;
+    /* Every connection the engine opened went through the first host. */
+    assert_int_equal(atomic_load(&node.accepted), pool_status(e).connects);
+}
+
+static void node_fail(void)
+{
+    proxy_cut(&node);
+    print_message("node lost: %d connections had gone through it\n",
+                  atomic_load(&node.accepted));
+}
+
+static void node_on_survivor(cr_engine *e, cr_conn *c)
+{
+    (void)e;
+    /* The proxy is gone: a working connection is to the second host. */
+    int64_t one = 0;
+    cr_result *r = cr_conn_execute(c, "SELECT 1", NULL);
+    assert_non_null(r);
+    assert_int_equal(cr_result_scalar_int64(r, &one), CR_OK);
+    assert_int_equal(one, 1);
+    cr_result_free(r);
+}
+
+static void test_node_lost(void **state)
+{
+    (void)state;
+    /* backend://user:pw@127.0.0.1:PROXY,HOST:PORT/db */
+    cr_url u;
+    cr_error perr = {0};
+    assert_int_equal(cr_url_parse(backend_url, &u, &perr), CR_OK);
+    assert_non_null(u.host);
+    bool started = proxy_start(&node, u.host, u.port ? u.port : is_pg() ? 5432 : 3306);
+    cr_url_free(&u);
+    assert_true(started);
+    const char *at = strrchr(backend_url, '@');
+    assert_non_null(at);
+    char url[1024], hosts[64];
+    snprintf(url, sizeof url, "%.*s@127.0.0.1:%d,%s", (int)(at - backend_url), backend_url,
+             node.port, at + 1);
+    snprintf(hosts, sizeof hosts, "@127.0.0.1:%d,", node.port);
+    run_failover(&(scenario){.url = url, .hosts = hosts, .on_first = node_on_first,
+                             .lose = node_fail, .on_survivor = node_on_survivor});
+}
+
+/* ---- PostgreSQL: the primary killed, the standby promoted ---------------------- */
+
+static void pg_on_first(cr_engine *e, cr_conn *c)
+{
+    (void)e;
+    assert_int_equal(scalar_int(c, "SELECT inet_server_port()"), ports[0]);
+}
+
+static void pg_fail(void)
+{
+    assert_int_equal(pair("kill-primary"), 0);
+    harness_sleep(0.3);     /* the writers meet a dead primary and no writable standby */
+    assert_int_equal(pair("promote"), 0);
+}
+
+static void pg_on_survivor(cr_engine *e, cr_conn *c)
+{
+    (void)e;
+    assert_int_equal(scalar_int(c, "SELECT inet_server_port()"), ports[1]);
+    assert_int_equal(scalar_int(c, "SELECT CAST(pg_is_in_recovery() AS INTEGER)"), 0);
+}
+
+static void test_promotion(void **state)
+{
+    (void)state;
+    char hosts[64];
+    snprintf(hosts, sizeof hosts, "@127.0.0.1:%d,127.0.0.1:%d/", ports[0], ports[1]);
+    run_failover(&(scenario){.url = failover_url, .hosts = hosts, .on_first = pg_on_first,
+                             .lose = pg_fail, .on_survivor = pg_on_survivor});
+}
+
 int main(int argc, char **argv)
 {
     harness_init(argc, argv);
-    if (!is_pg()) {
-        fprintf(stderr, "the failover suite runs on postgresql only\n");
+    if (is_sqlite()) {
+        fprintf(stderr, "the failover suite runs on postgresql and mysql\n");
         return 2;
     }
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_failover_under_writers),
+    const struct CMUnitTest node_tests[] = {
+        cmocka_unit_test(test_node_lost),
     };
-    int failed = _cmocka_run_group_tests("failover_postgresql", tests,
-                                         sizeof tests / sizeof tests[0], start_pair, stop_pair);
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test(test_promotion),
+    };
+    int failed = HARNESS_RUN("failover", "node_lost", node_tests, NULL);
+    if (is_pg())
+        failed += _cmocka_run_group_tests("failover_postgresql_promotion", pg_tests,
+                                          sizeof pg_tests / sizeof pg_tests[0], start_pair,
+                                          stop_pair);
     harness_cleanup();
     return failed ? 1 : 0;
 }
