@@ -352,6 +352,14 @@ typedef struct cr_engine_options {
  * (connect_timeout, read_timeout, write_timeout: whole seconds from 0 to
  * 2147483647; ssl_verify_server_cert ...) are checked here, PostgreSQL's by
  * libpq at connect: a bad one is CR_ERR_ARGUMENT naming it.
+ * Several hosts, for failover (libpq's multi-host form):
+ *   postgresql://u:p@h1:5432,h2:5433/db?target_session_attrs=read-write
+ *   mysql://u:p@h1:3306,[::1]:3307/db
+ * A host without a port takes the backend's default; an IPv6 address goes
+ * in brackets. Each new connection tries the hosts in order and takes the
+ * first that answers (PostgreSQL: libpq, which with target_session_attrs
+ * also skips standbys; MySQL: the driver). When none does, one
+ * OperationalError names each host's failure. SQLite refuses hosts.
  * No connection is made until the first cr_engine_connect (an in-memory
  * SQLite engine opens there the one connection that keeps its database
  * alive until the engine is freed). On failure returns NULL and, when err is
