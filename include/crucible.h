@@ -397,6 +397,11 @@ typedef struct cr_retry_options {
     int max_attempts;         /* runs of the callback at most (default 5)   */
     double initial_backoff;   /* seconds before the 2nd run (default 0.01)  */
     double max_backoff;       /* cap on the doubling backoff (default 1.0)  */
+    /* Seconds after the engine last saw a connection lost during which a
+     * failure to connect is waited out (with the backoff, not counted as a
+     * run) instead of returned: the time a failover takes to bring up a
+     * new primary. Default 0: returned at once. */
+    double failover_wait;
 } cr_retry_options;
 
 /* Run fn(conn, userdata) in a transaction as cr_engine_transaction does and,
@@ -409,8 +414,10 @@ typedef struct cr_retry_options {
  *
  * Not retried: a COMMIT whose connection was lost before its answer
  * (cr_error_is_commit_unknown: it may have committed; the error is returned
- * for the caller to check), and a failure to connect (during a failover,
- * until a new primary is up: the caller decides how long to keep trying).
+ * for the caller to check), and a failure to connect — unless the engine
+ * lost a connection less than failover_wait seconds before: then there may
+ * be no primary yet, and connecting is tried again until one answers or
+ * that time is up.
  *
  * THE CALLBACK MAY RUN MORE THAN ONCE. Everything it does must happen
  * through the connection it is given (which is rolled back before a retry),

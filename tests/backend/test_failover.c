@@ -136,6 +136,7 @@ typedef struct {
     atomic_int *next_id;
     atomic_bool *stop;
     atomic_bool *promoted;          /* set once the standby is the primary */
+    double failover_wait;           /* cr_retry_options.failover_wait        */
     /* Written by the writer only; read after join. */
     int64_t *committed;             /* ids whose commit reported success */
     int ncommitted;
@@ -163,7 +164,10 @@ static void *writer_main(void *arg)
         int attempts = 0;
         cr_error *err = NULL;
         cr_status st = cr_engine_run_transaction(w->engine, insert_id, &id,
-                                                 &(cr_retry_options){.max_attempts = 3},
+                                                 &(cr_retry_options){.max_attempts = 3,
+                                                                     .max_backoff = 0.2,
+                                                                     .failover_wait =
+                                                                         w->failover_wait},
                                                  &attempts, &err);
         w->retried_runs += attempts > 1 ? attempts - 1 : 0;
         if (st == CR_OK) {
@@ -248,8 +252,10 @@ static void run_failover(const scenario *sc)
     writer w[WRITERS];
     pthread_t threads[WRITERS];
     for (int i = 0; i < WRITERS; i++) {
+        /* Half the writers let run_transaction wait out the failover;
+         * the others see the failures to connect and retry themselves. */
         w[i] = (writer){.engine = e, .index = i, .next_id = &next_id, .stop = &stop,
-                        .promoted = &promoted};
+                        .promoted = &promoted, .failover_wait = i % 2 ? 30.0 : 0.0};
         w[i].committed = calloc(MAX_IDS, sizeof(int64_t));
         w[i].unknown = calloc(MAX_IDS, sizeof(int64_t));
         assert_non_null(w[i].committed);
@@ -330,6 +336,13 @@ static void run_failover(const scenario *sc)
             print_error("writer %d: %d failures not OperationalError; first: %s\n", i,
                         w[i].unclear, w[i].unclear_message);
         assert_int_equal(w[i].unclear, 0);
+        print_message("writer %d (failover_wait %g): %d commits, %d unknown, %d lost, "
+                      "%d failed connects, %d retried runs\n", i, w[i].failover_wait,
+                      w[i].ncommitted, w[i].nunknown, w[i].disconnects,
+                      w[i].connect_failures, w[i].retried_runs);
+        /* With failover_wait, no failure to connect reaches the program. */
+        if (w[i].failover_wait > 0)
+            assert_int_equal(w[i].connect_failures, 0);
         assert_true(w[i].ncommitted < MAX_IDS);
     }
     print_message("writers: %d commits, %d of unknown outcome, %d lost connections, "
