@@ -594,6 +594,39 @@ static void test_node_lost(void **state)
                              .lose = node_fail, .on_survivor = node_on_survivor});
 }
 
+/* failover_wait waits only after a lost connection: an engine that never
+ * lost one fails to connect at once (a bad password is no failover). */
+static void test_connect_failure_not_waited(void **state)
+{
+    (void)state;
+    cr_url u;
+    cr_error perr = {0};
+    assert_int_equal(cr_url_parse(backend_url, &u, &perr), CR_OK);
+    char url[1024];
+    snprintf(url, sizeof url, "%s://%s:wrong-password@%s:%d/%s", u.backend,
+             u.username ? u.username : "nobody", u.host ? u.host : "127.0.0.1", u.port,
+             u.database ? u.database : "");
+    cr_url_free(&u);
+    cr_error *err = NULL;
+    cr_engine *e = cr_create_engine(url, NULL, &err);
+    assert_non_null(e);
+    int64_t id = 1;
+    int attempts = 0;
+    double t0 = harness_now();
+    cr_status st = cr_engine_run_transaction(e, insert_id, &id,
+                                             &(cr_retry_options){.failover_wait = 30},
+                                             &attempts, &err);
+    double took = harness_now() - t0;
+    print_message("bad password: %s after %.2f s: %s\n", cr_status_name(st), took,
+                  cr_error_message(err));
+    assert_int_equal(st, CR_ERR_OPERATIONAL);
+    assert_int_equal(attempts, 1);
+    assert_true(took < 5);
+    assert_false(cr_error_is_retryable(err));
+    cr_error_free(err);
+    cr_engine_free(e);
+}
+
 /* ---- PostgreSQL: the primary killed, the standby promoted ---------------------- */
 
 static void pg_on_first(cr_engine *e, cr_conn *c)
@@ -634,6 +667,7 @@ int main(int argc, char **argv)
     }
     const struct CMUnitTest node_tests[] = {
         cmocka_unit_test(test_node_lost),
+        cmocka_unit_test(test_connect_failure_not_waited),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test(test_promotion),
