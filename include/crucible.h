@@ -394,10 +394,17 @@ typedef struct cr_engine_options {
  * libpq at connect: a bad one is CR_ERR_ARGUMENT naming it. One option is
  * Crucible's own, on every backend, and no driver sees it:
  * prepared_statements=true|false (see cr_engine_options).
- * A MySQL URL may name several hosts (mysql://u:p@h1:3306,h2:3306/db): each
- * new connection goes to the first, in order, that accepts it; a MariaDB
+ * Several hosts, for failover (libpq's multi-host form):
+ *   postgresql://u:p@h1:5432,h2:5433/db?target_session_attrs=read-write
+ *   mysql://u:p@h1:3306,[::1]:3307/db
+ * A host without a port takes the backend's default; an IPv6 address goes
+ * in brackets. Each new connection tries the hosts in order and takes the
+ * first that answers (PostgreSQL: libpq, which with target_session_attrs
+ * also skips standbys; MySQL: the driver, which also passes over a MariaDB
  * Galera node that answers but is not a synced member of its cluster's
- * primary component is passed over (one status query per new connection).
+ * primary component, at the cost of one status query per new connection).
+ * When none does, one OperationalError names each host's failure. SQLite
+ * refuses hosts.
  * No connection is made until the first cr_engine_connect (an in-memory
  * SQLite engine opens there the one connection that keeps its database
  * alive until the engine is freed). On failure returns NULL and, when err is
@@ -435,6 +442,11 @@ typedef struct cr_retry_options {
     int max_attempts;         /* runs of the callback at most (default 5)   */
     double initial_backoff;   /* seconds before the 2nd run (default 0.01)  */
     double max_backoff;       /* cap on the doubling backoff (default 1.0)  */
+    /* Seconds after the engine last saw a connection lost during which a
+     * failure to connect is waited out (with the backoff, not counted as a
+     * run) instead of returned: the time a failover takes to bring up a
+     * new primary. Default 0: returned at once. */
+    double failover_wait;
 } cr_retry_options;
 
 /* Run fn(conn, userdata) in a transaction as cr_engine_transaction does and,
@@ -448,8 +460,10 @@ typedef struct cr_retry_options {
  *
  * Not retried: a COMMIT whose connection was lost before its answer
  * (cr_error_is_commit_unknown: it may have committed; the error is returned
- * for the caller to check), and a failure to connect (during a failover,
- * until a new primary is up: the caller decides how long to keep trying).
+ * for the caller to check), and a failure to connect — unless the engine
+ * lost a connection less than failover_wait seconds before: then there may
+ * be no primary yet, and connecting is tried again until one answers or
+ * that time is up.
  *
  * THE CALLBACK MAY RUN MORE THAN ONCE. Everything it does must happen
  * through the connection it is given (which is rolled back before a retry),

@@ -497,16 +497,18 @@ cmd_start() {
     log "PostgreSQL on 127.0.0.1:$PG_PORT, MariaDB on 127.0.0.1:$MY_PORT (started in $((SECONDS - t0))s; settings in $dir/env)"
 }
 
-# Stop PostgreSQL; returns non-zero if it is still running afterwards.
-stop_postgres() {
-    local pg=$1/pg pid bindir owner
+# Stop the PostgreSQL server whose data is $1/data ($1/bindir names its
+# binaries); returns non-zero if it is still running afterwards.  (The
+# scale-out topology scripts stop their nodes with it too.)
+stop_pg_dir() {
+    local pg=$1 pid bindir owner
     [[ -f $pg/data/postmaster.pid ]] || return 0
     pid=$(head -n 1 "$pg/data/postmaster.pid" 2>/dev/null || true)
     proc_alive "$pid" postgres || return 0
     bindir=$(cat "$pg/bindir" 2>/dev/null || find_pg_bindir || true)
     owner=$(stat -c %U "$pg/data" 2>/dev/null || true)
     as_user_prefix "${owner:-root}"
-    log "PostgreSQL: stopping (pid $pid)"
+    log "PostgreSQL: stopping $pg (pid $pid)"
     if [[ -x $bindir/pg_ctl && ! ($EUID -eq 0 && $owner == root) ]]; then
         "${AS_USER[@]}" "$bindir/pg_ctl" -D "$pg/data" -m fast -w -t 30 -s stop >&2 || true
     fi
@@ -518,6 +520,9 @@ stop_postgres() {
     fi
     wait_gone "$pid" 10 postgres
 }
+
+# Stop PostgreSQL; returns non-zero if it is still running afterwards.
+stop_postgres() { stop_pg_dir "$1/pg"; }
 
 # Print the pid of the mariadbd that launch_mariadbd started in $1, if it
 # is still running (else return 1).

@@ -366,11 +366,15 @@ cr_conn *cr_engine_begin(cr_engine *e, cr_error **err)
     return c;
 }
 
-cr_status cr_engine_transaction(cr_engine *e, cr_status (*fn)(cr_conn *, void *),
-                                void *userdata, cr_error **err)
+/* One transaction: begin on a new connection, fn, commit or roll back,
+ * close. *connected (when not NULL) says whether a connection was had. */
+static cr_status transaction_once(cr_engine *e, cr_status (*fn)(cr_conn *, void *),
+                                  void *userdata, cr_error **err, bool *connected)
 {
     if (err)
         *err = NULL;
+    if (connected)
+        *connected = false;
     if (!fn) {
         cr_error local = {0};
         cr_error_set(&local, CR_ERR_ARGUMENT, "transaction callback is NULL");
@@ -387,6 +391,8 @@ cr_status cr_engine_transaction(cr_engine *e, cr_status (*fn)(cr_conn *, void *)
             cr_error_free(begin_err);
         return st;
     }
+    if (connected)
+        *connected = true;
     cr_status st = fn(c, userdata);
     if (st == CR_OK) {
         st = cr_conn_commit(c);
@@ -400,6 +406,21 @@ cr_status cr_engine_transaction(cr_engine *e, cr_status (*fn)(cr_conn *, void *)
         *err = cr_error_dup(&c->err);
     cr_conn_close(c);
     return st;
+}
+
+cr_status cr_engine_transaction(cr_engine *e, cr_status (*fn)(cr_conn *, void *),
+                                void *userdata, cr_error **err)
+{
+    return transaction_once(e, fn, userdata, err, NULL);
+}
+
+/* When the engine last saw a connection lost (0: never). */
+static double last_loss(cr_engine *e)
+{
+    pthread_mutex_lock(&e->lock);
+    double t = e->last_loss;
+    pthread_mutex_unlock(&e->lock);
+    return t;
 }
 
 /* A small per-thread generator for backoff jitter: no shared state, no
@@ -425,12 +446,20 @@ cr_status cr_engine_run_transaction(cr_engine *e, cr_status (*fn)(cr_conn *, voi
     int max = options && options->max_attempts > 0 ? options->max_attempts : 5;
     double backoff = options && options->initial_backoff > 0 ? options->initial_backoff : 0.01;
     double cap = options && options->max_backoff > 0 ? options->max_backoff : 1.0;
+    double failover_wait = options && options->failover_wait > 0 ? options->failover_wait : 0;
     if (err)
         *err = NULL;
-    for (int run = 1;; run++) {
+    for (int run = 1;;) {
         cr_error *failure = NULL;
-        cr_status st = cr_engine_transaction(e, fn, userdata, &failure);
-        if (st == CR_OK || run >= max || !cr_error_is_retryable(failure)) {
+        bool connected = false;
+        cr_status st = transaction_once(e, fn, userdata, &failure, &connected);
+        bool again = st != CR_OK && run < max && cr_error_is_retryable(failure);
+        /* No connection while a failover may be under way (a connection was
+         * lost lately): wait for the new primary, without counting a run. */
+        bool waiting = st != CR_OK && !again && !connected && e && failover_wait > 0 &&
+                       cr_error_class(failure) == CR_ERR_OPERATIONAL &&
+                       cr_now_seconds() < last_loss(e) + failover_wait;
+        if (!again && !waiting) {
             if (attempts)
                 *attempts = run;
             if (err)
@@ -440,6 +469,8 @@ cr_status cr_engine_run_transaction(cr_engine *e, cr_status (*fn)(cr_conn *, voi
             return st;
         }
         cr_error_free(failure);
+        if (again)
+            run++;
         /* Half to one and a half times the backoff, so that the transactions
          * that collided do not collide again in step. */
         double pause = backoff * (0.5 + jitter());

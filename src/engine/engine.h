@@ -93,6 +93,7 @@ struct cr_engine {
                                  * the engine lives while this is not 0 */
     uint64_t generation;        /* bumped by dispose                     */
     double stale_before;        /* opened at or before this: replace     */
+    double last_loss;           /* when a connection was last seen lost  */
     bool freed;                 /* cr_engine_free called; last close frees */
     cr_pool_status stats;       /* counters                              */
     uint64_t cache_hits, cache_misses;  /* compiled statements (atomic)  */

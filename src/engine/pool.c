@@ -87,6 +87,7 @@ void cr_pool_note_lost(cr_engine *e, cr_pconn *pc)
     pthread_mutex_lock(&e->lock);
     if (pc->lost_at > e->stale_before)
         e->stale_before = pc->lost_at;
+    e->last_loss = pc->lost_at;
     pthread_mutex_unlock(&e->lock);
     cr_pool_log(e, "Connection %p lost; invalidating the connections opened before it",
                 (void *)pc->dc);
@@ -161,8 +162,10 @@ static cr_status replace(cr_engine *e, cr_pconn **pc, const char *why, cr_error 
         e->stats.invalidations++;
         /* A connection that failed its ping was dropped by the server; so,
          * most likely, were those opened with it. */
-        if (strcmp(why, "failed its pre-ping") == 0)
+        if (strcmp(why, "failed its pre-ping") == 0) {
             e->stale_before = (*pc)->created;
+            e->last_loss = cr_now_seconds();
+        }
     }
     pthread_mutex_unlock(&e->lock);
     cr_pool_log(e, "Connection %p %s; replacing it", (void *)(*pc)->dc, why);

@@ -7,6 +7,8 @@
 
 #include "harness.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,39 @@ int harness_run(const char *suite, const char *part, const struct CMUnitTest *te
     char group[96];
     snprintf(group, sizeof group, "%s_%s%s%s", suite, backend, part ? "_" : "", part ? part : "");
     return _cmocka_run_group_tests(group, tests, n, NULL, group_teardown);
+}
+
+double harness_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void harness_sleep(double seconds)
+{
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+int harness_system(const char *cmd)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        struct dirent *ent;
+        while ((ent = readdir(d)) != NULL) {
+            int fd = atoi(ent->d_name);
+            if (fd <= 2 || fd == dirfd(d))
+                continue;
+            int flags = fcntl(fd, F_GETFD);
+            if (flags >= 0)
+                fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+        }
+        closedir(d);
+    }
+    fflush(NULL);
+    return system(cmd);
 }
 
 void harness_init(int argc, char **argv)
@@ -110,20 +145,6 @@ cr_engine *new_engine_at(const char *url, const cr_engine_options *options)
         fail();
     }
     return e;
-}
-
-double harness_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void harness_sleep(double seconds)
-{
-    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
 }
 
 cr_conn *connect_ok(cr_engine *engine)

@@ -21,6 +21,16 @@ int harness_run(const char *suite, const char *part, const struct CMUnitTest *te
 #define HARNESS_RUN(suite, part, tests, teardown) \
     harness_run(suite, part, tests, sizeof tests / sizeof tests[0], teardown)
 
+/* CLOCK_MONOTONIC seconds; sleep that many seconds (whole, even when a
+ * signal interrupts it). */
+double harness_now(void);
+void harness_sleep(double seconds);
+
+/* system(cmd), after marking every open file descriptor close-on-exec, so
+ * that a server the command starts does not inherit the test's sockets (a
+ * database connection held open by a server would never see its peer go). */
+int harness_system(const char *cmd);
+
 bool is_sqlite(void);
 bool is_pg(void);
 bool is_mysql(void);
@@ -31,10 +41,6 @@ const char *t_double(void);
 const char *t_blob(void);
 const char *t_datetime(void);
 const char *t_time(void);
-
-/* Monotonic seconds, and a sleep that resumes after a signal. */
-double harness_now(void);
-void harness_sleep(double seconds);
 
 /* Fail the test, showing the error, when call does not return CR_OK. */
 #define ASSERT_OK(call, handle_error)                                                        \

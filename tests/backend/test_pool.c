@@ -20,8 +20,6 @@
 
 #include "harness.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1403,25 +1401,6 @@ static void test_lost_connection_retry(void **state)
 
 /* ---- 10. a server restart ------------------------------------------------------------------------------ */
 
-/* Mark every file descriptor close-on-exec, so that a server started by the
- * script does not inherit this process's sockets. */
-static void cloexec_all(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return;
-    struct dirent *ent;
-    while ((ent = readdir(d)) != NULL) {
-        int fd = atoi(ent->d_name);
-        if (fd <= 2 || fd == dirfd(d))
-            continue;
-        int flags = fcntl(fd, F_GETFD);
-        if (flags >= 0)
-            fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-    }
-    closedir(d);
-}
-
 static void restart_server(const char *dir)
 {
     char cmd[2048];
@@ -1431,10 +1410,8 @@ static void restart_server(const char *dir)
     }
     snprintf(cmd, sizeof cmd, "bash '%s/scripts/test-servers.sh' restart %s '%s' 1>&2",
              CRUCIBLE_SOURCE_DIR, is_pg() ? "postgresql" : "mysql", dir);
-    cloexec_all();
-    fflush(NULL);
     double t0 = harness_now();
-    int rc = system(cmd);
+    int rc = harness_system(cmd);
     print_message("restarted the server in %.2f s\n", harness_now() - t0);
     if (rc != 0) {
         print_error("%s\n  failed (status %d)\n", cmd, rc);
