@@ -7,9 +7,12 @@
 
 #include "harness.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *backend;
@@ -310,4 +313,37 @@ int harness_orm_teardown(void **state)
     (void)state;
     harness_drop(suite_engine, suite_md);
     return 0;
+}
+
+/* Mark every file descriptor close-on-exec, so that a server started by the
+ * script does not inherit this process's sockets. */
+void harness_cloexec_all(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL) {
+        int fd = atoi(ent->d_name);
+        if (fd <= 2 || fd == dirfd(d))
+            continue;
+        int flags = fcntl(fd, F_GETFD);
+        if (flags >= 0)
+            fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+    closedir(d);
+}
+
+double harness_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void harness_sleep(double seconds)
+{
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
 }

@@ -21,6 +21,14 @@ int harness_run(const char *suite, const char *part, const struct CMUnitTest *te
 #define HARNESS_RUN(suite, part, tests, teardown) \
     harness_run(suite, part, tests, sizeof tests / sizeof tests[0], teardown)
 
+/* Mark every file descriptor close-on-exec, so that a server a test starts
+ * through system() does not inherit this process's sockets. */
+void harness_cloexec_all(void);
+/* CLOCK_MONOTONIC in seconds; sleep that many seconds (resumed when a
+ * signal cuts it short). */
+double harness_now(void);
+void harness_sleep(double seconds);
+
 bool is_sqlite(void);
 bool is_pg(void);
 bool is_mysql(void);

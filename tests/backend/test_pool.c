@@ -20,8 +20,6 @@
 
 #include "harness.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -39,20 +37,6 @@
 #endif
 
 /* ---- time ----------------------------------------------------------------------- */
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_for(double seconds)
-{
-    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
 
 /* ---- handles left behind by a failed test are released by its teardown ---------- */
 
@@ -219,12 +203,12 @@ static bool server_has_session(cr_conn *admin, int64_t id)
 /* Wait up to `seconds` for the server to forget the session; false if it does not. */
 static bool wait_session_gone(cr_conn *admin, int64_t id, double seconds)
 {
-    double deadline = now() + seconds;
+    double deadline = harness_now() + seconds;
     do {
         if (!server_has_session(admin, id))
             return true;
-        sleep_for(0.02);
-    } while (now() < deadline);
+        harness_sleep(0.02);
+    } while (harness_now() < deadline);
     return false;
 }
 
@@ -329,7 +313,7 @@ static void *share_worker(void *arg)
             share_fail(s, "SELECT :k * 2 failed: %s",
                        r ? cr_error_message(cr_result_error(r)) : cr_error_message(cr_conn_error(c)));
         cr_result_free(r);
-        sleep_for((double)(1 + rand_r(&a->seed) % 4) / 1000.0);
+        harness_sleep((double)(1 + rand_r(&a->seed) % 4) / 1000.0);
         pthread_mutex_lock(&s->lock);
         for (int i = 0; i < s->n_in_use; i++)
             if (s->in_use[i] == id) {
@@ -403,9 +387,9 @@ static void test_exhaustion_timeout(void **state)
     cr_conn *b = checkout(e);
     int64_t id_b = session_id(b);
     cr_error *err = NULL;
-    double t0 = now();
+    double t0 = harness_now();
     cr_conn *c = cr_engine_connect(e, &err);
-    double waited = now() - t0;
+    double waited = harness_now() - t0;
     keep_error(err);
     assert_null(c);
     assert_non_null(err);
@@ -430,9 +414,9 @@ static void test_exhaustion_timeout(void **state)
     assert_true(ps.waits >= 1);
     /* One back: the next checkout gets it, without waiting. */
     checkin(b);
-    t0 = now();
+    t0 = harness_now();
     c = checkout(e);
-    assert_true(now() - t0 < 0.25);
+    assert_true(harness_now() - t0 < 0.25);
     assert_int_equal(session_id(c), id_b);
     ps = pool_status(e);
     assert_int_equal(ps.checkouts, 3);
@@ -449,9 +433,9 @@ static void test_exhaustion_timeout(void **state)
     e = engine(&(cr_engine_options){.pool_size = 1, .max_overflow = CR_NONE,
                                     .pool_timeout = CR_NONE});
     a = checkout(e);
-    t0 = now();
+    t0 = harness_now();
     c = cr_engine_connect(e, &err);
-    waited = now() - t0;
+    waited = harness_now() - t0;
     keep_error(err);
     assert_null(c);
     assert_int_equal(cr_error_class(err), CR_ERR_TIMEOUT);
@@ -470,7 +454,7 @@ typedef struct {
 static void *return_later(void *arg)
 {
     returner_arg *r = arg;
-    sleep_for(r->delay);
+    harness_sleep(r->delay);
     cr_conn_close(r->conn);
     return NULL;
 }
@@ -488,9 +472,9 @@ static void test_waiter_woken(void **state)
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, return_later, &ra), 0);
     cr_error *err = NULL;
-    double t0 = now();
+    double t0 = harness_now();
     cr_conn *c = cr_engine_connect(e, &err);
-    double waited = now() - t0;
+    double waited = harness_now() - t0;
     pthread_join(t, NULL);
     keep_error(err);
     if (!c) {
@@ -840,9 +824,9 @@ static int unbounded_child(double timeout)
         return UNB_THREAD;
     }
     clock_t cpu0 = clock();
-    double t0 = now();
+    double t0 = harness_now();
     cr_conn *c = cr_engine_connect(e, &err);
-    double waited = now() - t0;
+    double waited = harness_now() - t0;
     double cpu = (double)(clock() - cpu0) / CLOCKS_PER_SEC;
     pthread_join(t, NULL);
     int rc = UNB_OK;
@@ -884,10 +868,10 @@ static void test_unbounded_pool_timeout(void **state)
         }
         close(fds[1]);
         int status = 0;
-        double deadline = now() + 5;
+        double deadline = harness_now() + 5;
         pid_t done;
-        while ((done = waitpid(pid, &status, WNOHANG)) == 0 && now() < deadline)
-            sleep_for(0.05);
+        while ((done = waitpid(pid, &status, WNOHANG)) == 0 && harness_now() < deadline)
+            harness_sleep(0.05);
         if (done == 0) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
@@ -1092,7 +1076,7 @@ static void test_recycle(void **state)
     assert_int_equal(session_id(c), id);
     checkin(c);
     assert_int_equal(pool_status(e).recycles, 0);
-    sleep_for(1.2);
+    harness_sleep(1.2);
     c = checkout(e);                            /* old: replaced */
     assert_int_not_equal(session_id(c), id);
     checkin(c);
@@ -1289,25 +1273,6 @@ static void test_killed_session(void **state)
 
 /* ---- 10. a server restart ------------------------------------------------------------------------------ */
 
-/* Mark every file descriptor close-on-exec, so that a server started by the
- * script does not inherit this process's sockets. */
-static void cloexec_all(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return;
-    struct dirent *ent;
-    while ((ent = readdir(d)) != NULL) {
-        int fd = atoi(ent->d_name);
-        if (fd <= 2 || fd == dirfd(d))
-            continue;
-        int flags = fcntl(fd, F_GETFD);
-        if (flags >= 0)
-            fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-    }
-    closedir(d);
-}
-
 static void restart_server(const char *dir)
 {
     char cmd[2048];
@@ -1317,11 +1282,11 @@ static void restart_server(const char *dir)
     }
     snprintf(cmd, sizeof cmd, "bash '%s/scripts/test-servers.sh' restart %s '%s' 1>&2",
              CRUCIBLE_SOURCE_DIR, is_pg() ? "postgresql" : "mysql", dir);
-    cloexec_all();
+    harness_cloexec_all();
     fflush(NULL);
-    double t0 = now();
+    double t0 = harness_now();
     int rc = system(cmd);
-    print_message("restarted the server in %.2f s\n", now() - t0);
+    print_message("restarted the server in %.2f s\n", harness_now() - t0);
     if (rc != 0) {
         print_error("%s\n  failed (status %d)\n", cmd, rc);
         fail();
@@ -1441,7 +1406,7 @@ static void test_idle_dropped_by_server(void **state)
         checkin(c);
         assert_int_equal(pool_status(engines[k]).idle, 1);
     }
-    sleep_for(2.0);
+    harness_sleep(2.0);
     /* The server has dropped both. */
     for (int k = 0; k < 2; k++)
         assert_true(wait_session_gone(admin, pid[k], 5.0));
@@ -1613,9 +1578,9 @@ static void test_freed_engine_slow_close(void **state)
     cr_conn *slow = checkout(e);
     fill_statement_cache(slow, STATEMENTS);
     checkin(slow);
-    double t0 = now();
+    double t0 = harness_now();
     engine_done(e);                     /* closes it */
-    double slow_close = now() - t0;
+    double slow_close = harness_now() - t0;
     print_message("closing a connection with %d cached statements: %.1f ms\n", STATEMENTS,
                   slow_close * 1e3);
     for (int round = 0; round < 3; round++) {
@@ -1627,7 +1592,7 @@ static void test_freed_engine_slow_close(void **state)
         untrack((void **)tracked_conns, slow);
         pthread_t t;
         assert_int_equal(pthread_create(&t, NULL, close_now, slow), 0);
-        sleep_for(slow_close / 4);
+        harness_sleep(slow_close / 4);
         checkin(quick);                 /* the last one out: frees the engine */
         pthread_join(t, NULL);
     }
