@@ -28,6 +28,7 @@ typedef struct cr_replica_set {
     double check_interval, retry_interval, wait_timeout;
     bool read_your_writes;
     bool primary_fallback;
+    bool check_connections;
     unsigned long turn;         /* round-robin                               */
     /* Engine-wide read-your-writes: every commit seen, merged. */
     char position[CR_POSITION_MAX];
@@ -64,6 +65,11 @@ static cr_status apply_options(cr_replica_set *s, const cr_replica_options *o, c
         return cr_error_set(err, CR_ERR_ARGUMENT,
                             "primary_fallback must be CR_AUTO, CR_YES or CR_NO (got %d)",
                             (int)o->primary_fallback);
+    if (o->check_connections != CR_AUTO && o->check_connections != CR_YES &&
+        o->check_connections != CR_NO)
+        return cr_error_set(err, CR_ERR_ARGUMENT,
+                            "check_connections must be CR_AUTO, CR_YES or CR_NO (got %d)",
+                            (int)o->check_connections);
     double max_lag, check, retry, wait;
     cr_status st;
     if ((st = cr_seconds_option("max_lag", o->max_lag, 0, &max_lag, err)) ||
@@ -79,6 +85,7 @@ static cr_status apply_options(cr_replica_set *s, const cr_replica_options *o, c
     s->wait_timeout = wait;
     s->read_your_writes = o->read_your_writes;
     s->primary_fallback = o->primary_fallback != CR_NO;
+    s->check_connections = o->check_connections != CR_NO;
     pthread_mutex_unlock(&s->lock);
     return CR_OK;
 }
@@ -358,8 +365,9 @@ static cr_conn *try_replica(cr_engine *e, cr_replica_set *s, int i, route *rt)
     cr_error local;
     cr_error_init(&local);
     const char *what = "connection lost";
-    cr_status st = socket_suspect(drv, c->pc) ? drv->exec_simple(c->pc->dc, "SELECT 1", &local)
-                                              : CR_OK;
+    cr_status st = s->check_connections && socket_suspect(drv, c->pc)
+                       ? drv->exec_simple(c->pc->dc, "SELECT 1", &local)
+                       : CR_OK;
     double lag = 0;
     if (!st && check && (st = drv->replica_lag(c->pc->dc, &lag, &local)))
         what = "lag check";
