@@ -89,8 +89,10 @@ static cr_status gtid_parse(const char *text, gtid *g, size_t *n, cr_error *err)
                                 "'%s' is not a MariaDB GTID position (domain-server-sequence, "
                                 "comma separated, such as '0-1-42')", text);
         g[(*n)++] = (gtid){(uint32_t)d, (uint32_t)s, q};
-        if (*p == ',')
-            p++;
+        if (*p == ',' && !*++p)
+            return cr_error_set(err, CR_ERR_ARGUMENT,
+                                "'%s' is not a MariaDB GTID position: it ends with a comma",
+                                text);
     }
     return CR_OK;
 }
