@@ -40,7 +40,7 @@ cr_status cr_lsn_parse(const char *text, uint64_t *out, cr_error *err)
 
 cr_status cr_lsn_merge(char *into, size_t size, const char *pos, cr_error *err)
 {
-    uint64_t a = 0, b;
+    uint64_t a = 0, b = 0;
     cr_status st;
     if ((*into && (st = cr_lsn_parse(into, &a, err))) || (st = cr_lsn_parse(pos, &b, err)))
         return st;
