@@ -220,6 +220,24 @@ static void test_routing(void **state)
     cr_engine_free(e);
 }
 
+/* Freeing the engine with read-only connections still out: they stay
+ * usable until closed, as any connection does (ASan watches). */
+static void test_free_engine_with_readonly_out(void **state)
+{
+    (void)state;
+    cr_replica_options o = {.primary_fallback = CR_YES};
+    cr_engine *e = replicated(&o);
+    cr_conn *on_replica = readonly_ok(e, NULL);
+    assert_true(cr_conn_replica(on_replica) >= 0);
+    cr_conn *w = connect_ok(e);
+    cr_engine_free(e);
+    assert_int_equal(scalar_int(on_replica, "SELECT 1"), 1);
+    assert_int_equal(scalar_int(w, "SELECT 2"), 2);
+    cr_conn_close(w);
+    assert_int_equal(scalar_int(on_replica, "SELECT 3"), 3);
+    cr_conn_close(on_replica);
+}
+
 /* An engine without replicas: read-only work is the primary's. */
 static void test_no_replicas(void **state)
 {
@@ -798,6 +816,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_routing, setup),
         cmocka_unit_test_setup(test_no_replicas, setup),
+        cmocka_unit_test_setup(test_free_engine_with_readonly_out, setup),
         cmocka_unit_test_setup(test_ryw_engine_wide, setup),
         cmocka_unit_test_setup(test_ryw_token, setup),
         cmocka_unit_test_setup(test_token_misuse, setup),
