@@ -585,6 +585,8 @@ CR_API void cr_rowset_free(cr_rowset *rows);
  * accepts (SQLite stores them as text).
  * ------------------------------------------------------------------------ */
 
+/* The number of columns (-1 for a NULL row), and the name of column i
+ * (NULL when i is out of range), borrowed as the row is. */
 CR_API int cr_row_column_count(const cr_row *row);
 CR_API const char *cr_row_column_name(const cr_row *row, int i);
 /* The error of the last getter on this row (or on its result / set). */
@@ -592,6 +594,8 @@ CR_API const cr_error *cr_row_error(const cr_row *row);
 /* Index of the named column, or -1. */
 CR_API int cr_row_index(const cr_row *row, const char *name);
 
+/* A column's value as it came, of whatever type, borrowed as the row is;
+ * NULL for a bad index or name (the error is then on the row). */
 CR_API const cr_value *cr_row_value_at(const cr_row *row, int col);
 CR_API const cr_value *cr_row_value_named(const cr_row *row, const char *col);
 /* 1 when the value is NULL, 0 when not, -1 for a bad column. */

@@ -8,7 +8,8 @@
 #       build in build-clang/ and a ThreadSanitizer build in build-tsan/.
 #
 #   scripts/run-tests.sh --servers-only CMD [ARGS...]
-#       Start the servers, export CRUCIBLE_PG_URL / CRUCIBLE_MYSQL_URL, run CMD
+#       Start the servers (and the scale-out topologies CRUCIBLE_SCALEOUT
+#       names), export CRUCIBLE_PG_URL / CRUCIBLE_MYSQL_URL, run CMD
 #       (in the current directory), stop the servers and exit with CMD's
 #       status.  Handy for benchmarks or a single test binary.
 #
@@ -38,10 +39,53 @@ EOF
 
 servers_dir=""
 
+# Scale-out topologies (scripts/scaleout/NAME.sh start|stop DIR), started
+# after the standard servers, once, and shared by the four builds; each
+# writes its URLs to DIR/env. CRUCIBLE_SCALEOUT overrides the list (a
+# space-separated list of names; empty for none).
+all_scaleout=()
+if [[ -v CRUCIBLE_SCALEOUT ]]; then
+    read -r -a scaleout <<<"$CRUCIBLE_SCALEOUT"
+else
+    scaleout=("${all_scaleout[@]}")
+fi
+started_scaleout=()
+
+# Start the topologies and export their variables; returns non-zero when
+# one cannot be started (those started are stopped by stop_scaleout).
+start_scaleout() {
+    local name dir
+    for name in "${scaleout[@]}"; do
+        [[ -f $script_dir/scaleout/$name.sh ]] || { err "no topology scripts/scaleout/$name.sh"; return 1; }
+        dir=$servers_dir/scaleout-$name
+        mkdir -p "$dir"
+        started_scaleout+=("$name")
+        bash "$script_dir/scaleout/$name.sh" start "$dir" || { err "could not start $name"; return 1; }
+        set -a
+        # shellcheck source=/dev/null
+        . "$dir/env"
+        set +a
+    done
+}
+
+stop_scaleout() {
+    local i name rc=0
+    for ((i = ${#started_scaleout[@]} - 1; i >= 0; i--)); do
+        name=${started_scaleout[i]}
+        bash "$script_dir/scaleout/$name.sh" stop "$servers_dir/scaleout-$name" || {
+            err "could not stop $name cleanly"
+            rc=1
+        }
+    done
+    started_scaleout=()
+    return "$rc"
+}
+
 cleanup() {
     local rc=$?
     trap - EXIT
     if [[ -n $servers_dir ]]; then
+        stop_scaleout || rc=1
         if ! bash "$servers" stop "$servers_dir"; then
             err "could not stop the test servers cleanly"
             ((rc != 0)) || rc=1
@@ -74,6 +118,9 @@ if [[ ${1:-} == --servers-only ]]; then
     shift
     [[ $# -gt 0 ]] || usage
     start_servers || { err "could not start the test servers"; exit 1; }
+    # Here the topologies are started only when CRUCIBLE_SCALEOUT names them.
+    [[ -v CRUCIBLE_SCALEOUT ]] || scaleout=()
+    start_scaleout || exit 1
     printf 'CRUCIBLE_PG_URL=%s\nCRUCIBLE_MYSQL_URL=%s\n' "$CRUCIBLE_PG_URL" "$CRUCIBLE_MYSQL_URL"
     status=0
     "$@" || status=$?
@@ -92,6 +139,16 @@ elif [[ ${CRUCIBLE_REQUIRE_ALL_BACKENDS:-0} == 1 ]]; then
     exit 1
 else
     warn "could not start the test servers: the PostgreSQL and MySQL suites will be SKIPPED"
+fi
+if [[ -n ${CRUCIBLE_PG_URL:-} ]] && ((${#scaleout[@]})); then
+    section "Starting the scale-out topologies: ${scaleout[*]}"
+    if ! start_scaleout; then
+        if [[ ${CRUCIBLE_REQUIRE_ALL_BACKENDS:-0} == 1 ]]; then
+            err "could not start the scale-out topologies and CRUCIBLE_REQUIRE_ALL_BACKENDS=1"
+            exit 1
+        fi
+        warn "could not start the scale-out topologies: their suites will be SKIPPED"
+    fi
 fi
 
 failures=()
@@ -154,6 +211,7 @@ unset TSAN_OPTIONS
 
 # Stop the servers now, so that the tally below is the run's last line.
 if [[ -n $servers_dir ]]; then
+    stop_scaleout || failures+=("stopping the scale-out topologies")
     bash "$servers" stop "$servers_dir" || failures+=("stopping the test servers")
     rm -rf "$servers_dir"
     servers_dir=""

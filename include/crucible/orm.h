@@ -400,6 +400,9 @@ CR_API char *cr_session_plan(cr_session *s);
  * run it).
  * ------------------------------------------------------------------------ */
 
+/* A SELECT of a model's table (select(User)), and one tied to a session
+ * (session.query(User)), as described above; the caller frees either with
+ * cr_stmt_free. NULL when out of memory or m (or s) is NULL. */
 CR_API cr_stmt *cr_select_mapper(const cr_mapper *m);
 #define cr_select_model(T) cr_select_mapper(T##_model.mapper)
 CR_API cr_stmt *cr_session_query_mapper(cr_session *s, const cr_mapper *m);
@@ -410,6 +413,9 @@ CR_API cr_stmt *cr_session_query_mapper(cr_session *s, const cr_mapper *m);
 CR_API void cr_filter_by_value(cr_stmt *q, const char *field, cr_value v);
 #define cr_filter_by(q, field, v) cr_filter_by_value(q, field, CR__KEYVAL(v))
 
+/* One object per row of q (session.scalars(stmt).all()), after autoflush;
+ * the list is the caller's (cr_objects_free), the objects the session's.
+ * NULL on error, the detail on the session. */
 CR_API cr_objects *cr_session_all(cr_session *s, cr_stmt *q);
 /* The first object (LIMIT 1 is added when q has no LIMIT), NULL with no
  * error when there is none. */

@@ -169,6 +169,8 @@ CR_API cr_column *cr_table_add_column(cr_table *t, const cr_column_def *def);
 CR_API cr_status cr_table_define(cr_metadata *md, const char *name, const cr_column_def *defs,
                                  size_t n, cr_column **const *handles, cr_table **out);
 
+/* A table's name, its metadata, and its columns in the order they were
+ * added (cr_table_column_at: NULL past the end). */
 CR_API const char *cr_table_name(const cr_table *t);
 CR_API cr_metadata *cr_table_metadata(const cr_table *t);
 CR_API size_t cr_table_column_count(const cr_table *t);
@@ -193,6 +195,8 @@ CR_API cr_status cr_table_foreign_key(cr_table *t, const char *name, cr_column *
 #define CR_COLS(...) ((cr_column *const[]){__VA_ARGS__}), \
     (sizeof((cr_column *const[]){__VA_ARGS__}) / sizeof(cr_column *))
 
+/* A column's name, table and type, and whether it is (part of) the primary
+ * key and may hold NULL. */
 CR_API const char *cr_column_name(const cr_column *col);
 CR_API cr_table *cr_column_table(const cr_column *col);
 CR_API const cr_sqltype *cr_column_type(const cr_column *col);

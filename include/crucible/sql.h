@@ -227,6 +227,9 @@ typedef enum cr_operator {
     CR_OP_LIKE, CR_OP_NOT_LIKE, CR_OP_ILIKE, CR_OP_NOT_ILIKE
 } cr_operator;
 
+/* left op right, built on q. The macros below take their operands as they
+ * come — column handles, expressions, C values (bound as parameters) — and
+ * are what programs write: cr_eq(q, users.c.name, "ann"). */
 CR_API cr_expr *cr_binary(cr_stmt *q, cr_operator op, cr_expr *left, cr_expr *right);
 #define cr_eq(q, a, b)       cr_binary(q, CR_OP_EQ, CR__OPERAND(q, a), CR__OPERAND(q, b))
 #define cr_ne(q, a, b)       cr_binary(q, CR_OP_NE, CR__OPERAND(q, a), CR__OPERAND(q, b))

@@ -40,4 +40,13 @@ cp "$here/CMakeLists.txt.in" "$work/proj/CMakeLists.txt"
 cmake -S "$work/proj" -B "$work/proj/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/proj/build" >/dev/null
 LD_LIBRARY_PATH=$libdir "$work/proj/build/consumer"
+echo "== the crucible command"
+"$prefix/bin/crucible" --version
+"$prefix/bin/crucible" inspect "sqlite:///$work/empty.db" >/dev/null
+echo "== the manual"
+for page in man1/crucible.1 man3/crucible.3 man3/cr_engine_connect.3; do
+    [ -s "$prefix/share/man/$page" ] || { echo "not installed: share/man/$page"; exit 1; }
+done
+[ -s "$prefix/share/doc/Crucible/html/reference.html" ] ||
+    { echo "not installed: share/doc/Crucible/html/reference.html"; exit 1; }
 echo "install checks passed"
