@@ -21,10 +21,14 @@
  * read that asked for read-your-writes is never served by a replica that
  * has not replayed the position.
  *
- * Backends: PostgreSQL streaming replicas (positions are WAL LSNs; the wait
- * polls pg_last_wal_replay_lsn()) and MariaDB GTID replicas (positions are
- * GTID lists; the wait is MASTER_GTID_WAIT). SQLite has no replicas: adding
- * one is CR_ERR_NOT_SUPPORTED.
+ * Backends: PostgreSQL 14 or later, streaming replicas (positions are WAL
+ * LSNs; the wait polls pg_last_wal_replay_lsn(); the lag is the time since
+ * the last transaction replayed while WAL is waiting to be replayed) and
+ * MariaDB GTID replicas (positions are GTID lists from @@gtid_binlog_pos,
+ * so the primary needs its binary log; the wait is MASTER_GTID_WAIT; the
+ * lag is SHOW SLAVE STATUS's Seconds_Behind_Master, for which the user needs
+ * the SLAVE MONITOR privilege on the replica; MySQL's own GTIDs are not
+ * supported). SQLite has no replicas: adding one is CR_ERR_NOT_SUPPORTED.
  *
  * Threads: configure replicas (cr_engine_add_replica,
  * cr_engine_set_replica_options) before the engine is shared between
