@@ -1,7 +1,7 @@
 /* bench.c — Crucible against the raw client libraries, in one process.
  *
  *   bench [sqlite|postgresql|mysql ...] [--rows N] [--quick] [--reps N]
- *         [--only insert,lookup,fetch,orm,rel,unprepared] [--no-settle]
+ *         [--only insert,lookup,fetch,orm,rel,unprepared,replicas] [--no-settle]
  *
  * For each backend asked for (all three by default) it runs three workloads
  * through Crucible and through the backend's own client library (libsqlite3,
@@ -65,6 +65,10 @@
  * the program waits (up to 20 s) for the machine to go idle: the servers
  * run on the same two cores and keep working after a big insert or a DROP.
  * --quick (a tenth of the sizes, for a smoke run) skips that wait.
+ *
+ * And read replicas (bench_replicas, --only replicas): the router's cost
+ * per read against a primary-key read, and reads from threads spread over
+ * the replicas against the primary alone; see its section.
  *
  * URLs: SQLite uses DIR/bench.db in a temporary directory; PostgreSQL reads
  * CRUCIBLE_PG_URL, MySQL CRUCIBLE_MYSQL_URL (postgresql://user:pass@host:
@@ -2904,6 +2908,244 @@ static void cleanup(void)
 }
 
 /* ------------------------------------------------------------------------
+ * Read replicas (--only replicas)
+ *
+ * A primary with its replicas (scripts/scaleout/pg-replicas.sh: two
+ * PostgreSQL streaming replicas; mariadb-replica.sh: one MariaDB replica),
+ * from CRUCIBLE_PG_PRIMARY_URL, CRUCIBLE_PG_REPLICA1_URL, ..._REPLICA2_URL
+ * and CRUCIBLE_MYSQL_PRIMARY_URL, CRUCIBLE_MYSQL_REPLICA_URL. Every read is
+ * a checkout, a select of one row by primary key, the row read and checked,
+ * the connection back (AUTOCOMMIT on every engine: no BEGIN / ROLLBACK
+ * round trips to blur the comparison). It prints:
+ *   - the router's own cost: a read-only checkout and close through an
+ *     engine with one replica, less a plain checkout and close on an engine
+ *     on that replica, against a primary-key read on the primary (target:
+ *     under 5%); and the same difference measured with the statement;
+ *   - a read that waits for a read-your-writes token;
+ *   - reads from 4 threads for 2 s: the primary alone (cr_engine_connect)
+ *     against the replicas (cr_engine_connect_readonly), and how the
+ *     replicas shared them. On this two-core machine the servers share the
+ *     cores the client runs on, so the throughput ratio says little about
+ *     more machines; the overhead and the spread are what carry over.
+ * ------------------------------------------------------------------------ */
+
+#define REPLICA_ROWS 10000
+#define REPLICA_SELECT "SELECT id, name, qty FROM bench_replica_items WHERE id = :id"
+
+static cr_engine *replica_engine(const char *url, const char *const *replicas, int n)
+{
+    cr_engine_options o = {.isolation_level = "AUTOCOMMIT", .pool_size = 8};
+    cr_error *err = NULL;
+    cr_engine *e = cr_create_engine(url, &o, &err);
+    if (!e)
+        die_cr("replicas: cr_create_engine", err);
+    for (int i = 0; i < n; i++)
+        if (cr_engine_add_replica(e, replicas[i], &err))
+            die_cr("replicas: cr_engine_add_replica", err);
+    return e;
+}
+
+/* One read by primary key, on a connection checked out as asked. */
+static void replica_read(cr_engine *e, bool routed, const char *token, int64_t id)
+{
+    cr_error *err = NULL;
+    cr_conn *c = !routed ? cr_engine_connect(e, &err)
+                 : token ? cr_engine_connect_readonly_after(e, token, &err)
+                         : cr_engine_connect_readonly(e, &err);
+    if (!c)
+        die_cr("replicas: checkout", err);
+    cr_result *r = cr_conn_execute(c, REPLICA_SELECT, CR_PARAMS({"id", cr_val_int(id)}));
+    if (!r)
+        die_cr("replicas: select", cr_conn_error(c));
+    const cr_row *row = cr_result_fetchone(r);
+    int64_t got = 0;
+    if (!row || cr_row_int64(row, 0, &got) != CR_OK || got != id)
+        die("replicas: row %" PRId64 " not read back", id);
+    cr_result_free(r);
+    cr_conn_close(c);
+}
+
+/* Seconds per read (best of reps runs of n). */
+static double replica_per_read(cr_engine *e, bool routed, const char *token, int n, int reps)
+{
+    double best = INFINITY;
+    for (int rep = 0; rep < reps; rep++) {
+        double t0 = now();
+        for (int k = 0; k < n; k++)
+            replica_read(e, routed, token, 1 + (int64_t)((k * 7919L) % REPLICA_ROWS));
+        double t = (now() - t0) / n;
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
+/* Seconds per checkout and close, no statement (best of reps runs of n). */
+static double replica_per_checkout(cr_engine *e, bool routed, int n, int reps)
+{
+    double best = INFINITY;
+    for (int rep = 0; rep < reps; rep++) {
+        double t0 = now();
+        for (int k = 0; k < n; k++) {
+            cr_error *err = NULL;
+            cr_conn *c = routed ? cr_engine_connect_readonly(e, &err) : cr_engine_connect(e, &err);
+            if (!c)
+                die_cr("replicas: checkout", err);
+            cr_conn_close(c);
+        }
+        double t = (now() - t0) / n;
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
+typedef struct replica_worker {
+    cr_engine *e;
+    bool routed;
+    double until;
+    long reads;
+} replica_worker;
+
+static void *replica_thread(void *p)
+{
+    replica_worker *w = p;
+    int64_t id = (int64_t)(uintptr_t)w % REPLICA_ROWS;
+    while (now() < w->until) {
+        for (int k = 0; k < 50; k++, w->reads++)
+            replica_read(w->e, w->routed, NULL, 1 + (id = (id * 7919 + 13) % REPLICA_ROWS));
+    }
+    return NULL;
+}
+
+/* Reads per second from nthreads threads for seconds. */
+static double replica_throughput(cr_engine *e, bool routed, int nthreads, double seconds)
+{
+    pthread_t t[16];
+    replica_worker w[16];
+    double until = now() + seconds;
+    for (int i = 0; i < nthreads; i++) {
+        w[i] = (replica_worker){e, routed, until, 0};
+        if (pthread_create(&t[i], NULL, replica_thread, &w[i]) != 0)
+            die("replicas: pthread_create failed");
+    }
+    long reads = 0;
+    for (int i = 0; i < nthreads; i++) {
+        pthread_join(t[i], NULL);
+        reads += w[i].reads;
+    }
+    return (double)reads / seconds;
+}
+
+static void bench_replicas(const char *backend, int reps, bool quick)
+{
+    bool pg = strcmp(backend, "postgresql") == 0;
+    const char *primary = getenv(pg ? "CRUCIBLE_PG_PRIMARY_URL" : "CRUCIBLE_MYSQL_PRIMARY_URL");
+    const char *replicas[2] = {getenv(pg ? "CRUCIBLE_PG_REPLICA1_URL" : "CRUCIBLE_MYSQL_REPLICA_URL"),
+                               pg ? getenv("CRUCIBLE_PG_REPLICA2_URL") : NULL};
+    int n = replicas[1] && *replicas[1] ? 2 : 1;
+    if (!primary || !*primary || !replicas[0] || !*replicas[0]) {
+        printf("\nreplicas (%s): skipped: %s is not set (scripts/scaleout/%s)\n", backend,
+               pg ? "CRUCIBLE_PG_PRIMARY_URL / CRUCIBLE_PG_REPLICA1_URL"
+                  : "CRUCIBLE_MYSQL_PRIMARY_URL / CRUCIBLE_MYSQL_REPLICA_URL",
+               pg ? "pg-replicas.sh" : "mariadb-replica.sh");
+        return;
+    }
+    int reads = quick ? 500 : 4000, checkouts = quick ? 5000 : 50000;
+    double seconds = quick ? 0.5 : 2.0;
+
+    /* The table, on the primary; read back on every replica before timing. */
+    cr_engine *p = replica_engine(primary, NULL, 0);
+    cr_conn *c = cr_engine_connect(p, NULL);
+    if (!c)
+        die("replicas: cannot connect to %s", primary);
+    CR_CHECK(c, cr_conn_exec(c, "DROP TABLE IF EXISTS bench_replica_items", NULL), "drop");
+    CR_CHECK(c, cr_conn_exec(c, "CREATE TABLE bench_replica_items (id BIGINT PRIMARY KEY, "
+                                "name VARCHAR(40), qty INTEGER)", NULL), "create");
+    CR_CHECK(c, cr_conn_exec(c, "BEGIN", NULL), "begin");
+    for (int64_t id = 1; id <= REPLICA_ROWS; id++)
+        CR_CHECK(c, cr_conn_exec(c, "INSERT INTO bench_replica_items VALUES (:id, 'item', :q)",
+                                 CR_PARAMS({"id", cr_val_int(id)}, {"q", cr_val_int(id % 97)})),
+                 "insert");
+    CR_CHECK(c, cr_conn_exec(c, "COMMIT", NULL), "commit");
+    char token[CR_TOKEN_MAX];
+    CR_CHECK(c, cr_conn_commit_token(c, token, sizeof token), "commit token");
+    cr_conn_close(c);
+    cr_engine *all = replica_engine(primary, replicas, n);
+    cr_replica_options ro = {.wait_timeout = 60, .primary_fallback = CR_NO};
+    cr_error *err = NULL;
+    if (cr_engine_set_replica_options(all, &ro, &err))
+        die_cr("replicas: options", err);
+    for (int i = 0; i < 2 * n; i++)
+        replica_read(all, true, token, 1);   /* every replica has the rows */
+    cr_engine *one = replica_engine(primary, replicas, 1);
+    cr_engine *unchecked = replica_engine(primary, replicas, 1);
+    cr_replica_options uo = {.check_connections = CR_NO};
+    if (cr_engine_set_replica_options(unchecked, &uo, &err))
+        die_cr("replicas: options", err);
+    cr_engine *direct = replica_engine(replicas[0], NULL, 0);
+    settle(backend);
+
+    double t_pk = replica_per_read(p, false, NULL, reads, reps);
+    double c_plain = replica_per_checkout(direct, false, checkouts, reps);
+    double c_routed = replica_per_checkout(one, true, checkouts, reps);
+    double c_unchecked = replica_per_checkout(unchecked, true, checkouts, reps);
+    double t_direct = replica_per_read(direct, false, NULL, reads, reps);
+    double t_routed = replica_per_read(one, true, NULL, reads, reps);
+    double t_unchecked = replica_per_read(unchecked, true, NULL, reads, reps);
+    double t_token = replica_per_read(all, true, token, reads, reps);
+    printf("\nread replicas (%s, %d replica%s; a read = checkout + PK select + close, "
+           "AUTOCOMMIT)\n", backend, n, n == 1 ? "" : "s");
+    printf("  PK read on the primary directly          %8.1f us\n", t_pk * 1e6);
+    printf("  checkout+close, plain engine on replica  %8.3f us\n", c_plain * 1e6);
+    printf("  checkout+close, routed to that replica   %8.3f us\n", c_routed * 1e6);
+    printf("  routing overhead per read                %8.3f us = %.2f%% of a PK read "
+           "(target < 5%%)\n", (c_routed - c_plain) * 1e6, 100 * (c_routed - c_plain) / t_pk);
+    printf("    of which the socket check (one poll)   %8.3f us; without it (check_connections "
+           "CR_NO) %.3f us = %.2f%%\n", (c_routed - c_unchecked) * 1e6,
+           (c_unchecked - c_plain) * 1e6, 100 * (c_unchecked - c_plain) / t_pk);
+    printf("  PK read, plain engine on replica         %8.1f us\n", t_direct * 1e6);
+    printf("  PK read, routed to that replica          %8.1f us (%+.1f%% of a PK read; "
+           "noise of a loaded machine included)\n", t_routed * 1e6,
+           100 * (t_routed - t_direct) / t_pk);
+    printf("  PK read, routed, check_connections CR_NO %8.1f us (%+.1f%%)\n", t_unchecked * 1e6,
+           100 * (t_unchecked - t_direct) / t_pk);
+    printf("  PK read waiting for a token (replayed)   %8.1f us\n", t_token * 1e6);
+
+    settle(backend);
+    double tp_primary = replica_throughput(p, false, 4, seconds);
+    long before[2] = {0, 0};
+    for (int i = 0; i < n; i++) {
+        cr_replica_status st;
+        cr_engine_replica_status(all, i, &st);
+        before[i] = st.reads;
+    }
+    settle(backend);
+    double tp_replicas = replica_throughput(all, true, 4, seconds);
+    printf("  4 threads, %.1f s: primary alone %.0f reads/s, %d replica%s %.0f reads/s "
+           "(%.2fx)\n", seconds, tp_primary, n, n == 1 ? "" : "s", tp_replicas,
+           tp_replicas / tp_primary);
+    printf("  spread:");
+    for (int i = 0; i < n; i++) {
+        cr_replica_status st;
+        cr_engine_replica_status(all, i, &st);
+        printf(" replica %d %ld reads%s", i, st.reads - before[i], i + 1 < n ? "," : "");
+    }
+    cr_replica_status ps;
+    cr_engine_replica_status(all, -1, &ps);
+    printf(", primary (fallback) %ld\n", ps.reads);
+    fflush(stdout);
+
+    c = cr_engine_connect(p, NULL);
+    if (c)
+        cr_conn_exec(c, "DROP TABLE IF EXISTS bench_replica_items", NULL);
+    cr_conn_close(c);
+    cr_engine_free(direct);
+    cr_engine_free(unchecked);
+    cr_engine_free(one);
+    cr_engine_free(all);
+    cr_engine_free(p);
+}
+
+/* ------------------------------------------------------------------------
  * main
  * ------------------------------------------------------------------------ */
 
@@ -2911,7 +3153,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: bench [sqlite|postgresql|mysql ...] [--rows N] [--quick] [--reps N]\n"
-            "             [--only insert,lookup,fetch,orm,rel,unprepared] [--no-settle]\n"
+            "             [--only insert,lookup,fetch,orm,rel,unprepared,replicas]\n"
+            "             [--no-settle]\n"
             "\n"
             "Runs each workload through Crucible and through the raw client library and\n"
             "prints the best time of each and their ratio (crucible/raw).\n"
@@ -2923,7 +3166,9 @@ static void usage(FILE *f)
             "  --only W   only these workloads: insert, lookup, fetch, orm, rel,\n"
             "             unprepared (PostgreSQL: prepared_statements=false against the\n"
             "             prepared path, direct and through PgBouncer at\n"
-            "             $CRUCIBLE_PGBOUNCER_SINGLE_URL when set) (comma-separated)\n"
+            "             $CRUCIBLE_PGBOUNCER_SINGLE_URL when set), replicas (needs the\n"
+            "             topologies of scripts/scaleout/pg-replicas.sh and\n"
+            "             mariadb-replica.sh) (comma-separated)\n"
             "  --no-settle  do not wait for the machine to go idle before each run\n"
             "             (the default waits, up to 20 s; --quick never waits)\n"
             "Backends (default: all three): SQLite on a file in a temporary directory;\n"
@@ -2945,7 +3190,7 @@ static size_t parse_count(const char *opt, const char *s)
 
 /* "insert,fetch" and the like. */
 static bool parse_only(const char *list, bool *insert, bool *lookup, bool *fetch, bool *orm,
-                       bool *rel, bool *unprepared)
+                       bool *rel, bool *unprepared, bool *replicas)
 {
     if (!*list)
         return false;
@@ -2963,6 +3208,8 @@ static bool parse_only(const char *list, bool *insert, bool *lookup, bool *fetch
             *rel = true;
         else if (n == 10 && strncmp(list, "unprepared", n) == 0)
             *unprepared = true;
+        else if (n == 8 && strncmp(list, "replicas", n) == 0)
+            *replicas = true;
         else
             return false;
         list += n;
@@ -2990,7 +3237,7 @@ int main(int argc, char **argv)
     size_t rows = 100000;
     bool quick = false;
     bool only_insert = false, only_lookup = false, only_fetch = false, only_orm = false,
-         only_rel = false, only_unprepared = false;
+         only_rel = false, only_unprepared = false, only_replicas = false;
     int reps = 3;
     const char *want[8];
     int nwant = 0;
@@ -3012,9 +3259,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--only") == 0 || strncmp(a, "--only=", 7) == 0) {
             const char *list = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : "");
             if (!parse_only(list, &only_insert, &only_lookup, &only_fetch, &only_orm,
-                            &only_rel, &only_unprepared)) {
-                fprintf(stderr, "bench: --only takes insert, lookup, fetch, orm, rel and/or "
-                                "unprepared, separated by commas\n");
+                            &only_rel, &only_unprepared, &only_replicas)) {
+                fprintf(stderr, "bench: --only takes insert, lookup, fetch, orm, rel, "
+                                "unprepared and/or replicas, separated by commas\n");
                 usage(stderr);
                 return 2;
             }
@@ -3045,7 +3292,7 @@ int main(int argc, char **argv)
         want[nwant++] = "mysql";
     }
     bool all = !only_insert && !only_lookup && !only_fetch && !only_orm && !only_rel &&
-               !only_unprepared;
+               !only_unprepared && !only_replicas;
     sizes sz = {rows, rows / 10, rows * 5, rows / 10, reps, all || only_insert,
                 all || only_lookup, all || only_fetch, all || only_orm, all || only_rel,
                 all || only_unprepared};
@@ -3143,6 +3390,9 @@ int main(int argc, char **argv)
     print_tables();
     print_pool();
     print_unprepared();
+    for (int w = 0; (all || only_replicas) && w < nwant; w++)
+        if (strcmp(want[w], "sqlite") != 0 && cr_backend_available(want[w]))
+            bench_replicas(want[w], sz.reps, quick);
     cr_metadata_free(items_md);
     cr_metadata_free(orm_md);
     cr_metadata_free(rel_md);

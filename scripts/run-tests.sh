@@ -43,7 +43,7 @@ servers_dir=""
 # after the standard servers, once, and shared by the four builds; each
 # writes its URLs to DIR/env. CRUCIBLE_SCALEOUT overrides the list (a
 # space-separated list of names; empty for none).
-all_scaleout=(pgbouncer galera)
+all_scaleout=(pgbouncer pg-replicas mariadb-replica galera)
 if [[ -v CRUCIBLE_SCALEOUT ]]; then
     read -r -a scaleout <<<"$CRUCIBLE_SCALEOUT"
 else

@@ -236,6 +236,16 @@ typedef struct cr_session_options {
     int lazy_warn_threshold;        /* N+1 report after this many lazy loads
                                      * of one relationship: 0 is 10 under
                                      * echo and off otherwise; -1 off        */
+    /* Read from the engine's replicas (crucible/replica.h): until the
+     * session writes in a transaction, its queries, gets, refreshes and
+     * lazy loads run on a read-only connection (cr_engine_connect_readonly);
+     * its first write (a flush, a bulk update, begin_nested,
+     * cr_session_connection) moves the transaction to the primary, where
+     * it stays until commit or rollback. After its own commit, the session's
+     * next reads wait for a replica that has replayed that commit (a
+     * read-your-writes token), or go to the primary. Ignored by a session
+     * bound to a connection. Off by default. */
+    bool read_from_replicas;
 } cr_session_options;
 
 /* A session factory (sessionmaker(bind=engine, ...)): the engine and the

@@ -143,7 +143,35 @@ typedef struct cr_driver {
      * runs nothing else on its connection but transaction control at close,
      * before which it resets the streaming statement. */
     void (*reset)(cr_driver_stmt *st);
+
+    /* Replication, for read replicas (engine/replica.c). All optional: a
+     * backend without replicas (SQLite) leaves them NULL. A position is
+     * text the backend defines (a WAL LSN, a GTID list), at most
+     * CR_POSITION_MAX bytes with its NUL. */
+    /* The server's write position now: every transaction committed on it
+     * before the call is at or before it. */
+    cr_status (*write_position)(cr_driver_conn *dc, char *buf, size_t size, cr_error *err);
+    /* Check the syntax of a position that came from outside (a token),
+     * without a server: CR_ERR_ARGUMENT saying what is wrong. */
+    cr_status (*check_position)(const char *pos, cr_error *err);
+    /* Merge pos into into (size bytes, a position or ""): afterwards into
+     * is at or past both. Both are checked positions. */
+    cr_status (*merge_position)(char *into, size_t size, const char *pos, cr_error *err);
+    /* On a replica: wait up to timeout seconds for it to have applied
+     * everything up to pos; *reached says whether it did. A server that is
+     * not a replica has applied everything it has: reached. */
+    cr_status (*wait_position)(cr_driver_conn *dc, const char *pos, double timeout,
+                               bool *reached, cr_error *err);
+    /* On a replica: how many seconds it is behind its primary (0: caught
+     * up; INFINITY when its replay is stopped and the lag is unknown). 0 on
+     * a server that is not a replica. */
+    cr_status (*replica_lag)(cr_driver_conn *dc, double *seconds, cr_error *err);
+    /* The connection's socket (-1 when unknown), for the engine's cheap
+     * check, without a round trip, that the server has not closed it. */
+    int (*socket)(cr_driver_conn *dc);
 } cr_driver;
+
+#define CR_POSITION_MAX 256
 
 /* The drivers compiled in: each only when its client library was found. */
 #ifdef CRUCIBLE_HAVE_SQLITE
@@ -157,6 +185,13 @@ extern const cr_driver cr_mysql_driver;
 #endif
 
 /* Helpers shared by drivers. */
+/* replication.c: PostgreSQL's WAL LSNs ("16/B374D848") and MariaDB's GTID
+ * lists ("0-1-42,1-2-7") as positions (see write_position). */
+cr_status cr_lsn_parse(const char *text, uint64_t *out, cr_error *err);
+cr_status cr_lsn_merge(char *into, size_t size, const char *pos, cr_error *err);
+cr_status cr_gtid_check(const char *text, cr_error *err);
+cr_status cr_gtid_merge(char *into, size_t size, const char *pos, cr_error *err);
+
 /* Map SQL isolation names to upper-case canonical form or NULL if unknown. */
 const char *cr_isolation_canonical(const char *level);
 

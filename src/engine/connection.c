@@ -26,7 +26,10 @@ const cr_error *cr_conn_error(const cr_conn *c)
     return c->err.cls ? &c->err : NULL;
 }
 
-cr_engine *cr_conn_engine(const cr_conn *c) { return c ? c->engine : NULL; }
+cr_engine *cr_conn_engine(const cr_conn *c)
+{
+    return c ? (c->routed_from ? c->routed_from : c->engine) : NULL;
+}
 bool cr_conn_in_transaction(const cr_conn *c) { return c && c->in_tx; }
 int cr_conn_savepoint_depth(const cr_conn *c) { return c ? c->sp_depth : 0; }
 const char *cr_conn_isolation_level(const cr_conn *c)
@@ -133,6 +136,10 @@ static cr_status end_tx(cr_conn *c, const char *sql)
         c->in_tx = false;
         c->sp_depth = 0;
     }
+    /* Read-your-writes remembers where the commit is (engines with
+     * replicas only: one pointer test for the others). */
+    if (st == CR_OK && c->engine->replicas && !c->routed_from && sql[0] == 'C')
+        cr_replicas_note_commit(c);
     return st;
 }
 

@@ -109,8 +109,8 @@ static cr_status count_option(const char *name, int value, int dflt, int *out, c
 }
 
 /* A seconds option: 0 takes the default, CR_NONE is 0. */
-static cr_status seconds_option(const char *name, double value, double dflt, double *out,
-                                cr_error *err)
+cr_status cr_seconds_option(const char *name, double value, double dflt, double *out,
+                            cr_error *err)
 {
     if (value == 0)
         *out = dflt;
@@ -150,8 +150,8 @@ static cr_status apply_options(cr_engine *e, const cr_engine_options *o, cr_erro
         (st = count_option("max_overflow", o->max_overflow, 10, &e->max_overflow, err)) ||
         (st = count_option("statement_cache_size", o->statement_cache_size, 100,
                            &e->stmt_cache_size, err)) ||
-        (st = seconds_option("pool_timeout", o->pool_timeout, 30, &e->pool_timeout, err)) ||
-        (st = seconds_option("pool_recycle", o->pool_recycle, 0, &e->pool_recycle, err)))
+        (st = cr_seconds_option("pool_timeout", o->pool_timeout, 30, &e->pool_timeout, err)) ||
+        (st = cr_seconds_option("pool_recycle", o->pool_recycle, 0, &e->pool_recycle, err)))
         return st;
     if (e->stmt_cache_size < 0)
         e->stmt_cache_size = 1 << 20;
@@ -236,6 +236,7 @@ static cr_status keep_memory_database(cr_engine *e, cr_error *err)
  * any). */
 void cr_engine_destroy(cr_engine *e)
 {
+    cr_replicas_free(e->replicas);
     cr_pool_close_for_free(e);
     if (e->keeper)
         cr_pconn_destroy(e, e->keeper);
@@ -245,8 +246,7 @@ void cr_engine_destroy(cr_engine *e)
     cr_free(e);
 }
 
-/* Hand a local error to the caller of a call that reports through cr_error **. */
-static void hand_over(cr_error *local, cr_error **err)
+void cr_error_hand_over(cr_error *local, cr_error **err)
 {
     if (err)
         *err = cr_error_dup(local);
@@ -255,7 +255,7 @@ static void hand_over(cr_error *local, cr_error **err)
 
 static cr_engine *fail(cr_engine *e, cr_error *local, cr_error **err)
 {
-    hand_over(local, err);
+    cr_error_hand_over(local, err);
     if (e)
         cr_engine_destroy(e);
     return NULL;
@@ -345,7 +345,7 @@ cr_conn *cr_engine_connect(cr_engine *e, cr_error **err)
         c = NULL;
     }
     if (!c) {
-        hand_over(&local, err);
+        cr_error_hand_over(&local, err);
         return NULL;
     }
     c->engine = e;
@@ -378,7 +378,7 @@ static cr_status transaction_once(cr_engine *e, cr_status (*fn)(cr_conn *, void 
     if (!fn) {
         cr_error local = {0};
         cr_error_set(&local, CR_ERR_ARGUMENT, "transaction callback is NULL");
-        hand_over(&local, err);
+        cr_error_hand_over(&local, err);
         return CR_ERR_ARGUMENT;
     }
     cr_error *begin_err = NULL;

@@ -100,6 +100,7 @@ struct cr_engine {
     bool memory_shared;         /* in-memory SQLite, shared by its connections */
     cr_pconn *keeper;           /* and the connection that keeps it alive
                                  * (guarded by lock; opened at first checkout) */
+    struct cr_replica_set *replicas;    /* read replicas (replica.c), or NULL */
 };
 
 typedef struct cr_result cr_result;
@@ -126,6 +127,11 @@ struct cr_conn {
     cr_result *streaming;       /* a streamed result still reading */
     cr_result *spare;           /* a freed result kept for the next execute */
     cr_conn_ref *refs;          /* handles to tell when it closes */
+    /* Read-only connections (replica.c): the engine they were asked of
+     * (engine is then a replica's, or that engine itself on a fallback),
+     * and 1 + the index of the replica serving, 0 for the primary. */
+    cr_engine *routed_from;
+    int replica_slot;
 };
 
 struct cr_row {
@@ -183,6 +189,13 @@ void cr_pool_log(cr_engine *e, const char *fmt, ...) __attribute__((format(print
 /* Free an engine whose last connection has come back (pool.c). */
 void cr_engine_destroy(cr_engine *e);
 double cr_now_seconds(void);
+/* Hand a local error to the caller of a call that reports through
+ * cr_error ** (a copy when err is not NULL), and clear it. */
+void cr_error_hand_over(cr_error *local, cr_error **err);
+/* An option in seconds: 0 takes dflt, CR_NONE is 0, else it must be
+ * positive (CR_ERR_ARGUMENT naming it). */
+cr_status cr_seconds_option(const char *name, double value, double dflt, double *out,
+                            cr_error *err);
 
 /* After a driver call on c's connection failed with err: when err says the
  * server is gone, the connection is lost, and so are all the pool's
@@ -191,6 +204,11 @@ double cr_now_seconds(void);
  * connection not in AUTOCOMMIT, where every statement commits itself), else
  * commit_unknown. */
 void cr_conn_note_error(cr_conn *c, cr_error *err, bool committing);
+
+/* replica.c */
+void cr_replicas_free(struct cr_replica_set *set);
+/* After a commit on a primary connection of an engine with replicas. */
+void cr_replicas_note_commit(cr_conn *c);
 
 /* pool.c */
 cr_status cr_pool_init(cr_engine *e);

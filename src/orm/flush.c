@@ -1711,7 +1711,7 @@ static cr_status plan_run(cr_session *s, flush_plan *p)
 {
     cr_status st = cr_map_reserve(s, p->ninserts) ? cr_error_oom(&s->err) : CR_OK;
     if (!st)
-        st = cr_session_begin_if_needed(s);
+        st = cr_session_begin_for_write(s);
     for (size_t k = 0; k < p->nsteps && !st; k++) {
         const flush_step *step = &p->steps[k];
         switch (step->kind) {

@@ -157,6 +157,12 @@ struct cr_session {
     cr_instance **buckets;       /* identity map                             */
     size_t nbuckets, nmap;
     uint64_t order;
+    /* read_from_replicas: whether conn is a read-only connection, and the
+     * session's last commit, for its next reads to wait for ("" none;
+     * token_lost: its position could not be read, so reads go to the
+     * primary). */
+    bool read_replicas, reading, token_lost;
+    char token[CR_TOKEN_MAX];
 };
 
 struct cr_sessionmaker {
@@ -201,6 +207,9 @@ cr_status cr_row_key(const cr_mapper *m, const cr_row *row, int base, cr_value *
 
 /* session.c */
 cr_status cr_session_begin_if_needed(cr_session *s);
+/* As cr_session_begin_if_needed, for work that writes: a session reading
+ * from a replica moves to the primary first. */
+cr_status cr_session_begin_for_write(cr_session *s);
 /* End the session's transaction (and its savepoints): commit or roll back,
  * give the connection back. */
 cr_status cr_session_end(cr_session *s, bool commit);

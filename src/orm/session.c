@@ -78,6 +78,7 @@ static cr_session *session_make(cr_engine *engine, cr_conn *bind, const cr_sessi
     s->expire_on_commit = !o || o->expire_on_commit != CR_NO;
     int warn = o ? o->lazy_warn_threshold : 0;
     s->lazy_warn = warn > 0 ? warn : warn == 0 && engine->echo ? 10 : 0;
+    s->read_replicas = o && o->read_from_replicas && !bind;
     return s;
 }
 
@@ -249,7 +250,9 @@ size_t cr_session_identity_count(const cr_session *s) { return s ? s->nmap : 0; 
 
 /* ---- transactions ---- */
 
-cr_status cr_session_begin_if_needed(cr_session *s)
+/* A connection for the session's transaction, if it has none: a
+ * read-only one when it reads from replicas and the work does not write. */
+static cr_status begin_conn(cr_session *s, bool write)
 {
     forget_closed_bind(s);
     if (s->conn)
@@ -267,7 +270,9 @@ cr_status cr_session_begin_if_needed(cr_session *s)
         return CR_OK;
     }
     cr_error *err = NULL;
-    s->conn = cr_engine_connect(s->engine, &err);
+    s->reading = !write && s->read_replicas && !s->token_lost;
+    s->conn = s->reading ? cr_engine_connect_readonly_after(s->engine, s->token, &err)
+                         : cr_engine_connect(s->engine, &err);
     if (!s->conn) {
         cr_error_copy(&s->err, err);
         cr_status st = err ? err->cls : CR_ERR_NO_MEMORY;
@@ -278,12 +283,29 @@ cr_status cr_session_begin_if_needed(cr_session *s)
     return CR_OK;
 }
 
+cr_status cr_session_begin_if_needed(cr_session *s) { return begin_conn(s, false); }
+
+/* A session reading from a replica gives its read-only connection back
+ * (nothing on it to keep: it wrote nothing) and begins on the primary. */
+cr_status cr_session_begin_for_write(cr_session *s)
+{
+    if (s->reading && s->conn) {
+        cr_conn_close(s->conn);
+        s->conn = NULL;
+    }
+    s->reading = false;
+    return begin_conn(s, true);
+}
+
 cr_result *cr_session_run(cr_session *s, cr_stmt *q)
 {
     if (!q) {
         cr_error_oom(&s->err);
         return NULL;
     }
+    if (s->reading && q->kind != CR_STMT_SELECT && q->kind != CR_STMT_COMPOUND &&
+        cr_session_begin_for_write(s))
+        return NULL;
     if (cr_stmt_error(q)) {
         cr_error_copy(&s->err, cr_stmt_error(q));
         return NULL;
@@ -296,7 +318,7 @@ cr_result *cr_session_run(cr_session *s, cr_stmt *q)
 
 cr_conn *cr_session_connection(cr_session *s)
 {
-    if (!s || cr_session_check(s) || cr_session_begin_if_needed(s))
+    if (!s || cr_session_check(s) || cr_session_begin_for_write(s))
         return NULL;
     return s->conn;
 }
@@ -325,9 +347,13 @@ cr_status cr_session_end(cr_session *s, bool commit)
     }
     if (st)
         cr_session_conn_failed(s, c);
+    /* What the session committed on the primary, for its next reads. */
+    if (s->read_replicas && commit && !st && !s->reading)
+        s->token_lost = cr_conn_commit_token(c, s->token, sizeof s->token) != CR_OK;
     if (!s->bind)
         cr_conn_close(c);
     s->conn = NULL;
+    s->reading = false;
     s->level = 0;
     s->outer_savepoint = false;
     return st;
@@ -457,7 +483,7 @@ cr_status cr_session_begin_nested(cr_session *s)
     if (!st)
         st = cr_flush(s);
     if (!st)
-        st = cr_session_begin_if_needed(s);
+        st = cr_session_begin_for_write(s);
     if (st)
         return st;
     if (cr_conn_begin_nested(s->conn))

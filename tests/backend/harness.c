@@ -44,19 +44,7 @@ void harness_sleep(double seconds)
 
 int harness_system(const char *cmd)
 {
-    DIR *d = opendir("/proc/self/fd");
-    if (d) {
-        struct dirent *ent;
-        while ((ent = readdir(d)) != NULL) {
-            int fd = atoi(ent->d_name);
-            if (fd <= 2 || fd == dirfd(d))
-                continue;
-            int flags = fcntl(fd, F_GETFD);
-            if (flags >= 0)
-                fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-        }
-        closedir(d);
-    }
+    harness_cloexec_all();
     fflush(NULL);
     return system(cmd);
 }
@@ -351,4 +339,23 @@ int harness_orm_teardown(void **state)
     (void)state;
     harness_drop(suite_engine, suite_md);
     return 0;
+}
+
+/* Mark every file descriptor close-on-exec, so that a server started by the
+ * script does not inherit this process's sockets. */
+void harness_cloexec_all(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL) {
+        int fd = atoi(ent->d_name);
+        if (fd <= 2 || fd == dirfd(d))
+            continue;
+        int flags = fcntl(fd, F_GETFD);
+        if (flags >= 0)
+            fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+    closedir(d);
 }

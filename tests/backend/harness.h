@@ -30,6 +30,8 @@ void harness_sleep(double seconds);
  * that a server the command starts does not inherit the test's sockets (a
  * database connection held open by a server would never see its peer go). */
 int harness_system(const char *cmd);
+/* The marking alone, for a test that starts servers some other way. */
+void harness_cloexec_all(void);
 
 bool is_sqlite(void);
 bool is_pg(void);

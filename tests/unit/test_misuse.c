@@ -334,6 +334,60 @@ static void sweep_conn(cr_conn *conn, cr_status expect)
     cr_stmt_free(ins);
 }
 
+/* Read replicas (crucible/replica.h): NULLs, and SQLite, which has none. */
+static void test_replica_misuse(void **state)
+{
+    (void)state;
+    cr_error *err = NULL;
+    ARG(cr_engine_add_replica(NULL, "postgresql://u@127.0.0.1:1/db", &err));
+    cr_error_free(err);
+    ARG(cr_engine_add_replica(fx.e, NULL, &err));
+    cr_error_free(err);
+    ARG(cr_engine_add_replica(NULL, NULL, NULL));
+    CHECK(cr_engine_add_replica(fx.e, "sqlite://", &err) == CR_ERR_NOT_SUPPORTED,
+          "a replica of SQLite");
+    cr_error_free(err);
+    ARG(cr_engine_set_replica_options(NULL, NULL, &err));
+    cr_error_free(err);
+    CHECK(cr_engine_set_replica_options(fx.e, NULL, NULL) == CR_ERR_NOT_SUPPORTED,
+          "replica options on SQLite");
+    CHECK(cr_engine_replica_count(NULL) == 0 && cr_engine_replica_count(fx.e) == 0,
+          "replica count");
+    err = NULL;
+    NUL(cr_engine_connect_readonly(NULL, &err));
+    CHECK(cr_error_class(err) == CR_ERR_ARGUMENT, "connect_readonly(NULL)");
+    cr_error_free(err);
+    NUL(cr_engine_connect_readonly_after(NULL, "0/1", NULL));
+    NUL(cr_engine_begin_readonly(NULL, NULL));
+    err = NULL;
+    NUL(cr_engine_connect_readonly_after(fx.e, "0/1", &err));
+    CHECK(cr_error_class(err) == CR_ERR_NOT_SUPPORTED, "a token on SQLite");
+    cr_error_free(err);
+    char token[CR_TOKEN_MAX];
+    ARG(cr_conn_commit_token(NULL, token, sizeof token));
+    CHECK(cr_conn_replica(NULL) == -1, "cr_conn_replica(NULL)");
+    /* Without replicas, read-only work is the database's own. */
+    cr_conn *c = cr_engine_connect_readonly(fx.e, NULL);
+    assert_non_null(c);
+    CHECK(cr_conn_replica(c) == -1, "no replica");
+    ARG(cr_conn_commit_token(c, NULL, 8));
+    CHECK(cr_conn_commit_token(c, token, sizeof token) == CR_ERR_NOT_SUPPORTED,
+          "a token on SQLite");
+    cr_conn_invalidate(c);
+    CHECK(cr_conn_commit_token(c, token, sizeof token) == CR_ERR_RESOURCE_CLOSED,
+          "a token on an invalidated connection");
+    cr_conn_close(c);
+    c = cr_engine_begin_readonly(fx.e, NULL);
+    assert_non_null(c);
+    CHECK(cr_conn_in_transaction(c), "begin_readonly begins");
+    cr_conn_close(c);
+    cr_replica_status rs;
+    ARG(cr_engine_replica_status(NULL, -1, &rs));
+    ARG(cr_engine_replica_status(fx.e, -1, NULL));
+    ARG(cr_engine_replica_status(fx.e, 0, &rs));
+    CHECK(cr_engine_replica_status(fx.e, -1, &rs) == CR_OK && rs.reads == 0, "primary status");
+}
+
 static void test_conn_null(void **state)
 {
     (void)state;
@@ -2113,6 +2167,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_errors_and_values, check_clean),
         cmocka_unit_test_teardown(test_engine, check_clean),
+        cmocka_unit_test_teardown(test_replica_misuse, check_clean),
         cmocka_unit_test_teardown(test_conn_null, check_clean),
         cmocka_unit_test_teardown(test_conn_invalidated, check_clean),
         cmocka_unit_test_teardown(test_result_null, check_clean),

@@ -2,6 +2,7 @@
 #include "dialects/driver.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1267,6 +1268,98 @@ static cr_status my_lastrowid(cr_driver_stmt *st, int64_t *out, cr_error *err)
     return CR_OK;
 }
 
+/* ------------------------------------------------------------------------
+ * Replication (MariaDB GTIDs)
+ * ------------------------------------------------------------------------ */
+
+/* Run sql and keep its result (NULL when it returns no rows). */
+static cr_status my_query_result(cr_driver_conn *dc, const char *sql, MYSQL_RES **out,
+                                 cr_error *err)
+{
+    if (dc->streaming)
+        return busy_error(err);
+    MYSQL *m = dc->mysql;
+    if (mysql_real_query(m, sql, (unsigned long)strlen(sql)))
+        return conn_error(m, err);
+    *out = mysql_store_result(m);
+    if (!*out && mysql_field_count(m) != 0)
+        return conn_error(m, err);
+    return CR_OK;
+}
+
+/* The first column of a one-row query as text into buf ("" for NULL). */
+static cr_status my_scalar_text(cr_driver_conn *dc, const char *sql, char *buf, size_t size,
+                                bool *is_null, cr_error *err)
+{
+    MYSQL_RES *res = NULL;
+    cr_status st = my_query_result(dc, sql, &res, err);
+    MYSQL_ROW row = st || !res ? NULL : mysql_fetch_row(res);
+    unsigned long *len = row ? mysql_fetch_lengths(res) : NULL;
+    if (!st && (!row || !len))
+        st = cr_error_set(err, CR_ERR_INTERNAL, "%s: expected one row", sql);
+    else if (!st && (*is_null = row[0] == NULL))
+        buf[0] = '\0';
+    else if (!st && len[0] >= size)
+        st = cr_error_set(err, CR_ERR_INTERNAL, "%s: value too long", sql);
+    else if (!st)
+        memcpy(buf, row[0], len[0] + 1);
+    if (res)
+        mysql_free_result(res);
+    return st;
+}
+
+/* The GTIDs of every transaction in this server's binary log (the global
+ * position, not the session's @@last_gtid: it also covers commits of other
+ * sessions, which read-your-writes across requests needs). */
+static cr_status my_write_position(cr_driver_conn *dc, char *buf, size_t size, cr_error *err)
+{
+    bool is_null = false;
+    return my_scalar_text(dc, "SELECT @@GLOBAL.gtid_binlog_pos", buf, size, &is_null, err);
+}
+
+static cr_status my_wait_position(cr_driver_conn *dc, const char *pos, double timeout,
+                                  bool *reached, cr_error *err)
+{
+    cr_status st = cr_gtid_check(pos, err);
+    if (st)
+        return st;
+    if (!*pos) {
+        *reached = true;      /* nothing was ever written */
+        return CR_OK;
+    }
+    /* Checked above: digits, '-' and ',' only, safe inside the quotes. */
+    char sql[CR_POSITION_MAX + 64], buf[32];
+    snprintf(sql, sizeof sql, "SELECT MASTER_GTID_WAIT('%s', %.3f)", pos, timeout);
+    bool is_null = false;
+    if ((st = my_scalar_text(dc, sql, buf, sizeof buf, &is_null, err)))
+        return st;
+    *reached = !is_null && strcmp(buf, "0") == 0;   /* -1: timed out */
+    return CR_OK;
+}
+
+/* Seconds_Behind_Master of SHOW SLAVE STATUS: NULL while its threads are
+ * stopped, which counts as lagging without bound; no row: not a replica. */
+static cr_status my_replica_lag(cr_driver_conn *dc, double *seconds, cr_error *err)
+{
+    MYSQL_RES *res = NULL;
+    cr_status st = my_query_result(dc, "SHOW SLAVE STATUS", &res, err);
+    if (st || !res)
+        return st;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    *seconds = 0;
+    if (row) {
+        unsigned n = mysql_num_fields(res);
+        MYSQL_FIELD *f = mysql_fetch_fields(res);
+        for (unsigned i = 0; i < n; i++)
+            if (strcmp(f[i].name, "Seconds_Behind_Master") == 0)
+                *seconds = row[i] ? strtod(row[i], NULL) : INFINITY;
+    }
+    mysql_free_result(res);
+    return CR_OK;
+}
+
+static int my_socket_fd(cr_driver_conn *dc) { return (int)mysql_get_socket(dc->mysql); }
+
 const cr_driver cr_mysql_driver = {
     .name = "mysql",
     .param_style = CR_PARAM_QMARK,
@@ -1285,4 +1378,10 @@ const cr_driver cr_mysql_driver = {
     .rowcount = my_rowcount,
     .lastrowid = my_lastrowid,
     .reset = my_reset,
+    .write_position = my_write_position,
+    .check_position = cr_gtid_check,
+    .merge_position = cr_gtid_merge,
+    .wait_position = my_wait_position,
+    .replica_lag = my_replica_lag,
+    .socket = my_socket_fd,
 };

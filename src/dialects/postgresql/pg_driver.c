@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Type OIDs (the server's pg_type_d.h is not part of libpq's headers). */
 enum {
@@ -1129,6 +1130,112 @@ static void pg_reset(cr_driver_stmt *st)
     end_stream(st);
 }
 
+/* ---- replication ------------------------------------------------------------------ */
+
+/* Run a query of one row and one column; its text (NULL: SQL NULL) in buf. */
+static cr_status pg_scalar_text(cr_driver_conn *dc, const char *sql, char *buf, size_t size,
+                                bool *is_null, cr_error *err)
+{
+    claim(dc, NULL);
+    flush_pending(dc);
+    PGresult *r = PQexec(dc->pg, sql);
+    cr_status st = CR_OK;
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK)
+        st = map_error(dc, r, err);
+    else if (PQntuples(r) != 1 || PQnfields(r) != 1)
+        st = cr_error_set(err, CR_ERR_INTERNAL, "%s: expected one value", sql);
+    else if ((*is_null = PQgetisnull(r, 0, 0)))
+        buf[0] = '\0';
+    else if ((size_t)PQgetlength(r, 0, 0) >= size)
+        st = cr_error_set(err, CR_ERR_INTERNAL, "%s: value too long", sql);
+    else
+        memcpy(buf, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0) + 1);
+    PQclear(r);
+    return st;
+}
+
+/* The end of the WAL inserted so far: past every commit record written,
+ * including those not yet flushed (pg_current_wal_lsn() is the flushed end,
+ * which an asynchronous commit may not have reached). When the last record
+ * ended on a page boundary, the insert position is past the next page's
+ * header (24 bytes, 40 at a segment's start), where no replica's replay
+ * position (the end of the last record replayed) can be before another
+ * record comes: the boundary is the position then. */
+static cr_status pg_write_position(cr_driver_conn *dc, char *buf, size_t size, cr_error *err)
+{
+    bool is_null = false;
+    cr_status st = pg_scalar_text(
+        dc,
+        "SELECT (CASE WHEN (l - '0/0') % s = 40 THEN l - 40 "
+        "WHEN (l - '0/0') % b = 24 THEN l - 24 ELSE l END)::text "
+        "FROM (SELECT pg_current_wal_insert_lsn() AS l, "
+        "current_setting('wal_block_size')::numeric AS b, "
+        "pg_size_bytes(current_setting('wal_segment_size')) AS s) AS x",
+        buf, size, &is_null, err);
+    if (st == CR_OK && is_null)
+        st = cr_error_set(err, CR_ERR_INTERNAL, "pg_current_wal_insert_lsn() is NULL");
+    return st;
+}
+
+static cr_status pg_check_position(const char *pos, cr_error *err)
+{
+    uint64_t lsn;
+    return cr_lsn_parse(pos, &lsn, err);
+}
+
+/* Poll the replay position: PostgreSQL has no call that waits for one (its
+ * replay is seen in microseconds on loopback; the sleep grows to 2 ms). */
+static cr_status pg_wait_position(cr_driver_conn *dc, const char *pos, double timeout,
+                                  bool *reached, cr_error *err)
+{
+    uint64_t want, have;
+    cr_status st = cr_lsn_parse(pos, &want, err);
+    struct timespec start, now, pause = {0, 100000};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (st == CR_OK) {
+        char buf[64];
+        bool is_null = false;
+        if ((st = pg_scalar_text(dc, "SELECT pg_last_wal_replay_lsn()::text", buf, sizeof buf,
+                                 &is_null, err)))
+            break;
+        if (is_null || (st = cr_lsn_parse(buf, &have, err)) || have >= want) {
+            *reached = st == CR_OK;    /* NULL: not in recovery, a primary */
+            break;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double waited = (double)(now.tv_sec - start.tv_sec) +
+                        (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+        if (waited >= timeout) {
+            *reached = false;
+            break;
+        }
+        nanosleep(&pause, NULL);
+        if (pause.tv_nsec < 2000000)
+            pause.tv_nsec *= 2;
+    }
+    return st;
+}
+
+/* Seconds since the last transaction replayed, when there is WAL received
+ * and not yet replayed; else caught up. */
+static cr_status pg_replica_lag(cr_driver_conn *dc, double *seconds, cr_error *err)
+{
+    char buf[64];
+    bool is_null = false;
+    cr_status st = pg_scalar_text(
+        dc,
+        "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0 "
+        "WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 "
+        "ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) "
+        "END::float8::text",
+        buf, sizeof buf, &is_null, err);
+    if (st == CR_OK)
+        *seconds = is_null ? 0 : strtod(buf, NULL);
+    return st;
+}
+
+static int pg_socket(cr_driver_conn *dc) { return PQsocket(dc->pg); }
+
 const cr_driver cr_postgresql_driver = {
     .name = "postgresql",
     .param_style = CR_PARAM_DOLLAR,
@@ -1148,4 +1255,10 @@ const cr_driver cr_postgresql_driver = {
     .rowcount = pg_rowcount,
     .lastrowid = pg_lastrowid,
     .reset = pg_reset,
+    .write_position = pg_write_position,
+    .check_position = pg_check_position,
+    .merge_position = cr_lsn_merge,
+    .wait_position = pg_wait_position,
+    .replica_lag = pg_replica_lag,
+    .socket = pg_socket,
 };
