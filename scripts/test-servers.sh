@@ -406,8 +406,9 @@ start_mariadb() {
 
     # Remove the password-less root accounts reachable over TCP, then create
     # the test user for both TCP ('%') and socket ('localhost') connections.
-    # It may also create and drop the databases named crucible_shard_*: the
-    # shard suite's (PostgreSQL's test role has CREATEDB for the same).
+    # It may also create and drop the databases named crucible_shard_* (the
+    # shard suite's) and crucible_tutorial (the tutorial's check); PostgreSQL's
+    # test role has CREATEDB for the same.
     local pw
     pw=$(my_literal "$DB_PASSWORD")
     if ! "$client" --no-defaults --socket="$MY_SOCKET" -uroot \
@@ -420,6 +421,8 @@ GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'%';
 GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'localhost';
 GRANT ALL PRIVILEGES ON \`crucible\_shard\_%\`.* TO '$DB_USER'@'%';
 GRANT ALL PRIVILEGES ON \`crucible\_shard\_%\`.* TO '$DB_USER'@'localhost';
+GRANT ALL PRIVILEGES ON \`crucible\_tutorial\`.* TO '$DB_USER'@'%';
+GRANT ALL PRIVILEGES ON \`crucible\_tutorial\`.* TO '$DB_USER'@'localhost';
 FLUSH PRIVILEGES;
 EOF
     then
