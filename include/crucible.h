@@ -694,10 +694,12 @@ CR_API cr_status cr_row_datetime_or_null_named(const cr_row *row, const char *co
     CR__BY_COL(cr_row_datetime_or_null, col)(row, col, out, is_null)
 
 /* The schema (MetaData, Table, Column, DDL, Inspector), the SQL expression
- * language (select, insert, update, delete) and the ORM (models, Session). */
+ * language (select, insert, update, delete), the ORM (models, Session) and
+ * schema migrations (revisions, upgrade, downgrade). */
 #include "crucible/schema.h"
 #include "crucible/sql.h"
 #include "crucible/orm.h"
+#include "crucible/migrate.h"
 
 #ifdef __cplusplus
 }
