@@ -207,7 +207,8 @@ static cr_status read_version(run *r, bool check_known, cr_buf *ids)
     if (!r->has_version_table)
         return cr_conn_commit(r->conn) ? conn_error(r) : CR_OK;
     cr_result *res = cr_conn_execute(r->conn, "SELECT version_num, progress FROM "
-                                              CR_MIGRATE_VERSION_TABLE, NULL);
+                                              CR_MIGRATE_VERSION_TABLE " ORDER BY version_num",
+                                     NULL);
     if (!res)
         return conn_error(r);
     const cr_row *row;
