@@ -202,7 +202,7 @@ static void test_parse_errors(void **state)
 /* The graph: resolve (or the first run) must fail with the fragment. */
 static void graph_fails(const char *const *texts, size_t n, const char *fragment)
 {
-    char names[8][16];
+    char names[8][32];
     const char *np[8];
     for (size_t i = 0; i < n; i++) {
         snprintf(names[i], sizeof names[i], "g%zu.rev", i);
