@@ -61,6 +61,8 @@
  *               indexes again, PRAGMA foreign_key_check) with foreign keys
  *               off around the transaction (PRAGMA foreign_keys=OFF before,
  *               ON after: Crucible's SQLite connections have them on).
+ *               Consecutive operations that rebuild one table are one
+ *               rebuild (Alembic's batch mode: the rows are copied once).
  *   MySQL /     DDL commits at once, so a revision cannot be undone as a
  *   MariaDB     whole. Its progress is written to the version table after
  *               each operation (column progress: "upgrade 2/5"); a failure

@@ -63,10 +63,11 @@ cr_status cr_emit_buf(cr_emitter *e, cr_buf *b);
 /* A statement that must run outside any transaction (PRAGMA foreign_keys). */
 cr_status cr_emit_outside_tx(cr_emitter *e, const char *sql);
 
-/* Render and send one operation, updating the model; *rebuilt is set when
- * it rebuilt a table (SQLite), for the run to check foreign keys. */
-cr_status cr_migrate_render_op(cr_emitter *e, cr_model *m, const cr_migrate_op *op,
-                               bool *rebuilt);
+/* Render and send operations, updating the model. Consecutive operations
+ * that rebuild one table (SQLite) are one rebuild. On failure *failed is
+ * the index of the operation (the first of its batch) that failed. */
+cr_status cr_migrate_render_ops(cr_emitter *e, cr_model *m, const cr_migrate_op *ops, size_t n,
+                                size_t *failed);
 /* Whether op, on this dialect, rebuilds a table (so foreign keys go off
  * around the revision's transaction). */
 bool cr_migrate_op_rebuilds(const cr_dialect *d, const cr_migrate_op *op);

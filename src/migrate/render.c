@@ -198,9 +198,11 @@ static cr_status not_supported(rctx *r, const cr_migrate_op *op, const char *wha
  * copied, the old one dropped, the new one renamed, its indexes made again.
  * Foreign keys are off around the revision's transaction and checked with
  * PRAGMA foreign_key_check by the run. old is the table before the
- * operation, now after it; renamed_from / renamed_to map a renamed column. */
+ * operations, now after them; origin gives each column of now the column of
+ * old its values come from (NULL: a new column). */
 static cr_status rebuild(rctx *r, const cr_mtable *old, const cr_mtable *now,
-                         const char *renamed_from, const char *renamed_to)
+                         const char *(*origin)(const void *map, const char *col),
+                         const void *map)
 {
     cr_buf tmp;
     cr_buf_init(&tmp);
@@ -226,9 +228,8 @@ static cr_status rebuild(rctx *r, const cr_mtable *old, const cr_mtable *now,
         size_t n = 0;
         for (size_t i = 0; i < now->ncols; i++) {
             const cr_migrate_column *c = &now->cols[i];
-            const char *from = renamed_to && strcmp(c->name, renamed_to) == 0 ? renamed_from
-                                                                                 : c->name;
-            const cr_migrate_column *oc = cr_mtable_column(old, from);
+            const char *from = origin(map, c->name);
+            const cr_migrate_column *oc = from ? cr_mtable_column(old, from) : NULL;
             if (!oc)
                 continue;
             if (n++) {
@@ -513,30 +514,90 @@ static cr_status render_plain(rctx *r, const cr_migrate_op *op, const cr_mtable 
     return CR_OK;
 }
 
-cr_status cr_migrate_render_op(cr_emitter *e, cr_model *m, const cr_migrate_op *op,
-                               bool *rebuilt)
+/* Where each column of a table being rebuilt came from, through the
+ * renames, drops and additions of the operations batched into the rebuild. */
+typedef struct origins {
+    struct { const char *now, *was; } *cols;
+    size_t n;
+} origins;
+
+static const char *origin_of(const void *map, const char *col)
+{
+    const origins *o = map;
+    for (size_t i = 0; i < o->n; i++)
+        if (strcmp(o->cols[i].now, col) == 0)
+            return o->cols[i].was;
+    return NULL;
+}
+
+static void origins_follow(origins *o, const cr_migrate_op *op)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        if (op->kind == CR_MIGRATE_ALTER_COLUMN && op->new_name &&
+            strcmp(o->cols[i].now, op->name) == 0)
+            o->cols[i].now = op->new_name;
+        else if (op->kind == CR_MIGRATE_DROP_COLUMN && strcmp(o->cols[i].now, op->name) == 0)
+            o->cols[i--] = o->cols[--o->n];
+    }
+    /* An added column is new: it has no origin, even under an old name. */
+}
+
+/* The batch: ops, all rebuilding op[0].table, applied to the model and
+ * made one rebuild (Alembic's batch_alter_table, one copy of the rows). */
+static cr_status render_batch(rctx *r, const cr_migrate_op *ops, size_t n)
+{
+    const cr_mtable *known = cr_model_table(r->m, ops[0].table);
+    if (!known)
+        return not_supported(r, &ops[0], "a table rebuild");
+    cr_mtable old;
+    if (!cr_mtable_copy(&old, known))
+        return cr_error_oom(r->e->err);
+    origins o = {cr_malloc((old.ncols ? old.ncols : 1) * sizeof *o.cols), old.ncols};
+    cr_status st = o.cols ? CR_OK : cr_error_oom(r->e->err);
+    for (size_t i = 0; st == CR_OK && i < old.ncols; i++)
+        o.cols[i].now = o.cols[i].was = old.cols[i].name;
+    for (size_t i = 0; st == CR_OK && i < n; i++) {
+        origins_follow(&o, &ops[i]);
+        if (!cr_model_apply(r->m, &ops[i], r->e->err))
+            st = r->e->err->cls;
+    }
+    if (st == CR_OK)
+        st = rebuild(r, &old, cr_model_table(r->m, ops[0].table), origin_of, &o);
+    cr_free(o.cols);
+    cr_mtable_free(&old);
+    return st;
+}
+
+/* One operation that ALTER TABLE (or CREATE / DROP) does. */
+static cr_status render_one(rctx *r, const cr_migrate_op *op)
+{
+    const char *now_name = op->kind == CR_MIGRATE_RENAME_TABLE ? op->new_name : op->table;
+    if (!cr_model_apply(r->m, op, r->e->err))
+        return r->e->err->cls;
+    return render_plain(r, op, cr_model_table(r->m, now_name));
+}
+
+cr_status cr_migrate_render_ops(cr_emitter *e, cr_model *m, const cr_migrate_op *ops, size_t n,
+                                size_t *failed)
 {
     rctx r = {e, e->d, e->d->ddl, m, {0}};
     cr_buf_init(&r.b);
-    *rebuilt = cr_migrate_op_rebuilds(e->d, op);
-    cr_mtable old = {0};
-    const cr_mtable *known = cr_model_table(m, op->table);
     cr_status st = CR_OK;
-    if (*rebuilt && !known)
-        st = not_supported(&r, op, "a table rebuild");
-    else if (known && !cr_mtable_copy(&old, known))
-        st = cr_error_oom(e->err);
-    if (st == CR_OK && !cr_model_apply(m, op, e->err))
-        st = e->err->cls;
-    if (st == CR_OK) {
-        const char *now_name = op->kind == CR_MIGRATE_RENAME_TABLE ? op->new_name : op->table;
-        const cr_mtable *now = known ? cr_model_table(m, now_name) : NULL;
-        if (*rebuilt)
-            st = rebuild(&r, &old, now, op->new_name ? op->name : NULL, op->new_name);
-        else
-            st = render_plain(&r, op, now);
+    size_t i = 0;
+    while (st == CR_OK && i < n) {
+        size_t j = i + 1;
+        if (cr_migrate_op_rebuilds(e->d, &ops[i])) {
+            while (j < n && cr_migrate_op_rebuilds(e->d, &ops[j]) &&
+                   strcmp(ops[j].table, ops[i].table) == 0)
+                j++;
+            st = render_batch(&r, &ops[i], j - i);
+        } else {
+            st = render_one(&r, &ops[i]);
+        }
+        if (st == CR_OK)
+            i = j;
     }
-    cr_mtable_free(&old);
+    *failed = i;
     cr_buf_free(&r.b);
     return st;
 }

@@ -497,11 +497,9 @@ static cr_status step_tx(run *r, const step *sp, const cr_migrate_op *ops, size_
         st = begin(r);
     if (st == CR_OK)
         st = recheck_version(r);
-    for (size_t i = 0; st == CR_OK && i < nops; i++) {
-        bool rebuilt;
-        if ((st = cr_migrate_render_op(&r->e, &r->model, &ops[i], &rebuilt)))
-            st = op_failed(r, sp->rev, &ops[i]);
-    }
+    size_t failed;
+    if (st == CR_OK && (st = cr_migrate_render_ops(&r->e, &r->model, ops, nops, &failed)))
+        st = op_failed(r, sp->rev, &ops[failed]);
     if (st == CR_OK && rebuilds && fk_on)
         st = foreign_key_check(r, sp->rev);
     long del[64], ins[64];
@@ -540,9 +538,9 @@ static cr_status step_progress(run *r, const step *sp, const cr_migrate_op *ops,
     if (st == CR_OK)
         st = commit(r);
     for (size_t i = 0; st == CR_OK && i < nops; i++) {
-        bool rebuilt;
+        size_t failed;
         st = begin(r);
-        if (st == CR_OK && (st = cr_migrate_render_op(&r->e, &r->model, &ops[i], &rebuilt)))
+        if (st == CR_OK && (st = cr_migrate_render_ops(&r->e, &r->model, &ops[i], 1, &failed)))
             st = op_failed(r, sp->rev, &ops[i]);
         if (st == CR_OK)
             st = emit_fmt(r, "UPDATE " VT " SET progress='%s %zu/%zu' WHERE version_num='%s'",

@@ -323,6 +323,23 @@ static void test_offline_sql(void **state)
                   "COMMIT;\n\nPRAGMA foreign_keys=ON;", "");
     free(sql);
 
+    /* r2's first four operations rebuild users once: one batch, one copy
+     * of the rows (Alembic's batch mode); the index ends the batch, and the
+     * unique constraint after it is a second rebuild. */
+    sql = offline(s, "sqlite", "r1", "r2");
+    const char *first = strstr(sql, "CREATE TABLE _crucible_tmp_users");
+    assert_non_null(first);
+    const char *second = strstr(first + 1, "CREATE TABLE _crucible_tmp_users");
+    assert_non_null(second);
+    assert_null(strstr(second + 1, "CREATE TABLE _crucible_tmp_users"));
+    in_order(first, "INSERT INTO _crucible_tmp_users (id, full_name, score, created) SELECT id, "
+                    "CAST(name AS VARCHAR(20)), score, created FROM users;",
+             "CREATE UNIQUE INDEX ix_order_user");
+    in_order(second, "CONSTRAINT uq_users_full_name UNIQUE (full_name)",
+             "INSERT INTO _crucible_tmp_users (id, full_name, score, created, age) SELECT id, "
+             "full_name, score, created, age FROM users;");
+    free(sql);
+
     sql = offline(s, "postgresql", "r1", "r2");
     assert_null(strstr(sql, "CREATE TABLE crucible_version"));
     in_order(sql, "BEGIN;\n\nALTER TABLE users ADD COLUMN age INTEGER NOT NULL;",
