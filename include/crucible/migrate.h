@@ -67,9 +67,13 @@
  *   MariaDB     whole. Its progress is written to the version table after
  *               each operation (column progress: "upgrade 2/5"); a failure
  *               inside a revision leaves the operations before it applied
- *               and the version table saying exactly that. cr_migrate_current
- *               reports it; upgrade and downgrade refuse to run until it is
- *               repaired by hand and set with cr_migrate_stamp.
+ *               and the version table saying exactly that (each operation
+ *               and its progress run in one transaction, so a data statement
+ *               and its count commit together; only a connection lost
+ *               between a DDL statement and its count leaves the count one
+ *               short). cr_migrate_current reports it; upgrade and downgrade
+ *               refuse to run until it is repaired by hand and set with
+ *               cr_migrate_stamp.
  * The version table, crucible_version (as alembic_version), holds one row per
  * applied head: version_num, and progress (NULL once a revision is complete).
  *
@@ -77,7 +81,8 @@
  * once: pg_try_advisory_lock on PostgreSQL, GET_LOCK on MySQL; on SQLite
  * each revision's transaction re-reads the version table and a second
  * process finds the database locked or the version moved. A held lock is
- * an OperationalError (CR_ERR_OPERATIONAL) at once, never a wait.
+ * an OperationalError (CR_ERR_OPERATIONAL): at once on PostgreSQL and MySQL,
+ * after the connection's busy timeout on SQLite (URL option timeout).
  *
  * The schema each revision works on is known from the revisions before it:
  * the operations of the history are replayed in memory (the "model"), which

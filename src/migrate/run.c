@@ -835,8 +835,34 @@ static cr_status strict_check(run *r, const step *steps, size_t n, const bool *a
     return st;
 }
 
+static cr_status plan_and_run(run *r, const char *target, bool allow_down, bool want_down,
+                              bool strict);
+
+/* Before an online run: the same run rendered offline, so that what cannot
+ * be rendered (a rebuild of a table the history does not know, a
+ * constraint on a column the table lacks) fails before anything is sent. */
+static cr_status dry_run(run *r, const char *target, bool allow_down, bool want_down)
+{
+    run dry;
+    run_init(&dry, r->s);
+    dry.d = r->d;
+    dry.e.d = r->d;
+    dry.e.err = &dry.err;
+    dry.e.out = &dry.out;
+    dry.has_version_table = r->has_version_table;
+    cr_status st = CR_OK;
+    for (size_t i = 0; st == CR_OK && i < r->nheads; i++)
+        st = add_head(&dry, r->heads[i]);
+    if (st == CR_OK)
+        st = plan_and_run(&dry, target, allow_down, want_down, false);
+    if (st != CR_OK)
+        cr_error_copy(&r->err, &dry.err);
+    run_end(&dry, CR_OK, NULL);
+    return st;
+}
+
 /* Plan the steps to target, check them when strict, and run them (online
- * or into the offline text). */
+ * — after a dry run — or into the offline text). */
 static cr_status plan_and_run(run *r, const char *target, bool allow_down, bool want_down,
                               bool strict)
 {
@@ -846,6 +872,8 @@ static cr_status plan_and_run(run *r, const char *target, bool allow_down, bool 
     cr_status st = plan(r, target, allow_down, want_down, &steps, &n, &applied);
     if (st == CR_OK && strict && !want_down)
         st = strict_check(r, steps, n, applied);
+    if (st == CR_OK && r->conn)
+        st = dry_run(r, target, allow_down, want_down);
     if (st == CR_OK)
         st = build_model(r, applied);
     if (st == CR_OK && n)

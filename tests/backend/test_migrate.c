@@ -667,6 +667,40 @@ static void test_unknown_version_and_heads(void **state)
     cr_conn_close(c);
 }
 
+/* A table the migrations did not make: where an operation needs its
+ * definition (SQLite's rebuild, MySQL's MODIFY), NotSupportedError before
+ * anything of the revision is sent; PostgreSQL alters it in place. */
+static void test_table_outside_history(void **state)
+{
+    (void)state;
+    static const char *rev =
+        "-- revision: mx\n-- upgrade\n"
+        "execute INSERT INTO mg_lock (id) VALUES (7)\n"
+        "alter_column mg_lock id type bigint\n"
+        "-- downgrade\n";
+    cr_conn *c = connect_ok(engine);
+    exec_ok(c, "CREATE TABLE mg_lock (id INTEGER)");
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    const char *dir = MAKE_DIR("001_mx.rev", rev);
+    cr_migrate_script *s = load(dir);
+    if (is_pg()) {
+        MIGRATE_OK(cr_migrate_upgrade(s, engine, NULL, NULL, &err_));
+        assert_string_equal(current(), "mx");
+        assert_int_equal(scalar_int(c, "SELECT count(*) FROM mg_lock"), 1);
+    } else {
+        MIGRATE_FAILS(CR_ERR_NOT_SUPPORTED, "001_mx.rev:4 (revision 'mx'): ",
+                      cr_migrate_upgrade(s, engine, NULL, NULL, &err_));
+        MIGRATE_FAILS(CR_ERR_NOT_SUPPORTED, "table 'mg_lock' was not made by the migrations",
+                      cr_migrate_upgrade(s, engine, NULL, NULL, &err_));
+        assert_string_equal(current(), "");
+        assert_int_equal(scalar_int(c, "SELECT count(*) FROM mg_lock"), 0);
+    }
+    cr_conn_rollback(c);
+    cr_conn_close(c);
+    cr_migrate_script_free(s);
+    remove_dir(dir);
+}
+
 static void test_cannot_connect(void **state)
 {
     (void)state;
@@ -803,6 +837,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_offline_equals_online, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_version_and_heads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_table_outside_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cannot_connect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_command, setup, teardown),
