@@ -1,6 +1,7 @@
 /* command.c — the migration commands in one call (cr_migrate_command), for a program's own `db upgrade` and, later, the crucible tool. */
 #include "migrate/migrate.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,7 @@ static cr_status check(cmd *c, const char *target)
 static cr_status dispatch(cmd *c, int argc, const char *const *argv)
 {
     const char *name = argv[0];
+    assert(name);       /* cr_migrate_command checked argv[0] */
     const char *target = NULL;
     bool strict = false, sql = false;
     for (int i = 1; i < argc; i++) {

@@ -1,6 +1,7 @@
 /* parse.c — revision files: the line-based format of crucible/migrate.h parsed into operations, and the revision graph. */
 #include "migrate/migrate.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -519,6 +520,7 @@ static bool op_create_table(lexer *lx, cr_migrate_op *op)
         return fail(lx, "create_table %s has no columns", op->table);
     /* A table-level primary key makes its columns NOT NULL, as the database
      * will. */
+    assert(cols);       /* at least one column, checked above */
     for (size_t i = 0; i < cons.n; i++)
         for (size_t j = 0; cons.items[i].kind == CR_MIGRATE_PRIMARY_KEY &&
                            j < cons.items[i].ncolumns; j++) {
@@ -934,6 +936,7 @@ const cr_error *cr_migrate_script_error(const cr_migrate_script *s)
 
 long cr_migrate_find(const cr_migrate_script *s, const char *id)
 {
+    assert(id);
     for (size_t i = 0; i < s->n; i++)
         if (strcmp(s->revs[i].id, id) == 0)
             return (long)i;
@@ -975,6 +978,7 @@ cr_status cr_migrate_script_add(cr_migrate_script *s, const char *name, const ch
 static cr_status place(cr_migrate_script *s, size_t i, unsigned char *state, cr_revision *out,
                        size_t *nout)
 {
+    assert(state && out);
     if (state[i] == 2)
         return CR_OK;
     if (state[i] == 1)
@@ -1018,6 +1022,7 @@ cr_status cr_migrate_script_resolve(cr_migrate_script *s)
     for (size_t i = 0; st == CR_OK && i < s->n; i++)
         st = place(s, i, state, sorted, &n);
     if (st == CR_OK) {
+        assert(sorted);
         memcpy(s->revs, sorted, n * sizeof *sorted);
         s->resolved = true;
     }
@@ -1101,6 +1106,7 @@ static char *read_all(cr_migrate_script *s, const char *path)
 /* The *.rev names of dir, sorted; NULL with the error on the script. */
 static char **rev_files(cr_migrate_script *s, const char *dir, size_t *n)
 {
+    assert(dir);
     *n = 0;
     DIR *d = opendir(dir);
     if (!d) {

@@ -4,6 +4,7 @@
 #include "engine/engine.h"
 #include "schema/ddl.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -176,6 +177,7 @@ static cr_status emit(rctx *r)
 /* CREATE INDEX for each index of t. */
 static cr_status emit_indexes(rctx *r, const cr_table *t)
 {
+    assert(t);
     cr_status st = CR_OK;
     for (size_t i = 0; st == CR_OK && i < t->ncons; i++) {
         if (t->constraints[i]->kind != CR_CONSTRAINT_INDEX)
@@ -313,6 +315,7 @@ static cr_status add_constraint_sql(rctx *r, const char *table, const cr_migrate
     else if (st == CR_OK && t->ncons == 0)
         st = cr_error_oom(r->e->err);
     if (st == CR_OK) {
+        assert(t && t->ncons > 0);
         const cr_constraint *c = t->constraints[t->ncons - 1];
         if (k->kind == CR_MIGRATE_INDEX) {
             cr_ddl_render_create_index(r->d, &r->b, t, c);
@@ -554,6 +557,7 @@ static cr_status render_batch(rctx *r, const cr_migrate_op *ops, size_t n)
         return cr_error_oom(r->e->err);
     origins o = {cr_malloc((old.ncols ? old.ncols : 1) * sizeof *o.cols), old.ncols};
     cr_status st = o.cols ? CR_OK : cr_error_oom(r->e->err);
+    assert(st != CR_OK || o.cols);
     for (size_t i = 0; st == CR_OK && i < old.ncols; i++)
         o.cols[i].now = o.cols[i].was = old.cols[i].name;
     for (size_t i = 0; st == CR_OK && i < n; i++) {

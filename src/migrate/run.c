@@ -4,6 +4,7 @@
 #include "engine/engine.h"
 #include "schema/ddl.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -584,6 +585,7 @@ static cr_status run_step(run *r, const step *sp)
 /* The model: every applied revision's upgrade replayed, in history order. */
 static cr_status build_model(run *r, const bool *applied)
 {
+    assert(applied);
     for (size_t i = 0; i < r->s->n; i++) {
         if (!applied[i])
             continue;
@@ -615,6 +617,7 @@ static cr_status plan(run *r, const char *target, bool allow_down, bool want_dow
     step *steps = cr_malloc((r->s->n ? r->s->n : 1) * sizeof *steps);
     cr_status st = applied && needed && steps ? CR_OK : cr_error_oom(&r->err);
     bool down = want_down;
+    assert(st != CR_OK || (applied && needed && steps));
     if (st == CR_OK && !want_down && allow_down && !base && applied[t] && r->nheads)
         down = !is_head(r, t);
     if (st == CR_OK && allow_down && base && r->nheads)
@@ -986,6 +989,7 @@ cr_status cr_migrate_current(cr_engine *engine, cr_migrate_state **out, cr_error
         off += strlen(id) + 1;
         if (r.partial[0] && strcmp(id, r.partial) == 0)
             continue;
+        assert(a);
         char **p = cr_realloc(a->heads, (a->state.nheads + 1) * sizeof *p);
         if (!p || !(p[a->state.nheads] = cr_strdup(id))) {
             if (p)
@@ -998,6 +1002,7 @@ cr_status cr_migrate_current(cr_engine *engine, cr_migrate_state **out, cr_error
     }
     if (st == CR_OK && ids.oom)
         st = cr_error_oom(&r.err);
+    assert(st != CR_OK || a);
     if (st == CR_OK && r.partial[0] &&
         (!(a->partial = cr_strdup(r.partial)) || !(a->progress = cr_strdup(r.progress))))
         st = cr_error_oom(&r.err);
@@ -1007,6 +1012,7 @@ cr_status cr_migrate_current(cr_engine *engine, cr_migrate_state **out, cr_error
         a->state.progress = a->progress;
     }
     cr_buf_free(&ids);
+    assert(st != CR_OK || out);     /* st starts as an ArgumentError without it */
     if (st == CR_OK)
         *out = &a->state;
     else if (a)
@@ -1043,6 +1049,7 @@ cr_status cr_migrate_offline_sql(const cr_migrate_script *s, const char *dialect
         st = offline_start(&r, from);
     if (st == CR_OK)
         st = plan_and_run(&r, to, true, false, false);
+    assert(st != CR_OK || out);
     if (st == CR_OK) {
         const char *text = cr_buf_cstr(&r.out);
         if (!text || !(*out = strdup(text)))
@@ -1086,6 +1093,7 @@ cr_status cr_migrate_check(const cr_migrate_script *s, cr_engine *engine, const 
         st = check_steps(&r, steps, n, &f);
     cr_free(steps);
     cr_free(applied);
+    assert(st != CR_OK || (out && nout));
     if (st == CR_OK) {
         *out = f.items;
         *nout = f.n;
