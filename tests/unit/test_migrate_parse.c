@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "crucible.h"
+#include "base/base.h"   /* cr_mem_fail_after */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -477,6 +478,70 @@ static void test_load_directory(void **state)
     cr_error_free(err);
 }
 
+/* Parse, resolve, render offline and check, with the n-th allocation
+ * failing: CR_ERR_NO_MEMORY (or success when the failure was absorbed),
+ * never a crash or a leak (ASan). */
+static cr_status oom_workload(void)
+{
+    const char *names[] = {"r1.rev", "r2.rev"};
+    const char *texts[] = {R1, R2};
+    cr_migrate_script *s = cr_migrate_script_new();
+    if (!s)
+        return CR_ERR_NO_MEMORY;
+    cr_status st = CR_OK;
+    for (size_t i = 0; st == CR_OK && i < 2; i++)
+        st = cr_migrate_script_add(s, names[i], texts[i]);
+    if (st == CR_OK)
+        st = cr_migrate_script_resolve(s);
+    static const char *const dialects[] = {"sqlite", "postgresql", "mysql"};
+    for (size_t i = 0; st == CR_OK && i < 3; i++) {
+        char *sql = NULL;
+        cr_error *err = NULL;
+        st = cr_migrate_offline_sql(s, dialects[i], NULL, NULL, &sql, &err);
+        free(sql);
+        cr_error_free(err);
+        sql = NULL;
+        err = NULL;
+        if (st == CR_OK)
+            st = cr_migrate_offline_sql(s, dialects[i], "r2", "base", &sql, &err);
+        free(sql);
+        cr_error_free(err);
+    }
+    cr_migrate_finding *f = NULL;
+    size_t n;
+    if (st == CR_OK)
+        st = cr_migrate_check(s, NULL, "postgresql", NULL, NULL, &f, &n, NULL);
+    free(f);
+    cr_migrate_script_free(s);
+    return st;
+}
+
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    assert_int_equal(oom_workload(), CR_OK);
+    long n;
+    int failed = 0;
+    for (n = 0; n < 20000; n++) {
+        cr_mem_fail_after(n);
+        cr_status st = oom_workload();
+        bool untouched = cr_mem_fail_disarm();
+        if (untouched) {
+            assert_int_equal(st, CR_OK);
+            break;
+        }
+        if (st != CR_OK) {
+            if (st != CR_ERR_NO_MEMORY)
+                print_error("allocation %ld failing: %s\n", n, cr_status_name(st));
+            assert_int_equal(st, CR_ERR_NO_MEMORY);
+            failed++;
+        }
+    }
+    cr_mem_fail_after(-1);
+    assert_true(n > 50 && n < 20000);
+    assert_true(failed > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_offline_sql),
         cmocka_unit_test(test_offline_check),
         cmocka_unit_test(test_load_directory),
+        cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("migrate_parse", tests, NULL, NULL);
 }
