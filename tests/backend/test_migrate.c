@@ -701,6 +701,38 @@ static void test_table_outside_history(void **state)
     remove_dir(dir);
 }
 
+/* Two branches and the revision that merges them (Alembic's merge): one
+ * version row at the merge; downgrading into a branch leaves the rows of
+ * what is still applied. */
+static void test_merge(void **state)
+{
+    (void)state;
+    const char *dir = MAKE_DIR(
+        "001_m1.rev", M1,
+        "002_a.rev", "-- revision: ba\n-- parent: m1\n-- upgrade\n"
+                     "add_column mg_users a integer\n-- downgrade\ndrop_column mg_users a\n",
+        "002_b.rev", "-- revision: bb\n-- parent: m1\n-- upgrade\n"
+                     "add_column mg_posts b integer\n-- downgrade\ndrop_column mg_posts b\n",
+        "003_merge.rev", "-- revision: bm\n-- parents: ba, bb\n-- message: merge\n"
+                         "-- upgrade\n-- downgrade\n");
+    cr_migrate_script *s = load(dir);
+    MIGRATE_OK(cr_migrate_upgrade(s, engine, "bb", NULL, &err_));
+    assert_string_equal(current(), "bb");
+    MIGRATE_OK(cr_migrate_upgrade(s, engine, NULL, NULL, &err_));
+    assert_string_equal(current(), "bm");
+    cr_conn *c = connect_ok(engine);
+    assert_int_equal(scalar_int(c, "SELECT count(*) FROM mg_users WHERE a IS NULL"), 2);
+    assert_int_equal(scalar_int(c, "SELECT count(*) FROM mg_posts WHERE b IS NULL"), 3);
+    cr_conn_rollback(c);
+    MIGRATE_OK(cr_migrate_downgrade(s, engine, "ba", &err_));
+    assert_string_equal(current(), "ba");
+    MIGRATE_OK(cr_migrate_downgrade(s, engine, "base", &err_));
+    assert_string_equal(current(), "");
+    cr_conn_close(c);
+    cr_migrate_script_free(s);
+    remove_dir(dir);
+}
+
 static void test_cannot_connect(void **state)
 {
     (void)state;
@@ -837,6 +869,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_offline_equals_online, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_version_and_heads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_outside_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cannot_connect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_held, setup, teardown),
