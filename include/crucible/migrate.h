@@ -31,8 +31,11 @@
  *                                optionally after "constraint NAME"
  *   drop_table T                 rename_table T to T2
  *   add_column T COLUMN          drop_column T C
- *   alter_column T C CHANGE...   CHANGE: type TYPE | null | not null |
- *                                default VALUE | drop default | rename to C2
+ *   alter_column T C CHANGE...   CHANGE: type TYPE [using (SQL)] | null |
+ *                                not null | default VALUE | drop default |
+ *                                rename to C2 (using: how PostgreSQL converts
+ *                                the values, as postgresql_using; SQLite's
+ *                                rebuild CASTs, MySQL converts by itself)
  *   create_index NAME on T (c, ...) [unique]      drop_index NAME on T
  *   create_unique NAME on T (c, ...)              drop_unique NAME on T
  *   create_check NAME on T (SQL)                  drop_check NAME on T
@@ -90,7 +93,9 @@
  * check the old type of a column. A table made outside the migrations is
  * unknown to the model: the operations that need its definition on a
  * backend refuse it (NotSupportedError) before anything is sent. Schema
- * changes belong in operations, data in execute statements.
+ * changes belong in operations, data in execute statements. A rebuild
+ * makes the table, its constraints and indexes again from the model:
+ * triggers and views on a rebuilt table are not kept (not yet).
  *
  * Threads: a script is built by one thread and then only read; the run
  * functions may be called from several threads with the same script.
@@ -161,6 +166,7 @@ typedef struct cr_migrate_op {
     const cr_migrate_constraint *constraints;
     size_t nconstraints;
     const cr_sqltype *new_type;     /* alter_column: NULL when unchanged      */
+    const char *type_using;         /* alter_column: PostgreSQL's USING (SQL) */
     cr_tristate new_nullable;       /* alter_column: CR_AUTO when unchanged,
                                      * CR_YES null, CR_NO not null            */
     bool set_default;               /* alter_column: default changes ...      */

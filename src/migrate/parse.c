@@ -570,6 +570,9 @@ static bool op_alter_column(lexer *lx, cr_migrate_op *op)
             if (!sqltype(lx, t))
                 return false;
             op->new_type = t;
+            if (keyword(lx, "using") &&
+                !(op->type_using = paren_text(lx, false, "using's expression")))
+                return false;
         } else if (keyword(lx, "not")) {
             if (!keyword(lx, "null"))
                 return expected(lx, "'null' after 'not'");

@@ -391,6 +391,8 @@ static cr_status alter_separate(rctx *r, const cr_migrate_op *op)
             alter_column_prefix(r, op);
             cr_buf_puts(&r->b, " TYPE ");
             r->ops->column_type(&r->b, t->cols[0], false);
+            if (op->type_using)
+                cr_buf_printf(&r->b, " USING %s", op->type_using);
             st = emit(r);
         } else {
             st = r->e->err->cls ? r->e->err->cls : cr_error_oom(r->e->err);

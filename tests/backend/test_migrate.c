@@ -44,7 +44,7 @@ static const char *M2 =
     "-- upgrade\n"
     "add_column mg_users active boolean not null default true\n"
     "alter_column mg_users name type varchar(80) rename to full_name\n"
-    "alter_column mg_users score not null\n"
+    "alter_column mg_users score type bigint using (score::bigint) not null\n"
     "drop_column mg_users email\n"
     "create_check ck_mg_users_score on mg_users (score >= 0)\n"
     "execute UPDATE mg_users SET score = score + 1\n"
@@ -52,7 +52,7 @@ static const char *M2 =
     "drop_check ck_mg_users_score on mg_users\n"
     "add_column mg_users email varchar(100)\n"
     "create_unique uq_mg_users_email on mg_users (email)\n"
-    "alter_column mg_users score null\n"
+    "alter_column mg_users score type integer null\n"
     "alter_column mg_users full_name type varchar(50) rename to name\n"
     "drop_column mg_users active\n"
     "execute UPDATE mg_users SET score = score - 1\n";

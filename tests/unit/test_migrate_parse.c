@@ -366,6 +366,20 @@ static void test_offline_sql(void **state)
              "INSERT INTO crucible_version (version_num) VALUES ('r1');");
     free(sql);
 
+    /* PostgreSQL converts with USING when told how. */
+    const char *names[] = {"u.rev"};
+    const char *texts[] = {"-- revision: u\n-- upgrade\n"
+                           "alter_column t c type integer using (trim(c)::integer)\n"
+                           "-- downgrade\n"};
+    cr_migrate_script *u = script_of(names, texts, 1);
+    assert_int_equal(cr_migrate_script_resolve(u), CR_OK);
+    assert_string_equal(cr_migrate_revision_at(u, 0)->upgrade[0].type_using,
+                        "trim(c)::integer");
+    sql = offline(u, "postgresql", NULL, NULL);
+    in_order(sql, "ALTER TABLE t ALTER COLUMN c TYPE INTEGER USING trim(c)::integer;", "");
+    free(sql);
+    cr_migrate_script_free(u);
+
     /* Offline to where it already is: nothing. */
     sql = offline(s, "postgresql", "r2", "r2");
     assert_string_equal(sql, "");
