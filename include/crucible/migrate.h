@@ -335,7 +335,11 @@ CR_API cr_status cr_migrate_check(const cr_migrate_script *script, cr_engine *en
  * command, the rest its arguments:
  *     upgrade [TARGET] [--strict] [--sql]   downgrade TARGET [--sql]
  *     current   history   heads   stamp TARGET   check [TARGET]
- * directory holds the revisions. metadata is the program's own schema, for
+ *     revision MESSAGE   merge MESSAGE
+ * directory holds the revisions. revision writes a new file there,
+ * <id>_<message>.rev with a random 12-digit id, the head as its parent and
+ * empty sections to fill in (refused when there are several heads); merge
+ * writes one whose parents are all the heads. Both report the path. metadata is the program's own schema, for
  * the commands that compare with it (autogenerate, later); it may be NULL
  * and is only read. What the command reports (current's revision, the
  * history, the SQL of --sql, the check's findings) goes line by line to

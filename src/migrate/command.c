@@ -49,7 +49,7 @@ static cr_status usage(cmd *c, const char *fmt, ...)
     va_end(ap);
     return cr_error_set(&c->err, CR_ERR_ARGUMENT, "%s (commands: upgrade [TARGET] [--strict] "
                         "[--sql], downgrade TARGET [--sql], current, history, heads, stamp "
-                        "TARGET, check [TARGET])", what);
+                        "TARGET, check [TARGET], revision MESSAGE, merge MESSAGE)", what);
 }
 
 /* A run function's status, its error kept for the caller. */
@@ -135,7 +135,77 @@ static cr_status check(cmd *c, const char *target)
     return CR_OK;
 }
 
-static cr_status dispatch(cmd *c, int argc, const char *const *argv)
+/* A new revision id: 12 hex digits from the system's random source (as
+ * Alembic's uuid4().hex[-12:]). */
+static cr_status new_id(cmd *c, char id[13])
+{
+    unsigned char bytes[6];
+    FILE *f = fopen("/dev/urandom", "rb");
+    bool ok = f && fread(bytes, 1, sizeof bytes, f) == sizeof bytes;
+    if (f)
+        fclose(f);
+    if (!ok)
+        return cr_error_set(&c->err, CR_ERR_OPERATIONAL, "cannot read /dev/urandom for a "
+                            "revision id");
+    for (size_t i = 0; i < sizeof bytes; i++)
+        snprintf(id + 2 * i, 3, "%02x", bytes[i]);
+    return CR_OK;
+}
+
+/* revision MESSAGE / merge MESSAGE: a new file <id>_<slug>.rev whose
+ * parent is the head (revision; refused when there are several) or every
+ * head (merge), with empty sections to fill in. Its path goes to out. */
+static cr_status new_revision(cmd *c, const char *dir, const char *message, bool merge)
+{
+    const cr_revision *heads[16];
+    size_t n = cr_migrate_script_heads(c->s, heads, 16);
+    if (n > 16)
+        return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST, "more than 16 heads");
+    if (!merge && n > 1)
+        return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST,
+                            "the history has %zu heads: merge them first (merge MESSAGE)", n);
+    if (merge && n < 2)
+        return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST,
+                            "the history has %zu head(s): nothing to merge", n);
+    for (const char *p = message; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            return usage(c, "the message must be one line");
+    char id[13];
+    cr_status st = new_id(c, id);
+    if (st)
+        return st;
+    char slug[41];
+    size_t k = 0;
+    for (const char *p = message; *p && k < sizeof slug - 1; p++) {
+        char ch = *p;
+        bool word = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a'), word = true;
+        if (word)
+            slug[k++] = ch;
+        else if (k && slug[k - 1] != '_')
+            slug[k++] = '_';
+    }
+    while (k && slug[k - 1] == '_')
+        k--;
+    slug[k] = '\0';
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s%s%s.rev", dir, id, k ? "_" : "", slug);
+    FILE *f = fopen(path, "wx");
+    if (!f)
+        return cr_error_set(&c->err, CR_ERR_OPERATIONAL, "cannot create %s", path);
+    fprintf(f, "-- revision: %s\n-- parent: ", id);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s%s", i ? ", " : "", heads[i]->id);
+    fprintf(f, "%s\n-- message: %s\n\n-- upgrade\n\n-- downgrade\n", n ? "" : "base",
+            message);
+    if (fclose(f) != 0)
+        return cr_error_set(&c->err, CR_ERR_OPERATIONAL, "cannot write %s", path);
+    say(c, "%s", path);
+    return CR_OK;
+}
+
+static cr_status dispatch(cmd *c, const char *dir, int argc, const char *const *argv)
 {
     const char *name = argv[0];
     assert(name);       /* cr_migrate_command checked argv[0] */
@@ -176,6 +246,11 @@ static cr_status dispatch(cmd *c, int argc, const char *const *argv)
     }
     if (strcmp(name, "check") == 0)
         return check(c, target);
+    if (strcmp(name, "revision") == 0 || strcmp(name, "merge") == 0) {
+        if (!target)
+            return usage(c, "%s needs a message", name);
+        return new_revision(c, dir, target, name[0] == 'm');
+    }
     if (target)
         return usage(c, "%s takes no argument", name);
     if (strcmp(name, "current") == 0)
@@ -208,7 +283,7 @@ cr_status cr_migrate_command(cr_engine *engine, const char *directory,
     if (st == CR_OK) {
         cr_error *e = NULL;
         c.s = cr_migrate_load(directory, &e);
-        st = c.s ? dispatch(&c, argc, argv) : sub(&c, e ? cr_error_class(e) : CR_ERR_NO_MEMORY, e);
+        st = c.s ? dispatch(&c, directory, argc, argv) : sub(&c, e ? cr_error_class(e) : CR_ERR_NO_MEMORY, e);
     }
     if (err)
         *err = st == CR_OK ? NULL : c.sub ? c.sub : cr_error_dup(&c.err);

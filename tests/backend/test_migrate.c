@@ -621,6 +621,10 @@ static void test_check(void **state)
 
 /* ---- bad input ------------------------------------------------------------------------ */
 
+static cr_status command(const char *dir, const char *a, const char *b, const char *c_,
+                         cr_error **err);
+static char out[1 << 15];
+
 static void test_unknown_version_and_heads(void **state)
 {
     (void)state;
@@ -656,6 +660,20 @@ static void test_unknown_version_and_heads(void **state)
     assert_false(exists);
     cr_inspector_free(insp);
     cr_conn_rollback(c);
+    /* A new revision needs one head; merge writes the revision joining them. */
+    MIGRATE_FAILS(CR_ERR_INVALID_REQUEST, "the history has 2 heads: merge them first",
+                  command(dir, "revision", "more", NULL, &err_));
+    MIGRATE_OK(command(dir, "merge", "join the heads", NULL, &err_));
+    assert_non_null(strstr(out, "_join_the_heads.rev\n"));
+    cr_migrate_script *merged = load(dir);
+    const cr_revision *heads[2];
+    assert_int_equal(cr_migrate_script_heads(merged, heads, 2), 1);
+    assert_int_equal(heads[0]->nparents, 2);
+    assert_string_equal(heads[0]->message, "join the heads");
+    char path[256];
+    snprintf(path, sizeof path, "%s", heads[0]->file);
+    cr_migrate_script_free(merged);
+    unlink(path);
     /* A named head is a target. */
     MIGRATE_OK(cr_migrate_upgrade(s, engine, "hb", NULL, &err_));
     assert_string_equal(current(), "hb");
@@ -799,8 +817,6 @@ static void test_lock_held(void **state)
 
 /* ---- the embedding call ----------------------------------------------------------------- */
 
-static char out[1 << 15];
-
 static void collect(void *userdata, const char *line)
 {
     (void)userdata;
@@ -848,6 +864,17 @@ static void test_command(void **state)
                   command(dir, "check", "m9", NULL, &err_));
     MIGRATE_OK(command(dir, "downgrade", "base", NULL, &err_));
     assert_string_equal(current(), "");
+    /* A new revision after the head, to fill in. */
+    MIGRATE_OK(command(dir, "revision", "Add tags!", NULL, &err_));
+    assert_non_null(strstr(out, "_add_tags.rev\n"));
+    cr_migrate_script *s = load(dir);
+    const cr_revision *head;
+    assert_int_equal(cr_migrate_script_heads(s, &head, 1), 1);
+    assert_string_equal(head->parents[0], "m3");
+    assert_int_equal(head->nupgrade + head->ndowngrade, 0);
+    cr_migrate_script_free(s);
+    MIGRATE_FAILS(CR_ERR_INVALID_REQUEST, "nothing to merge",
+                  command(dir, "merge", "x", NULL, &err_));
     /* A file that does not parse: the command says which, and where. */
     const char *bad = MAKE_DIR("001_m1.rev", M1, "002_x.rev",
                                "-- revision: x\n-- parent: m1\n-- upgrade\n"
