@@ -349,23 +349,37 @@ static cr_status create_version_table(run *r)
 }
 
 /* Inside a revision's transaction: the version table still says what it
- * said when the run began (another process has not moved it). */
+ * said when the run began (another process has not moved it: on SQLite,
+ * where no lock is held between revisions, this is what keeps a second
+ * process from applying a revision again). */
 static cr_status recheck_version(run *r)
 {
     if (!r->conn)
         return CR_OK;
-    cr_result *res = cr_conn_execute(r->conn, "SELECT count(*) FROM " VT
+    cr_result *res = cr_conn_execute(r->conn, "SELECT version_num FROM " VT
                                               " WHERE progress IS NULL", NULL);
-    int64_t n = -1;
-    cr_status st = res ? cr_result_scalar_int64(res, &n) : CR_ERR_DATABASE;
-    cr_result_free(res);
-    if (st)
+    if (!res)
         return conn_error(r);
-    if ((size_t)n != r->nheads)
-        return cr_error_set(&r->err, CR_ERR_OPERATIONAL,
-                            "the version table changed while migrating: another process is "
-                            "migrating this database");
-    return CR_OK;
+    size_t n = 0;
+    bool same = true;
+    const cr_row *row;
+    while ((row = cr_result_fetchone(res))) {
+        const char *id = "";
+        cr_row_text_at(row, 0, &id, NULL);
+        same &= is_head(r, cr_migrate_find(r->s, id));
+        n++;
+    }
+    cr_status st = CR_OK;
+    if (cr_result_error(res)) {
+        cr_error_copy(&r->err, cr_result_error(res));
+        st = r->err.cls;
+    } else if (!same || n != r->nheads) {
+        st = cr_error_set(&r->err, CR_ERR_OPERATIONAL,
+                          "the version table changed while migrating: another process is "
+                          "migrating this database");
+    }
+    cr_result_free(res);
+    return st;
 }
 
 /* SQLite: are foreign keys on (so a rebuild turns them off)? Offline:

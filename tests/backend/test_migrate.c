@@ -558,6 +558,53 @@ static void test_offline_equals_online(void **state)
     remove_dir(dir);
 }
 
+/* Another process moves the version table between two revisions of a run
+ * (on SQLite nothing locks there): the next revision sees it inside its
+ * transaction and stops, sending none of its operations. */
+static int sabotage_state;     /* 0 watching, 1 m1 recorded, 2 done */
+
+static void sabotage(void *userdata, const char *line)
+{
+    (void)userdata;
+    if (sabotage_state == 0 && (strstr(line, "VALUES ('m1')") ||
+                                strstr(line, "progress=NULL WHERE version_num='m1'")))
+        sabotage_state = 1;
+    else if (sabotage_state == 1 && strcmp(line, "BEGIN") == 0) {
+        sabotage_state = 2;
+        cr_conn *other = connect_ok(engine);
+        exec_ok(other, "UPDATE crucible_version SET version_num = 'm2'");
+        ASSERT_OK(cr_conn_commit(other), cr_conn_error(other));
+        cr_conn_close(other);
+    }
+}
+
+static void test_version_moved_by_another_process(void **state)
+{
+    (void)state;
+    const char *dir = MAKE_DIR("001_m1.rev", M1, "002_m2.rev", M2);
+    cr_migrate_script *s = load(dir);
+    cr_engine_options o = {.echo = true, .log_fn = sabotage};
+    cr_engine *e = new_engine(&o);
+    sabotage_state = 0;
+    MIGRATE_FAILS(CR_ERR_OPERATIONAL, "the version table changed while migrating",
+                  cr_migrate_upgrade(s, e, NULL, NULL, &err_));
+    assert_int_equal(sabotage_state, 2);
+    assert_string_equal(current(), "m2");
+    cr_conn *c = connect_ok(engine);
+    cr_inspector *insp = cr_inspect(c);
+    const cr_reflected_column *cols;
+    size_t n;
+    ASSERT_OK(cr_inspector_get_columns(insp, "mg_users", &cols, &n), cr_conn_error(c));
+    for (size_t i = 0; i < n; i++)
+        assert_string_not_equal(cols[i].name, "active");     /* m2 did not run */
+    cr_inspector_free(insp);
+    cr_conn_rollback(c);
+    cr_conn_close(c);
+    cr_engine_free(e);
+    cr_migrate_script_free(s);
+    remove_dir(dir);
+}
+
 /* ---- the check --------------------------------------------------------------------- */
 
 static bool has_finding(const cr_migrate_finding *f, size_t n, cr_migrate_finding_kind kind)
@@ -894,6 +941,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_rebuild_keeps_rows_indexes_fks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_revision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline_equals_online, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_moved_by_another_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_version_and_heads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
