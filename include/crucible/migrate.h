@@ -36,7 +36,14 @@
  *                                rename to C2 (using: how PostgreSQL converts
  *                                the values, as postgresql_using; SQLite's
  *                                rebuild CASTs, MySQL converts by itself)
- *   create_index NAME on T (c, ...) [unique]      drop_index NAME on T
+ *   create_index NAME on T (c, ...) [unique] [concurrently]
+ *                                                 drop_index NAME on T
+ *                                concurrently: PostgreSQL builds the index
+ *                                without blocking writes (CREATE INDEX
+ *                                CONCURRENTLY), which cannot run in a
+ *                                transaction: such a revision runs as on
+ *                                MySQL, its progress recorded after each
+ *                                operation. Elsewhere the word changes nothing.
  *   create_unique NAME on T (c, ...)              drop_unique NAME on T
  *   create_check NAME on T (SQL)                  drop_check NAME on T
  *   create_foreign_key NAME on T (c, ...) references T2 (c, ...)
@@ -167,6 +174,7 @@ typedef struct cr_migrate_op {
     size_t nconstraints;
     const cr_sqltype *new_type;     /* alter_column: NULL when unchanged      */
     const char *type_using;         /* alter_column: PostgreSQL's USING (SQL) */
+    bool concurrently;              /* create_index: CONCURRENTLY (PostgreSQL) */
     cr_tristate new_nullable;       /* alter_column: CR_AUTO when unchanged,
                                      * CR_YES null, CR_NO not null            */
     bool set_default;               /* alter_column: default changes ...      */

@@ -71,6 +71,9 @@ cr_status cr_migrate_render_ops(cr_emitter *e, cr_model *m, const cr_migrate_op 
 /* Whether op, on this dialect, rebuilds a table (so foreign keys go off
  * around the revision's transaction). */
 bool cr_migrate_op_rebuilds(const cr_dialect *d, const cr_migrate_op *op);
+/* Whether op must run outside any transaction (PostgreSQL's CREATE INDEX
+ * CONCURRENTLY): its revision then runs operation by operation. */
+bool cr_migrate_op_outside_tx(const cr_dialect *d, const cr_migrate_op *op);
 /* CREATE TABLE of the version table for the dialect, into b. */
 bool cr_migrate_version_table_sql(const cr_dialect *d, cr_buf *b, cr_error *err);
 

@@ -635,8 +635,10 @@ static bool op_constraint(lexer *lx, cr_migrate_op *op, cr_migrate_constraint_ki
         return (k->sqltext = paren_text(lx, false, "the check's condition")) != NULL;
     if (!name_list(lx, &k->columns, &k->ncolumns, "columns"))
         return false;
-    if (kind == CR_MIGRATE_INDEX)
+    if (kind == CR_MIGRATE_INDEX) {
         k->unique = keyword(lx, "unique");
+        op->concurrently = keyword(lx, "concurrently");
+    }
     if (kind == CR_MIGRATE_FOREIGN_KEY)
         return keyword(lx, "references") ? references(lx, k) : expected(lx, "'references'");
     return true;

@@ -462,6 +462,33 @@ static cr_status drop_constraint(rctx *r, const cr_migrate_op *op)
     return emit(r);
 }
 
+bool cr_migrate_op_outside_tx(const cr_dialect *d, const cr_migrate_op *op)
+{
+    return op->kind == CR_MIGRATE_ADD_CONSTRAINT && op->concurrently &&
+           op->constraints[0].kind == CR_MIGRATE_INDEX && d->ddl->index_blocks_writes;
+}
+
+/* CREATE [UNIQUE] INDEX CONCURRENTLY, on its own outside any transaction. */
+static cr_status create_index_concurrently(rctx *r, const cr_migrate_op *op)
+{
+    const cr_migrate_constraint *k = &op->constraints[0];
+    cr_buf_puts(&r->b, k->unique ? "CREATE UNIQUE INDEX CONCURRENTLY " : "CREATE INDEX "
+                                                                         "CONCURRENTLY ");
+    put_name(r, k->name);
+    cr_buf_puts(&r->b, " ON ");
+    put_name(r, op->table);
+    cr_buf_puts(&r->b, " (");
+    for (size_t i = 0; i < k->ncolumns; i++) {
+        if (i)
+            cr_buf_puts(&r->b, ", ");
+        put_name(r, k->columns[i]);
+    }
+    cr_buf_putc(&r->b, ')');
+    cr_status st = cr_emit_outside_tx(r->e, cr_buf_cstr(&r->b));
+    cr_buf_clear(&r->b);
+    return st;
+}
+
 bool cr_migrate_op_rebuilds(const cr_dialect *d, const cr_migrate_op *op)
 {
     if (d->ddl->alter_style != CR_DDL_ALTER_REBUILD)
@@ -510,6 +537,8 @@ static cr_status render_plain(rctx *r, const cr_migrate_op *op, const cr_mtable 
             return alter_modify(r, op, now);
         return alter_separate(r, op);    /* SQLite: a rename alone */
     case CR_MIGRATE_ADD_CONSTRAINT:
+        if (cr_migrate_op_outside_tx(r->d, op))
+            return create_index_concurrently(r, op);
         return add_constraint_sql(r, op->table, &op->constraints[0]);
     case CR_MIGRATE_DROP_CONSTRAINT:
         return drop_constraint(r, op);

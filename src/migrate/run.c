@@ -554,9 +554,15 @@ static cr_status step_progress(run *r, const step *sp, const cr_migrate_op *ops,
         st = commit(r);
     for (size_t i = 0; st == CR_OK && i < nops; i++) {
         size_t failed;
-        st = begin(r);
+        /* An operation that runs outside any transaction goes first, its
+         * count in a transaction after it. */
+        bool outside = cr_migrate_op_outside_tx(r->d, &ops[i]);
+        if (!outside)
+            st = begin(r);
         if (st == CR_OK && (st = cr_migrate_render_ops(&r->e, &r->model, &ops[i], 1, &failed)))
             st = op_failed(r, sp->rev, &ops[i]);
+        if (st == CR_OK && outside)
+            st = begin(r);
         if (st == CR_OK)
             st = emit_fmt(r, "UPDATE " VT " SET progress='%s %zu/%zu' WHERE version_num='%s'",
                           sp->up ? "upgrade" : "downgrade", i + 1, nops, sp->rev->id);
@@ -591,7 +597,10 @@ static cr_status run_step(run *r, const step *sp)
 {
     const cr_migrate_op *ops = sp->up ? sp->rev->upgrade : sp->rev->downgrade;
     size_t nops = sp->up ? sp->rev->nupgrade : sp->rev->ndowngrade;
-    if (r->d->ddl->transactional_ddl)
+    bool tx = r->d->ddl->transactional_ddl;
+    for (size_t i = 0; tx && i < nops; i++)
+        tx = !cr_migrate_op_outside_tx(r->d, &ops[i]);
+    if (tx)
         return step_tx(r, sp, ops, nops);
     return step_progress(r, sp, ops, nops);
 }
@@ -795,7 +804,7 @@ static cr_status check_op(run *r, findings *f, const step *steps, size_t nsteps,
     }
     case CR_MIGRATE_ADD_CONSTRAINT:
         if (op->constraints[0].kind != CR_MIGRATE_INDEX || !r->d->ddl->index_blocks_writes ||
-            made_in_plan(steps, nsteps, s, op->table))
+            op->concurrently || made_in_plan(steps, nsteps, s, op->table))
             return CR_OK;
         return finding(r, f, CR_FINDING_INDEX_LOCKS_TABLE, rev, op,
                        "create_index %s on %s without CONCURRENTLY: the table takes no writes "

@@ -68,7 +68,8 @@ typedef struct cr_ddl_ops {
      * NULL where each revision's transaction locks (SQLite). */
     const char *migrate_lock_sql, *migrate_unlock_sql;
     /* CREATE INDEX (without CONCURRENTLY) blocks the table's writes while it
-     * builds: the migration check flags it (PostgreSQL). */
+     * builds: the migration check flags it; CREATE INDEX CONCURRENTLY, run
+     * outside a transaction, does not (PostgreSQL). */
     bool index_blocks_writes;
 } cr_ddl_ops;
 

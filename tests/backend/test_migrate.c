@@ -58,7 +58,8 @@ static const char *M2 =
     "execute UPDATE mg_users SET score = score - 1\n";
 
 /* A renamed table and a foreign key added to a table with one (a rebuild
- * of mg_posts on SQLite). */
+ * of mg_posts on SQLite); an index built CONCURRENTLY (on PostgreSQL the
+ * revision runs operation by operation, outside a transaction). */
 static const char *M3 =
     "-- revision: m3\n"
     "-- parent: m2\n"
@@ -70,7 +71,9 @@ static const char *M3 =
     "create_foreign_key fk_mg_posts_label on mg_posts (label_id) references mg_labels (id)\n"
     "execute INSERT INTO mg_labels (id, label) VALUES (1, 'news')\n"
     "execute UPDATE mg_posts SET label_id = 1 WHERE id = 10\n"
+    "create_index ix_mg_posts_title on mg_posts (title) concurrently\n"
     "-- downgrade\n"
+    "drop_index ix_mg_posts_title on mg_posts\n"
     "drop_foreign_key fk_mg_posts_label on mg_posts\n"
     "drop_column mg_posts label_id\n"
     "drop_table mg_labels\n";
@@ -658,6 +661,33 @@ static void test_check(void **state)
     assert_false(has_finding(f, n, CR_FINDING_NOT_NULL_NO_DEFAULT));
     assert_int_equal(n, 2 + is_pg());
     free(f);
+    /* Built CONCURRENTLY (PostgreSQL, outside the transaction), the index
+     * is no finding, and strict mode lets it run. */
+    const char *cdir = MAKE_DIR("001_m1.rev", M1, "002_c.rev",
+                                "-- revision: mc\n-- parent: m1\n-- upgrade\n"
+                                "create_index ix_mg_users_score on mg_users (score) concurrently\n"
+                                "-- downgrade\ndrop_index ix_mg_users_score on mg_users\n");
+    cr_migrate_script *cs = load(cdir);
+    MIGRATE_OK(cr_migrate_check(cs, engine, NULL, NULL, NULL, &f, &n, &err_));
+    assert_int_equal(n, 0);
+    MIGRATE_OK(cr_migrate_upgrade(cs, engine, NULL, &strict, &err_));
+    assert_string_equal(current(), "mc");
+    c = connect_ok(engine);
+    cr_inspector *insp = cr_inspect(c);
+    const cr_reflected_constraint *ix;
+    size_t nix;
+    ASSERT_OK(cr_inspector_get_indexes(insp, "mg_users", &ix, &nix), cr_conn_error(c));
+    bool found = false;
+    for (size_t i = 0; i < nix; i++)
+        found |= strcmp(ix[i].name, "ix_mg_users_score") == 0;
+    assert_true(found);
+    cr_inspector_free(insp);
+    cr_conn_rollback(c);
+    cr_conn_close(c);
+    MIGRATE_OK(cr_migrate_downgrade(cs, engine, "m1", &err_));
+    cr_migrate_script_free(cs);
+    remove_dir(cdir);
+
     /* Not strict: it runs (on the empty table the NOT NULL column is fine). */
     MIGRATE_OK(cr_migrate_upgrade(s, engine, NULL, NULL, &err_));
     assert_string_equal(current(), "m2r");

@@ -380,6 +380,34 @@ static void test_offline_sql(void **state)
     free(sql);
     cr_migrate_script_free(u);
 
+    /* CREATE INDEX CONCURRENTLY on PostgreSQL: outside any transaction, the
+     * revision's progress recorded around it; elsewhere a plain index in
+     * the revision's transaction. */
+    const char *cnames[] = {"c.rev"};
+    const char *ctexts[] = {"-- revision: c\n-- upgrade\n"
+                            "create_index ix_big on big (a, \"b c\") unique concurrently\n"
+                            "-- downgrade\n"};
+    cr_migrate_script *cs = script_of(cnames, ctexts, 1);
+    assert_int_equal(cr_migrate_script_resolve(cs), CR_OK);
+    assert_true(cr_migrate_revision_at(cs, 0)->upgrade[0].concurrently);
+    sql = offline(cs, "postgresql", NULL, NULL);
+    in_order(sql, "INSERT INTO crucible_version (version_num, progress) VALUES ('c', "
+                  "'upgrade 0/1');\n\nCOMMIT;\n\n"
+                  "CREATE UNIQUE INDEX CONCURRENTLY ix_big ON big (a, \"b c\");\n\nBEGIN;\n\n"
+                  "UPDATE crucible_version SET progress='upgrade 1/1' WHERE version_num='c';",
+             "UPDATE crucible_version SET progress=NULL WHERE version_num='c';");
+    free(sql);
+    sql = offline(cs, "sqlite", NULL, NULL);
+    in_order(sql, "BEGIN;\n\nCREATE UNIQUE INDEX ix_big ON big (a, \"b c\");",
+             "INSERT INTO crucible_version (version_num) VALUES ('c');");
+    free(sql);
+    cr_migrate_finding *cf = NULL;
+    size_t ncf = 9;
+    assert_int_equal(cr_migrate_check(cs, NULL, "postgresql", NULL, NULL, &cf, &ncf, NULL),
+                     CR_OK);
+    assert_int_equal(ncf, 0);
+    cr_migrate_script_free(cs);
+
     /* Offline to where it already is: nothing. */
     sql = offline(s, "postgresql", "r2", "r2");
     assert_string_equal(sql, "");
