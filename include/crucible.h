@@ -784,13 +784,14 @@ CR_API cr_status cr_row_datetime_or_null_named(const cr_row *row, const char *co
 
 /* The schema (MetaData, Table, Column, DDL, Inspector), the SQL expression
  * language (select, insert, update, delete), the ORM (models, Session) and
- * read replicas, and horizontal sharding (shard sets, fan-out queries, the
- * sharded session). */
+ * read replicas, horizontal sharding (shard sets, fan-out queries, the sharded
+ * session) and schema migrations (revisions, upgrade, downgrade). */
 #include "crucible/schema.h"
 #include "crucible/sql.h"
 #include "crucible/orm.h"
 #include "crucible/replica.h"
 #include "crucible/shard.h"
+#include "crucible/migrate.h"
 
 #ifdef __cplusplus
 }

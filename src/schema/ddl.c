@@ -367,6 +367,34 @@ static const ddl_ctx *ctx_for(ddl_ctx *c, const cr_dialect *d, cr_error *err)
     return d && c->ops ? c : NULL;
 }
 
+bool cr_ddl_render_create_table(const cr_dialect *d, cr_buf *b, const cr_table *t, cr_error *err)
+{
+    ddl_ctx c;
+    return ctx_for(&c, d, err) && render_create_table(&c, b, t);
+}
+
+void cr_ddl_render_create_index(const cr_dialect *d, cr_buf *b, const cr_table *t,
+                                const cr_constraint *k)
+{
+    ddl_ctx c;
+    if (ctx_for(&c, d, NULL))
+        render_create_index(&c, b, t, k);
+}
+
+void cr_ddl_render_column(const cr_dialect *d, cr_buf *b, const cr_column *col)
+{
+    ddl_ctx c;
+    if (ctx_for(&c, d, NULL))
+        put_column(&c, b, col, cr_table_autoincrement(col->table));
+}
+
+bool cr_ddl_render_constraint(const cr_dialect *d, cr_buf *b, const cr_table *t,
+                              const cr_constraint *k, cr_error *err)
+{
+    ddl_ctx c;
+    return ctx_for(&c, d, err) && put_constraint(&c, b, t, k) && render_oom(&c, b);
+}
+
 char *cr_table_create_sql(cr_table *t, const char *dialect)
 {
     if (!t)

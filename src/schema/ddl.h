@@ -12,6 +12,16 @@ typedef enum cr_ddl_comment_style {
     CR_DDL_COMMENT_ON            /* COMMENT ON COLUMN t.c IS 'text' after the table  */
 } cr_ddl_comment_style;
 
+/* How a migration changes a column (migrate/). */
+typedef enum cr_ddl_alter_style {
+    CR_DDL_ALTER_SEPARATE,       /* ALTER COLUMN c TYPE / SET NOT NULL / SET DEFAULT,
+                                  * RENAME COLUMN (PostgreSQL)                      */
+    CR_DDL_ALTER_MODIFY,         /* MODIFY c <full spec>, CHANGE c d <full spec>;
+                                  * ALTER COLUMN c SET DEFAULT alone (MySQL)        */
+    CR_DDL_ALTER_REBUILD         /* RENAME COLUMN; anything else rebuilds the table
+                                  * (SQLite's ALTER TABLE does no more)             */
+} cr_ddl_alter_style;
+
 /* What a dialect decides in DDL. */
 typedef struct cr_ddl_ops {
     /* Append the type of col as CREATE TABLE spells it (autoincrement: the
@@ -42,11 +52,41 @@ typedef struct cr_ddl_ops {
     /* A query with one :name parameter whose scalar is non-zero when a
      * type of that name exists (checkfirst for named enum types), or NULL. */
     const char *has_type_sql;
+
+    /* Schema migrations (migrate/). */
+    cr_ddl_alter_style alter_style;
+    /* DDL runs inside a transaction and rolls back with it. */
+    bool transactional_ddl;
+    /* DROP INDEX name ON table (MySQL) rather than DROP INDEX name. */
+    bool drop_index_on_table;
+    /* ALTER TABLE t <clause> name, dropping a unique constraint, a check and
+     * a foreign key ("DROP CONSTRAINT"; MySQL: "DROP INDEX", "DROP FOREIGN
+     * KEY"); NULL where the table is rebuilt instead. */
+    const char *drop_unique_clause, *drop_check_clause, *drop_fk_clause;
+    /* The migration lock: a query whose scalar is true / 1 when this
+     * session got the lock at once, and the statement that releases it;
+     * NULL where each revision's transaction locks (SQLite). */
+    const char *migrate_lock_sql, *migrate_unlock_sql;
+    /* CREATE INDEX (without CONCURRENTLY) blocks the table's writes while it
+     * builds: the migration check flags it; CREATE INDEX CONCURRENTLY, run
+     * outside a transaction, does not (PostgreSQL). */
+    bool index_blocks_writes;
 } cr_ddl_ops;
 
 extern const cr_ddl_ops cr_sqlite_ddl;
 extern const cr_ddl_ops cr_postgresql_ddl;
 extern const cr_ddl_ops cr_mysql_ddl;
+
+/* Pieces of the DDL compiler on their own, for migrations (migrate/).
+ * Errors (a bad ON DELETE phrase, a nameless enum) go to err. */
+bool cr_ddl_render_create_table(const cr_dialect *d, cr_buf *b, const cr_table *t, cr_error *err);
+void cr_ddl_render_create_index(const cr_dialect *d, cr_buf *b, const cr_table *t,
+                                const cr_constraint *k);
+/* A column's spec as CREATE TABLE writes it: name TYPE [DEFAULT x] [NOT NULL]. */
+void cr_ddl_render_column(const cr_dialect *d, cr_buf *b, const struct cr_column *col);
+/* [CONSTRAINT name] UNIQUE (...) / CHECK (...) / FOREIGN KEY(...) REFERENCES ... */
+bool cr_ddl_render_constraint(const cr_dialect *d, cr_buf *b, const cr_table *t,
+                              const cr_constraint *k, cr_error *err);
 
 /* Helpers the dialects' DDL files share (ddl.c). */
 

@@ -2162,6 +2162,82 @@ static void test_shards(void **state)
     cr_shard_set_free(set);
 }
 
+/* Migrations: NULL scripts, engines and outputs; a script used before it
+ * is resolved, or added to after. */
+static void test_migrate_misuse(void **state)
+{
+    (void)state;
+    cr_error *err = NULL;
+    NUL(cr_migrate_load(NULL, &err));
+    CHECK(cr_error_class(err) == CR_ERR_ARGUMENT, "cr_migrate_load(NULL): not ArgumentError");
+    cr_error_free(err);
+    NUL(cr_migrate_load("/nonexistent/migrations", NULL));
+    cr_migrate_script_free(NULL);
+    ARG(cr_migrate_script_add(NULL, "a.rev", ""));
+    ARG(cr_migrate_script_resolve(NULL));
+    CHECK(cr_error_class(cr_migrate_script_error(NULL)) == CR_ERR_ARGUMENT,
+          "cr_migrate_script_error(NULL)");
+    CHECK(cr_migrate_revision_count(NULL) == 0, "cr_migrate_revision_count(NULL)");
+    NUL(cr_migrate_revision_at(NULL, 0));
+    NUL(cr_migrate_revision(NULL, "a"));
+    CHECK(cr_migrate_script_heads(NULL, NULL, 0) == 0, "cr_migrate_script_heads(NULL)");
+
+    cr_migrate_script *s = cr_migrate_script_new();
+    assert_non_null(s);
+    ARG(cr_migrate_script_add(s, NULL, ""));
+    ARG(cr_migrate_script_add(s, "a.rev", NULL));
+    CHECK(cr_migrate_script_error(s) != NULL, "no error on the script");
+    assert_int_equal(cr_migrate_script_add(s, "a.rev", "-- revision: a\n-- upgrade\n"
+                                           "create_table t (id integer)\n-- downgrade\n"
+                                           "drop_table t\n"), CR_OK);
+    /* Not resolved yet: nothing to read, nothing to run. */
+    NUL(cr_migrate_revision_at(s, 0));
+    NUL(cr_migrate_revision(s, "a"));
+    char *sql = NULL;
+    FAILS(cr_migrate_offline_sql(s, "sqlite", NULL, NULL, &sql, NULL));
+    FAILS(cr_migrate_upgrade(s, fx.e, NULL, NULL, NULL));
+    assert_int_equal(cr_migrate_script_resolve(s), CR_OK);
+    CHECK(cr_migrate_script_add(s, "b.rev", "") == CR_ERR_INVALID_REQUEST,
+          "added to a resolved script");
+    NUL(cr_migrate_revision(s, NULL));
+    NUL(cr_migrate_revision_at(s, 5));
+
+    ARG(cr_migrate_upgrade(NULL, fx.e, NULL, NULL, NULL));
+    ARG(cr_migrate_upgrade(s, NULL, NULL, NULL, &err));
+    cr_error_free(err);
+    ARG(cr_migrate_upgrade(s, fx.e, "nosuch", NULL, NULL));
+    ARG(cr_migrate_downgrade(NULL, fx.e, "base", NULL));
+    ARG(cr_migrate_downgrade(s, NULL, "base", NULL));
+    ARG(cr_migrate_downgrade(s, fx.e, NULL, NULL));
+    ARG(cr_migrate_stamp(NULL, fx.e, "head", NULL));
+    ARG(cr_migrate_stamp(s, NULL, "head", NULL));
+    ARG(cr_migrate_stamp(s, fx.e, NULL, NULL));
+    cr_migrate_state *st = NULL;
+    ARG(cr_migrate_current(NULL, &st, NULL));
+    NUL(st);
+    ARG(cr_migrate_current(fx.e, NULL, NULL));
+    cr_migrate_state_free(NULL);
+    ARG(cr_migrate_offline_sql(NULL, "sqlite", NULL, NULL, &sql, NULL));
+    ARG(cr_migrate_offline_sql(s, NULL, NULL, NULL, &sql, NULL));
+    ARG(cr_migrate_offline_sql(s, "oracle", NULL, NULL, &sql, NULL));
+    ARG(cr_migrate_offline_sql(s, "sqlite", NULL, NULL, NULL, NULL));
+    ARG(cr_migrate_offline_sql(s, "sqlite", "nosuch", NULL, &sql, NULL));
+    NUL(sql);
+    cr_migrate_finding *f = NULL;
+    size_t n = 0;
+    ARG(cr_migrate_check(NULL, fx.e, NULL, NULL, NULL, &f, &n, NULL));
+    ARG(cr_migrate_check(s, NULL, NULL, NULL, NULL, &f, &n, NULL));
+    ARG(cr_migrate_check(s, NULL, "sqlite", NULL, NULL, NULL, &n, NULL));
+    ARG(cr_migrate_check(s, NULL, "sqlite", NULL, NULL, &f, NULL, NULL));
+    const char *argv[] = {"upgrade", NULL};
+    ARG(cr_migrate_command(NULL, "/tmp", NULL, 1, argv, NULL, NULL, NULL));
+    ARG(cr_migrate_command(fx.e, NULL, NULL, 1, argv, NULL, NULL, NULL));
+    ARG(cr_migrate_command(fx.e, "/tmp", NULL, 0, argv, NULL, NULL, &err));
+    cr_error_free(err);
+    ARG(cr_migrate_command(fx.e, "/tmp", NULL, 1, NULL, NULL, NULL, NULL));
+    cr_migrate_script_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2186,6 +2262,7 @@ int main(void)
         cmocka_unit_test_teardown(test_bad_values, check_clean),
         cmocka_unit_test_teardown(test_outlived, check_clean),
         cmocka_unit_test_teardown(test_shards, check_clean),
+        cmocka_unit_test_teardown(test_migrate_misuse, check_clean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -99,4 +99,14 @@ const cr_ddl_ops cr_mysql_ddl = {
     .comment_style = CR_DDL_COMMENT_INLINE,
     .named_enum_types = false,
     .backslash_escapes = true,
+    .alter_style = CR_DDL_ALTER_MODIFY,
+    .transactional_ddl = false,
+    .drop_index_on_table = true,
+    .drop_unique_clause = "DROP INDEX",
+    /* MariaDB and MySQL 8.0.19+ both take DROP CONSTRAINT for a check. */
+    .drop_check_clause = "DROP CONSTRAINT",
+    .drop_fk_clause = "DROP FOREIGN KEY",
+    /* A named lock of the session, not waited for (timeout 0). */
+    .migrate_lock_sql = "SELECT GET_LOCK('crucible_migrate', 0)",
+    .migrate_unlock_sql = "SELECT RELEASE_LOCK('crucible_migrate')",
 };

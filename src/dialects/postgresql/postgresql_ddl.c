@@ -65,4 +65,14 @@ const cr_ddl_ops cr_postgresql_ddl = {
     .has_type_sql = "SELECT count(*) FROM pg_catalog.pg_type t "
                     "JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
                     "WHERE t.typname = :name AND pg_catalog.pg_type_is_visible(t.oid)",
+    .alter_style = CR_DDL_ALTER_SEPARATE,
+    .transactional_ddl = true,
+    .drop_unique_clause = "DROP CONSTRAINT",
+    .drop_check_clause = "DROP CONSTRAINT",
+    .drop_fk_clause = "DROP CONSTRAINT",
+    /* A session-level advisory lock on a key of Crucible's own, not waited
+     * for: a second migrating process is told at once. */
+    .migrate_lock_sql = "SELECT pg_try_advisory_lock(7243190412)",
+    .migrate_unlock_sql = "SELECT pg_advisory_unlock(7243190412)",
+    .index_blocks_writes = true,
 };

@@ -18,4 +18,6 @@ const cr_ddl_ops cr_sqlite_ddl = {
     .comment_style = CR_DDL_COMMENT_NONE,
     .named_enum_types = false,
     .backslash_escapes = false,
+    .alter_style = CR_DDL_ALTER_REBUILD,
+    .transactional_ddl = true,
 };

@@ -1,0 +1,295 @@
+/* command.c — the migration commands in one call (cr_migrate_command), for a program's own `db upgrade` and, later, the crucible tool. */
+#include "migrate/migrate.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cmd {
+    cr_engine *engine;
+    cr_migrate_script *s;
+    cr_log_fn out;
+    void *ud;
+    cr_error err;
+    cr_error *sub;          /* an error handed back by a run function */
+} cmd;
+
+static void say(cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(cmd *c, const char *fmt, ...)
+{
+    if (!c->out)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    c->out(c->ud, line);
+}
+
+/* Text line by line to out. */
+static void say_lines(cmd *c, const char *text)
+{
+    while (*text) {
+        const char *end = strchr(text, '\n');
+        size_t n = end ? (size_t)(end - text) : strlen(text);
+        say(c, "%.*s", (int)n, text);
+        text += n + (end != NULL);
+    }
+}
+
+static cr_status usage(cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static cr_status usage(cmd *c, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return cr_error_set(&c->err, CR_ERR_ARGUMENT, "%s (commands: upgrade [TARGET] [--strict] "
+                        "[--sql], downgrade TARGET [--sql], current, history, heads, stamp "
+                        "TARGET, check [TARGET], revision MESSAGE, merge MESSAGE)", what);
+}
+
+/* A run function's status, its error kept for the caller. */
+static cr_status sub(cmd *c, cr_status st, cr_error *e)
+{
+    c->sub = e;
+    return st;
+}
+
+/* --sql: "from:to" or just "to" (from base). */
+static cr_status offline(cmd *c, const char *range, bool down)
+{
+    char from[CR_MIGRATE_ID_MAX * 2 + 2] = "base";
+    const char *to = range;
+    const char *colon = range ? strchr(range, ':') : NULL;
+    if (colon) {
+        snprintf(from, sizeof from, "%.*s", (int)(colon - range), range);
+        to = colon + 1;
+    } else if (down) {
+        return usage(c, "downgrade --sql needs FROM:TO (offline there is no database to start "
+                        "from)");
+    }
+    char *sql = NULL;
+    cr_error *e = NULL;
+    cr_status st = cr_migrate_offline_sql(c->s, cr_engine_backend(c->engine), from, to, &sql, &e);
+    if (st == CR_OK)
+        say_lines(c, sql);
+    free(sql);
+    return sub(c, st, e);
+}
+
+static cr_status history(cmd *c)
+{
+    for (size_t i = cr_migrate_revision_count(c->s); i-- > 0;) {
+        const cr_revision *r = cr_migrate_revision_at(c->s, i);
+        char parents[256] = "<base>";
+        size_t off = 0;
+        for (size_t p = 0; p < r->nparents && off < sizeof parents; p++)
+            off += (size_t)snprintf(parents + off, sizeof parents - off, "%s%s", p ? ", " : "",
+                                    r->parents[p]);
+        bool head = false;
+        const cr_revision *heads[16];
+        size_t nh = cr_migrate_script_heads(c->s, heads, 16);
+        for (size_t h = 0; h < nh && h < 16; h++)
+            head |= heads[h] == r;
+        say(c, "%s -> %s%s, %s", parents, r->id, head ? " (head)" : "", r->message);
+    }
+    return CR_OK;
+}
+
+static cr_status current(cmd *c)
+{
+    cr_migrate_state *state = NULL;
+    cr_error *e = NULL;
+    cr_status st = cr_migrate_current(c->engine, &state, &e);
+    if (st == CR_OK) {
+        for (size_t i = 0; i < state->nheads; i++)
+            say(c, "%s", state->heads[i]);
+        if (state->partial)
+            say(c, "%s (left part-way: %s)", state->partial, state->progress);
+        if (!state->nheads && !state->partial)
+            say(c, "<base>");
+    }
+    cr_migrate_state_free(state);
+    return sub(c, st, e);
+}
+
+static cr_status check(cmd *c, const char *target)
+{
+    cr_migrate_finding *f = NULL;
+    size_t n = 0;
+    cr_error *e = NULL;
+    cr_status st = cr_migrate_check(c->s, c->engine, NULL, NULL, target, &f, &n, &e);
+    for (size_t i = 0; st == CR_OK && i < n; i++)
+        say(c, "%s", f[i].message);
+    free(f);
+    if (st != CR_OK)
+        return sub(c, st, e);
+    if (n)
+        return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST,
+                            "the migration check flags %zu operation(s)", n);
+    say(c, "the migration check found nothing");
+    return CR_OK;
+}
+
+/* A new revision id: 12 hex digits from the system's random source (as
+ * Alembic's uuid4().hex[-12:]). */
+static cr_status new_id(cmd *c, char id[13])
+{
+    unsigned char bytes[6];
+    FILE *f = fopen("/dev/urandom", "rb");
+    bool ok = f && fread(bytes, 1, sizeof bytes, f) == sizeof bytes;
+    if (f)
+        fclose(f);
+    if (!ok)
+        return cr_error_set(&c->err, CR_ERR_OPERATIONAL, "cannot read /dev/urandom for a "
+                            "revision id");
+    for (size_t i = 0; i < sizeof bytes; i++)
+        snprintf(id + 2 * i, 3, "%02x", bytes[i]);
+    return CR_OK;
+}
+
+/* revision MESSAGE / merge MESSAGE: a new file <id>_<slug>.rev whose
+ * parent is the head (revision; refused when there are several) or every
+ * head (merge), with empty sections to fill in. Its path goes to out. */
+static cr_status new_revision(cmd *c, const char *dir, const char *message, bool merge)
+{
+    const cr_revision *heads[16];
+    size_t n = cr_migrate_script_heads(c->s, heads, 16);
+    if (n > 16)
+        return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST, "more than 16 heads");
+    if (!merge && n > 1)
+        return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST,
+                            "the history has %zu heads: merge them first (merge MESSAGE)", n);
+    if (merge && n < 2)
+        return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST,
+                            "the history has %zu head(s): nothing to merge", n);
+    for (const char *p = message; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            return usage(c, "the message must be one line");
+    char id[13];
+    cr_status st = new_id(c, id);
+    if (st)
+        return st;
+    char slug[41];
+    size_t k = 0;
+    for (const char *p = message; *p && k < sizeof slug - 1; p++) {
+        char ch = *p;
+        bool word = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a'), word = true;
+        if (word)
+            slug[k++] = ch;
+        else if (k && slug[k - 1] != '_')
+            slug[k++] = '_';
+    }
+    while (k && slug[k - 1] == '_')
+        k--;
+    slug[k] = '\0';
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s%s%s.rev", dir, id, k ? "_" : "", slug);
+    FILE *f = fopen(path, "wx");
+    if (!f)
+        return cr_error_set(&c->err, CR_ERR_OPERATIONAL, "cannot create %s", path);
+    fprintf(f, "-- revision: %s\n-- parent: ", id);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s%s", i ? ", " : "", heads[i]->id);
+    fprintf(f, "%s\n-- message: %s\n\n-- upgrade\n\n-- downgrade\n", n ? "" : "base",
+            message);
+    if (fclose(f) != 0)
+        return cr_error_set(&c->err, CR_ERR_OPERATIONAL, "cannot write %s", path);
+    say(c, "%s", path);
+    return CR_OK;
+}
+
+static cr_status dispatch(cmd *c, const char *dir, int argc, const char *const *argv)
+{
+    const char *name = argv[0];
+    assert(name);       /* cr_migrate_command checked argv[0] */
+    const char *target = NULL;
+    bool strict = false, sql = false;
+    for (int i = 1; i < argc; i++) {
+        if (!argv[i])
+            return usage(c, "argument %d is NULL", i);
+        if (strcmp(argv[i], "--strict") == 0)
+            strict = true;
+        else if (strcmp(argv[i], "--sql") == 0)
+            sql = true;
+        else if (argv[i][0] == '-' || target)
+            return usage(c, "%s: unexpected argument '%s'", name, argv[i]);
+        else
+            target = argv[i];
+    }
+    bool up = strcmp(name, "upgrade") == 0, down = strcmp(name, "downgrade") == 0;
+    if ((strict && !up) || (sql && !up && !down))
+        return usage(c, "%s takes no %s", name, strict ? "--strict" : "--sql");
+    cr_error *e = NULL;
+    if (up && sql)
+        return offline(c, target, false);
+    if (up) {
+        cr_migrate_options o = {strict};
+        return sub(c, cr_migrate_upgrade(c->s, c->engine, target, &o, &e), e);
+    }
+    if (down && !target)
+        return usage(c, "downgrade needs a target (an id or base)");
+    if (down && sql)
+        return offline(c, target, true);
+    if (down)
+        return sub(c, cr_migrate_downgrade(c->s, c->engine, target, &e), e);
+    if (strcmp(name, "stamp") == 0) {
+        if (!target)
+            return usage(c, "stamp needs a target (an id, head or base)");
+        return sub(c, cr_migrate_stamp(c->s, c->engine, target, &e), e);
+    }
+    if (strcmp(name, "check") == 0)
+        return check(c, target);
+    if (strcmp(name, "revision") == 0 || strcmp(name, "merge") == 0) {
+        if (!target)
+            return usage(c, "%s needs a message", name);
+        return new_revision(c, dir, target, name[0] == 'm');
+    }
+    if (target)
+        return usage(c, "%s takes no argument", name);
+    if (strcmp(name, "current") == 0)
+        return current(c);
+    if (strcmp(name, "history") == 0)
+        return history(c);
+    if (strcmp(name, "heads") == 0) {
+        const cr_revision *heads[16];
+        size_t n = cr_migrate_script_heads(c->s, heads, 16);
+        for (size_t i = 0; i < n && i < 16; i++)
+            say(c, "%s (head)", heads[i]->id);
+        return CR_OK;
+    }
+    return usage(c, "unknown command '%s'", name);
+}
+
+cr_status cr_migrate_command(cr_engine *engine, const char *directory,
+                             const cr_metadata *metadata, int argc, const char *const *argv,
+                             cr_log_fn out, void *userdata, cr_error **err)
+{
+    (void)metadata;     /* for autogenerate, which compares it with the history */
+    cmd c = {engine, NULL, out, userdata, {0}, NULL};
+    cr_error_init(&c.err);
+    cr_status st = CR_OK;
+    if (!engine || !directory)
+        st = cr_error_set(&c.err, CR_ERR_ARGUMENT, "cr_migrate_command: the %s is NULL",
+                          engine ? "directory" : "engine");
+    else if (argc < 1 || !argv || !argv[0])
+        st = usage(&c, "no command given");
+    if (st == CR_OK) {
+        cr_error *e = NULL;
+        c.s = cr_migrate_load(directory, &e);
+        st = c.s ? dispatch(&c, directory, argc, argv) : sub(&c, e ? cr_error_class(e) : CR_ERR_NO_MEMORY, e);
+    }
+    if (err)
+        *err = st == CR_OK ? NULL : c.sub ? c.sub : cr_error_dup(&c.err);
+    if (!err || st == CR_OK || !c.sub)
+        cr_error_free(c.sub);
+    cr_error_clear(&c.err);
+    cr_migrate_script_free(c.s);
+    return st;
+}
