@@ -49,7 +49,7 @@ fuzz-libfuzzer:
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DCRUCIBLE_FUZZ=ON -DCRUCIBLE_TESTS=OFF -DCRUCIBLE_BENCH=OFF
 	cmake --build build-fuzz -j2 --target fuzz_targets
-	@status=0; for t in url datetime sqltext builder ddl orm; do \
+	@status=0; for t in url datetime sqltext builder ddl orm migrate; do \
 		[ -x build-fuzz/tests/fuzz/fuzz_$$t ] || continue; \
 		echo "==== fuzz_$$t: $(FUZZ_SECONDS) s"; \
 		tests/fuzz/run-fuzz.sh build-fuzz/tests/fuzz/fuzz_$$t tests/fuzz/corpus/$$t \

@@ -407,8 +407,8 @@ start_mariadb() {
     # Remove the password-less root accounts reachable over TCP, then create
     # the test user for both TCP ('%') and socket ('localhost') connections.
     # It may also create and drop the databases named crucible_shard_* (the
-    # shard suite's) and crucible_tutorial (the tutorial's check); PostgreSQL's
-    # test role has CREATEDB for the same.
+    # shard suite's) and crucible_scratch_* (tests/tools/scratch_db.c's: the
+    # tutorial's and the command's); PostgreSQL's test role has CREATEDB.
     local pw
     pw=$(my_literal "$DB_PASSWORD")
     if ! "$client" --no-defaults --socket="$MY_SOCKET" -uroot \
@@ -421,8 +421,8 @@ GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'%';
 GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'localhost';
 GRANT ALL PRIVILEGES ON \`crucible\_shard\_%\`.* TO '$DB_USER'@'%';
 GRANT ALL PRIVILEGES ON \`crucible\_shard\_%\`.* TO '$DB_USER'@'localhost';
-GRANT ALL PRIVILEGES ON \`crucible\_tutorial\`.* TO '$DB_USER'@'%';
-GRANT ALL PRIVILEGES ON \`crucible\_tutorial\`.* TO '$DB_USER'@'localhost';
+GRANT ALL PRIVILEGES ON \`crucible\_scratch\_%\`.* TO '$DB_USER'@'%';
+GRANT ALL PRIVILEGES ON \`crucible\_scratch\_%\`.* TO '$DB_USER'@'localhost';
 FLUSH PRIVILEGES;
 EOF
     then

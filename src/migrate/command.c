@@ -53,6 +53,9 @@ static cr_status usage(cmd *c, const char *fmt, ...)
 }
 
 /* A run function's status, its error kept for the caller. */
+/* A failure of a call that stored its error in e: keep e for the caller.
+ * (Call it with the status already computed: sub(c, f(&e), e) would read e
+ * in whatever order the compiler evaluates the arguments.) */
 static cr_status sub(cmd *c, cr_status st, cr_error *e)
 {
     c->sub = e;
@@ -231,18 +234,22 @@ static cr_status dispatch(cmd *c, const char *dir, int argc, const char *const *
         return offline(c, target, false);
     if (up) {
         cr_migrate_options o = {strict};
-        return sub(c, cr_migrate_upgrade(c->s, c->engine, target, &o, &e), e);
+        cr_status st = cr_migrate_upgrade(c->s, c->engine, target, &o, &e);
+        return sub(c, st, e);
     }
     if (down && !target)
         return usage(c, "downgrade needs a target (an id or base)");
     if (down && sql)
         return offline(c, target, true);
-    if (down)
-        return sub(c, cr_migrate_downgrade(c->s, c->engine, target, &e), e);
+    if (down) {
+        cr_status st = cr_migrate_downgrade(c->s, c->engine, target, &e);
+        return sub(c, st, e);
+    }
     if (strcmp(name, "stamp") == 0) {
         if (!target)
             return usage(c, "stamp needs a target (an id, head or base)");
-        return sub(c, cr_migrate_stamp(c->s, c->engine, target, &e), e);
+        cr_status st = cr_migrate_stamp(c->s, c->engine, target, &e);
+        return sub(c, st, e);
     }
     if (strcmp(name, "check") == 0)
         return check(c, target);

@@ -1,44 +1,21 @@
 #!/usr/bin/env bash
-# check-tutorial.sh BACKEND CC INCLUDE_DIR LIBRARY TUTORIAL CACHE_DIR TUTORIAL_DB [CFLAGS...]
+# check-tutorial.sh BACKEND CC INCLUDE_DIR LIBRARY TUTORIAL CACHE_DIR SCRATCH_DB [CFLAGS...]
 #
 # docs/tutorial.md cannot go stale: each chapter ("## N. Title") is one
 # program made of its ```c blocks in order, compiled with -Werror against the
 # library and run on BACKEND's database; its stdout must equal the chapter's
 # ```output blocks, in order. The programs are kept in CACHE_DIR, so that the
 # runs on the other backends compile only what changed. On PostgreSQL and
-# MariaDB the chapters run in a database of their own, crucible_tutorial,
-# made empty by TUTORIAL_DB (tutorial_db.c) and dropped after: the test
-# database holds other suites' tables, users and posts among them.
+# MariaDB the chapters run in a database of their own (scratch.sh), for the
+# test database holds other suites' tables, users and posts among them.
 set -euo pipefail
-backend=$1 cc=$2 include=$3 library=$(realpath "$4") tutorial=$5 cache=$6 tutorial_db=$7
+backend=$1 cc=$2 include=$3 library=$(realpath "$4") tutorial=$5 cache=$6 scratch_db=$7
 shift 7
 mkdir -p "$cache"
-work=$(mktemp -d)
-server=""
-cleanup() {
-    [[ -z $server ]] || "$tutorial_db" drop "$server" crucible_tutorial || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-case $backend in
-    sqlite) url="sqlite:///$work/tutorial.db" ;;
-    postgresql) url=${CRUCIBLE_PG_URL:-} ;;
-    mysql) url=${CRUCIBLE_MYSQL_URL:-} ;;
-    *) echo "unknown backend $backend" >&2; exit 2 ;;
-esac
-if [[ -z $url ]]; then
-    if [[ ${CRUCIBLE_REQUIRE_ALL_BACKENDS:-} == 1 ]]; then
-        echo "no server for $backend (CRUCIBLE_REQUIRE_ALL_BACKENDS=1)" >&2
-        exit 1
-    fi
-    echo "no server for $backend: skipped" >&2
-    exit 77
-fi
-if [[ $backend != sqlite ]]; then
-    server=$url
-    url=$("$tutorial_db" create "$server" crucible_tutorial)
-fi
+# shellcheck source=../tools/scratch.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tools/scratch.sh"
+scratch_database "$backend" "$scratch_db" tutorial
+work=$WORK url=$URL
 
 # Split the tutorial: chapter N's code into N.c, its output into N.out.
 awk -v dir="$work" '

@@ -1,33 +1,21 @@
 #!/usr/bin/env bash
-# codegen_roundtrip.sh BACKEND CRUCIBLE SCHEMA CC INCLUDE_DIR LIBRARY [CFLAGS...]
+# codegen_roundtrip.sh BACKEND CRUCIBLE SCHEMA CC INCLUDE_DIR LIBRARY SCRATCH_DB [CFLAGS...]
 #
 # The round trip of `crucible codegen`: a schema declared in C
 # (codegen_schema.c) is created in the database; `crucible inspect` lists
 # it; `crucible codegen` declares it in a header; a program compiled against
 # that header (codegen_check.c) drops the tables, creates them again from the
 # generated declarations and uses the generated models and relationships;
-# `crucible inspect` must then list exactly the same schema.
+# `crucible inspect` must then list exactly the same schema. In a database of
+# its own (scratch.sh).
 set -euo pipefail
-backend=$1 crucible=$2 schema=$3 cc=$4 include=$5 library=$6
-shift 6
+backend=$1 crucible=$2 schema=$3 cc=$4 include=$5 library=$6 scratch_db=$7
+shift 7
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-case $backend in
-    sqlite) url="sqlite:///$work/roundtrip.db" ;;
-    postgresql) url=${CRUCIBLE_PG_URL:-} ;;
-    mysql) url=${CRUCIBLE_MYSQL_URL:-} ;;
-    *) echo "unknown backend $backend" >&2; exit 2 ;;
-esac
-if [[ -z $url ]]; then
-    if [[ ${CRUCIBLE_REQUIRE_ALL_BACKENDS:-} == 1 ]]; then
-        echo "no server for $backend (CRUCIBLE_REQUIRE_ALL_BACKENDS=1)" >&2
-        exit 1
-    fi
-    echo "no server for $backend: skipped" >&2
-    exit 77
-fi
+# shellcheck source=scratch.sh
+. "$here/scratch.sh"
+scratch_database "$backend" "$scratch_db" codegen
+work=$WORK url=$URL
 tables="cg_users,cg_posts,cg_profiles,cg_tags,cg_post_tags,cg_regions,cg_offices,cg_audit,cg odd-names"
 
 "$schema" "$url"
