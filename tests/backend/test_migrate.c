@@ -937,6 +937,13 @@ static void test_command(void **state)
                   command(dir, "downgrade", NULL, NULL, &err_));
     MIGRATE_FAILS(CR_ERR_ARGUMENT, "no revision 'm9' in the migrations",
                   command(dir, "check", "m9", NULL, &err_));
+    /* The run functions' own errors come back through the command. */
+    MIGRATE_FAILS(CR_ERR_ARGUMENT, "no revision 'm9' in the migrations",
+                  command(dir, "upgrade", "m9", NULL, &err_));
+    MIGRATE_FAILS(CR_ERR_ARGUMENT, "no revision 'm9' in the migrations",
+                  command(dir, "downgrade", "m9", NULL, &err_));
+    MIGRATE_FAILS(CR_ERR_ARGUMENT, "no revision 'm9' in the migrations",
+                  command(dir, "stamp", "m9", NULL, &err_));
     MIGRATE_OK(command(dir, "downgrade", "base", NULL, &err_));
     assert_string_equal(current(), "");
     /* A new revision after the head, to fill in. */
