@@ -56,11 +56,13 @@ fuzz-libfuzzer:
 			build-fuzz/tests/fuzz/work/$$t $(FUZZ_SECONDS) || status=1; \
 	done; exit $$status
 
-# Workloads through Crucible and the raw client libraries, ratios printed.
+# Workloads through Crucible and the raw client libraries, ratios printed;
+# with the PgBouncer and replica topologies up, for the scale-out workloads.
 bench:
 	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCRUCIBLE_TESTS=OFF
 	cmake --build build-release -j2
-	scripts/run-tests.sh --servers-only ./build-release/bench/bench
+	CRUCIBLE_SCALEOUT="pgbouncer pg-replicas mariadb-replica" \
+		scripts/run-tests.sh --servers-only ./build-release/bench/bench
 
 install: build
 	cmake --install $(BUILD)
