@@ -1329,6 +1329,13 @@ static void render_for_update(compiler *c, cr_stmt *s)
         puts_(c, " SKIP LOCKED");
 }
 
+/* Whether a statement, or a member of it when it is a compound, has CTEs. */
+static bool has_ctes(const cr_stmt *s)
+{
+    return s->ctes.n ||
+           (s->kind == CR_STMT_COMPOUND && (has_ctes(s->left) || has_ctes(s->right)));
+}
+
 static void render_ctes(compiler *c, const void *const *ctes, size_t n)
 {
     if (!n)
@@ -1355,7 +1362,7 @@ static void render_ctes(compiler *c, const void *const *ctes, size_t n)
         if (cte->recursive) {
             /* The recursive member refers to the CTE itself. A WITH of its
              * own would stand after UNION ALL, which no dialect takes. */
-            if (cte->recursive->ctes.n) {
+            if (has_ctes(cte->recursive)) {
                 fail(c, CR_ERR_INVALID_REQUEST, "the recursive part of CTE '%s' has a CTE of "
                      "its own; make that one a CTE of the enclosing statement",
                      cte->u.label.name);

@@ -1620,6 +1620,19 @@ static void test_sqlite_grammar(void **state)
         expect_error(outer, "sqlite", CR_ERR_INVALID_REQUEST, "recursive part");
         cr_stmt_free(outer);
     }
+    /* The same when the recursive part is a compound one of whose members
+     * has the CTE (found by fuzz_builder in CI). */
+    {
+        cr_stmt *outer = cr_select_new();
+        cr_expr *r = cr_cte(outer, cr_select(users.c.id), "r", true);
+        cr_stmt *member = cr_select_new();
+        cr_expr *inner = cr_cte(member, cr_select(posts.c.user_id), "inner_ids", false);
+        cr_columns(member, cr_c(member, inner, "user_id"));
+        cr_cte_union_all(outer, r, cr_union(member, cr_select(users.c.id)));
+        cr_columns(outer, cr_c(outer, r, "id"));
+        expect_error(outer, "sqlite", CR_ERR_INVALID_REQUEST, "recursive part");
+        cr_stmt_free(outer);
+    }
     /* A compound member with its own CTE: the CTE goes to the top. */
     cr_stmt *b = cr_select_new();
     cr_expr *t = cr_cte(b, cr_select(posts.c.user_id), "t", false);
