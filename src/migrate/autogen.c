@@ -560,90 +560,65 @@ static void drop_table_ops(ag *a, const rtable *rt)
  * after everything else, so that the columns and keys they need exist. */
 enum { PHASE_DROP_FKS, PHASE_BODY, PHASE_ADD_FKS };
 
-static void compare_fks(ag *a, const cr_table *t, const rtable *rt, bool add)
+/* Whether the metadata's table has a constraint of kind with signature sig. */
+static bool md_has(const cr_table *t, cr_constraint_kind kind, const char *sig)
 {
-    char sig[1024], other[1024];
-    if (!add)
-        for (size_t i = 0; i < rt->nfks; i++) {
-            r_signature(&rt->fks[i], true, sig, sizeof sig);
-            bool found = false;
-            for (size_t j = 0; !found && j < t->ncons; j++)
-                if (t->constraints[j]->kind == CR_CONSTRAINT_FOREIGN_KEY) {
-                    md_signature(t->constraints[j], other, sizeof other);
-                    found = strcmp(sig, other) == 0;
-                }
-            if (found)
-                continue;
-            if (!rt->fks[i].name) {
-                note(a, "table %s: foreign key (%s) is not in the metadata, but the database "
-                     "gives it no name to drop it by", t->name, sig);
-                continue;
-            }
-            cr_migrate_constraint k = {0};
-            r_constraint(a, CR_MIGRATE_FOREIGN_KEY, &rt->fks[i], &k);
-            constraint_op(a, false, t->name, &k);
+    char other[1024];
+    for (size_t j = 0; j < t->ncons; j++)
+        if (t->constraints[j]->kind == kind) {
+            md_signature(t->constraints[j], other, sizeof other);
+            if (strcmp(sig, other) == 0)
+                return true;
         }
-    if (add)
-        for (size_t j = 0; j < t->ncons; j++) {
-            const cr_constraint *mk = t->constraints[j];
-            if (mk->kind != CR_CONSTRAINT_FOREIGN_KEY)
-                continue;
-            md_signature(mk, sig, sizeof sig);
-            bool found = false;
-            for (size_t i = 0; !found && i < rt->nfks; i++) {
-                r_signature(&rt->fks[i], true, other, sizeof other);
-                found = strcmp(sig, other) == 0;
-            }
-            if (found)
-                continue;
-            cr_migrate_constraint k = {0};
-            md_constraint(a, mk, &k);
-            if (!k.name)
-                k.name = made_name(a, "fk", t->name, mk->cols[0]->name);
-            constraint_op(a, true, t->name, &k);
-        }
+    return false;
 }
 
-static void compare_uniques(ag *a, const cr_table *t, const rtable *rt)
+static bool r_has(const cr_reflected_constraint *v, size_t n, bool fk, const char *sig)
 {
-    char sig[1024], other[1024];
-    for (size_t i = 0; i < rt->nuqs; i++) {
-        if (!unique_counts(t, &rt->uqs[i]))
+    char other[1024];
+    for (size_t i = 0; i < n; i++) {
+        r_signature(&v[i], fk, other, sizeof other);
+        if (strcmp(sig, other) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Unique constraints or foreign keys (kind), matched by what they
+ * constrain and refer to, not by name: the database names what the
+ * metadata leaves unnamed. drop: those the metadata lacks; add: those the
+ * database lacks. */
+static void compare_keys(ag *a, const cr_table *t, const rtable *rt, cr_constraint_kind kind,
+                         bool drop, bool add)
+{
+    bool fk = kind == CR_CONSTRAINT_FOREIGN_KEY;
+    const cr_reflected_constraint *rk = fk ? rt->fks : rt->uqs;
+    size_t nrk = fk ? rt->nfks : rt->nuqs;
+    char sig[1024];
+    for (size_t i = 0; drop && i < nrk; i++) {
+        r_signature(&rk[i], fk, sig, sizeof sig);
+        if ((!fk && !unique_counts(t, &rk[i])) || md_has(t, kind, sig))
             continue;
-        r_signature(&rt->uqs[i], false, sig, sizeof sig);
-        bool found = false;
-        for (size_t j = 0; !found && j < t->ncons; j++)
-            if (t->constraints[j]->kind == CR_CONSTRAINT_UNIQUE) {
-                md_signature(t->constraints[j], other, sizeof other);
-                found = strcmp(sig, other) == 0;
-            }
-        if (found)
-            continue;
-        if (!rt->uqs[i].name) {
-            note(a, "table %s: unique constraint (%s) is not in the metadata, but the "
-                 "database gives it no name to drop it by", t->name, sig);
+        if (!rk[i].name) {
+            note(a, "table %s: %s (%s) is not in the metadata, but the database gives it no "
+                 "name to drop it by", t->name, fk ? "foreign key" : "unique constraint", sig);
             continue;
         }
         cr_migrate_constraint k = {0};
-        r_constraint(a, CR_MIGRATE_UNIQUE, &rt->uqs[i], &k);
+        r_constraint(a, fk ? CR_MIGRATE_FOREIGN_KEY : CR_MIGRATE_UNIQUE, &rk[i], &k);
         constraint_op(a, false, t->name, &k);
     }
-    for (size_t j = 0; j < t->ncons; j++) {
+    for (size_t j = 0; add && j < t->ncons; j++) {
         const cr_constraint *mk = t->constraints[j];
-        if (mk->kind != CR_CONSTRAINT_UNIQUE)
+        if (mk->kind != kind)
             continue;
         md_signature(mk, sig, sizeof sig);
-        bool found = false;
-        for (size_t i = 0; !found && i < rt->nuqs; i++) {
-            r_signature(&rt->uqs[i], false, other, sizeof other);
-            found = strcmp(sig, other) == 0;
-        }
-        if (found)
+        if (r_has(rk, nrk, fk, sig))
             continue;
         cr_migrate_constraint k = {0};
         md_constraint(a, mk, &k);
         if (!k.name)
-            k.name = made_name(a, "uq", t->name, mk->cols[0]->name);
+            k.name = made_name(a, fk ? "fk" : "uq", t->name, mk->cols[0]->name);
         constraint_op(a, true, t->name, &k);
     }
 }
@@ -788,16 +763,16 @@ static void compare_table(ag *a, const cr_table *t, const rtable *rt, int phase)
 {
     switch (phase) {
     case PHASE_DROP_FKS:
-        compare_fks(a, t, rt, false);
+        compare_keys(a, t, rt, CR_CONSTRAINT_FOREIGN_KEY, true, false);
         break;
     case PHASE_BODY:
         compare_indexes(a, t, rt, false);
-        compare_uniques(a, t, rt);
+        compare_keys(a, t, rt, CR_CONSTRAINT_UNIQUE, true, true);
         compare_columns(a, t, rt);
         compare_indexes(a, t, rt, true);
         break;
     default:
-        compare_fks(a, t, rt, true);
+        compare_keys(a, t, rt, CR_CONSTRAINT_FOREIGN_KEY, false, true);
         break;
     }
 }

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "snapshot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -494,81 +495,9 @@ static void test_all_together_and_text(void **state)
 
 /* ---- (c) generate, upgrade, compare again, downgrade -------------------------------- */
 
-typedef struct text {
-    char buf[1 << 15];
-    size_t len;
-} text;
-
-static void put(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(t->buf + t->len, sizeof t->buf - t->len, fmt, ap);
-    va_end(ap);
-    assert_true(n >= 0 && (size_t)n < sizeof t->buf - t->len);
-    t->len += (size_t)n;
-}
-
-static void put_constraints(text *t, const char *what, const cr_reflected_constraint *k,
-                            size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        put(t, "  %s %s", what, k[i].name ? k[i].name : "-");
-        for (size_t c = 0; c < k[i].ncolumns; c++)
-            put(t, " %s%s%s", k[i].columns[c] ? k[i].columns[c] : "(expr)",
-                k[i].referred_table ? "->" : "",
-                k[i].referred_table ? k[i].referred_columns[c] : "");
-        put(t, "%s %s\n", k[i].unique ? " unique" : "", k[i].ondelete ? k[i].ondelete : "");
-    }
-}
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(((const cr_reflected_column *)a)->name, ((const cr_reflected_column *)b)->name);
-}
-
-/* The Inspector's view of the ag_ tables, columns by name (a column a
- * downgrade adds back comes last). */
 static void snapshot(text *t)
 {
-    t->len = 0;
-    t->buf[0] = '\0';
-    cr_conn *c = connect_ok(engine);
-    cr_inspector *insp = cr_inspect(c);
-    assert_non_null(insp);
-    const char *const *names;
-    size_t n;
-    ASSERT_OK(cr_inspector_get_table_names(insp, &names, &n), cr_conn_error(c));
-    for (size_t i = 0; i < n; i++) {
-        if (strncmp(names[i], "ag_", 3) != 0)
-            continue;
-        put(t, "table %s\n", names[i]);
-        const cr_reflected_column *cols;
-        size_t nc;
-        ASSERT_OK(cr_inspector_get_columns(insp, names[i], &cols, &nc), cr_conn_error(c));
-        cr_reflected_column sorted[32];
-        assert_true(nc <= 32);
-        memcpy(sorted, cols, nc * sizeof *cols);
-        qsort(sorted, nc, sizeof *sorted, by_name);
-        for (size_t k = 0; k < nc; k++)
-            put(t, "  column %s %s%s default=%s\n", sorted[k].name, sorted[k].type_name,
-                sorted[k].nullable ? "" : " not null",
-                sorted[k].default_sql ? sorted[k].default_sql : "-");
-        const cr_reflected_constraint *k;
-        ASSERT_OK(cr_inspector_get_pk_constraint(insp, names[i], &k), cr_conn_error(c));
-        put_constraints(t, "pk", k, 1);
-        ASSERT_OK(cr_inspector_get_foreign_keys(insp, names[i], &k, &nc), cr_conn_error(c));
-        put_constraints(t, "fk", k, nc);
-        ASSERT_OK(cr_inspector_get_indexes(insp, names[i], &k, &nc), cr_conn_error(c));
-        put_constraints(t, "index", k, nc);
-        ASSERT_OK(cr_inspector_get_unique_constraints(insp, names[i], &k, &nc),
-                  cr_conn_error(c));
-        put_constraints(t, "unique", k, nc);
-    }
-    cr_inspector_free(insp);
-    cr_conn_rollback(c);
-    cr_conn_close(c);
+    snapshot_of(engine, "ag_", t, false, true);
 }
 
 static char out[1 << 15];
@@ -666,10 +595,7 @@ static void test_round_trip(void **state)
     /* Downgraded, the schema is what it was, as the Inspector sees it. */
     ASSERT_OK(COMMAND(dir, all, &err, "downgrade", first_id), err);
     snapshot(&after);
-    if (strcmp(before.buf, after.buf) != 0) {
-        print_error("--- before\n%s--- after\n%s", before.buf, after.buf);
-        fail();
-    }
+    same_text(&before, &after, "the schema after downgrading to the first revision");
     d = compare(&BASE);
     no_differences(d);
     cr_migrate_diff_free(d);
@@ -685,19 +611,6 @@ static void test_round_trip(void **state)
 
 /* ---- (d) bad input ------------------------------------------------------------------------ */
 
-#define FAILS(cls, text_, call)                                                      \
-    do {                                                                             \
-        cr_error *err_ = NULL;                                                       \
-        cr_status st_ = (call);                                                      \
-        const char *msg_ = cr_error_message(err_);                                   \
-        if (st_ != (cls) || !strstr(msg_, text_)) {                                  \
-            print_error("%s -> %s: %s (wanted %s with '%s')\n", #call,               \
-                        cr_status_name(st_), msg_, cr_status_name(cls), text_);      \
-            cr_error_free(err_);                                                     \
-            fail();                                                                  \
-        }                                                                            \
-        cr_error_free(err_);                                                         \
-    } while (0)
 
 static void test_bad_input(void **state)
 {
@@ -706,15 +619,15 @@ static void test_bad_input(void **state)
     assert_non_null(mkdtemp(dir));
     cr_metadata *md = schema(&BASE);
     cr_migrate_diff *d = (cr_migrate_diff *)1;
-    FAILS(CR_ERR_ARGUMENT, "metadata is NULL", cr_migrate_compare(engine, NULL, &d, &err_));
+    MIGRATE_FAILS(CR_ERR_ARGUMENT, "metadata is NULL", cr_migrate_compare(engine, NULL, &d, &err_));
     assert_null(d);
-    FAILS(CR_ERR_ARGUMENT, "engine is NULL", cr_migrate_compare(NULL, md, &d, &err_));
-    FAILS(CR_ERR_ARGUMENT, "needs the program's metadata",
+    MIGRATE_FAILS(CR_ERR_ARGUMENT, "engine is NULL", cr_migrate_compare(NULL, md, &d, &err_));
+    MIGRATE_FAILS(CR_ERR_ARGUMENT, "needs the program's metadata",
           command(dir, NULL, &err_, (const char *const[]){"revision", "x", "--autogenerate",
                                                           NULL}));
-    FAILS(CR_ERR_ARGUMENT, "merge takes no --autogenerate",
+    MIGRATE_FAILS(CR_ERR_ARGUMENT, "merge takes no --autogenerate",
           command(dir, md, &err_, (const char *const[]){"merge", "x", "--autogenerate", NULL}));
-    FAILS(CR_ERR_ARGUMENT, "-m needs a message",
+    MIGRATE_FAILS(CR_ERR_ARGUMENT, "-m needs a message",
           command(dir, md, &err_, (const char *const[]){"revision", "--autogenerate", "-m",
                                                         NULL}));
     /* A metadata that failed to build is refused, not compared. */
@@ -722,7 +635,7 @@ static void test_bad_input(void **state)
     cr_table *t = cr_table_new(broken, "ag_broken");
     col(t, (cr_column_def){.name = "id", .type = CR_SQL_INTEGER});
     assert_null(cr_table_add_column(t, &(cr_column_def){.name = "id", .type = CR_SQL_TEXT}));
-    FAILS(CR_ERR_ARGUMENT, "the metadata has an error", cr_migrate_compare(engine, broken, &d,
+    MIGRATE_FAILS(CR_ERR_ARGUMENT, "the metadata has an error", cr_migrate_compare(engine, broken, &d,
                                                                            &err_));
     cr_metadata_free(broken);
 
@@ -733,9 +646,9 @@ static void test_bad_input(void **state)
     cr_error *err = NULL;
     cr_engine *bad = cr_create_engine(url, NULL, &err);
     assert_non_null(bad);
-    FAILS(CR_ERR_OPERATIONAL, "", cr_migrate_compare(bad, md, &d, &err_));
+    MIGRATE_FAILS(CR_ERR_OPERATIONAL, "", cr_migrate_compare(bad, md, &d, &err_));
     assert_null(d);
-    FAILS(CR_ERR_OPERATIONAL, "", cr_migrate_autogenerate(bad, dir, md, "x", NULL, &err_));
+    MIGRATE_FAILS(CR_ERR_OPERATIONAL, "", cr_migrate_autogenerate(bad, dir, md, "x", NULL, &err_));
     cr_engine_free(bad);
 
     /* A database behind its history, and a history with two heads. */
@@ -745,29 +658,29 @@ static void test_bad_input(void **state)
     assert_non_null(f);
     fputs("-- revision: a\n-- upgrade\n-- downgrade\n", f);
     fclose(f);
-    FAILS(CR_ERR_INVALID_REQUEST, "the database is not up to date (at base, the head is a)",
+    MIGRATE_FAILS(CR_ERR_INVALID_REQUEST, "the database is not up to date (at base, the head is a)",
           cr_migrate_autogenerate(engine, dir, md, "x", NULL, &err_));
     snprintf(path, sizeof path, "%s/b.rev", dir);
     f = fopen(path, "w");
     assert_non_null(f);
     fputs("-- revision: b\n-- upgrade\n-- downgrade\n", f);
     fclose(f);
-    FAILS(CR_ERR_INVALID_REQUEST, "the history has 2 heads",
+    MIGRATE_FAILS(CR_ERR_INVALID_REQUEST, "the history has 2 heads",
           cr_migrate_autogenerate(engine, dir, md, "x", NULL, &err_));
-    FAILS(CR_ERR_INVALID_REQUEST, "the history has 2 heads",
+    MIGRATE_FAILS(CR_ERR_INVALID_REQUEST, "the history has 2 heads",
           command(dir, md, &err_, (const char *const[]){"revision", "-m", "x",
                                                         "--autogenerate", NULL}));
-    FAILS(CR_ERR_ARGUMENT, "message is NULL",
+    MIGRATE_FAILS(CR_ERR_ARGUMENT, "message is NULL",
           cr_migrate_autogenerate(engine, dir, md, NULL, NULL, &err_));
     char *text = (char *)1;
-    FAILS(CR_ERR_ARGUMENT, "operations array is NULL", cr_migrate_ops_text(NULL, 1, &text,
+    MIGRATE_FAILS(CR_ERR_ARGUMENT, "operations array is NULL", cr_migrate_ops_text(NULL, 1, &text,
                                                                           &err_));
     assert_null(text);
     /* What the syntax cannot say is refused, naming the column. */
     cr_migrate_column ec = {.name = "mood", .type = CR_SQL_ENUM("mood", NULL), .nullable = true};
     cr_migrate_op op = {.kind = CR_MIGRATE_ADD_COLUMN, .table = "ag_users", .columns = &ec,
                         .ncolumns = 1};
-    FAILS(CR_ERR_NOT_SUPPORTED, "column ag_users.mood", cr_migrate_ops_text(&op, 1, &text,
+    MIGRATE_FAILS(CR_ERR_NOT_SUPPORTED, "column ag_users.mood", cr_migrate_ops_text(&op, 1, &text,
                                                                            &err_));
     cr_migrate_diff_free(NULL);
     cr_metadata_free(md);
