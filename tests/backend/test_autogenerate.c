@@ -96,6 +96,8 @@ typedef struct variant {
     bool add_column, drop_column, rename_column;
     bool type, nullable, server_default, drop_default;
     bool add_index, drop_index, add_unique, drop_unique, add_fk, drop_fk;
+    bool tag_label_plain;           /* ag_tags.label without its unnamed unique */
+    bool motto_unique;              /* an unnamed unique on ag_users.motto       */
 } variant;
 
 static const variant BASE = {0};
@@ -131,7 +133,7 @@ static cr_metadata *schema(const variant *v)
     col(u, (cr_column_def){.name = "price", .type = CR_SQL_NUMERIC(10, 2),
                            .server_default = "'0.00'"});
     col(u, (cr_column_def){.name = "motto", .type = CR_SQL_STRING(40),
-                           .server_default = "'hello'"});
+                           .server_default = "'hello'", .unique = v->motto_unique});
     if (!v->drop_column && !v->rename_column)
         col(u, (cr_column_def){.name = "note", .type = CR_SQL_TEXT});
     if (v->rename_column)
@@ -182,7 +184,8 @@ static cr_metadata *schema(const variant *v)
         cr_table *t = cr_table_new(md, "ag_tags");
         col(t, (cr_column_def){.name = "id", .type = CR_SQL_INTEGER, .primary_key = true});
         cr_column *label = col(t, (cr_column_def){
-            .name = "label", .type = CR_SQL_STRING(40), .nullable = CR_NO, .unique = true});
+            .name = "label", .type = CR_SQL_STRING(40), .nullable = CR_NO,
+            .unique = !v->tag_label_plain});
         cr_column *owner = col(t, (cr_column_def){.name = "owner_id", .type = CR_SQL_INTEGER});
         cr_table_foreign_key(t, "fk_ag_tags_owner", CR_COLS(owner),
                              (const char *[]){"ag_users.id"}, NULL, NULL);
@@ -372,6 +375,13 @@ static void test_each_difference(void **state)
     assert_int_equal(op->constraints[0].kind, CR_MIGRATE_UNIQUE);
     assert_string_equal(op->constraints[0].name, "uq_ag_posts_title");
 
+    /* Unnamed in the metadata, it is added under a name of its own. */
+    DIFF_OF(.motto_unique = true);
+    op = one_op(d, CR_MIGRATE_ADD_CONSTRAINT, CR_MIGRATE_DROP_CONSTRAINT, "ag_users");
+    assert_int_equal(op->constraints[0].kind, CR_MIGRATE_UNIQUE);
+    assert_string_equal(op->constraints[0].name, "uq_ag_users_motto");
+    assert_string_equal(op->constraints[0].columns[0], "motto");
+
     DIFF_OF(.drop_unique = true);
     op = one_op(d, CR_MIGRATE_DROP_CONSTRAINT, CR_MIGRATE_ADD_CONSTRAINT, "ag_users");
     assert_int_equal(op->constraints[0].kind, CR_MIGRATE_UNIQUE);
@@ -425,6 +435,38 @@ static void test_each_difference(void **state)
     assert_true(has_note(d, "ag_users: column(s) note dropped and remark added"));
     DIFF_OF(.rename_table = true);
     assert_true(has_note(d, "table(s) ag_posts dropped and ag_articles added"));
+    cr_migrate_diff_free(d);
+}
+
+/* A unique constraint the database named itself is dropped by that name;
+ * SQLite keeps no name for it, so the comparison says so rather than emit
+ * an operation that cannot be written. */
+static void test_unnamed_unique(void **state)
+{
+    (void)state;
+    create_all(&(variant){.add_table = true});
+    cr_migrate_diff *d = compare(&(variant){.add_table = true, .tag_label_plain = true});
+    if (is_sqlite()) {
+        if (d->nupgrade || !has_note(d, "table ag_tags: unique constraint (label) is not in "
+                                        "the metadata, but the database gives it no name")) {
+            show(d);
+            fail();
+        }
+    } else {
+        const cr_migrate_op *op = one_op(d, CR_MIGRATE_DROP_CONSTRAINT,
+                                         CR_MIGRATE_ADD_CONSTRAINT, "ag_tags");
+        assert_int_equal(op->constraints[0].kind, CR_MIGRATE_UNIQUE);
+        assert_string_equal(op->constraints[0].name, is_pg() ? "ag_tags_label_key" : "label");
+        /* Written, the downgrade recreates it under the database's name. */
+        char *down = ops_text(d->downgrade, d->ndowngrade);
+        assert_string_equal(down, is_pg() ? "create_unique ag_tags_label_key on ag_tags (label)\n"
+                                          : "create_unique label on ag_tags (label)\n");
+        free(down);
+    }
+    cr_migrate_diff_free(d);
+    /* The metadata as it was created: nothing. */
+    d = compare(&(variant){.add_table = true});
+    no_differences(d);
     cr_migrate_diff_free(d);
 }
 
@@ -695,6 +737,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_no_differences_after_create_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_difference, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unnamed_unique, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_together_and_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
