@@ -381,8 +381,8 @@ static void norm_default(const char *in, char *out, size_t size)
     static const char *const nows[] = {"now(", "current_timestamp("};
     for (size_t i = 0; i < CR_ARRAY_LEN(nows); i++) {
         size_t n = strlen(nows[i]);
-        if (strncmp(out, nows[i], n) == 0 && strspn(out + n, "0123456789") == k - n - 1 &&
-            out[k - 1] == ')') {
+        if (k > n && strncmp(out, nows[i], n) == 0 &&
+            strspn(out + n, "0123456789") == k - n - 1 && out[k - 1] == ')') {
             snprintf(out, size, "current_timestamp");
             return;
         }
@@ -426,7 +426,9 @@ static void signature(char *out, size_t size, const char *const *cols, size_t n,
                       const char *rtable, const char *const *rcols, const char *ondelete,
                       const char *onupdate)
 {
+    assert(size > 0);
     size_t k = 0;
+    out[0] = '\0';
     for (size_t i = 0; i < n && k < size; i++)
         k += (size_t)snprintf(out + k, size - k, "%s%s", i ? "," : "", cols[i]);
     if (rtable) {
@@ -1283,10 +1285,8 @@ cr_status cr_migrate_ops_text(const cr_migrate_op *ops, size_t n, char **out, cr
             cr_buf_putc(&b, '\n');
     }
     const char *text = cr_buf_cstr(&b);
-    if (e.cls == CR_OK && !text)
-        cr_error_oom(&e);
     /* free()-able for the caller, whatever allocator the library uses. */
-    if (e.cls == CR_OK && !(*out = strdup(text)))
+    if (e.cls == CR_OK && (!text || !(*out = strdup(text))))
         cr_error_oom(&e);
     cr_buf_free(&b);
     return give_error(&e, err);

@@ -256,6 +256,20 @@ static cr_status at_head(cmd *c)
     return st;
 }
 
+/* What autogenerate found, as Alembic's "Detected ..." lines: each
+ * operation's first line, then the notes. */
+static void say_detected(cmd *c, const char *ops, const cr_migrate_diff *diff)
+{
+    for (const char *p = ops; *p;) {
+        size_t n = strcspn(p, "\n");
+        if (*p != ' ')          /* not a create_table's continuation line */
+            say(c, "detected: %.*s", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+    for (size_t i = 0; i < diff->nnotes; i++)
+        say(c, "note: %s", diff->notes[i]);
+}
+
 /* revision MESSAGE --autogenerate. */
 static cr_status autogenerate(cmd *c, const char *dir, const cr_metadata *md,
                               const char *message, char **path)
@@ -276,6 +290,7 @@ static cr_status autogenerate(cmd *c, const char *dir, const cr_metadata *md,
         st = cr_migrate_ops_text(diff->downgrade, diff->ndowngrade, &body.down, &e);
     if (st == CR_OK) {
         body.diff = diff;
+        say_detected(c, body.up, diff);
         st = new_revision(c, dir, message, false, &body, path);
     } else {
         st = sub(c, st, e);
