@@ -555,6 +555,9 @@ static void drop_table_ops(ag *a, const rtable *rt)
     cr_migrate_op drop = {.kind = CR_MIGRATE_DROP_TABLE, .table = create.table};
     push(a, &a->df->up, &drop);
     push(a, &a->df->down, &create);
+    note(a, "table %s: the downgrade makes it again as the Inspector reflects it (columns, "
+         "keys, unique constraints, indexes): add its check constraints by hand, if it had "
+         "any", rt->name);
 }
 
 /* The phases of an existing table's comparison, run over every table in
