@@ -340,7 +340,9 @@ CR_API cr_status cr_migrate_check(const cr_migrate_script *script, cr_engine *en
  * (alembic revision --autogenerate)
  * ------------------------------------------------------------------------ */
 
-/* The differences between a metadata and a database, as operations. */
+/* The differences between a metadata and a database, as operations. The
+ * diff holds copies of every name and string it shows: it outlives the
+ * metadata and the engine it was made from. */
 typedef struct cr_migrate_diff {
     const cr_migrate_op *upgrade;   /* what makes the database the metadata's */
     size_t nupgrade;
@@ -361,9 +363,11 @@ typedef struct cr_migrate_diff {
  * create_index) and removed (the downgrade recreates them as reflected),
  * columns added and removed, type changes (compared as the Inspector maps
  * types to Crucible's kinds, after the metadata's type went through the
- * backend's own DDL spelling, so BOOLEAN as TINYINT(1) or JSON as LONGTEXT
- * is no difference), nullability, server defaults (compared as normalised
- * text: case, casts, parentheses, now() / CURRENT_TIMESTAMP), indexes,
+ * backend's own DDL spelling, so BOOLEAN as TINYINT(1) is no difference;
+ * nor is a Float the database keeps as double precision, or a JSON it keeps
+ * as text), nullability, server defaults (compared as normalised text:
+ * case, spaces, casts, enclosing parentheses, now() / CURRENT_TIMESTAMP(n),
+ * true / 1, numbers by value: '0.00' is 0), indexes,
  * unique constraints and foreign keys (by their columns and referred
  * columns; indexes by name) added and removed. Renames are not guessed (a
  * note says when one may be). Check constraints are created with a new
