@@ -31,6 +31,8 @@ static const char usage_text[] =
     "  check      list what an upgrade would do that loses data or locks a table\n"
     "  history    the revisions, newest first; heads: the newest of each branch\n"
     "  revision   write a new revision file after the head; merge: one after every head\n"
+    "             (--autogenerate is a program's own, through cr_migrate_command: this\n"
+    "             command has no schema to compare with the database)\n"
     "\n"
     "URL is a database URL (sqlite:///file.db, postgresql://..., mysql://...); when it\n"
     "is -, the DATABASE_URL environment variable is used.\n";

@@ -336,6 +336,72 @@ CR_API cr_status cr_migrate_check(const cr_migrate_script *script, cr_engine *en
                                   cr_migrate_finding **findings, size_t *n, cr_error **err);
 
 /* ------------------------------------------------------------------------
+ * Autogenerate: a program's metadata against a live database
+ * (alembic revision --autogenerate)
+ * ------------------------------------------------------------------------ */
+
+/* The differences between a metadata and a database, as operations. The
+ * diff holds copies of every name and string it shows: it outlives the
+ * metadata and the engine it was made from. */
+typedef struct cr_migrate_diff {
+    const cr_migrate_op *upgrade;   /* what makes the database the metadata's */
+    size_t nupgrade;
+    const cr_migrate_op *downgrade; /* what undoes it, in order               */
+    size_t ndowngrade;
+    const char *const *notes;       /* what could not be decided: a table or
+                                     * column dropped and another added (maybe
+                                     * a rename), a type the database reports
+                                     * that Crucible cannot map, an unnamed
+                                     * constraint that cannot be dropped by
+                                     * name. One line each.                   */
+    size_t nnotes;
+} cr_migrate_diff;
+
+/* Compare metadata with the database of engine through the Inspector, as
+ * Alembic's autogenerate does: tables added (create_table with columns,
+ * primary key, unique, check and foreign-key constraints; its indexes as
+ * create_index) and removed (the downgrade recreates them as reflected),
+ * columns added and removed, type changes (compared as the Inspector maps
+ * types to Crucible's kinds, after the metadata's type went through the
+ * backend's own DDL spelling, so BOOLEAN as TINYINT(1) is no difference;
+ * nor is a Float the database keeps as double precision, or a JSON it keeps
+ * as text), nullability, server defaults (compared as normalised text:
+ * case, spaces, casts, enclosing parentheses, now() / CURRENT_TIMESTAMP(n),
+ * true / 1, numbers by value: '0.00' is 0), indexes,
+ * unique constraints and foreign keys (by their columns and referred
+ * columns; indexes by name) added and removed. Renames are not guessed (a
+ * note says when one may be). Check constraints are created with a new
+ * table but not compared; the version table crucible_version and tables
+ * whose names start with "sqlite_" are ignored. *out is the caller's to
+ * free with cr_migrate_diff_free (NULL on error). Errors:
+ * CR_ERR_ARGUMENT for NULL arguments or a metadata with a building error;
+ * the engine's error when it cannot connect or read the catalog. */
+CR_API cr_status cr_migrate_compare(cr_engine *engine, const cr_metadata *metadata,
+                                    cr_migrate_diff **out, cr_error **err);
+/* Free a diff and everything it holds. NULL is a no-op. */
+CR_API void cr_migrate_diff_free(cr_migrate_diff *diff);
+
+/* The operations as a revision section's text, one per line in the syntax
+ * above (what cr_migrate_script_add parses back into the same operations).
+ * *out is the caller's to free with free(). CR_ERR_ARGUMENT for NULL
+ * arguments, CR_ERR_NOT_SUPPORTED for what the syntax cannot say (an enum
+ * type, a time with time zone), naming the table and column. */
+CR_API cr_status cr_migrate_ops_text(const cr_migrate_op *ops, size_t n, char **out,
+                                     cr_error **err);
+
+/* Write a new revision in directory after its head, holding the
+ * differences between metadata and the database (cr_migrate_compare) as its
+ * upgrade and downgrade, and the notes as '#' comments: alembic revision
+ * --autogenerate -m message. Refused (CR_ERR_INVALID_REQUEST) when the
+ * history has several heads or the database is not at the head (its
+ * version table must name the head, or be empty with no revisions yet): the
+ * comparison would otherwise count what pending revisions do. *path (may be
+ * NULL) is the new file's path, the caller's to free with free(). */
+CR_API cr_status cr_migrate_autogenerate(cr_engine *engine, const char *directory,
+                                         const cr_metadata *metadata, const char *message,
+                                         char **path, cr_error **err);
+
+/* ------------------------------------------------------------------------
  * Embedding: a program's own `db ...` command in one call
  * ------------------------------------------------------------------------ */
 
@@ -343,13 +409,15 @@ CR_API cr_status cr_migrate_check(const cr_migrate_script *script, cr_engine *en
  * command, the rest its arguments:
  *     upgrade [TARGET] [--strict] [--sql]   downgrade TARGET [--sql]
  *     current   history   heads   stamp TARGET   check [TARGET]
- *     revision MESSAGE   merge MESSAGE
- * directory holds the revisions. revision writes a new file there,
+ *     revision MESSAGE [--autogenerate]   merge MESSAGE
+ * (a message may also be given as -m MESSAGE). directory holds the revisions. revision writes a new file there,
  * <id>_<message>.rev with a random 12-digit id, the head as its parent and
  * empty sections to fill in (refused when there are several heads); merge
- * writes one whose parents are all the heads. Both report the path. metadata is the program's own schema, for
- * the commands that compare with it (autogenerate, later); it may be NULL
- * and is only read. What the command reports (current's revision, the
+ * writes one whose parents are all the heads. Both report the path.
+ * revision --autogenerate fills the revision with the differences between
+ * metadata, the program's own schema, and the database
+ * (cr_migrate_autogenerate); metadata is only read, and may be NULL for the
+ * other commands (--autogenerate without it is CR_ERR_ARGUMENT). What the command reports (current's revision, the
  * history, the SQL of --sql, the check's findings) goes line by line to
  * out(userdata, line) — the library prints nothing itself; out may be NULL.
  * Returns the status; CR_ERR_ARGUMENT for an unknown command or arguments,

@@ -1028,7 +1028,8 @@ cr_status cr_migrate_script_resolve(cr_migrate_script *s)
         st = place(s, i, state, sorted, &n);
     if (st == CR_OK) {
         assert(sorted);
-        memcpy(s->revs, sorted, n * sizeof *sorted);
+        if (n)          /* an empty directory has no revs to copy into */
+            memcpy(s->revs, sorted, n * sizeof *sorted);
         s->resolved = true;
     }
     cr_free(state);

@@ -55,6 +55,22 @@ const char *t_time(void);
         }                                                                                    \
     } while (0)
 
+/* The call, which stores its error in err_ (cr_error **), must fail with
+ * this class and a message holding text. */
+#define MIGRATE_FAILS(cls, text, call)                                               \
+    do {                                                                             \
+        cr_error *err_ = NULL;                                                       \
+        cr_status st_ = (call);                                                      \
+        const char *msg_ = cr_error_message(err_);                                   \
+        if (st_ != (cls) || !strstr(msg_, text)) {                                   \
+            print_error("%s -> %s: %s (wanted %s with '%s')\n", #call,               \
+                        cr_status_name(st_), msg_, cr_status_name(cls), text);       \
+            cr_error_free(err_);                                                     \
+            fail();                                                                  \
+        }                                                                            \
+        cr_error_free(err_);                                                         \
+    } while (0)
+
 /* (Re)create table name with columns, committed; drop it (rolling back
  * whatever the connection had open first). */
 void create_table(cr_conn *c, const char *name, const char *columns);

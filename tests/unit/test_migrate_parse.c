@@ -554,8 +554,98 @@ static cr_status oom_workload(void)
     if (st == CR_OK)
         st = cr_migrate_check(s, NULL, "postgresql", NULL, NULL, &f, &n, NULL);
     free(f);
+    /* Operations written back as text (autogenerate's renderer). */
+    const cr_revision *r = st == CR_OK ? cr_migrate_revision(s, "r2") : NULL;
+    for (int dir = 0; r && st == CR_OK && dir < 2; dir++) {
+        char *text = NULL;
+        cr_error *err = NULL;
+        st = dir ? cr_migrate_ops_text(r->downgrade, r->ndowngrade, &text, &err)
+                 : cr_migrate_ops_text(r->upgrade, r->nupgrade, &text, &err);
+        free(text);
+        cr_error_free(err);
+    }
     cr_migrate_script_free(s);
     return st;
+}
+
+/* Every operation the syntax has, written as text by cr_migrate_ops_text:
+ * read back, it is the same operations (the same text again) and the same
+ * SQL on every dialect. */
+static const char *R3 =
+    "-- revision: r3\n"
+    "-- parent: r2\n"
+    "-- upgrade\n"
+    "rename_table \"order\" to orders\n"
+    "create_check ck_users_age on users (age >= 0 AND age < 200)\n"
+    "create_foreign_key fk_orders_user2 on orders (user_id) references users (id)\n"
+    "    on delete set null on update cascade\n"
+    "alter_column users age type bigint using (age::bigint) default -1\n"
+    "create_index ix_users_age on users (age) concurrently\n"
+    "add_column users \"select\" varchar(10) default 'it''s' references orders (id)\n"
+    "create_table tags (id integer primary key, label text not null default (lower('X')),\n"
+    "    \"unique\" boolean default true, price numeric(8), at time, stamp timestamp,\n"
+    "    doc json, uid uuid, raw blob, f float, d double, s smallint, v varchar,\n"
+    "    constraint uq_tags_label unique (label), check (id > 0))\n"
+    "-- downgrade\n"
+    "drop_table tags\n"
+    "drop_column users \"select\"\n"
+    "drop_index ix_users_age on users\n"
+    "alter_column users age type integer drop default\n"
+    "drop_foreign_key fk_orders_user2 on orders\n"
+    "drop_check ck_users_age on users\n"
+    "rename_table orders to \"order\"\n";
+
+static char *revision_as_text(const cr_revision *r)
+{
+    char *up = NULL, *down = NULL;
+    cr_error *err = NULL;
+    if (cr_migrate_ops_text(r->upgrade, r->nupgrade, &up, &err) != CR_OK ||
+        cr_migrate_ops_text(r->downgrade, r->ndowngrade, &down, &err) != CR_OK) {
+        print_error("%s: %s\n", r->id, cr_error_message(err));
+        fail();
+    }
+    size_t len = strlen(up) + strlen(down) + 128;
+    char *text = malloc(len);
+    assert_non_null(text);
+    snprintf(text, len, "-- revision: %s\n%s%s\n-- upgrade\n%s-- downgrade\n%s", r->id,
+             r->nparents ? "-- parent: " : "", r->nparents ? r->parents[0] : "", up, down);
+    free(up);
+    free(down);
+    return text;
+}
+
+static void test_ops_text_round_trip(void **state)
+{
+    (void)state;
+    const char *names[] = {"r1.rev", "r2.rev", "r3.rev"};
+    const char *texts[] = {R1, R2, R3};
+    cr_migrate_script *s = script_of(names, texts, 3);
+    assert_int_equal(cr_migrate_script_resolve(s), CR_OK);
+    char *again[3];
+    for (size_t i = 0; i < 3; i++)
+        again[i] = revision_as_text(cr_migrate_revision_at(s, i));
+    cr_migrate_script *s2 = script_of(names, (const char *const *)again, 3);
+    assert_int_equal(cr_migrate_script_resolve(s2), CR_OK);
+    for (size_t i = 0; i < 3; i++) {
+        char *twice = revision_as_text(cr_migrate_revision_at(s2, i));
+        assert_string_equal(again[i], twice);
+        free(twice);
+    }
+    static const char *const dialects[] = {"sqlite", "postgresql", "mysql"};
+    for (size_t i = 0; i < 3; i++)
+        for (int down = 0; down < 2; down++) {
+            char *a = NULL, *b = NULL;
+            const char *from = down ? "r3" : NULL, *to = down ? "base" : NULL;
+            assert_int_equal(cr_migrate_offline_sql(s, dialects[i], from, to, &a, NULL), CR_OK);
+            assert_int_equal(cr_migrate_offline_sql(s2, dialects[i], from, to, &b, NULL), CR_OK);
+            assert_string_equal(a, b);
+            free(a);
+            free(b);
+        }
+    for (size_t i = 0; i < 3; i++)
+        free(again[i]);
+    cr_migrate_script_free(s);
+    cr_migrate_script_free(s2);
 }
 
 static void test_out_of_memory(void **state)
@@ -593,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_offline_sql),
         cmocka_unit_test(test_offline_check),
         cmocka_unit_test(test_load_directory),
+        cmocka_unit_test(test_ops_text_round_trip),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("migrate_parse", tests, NULL, NULL);

@@ -2235,6 +2235,28 @@ static void test_migrate_misuse(void **state)
     ARG(cr_migrate_command(fx.e, "/tmp", NULL, 0, argv, NULL, NULL, &err));
     cr_error_free(err);
     ARG(cr_migrate_command(fx.e, "/tmp", NULL, 1, NULL, NULL, NULL, NULL));
+    const char *autogen[] = {"revision", "x", "--autogenerate"};
+    ARG(cr_migrate_command(fx.e, "/tmp", NULL, 3, autogen, NULL, NULL, NULL));
+
+    cr_metadata *md = cr_metadata_new(NULL);
+    cr_migrate_diff *diff = NULL;
+    ARG(cr_migrate_compare(NULL, md, &diff, NULL));
+    NUL(diff);
+    ARG(cr_migrate_compare(fx.e, NULL, &diff, NULL));
+    ARG(cr_migrate_compare(fx.e, md, NULL, &err));
+    cr_error_free(err);
+    cr_migrate_diff_free(NULL);
+    char *text = NULL;
+    ARG(cr_migrate_ops_text(NULL, 1, &text, NULL));
+    ARG(cr_migrate_ops_text(NULL, 0, NULL, NULL));
+    NUL(text);
+    char *path = NULL;
+    ARG(cr_migrate_autogenerate(NULL, "/tmp", md, "m", &path, NULL));
+    ARG(cr_migrate_autogenerate(fx.e, NULL, md, "m", &path, NULL));
+    ARG(cr_migrate_autogenerate(fx.e, "/tmp", NULL, "m", &path, NULL));
+    ARG(cr_migrate_autogenerate(fx.e, "/tmp", md, NULL, &path, NULL));
+    NUL(path);
+    cr_metadata_free(md);
     cr_migrate_script_free(s);
 }
 
