@@ -16,7 +16,7 @@ static const char usage_text[] =
     "       crucible current URL [-d DIR]      crucible stamp URL TARGET [-d DIR]\n"
     "       crucible check URL [TARGET] [-d DIR]\n"
     "       crucible history|heads [URL] [-d DIR]\n"
-    "       crucible revision|merge [URL] MESSAGE [-d DIR]\n"
+    "       crucible revision|merge [URL] [-m] MESSAGE [-d DIR]\n"
     "       crucible --version | --help\n"
     "\n"
     "  inspect    list the tables, columns, keys and indexes as the Inspector sees them\n"
@@ -115,6 +115,11 @@ static int parse(int argc, char **argv, args *a)
             a->codegen.tables_only = true;
         else if ((strcmp(s, "--sql") == 0 || strcmp(s, "--strict") == 0) && npos < MAX_ARGS)
             pos[npos++] = s;       /* the migration command's own flags, kept in place */
+        else if (strcmp(s, "-m") == 0 && value && npos + 1 < MAX_ARGS) {
+            pos[npos++] = s;       /* revision -m MESSAGE, as Alembic spells it */
+            pos[npos++] = value;
+            i++;
+        }
         else if (s[0] == '-' && s[1] && strcmp(s, "-") != 0) {
             fprintf(stderr, "crucible: unknown option %s\n", s);
             return usage();

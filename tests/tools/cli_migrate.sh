@@ -35,7 +35,7 @@ f=$(cr revision "create users")
 fill "$f" "create_table cli_users (id integer primary key, name varchar(50) not null)" \
      "drop_table cli_users"
 r1=$(id_of "$f")
-f=$(cr revision "users get an email")
+f=$(cr revision -m "users get an email")   # Alembic's spelling
 fill "$f" "add_column cli_users email varchar(100)" "drop_column cli_users email"
 r2=$(id_of "$f")
 
