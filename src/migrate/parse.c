@@ -485,7 +485,7 @@ static bool table_constraint(lexer *lx, conlist *cons, bool *is_constraint)
         !name_list(lx, &k.columns, &k.ncolumns, "constrained columns"))
         return false;
     if (k.kind == CR_MIGRATE_FOREIGN_KEY &&
-        (!keyword(lx, "references") ? expected(lx, "'references'") : !references(lx, &k)))
+        !(keyword(lx, "references") ? references(lx, &k) : expected(lx, "'references'")))
         return false;
     cr_migrate_constraint *slot = conlist_add(lx, cons);
     if (!slot)

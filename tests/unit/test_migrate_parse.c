@@ -192,6 +192,12 @@ static void test_parse_errors(void **state)
                 "-- downgrade\n", "1 column(s) but refers to 2");
     PARSE_FAILS("-- revision: a\n-- upgrade\ncreate_index ix t (a)\n-- downgrade\n",
                 "expected 'on'");
+    /* A table's foreign key without its references (found by fuzz_migrate
+     * in CI: it was accepted, and rendering read the NULL referred table). */
+    PARSE_FAILS("-- revision: a\n-- upgrade\ncreate_table t (id integer, constraint fk "
+                "foreign key (id))\n-- downgrade\n", "bad.rev:3:", "expected 'references'");
+    PARSE_FAILS("-- revision: a\n-- upgrade\ncreate_table t (id integer, foreign key (id))\n"
+                "-- downgrade\n", "bad.rev:3:", "expected 'references'");
     PARSE_FAILS("-- revision: a\n-- upgrade\nadd_column t c varchar(x)\n-- downgrade\n",
                 "expected the length of varchar");
     PARSE_FAILS("-- revision: a\n-- upgrade\nexecute ;\n-- downgrade\n",
