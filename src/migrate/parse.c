@@ -978,6 +978,13 @@ cr_status cr_migrate_script_add(cr_migrate_script *s, const char *name, const ch
     return CR_OK;
 }
 
+static cr_status broken_chain(cr_migrate_script *s, size_t i, size_t p)
+{
+    return cr_error_set(&s->err, CR_ERR_INVALID_REQUEST,
+                        "%s: revision '%s' names parent '%s', which no revision defines (a "
+                        "broken chain)", s->revs[i].file, s->revs[i].id, s->revs[i].parents[p]);
+}
+
 /* Depth-first placement of revision i after its parents; state 1: on the
  * path (a cycle when met again), 2: placed. */
 static cr_status place(cr_migrate_script *s, size_t i, unsigned char *state, cr_revision *out,
@@ -994,10 +1001,7 @@ static cr_status place(cr_migrate_script *s, size_t i, unsigned char *state, cr_
     for (size_t p = 0; p < s->revs[i].nparents; p++) {
         long k = cr_migrate_find(s, s->revs[i].parents[p]);
         if (k < 0)
-            return cr_error_set(&s->err, CR_ERR_INVALID_REQUEST,
-                                "%s: revision '%s' names parent '%s', which no revision "
-                                "defines (a broken chain)", s->revs[i].file, s->revs[i].id,
-                                s->revs[i].parents[p]);
+            return broken_chain(s, i, p);
         cr_status st = place(s, (size_t)k, state, out, nout);
         if (st)
             return st;
@@ -1021,6 +1025,12 @@ cr_status cr_migrate_script_resolve(cr_migrate_script *s)
     bool has_root = s->n == 0;
     for (size_t i = 0; i < s->n; i++)
         has_root |= s->revs[i].nparents == 0;
+    /* A parent no revision defines is the plainer error, even when it also
+     * leaves the history without a start. */
+    for (size_t i = 0; st == CR_OK && i < s->n; i++)
+        for (size_t p = 0; st == CR_OK && p < s->revs[i].nparents; p++)
+            if (cr_migrate_find(s, s->revs[i].parents[p]) < 0)
+                st = broken_chain(s, i, p);
     if (st == CR_OK && !has_root)
         st = cr_error_set(&s->err, CR_ERR_INVALID_REQUEST,
                           "no revision starts the history (every one names a parent)");

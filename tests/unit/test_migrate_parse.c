@@ -247,6 +247,10 @@ static void test_graph_errors(void **state)
     graph_fails(cycle, 3, "is its own ancestor");
     const char *rootless[] = {REV("b", "c"), REV("c", "b")};
     graph_fails(rootless, 2, "no revision starts the history");
+    /* A lone revision whose parent is missing: the broken chain is named,
+     * not the missing start (found by fuzz_migrate). */
+    const char *lone[] = {REV("a1", "seed")};
+    graph_fails(lone, 1, "names parent 'seed', which no revision defines");
     const char *two_heads[] = {REV("a", "base"), REV("b", "a"), REV("c", "a")};
     graph_fails(two_heads, 3, "the history has 2 heads ('b', 'c')");
 
