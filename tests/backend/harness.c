@@ -49,6 +49,13 @@ int harness_system(const char *cmd)
     return system(cmd);
 }
 
+void harness_remove_dir(const char *dir)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 void harness_init(int argc, char **argv)
 {
     if (argc != 2) {

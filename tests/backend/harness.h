@@ -30,6 +30,8 @@ void harness_sleep(double seconds);
  * that a server the command starts does not inherit the test's sockets (a
  * database connection held open by a server would never see its peer go). */
 int harness_system(const char *cmd);
+/* rm -rf a temporary directory a test made (fails the test if that fails). */
+void harness_remove_dir(const char *dir);
 /* The marking alone, for a test that starts servers some other way. */
 void harness_cloexec_all(void);
 

@@ -80,11 +80,8 @@ static int group_teardown(void **state)
     (void)state;
     if (!is_sqlite())
         own_database(false);
-    else if (*sqlite_dir) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", sqlite_dir);
-        assert_int_equal(system(cmd), 0);
-    }
+    else if (*sqlite_dir)
+        harness_remove_dir(sqlite_dir);
     return 0;
 }
 
@@ -656,9 +653,7 @@ static void test_round_trip(void **state)
     assert_string_equal(after.buf, "");
     cr_metadata_free(base);
     cr_metadata_free(all);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    harness_remove_dir(dir);
 }
 
 /* ---- (d) bad input ------------------------------------------------------------------------ */
@@ -736,9 +731,7 @@ static void test_bad_input(void **state)
                                                                            &err_));
     cr_migrate_diff_free(NULL);
     cr_metadata_free(md);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    harness_remove_dir(dir);
 }
 
 int main(int argc, char **argv)

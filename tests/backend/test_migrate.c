@@ -100,13 +100,6 @@ static const char *make_dir(const char *const *files)
 }
 #define MAKE_DIR(...) make_dir((const char *const[]){__VA_ARGS__, NULL})
 
-static void remove_dir(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static cr_migrate_script *load(const char *dir)
 {
     cr_error *err = NULL;
@@ -275,7 +268,7 @@ static void test_round_trip(void **state)
     MIGRATE_FAILS(CR_ERR_INVALID_REQUEST, "cannot downgrade to 'm3': it is not applied",
                   cr_migrate_downgrade(s, engine, "m3", &err_));
     cr_migrate_script_free(s);
-    remove_dir(dir);
+    harness_remove_dir(dir);
 }
 
 /* A rebuilt table (SQLite) — and an altered one elsewhere — keeps its rows,
@@ -330,7 +323,7 @@ static void test_rebuild_keeps_rows_indexes_fks(void **state)
     cr_conn_rollback(c);
     cr_conn_close(c);
     cr_migrate_script_free(s);
-    remove_dir(dir);
+    harness_remove_dir(dir);
 }
 
 /* A revision that fails part-way: nothing of it is reported as applied. */
@@ -374,7 +367,7 @@ static void test_failing_revision(void **state)
     MIGRATE_OK(cr_migrate_downgrade(s, engine, "base", &err_));
     assert_string_equal(current(), "");
     cr_migrate_script_free(s);
-    remove_dir(dir);
+    harness_remove_dir(dir);
 }
 
 /* ---- offline SQL against what the online run sends -------------------------------- */
@@ -442,7 +435,7 @@ static void test_offline_equals_online(void **state)
     free(offline);
     cr_engine_free(echo);
     cr_migrate_script_free(s);
-    remove_dir(dir);
+    harness_remove_dir(dir);
 }
 
 /* Another process moves the version table between two revisions of a run
@@ -480,7 +473,7 @@ static void test_version_moved_by_another_process(void **state)
     assert_false(has_column("mg_users", "active"));     /* m2 did not run */
     cr_engine_free(e);
     cr_migrate_script_free(s);
-    remove_dir(dir);
+    harness_remove_dir(dir);
 }
 
 /* ---- the check --------------------------------------------------------------------- */
@@ -550,14 +543,14 @@ static void test_check(void **state)
     assert_true(has_index("mg_users", "ix_mg_users_score", "score"));
     MIGRATE_OK(cr_migrate_downgrade(cs, engine, "m1", &err_));
     cr_migrate_script_free(cs);
-    remove_dir(cdir);
+    harness_remove_dir(cdir);
 
     /* Not strict: it runs (on the empty table the NOT NULL column is fine). */
     MIGRATE_OK(cr_migrate_upgrade(s, engine, NULL, NULL, &err_));
     assert_string_equal(current(), "m2r");
     MIGRATE_OK(cr_migrate_downgrade(s, engine, "base", &err_));
     cr_migrate_script_free(s);
-    remove_dir(dir);
+    harness_remove_dir(dir);
 }
 
 /* ---- bad input ------------------------------------------------------------------------ */
@@ -585,7 +578,7 @@ static void test_unknown_version_and_heads(void **state)
     assert_string_equal(current(), "m1");
     MIGRATE_OK(cr_migrate_downgrade(s, engine, "base", &err_));
     cr_migrate_script_free(s);
-    remove_dir(dir);
+    harness_remove_dir(dir);
 
     /* Two heads: refused before anything is sent. */
     dir = MAKE_DIR("001_m1.rev", M1, "002_a.rev",
@@ -622,7 +615,7 @@ static void test_unknown_version_and_heads(void **state)
     assert_string_equal(current(), "ha,hb");   /* in id order */
     MIGRATE_OK(cr_migrate_downgrade(s, engine, "base", &err_));
     cr_migrate_script_free(s);
-    remove_dir(dir);
+    harness_remove_dir(dir);
     cr_conn_close(c);
 }
 
@@ -657,7 +650,7 @@ static void test_table_outside_history(void **state)
     cr_conn_rollback(c);
     cr_conn_close(c);
     cr_migrate_script_free(s);
-    remove_dir(dir);
+    harness_remove_dir(dir);
 }
 
 /* Two branches and the revision that merges them (Alembic's merge): one
@@ -689,7 +682,7 @@ static void test_merge(void **state)
     assert_string_equal(current(), "");
     cr_conn_close(c);
     cr_migrate_script_free(s);
-    remove_dir(dir);
+    harness_remove_dir(dir);
 }
 
 static void test_cannot_connect(void **state)
@@ -709,7 +702,7 @@ static void test_cannot_connect(void **state)
     assert_null(st);
     cr_engine_free(bad);
     cr_migrate_script_free(s);
-    remove_dir(dir);
+    harness_remove_dir(dir);
 }
 
 /* Another migrating process holds the lock: told at once, nothing applied. */
@@ -753,7 +746,7 @@ static void test_lock_held(void **state)
     if (e != engine)
         cr_engine_free(e);
     cr_migrate_script_free(s);
-    remove_dir(dir);
+    harness_remove_dir(dir);
 }
 
 /* ---- the embedding call ----------------------------------------------------------------- */
@@ -830,8 +823,8 @@ static void test_command(void **state)
     MIGRATE_FAILS(CR_ERR_ARGUMENT, "002_x.rev:4: expected a column name",
                   command(bad, "upgrade", NULL, NULL, &err_));
     assert_string_equal(current(), "");
-    remove_dir(bad);
-    remove_dir(dir);
+    harness_remove_dir(bad);
+    harness_remove_dir(dir);
 }
 
 int main(int argc, char **argv)
