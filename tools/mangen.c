@@ -463,7 +463,11 @@ static void put_group(FILE *f, const group *g, void (*esc)(FILE *, const char *)
 static FILE *create(const char *dir, const char *name)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        fprintf(stderr, "mangen: %s/%s: path too long\n", dir, name);
+        exit(1);
+    }
     FILE *f = fopen(path, "w");
     if (!f) {
         fprintf(stderr, "mangen: %s: %s\n", path, strerror(errno));
