@@ -40,15 +40,6 @@ typedef struct ag {
     cr_error *err;
 } ag;
 
-/* A table as reflected. */
-typedef struct rtable {
-    const char *name;
-    const cr_reflected_column *cols;
-    size_t ncols;
-    const cr_reflected_constraint *pk, *fks, *ixs, *uqs;
-    size_t nfks, nixs, nuqs;
-} rtable;
-
 /* ---- allocation ------------------------------------------------------------- */
 
 static void *alloc(ag *a, size_t n)
@@ -192,19 +183,6 @@ static bool conn_failed(ag *a)
     return false;
 }
 
-static bool reflect(ag *a, const char *name, rtable *rt)
-{
-    memset(rt, 0, sizeof *rt);
-    rt->name = name;
-    if (cr_inspector_get_columns(a->insp, name, &rt->cols, &rt->ncols) != CR_OK ||
-        cr_inspector_get_pk_constraint(a->insp, name, &rt->pk) != CR_OK ||
-        cr_inspector_get_foreign_keys(a->insp, name, &rt->fks, &rt->nfks) != CR_OK ||
-        cr_inspector_get_indexes(a->insp, name, &rt->ixs, &rt->nixs) != CR_OK ||
-        cr_inspector_get_unique_constraints(a->insp, name, &rt->uqs, &rt->nuqs) != CR_OK)
-        return conn_failed(a);
-    return true;
-}
-
 static bool has_name(const cr_reflected_constraint *v, size_t n, const char *name)
 {
     for (size_t i = 0; name && i < n; i++)
@@ -226,11 +204,11 @@ static const cr_constraint *md_named(const cr_table *t, cr_constraint_kind kind,
  * constraint or a foreign key brings along (PostgreSQL and MySQL list
  * those among the indexes too) unless the metadata declares it, and not an
  * expression index (a NULL column), which Crucible cannot declare. */
-static bool index_counts(const cr_table *t, const rtable *rt, const cr_reflected_constraint *ix)
+static bool index_counts(const cr_table *t, const cr_reflected_table *rt, const cr_reflected_constraint *ix)
 {
     if (t && md_named(t, CR_CONSTRAINT_INDEX, ix->name))
         return true;
-    if (has_name(rt->uqs, rt->nuqs, ix->name) || has_name(rt->fks, rt->nfks, ix->name))
+    if (has_name(rt->uniques, rt->nuniques, ix->name) || has_name(rt->fks, rt->nfks, ix->name))
         return false;
     for (size_t i = 0; i < ix->ncolumns; i++)
         if (!ix->columns[i])
@@ -245,7 +223,7 @@ static bool unique_counts(const cr_table *t, const cr_reflected_constraint *uq)
     return !(t && md_named(t, CR_CONSTRAINT_INDEX, uq->name));
 }
 
-static bool is_rpk(const rtable *rt, const char *col)
+static bool is_rpk(const cr_reflected_table *rt, const char *col)
 {
     for (size_t i = 0; rt->pk && i < rt->pk->ncolumns; i++)
         if (strcmp(rt->pk->columns[i], col) == 0)
@@ -263,7 +241,7 @@ static const char *r_default(const cr_reflected_column *c)
     return c->default_sql;
 }
 
-static void r_column(ag *a, const rtable *rt, const cr_reflected_column *c,
+static void r_column(ag *a, const cr_reflected_table *rt, const cr_reflected_column *c,
                      cr_migrate_column *out)
 {
     out->name = str(a, c->name);
@@ -524,30 +502,30 @@ static void create_table_ops(ag *a, const cr_table *t)
 
 /* A table the metadata does not have: drop it, and recreate it as reflected
  * in the downgrade (pushed backwards: the down list is reversed). */
-static void drop_table_ops(ag *a, const rtable *rt)
+static void drop_table_ops(ag *a, const cr_reflected_table *rt)
 {
     cr_migrate_op create = {.kind = CR_MIGRATE_CREATE_TABLE, .table = str(a, rt->name)};
-    cr_migrate_column *cols = alloc(a, rt->ncols * sizeof *cols);
-    cr_migrate_constraint *cons = alloc(a, (rt->nfks + rt->nuqs) * sizeof *cons);
+    cr_migrate_column *cols = alloc(a, rt->ncolumns * sizeof *cols);
+    cr_migrate_constraint *cons = alloc(a, (rt->nfks + rt->nuniques) * sizeof *cons);
     if (!cols || !cons)
         return;
-    for (size_t i = 0; i < rt->ncols; i++)
-        r_column(a, rt, &rt->cols[i], &cols[i]);
+    for (size_t i = 0; i < rt->ncolumns; i++)
+        r_column(a, rt, &rt->columns[i], &cols[i]);
     create.columns = cols;
-    create.ncolumns = rt->ncols;
-    for (size_t i = 0; i < rt->nuqs; i++)
-        if (unique_counts(NULL, &rt->uqs[i]))
-            r_constraint(a, CR_MIGRATE_UNIQUE, &rt->uqs[i], &cons[create.nconstraints++]);
+    create.ncolumns = rt->ncolumns;
+    for (size_t i = 0; i < rt->nuniques; i++)
+        if (unique_counts(NULL, &rt->uniques[i]))
+            r_constraint(a, CR_MIGRATE_UNIQUE, &rt->uniques[i], &cons[create.nconstraints++]);
     for (size_t i = 0; i < rt->nfks; i++)
         r_constraint(a, CR_MIGRATE_FOREIGN_KEY, &rt->fks[i], &cons[create.nconstraints++]);
     create.constraints = cons;
-    for (size_t i = rt->nixs; i-- > 0;) {
-        if (!index_counts(NULL, rt, &rt->ixs[i]))
+    for (size_t i = rt->nindexes; i-- > 0;) {
+        if (!index_counts(NULL, rt, &rt->indexes[i]))
             continue;
         cr_migrate_constraint *k = alloc(a, sizeof *k);
         if (!k)
             return;
-        r_constraint(a, CR_MIGRATE_INDEX, &rt->ixs[i], k);
+        r_constraint(a, CR_MIGRATE_INDEX, &rt->indexes[i], k);
         cr_migrate_op ix = {.kind = CR_MIGRATE_ADD_CONSTRAINT, .table = create.table,
                             .constraints = k, .nconstraints = 1};
         push(a, &a->df->down, &ix);
@@ -593,12 +571,12 @@ static bool r_has(const cr_reflected_constraint *v, size_t n, bool fk, const cha
  * constrain and refer to, not by name: the database names what the
  * metadata leaves unnamed. drop: those the metadata lacks; add: those the
  * database lacks. */
-static void compare_keys(ag *a, const cr_table *t, const rtable *rt, cr_constraint_kind kind,
+static void compare_keys(ag *a, const cr_table *t, const cr_reflected_table *rt, cr_constraint_kind kind,
                          bool drop, bool add)
 {
     bool fk = kind == CR_CONSTRAINT_FOREIGN_KEY;
-    const cr_reflected_constraint *rk = fk ? rt->fks : rt->uqs;
-    size_t nrk = fk ? rt->nfks : rt->nuqs;
+    const cr_reflected_constraint *rk = fk ? rt->fks : rt->uniques;
+    size_t nrk = fk ? rt->nfks : rt->nuniques;
     char sig[1024];
     for (size_t i = 0; drop && i < nrk; i++) {
         r_signature(&rk[i], fk, sig, sizeof sig);
@@ -630,11 +608,11 @@ static void compare_keys(ag *a, const cr_table *t, const rtable *rt, cr_constrai
 
 /* Indexes by name; one whose columns or uniqueness changed is dropped and
  * made again. */
-static void compare_indexes(ag *a, const cr_table *t, const rtable *rt, bool add)
+static void compare_indexes(ag *a, const cr_table *t, const cr_reflected_table *rt, bool add)
 {
     char sig[1024], other[1024];
-    for (size_t i = 0; i < rt->nixs; i++) {
-        const cr_reflected_constraint *ix = &rt->ixs[i];
+    for (size_t i = 0; i < rt->nindexes; i++) {
+        const cr_reflected_constraint *ix = &rt->indexes[i];
         if (!index_counts(t, rt, ix))
             continue;
         const cr_constraint *mk = md_named(t, CR_CONSTRAINT_INDEX, ix->name);
@@ -657,7 +635,7 @@ static void compare_indexes(ag *a, const cr_table *t, const rtable *rt, bool add
     }
     for (size_t j = 0; add && j < t->ncons; j++) {
         const cr_constraint *mk = t->constraints[j];
-        if (mk->kind != CR_CONSTRAINT_INDEX || has_name(rt->ixs, rt->nixs, mk->name))
+        if (mk->kind != CR_CONSTRAINT_INDEX || has_name(rt->indexes, rt->nindexes, mk->name))
             continue;
         cr_migrate_constraint k = {0};
         md_constraint(a, mk, &k);
@@ -665,11 +643,11 @@ static void compare_indexes(ag *a, const cr_table *t, const rtable *rt, bool add
     }
 }
 
-static const cr_reflected_column *r_find(const rtable *rt, const char *name)
+static const cr_reflected_column *r_find(const cr_reflected_table *rt, const char *name)
 {
-    for (size_t i = 0; i < rt->ncols; i++)
-        if (strcmp(rt->cols[i].name, name) == 0)
-            return &rt->cols[i];
+    for (size_t i = 0; i < rt->ncolumns; i++)
+        if (strcmp(rt->columns[i].name, name) == 0)
+            return &rt->columns[i];
     return NULL;
 }
 
@@ -718,7 +696,7 @@ static void compare_column(ag *a, const cr_table *t, const cr_column *mc,
     }
 }
 
-static void compare_columns(ag *a, const cr_table *t, const rtable *rt)
+static void compare_columns(ag *a, const cr_table *t, const cr_reflected_table *rt)
 {
     char added[512] = "", dropped[512] = "";
     for (size_t i = 0; i < t->ncols; i++) {
@@ -741,8 +719,8 @@ static void compare_columns(ag *a, const cr_table *t, const rtable *rt)
         size_t k = strlen(added);
         snprintf(added + k, sizeof added - k, "%s%s", k ? ", " : "", mc->name);
     }
-    for (size_t i = 0; i < rt->ncols; i++) {
-        const cr_reflected_column *rc = &rt->cols[i];
+    for (size_t i = 0; i < rt->ncolumns; i++) {
+        const cr_reflected_column *rc = &rt->columns[i];
         if (cr_table_column(t, rc->name))
             continue;
         cr_migrate_column *c = alloc(a, sizeof *c);
@@ -764,7 +742,7 @@ static void compare_columns(ag *a, const cr_table *t, const rtable *rt)
              "(the values are lost otherwise)", t->name, dropped, added, t->name);
 }
 
-static void compare_table(ag *a, const cr_table *t, const rtable *rt, int phase)
+static void compare_table(ag *a, const cr_table *t, const cr_reflected_table *rt, int phase)
 {
     switch (phase) {
     case PHASE_DROP_FKS:
@@ -790,7 +768,7 @@ static bool ignored(const char *table)
 }
 
 /* Whether some other table still to be dropped refers to table i. */
-static bool referred_by_rest(const rtable *rts, const bool *pending, size_t n, size_t i)
+static bool referred_by_rest(const cr_reflected_table *rts, const bool *pending, size_t n, size_t i)
 {
     for (size_t j = 0; j < n; j++)
         for (size_t k = 0; pending[j] && j != i && k < rts[j].nfks; k++)
@@ -799,68 +777,78 @@ static bool referred_by_rest(const rtable *rts, const bool *pending, size_t n, s
     return false;
 }
 
-static void compare_all(ag *a, const char *const *names, size_t nnames)
+/* The reflected table of that name, or NULL. */
+static const cr_reflected_table *r_table(const cr_reflected_table *rts, size_t n,
+                                         const char *name)
 {
-    rtable *rts = cr_calloc(nnames ? nnames : 1, sizeof *rts);
-    bool *pending = cr_calloc(nnames ? nnames : 1, sizeof *pending);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rts[i].name, name) == 0)
+            return &rts[i];
+    return NULL;
+}
+
+static bool not_ignored(void *ctx, const char *table)
+{
+    (void)ctx;
+    return !ignored(table);
+}
+
+static void compare_all(ag *a)
+{
+    const cr_reflected_table *rts;
+    size_t nr;
+    if (cr_inspector_get_tables(a->insp, not_ignored, a, &rts, &nr) != CR_OK) {
+        conn_failed(a);
+        return;
+    }
+    bool *pending = cr_calloc(nr ? nr : 1, sizeof *pending);
     size_t ntables = cr_metadata_table_count(a->md);
     cr_table **sorted = cr_calloc(ntables ? ntables : 1, sizeof *sorted);
-    if (!rts || !pending || !sorted) {
+    if (!pending || !sorted) {
         cr_error_oom(a->err);
         goto done;
     }
-    for (size_t i = 0; i < nnames; i++)
-        if (!ignored(names[i]) && !reflect(a, names[i], &rts[i]))
-            goto done;
     cr_metadata_sorted_tables(a->md, sorted, ntables);
     /* New tables, referred tables first. */
+    char added[512] = "", dropped[512] = "";
     for (size_t i = 0; i < ntables; i++) {
-        bool exists = false;
-        for (size_t j = 0; !exists && j < nnames; j++)
-            exists = strcmp(names[j], sorted[i]->name) == 0;
-        if (!exists)
-            create_table_ops(a, sorted[i]);
+        if (r_table(rts, nr, sorted[i]->name))
+            continue;
+        create_table_ops(a, sorted[i]);
+        size_t k = strlen(added);
+        snprintf(added + k, sizeof added - k, "%s%s", k ? ", " : "", sorted[i]->name);
     }
     for (int phase = PHASE_DROP_FKS; phase <= PHASE_ADD_FKS; phase++)
-        for (size_t i = 0; i < ntables; i++)
-            for (size_t j = 0; j < nnames; j++)
-                if (strcmp(names[j], sorted[i]->name) == 0)
-                    compare_table(a, sorted[i], &rts[j], phase);
+        for (size_t i = 0; i < ntables; i++) {
+            const cr_reflected_table *rt = r_table(rts, nr, sorted[i]->name);
+            if (rt)
+                compare_table(a, sorted[i], rt, phase);
+        }
     /* Tables to drop, referring tables first. */
-    char added[512] = "", dropped[512] = "";
     size_t left = 0;
-    for (size_t j = 0; j < nnames; j++) {
-        pending[j] = !ignored(names[j]) && !cr_metadata_table(a->md, names[j]);
+    for (size_t j = 0; j < nr; j++) {
+        pending[j] = !cr_metadata_table(a->md, rts[j].name);
         left += pending[j];
     }
     while (left && ok(a)) {
-        size_t pick = nnames;
-        for (size_t j = 0; pick == nnames && j < nnames; j++)
-            if (pending[j] && !referred_by_rest(rts, pending, nnames, j))
+        size_t pick = nr;
+        for (size_t j = 0; pick == nr && j < nr; j++)
+            if (pending[j] && !referred_by_rest(rts, pending, nr, j))
                 pick = j;
-        for (size_t j = 0; pick == nnames && j < nnames; j++)   /* a cycle */
+        for (size_t j = 0; pick == nr && j < nr; j++)   /* a cycle */
             if (pending[j])
                 pick = j;
         drop_table_ops(a, &rts[pick]);
         pending[pick] = false;
         left--;
         size_t k = strlen(dropped);
-        snprintf(dropped + k, sizeof dropped - k, "%s%s", k ? ", " : "", names[pick]);
-    }
-    for (size_t i = 0; i < ntables; i++) {
-        bool exists = false;
-        for (size_t j = 0; !exists && j < nnames; j++)
-            exists = strcmp(names[j], sorted[i]->name) == 0;
-        size_t k = strlen(added);
-        if (!exists)
-            snprintf(added + k, sizeof added - k, "%s%s", k ? ", " : "", sorted[i]->name);
+        snprintf(dropped + k, sizeof dropped - k, "%s%s", k ? ", " : "", rts[pick].name);
     }
     if (*added && *dropped)
         note(a, "table(s) %s dropped and %s added: if that is a rename, write rename_table "
              "OLD to NEW in place of the drop_table and create_table (the rows are lost "
              "otherwise)", dropped, added);
 done:
-    cr_free(rts);
     cr_free(pending);
     cr_free(sorted);
 }
@@ -925,12 +913,7 @@ cr_status cr_migrate_compare(cr_engine *engine, const cr_metadata *metadata,
     } else if (!(a.insp = cr_inspect(a.conn))) {
         conn_failed(&a);
     } else {
-        const char *const *names;
-        size_t n;
-        if (cr_inspector_get_table_names(a.insp, &names, &n) != CR_OK)
-            conn_failed(&a);
-        else
-            compare_all(&a, names, n);
+        compare_all(&a);
     }
     cr_inspector_free(a.insp);
     if (a.conn) {

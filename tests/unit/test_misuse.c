@@ -839,6 +839,12 @@ static void test_schema(void **state)
     ARG(cr_inspector_get_foreign_keys(NULL, "t", &con, &n));
     ARG(cr_inspector_get_indexes(NULL, "t", &con, &n));
     ARG(cr_inspector_get_unique_constraints(NULL, "t", &con, &n));
+    cr_reflected_table rt;
+    const cr_reflected_table *rts = &rt;
+    ARG(cr_inspector_get_table(NULL, "t", &rt));
+    CHECK(rt.name == NULL && rt.columns == NULL, "cr_inspector_get_table(NULL): out not cleared");
+    ARG(cr_inspector_get_tables(NULL, NULL, NULL, &rts, &n));
+    CHECK(rts == NULL && n == 0, "cr_inspector_get_tables(NULL): outputs not cleared");
 
     /* NULL arguments on a live metadata: errors kept on it. */
     cr_metadata *md = cr_metadata_new(NULL);
@@ -891,6 +897,12 @@ static void test_schema(void **state)
     FAILS(cr_inspector_get_foreign_keys(insp, NULL, &con, &n));
     FAILS(cr_inspector_get_indexes(insp, NULL, &con, &n));
     FAILS(cr_inspector_get_unique_constraints(insp, NULL, &con, &n));
+    ARG(cr_inspector_get_table(insp, NULL, &rt));
+    ARG(cr_inspector_get_table(insp, "t", NULL));
+    CHECK(cr_inspector_get_table(insp, "no_such_table", &rt) == CR_ERR_INVALID_REQUEST,
+          "cr_inspector_get_table: a missing table is not InvalidRequestError");
+    ARG(cr_inspector_get_tables(insp, NULL, NULL, NULL, &n));
+    ARG(cr_inspector_get_tables(insp, NULL, NULL, &rts, NULL));
     cr_inspector_free(insp);
     assert_int_equal(cr_conn_rollback(fx.c), CR_OK);
 }
