@@ -37,8 +37,19 @@ typedef struct ag {
     cr_inspector *insp;
     const cr_dialect *d;
     const cr_metadata *md;
+    const cr_migrate_compare_options *opts;     /* NULL: compare everything */
     cr_error *err;
 } ag;
+
+/* A table in both, and what the include filter left out of its comparison:
+ * a flag beside each object of either side (NULL arrays when there is no
+ * filter), decided once before the phases that visit the objects. */
+typedef struct tpair {
+    const cr_table *t;
+    const cr_reflected_table *rt;
+    bool *out_rcol, *out_rix, *out_ruq, *out_rfk;   /* by rt's arrays         */
+    bool *out_mcol, *out_mcon;                      /* by t->cols, constraints */
+} tpair;
 
 /* ---- allocation ------------------------------------------------------------- */
 
@@ -117,6 +128,30 @@ static void note(ag *a, const char *fmt, ...)
     const char *s = str(a, line);
     if (s)
         df->notes[df->nnotes++] = s;
+}
+
+/* ---- the include filter ------------------------------------------------------- */
+
+/* Whether the program's include callback keeps an object (no callback:
+ * everything is kept). */
+static bool included(ag *a, cr_migrate_object_kind kind, const char *table, const char *name,
+                     const char *const *cols, size_t ncols, bool in_database, bool in_metadata)
+{
+    if (!a->opts || !a->opts->include)
+        return true;
+    cr_migrate_object o = {kind, table, name, cols, ncols, in_database, in_metadata};
+    return a->opts->include(a->opts->ctx, &o);
+}
+
+static bool left_out(const bool *flags, size_t i) { return flags && flags[i]; }
+
+/* A metadata constraint's column names, for the callback (at most 64). */
+static size_t md_col_names(const cr_constraint *k, const char **out)
+{
+    size_t n = k->ncols < 64 ? k->ncols : 64;
+    for (size_t i = 0; i < n; i++)
+        out[i] = k->cols[i]->name;
+    return n;
 }
 
 /* ---- the metadata's side ------------------------------------------------------ */
@@ -428,9 +463,7 @@ static void signature(char *out, size_t size, const char *const *cols, size_t n,
 static void md_signature(const cr_constraint *k, char *out, size_t size)
 {
     const char *cols[64];
-    size_t n = k->ncols < 64 ? k->ncols : 64;
-    for (size_t i = 0; i < n; i++)
-        cols[i] = k->cols[i]->name;
+    size_t n = md_col_names(k, cols);
     signature(out, size, cols, n, k->kind == CR_CONSTRAINT_FOREIGN_KEY ? k->ref_tables[0] : NULL,
               (const char *const *)k->ref_columns, k->ondelete, k->onupdate);
 }
@@ -488,16 +521,21 @@ static void create_table_ops(ag *a, const cr_table *t)
     cr_migrate_op drop = {.kind = CR_MIGRATE_DROP_TABLE, .table = op.table};
     push(a, &a->df->up, &op);
     push(a, &a->df->down, &drop);
-    for (size_t i = 0; i < t->ncons; i++)
-        if (t->constraints[i]->kind == CR_CONSTRAINT_INDEX) {
+    for (size_t i = 0; i < t->ncons; i++) {
+        const cr_constraint *ix = t->constraints[i];
+        const char *names[64];
+        if (ix->kind == CR_CONSTRAINT_INDEX &&
+            included(a, CR_MIGRATE_OBJECT_INDEX, t->name, ix->name, names,
+                     md_col_names(ix, names), false, true)) {
             cr_migrate_constraint *k = alloc(a, sizeof *k);
             if (!k)
                 return;
-            md_constraint(a, t->constraints[i], k);
-            cr_migrate_op ix = {.kind = CR_MIGRATE_ADD_CONSTRAINT, .table = op.table,
-                                .constraints = k, .nconstraints = 1};
-            push(a, &a->df->up, &ix);   /* undone by the drop_table */
+            md_constraint(a, ix, k);
+            cr_migrate_op op_ix = {.kind = CR_MIGRATE_ADD_CONSTRAINT, .table = op.table,
+                                   .constraints = k, .nconstraints = 1};
+            push(a, &a->df->up, &op_ix);   /* undone by the drop_table */
         }
+    }
 }
 
 /* A table the metadata does not have: drop it, and recreate it as reflected
@@ -520,15 +558,18 @@ static void drop_table_ops(ag *a, const cr_reflected_table *rt)
         r_constraint(a, CR_MIGRATE_FOREIGN_KEY, &rt->fks[i], &cons[create.nconstraints++]);
     create.constraints = cons;
     for (size_t i = rt->nindexes; i-- > 0;) {
-        if (!index_counts(NULL, rt, &rt->indexes[i]))
+        const cr_reflected_constraint *ix = &rt->indexes[i];
+        if (!index_counts(NULL, rt, ix) ||
+            !included(a, CR_MIGRATE_OBJECT_INDEX, rt->name, ix->name, ix->columns,
+                      ix->ncolumns, true, false))
             continue;
         cr_migrate_constraint *k = alloc(a, sizeof *k);
         if (!k)
             return;
-        r_constraint(a, CR_MIGRATE_INDEX, &rt->indexes[i], k);
-        cr_migrate_op ix = {.kind = CR_MIGRATE_ADD_CONSTRAINT, .table = create.table,
-                            .constraints = k, .nconstraints = 1};
-        push(a, &a->df->down, &ix);
+        r_constraint(a, CR_MIGRATE_INDEX, ix, k);
+        cr_migrate_op op_ix = {.kind = CR_MIGRATE_ADD_CONSTRAINT, .table = create.table,
+                               .constraints = k, .nconstraints = 1};
+        push(a, &a->df->down, &op_ix);
     }
     cr_migrate_op drop = {.kind = CR_MIGRATE_DROP_TABLE, .table = create.table};
     push(a, &a->df->up, &drop);
@@ -543,17 +584,18 @@ static void drop_table_ops(ag *a, const cr_reflected_table *rt)
  * after everything else, so that the columns and keys they need exist. */
 enum { PHASE_DROP_FKS, PHASE_BODY, PHASE_ADD_FKS };
 
-/* Whether the metadata's table has a constraint of kind with signature sig. */
-static bool md_has(const cr_table *t, cr_constraint_kind kind, const char *sig)
+/* Where the metadata's table has a constraint of kind with signature sig
+ * among its constraints; t->ncons when it has none. */
+static size_t md_find(const cr_table *t, cr_constraint_kind kind, const char *sig)
 {
     char other[1024];
     for (size_t j = 0; j < t->ncons; j++)
         if (t->constraints[j]->kind == kind) {
             md_signature(t->constraints[j], other, sizeof other);
             if (strcmp(sig, other) == 0)
-                return true;
+                return j;
         }
-    return false;
+    return t->ncons;
 }
 
 static bool r_has(const cr_reflected_constraint *v, size_t n, bool fk, const char *sig)
@@ -571,16 +613,19 @@ static bool r_has(const cr_reflected_constraint *v, size_t n, bool fk, const cha
  * constrain and refer to, not by name: the database names what the
  * metadata leaves unnamed. drop: those the metadata lacks; add: those the
  * database lacks. */
-static void compare_keys(ag *a, const cr_table *t, const cr_reflected_table *rt, cr_constraint_kind kind,
-                         bool drop, bool add)
+static void compare_keys(ag *a, const tpair *p, cr_constraint_kind kind, bool drop, bool add)
 {
+    const cr_table *t = p->t;
+    const cr_reflected_table *rt = p->rt;
     bool fk = kind == CR_CONSTRAINT_FOREIGN_KEY;
     const cr_reflected_constraint *rk = fk ? rt->fks : rt->uniques;
     size_t nrk = fk ? rt->nfks : rt->nuniques;
+    const bool *out_r = fk ? p->out_rfk : p->out_ruq;
     char sig[1024];
     for (size_t i = 0; drop && i < nrk; i++) {
         r_signature(&rk[i], fk, sig, sizeof sig);
-        if ((!fk && !unique_counts(t, &rk[i])) || md_has(t, kind, sig))
+        if ((!fk && !unique_counts(t, &rk[i])) || md_find(t, kind, sig) < t->ncons ||
+            left_out(out_r, i))
             continue;
         if (!rk[i].name) {
             note(a, "table %s: %s (%s) is not in the metadata, but the database gives it no "
@@ -593,7 +638,7 @@ static void compare_keys(ag *a, const cr_table *t, const cr_reflected_table *rt,
     }
     for (size_t j = 0; add && j < t->ncons; j++) {
         const cr_constraint *mk = t->constraints[j];
-        if (mk->kind != kind)
+        if (mk->kind != kind || left_out(p->out_mcon, j))
             continue;
         md_signature(mk, sig, sizeof sig);
         if (r_has(rk, nrk, fk, sig))
@@ -608,12 +653,14 @@ static void compare_keys(ag *a, const cr_table *t, const cr_reflected_table *rt,
 
 /* Indexes by name; one whose columns or uniqueness changed is dropped and
  * made again. */
-static void compare_indexes(ag *a, const cr_table *t, const cr_reflected_table *rt, bool add)
+static void compare_indexes(ag *a, const tpair *p, bool add)
 {
+    const cr_table *t = p->t;
+    const cr_reflected_table *rt = p->rt;
     char sig[1024], other[1024];
     for (size_t i = 0; i < rt->nindexes; i++) {
         const cr_reflected_constraint *ix = &rt->indexes[i];
-        if (!index_counts(t, rt, ix))
+        if (!index_counts(t, rt, ix) || left_out(p->out_rix, i))
             continue;
         const cr_constraint *mk = md_named(t, CR_CONSTRAINT_INDEX, ix->name);
         bool same = false;
@@ -635,7 +682,8 @@ static void compare_indexes(ag *a, const cr_table *t, const cr_reflected_table *
     }
     for (size_t j = 0; add && j < t->ncons; j++) {
         const cr_constraint *mk = t->constraints[j];
-        if (mk->kind != CR_CONSTRAINT_INDEX || has_name(rt->indexes, rt->nindexes, mk->name))
+        if (mk->kind != CR_CONSTRAINT_INDEX || has_name(rt->indexes, rt->nindexes, mk->name) ||
+            left_out(p->out_mcon, j))
             continue;
         cr_migrate_constraint k = {0};
         md_constraint(a, mk, &k);
@@ -696,12 +744,16 @@ static void compare_column(ag *a, const cr_table *t, const cr_column *mc,
     }
 }
 
-static void compare_columns(ag *a, const cr_table *t, const cr_reflected_table *rt)
+static void compare_columns(ag *a, const tpair *p)
 {
+    const cr_table *t = p->t;
+    const cr_reflected_table *rt = p->rt;
     char added[512] = "", dropped[512] = "";
     for (size_t i = 0; i < t->ncols; i++) {
         const cr_column *mc = t->cols[i];
         const cr_reflected_column *rc = r_find(rt, mc->name);
+        if (left_out(p->out_mcol, i))
+            continue;
         if (rc) {
             compare_column(a, t, mc, rc);
             continue;
@@ -721,7 +773,7 @@ static void compare_columns(ag *a, const cr_table *t, const cr_reflected_table *
     }
     for (size_t i = 0; i < rt->ncolumns; i++) {
         const cr_reflected_column *rc = &rt->columns[i];
-        if (cr_table_column(t, rc->name))
+        if (cr_table_column(t, rc->name) || left_out(p->out_rcol, i))
             continue;
         cr_migrate_column *c = alloc(a, sizeof *c);
         if (!c)
@@ -742,20 +794,20 @@ static void compare_columns(ag *a, const cr_table *t, const cr_reflected_table *
              "(the values are lost otherwise)", t->name, dropped, added, t->name);
 }
 
-static void compare_table(ag *a, const cr_table *t, const cr_reflected_table *rt, int phase)
+static void compare_table(ag *a, const tpair *p, int phase)
 {
     switch (phase) {
     case PHASE_DROP_FKS:
-        compare_keys(a, t, rt, CR_CONSTRAINT_FOREIGN_KEY, true, false);
+        compare_keys(a, p, CR_CONSTRAINT_FOREIGN_KEY, true, false);
         break;
     case PHASE_BODY:
-        compare_indexes(a, t, rt, false);
-        compare_keys(a, t, rt, CR_CONSTRAINT_UNIQUE, true, true);
-        compare_columns(a, t, rt);
-        compare_indexes(a, t, rt, true);
+        compare_indexes(a, p, false);
+        compare_keys(a, p, CR_CONSTRAINT_UNIQUE, true, true);
+        compare_columns(a, p);
+        compare_indexes(a, p, true);
         break;
     default:
-        compare_keys(a, t, rt, CR_CONSTRAINT_FOREIGN_KEY, false, true);
+        compare_keys(a, p, CR_CONSTRAINT_FOREIGN_KEY, false, true);
         break;
     }
 }
@@ -787,43 +839,158 @@ static const cr_reflected_table *r_table(const cr_reflected_table *rts, size_t n
     return NULL;
 }
 
-static bool not_ignored(void *ctx, const char *table)
+/* Unique constraints or foreign keys of a table in both: each asked about
+ * once, a pair matched by signature (as compare_keys matches them) as one. */
+static void decide_keys(ag *a, tpair *p, cr_constraint_kind kind)
 {
-    (void)ctx;
-    return !ignored(table);
+    const cr_table *t = p->t;
+    bool fk = kind == CR_CONSTRAINT_FOREIGN_KEY;
+    cr_migrate_object_kind what = fk ? CR_MIGRATE_OBJECT_FOREIGN_KEY : CR_MIGRATE_OBJECT_UNIQUE;
+    const cr_reflected_constraint *rk = fk ? p->rt->fks : p->rt->uniques;
+    size_t nrk = fk ? p->rt->nfks : p->rt->nuniques;
+    bool *out_r = fk ? p->out_rfk : p->out_ruq;
+    char sig[1024];
+    const char *names[64];
+    for (size_t i = 0; i < nrk; i++) {
+        if (!fk && !unique_counts(t, &rk[i]))
+            continue;
+        r_signature(&rk[i], fk, sig, sizeof sig);
+        size_t j = md_find(t, kind, sig);
+        bool both = j < t->ncons;
+        const char *name = rk[i].name ? rk[i].name : both ? t->constraints[j]->name : NULL;
+        out_r[i] = !included(a, what, t->name, name, rk[i].columns, rk[i].ncolumns, true, both);
+        if (both)
+            p->out_mcon[j] = out_r[i];
+    }
+    for (size_t j = 0; j < t->ncons; j++) {
+        const cr_constraint *mk = t->constraints[j];
+        if (mk->kind != kind)
+            continue;
+        md_signature(mk, sig, sizeof sig);
+        if (!r_has(rk, nrk, fk, sig))
+            p->out_mcon[j] = !included(a, what, t->name, mk->name, names,
+                                       md_col_names(mk, names), false, true);
+    }
+}
+
+/* Ask the include callback about every column, index and constraint of a
+ * table in both, once each, before the phases visit them (some twice). */
+static bool decide(ag *a, tpair *p)
+{
+    if (!a->opts || !a->opts->include)
+        return true;
+    const cr_table *t = p->t;
+    const cr_reflected_table *rt = p->rt;
+    size_t n = rt->ncolumns + rt->nindexes + rt->nuniques + rt->nfks + t->ncols + t->ncons;
+    bool *flags = cr_calloc(n ? n : 1, sizeof *flags);
+    if (!flags) {
+        cr_error_oom(a->err);
+        return false;
+    }
+    p->out_rcol = flags;
+    p->out_rix = p->out_rcol + rt->ncolumns;
+    p->out_ruq = p->out_rix + rt->nindexes;
+    p->out_rfk = p->out_ruq + rt->nuniques;
+    p->out_mcol = p->out_rfk + rt->nfks;
+    p->out_mcon = p->out_mcol + t->ncols;
+    for (size_t i = 0; i < t->ncols; i++) {
+        const cr_reflected_column *rc = r_find(rt, t->cols[i]->name);
+        p->out_mcol[i] = !included(a, CR_MIGRATE_OBJECT_COLUMN, t->name, t->cols[i]->name,
+                                   NULL, 0, rc != NULL, true);
+        if (rc)
+            p->out_rcol[rc - rt->columns] = p->out_mcol[i];
+    }
+    for (size_t i = 0; i < rt->ncolumns; i++)
+        if (!cr_table_column(t, rt->columns[i].name))
+            p->out_rcol[i] = !included(a, CR_MIGRATE_OBJECT_COLUMN, t->name,
+                                       rt->columns[i].name, NULL, 0, true, false);
+    /* Indexes by name, as compare_indexes matches them. */
+    const char *names[64];
+    for (size_t i = 0; i < rt->nindexes; i++) {
+        const cr_reflected_constraint *ix = &rt->indexes[i];
+        if (!index_counts(t, rt, ix))
+            continue;
+        const cr_constraint *mk = md_named(t, CR_CONSTRAINT_INDEX, ix->name);
+        p->out_rix[i] = !included(a, CR_MIGRATE_OBJECT_INDEX, t->name, ix->name, ix->columns,
+                                  ix->ncolumns, true, mk != NULL);
+        for (size_t j = 0; mk && j < t->ncons; j++)
+            if (t->constraints[j] == mk)
+                p->out_mcon[j] = p->out_rix[i];
+    }
+    for (size_t j = 0; j < t->ncons; j++) {
+        const cr_constraint *mk = t->constraints[j];
+        if (mk->kind == CR_CONSTRAINT_INDEX && !has_name(rt->indexes, rt->nindexes, mk->name))
+            p->out_mcon[j] = !included(a, CR_MIGRATE_OBJECT_INDEX, t->name, mk->name, names,
+                                       md_col_names(mk, names), false, true);
+    }
+    decide_keys(a, p, CR_CONSTRAINT_UNIQUE);
+    decide_keys(a, p, CR_CONSTRAINT_FOREIGN_KEY);
+    return true;
+}
+
+/* The get_tables filter: which of the database's tables to read and
+ * compare, asked once per name. */
+static bool table_wanted(void *ctx, const char *table)
+{
+    ag *a = ctx;
+    if (ignored(table))
+        return false;
+    bool in_metadata = cr_metadata_table(a->md, table) != NULL;
+    if (a->opts && a->opts->metadata_tables_only && !in_metadata)
+        return false;
+    return included(a, CR_MIGRATE_OBJECT_TABLE, table, NULL, NULL, 0, true, in_metadata);
+}
+
+static int compare_names(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
 static void compare_all(ag *a)
 {
+    /* Every name too, to tell a table the filter left out from one that is
+     * not there (as which the metadata's would be created). */
+    const char *const *names;
+    size_t nnames;
     const cr_reflected_table *rts;
     size_t nr;
-    if (cr_inspector_get_tables(a->insp, not_ignored, a, &rts, &nr) != CR_OK) {
+    if (cr_inspector_get_table_names(a->insp, &names, &nnames) != CR_OK ||
+        cr_inspector_get_tables(a->insp, table_wanted, a, &rts, &nr) != CR_OK) {
         conn_failed(a);
         return;
     }
     bool *pending = cr_calloc(nr ? nr : 1, sizeof *pending);
     size_t ntables = cr_metadata_table_count(a->md);
     cr_table **sorted = cr_calloc(ntables ? ntables : 1, sizeof *sorted);
-    if (!pending || !sorted) {
+    tpair *pairs = cr_calloc(ntables ? ntables : 1, sizeof *pairs);
+    size_t npairs = 0;
+    if (!pending || !sorted || !pairs) {
         cr_error_oom(a->err);
         goto done;
     }
     cr_metadata_sorted_tables(a->md, sorted, ntables);
-    /* New tables, referred tables first. */
+    /* New tables, referred tables first; those in both paired. */
     char added[512] = "", dropped[512] = "";
     for (size_t i = 0; i < ntables; i++) {
-        if (r_table(rts, nr, sorted[i]->name))
+        const char *name = sorted[i]->name;
+        if (bsearch(&name, names, nnames, sizeof *names, compare_names)) {
+            const cr_reflected_table *rt = r_table(rts, nr, name);
+            if (rt) {
+                pairs[npairs] = (tpair){.t = sorted[i], .rt = rt};
+                if (!decide(a, &pairs[npairs++]))
+                    goto done;
+            }
+            continue;
+        }
+        if (!included(a, CR_MIGRATE_OBJECT_TABLE, name, NULL, NULL, 0, false, true))
             continue;
         create_table_ops(a, sorted[i]);
         size_t k = strlen(added);
-        snprintf(added + k, sizeof added - k, "%s%s", k ? ", " : "", sorted[i]->name);
+        snprintf(added + k, sizeof added - k, "%s%s", k ? ", " : "", name);
     }
     for (int phase = PHASE_DROP_FKS; phase <= PHASE_ADD_FKS; phase++)
-        for (size_t i = 0; i < ntables; i++) {
-            const cr_reflected_table *rt = r_table(rts, nr, sorted[i]->name);
-            if (rt)
-                compare_table(a, sorted[i], rt, phase);
-        }
+        for (size_t i = 0; i < npairs; i++)
+            compare_table(a, &pairs[i], phase);
     /* Tables to drop, referring tables first. */
     size_t left = 0;
     for (size_t j = 0; j < nr; j++) {
@@ -849,6 +1016,9 @@ static void compare_all(ag *a)
              "OLD to NEW in place of the drop_table and create_table (the rows are lost "
              "otherwise)", dropped, added);
 done:
+    for (size_t i = 0; pairs && i < npairs; i++)
+        cr_free(pairs[i].out_rcol);
+    cr_free(pairs);
     cr_free(pending);
     cr_free(sorted);
 }
@@ -874,20 +1044,22 @@ static cr_status give_error(cr_error *e, cr_error **err)
     return st;
 }
 
-cr_status cr_migrate_compare(cr_engine *engine, const cr_metadata *metadata,
-                             cr_migrate_diff **out, cr_error **err)
+/* cr_migrate_compare and cr_migrate_compare_opts; fn names the call in errors. */
+static cr_status compare(const char *fn, cr_engine *engine, const cr_metadata *metadata,
+                         const cr_migrate_compare_options *opts, cr_migrate_diff **out,
+                         cr_error **err)
 {
     cr_error e;
     cr_error_init(&e);
     if (out)
         *out = NULL;
     if (!engine || !metadata || !out) {
-        cr_error_set(&e, CR_ERR_ARGUMENT, "cr_migrate_compare: the %s is NULL",
+        cr_error_set(&e, CR_ERR_ARGUMENT, "%s: the %s is NULL", fn,
                      !engine ? "engine" : !metadata ? "metadata" : "output pointer");
         return give_error(&e, err);
     }
     if (cr_metadata_error(metadata)) {
-        cr_error_set(&e, CR_ERR_ARGUMENT, "cr_migrate_compare: the metadata has an error: %s",
+        cr_error_set(&e, CR_ERR_ARGUMENT, "%s: the metadata has an error: %s", fn,
                      cr_error_message(cr_metadata_error(metadata)));
         return give_error(&e, err);
     }
@@ -895,13 +1067,12 @@ cr_status cr_migrate_compare(cr_engine *engine, const cr_metadata *metadata,
     diff_impl *df = cr_calloc(1, sizeof *df);
     if (!df || !d) {
         cr_free(df);
-        cr_error_set(&e, df ? CR_ERR_NOT_SUPPORTED : CR_ERR_NO_MEMORY,
-                     "cr_migrate_compare: %s", df ? "no dialect for the engine's backend"
-                                                  : "out of memory");
+        cr_error_set(&e, df ? CR_ERR_NOT_SUPPORTED : CR_ERR_NO_MEMORY, "%s: %s", fn,
+                     df ? "no dialect for the engine's backend" : "out of memory");
         return give_error(&e, err);
     }
     cr_arena_init(&df->arena, 4096);
-    ag a = {df, NULL, NULL, d, metadata, &e};
+    ag a = {df, NULL, NULL, d, metadata, opts, &e};
     cr_error *ce = NULL;
     a.conn = cr_engine_connect(engine, &ce);
     if (!a.conn) {
@@ -938,6 +1109,19 @@ cr_status cr_migrate_compare(cr_engine *engine, const cr_metadata *metadata,
     df->pub.nnotes = df->nnotes;
     *out = &df->pub;
     return give_error(&e, err);
+}
+
+cr_status cr_migrate_compare(cr_engine *engine, const cr_metadata *metadata,
+                             cr_migrate_diff **out, cr_error **err)
+{
+    return compare("cr_migrate_compare", engine, metadata, NULL, out, err);
+}
+
+cr_status cr_migrate_compare_opts(cr_engine *engine, const cr_metadata *metadata,
+                                  const cr_migrate_compare_options *opts,
+                                  cr_migrate_diff **out, cr_error **err)
+{
+    return compare("cr_migrate_compare_opts", engine, metadata, opts, out, err);
 }
 
 /* ---- operations as revision text ------------------------------------------------ */

@@ -2257,6 +2257,16 @@ static void test_migrate_misuse(void **state)
     ARG(cr_migrate_compare(fx.e, NULL, &diff, NULL));
     ARG(cr_migrate_compare(fx.e, md, NULL, &err));
     cr_error_free(err);
+    cr_migrate_compare_options copts = {.metadata_tables_only = true};
+    ARG(cr_migrate_compare_opts(NULL, md, &copts, &diff, NULL));
+    NUL(diff);
+    ARG(cr_migrate_compare_opts(fx.e, NULL, &copts, &diff, NULL));
+    ARG(cr_migrate_compare_opts(fx.e, md, &copts, NULL, &err));
+    CHECK(strstr(cr_error_message(err), "cr_migrate_compare_opts") != NULL,
+          "cr_migrate_compare_opts: the error does not name the call");
+    cr_error_free(err);
+    const char *tables_only[] = {"upgrade", "--metadata-tables-only"};
+    ARG(cr_migrate_command(fx.e, "/tmp", md, 2, tables_only, NULL, NULL, NULL));
     cr_migrate_diff_free(NULL);
     char *text = NULL;
     ARG(cr_migrate_ops_text(NULL, 1, &text, NULL));
@@ -2267,6 +2277,10 @@ static void test_migrate_misuse(void **state)
     ARG(cr_migrate_autogenerate(fx.e, NULL, md, "m", &path, NULL));
     ARG(cr_migrate_autogenerate(fx.e, "/tmp", NULL, "m", &path, NULL));
     ARG(cr_migrate_autogenerate(fx.e, "/tmp", md, NULL, &path, NULL));
+    ARG(cr_migrate_autogenerate_opts(NULL, "/tmp", md, "m", &copts, &path, NULL));
+    ARG(cr_migrate_autogenerate_opts(fx.e, NULL, md, "m", NULL, &path, NULL));
+    ARG(cr_migrate_autogenerate_opts(fx.e, "/tmp", NULL, "m", &copts, &path, NULL));
+    ARG(cr_migrate_autogenerate_opts(fx.e, "/tmp", md, NULL, &copts, &path, NULL));
     NUL(path);
     cr_metadata_free(md);
     cr_migrate_script_free(s);
