@@ -372,8 +372,9 @@ typedef struct cr_migrate_diff {
  * columns; indexes by name) added and removed. Renames are not guessed (a
  * note says when one may be). Check constraints are created with a new
  * table but not compared; the version table crucible_version and tables
- * whose names start with "sqlite_" are ignored. *out is the caller's to
- * free with cr_migrate_diff_free (NULL on error). Errors:
+ * whose names start with "sqlite_" are ignored (cr_migrate_compare_opts
+ * leaves out more: other programs' tables, hand-made indexes). *out is the
+ * caller's to free with cr_migrate_diff_free (NULL on error). Errors:
  * CR_ERR_ARGUMENT for NULL arguments or a metadata with a building error;
  * the engine's error when it cannot connect or read the catalog. */
 CR_API cr_status cr_migrate_compare(cr_engine *engine, const cr_metadata *metadata,

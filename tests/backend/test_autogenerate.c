@@ -1011,6 +1011,17 @@ static void test_filter_objects(void **state)
     no_differences(d);
     cr_migrate_diff_free(d);
     asked_once(&h, "unique ag_posts.uq_ag_posts_title", false, true);
+
+    /* A table in both left out whole: none of its differences, and nothing
+     * of it asked about. */
+    filter k = {.exclude = (const char *const[]){"table ag_users", NULL}};
+    o.ctx = &k;
+    d = compare_opts(&(variant){.type = true, .drop_column = true}, &o);
+    no_differences(d);
+    cr_migrate_diff_free(d);
+    asked_once(&k, "table ag_users", true, true);
+    for (size_t i = 0; i < k.nseen; i++)
+        assert_null(strstr(k.seen[i].what, "ag_users."));
 }
 
 /* revision --autogenerate --metadata-tables-only and
