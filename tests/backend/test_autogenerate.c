@@ -740,6 +740,7 @@ static void test_bad_input(void **state)
  * table.name" entries (name "-" for NULL). */
 typedef struct asked {
     char what[128];
+    char columns[128];              /* "a,b" */
     bool in_database, in_metadata;
 } asked;
 
@@ -777,6 +778,11 @@ static bool include_object(void *ctx, const cr_migrate_object *o)
     if (f->nseen < sizeof f->seen / sizeof f->seen[0]) {
         asked *a = &f->seen[f->nseen++];
         snprintf(a->what, sizeof a->what, "%s", what);
+        size_t k = 0;
+        a->columns[0] = '\0';
+        for (size_t i = 0; i < o->ncolumns && k < sizeof a->columns; i++)
+            k += (size_t)snprintf(a->columns + k, sizeof a->columns - k, "%s%s", i ? "," : "",
+                                  o->columns[i]);
         a->in_database = o->in_database;
         a->in_metadata = o->in_metadata;
     }
@@ -802,6 +808,15 @@ static size_t times_asked(const filter *f, const char *what, bool *db, bool *md)
                 *md = f->seen[i].in_metadata;
         }
     return n;
+}
+
+/* The columns the callback was given with what, "" when never asked. */
+static const char *columns_asked(const filter *f, const char *what)
+{
+    for (size_t i = 0; i < f->nseen; i++)
+        if (strcmp(f->seen[i].what, what) == 0)
+            return f->seen[i].columns;
+    return "";
 }
 
 /* Asked exactly once about what, with these flags. */
@@ -1000,6 +1015,9 @@ static void test_filter_objects(void **state)
     asked_once(&g, "column ag_users.name", true, true);
     asked_once(&g, "index ag_users.ix_ag_users_score", false, true);
     asked_once(&g, "foreign_key ag_posts.fk_ag_posts_user", true, false);
+    assert_string_equal(columns_asked(&g, "foreign_key ag_posts.fk_ag_posts_user"), "user_id");
+    assert_string_equal(columns_asked(&g, "index ag_users.ix_ag_users_score"), "score");
+    assert_string_equal(columns_asked(&g, "index ag_users.ix_ag_users_legacy"), "legacy");
 
     /* A unique constraint the metadata adds, left out (its name, the
      * metadata's, as the database has none yet). */
@@ -1011,6 +1029,7 @@ static void test_filter_objects(void **state)
     no_differences(d);
     cr_migrate_diff_free(d);
     asked_once(&h, "unique ag_posts.uq_ag_posts_title", false, true);
+    assert_string_equal(columns_asked(&h, "unique ag_posts.uq_ag_posts_title"), "title");
 
     /* A table in both left out whole: none of its differences, and nothing
      * of it asked about. */
