@@ -366,7 +366,8 @@ static bool same_columns(const cr_reflected_constraint *a, const cr_reflected_co
 /* Whether an index is only the shadow of a constraint: the unique index
  * behind a unique constraint, or the index MySQL makes for a foreign key
  * (named after the constraint or its first column). */
-static bool index_of_constraint(const gen *g, const cr_reflected_table *t, const cr_reflected_constraint *ix)
+static bool index_of_constraint(const gen *g, const cr_reflected_table *t,
+                                const cr_reflected_constraint *ix)
 {
     for (size_t i = 0; ix->unique && i < t->nuniques; i++)
         if (same_columns(ix, &t->uniques[i]) &&

@@ -239,7 +239,8 @@ static const cr_constraint *md_named(const cr_table *t, cr_constraint_kind kind,
  * constraint or a foreign key brings along (PostgreSQL and MySQL list
  * those among the indexes too) unless the metadata declares it, and not an
  * expression index (a NULL column), which Crucible cannot declare. */
-static bool index_counts(const cr_table *t, const cr_reflected_table *rt, const cr_reflected_constraint *ix)
+static bool index_counts(const cr_table *t, const cr_reflected_table *rt,
+                         const cr_reflected_constraint *ix)
 {
     if (t && md_named(t, CR_CONSTRAINT_INDEX, ix->name))
         return true;
@@ -820,7 +821,8 @@ static bool ignored(const char *table)
 }
 
 /* Whether some other table still to be dropped refers to table i. */
-static bool referred_by_rest(const cr_reflected_table *rts, const bool *pending, size_t n, size_t i)
+static bool referred_by_rest(const cr_reflected_table *rts, const bool *pending, size_t n,
+                             size_t i)
 {
     for (size_t j = 0; j < n; j++)
         for (size_t k = 0; pending[j] && j != i && k < rts[j].nfks; k++)
