@@ -31,48 +31,10 @@ bool tool_table_wanted(const tool_tables *sel, const char *name)
 
 /* ---- the schema as the Inspector sees it -------------------------------- */
 
-/* One table's reflection; borrowed from the inspector. */
-typedef struct rtable {
-    const char *name;
-    const cr_reflected_column *cols;
-    size_t ncols;
-    const cr_reflected_constraint *pk, *fks, *ixs, *uqs;
-    size_t nfks, nixs, nuqs;
-} rtable;
-
-/* Read every wanted table; *out is malloc'ed (the caller frees it). */
-static cr_status reflect_all(cr_inspector *insp, const tool_tables *sel, rtable **out,
-                             size_t *nout)
+/* The cr_inspector_get_tables filter of a selection. */
+static bool wanted(void *sel, const char *name)
 {
-    const char *const *names;
-    size_t n;
-    *out = NULL;
-    *nout = 0;
-    cr_status st = cr_inspector_get_table_names(insp, &names, &n);
-    if (st)
-        return st;
-    rtable *ts = calloc(n ? n : 1, sizeof *ts);
-    if (!ts)
-        return CR_ERR_NO_MEMORY;
-    size_t k = 0;
-    for (size_t i = 0; i < n && !st; i++) {
-        if (!tool_table_wanted(sel, names[i]))
-            continue;
-        rtable *t = &ts[k++];
-        t->name = names[i];
-        if (!(st = cr_inspector_get_columns(insp, t->name, &t->cols, &t->ncols)) &&
-            !(st = cr_inspector_get_pk_constraint(insp, t->name, &t->pk)) &&
-            !(st = cr_inspector_get_foreign_keys(insp, t->name, &t->fks, &t->nfks)) &&
-            !(st = cr_inspector_get_indexes(insp, t->name, &t->ixs, &t->nixs)))
-            st = cr_inspector_get_unique_constraints(insp, t->name, &t->uqs, &t->nuqs);
-    }
-    if (st) {
-        free(ts);
-        return st;
-    }
-    *out = ts;
-    *nout = k;
-    return CR_OK;
+    return tool_table_wanted(sel, name);
 }
 
 static void put_names(FILE *out, const char *const *names, size_t n)
@@ -83,11 +45,11 @@ static void put_names(FILE *out, const char *const *names, size_t n)
     fputc(')', out);
 }
 
-static void inspect_table(FILE *out, const rtable *t)
+static void inspect_table(FILE *out, const cr_reflected_table *t)
 {
     fprintf(out, "table %s\n", t->name);
-    for (size_t i = 0; i < t->ncols; i++) {
-        const cr_reflected_column *c = &t->cols[i];
+    for (size_t i = 0; i < t->ncolumns; i++) {
+        const cr_reflected_column *c = &t->columns[i];
         char type[128];
         cr_sqltype_render(&c->type, type, sizeof type);
         fprintf(out, "  column %s %s (%s)%s%s", c->name, c->type_name ? c->type_name : "?",
@@ -115,15 +77,15 @@ static void inspect_table(FILE *out, const rtable *t)
             fprintf(out, " on update %s", fk->onupdate);
         fputc('\n', out);
     }
-    for (size_t i = 0; i < t->nuqs; i++) {
-        fprintf(out, "  unique %s ", t->uqs[i].name ? t->uqs[i].name : "-");
-        put_names(out, t->uqs[i].columns, t->uqs[i].ncolumns);
+    for (size_t i = 0; i < t->nuniques; i++) {
+        fprintf(out, "  unique %s ", t->uniques[i].name ? t->uniques[i].name : "-");
+        put_names(out, t->uniques[i].columns, t->uniques[i].ncolumns);
         fputc('\n', out);
     }
-    for (size_t i = 0; i < t->nixs; i++) {
-        fprintf(out, "  %sindex %s ", t->ixs[i].unique ? "unique " : "",
-                t->ixs[i].name ? t->ixs[i].name : "-");
-        put_names(out, t->ixs[i].columns, t->ixs[i].ncolumns);
+    for (size_t i = 0; i < t->nindexes; i++) {
+        fprintf(out, "  %sindex %s ", t->indexes[i].unique ? "unique " : "",
+                t->indexes[i].name ? t->indexes[i].name : "-");
+        put_names(out, t->indexes[i].columns, t->indexes[i].ncolumns);
         fputc('\n', out);
     }
 }
@@ -133,12 +95,11 @@ cr_status tool_inspect(FILE *out, cr_conn *conn, const tool_tables *sel)
     cr_inspector *insp = cr_inspect(conn);
     if (!insp)
         return CR_ERR_NO_MEMORY;
-    rtable *ts;
+    const cr_reflected_table *ts;
     size_t n;
-    cr_status st = reflect_all(insp, sel, &ts, &n);
+    cr_status st = cr_inspector_get_tables(insp, wanted, (void *)sel, &ts, &n);
     for (size_t i = 0; i < n && !st; i++)
         inspect_table(out, &ts[i]);
-    free(ts);
     cr_inspector_free(insp);
     return st;
 }
@@ -268,7 +229,7 @@ typedef struct grel {
 } grel;
 
 typedef struct gtable {
-    const rtable *r;
+    const cr_reflected_table *r;
     bool model;                  /* a model; else a table declaration     */
     bool runtime;                /* a table whose names are not C identifiers */
     bool association;            /* many-to-many rows between two models  */
@@ -307,7 +268,7 @@ static gtable *find_table(gen *g, const char *name)
     return NULL;
 }
 
-static bool is_pk_column(const rtable *t, const char *col)
+static bool is_pk_column(const cr_reflected_table *t, const char *col)
 {
     for (size_t i = 0; t->pk && i < t->pk->ncolumns; i++)
         if (strcmp(t->pk->columns[i], col) == 0)
@@ -315,7 +276,7 @@ static bool is_pk_column(const rtable *t, const char *col)
     return false;
 }
 
-static bool has_fk_column(const rtable *t, const char *col)
+static bool has_fk_column(const cr_reflected_table *t, const char *col)
 {
     for (size_t i = 0; i < t->nfks; i++)
         for (size_t j = 0; j < t->fks[i].ncolumns; j++)
@@ -333,7 +294,7 @@ static bool on_column(const cr_reflected_constraint *c, const char *col)
 /* Whether a constraint's name is the one the database gives an unnamed
  * constraint of this kind on one column, so that the column-level form
  * (.unique = true, .foreign_key = ...) recreates it. */
-static bool default_unique_name(const rtable *t, const cr_reflected_constraint *c)
+static bool default_unique_name(const cr_reflected_table *t, const cr_reflected_constraint *c)
 {
     char want[3 * NAME_MAX_LEN];
     if (!c->name || strcmp(c->name, c->columns[0]) == 0)       /* SQLite; MySQL */
@@ -342,7 +303,7 @@ static bool default_unique_name(const rtable *t, const cr_reflected_constraint *
     return strcmp(c->name, want) == 0;
 }
 
-static bool default_fk_name(const rtable *t, const cr_reflected_constraint *c)
+static bool default_fk_name(const cr_reflected_table *t, const cr_reflected_constraint *c)
 {
     char want[3 * NAME_MAX_LEN];
     if (!c->name)
@@ -360,7 +321,7 @@ static bool default_fk_name(const rtable *t, const cr_reflected_constraint *c)
     return true;
 }
 
-static bool default_index_name(const rtable *t, const cr_reflected_constraint *c)
+static bool default_index_name(const cr_reflected_table *t, const cr_reflected_constraint *c)
 {
     char want[3 * NAME_MAX_LEN];
     snprintf(want, sizeof want, "ix_%s_%s", t->name, c->columns[0]);
@@ -368,15 +329,15 @@ static bool default_index_name(const rtable *t, const cr_reflected_constraint *c
 }
 
 /* The unique constraint written on the column itself, or NULL. */
-static const cr_reflected_constraint *column_unique(const rtable *t, const char *col)
+static const cr_reflected_constraint *column_unique(const cr_reflected_table *t, const char *col)
 {
-    for (size_t i = 0; i < t->nuqs; i++)
-        if (on_column(&t->uqs[i], col) && default_unique_name(t, &t->uqs[i]))
-            return &t->uqs[i];
+    for (size_t i = 0; i < t->nuniques; i++)
+        if (on_column(&t->uniques[i], col) && default_unique_name(t, &t->uniques[i]))
+            return &t->uniques[i];
     return NULL;
 }
 
-static const cr_reflected_constraint *column_fk(const rtable *t, const char *col)
+static const cr_reflected_constraint *column_fk(const cr_reflected_table *t, const char *col)
 {
     for (size_t i = 0; i < t->nfks; i++)
         if (on_column(&t->fks[i], col) && default_fk_name(t, &t->fks[i]))
@@ -384,11 +345,11 @@ static const cr_reflected_constraint *column_fk(const rtable *t, const char *col
     return NULL;
 }
 
-static const cr_reflected_constraint *column_index(const rtable *t, const char *col)
+static const cr_reflected_constraint *column_index(const cr_reflected_table *t, const char *col)
 {
-    for (size_t i = 0; i < t->nixs; i++)
-        if (on_column(&t->ixs[i], col) && default_index_name(t, &t->ixs[i]))
-            return &t->ixs[i];
+    for (size_t i = 0; i < t->nindexes; i++)
+        if (on_column(&t->indexes[i], col) && default_index_name(t, &t->indexes[i]))
+            return &t->indexes[i];
     return NULL;
 }
 
@@ -405,11 +366,12 @@ static bool same_columns(const cr_reflected_constraint *a, const cr_reflected_co
 /* Whether an index is only the shadow of a constraint: the unique index
  * behind a unique constraint, or the index MySQL makes for a foreign key
  * (named after the constraint or its first column). */
-static bool index_of_constraint(const gen *g, const rtable *t, const cr_reflected_constraint *ix)
+static bool index_of_constraint(const gen *g, const cr_reflected_table *t,
+                                const cr_reflected_constraint *ix)
 {
-    for (size_t i = 0; ix->unique && i < t->nuqs; i++)
-        if (same_columns(ix, &t->uqs[i]) &&
-            (!t->uqs[i].name || !ix->name || strcmp(t->uqs[i].name, ix->name) == 0))
+    for (size_t i = 0; ix->unique && i < t->nuniques; i++)
+        if (same_columns(ix, &t->uniques[i]) &&
+            (!t->uniques[i].name || !ix->name || strcmp(t->uniques[i].name, ix->name) == 0))
             return true;
     if (strcmp(g->backend, "mysql") != 0 || ix->unique || !ix->name)
         return false;
@@ -423,8 +385,8 @@ static bool index_of_constraint(const gen *g, const rtable *t, const cr_reflecte
 
 static bool name_taken(const gtable *t, const char *name)
 {
-    for (size_t i = 0; i < t->r->ncols; i++)
-        if (strcmp(t->r->cols[i].name, name) == 0)
+    for (size_t i = 0; i < t->r->ncolumns; i++)
+        if (strcmp(t->r->columns[i].name, name) == 0)
             return true;
     for (size_t i = 0; i < t->nrels; i++)
         if (strcmp(t->rels[i].name, name) == 0)
@@ -465,11 +427,11 @@ static cr_status classify(gen *g)
 {
     for (size_t i = 0; i < g->n; i++) {
         gtable *t = &g->ts[i];
-        const rtable *r = t->r;
+        const cr_reflected_table *r = t->r;
         identifier(t->ident, r->name);
         t->runtime = !is_identifier(r->name);
-        for (size_t c = 0; c < r->ncols; c++)
-            if (!is_identifier(r->cols[c].name))
+        for (size_t c = 0; c < r->ncolumns; c++)
+            if (!is_identifier(r->columns[c].name))
                 t->runtime = true;
         if (g->opt->tables_only)
             t->why = "tables only were asked for";
@@ -477,7 +439,7 @@ static cr_status classify(gen *g)
             t->why = "a name is not a C identifier";
         else if (!r->pk || !r->pk->ncolumns)
             t->why = "it has no primary key";
-        else if (r->ncols > 64)
+        else if (r->ncolumns > 64)
             t->why = "a model has at most 64 fields";
         t->model = !t->why;
     }
@@ -485,12 +447,12 @@ static cr_status classify(gen *g)
      * one to each of two different models. */
     for (size_t i = 0; i < g->n; i++) {
         gtable *t = &g->ts[i];
-        const rtable *r = t->r;
+        const cr_reflected_table *r = t->r;
         if (g->opt->tables_only || t->runtime || r->nfks != 2)
             continue;
         bool all = true;
-        for (size_t c = 0; c < r->ncols && all; c++)
-            all = has_fk_column(r, r->cols[c].name);
+        for (size_t c = 0; c < r->ncolumns && all; c++)
+            all = has_fk_column(r, r->columns[c].name);
         gtable *a = find_table(g, r->fks[0].referred_table);
         gtable *b = find_table(g, r->fks[1].referred_table);
         if (all && a && b && a != b && a->model && b->model) {
@@ -523,7 +485,7 @@ static cr_status classify(gen *g)
 }
 
 /* How many single-column foreign keys of t refer to table name. */
-static size_t fks_to(const rtable *t, const char *name)
+static size_t fks_to(const cr_reflected_table *t, const char *name)
 {
     size_t k = 0;
     for (size_t i = 0; i < t->nfks; i++)
@@ -531,13 +493,13 @@ static size_t fks_to(const rtable *t, const char *name)
     return k;
 }
 
-static bool unique_column(const rtable *t, const char *col)
+static bool unique_column(const cr_reflected_table *t, const char *col)
 {
-    for (size_t i = 0; i < t->nuqs; i++)
-        if (on_column(&t->uqs[i], col))
+    for (size_t i = 0; i < t->nuniques; i++)
+        if (on_column(&t->uniques[i], col))
             return true;
-    for (size_t i = 0; i < t->nixs; i++)
-        if (t->ixs[i].unique && on_column(&t->ixs[i], col))
+    for (size_t i = 0; i < t->nindexes; i++)
+        if (t->indexes[i].unique && on_column(&t->indexes[i], col))
             return true;
     return t->pk && t->pk->ncolumns == 1 && strcmp(t->pk->columns[0], col) == 0;
 }
@@ -674,7 +636,7 @@ static void put_type(gen *g, const gtable *t, const cr_reflected_column *c)
 /* The cr_column_def options of column c, each as ", .x = y". */
 static void put_column_options(gen *g, const gtable *t, const cr_reflected_column *c)
 {
-    const rtable *r = t->r;
+    const cr_reflected_table *r = t->r;
     FILE *out = g->out;
     bool pk = is_pk_column(r, c->name);
     bool int_kind = c->type.kind == CR_SQLTYPE_INTEGER || c->type.kind == CR_SQLTYPE_BIGINT ||
@@ -717,8 +679,8 @@ static void put_column_options(gen *g, const gtable *t, const cr_reflected_colum
 
 static void put_enum_arrays(gen *g, const gtable *t)
 {
-    for (size_t i = 0; i < t->r->ncols; i++) {
-        const cr_reflected_column *c = &t->r->cols[i];
+    for (size_t i = 0; i < t->r->ncolumns; i++) {
+        const cr_reflected_column *c = &t->r->columns[i];
         if (c->type.kind != CR_SQLTYPE_ENUM)
             continue;
         fprintf(g->out, "static const char *const %s_%s_values[] = {", t->ident, c->name);
@@ -734,8 +696,8 @@ static void put_enum_arrays(gen *g, const gtable *t)
 static void put_columns_macro(gen *g, const gtable *t, const char *stem, const char *arg)
 {
     fprintf(g->out, "#define %s_%s(%s)", t->macro, stem, arg);
-    for (size_t i = 0; i < t->r->ncols; i++) {
-        const cr_reflected_column *c = &t->r->cols[i];
+    for (size_t i = 0; i < t->r->ncolumns; i++) {
+        const cr_reflected_column *c = &t->r->columns[i];
         fprintf(g->out, " \\\n    %s(%s, ", arg, c->name);
         put_type(g, t, c);
         put_column_options(g, t, c);
@@ -846,10 +808,10 @@ static void put_call(gen *g, const gtable *t, const char *fn, const cr_reflected
  * columns or with names of their own, and indexes. */
 static void put_constraints(gen *g, const gtable *t)
 {
-    const rtable *r = t->r;
+    const cr_reflected_table *r = t->r;
     FILE *out = g->out;
-    for (size_t i = 0; i < r->nuqs; i++) {
-        const cr_reflected_constraint *c = &r->uqs[i];
+    for (size_t i = 0; i < r->nuniques; i++) {
+        const cr_reflected_constraint *c = &r->uniques[i];
         if (c->ncolumns == 1 && column_unique(r, c->columns[0]) == c)
             continue;
         put_call(g, t, "cr_table_unique", c);
@@ -876,8 +838,8 @@ static void put_constraints(gen *g, const gtable *t)
         put_name_or_null(out, c->onupdate);
         fputs(");\n", out);
     }
-    for (size_t i = 0; i < r->nixs; i++) {
-        const cr_reflected_constraint *c = &r->ixs[i];
+    for (size_t i = 0; i < r->nindexes; i++) {
+        const cr_reflected_constraint *c = &r->indexes[i];
         if ((c->ncolumns == 1 && column_index(r, c->columns[0]) == c) ||
             index_of_constraint(g, r, c))
             continue;
@@ -893,8 +855,8 @@ static void put_runtime_define(gen *g, const gtable *t)
 {
     FILE *out = g->out;
     fputs("    if (!st) {\n        const cr_column_def defs[] = {\n", out);
-    for (size_t i = 0; i < t->r->ncols; i++) {
-        const cr_reflected_column *c = &t->r->cols[i];
+    for (size_t i = 0; i < t->r->ncolumns; i++) {
+        const cr_reflected_column *c = &t->r->columns[i];
         fputs("            {.name = ", out);
         put_literal(out, c->name);
         fputs(", .type = CR_SQL_", out);
@@ -986,9 +948,9 @@ cr_status tool_codegen(FILE *out, cr_conn *conn, const tool_tables *sel,
     cr_inspector *insp = cr_inspect(conn);
     if (!insp)
         return gen_fail(&g, "out of memory");
-    rtable *rs;
+    const cr_reflected_table *rs;
     size_t n;
-    cr_status st = reflect_all(insp, sel, &rs, &n);
+    cr_status st = cr_inspector_get_tables(insp, wanted, (void *)sel, &rs, &n);
     if (!st) {
         g.ts = calloc(n ? n : 1, sizeof *g.ts);
         g.n = n;
@@ -1004,7 +966,6 @@ cr_status tool_codegen(FILE *out, cr_conn *conn, const tool_tables *sel,
     for (size_t i = 0; i < g.n; i++)
         free(g.ts[i].rels);
     free(g.ts);
-    free(rs);
     cr_inspector_free(insp);
     return st;
 }

@@ -372,14 +372,73 @@ typedef struct cr_migrate_diff {
  * columns; indexes by name) added and removed. Renames are not guessed (a
  * note says when one may be). Check constraints are created with a new
  * table but not compared; the version table crucible_version and tables
- * whose names start with "sqlite_" are ignored. *out is the caller's to
- * free with cr_migrate_diff_free (NULL on error). Errors:
+ * whose names start with "sqlite_" are ignored (cr_migrate_compare_opts
+ * leaves out more: other programs' tables, hand-made indexes). *out is the
+ * caller's to free with cr_migrate_diff_free (NULL on error). Errors:
  * CR_ERR_ARGUMENT for NULL arguments or a metadata with a building error;
  * the engine's error when it cannot connect or read the catalog. */
 CR_API cr_status cr_migrate_compare(cr_engine *engine, const cr_metadata *metadata,
                                     cr_migrate_diff **out, cr_error **err);
 /* Free a diff and everything it holds. NULL is a no-op. */
 CR_API void cr_migrate_diff_free(cr_migrate_diff *diff);
+
+/* What a comparison may leave out (Alembic's include_name / include_object):
+ * for a program whose database also holds other programs' tables, or
+ * tables and indexes made outside its metadata. */
+typedef enum cr_migrate_object_kind {
+    CR_MIGRATE_OBJECT_TABLE,
+    CR_MIGRATE_OBJECT_COLUMN,
+    CR_MIGRATE_OBJECT_INDEX,
+    CR_MIGRATE_OBJECT_UNIQUE,       /* a unique constraint                    */
+    CR_MIGRATE_OBJECT_FOREIGN_KEY
+} cr_migrate_object_kind;
+
+/* One object the comparison is about to compare, as the include callback
+ * sees it. Strings are borrowed for the call. */
+typedef struct cr_migrate_object {
+    cr_migrate_object_kind kind;
+    const char *table;              /* the table (the object itself, or its)   */
+    const char *name;               /* a column's, index's or constraint's
+                                     * name (the database's when it has one);
+                                     * NULL for a table and for a constraint
+                                     * neither side names                     */
+    const char *const *columns;     /* an index's or constraint's columns     */
+    size_t ncolumns;
+    bool in_database;               /* reflected: the database has it         */
+    bool in_metadata;               /* the metadata declares it               */
+} cr_migrate_object;
+
+typedef struct cr_migrate_compare_options {
+    /* Compare only the tables the metadata declares: a table of the
+     * database the metadata does not declare is left alone, never dropped
+     * (what Alembic users write as include_object returning False for a
+     * reflected table with no compare_to). Applied before include. */
+    bool metadata_tables_only;
+    /* Asked once for each object before it is compared; false leaves it
+     * out: nothing is created, dropped or altered for it, and nothing of it
+     * is noted. May be NULL (everything is compared).
+     *   Tables: every table of the database (the version table and
+     *   sqlite_* ones aside, which are never compared) and of the metadata,
+     *   before anything of the table is read: a table left out costs no
+     *   reflection (include_name's purpose).
+     *   Of a table in both: each column, index, unique constraint and
+     *   foreign key of either side, once (one in both is asked about once,
+     *   with both flags true; constraints are matched by their columns and
+     *   referred columns, indexes by name).
+     *   Of a table created or dropped whole: its indexes (operations of
+     *   their own); its columns and constraints come and go with the table
+     *   and are not asked about.
+     * Alembic's include_object(object, name, type_, reflected, compare_to):
+     * type_ is kind, reflected is in_database && !in_metadata. */
+    bool (*include)(void *ctx, const cr_migrate_object *object);
+    void *ctx;                      /* include's first argument               */
+} cr_migrate_compare_options;
+
+/* cr_migrate_compare with options; opts NULL is cr_migrate_compare. The
+ * errors are cr_migrate_compare's. */
+CR_API cr_status cr_migrate_compare_opts(cr_engine *engine, const cr_metadata *metadata,
+                                         const cr_migrate_compare_options *opts,
+                                         cr_migrate_diff **out, cr_error **err);
 
 /* The operations as a revision section's text, one per line in the syntax
  * above (what cr_migrate_script_add parses back into the same operations).
@@ -400,6 +459,12 @@ CR_API cr_status cr_migrate_ops_text(const cr_migrate_op *ops, size_t n, char **
 CR_API cr_status cr_migrate_autogenerate(cr_engine *engine, const char *directory,
                                          const cr_metadata *metadata, const char *message,
                                          char **path, cr_error **err);
+/* cr_migrate_autogenerate comparing with options (cr_migrate_compare_opts);
+ * opts NULL is cr_migrate_autogenerate. */
+CR_API cr_status cr_migrate_autogenerate_opts(cr_engine *engine, const char *directory,
+                                              const cr_metadata *metadata, const char *message,
+                                              const cr_migrate_compare_options *opts,
+                                              char **path, cr_error **err);
 
 /* ------------------------------------------------------------------------
  * Embedding: a program's own `db ...` command in one call
@@ -409,14 +474,17 @@ CR_API cr_status cr_migrate_autogenerate(cr_engine *engine, const char *director
  * command, the rest its arguments:
  *     upgrade [TARGET] [--strict] [--sql]   downgrade TARGET [--sql]
  *     current   history   heads   stamp TARGET   check [TARGET]
- *     revision MESSAGE [--autogenerate]   merge MESSAGE
+ *     revision MESSAGE [--autogenerate [--metadata-tables-only]]
+ *     merge MESSAGE
  * (a message may also be given as -m MESSAGE). directory holds the revisions. revision writes a new file there,
  * <id>_<message>.rev with a random 12-digit id, the head as its parent and
  * empty sections to fill in (refused when there are several heads); merge
  * writes one whose parents are all the heads. Both report the path.
  * revision --autogenerate fills the revision with the differences between
  * metadata, the program's own schema, and the database
- * (cr_migrate_autogenerate); metadata is only read, and may be NULL for the
+ * (cr_migrate_autogenerate); --metadata-tables-only leaves alone the
+ * database's tables the metadata does not declare (cr_migrate_compare_options'
+ * metadata_tables_only). metadata is only read, and may be NULL for the
  * other commands (--autogenerate without it is CR_ERR_ARGUMENT). What the command reports (current's revision, the
  * history, the SQL of --sql, the check's findings) goes line by line to
  * out(userdata, line) — the library prints nothing itself; out may be NULL.

@@ -311,6 +311,41 @@ CR_API cr_status cr_inspector_get_indexes(cr_inspector *insp, const char *table,
 CR_API cr_status cr_inspector_get_unique_constraints(cr_inspector *insp, const char *table,
                                                      const cr_reflected_constraint **uqs,
                                                      size_t *n);
+/* A table as the Inspector reads it: what the getters above return for it,
+ * in one. Borrowed from the inspector, like the getters' results. */
+typedef struct cr_reflected_table {
+    const char *name;
+    const cr_reflected_column *columns;     /* in column order                */
+    size_t ncolumns;
+    const cr_reflected_constraint *pk;      /* never NULL; ncolumns 0: none   */
+    const cr_reflected_constraint *fks;     /* foreign keys                   */
+    size_t nfks;
+    const cr_reflected_constraint *indexes; /* as get_indexes: with those that
+                                             * back a unique constraint (PostgreSQL,
+                                             * MySQL) and expression indexes (a
+                                             * NULL column)                   */
+    size_t nindexes;
+    const cr_reflected_constraint *uniques; /* unique constraints             */
+    size_t nuniques;
+} cr_reflected_table;
+
+/* Read one table whole: its columns, primary key, foreign keys, indexes and
+ * unique constraints (check constraints are not read). *out is cleared
+ * first. Errors as the getters': CR_ERR_ARGUMENT for a NULL inspector, table
+ * or out; CR_ERR_INVALID_REQUEST "no such table" when there is no such
+ * table; the database's error otherwise (on the connection). */
+CR_API cr_status cr_inspector_get_table(cr_inspector *insp, const char *table,
+                                        cr_reflected_table *out);
+/* Read every table of the database (the current schema), or those include
+ * takes, as cr_inspector_get_table does, in name order (MetaData.reflect(
+ * only=...)): include(ctx, name) is asked once per name before anything of
+ * that table is read, so a large schema costs only what is kept; include
+ * NULL keeps every table. *tables (an array of *n, borrowed from the
+ * inspector) and *n are cleared first; errors as cr_inspector_get_table's. */
+CR_API cr_status cr_inspector_get_tables(cr_inspector *insp,
+                                         bool (*include)(void *ctx, const char *table),
+                                         void *ctx, const cr_reflected_table **tables,
+                                         size_t *n);
 /* Table(name, metadata, autoload_with=conn): read the table's columns,
  * primary key, foreign keys, unique constraints and indexes into md.
  * Returns the new table (owned by md) or NULL on error. */

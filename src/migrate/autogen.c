@@ -37,17 +37,19 @@ typedef struct ag {
     cr_inspector *insp;
     const cr_dialect *d;
     const cr_metadata *md;
+    const cr_migrate_compare_options *opts;     /* NULL: compare everything */
     cr_error *err;
 } ag;
 
-/* A table as reflected. */
-typedef struct rtable {
-    const char *name;
-    const cr_reflected_column *cols;
-    size_t ncols;
-    const cr_reflected_constraint *pk, *fks, *ixs, *uqs;
-    size_t nfks, nixs, nuqs;
-} rtable;
+/* A table in both, and what the include filter left out of its comparison:
+ * a flag beside each object of either side (NULL arrays when there is no
+ * filter), decided once before the phases that visit the objects. */
+typedef struct tpair {
+    const cr_table *t;
+    const cr_reflected_table *rt;
+    bool *out_rcol, *out_rix, *out_ruq, *out_rfk;   /* by rt's arrays         */
+    bool *out_mcol, *out_mcon;                      /* by t->cols, constraints */
+} tpair;
 
 /* ---- allocation ------------------------------------------------------------- */
 
@@ -128,6 +130,30 @@ static void note(ag *a, const char *fmt, ...)
         df->notes[df->nnotes++] = s;
 }
 
+/* ---- the include filter ------------------------------------------------------- */
+
+/* Whether the program's include callback keeps an object (no callback:
+ * everything is kept). */
+static bool included(ag *a, cr_migrate_object_kind kind, const char *table, const char *name,
+                     const char *const *cols, size_t ncols, bool in_database, bool in_metadata)
+{
+    if (!a->opts || !a->opts->include)
+        return true;
+    cr_migrate_object o = {kind, table, name, cols, ncols, in_database, in_metadata};
+    return a->opts->include(a->opts->ctx, &o);
+}
+
+static bool left_out(const bool *flags, size_t i) { return flags && flags[i]; }
+
+/* A metadata constraint's column names, for the callback (at most 64). */
+static size_t md_col_names(const cr_constraint *k, const char **out)
+{
+    size_t n = k->ncols < 64 ? k->ncols : 64;
+    for (size_t i = 0; i < n; i++)
+        out[i] = k->cols[i]->name;
+    return n;
+}
+
 /* ---- the metadata's side ------------------------------------------------------ */
 
 static bool md_is_pk(const cr_table *t, const cr_column *c)
@@ -192,19 +218,6 @@ static bool conn_failed(ag *a)
     return false;
 }
 
-static bool reflect(ag *a, const char *name, rtable *rt)
-{
-    memset(rt, 0, sizeof *rt);
-    rt->name = name;
-    if (cr_inspector_get_columns(a->insp, name, &rt->cols, &rt->ncols) != CR_OK ||
-        cr_inspector_get_pk_constraint(a->insp, name, &rt->pk) != CR_OK ||
-        cr_inspector_get_foreign_keys(a->insp, name, &rt->fks, &rt->nfks) != CR_OK ||
-        cr_inspector_get_indexes(a->insp, name, &rt->ixs, &rt->nixs) != CR_OK ||
-        cr_inspector_get_unique_constraints(a->insp, name, &rt->uqs, &rt->nuqs) != CR_OK)
-        return conn_failed(a);
-    return true;
-}
-
 static bool has_name(const cr_reflected_constraint *v, size_t n, const char *name)
 {
     for (size_t i = 0; name && i < n; i++)
@@ -226,11 +239,12 @@ static const cr_constraint *md_named(const cr_table *t, cr_constraint_kind kind,
  * constraint or a foreign key brings along (PostgreSQL and MySQL list
  * those among the indexes too) unless the metadata declares it, and not an
  * expression index (a NULL column), which Crucible cannot declare. */
-static bool index_counts(const cr_table *t, const rtable *rt, const cr_reflected_constraint *ix)
+static bool index_counts(const cr_table *t, const cr_reflected_table *rt,
+                         const cr_reflected_constraint *ix)
 {
     if (t && md_named(t, CR_CONSTRAINT_INDEX, ix->name))
         return true;
-    if (has_name(rt->uqs, rt->nuqs, ix->name) || has_name(rt->fks, rt->nfks, ix->name))
+    if (has_name(rt->uniques, rt->nuniques, ix->name) || has_name(rt->fks, rt->nfks, ix->name))
         return false;
     for (size_t i = 0; i < ix->ncolumns; i++)
         if (!ix->columns[i])
@@ -245,7 +259,7 @@ static bool unique_counts(const cr_table *t, const cr_reflected_constraint *uq)
     return !(t && md_named(t, CR_CONSTRAINT_INDEX, uq->name));
 }
 
-static bool is_rpk(const rtable *rt, const char *col)
+static bool is_rpk(const cr_reflected_table *rt, const char *col)
 {
     for (size_t i = 0; rt->pk && i < rt->pk->ncolumns; i++)
         if (strcmp(rt->pk->columns[i], col) == 0)
@@ -263,7 +277,7 @@ static const char *r_default(const cr_reflected_column *c)
     return c->default_sql;
 }
 
-static void r_column(ag *a, const rtable *rt, const cr_reflected_column *c,
+static void r_column(ag *a, const cr_reflected_table *rt, const cr_reflected_column *c,
                      cr_migrate_column *out)
 {
     out->name = str(a, c->name);
@@ -450,9 +464,7 @@ static void signature(char *out, size_t size, const char *const *cols, size_t n,
 static void md_signature(const cr_constraint *k, char *out, size_t size)
 {
     const char *cols[64];
-    size_t n = k->ncols < 64 ? k->ncols : 64;
-    for (size_t i = 0; i < n; i++)
-        cols[i] = k->cols[i]->name;
+    size_t n = md_col_names(k, cols);
     signature(out, size, cols, n, k->kind == CR_CONSTRAINT_FOREIGN_KEY ? k->ref_tables[0] : NULL,
               (const char *const *)k->ref_columns, k->ondelete, k->onupdate);
 }
@@ -510,47 +522,55 @@ static void create_table_ops(ag *a, const cr_table *t)
     cr_migrate_op drop = {.kind = CR_MIGRATE_DROP_TABLE, .table = op.table};
     push(a, &a->df->up, &op);
     push(a, &a->df->down, &drop);
-    for (size_t i = 0; i < t->ncons; i++)
-        if (t->constraints[i]->kind == CR_CONSTRAINT_INDEX) {
+    for (size_t i = 0; i < t->ncons; i++) {
+        const cr_constraint *ix = t->constraints[i];
+        const char *names[64];
+        if (ix->kind == CR_CONSTRAINT_INDEX &&
+            included(a, CR_MIGRATE_OBJECT_INDEX, t->name, ix->name, names,
+                     md_col_names(ix, names), false, true)) {
             cr_migrate_constraint *k = alloc(a, sizeof *k);
             if (!k)
                 return;
-            md_constraint(a, t->constraints[i], k);
-            cr_migrate_op ix = {.kind = CR_MIGRATE_ADD_CONSTRAINT, .table = op.table,
-                                .constraints = k, .nconstraints = 1};
-            push(a, &a->df->up, &ix);   /* undone by the drop_table */
+            md_constraint(a, ix, k);
+            cr_migrate_op op_ix = {.kind = CR_MIGRATE_ADD_CONSTRAINT, .table = op.table,
+                                   .constraints = k, .nconstraints = 1};
+            push(a, &a->df->up, &op_ix);   /* undone by the drop_table */
         }
+    }
 }
 
 /* A table the metadata does not have: drop it, and recreate it as reflected
  * in the downgrade (pushed backwards: the down list is reversed). */
-static void drop_table_ops(ag *a, const rtable *rt)
+static void drop_table_ops(ag *a, const cr_reflected_table *rt)
 {
     cr_migrate_op create = {.kind = CR_MIGRATE_CREATE_TABLE, .table = str(a, rt->name)};
-    cr_migrate_column *cols = alloc(a, rt->ncols * sizeof *cols);
-    cr_migrate_constraint *cons = alloc(a, (rt->nfks + rt->nuqs) * sizeof *cons);
+    cr_migrate_column *cols = alloc(a, rt->ncolumns * sizeof *cols);
+    cr_migrate_constraint *cons = alloc(a, (rt->nfks + rt->nuniques) * sizeof *cons);
     if (!cols || !cons)
         return;
-    for (size_t i = 0; i < rt->ncols; i++)
-        r_column(a, rt, &rt->cols[i], &cols[i]);
+    for (size_t i = 0; i < rt->ncolumns; i++)
+        r_column(a, rt, &rt->columns[i], &cols[i]);
     create.columns = cols;
-    create.ncolumns = rt->ncols;
-    for (size_t i = 0; i < rt->nuqs; i++)
-        if (unique_counts(NULL, &rt->uqs[i]))
-            r_constraint(a, CR_MIGRATE_UNIQUE, &rt->uqs[i], &cons[create.nconstraints++]);
+    create.ncolumns = rt->ncolumns;
+    for (size_t i = 0; i < rt->nuniques; i++)
+        if (unique_counts(NULL, &rt->uniques[i]))
+            r_constraint(a, CR_MIGRATE_UNIQUE, &rt->uniques[i], &cons[create.nconstraints++]);
     for (size_t i = 0; i < rt->nfks; i++)
         r_constraint(a, CR_MIGRATE_FOREIGN_KEY, &rt->fks[i], &cons[create.nconstraints++]);
     create.constraints = cons;
-    for (size_t i = rt->nixs; i-- > 0;) {
-        if (!index_counts(NULL, rt, &rt->ixs[i]))
+    for (size_t i = rt->nindexes; i-- > 0;) {
+        const cr_reflected_constraint *ix = &rt->indexes[i];
+        if (!index_counts(NULL, rt, ix) ||
+            !included(a, CR_MIGRATE_OBJECT_INDEX, rt->name, ix->name, ix->columns,
+                      ix->ncolumns, true, false))
             continue;
         cr_migrate_constraint *k = alloc(a, sizeof *k);
         if (!k)
             return;
-        r_constraint(a, CR_MIGRATE_INDEX, &rt->ixs[i], k);
-        cr_migrate_op ix = {.kind = CR_MIGRATE_ADD_CONSTRAINT, .table = create.table,
-                            .constraints = k, .nconstraints = 1};
-        push(a, &a->df->down, &ix);
+        r_constraint(a, CR_MIGRATE_INDEX, ix, k);
+        cr_migrate_op op_ix = {.kind = CR_MIGRATE_ADD_CONSTRAINT, .table = create.table,
+                               .constraints = k, .nconstraints = 1};
+        push(a, &a->df->down, &op_ix);
     }
     cr_migrate_op drop = {.kind = CR_MIGRATE_DROP_TABLE, .table = create.table};
     push(a, &a->df->up, &drop);
@@ -565,17 +585,18 @@ static void drop_table_ops(ag *a, const rtable *rt)
  * after everything else, so that the columns and keys they need exist. */
 enum { PHASE_DROP_FKS, PHASE_BODY, PHASE_ADD_FKS };
 
-/* Whether the metadata's table has a constraint of kind with signature sig. */
-static bool md_has(const cr_table *t, cr_constraint_kind kind, const char *sig)
+/* Where the metadata's table has a constraint of kind with signature sig
+ * among its constraints; t->ncons when it has none. */
+static size_t md_find(const cr_table *t, cr_constraint_kind kind, const char *sig)
 {
     char other[1024];
     for (size_t j = 0; j < t->ncons; j++)
         if (t->constraints[j]->kind == kind) {
             md_signature(t->constraints[j], other, sizeof other);
             if (strcmp(sig, other) == 0)
-                return true;
+                return j;
         }
-    return false;
+    return t->ncons;
 }
 
 static bool r_has(const cr_reflected_constraint *v, size_t n, bool fk, const char *sig)
@@ -593,16 +614,19 @@ static bool r_has(const cr_reflected_constraint *v, size_t n, bool fk, const cha
  * constrain and refer to, not by name: the database names what the
  * metadata leaves unnamed. drop: those the metadata lacks; add: those the
  * database lacks. */
-static void compare_keys(ag *a, const cr_table *t, const rtable *rt, cr_constraint_kind kind,
-                         bool drop, bool add)
+static void compare_keys(ag *a, const tpair *p, cr_constraint_kind kind, bool drop, bool add)
 {
+    const cr_table *t = p->t;
+    const cr_reflected_table *rt = p->rt;
     bool fk = kind == CR_CONSTRAINT_FOREIGN_KEY;
-    const cr_reflected_constraint *rk = fk ? rt->fks : rt->uqs;
-    size_t nrk = fk ? rt->nfks : rt->nuqs;
+    const cr_reflected_constraint *rk = fk ? rt->fks : rt->uniques;
+    size_t nrk = fk ? rt->nfks : rt->nuniques;
+    const bool *out_r = fk ? p->out_rfk : p->out_ruq;
     char sig[1024];
     for (size_t i = 0; drop && i < nrk; i++) {
         r_signature(&rk[i], fk, sig, sizeof sig);
-        if ((!fk && !unique_counts(t, &rk[i])) || md_has(t, kind, sig))
+        if ((!fk && !unique_counts(t, &rk[i])) || md_find(t, kind, sig) < t->ncons ||
+            left_out(out_r, i))
             continue;
         if (!rk[i].name) {
             note(a, "table %s: %s (%s) is not in the metadata, but the database gives it no "
@@ -615,7 +639,7 @@ static void compare_keys(ag *a, const cr_table *t, const rtable *rt, cr_constrai
     }
     for (size_t j = 0; add && j < t->ncons; j++) {
         const cr_constraint *mk = t->constraints[j];
-        if (mk->kind != kind)
+        if (mk->kind != kind || left_out(p->out_mcon, j))
             continue;
         md_signature(mk, sig, sizeof sig);
         if (r_has(rk, nrk, fk, sig))
@@ -630,12 +654,14 @@ static void compare_keys(ag *a, const cr_table *t, const rtable *rt, cr_constrai
 
 /* Indexes by name; one whose columns or uniqueness changed is dropped and
  * made again. */
-static void compare_indexes(ag *a, const cr_table *t, const rtable *rt, bool add)
+static void compare_indexes(ag *a, const tpair *p, bool add)
 {
+    const cr_table *t = p->t;
+    const cr_reflected_table *rt = p->rt;
     char sig[1024], other[1024];
-    for (size_t i = 0; i < rt->nixs; i++) {
-        const cr_reflected_constraint *ix = &rt->ixs[i];
-        if (!index_counts(t, rt, ix))
+    for (size_t i = 0; i < rt->nindexes; i++) {
+        const cr_reflected_constraint *ix = &rt->indexes[i];
+        if (!index_counts(t, rt, ix) || left_out(p->out_rix, i))
             continue;
         const cr_constraint *mk = md_named(t, CR_CONSTRAINT_INDEX, ix->name);
         bool same = false;
@@ -657,7 +683,8 @@ static void compare_indexes(ag *a, const cr_table *t, const rtable *rt, bool add
     }
     for (size_t j = 0; add && j < t->ncons; j++) {
         const cr_constraint *mk = t->constraints[j];
-        if (mk->kind != CR_CONSTRAINT_INDEX || has_name(rt->ixs, rt->nixs, mk->name))
+        if (mk->kind != CR_CONSTRAINT_INDEX || has_name(rt->indexes, rt->nindexes, mk->name) ||
+            left_out(p->out_mcon, j))
             continue;
         cr_migrate_constraint k = {0};
         md_constraint(a, mk, &k);
@@ -665,11 +692,11 @@ static void compare_indexes(ag *a, const cr_table *t, const rtable *rt, bool add
     }
 }
 
-static const cr_reflected_column *r_find(const rtable *rt, const char *name)
+static const cr_reflected_column *r_find(const cr_reflected_table *rt, const char *name)
 {
-    for (size_t i = 0; i < rt->ncols; i++)
-        if (strcmp(rt->cols[i].name, name) == 0)
-            return &rt->cols[i];
+    for (size_t i = 0; i < rt->ncolumns; i++)
+        if (strcmp(rt->columns[i].name, name) == 0)
+            return &rt->columns[i];
     return NULL;
 }
 
@@ -718,12 +745,16 @@ static void compare_column(ag *a, const cr_table *t, const cr_column *mc,
     }
 }
 
-static void compare_columns(ag *a, const cr_table *t, const rtable *rt)
+static void compare_columns(ag *a, const tpair *p)
 {
+    const cr_table *t = p->t;
+    const cr_reflected_table *rt = p->rt;
     char added[512] = "", dropped[512] = "";
     for (size_t i = 0; i < t->ncols; i++) {
         const cr_column *mc = t->cols[i];
         const cr_reflected_column *rc = r_find(rt, mc->name);
+        if (left_out(p->out_mcol, i))
+            continue;
         if (rc) {
             compare_column(a, t, mc, rc);
             continue;
@@ -741,9 +772,9 @@ static void compare_columns(ag *a, const cr_table *t, const rtable *rt)
         size_t k = strlen(added);
         snprintf(added + k, sizeof added - k, "%s%s", k ? ", " : "", mc->name);
     }
-    for (size_t i = 0; i < rt->ncols; i++) {
-        const cr_reflected_column *rc = &rt->cols[i];
-        if (cr_table_column(t, rc->name))
+    for (size_t i = 0; i < rt->ncolumns; i++) {
+        const cr_reflected_column *rc = &rt->columns[i];
+        if (cr_table_column(t, rc->name) || left_out(p->out_rcol, i))
             continue;
         cr_migrate_column *c = alloc(a, sizeof *c);
         if (!c)
@@ -764,20 +795,20 @@ static void compare_columns(ag *a, const cr_table *t, const rtable *rt)
              "(the values are lost otherwise)", t->name, dropped, added, t->name);
 }
 
-static void compare_table(ag *a, const cr_table *t, const rtable *rt, int phase)
+static void compare_table(ag *a, const tpair *p, int phase)
 {
     switch (phase) {
     case PHASE_DROP_FKS:
-        compare_keys(a, t, rt, CR_CONSTRAINT_FOREIGN_KEY, true, false);
+        compare_keys(a, p, CR_CONSTRAINT_FOREIGN_KEY, true, false);
         break;
     case PHASE_BODY:
-        compare_indexes(a, t, rt, false);
-        compare_keys(a, t, rt, CR_CONSTRAINT_UNIQUE, true, true);
-        compare_columns(a, t, rt);
-        compare_indexes(a, t, rt, true);
+        compare_indexes(a, p, false);
+        compare_keys(a, p, CR_CONSTRAINT_UNIQUE, true, true);
+        compare_columns(a, p);
+        compare_indexes(a, p, true);
         break;
     default:
-        compare_keys(a, t, rt, CR_CONSTRAINT_FOREIGN_KEY, false, true);
+        compare_keys(a, p, CR_CONSTRAINT_FOREIGN_KEY, false, true);
         break;
     }
 }
@@ -790,7 +821,8 @@ static bool ignored(const char *table)
 }
 
 /* Whether some other table still to be dropped refers to table i. */
-static bool referred_by_rest(const rtable *rts, const bool *pending, size_t n, size_t i)
+static bool referred_by_rest(const cr_reflected_table *rts, const bool *pending, size_t n,
+                             size_t i)
 {
     for (size_t j = 0; j < n; j++)
         for (size_t k = 0; pending[j] && j != i && k < rts[j].nfks; k++)
@@ -799,68 +831,196 @@ static bool referred_by_rest(const rtable *rts, const bool *pending, size_t n, s
     return false;
 }
 
-static void compare_all(ag *a, const char *const *names, size_t nnames)
+/* The reflected table of that name, or NULL. */
+static const cr_reflected_table *r_table(const cr_reflected_table *rts, size_t n,
+                                         const char *name)
 {
-    rtable *rts = cr_calloc(nnames ? nnames : 1, sizeof *rts);
-    bool *pending = cr_calloc(nnames ? nnames : 1, sizeof *pending);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rts[i].name, name) == 0)
+            return &rts[i];
+    return NULL;
+}
+
+/* Unique constraints or foreign keys of a table in both: each asked about
+ * once, a pair matched by signature (as compare_keys matches them) as one. */
+static void decide_keys(ag *a, tpair *p, cr_constraint_kind kind)
+{
+    const cr_table *t = p->t;
+    bool fk = kind == CR_CONSTRAINT_FOREIGN_KEY;
+    cr_migrate_object_kind what = fk ? CR_MIGRATE_OBJECT_FOREIGN_KEY : CR_MIGRATE_OBJECT_UNIQUE;
+    const cr_reflected_constraint *rk = fk ? p->rt->fks : p->rt->uniques;
+    size_t nrk = fk ? p->rt->nfks : p->rt->nuniques;
+    bool *out_r = fk ? p->out_rfk : p->out_ruq;
+    char sig[1024];
+    const char *names[64];
+    for (size_t i = 0; i < nrk; i++) {
+        if (!fk && !unique_counts(t, &rk[i]))
+            continue;
+        r_signature(&rk[i], fk, sig, sizeof sig);
+        size_t j = md_find(t, kind, sig);
+        bool both = j < t->ncons;
+        const char *name = rk[i].name ? rk[i].name : both ? t->constraints[j]->name : NULL;
+        out_r[i] = !included(a, what, t->name, name, rk[i].columns, rk[i].ncolumns, true, both);
+        if (both)
+            p->out_mcon[j] = out_r[i];
+    }
+    for (size_t j = 0; j < t->ncons; j++) {
+        const cr_constraint *mk = t->constraints[j];
+        if (mk->kind != kind)
+            continue;
+        md_signature(mk, sig, sizeof sig);
+        if (!r_has(rk, nrk, fk, sig))
+            p->out_mcon[j] = !included(a, what, t->name, mk->name, names,
+                                       md_col_names(mk, names), false, true);
+    }
+}
+
+/* Ask the include callback about every column, index and constraint of a
+ * table in both, once each, before the phases visit them (some twice). */
+static bool decide(ag *a, tpair *p)
+{
+    if (!a->opts || !a->opts->include)
+        return true;
+    const cr_table *t = p->t;
+    const cr_reflected_table *rt = p->rt;
+    size_t n = rt->ncolumns + rt->nindexes + rt->nuniques + rt->nfks + t->ncols + t->ncons;
+    bool *flags = cr_calloc(n ? n : 1, sizeof *flags);
+    if (!flags) {
+        cr_error_oom(a->err);
+        return false;
+    }
+    p->out_rcol = flags;
+    p->out_rix = p->out_rcol + rt->ncolumns;
+    p->out_ruq = p->out_rix + rt->nindexes;
+    p->out_rfk = p->out_ruq + rt->nuniques;
+    p->out_mcol = p->out_rfk + rt->nfks;
+    p->out_mcon = p->out_mcol + t->ncols;
+    for (size_t i = 0; i < t->ncols; i++) {
+        const cr_reflected_column *rc = r_find(rt, t->cols[i]->name);
+        p->out_mcol[i] = !included(a, CR_MIGRATE_OBJECT_COLUMN, t->name, t->cols[i]->name,
+                                   NULL, 0, rc != NULL, true);
+        if (rc)
+            p->out_rcol[rc - rt->columns] = p->out_mcol[i];
+    }
+    for (size_t i = 0; i < rt->ncolumns; i++)
+        if (!cr_table_column(t, rt->columns[i].name))
+            p->out_rcol[i] = !included(a, CR_MIGRATE_OBJECT_COLUMN, t->name,
+                                       rt->columns[i].name, NULL, 0, true, false);
+    /* Indexes by name, as compare_indexes matches them. */
+    const char *names[64];
+    for (size_t i = 0; i < rt->nindexes; i++) {
+        const cr_reflected_constraint *ix = &rt->indexes[i];
+        if (!index_counts(t, rt, ix))
+            continue;
+        const cr_constraint *mk = md_named(t, CR_CONSTRAINT_INDEX, ix->name);
+        p->out_rix[i] = !included(a, CR_MIGRATE_OBJECT_INDEX, t->name, ix->name, ix->columns,
+                                  ix->ncolumns, true, mk != NULL);
+        for (size_t j = 0; mk && j < t->ncons; j++)
+            if (t->constraints[j] == mk)
+                p->out_mcon[j] = p->out_rix[i];
+    }
+    for (size_t j = 0; j < t->ncons; j++) {
+        const cr_constraint *mk = t->constraints[j];
+        if (mk->kind == CR_CONSTRAINT_INDEX && !has_name(rt->indexes, rt->nindexes, mk->name))
+            p->out_mcon[j] = !included(a, CR_MIGRATE_OBJECT_INDEX, t->name, mk->name, names,
+                                       md_col_names(mk, names), false, true);
+    }
+    decide_keys(a, p, CR_CONSTRAINT_UNIQUE);
+    decide_keys(a, p, CR_CONSTRAINT_FOREIGN_KEY);
+    return true;
+}
+
+/* The get_tables filter: which of the database's tables to read and
+ * compare, asked once per name. */
+static bool table_wanted(void *ctx, const char *table)
+{
+    ag *a = ctx;
+    if (ignored(table))
+        return false;
+    bool in_metadata = cr_metadata_table(a->md, table) != NULL;
+    if (a->opts && a->opts->metadata_tables_only && !in_metadata)
+        return false;
+    return included(a, CR_MIGRATE_OBJECT_TABLE, table, NULL, NULL, 0, true, in_metadata);
+}
+
+static int compare_names(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+static void compare_all(ag *a)
+{
+    /* Every name too, to tell a table the filter left out from one that is
+     * not there (as which the metadata's would be created). */
+    const char *const *names;
+    size_t nnames;
+    const cr_reflected_table *rts;
+    size_t nr;
+    if (cr_inspector_get_table_names(a->insp, &names, &nnames) != CR_OK ||
+        cr_inspector_get_tables(a->insp, table_wanted, a, &rts, &nr) != CR_OK) {
+        conn_failed(a);
+        return;
+    }
+    bool *pending = cr_calloc(nr ? nr : 1, sizeof *pending);
     size_t ntables = cr_metadata_table_count(a->md);
     cr_table **sorted = cr_calloc(ntables ? ntables : 1, sizeof *sorted);
-    if (!rts || !pending || !sorted) {
+    tpair *pairs = cr_calloc(ntables ? ntables : 1, sizeof *pairs);
+    size_t npairs = 0;
+    if (!pending || !sorted || !pairs) {
         cr_error_oom(a->err);
         goto done;
     }
-    for (size_t i = 0; i < nnames; i++)
-        if (!ignored(names[i]) && !reflect(a, names[i], &rts[i]))
-            goto done;
     cr_metadata_sorted_tables(a->md, sorted, ntables);
-    /* New tables, referred tables first. */
+    /* New tables, referred tables first; those in both paired. */
+    char added[512] = "", dropped[512] = "";
     for (size_t i = 0; i < ntables; i++) {
-        bool exists = false;
-        for (size_t j = 0; !exists && j < nnames; j++)
-            exists = strcmp(names[j], sorted[i]->name) == 0;
-        if (!exists)
-            create_table_ops(a, sorted[i]);
+        const char *name = sorted[i]->name;
+        if (bsearch(&name, names, nnames, sizeof *names, compare_names)) {
+            const cr_reflected_table *rt = r_table(rts, nr, name);
+            if (rt) {
+                pairs[npairs] = (tpair){.t = sorted[i], .rt = rt};
+                if (!decide(a, &pairs[npairs++]))
+                    goto done;
+            }
+            continue;
+        }
+        if (!included(a, CR_MIGRATE_OBJECT_TABLE, name, NULL, NULL, 0, false, true))
+            continue;
+        create_table_ops(a, sorted[i]);
+        size_t k = strlen(added);
+        snprintf(added + k, sizeof added - k, "%s%s", k ? ", " : "", name);
     }
     for (int phase = PHASE_DROP_FKS; phase <= PHASE_ADD_FKS; phase++)
-        for (size_t i = 0; i < ntables; i++)
-            for (size_t j = 0; j < nnames; j++)
-                if (strcmp(names[j], sorted[i]->name) == 0)
-                    compare_table(a, sorted[i], &rts[j], phase);
+        for (size_t i = 0; i < npairs; i++)
+            compare_table(a, &pairs[i], phase);
     /* Tables to drop, referring tables first. */
-    char added[512] = "", dropped[512] = "";
     size_t left = 0;
-    for (size_t j = 0; j < nnames; j++) {
-        pending[j] = !ignored(names[j]) && !cr_metadata_table(a->md, names[j]);
+    for (size_t j = 0; j < nr; j++) {
+        pending[j] = !cr_metadata_table(a->md, rts[j].name);
         left += pending[j];
     }
     while (left && ok(a)) {
-        size_t pick = nnames;
-        for (size_t j = 0; pick == nnames && j < nnames; j++)
-            if (pending[j] && !referred_by_rest(rts, pending, nnames, j))
+        size_t pick = nr;
+        for (size_t j = 0; pick == nr && j < nr; j++)
+            if (pending[j] && !referred_by_rest(rts, pending, nr, j))
                 pick = j;
-        for (size_t j = 0; pick == nnames && j < nnames; j++)   /* a cycle */
+        for (size_t j = 0; pick == nr && j < nr; j++)   /* a cycle */
             if (pending[j])
                 pick = j;
         drop_table_ops(a, &rts[pick]);
         pending[pick] = false;
         left--;
         size_t k = strlen(dropped);
-        snprintf(dropped + k, sizeof dropped - k, "%s%s", k ? ", " : "", names[pick]);
-    }
-    for (size_t i = 0; i < ntables; i++) {
-        bool exists = false;
-        for (size_t j = 0; !exists && j < nnames; j++)
-            exists = strcmp(names[j], sorted[i]->name) == 0;
-        size_t k = strlen(added);
-        if (!exists)
-            snprintf(added + k, sizeof added - k, "%s%s", k ? ", " : "", sorted[i]->name);
+        snprintf(dropped + k, sizeof dropped - k, "%s%s", k ? ", " : "", rts[pick].name);
     }
     if (*added && *dropped)
         note(a, "table(s) %s dropped and %s added: if that is a rename, write rename_table "
              "OLD to NEW in place of the drop_table and create_table (the rows are lost "
              "otherwise)", dropped, added);
 done:
-    cr_free(rts);
+    for (size_t i = 0; pairs && i < npairs; i++)
+        cr_free(pairs[i].out_rcol);
+    cr_free(pairs);
     cr_free(pending);
     cr_free(sorted);
 }
@@ -886,20 +1046,22 @@ static cr_status give_error(cr_error *e, cr_error **err)
     return st;
 }
 
-cr_status cr_migrate_compare(cr_engine *engine, const cr_metadata *metadata,
-                             cr_migrate_diff **out, cr_error **err)
+/* cr_migrate_compare and cr_migrate_compare_opts; fn names the call in errors. */
+static cr_status compare(const char *fn, cr_engine *engine, const cr_metadata *metadata,
+                         const cr_migrate_compare_options *opts, cr_migrate_diff **out,
+                         cr_error **err)
 {
     cr_error e;
     cr_error_init(&e);
     if (out)
         *out = NULL;
     if (!engine || !metadata || !out) {
-        cr_error_set(&e, CR_ERR_ARGUMENT, "cr_migrate_compare: the %s is NULL",
+        cr_error_set(&e, CR_ERR_ARGUMENT, "%s: the %s is NULL", fn,
                      !engine ? "engine" : !metadata ? "metadata" : "output pointer");
         return give_error(&e, err);
     }
     if (cr_metadata_error(metadata)) {
-        cr_error_set(&e, CR_ERR_ARGUMENT, "cr_migrate_compare: the metadata has an error: %s",
+        cr_error_set(&e, CR_ERR_ARGUMENT, "%s: the metadata has an error: %s", fn,
                      cr_error_message(cr_metadata_error(metadata)));
         return give_error(&e, err);
     }
@@ -907,13 +1069,12 @@ cr_status cr_migrate_compare(cr_engine *engine, const cr_metadata *metadata,
     diff_impl *df = cr_calloc(1, sizeof *df);
     if (!df || !d) {
         cr_free(df);
-        cr_error_set(&e, df ? CR_ERR_NOT_SUPPORTED : CR_ERR_NO_MEMORY,
-                     "cr_migrate_compare: %s", df ? "no dialect for the engine's backend"
-                                                  : "out of memory");
+        cr_error_set(&e, df ? CR_ERR_NOT_SUPPORTED : CR_ERR_NO_MEMORY, "%s: %s", fn,
+                     df ? "no dialect for the engine's backend" : "out of memory");
         return give_error(&e, err);
     }
     cr_arena_init(&df->arena, 4096);
-    ag a = {df, NULL, NULL, d, metadata, &e};
+    ag a = {df, NULL, NULL, d, metadata, opts, &e};
     cr_error *ce = NULL;
     a.conn = cr_engine_connect(engine, &ce);
     if (!a.conn) {
@@ -925,12 +1086,7 @@ cr_status cr_migrate_compare(cr_engine *engine, const cr_metadata *metadata,
     } else if (!(a.insp = cr_inspect(a.conn))) {
         conn_failed(&a);
     } else {
-        const char *const *names;
-        size_t n;
-        if (cr_inspector_get_table_names(a.insp, &names, &n) != CR_OK)
-            conn_failed(&a);
-        else
-            compare_all(&a, names, n);
+        compare_all(&a);
     }
     cr_inspector_free(a.insp);
     if (a.conn) {
@@ -955,6 +1111,19 @@ cr_status cr_migrate_compare(cr_engine *engine, const cr_metadata *metadata,
     df->pub.nnotes = df->nnotes;
     *out = &df->pub;
     return give_error(&e, err);
+}
+
+cr_status cr_migrate_compare(cr_engine *engine, const cr_metadata *metadata,
+                             cr_migrate_diff **out, cr_error **err)
+{
+    return compare("cr_migrate_compare", engine, metadata, NULL, out, err);
+}
+
+cr_status cr_migrate_compare_opts(cr_engine *engine, const cr_metadata *metadata,
+                                  const cr_migrate_compare_options *opts,
+                                  cr_migrate_diff **out, cr_error **err)
+{
+    return compare("cr_migrate_compare_opts", engine, metadata, opts, out, err);
 }
 
 /* ---- operations as revision text ------------------------------------------------ */

@@ -49,8 +49,8 @@ static cr_status usage(cmd *c, const char *fmt, ...)
     va_end(ap);
     return cr_error_set(&c->err, CR_ERR_ARGUMENT, "%s (commands: upgrade [TARGET] [--strict] "
                         "[--sql], downgrade TARGET [--sql], current, history, heads, stamp "
-                        "TARGET, check [TARGET], revision MESSAGE [--autogenerate], merge "
-                        "MESSAGE)", what);
+                        "TARGET, check [TARGET], revision MESSAGE [--autogenerate "
+                        "[--metadata-tables-only]], merge MESSAGE)", what);
 }
 
 /* A run function's status, its error kept for the caller. */
@@ -272,7 +272,8 @@ static void say_detected(cmd *c, const char *ops, const cr_migrate_diff *diff)
 
 /* revision MESSAGE --autogenerate. */
 static cr_status autogenerate(cmd *c, const char *dir, const cr_metadata *md,
-                              const char *message, char **path)
+                              const char *message, const cr_migrate_compare_options *opts,
+                              char **path)
 {
     if (!md)
         return cr_error_set(&c->err, CR_ERR_ARGUMENT, "revision --autogenerate needs the "
@@ -283,7 +284,7 @@ static cr_status autogenerate(cmd *c, const char *dir, const cr_metadata *md,
     cr_migrate_diff *diff = NULL;
     cr_error *e = NULL;
     rev_body body = {NULL, NULL, NULL};
-    st = cr_migrate_compare(c->engine, md, &diff, &e);
+    st = cr_migrate_compare_opts(c->engine, md, opts, &diff, &e);
     if (st == CR_OK)
         st = cr_migrate_ops_text(diff->upgrade, diff->nupgrade, &body.up, &e);
     if (st == CR_OK)
@@ -308,6 +309,7 @@ static cr_status dispatch(cmd *c, const char *dir, const cr_metadata *md, int ar
     assert(name);       /* cr_migrate_command checked argv[0] */
     const char *target = NULL;
     bool strict = false, sql = false, autogen = false;
+    cr_migrate_compare_options compare = {0};
     for (int i = 1; i < argc; i++) {
         if (!argv[i])
             return usage(c, "argument %d is NULL", i);
@@ -317,6 +319,8 @@ static cr_status dispatch(cmd *c, const char *dir, const cr_metadata *md, int ar
             sql = true;
         else if (strcmp(argv[i], "--autogenerate") == 0)
             autogen = true;
+        else if (strcmp(argv[i], "--metadata-tables-only") == 0)
+            compare.metadata_tables_only = true;
         else if (strcmp(argv[i], "-m") == 0 && !target) {
             if (i + 1 >= argc || !argv[i + 1])
                 return usage(c, "%s: -m needs a message", name);
@@ -332,6 +336,8 @@ static cr_status dispatch(cmd *c, const char *dir, const cr_metadata *md, int ar
         return usage(c, "%s takes no %s", name, strict ? "--strict" : "--sql");
     if (autogen && strcmp(name, "revision") != 0)
         return usage(c, "%s takes no --autogenerate", name);
+    if (compare.metadata_tables_only && !autogen)
+        return usage(c, "--metadata-tables-only goes with revision --autogenerate");
     cr_error *e = NULL;
     if (up && sql)
         return offline(c, target, false);
@@ -360,7 +366,7 @@ static cr_status dispatch(cmd *c, const char *dir, const cr_metadata *md, int ar
         if (!target)
             return usage(c, "%s needs a message", name);
         if (autogen)
-            return autogenerate(c, dir, md, target, NULL);
+            return autogenerate(c, dir, md, target, &compare, NULL);
         return new_revision(c, dir, target, name[0] == 'm', NULL, NULL);
     }
     if (target)
@@ -412,9 +418,11 @@ cr_status cr_migrate_command(cr_engine *engine, const char *directory,
     return finish(&c, st, err);
 }
 
-cr_status cr_migrate_autogenerate(cr_engine *engine, const char *directory,
-                                  const cr_metadata *metadata, const char *message, char **path,
-                                  cr_error **err)
+/* cr_migrate_autogenerate and cr_migrate_autogenerate_opts; fn names the call in errors. */
+static cr_status autogenerate_call(const char *fn, cr_engine *engine, const char *directory,
+                                   const cr_metadata *metadata, const char *message,
+                                   const cr_migrate_compare_options *opts, char **path,
+                                   cr_error **err)
 {
     cmd c = {engine, NULL, NULL, NULL, {0}, NULL};
     cr_error_init(&c.err);
@@ -422,14 +430,31 @@ cr_status cr_migrate_autogenerate(cr_engine *engine, const char *directory,
     if (path)
         *path = NULL;
     if (!engine || !directory || !metadata || !message)
-        st = cr_error_set(&c.err, CR_ERR_ARGUMENT, "cr_migrate_autogenerate: the %s is NULL",
+        st = cr_error_set(&c.err, CR_ERR_ARGUMENT, "%s: the %s is NULL", fn,
                           !engine ? "engine" : !directory ? "directory"
                           : !metadata ? "metadata" : "message");
     if (st == CR_OK) {
         cr_error *e = NULL;
         c.s = cr_migrate_load(directory, &e);
-        st = c.s ? autogenerate(&c, directory, metadata, message, path)
+        st = c.s ? autogenerate(&c, directory, metadata, message, opts, path)
                  : sub(&c, e ? cr_error_class(e) : CR_ERR_NO_MEMORY, e);
     }
     return finish(&c, st, err);
+}
+
+cr_status cr_migrate_autogenerate(cr_engine *engine, const char *directory,
+                                  const cr_metadata *metadata, const char *message, char **path,
+                                  cr_error **err)
+{
+    return autogenerate_call("cr_migrate_autogenerate", engine, directory, metadata, message,
+                             NULL, path, err);
+}
+
+cr_status cr_migrate_autogenerate_opts(cr_engine *engine, const char *directory,
+                                       const cr_metadata *metadata, const char *message,
+                                       const cr_migrate_compare_options *opts, char **path,
+                                       cr_error **err)
+{
+    return autogenerate_call("cr_migrate_autogenerate_opts", engine, directory, metadata,
+                             message, opts, path, err);
 }

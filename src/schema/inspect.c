@@ -632,6 +632,58 @@ cr_status cr_inspector_get_unique_constraints(cr_inspector *insp, const char *ta
     return get_constraints(insp, "get_unique_constraints", CR_REFLECT_UNIQUE, table, uqs, n);
 }
 
+/* ---- whole tables ---------------------------------------------------------- */
+
+cr_status cr_inspector_get_table(cr_inspector *insp, const char *table, cr_reflected_table *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    cr_status st = usable(insp, "get_table", out, out);
+    if (st)
+        return st;
+    if (!table)
+        return cr_error_set(&insp->conn->err, CR_ERR_ARGUMENT, "get_table: no table name");
+    cr_reflected_table t = {.name = table};
+    if ((st = cr_inspector_get_columns(insp, table, &t.columns, &t.ncolumns)) != CR_OK ||
+        (st = cr_inspector_get_pk_constraint(insp, table, &t.pk)) != CR_OK ||
+        (st = cr_inspector_get_foreign_keys(insp, table, &t.fks, &t.nfks)) != CR_OK ||
+        (st = cr_inspector_get_indexes(insp, table, &t.indexes, &t.nindexes)) != CR_OK ||
+        (st = cr_inspector_get_unique_constraints(insp, table, &t.uniques, &t.nuniques)) != CR_OK)
+        return st;
+    *out = t;
+    return CR_OK;
+}
+
+cr_status cr_inspector_get_tables(cr_inspector *insp, bool (*include)(void *ctx, const char *table),
+                                  void *ctx, const cr_reflected_table **tables, size_t *n)
+{
+    if (tables)
+        *tables = NULL;
+    if (n)
+        *n = 0;
+    cr_status st = usable(insp, "get_tables", tables, n);
+    if (st)
+        return st;
+    const char *const *names;
+    size_t count;
+    if ((st = cr_inspector_get_table_names(insp, &names, &count)) != CR_OK)
+        return st;
+    cr_reflected_table *out = cr_arena_alloc(&insp->arena, (count + 1) * sizeof *out);
+    if (!out)
+        return cr_error_oom(&insp->conn->err);
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (include && !include(ctx, names[i]))
+            continue;
+        if ((st = cr_inspector_get_table(insp, names[i], &out[k])) != CR_OK)
+            return st;
+        k++;
+    }
+    *tables = out;
+    *n = k;
+    return CR_OK;
+}
+
 /* ---- Table(name, metadata, autoload_with=conn) ------------------------------ */
 
 /* The table's column handles for a constraint's column names; false when
@@ -650,22 +702,16 @@ static cr_status reflect_into(cr_inspector *insp, cr_metadata *md, const char *n
                               cr_table **out)
 {
     cr_conn *conn = insp->conn;
-    const cr_reflected_column *cols;
-    const cr_reflected_constraint *pk, *fks, *uqs, *ixs;
-    size_t ncols, nfks, nuqs, nixs;
-    cr_status st = cr_inspector_get_columns(insp, name, &cols, &ncols);
-    if (st == CR_OK && ncols == 0)
+    cr_reflected_table rt;
+    cr_status st = cr_inspector_get_table(insp, name, &rt);
+    if (st == CR_OK && rt.ncolumns == 0)
         st = cr_error_set(&conn->err, CR_ERR_INVALID_REQUEST, "no such table: %s", name);
-    if (st == CR_OK)
-        st = cr_inspector_get_pk_constraint(insp, name, &pk);
-    if (st == CR_OK)
-        st = cr_inspector_get_foreign_keys(insp, name, &fks, &nfks);
-    if (st == CR_OK)
-        st = cr_inspector_get_unique_constraints(insp, name, &uqs, &nuqs);
-    if (st == CR_OK)
-        st = cr_inspector_get_indexes(insp, name, &ixs, &nixs);
     if (st != CR_OK)
         return st;
+    const cr_reflected_column *cols = rt.columns;
+    const cr_reflected_constraint *pk = rt.pk, *fks = rt.fks, *uqs = rt.uniques,
+                                  *ixs = rt.indexes;
+    size_t ncols = rt.ncolumns, nfks = rt.nfks, nuqs = rt.nuniques, nixs = rt.nindexes;
 
     cr_table *t = cr_table_new(md, name);
     if (!t)

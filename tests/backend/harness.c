@@ -56,6 +56,19 @@ void harness_remove_dir(const char *dir)
     assert_int_equal(system(cmd), 0);
 }
 
+bool harness_has_table(cr_engine *e, const char *name)
+{
+    cr_conn *c = connect_ok(e);
+    cr_inspector *insp = cr_inspect(c);
+    assert_non_null(insp);
+    bool exists = false;
+    ASSERT_OK(cr_inspector_has_table(insp, name, &exists), cr_conn_error(c));
+    cr_inspector_free(insp);
+    cr_conn_rollback(c);
+    cr_conn_close(c);
+    return exists;
+}
+
 void harness_init(int argc, char **argv)
 {
     if (argc != 2) {

@@ -32,6 +32,9 @@ void harness_sleep(double seconds);
 int harness_system(const char *cmd);
 /* rm -rf a temporary directory a test made (fails the test if that fails). */
 void harness_remove_dir(const char *dir);
+/* Whether the database of e has a table (or view) of that name, read through
+ * a connection of its own (fails the test when the Inspector fails). */
+bool harness_has_table(cr_engine *e, const char *name);
 /* The marking alone, for a test that starts servers some other way. */
 void harness_cloexec_all(void);
 

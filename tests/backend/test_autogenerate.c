@@ -1,4 +1,4 @@
-/* test_autogenerate.c — autogenerate against a real SQLite, PostgreSQL or MariaDB: no difference right after create_all, every kind of difference alone and together, the revision's text round trip, upgrade / downgrade with a generated revision, and bad input. */
+/* test_autogenerate.c — autogenerate against a real SQLite, PostgreSQL or MariaDB: no difference right after create_all, every kind of difference alone and together, the revision's text round trip, upgrade / downgrade with a generated revision, bad input, and the include filter (tables, columns, indexes and constraints left out). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -734,6 +734,367 @@ static void test_bad_input(void **state)
     harness_remove_dir(dir);
 }
 
+/* ---- (e) the include filter ------------------------------------------------------------- */
+
+/* What the include callback was asked, and what it leaves out: "kind
+ * table.name" entries (name "-" for NULL). */
+typedef struct asked {
+    char what[128];
+    char columns[128];              /* "a,b" */
+    bool in_database, in_metadata;
+} asked;
+
+typedef struct filter {
+    const char *const *exclude;     /* NULL-terminated "kind table.name"       */
+    const char *exclude_prefix;     /* tables whose names start so             */
+    asked seen[256];
+    size_t nseen;
+} filter;
+
+static const char *const kind_word[] = {
+    [CR_MIGRATE_OBJECT_TABLE] = "table", [CR_MIGRATE_OBJECT_COLUMN] = "column",
+    [CR_MIGRATE_OBJECT_INDEX] = "index", [CR_MIGRATE_OBJECT_UNIQUE] = "unique",
+    [CR_MIGRATE_OBJECT_FOREIGN_KEY] = "foreign_key",
+};
+
+static bool include_object(void *ctx, const cr_migrate_object *o)
+{
+    filter *f = ctx;
+    assert_non_null(o->table);
+    assert_true(o->in_database || o->in_metadata);
+    char what[128];
+    if (o->kind == CR_MIGRATE_OBJECT_TABLE) {
+        assert_null(o->name);
+        snprintf(what, sizeof what, "table %s", o->table);
+    } else {
+        snprintf(what, sizeof what, "%s %s.%s", kind_word[o->kind], o->table,
+                 o->name ? o->name : "-");
+    }
+    /* An index's and a constraint's columns come with it; a column has none. */
+    if (o->kind == CR_MIGRATE_OBJECT_TABLE || o->kind == CR_MIGRATE_OBJECT_COLUMN)
+        assert_int_equal(o->ncolumns, 0);
+    else
+        assert_true(o->ncolumns > 0 && o->columns[0] != NULL);
+    if (f->nseen < sizeof f->seen / sizeof f->seen[0]) {
+        asked *a = &f->seen[f->nseen++];
+        snprintf(a->what, sizeof a->what, "%s", what);
+        size_t k = 0;
+        a->columns[0] = '\0';
+        for (size_t i = 0; i < o->ncolumns && k < sizeof a->columns; i++)
+            k += (size_t)snprintf(a->columns + k, sizeof a->columns - k, "%s%s", i ? "," : "",
+                                  o->columns[i]);
+        a->in_database = o->in_database;
+        a->in_metadata = o->in_metadata;
+    }
+    if (f->exclude_prefix && strncmp(o->table, f->exclude_prefix, strlen(f->exclude_prefix)) == 0)
+        return false;
+    for (size_t i = 0; f->exclude && f->exclude[i]; i++)
+        if (strcmp(f->exclude[i], what) == 0)
+            return false;
+    return true;
+}
+
+/* How many times the callback was asked about what; *db and *md are the
+ * flags of the last time. */
+static size_t times_asked(const filter *f, const char *what, bool *db, bool *md)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->nseen; i++)
+        if (strcmp(f->seen[i].what, what) == 0) {
+            n++;
+            if (db)
+                *db = f->seen[i].in_database;
+            if (md)
+                *md = f->seen[i].in_metadata;
+        }
+    return n;
+}
+
+/* The columns the callback was given with what, "" when never asked. */
+static const char *columns_asked(const filter *f, const char *what)
+{
+    for (size_t i = 0; i < f->nseen; i++)
+        if (strcmp(f->seen[i].what, what) == 0)
+            return f->seen[i].columns;
+    return "";
+}
+
+/* Asked exactly once about what, with these flags. */
+static void asked_once(const filter *f, const char *what, bool db, bool md)
+{
+    bool in_db = false, in_md = false;
+    size_t n = times_asked(f, what, &in_db, &in_md);
+    if (n != 1 || in_db != db || in_md != md) {
+        for (size_t i = 0; i < f->nseen; i++)
+            print_error("asked: %s (database %d, metadata %d)\n", f->seen[i].what,
+                        f->seen[i].in_database, f->seen[i].in_metadata);
+        fail_msg("wanted '%s' asked once with database %d, metadata %d; asked %zu times "
+                 "(last: %d, %d)", what, db, md, n, in_db, in_md);
+    }
+}
+
+static cr_migrate_diff *compare_opts(const variant *v, const cr_migrate_compare_options *opts)
+{
+    cr_metadata *md = schema(v);
+    cr_migrate_diff *diff = NULL;
+    cr_error *err = NULL;
+    ASSERT_OK(cr_migrate_compare_opts(engine, md, opts, &diff, &err), err);
+    cr_metadata_free(md);
+    assert_non_null(diff);
+    return diff;
+}
+
+/* Another program's table, with an index, in the same database. */
+static void foreign_table(void)
+{
+    cr_conn *c = connect_ok(engine);
+    exec_ok(c, "CREATE TABLE other_app_log (id INTEGER PRIMARY KEY, msg VARCHAR(50))");
+    exec_ok(c, "CREATE INDEX ix_other_app_log_msg ON other_app_log (msg)");
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+}
+
+/* The diff drops other_app_log and nothing else; its downgrade makes it
+ * again, with its index or without. */
+static void drops_foreign_table(const cr_migrate_diff *d, bool with_index)
+{
+    char *down = ops_text(d->downgrade, d->ndowngrade);
+    bool index = strstr(down, "create_index ix_other_app_log_msg on other_app_log (msg)\n");
+    if (d->nupgrade != 1 || d->upgrade[0].kind != CR_MIGRATE_DROP_TABLE ||
+        strcmp(d->upgrade[0].table, "other_app_log") != 0 ||
+        !strstr(down, "create_table other_app_log (") || index != with_index ||
+        d->ndowngrade != (with_index ? 2u : 1u)) {
+        show(d);
+        fail_msg("wanted drop_table other_app_log, undone %s its index",
+                 with_index ? "with" : "without");
+    }
+    free(down);
+}
+
+/* A foreign table in the database: dropped by a plain comparison, left
+ * alone when the filter (or metadata_tables_only) leaves it out; a table of
+ * the metadata left out is not created; NULL options are no options. */
+static void test_filter_tables(void **state)
+{
+    (void)state;
+    create_all(&BASE);
+    foreign_table();
+    /* Without a filter: the foreign table would be dropped. */
+    cr_migrate_diff *d = compare(&BASE);
+    drops_foreign_table(d, true);
+    char *plain_up = ops_text(d->upgrade, d->nupgrade);
+    cr_migrate_diff_free(d);
+    /* NULL options: the same comparison. */
+    d = compare_opts(&BASE, NULL);
+    char *null_up = ops_text(d->upgrade, d->nupgrade);
+    assert_string_equal(null_up, plain_up);
+    free(null_up);
+    free(plain_up);
+    cr_migrate_diff_free(d);
+    /* Options that leave nothing out: also the same. */
+    filter all = {.exclude = NULL};
+    d = compare_opts(&BASE, &(cr_migrate_compare_options){.include = include_object,
+                                                           .ctx = &all});
+    drops_foreign_table(d, true);
+    cr_migrate_diff_free(d);
+
+    /* metadata_tables_only: nothing to do, and the callback is not asked
+     * about the table it leaves out. */
+    filter f = {.exclude = NULL};
+    d = compare_opts(&BASE, &(cr_migrate_compare_options){
+                                .metadata_tables_only = true, .include = include_object,
+                                .ctx = &f});
+    no_differences(d);
+    cr_migrate_diff_free(d);
+    assert_int_equal(times_asked(&f, "table other_app_log", NULL, NULL), 0);
+    assert_int_equal(times_asked(&f, "index other_app_log.ix_other_app_log_msg", NULL, NULL), 0);
+    asked_once(&f, "table ag_users", true, true);
+
+    /* The callback leaving out the foreign tables: nothing to do. */
+    filter g = {.exclude_prefix = "other_"};
+    d = compare_opts(&BASE, &(cr_migrate_compare_options){.include = include_object,
+                                                           .ctx = &g});
+    no_differences(d);
+    cr_migrate_diff_free(d);
+    asked_once(&g, "table other_app_log", true, false);
+    asked_once(&g, "table ag_posts", true, true);
+    /* A table left out is not read: nothing of it is asked about. */
+    assert_int_equal(times_asked(&g, "column other_app_log.msg", NULL, NULL), 0);
+    /* Tables in both: their columns, indexes and constraints asked once each. */
+    asked_once(&g, "column ag_users.email", true, true);
+    asked_once(&g, "index ag_users.ix_ag_users_name", true, true);
+    asked_once(&g, "unique ag_users.uq_ag_users_email", true, true);
+    asked_once(&g, "foreign_key ag_posts.fk_ag_posts_user", true, true);
+    /* The version table and SQLite's own are never offered. */
+    for (size_t i = 0; i < g.nseen; i++)
+        assert_null(strstr(g.seen[i].what, "sqlite_"));
+
+    /* The table dropped, but one of its indexes left out: the downgrade
+     * makes the table again without it. */
+    filter h = {.exclude = (const char *const[]){"index other_app_log.ix_other_app_log_msg",
+                                                 NULL}};
+    d = compare_opts(&BASE, &(cr_migrate_compare_options){.include = include_object,
+                                                           .ctx = &h});
+    drops_foreign_table(d, false);
+    asked_once(&h, "index other_app_log.ix_other_app_log_msg", true, false);
+    /* Its columns go with it, unasked. */
+    assert_int_equal(times_asked(&h, "column other_app_log.msg", NULL, NULL), 0);
+    cr_migrate_diff_free(d);
+
+    /* A new table of the metadata: created, unless left out. */
+    filter k = {.exclude = (const char *const[]){"table ag_tags", NULL}};
+    d = compare_opts(&(variant){.add_table = true}, &(cr_migrate_compare_options){
+                                .metadata_tables_only = true, .include = include_object,
+                                .ctx = &k});
+    no_differences(d);
+    cr_migrate_diff_free(d);
+    asked_once(&k, "table ag_tags", false, true);
+    filter m = {.exclude = (const char *const[]){"index ag_tags.ix_ag_tags_owner", NULL}};
+    d = compare_opts(&(variant){.add_table = true}, &(cr_migrate_compare_options){
+                                .metadata_tables_only = true, .include = include_object,
+                                .ctx = &m});
+    /* create_table and one of its two indexes; the drop_table undoes both. */
+    char *up = ops_text(d->upgrade, d->nupgrade);
+    if (d->nupgrade != 2 || d->upgrade[0].kind != CR_MIGRATE_CREATE_TABLE ||
+        !strstr(up, "create_index ix_ag_tags_label on ag_tags (label)\n") ||
+        strstr(up, "ix_ag_tags_owner") || d->ndowngrade != 1) {
+        show(d);
+        fail();
+    }
+    free(up);
+    asked_once(&m, "index ag_tags.ix_ag_tags_owner", false, true);
+    asked_once(&m, "index ag_tags.ix_ag_tags_label", false, true);
+    cr_migrate_diff_free(d);
+    assert_true(harness_has_table(engine, "other_app_log"));
+}
+
+/* Columns, indexes, unique constraints and foreign keys left out are not
+ * compared, on either side. */
+static void test_filter_objects(void **state)
+{
+    (void)state;
+    create_all(&BASE);
+    /* Made by hand in the database: a column and its index. */
+    cr_conn *c = connect_ok(engine);
+    exec_ok(c, "ALTER TABLE ag_users ADD COLUMN legacy INTEGER");
+    exec_ok(c, "CREATE INDEX ix_ag_users_legacy ON ag_users (legacy)");
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    cr_migrate_diff *d = compare(&BASE);
+    if (d->nupgrade != 2 || count_kind(d->upgrade, 2, CR_MIGRATE_DROP_COLUMN) != 1 ||
+        count_kind(d->upgrade, 2, CR_MIGRATE_DROP_CONSTRAINT) != 1) {
+        show(d);
+        fail_msg("wanted drop_index ix_ag_users_legacy and drop_column legacy");
+    }
+    cr_migrate_diff_free(d);
+    filter f = {.exclude = (const char *const[]){"column ag_users.legacy",
+                                                 "index ag_users.ix_ag_users_legacy", NULL}};
+    cr_migrate_compare_options o = {.include = include_object, .ctx = &f};
+    d = compare_opts(&BASE, &o);
+    no_differences(d);
+    cr_migrate_diff_free(d);
+    asked_once(&f, "column ag_users.legacy", true, false);
+    asked_once(&f, "index ag_users.ix_ag_users_legacy", true, false);
+
+    /* The metadata's side: a type change and a new index, each left out. */
+    const variant v = {.type = true, .add_index = true, .drop_fk = true};
+    d = compare_opts(&v, &o);
+    if (d->nupgrade != 3) {     /* alter_column name, create_index, drop_foreign_key */
+        show(d);
+        fail_msg("wanted three operations");
+    }
+    cr_migrate_diff_free(d);
+    filter g = {.exclude = (const char *const[]){
+                    "column ag_users.legacy", "index ag_users.ix_ag_users_legacy",
+                    "column ag_users.name", "index ag_users.ix_ag_users_score",
+                    "foreign_key ag_posts.fk_ag_posts_user", NULL}};
+    o.ctx = &g;
+    d = compare_opts(&v, &o);
+    no_differences(d);
+    cr_migrate_diff_free(d);
+    asked_once(&g, "column ag_users.name", true, true);
+    asked_once(&g, "index ag_users.ix_ag_users_score", false, true);
+    asked_once(&g, "foreign_key ag_posts.fk_ag_posts_user", true, false);
+    assert_string_equal(columns_asked(&g, "foreign_key ag_posts.fk_ag_posts_user"), "user_id");
+    assert_string_equal(columns_asked(&g, "index ag_users.ix_ag_users_score"), "score");
+    assert_string_equal(columns_asked(&g, "index ag_users.ix_ag_users_legacy"), "legacy");
+
+    /* A unique constraint the metadata adds, left out (its name, the
+     * metadata's, as the database has none yet). */
+    filter h = {.exclude = (const char *const[]){
+                    "column ag_users.legacy", "index ag_users.ix_ag_users_legacy",
+                    "unique ag_posts.uq_ag_posts_title", NULL}};
+    o.ctx = &h;
+    d = compare_opts(&(variant){.add_unique = true}, &o);
+    no_differences(d);
+    cr_migrate_diff_free(d);
+    asked_once(&h, "unique ag_posts.uq_ag_posts_title", false, true);
+    assert_string_equal(columns_asked(&h, "unique ag_posts.uq_ag_posts_title"), "title");
+
+    /* A table in both left out whole: none of its differences, and nothing
+     * of it asked about. */
+    filter k = {.exclude = (const char *const[]){"table ag_users", NULL}};
+    o.ctx = &k;
+    d = compare_opts(&(variant){.type = true, .drop_column = true}, &o);
+    no_differences(d);
+    cr_migrate_diff_free(d);
+    asked_once(&k, "table ag_users", true, true);
+    for (size_t i = 0; i < k.nseen; i++)
+        assert_null(strstr(k.seen[i].what, "ag_users."));
+}
+
+/* revision --autogenerate --metadata-tables-only and
+ * cr_migrate_autogenerate_opts: the foreign table survives the program's
+ * migrations, up and down. */
+static void test_filter_revisions(void **state)
+{
+    (void)state;
+    foreign_table();
+    char dir[] = "/tmp/crucible-agrev-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    cr_error *err = NULL;
+    cr_metadata *base = schema(&BASE);
+    ASSERT_OK(COMMAND(dir, base, &err, "revision", "--autogenerate", "--metadata-tables-only",
+                      "-m", "base schema"), err);
+    if (!strstr(out, "detected: create_table ag_users (\n") || strstr(out, "other_app_log"))
+        fail_msg("the command said:\n%s", out);
+    assert_null(strstr(read_file(written_path()), "other_app_log"));
+    ASSERT_OK(COMMAND(dir, base, &err, "upgrade"), err);
+    assert_true(harness_has_table(engine, "other_app_log"));
+
+    /* The next, through the call with a filter of the program's own. */
+    cr_metadata *more = schema(&(variant){.add_column = true});
+    filter f = {.exclude_prefix = "other_"};
+    char *path = NULL;
+    ASSERT_OK(cr_migrate_autogenerate_opts(engine, dir, more, "nickname",
+                                           &(cr_migrate_compare_options){
+                                               .include = include_object, .ctx = &f},
+                                           &path, &err), err);
+    const char *text = read_file(path);
+    if (!strstr(text, "add_column ag_users nickname varchar(30)") || strstr(text, "other_app"))
+        fail_msg("the revision:\n%s", text);
+    free(path);
+    asked_once(&f, "table other_app_log", true, false);
+    assert_int_equal(times_asked(&f, "table crucible_version", NULL, NULL), 0);
+    ASSERT_OK(COMMAND(dir, more, &err, "upgrade"), err);
+    cr_migrate_diff *d = compare_opts(&(variant){.add_column = true},
+                                      &(cr_migrate_compare_options){.metadata_tables_only = true});
+    no_differences(d);
+    cr_migrate_diff_free(d);
+    ASSERT_OK(COMMAND(dir, more, &err, "downgrade", "base"), err);
+    assert_true(harness_has_table(engine, "other_app_log"));
+    assert_false(harness_has_table(engine, "ag_users"));
+
+    /* The flag belongs to revision --autogenerate only. */
+    MIGRATE_FAILS(CR_ERR_ARGUMENT, "--metadata-tables-only goes with revision --autogenerate",
+                  command(dir, base, &err_, (const char *const[]){"revision", "x",
+                                                                  "--metadata-tables-only",
+                                                                  NULL}));
+    cr_metadata_free(base);
+    cr_metadata_free(more);
+    harness_remove_dir(dir);
+}
+
 int main(int argc, char **argv)
 {
     harness_init(argc, argv);
@@ -744,6 +1105,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_all_together_and_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filter_tables, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filter_objects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filter_revisions, setup, teardown),
     };
     int failed = HARNESS_RUN("autogenerate", NULL, tests, group_teardown);
     harness_cleanup();

@@ -14,18 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool has_table(cr_engine *e, const char *name)
-{
-    cr_conn *c = connect_ok(e);
-    cr_inspector *insp = cr_inspect(c);
-    assert_non_null(insp);
-    bool exists = false;
-    ASSERT_OK(cr_inspector_has_table(insp, name, &exists), cr_conn_error(c));
-    cr_inspector_free(insp);
-    cr_conn_close(c);
-    return exists;
-}
-
 /* Two tables, the second referring to the first. */
 static cr_metadata *parent_child(const char *parent, const char *child, const char *fk)
 {
@@ -57,8 +45,8 @@ static void test_create_all_engine(void **state)
         print_error("create_all_engine: %s\n", cr_error_message(err));
     assert_int_equal(st, CR_OK);
     assert_null(err);
-    assert_true(has_table(e, "hd_parent"));
-    assert_true(has_table(e, "hd_child"));
+    assert_true(harness_has_table(e, "hd_parent"));
+    assert_true(harness_has_table(e, "hd_child"));
     /* checkfirst: a second run leaves them alone. */
     assert_int_equal(cr_metadata_create_all_engine(md, e, true, NULL), CR_OK);
     /* Without checkfirst the second CREATE fails, the error handed over. */
@@ -73,8 +61,8 @@ static void test_create_all_engine(void **state)
 
     assert_int_equal(cr_metadata_drop_all_engine(md, e, true, &err), CR_OK);
     assert_null(err);
-    assert_false(has_table(e, "hd_parent"));
-    assert_false(has_table(e, "hd_child"));
+    assert_false(harness_has_table(e, "hd_parent"));
+    assert_false(harness_has_table(e, "hd_child"));
     assert_int_equal(cr_metadata_drop_all_engine(md, e, true, NULL), CR_OK);
 
     /* NULL handles are argument errors, with the detail handed over. */
@@ -105,8 +93,8 @@ static void refused_before_sending(const char *fk, const char *want1, const char
     assert_null(cr_error_statement(err));
     cr_error_free(err);
     /* Nothing was sent: not even the table the others refer to. */
-    assert_false(has_table(e, "hd_parent"));
-    assert_false(has_table(e, "hd_child"));
+    assert_false(harness_has_table(e, "hd_parent"));
+    assert_false(harness_has_table(e, "hd_child"));
 
     /* The same for one table on a connection; no transaction was begun. */
     cr_conn *c = connect_ok(e);
@@ -115,7 +103,7 @@ static void refused_before_sending(const char *fk, const char *want1, const char
     assert_non_null(strstr(cr_error_message(cr_conn_error(c)), want1));
     assert_false(cr_conn_in_transaction(c));
     cr_conn_close(c);
-    assert_false(has_table(e, "hd_child"));
+    assert_false(harness_has_table(e, "hd_child"));
     cr_metadata_free(md);
     cr_engine_free(e);
 }

@@ -415,6 +415,78 @@ static void test_unique_and_indexes(void **state)
     assert_int_equal(n, 0);
 }
 
+/* The include filter of cr_inspector_get_tables: asked once per name, in
+ * name order, and only the tables it keeps are read. */
+typedef struct seen_names {
+    char names[16][64];
+    size_t n;
+} seen_names;
+
+static bool only_ri_parent_child(void *ctx, const char *table)
+{
+    seen_names *s = ctx;
+    if (strncmp(table, "ri_", 3) == 0 && s->n < 16)
+        snprintf(s->names[s->n++], sizeof s->names[0], "%s", table);
+    return strcmp(table, "ri_child") == 0 || strcmp(table, "ri_parent") == 0;
+}
+
+/* One table whole is what the separate getters return, and the whole
+ * schema read through a filter is those tables and no others. */
+static void test_whole_tables(void **state)
+{
+    fixture *f = *state;
+    cr_reflected_table t;
+    ASSERT_OK(cr_inspector_get_table(f->insp, "ri_child", &t), cr_conn_error(f->c));
+    assert_string_equal(t.name, "ri_child");
+    assert_int_equal(t.ncolumns, is_pg() ? 16 : 15);
+    assert_string_equal(t.columns[0].name, "id");
+    assert_int_equal(t.pk->ncolumns, 1);
+    assert_string_equal(t.pk->columns[0], "id");
+    assert_int_equal(t.nfks, 1);
+    assert_string_equal(t.fks[0].referred_table, "ri_parent");
+    assert_string_equal(t.fks[0].ondelete, "CASCADE");
+    assert_int_equal(t.nuniques, 1);
+    assert_string_equal(t.uniques[0].columns[0], "code");
+    assert_int_equal(t.nindexes, is_sqlite() ? 1 : is_pg() ? 3 : 4);
+    assert_non_null(find_by_columns(t.indexes, t.nindexes, "price", "flag"));
+
+    ASSERT_OK(cr_inspector_get_table(f->insp, "order", &t), cr_conn_error(f->c));
+    assert_int_equal(t.pk->ncolumns, 1);
+    assert_int_equal(t.nfks + t.nuniques + t.nindexes, 0);
+
+    assert_int_equal(cr_inspector_get_table(f->insp, "ri_missing", &t), CR_ERR_INVALID_REQUEST);
+    assert_null(t.name);
+    assert_null(t.columns);
+
+    seen_names seen = {.n = 0};
+    const cr_reflected_table *ts;
+    size_t n;
+    ASSERT_OK(cr_inspector_get_tables(f->insp, only_ri_parent_child, &seen, &ts, &n),
+              cr_conn_error(f->c));
+    assert_int_equal(n, 2);
+    assert_string_equal(ts[0].name, "ri_child");
+    assert_string_equal(ts[1].name, "ri_parent");
+    assert_int_equal(ts[1].pk->ncolumns, 2);
+    assert_string_equal(ts[1].pk->columns[0], "b");
+    assert_int_equal(ts[1].nuniques, 1);
+    /* Every ri_ table asked about, once each, in name order. */
+    assert_int_equal(seen.n, is_sqlite() ? 3 : 4);   /* ri_misc: not on SQLite */
+    assert_string_equal(seen.names[0], "ri_child");
+    assert_string_equal(seen.names[seen.n - 1], "ri_ref");
+
+    /* No filter: every table, the suite's among them. */
+    ASSERT_OK(cr_inspector_get_tables(f->insp, NULL, NULL, &ts, &n), cr_conn_error(f->c));
+    size_t ours = 0;
+    for (size_t i = 0; i < n; i++) {
+        ours += strncmp(ts[i].name, "ri_", 3) == 0;
+        assert_true(ts[i].ncolumns > 0);
+        assert_non_null(ts[i].pk);
+        if (i)
+            assert_true(strcmp(ts[i - 1].name, ts[i].name) < 0);
+    }
+    assert_int_equal(ours, is_sqlite() ? 3 : 4);
+}
+
 static void test_reflect_table(void **state)
 {
     fixture *f = *state;
@@ -512,6 +584,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_pk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unique_and_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_whole_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reflect_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
     };

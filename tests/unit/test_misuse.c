@@ -839,6 +839,12 @@ static void test_schema(void **state)
     ARG(cr_inspector_get_foreign_keys(NULL, "t", &con, &n));
     ARG(cr_inspector_get_indexes(NULL, "t", &con, &n));
     ARG(cr_inspector_get_unique_constraints(NULL, "t", &con, &n));
+    cr_reflected_table rt;
+    const cr_reflected_table *rts = &rt;
+    ARG(cr_inspector_get_table(NULL, "t", &rt));
+    CHECK(rt.name == NULL && rt.columns == NULL, "cr_inspector_get_table(NULL): out not cleared");
+    ARG(cr_inspector_get_tables(NULL, NULL, NULL, &rts, &n));
+    CHECK(rts == NULL && n == 0, "cr_inspector_get_tables(NULL): outputs not cleared");
 
     /* NULL arguments on a live metadata: errors kept on it. */
     cr_metadata *md = cr_metadata_new(NULL);
@@ -891,6 +897,12 @@ static void test_schema(void **state)
     FAILS(cr_inspector_get_foreign_keys(insp, NULL, &con, &n));
     FAILS(cr_inspector_get_indexes(insp, NULL, &con, &n));
     FAILS(cr_inspector_get_unique_constraints(insp, NULL, &con, &n));
+    ARG(cr_inspector_get_table(insp, NULL, &rt));
+    ARG(cr_inspector_get_table(insp, "t", NULL));
+    CHECK(cr_inspector_get_table(insp, "no_such_table", &rt) == CR_ERR_INVALID_REQUEST,
+          "cr_inspector_get_table: a missing table is not InvalidRequestError");
+    ARG(cr_inspector_get_tables(insp, NULL, NULL, NULL, &n));
+    ARG(cr_inspector_get_tables(insp, NULL, NULL, &rts, NULL));
     cr_inspector_free(insp);
     assert_int_equal(cr_conn_rollback(fx.c), CR_OK);
 }
@@ -2245,6 +2257,16 @@ static void test_migrate_misuse(void **state)
     ARG(cr_migrate_compare(fx.e, NULL, &diff, NULL));
     ARG(cr_migrate_compare(fx.e, md, NULL, &err));
     cr_error_free(err);
+    cr_migrate_compare_options copts = {.metadata_tables_only = true};
+    ARG(cr_migrate_compare_opts(NULL, md, &copts, &diff, NULL));
+    NUL(diff);
+    ARG(cr_migrate_compare_opts(fx.e, NULL, &copts, &diff, NULL));
+    ARG(cr_migrate_compare_opts(fx.e, md, &copts, NULL, &err));
+    CHECK(strstr(cr_error_message(err), "cr_migrate_compare_opts") != NULL,
+          "cr_migrate_compare_opts: the error does not name the call");
+    cr_error_free(err);
+    const char *tables_only[] = {"upgrade", "--metadata-tables-only"};
+    ARG(cr_migrate_command(fx.e, "/tmp", md, 2, tables_only, NULL, NULL, NULL));
     cr_migrate_diff_free(NULL);
     char *text = NULL;
     ARG(cr_migrate_ops_text(NULL, 1, &text, NULL));
@@ -2255,6 +2277,10 @@ static void test_migrate_misuse(void **state)
     ARG(cr_migrate_autogenerate(fx.e, NULL, md, "m", &path, NULL));
     ARG(cr_migrate_autogenerate(fx.e, "/tmp", NULL, "m", &path, NULL));
     ARG(cr_migrate_autogenerate(fx.e, "/tmp", md, NULL, &path, NULL));
+    ARG(cr_migrate_autogenerate_opts(NULL, "/tmp", md, "m", &copts, &path, NULL));
+    ARG(cr_migrate_autogenerate_opts(fx.e, NULL, md, "m", NULL, &path, NULL));
+    ARG(cr_migrate_autogenerate_opts(fx.e, "/tmp", NULL, "m", &copts, &path, NULL));
+    ARG(cr_migrate_autogenerate_opts(fx.e, "/tmp", md, NULL, &copts, &path, NULL));
     NUL(path);
     cr_metadata_free(md);
     cr_migrate_script_free(s);
