@@ -88,9 +88,10 @@
  * applied head: version_num, and progress (NULL once a revision is complete).
  *
  * Each run takes a lock so that two processes never migrate one database at
- * once: pg_try_advisory_lock on PostgreSQL, GET_LOCK on MySQL; on SQLite
- * each revision's transaction re-reads the version table and a second
- * process finds the database locked or the version moved. A held lock is
+ * once: pg_try_advisory_lock on PostgreSQL, GET_LOCK on MySQL (both a lock
+ * of the one database: a run on another database of the same server is not
+ * held up); on SQLite each revision's transaction re-reads the version table
+ * and a second process finds the database locked or the version moved. A held lock is
  * an OperationalError (CR_ERR_OPERATIONAL): at once on PostgreSQL and MySQL,
  * after the connection's busy timeout on SQLite (URL option timeout).
  *

@@ -571,7 +571,7 @@ int cr_row_is_null_named(const cr_row *row, const char *col) { return is_null(ro
 
 /* Each getter: resolve the column, convert what may be converted, else say
  * what the column holds. */
-static cr_status get_int64(const cr_row *row, int col, const char *name, int64_t *out)
+static __attribute__((noinline)) cr_status get_int64(const cr_row *row, int col, const char *name, int64_t *out)
 {
     int i;
     const cr_value *v = lookup(row, col, name, &i);
@@ -584,7 +584,7 @@ static cr_status get_int64(const cr_row *row, int col, const char *name, int64_t
     return wrong_type(row, i, v, "INTEGER");
 }
 
-static cr_status get_double(const cr_row *row, int col, const char *name, double *out)
+static __attribute__((noinline)) cr_status get_double(const cr_row *row, int col, const char *name, double *out)
 {
     int i;
     const cr_value *v = lookup(row, col, name, &i);
@@ -596,7 +596,7 @@ static cr_status get_double(const cr_row *row, int col, const char *name, double
     return wrong_type(row, i, v, "DOUBLE");
 }
 
-static cr_status get_bool(const cr_row *row, int col, const char *name, bool *out)
+static __attribute__((noinline)) cr_status get_bool(const cr_row *row, int col, const char *name, bool *out)
 {
     int i;
     const cr_value *v = lookup(row, col, name, &i);
@@ -607,7 +607,7 @@ static cr_status get_bool(const cr_row *row, int col, const char *name, bool *ou
     return wrong_type(row, i, v, "BOOLEAN");
 }
 
-static cr_status get_text(const cr_row *row, int col, const char *name, const char **out,
+static __attribute__((noinline)) cr_status get_text(const cr_row *row, int col, const char *name, const char **out,
                           size_t *len)
 {
     int i;
@@ -673,13 +673,62 @@ static cr_status get_temporal(const cr_row *row, int col, const char *name, cr_d
     return wrong_type(row, i, v, cr_type_name(want));
 }
 
-cr_status cr_row_int64_at(const cr_row *r, int c, int64_t *o) { return get_int64(r, c, NULL, o); }
+/* The common case of each getter by index, on every row read: an index in
+ * range on a live row whose value is already of the type asked for. Any
+ * other case (and every error) goes the general way. */
+static inline const cr_value *plain_at(const cr_row *row, int idx, const void *out)
+{
+    if (!row || !out || !row->values || (unsigned)idx >= (unsigned)row->ncols)
+        return NULL;
+    cr_error_clear(row->err);
+    return &row->values[idx];
+}
+
+cr_status cr_row_int64_at(const cr_row *r, int c, int64_t *o)
+{
+    const cr_value *v = plain_at(r, c, o);
+    if (v && v->type == CR_INT) {
+        *o = v->v.i;
+        return CR_OK;
+    }
+    return get_int64(r, c, NULL, o);
+}
+
+cr_status cr_row_double_at(const cr_row *r, int c, double *o)
+{
+    const cr_value *v = plain_at(r, c, o);
+    if (v && v->type == CR_DOUBLE) {
+        *o = v->v.d;
+        return CR_OK;
+    }
+    return get_double(r, c, NULL, o);
+}
+
+cr_status cr_row_text_at(const cr_row *r, int c, const char **o, size_t *n)
+{
+    const cr_value *v = plain_at(r, c, o);
+    if (v && v->type == CR_TEXT) {
+        *o = v->v.s.ptr;
+        if (n)
+            *n = v->v.s.len;
+        return CR_OK;
+    }
+    return get_text(r, c, NULL, o, n);
+}
+
+cr_status cr_row_bool_at(const cr_row *r, int c, bool *o)
+{
+    const cr_value *v = plain_at(r, c, o);
+    if (v && v->type == CR_BOOL) {
+        *o = v->v.b;
+        return CR_OK;
+    }
+    return get_bool(r, c, NULL, o);
+}
+
 cr_status cr_row_int64_named(const cr_row *r, const char *c, int64_t *o) { return get_int64(r, BY_NAME, c, o); }
-cr_status cr_row_double_at(const cr_row *r, int c, double *o) { return get_double(r, c, NULL, o); }
 cr_status cr_row_double_named(const cr_row *r, const char *c, double *o) { return get_double(r, BY_NAME, c, o); }
-cr_status cr_row_bool_at(const cr_row *r, int c, bool *o) { return get_bool(r, c, NULL, o); }
 cr_status cr_row_bool_named(const cr_row *r, const char *c, bool *o) { return get_bool(r, BY_NAME, c, o); }
-cr_status cr_row_text_at(const cr_row *r, int c, const char **o, size_t *n) { return get_text(r, c, NULL, o, n); }
 cr_status cr_row_text_named(const cr_row *r, const char *c, const char **o, size_t *n) { return get_text(r, BY_NAME, c, o, n); }
 cr_status cr_row_blob_at(const cr_row *r, int c, const void **o, size_t *n) { return get_blob(r, c, NULL, o, n); }
 cr_status cr_row_blob_named(const cr_row *r, const char *c, const void **o, size_t *n) { return get_blob(r, BY_NAME, c, o, n); }

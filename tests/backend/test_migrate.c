@@ -8,9 +8,11 @@
 #include "harness.h"
 #include "snapshot.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- revisions --------------------------------------------------------------- */
@@ -728,13 +730,15 @@ static void test_lock_held(void **state)
     } else {
         other = connect_ok(engine);
         int64_t got = scalar_int(other, is_pg() ? "SELECT pg_try_advisory_lock(7243190412)::int"
-                                                : "SELECT GET_LOCK('crucible_migrate', 0)");
+                                                : "SELECT GET_LOCK(CONCAT('crucible_migrate.', "
+                                                  "MD5(DATABASE())), 0)");
         assert_int_equal(got, 1);
         cr_conn_commit(other);
         MIGRATE_FAILS(CR_ERR_OPERATIONAL, "another process is migrating this database",
                       cr_migrate_upgrade(s, e, NULL, NULL, &err_));
         scalar_int(other, is_pg() ? "SELECT pg_advisory_unlock(7243190412)::int"
-                                  : "SELECT RELEASE_LOCK('crucible_migrate')");
+                                  : "SELECT RELEASE_LOCK(CONCAT('crucible_migrate.', "
+                                    "MD5(DATABASE())))");
     }
     cr_conn_rollback(other);
     cr_conn_close(other);
@@ -747,6 +751,104 @@ static void test_lock_held(void **state)
         cr_engine_free(e);
     cr_migrate_script_free(s);
     harness_remove_dir(dir);
+}
+
+/* Another database on the same server is being migrated: its lock is its
+ * own, and this database's run goes ahead. The other run is held inside
+ * its lock by a revision that waits: on MySQL for a gate this test holds
+ * (user locks are the server's); on PostgreSQL, whose advisory locks are a
+ * database's, sleeping 3 s (checked to be still asleep afterwards). */
+#define OTHER_DB "crucible_scratch_mglock"
+#define GATE_PG "SELECT pg_sleep(3)"
+#define GATE_MY "SELECT GET_LOCK('crucible_test_gate', 30)"
+
+typedef struct other_run {
+    cr_engine *engine;
+    cr_migrate_script *script;
+    cr_status status;
+} other_run;
+
+static void *run_other(void *arg)
+{
+    other_run *o = arg;
+    cr_error *err = NULL;
+    o->status = cr_migrate_upgrade(o->script, o->engine, NULL, NULL, &err);
+    cr_error_free(err);
+    return NULL;
+}
+
+/* Whether a session of the server is waiting at the gate. */
+static bool at_gate(cr_conn *c)
+{
+    const char *sql = is_pg() ? "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                                "AND query LIKE 'SELECT pg_sleep(3)%'"
+                              : "SELECT count(*) FROM information_schema.PROCESSLIST WHERE "
+                                "INFO LIKE 'SELECT GET_LOCK(''crucible_test_gate''%'";
+    bool there = scalar_int(c, sql) == 1;
+    cr_conn_rollback(c);
+    return there;
+}
+
+/* Wait (up to 10 s) until the other run waits at the gate. */
+static void wait_for_gate(cr_conn *c)
+{
+    for (int i = 0; i < 1000 && !at_gate(c); i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    if (!at_gate(c))
+        fail_msg("the other database's migration never reached the gate");
+}
+
+static void test_lock_is_per_database(void **state)
+{
+    (void)state;
+    if (is_sqlite())
+        skip();   /* a database per file: nothing is shared */
+    cr_engine *admin = new_engine(&(cr_engine_options){.isolation_level = "AUTOCOMMIT"});
+    cr_conn *a = connect_ok(admin);
+    exec_ok(a, "DROP DATABASE IF EXISTS " OTHER_DB);
+    exec_ok(a, "CREATE DATABASE " OTHER_DB);
+    char url[1024];
+    const char *path = strchr(strstr(backend_url, "://") + 3, '/');
+    const char *query = strchr(path, '?');
+    snprintf(url, sizeof url, "%.*s/" OTHER_DB "%s", (int)(path - backend_url), backend_url,
+             query ? query : "");
+    char rev[256];
+    snprintf(rev, sizeof rev, "-- revision: g1\n-- message: waits at the gate\n-- upgrade\n"
+             "execute %s\n-- downgrade\n", is_pg() ? GATE_PG : GATE_MY);
+    const char *other_dir = MAKE_DIR("001_g1.rev", rev);
+    other_run o = {new_engine_at(url, NULL), load(other_dir), CR_ERR_INTERNAL};
+
+    cr_conn *gate = connect_ok(engine);
+    if (!is_pg())
+        assert_int_equal(scalar_int(gate, "SELECT GET_LOCK('crucible_test_gate', 0)"), 1);
+    cr_conn_commit(gate);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run_other, &o), 0);
+    wait_for_gate(a);
+
+    /* The other database's run holds its lock now: this one is not held up. */
+    const char *dir = MAKE_DIR("001_m1.rev", M1);
+    cr_migrate_script *s = load(dir);
+    MIGRATE_OK(cr_migrate_upgrade(s, engine, NULL, NULL, &err_));
+    assert_string_equal(current(), "m1");
+    assert_true(at_gate(a));   /* (it ran while the other run held its lock) */
+
+    if (!is_pg())
+        scalar_int(gate, "SELECT RELEASE_LOCK('crucible_test_gate')");
+    cr_conn_commit(gate);
+    pthread_join(t, NULL);
+    assert_int_equal(o.status, CR_OK);
+    MIGRATE_OK(cr_migrate_downgrade(s, engine, "base", &err_));
+
+    cr_conn_close(gate);
+    cr_engine_free(o.engine);
+    cr_migrate_script_free(o.script);
+    cr_migrate_script_free(s);
+    harness_remove_dir(other_dir);
+    harness_remove_dir(dir);
+    exec_ok(a, "DROP DATABASE " OTHER_DB);
+    cr_conn_close(a);
+    cr_engine_free(admin);
 }
 
 /* ---- the embedding call ----------------------------------------------------------------- */
@@ -842,6 +944,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_table_outside_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cannot_connect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_is_per_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_command, setup, teardown),
     };
     int failed = HARNESS_RUN("migrate", NULL, tests, NULL);

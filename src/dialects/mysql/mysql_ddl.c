@@ -106,7 +106,11 @@ const cr_ddl_ops cr_mysql_ddl = {
     /* MariaDB and MySQL 8.0.19+ both take DROP CONSTRAINT for a check. */
     .drop_check_clause = "DROP CONSTRAINT",
     .drop_fk_clause = "DROP FOREIGN KEY",
-    /* A named lock of the session, not waited for (timeout 0). */
-    .migrate_lock_sql = "SELECT GET_LOCK('crucible_migrate', 0)",
-    .migrate_unlock_sql = "SELECT RELEASE_LOCK('crucible_migrate')",
+    /* A named lock of the session, not waited for (timeout 0). Lock names
+     * are the server's, not a database's: the name carries the database
+     * (hashed, as names are limited to 64 characters), so that programs
+     * migrating different databases of one server do not block each other. */
+    .migrate_lock_sql = "SELECT GET_LOCK(CONCAT('crucible_migrate.', MD5(IFNULL(DATABASE(), ''))), 0)",
+    .migrate_unlock_sql = "SELECT RELEASE_LOCK(CONCAT('crucible_migrate.', "
+                          "MD5(IFNULL(DATABASE(), ''))))",
 };

@@ -32,12 +32,13 @@ struct cr_driver_stmt {
     signed char *scales;         /* per column: NUMERIC(p, s)'s s, or -1 */
     char (*numbuf)[64];          /* per column: numbers shown as numerics */
     cr_buf params;               /* copies of text/blob parameters */
+    bool readonly;               /* sqlite3_stmt_readonly: it changes no rows */
+    int reprepared;              /* SQLITE_STMTSTATUS_REPREPARE at the last load */
     bool pending_row;            /* execute's step produced a row not yet fetched */
     bool stepped;                /* stepped since the last reset */
     bool done;
     int64_t rowcount;
     sqlite3_int64 changes_before;   /* total changes when it last executed */
-    int64_t lastrowid;
 };
 
 /* The exception sqlite3 (Python's module) raises for a result code, which is
@@ -335,6 +336,8 @@ static enum hint hint_of(const char *decl)
 static cr_status load_columns(cr_driver_stmt *s, cr_error *err)
 {
     int n = s->st ? sqlite3_column_count(s->st) : 0;
+    if (s->st)
+        s->readonly = sqlite3_stmt_readonly(s->st) != 0;
     if (n == s->ncols && (n == 0 || s->hints))
         return CR_OK;
     cr_free(s->hints);
@@ -426,7 +429,7 @@ static cr_status bind_all(cr_driver_stmt *s, const cr_value *params, cr_error *e
             params[i].type == CR_DATETIME)
             need += param_size(&params[i]);
     cr_buf_clear(&s->params);
-    if (!cr_buf_reserve(&s->params, need))
+    if (need && !cr_buf_reserve(&s->params, need))
         return cr_error_oom(err);
     char *p = s->params.data;
     int rc = SQLITE_OK;
@@ -513,7 +516,8 @@ static cr_status sl_execute(cr_driver_stmt *s, const cr_value *params, bool stre
     cr_status st = bind_all(s, params, err);
     if (st)
         return st;
-    sqlite3_int64 before = sqlite3_total_changes64(s->db);
+    /* What a read-only query changes is nothing: no count to take. */
+    sqlite3_int64 before = s->ncols == 0 || !s->readonly ? sqlite3_total_changes64(s->db) : 0;
     s->changes_before = before;
     s->stepped = true;
     int rc = sqlite3_step(s->st);
@@ -526,21 +530,26 @@ static cr_status sl_execute(cr_driver_stmt *s, const cr_value *params, bool stre
         s->stepped = false;
         return st;
     }
-    if ((st = load_columns(s, err)))
-        return st;
-    if (s->ncols == 0 || !sqlite3_stmt_readonly(s->st))
+    /* SQLite re-prepares a statement by itself when the schema changes
+     * (while stepping): only then may its columns be others. */
+    int reprepared = sqlite3_stmt_status(s->st, SQLITE_STMTSTATUS_REPREPARE, 0);
+    if (reprepared != s->reprepared) {
+        if ((st = load_columns(s, err)))
+            return st;
+        s->reprepared = reprepared;
+    }
+    if (s->ncols == 0 || !s->readonly)
         s->rowcount = own_changes(s->db, before);
-    s->lastrowid = sqlite3_last_insert_rowid(s->db);
     return CR_OK;
 }
 
 static int sl_ncols(cr_driver_stmt *s) { return s->ncols; }
 
 /* SQLite re-prepares a statement by itself when the schema changes; its
- * count of those is the shape. */
+ * count of those, as the last execute saw it, is the shape. */
 static uint64_t sl_shape(cr_driver_stmt *s)
 {
-    return s->st ? (uint64_t)sqlite3_stmt_status(s->st, SQLITE_STMTSTATUS_REPREPARE, 0) : 0;
+    return (uint64_t)s->reprepared;
 }
 static const char *sl_colname(cr_driver_stmt *s, int i) { return sqlite3_column_name(s->st, i); }
 
@@ -642,7 +651,7 @@ static int sl_fetch(cr_driver_stmt *s, cr_value *row, cr_error *err)
     s->done = true;
     if (rc == SQLITE_DONE) {
         /* A statement with RETURNING counts its changes when it ends. */
-        if (!sqlite3_stmt_readonly(s->st))
+        if (!s->readonly)
             s->rowcount = own_changes(s->db, s->changes_before);
         return CR_DONE;
     }
@@ -654,7 +663,8 @@ static int64_t sl_rowcount(cr_driver_stmt *s) { return s->rowcount; }
 static cr_status sl_lastrowid(cr_driver_stmt *s, int64_t *out, cr_error *err)
 {
     (void)err;
-    *out = s->lastrowid;
+    /* Asked right after the execute, before anything else runs. */
+    *out = sqlite3_last_insert_rowid(s->db);
     return CR_OK;
 }
 
