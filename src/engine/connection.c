@@ -359,7 +359,7 @@ cr_status cr_conn_exec_verbatim(cr_conn *c, const char *sql)
         return rc;
     cr_prepared *st;
     bool cached;
-    if ((rc = cr_prepared_get_keyed(c, sql, strlen(sql), as_written, NULL, &st, &cached)))
+    if ((rc = cr_prepared_get_keyed(c, sql, strlen(sql), as_written, NULL, NULL, &st, &cached)))
         return rc;
     if (c->engine->echo)
         cr_conn_log_positional(c, st, cached, NULL, NULL, 0);

@@ -3,6 +3,7 @@
 #define CR_ENGINE_H
 
 #include "dialects/driver.h"
+#include "engine/memo.h"
 #include "engine/sqltext.h"
 
 #include <pthread.h>
@@ -51,6 +52,8 @@ typedef struct cr_pconn {
     bool invalidated;               /* cr_conn_invalidate: discard it      */
     double created;                 /* cr_now_seconds() when opened        */
     uint64_t generation;            /* the pool's generation it belongs to */
+    uint64_t id;                    /* unique among all ever opened        */
+    uint64_t evictions;             /* statements its cache let go of      */
     struct cr_pconn *next_idle;
 } cr_pconn;
 
@@ -241,9 +244,12 @@ typedef struct cr_compile_out {
 typedef cr_status (*cr_compile_fn)(void *ctx, cr_compile_out *out, cr_error *err);
 /* Find the statement of this shape key on the connection, or compile it
  * with compile(ctx) and prepare it. Counts the engine's cache hits and
- * misses. */
+ * misses. memo (may be NULL) is tried first and then set to what was
+ * found: the caller keeps it with the key, and clears it (st NULL) when the
+ * key changes. */
 cr_status cr_prepared_get_keyed(cr_conn *c, const void *key, size_t keylen, cr_compile_fn compile,
-                                void *ctx, cr_prepared **out, bool *was_cached);
+                                void *ctx, cr_prepared_memo *memo, cr_prepared **out,
+                                bool *was_cached);
 /* Give st back to the cache (reset: discard its unread rows first). */
 void cr_prepared_release(cr_conn *c, cr_prepared *st, bool reset);
 void cr_prepared_destroy(const cr_driver *drv, cr_prepared *st);

@@ -49,6 +49,8 @@ cr_status cr_pconn_open(cr_engine *e, cr_pconn **out, cr_error *err)
     cr_pconn *pc = cr_calloc(1, sizeof *pc);
     if (!pc)
         return cr_error_oom(err);
+    static uint64_t last_id;
+    pc->id = __atomic_add_fetch(&last_id, 1, __ATOMIC_RELAXED);
     pc->nbuckets = 64;
     while (pc->nbuckets < (size_t)e->stmt_cache_size * 2)
         pc->nbuckets *= 2;

@@ -10,25 +10,40 @@ static const cr_error null_result_error = {
     .cls = CR_ERR_ARGUMENT, .message = "result handle is NULL",
 };
 
+/* A result of a statement that returns no rows: its outcome read, the
+ * statement given back. */
+static __attribute__((noinline)) cr_result *rowless(cr_conn *c, cr_result *r, cr_prepared *st)
+{
+    const cr_driver *drv = c->engine->drv;
+    cr_error scratch;
+    cr_error_init(&scratch);   /* not the 1 KiB message: every INSERT passes here */
+    r->lastrowid_status = drv->lastrowid(st->ds, &r->lastrowid, &scratch);
+    cr_error_clear(&scratch);
+    cr_prepared_release(c, st, true);
+    r->exhausted = true;
+    return r;
+}
+
+static __attribute__((noinline)) cr_result *not_made(cr_conn *c, cr_result *r, cr_prepared *st)
+{
+    if (!r)
+        cr_error_oom(&c->err);
+    if (st)
+        cr_prepared_release(c, st, true);
+    cr_free(r);
+    return NULL;
+}
+
 cr_result *cr_result_new(cr_conn *c, cr_prepared *st)
 {
     const cr_driver *drv = c->engine->drv;
     /* A loop of executes frees each result before the next: reuse it. */
     cr_result *r = c->spare ? c->spare : cr_malloc(sizeof *r);
     c->spare = NULL;
-    if (r) {
-        memset(r, 0, offsetof(cr_result, err));
-        cr_error_init(&r->err);
-    }
-    cr_status rc = r ? CR_OK : cr_error_oom(&c->err);
-    if (rc == CR_OK && st)
-        rc = cr_prepared_sync_columns(st, drv, &c->err);
-    if (rc) {
-        if (st)
-            cr_prepared_release(c, st, true);
-        cr_free(r);
-        return NULL;
-    }
+    if (!r || (st && cr_prepared_sync_columns(st, drv, &c->err)))
+        return not_made(c, r, st);
+    memset(r, 0, offsetof(cr_result, err));
+    cr_error_init(&r->err);
     r->conn = c;
     r->next = c->results;
     if (c->results)
@@ -41,15 +56,8 @@ cr_result *cr_result_new(cr_conn *c, cr_prepared *st)
         return r;
     }
     r->rowcount = drv->rowcount(st->ds);
-    if (st->ncols == 0) {
-        cr_error scratch;
-        cr_error_init(&scratch);   /* not the 1 KiB message: a hot path */
-        r->lastrowid_status = drv->lastrowid(st->ds, &r->lastrowid, &scratch);
-        cr_error_clear(&scratch);
-        cr_prepared_release(c, st, true);
-        r->exhausted = true;
-        return r;
-    }
+    if (st->ncols == 0)
+        return rowless(c, r, st);
     r->stmt = st;
     r->returns_rows = true;
     r->ncols = st->ncols;

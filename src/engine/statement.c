@@ -69,6 +69,7 @@ static void evict(const cr_driver *drv, cr_pconn *pc, cr_prepared *st)
     *pp = st->hnext;
     lru_unlink(pc, st);
     pc->ncached--;
+    pc->evictions++;
     st->cached = false;
     if (!st->busy)
         cr_prepared_destroy(drv, st);
@@ -193,9 +194,28 @@ cr_status cr_prepared_get(cr_conn *c, const char *sql, cr_prepared **out, bool *
 }
 
 cr_status cr_prepared_get_keyed(cr_conn *c, const void *key, size_t keylen, cr_compile_fn compile,
-                                void *ctx, cr_prepared **out, bool *was_cached)
+                                void *ctx, cr_prepared_memo *memo, cr_prepared **out,
+                                bool *was_cached)
 {
-    cr_status rc = lookup(c, key, keylen, compile, ctx, out, was_cached);
+    cr_pconn *pc = c->pc;
+    cr_prepared *st = memo ? memo->st : NULL;
+    cr_status rc;
+    if (st && memo->pc_id == pc->id && memo->evictions == pc->evictions && !st->busy) {
+        /* Still cached (nothing was evicted since): the statement itself. */
+        if (pc->lru_head != st) {
+            lru_unlink(pc, st);
+            lru_push_front(pc, st);
+        }
+        st->busy = true;
+        *out = st;
+        *was_cached = true;
+        rc = CR_OK;
+    } else {
+        rc = lookup(c, key, keylen, compile, ctx, out, was_cached);
+        if (memo)
+            *memo = (cr_prepared_memo){pc->id, pc->evictions,
+                                       rc == CR_OK && (*out)->cached ? *out : NULL};
+    }
     if (rc == CR_OK)
         __atomic_add_fetch(*was_cached ? &c->engine->cache_hits : &c->engine->cache_misses, 1,
                            __ATOMIC_RELAXED);

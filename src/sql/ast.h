@@ -50,6 +50,9 @@ typedef struct cr_stmt cr_stmt;
 typedef struct cr_param_node {
     const char *name;
     const struct cr_column *col;     /* set when it meets one, else NULL      */
+    int plain_type;                  /* the cr_type a value given for it is
+                                      * sent as it is (the column's own: an
+                                      * INT for an integer column ...), or -1 */
 } cr_param_node;
 
 /* Flags of a CR_N_BIND. */

@@ -705,6 +705,7 @@ cr_expr *cr_bindparam(cr_stmt *q, const char *name)
     p->name = copy_str(q, name);
     if (!p->name)
         return NULL;
+    p->plain_type = -1;
     e->param = p;
     return e;
 }
@@ -1020,14 +1021,33 @@ cr_status cr_value_fit_column(cr_value *v, const struct cr_column *col, char *ms
  * here, before anything is sent. Integers meeting a boolean column become
  * booleans (SQLite and MySQL hand booleans back as 0 / 1). A placeholder
  * keeps the column, to check the values it is given. */
+/* The type of value a column's placeholder sends as it is given. */
+static int plain_type(const struct cr_column *col)
+{
+    switch (col->type.kind) {
+    case CR_SQLTYPE_INTEGER: case CR_SQLTYPE_SMALLINT: case CR_SQLTYPE_BIGINT:
+        return CR_INT;
+    case CR_SQLTYPE_FLOAT: case CR_SQLTYPE_DOUBLE:
+        return CR_DOUBLE;
+    case CR_SQLTYPE_BOOLEAN:
+        return CR_BOOL;
+    case CR_SQLTYPE_STRING: case CR_SQLTYPE_TEXT:
+        return CR_TEXT;
+    default:
+        return -1;
+    }
+}
+
 static void coerce(cr_stmt *q, cr_expr *bind, const struct cr_column *col)
 {
     if (!ok(q) || !bind || bind->kind != CR_N_BIND || !col)
         return;
     bind->type = (uint8_t)col->type.kind;
     bind->hint = col->name;
-    if (bind->param)
+    if (bind->param) {
         bind->param->col = col;
+        bind->param->plain_type = plain_type(col);
+    }
     char msg[600];
     cr_status rc = cr_value_fit_column(&bind->u.value, col, msg, sizeof msg);
     if (rc)

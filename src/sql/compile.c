@@ -459,6 +459,7 @@ cr_status cr_stmt_key(cr_stmt *q)
     q->nbinds = 0;
     q->nplaceholders = 0;
     q->keyed = false;
+    q->memo.st = NULL;
     q->rekey_each_time = false;
     if (q->kind == CR_STMT_UPDATE && q->row.n == 0) {
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "update of table '%s' has no values to set; add them "

@@ -115,6 +115,19 @@ static cr_status compile_for_cache(void *ctx, cr_compile_out *out, cr_error *err
     return CR_OK;
 }
 
+/* Whether value v of parameter k cannot be sent (then st is given back and
+ * the error set on c). */
+static __attribute__((noinline)) bool refused(cr_conn *c, cr_prepared *st, const cr_value *v,
+                                              size_t k)
+{
+    char why[128];
+    if (cr_value_check(v, why, sizeof why) == CR_OK)
+        return false;
+    cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter %zu: %s", k + 1, why);
+    cr_prepared_release(c, st, false);
+    return true;
+}
+
 /* Find or compile and prepare q (keyed, binds set), bind and run it. The
  * transaction begins only once the statement compiled and prepared: a
  * statement refused before it is sent begins nothing. */
@@ -124,18 +137,19 @@ static cr_prepared *run_keyed(cr_conn *c, cr_stmt *q, bool stream, bool implicit
     compile_ctx ctx = {q, c->engine->dialect, implicit_pk};
     cr_prepared *st;
     bool cached;
-    if (cr_prepared_get_keyed(c, q->key.data, q->key.len, compile_for_cache, &ctx, &st, &cached))
+    if (cr_prepared_get_keyed(c, q->key.data, q->key.len, compile_for_cache, &ctx, &q->memo, &st,
+                              &cached))
         return NULL;
     compiled_entry *e = st->extra;
-    /* A value no backend could store (an impossible date a bare cr_bind
-     * took, say) is refused before anything is sent, as for textual SQL. */
+    /* The values in placeholder order. A value no backend could store (an
+     * impossible date a bare cr_bind took, say) is refused before anything
+     * is sent, as for textual SQL; a null, number or boolean needs no
+     * check. */
     for (size_t k = 0; k < e->c.nslots; k++) {
-        char why[128];
-        if (cr_value_check(&q->binds[e->c.slot_bind[k]], why, sizeof why) != CR_OK) {
-            cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter %zu: %s", k + 1, why);
-            cr_prepared_release(c, st, false);
+        const cr_value *v = &q->binds[e->c.slot_bind[k]];
+        if ((unsigned)v->type > CR_BOOL && refused(c, st, v, k))
             return NULL;
-        }
+        st->slots[k] = *v;
     }
     if (cr_conn_autobegin(c)) {
         cr_prepared_release(c, st, false);
@@ -145,8 +159,6 @@ static cr_prepared *run_keyed(cr_conn *c, cr_stmt *q, bool stream, bool implicit
         st->colkeys = e->colkeys;
         st->ncolkeys = (int)e->c.ncolumns;
     }
-    for (size_t k = 0; k < e->c.nslots; k++)
-        st->slots[k] = q->binds[e->c.slot_bind[k]];
     if (c->engine->echo)
         cr_conn_log_positional(c, st, cached, note, st->slots, e->c.nslots);
     if (cr_conn_run(c, st, st->slots, stream)) {
@@ -215,39 +227,25 @@ static __attribute__((noinline)) cr_status check_param_slow(cr_conn *c, const cr
 }
 
 /* A value given for placeholder p. The common case first, on every
- * execution: a value of the very type its column holds. */
+ * execution: a value of the very type its column holds (text with its
+ * bytes). */
 static inline cr_status check_param_value(cr_conn *c, const cr_param_node *p, cr_value *v)
 {
-    if (p->col) {
-        switch (p->col->type.kind) {
-        case CR_SQLTYPE_INTEGER: case CR_SQLTYPE_SMALLINT: case CR_SQLTYPE_BIGINT:
-            if (v->type == CR_INT)
-                return CR_OK;
-            break;
-        case CR_SQLTYPE_FLOAT: case CR_SQLTYPE_DOUBLE:
-            if (v->type == CR_DOUBLE)
-                return CR_OK;
-            break;
-        case CR_SQLTYPE_BOOLEAN:
-            if (v->type == CR_BOOL)
-                return CR_OK;
-            break;
-        case CR_SQLTYPE_STRING: case CR_SQLTYPE_TEXT:
-            if (v->type == CR_TEXT && v->v.s.ptr)
-                return CR_OK;
-            break;
-        default:
-            break;
-        }
-    }
+    if ((int)v->type == p->plain_type && (v->type != CR_TEXT || v->v.s.ptr))
+        return CR_OK;
     return check_param_slow(c, p, v);
 }
 
-/* Equal names; the same pointer needs no strcmp (a list naming one
- * literal twice, an executemany's names against each other). */
+/* Equal names; the same pointer needs no comparing (a list naming one
+ * literal twice, an executemany's names against each other). Names are
+ * short: compared here rather than by a call on every execute. */
 static inline bool same_name(const char *a, const char *b)
 {
-    return a == b || strcmp(a, b) == 0;
+    if (a == b)
+        return true;
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
 }
 
 static bool has_placeholder(const cr_stmt *q, const char *name)

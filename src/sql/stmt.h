@@ -3,6 +3,7 @@
 #define CR_STMT_H
 
 #include "dialects/dialect.h"
+#include "engine/memo.h"
 #include "schema/schema.h"
 #include "sql/ast.h"
 
@@ -97,6 +98,7 @@ struct cr_stmt {
     /* What the last keying found, kept while q is unchanged: a statement run
      * again with new values for its placeholders is not keyed again. */
     bool keyed;                  /* key, binds and layout are current         */
+    cr_prepared_memo memo;       /* the prepared statement the key found last */
     bool rekey_each_time;        /* a client default gave text or bytes,
                                   * copied into the arena by keying           */
     struct cr_placeholder *placeholders;   /* heap, nplaceholders of them     */
