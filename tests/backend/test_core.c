@@ -1680,6 +1680,42 @@ static void refused_params(cr_conn *c, cr_stmt *q, const cr_param *params, cr_st
     assert_int_equal(sent, 0);
 }
 
+/* A reused statement remembers what its key found on a connection: not
+ * once that was evicted (a cache of one statement, two statements in
+ * turn), nor on another connection, nor after the connection was closed
+ * and another opened. ASan sees any use of a statement gone. */
+static void test_bindparam_reuse_evicted(void **state)
+{
+    FX;
+    (void)c;
+    cr_engine *e = new_engine(&(cr_engine_options){.statement_cache_size = 1, .pool_size = 2});
+    cr_stmt *by_id = cr_select(users.c.name);
+    cr_where(by_id, cr_eq(by_id, users.c.id, cr_bindparam(by_id, "id")));
+    cr_stmt *by_name = cr_select(users.c.id);
+    cr_where(by_name, cr_eq(by_name, users.c.name, cr_bindparam(by_name, "name")));
+    static const char *const names[] = {"alice", "bob", "carol", "dave"};
+    cr_cache_stats before, after;
+    ASSERT_OK(cr_engine_cache_stats(e, &before), NULL);
+    for (int round = 0; round < 3; round++) {
+        cr_conn *a = connect_ok(e), *b = connect_ok(e);
+        for (int i = 1; i <= 4; i++) {
+            char want[16];
+            expect_rows_params(a, by_id, CR_PARAMS({"id", cr_val_int(i)}), names[i - 1]);
+            snprintf(want, sizeof want, "%d", i);
+            expect_rows_params(a, by_name, CR_PARAMS({"name", cr_val_text(names[i - 1])}), want);
+            expect_rows_params(b, by_id, CR_PARAMS({"id", cr_val_int(i)}), names[i - 1]);
+        }
+        cr_conn_close(b);
+        cr_conn_close(a);
+    }
+    /* Each statement evicted the other on a: none was found again there. */
+    ASSERT_OK(cr_engine_cache_stats(e, &after), NULL);
+    assert_true(after.misses - before.misses >= 3 * 8);
+    cr_stmt_free(by_id);
+    cr_stmt_free(by_name);
+    cr_engine_free(e);
+}
+
 static void test_bindparam_reuse(void **state)
 {
     FX;
@@ -1965,6 +2001,7 @@ int main(int argc, char **argv)
         T(test_correlation),
         T(test_datetime_text),
         T(test_bindparam_reuse),
+        T(test_bindparam_reuse_evicted),
         T(test_bindparam_dml),
         T(test_bindparam_errors),
     };
