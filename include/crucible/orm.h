@@ -550,7 +550,16 @@ CR_API cr_session *cr_query_session(const cr_stmt *q);
  * related object once that one is inserted (generated keys included),
  * inserts and deletes rows of the association table as many-to-many
  * collections change, and sets the foreign key of a child removed from a
- * one-to-many collection to NULL — or deletes it, with delete-orphan.
+ * one-to-many collection to NULL — or deletes it, with delete-orphan. A
+ * pending child (never flushed) that leaves a delete-orphan relationship —
+ * cr_remove(user, posts, post), cr_set_related(post, author, NULL), a
+ * one-to-one given another object — leaves the session at once, as
+ * SQLAlchemy expunges it: no INSERT (it has no row to delete), transient,
+ * and still the session's to free (cr_object_free refuses it), with what
+ * its loaded relationships with the expunge cascade reach. Appended to a
+ * parent again (or added), it is pending again; moved to another parent
+ * directly (cr_append(bob, posts, post), cr_set_related(post, author, bob))
+ * it is no orphan and is inserted under that parent.
  * Deleting an object deletes its children along "delete" cascades (loading
  * a collection not loaded, unless passive_deletes leaves them to the
  * database's ON DELETE CASCADE), sets their foreign key to NULL otherwise,

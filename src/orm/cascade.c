@@ -134,12 +134,18 @@ static cr_status cascade_collect(cr_session *s, cr_instance *in, unsigned bit, b
     return CR_OK;
 }
 
-cr_status cr_cascade_expunge(cr_session *s, cr_instance *in)
+cr_status cr_cascade_expunge_list(cr_session *s, cr_instance *in, cr_instance ***out,
+                                  size_t *nout)
 {
     assert(s && in && in->session == s);
+    return cascade_collect(s, in, CR_CASCADE_EXPUNGE, false, out, nout);
+}
+
+cr_status cr_cascade_expunge(cr_session *s, cr_instance *in)
+{
     cr_instance **list = NULL;
     size_t n = 0;
-    cr_status st = cascade_collect(s, in, CR_CASCADE_EXPUNGE, false, &list, &n);
+    cr_status st = cr_cascade_expunge_list(s, in, &list, &n);
     if (st)
         return st;
     for (size_t i = 0; i < n; i++)

@@ -295,6 +295,10 @@ cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan);
  * expire it and what it reaches along refresh-expire (loaded
  * relationships only, as SQLAlchemy's cascade_iterator). */
 cr_status cr_cascade_expunge(cr_session *s, cr_instance *in);
+/* What cr_cascade_expunge would take out, in first, without taking it:
+ * the caller frees *out. */
+cr_status cr_cascade_expunge_list(cr_session *s, cr_instance *in, cr_instance ***out,
+                                  size_t *nout);
 cr_status cr_cascade_expire(cr_session *s, cr_instance *in);
 /* Load what the query's loader options ask for the objects it loaded. */
 cr_status cr_rel_eager(cr_session *s, cr_stmt *q, const cr_mapper *m, void **objs, size_t n);

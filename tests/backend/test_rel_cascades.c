@@ -339,6 +339,76 @@ static void test_expunge_cascade(void **state)
     harness_session_free(s);
 }
 
+/* ---- pending orphans ---- */
+
+/* A child never flushed that leaves a delete-orphan collection leaves the
+ * session there and then, as SQLAlchemy expunges it: it has no row to
+ * delete, and an INSERT would give it a NULL key. The session still frees
+ * it; appended to a parent again, it is back. A pending child moved to
+ * another parent is inserted under that one. */
+static void test_pending_orphan(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s), *bob = user("bob");
+    S_OK(s, cr_session_add(s, bob));
+    S_OK(s, cr_session_flush(s));
+    /* appended, then removed */
+    CPost *x = post("x");
+    S_OK(s, cr_append(ann, posts, x));
+    assert_int_equal(cr_object_state_of(x), CR_STATE_PENDING);
+    S_OK(s, cr_remove(ann, posts, x));
+    assert_int_equal(cr_object_state_of(x), CR_STATE_TRANSIENT);
+    assert_null(x->author);
+    assert_int_equal(cr_object_free(x), CR_ERR_INVALID_REQUEST);   /* the session's */
+    /* let go from the other side: post.author = NULL */
+    CPost *y = post("y");
+    S_OK(s, cr_append(ann, posts, y));
+    S_OK(s, cr_set_related(y, author, NULL));
+    assert_int_equal(cr_object_state_of(y), CR_STATE_TRANSIENT);
+    assert_int_equal(ann->posts.count, 2);
+    /* a pending parent's */
+    CUser *cid = user("cid");
+    CPost *z = post("z");
+    S_OK(s, cr_append(cid, posts, z));
+    S_OK(s, cr_session_add(s, cid));
+    assert_int_equal(cr_object_state_of(z), CR_STATE_PENDING);
+    S_OK(s, cr_remove(cid, posts, z));
+    assert_int_equal(cr_object_state_of(z), CR_STATE_TRANSIENT);
+    char *plan = cr_session_plan(s);
+    assert_non_null(plan);
+    assert_string_equal(plan, "INSERT casc_users (name) 1\n");
+    free(plan);
+    harness_log_reset();
+    S_OK(s, cr_session_flush(s));
+    ASSERT_STATEMENTS(1);   /* cid alone */
+    ASSERT_SENT("INSERT INTO casc_users");
+    assert_int_equal(cr_object_state_of(x), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_object_state_of(z), CR_STATE_TRANSIENT);
+    /* moved to another parent, by either side: inserted under it */
+    CPost *m1 = post("m1"), *m2 = post("m2");
+    S_OK(s, cr_append(ann, posts, m1));
+    S_OK(s, cr_append(bob, posts, m1));
+    S_OK(s, cr_append(ann, posts, m2));
+    S_OK(s, cr_set_related(m2, author, bob));
+    /* the orphan appended again: pending again */
+    S_OK(s, cr_append(bob, posts, x));
+    assert_int_equal(cr_object_state_of(m1), CR_STATE_PENDING);
+    assert_int_equal(cr_object_state_of(m2), CR_STATE_PENDING);
+    assert_int_equal(cr_object_state_of(x), CR_STATE_PENDING);
+    assert_int_equal(ann->posts.count, 2);
+    assert_int_equal(bob->posts.count, 3);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 5);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE user_id IS NULL"), 0);
+    char sql[120];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM casc_posts WHERE user_id = %lld AND title "
+             "IN ('m1', 'm2', 'x')", (long long)bob->id);
+    assert_int_equal(query_int(sql), 3);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title IN ('y', 'z')"), 0);
+    harness_session_free(s);   /* frees y and z */
+}
+
 /* ---- refresh-expire ---- */
 
 static void test_expire_and_refresh_cascade(void **state)
@@ -856,6 +926,7 @@ int main(int argc, char **argv)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, harness_free_sessions)
     const struct CMUnitTest tests[] = {
         T(test_expunge_cascade),
+        T(test_pending_orphan),
         T(test_expire_and_refresh_cascade),
         T(test_merge_cascade),
         T(test_post_update_two_tables),
