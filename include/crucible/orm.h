@@ -307,10 +307,16 @@ CR_API cr_status cr_session_commit_nested(cr_session *s);
 CR_API cr_status cr_session_rollback_nested(cr_session *s);
 
 /* Reload the object's fields from its row now (session.refresh); a row
- * gone is CR_ERR_OBJECT_DELETED. Changes not flushed are lost. It first
- * expires the object as cr_session_expire does (its relationships become
- * unloaded, the objects they reach along refresh-expire cascades expired),
- * then reloads its fields only. */
+ * gone is CR_ERR_OBJECT_DELETED. Changes not flushed are lost (it
+ * autoflushes first). It first expires the object as cr_session_expire does
+ * (its relationships become unloaded, the objects they reach along
+ * refresh-expire cascades expired), then reloads its fields and, as
+ * SQLAlchemy's refresh does, the relationships that load eagerly by
+ * default: .lazy = CR_LOAD_JOINED ones in the same SELECT (LEFT OUTER
+ * JOIN), CR_LOAD_SELECTIN ones by SELECT ... IN after it, and down the
+ * chain the eager relationships of the objects so loaded. Lazy ones stay
+ * unloaded (cr_load loads them); related objects already in the session
+ * and not expired keep their fields, as a query leaves them. */
 CR_API cr_status cr_session_refresh(cr_session *s, void *obj);
 /* Mark one object, or all, expired (session.expire / expire_all). Every
  * relationship of an expired object becomes unloaded, its changes not

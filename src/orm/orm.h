@@ -335,5 +335,10 @@ void *cr_session_object_at(cr_session *s, const cr_mapper *m, const cr_row *row,
 cr_objects *cr_session_all_params(cr_session *s, cr_stmt *q, const cr_param *params);
 /* Reload one object by its key (refresh / an expired object handed out). */
 cr_status cr_instance_reload(cr_session *s, cr_instance *in);
+/* cr_session_refresh's reload of an expired object: its fields, and the
+ * relationships that load eagerly by default (joined in its SELECT,
+ * selectin after it, as SQLAlchemy's refresh does); a row gone is
+ * CR_ERR_OBJECT_DELETED. */
+cr_status cr_instance_refresh(cr_session *s, cr_instance *in);
 
 #endif
