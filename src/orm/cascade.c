@@ -183,9 +183,56 @@ cr_status cr_cascade_expire(cr_session *s, cr_instance *in)
 typedef struct merge_ctx {
     cr_session *s;
     seen_map done;               /* source instance -> the session's copy     */
+    seen_map found;              /* source instance -> the session's object of
+                                  * its key, as merge_prefetch found it (the
+                                  * ctx itself: no row)                       */
 } merge_ctx;
 
 static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relationship *via);
+
+/* src's primary key into key; false when part of it is NULL (a new object). */
+static bool merge_key(const cr_instance *src, cr_value *key)
+{
+    const cr_mapper *m = src->mapper;
+    bool has_key = true;
+    for (size_t k = 0; k < m->npk; k++) {
+        key[k] = cr_field_value(src, m->pk[k]);
+        has_key = has_key && key[k].type != CR_NULL;
+    }
+    return has_key;
+}
+
+/* Every row the merge reads, read before it changes anything: the
+ * session's object of each key reached (loaded when not in the identity
+ * map, reloaded when expired) and the relationships of it that merge_set
+ * replaces, so that a database error leaves the session as it was. What
+ * they load stays, as a query's objects do: it is no change. */
+static cr_status merge_prefetch(merge_ctx *c, cr_instance *const *reached, size_t n)
+{
+    cr_session *s = c->s;
+    for (size_t i = 0; i < n; i++) {
+        const cr_mapper *m = reached[i]->mapper;
+        cr_value key[64];
+        if (!merge_key(reached[i], key))
+            continue;
+        void *target = cr_session_get_values(s, m, key, m->npk);
+        if (s->err.cls)
+            return s->err.cls;
+        cr_instance *dest = target ? cr_instance_of(target) : NULL;
+        if (!seen_put(&c->found, reached[i], dest ? (void *)dest : (void *)c))
+            return cr_error_oom(&s->err);
+        for (size_t r = 0; dest && dest->state == CR_INST_PERSISTENT && r < m->nrels; r++) {
+            cr_relationship *rel = m->rels[r];
+            if (!(rel->cascade & CR_CASCADE_MERGE) || rel->viewonly ||
+                !cr_relstate_of(reached[i], r)->loaded || cr_relstate_of(dest, r)->loaded)
+                continue;
+            cr_status st = cr_rel_load(s, dest, rel);
+            if (st)
+                return st;
+        }
+    }
+    return CR_OK;
+}
 
 /* Point dest's relationship r at the copies (n of them; a ONE: 0 or 1),
  * keeping the other sides in step as cr_set_related / cr_append would. */
@@ -303,16 +350,15 @@ static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relations
     if (was)
         return was->value;
     const cr_mapper *m = src->mapper;
+    struct seen_slot *found = seen_find(&c->found, src);
+    cr_instance *in = found && found->value != c ? found->value : NULL;
     cr_value key[64];
-    bool has_key = true;
-    for (size_t k = 0; k < m->npk; k++) {
-        key[k] = cr_field_value(src, m->pk[k]);
-        has_key = has_key && key[k].type != CR_NULL;
+    if (!found && merge_key(src, key)) {   /* not reached by the prefetch: not expected */
+        void *target = cr_session_get_values(s, m, key, m->npk);
+        if (s->err.cls)
+            return NULL;
+        in = target ? cr_instance_of(target) : NULL;
     }
-    void *target = has_key ? cr_session_get_values(s, m, key, m->npk) : NULL;
-    if (s->err.cls)
-        return NULL;
-    cr_instance *in = target ? cr_instance_of(target) : NULL;
     bool fresh = !in;
     if (fresh && !(in = cr_instance_alloc(m, 0))) {
         cr_error_oom(&s->err);
@@ -369,19 +415,20 @@ void *cr_session_merge(cr_session *s, void *obj)
     if (cr_session_check(s) ||
         cascade_collect(s, src, CR_CASCADE_MERGE, true, &reached, &nreached))
         return NULL;
-    cr_free(reached);
     /* Autoflush before a copy is looked up by its key (as get does: only
      * when objects were added or deleted), none halfway through. */
-    bool keyed = true;
-    for (size_t k = 0; k < src->mapper->npk && keyed; k++)
-        keyed = cr_field_value(src, src->mapper->pk[k]).type != CR_NULL;
-    if (keyed && s->unsaved && cr_session_autoflush(s))
+    cr_value key[64];
+    if (merge_key(src, key) && s->unsaved && cr_session_autoflush(s)) {
+        cr_free(reached);
         return NULL;
+    }
     bool autoflush = s->autoflush;
     s->autoflush = false;
-    merge_ctx c = {s, {NULL, 0, 0}};
-    cr_instance *in = merge_one(&c, src, NULL);
-    s->autoflush = autoflush;
+    merge_ctx c = {s, {NULL, 0, 0}, {NULL, 0, 0}};
+    cr_instance *in = merge_prefetch(&c, reached, nreached) ? NULL : merge_one(&c, src, NULL);
     cr_free(c.done.slots);
+    cr_free(c.found.slots);
+    s->autoflush = autoflush;
+    cr_free(reached);
     return in ? in->obj : NULL;
 }
