@@ -344,12 +344,15 @@ CR_API cr_status cr_session_expunge_all(cr_session *s);
  * delete-orphan). Returns the session's object, NULL on error (on the
  * session). What it would merge is checked first: a relationship holding
  * an object of the wrong model, or one that cannot resolve, is refused
- * naming it before anything changes. Every row it needs (the object of
- * each key, the relationships of those it replaces) is read before it
- * changes anything, so that a database error leaves the session as it was
- * (what those reads loaded stays loaded, unchanged, as after a query); out
- * of memory halfway leaves the copies made before it. obj and what it
- * reaches are left to their owner. Autoflush runs before, not during. */
+ * naming it before anything changes. A merge that fails leaves the session
+ * as it was: every row it needs (the object of each key, the relationships
+ * of those it replaces) is read before it changes anything, so a database
+ * error changes nothing (what those reads loaded stays loaded, unchanged,
+ * as after a query); out of memory halfway puts back the relationships it
+ * changed and drops the copies it made, and the fields it copies onto
+ * objects of the session are copied last, when nothing can fail. obj and
+ * what it reaches are left to their owner. Autoflush runs before, not
+ * during. */
 CR_API void *cr_session_merge(cr_session *s, void *obj);
 
 /* The object of this primary key (session.get): from the identity map when

@@ -180,12 +180,34 @@ cr_status cr_cascade_expire(cr_session *s, cr_instance *in)
 
 /* ---- merge ---- */
 
+/* A field value a merge copies onto an object of the session: applied once
+ * nothing can fail any more. */
+typedef struct merge_put {
+    cr_instance *in;
+    size_t field;
+    cr_field_prep prep;
+} merge_put;
+
+/* A relationship of an object as it was before the merge changed it. */
+typedef struct rel_was {
+    void *one;                   /* a ONE's pointer                           */
+    void **items;                /* a collection's members (heap), count      */
+    size_t count;
+    bool loaded, changed;
+} rel_was;
+
 typedef struct merge_ctx {
     cr_session *s;
     seen_map done;               /* source instance -> the session's copy     */
     seen_map found;              /* source instance -> the session's object of
                                   * its key, as merge_prefetch found it (the
                                   * ctx itself: no row)                       */
+    /* What a merge that fails halfway (out of memory) puts back: */
+    seen_map touched;            /* object -> its rel_was array, saved before
+                                  * the merge first changed a relationship of
+                                  * it; a copy the merge made -> the ctx      */
+    merge_put *puts;
+    size_t nputs, capputs;
 } merge_ctx;
 
 static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relationship *via);
@@ -234,15 +256,112 @@ static cr_status merge_prefetch(merge_ctx *c, cr_instance *const *reached, size_
     return CR_OK;
 }
 
+static void free_was(const cr_mapper *m, rel_was *w)
+{
+    for (size_t i = 0; i < m->nrels; i++)
+        cr_free(w[i].items);
+    cr_free(w);
+}
+
+/* Save the relationships of `in` before the merge first changes one of
+ * them (a copy it made needs nothing: it goes whole). */
+static cr_status touch(merge_ctx *c, cr_instance *in)
+{
+    if (!in || seen_find(&c->touched, in))
+        return CR_OK;
+    const cr_mapper *m = in->mapper;
+    rel_was *w = cr_calloc(m->nrels ? m->nrels : 1, sizeof *w);
+    bool ok = w != NULL;
+    for (size_t i = 0; ok && i < m->nrels; i++) {
+        const cr_relationship *r = m->rels[i];
+        const cr_relstate *rs = cr_relstate_of(in, i);
+        w[i].loaded = rs->loaded;
+        w[i].changed = rs->changed;
+        if (!r->many) {
+            w[i].one = *cr_rel_ref(in, r);
+            continue;
+        }
+        const cr_collection *coll = cr_rel_coll(in, r);
+        w[i].count = coll->count;
+        if (coll->count && (ok = (w[i].items = cr_malloc(coll->count * sizeof(void *))) != NULL))
+            memcpy(w[i].items, coll->items, coll->count * sizeof(void *));
+    }
+    if (ok && seen_put(&c->touched, in, w))
+        return CR_OK;
+    if (w)
+        free_was(m, w);
+    return cr_error_oom(&c->s->err);
+}
+
+/* Put an object's relationships back as touch saved them. A collection
+ * only grew in between (its capacity), so the old members fit. */
+static void restore_was(cr_instance *in, const rel_was *w)
+{
+    for (size_t i = 0; i < in->mapper->nrels; i++) {
+        const cr_relationship *r = in->mapper->rels[i];
+        cr_relstate *rs = cr_relstate_of(in, i);
+        rs->loaded = w[i].loaded;
+        rs->changed = w[i].changed;
+        if (!r->many) {
+            *cr_rel_ref(in, r) = w[i].one;
+            continue;
+        }
+        cr_collection *coll = cr_rel_coll(in, r);
+        assert(coll->capacity >= w[i].count);
+        if (w[i].count)
+            memcpy(coll->items, w[i].items, w[i].count * sizeof(void *));
+        coll->count = w[i].count;
+    }
+}
+
+/* The end of a merge: on success the field values are copied in (nothing
+ * can fail there); on failure the relationships are put back and the
+ * copies it made dropped, so that the session is as it was. */
+static void merge_end(merge_ctx *c, bool ok)
+{
+    for (size_t i = 0; i < c->nputs; i++) {
+        if (ok)
+            cr_field_apply(c->puts[i].in, c->puts[i].field, &c->puts[i].prep);
+        else
+            cr_free(c->puts[i].prep.buf);
+    }
+    cr_free(c->puts);
+    /* Put back first: a copy to drop is then named by no object kept. */
+    for (size_t i = 0; i < c->touched.cap; i++) {
+        struct seen_slot *e = &c->touched.slots[i];
+        if (!e->key || e->value == c)
+            continue;
+        if (!ok)
+            restore_was((cr_instance *)e->key, e->value);
+        free_was(((const cr_instance *)e->key)->mapper, e->value);
+    }
+    for (size_t i = 0; !ok && i < c->touched.cap; i++) {
+        struct seen_slot *e = &c->touched.slots[i];
+        if (!e->key || e->value != c)
+            continue;
+        cr_instance *copy = (cr_instance *)e->key;
+        cr_session_expunge_instance(c->s, copy);
+        cr_instance_destroy(copy);
+    }
+    cr_free(c->touched.slots);
+    cr_free(c->done.slots);
+    cr_free(c->found.slots);
+}
+
 /* Point dest's relationship r at the copies (n of them; a ONE: 0 or 1),
- * keeping the other sides in step as cr_set_related / cr_append would. */
-static cr_status merge_set(cr_session *s, cr_instance *dest, cr_relationship *r, void **copies,
+ * keeping the other sides in step as cr_set_related / cr_append would.
+ * Every object it changes is touched first. */
+static cr_status merge_set(merge_ctx *c, cr_instance *dest, cr_relationship *r, void **copies,
                            size_t n)
 {
+    cr_session *s = c->s;
     cr_relstate *rs = cr_relstate_of(dest, r->index);
+    cr_status st = touch(c, dest);
+    if (st)
+        return st;
     if (!rs->loaded) {
         if (dest->state == CR_INST_PERSISTENT) {
-            cr_status st = cr_rel_load(s, dest, r);   /* the old members, to let go of */
+            st = cr_rel_load(s, dest, r);   /* the old members, to let go of */
             if (st)
                 return st;
         }
@@ -253,11 +372,14 @@ static cr_status merge_set(cr_session *s, cr_instance *dest, cr_relationship *r,
         void *now = n ? copies[0] : NULL;
         if (*ref == now)
             return CR_OK;
-        if (*ref)
-            cr_rel_back_link(cr_instance_of(*ref), r, dest, false);
+        cr_instance *old = *ref ? cr_instance_of(*ref) : NULL;
+        cr_instance *t = now ? cr_instance_of(now) : NULL;
+        if ((st = touch(c, old)) || (st = touch(c, t)))
+            return st;
+        if (old)
+            cr_rel_back_link(old, r, dest, false);
         *ref = now;
-        return now && cr_rel_back_link(cr_instance_of(now), r, dest, true)
-                   ? cr_error_oom(&s->err) : CR_OK;
+        return t && cr_rel_back_link(t, r, dest, true) ? cr_error_oom(&s->err) : CR_OK;
     }
     cr_collection *coll = cr_rel_coll(dest, r);
     bool same = coll->count == n;
@@ -265,6 +387,18 @@ static cr_status merge_set(cr_session *s, cr_instance *dest, cr_relationship *r,
         same = coll->items[i] == copies[i];
     if (same)
         return CR_OK;
+    for (size_t i = 0; i < coll->count && !st; i++)
+        st = touch(c, cr_instance_of(coll->items[i]));
+    for (size_t j = 0; j < n && !st; j++) {
+        cr_instance *t = cr_instance_of(copies[j]);
+        st = touch(c, t);
+        if (!st && r->back && !r->back->many) {
+            void *prev = *cr_rel_ref(t, r->back);
+            st = touch(c, prev ? cr_instance_of(prev) : NULL);
+        }
+    }
+    if (st)
+        return st;
     if (coll->capacity < n) {
         void **items = cr_realloc(coll->items, n * sizeof *items);
         if (!items)
@@ -281,7 +415,6 @@ static cr_status merge_set(cr_session *s, cr_instance *dest, cr_relationship *r,
     }
     void **old = coll->items;
     size_t nold = coll->count;
-    cr_status st = CR_OK;
     for (size_t j = 0; j < n && !st; j++) {
         bool had = false;
         for (size_t i = 0; i < nold && !had; i++)
@@ -329,7 +462,7 @@ static cr_status merge_rel(merge_ctx *c, cr_instance *src, cr_instance *dest, cr
             copies[ncopies++] = copy->obj;
     }
     if (!st)
-        st = merge_set(s, dest, r, copies, ncopies);
+        st = merge_set(c, dest, r, copies, ncopies);
     cr_free(copies);
     return st;
 }
@@ -360,20 +493,12 @@ static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relations
         in = target ? cr_instance_of(target) : NULL;
     }
     bool fresh = !in;
-    if (fresh && !(in = cr_instance_alloc(m, 0))) {
-        cr_error_oom(&s->err);
-        return NULL;
-    }
-    for (size_t i = 0; i < m->nfields; i++) {
-        cr_value v = cr_field_value(src, i);
-        if (cr_field_store(in, i, &v)) {
-            if (fresh)
-                cr_instance_destroy(in);
+    if (fresh) {
+        if (!(in = cr_instance_alloc(m, 0)) || !seen_put(&c->touched, in, c)) {
+            cr_instance_destroy(in);
             cr_error_oom(&s->err);
             return NULL;
         }
-    }
-    if (fresh) {
         for (size_t i = 0; i < m->nrels; i++)
             cr_relstate_of(in, i)->loaded = true;   /* a new object's are empty */
         s->unsaved = true;
@@ -381,6 +506,30 @@ static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relations
         in->order = ++s->order;
         in->session = s;
         cr_owner_link(s, in);
+    }
+    /* A copy takes src's fields now; an object of the session at the end
+     * (merge_end), when nothing can fail any more. */
+    for (size_t i = 0; i < m->nfields; i++) {
+        cr_value v = cr_field_value(src, i);
+        if (fresh) {
+            if (cr_field_store(in, i, &v))
+                return cr_error_oom(&s->err), NULL;
+            continue;
+        }
+        if (c->nputs == c->capputs) {
+            size_t cap = c->capputs ? 2 * c->capputs : 16;
+            merge_put *more = cr_realloc(c->puts, cap * sizeof *more);
+            if (!more)
+                return cr_error_oom(&s->err), NULL;
+            c->puts = more;
+            c->capputs = cap;
+        }
+        merge_put *p = &c->puts[c->nputs];
+        if (cr_field_prepare(in, i, &v, &p->prep))
+            return cr_error_oom(&s->err), NULL;
+        p->in = in;
+        p->field = i;
+        c->nputs++;
     }
     if (!seen_put(&c->done, src, in)) {
         cr_error_oom(&s->err);
@@ -424,10 +573,11 @@ void *cr_session_merge(cr_session *s, void *obj)
     }
     bool autoflush = s->autoflush;
     s->autoflush = false;
-    merge_ctx c = {s, {NULL, 0, 0}, {NULL, 0, 0}};
+    merge_ctx c;
+    memset(&c, 0, sizeof c);
+    c.s = s;
     cr_instance *in = merge_prefetch(&c, reached, nreached) ? NULL : merge_one(&c, src, NULL);
-    cr_free(c.done.slots);
-    cr_free(c.found.slots);
+    merge_end(&c, in != NULL);
     s->autoflush = autoflush;
     cr_free(reached);
     return in ? in->obj : NULL;

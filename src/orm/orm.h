@@ -178,6 +178,18 @@ cr_value cr_field_value(const cr_instance *in, size_t i);
 bool cr_value_same(const cr_value *a, const cr_value *b);
 /* Set field i from v, text and blobs copied into memory the object owns. */
 cr_status cr_field_store(cr_instance *in, size_t i, const cr_value *v);
+/* cr_field_store in two steps, for a caller that must not fail halfway:
+ * prepare copies v's text or blob (CR_ERR_NO_MEMORY: nothing to free), apply
+ * stores it and cannot fail (v's text is no longer read). A prepared value
+ * not applied is freed with cr_free(p->buf). */
+typedef struct cr_field_prep {
+    cr_value v;                  /* a scalar's value                          */
+    char *buf;                   /* a text or blob's copy, NUL-terminated     */
+    size_t len;
+} cr_field_prep;
+cr_status cr_field_prepare(const cr_instance *in, size_t i, const cr_value *v,
+                           cr_field_prep *out);
+void cr_field_apply(cr_instance *in, size_t i, cr_field_prep *p);
 /* Make the snapshot the field values now (copies); CR_ERR_NO_MEMORY leaves
  * the old one. */
 cr_status cr_snapshot_take(cr_instance *in);
