@@ -224,36 +224,48 @@ static bool merge_key(const cr_instance *src, cr_value *key)
     return has_key;
 }
 
-/* Every row the merge reads, read before it changes anything: the
- * session's object of each key reached (loaded when not in the identity
- * map, reloaded when expired) and the relationships of it that merge_set
- * replaces, so that a database error leaves the session as it was. What
- * they load stays, as a query's objects do: it is no change. */
-static cr_status merge_prefetch(merge_ctx *c, cr_instance *const *reached, size_t n)
+/* Whether merge_one follows relationship i of src, reached through via
+ * (whose other side it does not follow back). */
+static bool merge_follows(const cr_instance *src, size_t i, const cr_relationship *via)
+{
+    const cr_relationship *r = src->mapper->rels[i];
+    return (r->cascade & CR_CASCADE_MERGE) && !r->viewonly &&
+           cr_relstate_of(src, i)->loaded && !(via && r->back == via);
+}
+
+/* Every row the merge reads, read before it changes anything, along the
+ * path merge_one takes: the session's object of each key (loaded when not
+ * in the identity map, reloaded when expired) and the relationships of it
+ * that merge_set replaces, so that a database error leaves the session as
+ * it was. What they load stays, as a query's objects do: it is no change.
+ * cascade_collect checked the objects first. */
+static cr_status merge_prefetch(merge_ctx *c, cr_instance *src, const cr_relationship *via)
 {
     cr_session *s = c->s;
-    for (size_t i = 0; i < n; i++) {
-        const cr_mapper *m = reached[i]->mapper;
-        cr_value key[64];
-        if (!merge_key(reached[i], key))
+    if (src->session == s || seen_find(&c->found, src))
+        return CR_OK;
+    const cr_mapper *m = src->mapper;
+    cr_value key[64];
+    void *target = merge_key(src, key) ? cr_session_get_values(s, m, key, m->npk) : NULL;
+    if (s->err.cls)
+        return s->err.cls;
+    cr_instance *dest = target ? cr_instance_of(target) : NULL;
+    if (!seen_put(&c->found, src, dest ? (void *)dest : (void *)c))
+        return cr_error_oom(&s->err);
+    cr_status st = CR_OK;
+    for (size_t i = 0; i < m->nrels && !st; i++) {
+        cr_relationship *r = m->rels[i];
+        if (!merge_follows(src, i, via))
             continue;
-        void *target = cr_session_get_values(s, m, key, m->npk);
-        if (s->err.cls)
-            return s->err.cls;
-        cr_instance *dest = target ? cr_instance_of(target) : NULL;
-        if (!seen_put(&c->found, reached[i], dest ? (void *)dest : (void *)c))
-            return cr_error_oom(&s->err);
-        for (size_t r = 0; dest && dest->state == CR_INST_PERSISTENT && r < m->nrels; r++) {
-            cr_relationship *rel = m->rels[r];
-            if (!(rel->cascade & CR_CASCADE_MERGE) || rel->viewonly ||
-                !cr_relstate_of(reached[i], r)->loaded || cr_relstate_of(dest, r)->loaded)
-                continue;
-            cr_status st = cr_rel_load(s, dest, rel);
-            if (st)
-                return st;
-        }
+        if (dest && dest->state == CR_INST_PERSISTENT && !cr_relstate_of(dest, i)->loaded &&
+            (st = cr_rel_load(s, dest, r)))
+            break;
+        void **items, *one;
+        size_t n = cr_rel_members(src, r, &items, &one);
+        for (size_t j = 0; j < n && !st; j++)
+            st = merge_prefetch(c, cr_instance_of(items[j]), r);
     }
-    return CR_OK;
+    return st;
 }
 
 static void free_was(const cr_mapper *m, rel_was *w)
@@ -484,14 +496,8 @@ static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relations
         return was->value;
     const cr_mapper *m = src->mapper;
     struct seen_slot *found = seen_find(&c->found, src);
+    assert(found);   /* merge_prefetch took the same path */
     cr_instance *in = found && found->value != c ? found->value : NULL;
-    cr_value key[64];
-    if (!found && merge_key(src, key)) {   /* not reached by the prefetch: not expected */
-        void *target = cr_session_get_values(s, m, key, m->npk);
-        if (s->err.cls)
-            return NULL;
-        in = target ? cr_instance_of(target) : NULL;
-    }
     bool fresh = !in;
     if (fresh) {
         if (!(in = cr_instance_alloc(m, 0)) || !seen_put(&c->touched, in, c)) {
@@ -535,14 +541,9 @@ static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relations
         cr_error_oom(&s->err);
         return NULL;
     }
-    for (size_t i = 0; i < m->nrels; i++) {
-        cr_relationship *r = m->rels[i];
-        if (!(r->cascade & CR_CASCADE_MERGE) || r->viewonly ||
-            !cr_relstate_of(src, i)->loaded || (via && r->back == via))
-            continue;
-        if (merge_rel(c, src, in, r))
+    for (size_t i = 0; i < m->nrels; i++)
+        if (merge_follows(src, i, via) && merge_rel(c, src, in, m->rels[i]))
             return NULL;
-    }
     return in;
 }
 
@@ -564,21 +565,19 @@ void *cr_session_merge(cr_session *s, void *obj)
     if (cr_session_check(s) ||
         cascade_collect(s, src, CR_CASCADE_MERGE, true, &reached, &nreached))
         return NULL;
+    cr_free(reached);
     /* Autoflush before a copy is looked up by its key (as get does: only
      * when objects were added or deleted), none halfway through. */
     cr_value key[64];
-    if (merge_key(src, key) && s->unsaved && cr_session_autoflush(s)) {
-        cr_free(reached);
+    if (merge_key(src, key) && s->unsaved && cr_session_autoflush(s))
         return NULL;
-    }
     bool autoflush = s->autoflush;
     s->autoflush = false;
     merge_ctx c;
     memset(&c, 0, sizeof c);
     c.s = s;
-    cr_instance *in = merge_prefetch(&c, reached, nreached) ? NULL : merge_one(&c, src, NULL);
+    cr_instance *in = merge_prefetch(&c, src, NULL) ? NULL : merge_one(&c, src, NULL);
     merge_end(&c, in != NULL);
     s->autoflush = autoflush;
-    cr_free(reached);
     return in ? in->obj : NULL;
 }
