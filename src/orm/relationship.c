@@ -1,6 +1,7 @@
 /* relationship.c — relationships: declaration and resolution, the calls that change them with their back side, lazy loads, cascades. */
 #include "orm/orm.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -743,6 +744,7 @@ static cr_status collection_call(rel_call *c, void *obj, size_t offset, void *ch
     cr_status st = call_start(c, obj, offset, true, 0);
     if (!st)
         st = related_arg(c, child, t, false);
+    assert(st || *t);   /* related_arg refuses a NULL child */
     return st ? st : ensure_loaded(c);
 }
 
