@@ -23,8 +23,16 @@
 #define CUSER_RELS(R)                                                                  \
     R(posts,   MANY(CPost),    .back_populates = "author",                             \
                                .cascade = "all, delete-orphan", .order_by = "id")      \
-    R(tags,    MANY(CTag),     .secondary = "casc_user_tags", .order_by = "id")
+    R(tags,    MANY(CTag),     .secondary = "casc_user_tags", .order_by = "id")        \
+    R(badge,   ONE(CBadge),    .cascade = "all, delete-orphan")
 CR_MODEL(CUser, "casc_users", CUSER, CUSER_RELS)
+
+/* A one-to-one from the side without the key. */
+#define CBADGE(F)                                                                      \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(label,   STRING(20))                                                             \
+    F(user_id, INTEGER,     .foreign_key = "casc_users.id")
+CR_MODEL(CBadge, "casc_badges", CBADGE)
 
 #define CPOST(F)                                                                       \
     F(id,      INTEGER,     .primary_key = true)                                       \
@@ -352,6 +360,7 @@ static void test_expunge_cascade(void **state)
 static void test_pending_orphan(void **state)
 {
     (void)state;
+    char sql[120];
     cr_session *s = harness_session(engine, &keep_loaded);
     CUser *ann = seed(s), *bob = user("bob");
     S_OK(s, cr_session_add(s, bob));
@@ -401,15 +410,28 @@ static void test_pending_orphan(void **state)
     assert_int_equal(cr_object_state_of(x), CR_STATE_PENDING);
     assert_int_equal(ann->posts.count, 2);
     assert_int_equal(bob->posts.count, 3);
+    /* a one-to-one given another object: the pending one it held is out */
+    CBadge *b1 = cr_new(CBadge), *b2 = cr_new(CBadge);
+    assert_true(b1 && b2);
+    b1->label = "b1";
+    b2->label = "b2";
+    S_OK(s, cr_set_related(ann, badge, b1));
+    assert_int_equal(cr_object_state_of(b1), CR_STATE_PENDING);
+    S_OK(s, cr_set_related(ann, badge, b2));
+    assert_int_equal(cr_object_state_of(b1), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_object_state_of(b2), CR_STATE_PENDING);
     S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_badges"), 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM casc_badges WHERE user_id = %lld AND "
+             "label = 'b2'", (long long)ann->id);
+    assert_int_equal(query_int(sql), 1);
     assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 5);
     assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE user_id IS NULL"), 0);
-    char sql[120];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM casc_posts WHERE user_id = %lld AND title "
              "IN ('m1', 'm2', 'x')", (long long)bob->id);
     assert_int_equal(query_int(sql), 3);
     assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title IN ('y', 'z')"), 0);
-    harness_session_free(s);   /* frees y and z */
+    harness_session_free(s);   /* frees y, z and b1 */
 }
 
 /* ---- refresh-expire ---- */
@@ -960,7 +982,8 @@ int main(int argc, char **argv)
     md = cr_metadata_new(NULL);
     md_cycle = cr_metadata_new(NULL);
     if (!md || !md_cycle || CUser_define(md) || CPost_define(md) || CTag_define(md) ||
-        CUserTags_define(&user_tags, md, "casc_user_tags") || cr_metadata_configure(md) ||
+        CUserTags_define(&user_tags, md, "casc_user_tags") || CBadge_define(md) ||
+        cr_metadata_configure(md) ||
         PDept_define(md_cycle) || PEmp_define(md_cycle) || QDept_define(md_cycle) ||
         QEmp_define(md_cycle) || VPerson_define(md_cycle) || VBall_define(md_cycle) ||
         cr_metadata_configure(md_cycle)) {
