@@ -307,10 +307,16 @@ CR_API cr_status cr_session_commit_nested(cr_session *s);
 CR_API cr_status cr_session_rollback_nested(cr_session *s);
 
 /* Reload the object's fields from its row now (session.refresh); a row
- * gone is CR_ERR_OBJECT_DELETED. Changes not flushed are lost. It first
- * expires the object as cr_session_expire does (its relationships become
- * unloaded, the objects they reach along refresh-expire cascades expired),
- * then reloads its fields only. */
+ * gone is CR_ERR_OBJECT_DELETED. Changes not flushed are lost (it
+ * autoflushes first). It first expires the object as cr_session_expire does
+ * (its relationships become unloaded, the objects they reach along
+ * refresh-expire cascades expired), then reloads its fields and, as
+ * SQLAlchemy's refresh does, the relationships that load eagerly by
+ * default: .lazy = CR_LOAD_JOINED ones in the same SELECT (LEFT OUTER
+ * JOIN), CR_LOAD_SELECTIN ones by SELECT ... IN after it, and down the
+ * chain the eager relationships of the objects so loaded. Lazy ones stay
+ * unloaded (cr_load loads them); related objects already in the session
+ * and not expired keep their fields, as a query leaves them. */
 CR_API cr_status cr_session_refresh(cr_session *s, void *obj);
 /* Mark one object, or all, expired (session.expire / expire_all). Every
  * relationship of an expired object becomes unloaded, its changes not
@@ -338,9 +344,15 @@ CR_API cr_status cr_session_expunge_all(cr_session *s);
  * delete-orphan). Returns the session's object, NULL on error (on the
  * session). What it would merge is checked first: a relationship holding
  * an object of the wrong model, or one that cannot resolve, is refused
- * naming it before anything changes; a database error or out of memory
- * halfway leaves the copies made before it. obj and what it reaches are
- * left to their owner. Autoflush runs before, not during. */
+ * naming it before anything changes. A merge that fails leaves the session
+ * as it was: every row it needs (the object of each key, the relationships
+ * of those it replaces) is read before it changes anything, so a database
+ * error changes nothing (what those reads loaded stays loaded, unchanged,
+ * as after a query); out of memory halfway puts back the relationships it
+ * changed and drops the copies it made, and the fields it copies onto
+ * objects of the session are copied last, when nothing can fail. obj and
+ * what it reaches are left to their owner. Autoflush runs before, not
+ * during. */
 CR_API void *cr_session_merge(cr_session *s, void *obj);
 
 /* The object of this primary key (session.get): from the identity map when
@@ -550,7 +562,16 @@ CR_API cr_session *cr_query_session(const cr_stmt *q);
  * related object once that one is inserted (generated keys included),
  * inserts and deletes rows of the association table as many-to-many
  * collections change, and sets the foreign key of a child removed from a
- * one-to-many collection to NULL — or deletes it, with delete-orphan.
+ * one-to-many collection to NULL — or deletes it, with delete-orphan. A
+ * pending child (never flushed) that leaves a delete-orphan relationship —
+ * cr_remove(user, posts, post), cr_set_related(post, author, NULL), a
+ * one-to-one given another object — leaves the session at once, as
+ * SQLAlchemy expunges it: no INSERT (it has no row to delete), transient,
+ * and still the session's to free (cr_object_free refuses it), with what
+ * its loaded relationships with the expunge cascade reach. Appended to a
+ * parent again (or added), it is pending again; moved to another parent
+ * directly (cr_append(bob, posts, post), cr_set_related(post, author, bob))
+ * it is no orphan and is inserted under that parent.
  * Deleting an object deletes its children along "delete" cascades (loading
  * a collection not loaded, unless passive_deletes leaves them to the
  * database's ON DELETE CASCADE), sets their foreign key to NULL otherwise,

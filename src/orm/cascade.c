@@ -134,12 +134,18 @@ static cr_status cascade_collect(cr_session *s, cr_instance *in, unsigned bit, b
     return CR_OK;
 }
 
-cr_status cr_cascade_expunge(cr_session *s, cr_instance *in)
+cr_status cr_cascade_expunge_list(cr_session *s, cr_instance *in, cr_instance ***out,
+                                  size_t *nout)
 {
     assert(s && in && in->session == s);
+    return cascade_collect(s, in, CR_CASCADE_EXPUNGE, false, out, nout);
+}
+
+cr_status cr_cascade_expunge(cr_session *s, cr_instance *in)
+{
     cr_instance **list = NULL;
     size_t n = 0;
-    cr_status st = cascade_collect(s, in, CR_CASCADE_EXPUNGE, false, &list, &n);
+    cr_status st = cr_cascade_expunge_list(s, in, &list, &n);
     if (st)
         return st;
     for (size_t i = 0; i < n; i++)
@@ -174,22 +180,200 @@ cr_status cr_cascade_expire(cr_session *s, cr_instance *in)
 
 /* ---- merge ---- */
 
+/* A field value a merge copies onto an object of the session: applied once
+ * nothing can fail any more. */
+typedef struct merge_put {
+    cr_instance *in;
+    size_t field;
+    cr_field_prep prep;
+} merge_put;
+
+/* A relationship of an object as it was before the merge changed it. */
+typedef struct rel_was {
+    void *one;                   /* a ONE's pointer                           */
+    void **items;                /* a collection's members (heap), count      */
+    size_t count;
+    bool loaded, changed;
+} rel_was;
+
 typedef struct merge_ctx {
     cr_session *s;
     seen_map done;               /* source instance -> the session's copy     */
+    seen_map found;              /* source instance -> the session's object of
+                                  * its key, as merge_prefetch found it (the
+                                  * ctx itself: no row)                       */
+    /* What a merge that fails halfway (out of memory) puts back: */
+    seen_map touched;            /* object -> its rel_was array, saved before
+                                  * the merge first changed a relationship of
+                                  * it; a copy the merge made -> the ctx      */
+    merge_put *puts;
+    size_t nputs, capputs;
 } merge_ctx;
 
 static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relationship *via);
 
+/* src's primary key into key; false when part of it is NULL (a new object). */
+static bool merge_key(const cr_instance *src, cr_value *key)
+{
+    const cr_mapper *m = src->mapper;
+    bool has_key = true;
+    for (size_t k = 0; k < m->npk; k++) {
+        key[k] = cr_field_value(src, m->pk[k]);
+        has_key = has_key && key[k].type != CR_NULL;
+    }
+    return has_key;
+}
+
+/* Whether merge_one follows relationship i of src, reached through via
+ * (whose other side it does not follow back). */
+static bool merge_follows(const cr_instance *src, size_t i, const cr_relationship *via)
+{
+    const cr_relationship *r = src->mapper->rels[i];
+    return (r->cascade & CR_CASCADE_MERGE) && !r->viewonly &&
+           cr_relstate_of(src, i)->loaded && !(via && r->back == via);
+}
+
+/* Every row the merge reads, read before it changes anything, along the
+ * path merge_one takes: the session's object of each key (loaded when not
+ * in the identity map, reloaded when expired) and the relationships of it
+ * that merge_set replaces, so that a database error leaves the session as
+ * it was. What they load stays, as a query's objects do: it is no change.
+ * cascade_collect checked the objects first. */
+static cr_status merge_prefetch(merge_ctx *c, cr_instance *src, const cr_relationship *via)
+{
+    cr_session *s = c->s;
+    if (src->session == s || seen_find(&c->found, src))
+        return CR_OK;
+    const cr_mapper *m = src->mapper;
+    cr_value key[64];
+    void *target = merge_key(src, key) ? cr_session_get_values(s, m, key, m->npk) : NULL;
+    if (s->err.cls)
+        return s->err.cls;
+    cr_instance *dest = target ? cr_instance_of(target) : NULL;
+    if (!seen_put(&c->found, src, dest ? (void *)dest : (void *)c))
+        return cr_error_oom(&s->err);
+    cr_status st = CR_OK;
+    for (size_t i = 0; i < m->nrels && !st; i++) {
+        cr_relationship *r = m->rels[i];
+        if (!merge_follows(src, i, via))
+            continue;
+        if (dest && dest->state == CR_INST_PERSISTENT && !cr_relstate_of(dest, i)->loaded &&
+            (st = cr_rel_load(s, dest, r)))
+            break;
+        void **items, *one;
+        size_t n = cr_rel_members(src, r, &items, &one);
+        for (size_t j = 0; j < n && !st; j++)
+            st = merge_prefetch(c, cr_instance_of(items[j]), r);
+    }
+    return st;
+}
+
+static void free_was(const cr_mapper *m, rel_was *w)
+{
+    for (size_t i = 0; i < m->nrels; i++)
+        cr_free(w[i].items);
+    cr_free(w);
+}
+
+/* Save the relationships of `in` before the merge first changes one of
+ * them (a copy it made needs nothing: it goes whole). */
+static cr_status touch(merge_ctx *c, cr_instance *in)
+{
+    if (!in || seen_find(&c->touched, in))
+        return CR_OK;
+    const cr_mapper *m = in->mapper;
+    rel_was *w = cr_calloc(m->nrels ? m->nrels : 1, sizeof *w);
+    bool ok = w != NULL;
+    for (size_t i = 0; ok && i < m->nrels; i++) {
+        const cr_relationship *r = m->rels[i];
+        const cr_relstate *rs = cr_relstate_of(in, i);
+        w[i].loaded = rs->loaded;
+        w[i].changed = rs->changed;
+        if (!r->many) {
+            w[i].one = *cr_rel_ref(in, r);
+            continue;
+        }
+        const cr_collection *coll = cr_rel_coll(in, r);
+        w[i].count = coll->count;
+        if (coll->count && (ok = (w[i].items = cr_malloc(coll->count * sizeof(void *))) != NULL))
+            memcpy(w[i].items, coll->items, coll->count * sizeof(void *));
+    }
+    if (ok && seen_put(&c->touched, in, w))
+        return CR_OK;
+    if (w)
+        free_was(m, w);
+    return cr_error_oom(&c->s->err);
+}
+
+/* Put an object's relationships back as touch saved them. A collection
+ * only grew in between (its capacity), so the old members fit. */
+static void restore_was(cr_instance *in, const rel_was *w)
+{
+    for (size_t i = 0; i < in->mapper->nrels; i++) {
+        const cr_relationship *r = in->mapper->rels[i];
+        cr_relstate *rs = cr_relstate_of(in, i);
+        rs->loaded = w[i].loaded;
+        rs->changed = w[i].changed;
+        if (!r->many) {
+            *cr_rel_ref(in, r) = w[i].one;
+            continue;
+        }
+        cr_collection *coll = cr_rel_coll(in, r);
+        assert(coll->capacity >= w[i].count);
+        if (w[i].count)
+            memcpy(coll->items, w[i].items, w[i].count * sizeof(void *));
+        coll->count = w[i].count;
+    }
+}
+
+/* The end of a merge: on success the field values are copied in (nothing
+ * can fail there); on failure the relationships are put back and the
+ * copies it made dropped, so that the session is as it was. */
+static void merge_end(merge_ctx *c, bool ok)
+{
+    for (size_t i = 0; i < c->nputs; i++) {
+        if (ok)
+            cr_field_apply(c->puts[i].in, c->puts[i].field, &c->puts[i].prep);
+        else
+            cr_free(c->puts[i].prep.buf);
+    }
+    cr_free(c->puts);
+    /* Put back first: a copy to drop is then named by no object kept. */
+    for (size_t i = 0; i < c->touched.cap; i++) {
+        struct seen_slot *e = &c->touched.slots[i];
+        if (!e->key || e->value == c)
+            continue;
+        if (!ok)
+            restore_was((cr_instance *)e->key, e->value);
+        free_was(((const cr_instance *)e->key)->mapper, e->value);
+    }
+    for (size_t i = 0; !ok && i < c->touched.cap; i++) {
+        struct seen_slot *e = &c->touched.slots[i];
+        if (!e->key || e->value != c)
+            continue;
+        cr_instance *copy = (cr_instance *)e->key;
+        cr_session_expunge_instance(c->s, copy);
+        cr_instance_destroy(copy);
+    }
+    cr_free(c->touched.slots);
+    cr_free(c->done.slots);
+    cr_free(c->found.slots);
+}
+
 /* Point dest's relationship r at the copies (n of them; a ONE: 0 or 1),
- * keeping the other sides in step as cr_set_related / cr_append would. */
-static cr_status merge_set(cr_session *s, cr_instance *dest, cr_relationship *r, void **copies,
+ * keeping the other sides in step as cr_set_related / cr_append would.
+ * Every object it changes is touched first. */
+static cr_status merge_set(merge_ctx *c, cr_instance *dest, cr_relationship *r, void **copies,
                            size_t n)
 {
+    cr_session *s = c->s;
     cr_relstate *rs = cr_relstate_of(dest, r->index);
+    cr_status st = touch(c, dest);
+    if (st)
+        return st;
     if (!rs->loaded) {
         if (dest->state == CR_INST_PERSISTENT) {
-            cr_status st = cr_rel_load(s, dest, r);   /* the old members, to let go of */
+            st = cr_rel_load(s, dest, r);   /* the old members, to let go of */
             if (st)
                 return st;
         }
@@ -200,11 +384,14 @@ static cr_status merge_set(cr_session *s, cr_instance *dest, cr_relationship *r,
         void *now = n ? copies[0] : NULL;
         if (*ref == now)
             return CR_OK;
-        if (*ref)
-            cr_rel_back_link(cr_instance_of(*ref), r, dest, false);
+        cr_instance *old = *ref ? cr_instance_of(*ref) : NULL;
+        cr_instance *t = now ? cr_instance_of(now) : NULL;
+        if ((st = touch(c, old)) || (st = touch(c, t)))
+            return st;
+        if (old)
+            cr_rel_back_link(old, r, dest, false);
         *ref = now;
-        return now && cr_rel_back_link(cr_instance_of(now), r, dest, true)
-                   ? cr_error_oom(&s->err) : CR_OK;
+        return t && cr_rel_back_link(t, r, dest, true) ? cr_error_oom(&s->err) : CR_OK;
     }
     cr_collection *coll = cr_rel_coll(dest, r);
     bool same = coll->count == n;
@@ -212,6 +399,18 @@ static cr_status merge_set(cr_session *s, cr_instance *dest, cr_relationship *r,
         same = coll->items[i] == copies[i];
     if (same)
         return CR_OK;
+    for (size_t i = 0; i < coll->count && !st; i++)
+        st = touch(c, cr_instance_of(coll->items[i]));
+    for (size_t j = 0; j < n && !st; j++) {
+        cr_instance *t = cr_instance_of(copies[j]);
+        st = touch(c, t);
+        if (!st && r->back && !r->back->many) {
+            void *prev = *cr_rel_ref(t, r->back);
+            st = touch(c, prev ? cr_instance_of(prev) : NULL);
+        }
+    }
+    if (st)
+        return st;
     if (coll->capacity < n) {
         void **items = cr_realloc(coll->items, n * sizeof *items);
         if (!items)
@@ -228,7 +427,6 @@ static cr_status merge_set(cr_session *s, cr_instance *dest, cr_relationship *r,
     }
     void **old = coll->items;
     size_t nold = coll->count;
-    cr_status st = CR_OK;
     for (size_t j = 0; j < n && !st; j++) {
         bool had = false;
         for (size_t i = 0; i < nold && !had; i++)
@@ -276,7 +474,7 @@ static cr_status merge_rel(merge_ctx *c, cr_instance *src, cr_instance *dest, cr
             copies[ncopies++] = copy->obj;
     }
     if (!st)
-        st = merge_set(s, dest, r, copies, ncopies);
+        st = merge_set(c, dest, r, copies, ncopies);
     cr_free(copies);
     return st;
 }
@@ -297,31 +495,16 @@ static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relations
     if (was)
         return was->value;
     const cr_mapper *m = src->mapper;
-    cr_value key[64];
-    bool has_key = true;
-    for (size_t k = 0; k < m->npk; k++) {
-        key[k] = cr_field_value(src, m->pk[k]);
-        has_key = has_key && key[k].type != CR_NULL;
-    }
-    void *target = has_key ? cr_session_get_values(s, m, key, m->npk) : NULL;
-    if (s->err.cls)
-        return NULL;
-    cr_instance *in = target ? cr_instance_of(target) : NULL;
+    struct seen_slot *found = seen_find(&c->found, src);
+    assert(found);   /* merge_prefetch took the same path */
+    cr_instance *in = found && found->value != c ? found->value : NULL;
     bool fresh = !in;
-    if (fresh && !(in = cr_instance_alloc(m, 0))) {
-        cr_error_oom(&s->err);
-        return NULL;
-    }
-    for (size_t i = 0; i < m->nfields; i++) {
-        cr_value v = cr_field_value(src, i);
-        if (cr_field_store(in, i, &v)) {
-            if (fresh)
-                cr_instance_destroy(in);
+    if (fresh) {
+        if (!(in = cr_instance_alloc(m, 0)) || !seen_put(&c->touched, in, c)) {
+            cr_instance_destroy(in);
             cr_error_oom(&s->err);
             return NULL;
         }
-    }
-    if (fresh) {
         for (size_t i = 0; i < m->nrels; i++)
             cr_relstate_of(in, i)->loaded = true;   /* a new object's are empty */
         s->unsaved = true;
@@ -330,18 +513,37 @@ static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relations
         in->session = s;
         cr_owner_link(s, in);
     }
+    /* A copy takes src's fields now; an object of the session at the end
+     * (merge_end), when nothing can fail any more. */
+    for (size_t i = 0; i < m->nfields; i++) {
+        cr_value v = cr_field_value(src, i);
+        if (fresh) {
+            if (cr_field_store(in, i, &v))
+                return cr_error_oom(&s->err), NULL;
+            continue;
+        }
+        if (c->nputs == c->capputs) {
+            size_t cap = c->capputs ? 2 * c->capputs : 16;
+            merge_put *more = cr_realloc(c->puts, cap * sizeof *more);
+            if (!more)
+                return cr_error_oom(&s->err), NULL;
+            c->puts = more;
+            c->capputs = cap;
+        }
+        merge_put *p = &c->puts[c->nputs];
+        if (cr_field_prepare(in, i, &v, &p->prep))
+            return cr_error_oom(&s->err), NULL;
+        p->in = in;
+        p->field = i;
+        c->nputs++;
+    }
     if (!seen_put(&c->done, src, in)) {
         cr_error_oom(&s->err);
         return NULL;
     }
-    for (size_t i = 0; i < m->nrels; i++) {
-        cr_relationship *r = m->rels[i];
-        if (!(r->cascade & CR_CASCADE_MERGE) || r->viewonly ||
-            !cr_relstate_of(src, i)->loaded || (via && r->back == via))
-            continue;
-        if (merge_rel(c, src, in, r))
+    for (size_t i = 0; i < m->nrels; i++)
+        if (merge_follows(src, i, via) && merge_rel(c, src, in, m->rels[i]))
             return NULL;
-    }
     return in;
 }
 
@@ -366,16 +568,16 @@ void *cr_session_merge(cr_session *s, void *obj)
     cr_free(reached);
     /* Autoflush before a copy is looked up by its key (as get does: only
      * when objects were added or deleted), none halfway through. */
-    bool keyed = true;
-    for (size_t k = 0; k < src->mapper->npk && keyed; k++)
-        keyed = cr_field_value(src, src->mapper->pk[k]).type != CR_NULL;
-    if (keyed && s->unsaved && cr_session_autoflush(s))
+    cr_value key[64];
+    if (merge_key(src, key) && s->unsaved && cr_session_autoflush(s))
         return NULL;
     bool autoflush = s->autoflush;
     s->autoflush = false;
-    merge_ctx c = {s, {NULL, 0, 0}};
-    cr_instance *in = merge_one(&c, src, NULL);
+    merge_ctx c;
+    memset(&c, 0, sizeof c);
+    c.s = s;
+    cr_instance *in = merge_prefetch(&c, src, NULL) ? NULL : merge_one(&c, src, NULL);
+    merge_end(&c, in != NULL);
     s->autoflush = autoflush;
-    cr_free(c.done.slots);
     return in ? in->obj : NULL;
 }

@@ -255,27 +255,44 @@ static void store_scalar(cr_instance *in, size_t i, const cr_value *v)
     }
 }
 
-cr_status cr_field_store(cr_instance *in, size_t i, const cr_value *v)
+cr_status cr_field_prepare(const cr_instance *in, size_t i, const cr_value *v,
+                           cr_field_prep *out)
+{
+    out->v = *v;
+    out->buf = NULL;
+    out->len = 0;
+    if (!is_bytes(in->mapper->fields[i].kind) || v->type == CR_NULL)
+        return CR_OK;
+    const void *src;
+    size_t len = value_bytes(v, &src);
+    char *buf = cr_malloc(len + 1);
+    if (!buf)
+        return CR_ERR_NO_MEMORY;
+    out->buf = copy_into(buf, src, len);
+    out->len = len;
+    return CR_OK;
+}
+
+void cr_field_apply(cr_instance *in, size_t i, cr_field_prep *p)
 {
     if (!is_bytes(in->mapper->fields[i].kind)) {
-        store_scalar(in, i, v);
-        return CR_OK;
-    }
-    char *copy = NULL;
-    size_t len = 0;
-    if (v->type != CR_NULL) {
-        const void *src;
-        len = value_bytes(v, &src);
-        char *buf = cr_malloc(len + 1);
-        if (!buf)
-            return CR_ERR_NO_MEMORY;
-        copy = copy_into(buf, src, len);
+        store_scalar(in, i, &p->v);
+        return;
     }
     void *old = in->fbuf[i];
-    in->fbuf[i] = copy;
-    point(in, in->obj, i, copy, len);
+    in->fbuf[i] = p->buf;
+    point(in, in->obj, i, p->buf, p->len);
+    p->buf = NULL;
     if (old != buffer_of(in, in->snap, i))
         release(in, old);
+}
+
+cr_status cr_field_store(cr_instance *in, size_t i, const cr_value *v)
+{
+    cr_field_prep p;
+    if (cr_field_prepare(in, i, v, &p))
+        return CR_ERR_NO_MEMORY;
+    cr_field_apply(in, i, &p);
     return CR_OK;
 }
 

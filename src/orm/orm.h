@@ -178,6 +178,18 @@ cr_value cr_field_value(const cr_instance *in, size_t i);
 bool cr_value_same(const cr_value *a, const cr_value *b);
 /* Set field i from v, text and blobs copied into memory the object owns. */
 cr_status cr_field_store(cr_instance *in, size_t i, const cr_value *v);
+/* cr_field_store in two steps, for a caller that must not fail halfway:
+ * prepare copies v's text or blob (CR_ERR_NO_MEMORY: nothing to free), apply
+ * stores it and cannot fail (v's text is no longer read). A prepared value
+ * not applied is freed with cr_free(p->buf). */
+typedef struct cr_field_prep {
+    cr_value v;                  /* a scalar's value                          */
+    char *buf;                   /* a text or blob's copy, NUL-terminated     */
+    size_t len;
+} cr_field_prep;
+cr_status cr_field_prepare(const cr_instance *in, size_t i, const cr_value *v,
+                           cr_field_prep *out);
+void cr_field_apply(cr_instance *in, size_t i, cr_field_prep *p);
 /* Make the snapshot the field values now (copies); CR_ERR_NO_MEMORY leaves
  * the old one. */
 cr_status cr_snapshot_take(cr_instance *in);
@@ -295,6 +307,10 @@ cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan);
  * expire it and what it reaches along refresh-expire (loaded
  * relationships only, as SQLAlchemy's cascade_iterator). */
 cr_status cr_cascade_expunge(cr_session *s, cr_instance *in);
+/* What cr_cascade_expunge would take out, in first, without taking it:
+ * the caller frees *out. */
+cr_status cr_cascade_expunge_list(cr_session *s, cr_instance *in, cr_instance ***out,
+                                  size_t *nout);
 cr_status cr_cascade_expire(cr_session *s, cr_instance *in);
 /* Load what the query's loader options ask for the objects it loaded. */
 cr_status cr_rel_eager(cr_session *s, cr_stmt *q, const cr_mapper *m, void **objs, size_t n);
@@ -331,5 +347,10 @@ void *cr_session_object_at(cr_session *s, const cr_mapper *m, const cr_row *row,
 cr_objects *cr_session_all_params(cr_session *s, cr_stmt *q, const cr_param *params);
 /* Reload one object by its key (refresh / an expired object handed out). */
 cr_status cr_instance_reload(cr_session *s, cr_instance *in);
+/* cr_session_refresh's reload of an expired object: its fields, and the
+ * relationships that load eagerly by default (joined in its SELECT,
+ * selectin after it, as SQLAlchemy's refresh does); a row gone is
+ * CR_ERR_OBJECT_DELETED. */
+cr_status cr_instance_refresh(cr_session *s, cr_instance *in);
 
 #endif

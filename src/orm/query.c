@@ -1,6 +1,7 @@
 /* query.c — ORM queries: statements of a model, rows to objects through the identity map, get, refresh, merge. */
 #include "orm/orm.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -475,6 +476,18 @@ static void key_params(const cr_mapper *m, const cr_value *key, cr_param *params
     params[m->npk] = (cr_param){NULL, {CR_NULL, {0}}};
 }
 
+/* ObjectDeletedError: the object's row is not there. */
+static cr_status row_gone(cr_session *s, const cr_instance *in)
+{
+    cr_buf b;
+    cr_buf_init(&b);
+    cr_describe(in, &b);
+    cr_status st = cr_session_fail(s, CR_ERR_OBJECT_DELETED, "Instance '%s' has been deleted, "
+                                   "or its row is otherwise not present.", cr_buf_cstr(&b));
+    cr_buf_free(&b);
+    return st;
+}
+
 cr_status cr_instance_reload(cr_session *s, cr_instance *in)
 {
     cr_value key[64];
@@ -494,18 +507,45 @@ cr_status cr_instance_reload(cr_session *s, cr_instance *in)
             cr_error_copy(&s->err, e);
             st = e->cls;
         } else {
-            cr_buf b;
-            cr_buf_init(&b);
-            cr_describe(in, &b);
-            st = cr_session_fail(s, CR_ERR_OBJECT_DELETED, "Instance '%s' has been deleted, or "
-                                 "its row is otherwise not present.", cr_buf_cstr(&b));
-            cr_buf_free(&b);
+            st = row_gone(s, in);
         }
     }
     if (row)
         st = cr_instance_load_row(in, row, 0, &s->err);
     cr_result_free(r);
     return st;
+}
+
+cr_status cr_instance_refresh(cr_session *s, cr_instance *in)
+{
+    assert(in->expired && in->session == s);
+    const cr_mapper *m = in->mapper;
+    bool eager = false;
+    for (size_t i = 0; i < m->nrels && !eager; i++)
+        eager = m->rels[i]->lazy == CR_LOAD_JOINED || m->rels[i]->lazy == CR_LOAD_SELECTIN;
+    if (!eager)
+        return cr_instance_reload(s, in);
+    /* The query path: its row reloads the expired object, its joins and
+     * SELECT ... IN fill the relationships (and theirs, down the chain). */
+    cr_value key[64];
+    for (size_t k = 0; k < m->npk; k++)
+        key[k] = cr_snap_value(in, m->pk[k]);
+    cr_param params[9];
+    cr_stmt *q = select_by_key(s, m);
+    if (!q)
+        return cr_error_oom(&s->err);
+    key_params(m, key, params);
+    bool autoflush = s->autoflush;
+    s->autoflush = false;   /* the refresh flushed before it expired the object */
+    size_t seen;
+    cr_objects *list = load(s, q, params, 0, &seen);
+    s->autoflush = autoflush;
+    if (!list)
+        return s->err.cls ? s->err.cls : cr_error_oom(&s->err);
+    bool found = list->count > 0;
+    assert(!found || (list->count == 1 && list->items[0] == in->obj));
+    cr_objects_free(list);
+    return found ? CR_OK : row_gone(s, in);
 }
 
 /* The key values converted to what the key fields hold (5 for a text key

@@ -1,6 +1,7 @@
 /* relationship.c — relationships: declaration and resolution, the calls that change them with their back side, lazy loads, cascades. */
 #include "orm/orm.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -743,6 +744,7 @@ static cr_status collection_call(rel_call *c, void *obj, size_t offset, void *ch
     cr_status st = call_start(c, obj, offset, true, 0);
     if (!st)
         st = related_arg(c, child, t, false);
+    assert(st || *t);   /* related_arg refuses a NULL child */
     return st ? st : ensure_loaded(c);
 }
 
@@ -752,6 +754,38 @@ static void collection_changed(rel_call *c, cr_instance *t)
 {
     cr_relstate_of(c->in, c->r->index)->changed = true;
     note_change(c->in, t);
+}
+
+/* A pending orphan: a child never flushed that leaves a one-to-many (or a
+ * one-to-one from the side without the key) with delete-orphan. SQLAlchemy
+ * expunges it there and then (the remove event of unitofwork.py): it has
+ * no row to delete, and its INSERT would carry a NULL key. It is taken out
+ * with what its loaded expunge cascades reach, and stays the session's to
+ * free, as a pending child the delete cascade reaches does. What it takes
+ * is collected before the call changes anything, so that running out of
+ * memory changes nothing. */
+typedef struct orphan_out {
+    cr_session *s;               /* NULL: t is no pending orphan              */
+    cr_instance **list;
+    size_t n;
+} orphan_out;
+
+/* r: the relationship t leaves (NULL: none). */
+static cr_status orphan_prepare(const cr_relationship *r, cr_instance *t, orphan_out *o)
+{
+    memset(o, 0, sizeof *o);
+    if (!r || !t || !t->session || t->state != CR_INST_PENDING || r->kind != CR_REL_ONE_TO_MANY ||
+        !(r->cascade & CR_CASCADE_DELETE_ORPHAN) || r->viewonly)
+        return CR_OK;
+    o->s = t->session;   /* the child's: the parent may be in no session */
+    return cr_cascade_expunge_list(o->s, t, &o->list, &o->n);
+}
+
+static void orphan_finish(orphan_out *o)
+{
+    for (size_t i = 0; i < o->n; i++)
+        cr_session_take_out(o->s, o->list[i]);
+    cr_free(o->list);
 }
 
 cr_status cr_object_append(void *obj, size_t offset, void *child)
@@ -787,11 +821,17 @@ cr_status cr_object_remove(void *obj, size_t offset, void *child)
     cr_status st = collection_call(&c, obj, offset, child, &t);
     if (st)
         return st;
-    if (!cr_collection_drop(cr_rel_coll(c.in, c.r), child))
+    cr_collection *coll = cr_rel_coll(c.in, c.r);
+    if (!cr_collection_has(coll, child))
         return call_fail(&c, CR_ERR_INVALID_REQUEST, "the %s object is not in the "
                          "collection%s", t->mapper->name, NULL);
+    orphan_out o;
+    if ((st = orphan_prepare(c.r, t, &o)))
+        return st;
+    cr_collection_drop(coll, child);
     collection_changed(&c, t);
     cr_rel_back_link(t, c.r, c.in, false);
+    orphan_finish(&o);
     return CR_OK;
 }
 
@@ -816,6 +856,14 @@ cr_status cr_object_set_related(void *obj, size_t offset, void *target)
         return CR_OK;
     }
     cr_instance *oin = old ? cr_instance_of(old) : NULL;
+    /* Orphaned: the old target of a one-to-one, or this object itself when
+     * it leaves its parent's collection for none (moved to another parent,
+     * it is saved under that one). */
+    orphan_out o;
+    bool to_one = c.r->kind == CR_REL_MANY_TO_ONE;
+    if ((st = orphan_prepare(!to_one ? c.r : oin && !t ? c.r->back : NULL, to_one ? c.in : oin,
+                             &o)))
+        return st;
     if (oin)
         cr_rel_back_link(oin, c.r, c.in, false);
     *ref = target;
@@ -823,6 +871,7 @@ cr_status cr_object_set_related(void *obj, size_t offset, void *target)
     note_change(c.in, t);
     if (oin)
         note_change(oin, NULL);
+    orphan_finish(&o);
     if (t) {
         /* one-to-one: the target's previous partner lets go of it */
         if (c.r->back && !c.r->back->many) {

@@ -742,7 +742,7 @@ cr_status cr_session_refresh(cr_session *s, void *obj)
         return not_in_session(s, in, "refresh");
     if ((st = cr_cascade_expire(s, in)))
         return st;
-    return cr_instance_reload(s, in);
+    return cr_instance_refresh(s, in);
 }
 
 void cr_session_set_autoflush(cr_session *s, bool on)

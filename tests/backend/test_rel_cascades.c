@@ -23,8 +23,16 @@
 #define CUSER_RELS(R)                                                                  \
     R(posts,   MANY(CPost),    .back_populates = "author",                             \
                                .cascade = "all, delete-orphan", .order_by = "id")      \
-    R(tags,    MANY(CTag),     .secondary = "casc_user_tags", .order_by = "id")
+    R(tags,    MANY(CTag),     .secondary = "casc_user_tags", .order_by = "id")        \
+    R(badge,   ONE(CBadge),    .cascade = "all, delete-orphan")
 CR_MODEL(CUser, "casc_users", CUSER, CUSER_RELS)
+
+/* A one-to-one from the side without the key. */
+#define CBADGE(F)                                                                      \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(label,   STRING(20))                                                             \
+    F(user_id, INTEGER,     .foreign_key = "casc_users.id")
+CR_MODEL(CBadge, "casc_badges", CBADGE)
 
 #define CPOST(F)                                                                       \
     F(id,      INTEGER,     .primary_key = true)                                       \
@@ -227,8 +235,11 @@ static void create_cycle_tables(const char *prefix)
 static int setup(void **state)
 {
     (void)state;
-    harness_recreate(engine, md);
     cr_conn *c = connect_ok(engine);
+    drop_table(c, "casc_posts_gone");   /* test_merge_fails_whole's, had it failed on MySQL */
+    cr_conn_close(c);
+    harness_recreate(engine, md);
+    c = connect_ok(engine);
     drop_cycle_tables(c);
     ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
     cr_conn_close(c);
@@ -337,6 +348,90 @@ static void test_expunge_cascade(void **state)
     assert_int_equal(cr_object_free(b1), CR_OK);
     assert_int_equal(cr_object_free(bob), CR_OK);
     harness_session_free(s);
+}
+
+/* ---- pending orphans ---- */
+
+/* A child never flushed that leaves a delete-orphan collection leaves the
+ * session there and then, as SQLAlchemy expunges it: it has no row to
+ * delete, and an INSERT would give it a NULL key. The session still frees
+ * it; appended to a parent again, it is back. A pending child moved to
+ * another parent is inserted under that one. */
+static void test_pending_orphan(void **state)
+{
+    (void)state;
+    char sql[120];
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s), *bob = user("bob");
+    S_OK(s, cr_session_add(s, bob));
+    S_OK(s, cr_session_flush(s));
+    /* appended, then removed */
+    CPost *x = post("x");
+    S_OK(s, cr_append(ann, posts, x));
+    assert_int_equal(cr_object_state_of(x), CR_STATE_PENDING);
+    S_OK(s, cr_remove(ann, posts, x));
+    assert_int_equal(cr_object_state_of(x), CR_STATE_TRANSIENT);
+    assert_null(x->author);
+    assert_int_equal(cr_object_free(x), CR_ERR_INVALID_REQUEST);   /* the session's */
+    /* let go from the other side: post.author = NULL */
+    CPost *y = post("y");
+    S_OK(s, cr_append(ann, posts, y));
+    S_OK(s, cr_set_related(y, author, NULL));
+    assert_int_equal(cr_object_state_of(y), CR_STATE_TRANSIENT);
+    assert_int_equal(ann->posts.count, 2);
+    /* a pending parent's */
+    CUser *cid = user("cid");
+    CPost *z = post("z");
+    S_OK(s, cr_append(cid, posts, z));
+    S_OK(s, cr_session_add(s, cid));
+    assert_int_equal(cr_object_state_of(z), CR_STATE_PENDING);
+    S_OK(s, cr_remove(cid, posts, z));
+    assert_int_equal(cr_object_state_of(z), CR_STATE_TRANSIENT);
+    char *plan = cr_session_plan(s);
+    assert_non_null(plan);
+    assert_string_equal(plan, "INSERT casc_users (name) 1\n");
+    free(plan);
+    harness_log_reset();
+    S_OK(s, cr_session_flush(s));
+    ASSERT_STATEMENTS(1);   /* cid alone */
+    ASSERT_SENT("INSERT INTO casc_users");
+    assert_int_equal(cr_object_state_of(x), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_object_state_of(z), CR_STATE_TRANSIENT);
+    /* moved to another parent, by either side: inserted under it */
+    CPost *m1 = post("m1"), *m2 = post("m2");
+    S_OK(s, cr_append(ann, posts, m1));
+    S_OK(s, cr_append(bob, posts, m1));
+    S_OK(s, cr_append(ann, posts, m2));
+    S_OK(s, cr_set_related(m2, author, bob));
+    /* the orphan appended again: pending again */
+    S_OK(s, cr_append(bob, posts, x));
+    assert_int_equal(cr_object_state_of(m1), CR_STATE_PENDING);
+    assert_int_equal(cr_object_state_of(m2), CR_STATE_PENDING);
+    assert_int_equal(cr_object_state_of(x), CR_STATE_PENDING);
+    assert_int_equal(ann->posts.count, 2);
+    assert_int_equal(bob->posts.count, 3);
+    /* a one-to-one given another object: the pending one it held is out */
+    CBadge *b1 = cr_new(CBadge), *b2 = cr_new(CBadge);
+    assert_true(b1 && b2);
+    b1->label = "b1";
+    b2->label = "b2";
+    S_OK(s, cr_set_related(ann, badge, b1));
+    assert_int_equal(cr_object_state_of(b1), CR_STATE_PENDING);
+    S_OK(s, cr_set_related(ann, badge, b2));
+    assert_int_equal(cr_object_state_of(b1), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_object_state_of(b2), CR_STATE_PENDING);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_badges"), 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM casc_badges WHERE user_id = %lld AND "
+             "label = 'b2'", (long long)ann->id);
+    assert_int_equal(query_int(sql), 1);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 5);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE user_id IS NULL"), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM casc_posts WHERE user_id = %lld AND title "
+             "IN ('m1', 'm2', 'x')", (long long)bob->id);
+    assert_int_equal(query_int(sql), 3);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title IN ('y', 'z')"), 0);
+    harness_session_free(s);   /* frees y, z and b1 */
 }
 
 /* ---- refresh-expire ---- */
@@ -460,6 +555,55 @@ static void test_merge_cascade(void **state)
     assert_ptr_equal(m1->author->posts.items[0], m1);
     harness_session_free(s3);
     cr_object_free(a3);
+    harness_session_free(s);
+}
+
+/* A merge that fails on a database error reads everything it needs before
+ * it changes anything: the session is left as it was, no field copied, no
+ * pending copy made. The posts table renamed inside the session's own
+ * transaction makes the lookup of a post not in the identity map fail. */
+static void test_merge_fails_whole(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s);
+    CUser *d = user("ann2");
+    d->id = ann->id;
+    CPost *known = post("a1 edited"), *fresh = post("new");
+    known->id = ((CPost *)ann->posts.items[0])->id;
+    fresh->id = 999;
+    assert_int_equal(cr_append(d, posts, known), CR_OK);
+    assert_int_equal(cr_append(d, posts, fresh), CR_OK);
+    cr_conn *c = cr_session_connection(s);
+    assert_non_null(c);
+    ASSERT_OK(cr_conn_exec(c, "ALTER TABLE casc_posts RENAME TO casc_posts_gone", NULL),
+              cr_conn_error(c));
+    size_t before = cr_session_identity_count(s);
+    assert_null(cr_session_merge(s, d));
+    assert_non_null(cr_session_error(s));
+    assert_string_equal(ann->name, "ann");
+    assert_string_equal(((CPost *)ann->posts.items[0])->title, "a1");
+    assert_int_equal(ann->posts.count, 2);
+    assert_false(cr_session_has_changes(s));
+    assert_int_equal(cr_session_identity_count(s), before);
+    assert_int_equal(cr_object_state_of(d), CR_STATE_TRANSIENT);
+    S_OK(s, cr_session_rollback(s));
+    if (harness_has_table(engine, "casc_posts_gone")) {   /* MySQL's DDL commits */
+        cr_conn *c2 = connect_ok(engine);
+        exec_ok(c2, "ALTER TABLE casc_posts_gone RENAME TO casc_posts");
+        cr_conn_close(c2);
+    }
+    /* the same merge, the table back: copies made */
+    CUser *copy = cr_session_merge(s, d);
+    assert_ptr_equal(copy, ann);
+    assert_string_equal(ann->name, "ann2");
+    assert_int_equal(ann->posts.count, 2);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title IN ('a1 edited', "
+                               "'new')"), 2);
+    assert_int_equal(cr_object_free(known), CR_OK);
+    assert_int_equal(cr_object_free(fresh), CR_OK);
+    assert_int_equal(cr_object_free(d), CR_OK);
     harness_session_free(s);
 }
 
@@ -838,7 +982,8 @@ int main(int argc, char **argv)
     md = cr_metadata_new(NULL);
     md_cycle = cr_metadata_new(NULL);
     if (!md || !md_cycle || CUser_define(md) || CPost_define(md) || CTag_define(md) ||
-        CUserTags_define(&user_tags, md, "casc_user_tags") || cr_metadata_configure(md) ||
+        CUserTags_define(&user_tags, md, "casc_user_tags") || CBadge_define(md) ||
+        cr_metadata_configure(md) ||
         PDept_define(md_cycle) || PEmp_define(md_cycle) || QDept_define(md_cycle) ||
         QEmp_define(md_cycle) || VPerson_define(md_cycle) || VBall_define(md_cycle) ||
         cr_metadata_configure(md_cycle)) {
@@ -856,8 +1001,10 @@ int main(int argc, char **argv)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, harness_free_sessions)
     const struct CMUnitTest tests[] = {
         T(test_expunge_cascade),
+        T(test_pending_orphan),
         T(test_expire_and_refresh_cascade),
         T(test_merge_cascade),
+        T(test_merge_fails_whole),
         T(test_post_update_two_tables),
         T(test_post_update_self_cycle),
         T(test_post_update_one_to_many),

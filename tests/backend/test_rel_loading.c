@@ -51,6 +51,36 @@ CR_DECLARE_TABLE(LLikes, LLIKES)
                         .foreign_key = "rl_tags.id")
 CR_DECLARE_TABLE(LPostTags, LPOSTTAGS)
 
+/* Eager by default: a user's posts join, their marks load with SELECT ...
+ * IN, its tasks load lazily. */
+#define EUSER(F)                                                                       \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(name,    STRING(50),  .nullable = CR_NO)
+#define EUSER_RELS(R)                                                                  \
+    R(posts,   MANY(EPost),    .back_populates = "author", .order_by = "id",           \
+                               .lazy = CR_LOAD_JOINED)                                 \
+    R(tasks,   MANY(ETask),    .order_by = "id")
+CR_MODEL(EUser, "re_users", EUSER, EUSER_RELS)
+
+#define EPOST(F)                                                                       \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(title,   STRING(100), .nullable = CR_NO)                                         \
+    F(user_id, INTEGER,     .foreign_key = "re_users.id")
+#define EPOST_RELS(R)                                                                  \
+    R(author,  ONE(EUser))                                                             \
+    R(marks,   MANY(EMark),    .order_by = "id", .lazy = CR_LOAD_SELECTIN)
+CR_MODEL(EPost, "re_posts", EPOST, EPOST_RELS)
+
+#define EMARK(F)                                                                       \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(post_id, INTEGER,     .foreign_key = "re_posts.id")
+CR_MODEL(EMark, "re_marks", EMARK)
+
+#define ETASK(F)                                                                       \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(user_id, INTEGER,     .foreign_key = "re_users.id")
+CR_MODEL(ETask, "re_tasks", ETASK)
+
 static cr_metadata *md;
 static cr_engine *engine;
 static LLikes likes;
@@ -658,12 +688,80 @@ static void test_bad_input(void **state)
     harness_session_free(s);
 }
 
+/* ---- refresh ---- */
+
+/* Refresh reloads the relationships that load eagerly by default, as
+ * SQLAlchemy's refresh does: joined ones in its own SELECT, selectin ones
+ * (down the chain) after it; a lazy one stays unloaded. */
+static void test_refresh_eager(void **state)
+{
+    (void)state;
+    static const cr_session_options keep = {.expire_on_commit = CR_NO};
+    cr_session *s = harness_session(engine, &keep);
+    EUser *u = cr_new(EUser);
+    EPost *p1 = cr_new(EPost);
+    EMark *m1 = cr_new(EMark);
+    ETask *t1 = cr_new(ETask);
+    assert_true(u && p1 && m1 && t1);
+    u->name = "u";
+    p1->title = "p1";
+    S_OK(s, cr_append(p1, marks, m1));
+    S_OK(s, cr_append(u, posts, p1));
+    S_OK(s, cr_append(u, tasks, t1));
+    S_OK(s, cr_session_add(s, u));
+    S_OK(s, cr_session_commit(s));
+    /* another connection adds a post with a mark, and renames the user */
+    cr_conn *c = connect_ok(engine);
+    char sql[200];
+    snprintf(sql, sizeof sql, "INSERT INTO re_posts (id, title, user_id) VALUES (%lld, 'p2', "
+             "%lld)", (long long)p1->id + 100, (long long)u->id);
+    exec_ok(c, sql);
+    snprintf(sql, sizeof sql, "INSERT INTO re_marks (id, post_id) VALUES (%lld, %lld)",
+             (long long)m1->id + 100, (long long)p1->id + 100);
+    exec_ok(c, sql);
+    exec_ok(c, "UPDATE re_users SET name = 'v'");
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    harness_log_reset();
+    S_OK(s, cr_session_refresh(s, u));
+    ASSERT_STATEMENTS(2);   /* as SQLAlchemy's: the JOIN, then p2's marks (p1's are loaded) */
+    ASSERT_SENT_TEXT("LEFT OUTER JOIN re_posts");
+    ASSERT_SENT_TEXT("FROM re_marks");
+    assert_string_equal(u->name, "v");
+    assert_true(cr_is_loaded(u, posts));
+    assert_int_equal(u->posts.count, 2);
+    assert_ptr_equal(u->posts.items[0], p1);   /* the identity map's */
+    EPost *p2 = u->posts.items[1];
+    assert_string_equal(p2->title, "p2");
+    assert_ptr_equal(p2->author, u);
+    assert_true(cr_is_loaded(p2, marks));
+    assert_int_equal(p2->marks.count, 1);
+    assert_false(cr_is_loaded(u, tasks));
+    /* nothing more to load: no SQL */
+    harness_log_reset();
+    S_OK(s, cr_load(u, posts));
+    S_OK(s, cr_load(p2, marks));
+    ASSERT_STATEMENTS(0);
+    /* the row gone (the session's transaction ended first: SQLite's
+     * writer would wait for its reader) */
+    S_OK(s, cr_session_rollback(s));
+    exec_ok(c, "DELETE FROM re_marks");
+    exec_ok(c, "DELETE FROM re_tasks");
+    exec_ok(c, "DELETE FROM re_posts");
+    exec_ok(c, "DELETE FROM re_users");
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    assert_int_equal(cr_session_refresh(s, u), CR_ERR_OBJECT_DELETED);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "EUser("));
+    harness_session_free(s);
+}
+
 int main(int argc, char **argv)
 {
     harness_init(argc, argv);
     md = cr_metadata_new(NULL);
     if (!md || LUser_define(md) || LPost_define(md) || LTag_define(md) ||
         LLikes_define(&likes, md, "rl_likes") || LPostTags_define(&post_tags, md, "rl_post_tags") ||
+        EUser_define(md) || EPost_define(md) || EMark_define(md) || ETask_define(md) ||
         cr_metadata_configure(md)) {
         fprintf(stderr, "models: %s\n", md ? cr_error_message(cr_metadata_error(md)) : "no memory");
         return 1;
@@ -681,6 +779,7 @@ int main(int argc, char **argv)
         T(test_with_parent),
         T(test_filter_on_joined_model),
         T(test_bad_input),
+        T(test_refresh_eager),
     };
     int failed = HARNESS_RUN("rel_loading", NULL, tests, harness_orm_teardown);
     cr_engine_free(engine);

@@ -291,9 +291,10 @@ static void sweep(cr_engine *engine, cr_conn *c, const char *const *clear,
     assert_true(n > 20 && n < MAX_ITERATIONS);
 }
 
-static void test_relationship_oom_sweep(void **state)
+/* An in-memory SQLite engine with the relationship models' tables, and a
+ * connection to clear them. */
+static cr_engine *relationship_db(cr_metadata **md_out, cr_conn **c_out)
 {
-    (void)state;
     cr_engine *engine = cr_create_engine("sqlite://", NULL, NULL);
     assert_non_null(engine);
     cr_metadata *md = cr_metadata_new(NULL);
@@ -308,6 +309,17 @@ static void test_relationship_oom_sweep(void **state)
     assert_non_null(c);
     assert_int_equal(cr_metadata_create_all(md, c, false), CR_OK);
     assert_int_equal(cr_conn_commit(c), CR_OK);
+    *md_out = md;
+    *c_out = c;
+    return engine;
+}
+
+static void test_relationship_oom_sweep(void **state)
+{
+    (void)state;
+    cr_metadata *md;
+    cr_conn *c;
+    cr_engine *engine = relationship_db(&md, &c);
     static const char *const clear[] = {"DELETE FROM parent_labels", "DELETE FROM kids",
                                         "DELETE FROM labels", "DELETE FROM parents", NULL};
     sweep(engine, c, clear, rel_workload, "relationship workload");
@@ -339,11 +351,90 @@ static void test_orm_oom_sweep(void **state)
     cr_engine_free(engine);
 }
 
+/* A merge that runs out of memory at any allocation leaves the session as
+ * it was: no field copied, no relationship changed, no pending copy left.
+ * The session holds a parent with kids k1, k2 (loaded); the program merges
+ * a detached version of it: renamed, k1 renamed, k2 gone, a new kid k3. */
+static void test_merge_oom_whole(void **state)
+{
+    (void)state;
+    static const cr_session_options keep = {.expire_on_commit = CR_NO};
+    cr_metadata *md;
+    cr_conn *c;
+    cr_engine *engine = relationship_db(&md, &c);
+    int n;
+    for (n = 0; n < MAX_ITERATIONS; n++) {
+        assert_int_equal(cr_conn_exec(c, "DELETE FROM kids", NULL), CR_OK);
+        assert_int_equal(cr_conn_exec(c, "DELETE FROM parents", NULL), CR_OK);
+        assert_int_equal(cr_conn_commit(c), CR_OK);
+        cr_session *s = cr_session_new(engine, &keep);
+        assert_non_null(s);
+        Parent *p = cr_new(Parent), *d = cr_new(Parent);
+        Kid *k1 = cr_new(Kid), *k2 = cr_new(Kid), *e1 = cr_new(Kid), *e3 = cr_new(Kid);
+        assert_true(p && d && k1 && k2 && e1 && e3);
+        p->name = "p";
+        k1->name = "k1";
+        k2->name = "k2";
+        assert_int_equal(cr_append(p, kids, k1), CR_OK);
+        assert_int_equal(cr_append(p, kids, k2), CR_OK);
+        assert_int_equal(cr_session_add(s, p), CR_OK);
+        assert_int_equal(cr_session_commit(s), CR_OK);
+        d->id = p->id;
+        d->name = "q";
+        e1->id = k1->id;
+        e1->name = "k1x";
+        e3->name = "k3";
+        assert_int_equal(cr_append(d, kids, e1), CR_OK);
+        assert_int_equal(cr_append(d, kids, e3), CR_OK);
+        size_t count = cr_session_identity_count(s);
+
+        cr_mem_fail_after(n);
+        Parent *copy = cr_session_merge(s, d);
+        bool never_failed = cr_mem_fail_disarm();
+        if (!copy) {
+            check_failure(s, cr_error_class(cr_session_error(s)), "merge");
+            assert_string_equal(p->name, "p");
+            assert_string_equal(k1->name, "k1");
+            assert_int_equal(p->kids.count, 2);
+            assert_ptr_equal(p->kids.items[0], k1);
+            assert_ptr_equal(p->kids.items[1], k2);
+            assert_ptr_equal(k1->parent, p);
+            assert_ptr_equal(k2->parent, p);
+            assert_false(cr_session_has_changes(s));
+            assert_int_equal(cr_session_identity_count(s), count);
+        } else {
+            assert_ptr_equal(copy, p);
+            assert_string_equal(p->name, "q");
+            assert_string_equal(k1->name, "k1x");
+            assert_int_equal(p->kids.count, 2);
+            assert_ptr_equal(p->kids.items[0], k1);
+            Kid *k3 = p->kids.items[1];
+            assert_ptr_not_equal(k3, e3);
+            assert_string_equal(k3->name, "k3");
+            assert_int_equal(cr_object_state_of(k3), CR_STATE_PENDING);
+            assert_ptr_equal(k3->parent, p);
+            assert_null(k2->parent);
+        }
+        cr_session_free(s);
+        assert_int_equal(cr_object_free(d), CR_OK);
+        assert_int_equal(cr_object_free(e1), CR_OK);
+        assert_int_equal(cr_object_free(e3), CR_OK);
+        if (copy && never_failed)
+            break;
+    }
+    print_message("merge done after %d allocation failures\n", n);
+    assert_true(n > 5 && n < MAX_ITERATIONS);
+    cr_conn_close(c);
+    cr_metadata_free(md);
+    cr_engine_free(engine);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_orm_oom_sweep),
         cmocka_unit_test(test_relationship_oom_sweep),
+        cmocka_unit_test(test_merge_oom_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
