@@ -71,6 +71,19 @@
  *               indexes again, PRAGMA foreign_key_check) with foreign keys
  *               off around the transaction (PRAGMA foreign_keys=OFF before,
  *               ON after: Crucible's SQLite connections have them on).
+ *               The table's triggers are read from sqlite_master before the
+ *               DROP (which drops them) and made again, as written, after the
+ *               rename; views naming the table survive (the rename runs with
+ *               PRAGMA legacy_alter_table=ON, set OFF again after it, so that
+ *               it does not refuse them). A rebuild does not rewrite a view
+ *               or trigger: when one uses a column the rebuild drops or
+ *               renames, the rebuild ends by failing (OperationalError
+ *               naming it, "error in view v: no such column: c") and the
+ *               revision's transaction leaves the database as it was. Drop
+ *               the view or trigger before the operation and create it
+ *               again after, in the revision (Alembic's batch mode keeps
+ *               neither; PostgreSQL refuses such a change to a view by
+ *               itself, MySQL lets the view break).
  *               Consecutive operations that rebuild one table are one
  *               rebuild (Alembic's batch mode: the rows are copied once).
  *   MySQL /     DDL commits at once, so a revision cannot be undone as a
@@ -102,8 +115,8 @@
  * unknown to the model: the operations that need its definition on a
  * backend refuse it (NotSupportedError) before anything is sent. Schema
  * changes belong in operations, data in execute statements. A rebuild
- * makes the table, its constraints and indexes again from the model:
- * triggers and views on a rebuilt table are not kept (not yet).
+ * makes the table, its constraints and indexes again from the model, and
+ * its triggers from the database (above).
  *
  * Threads: a script is built by one thread and then only read; the run
  * functions may be called from several threads with the same script.
@@ -296,7 +309,10 @@ CR_API void cr_migrate_state_free(cr_migrate_state *state);
  * everything. Direction: down when to is an ancestor of from. Statements are
  * each followed by ";\n\n", and are exactly those the online run sends for
  * the same step (the reads it makes, of the version table and the lock,
- * left out; on SQLite, rebuilds assume foreign keys on). *out is the
+ * left out; on SQLite, rebuilds assume foreign keys on, and re-create no
+ * triggers: offline there is no sqlite_master to read them from, so the
+ * online run sends one CREATE TRIGGER more per trigger of a rebuilt table,
+ * after its indexes; write them into the revision for an offline script). *out is the
  * caller's to free with free(). */
 CR_API cr_status cr_migrate_offline_sql(const cr_migrate_script *script, const char *dialect,
                                         const char *from, const char *to, char **out,
