@@ -73,13 +73,17 @@
  *               ON after: Crucible's SQLite connections have them on).
  *               The table's triggers are read from sqlite_master before the
  *               DROP (which drops them) and made again, as written, after the
- *               rename; views naming the table survive (the rename runs with
+ *               indexes; views naming the table survive (the rename runs with
  *               PRAGMA legacy_alter_table=ON, set OFF again after it, so that
  *               it does not refuse them). A rebuild does not rewrite a view
  *               or trigger: when one uses a column the rebuild drops or
  *               renames, the rebuild ends by failing (OperationalError
  *               naming it, "error in view v: no such column: c") and the
- *               revision's transaction leaves the database as it was. Drop
+ *               revision's transaction leaves the database as it was. (The
+ *               rebuild's last statement, ALTER TABLE t RENAME COLUMN c TO c
+ *               for its first column, makes SQLite parse every view and
+ *               trigger of the database and changes nothing: one already
+ *               broken elsewhere stops the rebuild too, named.) Drop
  *               the view or trigger before the operation and create it
  *               again after, in the revision (Alembic's batch mode keeps
  *               neither; PostgreSQL refuses such a change to a view by
@@ -309,10 +313,12 @@ CR_API void cr_migrate_state_free(cr_migrate_state *state);
  * everything. Direction: down when to is an ancestor of from. Statements are
  * each followed by ";\n\n", and are exactly those the online run sends for
  * the same step (the reads it makes, of the version table and the lock,
- * left out; on SQLite, rebuilds assume foreign keys on, and re-create no
- * triggers: offline there is no sqlite_master to read them from, so the
- * online run sends one CREATE TRIGGER more per trigger of a rebuilt table,
- * after its indexes; write them into the revision for an offline script). *out is the
+ * left out; on SQLite, rebuilds assume foreign keys on, and make again
+ * the triggers that the revisions' execute statements made on the table —
+ * CREATE TRIGGER [IF NOT EXISTS] name ... ON table, less those a DROP
+ * TRIGGER, a drop_table or a rename_table of the history took away — where
+ * the online run makes again those sqlite_master holds: the same SQL when
+ * the migrations made them all). *out is the
  * caller's to free with free(). */
 CR_API cr_status cr_migrate_offline_sql(const cr_migrate_script *script, const char *dialect,
                                         const char *from, const char *to, char **out,

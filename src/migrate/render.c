@@ -197,13 +197,23 @@ static cr_status not_supported(rctx *r, const cr_migrate_op *op, const char *wha
 
 /* The triggers of a table about to be rebuilt, read before it is dropped
  * (dropping a table drops its triggers): their CREATE statements, each
- * followed by '\0', into out. Online only: offline there is no database to
- * read, and nothing is added. */
+ * followed by '\0', into out. Online from the database, which knows them
+ * all; offline, with no database, those the history's execute statements
+ * made (the same text, for SQLite keeps what it was sent). */
 static cr_status read_triggers(rctx *r, const char *table, cr_buf *out, size_t *n)
 {
     *n = 0;
-    if (!r->e->conn || !r->ops->rebuild_triggers_sql)
+    if (!r->ops->rebuild_triggers_sql)
         return CR_OK;
+    if (!r->e->conn) {
+        const cr_mtrigger *g;
+        while ((g = cr_model_trigger(r->m, table, *n))) {
+            cr_buf_puts(out, g->sql);
+            cr_buf_putc(out, '\0');
+            ++*n;
+        }
+        return out->oom ? cr_error_oom(r->e->err) : CR_OK;
+    }
     cr_result *res = cr_conn_execute(r->e->conn, r->ops->rebuild_triggers_sql,
                                      CR_PARAMS({"table", cr_val_text(table)}));
     if (!res) {

@@ -390,6 +390,10 @@ static char *trigger_revision(void)
     const char *trigger =
         is_sqlite() ? "execute CREATE TRIGGER mg_tusers_ins AFTER INSERT ON mg_tusers BEGIN\n"
                       "    INSERT INTO mg_tlog (user_id, name) VALUES (NEW.id, NEW.name); END\n"
+                      /* SQLite keeps this one without IF NOT EXISTS, main. and ';' */
+                      "execute create trigger if not exists main.mg_tusers_upd\n"
+                      "    AFTER UPDATE OF id ON main.mg_tusers\n"
+                      "    BEGIN DELETE FROM mg_tlog WHERE user_id = OLD.id; END;\n"
         : is_mysql() ? "execute CREATE TRIGGER mg_tusers_ins AFTER INSERT ON mg_tusers\n"
                        "    FOR EACH ROW INSERT INTO mg_tlog (user_id, name)\n"
                        "    VALUES (NEW.id, NEW.name)\n"
@@ -600,9 +604,9 @@ static void test_offline_equals_online(void **state)
     harness_remove_dir(dir);
 }
 
-/* The rebuild's statements offline and online: the same, but for the
- * trigger that only the online run can read from the database and make
- * again (SQLite); elsewhere nothing is rebuilt and they are equal. */
+/* The rebuild's statements offline and online: the same, the trigger
+ * included (SQLite: online it is read from sqlite_master, offline known
+ * from the execute statement that made it); elsewhere nothing is rebuilt. */
 static void test_offline_rebuild_with_trigger(void **state)
 {
     (void)state;
@@ -620,13 +624,7 @@ static void test_offline_rebuild_with_trigger(void **state)
     cr_engine_free(echo);
     if (is_sqlite()) {
         assert_non_null(strstr(offline, "PRAGMA legacy_alter_table = ON;\n\n"));
-        char *trigger = strstr(captured, "CREATE TRIGGER mg_tusers_ins");
-        assert_non_null(trigger);
-        assert_null(strstr(offline, "CREATE TRIGGER"));
-        char *end = strstr(trigger, "END;\n\n");
-        assert_non_null(end);
-        end += strlen("END;\n\n");
-        memmove(trigger, end, strlen(end) + 1);
+        assert_non_null(strstr(offline, "CREATE TRIGGER mg_tusers_ins AFTER INSERT"));
     }
     same_sql(offline, captured, "upgrade t1:t2");
     free(offline);
