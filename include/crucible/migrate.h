@@ -345,15 +345,24 @@ typedef struct cr_migrate_finding {
     const char *revision;           /* borrowed from the script               */
     const char *file;
     int line;
-    char message[256];              /* "x.rev:4: drop_column users.email ..." */
+    bool downgrade;                 /* the operation is of the revision's
+                                     * downgrade section                      */
+    char message[256];              /* "x.rev:4: drop_column users.email ...",
+                                     * "x.rev:9: downgrade: drop_column ..."  */
 } cr_migrate_finding;
 
-/* Check the upgrade from where the database is (engine given) or from
- * `from` (engine NULL: offline; NULL = base) to target (NULL = head) for
- * the dialect of the engine or, offline, dialect. With an engine, a NOT NULL
- * column without a default is flagged only when its table has rows; offline,
- * always. *findings (free with free(); NULL when there are none) and *n are
- * set; CR_OK whatever was found. */
+/* Check the way from where the database is (engine given) or from `from`
+ * (engine NULL: offline; NULL = base) to target (NULL = head) for the
+ * dialect of the engine or, offline, dialect: the upgrades, or — when
+ * target is "base" or a revision already applied below the head (from's
+ * ancestor offline) — the downgrades that cr_migrate_downgrade would run,
+ * newest first, with the same lints: a downgrade that drops a table or a
+ * column loses what was written since the upgrade, one that narrows a type
+ * back may cut values, one that adds a NOT NULL column without a default
+ * fails on a table with rows. With an engine, a NOT NULL column without a
+ * default is flagged only when its table has rows; offline, always.
+ * *findings (free with free(); NULL when there are none) and *n are set;
+ * CR_OK whatever was found. */
 CR_API cr_status cr_migrate_check(const cr_migrate_script *script, cr_engine *engine,
                                   const char *dialect, const char *from, const char *target,
                                   cr_migrate_finding **findings, size_t *n, cr_error **err);
@@ -497,6 +506,7 @@ CR_API cr_status cr_migrate_autogenerate_opts(cr_engine *engine, const char *dir
  * command, the rest its arguments:
  *     upgrade [TARGET] [--strict] [--sql]   downgrade TARGET [--sql]
  *     current   history   heads   stamp TARGET   check [TARGET]
+ * (check to "base" or to an applied revision checks the downgrade)
  *     revision MESSAGE [--autogenerate [--metadata-tables-only]]
  *     merge MESSAGE
  * (a message may also be given as -m MESSAGE). directory holds the revisions. revision writes a new file there,

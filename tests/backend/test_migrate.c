@@ -743,6 +743,23 @@ static void test_check(void **state)
     /* Not strict: it runs (on the empty table the NOT NULL column is fine). */
     MIGRATE_OK(cr_migrate_upgrade(s, engine, NULL, NULL, &err_));
     assert_string_equal(current(), "m2r");
+
+    /* The downgrades from where the database is: m2r's drops a column
+     * (widening name back is no finding), m1's both tables. */
+    MIGRATE_OK(cr_migrate_check(s, engine, NULL, NULL, "m1", &f, &n, &err_));
+    assert_int_equal(n, 1);
+    assert_int_equal(f[0].kind, CR_FINDING_DROP_COLUMN);
+    assert_true(f[0].downgrade);
+    assert_non_null(strstr(f[0].message, "002_risky.rev:12: downgrade: drop_column "
+                                         "mg_users.level"));
+    free(f);
+    MIGRATE_OK(cr_migrate_check(s, engine, NULL, NULL, "base", &f, &n, &err_));
+    assert_int_equal(n, 3);
+    assert_true(has_finding(f, n, CR_FINDING_DROP_TABLE));
+    for (size_t i = 0; i < n; i++)
+        assert_true(f[i].downgrade);
+    free(f);
+    assert_string_equal(current(), "m2r");      /* a check changes nothing */
     MIGRATE_OK(cr_migrate_downgrade(s, engine, "base", &err_));
     cr_migrate_script_free(s);
     harness_remove_dir(dir);
@@ -1085,6 +1102,12 @@ static void test_command(void **state)
     assert_string_equal(current(), "m3");
     MIGRATE_OK(command(dir, "heads", NULL, NULL, &err_));
     assert_string_equal(out, "m3 (head)\n");
+    /* Checking the way down to m2: m3's downgrade loses a column and a table. */
+    MIGRATE_FAILS(CR_ERR_INVALID_REQUEST, "the migration check flags 2 operation(s)",
+                  command(dir, "check", "m2", NULL, &err_));
+    assert_non_null(strstr(out, "003_m3.rev:15: downgrade: drop_column mg_posts.label_id"));
+    assert_non_null(strstr(out, "003_m3.rev:16: downgrade: drop_table mg_labels"));
+    assert_string_equal(current(), "m3");
     MIGRATE_FAILS(CR_ERR_ARGUMENT, "unknown command 'sideways'",
                   command(dir, "sideways", NULL, NULL, &err_));
     MIGRATE_FAILS(CR_ERR_ARGUMENT, "downgrade needs a target",

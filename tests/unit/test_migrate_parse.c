@@ -499,7 +499,8 @@ static void test_offline_check(void **state)
         "alter_column users score type numeric(12, 2)\n"
         "alter_column users score type integer\n"
         "drop_table \"order\"\n"
-        "-- downgrade\n"};
+        "-- downgrade\n"
+        "alter_column users age type integer\n"};
     cr_migrate_script *s = script_of(names, texts, 3);
     assert_int_equal(cr_migrate_script_resolve(s), CR_OK);
     cr_migrate_finding *f = NULL;
@@ -524,7 +525,32 @@ static void test_offline_check(void **state)
      * index is on a table the run makes. */
     assert_int_equal(cr_migrate_check(s, NULL, "sqlite", "r1", NULL, &f, &n, NULL), CR_OK);
     assert_int_equal(n, 6);
+    for (size_t i = 0; i < n; i++)
+        assert_false(f[i].downgrade);
     free(f);
+
+    /* Downgrades, newest first: r3's narrows age back; r2's drops a column,
+     * r1's drops both tables (their rows since are lost). */
+    assert_int_equal(cr_migrate_check(s, NULL, "postgresql", "r3", "r2", &f, &n, NULL), CR_OK);
+    assert_int_equal(n, 1);
+    assert_true(f[0].downgrade);
+    assert_string_equal(f[0].revision, "r3");
+    assert_true(has_finding(f, n, CR_FINDING_NARROW_TYPE, "r3.rev:10: downgrade: alter_column "
+                                                          "users.age from BIGINT to INTEGER"));
+    free(f);
+    assert_int_equal(cr_migrate_check(s, NULL, "postgresql", "r2", "base", &f, &n, NULL), CR_OK);
+    assert_true(has_finding(f, n, CR_FINDING_DROP_COLUMN,
+                            "r2.rev:16: downgrade: drop_column users.age"));
+    assert_true(has_finding(f, n, CR_FINDING_DROP_TABLE, "r1.rev:17: downgrade: drop_table order"));
+    assert_true(has_finding(f, n, CR_FINDING_DROP_TABLE, "r1.rev:19: downgrade: drop_table users"));
+    assert_int_equal(n, 3);
+    assert_string_equal(f[0].revision, "r2");
+    for (size_t i = 0; i < n; i++)
+        assert_true(f[i].downgrade);
+    free(f);
+    /* To where it is: nothing to check either way. */
+    assert_int_equal(cr_migrate_check(s, NULL, "postgresql", "r2", "r2", &f, &n, NULL), CR_OK);
+    assert_int_equal(n, 0);
     cr_migrate_script_free(s);
 }
 
