@@ -77,8 +77,9 @@ typedef struct cr_ddl_ops {
      * again after the rename); and the statements sent around renaming the
      * new table to the old one's name, so that the rename does not refuse
      * the views naming the table that, dropped, is missing for a moment
-     * (SQLite >= 3.26 checks every view and trigger on a rename). NULL where
-     * tables are not rebuilt. */
+     * (SQLite >= 3.26 checks every view and trigger on a rename). Where they
+     * are set, the rebuild ends with the check the rename skipped: ALTER
+     * TABLE t RENAME COLUMN c TO c. NULL where tables are not rebuilt. */
     const char *rebuild_triggers_sql;
     const char *rebuild_rename_before, *rebuild_rename_after;
 } cr_ddl_ops;
