@@ -71,6 +71,23 @@
  *               indexes again, PRAGMA foreign_key_check) with foreign keys
  *               off around the transaction (PRAGMA foreign_keys=OFF before,
  *               ON after: Crucible's SQLite connections have them on).
+ *               The table's triggers are read from sqlite_master before the
+ *               DROP (which drops them) and made again, as written, after the
+ *               indexes; views naming the table survive (the rename runs with
+ *               PRAGMA legacy_alter_table=ON, set OFF again after it, so that
+ *               it does not refuse them). A rebuild does not rewrite a view
+ *               or trigger: when one uses a column the rebuild drops or
+ *               renames, the rebuild ends by failing (OperationalError
+ *               naming it, "error in view v: no such column: c") and the
+ *               revision's transaction leaves the database as it was. (The
+ *               rebuild's last statement, ALTER TABLE t RENAME COLUMN c TO c
+ *               for its first column, makes SQLite parse every view and
+ *               trigger of the database and changes nothing: one already
+ *               broken elsewhere stops the rebuild too, named.) Drop
+ *               the view or trigger before the operation and create it
+ *               again after, in the revision (Alembic's batch mode keeps
+ *               neither; PostgreSQL refuses such a change to a view by
+ *               itself, MySQL lets the view break).
  *               Consecutive operations that rebuild one table are one
  *               rebuild (Alembic's batch mode: the rows are copied once).
  *   MySQL /     DDL commits at once, so a revision cannot be undone as a
@@ -102,8 +119,8 @@
  * unknown to the model: the operations that need its definition on a
  * backend refuse it (NotSupportedError) before anything is sent. Schema
  * changes belong in operations, data in execute statements. A rebuild
- * makes the table, its constraints and indexes again from the model:
- * triggers and views on a rebuilt table are not kept (not yet).
+ * makes the table, its constraints and indexes again from the model, and
+ * its triggers from the database (above).
  *
  * Threads: a script is built by one thread and then only read; the run
  * functions may be called from several threads with the same script.
@@ -296,7 +313,12 @@ CR_API void cr_migrate_state_free(cr_migrate_state *state);
  * everything. Direction: down when to is an ancestor of from. Statements are
  * each followed by ";\n\n", and are exactly those the online run sends for
  * the same step (the reads it makes, of the version table and the lock,
- * left out; on SQLite, rebuilds assume foreign keys on). *out is the
+ * left out; on SQLite, rebuilds assume foreign keys on, and make again
+ * the triggers that the revisions' execute statements made on the table —
+ * CREATE TRIGGER [IF NOT EXISTS] name ... ON table, less those a DROP
+ * TRIGGER, a drop_table or a rename_table of the history took away — where
+ * the online run makes again those sqlite_master holds: the same SQL when
+ * the migrations made them all). *out is the
  * caller's to free with free(). */
 CR_API cr_status cr_migrate_offline_sql(const cr_migrate_script *script, const char *dialect,
                                         const char *from, const char *to, char **out,
@@ -323,15 +345,24 @@ typedef struct cr_migrate_finding {
     const char *revision;           /* borrowed from the script               */
     const char *file;
     int line;
-    char message[256];              /* "x.rev:4: drop_column users.email ..." */
+    bool downgrade;                 /* the operation is of the revision's
+                                     * downgrade section                      */
+    char message[256];              /* "x.rev:4: drop_column users.email ...",
+                                     * "x.rev:9: downgrade: drop_column ..."  */
 } cr_migrate_finding;
 
-/* Check the upgrade from where the database is (engine given) or from
- * `from` (engine NULL: offline; NULL = base) to target (NULL = head) for
- * the dialect of the engine or, offline, dialect. With an engine, a NOT NULL
- * column without a default is flagged only when its table has rows; offline,
- * always. *findings (free with free(); NULL when there are none) and *n are
- * set; CR_OK whatever was found. */
+/* Check the way from where the database is (engine given) or from `from`
+ * (engine NULL: offline; NULL = base) to target (NULL = head) for the
+ * dialect of the engine or, offline, dialect: the upgrades, or — when
+ * target is "base" or a revision already applied below the head (from's
+ * ancestor offline) — the downgrades that cr_migrate_downgrade would run,
+ * newest first, with the same lints: a downgrade that drops a table or a
+ * column loses what was written since the upgrade, one that narrows a type
+ * back may cut values, one that adds a NOT NULL column without a default
+ * fails on a table with rows. With an engine, a NOT NULL column without a
+ * default is flagged only when its table has rows; offline, always.
+ * *findings (free with free(); NULL when there are none) and *n are set;
+ * CR_OK whatever was found. */
 CR_API cr_status cr_migrate_check(const cr_migrate_script *script, cr_engine *engine,
                                   const char *dialect, const char *from, const char *target,
                                   cr_migrate_finding **findings, size_t *n, cr_error **err);
@@ -475,6 +506,7 @@ CR_API cr_status cr_migrate_autogenerate_opts(cr_engine *engine, const char *dir
  * command, the rest its arguments:
  *     upgrade [TARGET] [--strict] [--sql]   downgrade TARGET [--sql]
  *     current   history   heads   stamp TARGET   check [TARGET]
+ * (check to "base" or to an applied revision checks the downgrade)
  *     revision MESSAGE [--autogenerate [--metadata-tables-only]]
  *     merge MESSAGE
  * (a message may also be given as -m MESSAGE). directory holds the revisions. revision writes a new file there,

@@ -30,10 +30,21 @@ typedef struct cr_mtable {
     size_t ncons;
 } cr_mtable;
 
+/* A trigger made by an execute statement of the history (CREATE TRIGGER):
+ * what an offline rebuild of its table makes again, with no sqlite_master
+ * to read. sql is as SQLite keeps it: "CREATE TRIGGER " and the statement
+ * from the trigger's name on. */
+typedef struct cr_mtrigger {
+    const char *name, *table, *sql;
+} cr_mtrigger;
+
 typedef struct cr_model {
     cr_mtable *tables;
     size_t n;
-    cr_arena arena;                 /* column-name arrays made by renames */
+    cr_mtrigger *triggers;          /* in the order they were made */
+    size_t ntriggers;
+    cr_arena arena;                 /* column-name arrays made by renames,
+                                     * the triggers' strings */
 } cr_model;
 
 void cr_model_init(cr_model *m);
@@ -42,6 +53,9 @@ cr_mtable *cr_model_table(const cr_model *m, const char *name);
 /* Apply one operation; false when out of memory (err set). An operation on
  * a table the model does not know changes nothing. */
 bool cr_model_apply(cr_model *m, const cr_migrate_op *op, cr_error *err);
+/* The i-th trigger the model knows on table (case-insensitive), oldest
+ * first; NULL past the last. */
+const cr_mtrigger *cr_model_trigger(const cr_model *m, const char *table, size_t i);
 /* A copy of t (arrays copied, strings shared); false when out of memory. */
 bool cr_mtable_copy(cr_mtable *dst, const cr_mtable *t);
 void cr_mtable_free(cr_mtable *t);

@@ -1,7 +1,9 @@
 /* model.c — the schema as the revisions so far leave it, replayed in memory: what rebuilds, MODIFY COLUMN and the check read. */
 #include "migrate/migrate.h"
 
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 void cr_model_init(cr_model *m)
 {
@@ -23,6 +25,7 @@ void cr_model_free(cr_model *m)
     for (size_t i = 0; i < m->n; i++)
         cr_mtable_free(&m->tables[i]);
     cr_free(m->tables);
+    cr_free(m->triggers);
     cr_arena_free(&m->arena);
     memset(m, 0, sizeof *m);
 }
@@ -185,6 +188,161 @@ static void rename_table(cr_model *m, cr_mtable *t, const char *to)
     t->name = to;
 }
 
+/* ---- triggers made by execute statements ----------------------------------
+ * Only the plain forms are followed: CREATE TRIGGER [IF NOT EXISTS] name ...
+ * ON table ..., DROP TRIGGER [IF EXISTS] name. A temporary trigger is the
+ * connection's, not the schema's, and is left out. */
+
+typedef struct sqltok {
+    const char *p;                  /* where the token starts */
+    size_t n;                       /* its length; 0 at the end */
+} sqltok;
+
+static const char *skip_space(const char *p)
+{
+    while (*p && isspace((unsigned char)*p))
+        p++;
+    return p;
+}
+
+/* The next token after p: a word, a quoted name or string (its quotes
+ * included), or one character. */
+static sqltok next_token(const char *p)
+{
+    p = skip_space(p);
+    sqltok t = {p, 0};
+    if (!*p)
+        return t;
+    if (isalpha((unsigned char)*p) || *p == '_') {
+        while (isalnum((unsigned char)p[t.n]) || p[t.n] == '_' || p[t.n] == '$')
+            t.n++;
+        return t;
+    }
+    char close = *p == '"' ? '"' : *p == '`' ? '`' : *p == '[' ? ']' : *p == '\'' ? '\'' : 0;
+    t.n = 1;
+    if (close) {
+        while (p[t.n] && !(p[t.n] == close && p[t.n + 1] != close))
+            t.n += p[t.n] == close ? 2 : 1;
+        if (p[t.n])
+            t.n++;
+    }
+    return t;
+}
+
+static bool is_word(sqltok t, const char *word)
+{
+    return t.n == strlen(word) && strncasecmp(t.p, word, t.n) == 0;
+}
+
+/* A name token without its quotes (doubled quotes undone), in the arena. */
+static char *name_of(cr_arena *a, sqltok t)
+{
+    char *out = cr_arena_alloc(a, t.n + 1);
+    if (!out)
+        return NULL;
+    bool quoted = t.n >= 2 && strchr("\"`[", t.p[0]);
+    size_t o = 0;
+    for (size_t i = quoted ? 1 : 0; i < (quoted ? t.n - 1 : t.n); i++) {
+        out[o++] = t.p[i];
+        if (quoted && t.p[i] == t.p[0] && t.p[0] != '[' && i + 1 < t.n - 1)
+            i++;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* The name token after p (schema.name: the name), *after set past it. */
+static sqltok qualified_name(const char *p, const char **after)
+{
+    sqltok t = next_token(p);
+    sqltok dot = next_token(t.p + t.n);
+    if (t.n && dot.n == 1 && *dot.p == '.')
+        t = next_token(dot.p + 1);
+    *after = t.p + t.n;
+    return t;
+}
+
+static void forget_triggers(cr_model *m, const char *table, const char *name)
+{
+    for (size_t i = 0; i < m->ntriggers; i++) {
+        const cr_mtrigger *g = &m->triggers[i];
+        if ((table && strcasecmp(g->table, table) == 0) ||
+            (name && strcasecmp(g->name, name) == 0)) {
+            memmove(&m->triggers[i], &m->triggers[i + 1],
+                    (m->ntriggers - i - 1) * sizeof *m->triggers);
+            m->ntriggers--;
+            i--;
+        }
+    }
+}
+
+static bool create_trigger(cr_model *m, const char *p)
+{
+    sqltok t = next_token(p);
+    if (is_word(t, "IF")) {
+        sqltok not = next_token(t.p + t.n);
+        sqltok exists = next_token(not.p + not.n);
+        if (!is_word(not, "NOT") || !is_word(exists, "EXISTS"))
+            return true;
+        p = exists.p + exists.n;
+    }
+    const char *after;
+    sqltok name = qualified_name(p, &after);
+    if (!name.n)
+        return true;
+    const char *from = name.p;      /* SQLite keeps no schema before the name */
+    for (t = next_token(after); t.n && !is_word(t, "ON"); t = next_token(t.p + t.n))
+        ;
+    sqltok table = t.n ? qualified_name(t.p + t.n, &after) : t;
+    if (!table.n)
+        return true;
+    size_t len = strlen(from);
+    while (len && (isspace((unsigned char)from[len - 1]) || from[len - 1] == ';'))
+        len--;
+    static const char prefix[] = "CREATE TRIGGER ";
+    char *sql = cr_arena_alloc(&m->arena, sizeof prefix + len);
+    cr_mtrigger g = {name_of(&m->arena, name), name_of(&m->arena, table), sql};
+    if (!g.name || !g.table || !sql)
+        return false;
+    memcpy(sql, prefix, sizeof prefix - 1);
+    memcpy(sql + sizeof prefix - 1, from, len);
+    sql[sizeof prefix - 1 + len] = '\0';
+    forget_triggers(m, NULL, g.name);
+    return append((void **)&m->triggers, &m->ntriggers, &g, 1, sizeof g);
+}
+
+/* What an execute statement does to the triggers the model knows. */
+static bool execute(cr_model *m, const char *sql)
+{
+    sqltok verb = next_token(sql);
+    sqltok what = next_token(verb.p + verb.n);
+    if (is_word(verb, "CREATE") && is_word(what, "TRIGGER"))
+        return create_trigger(m, what.p + what.n);
+    if (is_word(verb, "DROP") && is_word(what, "TRIGGER")) {
+        const char *after = what.p + what.n;
+        sqltok t = next_token(after);
+        if (is_word(t, "IF")) {
+            sqltok exists = next_token(t.p + t.n);
+            after = exists.p + exists.n;
+        }
+        sqltok name = qualified_name(after, &after);
+        char *n = name.n ? name_of(&m->arena, name) : NULL;
+        if (name.n && !n)
+            return false;
+        if (n)
+            forget_triggers(m, NULL, n);
+    }
+    return true;
+}
+
+const cr_mtrigger *cr_model_trigger(const cr_model *m, const char *table, size_t i)
+{
+    for (size_t k = 0; k < m->ntriggers; k++)
+        if (strcasecmp(m->triggers[k].table, table) == 0 && i-- == 0)
+            return &m->triggers[k];
+    return NULL;
+}
+
 bool cr_model_apply(cr_model *m, const cr_migrate_op *op, cr_error *err)
 {
     cr_mtable *t = cr_model_table(m, op->table);
@@ -198,10 +356,14 @@ bool cr_model_apply(cr_model *m, const cr_migrate_op *op, cr_error *err)
     case CR_MIGRATE_DROP_TABLE:
         if (t)
             drop_table(m, t);
+        forget_triggers(m, op->table, NULL);    /* they go with the table */
         break;
     case CR_MIGRATE_RENAME_TABLE:
         if (t)
             rename_table(m, t, op->new_name);
+        /* SQLite rewrites their text for the new name, which the model
+         * cannot follow: an offline rebuild no longer makes them again. */
+        forget_triggers(m, op->table, NULL);
         break;
     case CR_MIGRATE_ADD_COLUMN:
         if (t)
@@ -230,6 +392,7 @@ bool cr_model_apply(cr_model *m, const cr_migrate_op *op, cr_error *err)
             drop_constraint(t, &op->constraints[0]);
         break;
     case CR_MIGRATE_EXECUTE:
+        ok = execute(m, op->sql);
         break;
     }
     if (!ok)

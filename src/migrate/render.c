@@ -195,10 +195,128 @@ static cr_status not_supported(rctx *r, const cr_migrate_op *op, const char *wha
                         "needs its full definition", what, r->d->name, op->table, what);
 }
 
+/* The triggers of a table about to be rebuilt, read before it is dropped
+ * (dropping a table drops its triggers): their CREATE statements, each
+ * followed by '\0', into out. Online from the database, which knows them
+ * all; offline, with no database, those the history's execute statements
+ * made (the same text, for SQLite keeps what it was sent). */
+static cr_status read_triggers(rctx *r, const char *table, cr_buf *out, size_t *n)
+{
+    *n = 0;
+    if (!r->ops->rebuild_triggers_sql)
+        return CR_OK;
+    if (!r->e->conn) {
+        const cr_mtrigger *g;
+        while ((g = cr_model_trigger(r->m, table, *n))) {
+            cr_buf_puts(out, g->sql);
+            cr_buf_putc(out, '\0');
+            ++*n;
+        }
+        return out->oom ? cr_error_oom(r->e->err) : CR_OK;
+    }
+    cr_result *res = cr_conn_execute(r->e->conn, r->ops->rebuild_triggers_sql,
+                                     CR_PARAMS({"table", cr_val_text(table)}));
+    if (!res) {
+        cr_error_copy(r->e->err, cr_conn_error(r->e->conn));
+        return r->e->err->cls;
+    }
+    cr_status st = CR_OK;
+    const cr_row *row;
+    while ((row = cr_result_fetchone(res))) {
+        const char *sql;
+        if (cr_row_text_at(row, 1, &sql, NULL)) {
+            cr_error_copy(r->e->err, cr_row_error(row));
+            st = r->e->err->cls;
+            break;
+        }
+        cr_buf_puts(out, sql);
+        cr_buf_putc(out, '\0');
+        ++*n;
+    }
+    if (st == CR_OK && cr_result_error(res)) {
+        cr_error_copy(r->e->err, cr_result_error(res));
+        st = r->e->err->cls;
+    }
+    cr_result_free(res);
+    if (st == CR_OK && out->oom)
+        st = cr_error_oom(r->e->err);
+    return st;
+}
+
+/* The new table takes the old one's name; views naming the table were
+ * left pointing at nothing by the DROP, which a rename checks for (SQLite
+ * >= 3.26) unless told not to for this one statement. */
+static cr_status rename_rebuilt(rctx *r, const char *tmpname, const char *name)
+{
+    cr_status st = r->ops->rebuild_rename_before ? cr_emit(r->e, r->ops->rebuild_rename_before)
+                                                 : CR_OK;
+    if (st == CR_OK) {
+        alter_table(r, tmpname);
+        cr_buf_puts(&r->b, "RENAME TO ");
+        put_name(r, name);
+        st = emit(r);
+        /* Reset even after a failed rename: the setting outlives the
+         * transaction on a connection that goes back to the pool. */
+        if (r->ops->rebuild_rename_after) {
+            cr_error keep;
+            cr_error_init(&keep);
+            if (st != CR_OK)
+                cr_error_copy(&keep, r->e->err);
+            cr_status after = cr_emit(r->e, r->ops->rebuild_rename_after);
+            if (st != CR_OK) {
+                cr_error_copy(r->e->err, &keep);
+                cr_error_clear(&keep);
+            } else {
+                st = after;
+            }
+        }
+    }
+    return st;
+}
+
+/* Every view and trigger of the database must still work with the rebuilt
+ * table: a rename of one of its columns to itself makes SQLite parse them
+ * all (changing nothing), and fail naming the first that uses a column the
+ * rebuild dropped or renamed. Its error is made to say what to do. */
+static cr_status check_views_and_triggers(rctx *r, const cr_mtable *now)
+{
+    if (!r->ops->rebuild_rename_before || now->ncols == 0)
+        return CR_OK;
+    alter_table(r, now->name);
+    cr_buf_puts(&r->b, "RENAME COLUMN ");
+    put_name(r, now->cols[0].name);
+    cr_buf_puts(&r->b, " TO ");
+    put_name(r, now->cols[0].name);
+    cr_status st = emit(r);
+    if (st != CR_OK && strncmp(r->e->err->message, "error in ", 9) == 0) {
+        char why[sizeof r->e->err->message];
+        snprintf(why, sizeof why, "%s", r->e->err->message);
+        snprintf(r->e->err->message, sizeof r->e->err->message,
+                 "the rebuild of table '%s' would break a view or trigger (%.600s): a rebuild "
+                 "keeps views and triggers but cannot rewrite them; drop it before the "
+                 "operation and create it again after, in the revision",
+                 now->name, why);
+    }
+    return st;
+}
+
+/* The triggers read before the rebuild, made again on the new table. */
+static cr_status recreate_triggers(rctx *r, cr_buf *triggers, size_t n)
+{
+    const char *sql = cr_buf_cstr(triggers);
+    cr_status st = CR_OK;
+    for (size_t i = 0; st == CR_OK && i < n; i++) {
+        assert(sql);
+        st = cr_emit(r->e, sql);
+        sql += strlen(sql) + 1;
+    }
+    return st;
+}
+
 /* SQLite's procedure for changes ALTER TABLE cannot make (lang_altertable,
  * "Making Other Kinds Of Table Schema Changes"): a new table, the rows
- * copied, the old one dropped, the new one renamed, its indexes made again.
- * Foreign keys are off around the revision's transaction and checked with
+ * copied, the old one dropped, the new one renamed, its indexes and
+ * triggers made again, every view and trigger checked. Foreign keys are off around the revision's transaction and checked with
  * PRAGMA foreign_key_check by the run. old is the table before the
  * operations, now after them; origin gives each column of now the column of
  * old its values come from (NULL: a new column). */
@@ -210,11 +328,16 @@ static cr_status rebuild(rctx *r, const cr_mtable *old, const cr_mtable *now,
     cr_buf_init(&tmp);
     cr_buf_printf(&tmp, "_crucible_tmp_%s", now->name);
     const char *tmpname = cr_buf_cstr(&tmp);
+    cr_buf triggers;
+    cr_buf_init(&triggers);
+    size_t ntriggers = 0;
     cr_metadata *md = cr_metadata_new(NULL);
     cr_table *t = md && tmpname ? scratch(md, now, tmpname, false, r->e->err) : NULL;
     cr_status st = CR_OK;
     if (!t)
         st = r->e->err->cls ? r->e->err->cls : cr_error_oom(r->e->err);
+    if (st == CR_OK)
+        st = read_triggers(r, old->name, &triggers, &ntriggers);
     if (st == CR_OK && cr_ddl_render_create_table(r->d, &r->b, t, r->e->err))
         st = emit(r);
     else if (st == CR_OK)
@@ -264,12 +387,8 @@ static cr_status rebuild(rctx *r, const cr_mtable *old, const cr_mtable *now,
         put_name(r, old->name);
         st = emit(r);
     }
-    if (st == CR_OK) {
-        alter_table(r, tmpname);
-        cr_buf_puts(&r->b, "RENAME TO ");
-        put_name(r, now->name);
-        st = emit(r);
-    }
+    if (st == CR_OK)
+        st = rename_rebuilt(r, tmpname, now->name);
     /* The indexes, on the table under its own name again. */
     cr_metadata_free(md);
     md = st == CR_OK ? cr_metadata_new(NULL) : NULL;
@@ -280,7 +399,12 @@ static cr_status rebuild(rctx *r, const cr_mtable *old, const cr_mtable *now,
         st = r->e->err->cls ? r->e->err->cls : cr_error_oom(r->e->err);
     if (st == CR_OK)
         st = emit_indexes(r, t);
+    if (st == CR_OK)
+        st = recreate_triggers(r, &triggers, ntriggers);
+    if (st == CR_OK)
+        st = check_views_and_triggers(r, now);
     cr_metadata_free(md);
+    cr_buf_free(&triggers);
     cr_buf_free(&tmp);
     return st;
 }

@@ -674,6 +674,7 @@ static cr_status plan(run *r, const char *target, bool allow_down, bool want_dow
 typedef struct findings {
     cr_migrate_finding *items;
     size_t n;
+    bool down;                      /* checking a downgrade's operations */
 } findings;
 
 static cr_status finding(run *r, findings *f, cr_migrate_finding_kind kind,
@@ -691,12 +692,14 @@ static cr_status finding(run *r, findings *f, cr_migrate_finding_kind kind,
     x->revision = rev->id;
     x->file = rev->file;
     x->line = op->line;
+    x->downgrade = f->down;
     char what[200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    snprintf(x->message, sizeof x->message, "%s:%d: %s", rev->file, op->line, what);
+    snprintf(x->message, sizeof x->message, "%s:%d: %s%s", rev->file, op->line,
+             x->downgrade ? "downgrade: " : "", what);
     return CR_OK;
 }
 
@@ -753,15 +756,25 @@ static bool has_rows(run *r, const char *table, bool *known)
     return rows;
 }
 
+/* The operations a step runs: its revision's upgrade, or its downgrade. */
+static const cr_migrate_op *step_ops(const step *sp, size_t *n)
+{
+    *n = sp->up ? sp->rev->nupgrade : sp->rev->ndowngrade;
+    return sp->up ? sp->rev->upgrade : sp->rev->downgrade;
+}
+
 static bool made_in_plan(const step *steps, size_t n, size_t upto, const char *table)
 {
-    for (size_t s = 0; s <= upto && s < n; s++)
-        for (size_t k = 0; k < steps[s].rev->nupgrade; k++) {
-            const cr_migrate_op *op = &steps[s].rev->upgrade[k];
+    for (size_t s = 0; s <= upto && s < n; s++) {
+        size_t nops;
+        const cr_migrate_op *ops = step_ops(&steps[s], &nops);
+        for (size_t k = 0; k < nops; k++) {
+            const cr_migrate_op *op = &ops[k];
             if ((op->kind == CR_MIGRATE_CREATE_TABLE && strcmp(op->table, table) == 0) ||
                 (op->kind == CR_MIGRATE_RENAME_TABLE && strcmp(op->new_name, table) == 0))
                 return true;
         }
+    }
     return false;
 }
 
@@ -814,16 +827,18 @@ static cr_status check_op(run *r, findings *f, const step *steps, size_t nsteps,
     }
 }
 
-/* The check of the upgrade steps, on the run's model (built for the
- * applied revisions); the model is left as the steps leave it. */
+/* The check of the steps, upgrades or downgrades, on the run's model
+ * (built for the applied revisions); the model is left as the steps leave
+ * it. */
 static cr_status check_steps(run *r, const step *steps, size_t n, findings *f)
 {
     cr_status st = CR_OK;
     for (size_t s = 0; st == CR_OK && s < n; s++) {
-        if (!steps[s].up)
-            continue;
-        for (size_t k = 0; st == CR_OK && k < steps[s].rev->nupgrade; k++) {
-            const cr_migrate_op *op = &steps[s].rev->upgrade[k];
+        size_t nops;
+        const cr_migrate_op *ops = step_ops(&steps[s], &nops);
+        f->down = !steps[s].up;
+        for (size_t k = 0; st == CR_OK && k < nops; k++) {
+            const cr_migrate_op *op = &ops[k];
             st = check_op(r, f, steps, n, s, op);
             if (st == CR_OK && !cr_model_apply(&r->model, op, &r->err))
                 st = r->err.cls;
@@ -1108,8 +1123,9 @@ cr_status cr_migrate_check(const cr_migrate_script *s, cr_engine *engine, const 
     size_t n = 0;
     bool *applied = NULL;
     findings f = {0};
+    /* A target below where the database is: the downgrade is checked. */
     if (st == CR_OK)
-        st = plan(&r, target, false, false, &steps, &n, &applied);
+        st = plan(&r, target, true, false, &steps, &n, &applied);
     if (st == CR_OK)
         st = build_model(&r, applied);
     if (st == CR_OK)

@@ -71,6 +71,17 @@ typedef struct cr_ddl_ops {
      * builds: the migration check flags it; CREATE INDEX CONCURRENTLY, run
      * outside a transaction, does not (PostgreSQL). */
     bool index_blocks_writes;
+    /* A table rebuild (CR_DDL_ALTER_REBUILD), what dropping the old table
+     * would lose: a query with one :table parameter giving the name and the
+     * CREATE statement of each trigger on that table, oldest first (made
+     * again after the rename); and the statements sent around renaming the
+     * new table to the old one's name, so that the rename does not refuse
+     * the views naming the table that, dropped, is missing for a moment
+     * (SQLite >= 3.26 checks every view and trigger on a rename). Where they
+     * are set, the rebuild ends with the check the rename skipped: ALTER
+     * TABLE t RENAME COLUMN c TO c. NULL where tables are not rebuilt. */
+    const char *rebuild_triggers_sql;
+    const char *rebuild_rename_before, *rebuild_rename_after;
 } cr_ddl_ops;
 
 extern const cr_ddl_ops cr_sqlite_ddl;

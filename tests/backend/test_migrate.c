@@ -126,6 +126,13 @@ static void drop_all(void)
     drop_table(c, "mg_tags");
     drop_table(c, "mg_users");
     drop_table(c, "mg_lock");
+    exec_ok(c, "DROP VIEW IF EXISTS mg_tview");
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));    /* drop_table rolls back first */
+    drop_table(c, "mg_tlog");
+    drop_table(c, "mg_tusers");
+    if (is_pg())
+        exec_ok(c, "DROP FUNCTION IF EXISTS mg_tlog_fn()");
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
     drop_table(c, "crucible_version");
     cr_conn_close(c);
 }
@@ -372,6 +379,163 @@ static void test_failing_revision(void **state)
     harness_remove_dir(dir);
 }
 
+
+/* ---- triggers and views on a rebuilt table ------------------------------------------ */
+
+/* mg_tusers with an AFTER INSERT trigger writing to mg_tlog and a view over
+ * it, made by execute statements (each backend spells a trigger its own
+ * way: PostgreSQL's runs a function). */
+static char *trigger_revision(void)
+{
+    const char *trigger =
+        is_sqlite() ? "execute CREATE TRIGGER mg_tusers_ins AFTER INSERT ON mg_tusers BEGIN\n"
+                      "    INSERT INTO mg_tlog (user_id, name) VALUES (NEW.id, NEW.name); END\n"
+                      /* SQLite keeps this one without IF NOT EXISTS, main. and ';' */
+                      "execute create trigger if not exists main.mg_tusers_upd\n"
+                      "    AFTER UPDATE OF id ON main.mg_tusers\n"
+                      "    BEGIN DELETE FROM mg_tlog WHERE user_id = OLD.id; END;\n"
+        : is_mysql() ? "execute CREATE TRIGGER mg_tusers_ins AFTER INSERT ON mg_tusers\n"
+                       "    FOR EACH ROW INSERT INTO mg_tlog (user_id, name)\n"
+                       "    VALUES (NEW.id, NEW.name)\n"
+                     : "execute CREATE FUNCTION mg_tlog_fn() RETURNS trigger LANGUAGE plpgsql\n"
+                       "    AS $$ BEGIN INSERT INTO mg_tlog (user_id, name)\n"
+                       "    VALUES (NEW.id, NEW.name); RETURN NEW; END $$\n"
+                       "execute CREATE TRIGGER mg_tusers_ins AFTER INSERT ON mg_tusers\n"
+                       "    FOR EACH ROW EXECUTE FUNCTION mg_tlog_fn()\n";
+    static char text[2048];
+    snprintf(text, sizeof text,
+             "-- revision: t1\n"
+             "-- upgrade\n"
+             "create_table mg_tusers (id integer primary key, name varchar(50) not null,\n"
+             "    email varchar(100), score integer)\n"
+             "create_table mg_tlog (user_id integer, name varchar(50))\n"
+             "%s"
+             "execute CREATE VIEW mg_tview AS SELECT id, name FROM mg_tusers\n"
+             "execute INSERT INTO mg_tusers (id, name, email, score) VALUES (1, 'alice', 'a@x', 3)\n"
+             "-- downgrade\n"
+             "execute DROP VIEW mg_tview\n"
+             "drop_table mg_tusers\n"
+             "drop_table mg_tlog\n"
+             "%s",
+             trigger, is_pg() ? "execute DROP FUNCTION mg_tlog_fn()\n" : "");
+    return text;
+}
+
+/* Rebuilds of mg_tusers on SQLite (a type and NOT NULL changed, a column
+ * dropped; undone by the downgrade); ALTERs in place elsewhere. */
+static const char *T2 =
+    "-- revision: t2\n"
+    "-- parent: t1\n"
+    "-- upgrade\n"
+    "alter_column mg_tusers score type bigint not null\n"
+    "drop_column mg_tusers email\n"
+    "-- downgrade\n"
+    "add_column mg_tusers email varchar(100)\n"
+    "alter_column mg_tusers score type integer null\n";
+
+/* The trigger fires for a new row (the log grows by one, with its name)
+ * and the view reads every row of the table. */
+static void trigger_and_view_work(int id, const char *name)
+{
+    cr_conn *c = connect_ok(engine);
+    int64_t logged = scalar_int(c, "SELECT count(*) FROM mg_tlog");
+    char sql[256];
+    snprintf(sql, sizeof sql, "INSERT INTO mg_tusers (id, name, score) VALUES (%d, '%s', 1)",
+             id, name);
+    exec_ok(c, sql);
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    assert_int_equal(scalar_int(c, "SELECT count(*) FROM mg_tlog"), logged + 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM mg_tlog WHERE user_id = %d AND name = '%s'",
+             id, name);
+    assert_int_equal(scalar_int(c, sql), 1);
+    assert_int_equal(scalar_int(c, "SELECT count(*) FROM mg_tview"),
+                     scalar_int(c, "SELECT count(*) FROM mg_tusers"));
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM mg_tview WHERE id = %d AND name = '%s'", id,
+             name);
+    assert_int_equal(scalar_int(c, sql), 1);
+    cr_conn_rollback(c);
+    cr_conn_close(c);
+}
+
+static void test_rebuild_keeps_triggers_and_views(void **state)
+{
+    (void)state;
+    const char *dir = MAKE_DIR("001_t1.rev", trigger_revision(), "002_t2.rev", T2);
+    cr_migrate_script *s = load(dir);
+    MIGRATE_OK(cr_migrate_upgrade(s, engine, "t1", NULL, &err_));
+    trigger_and_view_work(2, "bob");
+    MIGRATE_OK(cr_migrate_upgrade(s, engine, "t2", NULL, &err_));
+    assert_string_equal(current(), "t2");
+    assert_false(has_column("mg_tusers", "email"));
+    trigger_and_view_work(3, "carol");
+    /* Back down: a second rebuild, the trigger and the view still there. */
+    MIGRATE_OK(cr_migrate_downgrade(s, engine, "t1", &err_));
+    assert_true(has_column("mg_tusers", "email"));
+    trigger_and_view_work(4, "dave");
+    /* And up again: the same table once more. */
+    MIGRATE_OK(cr_migrate_upgrade(s, engine, "t2", NULL, &err_));
+    trigger_and_view_work(5, "erin");
+    cr_conn *c = connect_ok(engine);
+    assert_int_equal(scalar_int(c, "SELECT count(*) FROM mg_tusers"), 5);
+    cr_conn_rollback(c);
+    cr_conn_close(c);
+    cr_migrate_script_free(s);
+    harness_remove_dir(dir);
+}
+
+/* A revision dropping or renaming a column that the view or the trigger
+ * uses is refused, naming the view or trigger, and leaves everything as it
+ * was (SQLite: the revision's transaction; PostgreSQL refuses a column a
+ * view depends on by itself). MySQL lets a view break (SHOW CREATE VIEW
+ * fails afterwards) and resolves a trigger's columns when it fires: the
+ * refusals are SQLite's and PostgreSQL's. */
+static void refused(const char *text, const char *what, const char *names)
+{
+    const char *dir = MAKE_DIR("001_t1.rev", trigger_revision(), "002_t3.rev", text);
+    cr_migrate_script *s = load(dir);
+    MIGRATE_OK(cr_migrate_upgrade(s, engine, "t1", NULL, &err_));
+    cr_error *err = NULL;
+    cr_status st = cr_migrate_upgrade(s, engine, "t3", NULL, &err);
+    const char *msg = cr_error_message(err);
+    if (st == CR_OK || !strstr(msg, names) ||
+        (is_sqlite() && !strstr(msg, "drop it before the operation and create it again"))) {
+        print_error("%s: %s (wanted an error naming %s)\n", what, msg, names);
+        cr_error_free(err);
+        fail();
+    }
+    cr_error_free(err);
+    assert_string_equal(current(), "t1");
+    assert_true(has_column("mg_tusers", "name"));
+    assert_true(has_column("mg_tusers", "email"));
+    trigger_and_view_work(2, "bob");
+    MIGRATE_OK(cr_migrate_downgrade(s, engine, "base", &err_));
+    cr_migrate_script_free(s);
+    harness_remove_dir(dir);
+}
+
+static void test_rebuild_refuses_broken_view_or_trigger(void **state)
+{
+    (void)state;
+    if (is_mysql())
+        skip();
+    refused("-- revision: t3\n-- parent: t1\n-- upgrade\n"
+            "alter_column mg_tusers email type varchar(200)\n"
+            "drop_column mg_tusers name\n"
+            "-- downgrade\n"
+            "add_column mg_tusers name varchar(50)\n",
+            "drop_column of a column the view uses", "mg_tview");
+    if (!is_sqlite())
+        return;    /* PostgreSQL checks a function's body when it runs */
+    /* The view dropped first by the revision (and there again after the
+     * refusal): the trigger's NEW.name is what breaks. */
+    refused("-- revision: t3\n-- parent: t1\n-- upgrade\n"
+            "execute DROP VIEW mg_tview\n"
+            "alter_column mg_tusers name type varchar(80) rename to full_name\n"
+            "-- downgrade\n"
+            "alter_column mg_tusers full_name type varchar(50) rename to name\n",
+            "a rebuild renaming a column the trigger uses", "mg_tusers_ins");
+}
+
 /* ---- offline SQL against what the online run sends -------------------------------- */
 
 static char captured[1 << 16];
@@ -436,6 +600,35 @@ static void test_offline_equals_online(void **state)
     same_sql(offline, captured, "downgrade m3:m1");
     free(offline);
     cr_engine_free(echo);
+    cr_migrate_script_free(s);
+    harness_remove_dir(dir);
+}
+
+/* The rebuild's statements offline and online: the same, the trigger
+ * included (SQLite: online it is read from sqlite_master, offline known
+ * from the execute statement that made it); elsewhere nothing is rebuilt. */
+static void test_offline_rebuild_with_trigger(void **state)
+{
+    (void)state;
+    const char *dir = MAKE_DIR("001_t1.rev", trigger_revision(), "002_t2.rev", T2);
+    cr_migrate_script *s = load(dir);
+    MIGRATE_OK(cr_migrate_upgrade(s, engine, "t1", NULL, &err_));
+    char *offline = NULL;
+    MIGRATE_OK(cr_migrate_offline_sql(s, backend, "t1", "t2", &offline, &err_));
+    cr_engine_options o = {.echo = true, .log_fn = capture};
+    cr_engine *echo = new_engine(&o);
+    ncaptured = 0;
+    captured[0] = '\0';
+    in_implicit = false;
+    MIGRATE_OK(cr_migrate_upgrade(s, echo, "t2", NULL, &err_));
+    cr_engine_free(echo);
+    if (is_sqlite()) {
+        assert_non_null(strstr(offline, "PRAGMA legacy_alter_table = ON;\n\n"));
+        assert_non_null(strstr(offline, "CREATE TRIGGER mg_tusers_ins AFTER INSERT"));
+    }
+    same_sql(offline, captured, "upgrade t1:t2");
+    free(offline);
+    trigger_and_view_work(2, "bob");
     cr_migrate_script_free(s);
     harness_remove_dir(dir);
 }
@@ -550,6 +743,23 @@ static void test_check(void **state)
     /* Not strict: it runs (on the empty table the NOT NULL column is fine). */
     MIGRATE_OK(cr_migrate_upgrade(s, engine, NULL, NULL, &err_));
     assert_string_equal(current(), "m2r");
+
+    /* The downgrades from where the database is: m2r's drops a column
+     * (widening name back is no finding), m1's both tables. */
+    MIGRATE_OK(cr_migrate_check(s, engine, NULL, NULL, "m1", &f, &n, &err_));
+    assert_int_equal(n, 1);
+    assert_int_equal(f[0].kind, CR_FINDING_DROP_COLUMN);
+    assert_true(f[0].downgrade);
+    assert_non_null(strstr(f[0].message, "002_risky.rev:12: downgrade: drop_column "
+                                         "mg_users.level"));
+    free(f);
+    MIGRATE_OK(cr_migrate_check(s, engine, NULL, NULL, "base", &f, &n, &err_));
+    assert_int_equal(n, 3);
+    assert_true(has_finding(f, n, CR_FINDING_DROP_TABLE));
+    for (size_t i = 0; i < n; i++)
+        assert_true(f[i].downgrade);
+    free(f);
+    assert_string_equal(current(), "m2r");      /* a check changes nothing */
     MIGRATE_OK(cr_migrate_downgrade(s, engine, "base", &err_));
     cr_migrate_script_free(s);
     harness_remove_dir(dir);
@@ -892,6 +1102,12 @@ static void test_command(void **state)
     assert_string_equal(current(), "m3");
     MIGRATE_OK(command(dir, "heads", NULL, NULL, &err_));
     assert_string_equal(out, "m3 (head)\n");
+    /* Checking the way down to m2: m3's downgrade loses a column and a table. */
+    MIGRATE_FAILS(CR_ERR_INVALID_REQUEST, "the migration check flags 2 operation(s)",
+                  command(dir, "check", "m2", NULL, &err_));
+    assert_non_null(strstr(out, "003_m3.rev:15: downgrade: drop_column mg_posts.label_id"));
+    assert_non_null(strstr(out, "003_m3.rev:16: downgrade: drop_table mg_labels"));
+    assert_string_equal(current(), "m3");
     MIGRATE_FAILS(CR_ERR_ARGUMENT, "unknown command 'sideways'",
                   command(dir, "sideways", NULL, NULL, &err_));
     MIGRATE_FAILS(CR_ERR_ARGUMENT, "downgrade needs a target",
@@ -935,8 +1151,12 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_keeps_rows_indexes_fks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_keeps_triggers_and_views, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_refuses_broken_view_or_trigger, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_failing_revision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline_equals_online, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offline_rebuild_with_trigger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version_moved_by_another_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_version_and_heads, setup, teardown),

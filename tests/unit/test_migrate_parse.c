@@ -327,8 +327,11 @@ static void test_offline_sql(void **state)
     in_order(sql, "PRAGMA foreign_keys=OFF;\n\nBEGIN;", "CREATE TABLE _crucible_tmp_users");
     in_order(sql, "INSERT INTO _crucible_tmp_users (id, full_name,",
              "SELECT id, CAST(name AS VARCHAR(20)),");
-    in_order(sql, "DROP TABLE users;\n\nALTER TABLE _crucible_tmp_users RENAME TO users;\n\n"
-                  "CREATE INDEX ix_users_name ON users (full_name);",
+    in_order(sql, "DROP TABLE users;\n\nPRAGMA legacy_alter_table = ON;\n\n"
+                  "ALTER TABLE _crucible_tmp_users RENAME TO users;\n\n"
+                  "PRAGMA legacy_alter_table = OFF;\n\n"
+                  "CREATE INDEX ix_users_name ON users (full_name);\n\n"
+                  "ALTER TABLE users RENAME COLUMN id TO id;",
              "PRAGMA foreign_key_check;");
     in_order(sql, "UPDATE crucible_version SET version_num='r2' WHERE version_num='r1';\n\n"
                   "COMMIT;\n\nPRAGMA foreign_keys=ON;", "");
@@ -434,6 +437,56 @@ static bool has_finding(const cr_migrate_finding *f, size_t n, cr_migrate_findin
     return false;
 }
 
+/* Offline, a SQLite rebuild makes again the triggers the history's execute
+ * statements made on the table, as SQLite keeps them ("CREATE TRIGGER "
+ * and the text from the name on, without a schema or a final ';'), after
+ * its indexes; not those dropped,
+ * those of another table, temporary ones, nor those of a renamed table. */
+static void test_offline_rebuild_triggers(void **state)
+{
+    (void)state;
+    const char *names[] = {"t1.rev", "t2.rev"};
+    const char *texts[] = {
+        "-- revision: t1\n-- upgrade\n"
+        "create_table items (id integer primary key, n integer, note text)\n"
+        "create_index ix_items_n on items (n)\n"
+        "create_table other (id integer primary key)\n"
+        "create_table gone (id integer primary key, x integer)\n"
+        "execute create  trigger if not exists \"Items Ins\" AFTER INSERT ON \"items\"\n"
+        "    BEGIN UPDATE items SET n = 1 WHERE id = NEW.id; END;\n"
+        "execute CREATE TRIGGER main.items_upd AFTER UPDATE OF id, n ON main.items\n"
+        "    BEGIN SELECT 1; END\n"
+        "execute CREATE TRIGGER items_del AFTER DELETE ON items BEGIN SELECT 1; END\n"
+        "execute DROP TRIGGER IF EXISTS items_del\n"
+        "execute CREATE TEMP TRIGGER items_tmp AFTER DELETE ON items BEGIN SELECT 1; END\n"
+        "execute CREATE TRIGGER other_ins AFTER INSERT ON other BEGIN SELECT 1; END\n"
+        "execute CREATE TRIGGER gone_ins AFTER INSERT ON gone BEGIN SELECT 1; END\n"
+        "rename_table gone to gone2\n"
+        "-- downgrade\n",
+        "-- revision: t2\n-- parent: t1\n-- upgrade\n"
+        "drop_column items note\n"
+        "drop_column gone2 id\n"
+        "-- downgrade\n"};
+    cr_migrate_script *s = script_of(names, texts, 2);
+    assert_int_equal(cr_migrate_script_resolve(s), CR_OK);
+    char *sql = offline(s, "sqlite", "t1", "t2");
+    in_order(sql, "ALTER TABLE _crucible_tmp_items RENAME TO items;\n\n"
+                  "PRAGMA legacy_alter_table = OFF;\n\n"
+                  "CREATE INDEX ix_items_n ON items (n);\n\n"
+                  "CREATE TRIGGER \"Items Ins\" AFTER INSERT ON \"items\"\n"
+                  "BEGIN UPDATE items SET n = 1 WHERE id = NEW.id; END;\n\n"
+                  "CREATE TRIGGER items_upd AFTER UPDATE OF id, n ON main.items\n"
+                  "BEGIN SELECT 1; END;\n\n"
+                  "ALTER TABLE items RENAME COLUMN id TO id;\n\n",
+             "ALTER TABLE _crucible_tmp_gone2 RENAME TO gone2;\n\n");
+    assert_null(strstr(sql, "items_del"));
+    assert_null(strstr(sql, "items_tmp"));
+    assert_null(strstr(sql, "other_ins"));
+    assert_null(strstr(sql, "gone_ins"));
+    free(sql);
+    cr_migrate_script_free(s);
+}
+
 static void test_offline_check(void **state)
 {
     (void)state;
@@ -446,7 +499,8 @@ static void test_offline_check(void **state)
         "alter_column users score type numeric(12, 2)\n"
         "alter_column users score type integer\n"
         "drop_table \"order\"\n"
-        "-- downgrade\n"};
+        "-- downgrade\n"
+        "alter_column users age type integer\n"};
     cr_migrate_script *s = script_of(names, texts, 3);
     assert_int_equal(cr_migrate_script_resolve(s), CR_OK);
     cr_migrate_finding *f = NULL;
@@ -471,7 +525,32 @@ static void test_offline_check(void **state)
      * index is on a table the run makes. */
     assert_int_equal(cr_migrate_check(s, NULL, "sqlite", "r1", NULL, &f, &n, NULL), CR_OK);
     assert_int_equal(n, 6);
+    for (size_t i = 0; i < n; i++)
+        assert_false(f[i].downgrade);
     free(f);
+
+    /* Downgrades, newest first: r3's narrows age back; r2's drops a column,
+     * r1's drops both tables (their rows since are lost). */
+    assert_int_equal(cr_migrate_check(s, NULL, "postgresql", "r3", "r2", &f, &n, NULL), CR_OK);
+    assert_int_equal(n, 1);
+    assert_true(f[0].downgrade);
+    assert_string_equal(f[0].revision, "r3");
+    assert_true(has_finding(f, n, CR_FINDING_NARROW_TYPE, "r3.rev:10: downgrade: alter_column "
+                                                          "users.age from BIGINT to INTEGER"));
+    free(f);
+    assert_int_equal(cr_migrate_check(s, NULL, "postgresql", "r2", "base", &f, &n, NULL), CR_OK);
+    assert_true(has_finding(f, n, CR_FINDING_DROP_COLUMN,
+                            "r2.rev:16: downgrade: drop_column users.age"));
+    assert_true(has_finding(f, n, CR_FINDING_DROP_TABLE, "r1.rev:17: downgrade: drop_table order"));
+    assert_true(has_finding(f, n, CR_FINDING_DROP_TABLE, "r1.rev:19: downgrade: drop_table users"));
+    assert_int_equal(n, 3);
+    assert_string_equal(f[0].revision, "r2");
+    for (size_t i = 0; i < n; i++)
+        assert_true(f[i].downgrade);
+    free(f);
+    /* To where it is: nothing to check either way. */
+    assert_int_equal(cr_migrate_check(s, NULL, "postgresql", "r2", "r2", &f, &n, NULL), CR_OK);
+    assert_int_equal(n, 0);
     cr_migrate_script_free(s);
 }
 
@@ -692,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_graph_errors),
         cmocka_unit_test(test_offline_sql),
         cmocka_unit_test(test_offline_check),
+        cmocka_unit_test(test_offline_rebuild_triggers),
         cmocka_unit_test(test_load_directory),
         cmocka_unit_test(test_ops_text_round_trip),
         cmocka_unit_test(test_out_of_memory),

@@ -19,5 +19,10 @@ const cr_ddl_ops cr_sqlite_ddl = {
     .named_enum_types = false,
     .backslash_escapes = false,
     .alter_style = CR_DDL_ALTER_REBUILD,
+    .rebuild_triggers_sql = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                            "AND tbl_name = :table COLLATE NOCASE ORDER BY rowid",
+    /* Not transactional: set and reset around the one statement. */
+    .rebuild_rename_before = "PRAGMA legacy_alter_table = ON",
+    .rebuild_rename_after = "PRAGMA legacy_alter_table = OFF",
     .transactional_ddl = true,
 };
