@@ -3,9 +3,12 @@
 #
 #   scripts/run-tests.sh
 #       Start throwaway PostgreSQL + MariaDB servers (scripts/test-servers.sh),
-#       then configure, build and run the test suite four times: a Debug build
-#       in build/, an AddressSanitizer+UBSan build in build-asan/, a clang
-#       build in build-clang/ and a ThreadSanitizer build in build-tsan/.
+#       then configure, build and run the test suite four times: an
+#       optimised gcc build in build/ (RelWithDebInfo, what `make demo`
+#       builds: the warnings gcc gives only when optimising, link-time
+#       optimisation, the code users run), a Debug AddressSanitizer+UBSan
+#       build in build-asan/, a Debug clang build in build-clang/ and a
+#       Debug ThreadSanitizer build in build-tsan/.
 #
 #   scripts/run-tests.sh --servers-only CMD [ARGS...]
 #       Start the servers (and the scale-out topologies CRUCIBLE_SCALEOUT
@@ -194,7 +197,7 @@ run_suite() {
     fi
 }
 
-run_suite "Debug" build
+run_suite "gcc, optimised" build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

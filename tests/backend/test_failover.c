@@ -83,8 +83,9 @@ static bool read_env(void)
             plain[n++] = *p;
         }
         plain[n] = '\0';
-        if (strncmp(plain, "CRUCIBLE_PG_FAILOVER_URL=", 25) == 0)
-            snprintf(failover_url, sizeof failover_url, "%s", plain + 25);
+        if (strncmp(plain, "CRUCIBLE_PG_FAILOVER_URL=", 25) == 0 &&
+            strlen(plain + 25) < sizeof failover_url)
+            memcpy(failover_url, plain + 25, strlen(plain + 25) + 1);
         else if (strncmp(plain, "CRUCIBLE_PG_FAILOVER_PORTS=", 27) == 0)
             sscanf(plain + 27, "%d %d", &ports[0], &ports[1]);
     }
