@@ -69,6 +69,26 @@ bool harness_has_table(cr_engine *e, const char *name)
     return exists;
 }
 
+void harness_scratch_database(const char *name, char *url, size_t size)
+{
+    char sql[256];
+    cr_engine *admin = new_engine(&(cr_engine_options){.isolation_level = "AUTOCOMMIT"});
+    cr_conn *c = connect_ok(admin);
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", name);
+    exec_ok(c, sql);
+    if (url) {
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+        exec_ok(c, sql);
+        const char *path = strchr(strstr(backend_url, "://") + 3, '/');
+        const char *query = strchr(path, '?');
+        int n = snprintf(url, size, "%.*s/%s%s", (int)(path - backend_url), backend_url, name,
+                         query ? query : "");
+        assert_true(n > 0 && (size_t)n < size);
+    }
+    cr_conn_close(c);
+    cr_engine_free(admin);
+}
+
 void harness_init(int argc, char **argv)
 {
     if (argc != 2) {

@@ -35,6 +35,11 @@ void harness_remove_dir(const char *dir);
 /* Whether the database of e has a table (or view) of that name, read through
  * a connection of its own (fails the test when the Inspector fails). */
 bool harness_has_table(cr_engine *e, const char *name);
+/* On the server of backend_url (PostgreSQL or MySQL): drop the database
+ * name, and, when url is not NULL, create it again empty and write its URL
+ * (backend_url's, naming that database) into url. The test user may make
+ * databases named crucible_scratch_* (scripts/test-servers.sh). */
+void harness_scratch_database(const char *name, char *url, size_t size);
 /* The marking alone, for a test that starts servers some other way. */
 void harness_cloexec_all(void);
 

@@ -23,26 +23,6 @@ static char own_url[1024];
 static char sqlite_dir[64];
 static cr_engine *engine;
 
-/* On the server of backend_url: DROP and CREATE the database OWN_DB (or
- * just drop it). */
-static void own_database(bool create)
-{
-    cr_error *err = NULL;
-    cr_engine *admin = cr_create_engine(
-        backend_url, &(cr_engine_options){.isolation_level = "AUTOCOMMIT"}, &err);
-    assert_non_null(admin);
-    cr_conn *c = cr_engine_connect(admin, &err);
-    if (!c) {
-        print_error("connect: %s\n", cr_error_message(err));
-        fail();
-    }
-    exec_ok(c, "DROP DATABASE IF EXISTS " OWN_DB);
-    if (create)
-        exec_ok(c, "CREATE DATABASE " OWN_DB);
-    cr_conn_close(c);
-    cr_engine_free(admin);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -56,12 +36,7 @@ static int setup(void **state)
         snprintf(path, sizeof path, "%s/ag.db", sqlite_dir);
         unlink(path);
     } else {
-        own_database(true);
-        const char *scheme = strstr(backend_url, "://");
-        const char *path = strchr(scheme + 3, '/');
-        const char *query = strchr(path, '?');
-        snprintf(own_url, sizeof own_url, "%.*s/" OWN_DB "%s", (int)(path - backend_url),
-                 backend_url, query ? query : "");
+        harness_scratch_database(OWN_DB, own_url, sizeof own_url);
     }
     engine = new_engine_at(own_url, NULL);
     return 0;
@@ -79,7 +54,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     if (!is_sqlite())
-        own_database(false);
+        harness_scratch_database(OWN_DB, NULL, 0);
     else if (*sqlite_dir)
         harness_remove_dir(sqlite_dir);
     return 0;

@@ -1013,15 +1013,9 @@ static void test_lock_is_per_database(void **state)
     (void)state;
     if (is_sqlite())
         skip();   /* a database per file: nothing is shared */
-    cr_engine *admin = new_engine(&(cr_engine_options){.isolation_level = "AUTOCOMMIT"});
-    cr_conn *a = connect_ok(admin);
-    exec_ok(a, "DROP DATABASE IF EXISTS " OTHER_DB);
-    exec_ok(a, "CREATE DATABASE " OTHER_DB);
     char url[1024];
-    const char *path = strchr(strstr(backend_url, "://") + 3, '/');
-    const char *query = strchr(path, '?');
-    snprintf(url, sizeof url, "%.*s/" OTHER_DB "%s", (int)(path - backend_url), backend_url,
-             query ? query : "");
+    harness_scratch_database(OTHER_DB, url, sizeof url);
+    cr_conn *a = connect_ok(engine);   /* watches the other run */
     char rev[256];
     snprintf(rev, sizeof rev, "-- revision: g1\n-- message: waits at the gate\n-- upgrade\n"
              "execute %s\n-- downgrade\n", is_pg() ? GATE_PG : GATE_MY);
@@ -1056,9 +1050,8 @@ static void test_lock_is_per_database(void **state)
     cr_migrate_script_free(s);
     harness_remove_dir(other_dir);
     harness_remove_dir(dir);
-    exec_ok(a, "DROP DATABASE " OTHER_DB);
     cr_conn_close(a);
-    cr_engine_free(admin);
+    harness_scratch_database(OTHER_DB, NULL, 0);
 }
 
 /* ---- the embedding call ----------------------------------------------------------------- */
