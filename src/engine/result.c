@@ -579,7 +579,8 @@ int cr_row_is_null_named(const cr_row *row, const char *col) { return is_null(ro
 
 /* Each getter: resolve the column, convert what may be converted, else say
  * what the column holds. */
-static __attribute__((noinline)) cr_status get_int64(const cr_row *row, int col, const char *name, int64_t *out)
+static __attribute__((noinline)) cr_status get_int64(const cr_row *row, int col,
+                                                     const char *name, int64_t *out)
 {
     int i;
     const cr_value *v = lookup(row, col, name, &i);
@@ -592,7 +593,8 @@ static __attribute__((noinline)) cr_status get_int64(const cr_row *row, int col,
     return wrong_type(row, i, v, "INTEGER");
 }
 
-static __attribute__((noinline)) cr_status get_double(const cr_row *row, int col, const char *name, double *out)
+static __attribute__((noinline)) cr_status get_double(const cr_row *row, int col,
+                                                      const char *name, double *out)
 {
     int i;
     const cr_value *v = lookup(row, col, name, &i);
@@ -604,7 +606,8 @@ static __attribute__((noinline)) cr_status get_double(const cr_row *row, int col
     return wrong_type(row, i, v, "DOUBLE");
 }
 
-static __attribute__((noinline)) cr_status get_bool(const cr_row *row, int col, const char *name, bool *out)
+static __attribute__((noinline)) cr_status get_bool(const cr_row *row, int col,
+                                                    const char *name, bool *out)
 {
     int i;
     const cr_value *v = lookup(row, col, name, &i);
@@ -615,8 +618,9 @@ static __attribute__((noinline)) cr_status get_bool(const cr_row *row, int col, 
     return wrong_type(row, i, v, "BOOLEAN");
 }
 
-static __attribute__((noinline)) cr_status get_text(const cr_row *row, int col, const char *name, const char **out,
-                          size_t *len)
+static __attribute__((noinline)) cr_status get_text(const cr_row *row, int col,
+                                                    const char *name, const char **out,
+                                                    size_t *len)
 {
     int i;
     const cr_value *v = lookup(row, col, name, &i);

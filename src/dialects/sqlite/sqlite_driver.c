@@ -496,10 +496,6 @@ static __attribute__((noinline)) cr_status bind_any(cr_driver_stmt *s, const cr_
     return rc == SQLITE_OK ? CR_OK : db_error(s->db, rc, err);
 }
 
-/* The rows the statement itself changed: not those of the foreign key
- * actions (ON DELETE CASCADE) or triggers it set off, which the total
- * counts. Nothing changed at all: 0 (sqlite3_changes still tells of the
- * statement before). */
 /* The parameters, bound. The common case first, on every execute: integers
  * and doubles only (keys), bound as they are; anything else goes the
  * general way. */
@@ -518,6 +514,10 @@ static cr_status bind_all(cr_driver_stmt *s, const cr_value *params, cr_error *e
     return rc == SQLITE_OK ? CR_OK : db_error(s->db, rc, err);
 }
 
+/* The rows the statement itself changed: not those of the foreign key
+ * actions (ON DELETE CASCADE) or triggers it set off, which the total
+ * counts. Nothing changed at all: 0 (sqlite3_changes still tells of the
+ * statement before). */
 static sqlite3_int64 own_changes(sqlite3 *db, sqlite3_int64 total_before)
 {
     return sqlite3_total_changes64(db) == total_before ? 0 : sqlite3_changes64(db);
