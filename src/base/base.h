@@ -11,6 +11,19 @@
 
 #define CR_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The code every execute and fetch runs (a lookup by key runs it thousands
+ * of times a second): placed together by the compiler and linker
+ * (.text.hot), so that it takes few instruction cache lines. */
+#if defined(__GNUC__)
+#define CR_HOT __attribute__((hot))
+/* Its rare ways out (errors, the general cases): kept out of line and
+ * apart, so that the common way stays short. */
+#define CR_COLD __attribute__((noinline, cold))
+#else
+#define CR_HOT
+#define CR_COLD
+#endif
+
 /* Internal fetch outcomes; distinct from every cr_status. */
 enum { CR_ROW = 100, CR_DONE = 101 };
 
@@ -87,11 +100,16 @@ struct cr_error {
     char *statement;      /* owned; NULL when not about a statement */
 };
 
+/* Whether e records nothing: no error, and no statement left from one. */
+static inline bool cr_error_is_clear(const cr_error *e)
+{
+    return e->cls == CR_OK && !e->statement;
+}
 /* Reset to "no error". Inline because every successful call does it. */
-void cr_error_clear_slow(cr_error *e);
+CR_COLD void cr_error_clear_slow(cr_error *e);
 static inline void cr_error_clear(cr_error *e)
 {
-    if (e->cls != CR_OK || e->statement)
+    if (!cr_error_is_clear(e))
         cr_error_clear_slow(e);
 }
 /* Make a fresh record "no error" without touching its message buffer. */
@@ -114,7 +132,7 @@ cr_status cr_error_set(cr_error *e, cr_status cls, const char *fmt, ...)
 cr_status cr_error_set_db(cr_error *e, cr_status cls, const char *sqlstate,
                           long code, const char *message);
 /* Attach the statement the error is about (copied). */
-void cr_error_set_statement(cr_error *e, const char *sql);
+CR_COLD void cr_error_set_statement(cr_error *e, const char *sql);
 /* Deep copy src into dst (dst's previous statement is freed). */
 void cr_error_copy(cr_error *dst, const cr_error *src);
 /* A heap copy of e for the caller of cr_create_engine and friends; a static

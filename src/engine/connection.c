@@ -319,7 +319,7 @@ static cr_status bind_params(cr_conn *c, cr_prepared *st, const cr_param *params
 
 /* Before any statement: the connection is usable and no streamed result
  * holds it. */
-cr_status cr_conn_check_statement(cr_conn *c)
+CR_HOT cr_status cr_conn_check_statement(cr_conn *c)
 {
     cr_status rc = check_conn(c);
     if (rc)
@@ -332,7 +332,7 @@ cr_status cr_conn_check_statement(cr_conn *c)
 }
 
 /* The first statement outside a transaction begins one (unless AUTOCOMMIT). */
-cr_status cr_conn_autobegin(cr_conn *c)
+CR_HOT cr_status cr_conn_autobegin(cr_conn *c)
 {
     return autobegin(c);
 }
@@ -381,14 +381,17 @@ static cr_status start(cr_conn *c, const char *sql, cr_prepared **st, bool *cach
     return cr_prepared_get(c, sql, st, cached);
 }
 
-cr_status cr_conn_run(cr_conn *c, cr_prepared *st, const cr_value *vals, bool stream)
+static CR_COLD cr_status run_failed(cr_conn *c, cr_prepared *st, cr_status rc)
+{
+    cr_conn_note_error(c, &c->err, false);
+    cr_error_set_statement(&c->err, st->sql);
+    return rc;
+}
+
+CR_HOT cr_status cr_conn_run(cr_conn *c, cr_prepared *st, const cr_value *vals, bool stream)
 {
     cr_status rc = c->engine->drv->execute(st->ds, vals, stream, &c->err);
-    if (rc) {
-        cr_conn_note_error(c, &c->err, false);
-        cr_error_set_statement(&c->err, st->sql);
-    }
-    return rc;
+    return rc ? run_failed(c, st, rc) : CR_OK;
 }
 
 /* Echo a compiled statement with its positional parameters, as SQLAlchemy

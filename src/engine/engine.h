@@ -30,6 +30,7 @@ typedef struct cr_prepared {
     int ncols;
     char **colnames;            /* owned copies, refreshed when they change */
     uint64_t shape;             /* the driver's shape counter they match */
+    bool shaped;                /* colnames and row match shape            */
     double prepared_at;         /* for echo's "cached since"               */
     bool busy;                  /* a result is reading from it             */
     bool cached;                /* in the cache; else its result frees it  */
@@ -165,8 +166,9 @@ struct cr_result {
     cr_rowset *returned_defaults; /* INSERT with return_defaults, or NULL  */
     bool is_insert;             /* made by an INSERT statement (sql/)      */
     cr_result *prev, *next;     /* the connection's open results */
-    /* Last, so that a new result zeroes the fields above and leaves the
-     * error's message buffer alone (cr_result_new, once per execute). */
+    /* Last: cr_result_new sets each field above (one by one: zeroing them
+     * at once would cost a string instruction on every execute) and leaves
+     * the error's message buffer alone. */
     cr_error err;
 };
 
@@ -206,7 +208,7 @@ cr_status cr_seconds_option(const char *name, double value, double dflt, double 
  * retryable when no COMMIT was in flight (committing false, and the
  * connection not in AUTOCOMMIT, where every statement commits itself), else
  * commit_unknown. */
-void cr_conn_note_error(cr_conn *c, cr_error *err, bool committing);
+CR_COLD void cr_conn_note_error(cr_conn *c, cr_error *err, bool committing);
 
 /* replica.c */
 void cr_replicas_free(struct cr_replica_set *set);

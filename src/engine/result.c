@@ -24,7 +24,7 @@ static __attribute__((noinline)) cr_result *rowless(cr_conn *c, cr_result *r, cr
     return r;
 }
 
-static __attribute__((noinline)) cr_result *not_made(cr_conn *c, cr_result *r, cr_prepared *st)
+static CR_COLD cr_result *not_made(cr_conn *c, cr_result *r, cr_prepared *st)
 {
     if (!r)
         cr_error_oom(&c->err);
@@ -34,7 +34,7 @@ static __attribute__((noinline)) cr_result *not_made(cr_conn *c, cr_result *r, c
     return NULL;
 }
 
-cr_result *cr_result_new(cr_conn *c, cr_prepared *st)
+CR_HOT cr_result *cr_result_new(cr_conn *c, cr_prepared *st)
 {
     const cr_driver *drv = c->engine->drv;
     /* A loop of executes frees each result before the next: reuse it. */
@@ -42,34 +42,40 @@ cr_result *cr_result_new(cr_conn *c, cr_prepared *st)
     c->spare = NULL;
     if (!r || (st && cr_prepared_sync_columns(st, drv, &c->err)))
         return not_made(c, r, st);
-    memset(r, 0, offsetof(cr_result, err));
-    cr_error_init(&r->err);
+    bool rows = st && st->ncols > 0;
     r->conn = c;
+    r->stmt = rows ? st : NULL;
+    r->returns_rows = rows;
+    r->exhausted = !rows;
+    r->closed = false;
+    r->scalars = false;
+    r->ncols = rows ? st->ncols : 0;
+    r->rowcount = st ? drv->rowcount(st->ds) : 0;
+    r->lastrowid = 0;
+    r->lastrowid_status = CR_ERR_NOT_SUPPORTED;
+    r->row = (cr_row){0};
+    r->held = (cr_row){0};
+    cr_arena_init(&r->arena, 1024);
+    r->colnames = rows ? st->colnames : NULL;
+    r->colkeys = rows && st->ncolkeys == st->ncols ? st->colkeys : NULL;
+    r->inserted_pk = NULL;
+    r->returned_defaults = NULL;
+    r->is_insert = false;
+    r->prev = NULL;
     r->next = c->results;
+    cr_error_init(&r->err);
     if (c->results)
         c->results->prev = r;
     c->results = r;
-    r->lastrowid_status = CR_ERR_NOT_SUPPORTED;
-    cr_arena_init(&r->arena, 1024);
-    if (!st) {
-        r->exhausted = true;
-        return r;
-    }
-    r->rowcount = drv->rowcount(st->ds);
-    if (st->ncols == 0)
+    if (st && !rows)
         return rowless(c, r, st);
-    r->stmt = st;
-    r->returns_rows = true;
-    r->ncols = st->ncols;
-    r->colnames = st->colnames;
-    r->colkeys = st->ncolkeys == st->ncols ? st->colkeys : NULL;
-    if (c->stream)
+    if (rows && c->stream)
         c->streaming = r;
     return r;
 }
 
 /* No more rows will be read: let the statement run again. */
-static void finish(cr_result *r)
+static CR_HOT void finish(cr_result *r)
 {
     if (!r->exhausted && r->stmt)
         r->conn->engine->drv->reset(r->stmt->ds);
@@ -78,7 +84,7 @@ static void finish(cr_result *r)
         r->conn->streaming = NULL;
 }
 
-void cr_result_detach(cr_result *r)
+CR_HOT void cr_result_detach(cr_result *r)
 {
     cr_conn *c = r->conn;
     if (!c)
@@ -101,7 +107,7 @@ void cr_result_detach(cr_result *r)
     r->conn = NULL;
 }
 
-void cr_result_free(cr_result *r)
+CR_HOT void cr_result_free(cr_result *r)
 {
     if (!r)
         return;
@@ -170,7 +176,7 @@ cr_status cr_result_lastrowid(cr_result *r, int64_t *out)
 }
 
 /* Check a result can be read from. */
-static cr_status readable(cr_result *r)
+static CR_HOT cr_status readable(cr_result *r)
 {
     if (!r)
         return CR_ERR_ARGUMENT;
@@ -188,7 +194,7 @@ static cr_status readable(cr_result *r)
 
 /* Read the next row into the statement's row buffer: CR_ROW, CR_DONE, or
  * an error recorded on the result. */
-static int advance(cr_result *r)
+static CR_HOT int advance(cr_result *r)
 {
     if (r->exhausted)
         return CR_DONE;
@@ -230,7 +236,7 @@ static const void **copy_keys(cr_arena *a, const void *const *keys, int n, bool 
     return out;
 }
 
-const cr_row *cr_result_fetchone(cr_result *r)
+CR_HOT const cr_row *cr_result_fetchone(cr_result *r)
 {
     if (readable(r) || advance(r) != CR_ROW)
         return NULL;
@@ -686,17 +692,20 @@ static cr_status get_temporal(const cr_row *row, int col, const char *name, cr_d
 }
 
 /* The common case of each getter by index, on every row read: an index in
- * range on a live row whose value is already of the type asked for. Any
- * other case (and every error) goes the general way. */
+ * range on a live row, with no error recorded, whose value is already of
+ * the type asked for. Any other case (and every error) goes the general
+ * way. */
 static inline const cr_value *plain_at(const cr_row *row, int idx, const void *out)
 {
     if (!row || !out || !row->values || (unsigned)idx >= (unsigned)row->ncols)
         return NULL;
-    cr_error_clear(row->err);
+    /* An error left from before: the general getter clears it. */
+    if (!cr_error_is_clear(row->err))
+        return NULL;
     return &row->values[idx];
 }
 
-cr_status cr_row_int64_at(const cr_row *r, int c, int64_t *o)
+CR_HOT cr_status cr_row_int64_at(const cr_row *r, int c, int64_t *o)
 {
     const cr_value *v = plain_at(r, c, o);
     if (v && v->type == CR_INT) {
@@ -706,7 +715,7 @@ cr_status cr_row_int64_at(const cr_row *r, int c, int64_t *o)
     return get_int64(r, c, NULL, o);
 }
 
-cr_status cr_row_double_at(const cr_row *r, int c, double *o)
+CR_HOT cr_status cr_row_double_at(const cr_row *r, int c, double *o)
 {
     const cr_value *v = plain_at(r, c, o);
     if (v && v->type == CR_DOUBLE) {
@@ -716,7 +725,7 @@ cr_status cr_row_double_at(const cr_row *r, int c, double *o)
     return get_double(r, c, NULL, o);
 }
 
-cr_status cr_row_text_at(const cr_row *r, int c, const char **o, size_t *n)
+CR_HOT cr_status cr_row_text_at(const cr_row *r, int c, const char **o, size_t *n)
 {
     const cr_value *v = plain_at(r, c, o);
     if (v && v->type == CR_TEXT) {
@@ -728,7 +737,7 @@ cr_status cr_row_text_at(const cr_row *r, int c, const char **o, size_t *n)
     return get_text(r, c, NULL, o, n);
 }
 
-cr_status cr_row_bool_at(const cr_row *r, int c, bool *o)
+CR_HOT cr_status cr_row_bool_at(const cr_row *r, int c, bool *o)
 {
     const cr_value *v = plain_at(r, c, o);
     if (v && v->type == CR_BOOL) {

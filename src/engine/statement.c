@@ -193,36 +193,43 @@ cr_status cr_prepared_get(cr_conn *c, const char *sql, cr_prepared **out, bool *
     return lookup(c, sql, strlen(sql), NULL, NULL, out, was_cached);
 }
 
-cr_status cr_prepared_get_keyed(cr_conn *c, const void *key, size_t keylen, cr_compile_fn compile,
-                                void *ctx, cr_prepared_memo *memo, cr_prepared **out,
-                                bool *was_cached)
+/* cr_prepared_get_keyed without a memo to trust: the cache's lookup. */
+static __attribute__((noinline)) cr_status
+get_keyed_general(cr_conn *c, const void *key, size_t keylen, cr_compile_fn compile, void *ctx,
+                  cr_prepared_memo *memo, cr_prepared **out, bool *was_cached)
 {
     cr_pconn *pc = c->pc;
-    cr_prepared *st = memo ? memo->st : NULL;
-    cr_status rc;
-    if (st && memo->pc_id == pc->id && memo->evictions == pc->evictions && !st->busy) {
-        /* Still cached (nothing was evicted since): the statement itself. */
-        if (pc->lru_head != st) {
-            lru_unlink(pc, st);
-            lru_push_front(pc, st);
-        }
-        st->busy = true;
-        *out = st;
-        *was_cached = true;
-        rc = CR_OK;
-    } else {
-        rc = lookup(c, key, keylen, compile, ctx, out, was_cached);
-        if (memo)
-            *memo = (cr_prepared_memo){pc->id, pc->evictions,
-                                       rc == CR_OK && (*out)->cached ? *out : NULL};
-    }
+    cr_status rc = lookup(c, key, keylen, compile, ctx, out, was_cached);
+    if (memo)
+        *memo = (cr_prepared_memo){pc->id, pc->evictions,
+                                   rc == CR_OK && (*out)->cached ? *out : NULL};
     if (rc == CR_OK)
         __atomic_add_fetch(*was_cached ? &c->engine->cache_hits : &c->engine->cache_misses, 1,
                            __ATOMIC_RELAXED);
     return rc;
 }
 
-void cr_prepared_release(cr_conn *c, cr_prepared *st, bool reset)
+CR_HOT cr_status cr_prepared_get_keyed(cr_conn *c, const void *key, size_t keylen,
+                                       cr_compile_fn compile, void *ctx, cr_prepared_memo *memo,
+                                       cr_prepared **out, bool *was_cached)
+{
+    cr_pconn *pc = c->pc;
+    cr_prepared *st = memo ? memo->st : NULL;
+    if (!st || memo->pc_id != pc->id || memo->evictions != pc->evictions || st->busy)
+        return get_keyed_general(c, key, keylen, compile, ctx, memo, out, was_cached);
+    /* Still cached (nothing was evicted since): the statement itself. */
+    if (pc->lru_head != st) {
+        lru_unlink(pc, st);
+        lru_push_front(pc, st);
+    }
+    st->busy = true;
+    *out = st;
+    *was_cached = true;
+    __atomic_add_fetch(&c->engine->cache_hits, 1, __ATOMIC_RELAXED);
+    return CR_OK;
+}
+
+CR_HOT void cr_prepared_release(cr_conn *c, cr_prepared *st, bool reset)
 {
     const cr_driver *drv = c->engine->drv;
     if (reset)
@@ -234,23 +241,26 @@ void cr_prepared_release(cr_conn *c, cr_prepared *st, bool reset)
 
 /* Make the statement's column names and row buffer match what the driver
  * reports after this execution (they change when the schema does). */
-cr_status cr_prepared_sync_columns(cr_prepared *st, const cr_driver *drv, cr_error *err)
+static __attribute__((noinline)) cr_status sync_columns(cr_prepared *st, const cr_driver *drv,
+                                                        uint64_t shape, cr_error *err)
 {
     int n = drv->ncols(st->ds);
-    uint64_t shape = drv->shape ? drv->shape(st->ds) : 0;
-    if (drv->shape && shape == st->shape && n == st->ncols && (n == 0 || st->row))
-        return CR_OK;
     st->shape = shape;
+    st->shaped = false;
     bool same = n == st->ncols && (n == 0 || st->row);
     for (int i = 0; same && i < n; i++) {
         const char *name = drv->colname(st->ds, i);
         same = strcmp(st->colnames[i], name ? name : "") == 0;
     }
-    if (same)
+    if (same) {
+        st->shaped = true;
         return CR_OK;
+    }
     free_colnames(st);
-    if (n == 0)
+    if (n == 0) {
+        st->shaped = true;
         return CR_OK;
+    }
     st->colnames = cr_calloc((size_t)n, sizeof(char *));
     st->row = cr_calloc((size_t)n, sizeof(cr_value));
     if (!st->colnames || !st->row) {
@@ -268,5 +278,16 @@ cr_status cr_prepared_sync_columns(cr_prepared *st, const cr_driver *drv, cr_err
             return cr_error_oom(err);
         }
     }
+    st->shaped = true;
     return CR_OK;
+}
+
+/* The common case first, on every execute: the driver's shape counter
+ * unchanged since the columns last matched it. */
+CR_HOT cr_status cr_prepared_sync_columns(cr_prepared *st, const cr_driver *drv, cr_error *err)
+{
+    uint64_t shape = drv->shape ? drv->shape(st->ds) : 0;
+    if (drv->shape && shape == st->shape && st->shaped)
+        return CR_OK;
+    return sync_columns(st, drv, shape, err);
 }

@@ -117,8 +117,7 @@ static cr_status compile_for_cache(void *ctx, cr_compile_out *out, cr_error *err
 
 /* Whether value v of parameter k cannot be sent (then st is given back and
  * the error set on c). */
-static __attribute__((noinline)) bool refused(cr_conn *c, cr_prepared *st, const cr_value *v,
-                                              size_t k)
+static CR_COLD bool refused(cr_conn *c, cr_prepared *st, const cr_value *v, size_t k)
 {
     char why[128];
     if (cr_value_check(v, why, sizeof why) == CR_OK)
@@ -131,7 +130,7 @@ static __attribute__((noinline)) bool refused(cr_conn *c, cr_prepared *st, const
 /* Find or compile and prepare q (keyed, binds set), bind and run it. The
  * transaction begins only once the statement compiled and prepared: a
  * statement refused before it is sent begins nothing. */
-static cr_prepared *run_keyed(cr_conn *c, cr_stmt *q, bool stream, bool implicit_pk,
+static CR_HOT cr_prepared *run_keyed(cr_conn *c, cr_stmt *q, bool stream, bool implicit_pk,
                               const char *note)
 {
     compile_ctx ctx = {q, c->engine->dialect, implicit_pk};
@@ -184,7 +183,7 @@ static cr_status run_counted(cr_conn *c, cr_stmt *q, const char *note, int64_t *
 
 /* Checks before q runs on c, and q keyed: again (a run with parameter
  * values) reuses what its last keying found when q is unchanged since. */
-static bool start(cr_conn *c, cr_stmt *q, bool again)
+static CR_COLD bool start_general(cr_conn *c, cr_stmt *q, bool again)
 {
     if (!c)
         return false;
@@ -199,6 +198,19 @@ static bool start(cr_conn *c, cr_stmt *q, bool again)
         return false;
     }
     return true;
+}
+
+/* start: the common case first, on every run of a statement built once — a
+ * live connection with no error to clear and no stream open, and a
+ * statement keyed before and unchanged since (not an INSERT or UPDATE,
+ * whose column defaults are computed again) — else the general way. */
+static inline bool start(cr_conn *c, cr_stmt *q, bool again)
+{
+    if (again && c && c->pc && !c->streaming && cr_error_is_clear(&c->err) && q && q->keyed &&
+        !q->err && (!q->compile_err || cr_error_is_clear(q->compile_err)) &&
+        q->kind != CR_STMT_INSERT && q->kind != CR_STMT_UPDATE)
+        return true;
+    return start_general(c, q, again);
 }
 
 /* ---- named placeholders (cr_bindparam) ---- */
@@ -273,7 +285,7 @@ static cr_status bind_params_by_name(cr_conn *c, cr_stmt *q, const cr_param *par
 /* Give q's placeholders (q keyed) their values from params, a list ended by
  * a NULL name (NULL for none): every placeholder a value, every value a
  * placeholder. */
-static cr_status bind_params(cr_conn *c, cr_stmt *q, const cr_param *params)
+static CR_HOT cr_status bind_params(cr_conn *c, cr_stmt *q, const cr_param *params)
 {
     /* The common case, on every execution: a value for each placeholder, in
      * their order, placeholders of different names each rendered once. */
@@ -373,7 +385,7 @@ static cr_status collect_inserted_pk(cr_conn *c, cr_result *r, cr_stmt *q,
 }
 
 /* Run q (keyed, its values bound) and read back what an INSERT made. */
-static cr_result *execute_keyed(cr_conn *c, cr_stmt *q)
+static CR_HOT cr_result *execute_keyed(cr_conn *c, cr_stmt *q)
 {
     cr_prepared *st = run_keyed(c, q, c->stream && q->kind == CR_STMT_SELECT, true, NULL);
     if (!st)
@@ -408,7 +420,7 @@ static cr_result *execute_keyed(cr_conn *c, cr_stmt *q)
     return r;
 }
 
-cr_result *cr_conn_execute_stmt(cr_conn *c, cr_stmt *q)
+CR_HOT cr_result *cr_conn_execute_stmt(cr_conn *c, cr_stmt *q)
 {
     if (!start(c, q, false))
         return NULL;
@@ -417,7 +429,7 @@ cr_result *cr_conn_execute_stmt(cr_conn *c, cr_stmt *q)
     return execute_keyed(c, q);
 }
 
-cr_result *cr_conn_execute_stmt_params(cr_conn *c, cr_stmt *q, const cr_param *params)
+CR_HOT cr_result *cr_conn_execute_stmt_params(cr_conn *c, cr_stmt *q, const cr_param *params)
 {
     if (!start(c, q, true) || bind_params(c, q, params))
         return NULL;

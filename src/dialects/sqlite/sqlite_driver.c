@@ -499,7 +499,7 @@ static __attribute__((noinline)) cr_status bind_any(cr_driver_stmt *s, const cr_
 /* The parameters, bound. The common case first, on every execute: integers
  * and doubles only (keys), bound as they are; anything else goes the
  * general way. */
-static cr_status bind_all(cr_driver_stmt *s, const cr_value *params, cr_error *err)
+static CR_HOT cr_status bind_all(cr_driver_stmt *s, const cr_value *params, cr_error *err)
 {
     int i = 0, rc = SQLITE_OK;
     for (; i < s->nparams && rc == SQLITE_OK; i++) {
@@ -523,7 +523,7 @@ static sqlite3_int64 own_changes(sqlite3 *db, sqlite3_int64 total_before)
     return sqlite3_total_changes64(db) == total_before ? 0 : sqlite3_changes64(db);
 }
 
-static cr_status sl_execute(cr_driver_stmt *s, const cr_value *params, bool stream, cr_error *err)
+static CR_HOT cr_status sl_execute(cr_driver_stmt *s, const cr_value *params, bool stream, cr_error *err)
 {
     (void)stream;                     /* SQLite always steps row by row */
     s->pending_row = false;
@@ -577,7 +577,7 @@ static const char *sl_colname(cr_driver_stmt *s, int i) { return sqlite3_column_
 /* One sqlite3_column_value per column, read with the value API: the
  * connection is opened NOMUTEX and used by one thread at a time, which is
  * what makes the unprotected value safe to read. */
-static void read_row(cr_driver_stmt *s, cr_value *row)
+static CR_HOT void read_row(cr_driver_stmt *s, cr_value *row)
 {
     for (int i = 0; i < s->ncols; i++) {
         cr_value *v = &row[i];
@@ -655,7 +655,7 @@ static void read_row(cr_driver_stmt *s, cr_value *row)
     }
 }
 
-static int sl_fetch(cr_driver_stmt *s, cr_value *row, cr_error *err)
+static CR_HOT int sl_fetch(cr_driver_stmt *s, cr_value *row, cr_error *err)
 {
     if (s->pending_row) {
         s->pending_row = false;
@@ -689,7 +689,7 @@ static cr_status sl_lastrowid(cr_driver_stmt *s, int64_t *out, cr_error *err)
     return CR_OK;
 }
 
-static void sl_reset(cr_driver_stmt *s)
+static CR_HOT void sl_reset(cr_driver_stmt *s)
 {
     if (s->st && s->stepped)
         sqlite3_reset(s->st);
