@@ -238,14 +238,21 @@ static __attribute__((noinline)) cr_status check_param_slow(cr_conn *c, const cr
     return rc ? cr_error_set(&c->err, rc, "parameter '%s': %s", p->name, msg) : CR_OK;
 }
 
-/* A value given for placeholder p. The common case first, on every
- * execution: a value of the very type its column holds (text with its
- * bytes). */
-static inline cr_status check_param_value(cr_conn *c, const cr_param_node *p, cr_value *v)
+/* Store value v given for placeholder p into *to. The common case first,
+ * on every execution: a value of the very type its column holds (text with
+ * its bytes), stored as given; else checked and converted. */
+static inline cr_status put_param_value(cr_conn *c, const cr_param_node *p, const cr_value *v,
+                                        cr_value *to)
 {
-    if ((int)v->type == p->plain_type && (v->type != CR_TEXT || v->v.s.ptr))
+    if ((int)v->type == p->plain_type && (v->type != CR_TEXT || v->v.s.ptr)) {
+        *to = *v;
         return CR_OK;
-    return check_param_slow(c, p, v);
+    }
+    cr_value conv = *v;
+    cr_status rc = check_param_slow(c, p, &conv);
+    if (rc == CR_OK)
+        *to = conv;
+    return rc;
 }
 
 /* Equal names; the same pointer needs no comparing (a list naming one
@@ -295,10 +302,8 @@ static CR_HOT cr_status bind_params(cr_conn *c, cr_stmt *q, const cr_param *para
             const cr_placeholder *ph = &q->placeholders[i];
             if (!same_name(params[i].name, ph->e->param->name))
                 break;
-            cr_value v = params[i].value;
-            if (check_param_value(c, ph->e->param, &v))
+            if (put_param_value(c, ph->e->param, &params[i].value, &q->binds[ph->bind_index]))
                 return c->err.cls;
-            q->binds[ph->bind_index] = v;
         }
         if (i == q->nplaceholders && !params[i].name)
             return CR_OK;
@@ -329,12 +334,10 @@ static __attribute__((noinline)) cr_status bind_params_by_name(cr_conn *c, cr_st
             p++;
         if (!p || !p->name)
             return missing_param(c, name);
-        cr_value v = p->value;
-        cr_status rc = check_param_value(c, ph->e->param, &v);
+        assert((size_t)ph->bind_index < q->nbinds);
+        cr_status rc = put_param_value(c, ph->e->param, &p->value, &q->binds[ph->bind_index]);
         if (rc)
             return rc;
-        assert((size_t)ph->bind_index < q->nbinds);
-        q->binds[ph->bind_index] = v;
     }
     return CR_OK;
 }
@@ -482,11 +485,9 @@ static cr_status bind_row(cr_conn *c, cr_stmt *q, const int *col, const cr_value
         const cr_placeholder *ph = &q->placeholders[i];
         if (col[i] < 0)
             continue;
-        cr_value v = row[col[i]];
-        cr_status rc = check_param_value(c, ph->e->param, &v);
+        cr_status rc = put_param_value(c, ph->e->param, &row[col[i]], &q->binds[ph->bind_index]);
         if (rc)
             return rc;
-        q->binds[ph->bind_index] = v;
     }
     return CR_OK;
 }

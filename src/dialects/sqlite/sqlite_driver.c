@@ -523,7 +523,8 @@ static sqlite3_int64 own_changes(sqlite3 *db, sqlite3_int64 total_before)
     return sqlite3_total_changes64(db) == total_before ? 0 : sqlite3_changes64(db);
 }
 
-static CR_HOT cr_status sl_execute(cr_driver_stmt *s, const cr_value *params, bool stream, cr_error *err)
+static CR_HOT cr_status sl_execute(cr_driver_stmt *s, const cr_value *params, bool stream,
+                                   cr_error *err)
 {
     (void)stream;                     /* SQLite always steps row by row */
     s->pending_row = false;
@@ -574,83 +575,110 @@ static uint64_t sl_shape(cr_driver_stmt *s)
 }
 static const char *sl_colname(cr_driver_stmt *s, int i) { return sqlite3_column_name(s->st, i); }
 
+/* Cell i (its storage class t) into v, for a column whose declared type
+ * asks for more than the storage class says: booleans, dates and times,
+ * numerics at their scale. */
+static __attribute__((noinline)) void read_hinted(cr_driver_stmt *s, int i, sqlite3_value *cell,
+                                                  int t, cr_value *v)
+{
+    enum hint h = (enum hint)s->hints[i];
+    switch (t) {
+    case SQLITE_NULL:
+        v->type = CR_NULL;
+        break;
+    case SQLITE_INTEGER: {
+        sqlite3_int64 x = sqlite3_value_int64(cell);
+        if (h == H_BOOL && (x == 0 || x == 1)) {
+            v->type = CR_BOOL;
+            v->v.b = x != 0;
+        } else if (h == H_NUMERIC) {
+            /* NUMERIC affinity stores whole numbers as integers; they
+             * read at the declared scale all the same, as SQLAlchemy's
+             * Numeric reads them ("%.6f" of 0 is "0.000000"). At most
+             * 20 + 1 + 30 characters: numbuf holds them. */
+            char *p = s->numbuf[i];
+            int n = cr_format_int64(x, p), sc = s->scales[i];
+            if (sc > 0) {
+                p[n++] = '.';
+                memset(p + n, '0', (size_t)sc);
+                n += sc;
+                p[n] = '\0';
+            }
+            v->type = CR_NUMERIC;
+            v->v.s.len = (size_t)n;
+            v->v.s.ptr = p;
+        } else {
+            v->type = CR_INT;
+            v->v.i = x;
+        }
+        break;
+    }
+    case SQLITE_FLOAT:
+        v->type = CR_DOUBLE;
+        v->v.d = sqlite3_value_double(cell);
+        if (h == H_NUMERIC) {
+            /* SQLite keeps NUMERIC as REAL; show it at the declared scale,
+             * as SQLAlchemy's Numeric does. */
+            int sc = s->scales[i];
+            int n = sc >= 0 ? snprintf(s->numbuf[i], sizeof s->numbuf[i], "%.*f", sc, v->v.d)
+                            : snprintf(s->numbuf[i], sizeof s->numbuf[i], "%.15g", v->v.d);
+            if (n > 0 && (size_t)n < sizeof s->numbuf[i]) {
+                v->type = CR_NUMERIC;
+                v->v.s.ptr = s->numbuf[i];
+                v->v.s.len = (size_t)n;
+            }
+        }
+        break;
+    case SQLITE_TEXT: {
+        const char *text = (const char *)sqlite3_value_text(cell);
+        size_t n = (size_t)sqlite3_value_bytes(cell);
+        cr_type kind;
+        if (h >= H_DATE && h <= H_DATETIME &&
+            cr_datetime_parse(text, n, &v->v.dt, &kind) == CR_OK) {
+            v->type = kind;
+        } else {
+            v->type = h == H_NUMERIC ? CR_NUMERIC : CR_TEXT;
+            v->v.s.ptr = text ? text : "";
+            v->v.s.len = n;
+        }
+        break;
+    }
+    default: {
+        const void *b = sqlite3_value_blob(cell);
+        v->type = CR_BLOB;
+        v->v.blob.len = (size_t)sqlite3_value_bytes(cell);
+        v->v.blob.ptr = b ? b : "";
+        break;
+    }
+    }
+}
+
 /* One sqlite3_column_value per column, read with the value API: the
  * connection is opened NOMUTEX and used by one thread at a time, which is
- * what makes the unprotected value safe to read. */
+ * what makes the unprotected value safe to read. A column without a hint
+ * reads as its storage class says, here; the others (and blobs) the general
+ * way. */
 static CR_HOT void read_row(cr_driver_stmt *s, cr_value *row)
 {
     for (int i = 0; i < s->ncols; i++) {
         cr_value *v = &row[i];
-        enum hint h = (enum hint)s->hints[i];
         sqlite3_value *cell = sqlite3_column_value(s->st, i);
-        switch (sqlite3_value_type(cell)) {
-        case SQLITE_NULL:
-            v->type = CR_NULL;
-            break;
-        case SQLITE_INTEGER: {
-            sqlite3_int64 x = sqlite3_value_int64(cell);
-            if (h == H_BOOL && (x == 0 || x == 1)) {
-                v->type = CR_BOOL;
-                v->v.b = x != 0;
-            } else if (h == H_NUMERIC) {
-                /* NUMERIC affinity stores whole numbers as integers; they
-                 * read at the declared scale all the same, as SQLAlchemy's
-                 * Numeric reads them ("%.6f" of 0 is "0.000000"). At most
-                 * 20 + 1 + 30 characters: numbuf holds them. */
-                char *p = s->numbuf[i];
-                int n = cr_format_int64(x, p), sc = s->scales[i];
-                if (sc > 0) {
-                    p[n++] = '.';
-                    memset(p + n, '0', (size_t)sc);
-                    n += sc;
-                    p[n] = '\0';
-                }
-                v->type = CR_NUMERIC;
-                v->v.s.len = (size_t)n;
-                v->v.s.ptr = p;
-            } else {
-                v->type = CR_INT;
-                v->v.i = x;
-            }
-            break;
-        }
-        case SQLITE_FLOAT:
+        int t = sqlite3_value_type(cell);
+        if (s->hints[i] != H_NONE || t == SQLITE_BLOB) {
+            read_hinted(s, i, cell, t, v);
+        } else if (t == SQLITE_INTEGER) {
+            v->type = CR_INT;
+            v->v.i = sqlite3_value_int64(cell);
+        } else if (t == SQLITE_TEXT) {
+            const char *text = (const char *)sqlite3_value_text(cell);
+            v->type = CR_TEXT;
+            v->v.s.len = (size_t)sqlite3_value_bytes(cell);
+            v->v.s.ptr = text ? text : "";
+        } else if (t == SQLITE_FLOAT) {
             v->type = CR_DOUBLE;
             v->v.d = sqlite3_value_double(cell);
-            if (h == H_NUMERIC) {
-                /* SQLite keeps NUMERIC as REAL; show it at the declared scale,
-                 * as SQLAlchemy's Numeric does. */
-                int sc = s->scales[i];
-                int n = sc >= 0 ? snprintf(s->numbuf[i], sizeof s->numbuf[i], "%.*f", sc, v->v.d)
-                                : snprintf(s->numbuf[i], sizeof s->numbuf[i], "%.15g", v->v.d);
-                if (n > 0 && (size_t)n < sizeof s->numbuf[i]) {
-                    v->type = CR_NUMERIC;
-                    v->v.s.ptr = s->numbuf[i];
-                    v->v.s.len = (size_t)n;
-                }
-            }
-            break;
-        case SQLITE_TEXT: {
-            const char *t = (const char *)sqlite3_value_text(cell);
-            size_t n = (size_t)sqlite3_value_bytes(cell);
-            cr_type kind;
-            if (h >= H_DATE && h <= H_DATETIME &&
-                cr_datetime_parse(t, n, &v->v.dt, &kind) == CR_OK) {
-                v->type = kind;
-            } else {
-                v->type = h == H_NUMERIC ? CR_NUMERIC : CR_TEXT;
-                v->v.s.ptr = t ? t : "";
-                v->v.s.len = n;
-            }
-            break;
-        }
-        default: {
-            const void *b = sqlite3_value_blob(cell);
-            v->type = CR_BLOB;
-            v->v.blob.len = (size_t)sqlite3_value_bytes(cell);
-            v->v.blob.ptr = b ? b : "";
-            break;
-        }
+        } else {
+            v->type = CR_NULL;
         }
     }
 }
