@@ -100,6 +100,19 @@ struct cr_error {
     char *statement;      /* owned; NULL when not about a statement */
 };
 
+/* Equal parameter names; the same pointer needs no comparing (a list
+ * naming one literal twice, an executemany's names against each other).
+ * Names are short: compared inline rather than by a call on every
+ * execute. */
+static inline bool cr_same_name(const char *a, const char *b)
+{
+    if (a == b)
+        return true;
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
 /* Whether e records nothing: no error, and no statement left from one. */
 static inline bool cr_error_is_clear(const cr_error *e)
 {

@@ -265,13 +265,20 @@ static void log_statement(cr_conn *c, cr_prepared *st, bool cached, const cr_val
 
 /* A value no backend could store correctly is refused before anything is
  * sent: dates and times must be real ones, text and blobs must have bytes. */
-static cr_status check_value(cr_conn *c, const char *name, const cr_value *v)
+static __attribute__((noinline)) cr_status check_value_general(cr_conn *c, const char *name,
+                                                                const cr_value *v)
 {
     char why[128];
     cr_status st = cr_value_check(v, why, sizeof why);
     if (st)
         return cr_error_set(&c->err, st, "parameter '%s': %s", name, why);
     return CR_OK;
+}
+
+/* A null, number or boolean needs no check: the common case, inline. */
+static inline cr_status check_value(cr_conn *c, const char *name, const cr_value *v)
+{
+    return (unsigned)v->type <= CR_BOOL ? CR_OK : check_value_general(c, name, v);
 }
 
 /* Match the caller's named parameters to the statement's names and lay the
@@ -287,7 +294,7 @@ static cr_status bind_params(cr_conn *c, cr_prepared *st, const cr_param *params
         int idx = -1;
         /* Parameters usually come in the order they appear in the SQL. */
         int guess = (int)(p - params);
-        if (guess < t->nnames && strcmp(t->names[guess], p->name) == 0)
+        if (guess < t->nnames && cr_same_name(t->names[guess], p->name))
             idx = guess;
         else
             idx = cr_sqltext_find(t, p->name);

@@ -255,22 +255,10 @@ static inline cr_status put_param_value(cr_conn *c, const cr_param_node *p, cons
     return rc;
 }
 
-/* Equal names; the same pointer needs no comparing (a list naming one
- * literal twice, an executemany's names against each other). Names are
- * short: compared here rather than by a call on every execute. */
-static inline bool same_name(const char *a, const char *b)
-{
-    if (a == b)
-        return true;
-    while (*a && *a == *b)
-        a++, b++;
-    return *a == *b;
-}
-
 static bool has_placeholder(const cr_stmt *q, const char *name)
 {
     for (size_t i = 0; i < q->nplaceholders; i++)
-        if (same_name(q->placeholders[i].e->param->name, name))
+        if (cr_same_name(q->placeholders[i].e->param->name, name))
             return true;
     return false;
 }
@@ -300,7 +288,7 @@ static CR_HOT cr_status bind_params(cr_conn *c, cr_stmt *q, const cr_param *para
         size_t i = 0;
         for (; i < q->nplaceholders && params[i].name; i++) {
             const cr_placeholder *ph = &q->placeholders[i];
-            if (!same_name(params[i].name, ph->e->param->name))
+            if (!cr_same_name(params[i].name, ph->e->param->name))
                 break;
             if (put_param_value(c, ph->e->param, &params[i].value, &q->binds[ph->bind_index]))
                 return c->err.cls;
@@ -320,7 +308,7 @@ static __attribute__((noinline)) cr_status bind_params_by_name(cr_conn *c, cr_st
         if (!has_placeholder(q, p->name))
             return unknown_param(c, p->name);
         for (const cr_param *o = params; o != p; o++)
-            if (same_name(o->name, p->name))
+            if (cr_same_name(o->name, p->name))
                 return cr_error_set(&c->err, CR_ERR_ARGUMENT, "parameter '%s' is given twice",
                                     p->name);
     }
@@ -330,7 +318,7 @@ static __attribute__((noinline)) cr_status bind_params_by_name(cr_conn *c, cr_st
             continue;
         const char *name = ph->e->param->name;
         const cr_param *p = params;
-        while (p && p->name && !same_name(p->name, name))
+        while (p && p->name && !cr_same_name(p->name, name))
             p++;
         if (!p || !p->name)
             return missing_param(c, name);

@@ -496,8 +496,10 @@ static __attribute__((noinline)) cr_status bind_any(cr_driver_stmt *s, const cr_
     return rc == SQLITE_OK ? CR_OK : db_error(s->db, rc, err);
 }
 
-/* The parameters, bound. The common case first, on every execute: integers
- * and doubles only (keys), bound as they are; anything else goes the
+/* The parameters, bound. The common case first, on every execute:
+ * integers and doubles (keys), and the text of a statement without columns
+ * (an INSERT, an UPDATE), which steps to its end before the call returns
+ * and so may bind the caller's bytes as they are; anything else goes the
  * general way. */
 static CR_HOT cr_status bind_all(cr_driver_stmt *s, const cr_value *params, cr_error *err)
 {
@@ -508,6 +510,8 @@ static CR_HOT cr_status bind_all(cr_driver_stmt *s, const cr_value *params, cr_e
             rc = sqlite3_bind_int64(s->st, i + 1, v->v.i);
         else if (v->type == CR_DOUBLE)
             rc = sqlite3_bind_double(s->st, i + 1, v->v.d);
+        else if (v->type == CR_TEXT && s->ncols == 0)
+            rc = sqlite3_bind_text(s->st, i + 1, v->v.s.ptr, (int)v->v.s.len, SQLITE_STATIC);
         else
             return bind_any(s, params, err);
     }
