@@ -90,6 +90,8 @@ cr_value *cr_arena_copy_values(cr_arena *a, const cr_value *src, int n);
 /* ---- errors ---------------------------------------------------------------- */
 struct cr_error {
     cr_status cls;
+    char *statement;      /* owned; NULL when not about a statement (beside
+                           * cls: "no error" is read from one cache line) */
     char sqlstate[6];
     long code;
     bool disconnect;
@@ -97,7 +99,6 @@ struct cr_error {
     bool commit_unknown;  /* lost while a COMMIT (or an AUTOCOMMIT statement)
                            * was in flight: it may or may not have happened */
     char message[1024];
-    char *statement;      /* owned; NULL when not about a statement */
 };
 
 /* Equal parameter names; the same pointer needs no comparing (a list

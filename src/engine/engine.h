@@ -120,7 +120,6 @@ typedef struct cr_conn_ref {
 struct cr_conn {
     cr_engine *engine;
     cr_pconn *pc;               /* NULL once closed */
-    cr_error err;
     bool in_tx;
     int sp_depth;
     int sp_counter;
@@ -136,6 +135,9 @@ struct cr_conn {
      * and 1 + the index of the replica serving, 0 for the primary. */
     cr_engine *routed_from;
     int replica_slot;
+    /* Last: what every statement reads above stays within a cache line or
+     * two, not split by the message buffer. */
+    cr_error err;
 };
 
 struct cr_row {
