@@ -11,9 +11,9 @@
 
 #define CR_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The code every execute and fetch runs (a lookup by key runs it thousands
- * of times a second): placed together by the compiler and linker
- * (.text.hot), so that it takes few instruction cache lines. */
+/* The code every execute and fetch runs (a lookup by key runs it hundreds
+ * of thousands of times a second): optimised for speed and placed together
+ * by the compiler and linker (.text.hot). */
 #if defined(__GNUC__)
 #define CR_HOT __attribute__((hot))
 /* Its rare ways out (errors, the general cases): kept out of line and
