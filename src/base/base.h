@@ -169,6 +169,12 @@ cr_status cr_datetime_check(const cr_datetime *dt, cr_type type, char *why, size
  * dates and times (cr_datetime_check). On error writes the reason into why
  * and returns CR_ERR_ARGUMENT (CR_ERR_DATA for an impossible date or time). */
 cr_status cr_value_check(const cr_value *v, char *why, size_t size);
+/* Whether v is a null, a number or a boolean: a value cr_value_check always
+ * passes, which a caller on every execute skips the call for. */
+static inline bool cr_value_check_needless(const cr_value *v)
+{
+    return (unsigned)v->type <= CR_BOOL;
+}
 /* The same instant as a UTC time without offset: for a datetime the date
  * moves with it, a time wraps around the day. A value without an offset is
  * left alone. CR_ERR_DATA (dt unchanged) when the date leaves years

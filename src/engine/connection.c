@@ -278,7 +278,7 @@ static __attribute__((noinline)) cr_status check_value_general(cr_conn *c, const
 /* A null, number or boolean needs no check: the common case, inline. */
 static inline cr_status check_value(cr_conn *c, const char *name, const cr_value *v)
 {
-    return (unsigned)v->type <= CR_BOOL ? CR_OK : check_value_general(c, name, v);
+    return cr_value_check_needless(v) ? CR_OK : check_value_general(c, name, v);
 }
 
 /* Match the caller's named parameters to the statement's names and lay the

@@ -517,6 +517,8 @@ cr_status cr_stmt_key_again(cr_stmt *q)
 {
     if (!q)
         return CR_ERR_ARGUMENT;
+    if (cr_stmt_key_is_current(q))
+        return CR_OK;
     if (!q->keyed || q->err)
         return cr_stmt_key(q);
     if (q->compile_err)

@@ -146,7 +146,7 @@ static CR_HOT cr_prepared *run_keyed(cr_conn *c, cr_stmt *q, bool stream, bool i
      * check. */
     for (size_t k = 0; k < e->c.nslots; k++) {
         const cr_value *v = &q->binds[e->c.slot_bind[k]];
-        if ((unsigned)v->type > CR_BOOL && refused(c, st, v, k))
+        if (!cr_value_check_needless(v) && refused(c, st, v, k))
             return NULL;
         st->slots[k] = *v;
     }
@@ -202,13 +202,11 @@ static CR_COLD bool start_general(cr_conn *c, cr_stmt *q, bool again)
 
 /* start: the common case first, on every run of a statement built once — a
  * live connection with no error to clear and no stream open, and a
- * statement keyed before and unchanged since (not an INSERT or UPDATE,
- * whose column defaults are computed again) — else the general way. */
+ * statement whose keying is current — else the general way. */
 static inline bool start(cr_conn *c, cr_stmt *q, bool again)
 {
-    if (again && c && c->pc && !c->streaming && cr_error_is_clear(&c->err) && q && q->keyed &&
-        !q->err && (!q->compile_err || cr_error_is_clear(q->compile_err)) &&
-        q->kind != CR_STMT_INSERT && q->kind != CR_STMT_UPDATE)
+    if (again && c && c->pc && !c->streaming && cr_error_is_clear(&c->err) && q &&
+        cr_stmt_key_is_current(q))
         return true;
     return start_general(c, q, again);
 }

@@ -152,6 +152,14 @@ void cr_stmt_changed(cr_stmt *q);
  * again (client default functions evaluated now), when q is unchanged since
  * its last keying; else key it (cr_stmt_key). CR_OK or q's error. */
 cr_status cr_stmt_key_again(cr_stmt *q);
+/* Whether cr_stmt_key_again(q) has nothing to do: q keyed, unchanged since,
+ * without an error, and no INSERT or UPDATE (whose client default functions
+ * are evaluated again). */
+static inline bool cr_stmt_key_is_current(const cr_stmt *q)
+{
+    return q->keyed && !q->err && (!q->compile_err || cr_error_is_clear(q->compile_err)) &&
+           q->kind != CR_STMT_INSERT && q->kind != CR_STMT_UPDATE;
+}
 
 /* Whether v fits a column col, converting it to what the column holds (an
  * integer to a boolean or a double, ISO-8601 text to a datetime). CR_OK, or
