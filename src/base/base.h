@@ -19,7 +19,14 @@
 /* Its rare ways out (errors, the general cases): kept out of line and
  * apart, so that the common way stays short. */
 #define CR_COLD __attribute__((noinline, cold))
+/* An entry point of the hot path that runs a whole chain of the engine's
+ * layers: every call in it inlined, up to the CR_COLD and noinline ones. */
+#define CR_FLATTEN __attribute__((hot, flatten))
+/* A step of the hot path inlined into each caller whatever its size. */
+#define CR_INLINE inline __attribute__((always_inline))
 #else
+#define CR_FLATTEN
+#define CR_INLINE inline
 #define CR_HOT
 #define CR_COLD
 #endif

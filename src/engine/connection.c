@@ -70,8 +70,9 @@ static cr_status run_simple(cr_conn *c, const char *sql, const char *log_as)
 }
 
 /* BEGIN; where the server session is not ours to keep state in
- * (unnamed_statements), with the isolation level for this transaction. */
-static cr_status begin_tx(cr_conn *c, const char *log_as)
+ * (unnamed_statements), with the isolation level for this transaction.
+ * Out of line: once a transaction, not once a statement. */
+static __attribute__((noinline)) cr_status begin_tx(cr_conn *c, const char *log_as)
 {
     cr_status st;
     if (c->engine->unnamed_statements) {
@@ -403,8 +404,8 @@ CR_HOT cr_status cr_conn_run(cr_conn *c, cr_prepared *st, const cr_value *vals, 
 
 /* Echo a compiled statement with its positional parameters, as SQLAlchemy
  * shows them: [cached since 2.1s ago] ('bob@example.com', 1). */
-void cr_conn_log_positional(cr_conn *c, cr_prepared *st, bool cached, const char *note,
-                            const cr_value *vals, size_t n)
+CR_COLD void cr_conn_log_positional(cr_conn *c, cr_prepared *st, bool cached, const char *note,
+                                    const cr_value *vals, size_t n)
 {
     cr_engine *e = c->engine;
     cr_buf b;

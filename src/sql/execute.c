@@ -373,16 +373,11 @@ static cr_status collect_inserted_pk(cr_conn *c, cr_result *r, cr_stmt *q,
     return r->inserted_pk ? CR_OK : cr_error_oom(&c->err);
 }
 
-/* Run q (keyed, its values bound) and read back what an INSERT made. */
-static CR_HOT cr_result *execute_keyed(cr_conn *c, cr_stmt *q)
+/* What an INSERT's result tells besides its rowcount: the primary keys it
+ * made and the defaults it fetched back. r is freed when that fails. */
+static __attribute__((noinline)) cr_result *insert_outcome(cr_conn *c, cr_stmt *q,
+                                                           compiled_entry *e, cr_result *r)
 {
-    cr_prepared *st = run_keyed(c, q, c->stream && q->kind == CR_STMT_SELECT, true, NULL);
-    if (!st)
-        return NULL;
-    compiled_entry *e = st->extra;
-    cr_result *r = cr_result_new(c, st);
-    if (!r || q->kind != CR_STMT_INSERT)
-        return r;
     r->is_insert = true;
     cr_rowset *returned = NULL;
     if (e->c.pk_returning || e->c.defaults_returning) {
@@ -409,7 +404,19 @@ static CR_HOT cr_result *execute_keyed(cr_conn *c, cr_stmt *q)
     return r;
 }
 
-CR_HOT cr_result *cr_conn_execute_stmt(cr_conn *c, cr_stmt *q)
+/* Run q (keyed, its values bound) and read back what an INSERT made. */
+static CR_HOT cr_result *execute_keyed(cr_conn *c, cr_stmt *q)
+{
+    cr_prepared *st = run_keyed(c, q, c->stream && q->kind == CR_STMT_SELECT, true, NULL);
+    if (!st)
+        return NULL;
+    cr_result *r = cr_result_new(c, st);
+    if (!r || q->kind != CR_STMT_INSERT)
+        return r;
+    return insert_outcome(c, q, st->extra, r);
+}
+
+CR_FLATTEN cr_result *cr_conn_execute_stmt(cr_conn *c, cr_stmt *q)
 {
     if (!start(c, q, false))
         return NULL;
@@ -418,7 +425,7 @@ CR_HOT cr_result *cr_conn_execute_stmt(cr_conn *c, cr_stmt *q)
     return execute_keyed(c, q);
 }
 
-CR_HOT cr_result *cr_conn_execute_stmt_params(cr_conn *c, cr_stmt *q, const cr_param *params)
+CR_FLATTEN cr_result *cr_conn_execute_stmt_params(cr_conn *c, cr_stmt *q, const cr_param *params)
 {
     if (!start(c, q, true) || bind_params(c, q, params))
         return NULL;

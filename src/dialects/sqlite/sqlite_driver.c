@@ -662,7 +662,7 @@ static __attribute__((noinline)) void read_hinted(cr_driver_stmt *s, int i, sqli
  * what makes the unprotected value safe to read. A column without a hint
  * reads as its storage class says, here; the others (and blobs) the general
  * way. */
-static CR_HOT void read_row(cr_driver_stmt *s, cr_value *row)
+static CR_INLINE void read_row(cr_driver_stmt *s, cr_value *row)
 {
     for (int i = 0; i < s->ncols; i++) {
         cr_value *v = &row[i];
