@@ -745,8 +745,14 @@ CR_API void cr_query_contains_eager(cr_stmt *q, const cr_relationship *const *pa
  * join it). Errors, on q (the call returns NULL): a NULL or unresolvable
  * relationship (CR_ERR_ARGUMENT, or the resolution's), cr_any of a ONE /
  * cr_has of a MANY (CR_ERR_INVALID_REQUEST), a relationship whose parent's
- * table q does not read (CR_ERR_ARGUMENT), a relationship of a table to
- * itself (CR_ERR_NOT_SUPPORTED: write the EXISTS with an alias). */
+ * table q does not read (CR_ERR_ARGUMENT). A relationship of a table to
+ * itself (Node.children) reads its target through an alias, and the
+ * criterion's columns of that table are read from the alias, as SQLAlchemy
+ * adapts them: cr_any(q, Node_model.r.children, cr_eq(q, Node_model.c.name,
+ * "kid")) is EXISTS (SELECT nodes_1.id FROM nodes AS nodes_1 WHERE nodes.id
+ * = nodes_1.parent_id AND nodes_1.name = ?); there a criterion holding a
+ * subquery or a window is CR_ERR_NOT_SUPPORTED (write the EXISTS with
+ * cr_alias and cr_exists). */
 CR_API cr_expr *cr_related_any(cr_stmt *q, const cr_relationship *r, cr_expr *criterion);
 CR_API cr_expr *cr_related_has(cr_stmt *q, const cr_relationship *r, cr_expr *criterion);
 #define cr_any(q, rel, criterion) cr_related_any((q), (rel), CR__EXPR(criterion))

@@ -1,6 +1,8 @@
 /* criteria.c — conditions along relationships: any(), has(), with_parent(). */
 #include "orm/orm.h"
 
+#include <stdio.h>
+
 /* r, resolved, when q can take a condition along it; else NULL with the
  * error on q. */
 static cr_relationship *usable(cr_stmt *q, const cr_relationship *cr, const char *what)
@@ -43,26 +45,37 @@ static cr_expr *related_exists(cr_stmt *q, const cr_relationship *cr, cr_expr *c
                      r->parent->name, r->parent->table->name);
         return NULL;
     }
+    /* A relationship of a table to itself reads its target through an
+     * alias, the criterion adapted to it, as SQLAlchemy does: EXISTS
+     * (SELECT nodes_1.id FROM nodes AS nodes_1 WHERE nodes.id =
+     * nodes_1.parent_id AND nodes_1.name = ?). */
+    cr_expr *alias = NULL;
     if (r->parent == t) {
-        cr_stmt_fail(q, CR_ERR_NOT_SUPPORTED, "%s of %s.%s: the relationship joins its table to "
-                     "itself; write the EXISTS with an alias (cr_alias, cr_exists)", what,
-                     r->parent->name, r->name);
-        return NULL;
+        char name[80];
+        snprintf(name, sizeof name, "%.70s_1", t->table->name);
+        if (!(alias = cr_alias(q, t->table, name)))
+            return NULL;
+        if (criterion && !(criterion = cr_expr_adapt(q, criterion, t->table, alias, what)))
+            return NULL;
     }
-    cr_stmt *sub = cr_select(t->fields[t->pk[0]].col);
+    cr_column *pk = t->fields[t->pk[0]].col;
+    const void *target = alias ? (const void *)alias : (const void *)t->table;
+    cr_expr *key = alias ? cr_c(q, alias, pk->name) : (cr_expr *)(void *)pk;
+    cr_stmt *sub = key ? cr_select(key) : NULL;
     if (!sub) {
-        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory");
+        if (key)
+            cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory");
         return NULL;
     }
     if (r->kind == CR_REL_MANY_TO_MANY) {
-        cr_select_from(sub, t->table);   /* two tables: both named */
+        cr_select_from(sub, target);   /* two tables: both named */
         cr_select_from(sub, r->secondary);
         cr_where(sub, cr_rel_secondary_on(sub, r, false));
-        cr_where(sub, cr_rel_secondary_on(sub, r, true));
-        cr_correlate_except(sub, t->table, r->secondary);
+        cr_where(sub, cr_rel_secondary_on_from(sub, r, true, alias, NULL));
+        cr_correlate_except(sub, target, (const void *)r->secondary);
     } else {
-        cr_where(sub, cr_rel_on(sub, r, NULL, NULL));
-        cr_correlate_except(sub, t->table);
+        cr_where(sub, cr_rel_on(sub, r, NULL, alias));
+        cr_correlate_except(sub, target);
     }
     if (criterion)
         cr_where(sub, criterion);

@@ -1115,66 +1115,173 @@ static void coerce_to(cr_stmt *q, cr_expr *bind, const cr_expr *e)
         bind->hint = e->u.fcol.name;
 }
 
-static void each_in(const cr_list *l, void (*fn)(const cr_expr *, void *), void *ctx)
+static void slots_in(cr_list *l, void (*fn)(cr_expr **, void *), void *ctx)
 {
     for (size_t i = 0; i < l->n; i++)
         if (is_expr(l->items[i]))
-            fn(l->items[i], ctx);
+            fn((cr_expr **)&l->items[i], ctx);
 }
 
-static void each_of(const cr_expr *const *es, size_t n, void (*fn)(const cr_expr *, void *),
-                    void *ctx)
+static void slot(cr_expr **p, void (*fn)(cr_expr **, void *), void *ctx)
 {
-    for (size_t i = 0; i < n; i++)
-        if (es[i])
-            fn(es[i], ctx);
+    if (*p)
+        fn(p, ctx);
+}
+
+void cr_expr_each_slot(cr_expr *e, void (*fn)(cr_expr **slot, void *ctx), void *ctx)
+{
+    switch ((cr_node_kind)e->kind) {
+    case CR_N_BINARY:
+        slot(&e->u.bin.left, fn, ctx);
+        slot(&e->u.bin.right, fn, ctx);
+        break;
+    case CR_N_AND: case CR_N_OR:
+        slots_in(&e->u.list, fn, ctx);
+        break;
+    case CR_N_NOT: case CR_N_IS_NULL: case CR_N_IS_NOT_NULL: case CR_N_ORDER: case CR_N_LENGTH:
+        slot(&e->u.un.e, fn, ctx);
+        break;
+    case CR_N_CAST:
+        slot(&e->u.cast.e, fn, ctx);
+        break;
+    case CR_N_BETWEEN: case CR_N_LIKE_ESCAPE:
+        slot(&e->u.un.e, fn, ctx);
+        slot(&e->u.un.a, fn, ctx);
+        slot(&e->u.un.b, fn, ctx);
+        break;
+    case CR_N_IN: case CR_N_NOT_IN:
+        slot(&e->u.in.e, fn, ctx);
+        for (size_t i = 0; i < e->u.in.n; i++)
+            slot(&e->u.in.vals[i], fn, ctx);
+        break;
+    case CR_N_IN_SELECT: case CR_N_NOT_IN_SELECT:
+        slot(&e->u.sub.e, fn, ctx);
+        break;
+    case CR_N_FUNC:
+        slots_in(&e->u.func.args, fn, ctx);
+        break;
+    case CR_N_CASE:
+        slots_in(&e->u.cases.whens, fn, ctx);
+        slots_in(&e->u.cases.thens, fn, ctx);
+        slot(&e->u.cases.otherwise, fn, ctx);
+        break;
+    case CR_N_LABEL:
+        slot(&e->u.label.e, fn, ctx);
+        break;
+    case CR_N_OVER:
+        slot(&e->u.over.e, fn, ctx);
+        slots_in(&e->u.over.partition, fn, ctx);
+        slots_in(&e->u.over.order, fn, ctx);
+        break;
+    default:
+        break;
+    }
+}
+
+typedef struct child_visit {
+    void (*fn)(const cr_expr *, void *);
+    void *ctx;
+} child_visit;
+
+static void visit_child(cr_expr **p, void *ctx)
+{
+    const child_visit *v = ctx;
+    v->fn(*p, v->ctx);
 }
 
 void cr_expr_each_child(const cr_expr *e, void (*fn)(const cr_expr *child, void *ctx),
                         void *ctx)
 {
+    /* The walk only reads: the slots are not written through. */
+    cr_expr_each_slot((cr_expr *)e, visit_child, &(child_visit){fn, ctx});
+}
+
+/* ---- adapting an expression to an alias (SQLAlchemy's ClauseAdapter) ---- */
+
+typedef struct adapt_ctx {
+    cr_stmt *q;
+    const cr_table *t;
+    cr_expr *alias;
+    const char *what;
+} adapt_ctx;
+
+static cr_expr *adapt(adapt_ctx *a, cr_expr *e);
+
+static void find_any(const cr_expr *child, void *leaf)
+{
+    (void)child;
+    *(bool *)leaf = false;
+}
+
+static void adapt_slot(cr_expr **p, void *ctx) { *p = adapt(ctx, *p); }
+
+static bool copy_list(cr_stmt *q, cr_list *l)
+{
+    if (!l->n)
+        return true;
+    void **items = alloc(q, l->n * sizeof *items);
+    if (!items)
+        return false;
+    memcpy(items, l->items, l->n * sizeof *items);
+    l->items = items;
+    l->cap = l->n;
+    return true;
+}
+
+/* e with every column of a->t read from a->alias instead: a copy of each
+ * node above such a column, the rest shared. */
+static cr_expr *adapt(adapt_ctx *a, cr_expr *e)
+{
+    cr_stmt *q = a->q;
+    if (!e || !ok(q))
+        return NULL;
     switch ((cr_node_kind)e->kind) {
-    case CR_N_BINARY:
-        each_of((const cr_expr *const[]){e->u.bin.left, e->u.bin.right}, 2, fn, ctx);
-        break;
-    case CR_N_AND: case CR_N_OR:
-        each_in(&e->u.list, fn, ctx);
-        break;
-    case CR_N_NOT: case CR_N_IS_NULL: case CR_N_IS_NOT_NULL: case CR_N_ORDER: case CR_N_LENGTH:
-        fn(e->u.un.e, ctx);
-        break;
-    case CR_N_CAST:
-        fn(e->u.cast.e, ctx);
-        break;
-    case CR_N_BETWEEN: case CR_N_LIKE_ESCAPE:
-        each_of((const cr_expr *const[]){e->u.un.e, e->u.un.a, e->u.un.b}, 3, fn, ctx);
-        break;
-    case CR_N_IN: case CR_N_NOT_IN:
-        fn(e->u.in.e, ctx);
-        each_of((const cr_expr *const *)e->u.in.vals, e->u.in.n, fn, ctx);
-        break;
-    case CR_N_IN_SELECT: case CR_N_NOT_IN_SELECT:
-        each_of((const cr_expr *const[]){e->u.sub.e}, 1, fn, ctx);
-        break;
-    case CR_N_FUNC:
-        each_in(&e->u.func.args, fn, ctx);
-        break;
-    case CR_N_CASE:
-        each_in(&e->u.cases.whens, fn, ctx);
-        each_in(&e->u.cases.thens, fn, ctx);
-        each_of((const cr_expr *const[]){e->u.cases.otherwise}, 1, fn, ctx);
-        break;
-    case CR_N_LABEL:
-        fn(e->u.label.e, ctx);
-        break;
-    case CR_N_OVER:
-        fn(e->u.over.e, ctx);
-        each_in(&e->u.over.partition, fn, ctx);
-        each_in(&e->u.over.order, fn, ctx);
-        break;
+    case CR_N_COLUMN: {
+        const cr_column *col = (const cr_column *)e;
+        return col->table == a->t ? cr_c(q, a->alias, col->name) : e;
+    }
+    case CR_N_IN_SELECT: case CR_N_NOT_IN_SELECT: case CR_N_SCALAR_SUB: case CR_N_EXISTS:
+    case CR_N_OVER: case CR_N_ALIAS: case CR_N_SUBQUERY: case CR_N_CTE:
+        cr_stmt_fail(q, CR_ERR_NOT_SUPPORTED, "%s: a subquery, window or FROM item in the "
+                     "condition is not adapted to the alias of table %s; write the EXISTS with "
+                     "cr_alias and cr_exists", a->what, a->t->name);
+        return NULL;
     default:
         break;
     }
+    bool leaf = true;
+    cr_expr_each_child(e, find_any, &leaf);
+    if (leaf)
+        return e;   /* a value, a literal, a column of an alias ... */
+    cr_expr *n = node(q, (cr_node_kind)e->kind);
+    if (!n)
+        return NULL;
+    *n = *e;
+    n->owner = q;
+    n->mark = 0;
+    bool copied = true;
+    if (e->kind == CR_N_AND || e->kind == CR_N_OR)
+        copied = copy_list(q, &n->u.list);
+    else if (e->kind == CR_N_FUNC)
+        copied = copy_list(q, &n->u.func.args);
+    else if (e->kind == CR_N_CASE)
+        copied = copy_list(q, &n->u.cases.whens) && copy_list(q, &n->u.cases.thens);
+    else if ((e->kind == CR_N_IN || e->kind == CR_N_NOT_IN) && e->u.in.n) {
+        cr_expr **vals = alloc(q, e->u.in.n * sizeof *vals);
+        if ((copied = vals != NULL))
+            n->u.in.vals = memcpy(vals, e->u.in.vals, e->u.in.n * sizeof *vals);
+    }
+    if (!copied)
+        return NULL;
+    cr_expr_each_slot(n, adapt_slot, a);
+    return ok(q) ? n : NULL;
+}
+
+cr_expr *cr_expr_adapt(cr_stmt *q, cr_expr *e, const cr_table *t, cr_expr *alias,
+                       const char *what)
+{
+    adapt_ctx a = {q, t, alias, what};
+    return adapt(&a, e);
 }
 
 static void find_window(const cr_expr *e, void *found)

@@ -198,6 +198,14 @@ void cr_stmt_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
  * statements of subqueries). */
 void cr_expr_each_child(const cr_expr *e, void (*fn)(const cr_expr *child, void *ctx),
                         void *ctx);
+/* The same, by the slot that holds each child, for a rewrite to replace. */
+void cr_expr_each_slot(cr_expr *e, void (*fn)(cr_expr **slot, void *ctx), void *ctx);
+/* e built on q with t's columns read from alias (an alias of t) instead, as
+ * SQLAlchemy adapts a condition to an aliased table: the nodes above such a
+ * column copied on q, the rest shared. A subquery, window or FROM item in e
+ * fails q (CR_ERR_NOT_SUPPORTED, what naming the call); NULL then. */
+cr_expr *cr_expr_adapt(cr_stmt *q, cr_expr *e, const struct cr_table *t, cr_expr *alias,
+                       const char *what);
 
 /* The assignment of col in a VALUES row or SET list, or NULL. */
 const cr_assign *cr_assign_find(const cr_list *row, const struct cr_column *col);

@@ -585,6 +585,79 @@ static void test_self_referential(void **state)
     harness_session_free(s);
 }
 
+/* The names of the nodes q finds, in id order, comma-separated. */
+static const char *node_names(cr_stmt *q)
+{
+    static char out[128];
+    cr_order_by(q, RNode_model.c.id);
+    cr_objects *nodes = cr_query_all(q);
+    if (!nodes)
+        print_error("%s\n", cr_error_message(cr_stmt_error(q)));
+    assert_non_null(nodes);
+    out[0] = '\0';
+    for (size_t i = 0; i < nodes->count; i++) {
+        strncat(out, i ? "," : "", sizeof out - strlen(out) - 1);
+        strncat(out, ((RNode *)nodes->items[i])->name, sizeof out - strlen(out) - 1);
+    }
+    cr_objects_free(nodes);
+    cr_stmt_free(q);
+    return out;
+}
+
+/* any() / has() along a relationship of a table to itself: the target read
+ * through an alias and the criterion adapted to it, as SQLAlchemy does
+ * (Node.children.any(Node.name == "kid")). */
+static void test_self_referential_any_has(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    RNode *root = cr_new(RNode), *kid = cr_new(RNode), *leaf = cr_new(RNode),
+          *lone = cr_new(RNode);
+    root->name = "root";
+    kid->name = "kid";
+    leaf->name = "leaf";
+    lone->name = "lone";
+    S_OK(s, cr_append(root, children, kid));
+    S_OK(s, cr_append(kid, children, leaf));
+    S_OK(s, cr_session_add(s, root));
+    S_OK(s, cr_session_add(s, lone));
+    S_OK(s, cr_session_commit(s));
+
+    cr_stmt *q = cr_session_query(s, RNode);
+    cr_filter(q, cr_any(q, RNode_model.r.children, cr_eq(q, RNode_model.c.name, "kid")));
+    harness_log_reset();
+    assert_string_equal(node_names(q), "root");
+    ASSERT_SENT_TEXT("EXISTS (SELECT rel_nodes_1.id  FROM rel_nodes AS rel_nodes_1  WHERE "
+                     "rel_nodes.id = rel_nodes_1.parent_id AND rel_nodes_1.name = ");
+    /* no criterion: has any children at all; negated: the leaves */
+    q = cr_session_query(s, RNode);
+    cr_filter(q, cr_any(q, RNode_model.r.children, NULL));
+    assert_string_equal(node_names(q), "root,kid");
+    q = cr_session_query(s, RNode);
+    cr_filter(q, cr_not(q, cr_any(q, RNode_model.r.children, NULL)));
+    assert_string_equal(node_names(q), "leaf,lone");
+    /* has: the criterion is on the parent; the outer table's own columns
+     * in the same query stay the outer table's */
+    q = cr_session_query(s, RNode);
+    cr_filter(q, cr_has(q, RNode_model.r.parent, cr_eq(q, RNode_model.c.name, "root")));
+    assert_string_equal(node_names(q), "kid");
+    q = cr_session_query(s, RNode);
+    cr_filter(q, cr_ne(q, RNode_model.c.name, "kid"));
+    cr_filter(q, cr_has(q, RNode_model.r.parent,
+                        cr_or(q, cr_in(q, RNode_model.c.name, CR_VALUES(cr_val_text("root"), cr_val_text("kid"))),
+                              cr_is_null(q, RNode_model.c.parent_id))));
+    assert_string_equal(node_names(q), "leaf");
+    /* a criterion the adaptation does not reach into: refused, named */
+    q = cr_session_query(s, RNode);
+    cr_stmt *inner = cr_select(RNode_model.c.id);
+    assert_null(cr_any(q, RNode_model.r.children,
+                       cr_in_select(q, RNode_model.c.id, inner)));
+    assert_int_equal(cr_error_class(cr_stmt_error(q)), CR_ERR_NOT_SUPPORTED);
+    assert_non_null(strstr(cr_error_message(cr_stmt_error(q)), "any()"));
+    cr_stmt_free(q);
+    harness_session_free(s);
+}
+
 /* ---- loading ---- */
 
 static void test_lazy_load(void **state)
@@ -842,6 +915,7 @@ int main(int argc, char **argv)
         T(test_delete_sets_null),
         T(test_passive_deletes),
         T(test_self_referential),
+        T(test_self_referential_any_has),
         T(test_lazy_load),
         T(test_selectinload),
         T(test_selectinload_many_to_one),
