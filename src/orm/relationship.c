@@ -236,6 +236,9 @@ static cr_status resolve_secondary(cr_relationship *r, cr_error *err)
             return rel_error(err, CR_ERR_ARGUMENT, r, "the secondary table '%s' refers twice to "
                              "its table: name the column holding this side's key with "
                              ".foreign_keys%s", sec->name, NULL);
+        /* The target's key is the other foreign key to the table (the
+         * search above, for the same table, found this side's again). */
+        b = NULL;
         for (size_t c = 0; c < sec->ncons && !b; c++) {
             const cr_constraint *k = sec->constraints[c];
             if (k != a && k->kind == CR_CONSTRAINT_FOREIGN_KEY &&
