@@ -708,7 +708,9 @@ CR_API void cr_query_loader(cr_stmt *q, cr_loader how, const cr_relationship *co
 
 /* JOIN along a relationship, the ON clause from its foreign key
  * (query.join(User.posts)); a many-to-many joins through its secondary
- * table. The statement must already select from the relationship's model. */
+ * table. The statement must already select from the relationship's model.
+ * A relationship of a table to itself would name the table twice: the
+ * statement's InvalidRequestError (join a cr_alias with an ON clause). */
 CR_API void cr_join_related(cr_stmt *q, const cr_relationship *r);
 CR_API void cr_outerjoin_related(cr_stmt *q, const cr_relationship *r);
 

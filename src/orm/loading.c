@@ -898,16 +898,16 @@ static void join_related(cr_stmt *q, const cr_relationship *cr, bool outer)
         cr_error_clear(&e);
         return;
     }
-    void (*join)(cr_stmt *, const void *, cr_expr *) = outer ? cr_outerjoin : cr_join;
-    if (r->kind == CR_REL_MANY_TO_MANY) {
-        join(q, r->secondary, cr_rel_secondary_on(q, r, false));
-        join(q, r->target->table, cr_rel_secondary_on(q, r, true));
-        return;
-    }
     if (r->parent == r->target) {
         cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "join along %s.%s: the relationship joins its "
                      "table to itself; join an alias with an explicit ON clause",
                      r->parent->name, r->name);
+        return;
+    }
+    void (*join)(cr_stmt *, const void *, cr_expr *) = outer ? cr_outerjoin : cr_join;
+    if (r->kind == CR_REL_MANY_TO_MANY) {
+        join(q, r->secondary, cr_rel_secondary_on(q, r, false));
+        join(q, r->target->table, cr_rel_secondary_on(q, r, true));
         return;
     }
     join(q, r->target->table, cr_rel_on(q, r, NULL, NULL));
