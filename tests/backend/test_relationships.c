@@ -132,6 +132,14 @@ static RUser *user(const char *name)
     return u;
 }
 
+static RNode *node(const char *name)
+{
+    RNode *n = cr_new(RNode);
+    assert_non_null(n);
+    n->name = (char *)name;
+    return n;
+}
+
 static RPost *post(const char *title)
 {
     RPost *p = cr_new(RPost);
@@ -575,10 +583,7 @@ static void test_self_referential(void **state)
 {
     (void)state;
     cr_session *s = harness_session(engine, NULL);
-    RNode *root = cr_new(RNode), *kid = cr_new(RNode), *grandkid = cr_new(RNode);
-    root->name = "root";
-    kid->name = "kid";
-    grandkid->name = "grandkid";
+    RNode *root = node("root"), *kid = node("kid"), *grandkid = node("grandkid");
     /* added child first: the flush still inserts parents first */
     S_OK(s, cr_append(kid, children, grandkid));
     S_OK(s, cr_append(root, children, kid));
@@ -622,12 +627,7 @@ static void test_self_referential_any_has(void **state)
 {
     (void)state;
     cr_session *s = harness_session(engine, NULL);
-    RNode *root = cr_new(RNode), *kid = cr_new(RNode), *leaf = cr_new(RNode),
-          *lone = cr_new(RNode);
-    root->name = "root";
-    kid->name = "kid";
-    leaf->name = "leaf";
-    lone->name = "lone";
+    RNode *root = node("root"), *kid = node("kid"), *leaf = node("leaf"), *lone = node("lone");
     S_OK(s, cr_append(root, children, kid));
     S_OK(s, cr_append(kid, children, leaf));
     S_OK(s, cr_session_add(s, root));
@@ -698,10 +698,7 @@ static void test_self_referential_many_to_many(void **state)
 {
     (void)state;
     cr_session *s = harness_session(engine, NULL);
-    RNode *a = cr_new(RNode), *b = cr_new(RNode), *c = cr_new(RNode);
-    a->name = "a";
-    b->name = "b";
-    c->name = "c";
+    RNode *a = node("a"), *b = node("b"), *c = node("c");
     S_OK(s, cr_append(a, links, b));
     S_OK(s, cr_append(a, links, c));
     S_OK(s, cr_append(b, links, c));
