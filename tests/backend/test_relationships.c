@@ -661,6 +661,35 @@ static void test_self_referential_any_has(void **state)
                         cr_or(q, cr_in(q, RNode_model.c.name, CR_VALUES(cr_val_text("root"), cr_val_text("kid"))),
                               cr_is_null(q, RNode_model.c.parent_id))));
     assert_string_equal(node_names(q), "leaf");
+    /* eager loads of the tree: a joined load reads the children through
+     * an alias; selectinload fills the parents */
+    cr_session *s2 = harness_session(engine, NULL);
+    q = cr_session_query(s2, RNode);
+    cr_order_by(q, RNode_model.c.id);
+    cr_joinedload(q, RNode_model.r.children);
+    cr_selectinload(q, RNode_model.r.parent);
+    harness_log_reset();
+    cr_objects *tree = cr_query_all(q);
+    if (!tree)
+        print_error("%s\n", cr_error_message(cr_stmt_error(q)));
+    assert_non_null(tree);
+    /* one statement: every parent is a row of the query itself, found in
+     * the identity map, so SELECT ... IN has nothing left to read */
+    ASSERT_STATEMENTS(1);
+    ASSERT_SENT_TEXT("LEFT OUTER JOIN rel_nodes AS rel_nodes_1 ON rel_nodes.id = "
+                     "rel_nodes_1.parent_id");
+    assert_int_equal(tree->count, 4);
+    RNode *troot = tree->items[0], *tkid = tree->items[1], *tleaf = tree->items[2];
+    assert_int_equal(troot->children.count, 1);
+    assert_ptr_equal(troot->children.items[0], tkid);
+    assert_ptr_equal(tkid->children.items[0], tleaf);
+    assert_int_equal(tleaf->children.count, 0);
+    assert_true(cr_is_loaded(tleaf, parent));
+    assert_ptr_equal(tleaf->parent, tkid);
+    assert_null(troot->parent);
+    cr_objects_free(tree);
+    cr_stmt_free(q);
+    harness_session_free(s2);
     /* a many-to-many of the table to itself: through the secondary, the
      * far side the alias */
     S_OK(s, cr_append(lone, links, root));
