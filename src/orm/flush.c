@@ -1406,7 +1406,8 @@ static cr_status insert_batch(cr_session *s, flush_plan *p, const flush_step *st
         for (size_t i = 0; i < m->nfields; i++)
             if (step->cols >> i & 1)
                 bind_to(q, m->fields[i].col, item_value(&items[k], i), true);
-        cr_next_row(q);
+        if (step->cols)   /* else one row, of no columns: DEFAULT VALUES */
+            cr_next_row(q);
     }
     const void *ret[65];
     for (size_t j = 0; j < nfetch; j++)
@@ -1444,7 +1445,9 @@ static cr_status run_insert(cr_session *s, flush_plan *p, const flush_step *step
     if (batch > 1000)
         batch = 1000;
     bool needs_key = step->m->autoinc >= 0 && !(step->cols >> step->m->autoinc & 1);
-    if (batch == 0 || (!d->has_returning && needs_key))
+    /* A row of no columns is DEFAULT VALUES, which takes one row a
+     * statement, as does a generated key without RETURNING. */
+    if (batch == 0 || ncols == 0 || (!d->has_returning && needs_key))
         batch = 1;
     for (size_t k = 0; k < step->n; k += batch) {
         size_t n = step->n - k < batch ? step->n - k : batch;

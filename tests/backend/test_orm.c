@@ -60,6 +60,13 @@ CR_MODEL(OTag, "orm_tags", OTAG)
     F(name,      STRING(20))
 CR_MODEL(ONode, "orm_nodes", ONODE)
 
+/* Every column may be left out of an INSERT. */
+#define OBLANK(F)                                                                      \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(note,    STRING(20))                                                             \
+    F(score,   DOUBLE,      .server_default = "2.5")
+CR_MODEL(OBlank, "orm_blanks", OBLANK)
+
 static cr_metadata *md;
 static cr_engine *engine;
 
@@ -157,6 +164,24 @@ static void test_insert_batch_and_keys(void **state)
     S_OK(s, cr_session_commit(s));
     ASSERT_LOG("COMMIT");
     assert_int_equal(count_rows("orm_users"), 3);
+    harness_session_free(s);
+}
+
+/* An object with no value set (its key generated, the rest NULL or the
+ * server's default) is inserted with no columns, DEFAULT VALUES, one
+ * statement each, as SQLAlchemy does; beside one that sets a column. */
+static void test_insert_no_values(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    OBlank *a = cr_new(OBlank), *b = cr_new(OBlank), *c = cr_new(OBlank);
+    cr_field_set_text(c, note, "set");
+    S_OK(s, cr_session_add_all(s, CR_OBJS(a, b, c)));
+    S_OK(s, cr_session_commit(s));
+    assert_true(a->id > 0 && b->id > 0 && a->id != b->id && c->id > 0);
+    assert_true(a->score == 2.5 && b->score == 2.5);
+    assert_true(cr_field_is_null(a, note));
+    assert_int_equal(count_rows("orm_blanks"), 3);
     harness_session_free(s);
 }
 
@@ -1012,7 +1037,7 @@ int main(int argc, char **argv)
     harness_init(argc, argv);
     md = cr_metadata_new(NULL);
     if (!md || OUser_define(md) || OPost_define(md) || ODoc_define(md) || OTag_define(md) ||
-        ONode_define(md) ||
+        ONode_define(md) || OBlank_define(md) ||
         cr_mapper_version_id(ODoc_model.mapper, ODoc_model.c.version)) {
         fprintf(stderr, "models: %s\n", md ? cr_error_message(cr_metadata_error(md)) : "no memory");
         return 1;
@@ -1026,6 +1051,7 @@ int main(int argc, char **argv)
     }
     const struct CMUnitTest tests[] = {
         T(test_insert_batch_and_keys),
+        T(test_insert_no_values),
         T(test_many_rows_one_statement),
         T(test_stream_yield_per),
         T(test_update_only_changed),

@@ -3,20 +3,25 @@
  * Each input is a program over four models with relationships on an
  * in-memory SQLite database of its own: users and their posts (one-to-many,
  * "all, delete-orphan"), posts and tags (many-to-many through post_tags), and
- * nodes in a tree (self-referential, parent and children). A byte picks a
+ * nodes in a tree (self-referential, parent and children) with links between
+ * them (a many-to-many of the table to itself through node_links, both of
+ * its sides relationships). A byte picks a
  * call — make an object, add, delete, set a many-to-one, append to or remove
  * from a collection, change a field, load, query with a loader option, flush,
  * commit, rollback, savepoints, expire, refresh, expunge, merge, close — and
  * the bytes after it pick its objects from those the program has seen.
  * Errors are the program's to make; the oracles are:
  *   - no crash, no sanitizer report, no leak;
+ *   - a flush fails for the program's reasons only, never with ArgumentError
+ *     or InternalError (statements the unit of work built wrong);
  *   - after every flush that succeeded, memory and the database agree along
  *     the loaded relationships of persistent objects that are not expired:
  *     a post in a user's posts has that user's key as its user_id, in the
  *     struct and in its row; a post whose author is loaded has the author's
  *     key (NULL for none); a tag in a post's tags has its post_tags row, and
  *     the post has no other; a node in another's children has its key as
- *     parent_id;
+ *     parent_id; a node in another's links (linked_by) has its node_links
+ *     row, and the node has no other;
  *   - after the program, a rollback succeeds and the session can still
  *     query every model. */
 #include "fuzz.h"
@@ -57,12 +62,22 @@ CR_DECLARE_TABLE(post_tags_table, POST_TAGS)
     F(parent_id, INTEGER,    .foreign_key = "nodes.id")                                 \
     F(label,     STRING(20))
 #define NODE_RELATIONSHIPS(R)                                                           \
-    R(parent,   ONE(Node),  .back_populates = "children")                               \
-    R(children, MANY(Node), .back_populates = "parent", .order_by = "id")
+    R(parent,    ONE(Node),  .back_populates = "children")                              \
+    R(children,  MANY(Node), .back_populates = "parent", .order_by = "id")              \
+    R(links,     MANY(Node), .secondary = "node_links", .back_populates = "linked_by",  \
+                             .foreign_keys = "node_links.from_id", .order_by = "id")    \
+    R(linked_by, MANY(Node), .secondary = "node_links", .back_populates = "links",      \
+                             .foreign_keys = "node_links.to_id", .order_by = "id")
 CR_MODEL(Node, "nodes", NODE_FIELDS, NODE_RELATIONSHIPS)
+
+#define NODE_LINKS(COLUMN)                                                              \
+    COLUMN(from_id, INTEGER, .primary_key = true, .foreign_key = "nodes.id")            \
+    COLUMN(to_id,   INTEGER, .primary_key = true, .foreign_key = "nodes.id")
+CR_DECLARE_TABLE(node_links_table, NODE_LINKS)
 
 static cr_metadata *md;
 static post_tags_table post_tags;
+static node_links_table node_links;
 
 enum { MODEL_USER, MODEL_POST, MODEL_TAG, MODEL_NODE, NMODELS };
 enum { MAX_OBJS = 64, MAX_OPS = 160 };
@@ -182,9 +197,12 @@ static void query(vm *m, int model)
         cr_query_loader(q, how, CR__RELS(pick(m, 2) ? Post_model.r.author : Post_model.r.tags));
         break;
     case MODEL_TAG: cr_query_loader(q, how, CR__RELS(Tag_model.r.posts)); break;
-    default:
-        cr_query_loader(q, how, CR__RELS(pick(m, 2) ? Node_model.r.parent : Node_model.r.children));
+    default: {
+        const cr_relationship *rels[] = {Node_model.r.parent, Node_model.r.children,
+                                         Node_model.r.links, Node_model.r.linked_by};
+        cr_query_loader(q, how, CR__RELS(rels[pick(m, 4)]));
         break;
+    }
     }
     keep_all(m, model, cr_query_all(q));
     cr_stmt_free(q);
@@ -278,23 +296,33 @@ static void check_post_author(cr_session *s, Post *p, const User *u)
                u ? (long long)u->id : -1LL);
 }
 
-static void check_post_tags(cr_session *s, Post *p)
+static int64_t key_of(const void *obj)
+{
+    const cr_instance *in = cr_instance_of(obj);
+    return cr_field_value(in, in->mapper->pk[0]).v.i;
+}
+
+/* The rows of a secondary table whose column local holds id are exactly
+ * those of the objects items lists (their keys in column remote), once
+ * every one of them is flushed and live. */
+static void check_secondary(cr_session *s, const char *what, int64_t id,
+                            const cr_collection *items, cr_column *local, cr_column *remote)
 {
     int64_t nlive = 0;
-    CR_FOR_EACH(Tag, t, &p->tags) {
-        if (!live(t))
-            return;   /* a tag not flushed or expired: nothing to compare */
+    for (size_t i = 0; i < items->count; i++) {
+        if (!live(items->items[i]))
+            return;   /* an object not flushed or expired: nothing to compare */
         nlive++;
-        cr_stmt *q = cr_select(post_tags.c.tag_id);
-        cr_where(q, cr_and(q, cr_eq(q, post_tags.c.post_id, p->id),
-                           cr_eq(q, post_tags.c.tag_id, t->id)));
+        int64_t other = key_of(items->items[i]);
+        cr_stmt *q = cr_select(remote);
+        cr_where(q, cr_and(q, cr_eq(q, local, id), cr_eq(q, remote, other)));
         int64_t v;
         bool null;
-        FUZZ_CHECK(db_int(s, q, &v, &null), "post %lld has tag %lld in memory, no post_tags row",
-                   (long long)p->id, (long long)t->id);
+        FUZZ_CHECK(db_int(s, q, &v, &null), "%s %lld lists %lld in memory, no row of %s",
+                   what, (long long)id, (long long)other, local->table->name);
     }
-    cr_stmt *q = cr_select(post_tags.c.tag_id);
-    cr_where(q, cr_eq(q, post_tags.c.post_id, p->id));
+    cr_stmt *q = cr_select(remote);
+    cr_where(q, cr_eq(q, local, id));
     cr_result *r = cr_session_execute(s, q);
     FUZZ_CHECK(r, "oracle query: %s", cr_error_message(cr_session_error(s)));
     int64_t rows = 0;
@@ -302,8 +330,8 @@ static void check_post_tags(cr_session *s, Post *p)
         rows++;
     cr_result_free(r);
     cr_stmt_free(q);
-    FUZZ_CHECK(rows == nlive, "post %lld has %lld tags in memory, %lld post_tags rows",
-               (long long)p->id, (long long)nlive, (long long)rows);
+    FUZZ_CHECK(rows == nlive, "%s %lld lists %lld in memory, %lld rows of %s", what,
+               (long long)id, (long long)nlive, (long long)rows, local->table->name);
 }
 
 static void check_node_children(cr_session *s, Node *n)
@@ -343,13 +371,34 @@ static void check_after_flush(vm *m)
         if (cr_is_loaded(p, author) && (!p->author || live(p->author)))
             check_post_author(m->s, p, p->author);
         if (cr_is_loaded(p, tags))
-            check_post_tags(m->s, p);
+            check_secondary(m->s, "post's tags", p->id, &p->tags, post_tags.c.post_id,
+                            post_tags.c.tag_id);
     }
     for (int i = 0; i < m->n[MODEL_NODE]; i++) {
         Node *n = m->objs[MODEL_NODE][i];
-        if (live(n) && cr_is_loaded(n, children))
+        if (!live(n))
+            continue;
+        if (cr_is_loaded(n, children))
             check_node_children(m->s, n);
+        if (cr_is_loaded(n, links))
+            check_secondary(m->s, "node's links", n->id, &n->links, node_links.c.from_id,
+                            node_links.c.to_id);
+        if (cr_is_loaded(n, linked_by))
+            check_secondary(m->s, "node's linked_by", n->id, &n->linked_by,
+                            node_links.c.to_id, node_links.c.from_id);
     }
+}
+
+/* A flush that failed did so for the program's reasons (a key taken, an
+ * object deleted under it, a cycle ...): never because the statements the
+ * unit of work built were refused (ArgumentError) or it lost its way
+ * (InternalError). */
+static void check_flush_error(cr_session *s)
+{
+    const cr_error *e = cr_session_error(s);
+    cr_status cls = cr_error_class(e);
+    FUZZ_CHECK(cls != CR_ERR_ARGUMENT && cls != CR_ERR_INTERNAL, "the flush failed with %s: %s",
+               cr_error_class_name(e), cr_error_message(e));
 }
 
 /* ---- the calls ---- */
@@ -410,9 +459,10 @@ static void run_op(vm *m, unsigned op)
     case 15: {
         /* by the field of any model's relationship: another model's is an error */
         size_t offsets[] = {offsetof(User, posts), offsetof(Post, author),
-                            offsetof(Post, tags), offsetof(Node, children)};
+                            offsetof(Post, tags), offsetof(Node, children),
+                            offsetof(Node, links), offsetof(Node, linked_by)};
         void *obj = any_obj(m);
-        size_t offset = offsets[pick(m, 4)];
+        size_t offset = offsets[pick(m, 6)];
         if (obj)
             cr_object_load(obj, offset);
         break;
@@ -421,8 +471,13 @@ static void run_op(vm *m, unsigned op)
     case 17:
         if (cr_session_flush(s) == CR_OK)
             check_after_flush(m);
+        else
+            check_flush_error(s);
         break;
-    case 18: cr_session_commit(s); break;
+    case 18:
+        if (cr_session_commit(s))
+            check_flush_error(s);
+        break;
     case 19: cr_session_rollback(s); break;
     case 20: cr_session_begin_nested(s); break;
     case 21: cr_session_commit_nested(s); break;
@@ -459,6 +514,15 @@ static void run_op(vm *m, unsigned op)
                                              CR_VALUES(cr_val_int(1 + pick(m, 8)))));
         break;
     }
+    case 30: case 31: {   /* a link between two nodes, from either side */
+        Node *n = obj_of(m, MODEL_NODE), *o = obj_of(m, MODEL_NODE);
+        bool add = pick(m, 2);
+        if (n && op == 30)
+            add ? cr_append(n, links, o) : cr_remove(n, links, o);
+        else if (n)
+            add ? cr_append(n, linked_by, o) : cr_remove(n, linked_by, o);
+        break;
+    }
     default: break;
     }
 }
@@ -478,6 +542,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!md) {
         md = cr_metadata_new(NULL);
         FUZZ_CHECK(md && post_tags_table_define(&post_tags, md, "post_tags") == CR_OK &&
+                       node_links_table_define(&node_links, md, "node_links") == CR_OK &&
                        User_define(md) == CR_OK && Post_define(md) == CR_OK &&
                        Tag_define(md) == CR_OK && Node_define(md) == CR_OK &&
                        cr_metadata_configure(md) == CR_OK,
