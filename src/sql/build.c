@@ -1207,7 +1207,7 @@ typedef struct adapt_ctx {
 
 static cr_expr *adapt(adapt_ctx *a, cr_expr *e);
 
-static void find_any(const cr_expr *child, void *leaf)
+static void not_a_leaf(const cr_expr *child, void *leaf)
 {
     (void)child;
     *(bool *)leaf = false;
@@ -1250,7 +1250,7 @@ static cr_expr *adapt(adapt_ctx *a, cr_expr *e)
         break;
     }
     bool leaf = true;
-    cr_expr_each_child(e, find_any, &leaf);
+    cr_expr_each_child(e, not_a_leaf, &leaf);
     if (leaf)
         return e;   /* a value, a literal, a column of an alias ... */
     cr_expr *n = node(q, (cr_node_kind)e->kind);
