@@ -12,8 +12,8 @@
  * the bytes after it pick its objects from those the program has seen.
  * Errors are the program's to make; the oracles are:
  *   - no crash, no sanitizer report, no leak;
- *   - a flush fails for the program's reasons only, never with ArgumentError
- *     or InternalError (statements the unit of work built wrong);
+ *   - a flush or a query fails for the program's reasons only, never with
+ *     ArgumentError or InternalError (statements the session built wrong);
  *   - after every flush that succeeded, memory and the database agree along
  *     the loaded relationships of persistent objects that are not expired:
  *     a post in a user's posts has that user's key as its user_id, in the
@@ -184,6 +184,18 @@ static void keep_all(vm *m, int model, cr_objects *list)
     cr_objects_free(list);
 }
 
+/* A call that failed did so for the program's reasons (a key taken, an
+ * object deleted under it, a cycle ...): never because statements the
+ * session built were refused (ArgumentError) or it lost its way
+ * (InternalError). */
+static void check_built_right(cr_session *s, const char *what)
+{
+    const cr_error *e = cr_session_error(s);
+    cr_status cls = cr_error_class(e);
+    FUZZ_CHECK(cls != CR_ERR_ARGUMENT && cls != CR_ERR_INTERNAL, "%s failed with %s: %s", what,
+               cr_error_class_name(e), cr_error_message(e));
+}
+
 /* A query of a model, with a loader option on one of its relationships. */
 static void query(vm *m, int model)
 {
@@ -204,7 +216,10 @@ static void query(vm *m, int model)
         break;
     }
     }
-    keep_all(m, model, cr_query_all(q));
+    cr_objects *all = cr_query_all(q);
+    if (!all)
+        check_built_right(m->s, "a query");
+    keep_all(m, model, all);
     cr_stmt_free(q);
 }
 
@@ -389,17 +404,6 @@ static void check_after_flush(vm *m)
     }
 }
 
-/* A flush that failed did so for the program's reasons (a key taken, an
- * object deleted under it, a cycle ...): never because the statements the
- * unit of work built were refused (ArgumentError) or it lost its way
- * (InternalError). */
-static void check_flush_error(cr_session *s)
-{
-    const cr_error *e = cr_session_error(s);
-    cr_status cls = cr_error_class(e);
-    FUZZ_CHECK(cls != CR_ERR_ARGUMENT && cls != CR_ERR_INTERNAL, "the flush failed with %s: %s",
-               cr_error_class_name(e), cr_error_message(e));
-}
 
 /* ---- the calls ---- */
 
@@ -472,11 +476,11 @@ static void run_op(vm *m, unsigned op)
         if (cr_session_flush(s) == CR_OK)
             check_after_flush(m);
         else
-            check_flush_error(s);
+            check_built_right(s, "the flush");
         break;
     case 18:
         if (cr_session_commit(s))
-            check_flush_error(s);
+            check_built_right(s, "the commit");
         break;
     case 19: cr_session_rollback(s); break;
     case 20: cr_session_begin_nested(s); break;
