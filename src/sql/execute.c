@@ -330,8 +330,8 @@ static __attribute__((noinline)) cr_status bind_params_by_name(cr_conn *c, cr_st
 
 /* The primary key of each inserted row: values given for the key columns,
  * else what RETURNING gave back, else the driver's lastrowid. */
-static cr_status collect_inserted_pk(cr_conn *c, cr_result *r, cr_stmt *q,
-                                     const compiled_entry *e, cr_rowset *returned)
+static cr_status collect_inserted_pk(cr_conn *c, cr_result *r, cr_stmt *q, bool pk_returning,
+                                     cr_rowset *returned)
 {
     cr_table *t = q->table;
     struct cr_column *const *pk;
@@ -361,7 +361,7 @@ static cr_status collect_inserted_pk(cr_conn *c, cr_result *r, cr_stmt *q,
                 *v = q->binds[a->value->bind_index];
             if (given || pk[k] != ai)
                 continue;
-            if (e->c.pk_returning && returned && row < returned->count)
+            if (pk_returning && returned && row < returned->count)
                 *v = returned->rows[row].values[0];
             else if (nrows == 1 && have_lastrowid)
                 *v = cr_val_int(r->lastrowid);
@@ -374,13 +374,15 @@ static cr_status collect_inserted_pk(cr_conn *c, cr_result *r, cr_stmt *q,
 }
 
 /* What an INSERT's result tells besides its rowcount: the primary keys it
- * made and the defaults it fetched back. r is freed when that fails. */
+ * made and the defaults it fetched back (what its RETURNING, if any, was
+ * added for). r is freed when that fails. */
 static __attribute__((noinline)) cr_result *insert_outcome(cr_conn *c, cr_stmt *q,
-                                                           compiled_entry *e, cr_result *r)
+                                                           bool pk_returning,
+                                                           bool defaults_returning, cr_result *r)
 {
     r->is_insert = true;
     cr_rowset *returned = NULL;
-    if (e->c.pk_returning || e->c.defaults_returning) {
+    if (pk_returning || defaults_returning) {
         /* The RETURNING was ours, not the caller's: read it here. */
         returned = cr_result_fetchall(r);
         if (!returned) {
@@ -392,8 +394,8 @@ static __attribute__((noinline)) cr_result *insert_outcome(cr_conn *c, cr_stmt *
         r->rowcount = (int64_t)returned->count;
         r->ncols = 0;
     }
-    cr_status rc = q->from_select ? CR_OK : collect_inserted_pk(c, r, q, e, returned);
-    if (e->c.defaults_returning)
+    cr_status rc = q->from_select ? CR_OK : collect_inserted_pk(c, r, q, pk_returning, returned);
+    if (defaults_returning)
         r->returned_defaults = returned;
     else
         cr_rowset_free(returned);
@@ -410,10 +412,14 @@ static CR_HOT cr_result *execute_keyed(cr_conn *c, cr_stmt *q)
     cr_prepared *st = run_keyed(c, q, c->stream && q->kind == CR_STMT_SELECT, true, NULL);
     if (!st)
         return NULL;
+    /* Read now: a result of no rows gives st back, and with no statement
+     * cache st is then gone, its compiled form with it. */
+    const compiled_entry *e = st->extra;
+    bool pk_returning = e->c.pk_returning, defaults_returning = e->c.defaults_returning;
     cr_result *r = cr_result_new(c, st);
     if (!r || q->kind != CR_STMT_INSERT)
         return r;
-    return insert_outcome(c, q, st->extra, r);
+    return insert_outcome(c, q, pk_returning, defaults_returning, r);
 }
 
 CR_FLATTEN cr_result *cr_conn_execute_stmt(cr_conn *c, cr_stmt *q)

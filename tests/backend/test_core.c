@@ -1716,6 +1716,38 @@ static void test_bindparam_reuse_evicted(void **state)
     cr_engine_free(e);
 }
 
+/* With no statement cache, an INSERT's prepared statement is gone once its
+ * result is made (it returns no rows): what the INSERT made is read from
+ * what was kept, not from the statement. ASan sees any use of it. */
+static void test_insert_uncached(void **state)
+{
+    FX;
+    (void)c;
+    cr_engine *e = new_engine(&(cr_engine_options){.statement_cache_size = CR_NONE});
+    cr_conn *x = connect_ok(e);
+    int64_t first = 0;
+    for (int i = 0; i < 3; i++) {
+        cr_stmt *q = cr_insert(users.table);
+        cr_set(q, users.c.name, i == 0 ? "uncached0" : i == 1 ? "uncached1" : "uncached2");
+        cr_result *r = cr_conn_execute_stmt(x, q);
+        if (!r)
+            print_error("%s\n", cr_error_message(cr_conn_error(x)));
+        assert_non_null(r);
+        int64_t id = 0;
+        ASSERT_OK(cr_result_inserted_id(r, &id), cr_result_error(r));
+        assert_true(id > 0);
+        if (i == 0)
+            first = id;
+        else
+            assert_int_equal(id, first + i);
+        cr_result_free(r);
+        cr_stmt_free(q);
+    }
+    cr_conn_rollback(x);
+    cr_conn_close(x);
+    cr_engine_free(e);
+}
+
 static void test_bindparam_reuse(void **state)
 {
     FX;
@@ -2002,6 +2034,7 @@ int main(int argc, char **argv)
         T(test_datetime_text),
         T(test_bindparam_reuse),
         T(test_bindparam_reuse_evicted),
+        T(test_insert_uncached),
         T(test_bindparam_dml),
         T(test_bindparam_errors),
     };
