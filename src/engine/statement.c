@@ -103,10 +103,12 @@ static cr_status prepare(cr_conn *c, const void *key, size_t keylen, uint64_t ha
     st->keylen = keylen;
     st->sql = st->key;
     const char *driver_sql;
+    bool have_sql = false;       /* st->sql is SQL text, not a shape key */
     if (compile) {
         cr_compile_out co = {0};
         if ((rc = compile(ctx, &co, &c->err)))
             goto fail;
+        have_sql = true;
         st->extra = co.extra;
         st->extra_free = co.extra_free;
         if (co.sql)                /* NULL: the key is the SQL itself */
@@ -132,9 +134,11 @@ static cr_status prepare(cr_conn *c, const void *key, size_t keylen, uint64_t ha
     *out = st;
     return CR_OK;
 fail:
+    /* The error names its statement: the text as given, or as compiled
+     * (which is the key itself for SQL run as written). */
     if (!compile)
         cr_error_set_statement(&c->err, key);
-    else if (st->sql != st->key)
+    else if (have_sql)
         cr_error_set_statement(&c->err, st->sql);
     cr_prepared_destroy(drv, st);
     return rc;

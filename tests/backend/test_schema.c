@@ -168,6 +168,32 @@ static void test_create_all_constraints_defaults(void **state)
     cr_engine_free(e);
 }
 
+/* A DDL statement the database refuses carries its SQL in the error when
+ * it was refused at prepare (SQLite: "table ... already exists"), as when
+ * a cached statement is refused at execute: so with no statement cache. */
+static void test_ddl_error_statement_uncached(void **state)
+{
+    (void)state;
+    cr_engine *e = new_engine(&(cr_engine_options){.statement_cache_size = CR_NONE});
+    cr_conn *c = connect_ok(e);
+    cr_metadata *md = blog();
+    clean(c, md);
+    cr_table *users = cr_metadata_table(md, "sch_users");
+    ASSERT_OK(cr_table_create(users, c, false), cr_conn_error(c));
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    assert_int_not_equal(cr_table_create(users, c, false), CR_OK);
+    const char *sql = cr_error_statement(cr_conn_error(c));
+    if (!sql)
+        print_error("no statement with: %s\n", cr_error_message(cr_conn_error(c)));
+    assert_non_null(sql);
+    assert_non_null(strstr(sql, "CREATE TABLE sch_users"));
+    cr_conn_rollback(c);
+    clean(c, md);
+    cr_metadata_free(md);
+    cr_conn_close(c);
+    cr_engine_free(e);
+}
+
 static void test_checkfirst(void **state)
 {
     (void)state;
@@ -276,6 +302,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_all_constraints_defaults),
         cmocka_unit_test(test_checkfirst),
+        cmocka_unit_test(test_ddl_error_statement_uncached),
         cmocka_unit_test(test_backend_specifics),
     };
     int failed = HARNESS_RUN("schema", NULL, tests, NULL);
