@@ -90,6 +90,7 @@ static cr_status prepare(cr_conn *c, const void *key, size_t keylen, uint64_t ha
     cr_prepared *st = cr_calloc(1, sizeof *st);
     if (!st)
         return cr_error_oom(&c->err);
+    bool have_sql = false;       /* st->sql is SQL text, not a shape key */
     st->hash = hash;
     st->compiled = compile != NULL;
     st->prepared_at = c->engine->echo ? cr_now_seconds() : 0;
@@ -103,7 +104,6 @@ static cr_status prepare(cr_conn *c, const void *key, size_t keylen, uint64_t ha
     st->keylen = keylen;
     st->sql = st->key;
     const char *driver_sql;
-    bool have_sql = false;       /* st->sql is SQL text, not a shape key */
     if (compile) {
         cr_compile_out co = {0};
         if ((rc = compile(ctx, &co, &c->err)))
