@@ -315,6 +315,15 @@ cr_session *harness_session(cr_engine *engine, const cr_session_options *o)
     return s;
 }
 
+cr_objects *harness_all(cr_session *s, cr_stmt *q)
+{
+    cr_objects *list = cr_query_all(q);
+    if (!list)
+        print_error("%s\n", cr_error_message(cr_session_error(s)));
+    assert_non_null(list);
+    return list;
+}
+
 void harness_session_free(cr_session *s)
 {
     for (size_t i = 0; i < 8; i++)

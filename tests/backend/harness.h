@@ -135,6 +135,9 @@ bool harness_sent(const char *prefix);
  * next test's DROP TABLE. harness_session_free frees one the test ends. */
 cr_session *harness_session(cr_engine *engine, const cr_session_options *o);
 void harness_session_free(cr_session *s);
+/* q's objects (cr_query_all on s's statement q), asserted; s's error
+ * printed when there are none. */
+cr_objects *harness_all(cr_session *s, cr_stmt *q);
 int harness_free_sessions(void **state);
 
 /* Drop and create md's tables, committed, and reset the log (a test's

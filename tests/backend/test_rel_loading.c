@@ -153,15 +153,6 @@ static const char *names_of(const cr_objects *list)
     return buf;
 }
 
-static cr_objects *all_ok(cr_session *s, cr_stmt *q)
-{
-    cr_objects *list = cr_query_all(q);
-    if (!list)
-        print_error("%s\n", cr_error_message(cr_session_error(s)));
-    assert_non_null(list);
-    return list;
-}
-
 /* ---- joinedload with LIMIT / OFFSET ---- */
 
 static void test_joined_limit_offset(void **state)
@@ -175,7 +166,7 @@ static void test_joined_limit_offset(void **state)
     cr_offset(q, 1);
     cr_joinedload(q, LUser_model.r.posts);
     harness_log_reset();
-    cr_objects *users = all_ok(s, q);
+    cr_objects *users = harness_all(s, q);
     ASSERT_STATEMENTS(1);   /* the users limited in a subquery, their posts joined to it */
     ASSERT_SENT_TEXT("FROM (SELECT rl_users.id");
     ASSERT_SENT_TEXT(") AS anon_1 LEFT OUTER JOIN rl_posts AS rl_posts_1 ON anon_1.id = "
@@ -189,7 +180,7 @@ static void test_joined_limit_offset(void **state)
     cr_objects_free(users);
     /* q was lent to the subquery for the run only: it runs again as it was */
     harness_log_reset();
-    users = all_ok(s, q);
+    users = harness_all(s, q);
     ASSERT_STATEMENTS(1);
     assert_string_equal(names_of(users), "bob,cid");
     cr_objects_free(users);
@@ -201,7 +192,7 @@ static void test_joined_limit_offset(void **state)
     cr_joinedload(q, LUser_model.r.posts);
     S_OK(s, cr_session_expire_all(s));
     harness_log_reset();
-    users = all_ok(s, q);
+    users = harness_all(s, q);
     ASSERT_STATEMENTS(1);
     ASSERT_SENT_TEXT("ORDER BY anon_1.id DESC, rl_posts_1.id");
     assert_string_equal(names_of(users), "dan,cid");
@@ -218,7 +209,7 @@ static void test_joined_limit_offset(void **state)
     cr_limit(q, 2);
     cr_joinedload(q, LUser_model.r.posts);
     harness_log_reset();
-    users = all_ok(s, q);
+    users = harness_all(s, q);
     ASSERT_STATEMENTS(1);
     ASSERT_SENT_TEXT("lower(rl_users.name) AS anon_order_1");
     ASSERT_SENT_TEXT("ORDER BY anon_1.anon_order_1 DESC, rl_posts_1.id");
@@ -227,7 +218,7 @@ static void test_joined_limit_offset(void **state)
     cr_objects_free(users);
     /* the label was the run's only */
     harness_log_reset();
-    users = all_ok(s, q);
+    users = harness_all(s, q);
     assert_int_equal(harness_statements(), 1);
     assert_string_equal(names_of(users), "cid,bob");
     cr_objects_free(users);
@@ -239,7 +230,7 @@ static void test_joined_limit_offset(void **state)
     cr_order_by(q, LUser_model.c.id);
     cr_joinedload(q, LUser_model.r.posts);
     harness_log_reset();
-    users = all_ok(s, q);
+    users = harness_all(s, q);
     ASSERT_STATEMENTS(1);
     ASSERT_SENT_TEXT("FROM (SELECT DISTINCT rl_users.id");
     assert_string_equal(names_of(users), "ann,bob");
@@ -299,7 +290,7 @@ static void test_joined_many_to_one_limit(void **state)
     cr_limit(q, 2);
     cr_joinedload(q, LPost_model.r.author);
     harness_log_reset();
-    cr_objects *posts = all_ok(s, q);
+    cr_objects *posts = harness_all(s, q);
     ASSERT_STATEMENTS(1);
     assert_null(strstr(harness_log, "anon_1"));
     ASSERT_SENT_TEXT("LEFT OUTER JOIN rl_users AS rl_users_1");
@@ -323,7 +314,7 @@ static void test_joined_many_to_many(void **state)
     cr_order_by(q, LUser_model.c.id);
     cr_joinedload(q, LUser_model.r.liked);
     harness_log_reset();
-    cr_objects *users = all_ok(s, q);
+    cr_objects *users = harness_all(s, q);
     ASSERT_STATEMENTS(1);
     ASSERT_SENT_TEXT("LEFT OUTER JOIN rl_likes AS rl_likes_1 ON rl_users.id = rl_likes_1.user_id "
                      "LEFT OUTER JOIN rl_posts AS rl_posts_2 ON rl_posts_2.id = "
@@ -344,7 +335,7 @@ static void test_joined_many_to_many(void **state)
     cr_limit(q, 1);
     cr_joinedload(q, LUser_model.r.liked);
     harness_log_reset();
-    users = all_ok(s, q);
+    users = harness_all(s, q);
     ASSERT_STATEMENTS(1);
     assert_string_equal(names_of(users), "ann");
     assert_string_equal(titles(&((LUser *)users->items[0])->liked), "b1,b2");
@@ -379,7 +370,7 @@ static void test_joined_chain(void **state)
     cr_order_by(q, LUser_model.c.id);
     cr_joinedload(q, LUser_model.r.posts, LPost_model.r.tags);
     harness_log_reset();
-    cr_objects *users = all_ok(s, q);
+    cr_objects *users = harness_all(s, q);
     ASSERT_STATEMENTS(1);   /* users, posts, post_tags, tags: one statement */
     ASSERT_SENT_TEXT("LEFT OUTER JOIN rl_posts AS rl_posts_1 ON rl_users.id = rl_posts_1.user_id "
                      "LEFT OUTER JOIN rl_post_tags AS rl_post_tags_2 ON rl_posts_1.id = "
@@ -396,7 +387,7 @@ static void test_joined_chain(void **state)
     cr_limit(q, 2);
     cr_joinedload(q, LUser_model.r.posts, LPost_model.r.tags);
     harness_log_reset();
-    users = all_ok(s, q);
+    users = harness_all(s, q);
     ASSERT_STATEMENTS(1);
     ASSERT_SENT_TEXT("AS anon_1 LEFT OUTER JOIN rl_posts AS rl_posts_1 ON anon_1.id = "
                      "rl_posts_1.user_id");
@@ -420,7 +411,7 @@ static void test_contains_eager(void **state)
     cr_order_by(q, LUser_model.c.id, LPost_model.c.id);
     cr_contains_eager(q, LUser_model.r.posts);
     harness_log_reset();
-    cr_objects *users = all_ok(s, q);
+    cr_objects *users = harness_all(s, q);
     ASSERT_STATEMENTS(1);
     ASSERT_SENT_TEXT("SELECT rl_users.id, rl_users.name, rl_posts.id, rl_posts.title, "
                      "rl_posts.user_id  FROM rl_users JOIN rl_posts");
@@ -434,7 +425,7 @@ static void test_contains_eager(void **state)
     cr_objects_free(users);
     /* run again: the columns are added for the run only */
     harness_log_reset();
-    users = all_ok(s, q);
+    users = harness_all(s, q);
     ASSERT_STATEMENTS(1);
     assert_int_equal(users->count, 3);
     cr_objects_free(users);
@@ -445,7 +436,7 @@ static void test_contains_eager(void **state)
     cr_filter(q, cr_eq(q, LPost_model.c.title, "b2"));
     cr_contains_eager(q, LUser_model.r.liked);
     S_OK(s, cr_session_expire_all(s));
-    users = all_ok(s, q);
+    users = harness_all(s, q);
     assert_string_equal(names_of(users), "ann");
     assert_string_equal(titles(&((LUser *)users->items[0])->liked), "b2");
     cr_objects_free(users);
@@ -459,7 +450,7 @@ static void test_contains_eager(void **state)
     cr_contains_eager(q, LUser_model.r.posts, LPost_model.r.tags);
     S_OK(s, cr_session_expire_all(s));
     harness_log_reset();
-    users = all_ok(s, q);
+    users = harness_all(s, q);
     ASSERT_STATEMENTS(1);
     assert_string_equal(names_of(users), "ann,bob");
     LPost *a1 = ((LUser *)users->items[0])->posts.items[0];
@@ -477,7 +468,7 @@ static void test_contains_eager(void **state)
     cr_contains_eager(q, LPost_model.r.author);
     S_OK(s, cr_session_expire_all(s));
     harness_log_reset();
-    cr_objects *posts = all_ok(s, q);
+    cr_objects *posts = harness_all(s, q);
     ASSERT_STATEMENTS(1);
     assert_int_equal(posts->count, 3);
     for (size_t i = 0; i < posts->count; i++) {
@@ -503,7 +494,7 @@ static void test_contains_eager(void **state)
 static cr_objects *users_where(cr_session *s, cr_stmt *q)
 {
     cr_order_by(q, LUser_model.c.id);
-    cr_objects *users = all_ok(s, q);
+    cr_objects *users = harness_all(s, q);
     cr_stmt_free(q);
     return users;
 }
@@ -542,7 +533,7 @@ static void test_any_has(void **state)
     q = cr_session_query(s, LPost);
     cr_filter(q, cr_has(q, LPost_model.r.author, cr_eq(q, LUser_model.c.name, "ann")));
     cr_order_by(q, LPost_model.c.id);
-    cr_objects *posts = all_ok(s, q);
+    cr_objects *posts = harness_all(s, q);
     assert_int_equal(posts->count, 2);
     assert_string_equal(((LPost *)posts->items[1])->title, "a2");
     cr_objects_free(posts);
@@ -568,7 +559,7 @@ static void test_with_parent(void **state)
     cr_filter(q, cr_with_parent(q, bob, LUser_model.r.posts));
     cr_order_by(q, LPost_model.c.id);
     harness_log_reset();
-    cr_objects *posts = all_ok(s, q);
+    cr_objects *posts = harness_all(s, q);
     ASSERT_SENT_TEXT("WHERE rl_posts.user_id = ");
     assert_int_equal(posts->count, 3);
     assert_string_equal(((LPost *)posts->items[2])->title, "b3");
@@ -579,7 +570,7 @@ static void test_with_parent(void **state)
     cr_filter(q, cr_with_parent(q, ann, LUser_model.r.liked));
     cr_order_by(q, LPost_model.c.id);
     harness_log_reset();
-    posts = all_ok(s, q);
+    posts = harness_all(s, q);
     ASSERT_SENT_TEXT("WHERE EXISTS (SELECT rl_likes.post_id  FROM rl_likes  WHERE rl_posts.id = "
                      "rl_likes.post_id AND rl_likes.user_id = ");
     assert_int_equal(posts->count, 2);

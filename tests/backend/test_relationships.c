@@ -605,14 +605,11 @@ static void test_self_referential(void **state)
 }
 
 /* The names of the nodes q finds, in id order, comma-separated. */
-static const char *node_names(cr_stmt *q)
+static const char *node_names(cr_session *s, cr_stmt *q)
 {
     static char out[128];
     cr_order_by(q, RNode_model.c.id);
-    cr_objects *nodes = cr_query_all(q);
-    if (!nodes)
-        print_error("%s\n", cr_error_message(cr_stmt_error(q)));
-    assert_non_null(nodes);
+    cr_objects *nodes = harness_all(s, q);
     out[0] = '\0';
     for (size_t i = 0; i < nodes->count; i++) {
         strncat(out, i ? "," : "", sizeof out - strlen(out) - 1);
@@ -640,27 +637,27 @@ static void test_self_referential_any_has(void **state)
     cr_stmt *q = cr_session_query(s, RNode);
     cr_filter(q, cr_any(q, RNode_model.r.children, cr_eq(q, RNode_model.c.name, "kid")));
     harness_log_reset();
-    assert_string_equal(node_names(q), "root");
+    assert_string_equal(node_names(s, q), "root");
     ASSERT_SENT_TEXT("EXISTS (SELECT rel_nodes_1.id  FROM rel_nodes AS rel_nodes_1  WHERE "
                      "rel_nodes.id = rel_nodes_1.parent_id AND rel_nodes_1.name = ");
     /* no criterion: has any children at all; negated: the leaves */
     q = cr_session_query(s, RNode);
     cr_filter(q, cr_any(q, RNode_model.r.children, NULL));
-    assert_string_equal(node_names(q), "root,kid");
+    assert_string_equal(node_names(s, q), "root,kid");
     q = cr_session_query(s, RNode);
     cr_filter(q, cr_not(q, cr_any(q, RNode_model.r.children, NULL)));
-    assert_string_equal(node_names(q), "leaf,lone");
+    assert_string_equal(node_names(s, q), "leaf,lone");
     /* has: the criterion is on the parent; the outer table's own columns
      * in the same query stay the outer table's */
     q = cr_session_query(s, RNode);
     cr_filter(q, cr_has(q, RNode_model.r.parent, cr_eq(q, RNode_model.c.name, "root")));
-    assert_string_equal(node_names(q), "kid");
+    assert_string_equal(node_names(s, q), "kid");
     q = cr_session_query(s, RNode);
     cr_filter(q, cr_ne(q, RNode_model.c.name, "kid"));
     cr_filter(q, cr_has(q, RNode_model.r.parent,
                         cr_or(q, cr_in(q, RNode_model.c.name, CR_VALUES(cr_val_text("root"), cr_val_text("kid"))),
                               cr_is_null(q, RNode_model.c.parent_id))));
-    assert_string_equal(node_names(q), "leaf");
+    assert_string_equal(node_names(s, q), "leaf");
     /* eager loads of the tree: a joined load reads the children through
      * an alias; selectinload fills the parents */
     cr_session *s2 = harness_session(engine, NULL);
@@ -669,10 +666,7 @@ static void test_self_referential_any_has(void **state)
     cr_joinedload(q, RNode_model.r.children);
     cr_selectinload(q, RNode_model.r.parent);
     harness_log_reset();
-    cr_objects *tree = cr_query_all(q);
-    if (!tree)
-        print_error("%s\n", cr_error_message(cr_stmt_error(q)));
-    assert_non_null(tree);
+    cr_objects *tree = harness_all(s2, q);
     /* one statement: every parent is a row of the query itself, found in
      * the identity map, so SELECT ... IN has nothing left to read */
     ASSERT_STATEMENTS(1);
@@ -705,13 +699,13 @@ static void test_self_referential_any_has(void **state)
     q = cr_session_query(s, RNode);
     cr_filter(q, cr_any(q, RNode_model.r.links, cr_eq(q, RNode_model.c.name, "leaf")));
     harness_log_reset();
-    assert_string_equal(node_names(q), "kid,lone");
+    assert_string_equal(node_names(s, q), "kid,lone");
     ASSERT_SENT_TEXT("EXISTS (SELECT rel_nodes_1.id  FROM rel_nodes AS rel_nodes_1, "
                      "rel_node_links  WHERE rel_nodes.id = rel_node_links.from_id AND "
                      "rel_nodes_1.id = rel_node_links.to_id AND rel_nodes_1.name = ");
     q = cr_session_query(s, RNode);
     cr_filter(q, cr_any(q, RNode_model.r.links, cr_eq(q, RNode_model.c.name, "root")));
-    assert_string_equal(node_names(q), "lone");
+    assert_string_equal(node_names(s, q), "lone");
     /* a criterion the adaptation does not reach into: refused, named */
     q = cr_session_query(s, RNode);
     cr_stmt *inner = cr_select(RNode_model.c.id);
@@ -757,10 +751,7 @@ static void test_self_referential_many_to_many(void **state)
             cr_selectinload(q, RNode_model.r.links);
         else
             cr_joinedload(q, RNode_model.r.links);
-        cr_objects *all = cr_query_all(q);
-        if (!all)
-            print_error("%s\n", cr_error_message(cr_stmt_error(q)));
-        assert_non_null(all);
+        cr_objects *all = harness_all(s, q);
         assert_int_equal(all->count, 3);
         RNode *la = all->items[0], *lb = all->items[1], *lc = all->items[2];
         assert_int_equal(la->id, ida);
@@ -782,10 +773,7 @@ static void test_self_referential_many_to_many(void **state)
     cr_stmt *q = cr_session_query(s, RNode);
     cr_filter(q, cr_with_parent(q, pa, RNode_model.r.links));
     cr_order_by(q, RNode_model.c.id);
-    cr_objects *linked = cr_query_all(q);
-    if (!linked)
-        print_error("%s\n", cr_error_message(cr_stmt_error(q)));
-    assert_non_null(linked);
+    cr_objects *linked = harness_all(s, q);
     assert_int_equal(linked->count, 2);
     assert_int_equal(((RNode *)linked->items[0])->id, idb);
     cr_objects_free(linked);
@@ -922,10 +910,7 @@ static void test_joinedload(void **state)
     cr_order_by(q, RUser_model.c.id);
     cr_joinedload(q, RUser_model.r.posts);
     harness_log_reset();
-    cr_objects *users = cr_query_all(q);
-    if (!users)
-        print_error("%s\n", cr_error_message(cr_session_error(s)));
-    assert_non_null(users);
+    cr_objects *users = harness_all(s, q);
     ASSERT_STATEMENTS(1);   /* one statement; ann comes once for her two rows */
     ASSERT_SENT("SELECT rel_users.id, rel_users.name, rel_posts_1.id");
     check_loaded_users(users);
