@@ -281,7 +281,11 @@ CR_API cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n);
     (sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
 /* Mark a persistent object for deletion at the next flush (a pending one is
  * simply expunged back to the program). CR_ERR_INVALID_REQUEST when it is
- * not in this session. */
+ * not in this session. A new object added with its primary key takes over
+ * its row at that flush: one UPDATE instead of the DELETE and an INSERT
+ * (SQLAlchemy's row switch), setting every field but the key as the INSERT
+ * would (a NULL field whose column has a server default keeps the row's
+ * value, and the object gets it). */
 CR_API cr_status cr_session_delete(cr_session *s, void *obj);
 /* Flush pending changes: run the unit of work's plan. */
 CR_API cr_status cr_session_flush(cr_session *s);

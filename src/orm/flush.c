@@ -46,6 +46,9 @@ typedef struct flush_item {
     uint64_t cols;               /* INSERT: fields given; UPDATE: changed    */
     uint64_t post_mask;          /* fields of post to store afterwards       */
     cr_value *post;              /* nfields values (in the plan's arena)     */
+    cr_instance *switched;       /* a new object taking over the row of this
+                                  * deleted one: UPDATEd (a row switch)     */
+    bool listonly;               /* deleted, its row taken over: no DELETE   */
 } flush_item;
 
 /* A run of items of one mapper, of one statement shape. */
@@ -821,7 +824,14 @@ static cr_status push_item(cr_session *s, flush_plan *p, cr_instance *in)
 static step_kind kind_of(const flush_item *it)
 {
     return it->in->marked_delete ? STEP_DELETE
-           : it->in->state == CR_INST_PENDING ? STEP_INSERT : STEP_UPDATE;
+           : it->in->state == CR_INST_PENDING && !it->switched ? STEP_INSERT : STEP_UPDATE;
+}
+
+/* The object whose snapshot has the row's key and version: for a row
+ * switch, the deleted one's. */
+static const cr_instance *row_owner(const flush_item *it)
+{
+    return it->switched ? it->switched : it->in;
 }
 
 static int compare_items(const void *a, const void *b)
@@ -883,6 +893,87 @@ static cr_status check_identity(cr_session *s, const cr_instance *in)
         return describe_fail(s, CR_ERR_FLUSH, in, "New instance %s conflicts with a "
                              "persistent instance of the same identity key%s", "");
     return CR_OK;
+}
+
+/* The key a new object's INSERT would give, as far as the plan knows it
+ * (a field set from a related object's key reads that object's): false
+ * when a part is not known before the flush runs (generated). */
+static bool planned_key(const cr_instance *in, cr_value *key)
+{
+    const cr_mapper *m = in->mapper;
+    for (size_t k = 0; k < m->npk; k++) {
+        key[k] = cr_field_value(in, m->pk[k]);
+        for (const fk_sync *y = in->note ? in->note->syncs : NULL; y; y = y->next)
+            if (y->field == m->pk[k] && !y->post)
+                key[k] = y->src && (y->src->state == CR_INST_PERSISTENT ||
+                                    y->src->state == CR_INST_PENDING)
+                             ? cr_field_value(y->src, y->src_field) : cr_val_null();
+        if (key[k].type == CR_NULL)
+            return false;
+    }
+    return true;
+}
+
+/* A new object given the key of an object this flush deletes takes over
+ * its row (SQLAlchemy's row switch): the flush UPDATEs the row to the new
+ * object and sends no DELETE, where an INSERT would meet the row still
+ * there. One new object per deleted one: a second keeps its INSERT, and
+ * the check of duplicate keys refuses the pair. */
+static void find_row_switch(cr_session *s, flush_plan *p, flush_item *it)
+{
+    const cr_mapper *m = it->in->mapper;
+    cr_value key[64];
+    if (!planned_key(it->in, key))
+        return;
+    cr_instance *gone = cr_map_find(s, m, key, cr_key_hash(key, m->npk));
+    if (!gone || gone == it->in || !gone->marked_delete)
+        return;
+    for (size_t j = 0; j < p->nitems; j++)
+        if (p->items[j].in == gone && !p->items[j].listonly) {
+            p->items[j].listonly = true;
+            it->switched = gone;
+            return;
+        }
+}
+
+/* Whether a new object's key is known before its statement runs: it takes
+ * over a deleted object's row. */
+static bool key_known(const flush_plan *p, const cr_instance *in)
+{
+    const struct flush_note *n = in->note;
+    return n && n->item < p->nitems && p->items[n->item].in == in && p->items[n->item].switched;
+}
+
+static bool is_key_field(const cr_mapper *m, size_t f)
+{
+    for (size_t k = 0; k < m->npk; k++)
+        if (m->pk[k] == f)
+            return true;
+    return false;
+}
+
+/* The fields a row switch's UPDATE sets: every one but the key, as the
+ * INSERT would give it (a client default computed) or NULL; a NULL field
+ * whose column has an onupdate default gets that from the UPDATE, and one
+ * whose column has a server default keeps the row's value, which the new
+ * object takes from the deleted one. */
+static cr_status switch_fields(cr_session *s, flush_plan *p, flush_item *it)
+{
+    cr_status st = insert_fields(s, p, it);
+    const cr_mapper *m = it->in->mapper;
+    for (size_t i = 0; i < m->nfields && !st; i++) {
+        uint64_t bit = UINT64_C(1) << i;
+        const struct cr_column *col = m->fields[i].col;
+        if (is_key_field(m, i))
+            it->cols &= ~bit;
+        else if (it->cols & bit || col->onupdate_fn || col->onupdate_value.type != CR_NULL)
+            continue;
+        else if (col->server_default)
+            st = keep_value(s, p, it, i, cr_snap_value(it->switched, i));
+        else
+            it->cols |= bit;
+    }
+    return st;
 }
 
 /* ---- rows of a table that refers to itself ---- */
@@ -1085,6 +1176,8 @@ static cr_status collect_posts(cr_session *s, flush_plan *p)
 {
     for (size_t i = 0; i < p->nitems; i++) {
         cr_instance *in = p->items[i].in;
+        if (p->items[i].listonly)
+            continue;   /* its row is the new object's */
         for (fk_sync *y = in->note ? in->note->syncs : NULL; y; y = y->next) {
             if (!y->post || (in->marked_delete && y->src))
                 continue;
@@ -1170,7 +1263,7 @@ static cr_status check_order(cr_session *s, flush_plan *p)
         if (in->marked_delete)
             continue;
         for (const fk_sync *y = in->note ? in->note->syncs : NULL; y && !st; y = y->next) {
-            if (y->post || !y->src || y->src->state != CR_INST_PENDING)
+            if (y->post || !y->src || y->src->state != CR_INST_PENDING || key_known(p, y->src))
                 continue;
             const struct flush_note *n = y->src->note;
             bool before = n && n->item < p->nitems && p->items[n->item].in == y->src &&
@@ -1201,6 +1294,9 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
                 p->items[p->nitems - 1].cols = changed;
         }
     }
+    for (size_t i = 0; i < p->nitems && !st; i++)
+        if (p->items[i].in->state == CR_INST_PENDING && !p->items[i].in->marked_delete)
+            find_row_switch(s, p, &p->items[i]);
     if (st)
         return st;
     /* Objects come in the order they were added, which is often already
@@ -1234,11 +1330,16 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
             if (st)
                 break;
         }
+        if (it->listonly)
+            continue;
         if (kind == STEP_INSERT) {
             p->ninserts++;
             st = insert_fields(s, p, it);
             if (!st)
                 st = check_identity(s, it->in);
+        } else if (it->switched) {
+            p->ninserts++;   /* a new object all the same */
+            st = switch_fields(s, p, it);
         } else if (kind == STEP_DELETE) {
             it->cols = 0;
         }
@@ -1295,6 +1396,18 @@ static char *plan_text(const flush_plan *p)
     return out;
 }
 
+/* The objects the plan marked deleted as orphans: unmarked (undo), as they
+ * were before it, or left deleted. */
+static void end_orphans(cr_session *s, bool undo)
+{
+    for (cr_instance *in = s->head; in; in = in->next)
+        if (in->orphaned) {
+            in->orphaned = false;
+            if (undo)
+                in->marked_delete = false;
+        }
+}
+
 char *cr_flush_describe(cr_session *s)
 {
     flush_plan p;
@@ -1302,7 +1415,10 @@ char *cr_flush_describe(cr_session *s)
     char *text = st ? NULL : plan_text(&p);
     if (!st && !text)
         cr_error_oom(&s->err);
+    bool rels = p.rels;
     plan_free(&p);
+    if (rels)
+        end_orphans(s, true);   /* describing changes nothing */
     return text;
 }
 
@@ -1362,7 +1478,7 @@ static cr_status source_value(cr_session *s, flush_plan *p, const fk_sync *y,
     }
     const struct flush_note *n = y->src->note;
     if (y->src->state == CR_INST_PENDING) {
-        if (!n || n->item == SIZE_MAX || !n->done)
+        if (!n || n->item == SIZE_MAX || !(n->done || key_known(p, y->src)))
             return circular_fail(s, child, y);
         *out = item_value(&p->items[n->item], y->src_field);
         return CR_OK;
@@ -1473,10 +1589,11 @@ static cr_status stale(cr_session *s, const flush_item *it, const char *verb, in
 static void where_identity(cr_stmt *q, const flush_item *it)
 {
     const cr_mapper *m = it->in->mapper;
+    const cr_instance *row = row_owner(it);
     for (size_t k = 0; k < m->npk; k++)
-        bind_to(q, m->fields[m->pk[k]].col, cr_snap_value(it->in, m->pk[k]), false);
+        bind_to(q, m->fields[m->pk[k]].col, cr_snap_value(row, m->pk[k]), false);
     if (m->version >= 0)
-        bind_to(q, m->fields[m->version].col, cr_snap_value(it->in, m->version), false);
+        bind_to(q, m->fields[m->version].col, cr_snap_value(row, m->version), false);
 }
 
 static cr_status run_one(cr_session *s, cr_stmt *q, const flush_item *it, const char *verb)
@@ -1521,7 +1638,7 @@ static cr_status run_update(cr_session *s, flush_plan *p, const flush_step *step
             const struct cr_column *col = m->fields[i].col;
             if ((int)i == m->version)
                 st = set_computed(s, p, it, q, i,
-                                  cr_val_int(cr_snap_value(it->in, i).v.i + 1));
+                                  cr_val_int(cr_snap_value(row_owner(it), i).v.i + 1));
             else if (step->cols >> i & 1)
                 bind_to(q, m->fields[i].col, item_value(it, i), true);
             else if (col->onupdate_fn || col->onupdate_value.type != CR_NULL)
@@ -1588,16 +1705,23 @@ static cr_status run_delete(cr_session *s, flush_plan *p, const flush_step *step
 
 /* ---- settling ---- */
 
+static void settle_deleted(cr_session *s, cr_instance *in)
+{
+    cr_map_remove(s, in);
+    in->marked_delete = false;
+    in->state = CR_INST_DELETED;
+    in->delete_level = s->level;
+}
+
 static cr_status settle_item(cr_session *s, flush_item *it, step_kind kind)
 {
     cr_instance *in = it->in;
     if (kind == STEP_DELETE) {
-        cr_map_remove(s, in);
-        in->marked_delete = false;
-        in->state = CR_INST_DELETED;
-        in->delete_level = s->level;
+        settle_deleted(s, in);
         return CR_OK;
     }
+    if (it->switched)
+        settle_deleted(s, it->switched);   /* out of the map before in goes in */
     for (size_t i = 0; i < in->mapper->nfields; i++)
         if ((it->post_mask >> i & 1) && cr_field_store(in, i, &it->post[i]))
             return cr_error_oom(&s->err);
@@ -1607,7 +1731,7 @@ static cr_status settle_item(cr_session *s, flush_item *it, step_kind kind)
     if (was_mapped)
         cr_map_remove(s, in);   /* its key may have changed */
     cr_map_insert(s, in);
-    if (kind == STEP_INSERT) {
+    if (kind == STEP_INSERT || it->switched) {
         in->state = CR_INST_PERSISTENT;
         in->insert_level = s->level;
     }
@@ -1752,12 +1876,8 @@ cr_status cr_flush(cr_session *s)
     }
     bool rels = p.rels;
     plan_free(&p);
-    for (cr_instance *in = s->head; rels && in; in = in->next)
-        if (in->orphaned) {
-            in->orphaned = false;
-            if (st)
-                in->marked_delete = false;   /* as it was before the flush */
-        }
+    if (rels)
+        end_orphans(s, st != CR_OK);
     if (!st)
         s->unsaved = s->rel_changed = false;
     if (st) {

@@ -324,6 +324,16 @@ cr_objects *harness_all(cr_session *s, cr_stmt *q)
     return list;
 }
 
+void harness_assert_plan(cr_session *s, const char *want)
+{
+    char *plan = cr_session_plan(s);
+    if (!plan)
+        print_error("%s\n", cr_error_message(cr_session_error(s)));
+    assert_non_null(plan);
+    assert_string_equal(plan, want);
+    free(plan);
+}
+
 void harness_session_free(cr_session *s)
 {
     for (size_t i = 0; i < 8; i++)

@@ -138,6 +138,8 @@ void harness_session_free(cr_session *s);
 /* q's objects (cr_query_all on s's statement q), asserted; s's error
  * printed when there are none. */
 cr_objects *harness_all(cr_session *s, cr_stmt *q);
+/* The session's flush plan (cr_session_plan) is exactly want. */
+void harness_assert_plan(cr_session *s, const char *want);
 int harness_free_sessions(void **state);
 
 /* Drop and create md's tables, committed, and reset the log (a test's

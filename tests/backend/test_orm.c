@@ -141,10 +141,8 @@ static void test_insert_batch_and_keys(void **state)
     assert_int_equal(cr_object_state_of(a), CR_STATE_PENDING);
     /* c's email is NULL: left out, as SQLAlchemy leaves out None; rows of
      * the same columns in a row share one statement. */
-    char *plan = cr_session_plan(s);
-    assert_string_equal(plan, "INSERT orm_users (name, email, active, created) 2\n"
-                              "INSERT orm_users (name, age, active, created) 1\n");
-    free(plan);
+    harness_assert_plan(s, "INSERT orm_users (name, email, active, created) 2\n"
+                           "INSERT orm_users (name, age, active, created) 1\n");
     assert_no_sql();
     S_OK(s, cr_session_flush(s));
     ASSERT_LOG("BEGIN (implicit)",
@@ -287,9 +285,7 @@ static void test_update_only_changed(void **state)
     S_OK(s, cr_session_flush(s));
     assert_no_sql();
     u->email = "new@x";
-    char *plan = cr_session_plan(s);
-    assert_string_equal(plan, "UPDATE orm_users (email) 1\n");
-    free(plan);
+    harness_assert_plan(s, "UPDATE orm_users (email) 1\n");
     S_OK(s, cr_session_flush(s));
     ASSERT_LOG("BEGIN (implicit)", "UPDATE orm_users SET email=? WHERE orm_users.id = ?");
     /* NULL by the null mask, then a value by plain assignment. */
@@ -331,9 +327,7 @@ static void test_fk_order(void **state)
                "INSERT INTO orm_posts (title, user_id) VALUES (?, ?) RETURNING id");
     S_OK(s, cr_session_delete(s, u));
     S_OK(s, cr_session_delete(s, p));
-    char *plan = cr_session_plan(s);
-    assert_string_equal(plan, "DELETE orm_posts 1\nDELETE orm_users 1\n");
-    free(plan);
+    harness_assert_plan(s, "DELETE orm_posts 1\nDELETE orm_users 1\n");
     S_OK(s, cr_session_commit(s));
     ASSERT_LOG("DELETE FROM orm_posts WHERE orm_posts.id = ?",
                "DELETE FROM orm_users WHERE orm_users.id = ?", "COMMIT");
@@ -356,9 +350,7 @@ static void test_self_referential_order(void **state)
             n[i]->parent_id = parents[i];
         S_OK(s, cr_session_add(s, n[i]));
     }
-    char *plan = cr_session_plan(s);
-    assert_string_equal(plan, "INSERT orm_nodes (id) 1\nINSERT orm_nodes (id, parent_id) 2\n");
-    free(plan);
+    harness_assert_plan(s, "INSERT orm_nodes (id) 1\nINSERT orm_nodes (id, parent_id) 2\n");
     S_OK(s, cr_session_commit(s));
     ASSERT_LOG("BEGIN (implicit)", "INSERT INTO orm_nodes (id) VALUES (?)",
                "INSERT INTO orm_nodes (id, parent_id) VALUES (?, ?), (?, ?)", "COMMIT");
@@ -574,6 +566,122 @@ static void test_integrity_error_then_retry(void **state)
     S_OK(s, cr_session_add_all(s, CR_OBJS(other, dup)));
     S_OK(s, cr_session_commit(s));
     assert_int_equal(count_rows("orm_users"), 3);
+    harness_session_free(s);
+}
+
+/* A new object given the key of an object deleted in the same flush takes
+ * over its row: one UPDATE, as SQLAlchemy's "row switch", where an INSERT
+ * would meet the row not deleted yet. Its fields replace the row's as its
+ * INSERT would give them (a client default computed, a NULL written); a
+ * NULL field whose column has a server default keeps the row's value, one
+ * with an onupdate default gets that; the version goes on from the row's. */
+static void test_row_switch(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    OUser *old = new_user("amy", "a@x");
+    old->age = 40;
+    old->active = false;
+    S_OK(s, cr_session_add(s, old));
+    S_OK(s, cr_session_commit(s));
+    int64_t id = old->id;
+    assert_ptr_equal(cr_session_get(s, OUser, id), old);
+    S_OK(s, cr_session_delete(s, old));
+    OUser *neu = new_user("bea", NULL);
+    neu->id = id;
+    S_OK(s, cr_session_add(s, neu));
+    harness_assert_plan(s, "UPDATE orm_users (name, email, age, active, created) 1\n");
+    harness_log_reset();
+    S_OK(s, cr_session_flush(s));
+    ASSERT_LOG("UPDATE orm_users SET name=?, email=?, age=?, active=?, created=? "
+               "WHERE orm_users.id = ?");
+    assert_int_equal(cr_object_state_of(old), CR_STATE_DELETED);
+    assert_int_equal(cr_object_state_of(neu), CR_STATE_PERSISTENT);
+    assert_ptr_equal(cr_session_get(s, OUser, id), neu);
+    assert_no_sql();
+    assert_true(neu->score == 1.5);   /* the row's, kept */
+    assert_true(neu->active);         /* the client default, as an INSERT gives it */
+    assert_int_equal(neu->created.year, 2024);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(cr_object_state_of(old), CR_STATE_DETACHED);
+    assert_int_equal(count_rows("orm_users"), 1);
+    S_OK(s, cr_session_refresh(s, neu));
+    assert_string_equal(neu->name, "bea");
+    assert_true(cr_field_is_null(neu, email));
+    assert_true(cr_field_is_null(neu, age));
+    assert_true(neu->active);
+    assert_true(neu->score == 1.5);
+
+    /* Rolled back: the new object is transient again, the deleted one
+     * persistent, and the row as it was. */
+    OUser *third = new_user("cat", "c@x");
+    third->id = id;
+    S_OK(s, cr_session_delete(s, neu));
+    S_OK(s, cr_session_add(s, third));
+    S_OK(s, cr_session_flush(s));
+    assert_ptr_equal(cr_session_get(s, OUser, id), third);
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(cr_object_state_of(third), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_object_state_of(neu), CR_STATE_PERSISTENT);
+    assert_ptr_equal(cr_session_get(s, OUser, id), neu);
+    assert_string_equal(neu->name, "bea");
+
+    /* Two new objects of the deleted one's key: refused before any change
+     * is sent. */
+    OUser *x = new_user("x", NULL), *y = new_user("y", NULL);
+    x->id = y->id = id;
+    S_OK(s, cr_session_delete(s, neu));
+    S_OK(s, cr_session_add_all(s, CR_OBJS(x, y)));
+    harness_log_reset();
+    assert_int_equal(cr_session_flush(s), CR_ERR_FLUSH);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "same primary key"));
+    ASSERT_LOG("ROLLBACK");   /* of the transaction the get began */
+    S_OK(s, cr_session_rollback(s));
+
+    /* With a version: checked against the deleted row's, and carried on. */
+    ODoc *d = cr_new(ODoc);
+    d->id = 9;
+    d->title = "v1";
+    S_OK(s, cr_session_add(s, d));
+    S_OK(s, cr_session_commit(s));
+    assert_ptr_equal(cr_session_get(s, ODoc, 9), d);
+    assert_int_equal(d->version, 1);
+    ODoc *d2 = cr_new(ODoc);
+    d2->id = 9;
+    d2->title = "v2";
+    S_OK(s, cr_session_delete(s, d));
+    S_OK(s, cr_session_add(s, d2));
+    harness_log_reset();
+    S_OK(s, cr_session_commit(s));
+    ASSERT_LOG("UPDATE orm_docs SET title=?, version=?, touched=? WHERE orm_docs.id = ? AND "
+               "orm_docs.version = ?", "COMMIT");
+    assert_int_equal(d2->version, 2);
+    assert_int_equal(d2->touched.year, 2025);
+    S_OK(s, cr_session_refresh(s, d2));
+    assert_string_equal(d2->title, "v2");
+    assert_int_equal(d2->version, 2);
+
+    /* A key of two columns. */
+    OTag *t = cr_new(OTag), *t2 = cr_new(OTag);
+    assert_true(t && t2);
+    t->kind = t2->kind = "k";
+    t->num = t2->num = 1;
+    t->label = "old";
+    t->ratio = 0.5;
+    t2->label = "new";
+    S_OK(s, cr_session_add(s, t));
+    S_OK(s, cr_session_commit(s));
+    S_OK(s, cr_session_delete(s, t));
+    S_OK(s, cr_session_add(s, t2));
+    harness_log_reset();
+    S_OK(s, cr_session_commit(s));
+    ASSERT_LOG("BEGIN (implicit)",
+               "UPDATE orm_tags SET label=?, data=?, day=?, price=?, ratio=?, flag=? "
+               "WHERE orm_tags.kind = ? AND orm_tags.num = ?", "COMMIT");
+    assert_int_equal(count_rows("orm_tags"), 1);
+    S_OK(s, cr_session_refresh(s, t2));
+    assert_string_equal(t2->label, "new");
+    assert_true(cr_field_is_null(t2, ratio));
     harness_session_free(s);
 }
 
@@ -1064,6 +1172,7 @@ int main(int argc, char **argv)
         T(test_rollback_restores),
         T(test_savepoint),
         T(test_integrity_error_then_retry),
+        T(test_row_switch),
         T(test_version_stale),
         T(test_external_connection),
         T(test_merge),

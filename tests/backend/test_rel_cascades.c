@@ -387,10 +387,7 @@ static void test_pending_orphan(void **state)
     assert_int_equal(cr_object_state_of(z), CR_STATE_PENDING);
     S_OK(s, cr_remove(cid, posts, z));
     assert_int_equal(cr_object_state_of(z), CR_STATE_TRANSIENT);
-    char *plan = cr_session_plan(s);
-    assert_non_null(plan);
-    assert_string_equal(plan, "INSERT casc_users (name) 1\n");
-    free(plan);
+    harness_assert_plan(s, "INSERT casc_users (name) 1\n");
     harness_log_reset();
     S_OK(s, cr_session_flush(s));
     ASSERT_STATEMENTS(1);   /* cid alone */
@@ -604,6 +601,105 @@ static void test_merge_fails_whole(void **state)
     assert_int_equal(cr_object_free(known), CR_OK);
     assert_int_equal(cr_object_free(fresh), CR_OK);
     assert_int_equal(cr_object_free(d), CR_OK);
+    harness_session_free(s);
+}
+
+/* ---- row switch ---- */
+
+/* A user deleted and a new one of her key added in one flush: her row is
+ * UPDATEd to the new one (SQLAlchemy's row switch, its RowSwitchTest), no
+ * DELETE sent for it; her posts go (delete-orphan) and the new one's are
+ * inserted under the key; her tag rows go and the new one's come, one of
+ * them the same pair. A post taken out of a collection and a new one of its
+ * key put in: the post's row switches too. */
+static void test_row_switch(void **state)
+{
+    (void)state;
+    char sql[200];
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s);
+    int64_t id = ann->id;
+    CPost *a1 = ann->posts.items[0];
+    CTag *t1 = ann->tags.items[0];
+    CTag *t3 = cr_new(CTag);
+    assert_non_null(t3);
+    t3->name = "t3";
+    CUser *amy = user("amy");
+    amy->id = id;
+    CPost *n1 = post("n1"), *n2 = post("n2");
+    S_OK(s, cr_append(amy, posts, n1));
+    S_OK(s, cr_append(amy, posts, n2));
+    S_OK(s, cr_append(amy, tags, t1));
+    S_OK(s, cr_append(amy, tags, t3));
+    S_OK(s, cr_session_delete(s, ann));
+    S_OK(s, cr_session_add(s, amy));
+    harness_assert_plan(s, "INSERT casc_tags (name) 1\n"
+                           "UPDATE casc_users (name) 1\n"
+                           "INSERT casc_posts (title, user_id) 2\n"
+                           "DELETE casc_user_tags 1 all\n"
+                           "INSERT casc_user_tags 2\n"
+                           "DELETE casc_posts 2\n");
+    harness_log_reset();
+    S_OK(s, cr_session_commit(s));
+    ASSERT_SENT("UPDATE casc_users SET name=? WHERE casc_users.id = ?");
+    assert_null(strstr(harness_log, "DELETE FROM casc_users"));
+    assert_int_equal(cr_object_state_of(ann), CR_STATE_DETACHED);
+    assert_int_equal(cr_object_state_of(a1), CR_STATE_DETACHED);
+    assert_int_equal(cr_object_state_of(amy), CR_STATE_PERSISTENT);
+    assert_ptr_equal(cr_session_get(s, CUser, id), amy);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_users"), 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM casc_users WHERE id = %lld AND name = 'amy'",
+             (long long)id);
+    assert_int_equal(query_int(sql), 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM casc_posts WHERE user_id = %lld AND title "
+             "IN ('n1', 'n2')", (long long)id);
+    assert_int_equal(query_int(sql), 2);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 2);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM casc_user_tags WHERE user_id = %lld AND "
+             "tag_id IN (%lld, %lld)", (long long)id, (long long)t1->id, (long long)t3->id);
+    assert_int_equal(query_int(sql), 2);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_user_tags"), 2);
+
+    /* a post replaced in the collection by a new one of its key */
+    CPost *r1 = post("r1");
+    r1->id = n1->id;
+    S_OK(s, cr_remove(amy, posts, n1));
+    S_OK(s, cr_append(amy, posts, r1));
+    harness_log_reset();
+    S_OK(s, cr_session_commit(s));
+    ASSERT_STATEMENTS(1);
+    ASSERT_SENT("UPDATE casc_posts SET title=?, user_id=? WHERE casc_posts.id = ?");
+    assert_int_equal(cr_object_state_of(n1), CR_STATE_DETACHED);
+    assert_int_equal(cr_object_state_of(r1), CR_STATE_PERSISTENT);
+    assert_ptr_equal(r1->author, amy);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM casc_posts WHERE id = %lld AND title = 'r1' "
+             "AND user_id = %lld", (long long)r1->id, (long long)id);
+    assert_int_equal(query_int(sql), 1);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 2);
+    harness_session_free(s);
+}
+
+/* The plan of a flush marks nothing: a post taken out of its collection
+ * (an orphan the flush would delete) and put in another after the plan was
+ * read is saved under the other user. */
+static void test_plan_leaves_orphans(void **state)
+{
+    (void)state;
+    char sql[160];
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s), *bob = user("bob");
+    S_OK(s, cr_session_add(s, bob));
+    S_OK(s, cr_session_flush(s));
+    CPost *a1 = ann->posts.items[0];
+    S_OK(s, cr_remove(ann, posts, a1));
+    harness_assert_plan(s, "DELETE casc_posts 1\n");
+    assert_int_equal(cr_object_state_of(a1), CR_STATE_PERSISTENT);
+    S_OK(s, cr_append(bob, posts, a1));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(cr_object_state_of(a1), CR_STATE_PERSISTENT);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM casc_posts WHERE id = %lld AND user_id = %lld",
+             (long long)a1->id, (long long)bob->id);
+    assert_int_equal(query_int(sql), 1);
     harness_session_free(s);
 }
 
@@ -1005,6 +1101,8 @@ int main(int argc, char **argv)
         T(test_expire_and_refresh_cascade),
         T(test_merge_cascade),
         T(test_merge_fails_whole),
+        T(test_row_switch),
+        T(test_plan_leaves_orphans),
         T(test_post_update_two_tables),
         T(test_post_update_self_cycle),
         T(test_post_update_one_to_many),

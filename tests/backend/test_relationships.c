@@ -220,12 +220,9 @@ static void test_cascade_add_and_keys_at_flush(void **state)
     S_OK(s, cr_session_add(s, u));   /* the posts and the profile come with it */
     assert_int_equal(cr_object_state_of(a), CR_STATE_PENDING);
     assert_int_equal(cr_object_state_of(pr), CR_STATE_PENDING);
-    char *plan = cr_session_plan(s);
-    assert_non_null(plan);
-    assert_string_equal(plan, "INSERT rel_users (name) 1\n"
-                              "INSERT rel_posts (title, user_id) 2\n"
-                              "INSERT rel_profiles (bio, user_id) 1\n");
-    free(plan);
+    harness_assert_plan(s, "INSERT rel_users (name) 1\n"
+                           "INSERT rel_posts (title, user_id) 2\n"
+                           "INSERT rel_profiles (bio, user_id) 1\n");
     S_OK(s, cr_session_flush(s));
     assert_true(u->id > 0);
     assert_int_equal(a->user_id, u->id);

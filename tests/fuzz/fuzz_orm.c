@@ -6,7 +6,8 @@
  * nodes in a tree (self-referential, parent and children) with links between
  * them (a many-to-many of the table to itself through node_links, both of
  * its sides relationships). A byte picks a
- * call — make an object, add, delete, set a many-to-one, append to or remove
+ * call — make an object (now and then with the key of another: a row switch
+ * when that one is deleted), add, delete, set a many-to-one, append to or remove
  * from a collection, change a field, load, query with a loader option, flush,
  * commit, rollback, savepoints, expire, refresh, expunge, merge, close — and
  * the bytes after it pick its objects from those the program has seen.
@@ -143,6 +144,31 @@ static void make(vm *m, int model)
     default: cr_field_set_text((Node *)obj, label, name); break;
     }
     keep(m, model, obj);
+}
+
+/* The key field of an object of the model. */
+static int64_t *id_of(void *obj, int model)
+{
+    switch (model) {
+    case MODEL_USER: return &((User *)obj)->id;
+    case MODEL_POST: return &((Post *)obj)->id;
+    case MODEL_TAG: return &((Tag *)obj)->id;
+    default: return &((Node *)obj)->id;
+    }
+}
+
+/* A new object given the key of another of its model: a row switch when
+ * that one is deleted in the same flush, else a key the flush refuses. */
+static void make_keyed(vm *m, int model)
+{
+    void *other = obj_of(m, model);
+    int before = m->n[model];
+    if (!other ||
+        cr_object_is_null(other, (size_t)((char *)id_of(other, model) - (char *)other)))
+        return;
+    make(m, model);
+    if (m->n[model] > before)
+        *id_of(m->objs[model][before], model) = *id_of(other, model);
 }
 
 /* An expunge gives back the objects its cascade reached, loaded ones the
@@ -512,6 +538,7 @@ static void run_op(vm *m, unsigned op)
         break;
     }
     case 28: cr_session_close(s); break;
+    case 32: make_keyed(m, (int)pick(m, NMODELS)); break;
     case 29: {   /* get by a small key */
         int model = (int)pick(m, NMODELS);
         keep(m, model, cr_session_get_values(s, mapper_of(model),
@@ -559,7 +586,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(m.s, "session");
     bool trace = getenv("CRUCIBLE_FUZZ_TRACE") != NULL;   /* to read what an input does */
     for (int ops = 0; fuzz_more(&m.in) && ops < MAX_OPS; ops++) {
-        unsigned op = fuzz_byte(&m.in) % 32;
+        /* Op 32, added later, on a byte no earlier input of the corpus
+         * holds: they decode as they did. */
+        unsigned byte = fuzz_byte(&m.in), op = byte == 0xfd ? 32 : byte % 32;
         cr_object_state before[NMODELS][MAX_OBJS];
         for (int model = 0; model < NMODELS; model++)
             for (int i = 0; i < MAX_OBJS; i++)   /* objects the call brings: not deletions */
