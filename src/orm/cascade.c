@@ -208,6 +208,13 @@ typedef struct merge_ctx {
                                   * it; a copy the merge made -> the ctx      */
     merge_put *puts;
     size_t nputs, capputs;
+    struct merge_orphan {        /* a pending object a relationship let go of */
+        cr_instance *t, *dest;
+        const cr_relationship *r;
+        cr_instance **list;      /* what taking it out takes (its cascade)    */
+        size_t n;
+    } *orphans;
+    size_t norphans, caporphans;
 } merge_ctx;
 
 static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relationship *via);
@@ -326,9 +333,49 @@ static void restore_was(cr_instance *in, const rel_was *w)
     }
 }
 
+/* A pending object dest's relationship r lets go of in the merge: when r
+ * is a one-to-many with delete-orphan, the object leaves the session at
+ * the end of the merge, as cr_remove takes it out (SQLAlchemy's remove
+ * event), unless the merge gave it a parent again. What it takes along is
+ * collected now, while the merge may still fail. */
+static cr_status note_orphan(merge_ctx *c, cr_instance *dest, const cr_relationship *r,
+                             cr_instance *t)
+{
+    if (!t || t->session != c->s || t->state != CR_INST_PENDING ||
+        r->kind != CR_REL_ONE_TO_MANY || !(r->cascade & CR_CASCADE_DELETE_ORPHAN) || r->viewonly)
+        return CR_OK;
+    if (c->norphans == c->caporphans) {
+        size_t cap = c->caporphans ? 2 * c->caporphans : 4;
+        struct merge_orphan *more = cr_realloc(c->orphans, cap * sizeof *more);
+        if (!more)
+            return cr_error_oom(&c->s->err);
+        c->orphans = more;
+        c->caporphans = cap;
+    }
+    struct merge_orphan *o = &c->orphans[c->norphans];
+    *o = (struct merge_orphan){t, dest, r, NULL, 0};
+    cr_status st = cr_cascade_expunge_list(c->s, t, &o->list, &o->n);
+    if (!st)
+        c->norphans++;
+    return st;
+}
+
+/* Whether the orphan is still one once the merge is done. */
+static bool still_orphan(const merge_ctx *c, const struct merge_orphan *o)
+{
+    const void *obj = o->t->obj;
+    if (o->t->session != c->s || o->t->state != CR_INST_PENDING)
+        return false;
+    if (o->r->back && !o->r->back->many && *cr_rel_ref(o->t, o->r->back))
+        return false;
+    return o->r->many ? !cr_collection_has(cr_rel_coll(o->dest, o->r), obj)
+                      : *cr_rel_ref(o->dest, o->r) != obj;
+}
+
 /* The end of a merge: on success the field values are copied in (nothing
- * can fail there); on failure the relationships are put back and the
- * copies it made dropped, so that the session is as it was. */
+ * can fail there) and the pending orphans taken out; on failure the
+ * relationships are put back and the copies it made dropped, so that the
+ * session is as it was. */
 static void merge_end(merge_ctx *c, bool ok)
 {
     for (size_t i = 0; i < c->nputs; i++) {
@@ -338,6 +385,14 @@ static void merge_end(merge_ctx *c, bool ok)
             cr_free(c->puts[i].prep.buf);
     }
     cr_free(c->puts);
+    for (size_t i = 0; i < c->norphans; i++) {
+        struct merge_orphan *o = &c->orphans[i];
+        for (size_t j = 0; ok && still_orphan(c, o) && j < o->n; j++)
+            if (o->list[j]->session == c->s)
+                cr_session_take_out(c->s, o->list[j]);
+        cr_free(o->list);
+    }
+    cr_free(c->orphans);
     /* Put back first: a copy to drop is then named by no object kept. */
     for (size_t i = 0; i < c->touched.cap; i++) {
         struct seen_slot *e = &c->touched.slots[i];
@@ -386,7 +441,7 @@ static cr_status merge_set(merge_ctx *c, cr_instance *dest, cr_relationship *r, 
             return CR_OK;
         cr_instance *old = *ref ? cr_instance_of(*ref) : NULL;
         cr_instance *t = now ? cr_instance_of(now) : NULL;
-        if ((st = touch(c, old)) || (st = touch(c, t)))
+        if ((st = touch(c, old)) || (st = touch(c, t)) || (st = note_orphan(c, dest, r, old)))
             return st;
         if (old)
             cr_rel_back_link(old, r, dest, false);
@@ -418,13 +473,15 @@ static cr_status merge_set(merge_ctx *c, cr_instance *dest, cr_relationship *r, 
         coll->items = items;
         coll->capacity = n;
     }
-    for (size_t i = 0; i < coll->count; i++) {
+    for (size_t i = 0; i < coll->count && !st; i++) {
         bool kept = false;
         for (size_t j = 0; j < n && !kept; j++)
             kept = copies[j] == coll->items[i];
-        if (!kept)
+        if (!kept && !(st = note_orphan(c, dest, r, cr_instance_of(coll->items[i]))))
             cr_rel_back_link(cr_instance_of(coll->items[i]), r, dest, false);
     }
+    if (st)
+        return st;
     void **old = coll->items;
     size_t nold = coll->count;
     for (size_t j = 0; j < n && !st; j++) {

@@ -555,6 +555,45 @@ static void test_merge_cascade(void **state)
     harness_session_free(s);
 }
 
+/* A merge that leaves a post out of a delete-orphan collection: the merge
+ * flushes first (autoflush), so a new post appended is inserted, then
+ * orphaned, and deleted at the next flush; with autoflush off it is still
+ * pending, and is taken out of the session there and then, as cr_remove
+ * does (and SQLAlchemy's remove event): it has no row to delete, and its
+ * INSERT would have no user. */
+static void test_merge_drops_pending(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s);
+    cr_session *s2 = harness_session(engine, &keep_loaded);
+    CUser *ann2 = cr_session_get(s2, CUser, ann->id);
+    assert_non_null(ann2);
+    S_OK(s2, cr_load(ann2, posts));
+    assert_int_equal(ann2->posts.count, 2);
+    S_OK(s2, cr_session_close(s2));
+    for (int autoflush = 1; autoflush >= 0; autoflush--) {
+        cr_session_set_autoflush(s, autoflush);
+        CPost *x = post("x");
+        S_OK(s, cr_append(ann, posts, x));
+        assert_ptr_equal(cr_session_merge(s, ann2), ann);
+        assert_int_equal(ann->posts.count, 2);
+        assert_null(x->author);
+        if (autoflush) {
+            assert_int_equal(cr_object_state_of(x), CR_STATE_PERSISTENT);
+            harness_assert_plan(s, "DELETE casc_posts 1\n");
+        } else {
+            assert_int_equal(cr_object_state_of(x), CR_STATE_TRANSIENT);
+            harness_assert_plan(s, "");
+        }
+        S_OK(s, cr_session_commit(s));
+        assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 2);
+        assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title = 'x'"), 0);
+    }
+    harness_session_free(s2);
+    harness_session_free(s);
+}
+
 /* A merge that fails on a database error reads everything it needs before
  * it changes anything: the session is left as it was, no field copied, no
  * pending copy made. The posts table renamed inside the session's own
@@ -1100,6 +1139,7 @@ int main(int argc, char **argv)
         T(test_pending_orphan),
         T(test_expire_and_refresh_cascade),
         T(test_merge_cascade),
+        T(test_merge_drops_pending),
         T(test_merge_fails_whole),
         T(test_row_switch),
         T(test_plan_leaves_orphans),

@@ -353,8 +353,10 @@ static void test_orm_oom_sweep(void **state)
 
 /* A merge that runs out of memory at any allocation leaves the session as
  * it was: no field copied, no relationship changed, no pending copy left.
- * The session holds a parent with kids k1, k2 (loaded); the program merges
- * a detached version of it: renamed, k1 renamed, k2 gone, a new kid k3. */
+ * The session holds a parent with kids k1, k2 (loaded) and k4 (pending,
+ * autoflush off); the program merges a detached version of it: renamed, k1
+ * renamed, k2 and k4 gone, a new kid k3. Taken out of a delete-orphan
+ * collection, k4 leaves the session. */
 static void test_merge_oom_whole(void **state)
 {
     (void)state;
@@ -379,6 +381,11 @@ static void test_merge_oom_whole(void **state)
         assert_int_equal(cr_append(p, kids, k2), CR_OK);
         assert_int_equal(cr_session_add(s, p), CR_OK);
         assert_int_equal(cr_session_commit(s), CR_OK);
+        Kid *k4 = cr_new(Kid);
+        assert_non_null(k4);
+        k4->name = "k4";
+        cr_session_set_autoflush(s, false);
+        assert_int_equal(cr_append(p, kids, k4), CR_OK);
         d->id = p->id;
         d->name = "q";
         e1->id = k1->id;
@@ -395,12 +402,14 @@ static void test_merge_oom_whole(void **state)
             check_failure(s, cr_error_class(cr_session_error(s)), "merge");
             assert_string_equal(p->name, "p");
             assert_string_equal(k1->name, "k1");
-            assert_int_equal(p->kids.count, 2);
+            assert_int_equal(p->kids.count, 3);
             assert_ptr_equal(p->kids.items[0], k1);
             assert_ptr_equal(p->kids.items[1], k2);
+            assert_ptr_equal(p->kids.items[2], k4);
             assert_ptr_equal(k1->parent, p);
             assert_ptr_equal(k2->parent, p);
-            assert_false(cr_session_has_changes(s));
+            assert_ptr_equal(k4->parent, p);
+            assert_int_equal(cr_object_state_of(k4), CR_STATE_PENDING);
             assert_int_equal(cr_session_identity_count(s), count);
         } else {
             assert_ptr_equal(copy, p);
@@ -414,6 +423,8 @@ static void test_merge_oom_whole(void **state)
             assert_int_equal(cr_object_state_of(k3), CR_STATE_PENDING);
             assert_ptr_equal(k3->parent, p);
             assert_null(k2->parent);
+            assert_null(k4->parent);
+            assert_int_equal(cr_object_state_of(k4), CR_STATE_TRANSIENT);
         }
         cr_session_free(s);
         assert_int_equal(cr_object_free(d), CR_OK);
