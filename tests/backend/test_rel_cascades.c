@@ -570,25 +570,34 @@ static void test_merge_drops_pending(void **state)
     CUser *ann2 = cr_session_get(s2, CUser, ann->id);
     assert_non_null(ann2);
     S_OK(s2, cr_load(ann2, posts));
+    S_OK(s2, cr_load(ann2, badge));
     assert_int_equal(ann2->posts.count, 2);
+    assert_null(ann2->badge);
     S_OK(s2, cr_session_close(s2));
     for (int autoflush = 1; autoflush >= 0; autoflush--) {
         cr_session_set_autoflush(s, autoflush);
         CPost *x = post("x");
+        CBadge *b = cr_new(CBadge);
+        assert_non_null(b);
         S_OK(s, cr_append(ann, posts, x));
+        S_OK(s, cr_set_related(ann, badge, b));
         assert_ptr_equal(cr_session_merge(s, ann2), ann);
         assert_int_equal(ann->posts.count, 2);
         assert_null(x->author);
+        assert_null(ann->badge);
         if (autoflush) {
             assert_int_equal(cr_object_state_of(x), CR_STATE_PERSISTENT);
-            harness_assert_plan(s, "DELETE casc_posts 1\n");
+            assert_int_equal(cr_object_state_of(b), CR_STATE_PERSISTENT);
+            harness_assert_plan(s, "DELETE casc_posts 1\nDELETE casc_badges 1\n");
         } else {
             assert_int_equal(cr_object_state_of(x), CR_STATE_TRANSIENT);
+            assert_int_equal(cr_object_state_of(b), CR_STATE_TRANSIENT);
             harness_assert_plan(s, "");
         }
         S_OK(s, cr_session_commit(s));
         assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 2);
         assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title = 'x'"), 0);
+        assert_int_equal(query_int("SELECT count(*) FROM casc_badges"), 0);
     }
     harness_session_free(s2);
     harness_session_free(s);
