@@ -710,6 +710,16 @@ CR_API void cr_query_loader(cr_stmt *q, cr_loader how, const cr_relationship *co
 #define cr_lazyload(q, ...) cr_query_loader((q), CR_LOAD_LAZY, CR__RELS(__VA_ARGS__))
 #define cr_raiseload(q, ...) cr_query_loader((q), CR_LOAD_RAISE, CR__RELS(__VA_ARGS__))
 
+/* Reload the objects of the query's rows even when the session holds them
+ * already (execution_options(populate_existing=True)): their fields take
+ * the row's, unflushed changes to them are discarded, and their
+ * relationships load again — at once those the query's loader options
+ * name, the others when next asked. The objects its eager loads reach are
+ * reloaded too. With cr_for_update, the objects hold what the lock was
+ * taken on. Without it, an object of the session that is not expired keeps
+ * its fields, whatever the row says. A NULL statement is ignored. */
+CR_API void cr_query_populate_existing(cr_stmt *q);
+
 /* JOIN along a relationship, the ON clause from its foreign key
  * (query.join(User.posts)); a many-to-many joins through its secondary
  * table. The statement must already select from the relationship's model.

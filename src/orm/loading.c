@@ -85,6 +85,12 @@ void cr_query_contains_eager(cr_stmt *q, const cr_relationship *const *path, siz
     add_option(q, LOAD_CONTAINS_EAGER, path, n, "contains_eager");
 }
 
+void cr_query_populate_existing(cr_stmt *q)
+{
+    if (q && !cr_stmt_error(q))
+        q->orm_populate = true;
+}
+
 /* The option for exactly this path, the last given. */
 static load_opt *option_for(cr_stmt *q, const cr_relationship *const *path, size_t n)
 {

@@ -120,6 +120,7 @@ typedef struct cr_instance {
                                   * (delete-orphan): undone if it fails       */
     struct flush_note *note;     /* the running flush's notes on it, or NULL  */
     uint32_t seen_gen;           /* the joined load that listed it last       */
+    uint32_t populated_gen;      /* the populate_existing run that reloaded it */
 } cr_instance;
 
 struct cr_session {
@@ -152,6 +153,8 @@ struct cr_session {
     size_t nlazyq;
     size_t lazy_loads;           /* lazy loads run                            */
     uint32_t load_gen;           /* joined loads run                          */
+    uint32_t populate_gen;       /* the populate_existing run going on, or 0  */
+    uint32_t populate_runs;      /* such runs so far                           */
     size_t *lazy_per_rel;        /* per relationship (by lazyq index)         */
     int lazy_warn;               /* N+1 report threshold, 0: off              */
     cr_instance **buckets;       /* identity map                             */

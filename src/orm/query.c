@@ -104,8 +104,27 @@ cr_result *cr_session_execute(cr_session *s, cr_stmt *q)
     return s ? execute_with(s, q, NULL) : NULL;
 }
 
+/* A populate_existing run when on, ended by populate_end with what
+ * populate_begin returned (the run going on before: one inside another is
+ * part of it). Every object the run meets, in its rows and in those of the
+ * eager loads it runs, is reloaded from the first row it meets it in. */
+static uint32_t populate_begin(cr_session *s, bool on)
+{
+    uint32_t outer = s->populate_gen;
+    if (on && !outer) {
+        if (++s->populate_runs == 0)
+            s->populate_runs = 1;
+        s->populate_gen = s->populate_runs;
+    }
+    return outer;
+}
+
+static void populate_end(cr_session *s, uint32_t outer) { s->populate_gen = outer; }
+
 /* The session's object for the row: the one in the identity map (reloaded
- * from the row when expired), or a new persistent one (*made set). */
+ * from the row when expired, or the first time a populate_existing run
+ * meets it: its unflushed changes discarded, its relationships to load
+ * again), or a new persistent one (*made set). */
 static void *object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int base,
                        bool *made)
 {
@@ -116,6 +135,10 @@ static void *object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int
     uint64_t h = cr_key_hash(key, m->npk);
     cr_instance *in = cr_map_find(s, m, key, h);
     if (in) {
+        if (s->populate_gen && in->populated_gen != s->populate_gen) {
+            in->populated_gen = s->populate_gen;
+            cr_instance_expire(in);
+        }
         if (in->expired && cr_instance_load_row(in, row, base, &s->err))
             return NULL;
         return in->obj;
@@ -128,6 +151,7 @@ static void *object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int
         return NULL;
     in->state = CR_INST_PERSISTENT;
     in->session = s;
+    in->populated_gen = s->populate_gen;
     cr_owner_link(s, in);
     cr_map_insert(s, in);
     *made = true;
@@ -197,8 +221,8 @@ static bool list_push(cr_objects *list, size_t *cap, void *obj)
 /* Run q (with params when not NULL) and turn up to max rows (0: all) into
  * objects, then load what its loader options ask. A joined eager load
  * adds its LEFT OUTER JOINs for the run; parents come once each. */
-static cr_objects *load(cr_session *s, cr_stmt *q, const cr_param *params, size_t max,
-                        size_t *seen)
+static cr_objects *load_run(cr_session *s, cr_stmt *q, const cr_param *params, size_t max,
+                            size_t *seen)
 {
     const cr_mapper *m;
     cr_joined j;
@@ -264,6 +288,15 @@ static cr_objects *load(cr_session *s, cr_stmt *q, const cr_param *params, size_
         cr_objects_free(list);
         return NULL;
     }
+    return list;
+}
+
+static cr_objects *load(cr_session *s, cr_stmt *q, const cr_param *params, size_t max,
+                        size_t *seen)
+{
+    uint32_t outer = populate_begin(s, q && q->orm_populate);
+    cr_objects *list = load_run(s, q, params, max, seen);
+    populate_end(s, outer);
     return list;
 }
 
@@ -622,6 +655,7 @@ struct cr_object_stream {
     bool *made;                  /* per batch item: the stream loaded it      */
     bool was_streaming;
     bool done;
+    bool populate;               /* populate_existing                         */
 };
 
 /* Let go of the last batch: objects the stream loaded and the program left
@@ -675,6 +709,7 @@ cr_object_stream *cr_session_stream(cr_session *s, cr_stmt *q, size_t yield_per)
     st->batch.items = items;
     st->made = made;
     st->was_streaming = s->conn->stream;
+    st->populate = q && q->orm_populate;
     cr_conn_set_stream_results(s->conn, true);
     st->r = cr_conn_execute_stmt(s->conn, q);
     cr_conn_set_stream_results(s->conn, st->was_streaming);
@@ -708,28 +743,36 @@ cr_objects *cr_stream_next(cr_object_stream *st)
     cr_session *s = st->s;
     cr_error_clear(&s->err);
     release_batch(st);
+    /* With populate_existing, a run per batch: an object met again in a
+     * later batch is reloaded again, its row newer. */
+    uint32_t outer = populate_begin(s, st->populate);
+    bool ok = true;
     const cr_row *row;
-    while (!st->done && st->batch.count < st->per) {
+    while (ok && !st->done && st->batch.count < st->per) {
         if (!(row = cr_result_fetchone(st->r))) {
             st->done = true;
             if (cr_result_error(st->r)) {
                 cr_error_copy(&s->err, cr_result_error(st->r));
-                return NULL;
+                ok = false;
             }
             break;
         }
         if (st->batch.count == st->cap && !grow_batch(st)) {
             cr_error_oom(&s->err);
-            return NULL;
+            ok = false;
+            break;
         }
         bool made;
         void *obj = object_for_row(s, st->m, row, &made);
-        if (!obj)
-            return NULL;
+        if (!obj) {
+            ok = false;
+            break;
+        }
         st->made[st->batch.count] = made;
         st->batch.items[st->batch.count++] = obj;
     }
-    return &st->batch;
+    populate_end(s, outer);
+    return ok ? &st->batch : NULL;
 }
 
 void cr_stream_free(cr_object_stream *st)

@@ -73,6 +73,7 @@ struct cr_stmt {
     const void *orm_mapper;
     void *orm_session;
     void *orm_loads;             /* loader options (in the arena)             */
+    bool orm_populate;           /* populate_existing                         */
 
     /* INSERT, UPDATE, DELETE */
     struct cr_table *table;

@@ -685,6 +685,57 @@ static void test_row_switch(void **state)
     harness_session_free(s);
 }
 
+/* A query with populate_existing reloads the objects the session holds:
+ * their fields take the row's (changed by another connection here), an
+ * unflushed change is discarded. Without it they keep what they had. */
+static void test_populate_existing(void **state)
+{
+    (void)state;
+    cr_session_options keep = {.expire_on_commit = CR_NO};
+    cr_session *s = harness_session(engine, &keep);
+    OUser *u = new_user("pia", "p@x");
+    S_OK(s, cr_session_add(s, u));
+    S_OK(s, cr_session_commit(s));
+    cr_conn *c = connect_ok(engine);
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE orm_users SET email = 'new@x', age = 7 WHERE id = %lld",
+             (long long)u->id);
+    exec_ok(c, sql);
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    cr_stmt *q = cr_session_query(s, OUser);
+    cr_filter(q, cr_eq(q, OUser_model.c.name, "pia"));
+    assert_ptr_equal(cr_query_one(q), u);
+    assert_string_equal(u->email, "p@x");
+    assert_true(cr_field_is_null(u, age));
+    cr_session_set_autoflush(s, false);
+    u->age = 99;
+    cr_query_populate_existing(q);
+    assert_ptr_equal(cr_query_one(q), u);
+    assert_string_equal(u->email, "new@x");
+    assert_int_equal(u->age, 7);
+    harness_log_reset();
+    S_OK(s, cr_session_flush(s));
+    assert_no_sql();
+    /* cr_session_all too, and with a row lock (SQLite has none: no FOR UPDATE) */
+    snprintf(sql, sizeof sql, "UPDATE orm_users SET email = 'newer@x' WHERE id = %lld",
+             (long long)u->id);
+    S_OK(s, cr_session_commit(s));
+    c = connect_ok(engine);
+    exec_ok(c, sql);
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    cr_stmt *sel = cr_select_model(OUser);
+    cr_where(sel, cr_eq(sel, OUser_model.c.id, u->id));
+    cr_for_update(sel, 0);
+    cr_query_populate_existing(sel);
+    assert_ptr_equal(cr_session_one(s, sel), u);
+    assert_string_equal(u->email, "newer@x");
+    cr_stmt_free(sel);
+    cr_stmt_free(q);
+    harness_session_free(s);
+}
+
 static void test_version_stale(void **state)
 {
     (void)state;
@@ -1173,6 +1224,7 @@ int main(int argc, char **argv)
         T(test_savepoint),
         T(test_integrity_error_then_retry),
         T(test_row_switch),
+        T(test_populate_existing),
         T(test_version_stale),
         T(test_external_connection),
         T(test_merge),

@@ -652,6 +652,58 @@ static void test_merge_fails_whole(void **state)
     harness_session_free(s);
 }
 
+/* ---- populate_existing ---- */
+
+/* A post added behind the session's back: run with populate_existing, a
+ * query of the user loads her posts again, at once with a loader option
+ * (selectin, joined), else when next asked. */
+static void add_post_behind(const CUser *u, const char *title)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "INSERT INTO casc_posts (title, user_id) VALUES ('%s', %lld)",
+             title, (long long)u->id);
+    cr_conn *c = connect_ok(engine);
+    exec_ok(c, sql);
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+}
+
+static void test_populate_existing_related(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s);
+    add_post_behind(ann, "a3");
+    cr_stmt *q = cr_session_query(s, CUser);
+    assert_ptr_equal(cr_query_one(q), ann);
+    assert_int_equal(ann->posts.count, 2);   /* loaded before: kept */
+    cr_query_populate_existing(q);
+    cr_selectinload(q, CUser_model.r.posts);
+    assert_ptr_equal(cr_query_one(q), ann);
+    assert_int_equal(ann->posts.count, 3);
+    cr_stmt_free(q);
+    S_OK(s, cr_session_commit(s));
+
+    add_post_behind(ann, "a4");
+    q = cr_session_query(s, CUser);
+    cr_query_populate_existing(q);
+    cr_joinedload(q, CUser_model.r.posts);
+    assert_ptr_equal(cr_query_one(q), ann);
+    assert_int_equal(ann->posts.count, 4);
+    cr_stmt_free(q);
+    S_OK(s, cr_session_commit(s));
+
+    add_post_behind(ann, "a5");
+    q = cr_session_query(s, CUser);
+    cr_query_populate_existing(q);
+    assert_ptr_equal(cr_query_one(q), ann);
+    assert_false(cr_is_loaded(ann, posts));
+    S_OK(s, cr_load(ann, posts));
+    assert_int_equal(ann->posts.count, 5);
+    cr_stmt_free(q);
+    harness_session_free(s);
+}
+
 /* ---- row switch ---- */
 
 /* A user deleted and a new one of her key added in one flush: her row is
@@ -1150,6 +1202,7 @@ int main(int argc, char **argv)
         T(test_merge_cascade),
         T(test_merge_drops_pending),
         T(test_merge_fails_whole),
+        T(test_populate_existing_related),
         T(test_row_switch),
         T(test_plan_leaves_orphans),
         T(test_post_update_two_tables),

@@ -1605,6 +1605,7 @@ static void test_relationship_misuse(void **state)
     /* contains_eager, any / has / with_parent: NULL statement, NULL relationship,
      * NULL parent; each an error of the statement, NULL for the expressions */
     cr_query_contains_eager(NULL, NULL, 0);
+    cr_query_populate_existing(NULL);   /* ignored */
     NUL(cr_related_any(NULL, NULL, NULL));
     NUL(cr_related_has(NULL, NULL, NULL));
     NUL(cr_with_parent_object(NULL, NULL, NULL));
