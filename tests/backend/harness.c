@@ -224,6 +224,14 @@ int64_t engine_scalar_int(cr_engine *engine, const char *sql)
     return n;
 }
 
+void engine_exec(cr_engine *engine, const char *sql)
+{
+    cr_conn *c = connect_ok(engine);
+    exec_ok(c, sql);
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+}
+
 void create_table(cr_conn *c, const char *name, const char *columns)
 {
     char sql[1024];

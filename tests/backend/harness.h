@@ -97,6 +97,9 @@ void exec_ok(cr_conn *conn, const char *sql);
 int64_t scalar_int(cr_conn *conn, const char *sql);
 /* The same on a connection of its own, closed after. */
 int64_t engine_scalar_int(cr_engine *engine, const char *sql);
+/* Run sql on a connection of its own and commit (a change behind a
+ * session's back). */
+void engine_exec(cr_engine *engine, const char *sql);
 
 /* The statements sent by an engine made with .echo = true and .log_fn =
  * harness_capture since harness_log_reset: a line each, parameter lines

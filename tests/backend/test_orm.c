@@ -696,13 +696,10 @@ static void test_populate_existing(void **state)
     OUser *u = new_user("pia", "p@x");
     S_OK(s, cr_session_add(s, u));
     S_OK(s, cr_session_commit(s));
-    cr_conn *c = connect_ok(engine);
     char sql[128];
     snprintf(sql, sizeof sql, "UPDATE orm_users SET email = 'new@x', age = 7 WHERE id = %lld",
              (long long)u->id);
-    exec_ok(c, sql);
-    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
-    cr_conn_close(c);
+    engine_exec(engine, sql);
     cr_stmt *q = cr_session_query(s, OUser);
     cr_filter(q, cr_eq(q, OUser_model.c.name, "pia"));
     assert_ptr_equal(cr_query_one(q), u);
@@ -721,10 +718,7 @@ static void test_populate_existing(void **state)
     snprintf(sql, sizeof sql, "UPDATE orm_users SET email = 'newer@x' WHERE id = %lld",
              (long long)u->id);
     S_OK(s, cr_session_commit(s));
-    c = connect_ok(engine);
-    exec_ok(c, sql);
-    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
-    cr_conn_close(c);
+    engine_exec(engine, sql);
     cr_stmt *sel = cr_select_model(OUser);
     cr_where(sel, cr_eq(sel, OUser_model.c.id, u->id));
     cr_for_update(sel, 0);

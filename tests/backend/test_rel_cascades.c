@@ -654,53 +654,35 @@ static void test_merge_fails_whole(void **state)
 
 /* ---- populate_existing ---- */
 
-/* A post added behind the session's back: run with populate_existing, a
- * query of the user loads her posts again, at once with a loader option
- * (selectin, joined), else when next asked. */
-static void add_post_behind(const CUser *u, const char *title)
-{
-    char sql[160];
-    snprintf(sql, sizeof sql, "INSERT INTO casc_posts (title, user_id) VALUES ('%s', %lld)",
-             title, (long long)u->id);
-    cr_conn *c = connect_ok(engine);
-    exec_ok(c, sql);
-    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
-    cr_conn_close(c);
-}
-
+/* A post added behind the session's back: a query of the user run with
+ * populate_existing loads her posts again, at once with a loader option
+ * (selectin, joined), else when next asked (lazy). */
 static void test_populate_existing_related(void **state)
 {
     (void)state;
+    char sql[160];
     cr_session *s = harness_session(engine, &keep_loaded);
     CUser *ann = seed(s);
-    add_post_behind(ann, "a3");
-    cr_stmt *q = cr_session_query(s, CUser);
-    assert_ptr_equal(cr_query_one(q), ann);
-    assert_int_equal(ann->posts.count, 2);   /* loaded before: kept */
-    cr_query_populate_existing(q);
-    cr_selectinload(q, CUser_model.r.posts);
-    assert_ptr_equal(cr_query_one(q), ann);
-    assert_int_equal(ann->posts.count, 3);
-    cr_stmt_free(q);
-    S_OK(s, cr_session_commit(s));
-
-    add_post_behind(ann, "a4");
-    q = cr_session_query(s, CUser);
-    cr_query_populate_existing(q);
-    cr_joinedload(q, CUser_model.r.posts);
-    assert_ptr_equal(cr_query_one(q), ann);
-    assert_int_equal(ann->posts.count, 4);
-    cr_stmt_free(q);
-    S_OK(s, cr_session_commit(s));
-
-    add_post_behind(ann, "a5");
-    q = cr_session_query(s, CUser);
-    cr_query_populate_existing(q);
-    assert_ptr_equal(cr_query_one(q), ann);
-    assert_false(cr_is_loaded(ann, posts));
-    S_OK(s, cr_load(ann, posts));
-    assert_int_equal(ann->posts.count, 5);
-    cr_stmt_free(q);
+    const cr_loader how[] = {CR_LOAD_DEFAULT, CR_LOAD_SELECTIN, CR_LOAD_JOINED, CR_LOAD_LAZY};
+    for (size_t k = 0; k < sizeof how / sizeof how[0]; k++) {
+        snprintf(sql, sizeof sql, "INSERT INTO casc_posts (title, user_id) VALUES ('p%zu', "
+                 "%lld)", k, (long long)ann->id);
+        engine_exec(engine, sql);
+        cr_stmt *q = cr_session_query(s, CUser);
+        if (k)
+            cr_query_populate_existing(q);
+        if (how[k] != CR_LOAD_DEFAULT)
+            cr_query_loader(q, how[k], CR__RELS(CUser_model.r.posts));
+        assert_ptr_equal(cr_query_one(q), ann);
+        if (how[k] == CR_LOAD_LAZY) {
+            assert_false(cr_is_loaded(ann, posts));
+            S_OK(s, cr_load(ann, posts));
+        }
+        /* the first query, without populate_existing, keeps what was loaded */
+        assert_int_equal(ann->posts.count, k ? 2 + k + 1 : 2);
+        cr_stmt_free(q);
+        S_OK(s, cr_session_commit(s));
+    }
     harness_session_free(s);
 }
 
