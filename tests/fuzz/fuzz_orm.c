@@ -8,7 +8,8 @@
  * its sides relationships). A byte picks a
  * call — make an object (now and then with the key of another: a row switch
  * when that one is deleted), add, delete, set a many-to-one, append to or remove
- * from a collection, change a field, load, query with a loader option, flush,
+ * from a collection, change a field, load, query with a loader option (and
+ * now and then populate_existing), flush,
  * commit, rollback, savepoints, expire, refresh, expunge, merge, close — and
  * the bytes after it pick its objects from those the program has seen.
  * Errors are the program's to make; the oracles are:
@@ -222,13 +223,18 @@ static void check_built_right(cr_session *s, const char *what)
                cr_error_class_name(e), cr_error_message(e));
 }
 
-/* A query of a model, with a loader option on one of its relationships. */
+/* A query of a model, with a loader option on one of its relationships,
+ * and a quarter of the time populate_existing (the byte's high values,
+ * added later: earlier inputs pick the same loaders). */
 static void query(vm *m, int model)
 {
     cr_stmt *q = cr_session_query_mapper(m->s, mapper_of(model));
     if (!q)
         return;
-    cr_loader how = (cr_loader)(CR_LOAD_LAZY + pick(m, 3));   /* lazy, selectin, joined */
+    unsigned byte = fuzz_byte(&m->in);
+    cr_loader how = (cr_loader)(CR_LOAD_LAZY + byte % 3);   /* lazy, selectin, joined */
+    if (byte >= 0xc0)
+        cr_query_populate_existing(q);
     switch (model) {
     case MODEL_USER: cr_query_loader(q, how, CR__RELS(User_model.r.posts)); break;
     case MODEL_POST:
