@@ -283,9 +283,11 @@ CR_API cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n);
  * simply expunged back to the program). CR_ERR_INVALID_REQUEST when it is
  * not in this session. A new object added with its primary key takes over
  * its row at that flush: one UPDATE instead of the DELETE and an INSERT
- * (SQLAlchemy's row switch), setting every field but the key as the INSERT
- * would (a NULL field whose column has a server default keeps the row's
- * value, and the object gets it). */
+ * (SQLAlchemy's row switch) that sets the fields the program changed since
+ * cr_new made the object (and those its relationships set); the others
+ * keep the row's values, which the object takes, client defaults not
+ * applied. A field left as cr_new made it is not cleared: change it after
+ * the flush. */
 CR_API cr_status cr_session_delete(cr_session *s, void *obj);
 /* Flush pending changes: run the unit of work's plan. */
 CR_API cr_status cr_session_flush(cr_session *s);

@@ -952,26 +952,24 @@ static bool is_key_field(const cr_mapper *m, size_t f)
     return false;
 }
 
-/* The fields a row switch's UPDATE sets: every one but the key, as the
- * INSERT would give it (a client default computed) or NULL; a NULL field
- * whose column has an onupdate default gets that from the UPDATE, and one
- * whose column has a server default keeps the row's value, which the new
- * object takes from the deleted one. */
+/* The fields a row switch's UPDATE sets, as SQLAlchemy's: those the
+ * program gave the new object (changed since cr_new made it) and those set
+ * from a related object's key, never the key. The others keep the row's
+ * values, which the object takes from the deleted one as last loaded
+ * (client defaults are an INSERT's); the UPDATE then sets the version, and
+ * the onupdate defaults of columns it does not set. */
 static cr_status switch_fields(cr_session *s, flush_plan *p, flush_item *it)
 {
-    cr_status st = insert_fields(s, p, it);
     const cr_mapper *m = it->in->mapper;
+    uint64_t given = changed_fields(it->in) | (it->in->note ? sync_fields(it->in) : 0);
+    cr_status st = CR_OK;
     for (size_t i = 0; i < m->nfields && !st; i++) {
-        uint64_t bit = UINT64_C(1) << i;
-        const struct cr_column *col = m->fields[i].col;
         if (is_key_field(m, i))
-            it->cols &= ~bit;
-        else if (it->cols & bit || col->onupdate_fn || col->onupdate_value.type != CR_NULL)
             continue;
-        else if (col->server_default)
-            st = keep_value(s, p, it, i, cr_snap_value(it->switched, i));
+        if (given >> i & 1 && (int)i != m->version)
+            it->cols |= UINT64_C(1) << i;
         else
-            it->cols |= bit;
+            st = keep_value(s, p, it, i, cr_snap_value(it->switched, i));
     }
     return st;
 }
