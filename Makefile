@@ -31,18 +31,23 @@ test:
 
 # Each libFuzzer target (tests/fuzz) for FUZZ_SECONDS seconds, in a clang
 # build of its own; new inputs are kept in build-fuzz/tests/fuzz/work. Then
-# the differential test against SQLAlchemy (tests/differential) with
-# DIFF_QUERIES queries on each backend, with test servers of its own.
+# the differential tests against SQLAlchemy (tests/differential) with
+# DIFF_QUERIES queries and ORM_DIFF_PROGRAMS programs of session calls on
+# each backend, with test servers of their own.
 FUZZ_SECONDS ?= 60
 DIFF_QUERIES ?= 20000
+ORM_DIFF_PROGRAMS ?= 3000
 fuzz: fuzz-libfuzzer fuzz-differential
 
 fuzz-differential:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
-	cmake --build $(BUILD) -j2 --target diff_crucible
-	DIFF_QUERIES=$(DIFF_QUERIES) DIFF_SEED=$${DIFF_SEED:-$$(date +%s)} scripts/run-tests.sh --servers-only \
+	cmake --build $(BUILD) -j2 --target diff_crucible orm_crucible
+	DIFF_QUERIES=$(DIFF_QUERIES) DIFF_SEED=$${DIFF_SEED:-$$(date +%s)} \
+	ORM_DIFF_PROGRAMS=$(ORM_DIFF_PROGRAMS) ORM_DIFF_SEED=$${ORM_DIFF_SEED:-$$(date +%s)} \
+	scripts/run-tests.sh --servers-only \
 		sh -c 'status=0; for b in sqlite postgresql mysql; do \
 			tests/differential/run_differential.py $$b $(BUILD)/tests/diff_crucible || status=1; \
+			tests/differential/run_orm_differential.py $$b $(BUILD)/tests/orm_crucible || status=1; \
 		done; exit $$status'
 
 fuzz-libfuzzer:

@@ -271,17 +271,23 @@ CR_API void cr_session_free(cr_session *s);
 CR_API const cr_error *cr_session_error(const cr_session *s);
 
 /* Add an object (session.add): a transient one becomes pending, a detached
- * one persistent again; an object of this session is left as it is. The
- * session takes ownership. An object of another open session is refused
- * (CR_ERR_INVALID_REQUEST). */
+ * one persistent again; an object of this session is left as it is, but
+ * for a deletion not yet flushed, which this takes back. The session takes
+ * ownership. An object of another open session, or one whose DELETE was
+ * flushed or committed, is refused (CR_ERR_INVALID_REQUEST). The
+ * save-update cascade follows loaded relationships, the other side's too:
+ * cr_set_related(post, author, user) with only the user in a session
+ * brings the post in. */
 CR_API cr_status cr_session_add(cr_session *s, void *obj);
 /* Add n objects (add_all). */
 CR_API cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n);
 #define CR_OBJS(...) ((void *const[]){__VA_ARGS__}), \
     (sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
-/* Mark a persistent object for deletion at the next flush (a pending one is
- * simply expunged back to the program). CR_ERR_INVALID_REQUEST when it is
- * not in this session. A new object added with its primary key takes over
+/* Mark a persistent object for deletion at the next flush; a detached one
+ * is attached to the session first (session.delete). A pending one has no
+ * row: CR_ERR_INVALID_REQUEST, as for an object of no or another session
+ * (cr_session_expunge takes a pending one out); cr_session_add of the
+ * object before the flush takes the deletion back. A new object added with its primary key takes over
  * its row at that flush: one UPDATE instead of the DELETE and an INSERT
  * (SQLAlchemy's row switch) that sets the fields the program changed since
  * cr_new made the object (and those its relationships set); the others
@@ -362,7 +368,8 @@ CR_API cr_status cr_session_expunge_all(cr_session *s);
 CR_API void *cr_session_merge(cr_session *s, void *obj);
 
 /* The object of this primary key (session.get): from the identity map when
- * there, without SQL (reloaded first when expired), else loaded; NULL with
+ * there, without SQL (reloaded first when expired; one marked for deletion
+ * too, as SQLAlchemy's get gives it), else loaded; NULL with
  * no error when there is no such row. values: one per primary key column,
  * in key order. Its autoflush flushes only when objects were added or
  * deleted (what decides whether the row is there): changed fields wait for

@@ -758,6 +758,16 @@ static cr_status rel_prepare(cr_session *s, flush_plan *p)
         }
     }
     cr_free(orph.items);
+    /* A persistent child a new parent let go of (in->left_parent), with no
+     * parent now: an orphan too. */
+    for (cr_instance *in = s->head; in && !st; in = in->next) {
+        const cr_relationship *r = in->left_parent;
+        if (!r || in->session != s || in->state != CR_INST_PERSISTENT || in->marked_delete ||
+            !r->back || *cr_rel_ref(in, r->back) || has_parent_sync(in, r))
+            continue;
+        mark_orphan(in);
+        st = cr_rel_cascade_delete(s, in, true);
+    }
     for (cr_instance *in = s->head; in && !st; in = in->next)
         if (in->session == s && in->marked_delete && in->mapper->nrels)
             st = rel_deletes(s, p, in);
@@ -1594,11 +1604,14 @@ static void where_identity(cr_stmt *q, const flush_item *it)
         bind_to(q, m->fields[m->version].col, cr_snap_value(row, m->version), false);
 }
 
+/* Run the UPDATE or DELETE of one row. An UPDATE that matches no row is
+ * StaleDataError, a DELETE only when the mapper has a version (SQLAlchemy
+ * warns of the others: the row is gone, as asked). */
 static cr_status run_one(cr_session *s, cr_stmt *q, const flush_item *it, const char *verb)
 {
     cr_result *r = cr_session_run(s, q);
     cr_status st = r ? CR_OK : s->err.cls;
-    if (!st) {
+    if (!st && (verb[0] == 'U' || it->in->mapper->version >= 0)) {
         int64_t n = cr_result_rowcount(r);
         if (n >= 0 && n != 1)
             st = stale(s, it, verb, n);
@@ -1656,7 +1669,8 @@ static cr_status run_update(cr_session *s, flush_plan *p, const flush_step *step
 }
 
 /* DELETEs: of a one-column key without a version, many rows per statement
- * (WHERE id IN (...)); else one statement a row. */
+ * (WHERE id IN (...)), a row already gone no error; else one statement a
+ * row. */
 static cr_status run_delete(cr_session *s, flush_plan *p, const flush_step *step)
 {
     const cr_mapper *m = step->m;
@@ -1685,18 +1699,10 @@ static cr_status run_delete(cr_session *s, flush_plan *p, const flush_step *step
             cr_where(q, cr_in_values(q, (cr_expr *)(void *)m->fields[m->pk[0]].col, keys, n));
         cr_result *r = cr_session_run(s, q);
         cr_status st = r ? CR_OK : s->err.cls;
-        int64_t got = r ? cr_result_rowcount(r) : -1;
         cr_result_free(r);
         cr_stmt_free(q);
         if (st)
             return st;
-        if (got >= 0 && (size_t)got != n) {
-            char detail[160];
-            snprintf(detail, sizeof detail, "DELETE statement on table '%s' expected to delete "
-                     "%zu row(s); only %lld were matched", m->table->name, n, (long long)got);
-            return describe_fail(s, CR_ERR_STALE_DATA, p->items[step->first + k].in, "%s: %s",
-                                 detail);
-        }
     }
     return CR_OK;
 }
@@ -1876,8 +1882,11 @@ cr_status cr_flush(cr_session *s)
     plan_free(&p);
     if (rels)
         end_orphans(s, st != CR_OK);
-    if (!st)
+    if (!st) {
         s->unsaved = s->rel_changed = false;
+        for (cr_instance *in = s->head; in; in = in->next)
+            in->left_parent = NULL;
+    }
     if (st) {
         /* The transaction is rolled back; objects keep the state they had
          * before the flush, and the session waits for cr_session_rollback. */

@@ -118,6 +118,14 @@ typedef struct cr_instance {
     int delete_level;            /* same for its DELETE                       */
     bool orphaned;               /* marked deleted by the flush running now
                                   * (delete-orphan): undone if it fails       */
+    bool row_deleted;            /* detached by the commit of its DELETE: never
+                                  * persistent again (SQLAlchemy's deleted)  */
+    const struct cr_relationship *left_parent; /* a delete-orphan collection of
+                                  * a new parent that let this persistent
+                                  * object go: an orphan at the flush unless it
+                                  * has a parent again (SQLAlchemy's has-parent
+                                  * flag; a persistent parent's collection
+                                  * tells by itself)                          */
     struct flush_note *note;     /* the running flush's notes on it, or NULL  */
     uint32_t seen_gen;           /* the joined load that listed it last       */
     uint32_t populated_gen;      /* the populate_existing run that reloaded it */

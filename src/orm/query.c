@@ -619,7 +619,9 @@ void *cr_session_get_values(cr_session *s, const cr_mapper *m, const cr_value *v
         return NULL;
     cr_instance *in = cr_map_find(s, m, key, cr_key_hash(key, m->npk));
     if (in) {
-        if (in->marked_delete || in->state != CR_INST_PERSISTENT)
+        /* one marked for deletion is still the session's object, as
+         * SQLAlchemy's get gives it */
+        if (in->state != CR_INST_PERSISTENT)
             return NULL;
         if (!in->expired)
             return in->obj;
@@ -628,11 +630,11 @@ void *cr_session_get_values(cr_session *s, const cr_mapper *m, const cr_value *v
             cr_error_clear(&s->err);
         return st ? NULL : in->obj;
     }
-    /* Only new and deleted objects can change whether the row is there:
-     * changed fields are left for the next flush (a get does not scan the
-     * identity map for them). */
+    /* Only new and deleted objects (and orphans of the relationship calls)
+     * can change whether the row is there: changed fields are left for the
+     * next flush (a get does not scan the identity map for them). */
     bool autoflush = s->autoflush;
-    s->autoflush = autoflush && s->unsaved;
+    s->autoflush = autoflush && (s->unsaved || s->rel_changed);
     /* A key names one row at most: the first is the one. */
     cr_param params[9];
     cr_stmt *q = select_by_key(s, m);

@@ -712,9 +712,40 @@ static void note_change(cr_instance *in, cr_instance *t)
  * object (save-update cascade). */
 static cr_status cascade_one(rel_call *c, cr_instance *t)
 {
-    if (!c->s || !(c->r->cascade & CR_CASCADE_SAVE_UPDATE) || t->session)
+    if (c->s && !t->session && (c->r->cascade & CR_CASCADE_SAVE_UPDATE))
+        return cr_rel_cascade_add(c->s, t);
+    /* The other side's cascade, as SQLAlchemy's backref event runs it: an
+     * object in no session linked to one in a session goes in along the
+     * back relationship (post.author = user: user.posts takes the post). */
+    const cr_relationship *back = c->r->back;
+    if (!c->s && t->session && back && (back->cascade & CR_CASCADE_SAVE_UPDATE) &&
+        !back->viewonly)
+        return cr_rel_cascade_add(t->session, c->in);
+    return CR_OK;
+}
+
+/* Linking an object whose DELETE was flushed to an object of a session,
+ * along a relationship whose save-update cascade would reach it, is
+ * refused before anything changes, as SQLAlchemy's cascade refuses it
+ * (session.add of a deleted object): checked both ways. */
+static cr_status refuse_deleted(rel_call *c, cr_instance *t)
+{
+    const cr_relationship *r = c->r, *back = r->back;
+    bool cascades = c->in->session && (r->cascade & CR_CASCADE_SAVE_UPDATE) && !r->viewonly;
+    bool to_t = t && t->state == CR_INST_DELETED && cascades;
+    /* t's cascade runs when t is in a session, or this call puts it there */
+    bool to_in = t && c->in->state == CR_INST_DELETED && (t->session || cascades) && back &&
+                 (back->cascade & CR_CASCADE_SAVE_UPDATE) && !back->viewonly;
+    if (!to_t && !to_in)
         return CR_OK;
-    return cr_rel_cascade_add(c->s, t);
+    cr_buf b;
+    cr_buf_init(&b);
+    cr_describe(to_t ? t : c->in, &b);
+    cr_status st = call_fail(c, CR_ERR_INVALID_REQUEST, "instance '%s' has been deleted (its "
+                             "DELETE was flushed)%s", cr_buf_cstr(&b) ? cr_buf_cstr(&b) : "?",
+                             NULL);
+    cr_buf_free(&b);
+    return st;
 }
 
 /* Make sure the relationship is loaded (cr_load), and before a change (a
@@ -759,6 +790,17 @@ static void collection_changed(rel_call *c, cr_instance *t)
     note_change(c->in, t);
 }
 
+/* A persistent child that parent's collection r lets go of, when that
+ * collection is a new object's (no snapshot to tell it at the flush): the
+ * flush deletes it as an orphan of r unless it has a parent again. */
+static void note_left(const cr_relationship *r, const cr_instance *parent, cr_instance *child)
+{
+    if (r->kind == CR_REL_ONE_TO_MANY && (r->cascade & CR_CASCADE_DELETE_ORPHAN) &&
+        !r->viewonly && child->state == CR_INST_PERSISTENT &&
+        parent->state != CR_INST_PERSISTENT)
+        child->left_parent = r;
+}
+
 /* A pending orphan: a child never flushed that leaves a one-to-many (or a
  * one-to-one from the side without the key) with delete-orphan. SQLAlchemy
  * expunges it there and then (the remove event of unitofwork.py): it has
@@ -801,6 +843,8 @@ cr_status cr_object_append(void *obj, size_t offset, void *child)
     cr_collection *coll = cr_rel_coll(c.in, c.r);
     if (cr_collection_has(coll, child))
         return CR_OK;
+    if ((st = refuse_deleted(&c, t)))
+        return st;
     if (cr_collection_push(coll, child))
         return c.s ? cr_error_oom(&c.s->err) : CR_ERR_NO_MEMORY;
     collection_changed(&c, t);
@@ -835,6 +879,7 @@ cr_status cr_object_remove(void *obj, size_t offset, void *child)
     collection_changed(&c, t);
     cr_rel_back_link(t, c.r, c.in, false);
     orphan_finish(&o);
+    note_left(c.r, c.in, t);
     return CR_OK;
 }
 
@@ -858,6 +903,8 @@ cr_status cr_object_set_related(void *obj, size_t offset, void *target)
         rs->loaded = true;
         return CR_OK;
     }
+    if ((st = refuse_deleted(&c, t)))
+        return st;
     cr_instance *oin = old ? cr_instance_of(old) : NULL;
     /* Orphaned: the old target of a one-to-one, or this object itself when
      * it leaves its parent's collection for none (moved to another parent,
@@ -867,8 +914,11 @@ cr_status cr_object_set_related(void *obj, size_t offset, void *target)
     if ((st = orphan_prepare(!to_one ? c.r : oin && !t ? c.r->back : NULL, to_one ? c.in : oin,
                              &o)))
         return st;
-    if (oin)
+    if (oin) {
         cr_rel_back_link(oin, c.r, c.in, false);
+        if (c.r->back)
+            note_left(c.r->back, oin, c.in);
+    }
     *ref = target;
     rs->loaded = true;
     note_change(c.in, t);
@@ -1102,6 +1152,10 @@ cr_status cr_rel_cascade_add(cr_session *s, cr_instance *in)
     for (size_t i = 0; i < m->nrels; i++) {
         cr_relationship *r = m->rels[i];
         if (!(r->cascade & CR_CASCADE_SAVE_UPDATE) || r->viewonly)
+            continue;
+        /* A collection not loaded (expired) holds what it held before: the
+         * cascade does not follow it, as SQLAlchemy's loads nothing. */
+        if (r->many && !cr_relstate_of(in, i)->loaded)
             continue;
         void **items, *one;
         size_t n = cr_rel_members(in, r, &items, &one);

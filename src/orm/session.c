@@ -380,6 +380,7 @@ static void settle_after_commit(cr_session *s)
         if (in->state == CR_INST_DELETED) {
             in->state = CR_INST_DETACHED;
             in->session = NULL;
+            in->row_deleted = true;
         }
         in->insert_level = in->delete_level = -1;
         if (in->state == CR_INST_PERSISTENT && s->expire_on_commit) {
@@ -396,6 +397,7 @@ static void restore_after_rollback(cr_session *s, int level)
     for (cr_instance *in = s->head; in; in = in->next) {
         if (in->session != s)
             continue;
+        in->left_parent = NULL;
         if (in->insert_level >= level) {
             /* Its INSERT is gone: transient again (SQLAlchemy expunges it). */
             cr_map_remove(s, in);
@@ -547,34 +549,43 @@ static cr_instance *instance_arg(cr_session *s, void *obj, const char *what)
     return in;
 }
 
-cr_status cr_session_add_instance(cr_session *s, cr_instance *in)
+/* InvalidRequestError about an object: fmt's one %s is its description. */
+static cr_status fail_about(cr_session *s, const cr_instance *in, const char *fmt)
 {
-    if (in->session == s)
+    cr_buf b;
+    cr_buf_init(&b);
+    cr_describe(in, &b);
+    cr_status st = cr_session_fail(s, CR_ERR_INVALID_REQUEST, fmt,
+                                   cr_buf_cstr(&b) ? cr_buf_cstr(&b) : in->mapper->name);
+    cr_buf_free(&b);
+    return st;
+}
+
+/* An object whose DELETE was flushed (or committed: detached since),
+ * added again: refused, as SQLAlchemy does; its row is gone. */
+static cr_status flushed_deleted(cr_session *s, cr_instance *in)
+{
+    return fail_about(s, in, "Instance '%s' has been deleted (its DELETE was flushed)");
+}
+
+/* cr_session_add_instance, but for an object whose DELETE was committed
+ * (session.delete of it attaches it: its flush finds no row). */
+static cr_status take_in(cr_session *s, cr_instance *in)
+{
+    if (in->session == s) {
+        if (in->state == CR_INST_PERSISTENT)
+            in->marked_delete = false;   /* added again: not deleted (SQLAlchemy's add) */
         return CR_OK;
-    if (in->session) {
-        cr_buf b;
-        cr_buf_init(&b);
-        cr_describe(in, &b);
-        cr_status st = cr_session_fail(s, CR_ERR_INVALID_REQUEST, "Object '%s' is already "
-                                       "attached to another session",
-                                       cr_buf_cstr(&b) ? cr_buf_cstr(&b) : in->mapper->name);
-        cr_buf_free(&b);
-        return st;
     }
+    if (in->session)
+        return fail_about(s, in, "Object '%s' is already attached to another session");
     if (in->state == CR_INST_DETACHED) {
         cr_value key[64];
         for (size_t k = 0; k < in->mapper->npk; k++)
             key[k] = cr_snap_value(in, in->mapper->pk[k]);
-        if (cr_map_find(s, in->mapper, key, cr_key_hash(key, in->mapper->npk))) {
-            cr_buf b;
-            cr_buf_init(&b);
-            cr_describe(in, &b);
-            cr_status st = cr_session_fail(s, CR_ERR_INVALID_REQUEST, "Can't attach instance "
-                                           "%s; another instance with the same key is already "
-                                           "present in this session", cr_buf_cstr(&b));
-            cr_buf_free(&b);
-            return st;
-        }
+        if (cr_map_find(s, in->mapper, key, cr_key_hash(key, in->mapper->npk)))
+            return fail_about(s, in, "Can't attach instance %s; another instance with the same "
+                              "key is already present in this session");
         if (cr_map_reserve(s, 1))
             return cr_error_oom(&s->err);
         cr_map_insert(s, in);
@@ -592,13 +603,22 @@ cr_status cr_session_add_instance(cr_session *s, cr_instance *in)
     return CR_OK;
 }
 
+cr_status cr_session_add_instance(cr_session *s, cr_instance *in)
+{
+    return in->session != s && in->row_deleted ? flushed_deleted(s, in) : take_in(s, in);
+}
+
 cr_status cr_session_add(cr_session *s, void *obj)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
     cr_error_clear(&s->err);
     cr_instance *in = instance_arg(s, obj, "add");
-    return in ? cr_rel_cascade_add(s, in) : s->err.cls;
+    if (!in)
+        return s->err.cls;
+    if ((in->session == s && in->state == CR_INST_DELETED) || in->row_deleted)
+        return flushed_deleted(s, in);
+    return cr_rel_cascade_add(s, in);
 }
 
 cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n)
@@ -615,6 +635,8 @@ cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n)
             return s->err.cls;
         if (in->session && in->session != s)
             return cr_session_add_instance(s, in);
+        if ((in->session == s && in->state == CR_INST_DELETED) || in->row_deleted)
+            return flushed_deleted(s, in);
     }
     for (size_t i = 0; i < n; i++) {
         cr_status st = cr_rel_cascade_add(s, cr_instance_of(objs[i]));
@@ -661,12 +683,25 @@ cr_status cr_session_delete(cr_session *s, void *obj)
     cr_instance *in = instance_arg(s, obj, "delete");
     if (!in)
         return s->err.cls;
-    if (in->session != s || in->state == CR_INST_DELETED)
-        return not_in_session(s, in, "delete");
-    if (in->state == CR_INST_PENDING) {
-        cr_session_expunge_instance(s, in);
-        return CR_OK;
+    /* A detached object is attached first, as SQLAlchemy's delete does; a
+     * pending one has no row to delete: refused, as there
+     * (cr_session_expunge takes it out). */
+    if (!in->session && in->state == CR_INST_DETACHED) {
+        cr_status st = take_in(s, in);
+        if (st)
+            return st;
     }
+    if (in->session != s || in->state != CR_INST_PERSISTENT)
+        return not_in_session(s, in, "delete");
+    /* An expired object with a delete cascade is loaded first (autoflush,
+     * SELECT), as SQLAlchemy's cascade loads it to find what it reaches. */
+    bool cascades = false;
+    for (size_t i = 0; i < in->mapper->nrels && !cascades; i++)
+        cascades = (in->mapper->rels[i]->cascade & CR_CASCADE_DELETE) &&
+                   !in->mapper->rels[i]->viewonly;
+    cr_status st = cascades && in->expired ? cr_instance_reload(s, in) : CR_OK;
+    if (st)
+        return st;
     in->marked_delete = true;
     s->unsaved = true;
     return cr_rel_cascade_delete(s, in, false);

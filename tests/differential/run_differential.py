@@ -248,37 +248,50 @@ def classify(backend, spec, sa, cr):
     return None
 
 
+def count_and_seed(options, what, count_var, count, seed_var, seed):
+    """How many (count_var, else count_var + "_DEFAULT", else count) and the
+    seed (seed_var, else seed), which --WHAT N and --seed S override."""
+    count = int(os.environ.get(count_var) or os.environ.get(count_var + "_DEFAULT") or count)
+    seed = int(os.environ.get(seed_var) or seed)
+    for i in range(0, len(options) - 1, 2):
+        if options[i] == "--" + what:
+            count = int(options[i + 1])
+        elif options[i] == "--seed":
+            seed = int(options[i + 1])
+    return count, seed
+
+
+def backend_url(backend, tmp):
+    """Crucible's URL of the backend (SQLite: a file in tmp), None for an
+    unknown backend; a server without its URL or DBAPI driver is skipped."""
+    if backend == "sqlite":
+        return "sqlite:///%s/diff.db" % tmp
+    var = {"postgresql": "CRUCIBLE_PG_URL", "mysql": "CRUCIBLE_MYSQL_URL"}.get(backend)
+    if not var:
+        print("unknown backend %r" % backend, file=sys.stderr)
+        return None
+    url = os.environ.get(var, "")
+    if not url:
+        skip("%s is not set: no %s server to test against" % (var, backend))
+    try:
+        __import__("psycopg2" if backend == "postgresql" else "pymysql")
+    except ImportError as e:
+        skip("no DBAPI driver for %s: %s" % (backend, e))
+    return url
+
+
 def main():
     args = sys.argv[1:]
     if len(args) < 2:
         print(__doc__, file=sys.stderr)
         return 2
     backend, binary = args[0], args[1]
-    nq = int(os.environ.get("DIFF_QUERIES") or os.environ.get("DIFF_QUERIES_DEFAULT") or 3000)
-    seed = int(os.environ.get("DIFF_SEED", "8024"))
-    i = 2
-    while i < len(args):
-        if args[i] == "--queries":
-            nq = int(args[i + 1])
-        elif args[i] == "--seed":
-            seed = int(args[i + 1])
-        i += 2
+    nq, seed = count_and_seed(args[2:], "queries", "DIFF_QUERIES", 3000, "DIFF_SEED", 8024)
 
     tmp = tempfile.mkdtemp(prefix="differential.")
-    if backend == "sqlite":
-        url = "sqlite:///%s/diff.db" % tmp
-    else:
-        var = {"postgresql": "CRUCIBLE_PG_URL", "mysql": "CRUCIBLE_MYSQL_URL"}.get(backend)
-        if not var:
-            print("unknown backend %r" % backend, file=sys.stderr)
-            return 2
-        url = os.environ.get(var, "")
-        if not url:
-            skip("%s is not set: no %s server to test against" % (var, backend))
-        try:
-            __import__("psycopg2" if backend == "postgresql" else "pymysql")
-        except ImportError as e:
-            skip("no DBAPI driver for %s: %s" % (backend, e))
+    url = backend_url(backend, tmp)
+    if not url:
+        return 2
 
     if backend == "sqlite":
         sa_side.DECIMALS = 2          # sqlite-numeric-scale

@@ -1,0 +1,292 @@
+"""orm_sqlalchemy.py — the ORM differential test's programs and their SQLAlchemy side.
+
+A program is a list of session calls over three models — users and their
+posts (one-to-many, "all, delete-orphan"), posts and tags (many-to-many) —
+with keys the program gives, from a small range so that they meet: a new
+object with the key of a row (a conflict, or a row switch when that row's
+object is deleted), an object deleted and added again. One call a line:
+
+  new V KIND KEY NAME    V := a new object (KIND user, post or tag)
+  add V | delete V       session.add / session.delete
+  append V W | remove V W  user.posts or post.tags, by the kinds
+  author V W             post.author = user W ("-": None)
+  rename V NAME          the user's or tag's name, the post's title
+  get V KIND KEY         V := session.get(KIND, KEY) (None when absent)
+  query KIND             every object of KIND, by key: its key and name
+  flush | commit | rollback
+
+Each side prints a transcript: per call "ok", "error" (the call failed and
+the session was rolled back), "skip" (a variable that is None), "found" /
+"none" for get, the objects for query; after a commit that succeeded, the
+rows of every table. run_orm_differential.py runs both sides and compares
+the transcripts line by line; orm_crucible.c is Crucible's side.
+
+What the programs leave out, and why (differences of SQLAlchemy's that are
+not Crucible's to copy, named):
+  reuse-after-rollback  After a rollback (a program's, or the one after a
+      call that failed), the variables are forgotten: an object a rollback
+      expunged keeps SQLAlchemy's attribute history of before, and its next
+      flush can DELETE association rows it never inserted (StaleDataError).
+  reuse-after-delete  A variable deleted is not used again, but for an add
+      right after it (which takes the deletion back): what a deleted
+      object's relationships hold once its DELETE is flushed is each
+      library's own (SQLAlchemy loads a many-to-many to delete its rows,
+      Crucible deletes them by the key).
+  moved-pending-child  A post belongs to one user variable of a program:
+      SQLAlchemy cascades at the moment of the call, so a new post moved
+      from a new user to another user takes the first user into the session,
+      and the remove event of the first user's delete-orphan collection then
+      expunges the post; Crucible inserts the post under the user it ends
+      with, and not the user it left.
+  collection-set, pending-child-of-deleted, new-collections-loaded and
+      sqlite-foreign-keys: below and in run_orm_differential.py, where they
+      are normalized.
+"""
+import os
+import random
+import sys
+import warnings
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, event, exc, select, text
+from sqlalchemy.orm import Session, declarative_base, relationship
+
+Base = declarative_base()
+
+# The programs make conflicts on purpose ("New instance ... conflicts with
+# persistent instance", "Object of type <Post> not in session"): SQLAlchemy
+# warns of them, and what follows is in the transcript.
+warnings.filterwarnings("ignore", category=exc.SAWarning)
+
+post_tags = Table("od_post_tags", Base.metadata,
+                  Column("post_id", Integer, ForeignKey("od_posts.id"), primary_key=True,
+                         autoincrement=False),
+                  Column("tag_id", Integer, ForeignKey("od_tags.id"), primary_key=True,
+                         autoincrement=False))
+
+
+class User(Base):
+    __tablename__ = "od_users"
+    id = Column(Integer, primary_key=True, autoincrement=False)
+    name = Column(String(20))
+    posts = relationship("Post", back_populates="author", cascade="all, delete-orphan",
+                         order_by="Post.id")
+
+
+class Post(Base):
+    __tablename__ = "od_posts"
+    id = Column(Integer, primary_key=True, autoincrement=False)
+    title = Column(String(20))
+    user_id = Column(Integer, ForeignKey("od_users.id"))
+    author = relationship("User", back_populates="posts")
+    tags = relationship("Tag", secondary=post_tags, order_by="Tag.id")
+
+
+class Tag(Base):
+    __tablename__ = "od_tags"
+    id = Column(Integer, primary_key=True, autoincrement=False)
+    name = Column(String(20))
+
+
+TRACE = os.environ.get("ORM_DIFF_TRACE") is not None   # each failure's message on stderr
+
+MODELS = {"user": User, "post": Post, "tag": Tag}
+KINDS = list(MODELS)
+NAMES = ["ann", "bob", "cid", "dee"]
+
+
+# ---- the generator ----
+
+def generate(rng, nops=30):
+    """One program: a list of lines."""
+    kinds = []            # the kind of each variable
+    owner = {}            # post variable -> the one user variable it may have
+    dead = set()          # variables deleted (reuse-after-delete)
+    lines = []
+
+    def var(kind=None):
+        cands = [i for i, k in enumerate(kinds)
+                 if (kind is None or k == kind) and i not in dead]
+        return rng.choice(cands) if cands else None
+
+    def new(kind):
+        kinds.append(kind)
+        return "new %d %s %d %s" % (len(kinds) - 1, kind, rng.randint(1, 4), rng.choice(NAMES))
+
+    for _ in range(nops):
+        r = rng.random()
+        if r < 0.16 or len(dead) == len(kinds):
+            lines.append(new(rng.choice(KINDS)))
+        elif r < 0.28:
+            lines.append("add %d" % var())
+        elif r < 0.34:
+            v = var()
+            if v is None:
+                lines.append(new(rng.choice(KINDS)))
+            elif rng.random() < 0.3:
+                lines.append("delete %d" % v)
+                lines.append("add %d" % v)
+            else:
+                lines.append("delete %d" % v)
+                dead.add(v)
+        elif r < 0.50:
+            u, p, t = var("user"), var("post"), var("tag")
+            op = rng.choice(["append", "append", "remove"])
+            if p is not None and u is not None:
+                u = owner.setdefault(p, u)
+            if rng.random() < 0.6 and u is not None and p is not None:
+                lines.append("%s %d %d" % (op, u, p))
+            elif p is not None and t is not None:
+                lines.append("%s %d %d" % (op, p, t))
+            else:
+                lines.append(new(rng.choice(KINDS)))
+        elif r < 0.56:
+            p, u = var("post"), var("user")
+            if p is not None and u is not None:
+                u = owner.setdefault(p, u)
+            if p is None:
+                lines.append(new("post"))
+            else:
+                lines.append("author %d %s" % (p, "-" if u is None or rng.random() < 0.2
+                                               else str(u)))
+        elif r < 0.62:
+            lines.append("rename %d %s" % (var(), rng.choice(NAMES)))
+        elif r < 0.70:
+            kind = rng.choice(KINDS)
+            kinds.append(kind)
+            lines.append("get %d %s %d" % (len(kinds) - 1, kind, rng.randint(1, 4)))
+        elif r < 0.76:
+            lines.append("query %s" % rng.choice(KINDS))
+        elif r < 0.84:
+            lines.append("flush")
+        elif r < 0.95:
+            lines.append("commit")
+        else:
+            lines.append("rollback")
+    lines.append("commit")
+    return lines
+
+
+def generate_all(seed, count):
+    rng = random.Random(seed)
+    return [generate(rng) for _ in range(count)]
+
+
+# ---- the SQLAlchemy side ----
+
+def label(obj):
+    return obj.title if isinstance(obj, Post) else obj.name
+
+
+def dump(conn):
+    """The rows of every table, a line each, in key order."""
+    out = []
+    rows = conn.execute(text("SELECT id, name FROM od_users ORDER BY id")).all()
+    out.append(" ".join(["users"] + ["%d=%s" % (r[0], r[1]) for r in rows]))
+    rows = conn.execute(text("SELECT id, title, user_id FROM od_posts ORDER BY id")).all()
+    out.append(" ".join(["posts"] + ["%d=%s:%s" % (r[0], r[1], "-" if r[2] is None else r[2])
+                                     for r in rows]))
+    rows = conn.execute(text("SELECT id, name FROM od_tags ORDER BY id")).all()
+    out.append(" ".join(["tags"] + ["%d=%s" % (r[0], r[1]) for r in rows]))
+    rows = conn.execute(text("SELECT post_id, tag_id FROM od_post_tags "
+                             "ORDER BY post_id, tag_id")).all()
+    out.append(" ".join(["post_tags"] + ["%d-%d" % (r[0], r[1]) for r in rows]))
+    return out
+
+
+def call(s, vars_, words, out):
+    op = words[0]
+    if op == "new":
+        model = MODELS[words[2]]
+        # new-collections-loaded: a new Crucible object's collections are
+        # loaded, empty (a C struct's are there); SQLAlchemy loads an
+        # untouched collection of a flushed new object when first used, with
+        # its autoflush. The programs' new objects start with them set.
+        obj = model(id=int(words[3]), **({"posts": []} if model is User else
+                                         {"tags": []} if model is Post else {}))
+        if model is Post:
+            obj.title = words[4]
+        else:
+            obj.name = words[4]
+        vars_[int(words[1])] = obj
+        return
+    if op == "get":
+        obj = s.get(MODELS[words[2]], int(words[3]))
+        vars_[int(words[1])] = obj
+        out.append("found" if obj is not None else "none")
+        return
+    if op == "query":
+        objs = s.scalars(select(MODELS[words[1]]).order_by(MODELS[words[1]].id)).all()
+        out.append(" ".join([words[1]] + ["%d=%s" % (o.id, label(o)) for o in objs]))
+        return
+    if op in ("flush", "commit", "rollback"):
+        getattr(s, op)()
+        out.append("ok")
+        if op == "rollback":
+            vars_.clear()   # reuse-after-rollback
+        if op == "commit":
+            out.extend(dump(s.connection()))
+            s.commit()   # the dump's own transaction
+        return
+    objs = [vars_.get(int(w)) if w != "-" else None for w in words[1:]
+            if w.isdigit() or w == "-"]
+    if any(o is None for o in objs[:1]) or (op in ("append", "remove") and objs[1] is None):
+        out.append("skip")
+        return
+    a = objs[0]
+    if op == "add":
+        s.add(a)
+    elif op == "delete":
+        s.delete(a)
+    elif op in ("append", "remove"):
+        coll = a.posts if isinstance(a, User) else a.tags
+        # collection-set: a Crucible collection holds an object once, where
+        # SQLAlchemy's list takes it again (and its flush then inserts the
+        # association row twice); appending a member is a no-op here.
+        if op == "remove" or objs[1] not in coll:
+            getattr(coll, op)(objs[1])
+    elif op == "author":
+        a.author = objs[1]
+    elif op == "rename":
+        if isinstance(a, Post):
+            a.title = words[2]
+        else:
+            a.name = words[2]
+    out.append("ok")
+
+
+def pending_children_of_deleted(session, flush_context, instances):
+    """pending-child-of-deleted: a new post in the posts of a user being
+    deleted is taken out of the session by Crucible (the delete cascade has
+    no row to delete; its INSERT would refer to the deleted row), where
+    SQLAlchemy inserts it, with the user's key (IntegrityError on a backend
+    that checks foreign keys). Done here as Crucible does, before each
+    flush."""
+    for obj in list(session.deleted):
+        if isinstance(obj, User) and "posts" in obj.__dict__:
+            for post in list(obj.posts):
+                if post in session.new:
+                    session.expunge(post)
+
+
+def run(engine, program):
+    """The transcript of one program, run on fresh tables."""
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    out = []
+    vars_ = {}
+    with Session(engine) as s:
+        event.listen(s, "before_flush", pending_children_of_deleted)
+        for line in program:
+            words = line.split()
+            n = len(out)
+            try:
+                call(s, vars_, words, out)
+            except Exception as e:   # noqa: BLE001 — any failure of the call
+                if TRACE:
+                    print("sqlalchemy: %s: %s: %s" % (line, type(e).__name__, e),
+                          file=sys.stderr)
+                del out[n:]
+                out.append("error")
+                s.rollback()
+                vars_.clear()   # reuse-after-rollback
+    return out
