@@ -686,6 +686,39 @@ static void test_populate_existing_related(void **state)
     harness_session_free(s);
 }
 
+/* ---- cascades of the other side, orphans of a new parent ---- */
+
+/* As SQLAlchemy's backref events cascade: a new post given a user of the
+ * session as its author comes into the session; a persistent post that a
+ * new user's collection takes and lets go of is an orphan, deleted at the
+ * flush; one of a deleted post refused before anything changes. */
+static void test_cascade_from_other_side(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s);
+    CPost *p = post("p");
+    S_OK(s, cr_set_related(p, author, ann));
+    assert_int_equal(cr_object_state_of(p), CR_STATE_PENDING);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 3);
+    CUser *neu = user("neu");
+    S_OK(s, cr_append(neu, posts, p));     /* from ann to neu (cascade: neu pending) */
+    assert_int_equal(cr_object_state_of(neu), CR_STATE_PENDING);
+    S_OK(s, cr_remove(neu, posts, p));     /* and out: an orphan */
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(cr_object_state_of(p), CR_STATE_DETACHED);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title = 'p'"), 0);
+    CPost *a1 = ann->posts.items[0];
+    S_OK(s, cr_session_delete(s, a1));
+    S_OK(s, cr_session_flush(s));
+    assert_int_equal(cr_append(neu, posts, a1), CR_ERR_INVALID_REQUEST);
+    assert_int_equal(cr_set_related(a1, author, neu), CR_ERR_INVALID_REQUEST);
+    assert_true(a1->author != neu);
+    S_OK(s, cr_session_commit(s));
+    harness_session_free(s);
+}
+
 /* ---- row switch ---- */
 
 /* A user deleted and a new one of her key added in one flush: her row is
@@ -1185,6 +1218,7 @@ int main(int argc, char **argv)
         T(test_merge_drops_pending),
         T(test_merge_fails_whole),
         T(test_populate_existing_related),
+        T(test_cascade_from_other_side),
         T(test_row_switch),
         T(test_plan_leaves_orphans),
         T(test_post_update_two_tables),
