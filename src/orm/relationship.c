@@ -790,14 +790,15 @@ static void collection_changed(rel_call *c, cr_instance *t)
     note_change(c->in, t);
 }
 
-/* A persistent child that parent's collection r lets go of, when that
- * collection is a new object's (no snapshot to tell it at the flush): the
- * flush deletes it as an orphan of r unless it has a parent again. */
+/* A persistent child that parent's collection r lets go of, when no
+ * snapshot of that collection tells it at the flush (a new parent's, or
+ * one not loaded): the flush deletes it as an orphan of r unless it has a
+ * parent again. */
 static void note_left(const cr_relationship *r, const cr_instance *parent, cr_instance *child)
 {
     if (r->kind == CR_REL_ONE_TO_MANY && (r->cascade & CR_CASCADE_DELETE_ORPHAN) &&
         !r->viewonly && child->state == CR_INST_PERSISTENT &&
-        parent->state != CR_INST_PERSISTENT)
+        (parent->state != CR_INST_PERSISTENT || !cr_relstate_of(parent, r->index)->loaded))
         child->left_parent = r;
 }
 

@@ -709,6 +709,14 @@ static void test_cascade_from_other_side(void **state)
     S_OK(s, cr_session_commit(s));
     assert_int_equal(cr_object_state_of(p), CR_STATE_DETACHED);
     assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title = 'p'"), 0);
+    /* let go by a user whose posts are not loaded (expired): an orphan too */
+    CPost *a2 = ann->posts.items[1];
+    S_OK(s, cr_session_expire(s, ann));
+    assert_false(cr_is_loaded(ann, posts));
+    S_OK(s, cr_set_related(a2, author, NULL));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title = 'a2'"), 0);
+    S_OK(s, cr_load(ann, posts));
     CPost *a1 = ann->posts.items[0];
     S_OK(s, cr_session_delete(s, a1));
     S_OK(s, cr_session_flush(s));
