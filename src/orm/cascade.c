@@ -341,8 +341,7 @@ static void restore_was(cr_instance *in, const rel_was *w)
 static cr_status note_orphan(merge_ctx *c, cr_instance *dest, const cr_relationship *r,
                              cr_instance *t)
 {
-    if (!t || t->session != c->s || t->state != CR_INST_PENDING ||
-        r->kind != CR_REL_ONE_TO_MANY || !(r->cascade & CR_CASCADE_DELETE_ORPHAN) || r->viewonly)
+    if (!t || t->session != c->s || t->state != CR_INST_PENDING || !cr_rel_deletes_orphans(r))
         return CR_OK;
     if (c->norphans == c->caporphans) {
         size_t cap = c->caporphans ? 2 * c->caporphans : 4;

@@ -1405,15 +1405,18 @@ static char *plan_text(const flush_plan *p)
 }
 
 /* The objects the plan marked deleted as orphans: unmarked (undo), as they
- * were before it, or left deleted. */
+ * were before it, or left deleted, the parents they left forgotten then. */
 static void end_orphans(cr_session *s, bool undo)
 {
-    for (cr_instance *in = s->head; in; in = in->next)
+    for (cr_instance *in = s->head; in; in = in->next) {
         if (in->orphaned) {
             in->orphaned = false;
             if (undo)
                 in->marked_delete = false;
         }
+        if (!undo)
+            in->left_parent = NULL;
+    }
 }
 
 char *cr_flush_describe(cr_session *s)
@@ -1880,13 +1883,10 @@ cr_status cr_flush(cr_session *s)
     }
     bool rels = p.rels;
     plan_free(&p);
-    if (rels)
+    if (rels)   /* left_parent counts only with a relationship back to the parent */
         end_orphans(s, st != CR_OK);
-    if (!st) {
+    if (!st)
         s->unsaved = s->rel_changed = false;
-        for (cr_instance *in = s->head; in; in = in->next)
-            in->left_parent = NULL;
-    }
     if (st) {
         /* The transaction is rolled back; objects keep the state they had
          * before the flush, and the session waits for cr_session_rollback. */

@@ -296,6 +296,9 @@ cr_status cr_rel_back_link(cr_instance *other, const cr_relationship *r, cr_inst
 /* Load relationship r of the object now, as cr_load does. */
 cr_status cr_rel_load(cr_session *s, cr_instance *in, cr_relationship *r);
 /* The members of a ONE or MANY relationship as an array (a ONE: 0 or 1). */
+/* Whether r's parent deletes the children it lets go of (a one-to-many
+ * with delete-orphan, not viewonly). */
+bool cr_rel_deletes_orphans(const cr_relationship *r);
 size_t cr_rel_members(const cr_instance *in, const cr_relationship *r, void ***items,
                       void **one);
 /* Mark relationships of an object loaded and take their snapshot (a new

@@ -466,6 +466,11 @@ cr_collection *cr_rel_coll(const cr_instance *in, const cr_relationship *r)
     return (cr_collection *)((char *)in->obj + r->offset);
 }
 
+bool cr_rel_deletes_orphans(const cr_relationship *r)
+{
+    return r->kind == CR_REL_ONE_TO_MANY && (r->cascade & CR_CASCADE_DELETE_ORPHAN) && !r->viewonly;
+}
+
 size_t cr_rel_members(const cr_instance *in, const cr_relationship *r, void ***items, void **one)
 {
     if (r->many) {
@@ -796,8 +801,7 @@ static void collection_changed(rel_call *c, cr_instance *t)
  * parent again. */
 static void note_left(const cr_relationship *r, const cr_instance *parent, cr_instance *child)
 {
-    if (r->kind == CR_REL_ONE_TO_MANY && (r->cascade & CR_CASCADE_DELETE_ORPHAN) &&
-        !r->viewonly && child->state == CR_INST_PERSISTENT &&
+    if (cr_rel_deletes_orphans(r) && child->state == CR_INST_PERSISTENT &&
         (parent->state != CR_INST_PERSISTENT || !cr_relstate_of(parent, r->index)->loaded))
         child->left_parent = r;
 }
@@ -820,8 +824,7 @@ typedef struct orphan_out {
 static cr_status orphan_prepare(const cr_relationship *r, cr_instance *t, orphan_out *o)
 {
     memset(o, 0, sizeof *o);
-    if (!r || !t || !t->session || t->state != CR_INST_PENDING || r->kind != CR_REL_ONE_TO_MANY ||
-        !(r->cascade & CR_CASCADE_DELETE_ORPHAN) || r->viewonly)
+    if (!r || !t || !t->session || t->state != CR_INST_PENDING || !cr_rel_deletes_orphans(r))
         return CR_OK;
     o->s = t->session;   /* the child's: the parent may be in no session */
     return cr_cascade_expunge_list(o->s, t, &o->list, &o->n);

@@ -608,6 +608,15 @@ cr_status cr_session_add_instance(cr_session *s, cr_instance *in)
     return in->session != s && in->row_deleted ? flushed_deleted(s, in) : take_in(s, in);
 }
 
+/* What cr_session_add refuses, of the objects it is given: one whose
+ * DELETE was flushed, or committed. */
+static cr_status refuse_deleted(cr_session *s, cr_instance *in)
+{
+    if ((in->session == s && in->state == CR_INST_DELETED) || in->row_deleted)
+        return flushed_deleted(s, in);
+    return CR_OK;
+}
+
 cr_status cr_session_add(cr_session *s, void *obj)
 {
     if (!s)
@@ -616,9 +625,8 @@ cr_status cr_session_add(cr_session *s, void *obj)
     cr_instance *in = instance_arg(s, obj, "add");
     if (!in)
         return s->err.cls;
-    if ((in->session == s && in->state == CR_INST_DELETED) || in->row_deleted)
-        return flushed_deleted(s, in);
-    return cr_rel_cascade_add(s, in);
+    cr_status st = refuse_deleted(s, in);
+    return st ? st : cr_rel_cascade_add(s, in);
 }
 
 cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n)
@@ -635,8 +643,9 @@ cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n)
             return s->err.cls;
         if (in->session && in->session != s)
             return cr_session_add_instance(s, in);
-        if ((in->session == s && in->state == CR_INST_DELETED) || in->row_deleted)
-            return flushed_deleted(s, in);
+        cr_status st = refuse_deleted(s, in);
+        if (st)
+            return st;
     }
     for (size_t i = 0; i < n; i++) {
         cr_status st = cr_rel_cascade_add(s, cr_instance_of(objs[i]));
