@@ -541,7 +541,11 @@ CR_API cr_status cr_conn_begin(cr_conn *conn);
 /* Commit the transaction in progress; a no-op when there is none. Open
  * savepoints are committed with it. */
 CR_API cr_status cr_conn_commit(cr_conn *conn);
-/* Roll back the transaction in progress; a no-op when there is none. */
+/* Roll back the transaction in progress; a no-op when there is none. After
+ * the connection to the server was lost (cr_error_is_disconnect), the server
+ * has rolled the transaction back already: the rollback ends it here and
+ * succeeds, as it does for a savepoint (cr_conn_rollback_savepoint), so that
+ * "on error, roll back" keeps the error that mattered. */
 CR_API cr_status cr_conn_rollback(cr_conn *conn);
 /* Whether a transaction is in progress. */
 CR_API bool cr_conn_in_transaction(const cr_conn *conn);

@@ -303,7 +303,9 @@ CR_API cr_status cr_session_commit(cr_session *s);
 /* Roll the transaction back: objects added since it began become transient
  * again (still owned by the session until freed or re-added), deleted ones
  * persistent, and every persistent object is expired. Clears a pending
- * rollback. */
+ * rollback. After a call failed because the connection was lost
+ * (cr_error_is_disconnect), the rollback succeeds as well (the server rolled
+ * back already) and the session's next call works on a new connection. */
 CR_API cr_status cr_session_rollback(cr_session *s);
 /* Roll back what is open, give the connection back and detach every object
  * (they stay readable, freed by cr_session_free). The session may be used

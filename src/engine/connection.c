@@ -116,11 +116,16 @@ static cr_status end_tx(cr_conn *c, const char *sql)
     cr_status st = check_conn(c);
     if (st || !c->in_tx)
         return st;
-    if (c->pc->broken && strcmp(sql, "COMMIT") == 0) {
-        /* Lost earlier in this transaction: the server has rolled it back,
-         * and a COMMIT sent now could only add doubt. */
+    if (c->pc->broken) {
+        /* Lost earlier in this transaction: the server has rolled it back.
+         * A ROLLBACK has nothing left to do (and succeeds, as SQLAlchemy's
+         * of an invalidated connection does, so that rolling back after an
+         * error reports that error, not one of its own); a COMMIT sent now
+         * could only add doubt. */
         c->in_tx = false;
         c->sp_depth = 0;
+        if (strcmp(sql, "ROLLBACK") == 0)
+            return CR_OK;
         cr_error_set(&c->err, CR_ERR_OPERATIONAL,
                      "cannot commit: the connection to the database was lost earlier in this "
                      "transaction, which the server has rolled back (nothing of it was "
@@ -176,6 +181,11 @@ static cr_status end_savepoint(cr_conn *c, const char *verb)
         return st;
     if (c->sp_depth == 0)
         return cr_error_set(&c->err, CR_ERR_INVALID_REQUEST, "no savepoint is open");
+    /* Lost: the server has rolled back the savepoint with the rest. */
+    if (c->pc->broken && strcmp(verb, "ROLLBACK TO SAVEPOINT") == 0) {
+        c->sp_depth--;
+        return CR_OK;
+    }
     st = savepoint_op(c, verb, c->sp_depth);
     if (st == CR_OK)
         c->sp_depth--;

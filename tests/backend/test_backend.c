@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static cr_result *execute_ok(cr_conn *c, const char *sql, const cr_param *params)
 {
@@ -1048,6 +1049,57 @@ static void test_sqlite_memory_shared(void **state)
     cr_engine_free(e);
 }
 
+/* A server that sends a notice while a connection starts (here a WARNING for
+ * a database setting it cannot apply; a session killed while it starts sends
+ * its FATAL the same way) is heard by nobody: libpq's default would print it
+ * on stderr, and the library never prints. */
+static void test_startup_notice_silent(void **state)
+{
+    (void)state;
+    char url[1024];
+    harness_scratch_database("crucible_scratch_notice", url, sizeof url);
+    cr_engine *e = cr_create_engine(backend_url,
+                                    &(cr_engine_options){.isolation_level = "AUTOCOMMIT"}, NULL);
+    assert_non_null(e);
+    cr_conn *c = connect_ok(e);
+    exec_ok(c, "ALTER DATABASE crucible_scratch_notice "
+               "SET default_text_search_config = 'cr_no_such_config'");
+    cr_conn_close(c);
+    cr_engine_free(e);
+
+    /* stderr into a file while the connection starts and runs a query. */
+    FILE *out = tmpfile();
+    assert_non_null(out);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0);
+    assert_true(dup2(fileno(out), 2) == 2);
+    e = cr_create_engine(url, NULL, NULL);
+    cr_error *err = NULL;
+    c = e ? cr_engine_connect(e, &err) : NULL;
+    cr_status st = c ? cr_conn_exec(c, "SELECT 1", NULL) : CR_ERR_OPERATIONAL;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+
+    char printed[512] = "";
+    rewind(out);
+    size_t n = fread(printed, 1, sizeof printed - 1, out);
+    printed[n] = '\0';
+    fclose(out);
+    if (!c)
+        print_error("connect: %s\n", cr_error_message(err));
+    cr_error_free(err);
+    assert_non_null(c);
+    assert_int_equal(st, CR_OK);
+    cr_conn_close(c);
+    cr_engine_free(e);
+    harness_scratch_database("crucible_scratch_notice", NULL, 0);
+    if (n)
+        print_error("printed on stderr while connecting: %s\n", printed);
+    assert_int_equal(n, 0);
+}
+
 int main(int argc, char **argv)
 {
     harness_init(argc, argv);
@@ -1074,6 +1126,9 @@ int main(int argc, char **argv)
     const struct CMUnitTest server_tests[] = {
         cmocka_unit_test(test_multi_host),
     };
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test(test_startup_notice_silent),
+    };
     const struct CMUnitTest sqlite_tests[] = {
         cmocka_unit_test(test_sqlite_storage_format),
         cmocka_unit_test(test_sqlite_memory_shared),
@@ -1081,6 +1136,8 @@ int main(int argc, char **argv)
     int failed = HARNESS_RUN("backend", NULL, tests, NULL);
     if (!is_sqlite())
         failed += HARNESS_RUN("backend", "server", server_tests, NULL);
+    if (is_pg())
+        failed += HARNESS_RUN("backend", "only", pg_tests, NULL);
     if (is_sqlite())
         failed += HARNESS_RUN("backend", "only", sqlite_tests, NULL);
     harness_cleanup();

@@ -628,6 +628,67 @@ static void test_connect_failure_not_waited(void **state)
     cr_engine_free(e);
 }
 
+/* A host that takes the TCP connection and never answers (a listening
+ * socket nobody accepts on): with connect_timeout, PostgreSQL's connect
+ * leaves it after that many seconds for the next host of the URL, and with
+ * no next host fails with "timeout expired". Crucible drives libpq's connect
+ * itself (to silence the server's startup notices), so this is its own. */
+static void test_silent_host_timeout(void **state)
+{
+    (void)state;
+    if (!is_pg())
+        skip();
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    int silent = ntohs(a.sin_port);
+
+    const char *at = strrchr(backend_url, '@');
+    assert_non_null(at);
+    const char *path = strchr(at, '/');
+    assert_non_null(path);
+    char url[1024];
+    snprintf(url, sizeof url, "%.*s@127.0.0.1:%d,%s%sconnect_timeout=2",
+             (int)(at - backend_url), backend_url, silent, at + 1,
+             strchr(at, '?') ? "&" : "?");
+    cr_engine *e = cr_create_engine(url, NULL, NULL);
+    assert_non_null(e);
+    cr_error *err = NULL;
+    double t0 = harness_now();
+    cr_conn *c = cr_engine_connect(e, &err);
+    double took = harness_now() - t0;
+    print_message("silent first host: connected after %.2f s\n", took);
+    if (!c)
+        print_error("%s\n", cr_error_message(err));
+    assert_non_null(c);
+    assert_true(took >= 1.9 && took < 6);
+    assert_int_equal(scalar_int(c, "SELECT 1"), 1);
+    cr_conn_close(c);
+    cr_engine_free(e);
+
+    /* The silent host alone. */
+    snprintf(url, sizeof url, "%.*s@127.0.0.1:%d%.*s%sconnect_timeout=2",
+             (int)(at - backend_url), backend_url, silent, (int)strcspn(path, "?"), path,
+             "?");
+    e = cr_create_engine(url, NULL, NULL);
+    assert_non_null(e);
+    t0 = harness_now();
+    c = cr_engine_connect(e, &err);
+    took = harness_now() - t0;
+    print_message("silent host alone: %s after %.2f s\n", cr_error_message(err), took);
+    assert_null(c);
+    assert_int_equal(cr_error_class(err), CR_ERR_OPERATIONAL);
+    assert_non_null(strstr(cr_error_message(err), "timeout expired"));
+    assert_true(took >= 1.9 && took < 6);
+    cr_error_free(err);
+    cr_engine_free(e);
+    close(fd);
+}
+
 /* ---- PostgreSQL: the primary killed, the standby promoted ---------------------- */
 
 static void pg_on_first(cr_engine *e, cr_conn *c)
@@ -669,6 +730,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest node_tests[] = {
         cmocka_unit_test(test_node_lost),
         cmocka_unit_test(test_connect_failure_not_waited),
+        cmocka_unit_test(test_silent_host_timeout),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test(test_promotion),

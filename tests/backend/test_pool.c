@@ -1242,11 +1242,24 @@ static void test_killed_session(void **state)
     exec_ok(x, "INSERT INTO cr_pool_kill (id) VALUES (3)");
     ASSERT_OK(cr_conn_commit(x), cr_conn_error(x));
     exec_ok(x, "INSERT INTO cr_pool_kill (id) VALUES (4)");
+    ASSERT_OK(cr_conn_begin_nested(x), cr_conn_error(x));
     exec_ok(x, "INSERT INTO cr_pool_kill (id) VALUES (5)");
     assert_true(cr_conn_in_transaction(x));
 
     kill_session(admin, pid);
     expect_disconnect(x, "INSERT INTO cr_pool_kill (id) VALUES (6)");
+    /* The server rolled the transaction back when it lost the connection:
+     * a rollback now ends it here too, and succeeds (SQLAlchemy's rollback
+     * of an invalidated connection), so the usual "on error, roll back"
+     * does not replace the disconnect with an error of its own. A savepoint
+     * is rolled back the same way. */
+    assert_int_equal(cr_conn_savepoint_depth(x), 1);
+    ASSERT_OK(cr_conn_rollback_savepoint(x), cr_conn_error(x));
+    assert_int_equal(cr_conn_savepoint_depth(x), 0);
+    assert_true(cr_conn_in_transaction(x));
+    ASSERT_OK(cr_conn_rollback(x), cr_conn_error(x));
+    assert_false(cr_conn_in_transaction(x));
+    assert_null(cr_conn_error(x));
     checkin(x);
     cr_pool_status ps = pool_status(e);
     assert_int_equal(ps.checked_out, 0);
@@ -1267,6 +1280,103 @@ static void test_killed_session(void **state)
     engine_done(e);
 
     drop_table(admin, "cr_pool_kill");
+    checkin(admin);
+    engine_done(ae);
+}
+
+/* ---- 9a. a session whose connection is killed ------------------------------------------------------ */
+
+#define KILLED_FIELDS(F) F(id, INTEGER, .primary_key = true) F(name, STRING(20))
+CR_MODEL(Killed, "cr_pool_killed", KILLED_FIELDS)
+
+/* The server's id of the connection the session works on (it begins the
+ * session's transaction, as any statement does). */
+static int64_t session_server_id(cr_session *s)
+{
+    cr_conn *c = cr_session_connection(s);
+    assert_non_null(c);
+    return scalar_int(c, is_pg() ? "SELECT pg_backend_pid()" : "SELECT CONNECTION_ID()");
+}
+
+static void expect_session_disconnect(cr_session *s, cr_status st)
+{
+    const cr_error *err = cr_session_error(s);
+    print_message("after the disconnect: %s: %s\n", cr_status_name(st), cr_error_message(err));
+    assert_int_equal(st, CR_ERR_OPERATIONAL);
+    assert_true(cr_error_is_disconnect(err));
+}
+
+static Killed *killed_new(int64_t id, const char *name)
+{
+    Killed *k = cr_new(Killed);
+    assert_non_null(k);
+    k->id = id;
+    assert_int_equal(cr_object_set_text(k, offsetof(Killed, name), name), CR_OK);
+    return k;
+}
+
+/* The ORM over a connection the server kills: the failing call reports the
+ * disconnect, cr_session_rollback then succeeds (the server has rolled back
+ * already) and restores the session as for any rollback, and the session
+ * carries on with a new connection; what was committed is all there. */
+static void test_session_killed(void **state)
+{
+    (void)state;
+    cr_engine *ae = admin_engine();
+    cr_conn *admin = checkout(ae);
+    cr_metadata *md = cr_metadata_new(NULL);
+    assert_non_null(md);
+    ASSERT_OK(Killed_define(md), cr_metadata_error(md));
+    cr_engine *e = engine(NULL);
+    assert_int_equal(cr_metadata_drop_all_engine(md, e, true, NULL), CR_OK);
+    assert_int_equal(cr_metadata_create_all_engine(md, e, true, NULL), CR_OK);
+    cr_session *s = cr_session_new(e, NULL);
+    assert_non_null(s);
+    Killed *a = killed_new(1, "a");
+    ASSERT_OK(cr_session_add(s, a), cr_session_error(s));
+    ASSERT_OK(cr_session_commit(s), cr_session_error(s));
+
+    /* Killed after a flush: the commit fails, the rollback takes the
+     * flushed object out of the session again (it was new in it). */
+    Killed *b = killed_new(2, "b");
+    ASSERT_OK(cr_session_add(s, b), cr_session_error(s));
+    ASSERT_OK(cr_session_flush(s), cr_session_error(s));
+    assert_int_equal(cr_object_state_of(b), CR_STATE_PERSISTENT);
+    kill_session(admin, session_server_id(s));
+    expect_session_disconnect(s, cr_session_commit(s));
+    ASSERT_OK(cr_session_rollback(s), cr_session_error(s));
+    assert_int_equal(cr_object_state_of(b), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_object_state_of(a), CR_STATE_PERSISTENT);
+    ASSERT_OK(cr_session_add(s, b), cr_session_error(s));
+    ASSERT_OK(cr_session_commit(s), cr_session_error(s));
+
+    /* Killed before a query: the query fails, the rollback succeeds, the
+     * same query then runs on a new connection. */
+    kill_session(admin, session_server_id(s));
+    cr_objects *all = cr_session_all(s, cr_session_query(s, Killed));
+    expect_session_disconnect(s, all ? CR_OK : cr_error_class(cr_session_error(s)));
+    ASSERT_OK(cr_session_rollback(s), cr_session_error(s));
+    all = cr_session_all(s, cr_session_query(s, Killed));
+    assert_non_null(all);
+    assert_int_equal(all->count, 2);
+    cr_objects_free(all);
+
+    /* Killed before the flush of a change: the commit fails, the rollback
+     * expires the object, which reloads the committed name. */
+    a->name[0] = 'A';
+    kill_session(admin, session_server_id(s));
+    expect_session_disconnect(s, cr_session_commit(s));
+    ASSERT_OK(cr_session_rollback(s), cr_session_error(s));
+    ASSERT_OK(cr_session_refresh(s, a), cr_session_error(s));
+    assert_string_equal(a->name, "a");
+    ASSERT_OK(cr_session_commit(s), cr_session_error(s));
+
+    assert_int_equal(scalar_int(admin, "SELECT COUNT(*) FROM cr_pool_killed"), 2);
+    ASSERT_OK(cr_conn_commit(admin), cr_conn_error(admin));
+    cr_session_free(s);
+    assert_int_equal(cr_metadata_drop_all_engine(md, e, true, NULL), CR_OK);
+    cr_metadata_free(md);
+    engine_done(e);
     checkin(admin);
     engine_done(ae);
 }
@@ -1928,6 +2038,7 @@ int main(int argc, char **argv)
     };
     const struct CMUnitTest server_tests[] = {
         cmocka_unit_test_teardown(test_killed_session, teardown),
+        cmocka_unit_test_teardown(test_session_killed, teardown),
         cmocka_unit_test_teardown(test_lost_connection_retry, teardown),
         cmocka_unit_test_teardown(test_idle_dropped_by_server, teardown),
         cmocka_unit_test_teardown(test_server_restart, teardown),

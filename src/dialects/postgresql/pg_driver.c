@@ -3,9 +3,11 @@
 
 #include <libpq-fe.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +277,197 @@ static cr_status host_lists(const cr_url *url, cr_buf *hosts, cr_buf *ports, cr_
     return hosts->oom || ports->oom ? cr_error_oom(err) : CR_OK;
 }
 
+/* ---- connecting: libpq's blocking connect, with the notices silenced from the start ---- */
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* libpq's connect_timeout as libpq reads it (the URL, PGCONNECT_TIMEOUT, a
+ * service file): whole seconds for each host, at least 2; 0 for none. */
+static cr_status connect_timeout_of(PGconn *pg, int *out, cr_error *err)
+{
+    *out = 0;
+    PQconninfoOption *opts = PQconninfo(pg);
+    if (!opts)
+        return cr_error_oom(err);
+    cr_status st = CR_OK;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (strcmp(o->keyword, "connect_timeout") != 0 || !o->val || !*o->val)
+            continue;
+        char *end;
+        errno = 0;
+        long v = strtol(o->val, &end, 10);
+        while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+            end++;
+        if (end == o->val || *end || errno || v > INT_MAX || v < INT_MIN)
+            st = cr_error_set(err, CR_ERR_ARGUMENT,
+                              "invalid integer value \"%s\" for connection option "
+                              "\"connect_timeout\"", o->val);
+        else
+            *out = v <= 0 ? 0 : v < 2 ? 2 : (int)v;
+    }
+    PQconninfoFree(opts);
+    return st;
+}
+
+/* Whether the connection has moved on to another host or address since
+ * *seen (noted there then): connect_timeout runs afresh for each. */
+static bool moved_on(PGconn *pg, char *seen, size_t size)
+{
+    char now[1024];
+    const char *h = PQhost(pg), *p = PQport(pg), *a = PQhostaddr(pg);
+    snprintf(now, sizeof now, "%s\n%s\n%s", h ? h : "", p ? p : "", a ? a : "");
+    if (strcmp(now, seen) == 0)
+        return false;
+    snprintf(seen, size, "%s", now);
+    return true;
+}
+
+/* Drive a connection that PQconnectStartParams began to its end, as
+ * PQconnectdbParams would. False when the host it is at gave no answer
+ * within timeout seconds (0: no limit); pg is then still in progress. */
+static bool finish_connect(PGconn *pg, int timeout)
+{
+    PostgresPollingStatusType flag = PGRES_POLLING_WRITING;
+    char seen[1024] = "";
+    double deadline = 0;
+    while (flag == PGRES_POLLING_READING || flag == PGRES_POLLING_WRITING) {
+        int ms = -1;
+        if (timeout) {
+            if (moved_on(pg, seen, sizeof seen))
+                deadline = mono_now() + timeout;
+            double left = deadline - mono_now();
+            if (left <= 0)
+                return false;
+            ms = (int)(left * 1000) + 1;
+        }
+        struct pollfd w = {.fd = PQsocket(pg),
+                           .events = flag == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        int r = poll(&w, 1, ms);
+        if (r == 0 || (r < 0 && errno == EINTR))
+            continue;
+        flag = PQconnectPoll(pg);   /* a failed poll() shows there as well */
+    }
+    return true;
+}
+
+/* Entry i of a comma-separated list of libpq's, and its length. */
+static const char *list_entry(const char *list, size_t i, size_t *len)
+{
+    for (; i > 0 && list; i--) {
+        list = strchr(list, ',');
+        if (list)
+            list++;
+    }
+    if (!list)
+        return NULL;
+    const char *end = strchr(list, ',');
+    *len = end ? (size_t)(end - list) : strlen(list);
+    return list;
+}
+
+/* The entry of the host list (from first on) that pg is trying now. */
+static size_t host_at(PGconn *pg, const char *hosts, const char *ports, size_t first)
+{
+    const char *h = PQhost(pg), *p = PQport(pg);
+    size_t hl, pl;
+    const char *he;
+    for (size_t i = first; (he = list_entry(hosts, i, &hl)) != NULL; i++) {
+        const char *pe = ports ? list_entry(ports, i, &pl) : NULL;
+        bool host_ok = hl == 0 || (h && strlen(h) == hl && strncmp(h, he, hl) == 0);
+        bool port_ok = !pe || pl == 0 || (p && strlen(p) == pl && strncmp(p, pe, pl) == 0);
+        if (host_ok && port_ok)
+            return i;
+    }
+    return first;
+}
+
+/* Connect as PQconnectdbParams(keys, vals) does, but with the notice
+ * processor set before the first byte is read: libpq's default prints on
+ * stderr the notices a server sends while a connection starts (a WARNING for
+ * a setting it cannot apply, the FATAL of a session killed as it starts).
+ * A host that gives no answer within connect_timeout is left for the hosts
+ * after it in the list, as libpq does. */
+static cr_status connect_hosts(const char **keys, const char **vals, PGconn **out,
+                               cr_error *err)
+{
+    int ih = -1, ip = -1;
+    for (int i = 0; keys[i]; i++) {
+        if (strcmp(keys[i], "host") == 0)
+            ih = i;
+        else if (strcmp(keys[i], "port") == 0)
+            ip = i;
+    }
+    const char *hosts = ih >= 0 ? vals[ih] : NULL, *ports = ip >= 0 ? vals[ip] : NULL;
+    cr_buf sub_hosts, sub_ports, lost;
+    cr_buf_init(&sub_hosts);
+    cr_buf_init(&sub_ports);
+    cr_buf_init(&lost);
+    cr_status st = CR_OK;
+    size_t first = 0;
+    for (;;) {
+        PGconn *pg = PQconnectStartParams(keys, vals, 0);
+        if (!pg) {
+            st = cr_error_oom(err);
+            break;
+        }
+        PQsetNoticeProcessor(pg, silent_notice, NULL);   /* the library never prints */
+        int timeout = 0;
+        if (PQstatus(pg) != CONNECTION_BAD && (st = connect_timeout_of(pg, &timeout, err))) {
+            PQfinish(pg);
+            break;
+        }
+        if (PQstatus(pg) != CONNECTION_BAD && !finish_connect(pg, timeout)) {
+            size_t at = hosts ? host_at(pg, hosts, ports, first) : 0, len;
+            const char *h = PQhost(pg), *p = PQport(pg);
+            cr_buf_printf(&lost, "connection to server at \"%s\", port %s failed: timeout "
+                          "expired\n", h ? h : "", p ? p : "");
+            PQfinish(pg);
+            if (!hosts || !list_entry(hosts, at + 1, &len)) {
+                st = lost.oom ? cr_error_oom(err)
+                              : cr_error_set_db(err, CR_ERR_OPERATIONAL, NULL, 0,
+                                                cr_buf_cstr(&lost));
+                err->disconnect = false;
+                break;
+            }
+            /* Again, with the hosts after it. */
+            first = at + 1;
+            cr_buf_clear(&sub_hosts);
+            cr_buf_puts(&sub_hosts, list_entry(hosts, first, &len));
+            vals[ih] = cr_buf_cstr(&sub_hosts);
+            if (ports && list_entry(ports, first, &len)) {
+                cr_buf_clear(&sub_ports);
+                cr_buf_puts(&sub_ports, list_entry(ports, first, &len));
+                vals[ip] = cr_buf_cstr(&sub_ports);
+            }
+            if (sub_hosts.oom || sub_ports.oom) {
+                st = cr_error_oom(err);
+                break;
+            }
+            continue;
+        }
+        if (PQstatus(pg) != CONNECTION_OK) {
+            cr_buf_puts(&lost, PQerrorMessage(pg));
+            const char *msg = cr_buf_cstr(&lost);
+            st = is_argument_error(msg) ? CR_ERR_ARGUMENT : CR_ERR_OPERATIONAL;
+            cr_error_set_db(err, st, NULL, 0, msg);
+            err->disconnect = false;
+            PQfinish(pg);
+            break;
+        }
+        *out = pg;
+        break;
+    }
+    cr_buf_free(&sub_hosts);
+    cr_buf_free(&sub_ports);
+    cr_buf_free(&lost);
+    return st;
+}
+
 static cr_status pg_connect(const cr_url *url, cr_driver_conn **out, cr_error *err)
 {
     *out = NULL;
@@ -320,25 +513,16 @@ static cr_status pg_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
     keys[n] = NULL;
     vals[n] = NULL;
 
-    PGconn *pg = PQconnectdbParams(keys, vals, 0);
+    PGconn *pg = NULL;
+    cr_status cst = connect_hosts(keys, vals, &pg, err);
     cr_buf_free(&hosts);
     cr_buf_free(&ports);
     cr_free(keys);
     cr_free(vals);
-    if (!pg) {
+    if (cst) {
         cr_free(dc);
-        return cr_error_oom(err);
+        return cst;
     }
-    if (PQstatus(pg) != CONNECTION_OK) {
-        const char *msg = PQerrorMessage(pg);
-        cr_status cls = is_argument_error(msg) ? CR_ERR_ARGUMENT : CR_ERR_OPERATIONAL;
-        cr_error_set_db(err, cls, NULL, 0, msg);
-        err->disconnect = false;
-        PQfinish(pg);
-        cr_free(dc);
-        return cls;
-    }
-    PQsetNoticeProcessor(pg, silent_notice, NULL);   /* the library never prints */
     dc->pg = pg;
 
     /* Dates, times and timestamps are parsed in ISO form. */
