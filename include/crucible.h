@@ -545,7 +545,12 @@ CR_API cr_status cr_conn_commit(cr_conn *conn);
  * the connection to the server was lost (cr_error_is_disconnect), the server
  * has rolled the transaction back already: the rollback ends it here and
  * succeeds, as it does for a savepoint (cr_conn_rollback_savepoint), so that
- * "on error, roll back" keeps the error that mattered. */
+ * "on error, roll back" keeps the error that mattered. Until then the
+ * handle refuses statements (OperationalError, disconnect and retryable);
+ * after it, the next statement runs on a new connection from the pool, with
+ * the handle's isolation level (SQLAlchemy reconnects an invalidated
+ * Connection the same way). A read-only connection of the replicas does not
+ * reconnect: close it and check out another. */
 CR_API cr_status cr_conn_rollback(cr_conn *conn);
 /* Whether a transaction is in progress. */
 CR_API bool cr_conn_in_transaction(const cr_conn *conn);

@@ -15,6 +15,48 @@ static cr_status check_conn(cr_conn *c)
     return CR_OK;
 }
 
+static cr_status server_isolation(cr_conn *c, const char *level);
+
+/* A handle whose database connection was lost: while the transaction it was
+ * in is open, refused (the server rolled it back; the program must roll it
+ * back too); after that, moved to a new connection of the pool, as
+ * SQLAlchemy's Connection reconnects at its next use once invalidated. A
+ * read-only connection of the replicas does not move (its replica was
+ * chosen when it was checked out). */
+static CR_COLD cr_status reconnect(cr_conn *c)
+{
+    if (c->in_tx || c->routed_from) {
+        cr_error_set(&c->err, CR_ERR_OPERATIONAL, c->in_tx ?
+                     "the connection to the database was lost earlier in this transaction, "
+                     "which the server has rolled back: roll it back here too "
+                     "(cr_conn_rollback); the next statement then runs on a new connection" :
+                     "the connection to the replica was lost: close this connection and "
+                     "check out another");
+        c->err.disconnect = true;
+        c->err.retryable = true;
+        return CR_ERR_OPERATIONAL;
+    }
+    cr_pconn *pc;
+    cr_status st = cr_pool_checkout(c->engine, &pc, &c->err);
+    if (st)
+        return st;
+    while (c->results)
+        cr_result_detach(c->results);
+    cr_pool_checkin(c->engine, c->pc);
+    c->pc = pc;
+    c->sp_depth = 0;
+    return c->autocommit ? CR_OK : server_isolation(c, c->isolation);
+}
+
+/* check_conn, and a lost database connection replaced where it may be. */
+static cr_status check_live(cr_conn *c)
+{
+    cr_status st = check_conn(c);
+    if (st == CR_OK && c->pc->broken)
+        st = reconnect(c);
+    return st;
+}
+
 static const cr_error null_conn_error = {
     .cls = CR_ERR_ARGUMENT, .message = "connection handle is NULL",
 };
@@ -99,7 +141,7 @@ static cr_status autobegin(cr_conn *c)
 
 cr_status cr_conn_begin(cr_conn *c)
 {
-    cr_status st = check_conn(c);
+    cr_status st = check_live(c);
     if (st)
         return st;
     if (c->in_tx)
@@ -161,7 +203,7 @@ static cr_status savepoint_op(cr_conn *c, const char *verb, int depth)
 
 cr_status cr_conn_begin_nested(cr_conn *c)
 {
-    cr_status st = check_conn(c);
+    cr_status st = check_live(c);
     if (st)
         return st;
     if (c->autocommit)
@@ -209,7 +251,7 @@ static cr_status server_isolation(cr_conn *c, const char *level)
 
 cr_status cr_conn_set_isolation_level(cr_conn *c, const char *level)
 {
-    cr_status st = check_conn(c);
+    cr_status st = check_live(c);
     if (st)
         return st;
     const char *canon = cr_isolation_canonical(level);
@@ -339,7 +381,7 @@ static cr_status bind_params(cr_conn *c, cr_prepared *st, const cr_param *params
  * holds it. */
 CR_HOT cr_status cr_conn_check_statement(cr_conn *c)
 {
-    cr_status rc = check_conn(c);
+    cr_status rc = check_live(c);
     if (rc)
         return rc;
     if (c->streaming)

@@ -201,12 +201,12 @@ static CR_COLD bool start_general(cr_conn *c, cr_stmt *q, bool again)
 }
 
 /* start: the common case first, on every run of a statement built once — a
- * live connection with no error to clear and no stream open, and a
+ * live connection (not lost) with no error to clear and no stream open, and a
  * statement whose keying is current — else the general way. */
 static inline bool start(cr_conn *c, cr_stmt *q, bool again)
 {
-    if (again && c && c->pc && !c->streaming && cr_error_is_clear(&c->err) && q &&
-        cr_stmt_key_is_current(q))
+    if (again && c && c->pc && !c->pc->broken && !c->streaming && cr_error_is_clear(&c->err) &&
+        q && cr_stmt_key_is_current(q))
         return true;
     return start_general(c, q, again);
 }

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1236,6 +1237,7 @@ static void test_killed_session(void **state)
         checkin(others[i]);
     assert_int_equal(pool_status(e).idle, 3);
 
+    ASSERT_OK(cr_conn_set_isolation_level(x, "SERIALIZABLE"), cr_conn_error(x));
     int64_t pid = server_session(x);
     exec_ok(x, "INSERT INTO cr_pool_kill (id) VALUES (1)");
     exec_ok(x, "INSERT INTO cr_pool_kill (id) VALUES (2)");
@@ -1248,6 +1250,14 @@ static void test_killed_session(void **state)
 
     kill_session(admin, pid);
     expect_disconnect(x, "INSERT INTO cr_pool_kill (id) VALUES (6)");
+    /* Until the transaction is rolled back, statements are refused (not
+     * sent over the lost connection), still as a retryable disconnect. */
+    assert_int_equal(cr_conn_exec(x, "INSERT INTO cr_pool_kill (id) VALUES (7)", NULL),
+                     CR_ERR_OPERATIONAL);
+    print_message("the next statement: %s\n", cr_error_message(cr_conn_error(x)));
+    assert_true(cr_error_is_disconnect(cr_conn_error(x)));
+    assert_true(cr_error_is_retryable(cr_conn_error(x)));
+    assert_non_null(strstr(cr_error_message(cr_conn_error(x)), "cr_conn_rollback"));
     /* The server rolled the transaction back when it lost the connection:
      * a rollback now ends it here too, and succeeds (SQLAlchemy's rollback
      * of an invalidated connection), so the usual "on error, roll back"
@@ -1260,6 +1270,20 @@ static void test_killed_session(void **state)
     ASSERT_OK(cr_conn_rollback(x), cr_conn_error(x));
     assert_false(cr_conn_in_transaction(x));
     assert_null(cr_conn_error(x));
+    /* Then the handle works again, on a new database connection with the
+     * handle's isolation level (SQLAlchemy's Connection reconnects at its
+     * next use once invalidated). */
+    int64_t again = server_session(x);
+    assert_true(again != pid);
+    cr_result *r = cr_conn_execute(x, is_pg() ? "SHOW transaction_isolation"
+                                              : "SELECT @@tx_isolation", NULL);
+    assert_non_null(r);
+    cr_value level = cr_val_null();
+    ASSERT_OK(cr_result_scalar(r, &level), cr_result_error(r));
+    assert_int_equal(level.type, CR_TEXT);
+    assert_true(strncasecmp(level.v.s.ptr, "serializable", level.v.s.len) == 0);
+    cr_result_free(r);
+    ASSERT_OK(cr_conn_rollback(x), cr_conn_error(x));
     checkin(x);
     cr_pool_status ps = pool_status(e);
     assert_int_equal(ps.checked_out, 0);
