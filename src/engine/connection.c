@@ -28,8 +28,9 @@ static CR_COLD cr_status reconnect(cr_conn *c)
     if (c->in_tx || c->routed_from) {
         cr_error_set(&c->err, CR_ERR_OPERATIONAL, c->in_tx ?
                      "the connection to the database was lost earlier in this transaction, "
-                     "which the server has rolled back: roll it back here too "
-                     "(cr_conn_rollback); the next statement then runs on a new connection" :
+                     "which the server has rolled back: roll it back here too (cr_conn_rollback, "
+                     "or cr_session_rollback for a session's); the next statement then runs "
+                     "on a new connection" :
                      "the connection to the replica was lost: close this connection and "
                      "check out another");
         c->err.disconnect = true;
