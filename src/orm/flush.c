@@ -104,6 +104,8 @@ static void plan_free(flush_plan *p)
 
 bool cr_instance_dirty(const cr_instance *in)
 {
+    if (cr_instance_same_bytes(in))
+        return false;
     for (size_t i = 0; i < in->mapper->nfields; i++) {
         cr_value v = cr_field_value(in, i);
         cr_value was = cr_snap_value(in, i);
@@ -116,6 +118,8 @@ bool cr_instance_dirty(const cr_instance *in)
 static uint64_t changed_fields(const cr_instance *in)
 {
     uint64_t mask = 0;
+    if (cr_instance_same_bytes(in))
+        return 0;
     for (size_t i = 0; i < in->mapper->nfields; i++) {
         cr_value v = cr_field_value(in, i);
         cr_value was = cr_snap_value(in, i);

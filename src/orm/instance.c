@@ -82,6 +82,28 @@ size_t cr_scalar_size(cr_field_kind k)
                                   : sizeof(cr_datetime);
 }
 
+/* Whether every field of the object holds the very bytes its snapshot
+ * holds, with the same null mask: then it is unchanged, found without
+ * reading a value. Text and blobs compare by pointer, which is enough since
+ * loaded text is read-only (a new value is a new pointer). False only means
+ * "compare the values" (a NaN, -0.0, an equal copy of the text). */
+bool cr_instance_same_bytes(const cr_instance *in)
+{
+    const cr_mapper *m = in->mapper;
+    const char *o = in->obj, *sn = in->snap;
+    if (((const cr_object *)o)->nulls != ((const cr_object *)sn)->nulls)
+        return false;
+    for (size_t i = 0; i < m->nfields; i++) {
+        const cr_field *f = &m->fields[i];
+        size_t n = f->kind == CR_FIELD_TEXT   ? sizeof(char *)
+                   : f->kind == CR_FIELD_BLOB ? sizeof(cr_bytes)
+                                              : cr_scalar_size(f->kind);
+        if (memcmp(o + f->offset, sn + f->offset, n) != 0)
+            return false;
+    }
+    return true;
+}
+
 /* Whether scalar field i of base holds NULL: its sentinel, or for a bool
  * the mask bit with false. */
 static bool scalar_is_null(const cr_instance *in, const void *base, size_t i)

@@ -266,6 +266,7 @@ cr_status cr_flush(cr_session *s);
 char *cr_flush_describe(cr_session *s);
 /* Whether a persistent object's fields differ from its snapshot. */
 bool cr_instance_dirty(const cr_instance *in);
+bool cr_instance_same_bytes(const cr_instance *in);
 
 /* relationship.c */
 cr_relstate *cr_relstate_of(const cr_instance *in, size_t r);
