@@ -71,6 +71,19 @@ static cr_status bad_member(cr_session *s, const cr_relationship *r, const void 
                            r->target->name);
 }
 
+/* Whether a cascade with `bit` can reach anything from `in`: a loaded
+ * relationship of it has the cascade. Most objects' cannot, and then the
+ * cascade is `in` alone, with nothing to allocate. */
+static bool cascades_from(const cr_instance *in, unsigned bit)
+{
+    const cr_mapper *m = in->mapper;
+    for (size_t i = 0; i < m->nrels; i++)
+        if ((m->rels[i]->cascade & bit) && !m->rels[i]->viewonly &&
+            cr_relstate_of(in, i)->loaded)
+            return true;
+    return false;
+}
+
 /* The objects reached from `in` along relationships whose cascade has
  * `bit`, through what is loaded only (no SQL, as SQLAlchemy's
  * cascade_iterator), each once, `in` first. For expunge and expire (merge
@@ -143,6 +156,10 @@ cr_status cr_cascade_expunge_list(cr_session *s, cr_instance *in, cr_instance **
 
 cr_status cr_cascade_expunge(cr_session *s, cr_instance *in)
 {
+    if (!cascades_from(in, CR_CASCADE_EXPUNGE)) {
+        cr_session_expunge_instance(s, in);
+        return CR_OK;
+    }
     cr_instance **list = NULL;
     size_t n = 0;
     cr_status st = cr_cascade_expunge_list(s, in, &list, &n);
@@ -157,6 +174,10 @@ cr_status cr_cascade_expunge(cr_session *s, cr_instance *in)
 cr_status cr_cascade_expire(cr_session *s, cr_instance *in)
 {
     assert(s && in && in->session == s && in->state == CR_INST_PERSISTENT);
+    if (!cascades_from(in, CR_CASCADE_REFRESH)) {
+        cr_instance_expire(in);
+        return CR_OK;
+    }
     cr_instance **list = NULL;
     size_t n = 0;
     /* Collected first: expiring unloads the relationships it follows. */

@@ -95,11 +95,26 @@ bool cr_instance_same_bytes(const cr_instance *in)
         return false;
     for (size_t i = 0; i < m->nfields; i++) {
         const cr_field *f = &m->fields[i];
-        size_t n = f->kind == CR_FIELD_TEXT   ? sizeof(char *)
-                   : f->kind == CR_FIELD_BLOB ? sizeof(cr_bytes)
-                                              : cr_scalar_size(f->kind);
-        if (memcmp(o + f->offset, sn + f->offset, n) != 0)
-            return false;
+        const char *a = o + f->offset, *b = sn + f->offset;
+        uint64_t x, y;
+        switch (f->kind) {
+        case CR_FIELD_INT64:
+        case CR_FIELD_DOUBLE:   /* as bits: a NaN (NULL) equals itself */
+            memcpy(&x, a, sizeof x);
+            memcpy(&y, b, sizeof y);
+            if (x != y)
+                return false;
+            break;
+        case CR_FIELD_TEXT:
+            if (*(char *const *)a != *(char *const *)b)
+                return false;
+            break;
+        default:
+            if (memcmp(a, b, f->kind == CR_FIELD_BLOB ? sizeof(cr_bytes)
+                                                      : cr_scalar_size(f->kind)) != 0)
+                return false;
+            break;
+        }
     }
     return true;
 }

@@ -247,6 +247,8 @@ cr_result *cr_session_run(cr_session *s, cr_stmt *q);
 cr_status cr_session_conn_failed(cr_session *s, cr_conn *c);
 cr_instance *cr_map_find(cr_session *s, const cr_mapper *m, const cr_value *key, uint64_t hash);
 void cr_map_insert(cr_session *s, cr_instance *in);
+/* The same, given the hash of in's key (cr_key_hash of its snapshot's). */
+void cr_map_insert_hashed(cr_session *s, cr_instance *in, uint64_t hash);
 void cr_map_remove(cr_session *s, cr_instance *in);
 cr_status cr_map_reserve(cr_session *s, size_t extra);
 void cr_owner_link(cr_session *s, cr_instance *in);

@@ -153,7 +153,7 @@ static void *object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int
     in->session = s;
     in->populated_gen = s->populate_gen;
     cr_owner_link(s, in);
-    cr_map_insert(s, in);
+    cr_map_insert_hashed(s, in, h);   /* the row's key is the snapshot's */
     *made = true;
     return in->obj;
 }

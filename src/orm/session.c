@@ -224,7 +224,12 @@ void cr_map_insert(cr_session *s, cr_instance *in)
 {
     cr_value key[64];
     key_of(in, key);
-    in->hash = cr_key_hash(key, in->mapper->npk);
+    cr_map_insert_hashed(s, in, cr_key_hash(key, in->mapper->npk));
+}
+
+void cr_map_insert_hashed(cr_session *s, cr_instance *in, uint64_t hash)
+{
+    in->hash = hash;
     cr_instance **b = &s->buckets[in->hash & (s->nbuckets - 1)];
     in->hnext = *b;
     *b = in;
