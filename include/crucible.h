@@ -541,10 +541,10 @@ CR_API cr_status cr_conn_begin(cr_conn *conn);
 /* Commit the transaction in progress; a no-op when there is none. Open
  * savepoints are committed with it. */
 CR_API cr_status cr_conn_commit(cr_conn *conn);
-/* Roll back the transaction in progress; a no-op when there is none. After
- * the connection to the server was lost (cr_error_is_disconnect), the server
- * has rolled the transaction back already: the rollback ends it here and
- * succeeds, as it does for a savepoint (cr_conn_rollback_savepoint), so that
+/* Roll back the transaction in progress; a no-op when there is none. When
+ * the connection to the server is lost (cr_error_is_disconnect of an earlier
+ * call, or found by the ROLLBACK itself), the server has rolled the
+ * transaction back already: the rollback ends it here and succeeds, as it does for a savepoint (cr_conn_rollback_savepoint), so that
  * "on error, roll back" keeps the error that mattered. Until then the
  * handle refuses statements (OperationalError, disconnect and retryable);
  * after it, the next statement runs on a new connection from the pool, with

@@ -154,6 +154,15 @@ cr_status cr_conn_begin(cr_conn *c)
     return begin_tx(c, NULL);
 }
 
+/* A ROLLBACK (or ROLLBACK TO SAVEPOINT) that found the connection lost has
+ * nothing left to undo: the server rolled the transaction back when it lost
+ * the connection. It succeeds, as one sent after the loss was seen does. */
+static cr_status lost_in_rollback(cr_conn *c)
+{
+    cr_error_clear(&c->err);
+    return CR_OK;
+}
+
 static cr_status end_tx(cr_conn *c, const char *sql)
 {
     cr_status st = check_conn(c);
@@ -179,6 +188,8 @@ static cr_status end_tx(cr_conn *c, const char *sql)
         return CR_ERR_OPERATIONAL;
     }
     st = run_simple(c, sql, NULL);
+    if (st && c->pc->broken && strcmp(sql, "ROLLBACK") == 0)
+        st = lost_in_rollback(c);
     /* A failed COMMIT leaves the transaction for the caller to roll back;
      * a failed ROLLBACK leaves nothing to roll back. */
     if (st == CR_OK || strcmp(sql, "ROLLBACK") == 0 || c->pc->broken) {
@@ -230,6 +241,8 @@ static cr_status end_savepoint(cr_conn *c, const char *verb)
         return CR_OK;
     }
     st = savepoint_op(c, verb, c->sp_depth);
+    if (st && c->pc->broken && strcmp(verb, "ROLLBACK TO SAVEPOINT") == 0)
+        st = lost_in_rollback(c);
     if (st == CR_OK)
         c->sp_depth--;
     return st;
