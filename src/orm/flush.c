@@ -713,12 +713,36 @@ static bool rel_touched(const cr_instance *in)
 /* Everything the relationships ask of this flush, before its plan: the
  * save-update cascade, foreign keys to set, association rows, orphans,
  * children of deleted objects. */
+/* The new objects in the delete-cascade relationships of an object to be
+ * deleted leave the session: there is no row of theirs to delete, and their
+ * INSERT would refer to the row being deleted. cr_session_delete's cascade
+ * takes out those it meets; these came after it. */
+static void take_out_new_children(cr_session *s, cr_instance *in)
+{
+    for (size_t i = 0; i < in->mapper->nrels; i++) {
+        const cr_relationship *r = in->mapper->rels[i];
+        if (!(r->cascade & CR_CASCADE_DELETE) || r->viewonly || !cr_relstate_of(in, i)->loaded)
+            continue;
+        void **items, *one;
+        size_t n = cr_rel_members(in, r, &items, &one);
+        for (size_t k = 0; k < n; k++) {
+            cr_instance *t = cr_instance_of(items[k]);
+            if (t && t->session == s && t->state == CR_INST_PENDING && !t->marked_delete)
+                cr_session_take_out(s, t);
+        }
+    }
+}
+
 static cr_status rel_prepare(cr_session *s, flush_plan *p)
 {
     cr_status st = CR_OK;
-    for (cr_instance *in = s->head; in && !st; in = in->next)
-        if (in->session == s && in->mapper->nrels)
-            p->rels = true;
+    for (cr_instance *in = s->head; in; in = in->next) {
+        if (in->session != s || !in->mapper->nrels)
+            continue;
+        p->rels = true;
+        if (in->marked_delete)
+            take_out_new_children(s, in);
+    }
     if (!p->rels)
         return CR_OK;
     /* Resolve, cascade in what is reachable, and fix loaded back sides of

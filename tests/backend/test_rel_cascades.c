@@ -727,6 +727,32 @@ static void test_cascade_from_other_side(void **state)
     harness_session_free(s);
 }
 
+/* A new post put in the posts (delete cascade) of a user already marked
+ * for deletion, whether as the post's author or by an append: the flush
+ * takes it out of the session, as the delete cascade takes out the new
+ * posts it meets when cr_session_delete runs, instead of inserting it under
+ * the row it deletes (a foreign key error where keys are checked). The
+ * ORM differential test found it (seed 99). */
+static void test_new_child_of_deleted(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s);
+    S_OK(s, cr_session_delete(s, ann));
+    CPost *late = post("late"), *later = post("later");
+    S_OK(s, cr_set_related(late, author, ann));
+    assert_int_equal(cr_object_state_of(late), CR_STATE_PENDING);
+    S_OK(s, cr_append(ann, posts, later));
+    S_OK(s, cr_session_flush(s));
+    assert_int_equal(cr_object_state_of(late), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_object_state_of(later), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_object_state_of(ann), CR_STATE_DELETED);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_users"), 0);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 0);
+    harness_session_free(s);
+}
+
 /* ---- row switch ---- */
 
 /* A user deleted and a new one of her key added in one flush: her row is
@@ -1227,6 +1253,7 @@ int main(int argc, char **argv)
         T(test_merge_fails_whole),
         T(test_populate_existing_related),
         T(test_cascade_from_other_side),
+        T(test_new_child_of_deleted),
         T(test_row_switch),
         T(test_plan_leaves_orphans),
         T(test_post_update_two_tables),

@@ -265,7 +265,7 @@ int main(int argc, char **argv)
         OdUser_define(md) || OdPost_define(md) || OdTag_define(md) || cr_metadata_configure(md))
         die("models", md ? cr_metadata_error(md) : NULL);
     cr_error *err = NULL;
-    cr_engine *engine = cr_create_engine(argv[1], NULL, &err);
+    cr_engine *engine = cr_create_engine(argv[1], &(cr_engine_options){.echo = getenv("ORM_DIFF_ECHO") != NULL}, &err);
     if (!engine)
         die("engine", err);
     char line[512];
