@@ -1205,12 +1205,12 @@ cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan)
         size_t n = cr_rel_members(in, r, &items, &one);
         for (size_t k = 0; k < n; k++) {
             cr_instance *t = cr_instance_of(items[k]);
-            if (!t || t->marked_delete || t->session != s || t->state == CR_INST_DELETED)
+            /* A new object has no row to delete: SQLAlchemy's cascade
+             * passes it by, and the flush takes it out if it is still
+             * there then (take_out_new_children). */
+            if (!t || t->marked_delete || t->session != s || t->state == CR_INST_DELETED ||
+                t->state == CR_INST_PENDING)
                 continue;
-            if (t->state == CR_INST_PENDING) {
-                cr_session_take_out(s, t);
-                continue;
-            }
             t->marked_delete = true;
             t->orphaned = orphan;
             if ((st = cr_rel_cascade_delete(s, t, orphan)))

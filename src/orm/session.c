@@ -707,13 +707,16 @@ cr_status cr_session_delete(cr_session *s, void *obj)
     }
     if (in->session != s || in->state != CR_INST_PERSISTENT)
         return not_in_session(s, in, "delete");
-    /* An expired object with a delete cascade is loaded first (autoflush,
-     * SELECT), as SQLAlchemy's cascade loads it to find what it reaches. */
-    bool cascades = false;
-    for (size_t i = 0; i < in->mapper->nrels && !cascades; i++)
-        cascades = (in->mapper->rels[i]->cascade & CR_CASCADE_DELETE) &&
-                   !in->mapper->rels[i]->viewonly;
-    cr_status st = cascades && in->expired ? cr_instance_reload(s, in) : CR_OK;
+    /* An expired object whose delete cascade has a relationship to load is
+     * loaded first (autoflush, SELECT), as SQLAlchemy's lazy load of that
+     * relationship refreshes it; with them all loaded, nothing is. */
+    bool loads = false;
+    for (size_t i = 0; i < in->mapper->nrels && !loads; i++) {
+        const cr_relationship *r = in->mapper->rels[i];
+        loads = (r->cascade & CR_CASCADE_DELETE) && !r->viewonly && !r->passive_deletes &&
+                !cr_relstate_of(in, i)->loaded;
+    }
+    cr_status st = loads && in->expired ? cr_instance_reload(s, in) : CR_OK;
     if (st)
         return st;
     in->marked_delete = true;

@@ -751,6 +751,40 @@ static void test_new_child_of_deleted(void **state)
     assert_int_equal(query_int("SELECT count(*) FROM casc_users"), 0);
     assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 0);
     harness_session_free(s);
+
+    /* The delete cascade passes a new post by, as SQLAlchemy's does: a
+     * user deleted and added back before the flush keeps it, inserted. */
+    s = harness_session(engine, &keep_loaded);
+    CUser *bo = seed(s);
+    CPost *kept = post("kept");
+    S_OK(s, cr_append(bo, posts, kept));
+    S_OK(s, cr_session_delete(s, bo));
+    assert_int_equal(cr_object_state_of(kept), CR_STATE_PENDING);
+    S_OK(s, cr_session_add(s, bo));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(cr_object_state_of(kept), CR_STATE_PERSISTENT);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title = 'kept'"), 1);
+    harness_session_free(s);
+
+    /* The same with the user expired (by the commit) but the relationships
+     * its delete cascades along (posts, badge) loaded again: the delete
+     * needs no load of the user, so it flushes nothing (SQLAlchemy
+     * refreshes an expired object, autoflushing, only when a cascade must
+     * lazy-load one of its relationships). */
+    s = harness_session(engine, NULL);
+    CUser *cy = seed(s);
+    S_OK(s, cr_load(cy, posts));
+    S_OK(s, cr_load(cy, badge));
+    CPost *stays = post("stays");
+    S_OK(s, cr_append(cy, posts, stays));
+    harness_log_reset();
+    S_OK(s, cr_session_delete(s, cy));
+    assert_false(harness_sent("INSERT INTO casc_posts"));
+    assert_int_equal(cr_object_state_of(stays), CR_STATE_PENDING);
+    S_OK(s, cr_session_add(s, cy));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title = 'stays'"), 1);
+    harness_session_free(s);
 }
 
 /* ---- row switch ---- */

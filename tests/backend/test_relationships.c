@@ -452,10 +452,12 @@ static void test_deleted_object_relationships_ignored(void **state)
     harness_session_free(s);
 }
 
-/* A pending post that a delete cascade takes out of the session was never
- * the program's to free: it may hold no pointer to it
+/* A pending post that the flush of its user's delete takes out of the
+ * session was never the program's to free: it may hold no pointer to it
  * (cr_append(user, posts, cr_new(Post))). It stays the session's, transient,
- * as a rollback leaves one. (Found by fuzz_orm: a leak.) */
+ * as a rollback leaves one. (Found by fuzz_orm: a leak.) The delete cascade
+ * itself passes a new object by, as SQLAlchemy's does: it is the flush that
+ * takes it out. */
 static void test_cascaded_pending_stays_the_sessions(void **state)
 {
     (void)state;
@@ -467,6 +469,8 @@ static void test_cascaded_pending_stays_the_sessions(void **state)
     assert_int_equal(cr_append(ann, posts, p), CR_OK);
     assert_int_equal(cr_object_state_of(p), CR_STATE_PENDING);
     S_OK(s, cr_session_delete(s, ann));                  /* delete cascade */
+    assert_int_equal(cr_object_state_of(p), CR_STATE_PENDING);
+    S_OK(s, cr_session_flush(s));
     assert_int_equal(cr_object_state_of(p), CR_STATE_TRANSIENT);
     assert_int_equal(cr_object_free(p), CR_ERR_INVALID_REQUEST);
     S_OK(s, cr_session_commit(s));
