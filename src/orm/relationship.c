@@ -910,6 +910,12 @@ cr_status cr_object_set_related(void *obj, size_t offset, void *target)
     if ((st = refuse_deleted(&c, t)))
         return st;
     cr_instance *oin = old ? cr_instance_of(old) : NULL;
+    /* A reference not loaded, of an expired object or to one, is not known
+     * without a load: SQLAlchemy sets it without loading the old value
+     * (it finds it only in the identity map, by a key it holds), so no back
+     * side lets go of this object and it is no orphan of that one. */
+    if (oin && !rs->loaded && c.r->kind == CR_REL_MANY_TO_ONE && (c.in->expired || oin->expired))
+        oin = NULL;
     /* Orphaned: the old target of a one-to-one, or this object itself when
      * it leaves its parent's collection for none (moved to another parent,
      * it is saved under that one). */

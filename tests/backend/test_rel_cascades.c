@@ -709,13 +709,35 @@ static void test_cascade_from_other_side(void **state)
     S_OK(s, cr_session_commit(s));
     assert_int_equal(cr_object_state_of(p), CR_STATE_DETACHED);
     assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title = 'p'"), 0);
-    /* let go by a user whose posts are not loaded (expired): an orphan too */
+    /* The user expired with its posts (the refresh-expire cascade): the
+     * post's author is not known without a load, so setting it to NULL lets
+     * go of nothing, and the post is kept with a NULL key, as SQLAlchemy
+     * keeps it (its old value is not loaded; no has-parent flag changes). */
     CPost *a2 = ann->posts.items[1];
     S_OK(s, cr_session_expire(s, ann));
     assert_false(cr_is_loaded(ann, posts));
+    assert_true(cr_object_expired(a2));
     S_OK(s, cr_set_related(a2, author, NULL));
     S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title = 'a2' AND "
+                               "user_id IS NULL"), 1);
+    /* let go by a user whose posts are not loaded (expired), the post's
+     * author known: an orphan (SQLAlchemy's has-parent flag) */
+    cr_session *s2 = harness_session(engine, NULL);
+    int64_t a2_id = a2->id, ann_id = ann->id;
+    CPost *x = cr_session_get(s2, CPost, a2_id);
+    assert_non_null(x);
+    S_OK(s2, cr_set_related(x, author, cr_session_get(s2, CUser, ann_id)));
+    S_OK(s2, cr_session_commit(s2));
+    CUser *ann2 = cr_session_get(s2, CUser, ann_id);
+    assert_non_null(ann2);
+    S_OK(s2, cr_load(x, author));
+    S_OK(s2, cr_session_expire(s2, ann2));
+    assert_false(cr_is_loaded(ann2, posts));
+    S_OK(s2, cr_set_related(x, author, NULL));
+    S_OK(s2, cr_session_commit(s2));
     assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title = 'a2'"), 0);
+    harness_session_free(s2);
     S_OK(s, cr_load(ann, posts));
     CPost *a1 = ann->posts.items[0];
     S_OK(s, cr_session_delete(s, a1));
