@@ -795,14 +795,27 @@ static void collection_changed(rel_call *c, cr_instance *t)
     note_change(c->in, t);
 }
 
+/* Whether the snapshot of parent's collection r (as loaded or last
+ * flushed) holds child. */
+static bool in_snapshot(const cr_instance *parent, const cr_relationship *r, const void *child)
+{
+    const cr_relstate *rs = cr_relstate_of(parent, r->index);
+    for (size_t i = 0; i < rs->norig; i++)
+        if (rs->orig[i] == child)
+            return true;
+    return false;
+}
+
 /* A persistent child that parent's collection r lets go of, when no
- * snapshot of that collection tells it at the flush (a new parent's, or
- * one not loaded): the flush deletes it as an orphan of r unless it has a
- * parent again. */
+ * snapshot of that collection tells it at the flush (a new parent's, one
+ * not loaded, or one the child came into since it was loaded): the flush
+ * deletes it as an orphan of r unless it has a parent again (SQLAlchemy's
+ * has-parent flag, set by the append and cleared by the remove). */
 static void note_left(const cr_relationship *r, const cr_instance *parent, cr_instance *child)
 {
     if (cr_rel_deletes_orphans(r) && child->state == CR_INST_PERSISTENT &&
-        (parent->state != CR_INST_PERSISTENT || !cr_relstate_of(parent, r->index)->loaded))
+        (parent->state != CR_INST_PERSISTENT || !cr_relstate_of(parent, r->index)->loaded ||
+         !in_snapshot(parent, r, child)))
         child->left_parent = r;
 }
 

@@ -809,6 +809,29 @@ static void test_new_child_of_deleted(void **state)
     harness_session_free(s);
 }
 
+/* A persistent post put into a loaded delete-orphan collection and taken
+ * out again before the flush is an orphan, deleted: SQLAlchemy's has-parent
+ * flag is set by the append and cleared by the remove, though the
+ * collection ends as it was loaded. The ORM differential test found it
+ * (seed 42). */
+static void test_in_and_out_is_orphan(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s);
+    CPost *loose = post("loose");            /* no author */
+    S_OK(s, cr_session_add(s, loose));
+    S_OK(s, cr_session_commit(s));
+    assert_true(cr_is_loaded(ann, posts));
+    S_OK(s, cr_append(ann, posts, loose));
+    S_OK(s, cr_remove(ann, posts, loose));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(cr_object_state_of(loose), CR_STATE_DETACHED);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title = 'loose'"), 0);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 2);
+    harness_session_free(s);
+}
+
 /* ---- row switch ---- */
 
 /* A user deleted and a new one of her key added in one flush: her row is
@@ -1310,6 +1333,7 @@ int main(int argc, char **argv)
         T(test_populate_existing_related),
         T(test_cascade_from_other_side),
         T(test_new_child_of_deleted),
+        T(test_in_and_out_is_orphan),
         T(test_row_switch),
         T(test_plan_leaves_orphans),
         T(test_post_update_two_tables),
