@@ -799,6 +799,17 @@ static cr_status rel_prepare(cr_session *s, flush_plan *p)
     for (cr_instance *in = s->head; in && !st; in = in->next)
         if (in->session == s && in->marked_delete && in->mapper->nrels)
             st = rel_deletes(s, p, in);
+    /* A row to insert for an object that turned out to be deleted (an
+     * orphan found after its collections were read) is not inserted: its
+     * rows are deleted with it. */
+    size_t kept = 0;
+    for (size_t i = 0; i < p->nassoc; i++) {
+        const assoc_op *a = &p->assoc[i];
+        if (a->kind == STEP_ASSOC_INSERT && (a->a->marked_delete || a->b->marked_delete))
+            continue;
+        p->assoc[kept++] = *a;
+    }
+    p->nassoc = kept;
     if (!st && p->nassoc > 1) {
         qsort(p->assoc, p->nassoc, sizeof *p->assoc, compare_assoc);
         size_t w = 1;

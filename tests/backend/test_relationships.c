@@ -479,6 +479,30 @@ static void test_cascaded_pending_stays_the_sessions(void **state)
     harness_session_free(s);                             /* frees p */
 }
 
+/* A post given a like and then let go of by its author's delete-orphan
+ * collection, in one flush: an orphan, deleted with its like rows; the like
+ * row is not inserted (it was, and the DELETE of the post then broke the
+ * foreign key). The ORM differential test found it (seed 42). */
+static void test_orphan_drops_new_association(void **state)
+{
+    (void)state;
+    seed_users();
+    cr_session *s = harness_session(engine, NULL);
+    RUser *ann = cr_session_get(s, RUser, 1), *cid = cr_session_get(s, RUser, 3);
+    assert_non_null(ann);
+    assert_non_null(cid);
+    S_OK(s, cr_load(ann, posts));
+    RPost *a1 = ann->posts.items[0];
+    S_OK(s, cr_append(cid, liked, a1));
+    S_OK(s, cr_remove(ann, posts, a1));
+    harness_log_reset();
+    S_OK(s, cr_session_commit(s));
+    assert_false(harness_sent("INSERT INTO rel_likes"));
+    assert_int_equal(query_int("SELECT count(*) FROM rel_likes"), 0);
+    assert_int_equal(query_int("SELECT count(*) FROM rel_posts WHERE title = 'a1'"), 0);
+    harness_session_free(s);
+}
+
 static void test_many_to_many_rows(void **state)
 {
     (void)state;
@@ -1048,6 +1072,7 @@ int main(int argc, char **argv)
         T(test_lazy_load_autoflush),
         T(test_deleted_object_relationships_ignored),
         T(test_cascaded_pending_stays_the_sessions),
+        T(test_orphan_drops_new_association),
         T(test_many_to_many_rows),
         T(test_delete_cascade_and_orphans),
         T(test_delete_sets_null),
