@@ -151,6 +151,14 @@ static RPost *post(const char *title)
     return p;
 }
 
+/* User id of the session (which must find it). */
+static RUser *get_user(cr_session *s, int64_t id)
+{
+    RUser *u = cr_session_get(s, RUser, id);
+    assert_non_null(u);
+    return u;
+}
+
 /* Three users with 2, 1 and 0 posts, committed; the session is closed. */
 static void seed_users(void)
 {
@@ -488,9 +496,7 @@ static void test_orphan_drops_new_association(void **state)
     (void)state;
     seed_users();
     cr_session *s = harness_session(engine, NULL);
-    RUser *ann = cr_session_get(s, RUser, 1), *cid = cr_session_get(s, RUser, 3);
-    assert_non_null(ann);
-    assert_non_null(cid);
+    RUser *ann = get_user(s, 1), *cid = get_user(s, 3);
     S_OK(s, cr_load(ann, posts));
     RPost *a1 = ann->posts.items[0];
     S_OK(s, cr_append(cid, liked, a1));
@@ -508,9 +514,7 @@ static void test_many_to_many_rows(void **state)
     (void)state;
     seed_users();
     cr_session *s = harness_session(engine, NULL);
-    RUser *ann = cr_session_get(s, RUser, 1), *bob = cr_session_get(s, RUser, 2);
-    assert_non_null(ann);
-    assert_non_null(bob);
+    RUser *ann = get_user(s, 1), *bob = get_user(s, 2);
     RPost *b1 = cr_session_get(s, RPost, 3);
     assert_non_null(b1);
     harness_log_reset();
