@@ -710,9 +710,6 @@ static bool rel_touched(const cr_instance *in)
     return false;
 }
 
-/* Everything the relationships ask of this flush, before its plan: the
- * save-update cascade, foreign keys to set, association rows, orphans,
- * children of deleted objects. */
 /* The new objects in the delete-cascade relationships of an object to be
  * deleted leave the session: there is no row of theirs to delete, and their
  * INSERT would refer to the row being deleted. cr_session_delete's cascade
@@ -733,6 +730,9 @@ static void take_out_new_children(cr_session *s, cr_instance *in)
     }
 }
 
+/* Everything the relationships ask of this flush, before its plan: the
+ * save-update cascade, foreign keys to set, association rows, orphans,
+ * children of deleted objects. */
 static cr_status rel_prepare(cr_session *s, flush_plan *p)
 {
     cr_status st = CR_OK;

@@ -298,10 +298,10 @@ cr_status cr_rel_back_link(cr_instance *other, const cr_relationship *r, cr_inst
                            bool add);
 /* Load relationship r of the object now, as cr_load does. */
 cr_status cr_rel_load(cr_session *s, cr_instance *in, cr_relationship *r);
-/* The members of a ONE or MANY relationship as an array (a ONE: 0 or 1). */
 /* Whether r's parent deletes the children it lets go of (a one-to-many
  * with delete-orphan, not viewonly). */
 bool cr_rel_deletes_orphans(const cr_relationship *r);
+/* The members of a ONE or MANY relationship as an array (a ONE: 0 or 1). */
 size_t cr_rel_members(const cr_instance *in, const cr_relationship *r, void ***items,
                       void **one);
 /* Mark relationships of an object loaded and take their snapshot (a new
@@ -320,6 +320,8 @@ cr_status cr_rel_set_loaded(cr_instance *in, cr_relationship *r, void **objs, si
 cr_status cr_rel_cascade_add(cr_session *s, cr_instance *in);
 /* Cascade delete from in (cr_session_delete). */
 cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan);
+/* Whether cr_rel_cascade_delete has a relationship of in to load. */
+bool cr_rel_delete_loads(const cr_instance *in);
 /* cascade.c: expunge in and what it reaches along expunge cascades;
  * expire it and what it reaches along refresh-expire (loaded
  * relationships only, as SQLAlchemy's cascade_iterator). */

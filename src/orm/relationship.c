@@ -1199,6 +1199,19 @@ cr_status cr_rel_cascade_add(cr_session *s, cr_instance *in)
     return CR_OK;
 }
 
+/* Whether cr_rel_cascade_delete loads a relationship of in: one with the
+ * delete cascade, not loaded, not left to the database (passive_deletes). */
+bool cr_rel_delete_loads(const cr_instance *in)
+{
+    for (size_t i = 0; i < in->mapper->nrels; i++) {
+        const cr_relationship *r = in->mapper->rels[i];
+        if ((r->cascade & CR_CASCADE_DELETE) && !r->viewonly && !r->passive_deletes &&
+            !cr_relstate_of(in, i)->loaded)
+            return true;
+    }
+    return false;
+}
+
 cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan)
 {
     const cr_mapper *m = in->mapper;

@@ -710,13 +710,7 @@ cr_status cr_session_delete(cr_session *s, void *obj)
     /* An expired object whose delete cascade has a relationship to load is
      * loaded first (autoflush, SELECT), as SQLAlchemy's lazy load of that
      * relationship refreshes it; with them all loaded, nothing is. */
-    bool loads = false;
-    for (size_t i = 0; i < in->mapper->nrels && !loads; i++) {
-        const cr_relationship *r = in->mapper->rels[i];
-        loads = (r->cascade & CR_CASCADE_DELETE) && !r->viewonly && !r->passive_deletes &&
-                !cr_relstate_of(in, i)->loaded;
-    }
-    cr_status st = loads && in->expired ? cr_instance_reload(s, in) : CR_OK;
+    cr_status st = in->expired && cr_rel_delete_loads(in) ? cr_instance_reload(s, in) : CR_OK;
     if (st)
         return st;
     in->marked_delete = true;
