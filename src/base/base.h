@@ -187,6 +187,8 @@ static inline bool cr_value_check_needless(const cr_value *v)
  * left alone. CR_ERR_DATA (dt unchanged) when the date leaves years
  * 1..9999. The fields must be in range (cr_datetime_check). */
 cr_status cr_datetime_to_utc(cr_datetime *dt, cr_type type);
+/* Seconds on CLOCK_MONOTONIC (immune to wall-clock changes). */
+double cr_now_seconds(void);
 /* Small integers to text without printf (hot path). Returns the length. */
 int cr_format_int64(int64_t v, char *buf);
 /* Parse a decimal integer; false when the text is not one or overflows. */

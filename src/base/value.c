@@ -1,4 +1,4 @@
-/* value.c — typed values: constructors, names, integer and date/time text forms. */
+/* value.c — typed values: constructors, names, integer and date/time text forms; the monotonic clock. */
 #include "base/base.h"
 
 #include <stdio.h>
@@ -334,4 +334,11 @@ cr_status cr_datetime_parse(const char *text, size_t len, cr_datetime *out, cr_t
     if (type)
         *type = kind;
     return CR_OK;
+}
+
+double cr_now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -33,13 +33,6 @@ bool cr_backend_available(const char *backend)
     return backend && find_driver(backend) != NULL;
 }
 
-double cr_now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void emit(cr_engine *e, const char *logger, const char *fmt, va_list ap)
 {
     char small[512];

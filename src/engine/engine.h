@@ -195,7 +195,6 @@ void cr_engine_log(cr_engine *e, const char *fmt, ...) __attribute__((format(pri
 void cr_pool_log(cr_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Free an engine whose last connection has come back (pool.c). */
 void cr_engine_destroy(cr_engine *e);
-double cr_now_seconds(void);
 /* Hand a local error to the caller of a call that reports through
  * cr_error ** (a copy when err is not NULL), and clear it. */
 void cr_error_hand_over(cr_error *local, cr_error **err);

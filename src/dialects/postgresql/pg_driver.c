@@ -279,13 +279,6 @@ static cr_status host_lists(const cr_url *url, cr_buf *hosts, cr_buf *ports, cr_
 
 /* ---- connecting: libpq's blocking connect, with the notices silenced from the start ---- */
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* libpq's connect_timeout as libpq reads it (the URL, PGCONNECT_TIMEOUT, a
  * service file): whole seconds for each host, at least 2; 0 for none. */
 static cr_status connect_timeout_of(PGconn *pg, int *out, cr_error *err)
@@ -339,8 +332,8 @@ static bool finish_connect(PGconn *pg, int timeout)
         int ms = -1;
         if (timeout) {
             if (moved_on(pg, seen, sizeof seen))
-                deadline = mono_now() + timeout;
-            double left = deadline - mono_now();
+                deadline = cr_now_seconds() + timeout;
+            double left = deadline - cr_now_seconds();
             if (left <= 0)
                 return false;
             ms = (int)(left * 1000) + 1;
@@ -1374,8 +1367,8 @@ static cr_status pg_wait_position(cr_driver_conn *dc, const char *pos, double ti
 {
     uint64_t want, have;
     cr_status st = cr_lsn_parse(pos, &want, err);
-    struct timespec start, now, pause = {0, 100000};
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    struct timespec pause = {0, 100000};
+    double start = cr_now_seconds();
     while (st == CR_OK) {
         char buf[64];
         bool is_null = false;
@@ -1386,10 +1379,7 @@ static cr_status pg_wait_position(cr_driver_conn *dc, const char *pos, double ti
             *reached = st == CR_OK;    /* NULL: not in recovery, a primary */
             break;
         }
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double waited = (double)(now.tv_sec - start.tv_sec) +
-                        (double)(now.tv_nsec - start.tv_nsec) / 1e9;
-        if (waited >= timeout) {
+        if (cr_now_seconds() - start >= timeout) {
             *reached = false;
             break;
         }
