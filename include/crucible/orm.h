@@ -651,14 +651,17 @@ typedef struct cr_relationship_def {
     const char *back_populates;  /* the other side's relationship              */
     const char *backref;         /* the same as back_populates                 */
     const char *secondary;       /* many-to-many: the association table        */
-    const char *cascade;         /* "all, delete-orphan"; NULL: "save-update, merge" */
+    const char *cascade;         /* "all, delete-orphan"; NULL: "save-update, merge"
+                                  * ("merge" when viewonly)                    */
     const char *order_by;        /* a collection's order: target columns,
                                   * "created_at desc, id"                      */
     const char *foreign_keys;    /* "table.column, ...": which foreign key     */
     cr_loader lazy;              /* the default loader                         */
     bool passive_deletes;        /* leave unloaded children to ON DELETE       */
     bool post_update;            /* set this foreign key by a second UPDATE    */
-    bool viewonly;               /* read only: the flush ignores it            */
+    bool viewonly;               /* read only: the flush ignores it; a cascade
+                                  * of save-update, delete or delete-orphan is
+                                  * refused (CR_ERR_ARGUMENT)                  */
 } cr_relationship_def;
 
 /* Give the mapper m its relationships (what CR_DEFINE_MODEL with

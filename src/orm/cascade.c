@@ -78,8 +78,7 @@ static bool cascades_from(const cr_instance *in, unsigned bit)
 {
     const cr_mapper *m = in->mapper;
     for (size_t i = 0; i < m->nrels; i++)
-        if ((m->rels[i]->cascade & bit) && !m->rels[i]->viewonly &&
-            cr_relstate_of(in, i)->loaded)
+        if ((m->rels[i]->cascade & bit) && cr_relstate_of(in, i)->loaded)
             return true;
     return false;
 }
@@ -107,7 +106,7 @@ static cr_status cascade_collect(cr_session *s, cr_instance *in, unsigned bit, b
         const cr_mapper *m = list[at]->mapper;
         for (size_t i = 0; i < m->nrels && !st; i++) {
             cr_relationship *r = m->rels[i];
-            if (!(r->cascade & bit) || r->viewonly || !cr_relstate_of(list[at], i)->loaded)
+            if (!(r->cascade & bit) || !cr_relstate_of(list[at], i)->loaded)
                 continue;
             if (merge && (st = cr_rel_ready(r, &s->err)))
                 break;
@@ -257,8 +256,8 @@ static bool merge_key(const cr_instance *src, cr_value *key)
 static bool merge_follows(const cr_instance *src, size_t i, const cr_relationship *via)
 {
     const cr_relationship *r = src->mapper->rels[i];
-    return (r->cascade & CR_CASCADE_MERGE) && !r->viewonly &&
-           cr_relstate_of(src, i)->loaded && !(via && r->back == via);
+    return (r->cascade & CR_CASCADE_MERGE) && cr_relstate_of(src, i)->loaded &&
+           !(via && r->back == via);
 }
 
 /* Every row the merge reads, read before it changes anything, along the

@@ -718,7 +718,7 @@ static void take_out_new_children(cr_session *s, cr_instance *in)
 {
     for (size_t i = 0; i < in->mapper->nrels; i++) {
         const cr_relationship *r = in->mapper->rels[i];
-        if (!(r->cascade & CR_CASCADE_DELETE) || r->viewonly || !cr_relstate_of(in, i)->loaded)
+        if (!(r->cascade & CR_CASCADE_DELETE) || !cr_relstate_of(in, i)->loaded)
             continue;
         void **items, *one;
         size_t n = cr_rel_members(in, r, &items, &one);

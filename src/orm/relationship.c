@@ -73,6 +73,29 @@ static bool parse_cascade(const char *text, unsigned *out, char *bad, size_t bad
     return true;
 }
 
+/* The cascades that act in a flush, which a viewonly relationship (one the
+ * flush ignores) cannot have, as SQLAlchemy refuses them: its cascade is
+ * "merge" unless given, and may add refresh-expire and expunge. */
+#define PERSISTENCE_CASCADES \
+    (CR_CASCADE_SAVE_UPDATE | CR_CASCADE_DELETE | CR_CASCADE_DELETE_ORPHAN)
+
+/* The names of the persistence cascades among bits, as SQLAlchemy lists
+ * them ("delete, save-update"), into out (64 bytes hold all three). */
+static void persistence_cascades(unsigned bits, char *out, size_t size)
+{
+    static const struct { unsigned bit; const char *name; } order[] = {
+        {CR_CASCADE_DELETE, "delete"},
+        {CR_CASCADE_DELETE_ORPHAN, "delete-orphan"},
+        {CR_CASCADE_SAVE_UPDATE, "save-update"},
+    };
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t k = 0; k < CR_ARRAY_LEN(order); k++)
+        if (bits & order[k].bit)
+            len += (size_t)snprintf(out + len, size - len, "%s%s", len ? ", " : "",
+                                    order[k].name);
+}
+
 static cr_status configure(cr_metadata *md, bool pending_ok);
 
 cr_status cr_model_relationships(cr_mapper *m, const cr_relationship_def *defs, size_t n,
@@ -114,12 +137,21 @@ cr_status cr_model_relationships(cr_mapper *m, const cr_relationship_def *defs, 
         r->post_update = d->post_update;
         r->viewonly = d->viewonly;
         char bad[64];
-        if (!parse_cascade(d->cascade ? d->cascade : "save-update, merge", &r->cascade, bad,
-                           sizeof bad)) {
+        const char *cascade = d->cascade    ? d->cascade
+                              : d->viewonly ? "merge"
+                                            : "save-update, merge";
+        if (!parse_cascade(cascade, &r->cascade, bad, sizeof bad)) {
             cr_mapper_free_relationships(m);
             return cr_error_set(&md->err, CR_ERR_ARGUMENT, "relationship %s.%s: unknown cascade "
                                 "'%s' (save-update, merge, delete, delete-orphan, "
                                 "refresh-expire, expunge, all, none)", m->name, d->name, bad);
+        }
+        if (r->viewonly && (r->cascade & PERSISTENCE_CASCADES)) {
+            persistence_cascades(r->cascade, bad, sizeof bad);
+            cr_mapper_free_relationships(m);
+            return cr_error_set(&md->err, CR_ERR_ARGUMENT, "relationship %s.%s: cascade "
+                                "settings \"%s\" apply to persistence operations and should not "
+                                "be combined with viewonly", m->name, d->name, bad);
         }
         if (d->lazy > CR_LOAD_RAISE) {
             cr_mapper_free_relationships(m);
@@ -468,7 +500,7 @@ cr_collection *cr_rel_coll(const cr_instance *in, const cr_relationship *r)
 
 bool cr_rel_deletes_orphans(const cr_relationship *r)
 {
-    return r->kind == CR_REL_ONE_TO_MANY && (r->cascade & CR_CASCADE_DELETE_ORPHAN) && !r->viewonly;
+    return r->kind == CR_REL_ONE_TO_MANY && (r->cascade & CR_CASCADE_DELETE_ORPHAN);
 }
 
 size_t cr_rel_members(const cr_instance *in, const cr_relationship *r, void ***items, void **one)
@@ -723,8 +755,7 @@ static cr_status cascade_one(rel_call *c, cr_instance *t)
      * object in no session linked to one in a session goes in along the
      * back relationship (post.author = user: user.posts takes the post). */
     const cr_relationship *back = c->r->back;
-    if (!c->s && t->session && back && (back->cascade & CR_CASCADE_SAVE_UPDATE) &&
-        !back->viewonly)
+    if (!c->s && t->session && back && (back->cascade & CR_CASCADE_SAVE_UPDATE))
         return cr_rel_cascade_add(t->session, c->in);
     return CR_OK;
 }
@@ -736,11 +767,11 @@ static cr_status cascade_one(rel_call *c, cr_instance *t)
 static cr_status refuse_deleted(rel_call *c, cr_instance *t)
 {
     const cr_relationship *r = c->r, *back = r->back;
-    bool cascades = c->in->session && (r->cascade & CR_CASCADE_SAVE_UPDATE) && !r->viewonly;
+    bool cascades = c->in->session && (r->cascade & CR_CASCADE_SAVE_UPDATE);
     bool to_t = t && t->state == CR_INST_DELETED && cascades;
     /* t's cascade runs when t is in a session, or this call puts it there */
     bool to_in = t && c->in->state == CR_INST_DELETED && (t->session || cascades) && back &&
-                 (back->cascade & CR_CASCADE_SAVE_UPDATE) && !back->viewonly;
+                 (back->cascade & CR_CASCADE_SAVE_UPDATE);
     if (!to_t && !to_in)
         return CR_OK;
     cr_buf b;
@@ -1174,7 +1205,7 @@ cr_status cr_rel_cascade_add(cr_session *s, cr_instance *in)
     const cr_mapper *m = in->mapper;
     for (size_t i = 0; i < m->nrels; i++) {
         cr_relationship *r = m->rels[i];
-        if (!(r->cascade & CR_CASCADE_SAVE_UPDATE) || r->viewonly)
+        if (!(r->cascade & CR_CASCADE_SAVE_UPDATE))
             continue;
         /* A collection not loaded (expired) holds what it held before: the
          * cascade does not follow it, as SQLAlchemy's loads nothing. */
@@ -1205,7 +1236,7 @@ bool cr_rel_delete_loads(const cr_instance *in)
 {
     for (size_t i = 0; i < in->mapper->nrels; i++) {
         const cr_relationship *r = in->mapper->rels[i];
-        if ((r->cascade & CR_CASCADE_DELETE) && !r->viewonly && !r->passive_deletes &&
+        if ((r->cascade & CR_CASCADE_DELETE) && !r->passive_deletes &&
             !cr_relstate_of(in, i)->loaded)
             return true;
     }
@@ -1217,7 +1248,7 @@ cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan)
     const cr_mapper *m = in->mapper;
     for (size_t i = 0; i < m->nrels; i++) {
         cr_relationship *r = m->rels[i];
-        if (!(r->cascade & CR_CASCADE_DELETE) || r->viewonly)
+        if (!(r->cascade & CR_CASCADE_DELETE))
             continue;
         cr_status st = cr_rel_ready(r, &s->err);
         if (st)

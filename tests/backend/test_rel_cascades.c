@@ -2,7 +2,8 @@
  * refresh-expire and merge cascades, post_update on insert and delete (a cycle of two tables and one of a
  * table with itself, statement order read from the echo log), and bad input: a related object of the
  * wrong model, a cycle without post_update, an object of another session, a collection changed while it
- * is iterated, a missing secondary table, a foreign key missing or ambiguous. */
+ * is iterated, a missing secondary table, a foreign key missing or ambiguous; a viewonly relationship's
+ * cascades. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -116,6 +117,30 @@ CR_MODEL(VPerson, "pv_a_people", VPERSON, VPERSON_RELS)
     F(person_id, INTEGER,     .foreign_key = "pv_a_people.id")
 #define VBALL_RELS(R) R(owner, ONE(VPerson), .foreign_keys = "pv_balls.person_id")
 CR_MODEL(VBall, "pv_balls", VBALL, VBALL_RELS)
+
+/* ---- a viewonly relationship beside the one that saves ---- */
+
+#define VOUSER(F)                                                                      \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(name,    STRING(20))
+#define VOUSER_RELS(R)                                                                 \
+    R(posts,   MANY(VoPost), .order_by = "id")                                         \
+    R(recent,  MANY(VoPost), .viewonly = true, .order_by = "id desc")
+CR_MODEL(VoUser, "vo_users", VOUSER, VOUSER_RELS)
+
+#define VOPOST(F)                                                                      \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(title,   STRING(20))                                                             \
+    F(user_id, INTEGER,     .foreign_key = "vo_users.id")
+CR_MODEL(VoPost, "vo_posts", VOPOST)
+
+/* Declared only: a viewonly relationship with cascades that act in a flush
+ * (refused), and one with those that do not. */
+#define VOBAD_RELS(R) R(posts, MANY(VoPost), .viewonly = true, .cascade = "all, delete-orphan")
+CR_MODEL(VoBad, "vo_bad", VOUSER, VOBAD_RELS)
+#define VOFINE_RELS(R)                                                                 \
+    R(posts, MANY(VoPost), .viewonly = true, .cascade = "expunge, refresh-expire, merge")
+CR_MODEL(VoFine, "vo_fine", VOUSER, VOFINE_RELS)
 
 /* ---- declarations that cannot resolve ---- */
 
@@ -487,6 +512,73 @@ static void test_expire_and_refresh_cascade(void **state)
     assert_int_equal(cr_object_state_of(a3), CR_STATE_TRANSIENT);
     S_OK(s, cr_session_commit(s));
     assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 2);
+    harness_session_free(s);
+}
+
+/* ---- viewonly ---- */
+
+/* A viewonly relationship, as SQLAlchemy's: cascades that act in a flush
+ * (save-update, delete, delete-orphan) are refused where it is declared;
+ * the flush ignores it, so an object appended to it stays out of the
+ * session; its cascade is "merge" unless given, so a merge follows it. */
+static void test_viewonly(void **state)
+{
+    (void)state;
+    cr_metadata *m = cr_metadata_new(NULL);
+    assert_non_null(m);
+    VoBad_model_t k1 = VoBad_model;
+    VoFine_model_t k2 = VoFine_model;
+    assert_int_equal(VoBad_define(m), CR_ERR_ARGUMENT);
+    const char *msg = cr_error_message(cr_metadata_error(m));
+    assert_non_null(strstr(msg, "VoBad.posts"));
+    assert_non_null(strstr(msg, "\"delete, delete-orphan, save-update\""));
+    assert_non_null(strstr(msg, "viewonly"));
+    assert_int_equal(VoFine_define(m), CR_OK);
+    cr_metadata_free(m);
+    VoBad_model = k1;
+    VoFine_model = k2;
+
+    cr_session *s0 = harness_session(engine, NULL);
+    VoUser *ann = cr_new(VoUser);
+    VoPost *first = cr_new(VoPost), *extra = cr_new(VoPost);
+    assert_true(ann && first && extra);
+    ann->name = "ann";
+    first->title = "p1";
+    extra->title = "extra";
+    assert_int_equal(cr_append(ann, posts, first), CR_OK);
+    S_OK(s0, cr_session_add(s0, ann));
+    S_OK(s0, cr_session_commit(s0));
+    int64_t id = ann->id;
+    harness_session_free(s0);
+
+    cr_session *s = harness_session(engine, &keep_loaded);
+    VoUser *u = cr_session_get(s, VoUser, id);
+    assert_non_null(u);
+    S_OK(s, cr_load(u, recent));
+    assert_int_equal(u->recent.count, 1);
+    VoPost *p1 = u->recent.items[0];
+    assert_string_equal(p1->title, "p1");
+    /* no save-update cascade: appended, it is not added, nor inserted */
+    assert_int_equal(cr_append(u, recent, extra), CR_OK);
+    assert_int_equal(cr_object_state_of(extra), CR_STATE_TRANSIENT);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM vo_posts"), 1);
+    assert_int_equal(cr_remove(u, recent, extra), CR_OK);
+    cr_object_free(extra);
+    /* detached, the post it holds changed: the merge brings it along */
+    S_OK(s, cr_session_close(s));
+    p1->title = "p1 edited";
+    cr_session *s2 = harness_session(engine, NULL);
+    VoUser *copy = cr_session_merge(s2, u);
+    assert_non_null(copy);
+    assert_int_equal(copy->recent.count, 1);
+    VoPost *c1 = copy->recent.items[0];
+    assert_ptr_not_equal(c1, p1);
+    assert_int_equal(cr_object_state_of(c1), CR_STATE_PERSISTENT);
+    assert_string_equal(c1->title, "p1 edited");
+    S_OK(s2, cr_session_commit(s2));
+    assert_int_equal(query_int("SELECT count(*) FROM vo_posts WHERE title = 'p1 edited'"), 1);
+    harness_session_free(s2);
     harness_session_free(s);
 }
 
@@ -1307,6 +1399,7 @@ int main(int argc, char **argv)
     md_cycle = cr_metadata_new(NULL);
     if (!md || !md_cycle || CUser_define(md) || CPost_define(md) || CTag_define(md) ||
         CUserTags_define(&user_tags, md, "casc_user_tags") || CBadge_define(md) ||
+        VoUser_define(md) || VoPost_define(md) ||
         cr_metadata_configure(md) ||
         PDept_define(md_cycle) || PEmp_define(md_cycle) || QDept_define(md_cycle) ||
         QEmp_define(md_cycle) || VPerson_define(md_cycle) || VBall_define(md_cycle) ||
@@ -1328,6 +1421,7 @@ int main(int argc, char **argv)
         T(test_pending_orphan),
         T(test_expire_and_refresh_cascade),
         T(test_merge_cascade),
+        T(test_viewonly),
         T(test_merge_drops_pending),
         T(test_merge_fails_whole),
         T(test_populate_existing_related),
