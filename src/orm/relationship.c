@@ -416,6 +416,14 @@ static cr_status resolve(cr_relationship *r, cr_error *err, bool *pending)
         st = resolve_order(r, err);
     if (st)
         return st;
+    /* delete-orphan from the many side would need SQLAlchemy's
+     * single_parent, which Crucible does not have: refused, not ignored. */
+    if ((r->cascade & CR_CASCADE_DELETE_ORPHAN) && r->kind != CR_REL_ONE_TO_MANY)
+        return rel_error(err, CR_ERR_ARGUMENT, r, "delete-orphan cascade is configured only on "
+                         "the \"one\" side of a one-to-many relationship, not on a %s one (there "
+                         "is no single_parent)%s", r->kind == CR_REL_MANY_TO_ONE ? "many-to-one"
+                                                                           : "many-to-many",
+                         NULL);
     if (back) {
         if (back->back && back->back != r)
             return rel_error(err, CR_ERR_ARGUMENT, r, "back_populates: '%s' is already the back "
@@ -726,9 +734,10 @@ cr_status cr_rel_back_link(cr_instance *other, const cr_relationship *r, cr_inst
     }
     void **ref = cr_rel_ref(other, b);
     if (add) {
+        /* Known from here, as SQLAlchemy's backref puts it in the object's
+         * dict: a later set_related lets go of it. */
         *ref = in->obj;
-        rs->loaded = rs->loaded || other->state == CR_INST_TRANSIENT ||
-                     other->state == CR_INST_PENDING;
+        rs->loaded = true;
     } else if (*ref == in->obj) {
         *ref = NULL;
     }

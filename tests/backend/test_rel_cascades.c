@@ -162,6 +162,17 @@ CR_MODEL(BPerson, "bad_people", BPERSON, BPERSON_RELS)
 #define BLONER_RELS(R) R(shelves, MANY(BShelf))
 CR_MODEL(BLoner, "bad_loners", BLONER, BLONER_RELS)
 
+/* delete-orphan from the many side (many-to-one), which SQLAlchemy allows
+ * only with single_parent. */
+#define BPET(F) F(id, INTEGER, .primary_key = true)
+CR_MODEL(BPet, "bad_pets", BPET)
+
+#define BOWNER(F)                                                                      \
+    F(id,      INTEGER, .primary_key = true)                                           \
+    F(pet_id,  INTEGER, .foreign_key = "bad_pets.id")
+#define BOWNER_RELS(R) R(pet, ONE(BPet), .cascade = "all, delete-orphan")
+CR_MODEL(BOwner, "bad_owners", BOWNER, BOWNER_RELS)
+
 static cr_metadata *md, *md_cycle;
 static cr_engine *engine;
 static CUserTags user_tags;
@@ -901,6 +912,28 @@ static void test_new_child_of_deleted(void **state)
     harness_session_free(s);
 }
 
+/* An expired post appended to a user's posts knows its author from then on,
+ * as SQLAlchemy's backref puts it in the post's dict: set to none, it leaves
+ * that user's posts, an orphan the flush deletes. (The user, in no session,
+ * goes into the post's along the back relationship.) */
+static void test_backref_known_when_expired(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    CPost *p = post("p");
+    S_OK(s, cr_session_add(s, p));
+    S_OK(s, cr_session_commit(s));   /* p expired */
+    CUser *u = user("u");
+    assert_int_equal(cr_append(u, posts, p), CR_OK);
+    assert_int_equal(cr_object_state_of(u), CR_STATE_PENDING);
+    S_OK(s, cr_set_related(p, author, NULL));
+    assert_int_equal(u->posts.count, 0);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 0);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_users"), 1);
+    harness_session_free(s);
+}
+
 /* A persistent post put into a loaded delete-orphan collection and taken
  * out again before the flush is an orphan, deleted: SQLAlchemy's has-parent
  * flag is set by the append and cleared by the remove, though the
@@ -1386,10 +1419,24 @@ static void test_unresolvable(void **state)
     assert_non_null(strstr(msg, "BLoner.shelves"));
     assert_non_null(strstr(msg, "no foreign key"));
     cr_metadata_free(m);
+    /* delete-orphan on a many-to-one: refused, not ignored */
+    m = cr_metadata_new(NULL);
+    assert_non_null(m);
+    BPet_model_t k5 = BPet_model;
+    BOwner_model_t k6 = BOwner_model;
+    assert_int_equal(BPet_define(m), CR_OK);
+    assert_int_equal(BOwner_define(m), CR_ERR_ARGUMENT);
+    msg = cr_error_message(cr_metadata_error(m));
+    assert_non_null(strstr(msg, "BOwner.pet"));
+    assert_non_null(strstr(msg, "delete-orphan"));
+    assert_non_null(strstr(msg, "many-to-one"));
+    cr_metadata_free(m);
     BShelf_model = k1;
     BBook_model = k2;
     BPerson_model = k3;
     BLoner_model = k4;
+    BPet_model = k5;
+    BOwner_model = k6;
 }
 
 int main(int argc, char **argv)
@@ -1428,6 +1475,7 @@ int main(int argc, char **argv)
         T(test_cascade_from_other_side),
         T(test_new_child_of_deleted),
         T(test_in_and_out_is_orphan),
+        T(test_backref_known_when_expired),
         T(test_row_switch),
         T(test_plan_leaves_orphans),
         T(test_post_update_two_tables),
