@@ -39,17 +39,18 @@ static bool dup_opt(char **dst, const char *src)
     return !src || (*dst = cr_strdup(src)) != NULL;
 }
 
+/* The cascade words, in alphabetical order (as SQLAlchemy lists them). */
+static const struct { const char *word; unsigned bits; } cascade_words[] = {
+    {"all", CR_CASCADE_SAVE_UPDATE | CR_CASCADE_MERGE | CR_CASCADE_DELETE |
+                CR_CASCADE_REFRESH | CR_CASCADE_EXPUNGE},
+    {"delete", CR_CASCADE_DELETE}, {"delete-orphan", CR_CASCADE_DELETE_ORPHAN},
+    {"expunge", CR_CASCADE_EXPUNGE}, {"merge", CR_CASCADE_MERGE}, {"none", 0},
+    {"refresh-expire", CR_CASCADE_REFRESH}, {"save-update", CR_CASCADE_SAVE_UPDATE},
+};
+
 /* "all, delete-orphan" into CR_CASCADE_* bits; false on a word it does not know. */
 static bool parse_cascade(const char *text, unsigned *out, char *bad, size_t badsize)
 {
-    static const struct { const char *word; unsigned bits; } words[] = {
-        {"save-update", CR_CASCADE_SAVE_UPDATE}, {"merge", CR_CASCADE_MERGE},
-        {"delete", CR_CASCADE_DELETE}, {"delete-orphan", CR_CASCADE_DELETE_ORPHAN},
-        {"refresh-expire", CR_CASCADE_REFRESH}, {"expunge", CR_CASCADE_EXPUNGE},
-        {"all", CR_CASCADE_SAVE_UPDATE | CR_CASCADE_MERGE | CR_CASCADE_DELETE |
-                    CR_CASCADE_REFRESH | CR_CASCADE_EXPUNGE},
-        {"none", 0},
-    };
     *out = 0;
     const char *p = text;
     while (*p) {
@@ -59,9 +60,10 @@ static bool parse_cascade(const char *text, unsigned *out, char *bad, size_t bad
         if (!len)
             break;
         bool known = false;
-        for (size_t k = 0; k < CR_ARRAY_LEN(words) && !known; k++)
-            if (strlen(words[k].word) == len && strncmp(words[k].word, p, len) == 0) {
-                *out |= words[k].bits;
+        for (size_t k = 0; k < CR_ARRAY_LEN(cascade_words) && !known; k++)
+            if (strlen(cascade_words[k].word) == len &&
+                strncmp(cascade_words[k].word, p, len) == 0) {
+                *out |= cascade_words[k].bits;
                 known = true;
             }
         if (!known) {
@@ -73,28 +75,25 @@ static bool parse_cascade(const char *text, unsigned *out, char *bad, size_t bad
     return true;
 }
 
+/* The names of the single cascades in bits ("delete, save-update"), into
+ * out (64 bytes hold any three). */
+static void cascade_names(unsigned bits, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t k = 0; k < CR_ARRAY_LEN(cascade_words); k++) {
+        unsigned b = cascade_words[k].bits;
+        if (b && !(b & (b - 1)) && (bits & b))
+            len += (size_t)snprintf(out + len, size - len, "%s%s", len ? ", " : "",
+                                    cascade_words[k].word);
+    }
+}
+
 /* The cascades that act in a flush, which a viewonly relationship (one the
  * flush ignores) cannot have, as SQLAlchemy refuses them: its cascade is
  * "merge" unless given, and may add refresh-expire and expunge. */
 #define PERSISTENCE_CASCADES \
     (CR_CASCADE_SAVE_UPDATE | CR_CASCADE_DELETE | CR_CASCADE_DELETE_ORPHAN)
-
-/* The names of the persistence cascades among bits, as SQLAlchemy lists
- * them ("delete, save-update"), into out (64 bytes hold all three). */
-static void persistence_cascades(unsigned bits, char *out, size_t size)
-{
-    static const struct { unsigned bit; const char *name; } order[] = {
-        {CR_CASCADE_DELETE, "delete"},
-        {CR_CASCADE_DELETE_ORPHAN, "delete-orphan"},
-        {CR_CASCADE_SAVE_UPDATE, "save-update"},
-    };
-    size_t len = 0;
-    out[0] = '\0';
-    for (size_t k = 0; k < CR_ARRAY_LEN(order); k++)
-        if (bits & order[k].bit)
-            len += (size_t)snprintf(out + len, size - len, "%s%s", len ? ", " : "",
-                                    order[k].name);
-}
 
 static cr_status configure(cr_metadata *md, bool pending_ok);
 
@@ -147,7 +146,7 @@ cr_status cr_model_relationships(cr_mapper *m, const cr_relationship_def *defs, 
                                 "refresh-expire, expunge, all, none)", m->name, d->name, bad);
         }
         if (r->viewonly && (r->cascade & PERSISTENCE_CASCADES)) {
-            persistence_cascades(r->cascade, bad, sizeof bad);
+            cascade_names(r->cascade & PERSISTENCE_CASCADES, bad, sizeof bad);
             cr_mapper_free_relationships(m);
             return cr_error_set(&md->err, CR_ERR_ARGUMENT, "relationship %s.%s: cascade "
                                 "settings \"%s\" apply to persistence operations and should not "
