@@ -110,7 +110,6 @@ typedef struct cr_instance {
                                   * field (it may be the snapshot's too)     */
     size_t size;                 /* of this allocation                       */
     uint64_t hash;               /* of the identity key (the snapshot's key) */
-    struct cr_instance *hnext;   /* identity map chain                       */
     struct cr_instance *prev, *next; /* the owner's list                     */
     uint64_t order;              /* when it was added: INSERT order          */
     int insert_level;            /* savepoint level its INSERT was flushed at;
@@ -165,8 +164,14 @@ struct cr_session {
     uint32_t populate_runs;      /* such runs so far                           */
     size_t *lazy_per_rel;        /* per relationship (by lazyq index)         */
     int lazy_warn;               /* N+1 report threshold, 0: off              */
-    cr_instance **buckets;       /* identity map                             */
-    size_t nbuckets, nmap;
+    /* The identity map: open addressing, linear probing, each slot holding
+     * its instance's key hash so that a probe reads no instance but the
+     * one whose hash matches (session.c). At most half full. */
+    struct cr_map_slot {
+        uint64_t hash;
+        cr_instance *in;         /* NULL: empty                              */
+    } *slots;
+    size_t nslots, nmap;         /* nslots: 0 or a power of two              */
     uint64_t order;
     /* read_from_replicas: whether conn is a read-only connection, and the
      * session's last commit, for its next reads to wait for ("" none;
@@ -219,6 +224,8 @@ void cr_instance_set_null(cr_instance *in, size_t i);
 void cr_instance_clear_null(cr_instance *in, size_t i);
 /* Field i as last loaded or flushed. */
 cr_value cr_snap_value(const cr_instance *in, size_t i);
+/* The hash of an identity key: its low bits well spread (the identity
+ * map's slot), and a one-integer key's near its neighbours'. */
 uint64_t cr_key_hash(const cr_value *vals, size_t n);
 /* "User(id=5)" */
 void cr_describe(const cr_instance *in, cr_buf *b);
@@ -250,6 +257,8 @@ void cr_map_insert(cr_session *s, cr_instance *in);
 /* The same, given the hash of in's key (cr_key_hash of its snapshot's). */
 void cr_map_insert_hashed(cr_session *s, cr_instance *in, uint64_t hash);
 void cr_map_remove(cr_session *s, cr_instance *in);
+/* Empty the map at once (its instances' in_map is the caller's to clear). */
+void cr_map_clear(cr_session *s);
 cr_status cr_map_reserve(cr_session *s, size_t extra);
 void cr_owner_link(cr_session *s, cr_instance *in);
 cr_status cr_session_autoflush(cr_session *s);

@@ -2,6 +2,7 @@
 #include "orm/orm.h"
 
 #include <stdio.h>
+#include <assert.h>
 #include <string.h>
 
 /* ---- errors ---- */
@@ -158,7 +159,7 @@ void cr_session_free(cr_session *s)
         cr_stmt_free(s->lazyq[i].q);
     cr_free(s->lazyq);
     cr_free(s->lazy_per_rel);
-    cr_free(s->buckets);
+    cr_free(s->slots);
     cr_error_clear(&s->err);
     if (s->bind)
         cr_conn_ref_detach(&s->bind_ref);
@@ -183,39 +184,54 @@ static bool key_equal(const cr_instance *in, const cr_value *key)
     return true;
 }
 
+/* Where a hash's probe starts (cr_key_hash spreads its low bits). */
+static size_t home_slot(const cr_session *s, uint64_t hash)
+{
+    return (size_t)hash & (s->nslots - 1);
+}
+
 cr_instance *cr_map_find(cr_session *s, const cr_mapper *m, const cr_value *key, uint64_t hash)
 {
-    if (!s->nbuckets)
+    if (!s->nslots)
         return NULL;
-    for (cr_instance *in = s->buckets[hash & (s->nbuckets - 1)]; in; in = in->hnext)
-        if (in->hash == hash && in->mapper == m && key_equal(in, key))
-            return in;
-    return NULL;
+    size_t mask = s->nslots - 1;
+    for (size_t i = home_slot(s, hash);; i = (i + 1) & mask) {
+        const struct cr_map_slot *sl = &s->slots[i];
+        if (!sl->in)
+            return NULL;
+        if (sl->hash == hash && sl->in->mapper == m && key_equal(sl->in, key))
+            return sl->in;
+    }
+}
+
+/* Put in at the first empty slot of its probe (there is one: the map is at
+ * most half full). */
+static void place(cr_session *s, uint64_t hash, cr_instance *in)
+{
+    size_t mask = s->nslots - 1, i = home_slot(s, hash);
+    while (s->slots[i].in)
+        i = (i + 1) & mask;
+    s->slots[i] = (struct cr_map_slot){hash, in};
 }
 
 cr_status cr_map_reserve(cr_session *s, size_t extra)
 {
-    size_t want = s->nmap + extra;
-    if (want <= s->nbuckets)
+    size_t want = 2 * (s->nmap + extra);
+    if (want <= s->nslots)
         return CR_OK;
-    size_t n = s->nbuckets ? s->nbuckets : 64;
+    size_t n = s->nslots ? s->nslots : 128;
     while (n < want)
         n *= 2;
-    cr_instance **b = cr_calloc(n, sizeof *b);
-    if (!b)
+    struct cr_map_slot *slots = cr_calloc(n, sizeof *slots), *old = s->slots;
+    if (!slots)
         return CR_ERR_NO_MEMORY;
-    for (size_t i = 0; i < s->nbuckets; i++) {
-        cr_instance *in = s->buckets[i];
-        while (in) {
-            cr_instance *next = in->hnext;
-            in->hnext = b[in->hash & (n - 1)];
-            b[in->hash & (n - 1)] = in;
-            in = next;
-        }
-    }
-    cr_free(s->buckets);
-    s->buckets = b;
-    s->nbuckets = n;
+    size_t nold = s->nslots;
+    s->slots = slots;
+    s->nslots = n;
+    for (size_t i = 0; i < nold; i++)
+        if (old[i].in)
+            place(s, old[i].hash, old[i].in);
+    cr_free(old);
     return CR_OK;
 }
 
@@ -230,25 +246,42 @@ void cr_map_insert(cr_session *s, cr_instance *in)
 void cr_map_insert_hashed(cr_session *s, cr_instance *in, uint64_t hash)
 {
     in->hash = hash;
-    cr_instance **b = &s->buckets[in->hash & (s->nbuckets - 1)];
-    in->hnext = *b;
-    *b = in;
+    place(s, hash, in);
     in->in_map = true;
     s->nmap++;
 }
 
+/* Take in out, then move back each slot after it in the run that its probe
+ * would otherwise no longer reach (no tombstones). */
 void cr_map_remove(cr_session *s, cr_instance *in)
 {
     if (!in->in_map)
         return;
-    cr_instance **p = &s->buckets[in->hash & (s->nbuckets - 1)];
-    while (*p && *p != in)
-        p = &(*p)->hnext;
-    if (*p)
-        *p = in->hnext;
-    in->hnext = NULL;
     in->in_map = false;
+    size_t mask = s->nslots - 1, i = home_slot(s, in->hash);
+    while (s->slots[i].in != in) {
+        if (!s->slots[i].in)
+            return;   /* not there: cannot happen while in_map says so */
+        i = (i + 1) & mask;
+    }
     s->nmap--;
+    for (size_t j = (i + 1) & mask; s->slots[j].in; j = (j + 1) & mask) {
+        size_t home = home_slot(s, s->slots[j].hash);
+        /* j's entry stays when its home lies cyclically in (i, j]. */
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (!stays) {
+            s->slots[i] = s->slots[j];
+            i = j;
+        }
+    }
+    s->slots[i] = (struct cr_map_slot){0, NULL};
+}
+
+void cr_map_clear(cr_session *s)
+{
+    if (s->nmap)
+        memset(s->slots, 0, s->nslots * sizeof *s->slots);
+    s->nmap = 0;
 }
 
 size_t cr_session_identity_count(const cr_session *s) { return s ? s->nmap : 0; }
@@ -468,10 +501,12 @@ cr_status cr_session_close(cr_session *s)
     cr_error_clear(&s->err);
     cr_status st = cr_session_end(s, false);
     s->need_rollback = false;
+    size_t mapped = 0;
     for (cr_instance *in = s->head; in; in = in->next) {
         if (in->session != s)
             continue;
-        cr_map_remove(s, in);
+        mapped += in->in_map;
+        in->in_map = false;   /* every mapped instance is here: the map is cleared below */
         /* The transaction was rolled back: what it inserted has no row. */
         bool had_row = in->state != CR_INST_PENDING && in->insert_level < 0;
         in->state = had_row ? CR_INST_DETACHED : CR_INST_TRANSIENT;
@@ -479,6 +514,9 @@ cr_status cr_session_close(cr_session *s)
         in->marked_delete = false;
         in->insert_level = in->delete_level = -1;
     }
+    assert(mapped == s->nmap);
+    (void)mapped;
+    cr_map_clear(s);
     return st;
 }
 

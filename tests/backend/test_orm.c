@@ -425,6 +425,76 @@ static void test_identity_map(void **state)
     harness_session_free(s);
 }
 
+/* Thousands of objects of two models whose keys overlap and crowd the same
+ * places of the identity map (runs of consecutive keys, keys four apart):
+ * each is found by get without SQL, also after many others were taken out
+ * of the map around it, and an expunged one is loaded anew. */
+static void test_identity_map_many(void **state)
+{
+    (void)state;
+    enum { N = 1500 };
+    int64_t ids[2 * N];
+    for (int i = 0; i < N; i++) {
+        ids[i] = i + 1;                  /* 1 .. 1500 */
+        ids[N + i] = 2000 + 4 * i;       /* 2000, 2004, ... */
+    }
+    cr_session *s = harness_session(engine, NULL);
+    for (int i = 0; i < 2 * N; i++) {
+        ONode *n = cr_new(ONode);
+        OBlank *b = cr_new(OBlank);
+        assert_true(n && b);
+        n->id = b->id = ids[i];
+        S_OK(s, cr_session_add(s, n));
+        S_OK(s, cr_session_add(s, b));
+    }
+    S_OK(s, cr_session_commit(s));
+    harness_session_free(s);
+
+    s = harness_session(engine, NULL);
+    cr_stmt *qn = cr_select_model(ONode), *qb = cr_select_model(OBlank);
+    cr_objects *nodes = cr_session_all(s, qn), *blanks = cr_session_all(s, qb);
+    assert_true(nodes && blanks);
+    assert_int_equal(nodes->count, 2 * N);
+    assert_int_equal(blanks->count, 2 * N);
+    assert_int_equal(cr_session_identity_count(s), 4 * N);
+    /* Take out every third node and every fifth blank. */
+    size_t out = 0;
+    for (size_t i = 0; i < nodes->count; i++) {
+        if (((ONode *)nodes->items[i])->id % 3 == 0) {
+            S_OK(s, cr_session_expunge(s, nodes->items[i]));
+            out++;
+        }
+        if (((OBlank *)blanks->items[i])->id % 5 == 0) {
+            S_OK(s, cr_session_expunge(s, blanks->items[i]));
+            out++;
+        }
+    }
+    assert_int_equal(cr_session_identity_count(s), 4 * N - out);
+    harness_log_reset();
+    for (size_t i = 0; i < nodes->count; i++) {
+        ONode *n = nodes->items[i];
+        OBlank *b = blanks->items[i];
+        if (n->id % 3)
+            assert_ptr_equal(cr_session_get(s, ONode, n->id), n);
+        if (b->id % 5)
+            assert_ptr_equal(cr_session_get(s, OBlank, b->id), b);
+    }
+    assert_no_sql();
+    /* An expunged object is detached; get loads its row as a new object. */
+    ONode *gone = nodes->items[2];   /* id 3 */
+    assert_int_equal(gone->id, 3);
+    assert_int_equal(cr_object_state_of(gone), CR_STATE_DETACHED);
+    ONode *again = cr_session_get(s, ONode, 3);
+    assert_non_null(again);
+    assert_ptr_not_equal(again, gone);
+    assert_int_equal(cr_session_identity_count(s), 4 * N - out + 1);
+    cr_objects_free(nodes);
+    cr_objects_free(blanks);
+    cr_stmt_free(qn);
+    cr_stmt_free(qb);
+    harness_session_free(s);
+}
+
 static void test_states(void **state)
 {
     (void)state;
@@ -1256,6 +1326,7 @@ int main(int argc, char **argv)
         T(test_self_referential_order),
         T(test_delete_batch),
         T(test_identity_map),
+        T(test_identity_map_many),
         T(test_states),
         T(test_autoflush),
         T(test_rollback_restores),
