@@ -568,13 +568,32 @@ static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_rel
     return st;
 }
 
-/* Every association table row of a deleted object. */
+/* A deleted object's collection r (its i-th), loaded unless it is or
+ * passive_deletes says the database takes care: SQLAlchemy reads it to know
+ * the rows the delete touches, and it stays loaded on the object. No
+ * autoflush: this is the flush. */
+static cr_status load_for_delete(cr_session *s, cr_instance *in, cr_relationship *r, size_t i)
+{
+    if (cr_relstate_of(in, i)->loaded || r->passive_deletes)
+        return CR_OK;
+    bool af = s->autoflush;
+    s->autoflush = false;
+    cr_status st = cr_rel_load(s, in, r);
+    s->autoflush = af;
+    return st;
+}
+
+/* Every association table row of a deleted object (its own collections
+ * loaded first, as SQLAlchemy does; the rows go by its key all the same). */
 static cr_status rel_clear_assoc(cr_session *s, flush_plan *p, cr_instance *in)
 {
     cr_metadata *md = in->mapper->table->md;
     cr_status st = CR_OK;
     for (size_t i = 0; i < in->mapper->nrels && !st; i++) {
-        const cr_relationship *r = in->mapper->rels[i];
+        cr_relationship *r = in->mapper->rels[i];
+        if (r->resolved && r->kind == CR_REL_MANY_TO_MANY && !r->viewonly &&
+            (st = load_for_delete(s, in, r, i)))
+            break;
         if (r->resolved && r->kind == CR_REL_MANY_TO_MANY && !r->viewonly &&
             !(r->back && r->back < r))
             st = add_assoc(s, p, r, in, NULL, STEP_ASSOC_CLEAR, false);
@@ -649,16 +668,10 @@ static cr_status rel_deletes(cr_session *s, flush_plan *p, cr_instance *in)
         if (!r->resolved || r->kind != CR_REL_ONE_TO_MANY || r->viewonly ||
             (r->cascade & CR_CASCADE_DELETE))
             continue;
-        if (!cr_relstate_of(in, i)->loaded) {
-            if (r->passive_deletes)
-                continue;
-            bool af = s->autoflush;
-            s->autoflush = false;
-            st = cr_rel_load(s, in, r);
-            s->autoflush = af;
-            if (st)
-                return st;
-        }
+        if ((st = load_for_delete(s, in, r, i)))
+            return st;
+        if (!cr_relstate_of(in, i)->loaded)
+            continue;   /* passive_deletes */
         void **items, *one;
         size_t n = cr_rel_members(in, r, &items, &one);
         for (size_t k = 0; k < n && !st; k++) {

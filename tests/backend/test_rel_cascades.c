@@ -934,6 +934,34 @@ static void test_backref_known_when_expired(void **state)
     harness_session_free(s);
 }
 
+/* A deleted object's many-to-many collection, not loaded, is loaded by
+ * the flush of its delete (SQLAlchemy reads it to know the association rows
+ * to delete, unless passive_deletes): the deleted user, detached after the
+ * commit, still lists its tags, and a tag appended to it there is an
+ * append, not an error. The ORM differential found it (seed 99, program
+ * 22). */
+static void test_deleted_loads_many_to_many(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    CUser *ann = seed(s);   /* expired by the commit: tags not loaded */
+    assert_false(cr_is_loaded(ann, tags));
+    S_OK(s, cr_session_delete(s, ann));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(cr_object_state_of(ann), CR_STATE_DETACHED);
+    assert_true(cr_is_loaded(ann, tags));
+    assert_int_equal(ann->tags.count, 2);
+    assert_string_equal(((CTag *)ann->tags.items[0])->name, "t1");
+    assert_int_equal(query_int("SELECT count(*) FROM casc_user_tags"), 0);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_tags"), 2);
+    CTag *t3 = cr_new(CTag);
+    t3->name = "t3";
+    assert_int_equal(cr_append(ann, tags, t3), CR_OK);
+    assert_int_equal(ann->tags.count, 3);
+    harness_session_free(s);
+    cr_object_free(t3);
+}
+
 /* A persistent post put into a loaded delete-orphan collection and taken
  * out again before the flush is an orphan, deleted: SQLAlchemy's has-parent
  * flag is set by the append and cleared by the remove, though the
@@ -1476,6 +1504,7 @@ int main(int argc, char **argv)
         T(test_new_child_of_deleted),
         T(test_in_and_out_is_orphan),
         T(test_backref_known_when_expired),
+        T(test_deleted_loads_many_to_many),
         T(test_row_switch),
         T(test_plan_leaves_orphans),
         T(test_post_update_two_tables),
