@@ -768,7 +768,7 @@ static cr_status rel_prepare(cr_session *s, flush_plan *p)
         if (!st && !in->marked_delete) {
             if (rel_backrefs(in))
                 return cr_error_oom(&s->err);
-            st = cr_rel_cascade_add(s, in);
+            st = cr_rel_flush_cascade_add(s, in);
         }
     }
     orphans orph = {NULL, 0, 0};

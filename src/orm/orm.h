@@ -260,6 +260,9 @@ void cr_map_remove(cr_session *s, cr_instance *in);
 /* Empty the map at once (its instances' in_map is the caller's to clear). */
 void cr_map_clear(cr_session *s);
 cr_status cr_map_reserve(cr_session *s, size_t extra);
+/* What cr_session_add refuses of an object: its DELETE flushed in s, or
+ * committed (SQLAlchemy's "has been deleted"). */
+cr_status cr_session_refuse_deleted(cr_session *s, cr_instance *in);
 void cr_owner_link(cr_session *s, cr_instance *in);
 cr_status cr_session_autoflush(cr_session *s);
 /* Add one object (no cascade); expunge one. */
@@ -326,7 +329,14 @@ bool cr_collection_drop(cr_collection *c, const void *obj);
 /* Set a loaded collection (or ONE) to objs, marking it loaded. */
 cr_status cr_rel_set_loaded(cr_instance *in, cr_relationship *r, void **objs, size_t n);
 /* Cascade: add to the session what obj reaches through save-update. */
+/* The save-update cascade of session.add: in added, then what its loaded
+ * relationships reach; an object reached whose DELETE was flushed is an
+ * error, as in SQLAlchemy. */
 cr_status cr_rel_cascade_add(cr_session *s, cr_instance *in);
+/* The same pass in a flush, standing in for SQLAlchemy's attribute events:
+ * an object reached whose DELETE was flushed is passed by (it may sit in a
+ * collection loaded before its delete, which no event would cascade from). */
+cr_status cr_rel_flush_cascade_add(cr_session *s, cr_instance *in);
 /* Cascade delete from in (cr_session_delete). */
 cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan);
 /* Whether cr_rel_cascade_delete has a relationship of in to load. */

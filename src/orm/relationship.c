@@ -1205,7 +1205,7 @@ size_t cr_session_lazy_loads(const cr_session *s) { return s ? s->lazy_loads : 0
 
 /* ---- cascades ---- */
 
-cr_status cr_rel_cascade_add(cr_session *s, cr_instance *in)
+static cr_status cascade_add(cr_session *s, cr_instance *in, bool refuse_deleted)
 {
     cr_status st = cr_session_add_instance(s, in);
     if (st)
@@ -1223,19 +1223,31 @@ cr_status cr_rel_cascade_add(cr_session *s, cr_instance *in)
         size_t n = cr_rel_members(in, r, &items, &one);
         for (size_t k = 0; k < n; k++) {
             cr_instance *t = cr_instance_of(items[k]);
-            if (!t || t->session == s)
+            if (!t)
                 continue;
+            if (t->session == s) {
+                if (refuse_deleted && (st = cr_session_refuse_deleted(s, t)))
+                    return st;
+                continue;
+            }
             if (t->mapper != r->target)
                 return rel_error(&s->err, CR_ERR_ARGUMENT, r, "it holds a %s object where %s "
                                  "objects belong", t->mapper->name, r->target->name);
             if (t->session)
                 return rel_error(&s->err, CR_ERR_INVALID_REQUEST, r, "it holds a %s object "
                                  "that belongs to another session%s", t->mapper->name, NULL);
-            if ((st = cr_rel_cascade_add(s, t)))
+            if ((st = cascade_add(s, t, refuse_deleted)))
                 return st;
         }
     }
     return CR_OK;
+}
+
+cr_status cr_rel_cascade_add(cr_session *s, cr_instance *in) { return cascade_add(s, in, true); }
+
+cr_status cr_rel_flush_cascade_add(cr_session *s, cr_instance *in)
+{
+    return cascade_add(s, in, false);
 }
 
 /* Whether cr_rel_cascade_delete loads a relationship of in: one with the

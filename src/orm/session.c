@@ -651,9 +651,7 @@ cr_status cr_session_add_instance(cr_session *s, cr_instance *in)
     return in->session != s && in->row_deleted ? flushed_deleted(s, in) : take_in(s, in);
 }
 
-/* What cr_session_add refuses, of the objects it is given: one whose
- * DELETE was flushed, or committed. */
-static cr_status refuse_deleted(cr_session *s, cr_instance *in)
+cr_status cr_session_refuse_deleted(cr_session *s, cr_instance *in)
 {
     if ((in->session == s && in->state == CR_INST_DELETED) || in->row_deleted)
         return flushed_deleted(s, in);
@@ -668,7 +666,7 @@ cr_status cr_session_add(cr_session *s, void *obj)
     cr_instance *in = instance_arg(s, obj, "add");
     if (!in)
         return s->err.cls;
-    cr_status st = refuse_deleted(s, in);
+    cr_status st = cr_session_refuse_deleted(s, in);
     return st ? st : cr_rel_cascade_add(s, in);
 }
 
@@ -686,7 +684,7 @@ cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n)
             return s->err.cls;
         if (in->session && in->session != s)
             return cr_session_add_instance(s, in);
-        cr_status st = refuse_deleted(s, in);
+        cr_status st = cr_session_refuse_deleted(s, in);
         if (st)
             return st;
     }

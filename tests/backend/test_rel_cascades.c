@@ -962,6 +962,28 @@ static void test_deleted_loads_many_to_many(void **state)
     cr_object_free(t3);
 }
 
+/* session.add of an object whose save-update cascade reaches one whose
+ * DELETE was flushed fails, as SQLAlchemy's does ("has been deleted"): the
+ * deleted object is no longer in the identity map, so the cascade does not
+ * stop at it. The ORM differential found it (seed 99, program 952). */
+static void test_cascade_add_reaches_deleted(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s);
+    S_OK(s, cr_session_delete(s, ann));
+    S_OK(s, cr_session_flush(s));
+    assert_int_equal(cr_object_state_of(ann), CR_STATE_DELETED);
+    CPost *late = post("late");
+    late->author = ann;   /* a plain assignment: no cascade until the add */
+    assert_int_equal(cr_session_add(s, late), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "has been deleted"));
+    /* late itself went in first, as in SQLAlchemy: the session frees it. */
+    assert_int_equal(cr_object_state_of(late), CR_STATE_PENDING);
+    S_OK(s, cr_session_rollback(s));
+    harness_session_free(s);
+}
+
 /* A persistent post put into a loaded delete-orphan collection and taken
  * out again before the flush is an orphan, deleted: SQLAlchemy's has-parent
  * flag is set by the append and cleared by the remove, though the
@@ -1505,6 +1527,7 @@ int main(int argc, char **argv)
         T(test_in_and_out_is_orphan),
         T(test_backref_known_when_expired),
         T(test_deleted_loads_many_to_many),
+        T(test_cascade_add_reaches_deleted),
         T(test_row_switch),
         T(test_plan_leaves_orphans),
         T(test_post_update_two_tables),
