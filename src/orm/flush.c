@@ -591,14 +591,14 @@ static cr_status rel_clear_assoc(cr_session *s, flush_plan *p, cr_instance *in)
     cr_status st = CR_OK;
     for (size_t i = 0; i < in->mapper->nrels && !st; i++) {
         cr_relationship *r = in->mapper->rels[i];
-        if (r->resolved && r->kind == CR_REL_MANY_TO_MANY && !r->viewonly &&
-            (st = load_for_delete(s, in, r, i)))
+        if (!r->resolved || r->kind != CR_REL_MANY_TO_MANY || r->viewonly)
+            continue;
+        if ((st = load_for_delete(s, in, r, i)))
             break;
-        if (r->resolved && r->kind == CR_REL_MANY_TO_MANY && !r->viewonly &&
-            !(r->back && r->back < r))
-            st = add_assoc(s, p, r, in, NULL, STEP_ASSOC_CLEAR, false);
-        else if (r->resolved && r->kind == CR_REL_MANY_TO_MANY && !r->viewonly)
-            st = add_assoc(s, p, r->back, in, NULL, STEP_ASSOC_CLEAR, true);
+        /* The two sides of a pair clear the same rows: always through the
+         * one that sorts first, so that the plan's duplicates meet. */
+        st = r->back && r->back < r ? add_assoc(s, p, r->back, in, NULL, STEP_ASSOC_CLEAR, true)
+                                    : add_assoc(s, p, r, in, NULL, STEP_ASSOC_CLEAR, false);
     }
     /* many-to-many of other models onto this one, declared on their side only */
     for (size_t t = 0; t < md->ntables && !st; t++) {

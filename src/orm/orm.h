@@ -328,7 +328,6 @@ cr_status cr_collection_push(cr_collection *c, void *obj);
 bool cr_collection_drop(cr_collection *c, const void *obj);
 /* Set a loaded collection (or ONE) to objs, marking it loaded. */
 cr_status cr_rel_set_loaded(cr_instance *in, cr_relationship *r, void **objs, size_t n);
-/* Cascade: add to the session what obj reaches through save-update. */
 /* The save-update cascade of session.add: in added, then what its loaded
  * relationships reach; an object reached whose DELETE was flushed is an
  * error, as in SQLAlchemy. */
