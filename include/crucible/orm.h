@@ -75,8 +75,11 @@
  * object (at commit, by default, at rollback, or by cr_session_expire) keeps
  * its fields as they were last loaded or flushed (a change not flushed is
  * discarded, as SQLAlchemy discards it) and marks it expired: the next time the session
- * hands it out (cr_session_get, a query) or cr_session_refresh is called, its
- * fields are loaded again from the database.
+ * hands it out (cr_session_get, a query), loads one of its relationships
+ * (cr_load) or cr_session_refresh is called, its fields are loaded again
+ * from the database. A field set by hand after the expiry keeps its value
+ * through that load (SQLAlchemy loads only the attributes not set since)
+ * and is written by the next flush; cr_session_refresh discards it.
  *
  * The unit of work. cr_session_flush (and commit, and autoflush before a
  * query) compares each persistent object's fields with the values last

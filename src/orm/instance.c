@@ -498,18 +498,44 @@ cr_status cr_row_key(const cr_mapper *m, const cr_row *row, int base, cr_value *
     return CR_OK;
 }
 
+/* The row into an expired object. A field set by hand since the expiry
+ * (one that differs from the snapshot, which the expiry left equal to the
+ * fields) keeps its value, copied before anything is released, as
+ * SQLAlchemy loads only the attributes not set since; the snapshot takes
+ * the row's value either way, so the next flush writes the kept ones. A
+ * row that cannot be read leaves the object as it was. */
 cr_status cr_instance_load_row(cr_instance *in, const cr_row *row, int base, cr_error *err)
 {
     const cr_mapper *m = in->mapper;
+    cr_value vals[64];
     for (size_t i = 0; i < m->nfields; i++) {
-        cr_value v;
-        cr_status st = read_column(m, i, row, base + (int)i, &v);
+        cr_status st = read_column(m, i, row, base + (int)i, &vals[i]);
         if (st)
             return read_failed(m, i, row, st, err);
-        if (cr_field_store(in, i, &v))
-            return cr_error_oom(err);
     }
-    if (cr_snapshot_take(in))
+    cr_field_prep kept[64];
+    uint64_t keep = 0;
+    bool oom = false;
+    for (size_t i = 0; i < m->nfields && !oom; i++) {
+        cr_value now = cr_field_value(in, i), was = cr_snap_value(in, i);
+        if (cr_value_same(&now, &was))
+            continue;
+        oom = cr_field_prepare(in, i, &now, &kept[i]) != CR_OK;
+        if (!oom)
+            keep |= UINT64_C(1) << i;
+    }
+    for (size_t i = 0; i < m->nfields && !oom; i++)
+        oom = cr_field_store(in, i, &vals[i]) != CR_OK;
+    oom = oom || cr_snapshot_take(in) != CR_OK;
+    for (size_t i = 0; i < m->nfields; i++) {
+        if (!(keep >> i & 1))
+            continue;
+        if (oom)
+            cr_free(kept[i].buf);
+        else
+            cr_field_apply(in, i, &kept[i]);
+    }
+    if (oom)
         return cr_error_oom(err);
     in->expired = false;
     return CR_OK;

@@ -1158,8 +1158,17 @@ static void count_lazy(cr_session *s, const cr_relationship *r, size_t slot)
                   r->parent->name, r->name, s->lazy_per_rel[slot], r->parent->name, r->name);
 }
 
-cr_status cr_rel_load(cr_session *s, cr_instance *in, cr_relationship *r)
+/* cr_rel_load, under its autoflush. */
+static cr_status load_related(cr_session *s, cr_instance *in, cr_relationship *r)
 {
+    /* An expired object is loaded again first, keeping the fields set since:
+     * its keys may have changed in the database (SQLAlchemy's lazy loader
+     * reads them through the expired attributes, which loads them). */
+    if (in->expired && in->session == s && in->state == CR_INST_PERSISTENT) {
+        cr_status st = cr_instance_reload(s, in);
+        if (st)
+            return st;
+    }
     cr_param params[CR_REL_MAX_KEYS + 1];
     if (!lazy_keys(in, r, params))
         return cr_rel_set_loaded(in, r, NULL, 0) ? cr_error_oom(&s->err) : CR_OK;
@@ -1184,6 +1193,16 @@ cr_status cr_rel_load(cr_session *s, cr_instance *in, cr_relationship *r)
     if (!q)
         return s->err.cls;
     count_lazy(s, r, slot);
+    cr_objects *list = cr_session_all_params(s, q, params);
+    if (!list)
+        return s->err.cls;
+    cr_status st = cr_rel_set_loaded(in, r, list->items, list->count);
+    cr_objects_free(list);
+    return st ? cr_error_oom(&s->err) : CR_OK;
+}
+
+cr_status cr_rel_load(cr_session *s, cr_instance *in, cr_relationship *r)
+{
     /* The autoflush is for what can change the rows this load reads: new
      * and deleted objects, and changes made by the relationship calls. A
      * field changed by hand (post->user_id = 5, post->author = user) waits
@@ -1192,13 +1211,9 @@ cr_status cr_rel_load(cr_session *s, cr_instance *in, cr_relationship *r)
      * attribute events know what changed; a C struct cannot tell). */
     bool af = s->autoflush;
     s->autoflush = af && (s->unsaved || s->rel_changed);
-    cr_objects *list = cr_session_all_params(s, q, params);
+    cr_status st = load_related(s, in, r);
     s->autoflush = af;
-    if (!list)
-        return s->err.cls;
-    cr_status st = cr_rel_set_loaded(in, r, list->items, list->count);
-    cr_objects_free(list);
-    return st ? cr_error_oom(&s->err) : CR_OK;
+    return st;
 }
 
 size_t cr_session_lazy_loads(const cr_session *s) { return s ? s->lazy_loads : 0; }
