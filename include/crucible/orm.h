@@ -145,7 +145,11 @@ typedef struct cr_objects {
 CR_API void cr_objects_free(cr_objects *list);
 /* for user in users: CR_FOR_EACH(User, user, users) { ... user->name ... }
  * Works on a cr_objects list and on a relationship's cr_collection (empty or
- * not loaded included); break and continue work as in a for loop.
+ * not loaded included; CR_FOR_EACH(Post, post, &user->posts)); break and
+ * continue work as in a for loop. The list argument is evaluated once, and a
+ * NULL list walks nothing — but a list a call returns
+ * (CR_FOR_EACH(User, u, cr_query_all(q))) is then never freed: keep it in a
+ * variable and cr_objects_free it after the loop.
  * It steps by index and reads count and items afresh at each step, as a
  * Python for loop over a list does: a collection changed inside the loop
  * (cr_append, cr_remove) is never read from freed memory; an element
@@ -154,8 +158,17 @@ CR_API void cr_objects_free(cr_objects *list);
  * copy. */
 #define CR_FOR_EACH(T, var, list)                                                     \
     for (size_t var##_at_ = 0, var##_once_ = 1; var##_once_; var##_once_ = 0)        \
-        for (T *var; var##_at_ < (list)->count &&                                    \
-                     ((var = (T *)(list)->items[var##_at_]), 1); var##_at_++)
+        for (const void *var##_list_ = (list); var##_once_; var##_once_ = 0)          \
+            for (T *var; var##_list_ && var##_at_ < CR__SEQ(list, var##_list_)->count && \
+                         ((var = (T *)CR__SEQ(list, var##_list_)->items[var##_at_]), 1);  \
+                 var##_at_++)
+/* The list CR_FOR_EACH holds as p, seen as the type of list (which is not
+ * evaluated again: _Generic only looks at its type). */
+#define CR__SEQ(list, p)                                                             \
+    _Generic((list), cr_objects *: (const cr_objects *)(p),                          \
+             const cr_objects *: (const cr_objects *)(p),                            \
+             cr_collection *: (const cr_collection *)(p),                            \
+             const cr_collection *: (const cr_collection *)(p))
 
 /* ------------------------------------------------------------------------
  * Mappers and objects

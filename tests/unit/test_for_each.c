@@ -1,5 +1,6 @@
 /* test_for_each.c — CR_FOR_EACH over lists and collections: empty ones (items NULL),
- * break and continue, and a body that appends to the collection it walks. */
+ * break and continue, a body that appends to the collection it walks, and a list given
+ * by a call (evaluated once; NULL, as a failed query gives, walks nothing). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,12 +86,48 @@ static void test_append_while_walking(void **state)
     free(c.items);
 }
 
+/* The list a call gives: counted, so that the test sees how often the
+ * loop evaluates its list argument. */
+static int calls;
+static cr_objects *the_list(cr_objects *list)
+{
+    calls++;
+    return list;
+}
+
+/* for user in session.query(User).all() ported word for word: the call is
+ * made once (it ran the query again at every step, leaking each list), and
+ * a NULL list (the query failed) walks nothing instead of crashing. */
+static void test_list_evaluated_once(void **state)
+{
+    (void)state;
+    Item a = {1}, b = {2}, c = {3};
+    void *items[] = {&a, &b, &c};
+    cr_objects list = {3, items};
+    int sum = 0;
+    calls = 0;
+    CR_FOR_EACH(Item, it, the_list(&list))
+        sum += it->value;
+    assert_int_equal(sum, 6);
+    assert_int_equal(calls, 1);
+    calls = 0;
+    CR_FOR_EACH(Item, it, the_list(NULL))
+        sum += it->value;
+    assert_int_equal(sum, 6);
+    assert_int_equal(calls, 1);
+    const cr_collection coll = {3, items, 3};
+    CR_FOR_EACH(Item, it, &coll)   /* a const one, as a const parent gives */
+        sum += it->value;
+    assert_int_equal(sum, 12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_order_break_continue),
         cmocka_unit_test(test_append_while_walking),
+        cmocka_unit_test(test_list_evaluated_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
