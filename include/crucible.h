@@ -382,7 +382,8 @@ typedef struct cr_engine_options {
     cr_tristate sqlite_foreign_keys;
 } cr_engine_options;
 
-/* Create an engine for a database URL, parsed as SQLAlchemy parses them:
+/* Create an engine for a database URL (NULL: the environment's
+ * DATABASE_URL; neither is an ArgumentError), parsed as SQLAlchemy parses them:
  *   sqlite:///relative.db   sqlite:////absolute/path.db   sqlite://
  *   sqlite:///:memory:      postgresql://user:pass@host:port/db?opt=value
  *   postgresql+libpq://...  mysql://...  mariadb://...  mysql+mariadb://...

@@ -330,8 +330,15 @@ CR_API cr_status cr_session_close(cr_session *s);
 
 /* SAVEPOINT (session.begin_nested()): flushes, then opens a savepoint.
  * cr_session_rollback_nested rolls back to it — what was flushed since is
- * undone, objects added since become transient, objects changed since are
- * expired — and cr_session_commit_nested releases it. */
+ * undone, objects added since (flushed or pending) become transient, objects
+ * changed since are expired — and cr_session_commit_nested releases it.
+ * A flush that fails inside (cr_session_commit_nested, a flush, an
+ * autoflush) rolls back to the savepoint at once, as SQLAlchemy's does, and
+ * leaves what was flushed before it alone; the session then refuses work
+ * (CR_ERR_PENDING_ROLLBACK) until cr_session_rollback_nested, which closes
+ * the savepoint and goes on in the enclosing transaction (or until
+ * cr_session_rollback, which rolls back everything). Lost the connection,
+ * the whole transaction is rolled back, as for a flush outside. */
 CR_API cr_status cr_session_begin_nested(cr_session *s);
 CR_API cr_status cr_session_commit_nested(cr_session *s);
 CR_API cr_status cr_session_rollback_nested(cr_session *s);
@@ -670,7 +677,8 @@ typedef struct cr_relationship_def {
     const char *cascade;         /* "all, delete-orphan"; NULL: "save-update, merge"
                                   * ("merge" when viewonly)                    */
     const char *order_by;        /* a collection's order: target columns,
-                                  * "created_at desc, id"                      */
+                                  * "created_at desc, id" (or "Post.id",
+                                  * "posts.id", as SQLAlchemy writes them)     */
     const char *foreign_keys;    /* "table.column, ...": which foreign key     */
     cr_loader lazy;              /* the default loader                         */
     bool passive_deletes;        /* leave unloaded children to ON DELETE       */

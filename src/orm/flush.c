@@ -1922,6 +1922,30 @@ static cr_status plan_run(cr_session *s, flush_plan *p)
     return st;
 }
 
+/* After a failed flush, keeping its error: inside begin_nested (and with
+ * the connection there), the savepoint is rolled back and what it held
+ * undone at once, as SQLAlchemy does, and the session waits for
+ * cr_session_rollback_nested; else the transaction is rolled back, objects
+ * keep the state they had before the flush, and the session waits for
+ * cr_session_rollback. */
+static void flush_failed(cr_session *s)
+{
+    cr_error keep;
+    cr_error_init(&keep);
+    cr_error_copy(&keep, &s->err);
+    s->need_rollback = true;
+    if (s->level > 0 && s->conn && !cr_error_is_disconnect(&keep) &&
+        cr_conn_rollback_savepoint(s->conn) == CR_OK) {
+        cr_session_restore(s, s->level);
+        s->level--;
+        s->nested_lost = true;
+    } else {
+        cr_session_end(s, false);
+    }
+    cr_error_copy(&s->err, &keep);
+    cr_error_clear(&keep);
+}
+
 cr_status cr_flush(cr_session *s)
 {
     if (s->flushing)
@@ -1939,16 +1963,7 @@ cr_status cr_flush(cr_session *s)
         end_orphans(s, st != CR_OK);
     if (!st)
         s->unsaved = s->rel_changed = false;
-    if (st) {
-        /* The transaction is rolled back; objects keep the state they had
-         * before the flush, and the session waits for cr_session_rollback. */
-        cr_error keep;
-        cr_error_init(&keep);
-        cr_error_copy(&keep, &s->err);
-        cr_session_end(s, false);
-        cr_error_copy(&s->err, &keep);
-        cr_error_clear(&keep);
-        s->need_rollback = true;
-    }
+    if (st)
+        flush_failed(s);
     return st;
 }

@@ -140,6 +140,9 @@ struct cr_session {
     bool autoflush, expire_on_commit;
     cr_error err;
     bool need_rollback;          /* a flush failed                           */
+    bool nested_lost;            /* ... inside begin_nested, and rolled back
+                                  * to its savepoint: rollback_nested closes
+                                  * that level without SQL                   */
     bool flushing;
     bool unsaved;                /* objects may be pending or marked deleted:
                                   * set by add / delete / merge, cleared by a
@@ -243,6 +246,10 @@ cr_status cr_session_begin_for_write(cr_session *s);
 /* End the session's transaction (and its savepoints): commit or roll back,
  * give the connection back. */
 cr_status cr_session_end(cr_session *s, bool commit);
+/* After a rollback to savepoint level (0: the whole transaction): undo what
+ * the database forgot (objects inserted since and pending ones transient,
+ * deleted ones persistent again, the rest expired). */
+void cr_session_restore(cr_session *s, int level);
 cr_status cr_session_fail(cr_session *s, cr_status cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 cr_status cr_session_check(cr_session *s);

@@ -365,10 +365,18 @@ static cr_status resolve_order(cr_relationship *r, cr_error *err)
         } else if (strncasecmp(p, "asc", 3) == 0 && (p[3] == 0 || p[3] == ',' || p[3] == ' ')) {
             p += 3;
         }
-        cr_column *col = cr_table_column(r->target->table, name);
+        /* "Post.id" or "posts.id", as SQLAlchemy writes it: the target's. */
+        const char *dot = strchr(name, '.'), *colname = dot ? dot + 1 : name;
+        size_t plen = dot ? (size_t)(dot - name) : 0;
+        if (dot && !(strlen(r->target->name) == plen && !strncmp(name, r->target->name, plen)) &&
+            !(strlen(r->target->table->name) == plen &&
+              !strncmp(name, r->target->table->name, plen)))
+            return rel_error(err, CR_ERR_ARGUMENT, r, "order_by: '%s' is not a column of "
+                             "the target, %s", name, r->target->name);
+        cr_column *col = cr_table_column(r->target->table, colname);
         if (!col)
             return rel_error(err, CR_ERR_ARGUMENT, r, "order_by: '%s' has no column '%s'",
-                             r->target->table->name, name);
+                             r->target->table->name, colname);
         if (r->norder == CR_ARRAY_LEN(r->order))
             return rel_error(err, CR_ERR_ARGUMENT, r, "order_by: more than 4 columns%s%s",
                              NULL, NULL);

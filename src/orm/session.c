@@ -41,6 +41,13 @@ cr_status cr_session_check(cr_session *s)
 {
     cr_error_clear(&s->err);
     forget_closed_bind(s);
+    if (s->need_rollback && s->nested_lost)
+        return cr_session_fail(s, CR_ERR_PENDING_ROLLBACK,
+                               "This Session's transaction has been rolled back to the "
+                               "savepoint of begin_nested due to a previous exception during "
+                               "flush. To go on in the enclosing transaction, first issue "
+                               "cr_session_rollback_nested() (cr_session_rollback() rolls "
+                               "back everything).");
     if (s->need_rollback)
         return cr_session_fail(s, CR_ERR_PENDING_ROLLBACK,
                                "This Session's transaction has been rolled back due to a "
@@ -428,9 +435,7 @@ static void settle_after_commit(cr_session *s)
     }
 }
 
-/* After a rollback to savepoint level (0: the whole transaction): undo what
- * the database forgot. */
-static void restore_after_rollback(cr_session *s, int level)
+void cr_session_restore(cr_session *s, int level)
 {
     for (cr_instance *in = s->head; in; in = in->next) {
         if (in->session != s)
@@ -451,7 +456,7 @@ static void restore_after_rollback(cr_session *s, int level)
             if (!in->in_map && cr_map_reserve(s, 1) == CR_OK)
                 cr_map_insert(s, in);
         }
-        if (in->state == CR_INST_PENDING && level == 0) {
+        if (in->state == CR_INST_PENDING) {   /* added since: expunged */
             in->state = CR_INST_TRANSIENT;
             in->session = NULL;
             continue;
@@ -488,9 +493,9 @@ cr_status cr_session_rollback(cr_session *s)
         return CR_ERR_ARGUMENT;
     cr_error_clear(&s->err);
     cr_status st = cr_session_end(s, false);
-    s->need_rollback = false;
+    s->need_rollback = s->nested_lost = false;
     s->unsaved = s->rel_changed = false;
-    restore_after_rollback(s, 0);
+    cr_session_restore(s, 0);
     return st;
 }
 
@@ -500,7 +505,7 @@ cr_status cr_session_close(cr_session *s)
         return CR_ERR_ARGUMENT;
     cr_error_clear(&s->err);
     cr_status st = cr_session_end(s, false);
-    s->need_rollback = false;
+    s->need_rollback = s->nested_lost = false;
     size_t mapped = 0;
     for (cr_instance *in = s->head; in; in = in->next) {
         if (in->session != s)
@@ -567,12 +572,16 @@ cr_status cr_session_rollback_nested(cr_session *s)
     if (!s)
         return CR_ERR_ARGUMENT;
     cr_error_clear(&s->err);
+    if (s->nested_lost) {   /* the failed flush rolled it back and closed it */
+        s->need_rollback = s->nested_lost = false;
+        return CR_OK;
+    }
     if (s->level == 0 || !s->conn)
         return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "rollback_nested: no savepoint of "
                                "begin_nested is open");
     if (cr_conn_rollback_savepoint(s->conn))
         return cr_session_conn_failed(s, s->conn);
-    restore_after_rollback(s, s->level);
+    cr_session_restore(s, s->level);
     s->level--;
     s->need_rollback = false;
     return CR_OK;

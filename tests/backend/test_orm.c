@@ -619,6 +619,57 @@ static void test_savepoint(void **state)
     harness_session_free(s);
 }
 
+/* A flush that fails inside begin_nested rolls back to the savepoint only,
+ * as SQLAlchemy's does: what was flushed before it stays, what was inserted
+ * inside it and what was pending become transient at once, and the session
+ * waits for cr_session_rollback_nested (which closes the savepoint) before
+ * it goes on in the enclosing transaction. Before, the whole transaction
+ * was rolled back, the flushed user before the savepoint with it, and
+ * rollback_nested found no savepoint. (Found by a new user porting seed
+ * 003.) A rollback of a savepoint also makes its pending objects transient. */
+static void test_savepoint_flush_fails(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    S_OK(s, cr_session_add(s, new_user("amy", NULL)));
+    S_OK(s, cr_session_commit(s));
+    OUser *before = new_user("bea", NULL);
+    S_OK(s, cr_session_add(s, before));
+    S_OK(s, cr_session_flush(s));
+    S_OK(s, cr_session_begin_nested(s));
+    OUser *inside = new_user("cal", NULL);
+    S_OK(s, cr_session_add(s, inside));
+    S_OK(s, cr_session_flush(s));
+    OUser *waiting = new_user("dan", NULL);
+    OUser *dup = new_user("amy", NULL);
+    S_OK(s, cr_session_add_all(s, CR_OBJS(waiting, dup)));
+    harness_log_reset();
+    assert_int_equal(cr_session_commit_nested(s), CR_ERR_INTEGRITY);
+    ASSERT_SENT("ROLLBACK TO SAVEPOINT");
+    assert_null(strstr(harness_log, "ROLLBACK\n"));   /* no ROLLBACK of the transaction */
+    assert_int_equal(cr_object_state_of(before), CR_STATE_PERSISTENT);
+    assert_int_equal(cr_object_state_of(inside), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_object_state_of(waiting), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_object_state_of(dup), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_session_commit(s), CR_ERR_PENDING_ROLLBACK);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "rollback_nested"));
+    S_OK(s, cr_session_rollback_nested(s));
+    assert_int_equal(cr_session_rollback_nested(s), CR_ERR_INVALID_REQUEST);   /* closed */
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(count_rows("orm_users"), 2);   /* amy and bea */
+    assert_int_equal(cr_object_state_of(before), CR_STATE_PERSISTENT);
+
+    /* A savepoint rolled back by the program: its pending objects too. */
+    S_OK(s, cr_session_begin_nested(s));
+    OUser *pend = new_user("eve", NULL);
+    S_OK(s, cr_session_add(s, pend));
+    S_OK(s, cr_session_rollback_nested(s));
+    assert_int_equal(cr_object_state_of(pend), CR_STATE_TRANSIENT);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(count_rows("orm_users"), 2);
+    harness_session_free(s);   /* the transient ones are still the session's */
+}
+
 static void test_integrity_error_then_retry(void **state)
 {
     (void)state;
@@ -1401,6 +1452,7 @@ int main(int argc, char **argv)
         T(test_autoflush),
         T(test_rollback_restores),
         T(test_savepoint),
+        T(test_savepoint_flush_fails),
         T(test_integrity_error_then_retry),
         T(test_row_switch),
         T(test_populate_existing),

@@ -20,10 +20,10 @@
     F(name,    STRING(50),  .nullable = CR_NO)
 #define RUSER_RELS(R)                                                                  \
     R(posts,   MANY(RPost),    .back_populates = "author",                             \
-                               .cascade = "all, delete-orphan", .order_by = "id")      \
+                               .cascade = "all, delete-orphan", .order_by = "RPost.id")  \
     R(profile, ONE(RProfile),  .back_populates = "user")                               \
     R(liked,   MANY(RPost),    .secondary = "rel_likes", .back_populates = "liked_by", \
-                               .order_by = "id")
+                               .order_by = "rel_posts.id")
 CR_MODEL(RUser, "rel_users", RUSER, RUSER_RELS)
 
 #define RPOST(F)                                                                       \
@@ -1051,6 +1051,13 @@ static void test_join_related(void **state)
 #define RBAD_RELS(R) R(owner, ONE(RUser))
 CR_MODEL(RBad, "rel_bad", RBAD, RBAD_RELS)
 
+/* order_by naming another model's column. */
+#define RBADORDER(F)                                                                   \
+    F(id,        INTEGER, .primary_key = true)                                         \
+    F(parent_id, INTEGER, .foreign_key = "rel_bad_order.id")
+#define RBADORDER_RELS(R) R(children, MANY(RBadOrder), .order_by = "RUser.id")
+CR_MODEL(RBadOrder, "rel_bad_order", RBADORDER, RBADORDER_RELS)
+
 #define RGHOST(F) F(id, INTEGER, .primary_key = true)
 #define RGHOST_RELS(R) R(things, MANY(RNothing))
 CR_MODEL(RGhost, "rel_ghost", RGHOST, RGHOST_RELS)
@@ -1073,8 +1080,19 @@ static void test_bad_declarations(void **state)
     assert_int_equal(cr_metadata_configure(m2), CR_ERR_INVALID_REQUEST);
     assert_non_null(strstr(cr_error_message(cr_metadata_error(m2)), "'RNothing'"));
     cr_metadata_free(m2);
+    /* order_by takes the target's columns, bare or as SQLAlchemy writes
+     * them ("RPost.id", "rel_posts.id": the models above); another
+     * model's is refused, naming it. */
+    m2 = cr_metadata_new(NULL);
+    RBadOrder_model_t keep4 = RBadOrder_model;
+    assert_int_equal(RBadOrder_define(m2), CR_ERR_ARGUMENT);
+    const char *msg = cr_error_message(cr_metadata_error(m2));
+    assert_non_null(strstr(msg, "RBadOrder.children"));
+    assert_non_null(strstr(msg, "'RUser.id'"));
+    cr_metadata_free(m2);
     RUser_model = keep;
     RGhost_model = keep2;
+    RBadOrder_model = keep4;
 }
 
 int main(int argc, char **argv)

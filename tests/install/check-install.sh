@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # check-install.sh BUILD_DIR SOURCE_DIR — install Crucible into a temporary prefix and build a
-# program against it twice: with pkg-config and with CMake's find_package.
+# program against it twice: with pkg-config and with CMake's find_package; and against the
+# build tree, not installed, with pkg-config.
 set -euo pipefail
 build=$1
 here=$2
@@ -32,6 +33,14 @@ case " $static_libs " in
     *" -lsqlite3 "*) ;;
     *) echo "pkg-config --static --libs crucible lacks -lsqlite3: $static_libs"; exit 1 ;;
 esac
+
+echo "== pkg-config on the build tree, not installed"
+# PKG_CONFIG_PATH=<build dir> finds crucible-uninstalled.pc first: the
+# tree's include/ and the built library, found at run time by its rpath.
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Werror "$here/consumer.c" -o "$work/tree" \
+    $(PKG_CONFIG_PATH=$build pkg-config --cflags --libs crucible)
+env -u LD_LIBRARY_PATH "$work/tree"
 
 echo "== find_package(Crucible)"
 mkdir "$work/proj"
