@@ -509,10 +509,9 @@ int main(void)
     cr_join(q, Post_model.table, cr_eq(q, User_model.c.id, Post_model.c.user_id));
     cr_order_by(q, User_model.c.id, Post_model.c.id);
     cr_result *rows = execute(q);
-    int post_at = (int)cr_table_column_count(User_model.table);
     for (const cr_row *row; (row = cr_result_fetchone(rows));) {
-        User *u = cr_row_object(session, row, User, 0);
-        Post *p = cr_row_object(session, row, Post, post_at);
+        User *u = cr_row_entity(session, row, User);   /* row.User, row.Post */
+        Post *p = cr_row_entity(session, row, Post);
         if (!u || !p)
             die("row objects", cr_session_error(session));
         printf("User: %s, Post: %s\n", u->username, p->title);

@@ -490,10 +490,9 @@ int main(void)
     cr_result *rows = cr_session_execute(session, q);
     if (!rows)
         die("query(User, Post)", cr_session_error(session));
-    int post_at = (int)cr_table_column_count(User_model.table);
     while ((row = cr_result_fetchone(rows))) {
-        User *u = cr_row_object(session, row, User, 0);
-        Post *p = cr_row_object(session, row, Post, post_at);
+        User *u = cr_row_entity(session, row, User);   /* row.User, row.Post */
+        Post *p = cr_row_entity(session, row, Post);
         if (!u || !p)
             die("row objects", cr_session_error(session));
         printf("%s: %s\n", u->username, p->title);

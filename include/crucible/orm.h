@@ -480,11 +480,16 @@ CR_API cr_result *cr_session_execute(cr_session *s, cr_stmt *q);
  * session's object of mapper m in the row's columns [column, column +
  * fields), through the identity map as a query gives it. Select the model's
  * table to have its columns in the row: cr_select(User_model.table,
- * Post_model.table) puts Post's at cr_table_column_count(User_model.table). */
+ * Post_model.table) puts Post's at cr_table_column_count(User_model.table).
+ * column -1 finds them (cr_row_entity(s, row, Post), row.Post). A row of a
+ * statement built with the expression language knows its columns: a
+ * position that does not hold m's, or a model whose columns it does not
+ * hold, is CR_ERR_ARGUMENT (a row of textual SQL is read as told). */
 CR_API void *cr_session_row_object(cr_session *s, const cr_row *row, const cr_mapper *m,
                                    int column);
 #define cr_row_object(s, row, T, column) \
     ((T *)cr_session_row_object((s), (row), T##_model.mapper, (column)))
+#define cr_row_entity(s, row, T) ((T *)cr_session_row_object((s), (row), T##_model.mapper, -1))
 /* SELECT count(*) FROM (q) (query.count()). */
 CR_API cr_status cr_session_count(cr_session *s, cr_stmt *q, int64_t *out);
 

@@ -163,14 +163,39 @@ static void *object_for_row(cr_session *s, const cr_mapper *m, const cr_row *row
     return object_at(s, m, row, 0, made);
 }
 
+/* Whether the row's columns from column on are m's, as far as the row
+ * knows (a row of textual SQL does not). */
+static bool holds_model(const cr_row *row, const cr_mapper *m, int column)
+{
+    if (column < 0 || column + (int)m->nfields > row->ncols)
+        return false;
+    for (size_t i = 0; row->colkeys && i < m->nfields; i++)
+        if (row->colkeys[column + (int)i] != (const void *)m->fields[i].col)
+            return false;
+    return true;
+}
+
 void *cr_session_row_object(cr_session *s, const cr_row *row, const cr_mapper *m, int column)
 {
     if (!s)
         return NULL;
     cr_error_clear(&s->err);
-    if (!row || !m || column < 0 || column + (int)m->nfields > cr_row_column_count(row)) {
-        cr_session_fail(s, CR_ERR_ARGUMENT, "row_object: %s", !row ? "the row is NULL"
-                        : !m ? "the mapper is NULL" : "the row has no such columns");
+    if (!row || !m) {
+        cr_session_fail(s, CR_ERR_ARGUMENT, "row_object: the %s is NULL", !row ? "row" : "mapper");
+        return NULL;
+    }
+    if (column == -1 && row->colkeys)
+        for (int c = 0; c < row->ncols && column < 0; c++)
+            if (holds_model(row, m, c))
+                column = c;
+    if (!holds_model(row, m, column)) {
+        if (column < 0)
+            cr_session_fail(s, CR_ERR_ARGUMENT, "row_object: the row does not hold the columns "
+                            "of %s (select its table: cr_select(%s_model.table, ...))", m->name,
+                            m->name);
+        else
+            cr_session_fail(s, CR_ERR_ARGUMENT, "row_object: the row's columns from %d on are "
+                            "not those of %s", column, m->name);
         return NULL;
     }
     if (cr_map_reserve(s, 1)) {

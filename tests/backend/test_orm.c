@@ -1211,6 +1211,16 @@ static void test_joins_unions_rows(void **state)
         assert_non_null(p);
         assert_ptr_equal(who, a);
         assert_int_equal(p->user_id, a->id);
+        /* row.User, row.Post: found by their columns, no offset to count */
+        assert_ptr_equal(cr_row_entity(s, row, OUser), who);
+        assert_ptr_equal(cr_row_entity(s, row, OPost), p);
+        /* A position that does not hold the model's columns is refused
+         * (read as a user, a post's columns made a wrong object). */
+        assert_null(cr_row_object(s, row, OUser, 0));
+        assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_ARGUMENT);
+        assert_non_null(strstr(cr_error_message(cr_session_error(s)), "OUser"));
+        assert_null(cr_row_entity(s, row, OTag));
+        assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_ARGUMENT);
         posts++;
     }
     assert_int_equal(posts, 3);
