@@ -712,6 +712,11 @@ CR_API cr_mapper *cr_relationship_target(const cr_relationship *r);
  * status; for an object in a session the message is on the session
  * (cr_session_error). The related object must be of the relationship's
  * target model (CR_ERR_ARGUMENT otherwise). */
+/* The error of the calling thread's last relationship call (cr_load,
+ * cr_set_related, cr_append, cr_remove), whether or not its object is in a
+ * session (detached, transient: no session holds the message); NULL when
+ * that call succeeded. Valid until the thread's next relationship call. */
+CR_API const cr_error *cr_relationship_error(void);
 CR_API cr_status cr_object_load(void *obj, size_t offset);
 CR_API bool cr_object_loaded(const void *obj, size_t offset);
 CR_API cr_status cr_object_set_related(void *obj, size_t offset, void *target);

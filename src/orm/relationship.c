@@ -643,29 +643,56 @@ void cr_rel_expire(cr_instance *in)
 /* ---- the calls ---- */
 
 /* The instance and relationship of a call, with the error on the object's
- * session when it has one. */
+ * session when it has one, else on the thread's last_error. */
 typedef struct rel_call {
     cr_instance *in;
     cr_relationship *r;
     cr_session *s;
-    cr_error scratch;            /* where errors go with no session            */
 } rel_call;
 
-static cr_error *call_err(rel_call *c) { return c->s ? &c->s->err : &c->scratch; }
+/* The error of the thread's last relationship call (cr_relationship_error):
+ * with no session, where its error goes; with one, a copy made as the call
+ * ends (call_end). Never holds a statement, so that nothing of it is left
+ * to free when the thread ends. */
+static _Thread_local cr_error last_error;
+
+const cr_error *cr_relationship_error(void)
+{
+    return last_error.cls != CR_OK ? &last_error : NULL;
+}
+
+static cr_error *call_err(rel_call *c) { return c->s ? &c->s->err : &last_error; }
+
+/* The status of the public call on obj, its error kept as the thread's. */
+static cr_status call_end(const void *obj, cr_status st)
+{
+    if (st == CR_OK) {
+        cr_error_clear(&last_error);
+        return st;
+    }
+    const cr_instance *in = cr_instance_of(obj);
+    if (in && in->session && in->session->err.cls != CR_OK)
+        cr_error_copy(&last_error, &in->session->err);
+    else if (last_error.cls == CR_OK)
+        cr_error_set(&last_error, st, "relationship call: %s", !obj ? "the object is NULL"
+                     : !in ? "the object is not an object of a model (made by cr_new, or "
+                             "loaded by a session)"
+                           : cr_status_name(st));
+    cr_free(last_error.statement);
+    last_error.statement = NULL;
+    return st;
+}
 
 static cr_status call_fail(rel_call *c, cr_status cls, const char *fmt, const char *a,
                            const char *b)
 {
-    cr_status st = rel_error(call_err(c), cls, c->r, fmt, a, b);
-    if (!c->s)
-        cr_error_clear(&c->scratch);
-    return st;
+    return rel_error(call_err(c), cls, c->r, fmt, a, b);
 }
 
 static cr_status call_start(rel_call *c, void *obj, size_t offset, bool want_many, int want_one)
 {
     memset(c, 0, sizeof *c);
-    cr_error_init(&c->scratch);
+    cr_error_clear(&last_error);
     c->in = cr_instance_of(obj);
     if (!c->in)
         return obj ? CR_ERR_UNMAPPED_INSTANCE : CR_ERR_ARGUMENT;
@@ -676,18 +703,12 @@ static cr_status call_start(rel_call *c, void *obj, size_t offset, bool want_man
     for (size_t i = 0; i < m->nrels && !c->r; i++)
         if (m->rels[i]->offset == offset)
             c->r = m->rels[i];
-    if (!c->r) {
-        if (c->s)
-            cr_session_fail(c->s, CR_ERR_ARGUMENT, "%s has no relationship at that field",
-                            m->name);
-        return CR_ERR_ARGUMENT;
-    }
+    if (!c->r)
+        return cr_error_set(call_err(c), CR_ERR_ARGUMENT, "%s has no relationship at that "
+                            "field", m->name);
     cr_status st = cr_rel_ready(c->r, call_err(c));
-    if (st) {
-        if (!c->s)
-            cr_error_clear(&c->scratch);
+    if (st)
         return st;
-    }
     if (want_many && !c->r->many)
         return call_fail(c, CR_ERR_ARGUMENT, "it holds one object, not a collection: use "
                          "cr_set_related%s%s", NULL, NULL);
@@ -897,7 +918,7 @@ static void orphan_finish(orphan_out *o)
     cr_free(o->list);
 }
 
-cr_status cr_object_append(void *obj, size_t offset, void *child)
+static cr_status object_append(void *obj, size_t offset, void *child)
 {
     rel_call c;
     cr_instance *t;
@@ -925,7 +946,7 @@ cr_status cr_object_append(void *obj, size_t offset, void *child)
     return cascade_one(&c, t);
 }
 
-cr_status cr_object_remove(void *obj, size_t offset, void *child)
+static cr_status object_remove(void *obj, size_t offset, void *child)
 {
     rel_call c;
     cr_instance *t;
@@ -947,7 +968,7 @@ cr_status cr_object_remove(void *obj, size_t offset, void *child)
     return CR_OK;
 }
 
-cr_status cr_object_set_related(void *obj, size_t offset, void *target)
+static cr_status object_set_related(void *obj, size_t offset, void *target)
 {
     rel_call c;
     cr_instance *t;
@@ -1019,11 +1040,31 @@ bool cr_object_loaded(const void *obj, size_t offset)
     return false;
 }
 
-cr_status cr_object_load(void *obj, size_t offset)
+static cr_status object_load(void *obj, size_t offset)
 {
     rel_call c;
     cr_status st = call_start(&c, obj, offset, false, 0);
     return st ? st : ensure_loaded(&c);
+}
+
+cr_status cr_object_load(void *obj, size_t offset)
+{
+    return call_end(obj, object_load(obj, offset));
+}
+
+cr_status cr_object_set_related(void *obj, size_t offset, void *target)
+{
+    return call_end(obj, object_set_related(obj, offset, target));
+}
+
+cr_status cr_object_append(void *obj, size_t offset, void *child)
+{
+    return call_end(obj, object_append(obj, offset, child));
+}
+
+cr_status cr_object_remove(void *obj, size_t offset, void *child)
+{
+    return call_end(obj, object_remove(obj, offset, child));
 }
 
 /* ---- lazy loads ---- */

@@ -334,11 +334,31 @@ static void test_detached_unloaded_collection(void **state)
     assert_false(cr_is_loaded(ann, posts));
     RPost *p = post("p");
     assert_int_equal(cr_append(ann, posts, p), CR_ERR_DETACHED_INSTANCE);
+    /* No session holds the message: the thread's relationship error does. */
+    assert_int_equal(cr_error_class(cr_relationship_error()), CR_ERR_DETACHED_INSTANCE);
+    assert_non_null(strstr(cr_error_message(cr_relationship_error()), "RUser.posts"));
     assert_int_equal(cr_remove(ann, posts, p), CR_ERR_DETACHED_INSTANCE);
     assert_int_equal(ann->posts.count, 0);
     assert_null(p->author);
     /* Setting the many-to-one side is fine: the back side is left to load. */
     assert_int_equal(cr_set_related(p, author, ann), CR_OK);
+    assert_null(cr_relationship_error());   /* cleared by the call that worked */
+    /* An object of no model, and a call on an object in a session: the
+     * message is the thread's too (and the session's). */
+    RUser not_made;   /* not made by cr_new */
+    memset(&not_made, 0, sizeof not_made);
+    assert_int_equal(cr_load(&not_made, posts), CR_ERR_UNMAPPED_INSTANCE);
+    assert_non_null(strstr(cr_error_message(cr_relationship_error()), "not an object"));
+    RUser *bob = user("bob");
+    S_OK(s, cr_session_add(s, bob));
+    RPost *stray = post("q");
+    assert_int_equal(cr_remove(bob, posts, stray), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_relationship_error()), "not in the collection"));
+    assert_string_equal(cr_error_message(cr_relationship_error()),
+                        cr_error_message(cr_session_error(s)));
+    S_OK(s, cr_session_expunge(s, bob));
+    cr_object_free(bob);
+    cr_object_free(stray);
     assert_int_equal(ann->posts.count, 0);
     /* Added back, ann's collection loads and the post joins it at the flush. */
     S_OK(s, cr_session_add(s, p));

@@ -1569,6 +1569,9 @@ static void test_relationship_misuse(void **state)
     ARG(cr_object_set_related(NULL, 16, NULL));
     ARG(cr_object_append(NULL, 16, NULL));
     ARG(cr_object_remove(NULL, 16, NULL));
+    CHECK(cr_error_class(cr_relationship_error()) == CR_ERR_ARGUMENT &&
+              strstr(cr_error_message(cr_relationship_error()), "NULL"),
+          "the thread's relationship error names the NULL object");
     int fake[8] = {0};
     CHECK(cr_object_load(fake, 16) == CR_ERR_UNMAPPED_INSTANCE, "load of no object");
     CHECK(cr_object_append(fake, 16, fake) == CR_ERR_UNMAPPED_INSTANCE, "append to no object");
