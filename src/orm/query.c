@@ -189,7 +189,11 @@ void *cr_session_row_object(cr_session *s, const cr_row *row, const cr_mapper *m
             if (holds_model(row, m, c))
                 column = c;
     if (!holds_model(row, m, column)) {
-        if (column < 0)
+        if (column < 0 && !row->colkeys)
+            cr_session_fail(s, CR_ERR_ARGUMENT, "row_object: a row of textual SQL does not "
+                            "tell whose its columns are: give the column where %s's start",
+                            m->name);
+        else if (column < 0)
             cr_session_fail(s, CR_ERR_ARGUMENT, "row_object: the row does not hold the columns "
                             "of %s (select its table: cr_select(%s_model.table, ...))", m->name,
                             m->name);

@@ -670,8 +670,9 @@ static cr_status call_end(const void *obj, cr_status st)
         cr_error_clear(&last_error);
         return st;
     }
+    /* Set already when the object had no session as the call began. */
     const cr_instance *in = cr_instance_of(obj);
-    if (in && in->session && in->session->err.cls != CR_OK)
+    if (last_error.cls == CR_OK && in && in->session && in->session->err.cls != CR_OK)
         cr_error_copy(&last_error, &in->session->err);
     else if (last_error.cls == CR_OK)
         cr_error_set(&last_error, st, "relationship call: %s", !obj ? "the object is NULL"
