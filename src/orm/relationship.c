@@ -366,13 +366,17 @@ static cr_status resolve_order(cr_relationship *r, cr_error *err)
             p += 3;
         }
         /* "Post.id" or "posts.id", as SQLAlchemy writes it: the target's. */
-        const char *dot = strchr(name, '.'), *colname = dot ? dot + 1 : name;
-        size_t plen = dot ? (size_t)(dot - name) : 0;
-        if (dot && !(strlen(r->target->name) == plen && !strncmp(name, r->target->name, plen)) &&
-            !(strlen(r->target->table->name) == plen &&
-              !strncmp(name, r->target->table->name, plen)))
-            return rel_error(err, CR_ERR_ARGUMENT, r, "order_by: '%s' is not a column of "
-                             "the target, %s", name, r->target->name);
+        char *dot = strchr(name, '.');
+        const char *colname = name;
+        if (dot) {
+            *dot = '\0';
+            colname = dot + 1;
+            if (strcmp(name, r->target->name) != 0 && strcmp(name, r->target->table->name) != 0) {
+                *dot = '.';
+                return rel_error(err, CR_ERR_ARGUMENT, r, "order_by: '%s' is not a column of "
+                                 "the target, %s", name, r->target->name);
+            }
+        }
         cr_column *col = cr_table_column(r->target->table, colname);
         if (!col)
             return rel_error(err, CR_ERR_ARGUMENT, r, "order_by: '%s' has no column '%s'",

@@ -1342,11 +1342,7 @@ static void test_expired_keeps_set_fields(void **state)
 
     cr_stmt *q = cr_session_query(s, OUser);
     cr_where(q, cr_eq(q, OUser_model.c.id, v->id));
-    cr_objects *list = cr_query_all(q);
-    assert_non_null(list);
-    assert_int_equal(list->count, 1);
-    assert_ptr_equal(list->items[0], v);
-    cr_objects_free(list);
+    assert_ptr_equal(cr_query_one(q), v);
     cr_stmt_free(q);
     assert_int_equal(v->age, 41);
     assert_null(v->email);
