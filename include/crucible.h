@@ -284,9 +284,19 @@ typedef struct cr_rowset cr_rowset;
  * is shared. */
 typedef void (*cr_log_fn)(void *userdata, const char *line);
 
-/* Three-valued options (engine options, column definitions): CR_AUTO (the
- * default) lets Crucible decide as SQLAlchemy does. */
-typedef enum cr_tristate { CR_AUTO = 0, CR_YES = 1, CR_NO = 2 } cr_tristate;
+/* Three-valued options (engine, session and replica options, column
+ * definitions): CR_YES, CR_NO, or CR_AUTO (the default, a field left out)
+ * to let Crucible decide as SQLAlchemy does. Write CR_NO, never false:
+ * false is 0, which is CR_AUTO. cr_tristate is a struct so that compilers
+ * catch most such slips: `opts.autoflush = false;` is an error, and
+ * `.nullable = false` among a column's options a -Wall warning (missing
+ * braces). An initializer of that one field alone,
+ * `(cr_session_options){.expire_on_commit = false}`, reads as the {0}
+ * idiom and is not caught. Compare a value's .value with CR_NO.value. */
+typedef struct cr_tristate { unsigned char value; } cr_tristate;
+#define CR_AUTO ((cr_tristate){0})
+#define CR_YES ((cr_tristate){1})
+#define CR_NO ((cr_tristate){2})
 
 /* Values for options whose zero means "the default": CR_NONE asks for none
  * (no overflow, no wait), CR_UNLIMITED for no limit. */

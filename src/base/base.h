@@ -152,6 +152,9 @@ cr_status cr_error_set(cr_error *e, cr_status cls, const char *fmt, ...)
  * driver's text (trailing newlines trimmed). Returns cls. */
 cr_status cr_error_set_db(cr_error *e, cr_status cls, const char *sqlstate,
                           long code, const char *message);
+/* CR_OK for a cr_tristate holding CR_AUTO, CR_YES or CR_NO; otherwise
+ * CR_ERR_ARGUMENT naming the option. */
+cr_status cr_tristate_check(cr_tristate t, const char *option, cr_error *e);
 /* Attach the statement the error is about (copied). */
 CR_COLD void cr_error_set_statement(cr_error *e, const char *sql);
 /* Deep copy src into dst (dst's previous statement is freed). */

@@ -109,6 +109,14 @@ cr_status cr_error_set_db(cr_error *e, cr_status cls, const char *sqlstate,
     return cls;
 }
 
+cr_status cr_tristate_check(cr_tristate t, const char *option, cr_error *e)
+{
+    if (t.value <= CR_NO.value)
+        return CR_OK;
+    return cr_error_set(e, CR_ERR_ARGUMENT, "%s must be CR_AUTO, CR_YES or CR_NO (got %d)",
+                        option, t.value);
+}
+
 void cr_error_set_statement(cr_error *e, const char *sql)
 {
     cr_free(e->statement);

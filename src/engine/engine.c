@@ -130,11 +130,8 @@ static cr_status apply_options(cr_engine *e, const cr_engine_options *o, cr_erro
     e->log_userdata = o->log_userdata;
     e->pre_ping = o->pool_pre_ping;
     e->lifo = o->pool_use_lifo;
-    if (o->sqlite_foreign_keys != CR_AUTO && o->sqlite_foreign_keys != CR_YES &&
-        o->sqlite_foreign_keys != CR_NO)
-        return cr_error_set(err, CR_ERR_ARGUMENT,
-                            "sqlite_foreign_keys must be CR_AUTO, CR_YES or CR_NO (got %d)",
-                            (int)o->sqlite_foreign_keys);
+    if (cr_tristate_check(o->sqlite_foreign_keys, "sqlite_foreign_keys", err))
+        return err->cls;
     if (o->poolclass != CR_POOL_QUEUE && o->poolclass != CR_POOL_NULL)
         return cr_error_set(err, CR_ERR_ARGUMENT, "unknown poolclass %d", (int)o->poolclass);
     e->poolclass = o->poolclass;
@@ -167,13 +164,11 @@ static cr_status apply_options(cr_engine *e, const cr_engine_options *o, cr_erro
 static cr_status statement_option(cr_engine *e, const cr_engine_options *o, cr_error *err)
 {
     cr_tristate choice = o ? o->prepared_statements : CR_AUTO;
-    if (choice != CR_AUTO && choice != CR_YES && choice != CR_NO)
-        return cr_error_set(err, CR_ERR_ARGUMENT,
-                            "prepared_statements must be CR_AUTO, CR_YES or CR_NO (got %d)",
-                            (int)choice);
+    if (cr_tristate_check(choice, "prepared_statements", err))
+        return err->cls;
     char *v = cr_url_take_query(&e->url, "prepared_statements");
     bool on;
-    if (v && choice == CR_AUTO) {
+    if (v && choice.value == CR_AUTO.value) {
         if (!cr_url_parse_flag(v, &on)) {
             cr_error_set(err, CR_ERR_ARGUMENT,
                          "URL option prepared_statements must be true or false (1 or 0, yes "
@@ -184,7 +179,7 @@ static cr_status statement_option(cr_engine *e, const cr_engine_options *o, cr_e
         choice = on ? CR_YES : CR_NO;
     }
     cr_free(v);
-    e->unnamed_statements = choice == CR_NO;
+    e->unnamed_statements = choice.value == CR_NO.value;
     if (e->unnamed_statements && (!e->drv->unnamed_statements || !e->drv->begin_isolated))
         return cr_error_set(err, CR_ERR_NOT_SUPPORTED,
                             "prepared_statements=false (statements without named server-side "
@@ -292,10 +287,10 @@ cr_engine *cr_create_engine(const char *url, const cr_engine_options *options, c
     }
     if (statement_option(e, options, &local))
         return fail(e, &local, err);
-    if (options && options->sqlite_foreign_keys != CR_AUTO &&
+    if (options && options->sqlite_foreign_keys.value != CR_AUTO.value &&
         strcmp(e->drv->name, "sqlite") == 0 &&
         cr_url_set_query(&e->url, "foreign_keys",
-                         options->sqlite_foreign_keys == CR_YES ? "1" : "0", &local))
+                         options->sqlite_foreign_keys.value == CR_YES.value ? "1" : "0", &local))
         return fail(e, &local, err);
     if ((e->drv->check_url && e->drv->check_url(&e->url, &local)) ||
         share_memory_database(e, &local))

@@ -61,16 +61,9 @@ static cr_status apply_options(cr_replica_set *s, const cr_replica_options *o, c
         return cr_error_set(err, CR_ERR_ARGUMENT,
                             "unknown replica policy %d (CR_REPLICA_ROUND_ROBIN or "
                             "CR_REPLICA_LEAST_LAG)", (int)o->policy);
-    if (o->primary_fallback != CR_AUTO && o->primary_fallback != CR_YES &&
-        o->primary_fallback != CR_NO)
-        return cr_error_set(err, CR_ERR_ARGUMENT,
-                            "primary_fallback must be CR_AUTO, CR_YES or CR_NO (got %d)",
-                            (int)o->primary_fallback);
-    if (o->check_connections != CR_AUTO && o->check_connections != CR_YES &&
-        o->check_connections != CR_NO)
-        return cr_error_set(err, CR_ERR_ARGUMENT,
-                            "check_connections must be CR_AUTO, CR_YES or CR_NO (got %d)",
-                            (int)o->check_connections);
+    if (cr_tristate_check(o->primary_fallback, "primary_fallback", err) ||
+        cr_tristate_check(o->check_connections, "check_connections", err))
+        return err->cls;
     double max_lag, check, retry, wait;
     cr_status st;
     if ((st = cr_seconds_option("max_lag", o->max_lag, 0, &max_lag, err)) ||
@@ -85,8 +78,8 @@ static cr_status apply_options(cr_replica_set *s, const cr_replica_options *o, c
     s->retry_interval = retry;
     s->wait_timeout = wait;
     s->read_your_writes = o->read_your_writes;
-    s->primary_fallback = o->primary_fallback != CR_NO;
-    s->check_connections = o->check_connections != CR_NO;
+    s->primary_fallback = o->primary_fallback.value != CR_NO.value;
+    s->check_connections = o->check_connections.value != CR_NO.value;
     pthread_mutex_unlock(&s->lock);
     return CR_OK;
 }

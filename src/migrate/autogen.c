@@ -1361,8 +1361,8 @@ static bool alter_text(cr_buf *b, const cr_migrate_op *op, cr_error *e)
             cr_buf_putc(b, ')');
         }
     }
-    if (op->new_nullable != CR_AUTO)
-        cr_buf_puts(b, op->new_nullable == CR_YES ? " null" : " not null");
+    if (op->new_nullable.value != CR_AUTO.value)
+        cr_buf_puts(b, op->new_nullable.value == CR_YES.value ? " null" : " not null");
     if (op->set_default && op->new_default) {
         cr_buf_puts(b, " default ");
         put_default(b, op->new_default);

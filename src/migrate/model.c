@@ -125,8 +125,8 @@ static void alter_column(cr_mtable *t, const cr_migrate_op *op)
         return;
     if (op->new_type)
         c->type = *op->new_type;
-    if (op->new_nullable != CR_AUTO)
-        c->nullable = op->new_nullable == CR_YES;
+    if (op->new_nullable.value != CR_AUTO.value)
+        c->nullable = op->new_nullable.value == CR_YES.value;
     if (op->set_default)
         c->server_default = op->new_default;
 }

@@ -523,9 +523,9 @@ static cr_status alter_separate(rctx *r, const cr_migrate_op *op)
         }
         cr_metadata_free(md);
     }
-    if (st == CR_OK && op->new_nullable != CR_AUTO) {
+    if (st == CR_OK && op->new_nullable.value != CR_AUTO.value) {
         alter_column_prefix(r, op);
-        cr_buf_puts(&r->b, op->new_nullable == CR_NO ? " SET NOT NULL" : " DROP NOT NULL");
+        cr_buf_puts(&r->b, op->new_nullable.value == CR_NO.value ? " SET NOT NULL" : " DROP NOT NULL");
         st = emit(r);
     }
     if (st == CR_OK && op->set_default)
@@ -545,7 +545,7 @@ static cr_status alter_separate(rctx *r, const cr_migrate_op *op)
  * after the change; a default alone is ALTER COLUMN ... SET DEFAULT. */
 static cr_status alter_modify(rctx *r, const cr_migrate_op *op, const cr_mtable *now)
 {
-    if (!op->new_type && op->new_nullable == CR_AUTO && !op->new_name)
+    if (!op->new_type && op->new_nullable.value == CR_AUTO.value && !op->new_name)
         return set_default(r, op);
     if (!now)
         return not_supported(r, op, "alter_column");
@@ -621,7 +621,7 @@ bool cr_migrate_op_rebuilds(const cr_dialect *d, const cr_migrate_op *op)
     case CR_MIGRATE_DROP_COLUMN:
         return true;
     case CR_MIGRATE_ALTER_COLUMN:
-        return op->new_type || op->new_nullable != CR_AUTO || op->set_default;
+        return op->new_type || op->new_nullable.value != CR_AUTO.value || op->set_default;
     case CR_MIGRATE_ADD_COLUMN:
         /* ALTER TABLE ADD COLUMN takes no PRIMARY KEY or UNIQUE, and NOT NULL
          * only with a default. */

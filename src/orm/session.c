@@ -82,8 +82,8 @@ static cr_session *session_make(cr_engine *engine, cr_conn *bind, const cr_sessi
         s->bound = true;
         cr_conn_ref_attach(bind, &s->bind_ref, &s->bind);
     }
-    s->autoflush = !o || o->autoflush != CR_NO;
-    s->expire_on_commit = !o || o->expire_on_commit != CR_NO;
+    s->autoflush = !o || o->autoflush.value != CR_NO.value;
+    s->expire_on_commit = !o || o->expire_on_commit.value != CR_NO.value;
     int warn = o ? o->lazy_warn_threshold : 0;
     s->lazy_warn = warn > 0 ? warn : warn == 0 && engine->echo ? 10 : 0;
     s->read_replicas = o && o->read_from_replicas && !bind;

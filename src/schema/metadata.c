@@ -552,7 +552,7 @@ bool cr_column_nullable(const cr_column *col) { return col && col->nullable; }
 
 static bool resolve_nullable(cr_tristate declared, bool primary_key)
 {
-    return declared == CR_AUTO ? !primary_key : declared == CR_YES;
+    return declared.value == CR_AUTO.value ? !primary_key : declared.value == CR_YES.value;
 }
 
 /* Split "table.column" or "schema.table.column" into table and column. */
@@ -702,7 +702,12 @@ cr_column *cr_table_add_column(cr_table *t, const cr_column_def *def)
         md_error(md, CR_ERR_ARGUMENT, "Enum column '%s.%s' has no values", t->name, name);
         return NULL;
     }
-    if (def->autoincrement == CR_YES && !integer_type(type->kind)) {
+    if (def->autoincrement.value > CR_NO.value || def->nullable.value > CR_NO.value) {
+        md_error(md, CR_ERR_ARGUMENT, "column '%s.%s': autoincrement and nullable must be "
+                 "CR_AUTO, CR_YES or CR_NO", t->name, name);
+        return NULL;
+    }
+    if (def->autoincrement.value == CR_YES.value && !integer_type(type->kind)) {
         md_error(md, CR_ERR_ARGUMENT,
                  "column type of '%s.%s' is not compatible with autoincrement=True", t->name,
                  name);
@@ -971,16 +976,16 @@ cr_column *cr_table_autoincrement(const cr_table *t)
     size_t n = cr_table_pk(t, &pk);
     if (n == 1) {
         cr_column *col = pk[0];
-        if (col->autoincrement == CR_YES)
+        if (col->autoincrement.value == CR_YES.value)
             return col;
-        if (col->autoincrement == CR_NO || !integer_type(col->type.kind))
+        if (col->autoincrement.value == CR_NO.value || !integer_type(col->type.kind))
             return NULL;
         if (col->default_value.type != CR_NULL || col->default_fn || col->server_default)
             return NULL;
         return has_foreign_key(t, col) ? NULL : col;
     }
     for (size_t i = 0; i < n; i++)
-        if (pk[i]->autoincrement == CR_YES)
+        if (pk[i]->autoincrement.value == CR_YES.value)
             return pk[i];
     return NULL;
 }

@@ -307,15 +307,15 @@ static void test_each_difference(void **state)
     assert_non_null(op->new_type);
     assert_int_equal(op->new_type->length, 80);
     assert_int_equal(d->downgrade[0].new_type->length, 50);
-    assert_int_equal(op->new_nullable, CR_AUTO);
+    assert_int_equal(op->new_nullable.value, CR_AUTO.value);
     assert_false(op->set_default);
 
     DIFF_OF(.nullable = true);
     op = one_op(d, CR_MIGRATE_ALTER_COLUMN, CR_MIGRATE_ALTER_COLUMN, "ag_users");
     assert_string_equal(op->name, "email");
     assert_null(op->new_type);
-    assert_int_equal(op->new_nullable, CR_NO);
-    assert_int_equal(d->downgrade[0].new_nullable, CR_YES);
+    assert_int_equal(op->new_nullable.value, CR_NO.value);
+    assert_int_equal(d->downgrade[0].new_nullable.value, CR_YES.value);
 
     DIFF_OF(.server_default = true);
     op = one_op(d, CR_MIGRATE_ALTER_COLUMN, CR_MIGRATE_ALTER_COLUMN, "ag_users");

@@ -576,8 +576,8 @@ static void test_bad_configuration(void **state)
     }
     cr_replica_options bad[] = {
         {.max_lag = -3}, {.wait_timeout = -2.5}, {.retry_interval = -0.5}, {.check_interval = -4},
-        {.policy = (cr_replica_policy)7}, {.primary_fallback = (cr_tristate)9},
-        {.check_connections = (cr_tristate)4},
+        {.policy = (cr_replica_policy)7}, {.primary_fallback = (cr_tristate){9}},
+        {.check_connections = (cr_tristate){4}},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(cr_engine_set_replica_options(e, &bad[i], &err), CR_ERR_ARGUMENT);

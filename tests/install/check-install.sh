@@ -34,6 +34,21 @@ case " $static_libs " in
     *) echo "pkg-config --static --libs crucible lacks -lsqlite3: $static_libs"; exit 1 ;;
 esac
 
+echo "== a bool for a three-valued option does not build"
+# shellcheck disable=SC2046
+tristate() {
+    cc -std=c11 -Wall -Wextra -Werror "$@" "$here/tristate_bool.c" -o "$work/tristate" \
+        $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs crucible) 2>"$work/tristate.err"
+}
+tristate
+LD_LIBRARY_PATH=$libdir "$work/tristate"
+for off in -DCOLUMN_OFF=false -DOPTION_OFF=false; do
+    if tristate "$off"; then
+        echo "tristate_bool.c built with $off: a bool taken as CR_AUTO"; exit 1
+    fi
+    grep -q "tristate_bool.c" "$work/tristate.err" || { cat "$work/tristate.err"; exit 1; }
+done
+
 echo "== pkg-config on the build tree, not installed"
 # PKG_CONFIG_PATH=<build dir> finds crucible-uninstalled.pc first: the
 # tree's include/ and the built library, found at run time by its rpath.

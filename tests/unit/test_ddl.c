@@ -597,6 +597,14 @@ static void test_errors(void **state)
     assert_error(md, CR_ERR_ARGUMENT, "unknown type");
     cr_metadata_free(md);
 
+    /* A three-valued option out of range (a cast int). */
+    md = cr_metadata_new(NULL);
+    t = cr_table_new(md, "t");
+    assert_null(cr_table_add_column(t, &(cr_column_def){.name = "n", .type = CR_SQL_INTEGER,
+                                                        .nullable = (cr_tristate){3}}));
+    assert_error(md, CR_ERR_ARGUMENT, "'t.n': autoincrement and nullable must be CR_AUTO");
+    cr_metadata_free(md);
+
     md = cr_metadata_new(NULL);
     t = cr_table_new(md, "t");
     assert_null(cr_table_new(md, "t"));

@@ -136,7 +136,7 @@ static void test_operations_as_data(void **state)
     assert_string_equal(alter->name, "name");
     assert_string_equal(alter->new_name, "full_name");
     assert_int_equal(alter->new_type->length, 20);
-    assert_int_equal(alter->new_nullable, CR_YES);
+    assert_int_equal(alter->new_nullable.value, CR_YES.value);
     assert_false(alter->set_default);
     assert_true(r2->upgrade[2].set_default);
     assert_null(r2->upgrade[2].new_default);

@@ -1994,7 +1994,7 @@ static void test_bad_values(void **state)
         {.pool_size = -7}, {.max_overflow = -7}, {.pool_timeout = -1.0},
         {.pool_timeout = NAN}, {.pool_recycle = NAN}, {.statement_cache_size = -3},
         {.isolation_level = "NO SUCH LEVEL"}, {.poolclass = (cr_pool_class)9},
-        {.sqlite_foreign_keys = (cr_tristate)9},
+        {.sqlite_foreign_keys = (cr_tristate){9}},
     };
     for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
         cr_error *err = NULL;

@@ -1044,7 +1044,7 @@ static void test_prepared_statements_option(void **state)
                  CR_ERR_ARGUMENT, "prepared_statements must be true or false");
     engine_fails("postgresql://u@h/db?prepared_statements=", NULL, CR_ERR_ARGUMENT,
                  "prepared_statements");
-    cr_engine_options bad = {.prepared_statements = (cr_tristate)7};
+    cr_engine_options bad = {.prepared_statements = (cr_tristate){7}};
     engine_fails("postgresql://u@h/db", &bad, CR_ERR_ARGUMENT,
                  "prepared_statements must be CR_AUTO, CR_YES or CR_NO (got 7)");
     if (cr_backend_available("postgresql")) {
