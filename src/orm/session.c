@@ -750,6 +750,11 @@ cr_status cr_session_delete(cr_session *s, void *obj)
         if (st)
             return st;
     }
+    /* Its DELETE was flushed (an autoflush may have run a cascade's): its
+     * row is gone, which is what is asked. SQLAlchemy registers it again
+     * and its next flush deletes no row; here nothing is left to do. */
+    if (in->session == s && in->state == CR_INST_DELETED)
+        return CR_OK;
     if (in->session != s || in->state != CR_INST_PERSISTENT)
         return not_in_session(s, in, "delete");
     /* An expired object whose delete cascade has a relationship to load is

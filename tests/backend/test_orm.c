@@ -891,6 +891,12 @@ static void test_add_delete_get_states(void **state)
     S_OK(s2, cr_session_flush(s2));
     assert_int_equal(cr_object_state_of(u), CR_STATE_DELETED);
     assert_int_equal(cr_session_add(s2, u), CR_ERR_INVALID_REQUEST);
+    /* deleted again before the commit (an autoflush may have flushed a
+     * cascade's DELETE): nothing more to do, as SQLAlchemy's delete of it
+     * leaves it deleted; add still refuses it */
+    S_OK(s2, cr_session_delete(s2, u));
+    assert_int_equal(cr_object_state_of(u), CR_STATE_DELETED);
+    assert_int_equal(cr_session_add(s2, u), CR_ERR_INVALID_REQUEST);
     S_OK(s2, cr_session_commit(s2));
     assert_int_equal(count_rows("orm_users"), 0);
     assert_int_equal(cr_session_add(s2, u), CR_ERR_INVALID_REQUEST);
