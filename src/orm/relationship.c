@@ -802,17 +802,23 @@ static cr_status cascade_one(rel_call *c, cr_instance *t)
     return CR_OK;
 }
 
-/* Linking an object whose DELETE was flushed to an object of a session,
- * along a relationship whose save-update cascade would reach it, is
- * refused before anything changes, as SQLAlchemy's cascade refuses it
- * (session.add of a deleted object): checked both ways. */
+/* Whether the object's DELETE was flushed (or committed: detached then). */
+static bool row_gone(const cr_instance *in)
+{
+    return in->state == CR_INST_DELETED || in->row_deleted;
+}
+
+/* Linking an object whose DELETE was flushed or committed to an object of
+ * a session, along a relationship whose save-update cascade would reach
+ * it, is refused before anything changes, as SQLAlchemy's cascade refuses
+ * it (session.add of a deleted object): checked both ways. */
 static cr_status refuse_deleted(rel_call *c, cr_instance *t)
 {
     const cr_relationship *r = c->r, *back = r->back;
     bool cascades = c->in->session && (r->cascade & CR_CASCADE_SAVE_UPDATE);
-    bool to_t = t && t->state == CR_INST_DELETED && cascades;
+    bool to_t = t && row_gone(t) && cascades;
     /* t's cascade runs when t is in a session, or this call puts it there */
-    bool to_in = t && c->in->state == CR_INST_DELETED && (t->session || cascades) && back &&
+    bool to_in = t && row_gone(c->in) && (t->session || cascades) && back &&
                  (back->cascade & CR_CASCADE_SAVE_UPDATE);
     if (!to_t && !to_in)
         return CR_OK;

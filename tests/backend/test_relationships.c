@@ -508,6 +508,17 @@ static void test_deleted_object_relationships_ignored(void **state)
     assert_false(harness_sent("INSERT INTO rel_likes"));
     assert_int_equal(query_int("SELECT count(*) FROM rel_likes"), 0);
     assert_int_equal(query_int("SELECT count(*) FROM rel_users"), 1);
+    /* Its DELETE committed (detached now): refused the same, and nothing
+     * changed, so the next commit goes through. (Found by a new user
+     * porting seed 002.) */
+    RUser *bob = user("bob");
+    S_OK(s, cr_session_add(s, bob));
+    assert_int_equal(cr_append(bob, liked, p), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "has been deleted"));
+    assert_int_equal(bob->liked.count, 0);
+    assert_int_equal(p->liked_by.count, 0);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM rel_users"), 2);
     harness_session_free(s);
 }
 
