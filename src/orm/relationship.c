@@ -979,6 +979,23 @@ static cr_status object_remove(void *obj, size_t offset, void *child)
     return CR_OK;
 }
 
+/* The side without the key of a one-to-one, about to take c->in through
+ * its back side (profile.user = user: user.profile), is loaded first when
+ * persistent, as SQLAlchemy's active history loads it: its old partner then
+ * lets go, and is an orphan where the cascade says so. */
+static cr_status load_partner(const rel_call *c, cr_instance *t)
+{
+    const cr_relationship *back = c->r->back;
+    if (!back || back->many || back->kind != CR_REL_ONE_TO_MANY || !t->session ||
+        t->state != CR_INST_PERSISTENT || cr_relstate_of(t, back->index)->loaded)
+        return CR_OK;
+    rel_call tc = {t, (cr_relationship *)back, t->session};
+    cr_status st = ensure_loaded(&tc);
+    if (st && !c->s)   /* the call's error, kept by call_end */
+        cr_error_copy(&last_error, &t->session->err);
+    return st;
+}
+
 static cr_status object_set_related(void *obj, size_t offset, void *target)
 {
     rel_call c;
@@ -999,7 +1016,7 @@ static cr_status object_set_related(void *obj, size_t offset, void *target)
         rs->loaded = true;
         return CR_OK;
     }
-    if ((st = refuse_deleted(&c, t)))
+    if ((st = refuse_deleted(&c, t)) || (t && (st = load_partner(&c, t))))
         return st;
     cr_instance *oin = old ? cr_instance_of(old) : NULL;
     /* A reference not loaded, of an expired object or to one, is not known

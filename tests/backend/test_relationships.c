@@ -119,8 +119,14 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static int64_t query_int(const char *sql)
+/* The integer a query gives; the SQL is a printf format. */
+__attribute__((format(printf, 1, 2))) static int64_t query_int(const char *fmt, ...)
 {
+    char sql[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
     cr_conn *c = connect_ok(engine);
     int64_t n = scalar_int(c, sql);
     cr_conn_close(c);
@@ -519,6 +525,49 @@ static void test_deleted_object_relationships_ignored(void **state)
     assert_int_equal(p->liked_by.count, 0);
     S_OK(s, cr_session_commit(s));
     assert_int_equal(query_int("SELECT count(*) FROM rel_users"), 2);
+    harness_session_free(s);
+}
+
+/* profile.user = user with user.profile not loaded: the side without the
+ * key is loaded first, as SQLAlchemy's active history loads it, so that
+ * its old partner lets go (its key set to NULL at the flush; deleted, with
+ * delete-orphan). Before, the old profile kept pointing at the user: two
+ * profiles for one, and a fresh load found the old one. (Found by a new
+ * user porting seed 002.) */
+static void test_one_to_one_set_from_key_side(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    RUser *u = user("ann");
+    RProfile *a = cr_new(RProfile);
+    a->bio = "first";
+    S_OK(s, cr_set_related(u, profile, a));
+    S_OK(s, cr_session_add(s, u));
+    S_OK(s, cr_session_commit(s));
+    int64_t uid = u->id, aid = a->id;
+    harness_session_free(s);
+
+    s = harness_session(engine, NULL);
+    u = cr_session_get(s, RUser, uid);
+    assert_non_null(u);
+    assert_false(cr_is_loaded(u, profile));
+    RProfile *b = cr_new(RProfile);
+    b->bio = "second";
+    S_OK(s, cr_set_related(b, user, u));
+    assert_ptr_equal(u->profile, b);
+    S_OK(s, cr_session_add(s, b));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM rel_profiles WHERE user_id = %lld",
+                               (long long)uid), 1);
+    assert_int_equal(query_int("SELECT count(*) FROM rel_profiles WHERE id = %lld AND "
+                               "user_id IS NULL", (long long)aid), 1);
+    harness_session_free(s);
+
+    s = harness_session(engine, NULL);
+    u = cr_session_get(s, RUser, uid);
+    S_OK(s, cr_load(u, profile));
+    assert_non_null(u->profile);
+    assert_string_equal(u->profile->bio, "second");
     harness_session_free(s);
 }
 
@@ -1156,6 +1205,7 @@ int main(int argc, char **argv)
         T(test_lazy_load_autoflush),
         T(test_lazy_load_of_expired_object),
         T(test_deleted_object_relationships_ignored),
+        T(test_one_to_one_set_from_key_side),
         T(test_cascaded_pending_stays_the_sessions),
         T(test_orphan_drops_new_association),
         T(test_many_to_many_rows),
