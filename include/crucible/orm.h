@@ -454,7 +454,9 @@ CR_API char *cr_session_plan(cr_session *s);
 
 /* A SELECT of a model's table (select(User)), and one tied to a session
  * (session.query(User)), as described above; the caller frees either with
- * cr_stmt_free. NULL when out of memory or m (or s) is NULL. */
+ * cr_stmt_free. NULL when out of memory. A NULL m (the model's _define not
+ * called) or s gives a statement holding that error (cr_stmt_error), which
+ * running it reports. */
 CR_API cr_stmt *cr_select_mapper(const cr_mapper *m);
 #define cr_select_model(T) cr_select_mapper(T##_model.mapper)
 CR_API cr_stmt *cr_session_query_mapper(cr_session *s, const cr_mapper *m);
@@ -530,7 +532,11 @@ CR_API cr_status cr_query_update(cr_stmt *q, const cr_assignment *set, size_t ns
                                  int64_t *rowcount);
 CR_API cr_status cr_query_delete(cr_stmt *q, int64_t *rowcount);
 
-/* The same through the session a cr_session_query statement carries. */
+/* The same through the session a cr_session_query statement carries. A
+ * statement of no session (cr_select_model) is refused: NULL, or
+ * CR_ERR_INVALID_REQUEST, with the error on the statement (cr_stmt_error,
+ * until its next execution) — a NULL from cr_query_first is not "no row"
+ * then. */
 CR_API cr_objects *cr_query_all(cr_stmt *q);
 CR_API void *cr_query_first(cr_stmt *q);
 CR_API void *cr_query_one(cr_stmt *q);

@@ -216,8 +216,12 @@ static cr_result *run_entity(cr_session *s, cr_stmt *q, const cr_param *params,
 {
     *m = q ? entity_of(q) : NULL;
     if (q && !*m) {
-        cr_session_fail(s, CR_ERR_INVALID_REQUEST, "the statement selects no model: select a "
-                        "model's table first (cr_select(User_model.table), cr_select_model)");
+        if (q->err)   /* its building error (a model not defined) says why */
+            cr_error_copy(&s->err, q->err);
+        else
+            cr_session_fail(s, CR_ERR_INVALID_REQUEST, "the statement selects no model: select "
+                            "a model's table first (cr_select(User_model.table), "
+                            "cr_select_model)");
         return NULL;
     }
     return execute_with(s, q, params);
@@ -457,17 +461,31 @@ static cr_status exists(cr_session *s, cr_stmt *q, bool *out)
 
 cr_session *cr_query_session(const cr_stmt *q) { return q ? q->orm_session : NULL; }
 
-#define QUERY_SESSION(q, fail)                                                   \
+/* A statement of no session (cr_select_model) run by cr_query_<call>: an
+ * error of its execution, which the next one clears. */
+static void no_session(cr_stmt *q, const char *call)
+{
+    bool alt = strcmp(call, "exists") != 0;   /* no cr_session_exists */
+    if (q)
+        cr_stmt_compile_fail(q, CR_ERR_INVALID_REQUEST, "cr_query_%s: the statement belongs to "
+                             "no session: make it with cr_session_query(s, Model)%s%s%s", call,
+                             alt ? ", or run it with cr_session_" : "", alt ? call : "",
+                             alt ? "(s, q)" : "");
+}
+
+#define QUERY_SESSION(q, call, fail)                                             \
     cr_session *s = cr_query_session(q);                                         \
-    if (!s)                                                                      \
-        return fail;
+    if (!s) {                                                                    \
+        no_session(q, call);                                                     \
+        return fail;                                                             \
+    }
 
 /* session.query(User)...all() gives each object once, as Query does for a
  * single entity (a JOIN that repeats a parent per child gives it once);
  * select() through cr_session_all does not. */
 cr_objects *cr_query_all(cr_stmt *q)
 {
-    QUERY_SESSION(q, NULL)
+    QUERY_SESSION(q, "all", NULL)
     cr_objects *list = cr_session_all(s, q);
     if (list && list->count > 1) {
         uint32_t gen = ++s->load_gen;
@@ -483,17 +501,21 @@ cr_objects *cr_query_all(cr_stmt *q)
     }
     return list;
 }
-void *cr_query_first(cr_stmt *q) { QUERY_SESSION(q, NULL) return cr_session_first(s, q); }
-void *cr_query_one(cr_stmt *q) { QUERY_SESSION(q, NULL) return cr_session_one(s, q); }
-void *cr_query_one_or_none(cr_stmt *q) { QUERY_SESSION(q, NULL) return one(s, q, true); }
+void *cr_query_first(cr_stmt *q) { QUERY_SESSION(q, "first", NULL) return cr_session_first(s, q); }
+void *cr_query_one(cr_stmt *q) { QUERY_SESSION(q, "one", NULL) return cr_session_one(s, q); }
+void *cr_query_one_or_none(cr_stmt *q)
+{
+    QUERY_SESSION(q, "one_or_none", NULL)
+    return one(s, q, true);
+}
 cr_status cr_query_count(cr_stmt *q, int64_t *out)
 {
-    QUERY_SESSION(q, CR_ERR_ARGUMENT)
+    QUERY_SESSION(q, "count", q ? CR_ERR_INVALID_REQUEST : CR_ERR_ARGUMENT)
     return cr_session_count(s, q, out);
 }
 cr_status cr_query_exists(cr_stmt *q, bool *out)
 {
-    QUERY_SESSION(q, CR_ERR_ARGUMENT)
+    QUERY_SESSION(q, "exists", q ? CR_ERR_INVALID_REQUEST : CR_ERR_ARGUMENT)
     return exists(s, q, out);
 }
 

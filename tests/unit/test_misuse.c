@@ -88,6 +88,9 @@ static int check_clean(void **state)
     F(id, INTEGER, .primary_key = true)      \
     F(name, STRING(50))
 CR_MODEL(Item, "items", ITEM_FIELDS)
+/* A model whose Ghost_define is never called. */
+#define GHOST_FIELDS(F) F(id, INTEGER, .primary_key = true)
+CR_MODEL(Ghost, "ghosts", GHOST_FIELDS)
 
 /* A struct shaped like a model object but not made by cr_new. */
 typedef struct Fake {
@@ -1666,6 +1669,18 @@ static void test_orm_query_misuse(void **state)
     FAILS(cr_query_exists(q, &exists));
     FAILS(cr_query_update(q, CR_ASSIGN({Item_model.c.name, cr_val_text("z")}), &n));
     FAILS(cr_query_delete(q, &n));
+    /* ... and says so, where a NULL first would read as "no row"; the
+     * statement still compiles and runs. */
+    NUL(cr_query_first(q));
+    assert_non_null(cr_stmt_error(q));
+    assert_non_null(strstr(cr_error_message(cr_stmt_error(q)), "cr_query_first: the statement "
+                           "belongs to no session: make it with cr_session_query(s, Model), or "
+                           "run it with cr_session_first(s, q)"));
+    assert_int_equal(cr_query_count(q, &n), CR_ERR_INVALID_REQUEST);
+    cr_compiled *cc = cr_stmt_compile(q, "sqlite");
+    assert_non_null(cc);
+    assert_null(cr_stmt_error(q));
+    cr_compiled_free(cc);
     cr_filter_by_value(q, "nosuch", cr_val_int(1));
     assert_non_null(cr_stmt_error(q));
     cr_stmt_free(q);
@@ -1675,8 +1690,15 @@ static void test_orm_query_misuse(void **state)
     assert_non_null(cr_stmt_error(q));
     cr_stmt_free(q);
 
-    /* NULL outputs on a session query. */
+    /* A model whose _define was not called: its query says so when run. */
     cr_session *s = cr_session_new(fx.e, NULL);
+    q = cr_session_query(s, Ghost);
+    assert_non_null(q);
+    NUL(cr_query_all(q));
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "_define called?"));
+    cr_stmt_free(q);
+
+    /* NULL outputs on a session query. */
     q = cr_session_query(s, Item);
     ARG(cr_query_count(q, NULL));
     ARG(cr_query_exists(q, NULL));
