@@ -178,7 +178,9 @@ CR_API void cr_objects_free(cr_objects *list);
  * mapper of a struct of struct_size bytes whose fields fields[i] hold column
  * i. Stores the column handles through handles[i], the table in *table and
  * the mapper in *mapper (owned by md: freed with it). What CR_DEFINE_MODEL
- * expands to. */
+ * expands to. cr_metadata_free sets those handles (and the relationships'
+ * of cr_model_relationships) back to NULL, so they must outlive md, as a
+ * model's globals (User_model) do: cr_new(User) is NULL after. */
 CR_API cr_status cr_model_define(cr_metadata *md, const char *model_name, const char *table_name,
                                  size_t struct_size, const cr_column_def *defs,
                                  const cr_field_def *fields, size_t n,

@@ -139,8 +139,10 @@ typedef struct cr_naming_convention {
 
 /* A new, empty MetaData; NULL when out of memory. naming may be NULL. */
 CR_API cr_metadata *cr_metadata_new(const cr_naming_convention *naming);
-/* Free the metadata, its tables and columns. Statements that refer to them
- * must be freed first. NULL is a no-op. */
+/* Free the metadata, its tables and columns, and the mappers of its models
+ * (whose handles, User_model, it sets to NULL). Statements that refer to
+ * them, and the sessions and objects of its models, must be freed first.
+ * NULL is a no-op. */
 CR_API void cr_metadata_free(cr_metadata *md);
 /* The first error met while building the metadata, or NULL (an
  * ArgumentError for a NULL metadata, as from a failed cr_metadata_new). Building calls

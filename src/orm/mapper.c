@@ -13,6 +13,16 @@ static void mapper_free(void *p)
     cr_mapper *m = p;
     if (!m)
         return;
+    /* Clear the model's handles that still hold this mapper's objects (a
+     * model defined again in another metadata holds that one's). */
+    if (m->handle && *m->handle == m)
+        *m->handle = NULL;
+    if (m->table_handle && *m->table_handle == m->table)
+        *m->table_handle = NULL;
+    for (size_t i = 0; m->column_handles && i < m->nfields; i++)
+        if (m->column_handles[i] && *m->column_handles[i] == m->fields[i].col)
+            *m->column_handles[i] = NULL;
+    cr_free(m->column_handles);
     cr_mapper_free_relationships(m);
     cr_free(m->name);
     cr_free(m->fields);
@@ -115,15 +125,21 @@ cr_status cr_model_define(cr_metadata *md, const char *model_name, const char *t
         return cr_error_oom(&md->err);
     m->name = cr_strdup(model_name);
     m->size = struct_size;
-    st = m->name ? mapper_build(m, t, fields, n, md) : cr_error_oom(&md->err);
+    m->column_handles = handles ? cr_calloc(n, sizeof *m->column_handles) : NULL;
+    st = m->name && (m->column_handles || !handles) ? mapper_build(m, t, fields, n, md)
+                                                    : cr_error_oom(&md->err);
     if (st) {
         mapper_free(m);
         return st;
     }
+    for (size_t i = 0; handles && i < n; i++)
+        m->column_handles[i] = handles[i];
     t->mapper = m;
     t->mapper_free = mapper_free;
     *table = t;
     *mapper = m;
+    m->table_handle = table;
+    m->handle = mapper;
     return CR_OK;
 }
 

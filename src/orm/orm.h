@@ -31,6 +31,7 @@ enum {
  *                 ref[k], sec_remote[k] the target's field tref[k]. */
 struct cr_relationship {
     char *name;
+    struct cr_relationship **handle; /* where the model's define stored it  */
     struct cr_mapper *parent;
     size_t index;                /* among the parent's relationships          */
     size_t offset;               /* of the field                              */
@@ -84,6 +85,12 @@ struct cr_mapper {
     /* Layout of an object's one allocation: instance, struct, snapshot
      * (a second struct), the field buffers, then text loaded with it. */
     size_t obj_off, snap_off, fbuf_off, alloc_size;
+    /* Where cr_model_define stored the handles (a model's globals): the
+     * metadata clears them as it frees the mapper, so that cr_new(User)
+     * after cr_metadata_free is NULL, not a freed mapper. */
+    struct cr_mapper **handle;
+    cr_table **table_handle;
+    cr_column ***column_handles; /* nfields of them (entries may be NULL)  */
 };
 
 #define CR_INSTANCE_MAGIC 0x4f524d49u

@@ -15,6 +15,8 @@ static void rel_free(cr_relationship *r)
 {
     if (!r)
         return;
+    if (r->handle && *r->handle == r)
+        *r->handle = NULL;
     cr_free(r->name);
     cr_free(r->target_name);
     cr_free(r->secondary_name);
@@ -157,8 +159,10 @@ cr_status cr_model_relationships(cr_mapper *m, const cr_relationship_def *defs, 
             return cr_error_set(&md->err, CR_ERR_ARGUMENT, "relationship %s.%s: unknown loader "
                                 "%d", m->name, d->name, (int)d->lazy);
         }
-        if (handles && handles[i])
+        if (handles && handles[i]) {
             *handles[i] = r;
+            r->handle = handles[i];
+        }
     }
     /* Each object carries one cr_relstate per relationship. */
     m->rel_off = ALIGN16(m->fbuf_off + m->nfields * sizeof(void *));

@@ -88,9 +88,12 @@ static int check_clean(void **state)
     F(id, INTEGER, .primary_key = true)      \
     F(name, STRING(50))
 CR_MODEL(Item, "items", ITEM_FIELDS)
-/* A model whose Ghost_define is never called. */
-#define GHOST_FIELDS(F) F(id, INTEGER, .primary_key = true)
-CR_MODEL(Ghost, "ghosts", GHOST_FIELDS)
+/* A model whose Ghost_define is called only in a metadata freed at once. */
+#define GHOST_FIELDS(F)                                 \
+    F(id,        INTEGER, .primary_key = true)          \
+    F(shadow_id, INTEGER, .foreign_key = "ghosts.id")
+#define GHOST_RELS(R) R(shadow, ONE(Ghost))
+CR_MODEL(Ghost, "ghosts", GHOST_FIELDS, GHOST_RELS)
 
 /* A struct shaped like a model object but not made by cr_new. */
 typedef struct Fake {
@@ -1689,6 +1692,20 @@ static void test_orm_query_misuse(void **state)
     cr_filter_by_value(q, "name", cr_val_text("a"));
     assert_non_null(cr_stmt_error(q));
     cr_stmt_free(q);
+
+    /* Freeing the metadata clears the model's handles: cr_new is NULL after,
+     * not an object of a freed mapper. (Found by a new user porting seed
+     * 001.) */
+    cr_metadata *gmd = cr_metadata_new(NULL);
+    assert_int_equal(Ghost_define(gmd), CR_OK);
+    assert_non_null(Ghost_model.mapper);
+    assert_non_null(Ghost_model.r.shadow);
+    cr_metadata_free(gmd);
+    assert_null(Ghost_model.mapper);
+    assert_null(Ghost_model.table);
+    assert_null(Ghost_model.c.id);
+    assert_null(Ghost_model.r.shadow);
+    NUL(cr_new(Ghost));
 
     /* A model whose _define was not called: its query says so when run. */
     cr_session *s = cr_session_new(fx.e, NULL);
