@@ -62,6 +62,10 @@
  * field points at it). The library frees only what it allocated; assigning a
  * literal (u->email = "a@b.c") is always safe and never leaks. Text the
  * library loaded is read-only: to change a field, point it at new text.
+ * Once a flush has written the object, its fields hold the library's copy
+ * of the text written, as if loaded: a program's buffer may then be reused
+ * (snprintf(buf, ...); post->title = buf; in a loop that commits each post),
+ * and changing it in place changes no object. Never free a field's text.
  *
  * Objects and the session. cr_new(User) makes a zeroed object (constant
  * client defaults filled in), owned by the program until it is added to a

@@ -372,12 +372,22 @@ cr_status cr_snapshot_take(cr_instance *in)
             memcpy(slot(in, in->snap, i), slot(in, o, i), cr_scalar_size(f->kind));
             continue;
         }
-        void *old = buffer_of(in, in->snap, i);
+        void *old = buffer_of(in, in->snap, i), *was_own = in->fbuf[i];
         cr_value now = cr_field_value(in, i);
         size_t len = now.type == CR_BLOB ? now.v.blob.len : 0;
         point(in, in->snap, i, fresh[i], len);
+        /* The object takes the text it now holds as its own, as if loaded:
+         * a program's buffer the field pointed at is free for reuse (a loop
+         * writing each title into one buffer must not rewrite the rows of
+         * the objects before). */
+        if (fresh[i] && buffer_of(in, o, i) != fresh[i]) {
+            point(in, o, i, fresh[i], len);
+            in->fbuf[i] = fresh[i];
+        }
         if (old != fresh[i] && old != in->fbuf[i])
             release(in, old);
+        if (was_own && was_own != old && was_own != in->fbuf[i])
+            release(in, was_own);
     }
     /* The snapshot's null mask says which bools are NULL. */
     uint64_t nulls = 0;

@@ -908,6 +908,43 @@ static void test_add_delete_get_states(void **state)
     harness_session_free(s);
 }
 
+/* A loop writing each name into one buffer of its own: each flush leaves
+ * the object holding its own copy of the text it wrote, as text loaded, so
+ * that reusing the buffer changes no earlier object. Before, every commit
+ * rewrote the earlier rows with the buffer's text. (Found by a new user
+ * porting seed 002.) */
+static void test_program_buffer_reused(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    char buf[32];
+    OUser *u[3];
+    for (int i = 0; i < 3; i++) {
+        snprintf(buf, sizeof buf, "loop%d", i);
+        u[i] = new_user(buf, NULL);
+        S_OK(s, cr_session_add(s, u[i]));
+        S_OK(s, cr_session_commit(s));
+        assert_ptr_not_equal(u[i]->name, buf);
+        assert_string_equal(u[i]->name, buf);
+    }
+    /* a persistent object changed through the buffer: the same after */
+    snprintf(buf, sizeof buf, "renamed");
+    u[0]->name = buf;
+    S_OK(s, cr_session_commit(s));
+    assert_ptr_not_equal(u[0]->name, buf);
+    snprintf(buf, sizeof buf, "garbage");
+    harness_log_reset();
+    S_OK(s, cr_session_commit(s));
+    assert_false(harness_sent("UPDATE"));
+    cr_conn *c = connect_ok(engine);
+    assert_int_equal(scalar_int(c, "SELECT count(*) FROM orm_users WHERE name IN ('renamed', "
+                                   "'loop1', 'loop2')"), 3);
+    cr_conn_close(c);
+    assert_string_equal(u[0]->name, "renamed");
+    assert_string_equal(u[2]->name, "loop2");
+    harness_session_free(s);
+}
+
 static void test_version_stale(void **state)
 {
     (void)state;
@@ -1469,6 +1506,7 @@ int main(int argc, char **argv)
         T(test_row_switch),
         T(test_populate_existing),
         T(test_add_delete_get_states),
+        T(test_program_buffer_reused),
         T(test_version_stale),
         T(test_external_connection),
         T(test_merge),
