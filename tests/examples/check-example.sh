@@ -9,6 +9,10 @@
 # unset is skipped (exit 77), or fails when CRUCIBLE_REQUIRE_ALL_BACKENDS=1,
 # as the backend suites do.
 #
+# With CRUCIBLE_EXAMPLE_UNDER set (a command and its options, such as
+# valgrind's), the example runs under it: whatever it writes to stderr fails
+# the check, as the example's own stderr does.
+#
 # Only datetimes are masked (as <datetime>, with or without a fraction). The
 # expected file writes the engine's URL as @URL@: the URL the example was
 # given, its password replaced by ***.
@@ -43,12 +47,14 @@ trap 'rm -rf "$work"' EXIT
 
 if [[ $backend == sqlite ]]; then
     shown="sqlite:///my_sqlite_db.db"
-    (cd "$work" && env -u DATABASE_URL -u CRUCIBLE_ECHO "$binary") >"$work/stdout" 2>"$work/stderr" \
-        && rc=0 || rc=$?
+    # shellcheck disable=SC2086
+    (cd "$work" && env -u DATABASE_URL -u CRUCIBLE_ECHO ${CRUCIBLE_EXAMPLE_UNDER:-} "$binary") \
+        >"$work/stdout" 2>"$work/stderr" && rc=0 || rc=$?
 else
     # scheme://user:password@host... -> scheme://user:***@host...
     shown=$(printf '%s' "$url" | sed -E 's#^([^:/]+://[^:@/]*):[^@/]*@#\1:***@#')
-    (cd "$work" && env -u CRUCIBLE_ECHO DATABASE_URL="$url" "$binary") \
+    # shellcheck disable=SC2086
+    (cd "$work" && env -u CRUCIBLE_ECHO DATABASE_URL="$url" ${CRUCIBLE_EXAMPLE_UNDER:-} "$binary") \
         >"$work/stdout" 2>"$work/stderr" && rc=0 || rc=$?
 fi
 
