@@ -1240,6 +1240,26 @@ static void count_lazy(cr_session *s, const cr_relationship *r, size_t slot)
 }
 
 /* cr_rel_load, under its autoflush. */
+/* A one-to-many's rows, loaded without a flush before (in a delete's
+ * cascade, or with autoflush off), may still name in for a child the
+ * program has since given another parent, or none, through the back side
+ * (cr_set_related, cr_append): such a child is no member, as SQLAlchemy's
+ * collection keeps that change as a pending removal until it loads. */
+static void drop_moved(const cr_instance *in, const cr_relationship *r, cr_objects *list)
+{
+    const cr_relationship *b = r->back;
+    if (r->kind != CR_REL_ONE_TO_MANY || !b || b->many)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        const cr_instance *t = cr_instance_of(list->items[i]);
+        if (t && cr_relstate_of(t, b->index)->loaded && *cr_rel_ref(t, b) != in->obj)
+            continue;
+        list->items[n++] = list->items[i];
+    }
+    list->count = n;
+}
+
 static cr_status load_related(cr_session *s, cr_instance *in, cr_relationship *r)
 {
     /* An expired object is loaded again first, keeping the fields set since:
@@ -1277,6 +1297,7 @@ static cr_status load_related(cr_session *s, cr_instance *in, cr_relationship *r
     cr_objects *list = cr_session_all_params(s, q, params);
     if (!list)
         return s->err.cls;
+    drop_moved(in, r, list);
     cr_status st = cr_rel_set_loaded(in, r, list->items, list->count);
     cr_objects_free(list);
     return st ? cr_error_oom(&s->err) : CR_OK;

@@ -571,6 +571,46 @@ static void test_one_to_one_set_from_key_side(void **state)
     harness_session_free(s);
 }
 
+/* A post moved to another user, then its old user deleted, in one flush:
+ * the delete cascade loads the old user's posts, which must not hold the
+ * post any more (SQLAlchemy's cascade loads them after an autoflush, and
+ * its unloaded collection keeps the move as a pending removal). Before,
+ * the load read the rows as they were and the post was deleted with the
+ * user: data lost. The same with autoflush off, and through cr_append.
+ * (Found by a helper comparing with SQLAlchemy.) */
+static void test_moved_child_survives_old_parent_delete(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 3; variant++) {
+        harness_recreate(engine, md);
+        cr_session *s = harness_session(engine, NULL);
+        RUser *a = user("ann"), *b = user("bob");
+        RPost *p = post("moved");
+        S_OK(s, cr_append(a, posts, p));
+        S_OK(s, cr_session_add_all(s, CR_OBJS(a, b)));
+        S_OK(s, cr_session_commit(s));
+        int64_t aid = a->id, bid = b->id, pid = p->id;
+        harness_session_free(s);
+
+        cr_session_options manual = {.autoflush = CR_NO};
+        s = harness_session(engine, variant == 2 ? &manual : NULL);
+        a = cr_session_get(s, RUser, aid);
+        b = cr_session_get(s, RUser, bid);
+        p = cr_session_get(s, RPost, pid);
+        assert_false(cr_is_loaded(a, posts));
+        if (variant == 1)
+            S_OK(s, cr_append(b, posts, p));
+        else
+            S_OK(s, cr_set_related(p, author, b));
+        S_OK(s, cr_session_delete(s, a));
+        S_OK(s, cr_session_commit(s));
+        assert_int_equal(query_int("SELECT count(*) FROM rel_users"), 1);
+        assert_int_equal(query_int("SELECT count(*) FROM rel_posts WHERE id = %lld AND "
+                                   "user_id = %lld", (long long)pid, (long long)bid), 1);
+        harness_session_free(s);
+    }
+}
+
 /* A pending post that the flush of its user's delete takes out of the
  * session was never the program's to free: it may hold no pointer to it
  * (cr_append(user, posts, cr_new(Post))). It stays the session's, transient,
@@ -1206,6 +1246,7 @@ int main(int argc, char **argv)
         T(test_lazy_load_of_expired_object),
         T(test_deleted_object_relationships_ignored),
         T(test_one_to_one_set_from_key_side),
+        T(test_moved_child_survives_old_parent_delete),
         T(test_cascaded_pending_stays_the_sessions),
         T(test_orphan_drops_new_association),
         T(test_many_to_many_rows),
