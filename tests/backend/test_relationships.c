@@ -246,7 +246,7 @@ static void test_cascade_add_and_keys_at_flush(void **state)
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM rel_posts WHERE user_id = %lld",
              (long long)u->id);
-    assert_int_equal(query_int(sql), 2);
+    assert_int_equal(query_int("%s", sql), 2);
     /* appending to a persistent object's collection: the child is added */
     RPost *c = post("c");
     harness_log_reset();
@@ -315,9 +315,9 @@ static void test_expire_discards_changes(void **state)
     S_OK(s, cr_session_commit(s));
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT user_id FROM rel_posts WHERE id = %lld", (long long)p->id);
-    assert_int_equal(query_int(sql), bob->id);
+    assert_int_equal(query_int("%s", sql), bob->id);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM rel_users WHERE name = 'ann2'");
-    assert_int_equal(query_int(sql), 0);
+    assert_int_equal(query_int("%s", sql), 0);
     harness_session_free(s);
 }
 
@@ -399,7 +399,7 @@ static void test_emptied_many_to_one_clears_key(void **state)
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM rel_posts WHERE id = %lld AND user_id IS NULL",
              (long long)p->id);
-    assert_int_equal(query_int(sql), 1);
+    assert_int_equal(query_int("%s", sql), 1);
     harness_session_free(s);   /* ann, transient again, is still the session's */
 }
 
