@@ -1239,12 +1239,12 @@ static void count_lazy(cr_session *s, const cr_relationship *r, size_t slot)
                   r->parent->name, r->name, s->lazy_per_rel[slot], r->parent->name, r->name);
 }
 
-/* cr_rel_load, under its autoflush. */
 /* A one-to-many's rows, loaded without a flush before (in a delete's
  * cascade, or with autoflush off), may still name in for a child the
  * program has since given another parent, or none, through the back side
  * (cr_set_related, cr_append): such a child is no member, as SQLAlchemy's
- * collection keeps that change as a pending removal until it loads. */
+ * collection keeps that change as a pending removal until it loads. A back
+ * side only stale (as loaded or flushed) does not count. */
 static void drop_moved(const cr_instance *in, const cr_relationship *r, cr_objects *list)
 {
     const cr_relationship *b = r->back;
@@ -1252,14 +1252,17 @@ static void drop_moved(const cr_instance *in, const cr_relationship *r, cr_objec
         return;
     size_t n = 0;
     for (size_t i = 0; i < list->count; i++) {
-        const cr_instance *t = cr_instance_of(list->items[i]);
-        if (t && cr_relstate_of(t, b->index)->loaded && *cr_rel_ref(t, b) != in->obj)
+        cr_instance *t = cr_instance_of(list->items[i]);
+        void *now = t ? *cr_rel_ref(t, b) : NULL;
+        if (t && cr_relstate_of(t, b->index)->loaded && now != in->obj &&
+            now != *cr_rel_snap_ref(t, b))
             continue;
         list->items[n++] = list->items[i];
     }
     list->count = n;
 }
 
+/* cr_rel_load, under its autoflush. */
 static cr_status load_related(cr_session *s, cr_instance *in, cr_relationship *r)
 {
     /* An expired object is loaded again first, keeping the fields set since:
