@@ -525,7 +525,8 @@ static cr_status alter_separate(rctx *r, const cr_migrate_op *op)
     }
     if (st == CR_OK && op->new_nullable.value != CR_AUTO.value) {
         alter_column_prefix(r, op);
-        cr_buf_puts(&r->b, op->new_nullable.value == CR_NO.value ? " SET NOT NULL" : " DROP NOT NULL");
+        cr_buf_puts(&r->b, op->new_nullable.value == CR_NO.value ? " SET NOT NULL"
+                                                                 : " DROP NOT NULL");
         st = emit(r);
     }
     if (st == CR_OK && op->set_default)

@@ -465,12 +465,15 @@ cr_session *cr_query_session(const cr_stmt *q) { return q ? q->orm_session : NUL
  * error of its execution, which the next one clears. */
 static void no_session(cr_stmt *q, const char *call)
 {
-    bool alt = strcmp(call, "exists") != 0;   /* no cr_session_exists */
-    if (q)
+    if (!q)
+        return;
+    if (strcmp(call, "exists") == 0)   /* there is no cr_session_exists */
+        cr_stmt_compile_fail(q, CR_ERR_INVALID_REQUEST, "cr_query_exists: the statement belongs "
+                             "to no session: make it with cr_session_query(s, Model)");
+    else
         cr_stmt_compile_fail(q, CR_ERR_INVALID_REQUEST, "cr_query_%s: the statement belongs to "
-                             "no session: make it with cr_session_query(s, Model)%s%s%s", call,
-                             alt ? ", or run it with cr_session_" : "", alt ? call : "",
-                             alt ? "(s, q)" : "");
+                             "no session: make it with cr_session_query(s, Model), or run it "
+                             "with cr_session_%s(s, q)", call, call);
 }
 
 #define QUERY_SESSION(q, call, fail)                                             \

@@ -74,8 +74,8 @@ static void test_bad_values(void **state)
     assert_int_equal(cr_error_class(err), CR_ERR_ARGUMENT);
     assert_non_null(strstr(cr_error_message(err), "foreign_keys"));
     cr_error_free(err);
-    assert_null(cr_create_engine("sqlite://", &(cr_engine_options){.sqlite_foreign_keys = (cr_tristate){7}},
-                                 &err));
+    cr_engine_options bad = {.sqlite_foreign_keys = (cr_tristate){7}};
+    assert_null(cr_create_engine("sqlite://", &bad, &err));
     assert_int_equal(cr_error_class(err), CR_ERR_ARGUMENT);
     assert_non_null(strstr(cr_error_message(err), "sqlite_foreign_keys"));
     cr_error_free(err);
