@@ -352,10 +352,11 @@ CR_API cr_status cr_session_commit_nested(cr_session *s);
 CR_API cr_status cr_session_rollback_nested(cr_session *s);
 
 /* Reload the object's fields from its row now (session.refresh); a row
- * gone is CR_ERR_OBJECT_DELETED. Changes not flushed are lost (it
- * autoflushes first). It first expires the object as cr_session_expire does
- * (its relationships become unloaded, the objects they reach along
- * refresh-expire cascades expired), then reloads its fields and, as
+ * gone is CR_ERR_OBJECT_DELETED. It first expires the object as
+ * cr_session_expire does (its changes not flushed are discarded, its
+ * relationships become unloaded, the objects they reach along
+ * refresh-expire cascades expired), then autoflushes the other objects'
+ * changes, then reloads its fields and, as
  * SQLAlchemy's refresh does, the relationships that load eagerly by
  * default: .lazy = CR_LOAD_JOINED ones in the same SELECT (LEFT OUTER
  * JOIN), CR_LOAD_SELECTIN ones by SELECT ... IN after it, and down the

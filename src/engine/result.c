@@ -61,6 +61,7 @@ CR_HOT cr_result *cr_result_new(cr_conn *c, cr_prepared *st)
     r->inserted_pk = NULL;
     r->returned_defaults = NULL;
     r->is_insert = false;
+    r->built = false;
     r->prev = NULL;
     r->next = c->results;
     cr_error_init(&r->err);
@@ -428,9 +429,12 @@ cr_status cr_result_inserted_id(cr_result *r, int64_t *out)
 {
     if (!r || !out)
         return CR_ERR_ARGUMENT;
-    if (!r->is_insert)
+    if (!r->built)
         return cr_result_lastrowid(r, out);   /* textual SQL */
     cr_error_clear(&r->err);
+    if (!r->is_insert)
+        return cr_error_set(&r->err, CR_ERR_INVALID_REQUEST,
+                            "inserted_id: the statement is not an INSERT of values (cr_insert)");
     const cr_rowset *pk = r->inserted_pk;
     if (!pk || pk->count != 1 || pk->ncols != 1)
         return cr_error_set(&r->err, CR_ERR_INVALID_REQUEST,

@@ -832,12 +832,12 @@ cr_status cr_session_refresh(cr_session *s, void *obj)
         return s->err.cls;
     if (in->session != s || in->state != CR_INST_PERSISTENT)
         return not_in_session(s, in, "refresh");
-    if ((st = cr_session_autoflush(s)))
+    /* Expired first, as SQLAlchemy does: its own changes not flushed are
+     * discarded, not written by the autoflush. */
+    if ((st = cr_cascade_expire(s, in)) || (st = cr_session_autoflush(s)))
         return st;
     if (in->state != CR_INST_PERSISTENT)   /* the autoflush deleted it */
         return not_in_session(s, in, "refresh");
-    if ((st = cr_cascade_expire(s, in)))
-        return st;
     return cr_instance_refresh(s, in);
 }
 

@@ -1370,6 +1370,16 @@ static bool same_columns(const cr_list *a, const cr_list *b)
     return true;
 }
 
+bool cr_stmt_row_agrees(cr_stmt *q)
+{
+    if (q->rows.n && q->row.n && !same_columns(q->rows.items[0], &q->row)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "values: row %zu sets other columns than row 1; every "
+                     "row of a multi-row VALUES sets the same columns", q->rows.n + 1);
+        return false;
+    }
+    return true;
+}
+
 void cr_next_row(cr_stmt *q)
 {
     if (!expect(q, CR_STMT_INSERT, "next_row"))
@@ -1378,11 +1388,8 @@ void cr_next_row(cr_stmt *q)
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "next_row: the row has no values");
         return;
     }
-    if (q->rows.n && !same_columns(q->rows.items[0], &q->row)) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "values: row %zu sets other columns than row 1; every "
-                     "row of a multi-row VALUES sets the same columns", q->rows.n + 1);
+    if (!cr_stmt_row_agrees(q))
         return;
-    }
     cr_list *done = alloc(q, sizeof *done);
     if (!done)
         return;

@@ -466,6 +466,8 @@ cr_status cr_stmt_key(cr_stmt *q)
                      "with cr_set", q->table->name);
         return q->err->cls;
     }
+    if (q->kind == CR_STMT_INSERT && !cr_stmt_row_agrees(q))
+        return q->err->cls;
     if (q->kind == CR_STMT_INSERT || q->kind == CR_STMT_UPDATE) {
         if (build_effective_rows(q)) {
             cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory preparing the statement");

@@ -417,6 +417,8 @@ static CR_HOT cr_result *execute_keyed(cr_conn *c, cr_stmt *q)
     const compiled_entry *e = st->extra;
     bool pk_returning = e->c.pk_returning, defaults_returning = e->c.defaults_returning;
     cr_result *r = cr_result_new(c, st);
+    if (r)
+        r->built = true;
     if (!r || q->kind != CR_STMT_INSERT)
         return r;
     return insert_outcome(c, q, pk_returning, defaults_returning, r);
@@ -632,8 +634,17 @@ static cr_stmt *batch_stmt(cr_stmt *proto, struct cr_column *const *cols, size_t
 cr_result *cr_conn_executemany_stmt(cr_conn *c, cr_stmt *q, cr_column *const *cols, size_t ncols,
                                     const cr_value *values, size_t nsets)
 {
-    if (!start(c, q, false))
+    /* q itself is never run, so not keyed: keying would call its columns'
+     * default_fn once more than there are rows. */
+    if (!c || cr_conn_check_statement(c))
         return NULL;
+    if (!q || q->err) {
+        if (q)
+            cr_error_copy(&c->err, cr_stmt_error(q));
+        else
+            cr_error_set(&c->err, CR_ERR_ARGUMENT, "statement is NULL");
+        return NULL;
+    }
     if (q->kind != CR_STMT_INSERT || q->row.n || q->rows.n || q->from_select ||
         q->returning.n || q->conflict) {
         cr_error_set(&c->err, CR_ERR_ARGUMENT, "executemany takes an INSERT with no values, "

@@ -16,7 +16,12 @@
 /* ---- the schema (names no other suite uses) ------------------------------------- */
 
 static cr_value fixed_time(void) { return cr_val_datetime(2024, 1, 2, 3, 4, 5, 6); }
-static cr_value auto_tag(void) { return cr_val_text("auto"); }
+static int auto_tag_calls;   /* how many times a default_fn ran */
+static cr_value auto_tag(void)
+{
+    auto_tag_calls++;
+    return cr_val_text("auto");
+}
 
 #define USERS(COLUMN)                                                                  \
     COLUMN(id,        INTEGER,     .primary_key = true)                                \
@@ -1142,6 +1147,20 @@ static void test_executemany_and_cache(void **state)
     assert_int_equal(cr_result_rowcount(r), N);
     cr_result_free(r);
     free(v);
+    cr_stmt_free(q);
+    /* A default_fn runs once per row, as SQLAlchemy's does: a counter or a
+     * sequence of its own skips no value. */
+    q = cr_insert(posts.table);
+    cr_value titles[3] = {cr_val_text("t1"), cr_val_text("t2"), cr_val_text("t3")};
+    int calls = auto_tag_calls;
+    r = cr_conn_executemany_stmt(c, q, CR_COLS(posts.c.title), titles, 3);
+    if (!r) {
+        print_error("executemany: %s\n", cr_error_message(cr_conn_error(c)));
+        fail();
+    }
+    assert_int_equal(cr_result_rowcount(r), 3);
+    assert_int_equal(auto_tag_calls - calls, 3);
+    cr_result_free(r);
     cr_stmt_free(q);
     q = cr_select_new();
     cr_columns(q, cr_count_star(q), cr_label(q, cr_sum(q, users.c.score), "s"),

@@ -197,6 +197,26 @@ static void test_inserted_id(void **state)
     assert_non_null(cr_result_error(r));
     cr_result_free(r);
     assert_int_equal(cr_result_inserted_id(NULL, &untouched), CR_ERR_ARGUMENT);
+
+    /* A built UPDATE or DELETE, right after an INSERT: no key either (not
+     * the backend's last insert id, which is the INSERT's). */
+    cr_stmt *upd = cr_update(it.t);
+    cr_set(upd, it.name, "renamed");
+    cr_where(upd, cr_eq(upd, it.id, first));
+    cr_stmt *del = cr_delete(it.t);
+    cr_where(del, cr_eq(del, it.id, second));
+    cr_stmt *built[] = {upd, del};
+    for (size_t i = 0; i < 2; i++) {
+        r = cr_conn_execute_stmt(c, built[i]);
+        assert_non_null(r);
+        assert_int_equal(cr_result_rowcount(r), 1);
+        st = cr_result_inserted_id(r, &untouched);
+        assert_int_equal(st, CR_ERR_INVALID_REQUEST);
+        assert_int_equal(untouched, 77);
+        assert_non_null(strstr(cr_error_message(cr_result_error(r)), "not an INSERT"));
+        cr_result_free(r);
+        cr_stmt_free(built[i]);
+    }
     ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
     cr_conn_close(c);
     cr_metadata_free(it.md);

@@ -308,6 +308,30 @@ static void test_update_only_changed(void **state)
     harness_session_free(s);
 }
 
+/* refresh discards the object's own changes not flushed (it expires the
+ * object before any autoflush, as SQLAlchemy does); the other objects'
+ * changes wait for the next flush. */
+static void test_refresh_discards_unflushed(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    OUser *a = new_user("ref-a", NULL), *b = new_user("ref-b", NULL);
+    S_OK(s, cr_session_add(s, a));
+    S_OK(s, cr_session_add(s, b));
+    S_OK(s, cr_session_commit(s));
+    a->name = "ref-a-unflushed";
+    b->name = "ref-b-changed";
+    S_OK(s, cr_session_refresh(s, a));
+    assert_string_equal(a->name, "ref-a");
+    assert_string_equal(b->name, "ref-b-changed");
+    S_OK(s, cr_session_commit(s));
+    harness_session_free(s);
+    assert_int_equal(engine_scalar_int(engine, "SELECT count(*) FROM orm_users WHERE name IN "
+                                               "('ref-a', 'ref-b-changed')"), 2);
+    assert_int_equal(engine_scalar_int(engine, "SELECT count(*) FROM orm_users WHERE name = "
+                                               "'ref-a-unflushed'"), 0);
+}
+
 static void test_fk_order(void **state)
 {
     (void)state;
@@ -1492,6 +1516,7 @@ int main(int argc, char **argv)
         T(test_many_rows_one_statement),
         T(test_stream_yield_per),
         T(test_update_only_changed),
+        T(test_refresh_discards_unflushed),
         T(test_fk_order),
         T(test_self_referential_order),
         T(test_delete_batch),

@@ -1070,6 +1070,23 @@ static void test_errors(void **state)
     cr_next_row(q);
     expect_error(q, NULL, CR_ERR_ARGUMENT, "sets other columns");
     cr_stmt_free(q);
+    /* The last row, not followed by cr_next_row, is held to row 1 too:
+     * other columns of the same count, and fewer. */
+    q = cr_insert(users.table);
+    cr_set(q, users.c.name, "a");
+    cr_set(q, users.c.email, "a@x");
+    cr_next_row(q);
+    cr_set(q, users.c.name, "b");
+    cr_set(q, users.c.id, 7);
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "row 2 sets other columns than row 1");
+    cr_stmt_free(q);
+    q = cr_insert(users.table);
+    cr_set(q, users.c.name, "a");
+    cr_set(q, users.c.email, "a@x");
+    cr_next_row(q);
+    cr_set(q, users.c.name, "b");
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "row 2 sets other columns than row 1");
+    cr_stmt_free(q);
     q = cr_select(users.c.id);
     cr_columns(q, cr_c(q, cr_alias(q, users.table, "u"), "nope"));
     expect_error(q, NULL, CR_ERR_ARGUMENT, "has no column 'nope'");
