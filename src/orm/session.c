@@ -573,6 +573,8 @@ cr_status cr_session_rollback_nested(cr_session *s)
         return CR_ERR_ARGUMENT;
     cr_error_clear(&s->err);
     if (s->nested_lost) {   /* the failed flush rolled it back and closed it */
+        /* What changed while the session waited is discarded too. */
+        cr_session_restore(s, s->level + 1);
         s->need_rollback = s->nested_lost = false;
         return CR_OK;
     }

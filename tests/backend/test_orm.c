@@ -677,11 +677,20 @@ static void test_savepoint_flush_fails(void **state)
     assert_int_equal(cr_object_state_of(dup), CR_STATE_TRANSIENT);
     assert_int_equal(cr_session_commit(s), CR_ERR_PENDING_ROLLBACK);
     assert_non_null(strstr(cr_error_message(cr_session_error(s)), "rollback_nested"));
+    /* Changes made while the session waits are discarded by the rollback
+     * of the savepoint, as SQLAlchemy discards them (it warns). */
+    before->name = "bea-changed-meanwhile";
+    OUser *late = new_user("late", NULL);
+    S_OK(s, cr_session_add(s, late));
     S_OK(s, cr_session_rollback_nested(s));
     assert_int_equal(cr_session_rollback_nested(s), CR_ERR_INVALID_REQUEST);   /* closed */
+    assert_int_equal(cr_object_state_of(late), CR_STATE_TRANSIENT);
+    assert_string_equal(before->name, "bea");
     S_OK(s, cr_session_commit(s));
     assert_int_equal(count_rows("orm_users"), 2);   /* amy and bea */
     assert_int_equal(cr_object_state_of(before), CR_STATE_PERSISTENT);
+    assert_int_equal(engine_scalar_int(engine, "SELECT count(*) FROM orm_users WHERE name = "
+                                               "'bea'"), 1);
 
     /* A savepoint rolled back by the program: its pending objects too. */
     S_OK(s, cr_session_begin_nested(s));
