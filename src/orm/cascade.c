@@ -590,9 +590,16 @@ static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relations
         cr_owner_link(s, in);
     }
     /* A copy takes src's fields now; an object of the session at the end
-     * (merge_end), when nothing can fail any more. */
+     * (merge_end), when nothing can fail any more — of an object made by
+     * cr_new and never flushed, only the fields the program set (changed
+     * since cr_new), as SQLAlchemy copies only the attributes set. */
     for (size_t i = 0; i < m->nfields; i++) {
         cr_value v = cr_field_value(src, i);
+        if (!fresh && src->as_made) {
+            cr_value made = cr_snap_value(src, i);
+            if (cr_value_same(&v, &made))
+                continue;
+        }
         if (fresh) {
             if (cr_field_store(in, i, &v))
                 return cr_error_oom(&s->err), NULL;

@@ -336,6 +336,7 @@ cr_status cr_field_store(cr_instance *in, size_t i, const cr_value *v)
 cr_status cr_snapshot_take(cr_instance *in)
 {
     const cr_mapper *m = in->mapper;
+    in->as_made = false;
     void *fresh[64];
     /* First every copy the new snapshot needs, so that running out of
      * memory leaves the old one whole. */

@@ -185,6 +185,7 @@ void *cr_object_new(const cr_mapper *m)
     }
     for (size_t i = 0; i < m->nrels; i++)
         cr_relstate_of(in, i)->loaded = true;   /* a new object's are empty */
+    in->as_made = true;
     return in->obj;
 }
 

@@ -124,6 +124,8 @@ typedef struct cr_instance {
     int delete_level;            /* same for its DELETE                       */
     bool orphaned;               /* marked deleted by the flush running now
                                   * (delete-orphan): undone if it fails       */
+    bool as_made;                /* its snapshot is as cr_new made it: never
+                                  * flushed nor loaded                        */
     bool row_deleted;            /* detached by the commit of its DELETE: never
                                   * persistent again (SQLAlchemy's deleted)  */
     const struct cr_relationship *left_parent; /* a delete-orphan collection of

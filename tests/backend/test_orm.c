@@ -1046,11 +1046,16 @@ static void test_merge(void **state)
     (void)state;
     cr_session *s = harness_session(engine, NULL);
     OUser *u = new_user("rae", "r@x");
+    u->age = 33;
+    u->active = false;
     S_OK(s, cr_session_add(s, u));
     S_OK(s, cr_session_commit(s));
     int64_t id = u->id;
     harness_session_free(s);
 
+    /* A new object of an existing key copies what the program set on it,
+     * as SQLAlchemy copies the attributes set: not the NULLs and defaults
+     * it was made with (age, active, created kept). */
     OUser *outside = cr_new(OUser);
     outside->id = id;
     outside->name = "rae";
@@ -1063,6 +1068,9 @@ static void test_merge(void **state)
     S_OK(s, cr_session_commit(s));
     S_OK(s, cr_session_refresh(s, m));
     assert_string_equal(m->email, "merged@x");
+    assert_int_equal(m->age, 33);
+    assert_false(m->active);
+    assert_false(cr_field_is_null(m, created));
     assert_int_equal(cr_object_state_of(outside), CR_STATE_TRANSIENT);
     assert_int_equal(cr_object_free(outside), CR_OK);
     harness_session_free(s);
