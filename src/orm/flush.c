@@ -1781,6 +1781,9 @@ static cr_status settle_item(cr_session *s, flush_item *it, step_kind kind)
     }
     if (it->switched)
         settle_deleted(s, it->switched);   /* out of the map before in goes in */
+    else if ((kind == STEP_UPDATE || kind == STEP_POST_UPDATE) &&
+             in->state == CR_INST_PERSISTENT && cr_instance_save(in, s->level))
+        return cr_error_oom(&s->err);   /* kept for a rollback: the row as found */
     for (size_t i = 0; i < in->mapper->nfields; i++)
         if ((it->post_mask >> i & 1) && cr_field_store(in, i, &it->post[i]))
             return cr_error_oom(&s->err);

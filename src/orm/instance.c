@@ -70,6 +70,7 @@ void cr_instance_destroy(cr_instance *in)
         release(in, in->fbuf[i]);
     }
     cr_rel_forget(in);
+    cr_instance_forget_saves(in);
     in->magic = 0;
     cr_free(in);
 }
@@ -398,6 +399,92 @@ cr_status cr_snapshot_take(cr_instance *in)
     o->nulls = nulls;
     ((cr_object *)in->snap)->nulls = nulls;
     return CR_OK;
+}
+
+/* ---- what a rollback undoes ---- */
+
+typedef struct cr_saved {
+    struct cr_saved *below;      /* kept at a lower level                     */
+    int level;
+    cr_value vals[];             /* nfields, then their text and bytes        */
+} cr_saved;
+
+cr_status cr_instance_save(cr_instance *in, int level)
+{
+    if (in->saved && in->saved->level >= level)
+        return CR_OK;   /* this level's first change is kept already */
+    const cr_mapper *m = in->mapper;
+    size_t bytes = sizeof(cr_saved) + m->nfields * sizeof(cr_value);
+    for (size_t i = 0; i < m->nfields; i++) {
+        cr_value v = cr_snap_value(in, i);
+        const void *src;
+        if (v.type != CR_NULL && is_bytes(m->fields[i].kind))
+            bytes += value_bytes(&v, &src) + 1;
+    }
+    cr_saved *sv = cr_malloc(bytes);
+    if (!sv)
+        return CR_ERR_NO_MEMORY;
+    char *text = (char *)&sv->vals[m->nfields];
+    for (size_t i = 0; i < m->nfields; i++) {
+        cr_value v = cr_snap_value(in, i);
+        const void *src;
+        if (v.type != CR_NULL && is_bytes(m->fields[i].kind)) {
+            size_t len = value_bytes(&v, &src);
+            char *copy = copy_into(text, src, len);
+            text += len + 1;
+            if (v.type == CR_BLOB)
+                v.v.blob.ptr = copy;
+            else
+                v.v.s.ptr = copy;
+        }
+        sv->vals[i] = v;
+    }
+    sv->level = level;
+    sv->below = in->saved;
+    in->saved = sv;
+    return CR_OK;
+}
+
+bool cr_instance_unsave(cr_instance *in, int level)
+{
+    cr_saved *oldest = NULL;
+    while (in->saved && in->saved->level >= level) {
+        cr_saved *t = in->saved;
+        in->saved = t->below;
+        cr_free(oldest);
+        oldest = t;
+    }
+    if (!oldest)
+        return false;
+    bool done = true;
+    for (size_t i = 0; i < in->mapper->nfields && done; i++)
+        done = cr_field_store(in, i, &oldest->vals[i]) == CR_OK;
+    /* Out of memory: the fields go back to the snapshot (the expiry after). */
+    done = done && cr_snapshot_take(in) == CR_OK;
+    cr_free(oldest);
+    return done;
+}
+
+void cr_instance_release_save(cr_instance *in, int level)
+{
+    cr_saved *top = in->saved;
+    if (!top || top->level < level)
+        return;
+    if (top->below && top->below->level == level - 1) {   /* the older one stands */
+        in->saved = top->below;
+        cr_free(top);
+    } else {
+        top->level = level - 1;
+    }
+}
+
+void cr_instance_forget_saves(cr_instance *in)
+{
+    while (in->saved) {
+        cr_saved *t = in->saved;
+        in->saved = t->below;
+        cr_free(t);
+    }
 }
 
 /* ---- rows ---- */

@@ -124,6 +124,9 @@ typedef struct cr_instance {
     int delete_level;            /* same for its DELETE                       */
     bool orphaned;               /* marked deleted by the flush running now
                                   * (delete-orphan): undone if it fails       */
+    struct cr_saved *saved;      /* the snapshots from before the flushed
+                                  * changes of each savepoint level, innermost
+                                  * first (cr_instance_save), or NULL         */
     bool as_made;                /* its snapshot is as cr_new made it: never
                                   * flushed nor loaded                        */
     bool row_deleted;            /* detached by the commit of its DELETE: never
@@ -222,6 +225,19 @@ void cr_field_apply(cr_instance *in, size_t i, cr_field_prep *p);
  * the old one. */
 cr_status cr_snapshot_take(cr_instance *in);
 void cr_instance_destroy(cr_instance *in);
+/* What a rollback undoes in memory. Before a flush first changes the row of
+ * `in` at savepoint level (0: the transaction), cr_instance_save keeps its
+ * snapshot (the row as that level found it). cr_instance_unsave, at a
+ * rollback to level, makes fields and snapshot what was kept before level's
+ * first change again and forgets the kept ones of level and deeper (true
+ * when it did; out of memory leaves them as they were). A savepoint released
+ * into level - 1 passes what it kept on (cr_instance_release_save); a commit
+ * or the object leaving the session forgets everything kept
+ * (cr_instance_forget_saves). */
+cr_status cr_instance_save(cr_instance *in, int level);
+bool cr_instance_unsave(cr_instance *in, int level);
+void cr_instance_release_save(cr_instance *in, int level);
+void cr_instance_forget_saves(cr_instance *in);
 /* Expire a persistent object: its changes not flushed, to fields and
  * relationships, are discarded (as SQLAlchemy discards them), its
  * relationships unloaded; its fields reload when it is next handed out. */

@@ -422,6 +422,7 @@ static void settle_after_commit(cr_session *s)
     for (cr_instance *in = s->head; in; in = in->next) {
         if (in->session != s)
             continue;
+        cr_instance_forget_saves(in);
         if (in->state == CR_INST_DELETED) {
             in->state = CR_INST_DETACHED;
             in->session = NULL;
@@ -443,6 +444,7 @@ void cr_session_restore(cr_session *s, int level)
         in->left_parent = NULL;
         if (in->insert_level >= level) {
             /* Its INSERT is gone: transient again (SQLAlchemy expunges it). */
+            cr_instance_forget_saves(in);
             cr_map_remove(s, in);
             in->state = CR_INST_TRANSIENT;
             in->session = NULL;
@@ -457,13 +459,23 @@ void cr_session_restore(cr_session *s, int level)
                 cr_map_insert(s, in);
         }
         if (in->state == CR_INST_PENDING) {   /* added since: expunged */
+            cr_instance_forget_saves(in);
             in->state = CR_INST_TRANSIENT;
             in->session = NULL;
             continue;
         }
         in->marked_delete = false;
-        if (in->state == CR_INST_PERSISTENT)
-            cr_instance_expire(in);   /* what was flushed is reloaded when next handed out */
+        if (in->state != CR_INST_PERSISTENT)
+            continue;
+        /* Fields and snapshot as the rolled-back level found the row (its
+         * key too: mapped again), then expired: reloaded when next handed
+         * out. */
+        bool mapped = in->in_map;
+        if (cr_instance_unsave(in, level) && mapped) {
+            cr_map_remove(s, in);
+            cr_map_insert(s, in);
+        }
+        cr_instance_expire(in);
     }
 }
 
@@ -516,6 +528,7 @@ cr_status cr_session_close(cr_session *s)
         bool had_row = in->state != CR_INST_PENDING && in->insert_level < 0;
         in->state = had_row ? CR_INST_DETACHED : CR_INST_TRANSIENT;
         in->session = NULL;
+        cr_instance_forget_saves(in);
         in->marked_delete = false;
         in->insert_level = in->delete_level = -1;
     }
@@ -558,6 +571,7 @@ cr_status cr_session_commit_nested(cr_session *s)
         return cr_session_conn_failed(s, s->conn);
     /* What was flushed inside now belongs to the enclosing level. */
     for (cr_instance *in = s->head; in; in = in->next) {
+        cr_instance_release_save(in, s->level);
         if (in->insert_level >= s->level)
             in->insert_level = s->level - 1;
         if (in->delete_level >= s->level)
@@ -727,6 +741,7 @@ void cr_session_take_out(cr_session *s, cr_instance *in)
     in->state = in->state == CR_INST_PENDING ? CR_INST_TRANSIENT : CR_INST_DETACHED;
     in->insert_level = in->delete_level = -1;
     in->session = NULL;
+    cr_instance_forget_saves(in);
     in->marked_delete = false;
 }
 

@@ -1359,27 +1359,6 @@ void cr_set_expr(cr_stmt *q, cr_column *col, cr_expr *value)
     set_into(q, &q->row, col, value, "values");
 }
 
-/* Whether two rows set the same columns. */
-static bool same_columns(const cr_list *a, const cr_list *b)
-{
-    if (a->n != b->n)
-        return false;
-    for (size_t i = 0; i < a->n; i++)
-        if (!cr_assign_find(b, ((const cr_assign *)a->items[i])->col))
-            return false;
-    return true;
-}
-
-bool cr_stmt_row_agrees(cr_stmt *q)
-{
-    if (q->rows.n && q->row.n && !same_columns(q->rows.items[0], &q->row)) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "values: row %zu sets other columns than row 1; every "
-                     "row of a multi-row VALUES sets the same columns", q->rows.n + 1);
-        return false;
-    }
-    return true;
-}
-
 void cr_next_row(cr_stmt *q)
 {
     if (!expect(q, CR_STMT_INSERT, "next_row"))
@@ -1388,8 +1367,6 @@ void cr_next_row(cr_stmt *q)
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "next_row: the row has no values");
         return;
     }
-    if (!cr_stmt_row_agrees(q))
-        return;
     cr_list *done = alloc(q, sizeof *done);
     if (!done)
         return;

@@ -315,6 +315,21 @@ static cr_list *effective_row(cr_stmt *q, const cr_list *given, bool update)
     return row;
 }
 
+/* Whether two rows set the same columns. */
+static bool same_columns(const cr_list *a, const cr_list *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (!cr_assign_find(b, ((const cr_assign *)a->items[i])->col))
+            return false;
+    return true;
+}
+
+/* The rows as sent (CR_ERR_NO_MEMORY), each an INSERT's with the client
+ * defaults of the columns it leaves out, which must make every row set the
+ * columns row 1 does (a building error on q otherwise, as SQLAlchemy's
+ * CompileError: a value would go into another row's column). */
 static cr_status build_effective_rows(cr_stmt *q)
 {
     q->eff_rows.n = 0;
@@ -332,6 +347,12 @@ static cr_status build_effective_rows(cr_stmt *q)
         cr_list *row = effective_row(q, given, false);
         if (!row || !cr_list_push(NULL, &q->eff_rows, row))
             return CR_ERR_NO_MEMORY;
+        if (r > 0 && !same_columns(q->eff_rows.items[0], row)) {
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "values: row %zu sets other columns than row 1 "
+                         "(a column without a default is given in one and not the other); "
+                         "every row of a multi-row VALUES sets the same columns", r + 1);
+            return q->err->cls;
+        }
     }
     return CR_OK;
 }
@@ -466,13 +487,12 @@ cr_status cr_stmt_key(cr_stmt *q)
                      "with cr_set", q->table->name);
         return q->err->cls;
     }
-    if (q->kind == CR_STMT_INSERT && !cr_stmt_row_agrees(q))
-        return q->err->cls;
     if (q->kind == CR_STMT_INSERT || q->kind == CR_STMT_UPDATE) {
-        if (build_effective_rows(q)) {
+        cr_status st = build_effective_rows(q);
+        if (st == CR_ERR_NO_MEMORY)
             cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory preparing the statement");
+        if (st)
             return q->err->cls;
-        }
     }
     keyer k = {.top = q, .walk = __atomic_add_fetch(&walks, 1, __ATOMIC_RELAXED)};
     key_stmt(&k, q);

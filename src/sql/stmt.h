@@ -191,10 +191,6 @@ void cr_stmt_unadopt(cr_stmt *q, cr_stmt *sub);
  * for memory (which would free it). */
 bool cr_stmt_reserve_adoption(cr_stmt *q);
 
-/* Whether the row being set (q an INSERT) sets the columns row 1 does, as
- * every row of a multi-row VALUES must; else a building error on q. */
-bool cr_stmt_row_agrees(cr_stmt *q);
-
 /* Record a building error on q (first wins). */
 void cr_stmt_fail(cr_stmt *q, cr_status cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -619,6 +619,66 @@ static void test_rollback_restores(void **state)
     harness_session_free(s);
 }
 
+/* A rollback undoes what the transaction flushed in memory too: fields and
+ * snapshot go back to what the transaction found, so the same value set
+ * again is a change the next flush writes (it was lost: the snapshot still
+ * held the flushed value), and a flushed key change is undone, the object
+ * back under its old key in the identity map. The same for a savepoint's
+ * rollback, while a released savepoint's changes stand until the
+ * transaction's rollback. */
+static void test_rollback_undoes_flushed_changes(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    OUser *u = new_user("rolf", "rolf@x");
+    u->age = 10;
+    S_OK(s, cr_session_add(s, u));
+    S_OK(s, cr_session_commit(s));
+    int64_t id = u->id;
+    u->age = 40;
+    u->email = "flushed@x";
+    S_OK(s, cr_session_flush(s));
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(u->age, 10);
+    assert_string_equal(u->email, "rolf@x");
+    u->age = 40;   /* the value the rolled-back flush wrote */
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(engine_scalar_int(engine, "SELECT age FROM orm_users WHERE name = 'rolf'"),
+                     40);
+
+    /* A key changed, flushed, rolled back. */
+    u->id = id + 500;
+    S_OK(s, cr_session_flush(s));
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(u->id, id);
+    assert_ptr_equal(cr_session_get(s, OUser, id), u);
+    u->name = "rolf2";
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(engine_scalar_int(engine, "SELECT count(*) FROM orm_users WHERE name = "
+                                               "'rolf2'"), 1);
+
+    /* Savepoints: the inner change undone by its rollback; one released
+     * into the transaction undone by the transaction's. */
+    u->age = 1;
+    S_OK(s, cr_session_flush(s));
+    S_OK(s, cr_session_begin_nested(s));
+    u->age = 2;
+    S_OK(s, cr_session_flush(s));
+    S_OK(s, cr_session_rollback_nested(s));
+    assert_int_equal(u->age, 1);
+    S_OK(s, cr_session_begin_nested(s));
+    u->age = 3;
+    S_OK(s, cr_session_commit_nested(s));
+    S_OK(s, cr_session_begin_nested(s));
+    S_OK(s, cr_session_rollback_nested(s));
+    assert_int_equal(u->age, 3);
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(u->age, 40);
+    harness_session_free(s);
+    assert_int_equal(engine_scalar_int(engine, "SELECT age FROM orm_users WHERE name = "
+                                               "'rolf2'"), 40);
+}
+
 static void test_savepoint(void **state)
 {
     (void)state;
@@ -1542,6 +1602,7 @@ int main(int argc, char **argv)
         T(test_states),
         T(test_autoflush),
         T(test_rollback_restores),
+        T(test_rollback_undoes_flushed_changes),
         T(test_savepoint),
         T(test_savepoint_flush_fails),
         T(test_integrity_error_then_retry),

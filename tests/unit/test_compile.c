@@ -1087,6 +1087,18 @@ static void test_errors(void **state)
     cr_set(q, users.c.name, "b");
     expect_error(q, NULL, CR_ERR_ARGUMENT, "row 2 sets other columns than row 1");
     cr_stmt_free(q);
+    /* A column with a default left out of one row is that default there. */
+    q = cr_insert(users.table);
+    cr_set(q, users.c.name, "a");
+    cr_next_row(q);
+    cr_set(q, users.c.name, "b");
+    cr_set(q, users.c.is_active, false);
+    cr_next_row(q);
+    cr_set(q, users.c.is_active, false);
+    cr_set(q, users.c.name, "c");
+    expect4(q, "INSERT INTO users (name, is_active) VALUES (:name_m0, :is_active_m0), "
+            "(:name_m1, :is_active_m1), (:name_m2, :is_active_m2)", NULL, NULL, NULL);
+    cr_stmt_free(q);
     q = cr_select(users.c.id);
     cr_columns(q, cr_c(q, cr_alias(q, users.table, "u"), "nope"));
     expect_error(q, NULL, CR_ERR_ARGUMENT, "has no column 'nope'");
