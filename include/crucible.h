@@ -151,8 +151,11 @@ typedef enum cr_type {
 
 /* A calendar date and/or time of day, with microseconds. When has_utc_offset
  * is set, utc_offset is the offset east of UTC in seconds (timestamptz).
- * SQLite keeps no offset (nor does SQLAlchemy there): a value with one is
- * stored as the same instant in UTC and reads back without an offset. */
+ * SQLite keeps no offset: a value with one is stored as the same instant in
+ * UTC and reads back without an offset. (SQLAlchemy's SQLite DATETIME drops
+ * the offset and stores the wall time, 12:00+01:00 as 12:00; Crucible stores
+ * 11:00, the instant, which SQLAlchemy then reads as 11:00 naive UTC. Give
+ * naive values in UTC to agree with such a program.) */
 typedef struct cr_datetime {
     int year, month, day;
     int hour, minute, second, microsecond;

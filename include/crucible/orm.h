@@ -83,7 +83,12 @@
  * (cr_load) or cr_session_refresh is called, its fields are loaded again
  * from the database. A field set by hand after the expiry keeps its value
  * through that load (SQLAlchemy loads only the attributes not set since)
- * and is written by the next flush; cr_session_refresh discards it.
+ * and is written by the next flush; cr_session_refresh discards it. A field
+ * set to the value it already held is no change C can see: if another
+ * writer may have changed the row since, cr_session_refresh before setting
+ * it. A rollback first puts back, in fields and snapshot, the values its
+ * rolled-back flushes replaced (the row as the transaction, or the
+ * savepoint, found it), so the fields read what the database holds again.
  *
  * The unit of work. cr_session_flush (and commit, and autoflush before a
  * query) compares each persistent object's fields with the values last
