@@ -1332,7 +1332,10 @@ static void set_into(cr_stmt *q, cr_list *l, cr_column *col, cr_expr *value, con
     if (!check_expr(q, value, what))
         return;
     if (cr_assign_find(l, col)) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: column '%s' is given twice", what, col->name);
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: column '%s' is given twice (to run one statement "
+                     "with other values each time, give the column cr_bindparam and the values "
+                     "to cr_conn_execute_stmt_params; cr_next_row starts another row)", what,
+                     col->name);
         return;
     }
     coerce(q, value, col);
