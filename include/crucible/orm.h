@@ -71,8 +71,8 @@
  * client defaults filled in), owned by the program until it is added to a
  * session (cr_object_free frees one never added). Objects added to or loaded
  * by a session belong to it: they stay readable after cr_session_close (then
- * detached) and are freed by cr_session_free — or handed back to the program
- * by cr_session_expunge. States are SQLAlchemy's: transient, pending,
+ * detached, as after cr_session_expunge_all) and are freed by
+ * cr_session_free — or handed back to the program by cr_session_expunge. States are SQLAlchemy's: transient, pending,
  * persistent, deleted, detached.
  *
  * expire_on_commit. A field read in C cannot load anything, so expiring an
@@ -211,8 +211,11 @@ CR_API cr_mapper *cr_table_mapper(const cr_table *t);
  * memory or when m is NULL (the model was not defined). */
 CR_API void *cr_object_new(const cr_mapper *m);
 #define cr_new(T) ((T *)cr_object_new(T##_model.mapper))
-/* Free an object the program owns (transient, or expunged). An object that
- * belongs to a session is left alone (CR_ERR_INVALID_REQUEST): the session
+/* Free an object in no session: one the program owns (transient, or given
+ * back by cr_session_expunge), or one a session keeps detached (after
+ * cr_session_close, cr_session_expunge_all or a rollback), which that
+ * session then no longer frees. An object in a session (pending,
+ * persistent, deleted) is left alone (CR_ERR_INVALID_REQUEST): the session
  * frees it. NULL is a no-op. */
 CR_API cr_status cr_object_free(void *obj);
 /* The mapper of an object made by cr_new or loaded, else NULL. */
@@ -378,11 +381,14 @@ CR_API cr_status cr_session_refresh(cr_session *s, void *obj);
 CR_API cr_status cr_session_expire(cr_session *s, void *obj);
 CR_API cr_status cr_session_expire_all(cr_session *s);
 /* Remove an object from the session and give it to the program, which frees
- * it (cr_object_free) or adds it to a session (expunge / expunge_all; the
- * latter frees nothing either: the program must keep the pointers it wants).
- * cr_session_expunge gives back with it the objects its loaded
- * relationships with the expunge cascade ("all" has it) reach, and theirs:
- * the program frees each of those too (they stay reachable through obj). */
+ * it (cr_object_free) or adds it to a session (expunge). cr_session_expunge
+ * gives back with it the objects its loaded relationships with the expunge
+ * cascade ("all" has it) reach, and theirs: the program frees each of those
+ * too (they stay reachable through obj). cr_session_expunge_all empties the
+ * session (expunge_all): every object is detached, the identity map empty,
+ * and the objects stay the session's to free, as after cr_session_close —
+ * cr_session_free frees them, unless the program frees one first
+ * (cr_object_free) or another session takes it (cr_session_add). */
 CR_API cr_status cr_session_expunge(cr_session *s, void *obj);
 CR_API cr_status cr_session_expunge_all(cr_session *s);
 /* Copy the state of obj onto the session's object of the same primary key,
@@ -634,7 +640,7 @@ CR_API cr_session *cr_query_session(const cr_stmt *q);
  * cr_remove(user, posts, post), cr_set_related(post, author, NULL), a
  * one-to-one given another object — leaves the session at once, as
  * SQLAlchemy expunges it: no INSERT (it has no row to delete), transient,
- * and still the session's to free (cr_object_free refuses it), with what
+ * and still the session's to free (unless cr_object_free frees it), with what
  * its loaded relationships with the expunge cascade reach. Appended to a
  * parent again (or added), it is pending again; moved to another parent
  * directly (cr_append(bob, posts, post), cr_set_related(post, author, bob))

@@ -196,8 +196,9 @@ cr_status cr_object_free(void *obj)
     cr_instance *in = cr_instance_of(obj);
     if (!in)
         return CR_ERR_UNMAPPED_INSTANCE;
-    if (in->owner)
+    if (in->owner && in->session)
         return CR_ERR_INVALID_REQUEST;
+    cr_owner_unlink(in);
     cr_instance_destroy(in);
     return CR_OK;
 }

@@ -296,6 +296,8 @@ cr_status cr_map_reserve(cr_session *s, size_t extra);
  * committed (SQLAlchemy's "has been deleted"). */
 cr_status cr_session_refuse_deleted(cr_session *s, cr_instance *in);
 void cr_owner_link(cr_session *s, cr_instance *in);
+/* Take in off its owner's list (nobody frees it then); no owner: nothing. */
+void cr_owner_unlink(cr_instance *in);
 cr_status cr_session_autoflush(cr_session *s);
 /* Add one object (no cascade); expunge one. */
 cr_status cr_session_add_instance(cr_session *s, cr_instance *in);

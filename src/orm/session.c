@@ -132,7 +132,7 @@ void cr_owner_link(cr_session *s, cr_instance *in)
     s->tail = in;
 }
 
-static void owner_unlink(cr_instance *in)
+void cr_owner_unlink(cr_instance *in)
 {
     cr_session *s = in->owner;
     if (!s)
@@ -664,7 +664,7 @@ static cr_status take_in(cr_session *s, cr_instance *in)
         s->unsaved = true;
     }
     if (in->owner != s) {
-        owner_unlink(in);
+        cr_owner_unlink(in);
         cr_owner_link(s, in);
     }
     in->session = s;
@@ -748,7 +748,7 @@ void cr_session_take_out(cr_session *s, cr_instance *in)
 void cr_session_expunge_instance(cr_session *s, cr_instance *in)
 {
     cr_session_take_out(s, in);
-    owner_unlink(in);
+    cr_owner_unlink(in);
 }
 
 cr_status cr_session_delete(cr_session *s, void *obj)
@@ -803,13 +803,11 @@ cr_status cr_session_expunge_all(cr_session *s)
     if (!s)
         return CR_ERR_ARGUMENT;
     cr_error_clear(&s->err);
-    cr_instance *in = s->head;
-    while (in) {
-        cr_instance *next = in->next;
+    /* Detached as by cr_session_close, still the session's to free: the
+     * program cannot list every object the session loaded. */
+    for (cr_instance *in = s->head; in; in = in->next)
         if (in->session == s)
-            cr_session_expunge_instance(s, in);
-        in = next;
-    }
+            cr_session_take_out(s, in);
     return CR_OK;
 }
 

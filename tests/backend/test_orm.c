@@ -526,6 +526,52 @@ static void test_identity_map_many(void **state)
     harness_session_free(s);
 }
 
+/* expunge_all empties the session (session.expunge_all): its objects are
+ * detached, and what a query loads next are new objects. They stay the
+ * session's to free, as after cr_session_close (the program cannot list
+ * them all: handing them over leaked every object a query had loaded),
+ * unless the program frees one with cr_object_free or another session
+ * takes it. */
+static void test_expunge_all(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    S_OK(s, cr_session_add_all(s, CR_OBJS(new_user("xa", NULL), new_user("xb", NULL),
+                                          new_user("xc", NULL))));
+    S_OK(s, cr_session_commit(s));
+    cr_stmt *q = cr_session_query(s, OUser);
+    cr_order_by(q, OUser_model.c.name);
+    cr_objects *before = cr_query_all(q);
+    assert_non_null(before);
+    assert_int_equal(before->count, 3);
+    S_OK(s, cr_session_expunge_all(s));
+    for (size_t i = 0; i < before->count; i++)
+        assert_int_equal(cr_object_state_of(before->items[i]), CR_STATE_DETACHED);
+    cr_objects *after = cr_query_all(q);
+    assert_non_null(after);
+    assert_int_equal(after->count, 3);
+    for (size_t i = 0; i < after->count; i++) {
+        assert_ptr_not_equal(after->items[i], before->items[i]);
+        assert_int_equal(cr_object_state_of(after->items[i]), CR_STATE_PERSISTENT);
+    }
+    OUser *freed = before->items[0], *moved = before->items[1];
+    assert_string_equal(freed->name, "xa");
+    assert_int_equal(cr_object_free(freed), CR_OK);
+    /* Another session takes one: it outlives the first session. */
+    cr_session *s2 = harness_session(engine, NULL);
+    S_OK(s2, cr_session_add(s2, moved));
+    cr_objects_free(before);
+    cr_objects_free(after);
+    cr_stmt_free(q);
+    harness_session_free(s);
+    assert_string_equal(moved->name, "xb");
+    moved->email = "moved@x";
+    S_OK(s2, cr_session_commit(s2));
+    harness_session_free(s2);
+    assert_int_equal(engine_scalar_int(engine, "SELECT count(*) FROM orm_users WHERE email = "
+                                               "'moved@x'"), 1);
+}
+
 static void test_states(void **state)
 {
     (void)state;
@@ -1599,6 +1645,7 @@ int main(int argc, char **argv)
         T(test_delete_batch),
         T(test_identity_map),
         T(test_identity_map_many),
+        T(test_expunge_all),
         T(test_states),
         T(test_autoflush),
         T(test_rollback_restores),
