@@ -127,6 +127,7 @@ typedef struct cr_instance {
     struct cr_saved *saved;      /* the snapshots from before the flushed
                                   * changes of each savepoint level, innermost
                                   * first (cr_instance_save), or NULL         */
+    bool keys_back;              /* cr_session_restore put its fields back   */
     bool as_made;                /* its snapshot is as cr_new made it: never
                                   * flushed nor loaded                        */
     bool row_deleted;            /* detached by the commit of its DELETE: never
@@ -357,6 +358,10 @@ void cr_rel_forget(cr_instance *in);          /* free what relstate holds   */
 void cr_rel_expire(cr_instance *in);
 /* Put relationships back as last loaded or flushed (a rollback). */
 void cr_rel_restore(cr_instance *in);
+/* Point each many-to-one of `in` (and its snapshot) at the session's object
+ * of the key its fields hold, or NULL (not in the identity map, or a NULL
+ * key): after a rollback put the fields back. */
+void cr_rel_match_keys(cr_session *s, cr_instance *in);
 bool cr_collection_has(const cr_collection *c, const void *obj);
 cr_status cr_collection_push(cr_collection *c, void *obj);
 bool cr_collection_drop(cr_collection *c, const void *obj);

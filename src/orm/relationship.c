@@ -1262,6 +1262,31 @@ static void drop_moved(const cr_instance *in, const cr_relationship *r, cr_objec
     list->count = n;
 }
 
+void cr_rel_match_keys(cr_session *s, cr_instance *in)
+{
+    const cr_mapper *m = in->mapper;
+    for (size_t i = 0; i < m->nrels; i++) {
+        const cr_relationship *r = m->rels[i];
+        if (r->kind != CR_REL_MANY_TO_ONE)
+            continue;
+        cr_param params[CR_REL_MAX_KEYS + 1];
+        void *o = NULL;
+        bool by_pk = lazy_keys(in, r, params) && r->nkeys == r->target->npk;
+        cr_value key[CR_REL_MAX_KEYS];
+        for (size_t k = 0; k < r->nkeys && by_pk; k++) {
+            by_pk = r->ref[k] == r->target->pk[k];
+            key[k] = params[k].value;
+        }
+        cr_instance *t = by_pk ? cr_map_find(s, r->target, key, cr_key_hash(key, r->nkeys))
+                               : NULL;
+        if (t && !t->marked_delete)
+            o = t->obj;
+        *cr_rel_ref(in, r) = o;
+        *cr_rel_snap_ref(in, r) = o;
+        cr_relstate_of(in, i)->changed = false;
+    }
+}
+
 /* cr_rel_load, under its autoflush. */
 static cr_status load_related(cr_session *s, cr_instance *in, cr_relationship *r)
 {

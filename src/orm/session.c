@@ -438,6 +438,7 @@ static void settle_after_commit(cr_session *s)
 
 void cr_session_restore(cr_session *s, int level)
 {
+    bool any_back = false;
     for (cr_instance *in = s->head; in; in = in->next) {
         if (in->session != s)
             continue;
@@ -455,6 +456,7 @@ void cr_session_restore(cr_session *s, int level)
         if (in->delete_level >= level) {
             in->state = CR_INST_PERSISTENT;
             in->delete_level = -1;
+            in->keys_back = any_back = true;   /* its many-to-ones too */
             if (!in->in_map && cr_map_reserve(s, 1) == CR_OK)
                 cr_map_insert(s, in);
         }
@@ -471,11 +473,21 @@ void cr_session_restore(cr_session *s, int level)
          * key too: mapped again), then expired: reloaded when next handed
          * out. */
         bool mapped = in->in_map;
-        if (cr_instance_unsave(in, level) && mapped) {
-            cr_map_remove(s, in);
-            cr_map_insert(s, in);
+        if (cr_instance_unsave(in, level)) {
+            if (mapped) {
+                cr_map_remove(s, in);
+                cr_map_insert(s, in);
+            }
+            in->keys_back = any_back = true;
         }
         cr_instance_expire(in);
+    }
+    /* With every key back, the many-to-ones of those put back follow
+     * their keys. */
+    for (cr_instance *in = s->head; in && any_back; in = in->next) {
+        if (in->keys_back)
+            cr_rel_match_keys(s, in);
+        in->keys_back = false;
     }
 }
 

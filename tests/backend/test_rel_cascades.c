@@ -344,6 +344,39 @@ static CUser *seed(cr_session *s)
 
 static const cr_session_options keep_loaded = {.expire_on_commit = CR_NO};
 
+/* A rollback puts a moved child's key back, and its many-to-one with it
+ * (to the object of that key): redoing the move, or the orphaning, after
+ * the rollback is a change the commit writes. (The pointer kept the
+ * rolled-back parent while the key went back, and the redo wrote nothing.) */
+static void test_rollback_then_redo_move(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s), *bob = user("bob");
+    S_OK(s, cr_session_add(s, bob));
+    S_OK(s, cr_session_commit(s));
+    CPost *a1 = ann->posts.items[0], *a2 = ann->posts.items[1];
+    S_OK(s, cr_set_related(a1, author, bob));
+    S_OK(s, cr_set_related(a2, author, NULL));   /* an orphan: deleted */
+    S_OK(s, cr_session_flush(s));
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(a1->user_id, ann->id);
+    assert_ptr_equal(a1->author, ann);
+    assert_ptr_equal(a2->author, ann);
+    /* Loaded (SQLAlchemy's side reads c.parent), the orphaning is known. */
+    S_OK(s, cr_load(a2, author));
+    assert_ptr_equal(a2->author, ann);
+    S_OK(s, cr_set_related(a1, author, bob));
+    S_OK(s, cr_set_related(a2, author, NULL));
+    S_OK(s, cr_session_commit(s));
+    char sql[120];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM casc_posts WHERE user_id = %lld",
+             (long long)bob->id);
+    assert_int_equal(query_int(sql), 1);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title = 'a2'"), 0);
+    harness_session_free(s);
+}
+
 /* ---- expunge ---- */
 
 static void test_expunge_cascade(void **state)
@@ -1516,6 +1549,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         T(test_expunge_cascade),
         T(test_pending_orphan),
+        T(test_rollback_then_redo_move),
         T(test_expire_and_refresh_cascade),
         T(test_merge_cascade),
         T(test_viewonly),
