@@ -394,10 +394,11 @@ CR_API cr_status cr_session_expunge_all(cr_session *s);
 /* Copy the state of obj onto the session's object of the same primary key,
  * loaded when not in the identity map or made pending when there is no row
  * (session.merge). Of an object made by cr_new and never flushed, only the
- * fields the program changed since cr_new are copied onto an existing one,
- * as SQLAlchemy copies only the attributes set: a field left NULL or at its
- * default keeps the row's value (to copy a NULL or the default value
- * itself, load the object or set it on the session's copy). Along obj's loaded relationships with the merge cascade
+ * fields the program set are copied onto an existing one, as SQLAlchemy
+ * copies only the attributes set: those changed since cr_new, or given by
+ * cr_field_set_null / cr_field_clear_null / cr_field_set_text (a NULL so
+ * given is copied); a field left NULL or at its default keeps the row's
+ * value. Along obj's loaded relationships with the merge cascade
  * (the default "save-update, merge" and "all" have it) the related objects
  * are merged the same way, each once, and the copy's relationship is set to
  * their copies (the other sides kept in step; a collection's members no

@@ -287,6 +287,7 @@ cr_status cr_object_set_null(void *obj, size_t offset, bool null)
         cr_instance_set_null(in, (size_t)i);
     else
         cr_instance_clear_null(in, (size_t)i);
+    in->given |= UINT64_C(1) << i;
     return CR_OK;
 }
 
@@ -307,6 +308,7 @@ static cr_status set_bytes(void *obj, size_t offset, cr_value v, cr_field_kind k
     int i = field_at(in, offset);
     if (i < 0 || in->mapper->fields[i].kind != kind)
         return CR_ERR_ARGUMENT;
+    in->given |= UINT64_C(1) << i;
     return cr_field_store(in, (size_t)i, &v);
 }
 

@@ -130,6 +130,8 @@ typedef struct cr_instance {
     bool keys_back;              /* cr_session_restore put its fields back   */
     bool as_made;                /* its snapshot is as cr_new made it: never
                                   * flushed nor loaded                        */
+    uint64_t given;              /* as_made: fields a call set (bit i: field
+                                  * i), set even when equal to as made       */
     bool row_deleted;            /* detached by the commit of its DELETE: never
                                   * persistent again (SQLAlchemy's deleted)  */
     const struct cr_relationship *left_parent; /* a delete-orphan collection of

@@ -1177,6 +1177,17 @@ static void test_merge(void **state)
     assert_int_equal(m->age, 33);
     assert_false(m->active);
     assert_false(cr_field_is_null(m, created));
+    /* A NULL given with cr_field_set_null is set, as SQLAlchemy's None
+     * is: copied. */
+    OUser *nulled = cr_new(OUser);
+    nulled->id = id;
+    cr_field_set_null(nulled, age);
+    assert_ptr_equal(cr_session_merge(s, nulled), m);
+    S_OK(s, cr_session_commit(s));
+    S_OK(s, cr_session_refresh(s, m));
+    assert_true(cr_field_is_null(m, age));
+    assert_string_equal(m->email, "merged@x");
+    assert_int_equal(cr_object_free(nulled), CR_OK);
     assert_int_equal(cr_object_state_of(outside), CR_STATE_TRANSIENT);
     assert_int_equal(cr_object_free(outside), CR_OK);
     harness_session_free(s);
