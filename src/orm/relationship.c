@@ -1262,6 +1262,21 @@ static void drop_moved(const cr_instance *in, const cr_relationship *r, cr_objec
     list->count = n;
 }
 
+/* The session's object a many-to-one r refers to by the key values
+ * params (lazy_keys), found in the identity map when r refers to the
+ * target's primary key; else NULL. */
+static cr_instance *mapped_target(cr_session *s, const cr_relationship *r,
+                                  const cr_param *params)
+{
+    bool by_pk = r->nkeys == r->target->npk;
+    cr_value key[CR_REL_MAX_KEYS];
+    for (size_t k = 0; k < r->nkeys && by_pk; k++) {
+        by_pk = r->ref[k] == r->target->pk[k];
+        key[k] = params[k].value;
+    }
+    return by_pk ? cr_map_find(s, r->target, key, cr_key_hash(key, r->nkeys)) : NULL;
+}
+
 void cr_rel_match_keys(cr_session *s, cr_instance *in)
 {
     const cr_mapper *m = in->mapper;
@@ -1271,14 +1286,7 @@ void cr_rel_match_keys(cr_session *s, cr_instance *in)
             continue;
         cr_param params[CR_REL_MAX_KEYS + 1];
         void *o = NULL;
-        bool by_pk = lazy_keys(in, r, params) && r->nkeys == r->target->npk;
-        cr_value key[CR_REL_MAX_KEYS];
-        for (size_t k = 0; k < r->nkeys && by_pk; k++) {
-            by_pk = r->ref[k] == r->target->pk[k];
-            key[k] = params[k].value;
-        }
-        cr_instance *t = by_pk ? cr_map_find(s, r->target, key, cr_key_hash(key, r->nkeys))
-                               : NULL;
+        cr_instance *t = lazy_keys(in, r, params) ? mapped_target(s, r, params) : NULL;
         if (t && !t->marked_delete)
             o = t->obj;
         *cr_rel_ref(in, r) = o;
@@ -1303,18 +1311,10 @@ static cr_status load_related(cr_session *s, cr_instance *in, cr_relationship *r
         return cr_rel_set_loaded(in, r, NULL, 0) ? cr_error_oom(&s->err) : CR_OK;
     /* A many-to-one to the target's primary key: the identity map first. */
     if (r->kind == CR_REL_MANY_TO_ONE) {
-        bool by_pk = r->nkeys == r->target->npk;
-        cr_value key[CR_REL_MAX_KEYS];
-        for (size_t k = 0; k < r->nkeys && by_pk; k++) {
-            by_pk = r->ref[k] == r->target->pk[k];
-            key[k] = params[k].value;
-        }
-        if (by_pk) {
-            cr_instance *t = cr_map_find(s, r->target, key, cr_key_hash(key, r->nkeys));
-            if (t && !t->expired && !t->marked_delete) {
-                void *o = t->obj;
-                return cr_rel_set_loaded(in, r, &o, 1) ? cr_error_oom(&s->err) : CR_OK;
-            }
+        cr_instance *t = mapped_target(s, r, params);
+        if (t && !t->expired && !t->marked_delete) {
+            void *o = t->obj;
+            return cr_rel_set_loaded(in, r, &o, 1) ? cr_error_oom(&s->err) : CR_OK;
         }
     }
     size_t slot;

@@ -181,18 +181,23 @@ static cr_status run_counted(cr_conn *c, cr_stmt *q, const char *note, int64_t *
 }
 
 
+/* Checks before a statement is used on c: a connection that can take one,
+ * and a statement. */
+static bool ready(cr_conn *c, const cr_stmt *q)
+{
+    if (!c || cr_conn_check_statement(c))
+        return false;
+    if (!q)
+        cr_error_set(&c->err, CR_ERR_ARGUMENT, "statement is NULL");
+    return q != NULL;
+}
+
 /* Checks before q runs on c, and q keyed: again (a run with parameter
  * values) reuses what its last keying found when q is unchanged since. */
 static CR_COLD bool start_general(cr_conn *c, cr_stmt *q, bool again)
 {
-    if (!c)
+    if (!ready(c, q))
         return false;
-    if (cr_conn_check_statement(c))
-        return false;
-    if (!q) {
-        cr_error_set(&c->err, CR_ERR_ARGUMENT, "statement is NULL");
-        return false;
-    }
     if (again ? cr_stmt_key_again(q) : cr_stmt_key(q)) {
         cr_error_copy(&c->err, cr_stmt_error(q));
         return false;
@@ -636,13 +641,10 @@ cr_result *cr_conn_executemany_stmt(cr_conn *c, cr_stmt *q, cr_column *const *co
 {
     /* q itself is never run, so not keyed: keying would call its columns'
      * default_fn once more than there are rows. */
-    if (!c || cr_conn_check_statement(c))
+    if (!ready(c, q))
         return NULL;
-    if (!q || q->err) {
-        if (q)
-            cr_error_copy(&c->err, cr_stmt_error(q));
-        else
-            cr_error_set(&c->err, CR_ERR_ARGUMENT, "statement is NULL");
+    if (q->err) {
+        cr_error_copy(&c->err, cr_stmt_error(q));
         return NULL;
     }
     if (q->kind != CR_STMT_INSERT || q->row.n || q->rows.n || q->from_select ||
