@@ -106,6 +106,15 @@ typedef struct cr_instance {
     bool marked_delete;          /* persistent: DELETE at the next flush     */
     bool expired;
     bool in_map;                 /* in the session's identity map            */
+    bool orphaned;               /* marked deleted by the flush running now
+                                  * (delete-orphan): undone if it fails       */
+    bool keys_back;              /* cr_session_restore put its fields back   */
+    bool as_made;                /* its snapshot is as cr_new made it: never
+                                  * flushed nor loaded                        */
+    bool row_deleted;            /* detached by the commit of its DELETE: never
+                                  * persistent again (SQLAlchemy's deleted)  */
+    uint32_t seen_gen;           /* the joined load that listed it last       */
+    uint32_t populated_gen;      /* the populate_existing run that reloaded it */
     const cr_mapper *mapper;
     void *obj;                   /* the model struct                         */
     struct cr_session *owner;    /* who frees it; NULL: the program          */
@@ -122,18 +131,11 @@ typedef struct cr_instance {
     int insert_level;            /* savepoint level its INSERT was flushed at;
                                   * -1: persistent before the transaction    */
     int delete_level;            /* same for its DELETE                       */
-    bool orphaned;               /* marked deleted by the flush running now
-                                  * (delete-orphan): undone if it fails       */
     struct cr_saved *saved;      /* the snapshots from before the flushed
                                   * changes of each savepoint level, innermost
                                   * first (cr_instance_save), or NULL         */
-    bool keys_back;              /* cr_session_restore put its fields back   */
-    bool as_made;                /* its snapshot is as cr_new made it: never
-                                  * flushed nor loaded                        */
     uint64_t given;              /* as_made: fields a call set (bit i: field
                                   * i), set even when equal to as made       */
-    bool row_deleted;            /* detached by the commit of its DELETE: never
-                                  * persistent again (SQLAlchemy's deleted)  */
     const struct cr_relationship *left_parent; /* a delete-orphan collection of
                                   * a new parent that let this persistent
                                   * object go: an orphan at the flush unless it
@@ -141,8 +143,6 @@ typedef struct cr_instance {
                                   * flag; a persistent parent's collection
                                   * tells by itself)                          */
     struct flush_note *note;     /* the running flush's notes on it, or NULL  */
-    uint32_t seen_gen;           /* the joined load that listed it last       */
-    uint32_t populated_gen;      /* the populate_existing run that reloaded it */
 } cr_instance;
 
 struct cr_session {
