@@ -865,6 +865,10 @@ cr_status cr_session_refresh(cr_session *s, void *obj)
         return st;
     if (in->state != CR_INST_PERSISTENT)   /* the autoflush deleted it */
         return not_in_session(s, in, "refresh");
+    /* The autoflush may have loaded it again (a collection it read to
+     * delete rows held it): reloaded all the same, as refresh promises. */
+    if (!in->expired)
+        cr_instance_expire(in);
     return cr_instance_refresh(s, in);
 }
 

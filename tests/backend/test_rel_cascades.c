@@ -502,6 +502,33 @@ static void test_pending_orphan(void **state)
 
 /* ---- refresh-expire ---- */
 
+/* cr_session_refresh of an object the autoflush loads: the DELETE of a
+ * user (its tags collection unloaded by the commit) loads that collection
+ * to delete its secondary rows, which loads the expired tag again; the
+ * refresh still reloads it (it asserted that the tag was expired). Found by
+ * fuzz_orm. */
+static void test_refresh_object_the_flush_loads(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    CUser *ann = seed(s);
+    S_OK(s, cr_load(ann, tags));
+    CTag *t1 = ann->tags.items[0];
+    S_OK(s, cr_session_commit(s));   /* everything expired */
+    cr_conn *c = connect_ok(engine);
+    exec_ok(c, "UPDATE casc_tags SET name = 't1z' WHERE name = 't1'");
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    S_OK(s, cr_session_delete(s, ann));
+    S_OK(s, cr_session_refresh(s, t1));
+    assert_false(cr_object_expired(t1));
+    assert_string_equal(t1->name, "t1z");
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_user_tags"), 0);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_tags"), 2);
+    harness_session_free(s);
+}
+
 static void test_expire_and_refresh_cascade(void **state)
 {
     (void)state;
@@ -1550,6 +1577,7 @@ int main(int argc, char **argv)
         T(test_expunge_cascade),
         T(test_pending_orphan),
         T(test_rollback_then_redo_move),
+        T(test_refresh_object_the_flush_loads),
         T(test_expire_and_refresh_cascade),
         T(test_merge_cascade),
         T(test_viewonly),
