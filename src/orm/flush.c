@@ -35,6 +35,7 @@ typedef struct assoc_op {
     cr_instance *a, *b;
     step_kind kind;
     bool remote;                 /* clear: a is on the target side           */
+    const cr_instance *holder;   /* whose collection changed (a or b)        */
 } assoc_op;
 
 /* One object of a step, and what the flush learnt for it (generated keys,
@@ -422,6 +423,7 @@ static cr_status add_assoc(cr_session *s, flush_plan *p, const cr_relationship *
 {
     /* Both sides of a many-to-many see the same change: one side speaks
      * for the pair. */
+    const cr_instance *holder = a;
     if (b && r->back && r->back < r) {
         cr_instance *t = a;
         a = b;
@@ -430,7 +432,7 @@ static cr_status add_assoc(cr_session *s, flush_plan *p, const cr_relationship *
     }
     if (!grow(&p->assoc, p->nassoc, &p->capassoc, sizeof *p->assoc))
         return cr_error_oom(&s->err);
-    p->assoc[p->nassoc++] = (assoc_op){r, a, b, kind, remote};
+    p->assoc[p->nassoc++] = (assoc_op){r, a, b, kind, remote, holder};
     return CR_OK;
 }
 
@@ -812,13 +814,16 @@ static cr_status rel_prepare(cr_session *s, flush_plan *p)
     for (cr_instance *in = s->head; in && !st; in = in->next)
         if (in->session == s && in->marked_delete && in->mapper->nrels)
             st = rel_deletes(s, p, in);
-    /* A row to insert for an object that turned out to be deleted (an
-     * orphan found after its collections were read) is not inserted: its
-     * rows are deleted with it. */
+    /* A row added to the collection of an object this flush deletes (an
+     * orphan found after its collections were read, say) is not inserted:
+     * its rows go with it. A row whose other end is deleted is, as
+     * SQLAlchemy inserts it: the DELETE of that end then fails on the
+     * foreign key, where the database enforces it, rather than the link the
+     * program made being dropped unseen. */
     size_t kept = 0;
     for (size_t i = 0; i < p->nassoc; i++) {
         const assoc_op *a = &p->assoc[i];
-        if (a->kind == STEP_ASSOC_INSERT && (a->a->marked_delete || a->b->marked_delete))
+        if (a->kind == STEP_ASSOC_INSERT && a->holder->marked_delete)
             continue;
         p->assoc[kept++] = *a;
     }
