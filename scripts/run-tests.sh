@@ -20,7 +20,7 @@
 # with a warning -- unless CRUCIBLE_REQUIRE_ALL_BACKENDS=1 (as in CI), which
 # makes that an error.  In --servers-only mode it is always an error.
 #
-# Environment: CRUCIBLE_JOBS (build parallelism, default 2).
+# Environment: CRUCIBLE_JOBS (build and test parallelism, default 2).
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -183,7 +183,7 @@ run_suite() {
     section "$name: test"
     local log
     log=$(mktemp)
-    if ! ctest --test-dir "$dir" --output-on-failure | tee "$log"; then
+    if ! ctest --test-dir "$dir" --output-on-failure -j "$jobs" | tee "$log"; then
         failures+=("$name: tests")
     fi
     # "100% tests passed, 0 tests failed out of 9"
