@@ -485,7 +485,10 @@ CR_API cr_stmt *cr_select_mapper(const cr_mapper *m);
 CR_API cr_stmt *cr_session_query_mapper(cr_session *s, const cr_mapper *m);
 #define cr_session_query(s, T) cr_session_query_mapper((s), T##_model.mapper)
 /* filter(condition): cr_where. filter_by(field=value): field is the name of
- * a field of the query's model. */
+ * a field of the query's model. None — cr_val_null(), a NULL text, or a field's
+ * own NULL marker passed as it is (CR_NULL_INT64, CR_NULL_DOUBLE) — is
+ * IS NULL: cr_filter_by(q, "user_id", post->user_id) finds the rows whose
+ * user_id is NULL when post's is. */
 #define cr_filter(q, cond) cr_where(q, cond)
 CR_API void cr_filter_by_value(cr_stmt *q, const char *field, cr_value v);
 #define cr_filter_by(q, field, v) cr_filter_by_value(q, field, CR__KEYVAL(v))

@@ -49,8 +49,10 @@
  * NUMERIC an integer; a DATE, TIME or DATETIME ISO-8601 text that
  * cr_datetime_parse reads ("2024-01-02 03:04:05", a date alone being
  * midnight for a DATETIME), bound as the typed value. Anything else is an
- * ArgumentError saying what the column takes. NULL (the pointer)
- * is SQL NULL: cr_eq(q, x, NULL) renders "x IS NULL", as == None does.
+ * ArgumentError saying what the column takes. NULL (the pointer), a NULL
+ * text pointer and cr_val_null() are None, SQL NULL: cr_eq(q, x, NULL)
+ * renders "x IS NULL", as == None does (cr_ne "IS NOT NULL"; <, <=, >, >=
+ * with None are refused); only cr_bind binds a NULL as a parameter.
  * Integers, floats, booleans, dates and blobs are sent with their own type;
  * a text value (or a NULL) that no column types and that nothing around it
  * types either (x IS NULL, a select-list item, x || y of two such, length)
@@ -337,8 +339,10 @@ CR_API void cr_window_order_by_items(cr_stmt *q, cr_expr *window, const void *co
 #define cr_window_order_by(q, w, ...) \
     cr_window_order_by_items(q, w, (const void *const[]){__VA_ARGS__, NULL})
 
-/* A value as a bound parameter (what operands become), typed by what it
- * meets; the value is copied. */
+/* A value as a bound parameter (what operands other than None become),
+ * typed by what it meets; the value is copied. A NULL value stays a bound
+ * NULL here: cr_eq(q, x, cr_bind(q, cr_val_null())) is "x = ?", true for no
+ * row. */
 CR_API cr_expr *cr_bind(cr_stmt *q, cr_value v);
 /* A named placeholder (bindparam("id")): a bound parameter whose value is
  * given each time the statement runs, by name (cr_conn_execute_stmt_params,

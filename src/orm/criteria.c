@@ -96,7 +96,7 @@ cr_expr *cr_related_has(cr_stmt *q, const cr_relationship *r, cr_expr *criterion
 static cr_expr *key_equals(cr_stmt *q, cr_column *col, const cr_instance *parent, size_t field)
 {
     return cr_binary(q, CR_OP_EQ, cr__operand_column(q, col),
-                     cr__operand_value(q, cr_field_value(parent, field)));
+                     cr_bind(q, cr_field_value(parent, field)));
 }
 
 cr_expr *cr_with_parent_object(cr_stmt *q, const void *obj, const cr_relationship *cr)

@@ -2,6 +2,7 @@
 #include "orm/orm.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +63,10 @@ void cr_filter_by_value(cr_stmt *q, const char *field, cr_value v)
                      field ? field : "(NULL)");
         return;
     }
+    /* A field's NULL marker (an unset integer or double field passed as
+     * it is) is None, as a NULL value is: IS NULL. */
+    if ((v.type == CR_INT && v.v.i == CR_NULL_INT64) || (v.type == CR_DOUBLE && isnan(v.v.d)))
+        v = cr_val_null();
     cr_where(q, cr_binary(q, CR_OP_EQ, cr__operand_column(q, col), cr__operand_value(q, v)));
 }
 

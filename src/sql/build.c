@@ -1572,7 +1572,12 @@ cr_expr *cr__operand_expr(cr_stmt *q, cr_expr *e)
     return ok(q) ? e : NULL;
 }
 cr_expr *cr__operand_column(cr_stmt *q, cr_column *c) { return cr__operand_expr(q, (cr_expr *)c); }
-cr_expr *cr__operand_value(cr_stmt *q, cr_value v) { return bind_value(q, v); }
+/* A NULL value is None (col == None is IS NULL), as the NULL pointer is;
+ * cr_bind binds one. */
+cr_expr *cr__operand_value(cr_stmt *q, cr_value v)
+{
+    return v.type == CR_NULL ? node(q, CR_N_NULL) : bind_value(q, v);
+}
 cr_expr *cr__operand_text(cr_stmt *q, const char *s) { return s ? bind_value(q, cr_val_text(s)) : node(q, CR_N_NULL); }
 cr_expr *cr__operand_null(cr_stmt *q, const void *p)
 {

@@ -612,6 +612,48 @@ static void test_states(void **state)
     harness_session_free(s);
 }
 
+/* filter_by(age=None): a NULL value, and a field's own NULL marker
+ * (CR_NULL_INT64, CR_NULL_DOUBLE, a NULL text), compare as IS NULL. */
+static void test_filter_by_null(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    OUser *a = new_user("nul_a", "a@x"), *b = new_user("nul_b", NULL);
+    a->age = 30;
+    S_OK(s, cr_session_add_all(s, CR_OBJS(a, b)));
+    S_OK(s, cr_session_flush(s));
+    assert_int_equal(b->age, CR_NULL_INT64);
+    const cr_value byvalue[] = {cr_val_null(), cr_val_int(CR_NULL_INT64)};
+    for (size_t i = 0; i < 2; i++) {
+        cr_stmt *q = cr_session_query(s, OUser);
+        cr_filter(q, cr_like(q, OUser_model.c.name, "nul_%"));
+        cr_filter_by(q, "age", byvalue[i]);
+        cr_objects *got = cr_query_all(q);
+        assert_non_null(got);
+        assert_int_equal(got->count, 1);
+        assert_ptr_equal(got->items[0], b);
+        cr_objects_free(got);
+        cr_stmt_free(q);
+    }
+    cr_stmt *q = cr_session_query(s, OUser);
+    cr_filter(q, cr_like(q, OUser_model.c.name, "nul_%"));
+    cr_filter_by(q, "age", b->age);
+    cr_filter_by(q, "email", b->email);
+    cr_filter_by(q, "score", CR_NULL_DOUBLE);
+    int64_t n = -1;
+    S_OK(s, cr_query_count(q, &n));
+    assert_int_equal(n, 0);   /* score has a server default: 1.5 */
+    cr_stmt_free(q);
+    q = cr_session_query(s, OUser);
+    cr_filter(q, cr_like(q, OUser_model.c.name, "nul_%"));
+    cr_filter_by(q, "age", b->age);
+    cr_filter_by(q, "email", b->email);
+    assert_ptr_equal(cr_query_one(q), b);
+    cr_stmt_free(q);
+    S_OK(s, cr_session_rollback(s));
+    harness_session_free(s);
+}
+
 static void test_autoflush(void **state)
 {
     (void)state;
@@ -1658,6 +1700,7 @@ int main(int argc, char **argv)
         T(test_identity_map_many),
         T(test_expunge_all),
         T(test_states),
+        T(test_filter_by_null),
         T(test_autoflush),
         T(test_rollback_restores),
         T(test_rollback_undoes_flushed_changes),

@@ -415,11 +415,22 @@ static void test_null_tests(void **state)
     cr_compiled_free(c);
     cr_stmt_free(q);
 
-    /* A NULL value (not the pointer) binds NULL: = stays = (as SQLAlchemy
-     * does for a bound None only when it is literally None). */
+    /* A NULL text pointer and a NULL cr_value are None too (col == None):
+     * IS NULL, IS NOT NULL; only an explicit cr_bind binds a NULL. */
     q = cr_select(users.c.id);
     cr_where(q, cr_eq(q, users.c.name, (const char *)NULL));
-    expect4(q, "SELECT users.id \nFROM users \nWHERE users.name IS NULL", NULL, NULL, NULL);
+    cr_where(q, cr_eq(q, users.c.score, cr_val_null()));
+    cr_where(q, cr_ne(q, cr_val_null(), users.c.email));
+    cr_where(q, cr_eq(q, users.c.id, cr_bind(q, cr_val_null())));
+    expect4(q, "SELECT users.id \nFROM users \nWHERE users.name IS NULL AND users.score IS NULL "
+               "AND users.email IS NOT NULL AND users.id = :id_1", NULL, NULL, NULL);
+    cr_stmt_free(q);
+
+    /* col < None is refused, as SQLAlchemy refuses it. */
+    q = cr_select(users.c.id);
+    cr_where(q, cr_lt(q, users.c.score, cr_val_null()));
+    assert_non_null(cr_stmt_error(q));
+    assert_non_null(strstr(cr_stmt_error(q)->message, "only the '=' and '!='"));
     cr_stmt_free(q);
 }
 
