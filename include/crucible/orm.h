@@ -441,7 +441,8 @@ CR_API void cr_session_set_autoflush(cr_session *s, bool on);
 /* The connection the session works on (checked out and a transaction begun
  * when there is none yet): session.connection(). */
 CR_API cr_conn *cr_session_connection(cr_session *s);
-/* How many objects the identity map holds, and are pending, deleted. */
+/* How many objects the identity map holds (len(session.identity_map)): the
+ * persistent ones, those marked for deletion among them; not the pending. */
 CR_API size_t cr_session_identity_count(const cr_session *s);
 /* Whether any object is new, deleted or changed (session.dirty / new /
  * deleted not empty). */

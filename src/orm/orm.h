@@ -327,6 +327,9 @@ void **cr_rel_snap_ref(const cr_instance *in, const cr_relationship *r);
 cr_collection *cr_rel_coll(const cr_instance *in, const cr_relationship *r);
 /* Resolve r when it is not yet; an error on err names it. */
 cr_status cr_rel_ready(cr_relationship *r, cr_error *err);
+/* Every relationship of m resolved (configure_mappers at first use): the
+ * first that cannot be is the error. */
+cr_status cr_mapper_rels_ready(const cr_mapper *m, cr_error *err);
 /* A many-to-many's join condition with its secondary table: the target's
  * key columns (target_side) or the parent's against the secondary's. */
 cr_expr *cr_rel_secondary_on(cr_stmt *q, const cr_relationship *r, bool target_side);

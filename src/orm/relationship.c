@@ -492,6 +492,16 @@ cr_status cr_rel_ready(cr_relationship *r, cr_error *err)
     return st;
 }
 
+cr_status cr_mapper_rels_ready(const cr_mapper *m, cr_error *err)
+{
+    for (size_t i = 0; i < m->nrels; i++) {
+        cr_status st = cr_rel_ready(m->rels[i], err);
+        if (st)
+            return st;
+    }
+    return CR_OK;
+}
+
 const char *cr_relationship_name(const cr_relationship *r) { return r ? r->name : NULL; }
 cr_mapper *cr_relationship_parent(const cr_relationship *r) { return r ? r->parent : NULL; }
 cr_mapper *cr_relationship_target(const cr_relationship *r)
@@ -1360,6 +1370,10 @@ static cr_status cascade_add(cr_session *s, cr_instance *in, bool refuse_deleted
         cr_relationship *r = m->rels[i];
         if (!(r->cascade & CR_CASCADE_SAVE_UPDATE))
             continue;
+        /* The object may have come along another relationship: its model's
+         * relationships may not be resolved yet. */
+        if ((st = cr_rel_ready(r, &s->err)))
+            return st;
         /* A collection not loaded (expired) holds what it held before: the
          * cascade does not follow it, as SQLAlchemy's loads nothing. */
         if (r->many && !cr_relstate_of(in, i)->loaded)

@@ -626,6 +626,10 @@ static cr_instance *instance_arg(cr_session *s, void *obj, const char *what)
     else if (!in)
         cr_session_fail(s, CR_ERR_UNMAPPED_INSTANCE, "%s: the object is not an object of a "
                         "mapped model (make it with cr_new)", what);
+    /* Its model's relationships resolved before the session follows them,
+     * as SQLAlchemy configures its mappers at their first use. */
+    else if (cr_mapper_rels_ready(in->mapper, &s->err))
+        return NULL;
     return in;
 }
 

@@ -1504,15 +1504,17 @@ static void test_unresolvable(void **state)
     BShelf *sh = cr_new(BShelf);
     BBook *bk = cr_new(BBook);
     cr_session *s = harness_session(engine, NULL);
-    S_OK(s, cr_session_add(s, sh));
-    assert_int_equal(cr_append(sh, books, bk), CR_ERR_INVALID_REQUEST);
+    /* at first use, as SQLAlchemy configures its mappers: an object of the
+     * model is refused by the session (nothing sent), which stays usable */
+    assert_int_equal(cr_session_add(s, sh), CR_ERR_INVALID_REQUEST);
     assert_true(says(s, "BShelf.books"));
-    /* the flush of an object whose relationship cannot resolve: refused
-     * before anything is sent, the session usable after a rollback */
-    assert_int_not_equal(cr_session_flush(s), CR_OK);
     assert_true(says(s, "no_such_table"));
+    assert_int_equal(cr_object_state_of(sh), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_append(sh, books, bk), CR_ERR_INVALID_REQUEST);
+    S_OK(s, cr_session_flush(s));
     S_OK(s, cr_session_rollback(s));
     harness_session_free(s);
+    cr_object_free(sh);
     cr_object_free(bk);
     /* a foreign key that is ambiguous (two to bad_people) */
     assert_int_equal(BPerson_define(m), CR_ERR_ARGUMENT);
