@@ -106,6 +106,10 @@ static cr_status compile_for_cache(void *ctx, cr_compile_out *out, cr_error *err
     }
     if (rc) {
         entry_free(e);
+        /* The statement tells of its failed compile too (cr_stmt_error), as
+         * after cr_stmt_compile; the next compile or execution clears it. */
+        if (rc != CR_ERR_NO_MEMORY)
+            cr_stmt_compile_fail(cc->q, rc, "%s", err->message);
         return rc;
     }
     out->sql = e->c.sql;

@@ -1365,6 +1365,12 @@ static void refused(cr_conn *c, cr_stmt *q, cr_status cls, const char *part)
         print_error("%d lines were logged: something was sent\n", sent);
         fail();
     }
+    /* The statement tells of it too (sql.h: cr_stmt_error). */
+    const cr_error *qe = cr_stmt_error(q);
+    if (!qe || cr_error_class(qe) != cls || !strstr(cr_error_message(qe), part)) {
+        print_error("cr_stmt_error: %s\n", qe ? cr_error_message(qe) : "(none)");
+        fail();
+    }
     cr_stmt_free(q);
 }
 
