@@ -656,7 +656,7 @@ static cr_status key_arg(cr_session *s, const cr_mapper *m, const cr_value *valu
         if (key[k].type == CR_TEXT && want == CR_NUMERIC)
             key[k].type = CR_NUMERIC;
         if (key[k].type != want)
-            return cr_session_fail(s, CR_ERR_ARGUMENT, "get: %s.%s takes a %s, not a %s",
+            return cr_session_fail(s, CR_ERR_ARGUMENT, "get: %s.%s takes %s values, not %s",
                                    m->name, m->fields[m->pk[k]].col->name, cr_type_name(want),
                                    cr_type_name(key[k].type));
     }

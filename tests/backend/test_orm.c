@@ -1664,6 +1664,8 @@ static void test_bad_input(void **state)
     assert_int_equal(cr_object_free(&plain), CR_ERR_UNMAPPED_INSTANCE);
     assert_null(cr_session_get(s, OUser, "text key"));
     assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_ARGUMENT);
+    assert_string_equal(cr_error_message(cr_session_error(s)),
+                        "get: OUser.id takes INTEGER values, not TEXT");
     harness_session_free(s);
 }
 
