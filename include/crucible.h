@@ -402,7 +402,8 @@ typedef struct cr_engine_options {
  *   postgresql+libpq://...  mysql://...  mariadb://...  mysql+mariadb://...
  * User and password are percent-decoded; query options go to the driver
  * (sslmode, connect_timeout, unix_socket, charset ...). SQLite's options
- * (timeout: seconds from 0 to 2147483, uri, foreign_keys) and MySQL's
+ * (timeout: seconds from 0 to 2147483, uri, foreign_keys, journal_mode:
+ * delete, truncate, persist, memory, wal or off) and MySQL's
  * (connect_timeout, read_timeout, write_timeout: whole seconds from 0 to
  * 2147483647; ssl_verify_server_cert ...) are checked here, PostgreSQL's by
  * libpq at connect: a bad one is CR_ERR_ARGUMENT naming it. One option is

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Transaction control runs on every transaction: BEGIN, COMMIT and the like
  * are kept prepared instead of parsed by sqlite3_exec each time. */
@@ -92,7 +93,20 @@ typedef struct sl_options {
     int flags;              /* for sqlite3_open_v2 */
     double timeout;         /* busy timeout, seconds */
     bool foreign_keys;      /* PRAGMA foreign_keys=ON */
+    const char *journal;    /* PRAGMA journal_mode, or NULL to leave it */
 } sl_options;
+
+/* The journal modes PRAGMA journal_mode takes. */
+static const char *const journal_modes[] = {"delete", "truncate", "persist", "memory", "wal",
+                                            "off"};
+
+static const char *journal_mode(const char *v)
+{
+    for (size_t i = 0; i < CR_ARRAY_LEN(journal_modes); i++)
+        if (strcasecmp(v, journal_modes[i]) == 0)
+            return journal_modes[i];
+    return NULL;
+}
 
 /* Options SQLAlchemy's pysqlite dialect accepts in the URL; with uri=true the
  * others go into the SQLite URI, as there. */
@@ -103,6 +117,7 @@ static cr_status build_path(const cr_url *url, cr_buf *path, sl_options *o, cr_e
     bool is_uri = uri && truthy(uri);
     o->timeout = 5.0;             /* Python's sqlite3 default */
     o->foreign_keys = true;
+    o->journal = NULL;
     cr_buf_puts(path, db);
     char sep = strchr(db, '?') ? '&' : '?';
     for (size_t i = 0; i < url->nquery; i++) {
@@ -120,6 +135,11 @@ static cr_status build_path(const cr_url *url, cr_buf *path, sl_options *o, cr_e
                 return cr_error_set(err, CR_ERR_ARGUMENT,
                                     "SQLite URL option foreign_keys must be 1 or 0 (true or "
                                     "false, on or off), not '%s'", v);
+        } else if (strcmp(k, "journal_mode") == 0) {
+            if (!(o->journal = journal_mode(v)))
+                return cr_error_set(err, CR_ERR_ARGUMENT,
+                                    "SQLite URL option journal_mode must be delete, truncate, "
+                                    "persist, memory, wal or off, not '%s'", v);
         } else if (strcmp(k, "uri") == 0 || strcmp(k, "check_same_thread") == 0) {
             /* check_same_thread: Python's; connections here are never shared. */
         } else if (is_uri) {
@@ -128,8 +148,8 @@ static cr_status build_path(const cr_url *url, cr_buf *path, sl_options *o, cr_e
         } else {
             return cr_error_set(err, CR_ERR_ARGUMENT,
                                 "unknown SQLite URL option '%s' (known: timeout, "
-                                "foreign_keys, uri, check_same_thread; with uri=true, SQLite "
-                                "URI parameters)", k);
+                                "foreign_keys, journal_mode, uri, check_same_thread; with "
+                                "uri=true, SQLite URI parameters)", k);
         }
     }
     o->flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -194,13 +214,15 @@ static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
     cr_buf_free(&path);
     sqlite3_extended_result_codes(dc->db, 1);
     sqlite3_busy_timeout(dc->db, (int)(o.timeout * 1000));
-    if (o.foreign_keys) {
-        rc = sqlite3_exec(dc->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
-        if (rc != SQLITE_OK) {
-            st = db_error(dc->db, rc, err);
-            sl_close(dc);
-            return st;
-        }
+    char pragma[64];
+    if (o.journal)
+        snprintf(pragma, sizeof pragma, "PRAGMA journal_mode=%s", o.journal);
+    if ((o.foreign_keys &&
+         (rc = sqlite3_exec(dc->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL)) != SQLITE_OK) ||
+        (o.journal && (rc = sqlite3_exec(dc->db, pragma, NULL, NULL, NULL)) != SQLITE_OK)) {
+        st = db_error(dc->db, rc, err);
+        sl_close(dc);
+        return st;
     }
     *out = dc;
     return CR_OK;
