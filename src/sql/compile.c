@@ -581,7 +581,13 @@ typedef struct compiler {
     bool force_where;            /* the next SELECT renders WHERE even with no
                                   * condition (INSERT ... SELECT ... ON CONFLICT) */
     bool failed;
+    int depth;                   /* SELECTs being rendered, one in another  */
 } compiler;
+
+/* Deeper than this a SELECT is not rendered: a CTE whose definition holds
+ * the statement that holds the CTE (cr_cte_union_all of a part that selects
+ * from it) would nest forever, and the stack is not the place to find out. */
+#define MAX_SELECT_DEPTH 128
 
 static void fail(compiler *c, cr_status cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -1693,10 +1699,18 @@ static void render_select(compiler *c, cr_stmt *s, bool columns)
         fail(c, s->err->cls, "%s", s->err->message);
         return;
     }
+    if (c->depth == MAX_SELECT_DEPTH) {
+        fail(c, CR_ERR_INVALID_REQUEST, "the statement nests SELECTs more than %d deep, or "
+             "refers to itself (a CTE whose definition selects from a subquery that holds the "
+             "CTE)", MAX_SELECT_DEPTH);
+        return;
+    }
+    c->depth++;
     if (s->kind == CR_STMT_COMPOUND)
         render_compound(c, s, columns);
     else
         render_plain_select(c, s, columns);
+    c->depth--;
 }
 
 /* ---- INSERT, UPDATE, DELETE ---- */
