@@ -417,7 +417,8 @@ static cr_status resolve(cr_relationship *r, cr_error *err, bool *pending)
         if (!back)
             return rel_error(err, target->nrels ? CR_ERR_ARGUMENT : CR_ERR_INVALID_REQUEST, r,
                              "back_populates / backref: model '%s' has no relationship '%s' "
-                             "(a C struct cannot grow one: declare it on that model too)", target->name, r->back_name);
+                             "(a C struct cannot grow one: declare it on that model too)",
+                             target->name, r->back_name);
         if (strcmp(back->target_name, r->parent->name) != 0)
             return rel_error(err, CR_ERR_ARGUMENT, r, "back_populates: '%s' relates to another "
                              "model than this one%s", r->back_name, NULL);
