@@ -93,18 +93,23 @@ typedef struct sl_options {
     int flags;              /* for sqlite3_open_v2 */
     double timeout;         /* busy timeout, seconds */
     bool foreign_keys;      /* PRAGMA foreign_keys=ON */
-    const char *journal;    /* PRAGMA journal_mode, or NULL to leave it */
+    const char *journal;    /* the PRAGMA journal_mode to run, or NULL */
 } sl_options;
 
-/* The journal modes PRAGMA journal_mode takes. */
-static const char *const journal_modes[] = {"delete", "truncate", "persist", "memory", "wal",
-                                            "off"};
+/* The journal modes PRAGMA journal_mode takes, and the statement for each. */
+static const struct {
+    const char *name, *pragma;
+} journal_modes[] = {
+    {"delete", "PRAGMA journal_mode=delete"}, {"truncate", "PRAGMA journal_mode=truncate"},
+    {"persist", "PRAGMA journal_mode=persist"}, {"memory", "PRAGMA journal_mode=memory"},
+    {"wal", "PRAGMA journal_mode=wal"},       {"off", "PRAGMA journal_mode=off"},
+};
 
-static const char *journal_mode(const char *v)
+static const char *journal_pragma(const char *v)
 {
     for (size_t i = 0; i < CR_ARRAY_LEN(journal_modes); i++)
-        if (strcasecmp(v, journal_modes[i]) == 0)
-            return journal_modes[i];
+        if (strcasecmp(v, journal_modes[i].name) == 0)
+            return journal_modes[i].pragma;
     return NULL;
 }
 
@@ -136,7 +141,7 @@ static cr_status build_path(const cr_url *url, cr_buf *path, sl_options *o, cr_e
                                     "SQLite URL option foreign_keys must be 1 or 0 (true or "
                                     "false, on or off), not '%s'", v);
         } else if (strcmp(k, "journal_mode") == 0) {
-            if (!(o->journal = journal_mode(v)))
+            if (!(o->journal = journal_pragma(v)))
                 return cr_error_set(err, CR_ERR_ARGUMENT,
                                     "SQLite URL option journal_mode must be delete, truncate, "
                                     "persist, memory, wal or off, not '%s'", v);
@@ -214,15 +219,13 @@ static cr_status sl_connect(const cr_url *url, cr_driver_conn **out, cr_error *e
     cr_buf_free(&path);
     sqlite3_extended_result_codes(dc->db, 1);
     sqlite3_busy_timeout(dc->db, (int)(o.timeout * 1000));
-    char pragma[64];
-    if (o.journal)
-        snprintf(pragma, sizeof pragma, "PRAGMA journal_mode=%s", o.journal);
-    if ((o.foreign_keys &&
-         (rc = sqlite3_exec(dc->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL)) != SQLITE_OK) ||
-        (o.journal && (rc = sqlite3_exec(dc->db, pragma, NULL, NULL, NULL)) != SQLITE_OK)) {
-        st = db_error(dc->db, rc, err);
-        sl_close(dc);
-        return st;
+    const char *pragmas[] = {o.foreign_keys ? "PRAGMA foreign_keys=ON" : NULL, o.journal};
+    for (size_t i = 0; i < CR_ARRAY_LEN(pragmas); i++) {
+        if (pragmas[i] && (rc = sqlite3_exec(dc->db, pragmas[i], NULL, NULL, NULL)) != SQLITE_OK) {
+            st = db_error(dc->db, rc, err);
+            sl_close(dc);
+            return st;
+        }
     }
     *out = dc;
     return CR_OK;
