@@ -612,6 +612,15 @@ static void test_states(void **state)
     harness_session_free(s);
 }
 
+/* query(User).filter(User.name.like("nul_%")): the users test_filter_by_null
+ * makes. */
+static cr_stmt *nul_users(cr_session *s)
+{
+    cr_stmt *q = cr_session_query(s, OUser);
+    cr_filter(q, cr_like(q, OUser_model.c.name, "nul_%"));
+    return q;
+}
+
 /* filter_by(age=None): a NULL value, and a field's own NULL marker
  * (CR_NULL_INT64, CR_NULL_DOUBLE, a NULL text), compare as IS NULL. */
 static void test_filter_by_null(void **state)
@@ -625,8 +634,7 @@ static void test_filter_by_null(void **state)
     assert_int_equal(b->age, CR_NULL_INT64);
     const cr_value byvalue[] = {cr_val_null(), cr_val_int(CR_NULL_INT64)};
     for (size_t i = 0; i < 2; i++) {
-        cr_stmt *q = cr_session_query(s, OUser);
-        cr_filter(q, cr_like(q, OUser_model.c.name, "nul_%"));
+        cr_stmt *q = nul_users(s);
         cr_filter_by(q, "age", byvalue[i]);
         cr_objects *got = cr_query_all(q);
         assert_non_null(got);
@@ -635,8 +643,7 @@ static void test_filter_by_null(void **state)
         cr_objects_free(got);
         cr_stmt_free(q);
     }
-    cr_stmt *q = cr_session_query(s, OUser);
-    cr_filter(q, cr_like(q, OUser_model.c.name, "nul_%"));
+    cr_stmt *q = nul_users(s);
     cr_filter_by(q, "age", b->age);
     cr_filter_by(q, "email", b->email);
     cr_filter_by(q, "score", CR_NULL_DOUBLE);
@@ -644,8 +651,7 @@ static void test_filter_by_null(void **state)
     S_OK(s, cr_query_count(q, &n));
     assert_int_equal(n, 0);   /* score has a server default: 1.5 */
     cr_stmt_free(q);
-    q = cr_session_query(s, OUser);
-    cr_filter(q, cr_like(q, OUser_model.c.name, "nul_%"));
+    q = nul_users(s);
     cr_filter_by(q, "age", b->age);
     cr_filter_by(q, "email", b->email);
     assert_ptr_equal(cr_query_one(q), b);
