@@ -78,11 +78,20 @@ typedef struct cr_compiled cr_compiled;
  * Statements
  * ------------------------------------------------------------------------ */
 
+/* The list macros (cr_select, cr_columns, cr_order_by, cr_group_by,
+ * cr_correlate, cr_correlate_except, cr_returning, cr_and, cr_or, cr_func and
+ * the functions made with it, cr_partition_by, cr_window_order_by) pass their
+ * items between two &cr_list_mark, so that a NULL item — a failed lookup, say —
+ * is an ArgumentError naming its place, not the list's silent end. An array
+ * built by hand for a *_items function ends with NULL instead. */
+CR_API extern const char cr_list_mark;
+#define CR__ITEMS(...) ((const void *const[]){&cr_list_mark, __VA_ARGS__, &cr_list_mark})
+
 /* SELECT of the listed tables, columns and expressions. NULL when out of
  * memory. cr_select_new makes one with no columns yet (add them with
  * cr_columns, for expressions that need the statement to be built). */
 CR_API cr_stmt *cr_select_items(const void *const *items);
-#define cr_select(...) cr_select_items((const void *const[]){__VA_ARGS__, NULL})
+#define cr_select(...) cr_select_items(CR__ITEMS(__VA_ARGS__))
 CR_API cr_stmt *cr_select_new(void);
 /* INSERT INTO t, UPDATE t, DELETE FROM t. */
 CR_API cr_stmt *cr_insert(cr_table *t);
@@ -102,7 +111,7 @@ CR_API const cr_error *cr_stmt_error(const cr_stmt *q);
 /* ---- SELECT clauses ---- */
 /* Add columns to the SELECT list (add_columns). */
 CR_API void cr_columns_items(cr_stmt *q, const void *const *items);
-#define cr_columns(q, ...) cr_columns_items(q, (const void *const[]){__VA_ARGS__, NULL})
+#define cr_columns(q, ...) cr_columns_items(q, CR__ITEMS(__VA_ARGS__))
 /* WHERE: each call is ANDed with the ones before (select, update, delete).
  * A condition holding a window function (cr_over) is refused, in WHERE,
  * HAVING and GROUP BY alike (InvalidRequestError): filter on it in an
@@ -117,9 +126,9 @@ CR_API void cr_outerjoin(cr_stmt *q, const void *target, cr_expr *condition);
 /* FULL OUTER JOIN; NotSupportedError at execute where the backend has none. */
 CR_API void cr_full_outerjoin(cr_stmt *q, const void *target, cr_expr *condition);
 CR_API void cr_order_by_items(cr_stmt *q, const void *const *items);
-#define cr_order_by(q, ...) cr_order_by_items(q, (const void *const[]){__VA_ARGS__, NULL})
+#define cr_order_by(q, ...) cr_order_by_items(q, CR__ITEMS(__VA_ARGS__))
 CR_API void cr_group_by_items(cr_stmt *q, const void *const *items);
-#define cr_group_by(q, ...) cr_group_by_items(q, (const void *const[]){__VA_ARGS__, NULL})
+#define cr_group_by(q, ...) cr_group_by_items(q, CR__ITEMS(__VA_ARGS__))
 CR_API void cr_having(cr_stmt *q, cr_expr *condition);
 /* LIMIT and OFFSET, bound as parameters, in each dialect's syntax. */
 CR_API void cr_limit(cr_stmt *q, int64_t n);
@@ -155,10 +164,10 @@ CR_API cr_stmt *cr_except(cr_stmt *a, cr_stmt *b);
  * correlates every item of the enclosing SELECTs but those. A later call
  * replaces an earlier one. */
 CR_API void cr_correlate_items(cr_stmt *q, const void *const *items);
-#define cr_correlate(q, ...) cr_correlate_items(q, (const void *const[]){__VA_ARGS__, NULL})
+#define cr_correlate(q, ...) cr_correlate_items(q, CR__ITEMS(__VA_ARGS__))
 CR_API void cr_correlate_except_items(cr_stmt *q, const void *const *items);
 #define cr_correlate_except(q, ...) \
-    cr_correlate_except_items(q, (const void *const[]){__VA_ARGS__, NULL})
+    cr_correlate_except_items(q, CR__ITEMS(__VA_ARGS__))
 
 /* ---- FROM items built from statements ---- */
 /* A SELECT used as a table, FROM (SELECT ...) AS name (subquery()). q
@@ -196,7 +205,7 @@ CR_API void cr_from_select(cr_stmt *q, cr_column *const *cols, size_t ncols, cr_
  * NotSupportedError at execute otherwise. The items are of the table
  * written only (ArgumentError otherwise; a subquery may read others). */
 CR_API void cr_returning_items(cr_stmt *q, const void *const *items);
-#define cr_returning(q, ...) cr_returning_items(q, (const void *const[]){__VA_ARGS__, NULL})
+#define cr_returning(q, ...) cr_returning_items(q, CR__ITEMS(__VA_ARGS__))
 /* INSERT: fetch back what the server filled in — the generated key and the
  * columns with a server_default the statement did not set — through
  * RETURNING where the backend has it (return_defaults()); read them with
@@ -261,8 +270,8 @@ CR_API cr_expr *cr_endswith(cr_stmt *q, cr_expr *e, const char *s);
 /* AND / OR of the listed conditions (at least one). */
 CR_API cr_expr *cr_and_items(cr_stmt *q, const void *const *items);
 CR_API cr_expr *cr_or_items(cr_stmt *q, const void *const *items);
-#define cr_and(q, ...) cr_and_items(q, (const void *const[]){__VA_ARGS__, NULL})
-#define cr_or(q, ...)  cr_or_items(q, (const void *const[]){__VA_ARGS__, NULL})
+#define cr_and(q, ...) cr_and_items(q, CR__ITEMS(__VA_ARGS__))
+#define cr_or(q, ...)  cr_or_items(q, CR__ITEMS(__VA_ARGS__))
 CR_API cr_expr *cr_not(cr_stmt *q, cr_expr *e);
 CR_API cr_expr *cr_is_null(cr_stmt *q, cr_expr *e);
 CR_API cr_expr *cr_is_not_null(cr_stmt *q, cr_expr *e);
@@ -299,7 +308,7 @@ CR_API cr_expr *cr_nulls_last(cr_stmt *q, cr_expr *e);
  * identifiers (letters, digits, '_', not starting with a digit) joined by
  * dots, such as "pg_catalog.lower"; anything else is an ArgumentError. */
 CR_API cr_expr *cr_func_items(cr_stmt *q, const char *name, const void *const *args);
-#define cr_func(q, name, ...) cr_func_items(q, name, (const void *const[]){__VA_ARGS__, NULL})
+#define cr_func(q, name, ...) cr_func_items(q, name, CR__ITEMS(__VA_ARGS__))
 /* A function of no arguments: cr_func0(q, "random") renders random(). */
 CR_API cr_expr *cr_func0(cr_stmt *q, const char *name);
 CR_API cr_expr *cr_count(cr_stmt *q, cr_expr *e);      /* count(e)          */
@@ -334,10 +343,10 @@ CR_API cr_expr *cr_label(cr_stmt *q, cr_expr *e, const char *name);
  * an ArgumentError. */
 CR_API cr_expr *cr_over(cr_stmt *q, cr_expr *e);
 CR_API void cr_partition_by_items(cr_stmt *q, cr_expr *window, const void *const *items);
-#define cr_partition_by(q, w, ...) cr_partition_by_items(q, w, (const void *const[]){__VA_ARGS__, NULL})
+#define cr_partition_by(q, w, ...) cr_partition_by_items(q, w, CR__ITEMS(__VA_ARGS__))
 CR_API void cr_window_order_by_items(cr_stmt *q, cr_expr *window, const void *const *items);
 #define cr_window_order_by(q, w, ...) \
-    cr_window_order_by_items(q, w, (const void *const[]){__VA_ARGS__, NULL})
+    cr_window_order_by_items(q, w, CR__ITEMS(__VA_ARGS__))
 
 /* A value as a bound parameter (what operands other than None become),
  * typed by what it meets; the value is copied. A NULL value stays a bound

@@ -406,24 +406,56 @@ static bool refuse_ordering(cr_stmt *q, const void *e, const char *what)
     return ok(q);
 }
 
+/* Its address marks the arrays of the list macros (CR__ITEMS). */
+const char cr_list_mark = 0;
+
+/* The items of a list, *n of them from *items: a list macro's, between its
+ * marks, where a NULL item is refused (but a lone NULL is the empty list when
+ * lone_null_empty); or an array built by hand, up to its NULL. */
+static bool list_items(cr_stmt *q, const void *const **items, size_t *n, const char *what,
+                       bool lone_null_empty)
+{
+    const void *const *it = *items;
+    *n = 0;
+    if (!ok(q))
+        return false;
+    if (!it) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the list is NULL", what);
+        return false;
+    }
+    if (it[0] != &cr_list_mark) {
+        while (it[*n])
+            ++*n;
+        return true;
+    }
+    *items = ++it;
+    if (lone_null_empty && !it[0] && it[1] == &cr_list_mark)
+        return true;
+    size_t k = 0;
+    for (; it[k] != &cr_list_mark; k++)
+        if (!it[k]) {
+            cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: item %zu is NULL (a lookup or a builder "
+                         "that failed?)", what, k + 1);
+            return false;
+        }
+    *n = k;
+    return true;
+}
+
 /* Add items (tables, expressions) to a list, checking each; orderings only
  * to an ORDER BY list. */
 static void push_items(cr_stmt *q, cr_list *l, const void *const *items, const char *what,
                        bool tables_ok, bool orderings_ok)
 {
-    if (!ok(q))
+    size_t n;
+    if (!list_items(q, &items, &n, what, false))
         return;
-    if (!items) {
-        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: the list is NULL", what);
-        return;
-    }
-    size_t n = 0;
-    for (; items[n]; n++) {
-        const void *it = items[n];
+    for (size_t k = 0; k < n; k++) {
+        const void *it = items[k];
         if (is_table(it) ? !tables_ok : !is_expr(it) || is_from_node(it)) {
             cr_stmt_fail(q, CR_ERR_ARGUMENT,
                          "%s: item %zu is not a %s; pass columns (table.c.name) or expressions",
-                         what, n + 1, tables_ok ? "table, column or expression" :
+                         what, k + 1, tables_ok ? "table, column or expression" :
                                                   "column or expression");
             return;
         }
@@ -564,7 +596,10 @@ static void correlate(cr_stmt *q, const void *const *items, cr_correlate_mode mo
         return;
     q->correlate = mode;
     q->correlate_items.n = 0;
-    for (size_t i = 0; items && items[i] && ok(q); i++) {
+    size_t n = 0;
+    if (items && !list_items(q, &items, &n, what, true))
+        return;
+    for (size_t i = 0; i < n && ok(q); i++) {
         if (!is_table(items[i]) && !is_from_node(items[i])) {
             cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: item %zu is not a table, alias, subquery or "
                          "CTE", what, i + 1);

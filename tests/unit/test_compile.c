@@ -318,6 +318,67 @@ static void test_and_or_not(void **state)
     cr_stmt_free(q);
 }
 
+/* A NULL item inside a list macro (a failed lookup: cr_table_column of a
+ * name the table lacks) is refused, naming its place; it used to end the list
+ * and drop the items after it without a word. A hand-built array still ends
+ * at its NULL, and cr_correlate(q, NULL) is still no correlation. */
+static void test_list_null_item(void **state)
+{
+    (void)state;
+    cr_column *missing = cr_table_column(users.table, "nmae");
+    assert_null(missing);
+    cr_stmt *q = cr_select(users.c.id, missing, users.c.email);
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "select: item 2 is NULL");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.id);
+    cr_where(q, cr_and(q, cr_eq(q, users.c.id, 1), NULL, cr_eq(q, users.c.name, "a")));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "and: item 2 is NULL");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.id);
+    cr_where(q, cr_or(q, NULL));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "or: item 1 is NULL");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.id);
+    cr_order_by(q, users.c.name, missing);
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "order_by: item 2 is NULL");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.id);
+    cr_group_by(q, missing, users.c.id);
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "group_by: item 1 is NULL");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.id);
+    cr_columns(q, cr_func(q, "coalesce", users.c.name, missing, users.c.email));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "coalesce: item 2 is NULL");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.id);
+    cr_expr *w = cr_over(q, cr_func0(q, "row_number"));
+    cr_partition_by(q, w, users.c.name, missing);
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "partition_by: item 2 is NULL");
+    cr_stmt_free(q);
+
+    q = cr_update(users.table);
+    cr_returning(q, users.c.id, missing);
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "returning: item 2 is NULL");
+    cr_stmt_free(q);
+
+    cr_stmt *sub = cr_select(users.c.id);
+    cr_correlate(sub, users.table, NULL);
+    expect_error(sub, NULL, CR_ERR_ARGUMENT, "correlate: item 2 is NULL");
+    cr_stmt_free(sub);
+
+    /* An array built by hand ends at its NULL. */
+    const void *const hand[] = {users.c.id, users.c.name, NULL, users.c.email};
+    q = cr_select_items(hand);
+    expect4(q, "SELECT users.id, users.name \nFROM users", NULL, NULL, NULL);
+    cr_stmt_free(q);
+}
+
 static void test_arithmetic_and_concat(void **state)
 {
     (void)state;
@@ -2165,6 +2226,7 @@ int main(void)
         cmocka_unit_test(test_select_basic),
         cmocka_unit_test(test_comparisons),
         cmocka_unit_test(test_and_or_not),
+        cmocka_unit_test(test_list_null_item),
         cmocka_unit_test(test_arithmetic_and_concat),
         cmocka_unit_test(test_in_and_between),
         cmocka_unit_test(test_like),
