@@ -200,6 +200,8 @@ static inline cr_value cr_val_blob(const void *p, size_t len)
     v.v.blob.len = p ? len : 0;
     return v;
 }
+/* A decimal number as text, as Python's Decimal reads one ("-12.50", "1e-3",
+ * "NaN"): anything else is an ArgumentError where it is bound. */
 static inline cr_value cr_val_numeric(const char *decimal)
 {
     cr_value v = cr_val_text(decimal);

@@ -156,6 +156,51 @@ cr_status cr_datetime_check(const cr_datetime *dt, cr_type type, char *why, size
     return CR_OK;
 }
 
+static bool decimal_digits(const char **p, const char *end)
+{
+    const char *start = *p;
+    while (*p < end && **p >= '0' && **p <= '9')
+        ++*p;
+    return *p > start;
+}
+
+/* The n bytes at p spell word (lower case) in any case. */
+static bool same_word(const char *p, size_t n, const char *word)
+{
+    size_t i = 0;
+    for (; i < n && word[i]; i++)
+        if ((p[i] | 0x20) != word[i])
+            return false;
+    return i == n && !word[i];
+}
+
+/* Whether the n bytes at s are a decimal number as Python's Decimal reads
+ * one: a sign, digits with a point, an exponent; or NaN, Infinity, Inf. */
+static bool is_decimal(const char *s, size_t n)
+{
+    const char *p = s, *end = s + n;
+    if (p < end && (*p == '+' || *p == '-'))
+        p++;
+    if (same_word(p, (size_t)(end - p), "nan") || same_word(p, (size_t)(end - p), "inf") ||
+        same_word(p, (size_t)(end - p), "infinity"))
+        return true;
+    bool whole = decimal_digits(&p, end), part = false;
+    if (p < end && *p == '.') {
+        p++;
+        part = decimal_digits(&p, end);
+    }
+    if (!whole && !part)
+        return false;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (!decimal_digits(&p, end))
+            return false;
+    }
+    return p == end;
+}
+
 cr_status cr_value_check(const cr_value *v, char *why, size_t size)
 {
     switch (v->type) {
@@ -165,6 +210,12 @@ cr_status cr_value_check(const cr_value *v, char *why, size_t size)
         if (!v->v.s.ptr && v->v.s.len) {
             snprintf(why, size, "a %s value with a NULL pointer and length %zu",
                      cr_type_name(v->type), v->v.s.len);
+            return CR_ERR_ARGUMENT;
+        }
+        if (v->type == CR_NUMERIC && !is_decimal(v->v.s.ptr, v->v.s.len)) {
+            snprintf(why, size, "NUMERIC value '%.*s' is not a decimal number (digits, with a "
+                     "sign, a point and an exponent if any)", (int)(v->v.s.len > 40 ? 40 :
+                     v->v.s.len), v->v.s.ptr ? v->v.s.ptr : "");
             return CR_ERR_ARGUMENT;
         }
         return CR_OK;

@@ -199,6 +199,43 @@ static void test_null_pointer_values(void **state)
     cr_metadata_free(md);
 }
 
+/* A NUMERIC value is a decimal number, as Python's Decimal reads one:
+ * anything else ("abc", "1,5") is an ArgumentError before it is sent, not
+ * text stored in a NUMERIC column that SQLAlchemy then cannot read. */
+static void test_numeric_text_values(void **state)
+{
+    (void)state;
+    cr_engine *e;
+    cr_conn *c = memory_conn(&e);
+    static const char *const bad[] = {"abc", "1,5", "", "12.5.6", "1e", ".", "-", "e5",
+                                      "1 ", "nanx", "0x10"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_param params[] = {{"v", cr_val_numeric(bad[i])}, {NULL, {CR_NULL, {0}}}};
+        assert_int_equal(cr_conn_exec(c, "INSERT INTO t (name) VALUES (:v)", params),
+                         CR_ERR_ARGUMENT);
+        assert_non_null(strstr(cr_error_message(cr_conn_error(c)), "not a decimal number"));
+    }
+    static const char *const good[] = {"-12.50", "+.5", "1e-3", "5.", "7E+2", "0", "NaN",
+                                       "-Infinity", "inf"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        cr_param params[] = {{"v", cr_val_numeric(good[i])}, {NULL, {CR_NULL, {0}}}};
+        assert_int_equal(cr_conn_exec(c, "INSERT INTO t (name) VALUES (:v)", params), CR_OK);
+    }
+    cr_conn_close(c);
+    cr_engine_free(e);
+
+    cr_metadata *md = cr_metadata_new(NULL);
+    cr_table *t = cr_table_new(md, "m");
+    cr_column *amount = cr_table_add_column(t, &(cr_column_def){.name = "amount",
+                                                                .type = CR_SQL_NUMERIC(10, 2)});
+    cr_stmt *q = cr_insert(t);
+    cr_set(q, amount, cr_val_numeric("abc"));
+    assert_int_equal(cr_error_class(cr_stmt_error(q)), CR_ERR_ARGUMENT);
+    assert_non_null(strstr(cr_error_message(cr_stmt_error(q)), "'abc' is not a decimal"));
+    cr_stmt_free(q);
+    cr_metadata_free(md);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_inspector_after_close),
         cmocka_unit_test(test_table_define_null_defs),
         cmocka_unit_test(test_null_pointer_values),
+        cmocka_unit_test(test_numeric_text_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
