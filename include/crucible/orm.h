@@ -115,11 +115,15 @@ typedef struct cr_sessionmaker cr_sessionmaker;
 struct cr_instance;
 
 /* The header every model struct starts with. instance is the library's
- * bookkeeping; nulls is the null mask of the scalar fields (bit i: field i,
- * in declaration order; a model has at most 64 fields). */
+ * bookkeeping and seal vouches for it (a struct from malloc or the stack,
+ * or a copy of an object, fails the seal: every call taking an object then
+ * reports CR_ERR_UNMAPPED_INSTANCE without following its junk); nulls is
+ * the null mask of the scalar fields (bit i: field i, in declaration order;
+ * a model has at most 64 fields). */
 typedef struct cr_object {
     struct cr_instance *instance;
     uint64_t nulls;
+    uintptr_t seal;
 } cr_object;
 
 /* What a scalar field holds when it is NULL (a bool: the mask bit, and false). */
@@ -218,7 +222,10 @@ CR_API void *cr_object_new(const cr_mapper *m);
  * persistent, deleted) is left alone (CR_ERR_INVALID_REQUEST): the session
  * frees it. NULL is a no-op. */
 CR_API cr_status cr_object_free(void *obj);
-/* The mapper of an object made by cr_new or loaded, else NULL. */
+/* The mapper of an object made by cr_new or loaded, else NULL. A call
+ * taking an object reads its cr_object header and nothing more until that
+ * proves it an object: a model struct from malloc (its bytes as malloc left
+ * them) or the stack is refused, never followed. */
 CR_API cr_mapper *cr_object_mapper(const void *obj);
 
 typedef enum cr_object_state {

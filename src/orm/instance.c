@@ -9,12 +9,23 @@
  * the field (fbuf) nor the snapshot refers to it any more, unless it lies in
  * the allocation itself. */
 
+/* What an object's header holds beside its instance pointer: a function
+ * of both addresses, which junk (or a copy of the header elsewhere) matches
+ * with odds of one in 2^64, so that the pointer is followed only when it is
+ * the library's. */
+static uintptr_t seal_of(const cr_instance *in, const void *obj)
+{
+    return (((uintptr_t)in ^ (uintptr_t)obj) * (uintptr_t)0x9e3779b97f4a7c15u) ^
+           (uintptr_t)CR_INSTANCE_MAGIC;
+}
+
 cr_instance *cr_instance_of(const void *obj)
 {
     if (!obj)
         return NULL;
-    cr_instance *in = ((const cr_object *)obj)->instance;
-    if (!in || in->magic != CR_INSTANCE_MAGIC || in->obj != obj)
+    const cr_object *h = obj;
+    cr_instance *in = h->instance;
+    if (!in || h->seal != seal_of(in, obj) || in->magic != CR_INSTANCE_MAGIC || in->obj != obj)
         return NULL;
     return in;
 }
@@ -33,6 +44,7 @@ cr_instance *cr_instance_alloc(const cr_mapper *m, size_t extra)
     in->size = m->alloc_size + extra;
     in->insert_level = in->delete_level = -1;
     ((cr_object *)in->obj)->instance = in;
+    ((cr_object *)in->obj)->seal = seal_of(in, in->obj);
     return in;
 }
 
@@ -72,6 +84,7 @@ void cr_instance_destroy(cr_instance *in)
     cr_rel_forget(in);
     cr_instance_forget_saves(in);
     in->magic = 0;
+    ((cr_object *)in->obj)->seal = 0;
     cr_free(in);
 }
 

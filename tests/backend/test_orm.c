@@ -1629,6 +1629,26 @@ static void test_bad_input(void **state)
     cr_session *s = harness_session(engine, NULL);
     OUser plain = {0};
     assert_int_equal(cr_session_add(s, &plain), CR_ERR_UNMAPPED_INSTANCE);
+    /* A struct from malloc, holding what malloc left (here junk), and a
+     * copy of an object: not objects, their instance pointers not followed. */
+    OUser *junk = malloc(sizeof *junk);
+    assert_non_null(junk);
+    memset(junk, 0xa5, sizeof *junk);
+    OUser *real = new_user("real", NULL);
+    OUser copy = *real;
+    void *strangers[] = {junk, &copy};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(cr_session_add(s, strangers[i]), CR_ERR_UNMAPPED_INSTANCE);
+        assert_non_null(strstr(cr_error_message(cr_session_error(s)), "cr_new"));
+        assert_int_equal(cr_object_state_of(strangers[i]), CR_STATE_INVALID);
+        assert_null(cr_object_mapper(strangers[i]));
+        assert_int_equal(cr_session_delete(s, strangers[i]), CR_ERR_UNMAPPED_INSTANCE);
+        assert_null(cr_session_merge(s, strangers[i]));
+        assert_int_equal(cr_object_free(strangers[i]), CR_ERR_UNMAPPED_INSTANCE);
+    }
+    free(junk);
+    assert_int_equal(cr_object_state_of(real), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_object_free(real), CR_OK);
     assert_int_equal(cr_session_add(s, NULL), CR_ERR_ARGUMENT);
     assert_int_equal(cr_session_add(NULL, NULL), CR_ERR_ARGUMENT);
     OUser *u = new_user("uma", NULL);

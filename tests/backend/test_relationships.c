@@ -355,6 +355,24 @@ static void test_detached_unloaded_collection(void **state)
     memset(&not_made, 0, sizeof not_made);
     assert_int_equal(cr_load(&not_made, posts), CR_ERR_UNMAPPED_INSTANCE);
     assert_non_null(strstr(cr_error_message(cr_relationship_error()), "not an object"));
+    /* A relationship holding a struct from malloc, junk inside: the
+     * flush names it and reads nothing through it. */
+    RPost *junk = malloc(sizeof *junk);
+    assert_non_null(junk);
+    memset(junk, 0xa5, sizeof *junk);
+    RUser *cy = user("cy");
+    S_OK(s, cr_session_add(s, cy));
+    S_OK(s, cr_session_flush(s));
+    assert_int_equal(cr_append(cy, posts, junk), CR_ERR_UNMAPPED_INSTANCE);
+    assert_int_equal(cy->posts.count, 0);
+    RPost *solo = post("solo");
+    solo->author = (RUser *)junk;
+    S_OK(s, cr_session_add(s, solo));   /* the flush looks at what it holds */
+    assert_int_equal(cr_session_flush(s), CR_ERR_UNMAPPED_INSTANCE);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "RPost.author"));
+    S_OK(s, cr_session_rollback(s));
+    solo->author = NULL;
+    free(junk);
     RUser *bob = user("bob");
     S_OK(s, cr_session_add(s, bob));
     RPost *stray = post("q");

@@ -1321,7 +1321,7 @@ static void test_orm_objects(void **state)
     OBJ(cr_object_set_blob(NULL, 0, "x", 1));
 
     /* An object not made by cr_new. */
-    Fake fake = {{NULL, 0}, 1, NULL};
+    Fake fake = {{NULL, 0, 0}, 1, NULL};
     assert_int_equal(cr_object_state_of(&fake), CR_STATE_INVALID);
     NUL(cr_object_mapper(&fake));
     assert_false(cr_object_expired(&fake));
@@ -1461,7 +1461,7 @@ static void test_orm_session_null(void **state)
     assert_int_equal(cr_conn_rollback(fx.c), CR_OK);
 
     /* Objects not made by cr_new, and an object of another session. */
-    Fake fake = {{NULL, 0}, 1, NULL};
+    Fake fake = {{NULL, 0, 0}, 1, NULL};
     assert_int_equal(cr_session_add(s, &fake), CR_ERR_UNMAPPED_INSTANCE);
     FAILS(cr_session_delete(s, &fake));
     FAILS(cr_session_refresh(s, &fake));
