@@ -168,6 +168,8 @@ struct cr_result {
     cr_rowset *returned_defaults; /* INSERT with return_defaults, or NULL  */
     bool is_insert;             /* made by an INSERT statement (sql/)      */
     bool built;                 /* made by a built statement (sql/)        */
+    bool kept;                  /* freed, kept as its connection's spare:
+                                 * freeing it again does nothing             */
     cr_result *prev, *next;     /* the connection's open results */
     /* Last: cr_result_new sets each field above (one by one: zeroing them
      * at once would cost a string instruction on every execute) and leaves

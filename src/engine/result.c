@@ -62,6 +62,7 @@ CR_HOT cr_result *cr_result_new(cr_conn *c, cr_prepared *st)
     r->returned_defaults = NULL;
     r->is_insert = false;
     r->built = false;
+    r->kept = false;
     r->prev = NULL;
     r->next = c->results;
     cr_error_init(&r->err);
@@ -110,7 +111,7 @@ CR_HOT void cr_result_detach(cr_result *r)
 
 CR_HOT void cr_result_free(cr_result *r)
 {
-    if (!r)
+    if (!r || r->kept)
         return;
     cr_conn *c = r->conn;
     cr_result_detach(r);
@@ -118,10 +119,13 @@ CR_HOT void cr_result_free(cr_result *r)
     cr_rowset_free(r->returned_defaults);
     cr_arena_free(&r->arena);
     cr_error_clear(&r->err);
-    if (c && !c->spare)
+    if (c && !c->spare) {
+        r->inserted_pk = r->returned_defaults = NULL;
+        r->kept = true;
         c->spare = r;
-    else
+    } else {
         cr_free(r);
+    }
 }
 
 const cr_error *cr_result_error(const cr_result *r)

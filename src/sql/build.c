@@ -9,6 +9,8 @@
 
 static const cr_error stmt_oom = {.cls = CR_ERR_NO_MEMORY, .message = "out of memory"};
 static const cr_error null_stmt = {.cls = CR_ERR_ARGUMENT, .message = "statement is NULL"};
+static const cr_error freed_stmt = {.cls = CR_ERR_INVALID_REQUEST,
+                                    .message = "the statement was freed (cr_stmt_free)"};
 
 static cr_status set_error(cr_error *e, cr_status cls, const char *fmt, va_list ap)
 {
@@ -216,7 +218,7 @@ static void stmt_destroy(cr_stmt *q)
     for (size_t i = 0; i < q->adopted.n; i++)
         stmt_destroy(q->adopted.items[i]);
     cr_free(q->adopted.items);
-    if (q->err != &stmt_oom) {
+    if (q->err != &stmt_oom && q->err != &freed_stmt) {
         if (q->err)
             cr_error_clear(q->err);
         cr_free(q->err);
@@ -232,6 +234,10 @@ static void stmt_destroy(cr_stmt *q)
     cr_arena_free(&q->arena);
     q->tag = 0;
     if (CR_RECYCLE_STMT && !spare && spare_usable()) {
+        /* Kept: until it is taken again, a builder or an execute given it
+         * fails with the freed error, and freeing it again does nothing. */
+        q->err = (cr_error *)&freed_stmt;
+        q->parent = NULL;
         spare = q;
         return;
     }
@@ -242,7 +248,7 @@ void cr_stmt_free(cr_stmt *q)
 {
     /* A statement another adopted is freed with it: freeing it here too
      * (the program forgetting it gave it away) would free it twice. */
-    if (!q || q->parent)
+    if (!q || q->tag != CR_TAG_STMT || q->parent)
         return;
     stmt_destroy(q);
 }

@@ -632,6 +632,19 @@ static void test_getter_errors(void **state)
     assert_int_equal(cr_row_index(row, "num"), 1);
     assert_int_equal(cr_row_index(row, "zzz"), -1);
     cr_result_free(r);
+    /* Freed twice: the connection keeps the result for its next execute,
+     * and the second free leaves it there (it used to free it under the
+     * connection, which then handed out freed memory). */
+    cr_result_free(r);
+    assert_null(cr_result_fetchone(r));
+    for (int i = 0; i < 3; i++) {
+        cr_result *again = execute_ok(c, "SELECT 2 AS two", NULL);
+        row = cr_result_fetchone(again);
+        assert_non_null(row);
+        ASSERT_OK(cr_row_int64(row, 0, &n), cr_row_error(row));
+        assert_int_equal(n, 2);
+        cr_result_free(again);
+    }
     /* NULL handles. */
     assert_null(cr_result_fetchone(NULL));
     assert_int_equal(cr_row_int64((const cr_row *)NULL, 0, &n), CR_ERR_ARGUMENT);
