@@ -256,6 +256,21 @@ CR_API const char *cr_type_name(cr_type type);
  * accepts, this writes back in a form that parses to the same value. */
 CR_API int cr_datetime_format(const cr_datetime *dt, cr_type type, char *buf,
                               size_t size);
+/* A value as Python prints it, for a port's output to match its original:
+ * cr_value_format is str() — None, True, 42, 0.1 (a float's shortest form
+ * that reads back the same, as repr: 1.0, 1e+16, inf), text and numerics
+ * as they are, a blob as b'\x00ab', a date "2024-01-02", a time
+ * "03:04:05", a datetime "2024-01-02 03:04:05" (".ffffff" only when not
+ * zero, "+HH:MM" when it has an offset). cr_value_repr is repr() — text
+ * quoted and escaped ('it\'s' reads "it's"), Decimal('1.50'),
+ * datetime.datetime(2024, 1, 2, 3, 4, 5), the rest as cr_value_format.
+ * Both write as snprintf does (at most size bytes with the NUL; buf may be
+ * NULL when size is 0) and return the length needed, or -1 when v is NULL
+ * or not a valid value, or buf is NULL with a size. See also
+ * cr_row_format. */
+CR_API int cr_value_format(const cr_value *v, char *buf, size_t size);
+CR_API int cr_value_repr(const cr_value *v, char *buf, size_t size);
+
 /* Parse "YYYY-MM-DD", "HH:MM[:SS[.ffffff]]" or a date and time separated by a
  * space or 'T', with an optional "Z" or "+HH[[:]MM[[:]SS]]" offset (at most
  * 23:59:59 either way; digits past the sixth of a fraction are dropped).
@@ -709,6 +724,10 @@ CR_API int cr_row_index(const cr_row *row, const char *name);
  * NULL for a bad index or name (the error is then on the row). */
 CR_API const cr_value *cr_row_value_at(const cr_row *row, int col);
 CR_API const cr_value *cr_row_value_named(const cr_row *row, const char *col);
+/* The row as print(row) shows it in Python: the tuple of its values'
+ * repr (cr_value_repr), "(1, 'spongebob', None)", "(5,)" for one column.
+ * snprintf conventions; -1 for a NULL row or a closed result's row. */
+CR_API int cr_row_format(const cr_row *row, char *buf, size_t size);
 /* 1 when the value is NULL, 0 when not, -1 for a bad column. */
 CR_API int cr_row_is_null_at(const cr_row *row, int col);
 CR_API int cr_row_is_null_named(const cr_row *row, const char *col);

@@ -74,6 +74,16 @@ void cr_buf_printf(cr_buf *b, const char *fmt, ...)
 const char *cr_buf_cstr(cr_buf *b);
 /* Append a value as echo logging shows it: 'text', 42, None, b'..'. */
 void cr_buf_put_value(cr_buf *b, const cr_value *v);
+/* repr.c: values as Python shows them. put_str: str() (what print shows);
+ * put_repr: repr() (a tuple's items); put_double: a float's repr; put_pystr:
+ * the repr of a str, or of bytes when bytes. */
+void cr_buf_put_str(cr_buf *b, const cr_value *v);
+void cr_buf_put_repr(cr_buf *b, const cr_value *v);
+void cr_buf_put_double(cr_buf *b, double d);
+void cr_buf_put_pystr(cr_buf *b, const void *data, size_t n, bool bytes);
+/* b's text into buf as snprintf would write it; its length, -1 when b ran
+ * out of memory. Frees b. */
+int cr_buf_deliver(cr_buf *b, char *buf, size_t size);
 
 /* ---- arena -----------------------------------------------------------------
  * Bump allocation in chunks, freed all at once (row sets, cached rows). */

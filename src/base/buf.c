@@ -112,7 +112,7 @@ void cr_buf_put_value(cr_buf *b, const cr_value *v)
         cr_buf_append(b, tmp, (size_t)cr_format_int64(v->v.i, tmp));
         break;
     case CR_DOUBLE:
-        cr_buf_printf(b, "%.17g", v->v.d);
+        cr_buf_put_double(b, v->v.d);
         break;
     case CR_BOOL:
         cr_buf_puts(b, v->v.b ? "True" : "False");
@@ -121,15 +121,11 @@ void cr_buf_put_value(cr_buf *b, const cr_value *v)
         cr_buf_printf(b, "Decimal('%.*s')", (int)v->v.s.len, v->v.s.ptr);
         break;
     case CR_TEXT: {
+        /* As repr shows it, cut at 200 bytes (not inside a character). */
         size_t n = v->v.s.len > 200 ? 200 : v->v.s.len;
-        cr_buf_putc(b, '\'');
-        for (size_t i = 0; i < n; i++) {
-            char c = v->v.s.ptr[i];
-            if (c == '\'' || c == '\\')
-                cr_buf_putc(b, '\\');
-            cr_buf_putc(b, c);
-        }
-        cr_buf_putc(b, '\'');
+        while (n < v->v.s.len && n > 0 && ((unsigned char)v->v.s.ptr[n] & 0xc0) == 0x80)
+            n--;
+        cr_buf_put_pystr(b, v->v.s.ptr, n, false);
         if (n < v->v.s.len)
             cr_buf_printf(b, " ... (%zu characters truncated) ...", v->v.s.len - n);
         break;

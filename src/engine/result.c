@@ -581,6 +581,22 @@ const cr_value *cr_row_value_named(const cr_row *row, const char *col)
     return lookup(row, BY_NAME, col, &i);
 }
 
+int cr_row_format(const cr_row *row, char *buf, size_t size)
+{
+    if (!row || !row->values || (!buf && size))
+        return -1;
+    cr_buf b;
+    cr_buf_init(&b);
+    cr_buf_putc(&b, '(');
+    for (int i = 0; i < row->ncols; i++) {
+        if (i)
+            cr_buf_puts(&b, ", ");
+        cr_buf_put_repr(&b, &row->values[i]);
+    }
+    cr_buf_puts(&b, row->ncols == 1 ? ",)" : ")");
+    return cr_buf_deliver(&b, buf, size);
+}
+
 static int is_null(const cr_row *row, int col, const char *name)
 {
     int i;

@@ -194,6 +194,14 @@ static void test_errors_and_values(void **state)
     assert_int_equal(cr_datetime_format(&dt, CR_INT, buf, sizeof buf), -1);
     assert_int_equal(cr_datetime_format(&dt, (cr_type)1000, buf, sizeof buf), -1);
     assert_true(cr_datetime_format(&dt, CR_DATETIME, NULL, 0) > 0);
+    cr_value badv = {.type = (cr_type)1000};
+    assert_int_equal(cr_value_format(NULL, buf, sizeof buf), -1);
+    assert_int_equal(cr_value_repr(NULL, buf, sizeof buf), -1);
+    assert_int_equal(cr_value_format(&now, NULL, 5), -1);
+    assert_int_equal(cr_value_repr(&now, NULL, 5), -1);
+    assert_int_equal(cr_value_format(&badv, buf, sizeof buf), -1);
+    assert_int_equal(cr_value_repr(&badv, buf, sizeof buf), -1);
+    assert_true(cr_value_repr(&now, NULL, 0) > 0);
     cr_type type;
     FAILS(cr_datetime_parse(NULL, 5, &dt, &type));
     FAILS(cr_datetime_parse("2024-01-02", 10, NULL, &type));
@@ -743,6 +751,8 @@ static void test_rows(void **state)
     NUL(cr_row_column_name(NULL, 0));
     assert_int_equal(cr_error_class(cr_row_error(NULL)), CR_ERR_ARGUMENT);
     assert_int_equal(cr_row_index(NULL, "id"), -1);
+    char text[64];
+    assert_int_equal(cr_row_format(NULL, text, sizeof text), -1);
     sweep_row_getters(NULL, 0, "id", fx.id);
 
     cr_stmt *q = cr_select(fx.t);
@@ -766,6 +776,11 @@ static void test_rows(void **state)
     assert_int_equal(cr_row_is_null(row, fx.other_id), -1);
     assert_non_null(cr_row_error(row));
     sweep_row_null_outputs(row);
+    assert_int_equal(cr_row_format(row, NULL, 5), -1);
+    int need = cr_row_format(row, NULL, 0);
+    assert_true(need > 2);
+    assert_int_equal(cr_row_format(row, text, 2), need);
+    assert_string_equal(text, "(");
     /* The second row holds NULLs: the plain getters refuse them, and an
      * or_null getter without is_null does as well. */
     row = cr_result_fetchone(r);

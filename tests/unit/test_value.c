@@ -10,6 +10,7 @@
 #include "base/base.h"
 
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -426,6 +427,100 @@ static void parse_int_bad(const char *s)
     if (ok)
         print_error("cr_parse_int64(\"%s\") accepted as %lld\n", s, (long long)v);
     assert_false(ok);
+}
+
+/* cr_value_format / cr_value_repr print what Python's str() / repr() print
+ * for the value SQLAlchemy would hand back (the expected texts are Python
+ * 3.11's). */
+static void expect_py(cr_value v, const char *str, const char *repr)
+{
+    char buf[200];
+    int n = cr_value_format(&v, buf, sizeof buf);
+    assert_string_equal(buf, str);
+    assert_int_equal(n, (int)strlen(str));
+    n = cr_value_repr(&v, buf, sizeof buf);
+    assert_string_equal(buf, repr);
+    assert_int_equal(n, (int)strlen(repr));
+}
+
+static cr_value dt_val(cr_type type, int y, int mo, int d, int h, int mi, int s, int us)
+{
+    cr_value v = {type, {0}};
+    v.v.dt = (cr_datetime){y, mo, d, h, mi, s, us, 0, false};
+    return v;
+}
+
+static void test_python_str_and_repr(void **state)
+{
+    (void)state;
+    expect_py(cr_val_null(), "None", "None");
+    expect_py(cr_val_bool(true), "True", "True");
+    expect_py(cr_val_bool(false), "False", "False");
+    expect_py(cr_val_int(-42), "-42", "-42");
+    expect_py(cr_val_int(INT64_MAX), "9223372036854775807", "9223372036854775807");
+    static const struct { double d; const char *py; } floats[] = {
+        {0.1, "0.1"}, {1.0, "1.0"}, {-0.0, "-0.0"}, {1e16, "1e+16"}, {1.5e-5, "1.5e-05"},
+        {123456789.125, "123456789.125"}, {1e-4, "0.0001"}, {2.5e15, "2500000000000000.0"},
+        {1.0 / 3, "0.3333333333333333"}, {1e300 * 1e10, "inf"}, {-1e300 * 1e10, "-inf"},
+        {5e-324, "5e-324"}, {1.7976931348623157e308, "1.7976931348623157e+308"},
+    };
+    for (size_t i = 0; i < sizeof floats / sizeof *floats; i++)
+        expect_py(cr_val_double(floats[i].d), floats[i].py, floats[i].py);
+    expect_py(cr_val_double(NAN), "nan", "nan");
+    expect_py(cr_val_text("it's"), "it's", "\"it's\"");
+    expect_py(cr_val_text("say \"hi\""), "say \"hi\"", "'say \"hi\"'");
+    expect_py(cr_val_text("both ' and \""), "both ' and \"", "'both \\' and \"'");
+    expect_py(cr_val_text("tab\there\nnl\\"), "tab\there\nnl\\", "'tab\\there\\nnl\\\\'");
+    expect_py(cr_val_text("caf\xc3\xa9 \xc2\xa0\xc2\x85\xc2\xad\xf0\x9f\x98\x80"),
+              "caf\xc3\xa9 \xc2\xa0\xc2\x85\xc2\xad\xf0\x9f\x98\x80",
+              "'caf\xc3\xa9 \\xa0\\x85\\xad\xf0\x9f\x98\x80'");
+    expect_py(cr_val_text("\x01\x7f"), "\x01\x7f", "'\\x01\\x7f'");
+    expect_py(cr_val_blob("\0ab'\xff", 5), "b\"\\x00ab'\\xff\"", "b\"\\x00ab'\\xff\"");
+    expect_py(cr_val_numeric("1.50"), "1.50", "Decimal('1.50')");
+    expect_py(dt_val(CR_DATE, 2024, 1, 2, 0, 0, 0, 0), "2024-01-02", "datetime.date(2024, 1, 2)");
+    expect_py(dt_val(CR_TIME, 0, 0, 0, 3, 4, 5, 0), "03:04:05", "datetime.time(3, 4, 5)");
+    expect_py(dt_val(CR_TIME, 0, 0, 0, 3, 4, 0, 0), "03:04:00", "datetime.time(3, 4)");
+    expect_py(dt_val(CR_TIME, 0, 0, 0, 0, 0, 0, 123), "00:00:00.000123",
+              "datetime.time(0, 0, 0, 123)");
+    expect_py(dt_val(CR_DATETIME, 2024, 1, 2, 3, 4, 5, 0), "2024-01-02 03:04:05",
+              "datetime.datetime(2024, 1, 2, 3, 4, 5)");
+    expect_py(dt_val(CR_DATETIME, 2024, 1, 2, 0, 0, 0, 0), "2024-01-02 00:00:00",
+              "datetime.datetime(2024, 1, 2, 0, 0)");
+    expect_py(dt_val(CR_DATETIME, 2024, 1, 2, 3, 4, 0, 7), "2024-01-02 03:04:00.000007",
+              "datetime.datetime(2024, 1, 2, 3, 4, 0, 7)");
+    cr_value tz = dt_val(CR_DATETIME, 2024, 1, 2, 3, 4, 5, 0);
+    tz.v.dt.has_utc_offset = true;
+    expect_py(tz, "2024-01-02 03:04:05+00:00",
+              "datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)");
+    tz.v.dt.utc_offset = 7200;
+    expect_py(tz, "2024-01-02 03:04:05+02:00",
+              "datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone("
+              "datetime.timedelta(seconds=7200)))");
+    tz.v.dt.utc_offset = -(5 * 3600 + 30 * 60);
+    expect_py(tz, "2024-01-02 03:04:05-05:30",
+              "datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone("
+              "datetime.timedelta(days=-1, seconds=66600)))");
+
+    /* snprintf's conventions: the length needed, the text cut to fit, a
+     * NUL inside text kept within the length; bad arguments -1. */
+    char small[4];
+    cr_value t = cr_val_text("abcdef");
+    assert_int_equal(cr_value_format(&t, small, sizeof small), 6);
+    assert_string_equal(small, "abc");
+    assert_int_equal(cr_value_repr(&t, NULL, 0), 8);
+    cr_value nul = cr_val_textn("a\0b", 3);
+    char out[8];
+    assert_int_equal(cr_value_format(&nul, out, sizeof out), 3);
+    assert_memory_equal(out, "a\0b", 4);
+    assert_int_equal(cr_value_repr(&nul, out, sizeof out), 8);
+    assert_string_equal(out, "'a\\x00b");
+    assert_int_equal(cr_value_format(NULL, out, sizeof out), -1);
+    assert_int_equal(cr_value_format(&t, NULL, 5), -1);
+    cr_value bad = {CR_TEXT, {0}};
+    bad.v.s.len = 3;   /* a NULL pointer with a length */
+    assert_int_equal(cr_value_repr(&bad, out, sizeof out), -1);
+    bad.type = (cr_type)99;
+    assert_int_equal(cr_value_format(&bad, out, sizeof out), -1);
 }
 
 static void test_parse_int64(void **state)
@@ -935,7 +1030,8 @@ static void test_buf_put_value(void **state)
 {
     (void)state;
     put_value_is(cr_val_text("Alice"), "'Alice'");
-    put_value_is(cr_val_text("it's"), "'it\\'s'");
+    put_value_is(cr_val_text("it's"), "\"it's\"");
+    put_value_is(cr_val_text("a'b\"c\n"), "'a\\'b\"c\\n'");
     put_value_is(cr_val_text("back\\slash"), "'back\\\\slash'");
     put_value_is(cr_val_text(""), "''");
     put_value_is(cr_val_null(), "None");
@@ -945,6 +1041,7 @@ static void test_buf_put_value(void **state)
     put_value_is(cr_val_int(-42), "-42");
     put_value_is(cr_val_int(INT64_MIN), "-9223372036854775808");
     put_value_is(cr_val_double(1.5), "1.5");
+    put_value_is(cr_val_double(0.1), "0.1");
     put_value_is(cr_val_blob("abc", 3), "<3 bytes>");
     put_value_is(cr_val_blob(NULL, 0), "<0 bytes>");
     put_value_is(cr_val_date(2024, 2, 29), "'2024-02-29'");
@@ -966,6 +1063,15 @@ static void test_buf_put_value(void **state)
     assert_int_equal(s[201], '\'');
     assert_int_equal(s[200], 'a');
     assert_string_equal(s + 202, " ... (50 characters truncated) ...");
+    cr_buf_free(&b);
+    /* The cut does not split a character: "\xc3\xa9" at bytes 199-200. */
+    memcpy(text + 199, "\xc3\xa9", 2);
+    cr_buf_init(&b);
+    cr_buf_put_value(&b, &v);
+    s = cr_buf_cstr(&b);
+    assert_non_null(s);
+    assert_int_equal(s[200], '\'');
+    assert_string_equal(s + 201, " ... (51 characters truncated) ...");
     cr_buf_free(&b);
 }
 
@@ -1126,6 +1232,7 @@ int main(void)
         cmocka_unit_test(test_format_kinds),
         cmocka_unit_test(test_format_small_buffer),
         cmocka_unit_test(test_format_out_of_range_fields),
+        cmocka_unit_test(test_python_str_and_repr),
         cmocka_unit_test(test_parse_int64),
         cmocka_unit_test(test_format_int64),
         cmocka_unit_test(test_constructors),
