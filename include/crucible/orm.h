@@ -337,9 +337,14 @@ CR_API cr_status cr_session_delete(cr_session *s, void *obj);
 /* Flush pending changes: run the unit of work's plan. */
 CR_API cr_status cr_session_flush(cr_session *s);
 /* Flush, then commit the transaction and give the connection back. With
- * expire_on_commit, every object is expired. */
+ * expire_on_commit, every object is expired. Inside cr_session_begin_nested
+ * this releases every savepoint and commits the whole transaction, as
+ * SQLAlchemy 2.0's session.commit() does (1.4's legacy Session committed
+ * only the savepoint: cr_session_commit_nested does that). */
 CR_API cr_status cr_session_commit(cr_session *s);
-/* Roll the transaction back: objects added since it began become transient
+/* Roll the transaction back — all of it, savepoints included, as 2.0's
+ * session.rollback() does (cr_session_rollback_nested rolls back only to the
+ * innermost savepoint): objects added since it began become transient
  * again (still owned by the session until freed or re-added), deleted ones
  * persistent, and every persistent object is expired. Clears a pending
  * rollback. After a call failed because the connection was lost

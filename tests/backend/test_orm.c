@@ -794,6 +794,24 @@ static void test_savepoint(void **state)
     S_OK(s, cr_session_commit(s));
     assert_int_equal(count_rows("orm_users"), 2);
     assert_int_equal(cr_session_rollback_nested(s), CR_ERR_INVALID_REQUEST);
+    /* Inside open savepoints, commit and rollback take the whole
+     * transaction, as 2.0's session does (not only the savepoint). */
+    S_OK(s, cr_session_add(s, new_user("ned", NULL)));
+    S_OK(s, cr_session_begin_nested(s));
+    S_OK(s, cr_session_begin_nested(s));
+    S_OK(s, cr_session_add(s, new_user("ola", NULL)));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(count_rows("orm_users"), 4);
+    assert_int_equal(cr_session_rollback_nested(s), CR_ERR_INVALID_REQUEST);
+    OUser *gone = new_user("pia", NULL);
+    S_OK(s, cr_session_add(s, gone));
+    S_OK(s, cr_session_begin_nested(s));
+    S_OK(s, cr_session_add(s, new_user("quin", NULL)));
+    S_OK(s, cr_session_flush(s));
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(cr_object_state_of(gone), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_session_rollback_nested(s), CR_ERR_INVALID_REQUEST);
+    assert_int_equal(count_rows("orm_users"), 4);
     harness_session_free(s);
 }
 
