@@ -1,5 +1,7 @@
 /* fuzz_datetime.c — cr_datetime_parse / cr_datetime_format round trips: what parses formats,
- * and the text formatted parses back to the same value. */
+ * and the text formatted parses back to the same value; a value's str() (cr_value_format) of
+ * a parsed one parses back too, and the repr (cr_value_repr) of any text or bytes is
+ * printable, control characters escaped. */
 #include "fuzz.h"
 
 static bool same(const cr_datetime *a, const cr_datetime *b)
@@ -60,6 +62,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                       (const char *)data, buf);
         }
         check_truncation(&dt, type, buf, n);
+        /* str() of the value is ISO text that parses to it as well. */
+        cr_value v = {.type = type};
+        v.v.dt = dt;
+        n = cr_value_format(&v, buf, sizeof buf);
+        FUZZ_CHECK(n > 0 && (size_t)n < sizeof buf, "str() of a parsed value returned %d", n);
+        FUZZ_CHECK(cr_datetime_parse(buf, (size_t)n, &back, &back_type) == CR_OK &&
+                       back_type == type && same(&dt, &back),
+                   "'%.*s' as str() '%s' does not reparse to the same value", (int)size,
+                   (const char *)data, buf);
+        FUZZ_CHECK(cr_value_repr(&v, NULL, 0) > 0, "repr of a parsed value failed");
         /* The date or time part of a datetime formats and parses on its own. */
         if (type == CR_DATETIME) {
             static const cr_type parts[] = {CR_DATE, CR_TIME};
@@ -84,7 +96,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int n = cr_datetime_format(&any, t, buf, sizeof buf);
             FUZZ_CHECK(n > 0 && (size_t)n < sizeof buf && strlen(buf) == (size_t)n,
                        "format of arbitrary fields returned %d", n);
+            cr_value v = {.type = t};
+            v.v.dt = any;
+            FUZZ_CHECK(cr_value_format(&v, NULL, 0) > 0 && cr_value_repr(&v, NULL, 0) > 0,
+                       "str() or repr of arbitrary fields failed");
         }
+    }
+    /* 3. The input as text and as bytes: repr quotes and escapes it, so
+     * what it writes holds no control character and ends with its quote. */
+    for (int bytes = 0; bytes < 2; bytes++) {
+        cr_value v = bytes ? cr_val_blob(data, size) : cr_val_textn((const char *)data, size);
+        int n = cr_value_repr(&v, NULL, 0);
+        FUZZ_CHECK(n >= 2 + bytes, "repr of %zu bytes returned %d", size, n);
+        char *out = malloc((size_t)n + 1);
+        FUZZ_CHECK(out && cr_value_repr(&v, out, (size_t)n + 1) == n, "repr into its size");
+        for (int i = 0; i < n; i++)
+            FUZZ_CHECK((unsigned char)out[i] >= 0x20 && out[i] != 0x7f,
+                       "repr holds control character 0x%02x at %d", (unsigned char)out[i], i);
+        FUZZ_CHECK(out[n - 1] == '\'' || out[n - 1] == '"', "repr does not end with a quote");
+        free(out);
     }
     FUZZ_CHECK(cr_datetime_format(&dt, CR_INT, NULL, 0) == -1, "format of CR_INT is not -1");
     return 0;
