@@ -52,30 +52,15 @@ static void report_error(const char *what, const cr_error *err)
             cr_error_message(err));
 }
 
-/* A datetime as Python's str(datetime) writes it; "None" for NULL. */
-static cr_status format_datetime(const cr_row *row, cr_column *col, char *buf, size_t size)
+/* A column's value as Python's str() prints it: True, None,
+ * 2024-01-02 03:04:05.123456. */
+static cr_status format_value(const cr_row *row, cr_column *col, char *buf, size_t size)
 {
-    cr_datetime dt;
-    bool is_null;
-    cr_status st = cr_row_datetime_or_null(row, col, &dt, &is_null);
-    if (st != CR_OK || is_null) {
-        snprintf(buf, size, "None");
-        return st;
-    }
-    int n = snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d", dt.year, dt.month, dt.day,
-                     dt.hour, dt.minute, dt.second);
-    if (dt.microsecond && n > 0 && (size_t)n < size)
-        snprintf(buf + n, size - (size_t)n, ".%06d", dt.microsecond);
+    const cr_value *v = cr_row_value(row, col);
+    if (!v)
+        return cr_error_class(cr_row_error(row));
+    cr_value_format(v, buf, size);
     return CR_OK;
-}
-
-/* A boolean as Python prints it: True, False, or None for NULL. */
-static cr_status format_bool(const cr_row *row, cr_column *col, const char **out)
-{
-    bool b = false, is_null = false;
-    cr_status st = cr_row_bool_or_null(row, col, &b, &is_null);
-    *out = is_null ? "None" : b ? "True" : "False";
-    return st;
 }
 
 /* ---- CRUD ---- */
@@ -135,8 +120,8 @@ static int perform_crud_operations(cr_conn *conn, users_table *users, posts_tabl
     step s = {0};
     const cr_row *row;
     int64_t alice_id = 0, bob_id, charlie_id, david_id;
-    char when[48] = "";
-    const char *name = "", *email = "", *title = "", *content = "", *active = "";
+    char when[48] = "", active[8] = "";
+    const char *name = "", *email = "", *title = "", *content = "";
     int64_t id = 0, user_id = 0;
 
     /* ---- CREATE: insert new users ---- */
@@ -248,8 +233,8 @@ static int perform_crud_operations(cr_conn *conn, users_table *users, posts_tabl
         if ((cr_row_int64(row, users->c.id, &id) ||
              cr_row_text(row, users->c.name, &name, NULL) ||
              cr_row_text(row, users->c.email, &email, NULL) ||
-             format_bool(row, users->c.is_active, &active) ||
-             format_datetime(row, users->c.created_at, when, sizeof when)) &&
+             format_value(row, users->c.is_active, active, sizeof active) ||
+             format_value(row, users->c.created_at, when, sizeof when)) &&
             read_failed(row))
             goto fail;
         printf("User ID: %lld, Name: %s, Email: %s, Active: %s, Created At: %s\n",
@@ -269,7 +254,7 @@ static int perform_crud_operations(cr_conn *conn, users_table *users, posts_tabl
         if ((cr_row_int64(row, users->c.id, &id) ||
              cr_row_text(row, users->c.name, &name, NULL) ||
              cr_row_text(row, users->c.email, &email, NULL) ||
-             format_datetime(row, users->c.created_at, when, sizeof when)) &&
+             format_value(row, users->c.created_at, when, sizeof when)) &&
             read_failed(row))
             goto fail;
         printf("Active User ID: %lld, Name: %s, Email: %s, Created At: %s\n", (long long)id,
@@ -302,7 +287,7 @@ static int perform_crud_operations(cr_conn *conn, users_table *users, posts_tabl
              cr_row_text(row, posts->c.title, &title, NULL) ||
              cr_row_text(row, posts->c.content, &content, NULL) ||
              cr_row_int64(row, posts->c.user_id, &user_id) ||
-             format_datetime(row, posts->c.published_at, when, sizeof when)) &&
+             format_value(row, posts->c.published_at, when, sizeof when)) &&
             read_failed(row))
             goto fail;
         printf("Post ID: %lld, Title: %s, Content: %s, User ID: %lld, Published At: %s\n",

@@ -125,13 +125,12 @@ static void test_types_round_trip(void **state)
     assert_string_equal(text, "1999-12-31 23:59:59.123456");
     /* The row as Python prints one. */
     char shown[300];
-    char expect[300];
-    snprintf(expect, sizeof expect,
-             "(-9223372036854775807, -0.0025, %s, 'h\xc3\xa9llo', b'\\x00\\x01\\x02\\xff\\x00x', "
-             "Decimal('-123456789.125'), datetime.date(2024, 2, 29), "
-             "datetime.time(23, 59, 58, 999999), "
-             "datetime.datetime(1999, 12, 31, 23, 59, 59, 123456))",
-             is_mysql() ? "1" : "True");      /* MariaDB's BOOLEAN is TINYINT(1) */
+    /* MariaDB's BOOLEAN, TINYINT(1), reads as a bool too. */
+    const char *expect =
+        "(-9223372036854775807, -0.0025, True, 'h\xc3\xa9llo', b'\\x00\\x01\\x02\\xff\\x00x', "
+        "Decimal('-123456789.125'), datetime.date(2024, 2, 29), "
+        "datetime.time(23, 59, 58, 999999), "
+        "datetime.datetime(1999, 12, 31, 23, 59, 59, 123456))";
     assert_int_equal(cr_row_format(row, shown, sizeof shown), (int)strlen(expect));
     assert_string_equal(shown, expect);
 
@@ -147,6 +146,24 @@ static void test_types_round_trip(void **state)
     assert_null(cr_result_fetchone(r));
     cr_result_free(r);
     drop_table(c, "cr_types");
+
+    if (is_mysql()) {
+        /* TINYINT(1) reads as a bool when it holds 0 or 1, as an int else;
+         * a wider TINYINT stays an int. */
+        create_table(c, "cr_tiny", "id INT PRIMARY KEY, b TINYINT(1), t TINYINT");
+        ASSERT_OK(cr_conn_exec(c, "INSERT INTO cr_tiny VALUES (1, 0, 0), (2, 1, 1), "
+                                  "(3, 5, 5), (4, NULL, NULL)", NULL), cr_conn_error(c));
+        r = execute_ok(c, "SELECT b, t FROM cr_tiny ORDER BY id", NULL);
+        static const char *const tiny[] = {"(False, 0)", "(True, 1)", "(5, 5)", "(None, None)"};
+        for (size_t k = 0; k < 4; k++) {
+            row = cr_result_fetchone(r);
+            assert_non_null(row);
+            cr_row_format(row, shown, sizeof shown);
+            assert_string_equal(shown, tiny[k]);
+        }
+        cr_result_free(r);
+        drop_table(c, "cr_tiny");
+    }
     cr_conn_close(c);
     cr_engine_free(e);
 }

@@ -17,6 +17,8 @@
 typedef enum col_kind {
     K_NULL,      /* MYSQL_TYPE_NULL: always NULL                           */
     K_INT,       /* integer types bound as LONGLONG        -> CR_INT       */
+    K_BOOL,      /* TINYINT(1), what BOOLEAN is: 0 and 1   -> CR_BOOL, other
+                  * values                                -> CR_INT       */
     K_UINT,      /* BIGINT UNSIGNED bound as LONGLONG      -> CR_INT / CR_NUMERIC */
     K_DOUBLE,    /* DOUBLE bound as DOUBLE                 -> CR_DOUBLE    */
     K_FLOAT,     /* FLOAT bound as FLOAT, read as the shortest decimal that
@@ -858,6 +860,10 @@ static bool derive_col(my_col *c, MYSQL_BIND *b, const MYSQL_FIELD *f)
     case MYSQL_TYPE_LONGLONG:
     case MYSQL_TYPE_YEAR:
         c->kind = f->type == MYSQL_TYPE_LONGLONG && c->funsigned ? K_UINT : K_INT;
+        /* MariaDB's BOOLEAN is TINYINT(1): read as SQLAlchemy's Boolean
+         * reads it, as SQLite's BOOLEAN and PostgreSQL's boolean read. */
+        if (f->type == MYSQL_TYPE_TINY && f->length == 1 && !c->funsigned)
+            c->kind = K_BOOL;
         b->buffer_type = MYSQL_TYPE_LONGLONG;
         b->buffer = &c->num.i;
         b->is_unsigned = c->funsigned ? 1 : 0;
@@ -1159,6 +1165,15 @@ static int my_fetch(cr_driver_stmt *st, cr_value *row, cr_error *err)
         case K_INT:
             v->type = CR_INT;
             v->v.i = (int64_t)c->num.i;
+            break;
+        case K_BOOL:
+            if (c->num.i == 0 || c->num.i == 1) {
+                v->type = CR_BOOL;
+                v->v.b = c->num.i == 1;
+            } else {
+                v->type = CR_INT;
+                v->v.i = (int64_t)c->num.i;
+            }
             break;
         case K_UINT: {
             unsigned long long u = (unsigned long long)c->num.i;
