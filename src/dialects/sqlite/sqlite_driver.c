@@ -22,7 +22,7 @@ struct cr_driver_conn {
 
 /* How a column's values are read, decided from its declared type as
  * SQLAlchemy's SQLite types store them. */
-enum hint { H_NONE, H_BOOL, H_DATE, H_TIME, H_DATETIME, H_NUMERIC };
+enum hint { H_NONE, H_BOOL, H_DATE, H_TIME, H_DATETIME, H_NUMERIC, H_JSON };
 
 struct cr_driver_stmt {
     sqlite3 *db;
@@ -344,6 +344,8 @@ static enum hint hint_of(const char *decl)
     for (; decl[i] && i < sizeof up - 1; i++)
         up[i] = (char)toupper((unsigned char)decl[i]);
     up[i] = '\0';
+    if (strstr(up, "JSON"))
+        return H_JSON;
     if (strstr(up, "BOOL"))
         return H_BOOL;
     if (strstr(up, "DATETIME") || strstr(up, "TIMESTAMP"))
@@ -611,6 +613,10 @@ static __attribute__((noinline)) void read_hinted(cr_driver_stmt *s, int i, sqli
                                                   int t, cr_value *v)
 {
     enum hint h = (enum hint)s->hints[i];
+    /* A JSON column's declared type gives it NUMERIC affinity, so a JSON
+     * number is stored as one: it reads as its text all the same. */
+    if (h == H_JSON && (t == SQLITE_INTEGER || t == SQLITE_FLOAT))
+        t = SQLITE_TEXT;
     switch (t) {
     case SQLITE_NULL:
         v->type = CR_NULL;
