@@ -84,11 +84,36 @@ static size_t utf8_char(const unsigned char *s, size_t n, unsigned *cp)
     return len;
 }
 
+/* The characters past Latin-1's controls that Python's str.isprintable()
+ * refuses, which repr escapes: the separators (Zs but the space, Zl, Zp),
+ * the format characters (Cf) and the private-use ones (Co), as of Python
+ * 3.11 (Unicode 14). Unassigned code points (Cn), which Python escapes too,
+ * are kept: their list changes with every Unicode version. */
+static const unsigned nonprintable[][2] = {
+    {0xA0, 0xA0},       {0xAD, 0xAD},       {0x600, 0x605},     {0x61C, 0x61C},
+    {0x6DD, 0x6DD},     {0x70F, 0x70F},     {0x890, 0x891},     {0x8E2, 0x8E2},
+    {0x1680, 0x1680},   {0x180E, 0x180E},   {0x2000, 0x200F},   {0x2028, 0x202F},
+    {0x205F, 0x2064},   {0x2066, 0x206F},   {0x3000, 0x3000},   {0xE000, 0xF8FF},
+    {0xFEFF, 0xFEFF},   {0xFFF9, 0xFFFB},   {0x110BD, 0x110BD}, {0x110CD, 0x110CD},
+    {0x13430, 0x13438}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A}, {0xE0001, 0xE0001},
+    {0xE0020, 0xE007F}, {0xF0000, 0xFFFFD}, {0x100000, 0x10FFFD},
+};
+
+static bool printable(unsigned cp)
+{
+    if (cp < 0xA0)
+        return cp >= 0x20 && cp != 0x7F && (cp < 0x80 || cp > 0x9F);
+    for (size_t i = 0; i < sizeof nonprintable / sizeof nonprintable[0]; i++)
+        if (cp >= nonprintable[i][0] && cp <= nonprintable[i][1])
+            return false;
+    return true;
+}
+
 /* Python's repr of a str (bytes: prefix 'b'): in single quotes unless it
  * holds one and no double quote; backslash, the quote, \t \n \r escaped,
  * other control characters as \xNN. A str keeps its printable non-ASCII
- * characters (the C1 controls, no-break space and soft hyphen escaped as
- * Python does); bytes show every byte past ASCII as \xNN. */
+ * characters and escapes the others as Python does (\xNN, \uNNNN,
+ * \UNNNNNNNN); bytes show every byte past ASCII as \xNN. */
 void cr_buf_put_pystr(cr_buf *b, const void *data, size_t n, bool bytes)
 {
     const unsigned char *s = data;
@@ -113,10 +138,14 @@ void cr_buf_put_pystr(cr_buf *b, const void *data, size_t n, bool bytes)
         } else if (c >= 0x20 && c < 0x7f) {
             cr_buf_putc(b, (char)c);
         } else if (c >= 0x80 && !bytes && (len = utf8_char(s + i, n - i, &cp))) {
-            if (cp <= 0xa0 || cp == 0xad)
-                cr_buf_printf(b, "\\x%02x", cp);
-            else
+            if (printable(cp))
                 cr_buf_append(b, s + i, len);
+            else if (cp <= 0xff)
+                cr_buf_printf(b, "\\x%02x", cp);
+            else if (cp <= 0xffff)
+                cr_buf_printf(b, "\\u%04x", cp);
+            else
+                cr_buf_printf(b, "\\U%08x", cp);
             i += len - 1;
         } else {
             cr_buf_printf(b, "\\x%02x", c);

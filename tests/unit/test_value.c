@@ -475,6 +475,12 @@ static void test_python_str_and_repr(void **state)
               "caf\xc3\xa9 \xc2\xa0\xc2\x85\xc2\xad\xf0\x9f\x98\x80",
               "'caf\xc3\xa9 \\xa0\\x85\\xad\xf0\x9f\x98\x80'");
     expect_py(cr_val_text("\x01\x7f"), "\x01\x7f", "'\\x01\\x7f'");
+    /* Separators, format and private-use characters: escaped as Python's
+     * repr escapes them; CJK kept. */
+    const char *marks = "a\xe2\x80\x8b" "b\xe2\x80\xa8\xee\x80\x80\xef\xbb\xbf\xf3\xb0\x80\x80"
+                        "\xe3\x80\x80\xe4\xb8\xad";
+    expect_py(cr_val_text(marks), marks,
+              "'a\\u200bb\\u2028\\ue000\\ufeff\\U000f0000\\u3000\xe4\xb8\xad'");
     expect_py(cr_val_blob("\0ab'\xff", 5), "b\"\\x00ab'\\xff\"", "b\"\\x00ab'\\xff\"");
     expect_py(cr_val_numeric("1.50"), "1.50", "Decimal('1.50')");
     expect_py(dt_val(CR_DATE, 2024, 1, 2, 0, 0, 0, 0), "2024-01-02", "datetime.date(2024, 1, 2)");
