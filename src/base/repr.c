@@ -27,7 +27,8 @@ void cr_buf_put_double(cr_buf *b, double d)
         if (strtod(e, NULL) == d)
             break;
     }
-    /* e is [-]D[.DDD]e(+|-)XX: its digits and exponent. */
+    /* e is [-]D[.DDD]e(+|-)XX: its digits and exponent (the point is the
+     * locale's, which may be a comma: only the digits are taken). */
     const char *s = e;
     if (*s == '-') {
         cr_buf_putc(b, '-');
@@ -36,7 +37,7 @@ void cr_buf_put_double(cr_buf *b, double d)
     char digits[20];
     size_t n = 0;
     for (; *s != 'e'; s++)
-        if (*s != '.')
+        if (*s >= '0' && *s <= '9' && n < sizeof digits)
             digits[n++] = *s;
     int x = atoi(s + 1);
     if (x < -4 || x >= 16) {
