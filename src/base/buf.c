@@ -105,21 +105,6 @@ void cr_buf_put_value(cr_buf *b, const cr_value *v)
 {
     char tmp[64];
     switch (v->type) {
-    case CR_NULL:
-        cr_buf_puts(b, "None");
-        break;
-    case CR_INT:
-        cr_buf_append(b, tmp, (size_t)cr_format_int64(v->v.i, tmp));
-        break;
-    case CR_DOUBLE:
-        cr_buf_put_double(b, v->v.d);
-        break;
-    case CR_BOOL:
-        cr_buf_puts(b, v->v.b ? "True" : "False");
-        break;
-    case CR_NUMERIC:
-        cr_buf_printf(b, "Decimal('%.*s')", (int)v->v.s.len, v->v.s.ptr);
-        break;
     case CR_TEXT: {
         /* As repr shows it, cut at 200 bytes (not inside a character). */
         size_t n = v->v.s.len > 200 ? 200 : v->v.s.len;
@@ -139,5 +124,7 @@ void cr_buf_put_value(cr_buf *b, const cr_value *v)
         cr_datetime_format(&v->v.dt, v->type, tmp, sizeof tmp);
         cr_buf_printf(b, "'%s'", tmp);
         break;
+    default:                /* None, numbers, booleans: repr (repr.c) */
+        cr_buf_put_repr(b, v);
     }
 }
