@@ -49,7 +49,8 @@ typedef enum cr_sqltype_kind {
     CR_SQLTYPE_TIME,         /* Time                                         */
     CR_SQLTYPE_DATETIME,     /* DateTime(timezone)                           */
     CR_SQLTYPE_BINARY,       /* LargeBinary                                  */
-    CR_SQLTYPE_JSON,         /* JSON: text holding a JSON document           */
+    CR_SQLTYPE_JSON,         /* JSON: text holding a JSON document; the
+                              * document null reads as NULL (SQLAlchemy's None) */
     CR_SQLTYPE_UUID,         /* Uuid: text "xxxxxxxx-xxxx-..."               */
     CR_SQLTYPE_ENUM          /* Enum(values...)                              */
 } cr_sqltype_kind;

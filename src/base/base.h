@@ -206,5 +206,9 @@ double cr_now_seconds(void);
 int cr_format_int64(int64_t v, char *buf);
 /* Parse a decimal integer; false when the text is not one or overflows. */
 bool cr_parse_int64(const char *s, size_t len, int64_t *out);
+/* Whether a JSON column's text is the document null (JSON's whitespace
+ * around it allowed): it reads as NULL, as SQLAlchemy's JSON reads it
+ * (None). */
+bool cr_json_is_null(const char *s, size_t len);
 
 #endif

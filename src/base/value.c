@@ -84,6 +84,17 @@ bool cr_parse_int64(const char *s, size_t len, int64_t *out)
     return true;
 }
 
+static bool json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+bool cr_json_is_null(const char *s, size_t len)
+{
+    while (len && json_space(s[0]))
+        s++, len--;
+    while (len && json_space(s[len - 1]))
+        len--;
+    return len == 4 && memcmp(s, "null", 4) == 0;
+}
+
 int cr_datetime_format(const cr_datetime *dt, cr_type type, char *buf, size_t size)
 {
     /* Wide enough for any int in every field, so nothing here overflows; a

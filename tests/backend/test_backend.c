@@ -168,6 +168,43 @@ static void test_types_round_trip(void **state)
     cr_engine_free(e);
 }
 
+/* A JSON column holding the document null reads as NULL, as SQLAlchemy's
+ * JSON reads it (None), on every backend: SQLite's JSON declared type,
+ * PostgreSQL's json and jsonb, MariaDB's JSON (LONGTEXT told apart by its
+ * extended metadata). The text "null" in quotes, a document holding a
+ * null and the same text in a plain text column stay text. */
+static void test_json_null(void **state)
+{
+    (void)state;
+    cr_engine *e = new_engine(NULL);
+    cr_conn *c = connect_ok(e);
+    create_table(c, "cr_json", is_pg() ? "id INTEGER PRIMARY KEY, j JSON, jb JSONB, t TEXT"
+                                       : "id INTEGER PRIMARY KEY, j JSON, jb JSON, t TEXT");
+    ASSERT_OK(cr_conn_exec(c, "INSERT INTO cr_json VALUES (1, 'null', 'null', 'null'), "
+                              "(2, ' null\n', ' null\n', ' null'), "
+                              "(3, '\"null\"', '\"null\"', 'x'), "
+                              "(4, '{\"a\": null}', '{\"a\": null}', 'x'), "
+                              "(5, NULL, NULL, NULL), (6, '7', '7', '7')", NULL),
+              cr_conn_error(c));
+    cr_result *r = execute_ok(c, "SELECT j, jb, t FROM cr_json ORDER BY id", NULL);
+    static const char *const want[] = {
+        "(None, None, 'null')", "(None, None, ' null')", "('\"null\"', '\"null\"', 'x')",
+        "('{\"a\": null}', '{\"a\": null}', 'x')", "(None, None, None)", "('7', '7', '7')",
+    };
+    char shown[200];
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        const cr_row *row = cr_result_fetchone(r);
+        assert_non_null(row);
+        cr_row_format(row, shown, sizeof shown);
+        assert_string_equal(shown, want[k]);
+    }
+    assert_null(cr_result_fetchone(r));
+    cr_result_free(r);
+    drop_table(c, "cr_json");
+    cr_conn_close(c);
+    cr_engine_free(e);
+}
+
 /* Values that would break SQL pasted together come back unchanged. */
 static void test_hostile_values(void **state)
 {
@@ -1153,6 +1190,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_select_literal),
         cmocka_unit_test(test_types_round_trip),
+        cmocka_unit_test(test_json_null),
         cmocka_unit_test(test_hostile_values),
         cmocka_unit_test(test_parameter_errors),
         cmocka_unit_test(test_executemany),

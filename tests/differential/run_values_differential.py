@@ -17,9 +17,9 @@ values_crucible.c) and SQLAlchemy reads them: they must equal ROWS as
 SQLAlchemy reads its own. Stated differences:
 
   json-as-text    Crucible gives a JSON column's text (C has no dynamic
-                  value): it is compared after json.loads. SQLAlchemy writes
-                  None as JSON 'null' and reads it as None; Crucible reads
-                  the text 'null'.
+                  value): it is compared after json.loads. (The document
+                  null, which SQLAlchemy writes for None, reads as None in
+                  both.)
   sqlite-tz-utc   On SQLite, DateTime(timezone=True) has no offset in its
                   stored text: SQLAlchemy stores the wall time and drops the
                   offset (the instant is lost); Crucible stores the instant
@@ -95,7 +95,7 @@ def crucible_rows(binary, url, mode):
     for line in out.stdout.splitlines():
         row = list(eval(line, names))  # cr_row_format writes a Python tuple
         if row[J] is not None:
-            row[J] = None if row[J] == "null" else json.loads(row[J])   # json-as-text
+            row[J] = json.loads(row[J])   # json-as-text
         rows.append(tuple(row))
     return rows
 

@@ -28,6 +28,8 @@ typedef enum col_kind {
     K_TIME,      /* MYSQL_TIME                             -> CR_TIME      */
     K_DATETIME,  /* DATETIME, TIMESTAMP as MYSQL_TIME      -> CR_DATETIME  */
     K_TEXT,      /* character strings                      -> CR_TEXT      */
+    K_JSON,      /* JSON (its format in the result's extended metadata)
+                  * as text; the document null              -> CR_NULL      */
     K_BLOB,      /* binary strings (charset 63)            -> CR_BLOB      */
     K_BIT        /* BIT(n) as big-endian bytes             -> CR_INT       */
 } col_kind;
@@ -837,6 +839,17 @@ static bool grow_buf(my_col *c, size_t need)
     return true;
 }
 
+/* Whether a column is JSON: MariaDB's JSON is LONGTEXT, told apart by the
+ * format its extended metadata gives ("json"); MySQL's has its own type. */
+static bool is_json(const MYSQL_FIELD *f)
+{
+    MARIADB_CONST_STRING format = {NULL, 0};
+    if (f->type == MYSQL_TYPE_JSON)
+        return true;
+    return mariadb_field_attr(&format, f, MARIADB_FIELD_ATTR_FORMAT_NAME) == 0 &&
+           format.length == 4 && memcmp(format.str, "json", 4) == 0;
+}
+
 /* Derive how column i is bound from its field. */
 static bool derive_col(my_col *c, MYSQL_BIND *b, const MYSQL_FIELD *f)
 {
@@ -911,6 +924,8 @@ static bool derive_col(my_col *c, MYSQL_BIND *b, const MYSQL_FIELD *f)
         break;
     default:   /* CHAR, VARCHAR, TEXT, BLOB, ENUM, SET, JSON, GEOMETRY */
         c->kind = f->charsetnr == BINARY_CHARSET && f->type != MYSQL_TYPE_JSON ? K_BLOB : K_TEXT;
+        if (c->kind == K_TEXT && is_json(f))
+            c->kind = K_JSON;
         b->buffer_type = c->kind == K_BLOB ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
         want = f->length + 1;
         break;
@@ -1214,12 +1229,19 @@ static int my_fetch(cr_driver_stmt *st, cr_value *row, cr_error *err)
         }
         case K_DECIMAL:
         case K_TEXT:
+        case K_JSON:
         case K_BLOB:
             if (c->length >= c->cap)   /* cannot happen: truncation is refetched */
                 return cr_error_set(err, CR_ERR_INTERFACE,
                                     "column %d was truncated by the MySQL client", i + 1);
             c->buf[c->length] = '\0';
-            v->type = c->kind == K_DECIMAL ? CR_NUMERIC : c->kind == K_TEXT ? CR_TEXT : CR_BLOB;
+            if (c->kind == K_JSON && cr_json_is_null(c->buf, c->length)) {
+                v->type = CR_NULL;
+                break;
+            }
+            v->type = c->kind == K_DECIMAL ? CR_NUMERIC
+                      : c->kind == K_BLOB  ? CR_BLOB
+                                           : CR_TEXT;
             if (v->type == CR_BLOB) {
                 v->v.blob.ptr = c->buf;
                 v->v.blob.len = c->length;

@@ -18,11 +18,11 @@ enum {
     OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23,
     OID_OID = 26, OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_DATE = 1082,
     OID_TIME = 1083, OID_TIMESTAMP = 1114, OID_TIMESTAMPTZ = 1184,
-    OID_NUMERIC = 1700
+    OID_NUMERIC = 1700, OID_JSON = 114, OID_JSONB = 3802
 };
 
 /* How a result column becomes a cr_value, decided once per execute. */
-enum { K_TEXT, K_BOOL, K_INT, K_DOUBLE, K_NUMERIC, K_DATE, K_TIME, K_DATETIME, K_BYTEA };
+enum { K_TEXT, K_BOOL, K_INT, K_DOUBLE, K_NUMERIC, K_DATE, K_TIME, K_DATETIME, K_BYTEA, K_JSON };
 
 /* Scratch text for one parameter: numbers, dates, times. */
 #define PG_NUMBUF 64
@@ -832,6 +832,7 @@ static int col_kind(Oid t)
     case OID_TIME: return K_TIME;
     case OID_TIMESTAMP: case OID_TIMESTAMPTZ: return K_DATETIME;
     case OID_BYTEA: return K_BYTEA;
+    case OID_JSON: case OID_JSONB: return K_JSON;
     default: return K_TEXT;
     }
 }
@@ -1235,6 +1236,11 @@ static int convert_row(cr_driver_stmt *st, const PGresult *r, int ri, cr_value *
             v->v.blob.len = (size_t)n;
             continue;
         }
+        case K_JSON:
+            if (!cr_json_is_null(p, len))
+                break;
+            v->type = CR_NULL;
+            continue;
         default:
             break;
         }

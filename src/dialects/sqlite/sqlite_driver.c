@@ -671,6 +671,8 @@ static __attribute__((noinline)) void read_hinted(cr_driver_stmt *s, int i, sqli
         if (h >= H_DATE && h <= H_DATETIME &&
             cr_datetime_parse(text, n, &v->v.dt, &kind) == CR_OK) {
             v->type = kind;
+        } else if (h == H_JSON && text && cr_json_is_null(text, n)) {
+            v->type = CR_NULL;
         } else {
             v->type = h == H_NUMERIC ? CR_NUMERIC : CR_TEXT;
             v->v.s.ptr = text ? text : "";
