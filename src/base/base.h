@@ -206,6 +206,11 @@ double cr_now_seconds(void);
 int cr_format_int64(int64_t v, char *buf);
 /* Parse a decimal integer; false when the text is not one or overflows. */
 bool cr_parse_int64(const char *s, size_t len, int64_t *out);
+/* A UTC offset in seconds as "+HH:MM", with ":SS" when it has seconds
+ * (historic offsets such as LMT's -07:52:58), into out (CR_OFFSET_TEXT
+ * bytes, enough for any int). Returns the length. */
+#define CR_OFFSET_TEXT 24
+int cr_format_utc_offset(int offset, char *out);
 /* Whether a JSON column's text is the document null (JSON's whitespace
  * around it allowed): it reads as NULL, as SQLAlchemy's JSON reads it
  * (None). */

@@ -157,11 +157,8 @@ void cr_buf_put_pystr(cr_buf *b, const void *data, size_t n, bool bytes)
 
 static void put_offset(cr_buf *b, int off)
 {
-    char sign = off < 0 ? '-' : '+';
-    long o = labs((long)off);
-    cr_buf_printf(b, "%c%02ld:%02ld", sign, o / 3600, o / 60 % 60);
-    if (o % 60)
-        cr_buf_printf(b, ":%02ld", o % 60);
+    char text[CR_OFFSET_TEXT];
+    cr_buf_append(b, text, (size_t)cr_format_utc_offset(off, text));
 }
 
 /* str() of a date, time or datetime: the fraction only when not zero. */

@@ -95,6 +95,18 @@ bool cr_json_is_null(const char *s, size_t len)
     return len == 4 && memcmp(s, "null", 4) == 0;
 }
 
+int cr_format_utc_offset(int offset, char *out)
+{
+    long long off = offset;
+    char sign = off < 0 ? '-' : '+';
+    if (off < 0)
+        off = -off;
+    int n = snprintf(out, CR_OFFSET_TEXT, "%c%02lld:%02lld", sign, off / 3600, off / 60 % 60);
+    if (off % 60)
+        n += snprintf(out + n, CR_OFFSET_TEXT - (size_t)n, ":%02lld", off % 60);
+    return n;
+}
+
 int cr_datetime_format(const cr_datetime *dt, cr_type type, char *buf, size_t size)
 {
     /* Wide enough for any int in every field, so nothing here overflows; a
@@ -112,16 +124,8 @@ int cr_datetime_format(const cr_datetime *dt, cr_type type, char *buf, size_t si
     else
         n = snprintf(tmp, sizeof tmp, "%04d-%02d-%02d %02d:%02d:%02d.%06d", dt->year, dt->month,
                      dt->day, dt->hour, dt->minute, dt->second, dt->microsecond);
-    if (n > 0 && type != CR_DATE && dt->has_utc_offset) {
-        long long off = dt->utc_offset;
-        char sign = off < 0 ? '-' : '+';
-        if (off < 0)
-            off = -off;
-        n += snprintf(tmp + n, sizeof tmp - (size_t)n, "%c%02lld:%02lld", sign, off / 3600,
-                      off / 60 % 60);
-        if (off % 60)   /* historic offsets such as LMT's -07:52:58 */
-            n += snprintf(tmp + n, sizeof tmp - (size_t)n, ":%02lld", off % 60);
-    }
+    if (n > 0 && type != CR_DATE && dt->has_utc_offset)
+        n += cr_format_utc_offset(dt->utc_offset, tmp + n);
     if (size)
         snprintf(buf, size, "%s", tmp);
     return n;
