@@ -533,8 +533,14 @@ static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_rel
         cr_instance *t = now ? cr_instance_of(now) : NULL;
         if (now && (st = check_member(s, r, t)))
             return st;
-        if (r->kind == CR_REL_MANY_TO_ONE)
+        if (r->kind == CR_REL_MANY_TO_ONE) {
+            /* delete-orphan: the object let go of is deleted, unless
+             * another parent holds it when the orphans are resolved */
+            if (!pending && was && was != now && cr_rel_orphans_target(r) &&
+                (st = push_orphan(s, orph, cr_instance_of(was), r)))
+                return st;
             return add_sync(s, p, in, r, t);
+        }
         /* one-to-one from the side without the key */
         if (t && (st = add_sync(s, p, t, r, in)))
             return st;
@@ -745,6 +751,59 @@ static void take_out_new_children(cr_session *s, cr_instance *in)
     }
 }
 
+/* One object held through a single_parent many-to-one. */
+typedef struct held_by {
+    const cr_relationship *r;
+    const void *target;
+} held_by;
+
+static int held_by_cmp(const void *a, const void *b)
+{
+    const held_by *x = a, *y = b;
+    uintptr_t xr = (uintptr_t)x->r, yr = (uintptr_t)y->r;
+    uintptr_t xt = (uintptr_t)x->target, yt = (uintptr_t)y->target;
+    return xr != yr ? (xr < yr ? -1 : 1) : xt != yt ? (xt < yt ? -1 : 1) : 0;
+}
+
+/* single_parent many-to-ones of the session's objects: no object held by
+ * two through the same relationship. The calls refuse that as they are
+ * made; plain assignments (owner->pet = pet) are checked here, sorted, so
+ * that a big flush stays O(n log n). */
+static cr_status check_single_parents(cr_session *s)
+{
+    held_by *held = NULL;
+    size_t n = 0, cap = 0;
+    cr_status st = CR_OK;
+    for (cr_instance *in = s->head; in && !st; in = in->next) {
+        if (in->session != s || in->marked_delete || in->state == CR_INST_DELETED)
+            continue;
+        for (size_t i = 0; i < in->mapper->nrels; i++) {
+            const cr_relationship *r = in->mapper->rels[i];
+            void *target = r->single_parent && r->kind == CR_REL_MANY_TO_ONE
+                           ? *cr_rel_ref(in, r) : NULL;
+            if (!target)
+                continue;
+            if (!grow(&held, n, &cap, sizeof *held)) {
+                st = cr_error_oom(&s->err);
+                break;
+            }
+            held[n++] = (held_by){r, target};
+        }
+    }
+    if (!st && n > 1)
+        qsort(held, n, sizeof *held, held_by_cmp);
+    for (size_t i = 1; i < n && !st; i++) {
+        if (held_by_cmp(&held[i - 1], &held[i]) != 0)
+            continue;
+        const cr_relationship *r = held[i].r;
+        st = cr_session_fail(s, CR_ERR_INVALID_REQUEST, "relationship %s.%s: a %s object is "
+                             "held by two %s objects, and is only allowed a single parent",
+                             r->parent->name, r->name, r->target->name, r->parent->name);
+    }
+    cr_free(held);
+    return st;
+}
+
 /* Everything the relationships ask of this flush, before its plan: the
  * save-update cascade, foreign keys to set, association rows, orphans,
  * children of deleted objects. */
@@ -773,6 +832,8 @@ static cr_status rel_prepare(cr_session *s, flush_plan *p)
             st = cr_rel_flush_cascade_add(s, in);
         }
     }
+    if (!st)
+        st = check_single_parents(s);
     orphans orph = {NULL, 0, 0};
     for (cr_instance *in = s->head; in && !st; in = in->next) {
         /* A deleted object's relationships save nothing: its row is gone. */
@@ -787,7 +848,9 @@ static cr_status rel_prepare(cr_session *s, flush_plan *p)
     for (size_t i = 0; i < orph.n && !st; i++) {
         cr_instance *t = orph.items[i].in;
         const cr_relationship *r = orph.items[i].r;
-        if (t->session != s || t->marked_delete || has_parent_sync(t, r))
+        if (t->session != s || t->marked_delete ||
+            (r->kind == CR_REL_MANY_TO_ONE ? cr_rel_other_parent(s, r, NULL, t->obj) != NULL
+                                           : has_parent_sync(t, r)))
             continue;
         if (r->cascade & CR_CASCADE_DELETE_ORPHAN) {
             if (t->state == CR_INST_PENDING)

@@ -137,6 +137,7 @@ cr_status cr_model_relationships(cr_mapper *m, const cr_relationship_def *defs, 
         r->passive_deletes = d->passive_deletes;
         r->post_update = d->post_update;
         r->viewonly = d->viewonly;
+        r->single_parent = d->single_parent;
         char bad[64];
         const char *cascade = d->cascade    ? d->cascade
                               : d->viewonly ? "merge"
@@ -432,14 +433,17 @@ static cr_status resolve(cr_relationship *r, cr_error *err, bool *pending)
         st = resolve_order(r, err);
     if (st)
         return st;
-    /* delete-orphan from the many side would need SQLAlchemy's
-     * single_parent, which Crucible does not have: refused, not ignored. */
-    if ((r->cascade & CR_CASCADE_DELETE_ORPHAN) && r->kind != CR_REL_ONE_TO_MANY)
-        return rel_error(err, CR_ERR_ARGUMENT, r, "delete-orphan cascade is configured only on "
-                         "the \"one\" side of a one-to-many relationship, not on a %s one (there "
-                         "is no single_parent)%s", r->kind == CR_REL_MANY_TO_ONE ? "many-to-one"
-                                                                           : "many-to-many",
-                         NULL);
+    /* delete-orphan from the many side: SQLAlchemy asks for single_parent;
+     * on a many-to-many Crucible does not have it. Refused, not ignored. */
+    if ((r->cascade & CR_CASCADE_DELETE_ORPHAN) && r->kind == CR_REL_MANY_TO_ONE &&
+        !r->single_parent)
+        return rel_error(err, CR_ERR_ARGUMENT, r, "delete-orphan cascade is not supported on a "
+                         "many-to-one relationship when single_parent is not set; set "
+                         ".single_parent = true on the relationship%s%s", NULL, NULL);
+    if ((r->cascade & CR_CASCADE_DELETE_ORPHAN) && r->kind == CR_REL_MANY_TO_MANY)
+        return rel_error(err, CR_ERR_ARGUMENT, r, "delete-orphan cascade is not supported on a "
+                         "many-to-many relationship (only on a one-to-many, and on a many-to-one "
+                         "with single_parent)%s%s", NULL, NULL);
     if (back) {
         if (back->back && back->back != r)
             return rel_error(err, CR_ERR_ARGUMENT, r, "back_populates: '%s' is already the back "
@@ -535,6 +539,24 @@ cr_collection *cr_rel_coll(const cr_instance *in, const cr_relationship *r)
 bool cr_rel_deletes_orphans(const cr_relationship *r)
 {
     return r->kind == CR_REL_ONE_TO_MANY && (r->cascade & CR_CASCADE_DELETE_ORPHAN);
+}
+
+bool cr_rel_orphans_target(const cr_relationship *r)
+{
+    return r->kind == CR_REL_MANY_TO_ONE && (r->cascade & CR_CASCADE_DELETE_ORPHAN);
+}
+
+cr_instance *cr_rel_other_parent(const cr_session *s, const cr_relationship *r,
+                                 const cr_instance *self, const void *target)
+{
+    for (cr_instance *in = s->head; in; in = in->next) {
+        if (in == self || in->session != s || in->mapper != r->parent || in->marked_delete ||
+            in->state == CR_INST_DELETED)
+            continue;
+        if (r->many ? cr_collection_has(cr_rel_coll(in, r), target) : *cr_rel_ref(in, r) == target)
+            return in;
+    }
+    return NULL;
 }
 
 size_t cr_rel_members(const cr_instance *in, const cr_relationship *r, void ***items, void **one)
@@ -927,14 +949,33 @@ typedef struct orphan_out {
     size_t n;
 } orphan_out;
 
-/* r: the relationship t leaves (NULL: none). */
-static cr_status orphan_prepare(const cr_relationship *r, cr_instance *t, orphan_out *o)
+/* t, pending, is an orphan when orphaned is true. */
+static cr_status orphan_prepare_if(bool orphaned, cr_instance *t, orphan_out *o)
 {
     memset(o, 0, sizeof *o);
-    if (!r || !t || !t->session || t->state != CR_INST_PENDING || !cr_rel_deletes_orphans(r))
+    if (!orphaned || !t || !t->session || t->state != CR_INST_PENDING)
         return CR_OK;
     o->s = t->session;   /* the child's: the parent may be in no session */
     return cr_cascade_expunge_list(o->s, t, &o->list, &o->n);
+}
+
+/* r: the relationship t leaves (NULL: none). */
+static cr_status orphan_prepare(const cr_relationship *r, cr_instance *t, orphan_out *o)
+{
+    return orphan_prepare_if(r && cr_rel_deletes_orphans(r), t, o);
+}
+
+/* single_parent: target (of c's relationship) may not have another parent
+ * in the session already (SQLAlchemy's single_parent validator). */
+static cr_status check_single_parent(rel_call *c, cr_instance *t)
+{
+    const cr_session *s = c->s ? c->s : t->session;
+    if (!c->r->single_parent || c->r->kind == CR_REL_ONE_TO_MANY || !s ||
+        !cr_rel_other_parent(s, c->r, c->in, t->obj))
+        return CR_OK;
+    return call_fail(c, CR_ERR_INVALID_REQUEST, "the %s object is already associated with "
+                     "another %s through it, and is only allowed a single parent",
+                     t->mapper->name, c->r->parent->name);
 }
 
 static void orphan_finish(orphan_out *o)
@@ -954,7 +995,7 @@ static cr_status object_append(void *obj, size_t offset, void *child)
     cr_collection *coll = cr_rel_coll(c.in, c.r);
     if (cr_collection_has(coll, child))
         return CR_OK;
-    if ((st = refuse_deleted(&c, t)))
+    if ((st = refuse_deleted(&c, t)) || (st = check_single_parent(&c, t)))
         return st;
     if (cr_collection_push(coll, child))
         return c.s ? cr_error_oom(&c.s->err) : CR_ERR_NO_MEMORY;
@@ -1031,7 +1072,8 @@ static cr_status object_set_related(void *obj, size_t offset, void *target)
         rs->loaded = true;
         return CR_OK;
     }
-    if ((st = refuse_deleted(&c, t)) || (t && (st = load_partner(&c, t))))
+    if ((st = refuse_deleted(&c, t)) || (t && (st = load_partner(&c, t))) ||
+        (t && (st = check_single_parent(&c, t))))
         return st;
     cr_instance *oin = old ? cr_instance_of(old) : NULL;
     /* A reference not loaded, of an expired object or to one, is not known
@@ -1043,11 +1085,19 @@ static cr_status object_set_related(void *obj, size_t offset, void *target)
     /* Orphaned: the old target of a one-to-one, or this object itself when
      * it leaves its parent's collection for none (moved to another parent,
      * it is saved under that one). */
-    orphan_out o;
+    orphan_out o, o_old;
     bool to_one = c.r->kind == CR_REL_MANY_TO_ONE;
     if ((st = orphan_prepare(!to_one ? c.r : oin && !t ? c.r->back : NULL, to_one ? c.in : oin,
                              &o)))
         return st;
+    /* A many-to-one with delete-orphan: the pending object it lets go of,
+     * held by no other parent, leaves the session (SQLAlchemy's set event). */
+    if ((st = orphan_prepare_if(to_one && oin && cr_rel_orphans_target(c.r) && oin->session &&
+                                    !cr_rel_other_parent(oin->session, c.r, c.in, old),
+                                oin, &o_old))) {
+        cr_free(o.list);
+        return st;
+    }
     if (oin) {
         cr_rel_back_link(oin, c.r, c.in, false);
         if (c.r->back)
@@ -1059,6 +1109,7 @@ static cr_status object_set_related(void *obj, size_t offset, void *target)
     if (oin)
         note_change(oin, NULL);
     orphan_finish(&o);
+    orphan_finish(&o_old);
     if (t) {
         /* one-to-one: the target's previous partner lets go of it */
         if (c.r->back && !c.r->back->many) {

@@ -173,9 +173,40 @@ CR_MODEL(BPet, "bad_pets", BPET)
 #define BOWNER_RELS(R) R(pet, ONE(BPet), .cascade = "all, delete-orphan")
 CR_MODEL(BOwner, "bad_owners", BOWNER, BOWNER_RELS)
 
+/* ---- delete-orphan on a many-to-one, with single_parent ----
+ * An owner's pet is its own: let go of (or replaced), it is deleted. */
+#define SPPET(F)                                                                       \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(name,    STRING(20))
+CR_MODEL(SpPet, "sp_pets", SPPET)
+
+#define SPOWNER(F)                                                                     \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(name,    STRING(20))                                                             \
+    F(pet_id,  INTEGER,     .foreign_key = "sp_pets.id")
+#define SPOWNER_RELS(R)                                                                \
+    R(pet,     ONE(SpPet),  .cascade = "all, delete-orphan", .single_parent = true)
+CR_MODEL(SpOwner, "sp_owners", SPOWNER, SPOWNER_RELS)
+
+/* A keeper's pets, a many-to-many where a pet has one keeper at most. */
+#define SPKEEPER(F)                                                                    \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(name,    STRING(20))
+#define SPKEEPER_RELS(R)                                                               \
+    R(pets,    MANY(SpPet), .secondary = "sp_keeper_pets", .single_parent = true)
+CR_MODEL(SpKeeper, "sp_keepers", SPKEEPER, SPKEEPER_RELS)
+
+#define SPKEEPERPETS(F)                                                                \
+    F(keeper_id, INTEGER, .primary_key = true, .autoincrement = CR_NO,                 \
+                          .foreign_key = "sp_keepers.id")                              \
+    F(pet_id,    INTEGER, .primary_key = true, .autoincrement = CR_NO,                 \
+                          .foreign_key = "sp_pets.id")
+CR_DECLARE_TABLE(SpKeeperPets, SPKEEPERPETS)
+
 static cr_metadata *md, *md_cycle;
 static cr_engine *engine;
 static CUserTags user_tags;
+static SpKeeperPets keeper_pets;
 
 #define S_OK(s, call) ASSERT_OK(call, cr_session_error(s))
 
@@ -498,6 +529,117 @@ static void test_pending_orphan(void **state)
     assert_int_equal(query_int(sql), 3);
     assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE title IN ('y', 'z')"), 0);
     harness_session_free(s);   /* frees y, z and b1 */
+}
+
+/* delete-orphan on a many-to-one with single_parent (SQLAlchemy's
+ * relationship(cascade="all, delete-orphan", single_parent=True)): an
+ * object given to a second parent is refused at the call, and at the flush
+ * when plain assignments did it; a pet its owner lets go of (NULL, or
+ * another pet) is deleted, unless another owner took it meanwhile; a
+ * pending one is not inserted; deleting the owner deletes its pet. */
+static SpPet *pet(const char *name)
+{
+    SpPet *p = cr_new(SpPet);
+    assert_non_null(p);
+    p->name = (char *)name;
+    return p;
+}
+
+static SpOwner *owner(cr_session *s, const char *name, SpPet *p)
+{
+    SpOwner *o = cr_new(SpOwner);
+    assert_non_null(o);
+    o->name = (char *)name;
+    S_OK(s, cr_session_add(s, o));
+    if (p)
+        S_OK(s, cr_set_related(o, pet, p));
+    return o;
+}
+
+static int64_t pets_named(const char *name)
+{
+    char sql[100];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM sp_pets WHERE name = '%s'", name);
+    return query_int(sql);
+}
+
+static void test_single_parent_orphan(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    SpPet *rex = pet("rex"), *tom = pet("tom"), *max = pet("max");
+    SpOwner *o1 = owner(s, "o1", rex), *o2 = owner(s, "o2", tom), *o3 = owner(s, "o3", max);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM sp_pets"), 3);
+
+    /* a second parent: refused, nothing changed */
+    assert_int_equal(cr_set_related(o2, pet, rex), CR_ERR_INVALID_REQUEST);
+    const char *msg = cr_error_message(cr_session_error(s));
+    assert_non_null(strstr(msg, "SpOwner.pet"));
+    assert_non_null(strstr(msg, "single parent"));
+    assert_ptr_equal(o2->pet, tom);
+
+    /* let go of: deleted; replaced: the old one deleted, the new inserted */
+    S_OK(s, cr_set_related(o1, pet, NULL));
+    SpPet *kit = pet("kit");
+    S_OK(s, cr_set_related(o2, pet, kit));
+    /* moved: o3 lets max go and o1 takes it, so max stays */
+    S_OK(s, cr_set_related(o3, pet, NULL));
+    S_OK(s, cr_set_related(o1, pet, max));
+    /* pending and let go of before any flush: never inserted */
+    SpPet *ghost = pet("ghost");
+    S_OK(s, cr_set_related(o3, pet, ghost));
+    assert_int_equal(cr_object_state_of(ghost), CR_STATE_PENDING);
+    S_OK(s, cr_set_related(o3, pet, NULL));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(pets_named("rex"), 0);
+    assert_int_equal(pets_named("tom"), 0);
+    assert_int_equal(pets_named("kit"), 1);
+    assert_int_equal(pets_named("max"), 1);
+    assert_int_equal(pets_named("ghost"), 0);
+    assert_int_equal(cr_object_state_of(rex), CR_STATE_DETACHED);
+    assert_int_equal(cr_object_state_of(ghost), CR_STATE_TRANSIENT);
+    char sql[120];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM sp_owners WHERE id = %lld AND pet_id = %lld",
+             (long long)o1->id, (long long)max->id);
+    assert_int_equal(query_int(sql), 1);
+    assert_int_equal(query_int("SELECT count(*) FROM sp_owners WHERE pet_id IS NULL"), 1);
+
+    /* plain assignments giving one pet two owners: the flush refuses them */
+    o3->pet = kit;
+    assert_int_equal(cr_session_flush(s), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "single parent"));
+    S_OK(s, cr_session_rollback(s));
+    assert_null(o3->pet);   /* the rollback put back what the database holds */
+    assert_int_equal(pets_named("kit"), 1);
+
+    /* the owner deleted: its pet with it (the delete cascade) */
+    S_OK(s, cr_session_delete(s, o2));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(pets_named("kit"), 0);
+    assert_int_equal(query_int("SELECT count(*) FROM sp_pets"), 1);
+
+    /* a many-to-many with single_parent: a pet in one keeper's collection
+     * is refused by another's, until the first lets it go */
+    SpKeeper *k1 = cr_new(SpKeeper), *k2 = cr_new(SpKeeper);
+    assert_true(k1 && k2);
+    k1->name = "k1";
+    k2->name = "k2";
+    SpPet *bo = pet("bo");
+    S_OK(s, cr_session_add(s, k1));
+    S_OK(s, cr_session_add(s, k2));
+    S_OK(s, cr_append(k1, pets, bo));
+    assert_int_equal(cr_append(k2, pets, bo), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "SpKeeper.pets"));
+    assert_int_equal(k2->pets.count, 0);
+    S_OK(s, cr_remove(k1, pets, bo));
+    S_OK(s, cr_append(k2, pets, bo));
+    S_OK(s, cr_session_commit(s));
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM sp_keeper_pets WHERE keeper_id = %lld",
+             (long long)k2->id);
+    assert_int_equal(query_int(sql), 1);
+    assert_int_equal(query_int("SELECT count(*) FROM sp_keeper_pets"), 1);
+    harness_session_free(s);
 }
 
 /* ---- refresh-expire ---- */
@@ -1542,6 +1684,7 @@ static void test_unresolvable(void **state)
     assert_non_null(strstr(msg, "BOwner.pet"));
     assert_non_null(strstr(msg, "delete-orphan"));
     assert_non_null(strstr(msg, "many-to-one"));
+    assert_non_null(strstr(msg, "single_parent"));
     cr_metadata_free(m);
     BShelf_model = k1;
     BBook_model = k2;
@@ -1558,7 +1701,8 @@ int main(int argc, char **argv)
     md_cycle = cr_metadata_new(NULL);
     if (!md || !md_cycle || CUser_define(md) || CPost_define(md) || CTag_define(md) ||
         CUserTags_define(&user_tags, md, "casc_user_tags") || CBadge_define(md) ||
-        VoUser_define(md) || VoPost_define(md) ||
+        VoUser_define(md) || VoPost_define(md) || SpPet_define(md) || SpOwner_define(md) ||
+        SpKeeper_define(md) || SpKeeperPets_define(&keeper_pets, md, "sp_keeper_pets") ||
         cr_metadata_configure(md) ||
         PDept_define(md_cycle) || PEmp_define(md_cycle) || QDept_define(md_cycle) ||
         QEmp_define(md_cycle) || VPerson_define(md_cycle) || VBall_define(md_cycle) ||
@@ -1578,6 +1722,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         T(test_expunge_cascade),
         T(test_pending_orphan),
+        T(test_single_parent_orphan),
         T(test_rollback_then_redo_move),
         T(test_refresh_object_the_flush_loads),
         T(test_expire_and_refresh_cascade),
