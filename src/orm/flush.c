@@ -751,11 +751,18 @@ static void take_out_new_children(cr_session *s, cr_instance *in)
     }
 }
 
-/* One object held through a single_parent many-to-one. */
+/* One object held through a single_parent many-to-one, and by whom. */
 typedef struct held_by {
     const cr_relationship *r;
     const void *target;
+    const cr_instance *holder;
 } held_by;
+
+/* Every such hold of a flush's objects, sorted by relationship and target. */
+typedef struct held_index {
+    held_by *items;
+    size_t n;
+} held_index;
 
 static int held_by_cmp(const void *a, const void *b)
 {
@@ -765,11 +772,13 @@ static int held_by_cmp(const void *a, const void *b)
     return xr != yr ? (xr < yr ? -1 : 1) : xt != yt ? (xt < yt ? -1 : 1) : 0;
 }
 
-/* single_parent many-to-ones of the session's objects: no object held by
- * two through the same relationship. The calls refuse that as they are
- * made; plain assignments (owner->pet = pet) are checked here, sorted, so
- * that a big flush stays O(n log n). */
-static cr_status check_single_parents(cr_session *s)
+/* single_parent many-to-ones of the session's objects, indexed into *h: no
+ * object held by two through the same relationship. The calls refuse that
+ * as they are made; plain assignments (owner->pet = pet) are checked here,
+ * sorted, so that a big flush stays O(n log n). The orphans of a
+ * many-to-one with delete-orphan (single_parent) look their parent up in
+ * the index. */
+static cr_status index_single_parents(cr_session *s, held_index *h)
 {
     held_by *held = NULL;
     size_t n = 0, cap = 0;
@@ -787,7 +796,7 @@ static cr_status check_single_parents(cr_session *s)
                 st = cr_error_oom(&s->err);
                 break;
             }
-            held[n++] = (held_by){r, target};
+            held[n++] = (held_by){r, target, in};
         }
     }
     if (!st && n > 1)
@@ -800,8 +809,28 @@ static cr_status check_single_parents(cr_session *s)
                              "held by two %s objects, and is only allowed a single parent",
                              r->parent->name, r->name, r->target->name, r->parent->name);
     }
-    cr_free(held);
-    return st;
+    if (st) {
+        cr_free(held);
+        return st;
+    }
+    h->items = held;
+    h->n = n;
+    return CR_OK;
+}
+
+/* Whether an object not deleted holds target through r (in the index). */
+static bool held_by_live(const held_index *h, const cr_relationship *r, const void *target)
+{
+    held_by key = {r, target, NULL};
+    const held_by *e = h->n ? bsearch(&key, h->items, h->n, sizeof key, held_by_cmp) : NULL;
+    if (!e)
+        return false;
+    while (e > h->items && held_by_cmp(e - 1, &key) == 0)
+        e--;
+    for (; e < h->items + h->n && held_by_cmp(e, &key) == 0; e++)
+        if (!e->holder->marked_delete)
+            return true;
+    return false;
 }
 
 /* Everything the relationships ask of this flush, before its plan: the
@@ -832,8 +861,9 @@ static cr_status rel_prepare(cr_session *s, flush_plan *p)
             st = cr_rel_flush_cascade_add(s, in);
         }
     }
+    held_index held = {NULL, 0};
     if (!st)
-        st = check_single_parents(s);
+        st = index_single_parents(s, &held);
     orphans orph = {NULL, 0, 0};
     for (cr_instance *in = s->head; in && !st; in = in->next) {
         /* A deleted object's relationships save nothing: its row is gone. */
@@ -849,7 +879,7 @@ static cr_status rel_prepare(cr_session *s, flush_plan *p)
         cr_instance *t = orph.items[i].in;
         const cr_relationship *r = orph.items[i].r;
         if (t->session != s || t->marked_delete ||
-            (r->kind == CR_REL_MANY_TO_ONE ? cr_rel_other_parent(s, r, NULL, t->obj) != NULL
+            (r->kind == CR_REL_MANY_TO_ONE ? held_by_live(&held, r, t->obj)
                                            : has_parent_sync(t, r)))
             continue;
         if (r->cascade & CR_CASCADE_DELETE_ORPHAN) {
@@ -864,6 +894,7 @@ static cr_status rel_prepare(cr_session *s, flush_plan *p)
         }
     }
     cr_free(orph.items);
+    cr_free(held.items);
     /* A persistent child a new parent let go of (in->left_parent), with no
      * parent now: an orphan too. */
     for (cr_instance *in = s->head; in && !st; in = in->next) {

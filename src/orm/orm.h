@@ -356,11 +356,6 @@ bool cr_rel_deletes_orphans(const cr_relationship *r);
 /* Whether the target a parent lets go of through r is deleted: a
  * many-to-one with delete-orphan (and single_parent). */
 bool cr_rel_orphans_target(const cr_relationship *r);
-/* An object of s other than self that holds target through r (its
- * many-to-one pointing at it, or its many-to-many collection holding it),
- * not deleted; NULL when none. */
-cr_instance *cr_rel_other_parent(const cr_session *s, const cr_relationship *r,
-                                 const cr_instance *self, const void *target);
 /* The members of a ONE or MANY relationship as an array (a ONE: 0 or 1). */
 size_t cr_rel_members(const cr_instance *in, const cr_relationship *r, void ***items,
                       void **one);

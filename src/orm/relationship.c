@@ -546,7 +546,10 @@ bool cr_rel_orphans_target(const cr_relationship *r)
     return r->kind == CR_REL_MANY_TO_ONE && (r->cascade & CR_CASCADE_DELETE_ORPHAN);
 }
 
-cr_instance *cr_rel_other_parent(const cr_session *s, const cr_relationship *r,
+/* An object of s other than self that holds target through r (its
+ * many-to-one pointing at it, or its many-to-many collection holding it),
+ * not deleted; NULL when none. */
+static cr_instance *other_parent(const cr_session *s, const cr_relationship *r,
                                  const cr_instance *self, const void *target)
 {
     for (cr_instance *in = s->head; in; in = in->next) {
@@ -965,13 +968,15 @@ static cr_status orphan_prepare(const cr_relationship *r, cr_instance *t, orphan
     return orphan_prepare_if(r && cr_rel_deletes_orphans(r), t, o);
 }
 
-/* single_parent: target (of c's relationship) may not have another parent
- * in the session already (SQLAlchemy's single_parent validator). */
+/* single_parent: target t (of c's relationship) may not have another
+ * parent in its session already (SQLAlchemy's single_parent validator). An
+ * object in no session has no parent the calls gave it: a loop making new
+ * objects scans nothing; what plain assignments did, the flush checks. */
 static cr_status check_single_parent(rel_call *c, cr_instance *t)
 {
-    const cr_session *s = c->s ? c->s : t->session;
+    const cr_session *s = t->session;
     if (!c->r->single_parent || c->r->kind == CR_REL_ONE_TO_MANY || !s ||
-        !cr_rel_other_parent(s, c->r, c->in, t->obj))
+        !other_parent(s, c->r, c->in, t->obj))
         return CR_OK;
     return call_fail(c, CR_ERR_INVALID_REQUEST, "the %s object is already associated with "
                      "another %s through it, and is only allowed a single parent",
@@ -1092,8 +1097,9 @@ static cr_status object_set_related(void *obj, size_t offset, void *target)
         return st;
     /* A many-to-one with delete-orphan: the pending object it lets go of,
      * held by no other parent, leaves the session (SQLAlchemy's set event). */
-    if ((st = orphan_prepare_if(to_one && oin && cr_rel_orphans_target(c.r) && oin->session &&
-                                    !cr_rel_other_parent(oin->session, c.r, c.in, old),
+    if ((st = orphan_prepare_if(to_one && oin && cr_rel_orphans_target(c.r) &&
+                                    oin->state == CR_INST_PENDING && oin->session &&
+                                    !other_parent(oin->session, c.r, c.in, old),
                                 oin, &o_old))) {
         cr_free(o.list);
         return st;

@@ -263,6 +263,8 @@ void harness_capture(void *userdata, const char *line)
         fprintf(stderr, "  | %s\n", line);
     if (line[0] == '[' || strncmp(line, "Engine created", 14) == 0)
         return;
+    if (harness_log_len + 2 >= sizeof harness_log)
+        return;   /* full: the lines after are dropped */
     for (const char *p = line; *p && harness_log_len + 2 < sizeof harness_log; p++) {
         if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
             harness_log[harness_log_len++] = '?';

@@ -642,6 +642,108 @@ static void test_single_parent_orphan(void **state)
     harness_session_free(s);
 }
 
+/* What the database holds agrees with the owners in memory after a commit
+ * or a rollback: each owner's pet_id is its pet's key (NULL for none), and
+ * the pets table holds exactly the pets owners hold. */
+static void check_owners(SpOwner *const *owners, size_t n, int step)
+{
+    char sql[160];
+    int64_t held = 0;
+    for (size_t i = 0; i < n; i++) {
+        const SpPet *p = owners[i]->pet;
+        bool first = true;   /* counted once (single parent: it is) */
+        for (size_t j = 0; p && j < i; j++)
+            first = first && owners[j]->pet != p;
+        held += p && first;
+        if (p)
+            snprintf(sql, sizeof sql, "SELECT count(*) FROM sp_owners WHERE id = %lld AND "
+                     "pet_id = %lld", (long long)owners[i]->id, (long long)p->id);
+        else
+            snprintf(sql, sizeof sql, "SELECT count(*) FROM sp_owners WHERE id = %lld AND "
+                     "pet_id IS NULL", (long long)owners[i]->id);
+        if (query_int(sql) != 1)
+            fail_msg("step %d: owner %lld's row does not hold its pet %lld", step,
+                     (long long)owners[i]->id, p ? (long long)p->id : -1LL);
+    }
+    int64_t rows = query_int("SELECT count(*) FROM sp_pets");
+    if (rows != held)
+        fail_msg("step %d: %lld pet rows, %lld pets held", step, (long long)rows,
+                 (long long)held);
+}
+
+/* A run of random calls on owners and pets (a fixed seed: the same run
+ * every time), the database checked against memory after each commit and
+ * rollback: pets given, taken away (NULL), moved from owner to owner, given
+ * to a second owner (refused by the call; by the flush when a plain
+ * assignment did it, then rolled back). */
+static void test_single_parent_random(void **state)
+{
+    (void)state;
+    enum { NOWNERS = 5, MAXPETS = 60, STEPS = 400 };
+    cr_session *s = harness_session(engine, &keep_loaded);
+    SpOwner *owners[NOWNERS];
+    SpPet *pets[MAXPETS];
+    size_t npets = 0;
+    char name[16];
+    for (size_t i = 0; i < NOWNERS; i++) {
+        snprintf(name, sizeof name, "w%zu", i);
+        owners[i] = owner(s, name, NULL);
+        owners[i]->name = NULL;   /* the literal is gone: no name */
+    }
+    S_OK(s, cr_session_commit(s));
+    uint32_t seed = 12345;
+    int commits = 0, refused = 0, flush_refused = 0;
+    for (int step = 0; step < STEPS; step++) {
+        harness_log_reset();   /* the echo log of a step at a time */
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = (seed >> 16) % 100, k = (seed >> 8) % NOWNERS;
+        SpOwner *o = owners[k];
+        /* a pet the calls may take: not deleted */
+        SpPet *p = npets ? pets[(seed >> 4) % npets] : NULL;
+        int ps = p ? (int)cr_object_state_of(p) : CR_STATE_INVALID;
+        bool usable = ps == CR_STATE_TRANSIENT || ps == CR_STATE_PENDING ||
+                      ps == CR_STATE_PERSISTENT;
+        if (r < 20) {
+            S_OK(s, cr_set_related(o, pet, NULL));
+        } else if (r < 40 && npets < MAXPETS) {
+            pets[npets] = pet("p");
+            pets[npets]->name = NULL;
+            S_OK(s, cr_set_related(o, pet, pets[npets]));
+            npets++;
+        } else if (r < 65 && usable) {
+            bool other = false;
+            for (size_t j = 0; j < NOWNERS; j++)
+                other = other || (owners[j] != o && owners[j]->pet == p);
+            cr_status st = cr_set_related(o, pet, p);
+            assert_int_equal(st, other ? CR_ERR_INVALID_REQUEST : CR_OK);
+            refused += other;
+        } else if (r < 72 && usable && ps != CR_STATE_TRANSIENT) {
+            o->pet = p;   /* a plain assignment: checked by the flush */
+        } else if (r < 92) {
+            bool twice = false;
+            for (size_t i = 0; i < NOWNERS; i++)
+                for (size_t j = 0; j < i; j++)
+                    twice = twice || (owners[i]->pet && owners[i]->pet == owners[j]->pet);
+            cr_status st = cr_session_commit(s);
+            if (twice) {
+                assert_int_equal(st, CR_ERR_INVALID_REQUEST);
+                flush_refused++;
+                S_OK(s, cr_session_rollback(s));
+            } else {
+                S_OK(s, st);
+                commits++;
+            }
+            check_owners(owners, NOWNERS, step);
+        } else {
+            S_OK(s, cr_session_rollback(s));
+            check_owners(owners, NOWNERS, step);
+        }
+    }
+    /* the run did what it is for */
+    assert_true(commits > 20 && refused > 0 && flush_refused > 0);
+    harness_session_free(s);
+}
+
 /* ---- refresh-expire ---- */
 
 /* cr_session_refresh of an object the autoflush loads: the DELETE of a
@@ -1723,6 +1825,7 @@ int main(int argc, char **argv)
         T(test_expunge_cascade),
         T(test_pending_orphan),
         T(test_single_parent_orphan),
+        T(test_single_parent_random),
         T(test_rollback_then_redo_move),
         T(test_refresh_object_the_flush_loads),
         T(test_expire_and_refresh_cascade),
