@@ -751,11 +751,13 @@ static void take_out_new_children(cr_session *s, cr_instance *in)
     }
 }
 
-/* One object held through a single_parent many-to-one, and by whom. */
+/* One object held through a single_parent many-to-one, by whom, and
+ * whether that is new since the holder was loaded or flushed. */
 typedef struct held_by {
     const cr_relationship *r;
     const void *target;
     const cr_instance *holder;
+    bool changed;
 } held_by;
 
 /* Every such hold of a flush's objects, sorted by relationship and target. */
@@ -773,11 +775,12 @@ static int held_by_cmp(const void *a, const void *b)
 }
 
 /* single_parent many-to-ones of the session's objects, indexed into *h: no
- * object held by two through the same relationship. The calls refuse that
- * as they are made; plain assignments (owner->pet = pet) are checked here,
- * sorted, so that a big flush stays O(n log n). The orphans of a
- * many-to-one with delete-orphan (single_parent) look their parent up in
- * the index. */
+ * object held by two through the same relationship where one of them is a
+ * change (rows loaded that way are the database's business, as SQLAlchemy
+ * checks only what the program sets). The calls refuse that as they are
+ * made; plain assignments (owner->pet = pet) are checked here, sorted, so
+ * that a big flush stays O(n log n). The orphans of a many-to-one with
+ * delete-orphan (single_parent) look their parent up in the index. */
 static cr_status index_single_parents(cr_session *s, held_index *h)
 {
     held_by *held = NULL;
@@ -796,13 +799,14 @@ static cr_status index_single_parents(cr_session *s, held_index *h)
                 st = cr_error_oom(&s->err);
                 break;
             }
-            held[n++] = (held_by){r, target, in};
+            bool changed = in->state == CR_INST_PENDING || *cr_rel_snap_ref(in, r) != target;
+            held[n++] = (held_by){r, target, in, changed};
         }
     }
     if (!st && n > 1)
         qsort(held, n, sizeof *held, held_by_cmp);
     for (size_t i = 1; i < n && !st; i++) {
-        if (held_by_cmp(&held[i - 1], &held[i]) != 0)
+        if (held_by_cmp(&held[i - 1], &held[i]) != 0 || !(held[i - 1].changed || held[i].changed))
             continue;
         const cr_relationship *r = held[i].r;
         st = cr_session_fail(s, CR_ERR_INVALID_REQUEST, "relationship %s.%s: a %s object is "
@@ -821,7 +825,7 @@ static cr_status index_single_parents(cr_session *s, held_index *h)
 /* Whether an object not deleted holds target through r (in the index). */
 static bool held_by_live(const held_index *h, const cr_relationship *r, const void *target)
 {
-    held_by key = {r, target, NULL};
+    held_by key = {r, target, NULL, false};
     const held_by *e = h->n ? bsearch(&key, h->items, h->n, sizeof key, held_by_cmp) : NULL;
     if (!e)
         return false;

@@ -640,6 +640,29 @@ static void test_single_parent_orphan(void **state)
     assert_int_equal(query_int(sql), 1);
     assert_int_equal(query_int("SELECT count(*) FROM sp_keeper_pets"), 1);
     harness_session_free(s);
+
+    /* rows that share a pet in the database (not made through the
+     * relationship) are loaded and flushed as they are, as SQLAlchemy
+     * checks only what the program sets; one letting go leaves the pet to
+     * the other */
+    cr_conn *c = connect_ok(engine);
+    exec_ok(c, "INSERT INTO sp_pets (id, name) VALUES (1000, 'shared')");
+    exec_ok(c, "INSERT INTO sp_owners (id, name, pet_id) VALUES (1000, 'a', 1000), "
+               "(1001, 'b', 1000)");
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    cr_conn_close(c);
+    s = harness_session(engine, &keep_loaded);
+    SpOwner *a = cr_session_get(s, SpOwner, 1000), *b = cr_session_get(s, SpOwner, 1001);
+    assert_true(a && b);
+    S_OK(s, cr_load(a, pet));
+    S_OK(s, cr_load(b, pet));
+    assert_true(a->pet && a->pet == b->pet);
+    a->name = "a2";
+    S_OK(s, cr_session_flush(s));
+    S_OK(s, cr_set_related(a, pet, NULL));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(pets_named("shared"), 1);
+    harness_session_free(s);
 }
 
 /* What the database holds agrees with the owners in memory after a commit
