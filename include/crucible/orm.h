@@ -662,15 +662,15 @@ CR_API cr_session *cr_query_session(const cr_stmt *q);
  * parent again (or added), it is pending again; moved to another parent
  * directly (cr_append(bob, posts, post), cr_set_related(post, author, bob))
  * it is no orphan and is inserted under that parent.
- * On a many-to-one, delete-orphan needs .single_parent = true, as in
- * SQLAlchemy (relationship(cascade="all, delete-orphan", single_parent=True)):
- * the object a parent lets go of (set to NULL or to another) is deleted by
- * the next flush unless another parent took it meanwhile, or, pending,
- * leaves the session there and then. A second parent is refused by
- * cr_set_related (and cr_append on a many-to-many) and, for plain
+ * On a many-to-one or a many-to-many, delete-orphan needs .single_parent =
+ * true, as in SQLAlchemy (relationship(cascade="all, delete-orphan",
+ * single_parent=True)): the object a parent lets go of (set to NULL or to
+ * another, cr_remove) is deleted by the next flush unless another parent
+ * took it meanwhile, or, pending, leaves the session there and then. A
+ * second parent is refused by cr_set_related and cr_append and, for plain
  * assignments, by the flush (CR_ERR_INVALID_REQUEST, "... is only allowed a
- * single parent"). delete-orphan on a many-to-many is not supported
- * (refused where it is declared).
+ * single parent"); objects loaded that way from the database are left as
+ * they are.
  * Deleting an object deletes its children along "delete" cascades (loading
  * a collection not loaded, unless passive_deletes leaves them to the
  * database's ON DELETE CASCADE), sets their foreign key to NULL otherwise,
@@ -750,7 +750,7 @@ typedef struct cr_relationship_def {
     bool single_parent;          /* many-to-one, many-to-many: an object has at
                                   * most one parent through it (a second is
                                   * CR_ERR_INVALID_REQUEST); what delete-orphan
-                                  * on a many-to-one needs                     */
+                                  * on either needs                            */
 } cr_relationship_def;
 
 /* Give the mapper m its relationships (what CR_DEFINE_MODEL with

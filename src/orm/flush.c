@@ -569,6 +569,8 @@ static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_rel
             continue;
         if (r->kind == CR_REL_MANY_TO_MANY) {
             st = add_assoc(s, p, r, in, t, STEP_ASSOC_DELETE, false);
+            if (!st && cr_rel_orphans_target(r))
+                st = push_orphan(s, orph, t, r);
             continue;
         }
         st = push_orphan(s, orph, t, r);
@@ -751,8 +753,8 @@ static void take_out_new_children(cr_session *s, cr_instance *in)
     }
 }
 
-/* One object held through a single_parent many-to-one, by whom, and
- * whether that is new since the holder was loaded or flushed. */
+/* One object held through a single_parent many-to-one or many-to-many, by
+ * whom, and whether that is new since the holder was loaded or flushed. */
 typedef struct held_by {
     const cr_relationship *r;
     const void *target;
@@ -774,13 +776,15 @@ static int held_by_cmp(const void *a, const void *b)
     return xr != yr ? (xr < yr ? -1 : 1) : xt != yt ? (xt < yt ? -1 : 1) : 0;
 }
 
-/* single_parent many-to-ones of the session's objects, indexed into *h: no
- * object held by two through the same relationship where one of them is a
- * change (rows loaded that way are the database's business, as SQLAlchemy
- * checks only what the program sets). The calls refuse that as they are
+/* single_parent relationships of the session's objects (many-to-ones and
+ * many-to-many collections), indexed into *h: no object held by two
+ * through the same relationship where one of them is a change (rows loaded
+ * that way are the database's business, as SQLAlchemy checks only what the
+ * program sets). The calls refuse that as they are
  * made; plain assignments (owner->pet = pet) are checked here, sorted, so
- * that a big flush stays O(n log n). The orphans of a many-to-one with
- * delete-orphan (single_parent) look their parent up in the index. */
+ * that a big flush stays O(n log n). The orphans of a many-to-one or a
+ * many-to-many with delete-orphan (single_parent) look their parent up in
+ * the index. */
 static cr_status index_single_parents(cr_session *s, held_index *h)
 {
     held_by *held = NULL;
@@ -789,18 +793,23 @@ static cr_status index_single_parents(cr_session *s, held_index *h)
     for (cr_instance *in = s->head; in && !st; in = in->next) {
         if (in->session != s || in->marked_delete || in->state == CR_INST_DELETED)
             continue;
-        for (size_t i = 0; i < in->mapper->nrels; i++) {
+        for (size_t i = 0; i < in->mapper->nrels && !st; i++) {
             const cr_relationship *r = in->mapper->rels[i];
-            void *target = r->single_parent && r->kind == CR_REL_MANY_TO_ONE
-                           ? *cr_rel_ref(in, r) : NULL;
-            if (!target)
+            if (!r->single_parent || r->kind == CR_REL_ONE_TO_MANY)
                 continue;
-            if (!grow(&held, n, &cap, sizeof *held)) {
-                st = cr_error_oom(&s->err);
-                break;
+            void **items, *one;
+            size_t k = cr_rel_members(in, r, &items, &one);
+            const cr_relstate *rs = cr_relstate_of(in, r->index);
+            for (size_t j = 0; j < k; j++) {
+                if (!grow(&held, n, &cap, sizeof *held)) {
+                    st = cr_error_oom(&s->err);
+                    break;
+                }
+                bool changed = in->state == CR_INST_PENDING ||
+                               (r->many ? !in_list(rs->orig, rs->norig, items[j])
+                                        : *cr_rel_snap_ref(in, r) != items[j]);
+                held[n++] = (held_by){r, items[j], in, changed};
             }
-            bool changed = in->state == CR_INST_PENDING || *cr_rel_snap_ref(in, r) != target;
-            held[n++] = (held_by){r, target, in, changed};
         }
     }
     if (!st && n > 1)
@@ -883,7 +892,7 @@ static cr_status rel_prepare(cr_session *s, flush_plan *p)
         cr_instance *t = orph.items[i].in;
         const cr_relationship *r = orph.items[i].r;
         if (t->session != s || t->marked_delete ||
-            (r->kind == CR_REL_MANY_TO_ONE ? held_by_live(&held, r, t->obj)
+            (r->kind != CR_REL_ONE_TO_MANY ? held_by_live(&held, r, t->obj)
                                            : has_parent_sync(t, r)))
             continue;
         if (r->cascade & CR_CASCADE_DELETE_ORPHAN) {

@@ -354,7 +354,7 @@ cr_status cr_rel_load(cr_session *s, cr_instance *in, cr_relationship *r);
  * with delete-orphan, not viewonly). */
 bool cr_rel_deletes_orphans(const cr_relationship *r);
 /* Whether the target a parent lets go of through r is deleted: a
- * many-to-one with delete-orphan (and single_parent). */
+ * many-to-one or many-to-many with delete-orphan (and single_parent). */
 bool cr_rel_orphans_target(const cr_relationship *r);
 /* The members of a ONE or MANY relationship as an array (a ONE: 0 or 1). */
 size_t cr_rel_members(const cr_instance *in, const cr_relationship *r, void ***items,

@@ -433,17 +433,14 @@ static cr_status resolve(cr_relationship *r, cr_error *err, bool *pending)
         st = resolve_order(r, err);
     if (st)
         return st;
-    /* delete-orphan from the many side: SQLAlchemy asks for single_parent;
-     * on a many-to-many Crucible does not have it. Refused, not ignored. */
-    if ((r->cascade & CR_CASCADE_DELETE_ORPHAN) && r->kind == CR_REL_MANY_TO_ONE &&
+    /* delete-orphan from the many side: SQLAlchemy asks for single_parent.
+     * Refused, not ignored. */
+    if ((r->cascade & CR_CASCADE_DELETE_ORPHAN) && r->kind != CR_REL_ONE_TO_MANY &&
         !r->single_parent)
         return rel_error(err, CR_ERR_ARGUMENT, r, "delete-orphan cascade is not supported on a "
-                         "many-to-one relationship when single_parent is not set; set "
-                         ".single_parent = true on the relationship%s%s", NULL, NULL);
-    if ((r->cascade & CR_CASCADE_DELETE_ORPHAN) && r->kind == CR_REL_MANY_TO_MANY)
-        return rel_error(err, CR_ERR_ARGUMENT, r, "delete-orphan cascade is not supported on a "
-                         "many-to-many relationship (only on a one-to-many, and on a many-to-one "
-                         "with single_parent)%s%s", NULL, NULL);
+                         "%s relationship when single_parent is not set; set .single_parent = "
+                         "true on the relationship%s", r->kind == CR_REL_MANY_TO_ONE
+                                                       ? "many-to-one" : "many-to-many", NULL);
     if (back) {
         if (back->back && back->back != r)
             return rel_error(err, CR_ERR_ARGUMENT, r, "back_populates: '%s' is already the back "
@@ -543,7 +540,7 @@ bool cr_rel_deletes_orphans(const cr_relationship *r)
 
 bool cr_rel_orphans_target(const cr_relationship *r)
 {
-    return r->kind == CR_REL_MANY_TO_ONE && (r->cascade & CR_CASCADE_DELETE_ORPHAN);
+    return r->kind != CR_REL_ONE_TO_MANY && (r->cascade & CR_CASCADE_DELETE_ORPHAN);
 }
 
 /* An object of s other than self that holds target through r (its
@@ -1030,7 +1027,10 @@ static cr_status object_remove(void *obj, size_t offset, void *child)
         return call_fail(&c, CR_ERR_INVALID_REQUEST, "the %s object is not in the "
                          "collection%s", t->mapper->name, NULL);
     orphan_out o;
-    if ((st = orphan_prepare(c.r, t, &o)))
+    bool orphaned = cr_rel_deletes_orphans(c.r) ||
+                    (cr_rel_orphans_target(c.r) && t->state == CR_INST_PENDING && t->session &&
+                     !other_parent(t->session, c.r, c.in, child));
+    if ((st = orphan_prepare_if(orphaned, t, &o)))
         return st;
     cr_collection_drop(coll, child);
     collection_changed(&c, t);

@@ -1,6 +1,7 @@
 /* test_rel_cascades.c — ORM relationships against a real SQLite, PostgreSQL or MariaDB: the expunge,
  * refresh-expire and merge cascades, post_update on insert and delete (a cycle of two tables and one of a
- * table with itself, statement order read from the echo log), and bad input: a related object of the
+ * table with itself, statement order read from the echo log), single_parent with delete-orphan on a
+ * many-to-one and a many-to-many, and bad input: a related object of the
  * wrong model, a cycle without post_update, an object of another session, a collection changed while it
  * is iterated, a missing secondary table, a foreign key missing or ambiguous; a viewonly relationship's
  * cascades. */
@@ -188,12 +189,14 @@ CR_MODEL(SpPet, "sp_pets", SPPET)
     R(pet,     ONE(SpPet),  .cascade = "all, delete-orphan", .single_parent = true)
 CR_MODEL(SpOwner, "sp_owners", SPOWNER, SPOWNER_RELS)
 
-/* A keeper's pets, a many-to-many where a pet has one keeper at most. */
+/* A keeper's pets, a many-to-many where a pet has one keeper at most, and
+ * none once let go of (delete-orphan). */
 #define SPKEEPER(F)                                                                    \
     F(id,      INTEGER,     .primary_key = true)                                       \
     F(name,    STRING(20))
 #define SPKEEPER_RELS(R)                                                               \
-    R(pets,    MANY(SpPet), .secondary = "sp_keeper_pets", .single_parent = true)
+    R(pets,    MANY(SpPet), .secondary = "sp_keeper_pets", .single_parent = true,          \
+                            .cascade = "all, delete-orphan")
 CR_MODEL(SpKeeper, "sp_keepers", SPKEEPER, SPKEEPER_RELS)
 
 #define SPKEEPERPETS(F)                                                                \
@@ -633,12 +636,26 @@ static void test_single_parent_orphan(void **state)
     assert_non_null(strstr(cr_error_message(cr_session_error(s)), "SpKeeper.pets"));
     assert_int_equal(k2->pets.count, 0);
     S_OK(s, cr_remove(k1, pets, bo));
+    assert_int_equal(cr_object_state_of(bo), CR_STATE_TRANSIENT);   /* a pending orphan */
     S_OK(s, cr_append(k2, pets, bo));
     S_OK(s, cr_session_commit(s));
     snprintf(sql, sizeof sql, "SELECT count(*) FROM sp_keeper_pets WHERE keeper_id = %lld",
              (long long)k2->id);
     assert_int_equal(query_int(sql), 1);
     assert_int_equal(query_int("SELECT count(*) FROM sp_keeper_pets"), 1);
+    /* delete-orphan on the many-to-many: moved from k2 to k1 in one flush,
+     * bo stays; taken out of k1's collection, its row goes, and its link */
+    S_OK(s, cr_remove(k2, pets, bo));
+    S_OK(s, cr_append(k1, pets, bo));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(pets_named("bo"), 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM sp_keeper_pets WHERE keeper_id = %lld",
+             (long long)k1->id);
+    assert_int_equal(query_int(sql), 1);
+    S_OK(s, cr_remove(k1, pets, bo));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(pets_named("bo"), 0);
+    assert_int_equal(query_int("SELECT count(*) FROM sp_keeper_pets"), 0);
     harness_session_free(s);
 
     /* rows that share a pet in the database (not made through the
