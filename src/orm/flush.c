@@ -780,11 +780,10 @@ static int held_by_cmp(const void *a, const void *b)
  * many-to-many collections), indexed into *h: no object held by two
  * through the same relationship where one of them is a change (rows loaded
  * that way are the database's business, as SQLAlchemy checks only what the
- * program sets). The calls refuse that as they are
- * made; plain assignments (owner->pet = pet) are checked here, sorted, so
- * that a big flush stays O(n log n). The orphans of a many-to-one or a
- * many-to-many with delete-orphan (single_parent) look their parent up in
- * the index. */
+ * program sets). The calls refuse that as they are made; plain assignments
+ * (owner->pet = pet) are checked here, sorted, so that a big flush stays
+ * O(n log n). The orphans of a many-to-one or a many-to-many with
+ * delete-orphan (single_parent) look their parent up in the index. */
 static cr_status index_single_parents(cr_session *s, held_index *h)
 {
     held_by *held = NULL;

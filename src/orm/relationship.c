@@ -965,6 +965,16 @@ static cr_status orphan_prepare(const cr_relationship *r, cr_instance *t, orphan
     return orphan_prepare_if(r && cr_rel_deletes_orphans(r), t, o);
 }
 
+/* Whether t, pending, is an orphan once self lets go of it through a
+ * many-to-one or many-to-many with delete-orphan: no other parent holds it
+ * (only then is the session scanned). */
+static bool target_orphaned(const cr_relationship *r, const cr_instance *self,
+                            const cr_instance *t)
+{
+    return cr_rel_orphans_target(r) && t && t->session && t->state == CR_INST_PENDING &&
+           !other_parent(t->session, r, self, t->obj);
+}
+
 /* single_parent: target t (of c's relationship) may not have another
  * parent in its session already (SQLAlchemy's single_parent validator). An
  * object in no session has no parent the calls gave it: a loop making new
@@ -1027,9 +1037,7 @@ static cr_status object_remove(void *obj, size_t offset, void *child)
         return call_fail(&c, CR_ERR_INVALID_REQUEST, "the %s object is not in the "
                          "collection%s", t->mapper->name, NULL);
     orphan_out o;
-    bool orphaned = cr_rel_deletes_orphans(c.r) ||
-                    (cr_rel_orphans_target(c.r) && t->state == CR_INST_PENDING && t->session &&
-                     !other_parent(t->session, c.r, c.in, child));
+    bool orphaned = cr_rel_deletes_orphans(c.r) || target_orphaned(c.r, c.in, t);
     if ((st = orphan_prepare_if(orphaned, t, &o)))
         return st;
     cr_collection_drop(coll, child);
@@ -1097,10 +1105,7 @@ static cr_status object_set_related(void *obj, size_t offset, void *target)
         return st;
     /* A many-to-one with delete-orphan: the pending object it lets go of,
      * held by no other parent, leaves the session (SQLAlchemy's set event). */
-    if ((st = orphan_prepare_if(to_one && oin && cr_rel_orphans_target(c.r) &&
-                                    oin->state == CR_INST_PENDING && oin->session &&
-                                    !other_parent(oin->session, c.r, c.in, old),
-                                oin, &o_old))) {
+    if ((st = orphan_prepare_if(to_one && target_orphaned(c.r, c.in, oin), oin, &o_old))) {
         cr_free(o.list);
         return st;
     }
