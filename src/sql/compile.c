@@ -463,6 +463,42 @@ static void key_stmt(keyer *k, cr_stmt *s)
         put_u8(k, (unsigned)s->for_update);
 }
 
+static int name_order(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Whether q's placeholders (q keyed) are each rendered once, under names of
+ * their own: then a run's values, given in their order, go straight to
+ * their binds. A statement may hold thousands (the rows of an INSERT the
+ * ORM runs for many objects): their names are compared sorted. Out of
+ * memory: false, and values are matched by name instead. */
+static bool placeholders_plain(const cr_stmt *q)
+{
+    size_t n = q->nplaceholders;
+    for (size_t i = 0; i < n; i++)
+        if (q->placeholders[i].bind_index < 0)
+            return false;
+    if (n <= 16) {
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(q->placeholders[i].e->param->name, q->placeholders[j].e->param->name) == 0)
+                    return false;
+        return true;
+    }
+    const char **names = cr_malloc(n * sizeof *names);
+    if (!names)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        names[i] = q->placeholders[i].e->param->name;
+    qsort(names, n, sizeof *names, name_order);
+    bool plain = true;
+    for (size_t i = 1; i < n && plain; i++)
+        plain = strcmp(names[i - 1], names[i]) != 0;
+    cr_free(names);
+    return plain;
+}
+
 /* Only SELECTs nest, so only the top statement can be an INSERT or UPDATE
  * with rows to complete. */
 cr_status cr_stmt_key(cr_stmt *q)
@@ -500,13 +536,7 @@ cr_status cr_stmt_key(cr_stmt *q)
         cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory preparing the statement");
         return q->err->cls;
     }
-    q->placeholders_plain = true;
-    for (size_t i = 0; i < q->nplaceholders && q->placeholders_plain; i++) {
-        q->placeholders_plain = q->placeholders[i].bind_index >= 0;
-        for (size_t j = 0; j < i && q->placeholders_plain; j++)
-            q->placeholders_plain = strcmp(q->placeholders[i].e->param->name,
-                                           q->placeholders[j].e->param->name) != 0;
-    }
+    q->placeholders_plain = placeholders_plain(q);
     q->keyed = !q->rekey_each_time;
     return CR_OK;
 }

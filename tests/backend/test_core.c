@@ -1822,6 +1822,45 @@ static void test_bindparam_reuse(void **state)
     expect_rows_params(c, q, CR_PARAMS({"who", cr_val_text(buf)}), "3");
     cr_stmt_free(q);
 
+    /* Many placeholders (their names are told apart sorted past 16): in
+     * their order, in any order, and one name in two places, which a list
+     * in their order giving it twice does not take. */
+    enum { MANY = 24 };
+    char pnames[MANY][8];
+    cr_param many[MANY + 2];
+    q = cr_select(users.c.id);
+    cr_expr *any = NULL;
+    for (int i = 0; i < MANY; i++) {
+        snprintf(pnames[i], sizeof pnames[i], "k%d", i == MANY - 1 ? 5 : i);
+        cr_expr *e = cr_eq(q, users.c.id, cr_bindparam(q, pnames[i]));
+        any = any ? cr_or(q, any, e) : e;
+    }
+    cr_where(q, any);
+    cr_order_by(q, users.c.id);
+    for (int i = 0; i < MANY; i++)   /* k5 twice, in the order rendered */
+        many[i] = (cr_param){pnames[i], cr_val_int(i == 3 ? 2 : i == 5 ? 4 : 100 + i)};
+    many[MANY] = (cr_param){NULL, cr_val_null()};
+    refused_params(c, q, many, CR_ERR_ARGUMENT, "parameter 'k5' is given twice");
+    for (int i = 0; i < MANY - 1; i++)   /* each name once, backwards */
+        many[i] = (cr_param){pnames[MANY - 2 - i], cr_val_int(MANY - 2 - i == 3 ? 2 : MANY - 2 - i == 5 ? 4 : 100)};
+    many[MANY - 1] = (cr_param){NULL, cr_val_null()};
+    expect_rows_params(c, q, many, "2;4");
+    cr_stmt_free(q);
+    q = cr_select(users.c.id);
+    any = NULL;
+    for (int i = 0; i < MANY; i++) {
+        snprintf(pnames[i], sizeof pnames[i], "k%d", i);
+        cr_expr *e = cr_eq(q, users.c.id, cr_bindparam(q, pnames[i]));
+        any = any ? cr_or(q, any, e) : e;
+    }
+    cr_where(q, any);
+    cr_order_by(q, users.c.id);
+    for (int i = 0; i < MANY; i++)   /* every name its own, in order */
+        many[i] = (cr_param){pnames[i], cr_val_int(i == MANY - 1 ? 3 : i == 0 ? 1 : 100 + i)};
+    many[MANY] = (cr_param){NULL, cr_val_null()};
+    expect_rows_params(c, q, many, "1;3");
+    cr_stmt_free(q);
+
     /* A placeholder in a subquery; changing the subquery changes the statement. */
     cr_stmt *sub = cr_select(posts.c.user_id);
     cr_where(sub, cr_eq(sub, posts.c.tag, cr_bindparam(sub, "tag")));
