@@ -38,6 +38,15 @@ typedef struct assoc_op {
     const cr_instance *holder;   /* whose collection changed (a or b)        */
 } assoc_op;
 
+/* A value the flush keeps for a field of an object, to store into it once
+ * the flush succeeded. Most objects get one (a generated key): a list, not
+ * a value for every field, keeps a large flush's memory small. */
+typedef struct post_value {
+    struct post_value *next;
+    size_t field;
+    cr_value v;
+} post_value;
+
 /* One object of a step, and what the flush learnt for it (generated keys,
  * server and client defaults, the new version), stored into it once every
  * statement succeeded. */
@@ -46,7 +55,7 @@ typedef struct flush_item {
     int rank;                    /* the table's place in dependency order    */
     uint64_t cols;               /* INSERT: fields given; UPDATE: changed    */
     uint64_t post_mask;          /* fields of post to store afterwards       */
-    cr_value *post;              /* nfields values (in the plan's arena)     */
+    post_value *post;            /* their values (in the plan's arena)       */
     cr_instance *switched;       /* a new object taking over the row of this
                                   * deleted one: UPDATEd (a row switch)     */
     bool listonly;               /* deleted, its row taken over: no DELETE   */
@@ -274,16 +283,13 @@ static int mapper_rank(flush_plan *p, const cr_mapper *m)
     return rank;
 }
 
-/* The item's values to store after the flush, made on first use. */
-static cr_value *item_post(flush_plan *p, flush_item *it)
+/* The value kept for field i of the item (its bit set in post_mask). */
+static cr_value *item_post(const flush_item *it, size_t i)
 {
-    if (!it->post) {
-        size_t n = it->in->mapper->nfields;
-        it->post = cr_arena_alloc(&p->arena, n * sizeof(cr_value));
-        for (size_t i = 0; it->post && i < n; i++)
-            it->post[i] = cr_val_null();
-    }
-    return it->post;
+    post_value *pv = it->post;
+    while (pv->field != i)
+        pv = pv->next;
+    return &pv->v;
 }
 
 /* Keep value v for field i of the item, to store into the object once the
@@ -294,10 +300,20 @@ static cr_status keep_value(cr_session *s, flush_plan *p, flush_item *it, size_t
 {
     if (it->in->mapper->fields[i].vtype == CR_BOOL && v.type == CR_INT)
         v = cr_val_bool(v.v.i != 0);
-    cr_value *copy = cr_arena_copy_values(&p->arena, &v, 1);
-    if (!copy || !item_post(p, it))
+    /* Text and bytes are copied (the result they came from goes first). */
+    bool bytes = v.type == CR_TEXT || v.type == CR_NUMERIC || v.type == CR_BLOB;
+    cr_value *copy = bytes ? cr_arena_copy_values(&p->arena, &v, 1) : &v;
+    if (!copy)
         return cr_error_oom(&s->err);
-    it->post[i] = *copy;
+    if (it->post_mask >> i & 1) {
+        *item_post(it, i) = *copy;
+        return CR_OK;
+    }
+    post_value *pv = cr_arena_alloc(&p->arena, sizeof *pv);
+    if (!pv)
+        return cr_error_oom(&s->err);
+    *pv = (post_value){it->post, i, *copy};
+    it->post = pv;
     it->post_mask |= UINT64_C(1) << i;
     return CR_OK;
 }
@@ -1602,7 +1618,7 @@ char *cr_flush_describe(cr_session *s)
  * field's. */
 static cr_value item_value(const flush_item *it, size_t i)
 {
-    return it->post_mask >> i & 1 ? it->post[i] : cr_field_value(it->in, i);
+    return it->post_mask >> i & 1 ? *item_post(it, i) : cr_field_value(it->in, i);
 }
 
 static void bind_to(cr_stmt *q, struct cr_column *col, cr_value v, bool set)
@@ -1680,35 +1696,84 @@ static cr_status apply_syncs(cr_session *s, flush_plan *p, const flush_step *ste
     return CR_OK;
 }
 
-/* INSERT a batch of items sharing the step's columns: one statement of many
- * rows, RETURNING what the database generated. */
-static cr_status insert_batch(cr_session *s, flush_plan *p, const flush_step *step,
-                              flush_item *items, size_t n)
+/* The INSERT a step runs for each batch of n of its objects: n rows of
+ * placeholders for the step's columns, RETURNING what the objects fetch
+ * back. Built once and run with every batch of that size, as SQLAlchemy's
+ * flush runs one compiled INSERT for many objects: a batch costs its values,
+ * not a statement built and keyed anew. */
+typedef struct batch_insert {
+    cr_stmt *q;
+    cr_param *params;            /* n * the step's columns, then a NULL name  */
+    char *names;                 /* the placeholders' names, "p<k>"           */
+    size_t n;
+} batch_insert;
+
+static void batch_insert_free(batch_insert *b)
+{
+    cr_stmt_free(b->q);
+    cr_free(b->params);
+    cr_free(b->names);
+    *b = (batch_insert){0};
+}
+
+#define BATCH_NAME 12   /* "p" and a placeholder's number, NUL-ended */
+
+static cr_status batch_insert_build(cr_session *s, const flush_step *step, size_t n,
+                                    const size_t *fetch, size_t nfetch, batch_insert *b)
 {
     const cr_mapper *m = step->m;
-    const cr_dialect *d = s->engine->dialect;
-    size_t fetch[64], nfetch = 0;
+    size_t ncols = 0;
     for (size_t i = 0; i < m->nfields; i++)
-        if (!(step->cols >> i & 1) && ((int)i == m->autoinc || m->fields[i].col->server_default))
-            fetch[nfetch++] = i;
-    cr_stmt *q = cr_insert(m->table);
-    for (size_t k = 0; q && k < n; k++) {
-        for (size_t i = 0; i < m->nfields; i++)
-            if (step->cols >> i & 1)
-                bind_to(q, m->fields[i].col, item_value(&items[k], i), true);
+        ncols += step->cols >> i & 1;
+    b->n = n;
+    b->q = cr_insert(m->table);
+    b->params = cr_calloc(n * ncols + 1, sizeof *b->params);
+    b->names = cr_malloc(n * ncols * BATCH_NAME + 1);
+    if (!b->q || !b->params || !b->names)
+        return cr_error_oom(&s->err);
+    size_t k = 0;
+    for (size_t row = 0; row < n; row++) {
+        for (size_t i = 0; i < m->nfields; i++) {
+            if (!(step->cols >> i & 1))
+                continue;
+            char *name = b->names + k * BATCH_NAME;
+            snprintf(name, BATCH_NAME, "p%zu", k);
+            b->params[k++].name = name;
+            cr_set_expr(b->q, m->fields[i].col, cr_bindparam(b->q, name));
+        }
         if (step->cols)   /* else one row, of no columns: DEFAULT VALUES */
-            cr_next_row(q);
+            cr_next_row(b->q);
     }
     const void *ret[65];
     for (size_t j = 0; j < nfetch; j++)
         ret[j] = m->fields[fetch[j]].col;
     ret[nfetch] = NULL;
-    if (q && nfetch && d->has_returning)
-        cr_returning_items(q, ret);
-    cr_result *r = cr_session_run(s, q);
+    if (nfetch && s->engine->dialect->has_returning)
+        cr_returning_items(b->q, ret);
+    const cr_error *e = cr_stmt_error(b->q);
+    if (e) {
+        cr_error_copy(&s->err, e);
+        return e->cls;
+    }
+    return CR_OK;
+}
+
+/* INSERT a batch of items sharing the step's columns through b (a statement
+ * of as many rows), reading back what the database generated. */
+static cr_status insert_batch(cr_session *s, flush_plan *p, const flush_step *step,
+                              batch_insert *b, flush_item *items, const size_t *fetch,
+                              size_t nfetch)
+{
+    const cr_mapper *m = step->m;
+    size_t k = 0;
+    for (size_t row = 0; row < b->n; row++)
+        for (size_t i = 0; i < m->nfields; i++)
+            if (step->cols >> i & 1)
+                b->params[k++].value = item_value(&items[row], i);
+    cr_result *r = cr_session_run_params(s, b->q, b->params);
     cr_status st = r ? CR_OK : s->err.cls;
-    if (!st && nfetch && d->has_returning) {
-        st = read_returning(s, p, items, n, fetch, nfetch, r);
+    if (!st && nfetch && s->engine->dialect->has_returning) {
+        st = read_returning(s, p, items, b->n, fetch, nfetch, r);
     } else if (!st && m->autoinc >= 0 && !(step->cols >> m->autoinc & 1)) {
         /* No RETURNING: one row per statement, its key from lastrowid. */
         const cr_row *pk = cr_result_inserted_primary_key(r);
@@ -1718,36 +1783,45 @@ static cr_status insert_batch(cr_session *s, flush_plan *p, const flush_step *st
                                  m->table->name);
     }
     cr_result_free(r);
-    cr_stmt_free(q);
     return st;
 }
 
 static cr_status run_insert(cr_session *s, flush_plan *p, const flush_step *step)
 {
-    cr_status st0 = p->rels ? apply_syncs(s, p, step) : CR_OK;
-    if (st0)
-        return st0;
+    cr_status st = p->rels ? apply_syncs(s, p, step) : CR_OK;
+    if (st)
+        return st;
+    const cr_mapper *m = step->m;
     const cr_dialect *d = s->engine->dialect;
-    size_t ncols = 0;
-    for (size_t i = 0; i < step->m->nfields; i++)
+    size_t ncols = 0, fetch[64], nfetch = 0;
+    for (size_t i = 0; i < m->nfields; i++) {
         ncols += step->cols >> i & 1;
+        if (!(step->cols >> i & 1) && ((int)i == m->autoinc || m->fields[i].col->server_default))
+            fetch[nfetch++] = i;
+    }
     size_t batch = d->max_params / (ncols ? ncols : 1);
     if (batch > 1000)
         batch = 1000;
-    bool needs_key = step->m->autoinc >= 0 && !(step->cols >> step->m->autoinc & 1);
+    bool needs_key = m->autoinc >= 0 && !(step->cols >> m->autoinc & 1);
     /* A row of no columns is DEFAULT VALUES, which takes one row a
      * statement, as does a generated key without RETURNING. */
     if (batch == 0 || ncols == 0 || (!d->has_returning && needs_key))
         batch = 1;
-    for (size_t k = 0; k < step->n; k += batch) {
+    /* Every batch but the last is full: two statements at most. */
+    batch_insert full = {0}, last = {0};
+    for (size_t k = 0; k < step->n && !st; k += batch) {
         size_t n = step->n - k < batch ? step->n - k : batch;
-        cr_status st = insert_batch(s, p, step, &p->items[step->first + k], n);
-        if (st)
-            return st;
-        for (size_t j = 0; p->rels && j < n; j++)
+        batch_insert *b = n == batch ? &full : &last;
+        if (!b->q)
+            st = batch_insert_build(s, step, n, fetch, nfetch, b);
+        if (!st)
+            st = insert_batch(s, p, step, b, &p->items[step->first + k], fetch, nfetch);
+        for (size_t j = 0; !st && p->rels && j < n; j++)
             p->items[step->first + k + j].in->note->done = true;
     }
-    return CR_OK;
+    batch_insert_free(&full);
+    batch_insert_free(&last);
+    return st;
 }
 
 static cr_status stale(cr_session *s, const flush_item *it, const char *verb, int64_t matched)
@@ -1793,7 +1867,7 @@ static cr_status set_computed(cr_session *s, flush_plan *p, flush_item *it, cr_s
 {
     cr_status st = keep_value(s, p, it, i, v);
     if (!st)
-        bind_to(q, it->in->mapper->fields[i].col, it->post[i], true);
+        bind_to(q, it->in->mapper->fields[i].col, *item_post(it, i), true);
     return st;
 }
 
@@ -1895,8 +1969,8 @@ static cr_status settle_item(cr_session *s, flush_item *it, step_kind kind)
     else if ((kind == STEP_UPDATE || kind == STEP_POST_UPDATE) &&
              in->state == CR_INST_PERSISTENT && cr_instance_save(in, s->level))
         return cr_error_oom(&s->err);   /* kept for a rollback: the row as found */
-    for (size_t i = 0; i < in->mapper->nfields; i++)
-        if ((it->post_mask >> i & 1) && cr_field_store(in, i, &it->post[i]))
+    for (const post_value *pv = it->post; pv; pv = pv->next)
+        if (cr_field_store(in, pv->field, &pv->v))
             return cr_error_oom(&s->err);
     bool was_mapped = in->in_map;
     if (cr_snapshot_take(in))

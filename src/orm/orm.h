@@ -285,6 +285,8 @@ cr_status cr_session_check(cr_session *s);
  * the error on the session when it could not be built (NULL: out of
  * memory) or failed. The caller frees q. */
 cr_result *cr_session_run(cr_session *s, cr_stmt *q);
+/* The same, with values for q's placeholders (cr_bindparam). */
+cr_result *cr_session_run_params(cr_session *s, cr_stmt *q, const cr_param *params);
 /* Copy the connection's last error onto the session; returns its class. */
 cr_status cr_session_conn_failed(cr_session *s, cr_conn *c);
 cr_instance *cr_map_find(cr_session *s, const cr_mapper *m, const cr_value *key, uint64_t hash);

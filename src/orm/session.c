@@ -342,7 +342,9 @@ cr_status cr_session_begin_for_write(cr_session *s)
     return begin_conn(s, true);
 }
 
-cr_result *cr_session_run(cr_session *s, cr_stmt *q)
+cr_result *cr_session_run(cr_session *s, cr_stmt *q) { return cr_session_run_params(s, q, NULL); }
+
+cr_result *cr_session_run_params(cr_session *s, cr_stmt *q, const cr_param *params)
 {
     if (!q) {
         cr_error_oom(&s->err);
@@ -355,7 +357,8 @@ cr_result *cr_session_run(cr_session *s, cr_stmt *q)
         cr_error_copy(&s->err, cr_stmt_error(q));
         return NULL;
     }
-    cr_result *r = cr_conn_execute_stmt(s->conn, q);
+    cr_result *r = params ? cr_conn_execute_stmt_params(s->conn, q, params)
+                          : cr_conn_execute_stmt(s->conn, q);
     if (!r)
         cr_session_conn_failed(s, s->conn);
     return r;
