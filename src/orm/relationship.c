@@ -490,6 +490,10 @@ cr_status cr_rel_ready(cr_relationship *r, cr_error *err)
     pthread_mutex_lock(&resolve_lock);
     bool pending;
     cr_status st = r->resolved ? CR_OK : resolve(r, err, &pending);
+    /* Its back side with it: what works on a pair (the flush clearing a
+     * many-to-many's rows) may go through either side. */
+    if (!st && r->back && !r->back->resolved)
+        st = resolve(r->back, err, &pending);
     pthread_mutex_unlock(&resolve_lock);
     return st;
 }

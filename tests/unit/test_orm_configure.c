@@ -89,25 +89,30 @@ static void test_add_the_other_side(void **state)
     }
 }
 
-/* The first thing done is a delete of an object loaded by a query. */
+/* The first thing done is a delete of an object loaded by a query, of
+ * either side of the many-to-many: the flush clears the rows of the pair
+ * through the side whose relationship sorts first in memory, which must
+ * be resolved too (a delete of NULL table once, as the layout fell). */
 static void test_delete_first(void **state)
 {
     (void)state;
-    world w;
-    world_new(&w);
-    cr_conn *c = cr_engine_begin(w.engine, NULL);
-    assert_non_null(c);
-    assert_int_equal(cr_conn_exec(c, "INSERT INTO cfg_users (id) VALUES (1)", NULL), CR_OK);
-    assert_int_equal(cr_conn_exec(c, "INSERT INTO cfg_posts (id) VALUES (1)", NULL), CR_OK);
-    assert_int_equal(cr_conn_exec(c, "INSERT INTO cfg_likes VALUES (1, 1)", NULL), CR_OK);
-    assert_int_equal(cr_conn_commit(c), CR_OK);
-    cr_conn_close(c);
-    CUser *u = cr_session_get(w.s, CUser, 1);
-    assert_non_null(u);
-    assert_int_equal(cr_session_delete(w.s, u), CR_OK);
-    assert_int_equal(cr_session_commit(w.s), CR_OK);
-    assert_int_equal(likes_rows(&w), 0);
-    world_free(&w);
+    for (int side = 0; side < 2; side++) {
+        world w;
+        world_new(&w);
+        cr_conn *c = cr_engine_begin(w.engine, NULL);
+        assert_non_null(c);
+        assert_int_equal(cr_conn_exec(c, "INSERT INTO cfg_users (id) VALUES (1)", NULL), CR_OK);
+        assert_int_equal(cr_conn_exec(c, "INSERT INTO cfg_posts (id) VALUES (1)", NULL), CR_OK);
+        assert_int_equal(cr_conn_exec(c, "INSERT INTO cfg_likes VALUES (1, 1)", NULL), CR_OK);
+        assert_int_equal(cr_conn_commit(c), CR_OK);
+        cr_conn_close(c);
+        void *o = side ? (void *)cr_session_get(w.s, CPost, 1) : (void *)cr_session_get(w.s, CUser, 1);
+        assert_non_null(o);
+        assert_int_equal(cr_session_delete(w.s, o), CR_OK);
+        assert_int_equal(cr_session_commit(w.s), CR_OK);
+        assert_int_equal(likes_rows(&w), 0);
+        world_free(&w);
+    }
 }
 
 int main(void)
