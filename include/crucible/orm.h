@@ -410,7 +410,10 @@ CR_API cr_status cr_session_expunge_all(cr_session *s);
  * copies only the attributes set: those changed since cr_new, or given by
  * cr_field_set_null / cr_field_clear_null / cr_field_set_text (a NULL so
  * given is copied); a field left NULL or at its default keeps the row's
- * value. Along obj's loaded relationships with the merge cascade
+ * value. Likewise its relationships: one holding something, or given by
+ * cr_set_related / cr_append / cr_remove (cr_set_related(copy, pet, NULL)
+ * lets the row's go), is merged; one left empty as cr_new made it keeps
+ * what the row holds. Along obj's loaded relationships with the merge cascade
  * (the default "save-update, merge" and "all" have it) the related objects
  * are merged the same way, each once, and the copy's relationship is set to
  * their copies (the other sides kept in step; a collection's members no

@@ -252,12 +252,19 @@ static bool merge_key(const cr_instance *src, cr_value *key)
 }
 
 /* Whether merge_one follows relationship i of src, reached through via
- * (whose other side it does not follow back). */
+ * (whose other side it does not follow back). Of an object made by cr_new
+ * and never flushed, only a relationship the program set — holding
+ * something, or given by a call (cr_set_related(copy, pet, NULL)) — as
+ * SQLAlchemy merges only the attributes set: one left empty keeps the
+ * row's (it would otherwise let go of, or delete, what the row holds). */
 static bool merge_follows(const cr_instance *src, size_t i, const cr_relationship *via)
 {
     const cr_relationship *r = src->mapper->rels[i];
-    return (r->cascade & CR_CASCADE_MERGE) && cr_relstate_of(src, i)->loaded &&
-           !(via && r->back == via);
+    const cr_relstate *rs = cr_relstate_of(src, i);
+    if (!(r->cascade & CR_CASCADE_MERGE) || !rs->loaded || (via && r->back == via))
+        return false;
+    void **items, *one;
+    return !src->as_made || rs->given || cr_rel_members(src, r, &items, &one) > 0;
 }
 
 /* Every row the merge reads, read before it changes anything, along the

@@ -60,6 +60,9 @@ struct cr_relationship {
 typedef struct cr_relstate {
     bool loaded;
     bool changed;                /* a collection changed since orig was taken */
+    bool given;                  /* set by a call (cr_set_related, cr_append,
+                                  * cr_remove): merge copies it from an object
+                                  * never flushed even when empty            */
     bool raise;                  /* loaded by a query with raiseload          */
     bool collecting;             /* a joined load is filling it (gen)         */
     uint32_t gen;                /* the joined load that saw it last          */

@@ -1009,12 +1009,15 @@ static cr_status object_append(void *obj, size_t offset, void *child)
     if (st)
         return st;
     cr_collection *coll = cr_rel_coll(c.in, c.r);
-    if (cr_collection_has(coll, child))
+    if (cr_collection_has(coll, child)) {
+        cr_relstate_of(c.in, c.r->index)->given = true;
         return CR_OK;
+    }
     if ((st = refuse_deleted(&c, t)) || (st = check_single_parent(&c, t)))
         return st;
     if (cr_collection_push(coll, child))
         return c.s ? cr_error_oom(&c.s->err) : CR_ERR_NO_MEMORY;
+    cr_relstate_of(c.in, c.r->index)->given = true;
     collection_changed(&c, t);
     /* A child has one parent through a one-to-many: it leaves the old one's
      * loaded collection. */
@@ -1045,6 +1048,7 @@ static cr_status object_remove(void *obj, size_t offset, void *child)
     if ((st = orphan_prepare_if(orphaned, t, &o)))
         return st;
     cr_collection_drop(coll, child);
+    cr_relstate_of(c.in, c.r->index)->given = true;
     collection_changed(&c, t);
     cr_rel_back_link(t, c.r, c.in, false);
     orphan_finish(&o);
@@ -1086,7 +1090,7 @@ static cr_status object_set_related(void *obj, size_t offset, void *target)
         return st;
     void *old = *ref;
     if (old == target) {
-        rs->loaded = true;
+        rs->loaded = rs->given = true;
         return CR_OK;
     }
     if ((st = refuse_deleted(&c, t)) || (t && (st = load_partner(&c, t))) ||
@@ -1119,7 +1123,7 @@ static cr_status object_set_related(void *obj, size_t offset, void *target)
             note_left(c.r->back, oin, c.in);
     }
     *ref = target;
-    rs->loaded = true;
+    rs->loaded = rs->given = true;
     note_change(c.in, t);
     if (oin)
         note_change(oin, NULL);

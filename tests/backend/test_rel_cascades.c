@@ -711,6 +711,78 @@ static void check_owners(SpOwner *const *owners, size_t n, int step)
                  (long long)held);
 }
 
+/* merge onto owners with a delete-orphan many-to-one (single_parent), as
+ * SQLAlchemy's merge sets the relationship on the session's object: the pet
+ * a copy no longer holds is deleted, the copy's new pet merged and
+ * inserted; a pet moved by merge from one owner to another stays; a copy
+ * whose pet was never set leaves the owner's pet alone. */
+static void test_single_parent_merge(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    SpPet *rex = pet("rex"), *tom = pet("tom");
+    SpOwner *o1 = owner(s, "o1", rex), *o2 = owner(s, "o2", tom), *o3 = owner(s, "o3", NULL);
+    S_OK(s, cr_session_commit(s));
+    int64_t id1 = o1->id, id2 = o2->id, id3 = o3->id, tom_id = tom->id;
+
+    /* a copy of o1 holding a new pet: rex is let go of */
+    SpOwner *c1 = cr_new(SpOwner);
+    assert_non_null(c1);
+    c1->id = id1;
+    c1->name = "o1";
+    SpPet *kit = pet("kit");
+    S_OK(s, cr_set_related(c1, pet, kit));
+    SpOwner *m1 = cr_session_merge(s, c1);
+    assert_non_null(m1);
+    assert_ptr_equal(m1, o1);
+    assert_non_null(o1->pet);
+    assert_ptr_not_equal(o1->pet, kit);   /* kit's copy, the session's */
+    assert_string_equal(o1->pet->name, "kit");
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(pets_named("rex"), 0);
+    assert_int_equal(pets_named("kit"), 1);
+
+    /* copies of o2 (no pet now) and o3 (holding tom, as loaded): tom moves */
+    SpOwner *c2 = cr_new(SpOwner), *c3 = cr_new(SpOwner);
+    SpPet *tom_copy = cr_new(SpPet);
+    assert_true(c2 && c3 && tom_copy);
+    c2->id = id2;
+    S_OK(s, cr_set_related(c2, pet, NULL));
+    cr_field_set_null(c2, pet_id);
+    tom_copy->id = tom_id;
+    tom_copy->name = "tom";
+    c3->id = id3;
+    S_OK(s, cr_set_related(c3, pet, tom_copy));
+    assert_non_null(cr_session_merge(s, c2));
+    assert_non_null(cr_session_merge(s, c3));
+    assert_null(o2->pet);
+    assert_ptr_equal(o3->pet, tom);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(pets_named("tom"), 1);
+    char sql[120];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM sp_owners WHERE id = %lld AND pet_id = %lld",
+             (long long)id3, (long long)tom_id);
+    assert_int_equal(query_int(sql), 1);
+
+    /* a copy that never set its pet: o1 keeps kit */
+    SpOwner *c4 = cr_new(SpOwner);
+    assert_non_null(c4);
+    c4->id = id1;
+    c4->name = "o1 renamed";
+    assert_non_null(cr_session_merge(s, c4));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(pets_named("kit"), 1);
+    assert_string_equal(o1->name, "o1 renamed");
+    assert_string_equal(o1->pet->name, "kit");
+    cr_object_free(c1);
+    cr_object_free(kit);
+    cr_object_free(c2);
+    cr_object_free(c3);
+    cr_object_free(tom_copy);
+    cr_object_free(c4);
+    harness_session_free(s);
+}
+
 /* A run of random calls on owners and pets (a fixed seed: the same run
  * every time), the database checked against memory after each commit and
  * rollback: pets given, taken away (NULL), moved from owner to owner, given
@@ -1866,6 +1938,7 @@ int main(int argc, char **argv)
         T(test_pending_orphan),
         T(test_single_parent_orphan),
         T(test_single_parent_random),
+        T(test_single_parent_merge),
         T(test_rollback_then_redo_move),
         T(test_refresh_object_the_flush_loads),
         T(test_expire_and_refresh_cascade),
