@@ -434,13 +434,24 @@ static bool has_pre_delete_sync(const cr_instance *in, const cr_relationship *r)
     return false;
 }
 
+/* Whether r's back side speaks for the pair of a many-to-many in the plan:
+ * the side whose model, then relationship, is named first — the same on
+ * every run, as the plan and its SQL are (not the side first in memory). */
+static bool back_speaks(const cr_relationship *r)
+{
+    if (!r->back)
+        return false;
+    int c = strcmp(r->back->parent->name, r->parent->name);
+    return c < 0 || (c == 0 && strcmp(r->back->name, r->name) < 0);
+}
+
 static cr_status add_assoc(cr_session *s, flush_plan *p, const cr_relationship *r,
                            cr_instance *a, cr_instance *b, step_kind kind, bool remote)
 {
     /* Both sides of a many-to-many see the same change: one side speaks
      * for the pair. */
     const cr_instance *holder = a;
-    if (b && r->back && r->back < r) {
+    if (b && back_speaks(r)) {
         cr_instance *t = a;
         a = b;
         b = t;
@@ -623,7 +634,7 @@ static cr_status rel_clear_assoc(cr_session *s, flush_plan *p, cr_instance *in)
             break;
         /* The two sides of a pair clear the same rows: always through the
          * one that sorts first, so that the plan's duplicates meet. */
-        st = r->back && r->back < r ? add_assoc(s, p, r->back, in, NULL, STEP_ASSOC_CLEAR, true)
+        st = back_speaks(r) ? add_assoc(s, p, r->back, in, NULL, STEP_ASSOC_CLEAR, true)
                                     : add_assoc(s, p, r, in, NULL, STEP_ASSOC_CLEAR, false);
     }
     /* many-to-many of other models onto this one, declared on their side only */
