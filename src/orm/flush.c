@@ -633,9 +633,9 @@ static cr_status rel_clear_assoc(cr_session *s, flush_plan *p, cr_instance *in)
         if ((st = load_for_delete(s, in, r, i)))
             break;
         /* The two sides of a pair clear the same rows: always through the
-         * one that sorts first, so that the plan's duplicates meet. */
+         * one that speaks for the pair, so that the plan's duplicates meet. */
         st = back_speaks(r) ? add_assoc(s, p, r->back, in, NULL, STEP_ASSOC_CLEAR, true)
-                                    : add_assoc(s, p, r, in, NULL, STEP_ASSOC_CLEAR, false);
+                            : add_assoc(s, p, r, in, NULL, STEP_ASSOC_CLEAR, false);
     }
     /* many-to-many of other models onto this one, declared on their side only */
     for (size_t t = 0; t < md->ntables && !st; t++) {
