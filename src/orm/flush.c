@@ -1715,7 +1715,7 @@ static cr_status apply_syncs(cr_session *s, flush_plan *p, const flush_step *ste
 typedef struct batch_insert {
     cr_stmt *q;
     cr_param *params;            /* n * the step's columns, then a NULL name  */
-    char *names;                 /* the placeholders' names, "p<k>"           */
+    char *names;                 /* the placeholders' names (batch_name)      */
     size_t n;
 } batch_insert;
 
@@ -1727,7 +1727,23 @@ static void batch_insert_free(batch_insert *b)
     *b = (batch_insert){0};
 }
 
-#define BATCH_NAME 12   /* "p" and a placeholder's number, NUL-ended */
+/* The name of the placeholder of column col in row `row` of a batch,
+ * "price_12", which an error about its value then names; "p<k>" (k: the
+ * placeholder's number) for a column named otherwise than a parameter may
+ * be. Each name is one placeholder's: the digits after the last '_' are the
+ * row, what comes before them the column. */
+#define BATCH_NAME 90   /* the longest name, NUL-ended */
+
+static size_t batch_name(char *to, const char *col, size_t row, size_t k)
+{
+    bool plain = strlen(col) <= 64 && ((*col >= 'a' && *col <= 'z') || (*col >= 'A' && *col <= 'Z'));
+    for (const char *c = col; plain && *c; c++)
+        plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                *c == '_';
+    int n = plain ? snprintf(to, BATCH_NAME, "%s_%zu", col, row)
+                  : snprintf(to, BATCH_NAME, "p%zu", k);
+    return (size_t)n + 1;
+}
 
 static cr_status batch_insert_build(cr_session *s, const flush_step *step, size_t n,
                                     const size_t *fetch, size_t nfetch, batch_insert *b)
@@ -1743,14 +1759,15 @@ static cr_status batch_insert_build(cr_session *s, const flush_step *step, size_
     if (!b->q || !b->params || !b->names)
         return cr_error_oom(&s->err);
     size_t k = 0;
+    char *name = b->names;   /* one after another: what is touched is what is used */
     for (size_t row = 0; row < n; row++) {
         for (size_t i = 0; i < m->nfields; i++) {
             if (!(step->cols >> i & 1))
                 continue;
-            char *name = b->names + k * BATCH_NAME;
-            snprintf(name, BATCH_NAME, "p%zu", k);
-            b->params[k++].name = name;
-            cr_set_expr(b->q, m->fields[i].col, cr_bindparam(b->q, name));
+            const char *pname = name;
+            name += batch_name(name, m->fields[i].col->name, row, k);
+            b->params[k++].name = pname;
+            cr_set_expr(b->q, m->fields[i].col, cr_bindparam(b->q, pname));
         }
         if (step->cols)   /* else one row, of no columns: DEFAULT VALUES */
             cr_next_row(b->q);

@@ -1021,6 +1021,39 @@ static void test_row_switch(void **state)
     harness_session_free(s);
 }
 
+/* A value its column cannot take fails the flush before anything is sent,
+ * naming the column: the placeholders of the flush's INSERT are named after
+ * their columns. */
+static void test_flush_refuses_value(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    OTag *ok = cr_new(OTag), *bad = cr_new(OTag);
+    assert_true(ok && bad);
+    ok->kind = bad->kind = "v";
+    ok->num = 1;
+    bad->num = 2;
+    ok->price = "1.50";
+    bad->price = "abc";
+    S_OK(s, cr_session_add(s, ok));
+    S_OK(s, cr_session_add(s, bad));
+    assert_int_equal(cr_session_commit(s), CR_ERR_ARGUMENT);
+    const char *msg = cr_error_message(cr_session_error(s));
+    if (!strstr(msg, "price") || !strstr(msg, "'abc'")) {
+        print_error("got: %s\n", msg);
+        fail();
+    }
+    S_OK(s, cr_session_rollback(s));   /* the pending objects leave the session */
+    assert_int_equal(count_rows("orm_tags"), 0);
+    assert_int_equal(cr_object_state_of(bad), CR_STATE_TRANSIENT);
+    bad->price = "2.25";
+    S_OK(s, cr_session_add(s, ok));
+    S_OK(s, cr_session_add(s, bad));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(count_rows("orm_tags"), 2);
+    harness_session_free(s);
+}
+
 /* A query with populate_existing reloads the objects the session holds:
  * their fields take the row's (changed by another connection here), an
  * unflushed change is discarded. Without it they keep what they had. */
@@ -1734,6 +1767,7 @@ int main(int argc, char **argv)
     }
     const struct CMUnitTest tests[] = {
         T(test_insert_batch_and_keys),
+        T(test_flush_refuses_value),
         T(test_insert_no_values),
         T(test_many_rows_one_statement),
         T(test_stream_yield_per),
