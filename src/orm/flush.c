@@ -1731,27 +1731,24 @@ static void batch_insert_free(batch_insert *b)
  * "price_12", which an error about its value then names; "p<k>" (k: the
  * placeholder's number) for a column named otherwise than a parameter may
  * be. Each name is one placeholder's: the digits after the last '_' are the
- * row, what comes before them the column. */
+ * row, what comes before them the column. A column name of up to 64
+ * characters leaves room for the row (up to 20 digits) within BATCH_NAME. */
 #define BATCH_NAME 90   /* the longest name, NUL-ended */
 
 static size_t batch_name(char *to, const char *col, size_t row, size_t k)
 {
-    bool plain = strlen(col) <= 64 && ((*col >= 'a' && *col <= 'z') || (*col >= 'A' && *col <= 'Z'));
-    for (const char *c = col; plain && *c; c++)
-        plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-                *c == '_';
+    bool plain = strlen(col) <= 64 && cr_is_param_name(col);
     int n = plain ? snprintf(to, BATCH_NAME, "%s_%zu", col, row)
                   : snprintf(to, BATCH_NAME, "p%zu", k);
     return (size_t)n + 1;
 }
 
-static cr_status batch_insert_build(cr_session *s, const flush_step *step, size_t n,
+/* The INSERT of n rows of step, each of its ncols columns, fetching back
+ * the fields fetch names. */
+static cr_status batch_insert_build(cr_session *s, const flush_step *step, size_t n, size_t ncols,
                                     const size_t *fetch, size_t nfetch, batch_insert *b)
 {
     const cr_mapper *m = step->m;
-    size_t ncols = 0;
-    for (size_t i = 0; i < m->nfields; i++)
-        ncols += step->cols >> i & 1;
     b->n = n;
     b->q = cr_insert(m->table);
     b->params = cr_calloc(n * ncols + 1, sizeof *b->params);
@@ -1841,7 +1838,7 @@ static cr_status run_insert(cr_session *s, flush_plan *p, const flush_step *step
         size_t n = step->n - k < batch ? step->n - k : batch;
         batch_insert *b = n == batch ? &full : &last;
         if (!b->q)
-            st = batch_insert_build(s, step, n, fetch, nfetch, b);
+            st = batch_insert_build(s, step, n, ncols, fetch, nfetch, b);
         if (!st)
             st = insert_batch(s, p, step, b, &p->items[step->first + k], fetch, nfetch);
         for (size_t j = 0; !st && p->rels && j < n; j++)

@@ -730,15 +730,23 @@ static cr_expr *bind_value(cr_stmt *q, cr_value v)
 
 cr_expr *cr_bind(cr_stmt *q, cr_value v) { return bind_value(q, v); }
 
+bool cr_is_param_name(const char *name)
+{
+    if (!name || !*name || (*name >= '0' && *name <= '9'))
+        return false;
+    size_t n = 0;
+    for (const char *p = name; *p; p++, n++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '_'))
+            return false;
+    return n <= CR_PARAM_NAME_MAX;
+}
+
 cr_expr *cr_bindparam(cr_stmt *q, const char *name)
 {
     if (!ok(q))
         return NULL;
-    bool valid = name && *name && !(*name >= '0' && *name <= '9');
-    for (const char *p = name; valid && *p; p++)
-        valid = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                (*p >= '0' && *p <= '9') || *p == '_';
-    if (!valid || strlen(name) > 100) {
+    if (!cr_is_param_name(name)) {
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "bindparam: %s%.100s%s is not a parameter name (letters, "
                      "digits and '_', not starting with a digit, at most 100)",
                      name ? "'" : "", name ? name : "NULL", name ? "'" : "");

@@ -143,6 +143,11 @@ struct cr_compiled {
                                   * kept for cr_result_returned_defaults      */
 };
 
+/* Whether name may name a placeholder (cr_bindparam): letters, digits and
+ * '_', not starting with a digit, 1 to CR_PARAM_NAME_MAX characters. */
+#define CR_PARAM_NAME_MAX 100
+bool cr_is_param_name(const char *name);
+
 /* Compute q's key and bind values for this execution (client defaults
  * evaluated now). CR_OK or q's error. */
 cr_status cr_stmt_key(cr_stmt *q);

@@ -2038,6 +2038,27 @@ static void test_bindparam_errors(void **state)
     cr_stmt_free(ins);
     cr_stmt_free(q);
 
+    /* Names: letters, digits and '_', not starting with a digit, 1 to 100. */
+    char longest[102];
+    memset(longest, 'n', 101);
+    longest[101] = '\0';
+    const char *const bad[] = {NULL, "", "1id", "a-b", "a b", "id\xc3\xa9", longest};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_stmt *b = cr_select(users.c.name);
+        assert_null(cr_bindparam(b, bad[i]));
+        assert_int_equal(cr_error_class(cr_stmt_error(b)), CR_ERR_ARGUMENT);
+        assert_non_null(strstr(cr_error_message(cr_stmt_error(b)), "is not a parameter name"));
+        cr_stmt_free(b);
+    }
+    longest[100] = '\0';
+    cr_stmt *g = cr_select(users.c.name);
+    cr_where(g, cr_and(g, cr_eq(g, users.c.id, cr_bindparam(g, longest)),
+                       cr_eq(g, users.c.name, cr_bindparam(g, "_n2"))));
+    assert_null(cr_stmt_error(g));
+    expect_rows_params(c, g, CR_PARAMS({longest, cr_val_int(1)}, {"_n2", cr_val_text("alice")}),
+                       "alice");
+    cr_stmt_free(g);
+
     /* NULL arguments. */
     assert_null(cr_conn_execute_stmt_params(NULL, NULL, NULL));
     assert_null(cr_conn_execute_stmt_params(c, NULL, NULL));
