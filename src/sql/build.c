@@ -64,11 +64,17 @@ void cr_stmt_changed(cr_stmt *q)
 }
 
 /* Building goes on only while q is sound. Every builder call asks this
- * first: q is being changed, so what its last keying found is not current. */
+ * first: q is being changed, so what its last keying found is not current
+ * (a statement of its own is all there is to tell, mostly). */
 static bool ok(cr_stmt *q)
 {
-    cr_stmt_changed(q);
-    return q && !q->err;
+    if (!q)
+        return false;
+    if (q->parent)
+        cr_stmt_changed(q);
+    else
+        q->keyed = false;
+    return !q->err;
 }
 
 static void *alloc(cr_stmt *q, size_t n)
@@ -336,7 +342,7 @@ void cr_stmt_unadopt(cr_stmt *q, cr_stmt *sub)
 static void use(cr_stmt *q, const cr_expr *e, const char *what)
 {
     cr_stmt *o = e->owner;
-    if (!o || o == q || !ok(q) || root_of(o) == root_of(q))
+    if (!o || o == q || q->err || root_of(o) == root_of(q))
         return;
     for (size_t i = 0; i < q->foreign.n; i++)
         if (((cr_foreign *)q->foreign.items[i])->serial == o->serial)
@@ -406,10 +412,10 @@ static bool is_ordering(const void *p)
  * database parses. */
 static bool refuse_ordering(cr_stmt *q, const void *e, const char *what)
 {
-    if (ok(q) && is_ordering(e))
+    if (!q->err && is_ordering(e))
         cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: asc, desc, nulls_first and nulls_last make "
                      "ORDER BY items (of a statement or a window) only", what);
-    return ok(q);
+    return !q->err;
 }
 
 /* Its address marks the arrays of the list macros (CR__ITEMS). */
@@ -458,7 +464,9 @@ static void push_items(cr_stmt *q, cr_list *l, const void *const *items, const c
         return;
     for (size_t k = 0; k < n; k++) {
         const void *it = items[k];
-        if (is_table(it) ? !tables_ok : !is_expr(it) || is_from_node(it)) {
+        if (is_table(it) && tables_ok)
+            continue;
+        if (is_table(it) || !is_expr(it) || is_from_node(it)) {
             cr_stmt_fail(q, CR_ERR_ARGUMENT,
                          "%s: item %zu is not a %s; pass columns (table.c.name) or expressions",
                          what, k + 1, tables_ok ? "table, column or expression" :
@@ -467,11 +475,9 @@ static void push_items(cr_stmt *q, cr_list *l, const void *const *items, const c
         }
         if (!orderings_ok && !refuse_ordering(q, it, what))
             return;
+        use(q, it, what);
     }
-    for (size_t i = 0; i < n; i++)
-        if (is_expr(items[i]))
-            use(q, items[i], what);
-    if (n == 0 || !ok(q))
+    if (n == 0 || q->err)
         return;
     /* Room for all of them at once: lists are built from one call mostly. */
     if (!list_reserve(&q->arena, l, n)) {

@@ -349,6 +349,44 @@ static void test_freed_statement(void **state)
  * name the table lacks) is refused, naming its place; it used to end the list
  * and drop the items after it without a word. A hand-built array still ends
  * at its NULL, and cr_correlate(q, NULL) is still no correlation. */
+/* A list takes what its clause can render: tables only in the select list,
+ * a FROM item (alias, subquery) nowhere, the first wrong item named. */
+static void test_list_wrong_item(void **state)
+{
+    (void)state;
+    cr_stmt *q = cr_select(users.c.id);
+    cr_order_by(q, users.c.name, users.table);
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "order_by: item 2 is not a column or expression");
+    cr_stmt_free(q);
+
+    q = cr_select(users.c.id);
+    cr_group_by(q, users.table, users.c.id);
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "group_by: item 1 is not a column or expression");
+    cr_stmt_free(q);
+
+    q = cr_select_new();
+    cr_columns(q, users.table, users.c.id, cr_alias(q, users.table, "u"));
+    expect_error(q, NULL, CR_ERR_ARGUMENT,
+                 "columns: item 3 is not a table, column or expression");
+    cr_stmt_free(q);
+
+    q = cr_select(users.table, users.c.id);
+    cr_columns(q, cr_asc(q, users.c.name));
+    expect_error(q, NULL, CR_ERR_ARGUMENT, "ORDER BY items");
+    cr_stmt_free(q);
+
+    /* What is right is rendered, tables among columns included. */
+    q = cr_select(users.table, users.c.id);
+    cr_order_by(q, users.c.name, cr_desc(q, users.c.id));
+    cr_group_by(q, users.c.id, users.c.name);
+    assert_null(cr_stmt_error(q));
+    cr_compiled *c = cr_stmt_compile(q, "sqlite");
+    assert_non_null(c);
+    assert_non_null(strstr(cr_compiled_sql(c), "GROUP BY users.id, users.name"));
+    cr_compiled_free(c);
+    cr_stmt_free(q);
+}
+
 static void test_list_null_item(void **state)
 {
     (void)state;
@@ -2253,6 +2291,7 @@ int main(void)
         cmocka_unit_test(test_select_basic),
         cmocka_unit_test(test_comparisons),
         cmocka_unit_test(test_and_or_not),
+        cmocka_unit_test(test_list_wrong_item),
         cmocka_unit_test(test_list_null_item),
         cmocka_unit_test(test_freed_statement),
         cmocka_unit_test(test_arithmetic_and_concat),
