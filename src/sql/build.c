@@ -64,8 +64,9 @@ void cr_stmt_changed(cr_stmt *q)
 }
 
 /* Building goes on only while q is sound. Every builder call asks this
- * first: q is being changed, so what its last keying found is not current
- * (a statement of its own is all there is to tell, mostly). */
+ * first: q is being changed, so what its last keying found is not current,
+ * nor that of the statements enclosing it, if any. The helpers a call goes
+ * on to (use, refuse_ordering) read q->err instead. */
 static bool ok(cr_stmt *q)
 {
     if (!q)
