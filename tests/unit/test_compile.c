@@ -345,10 +345,6 @@ static void test_freed_statement(void **state)
 #endif
 }
 
-/* A NULL item inside a list macro (a failed lookup: cr_table_column of a
- * name the table lacks) is refused, naming its place; it used to end the list
- * and drop the items after it without a word. A hand-built array still ends
- * at its NULL, and cr_correlate(q, NULL) is still no correlation. */
 /* A list takes what its clause can render: tables only in the select list,
  * a FROM item (alias, subquery) nowhere, the first wrong item named. */
 static void test_list_wrong_item(void **state)
@@ -387,6 +383,10 @@ static void test_list_wrong_item(void **state)
     cr_stmt_free(q);
 }
 
+/* A NULL item inside a list macro (a failed lookup: cr_table_column of a
+ * name the table lacks) is refused, naming its place; it used to end the list
+ * and drop the items after it without a word. A hand-built array still ends
+ * at its NULL, and cr_correlate(q, NULL) is still no correlation. */
 static void test_list_null_item(void **state)
 {
     (void)state;
