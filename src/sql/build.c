@@ -69,13 +69,8 @@ void cr_stmt_changed(cr_stmt *q)
  * on to (use, refuse_ordering) read q->err instead. */
 static bool ok(cr_stmt *q)
 {
-    if (!q)
-        return false;
-    if (q->parent)
-        cr_stmt_changed(q);
-    else
-        q->keyed = false;
-    return !q->err;
+    cr_stmt_changed(q);
+    return q && !q->err;
 }
 
 static void *alloc(cr_stmt *q, size_t n)
