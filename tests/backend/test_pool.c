@@ -4,7 +4,8 @@
  * connections, invalidation, recycling, pre-ping, options, echo_pool, and
  * cr_engine_run_transaction over real conflicts (SQLite busy, PostgreSQL
  * serialization failures, MariaDB deadlocks); with a server: sessions killed
- * from outside, a server restart (scripts/test-servers.sh restart, found
+ * from outside (one at a time, and at random under ORM sessions in
+ * threads), a server restart (scripts/test-servers.sh restart, found
  * through CRUCIBLE_TEST_SERVERS_DIR), idle sessions dropped by the server.
  *
  *     test_pool sqlite|postgresql|mysql
@@ -228,6 +229,37 @@ static bool contains(const int64_t *ids, int n, int64_t id)
     return false;
 }
 
+/* What worker threads found wrong, the first failure kept for the test's
+ * own thread to report (cmocka's asserts work only there). */
+typedef struct {
+    pthread_mutex_t lock;
+    atomic_int count;
+    char first[512];
+} thread_failures;
+
+static void thread_fail(thread_failures *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void thread_fail(thread_failures *f, const char *fmt, ...)
+{
+    pthread_mutex_lock(&f->lock);
+    if (atomic_fetch_add(&f->count, 1) == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(f->first, sizeof f->first, fmt, ap);
+        va_end(ap);
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* Fail the test when a worker thread failed. */
+static void assert_no_thread_failures(thread_failures *f)
+{
+    if (atomic_load(&f->count)) {
+        print_error("%d failure(s); first: %s\n", atomic_load(&f->count), f->first);
+        fail();
+    }
+}
+
 /* ---- 1. threads share a QueuePool ------------------------------------------------------ */
 
 #define SHARE_THREADS 16
@@ -240,8 +272,7 @@ typedef struct {
     int n_in_use;
     atomic_int max_checked_out;
     atomic_long checkouts;
-    atomic_int failures;
-    char first_failure[512];
+    thread_failures failed;
 } share_state;
 
 typedef struct {
@@ -249,35 +280,22 @@ typedef struct {
     unsigned seed;
 } share_arg;
 
-static void share_fail(share_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void share_fail(share_state *s, const char *fmt, ...)
-{
-    pthread_mutex_lock(&s->lock);
-    if (atomic_fetch_add(&s->failures, 1) == 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(s->first_failure, sizeof s->first_failure, fmt, ap);
-        va_end(ap);
-    }
-    pthread_mutex_unlock(&s->lock);
-}
-
 static void *share_worker(void *arg)
 {
     share_arg *a = arg;
     share_state *s = a->s;
-    for (int k = 0; k < SHARE_ROUNDS && atomic_load(&s->failures) == 0; k++) {
+    for (int k = 0; k < SHARE_ROUNDS && atomic_load(&s->failed.count) == 0; k++) {
         cr_error *err = NULL;
         cr_conn *c = cr_engine_connect(s->e, &err);
         if (!c) {
-            share_fail(s, "connect: %s: %s", cr_error_class_name(err), cr_error_message(err));
+            thread_fail(&s->failed, "connect: %s: %s", cr_error_class_name(err), cr_error_message(err));
             cr_error_free(err);
             break;
         }
         atomic_fetch_add(&s->checkouts, 1);
         cr_pool_status ps;
         if (cr_engine_pool_status(s->e, &ps) != CR_OK) {
-            share_fail(s, "cr_engine_pool_status failed");
+            thread_fail(&s->failed, "cr_engine_pool_status failed");
         } else {
             int seen = atomic_load(&s->max_checked_out);
             while (ps.checked_out > seen &&
@@ -286,12 +304,12 @@ static void *share_worker(void *arg)
             /* Never more than pool_size + max_overflow open at once. */
             if (ps.checked_out < 1 || ps.checked_out > 15 || ps.idle < 0 || ps.idle > 5 ||
                 ps.overflow < 0 || ps.overflow > 10 || ps.checked_out + ps.idle > 15)
-                share_fail(s, "status out of bounds: checked_out %d idle %d overflow %d",
+                thread_fail(&s->failed, "status out of bounds: checked_out %d idle %d overflow %d",
                            ps.checked_out, ps.idle, ps.overflow);
         }
         int64_t id = 0;
         if (try_session_id(c, &id) != CR_OK) {
-            share_fail(s, "session id: %s", cr_error_message(cr_conn_error(c)));
+            thread_fail(&s->failed, "session id: %s", cr_error_message(cr_conn_error(c)));
             cr_conn_close(c);
             break;
         }
@@ -301,7 +319,7 @@ static void *share_worker(void *arg)
             s->in_use[s->n_in_use++] = id;
         pthread_mutex_unlock(&s->lock);
         if (twice) {
-            share_fail(s, "database connection %lld checked out by two threads at once",
+            thread_fail(&s->failed, "database connection %lld checked out by two threads at once",
                        (long long)id);
             cr_conn_close(c);
             break;
@@ -309,7 +327,7 @@ static void *share_worker(void *arg)
         cr_result *r = cr_conn_execute(c, "SELECT :k * 2", CR_PARAMS({"k", cr_val_int(k)}));
         cr_value v;
         if (!r || cr_result_scalar(r, &v) != CR_OK || v.type != CR_INT || v.v.i != 2 * k)
-            share_fail(s, "SELECT :k * 2 failed: %s",
+            thread_fail(&s->failed, "SELECT :k * 2 failed: %s",
                        r ? cr_error_message(cr_result_error(r)) : cr_error_message(cr_conn_error(c)));
         cr_result_free(r);
         harness_sleep((double)(1 + rand_r(&a->seed) % 4) / 1000.0);
@@ -331,6 +349,7 @@ static void test_threads_share_pool(void **state)
     cr_engine *e = engine(&(cr_engine_options){.pool_size = 5, .max_overflow = 10});
     share_state s = {.e = e, .n_in_use = 0};
     pthread_mutex_init(&s.lock, NULL);
+    pthread_mutex_init(&s.failed.lock, NULL);
     long made_before = atomic_load(&sessions_made);
     pthread_t t[SHARE_THREADS];
     share_arg args[SHARE_THREADS];
@@ -344,11 +363,9 @@ static void test_threads_share_pool(void **state)
     for (int i = 0; i < started; i++)
         pthread_join(t[i], NULL);
     pthread_mutex_destroy(&s.lock);
+    pthread_mutex_destroy(&s.failed.lock);
     assert_int_equal(started, SHARE_THREADS);
-    if (atomic_load(&s.failures)) {
-        print_error("%d failure(s); first: %s\n", atomic_load(&s.failures), s.first_failure);
-        fail();
-    }
+    assert_no_thread_failures(&s.failed);
     assert_int_equal(atomic_load(&s.checkouts), SHARE_THREADS * SHARE_ROUNDS);
     cr_pool_status ps = pool_status(e);
     assert_int_equal(ps.pool_size, 5);
@@ -1434,6 +1451,474 @@ static void test_session_killed(void **state)
     engine_done(ae);
 }
 
+/* ---- 9c. ORM sessions in threads under faults ------------------------------------------------------- */
+
+/* Worker threads each make users with posts and change them, in a session
+ * per unit of work. On a server a killer thread terminates the server
+ * connection of a random worker every few milliseconds; on SQLite the
+ * workers' transactions contend for the one database file. Every call that
+ * fails must fail as a lost connection or a conflict: retryable before the
+ * COMMIT was sent (then cr_session_rollback succeeds and the same objects
+ * are added and committed again), commit_unknown while it was in flight.
+ * Afterwards the database holds exactly what was reported committed: each
+ * user with its name, revision and posts, every unknown commit either whole
+ * or absent, no attempt given up half-written, no orphaned post; a worker
+ * that reads a user back checks it first. The pool ends with nothing
+ * checked out. */
+
+#define FAULT_THREADS 4
+#define FAULT_SECONDS 4.0
+#define FAULT_POSTS 3
+#define FAULT_USERS 2000     /* per thread, at most */
+#define FAULT_ATTEMPTS 6
+
+#define FUSER(F)                                                                       \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(name,    STRING(40),  .nullable = CR_NO)                                         \
+    F(rev,     INTEGER,     .nullable = CR_NO)
+#define FUSER_RELS(R)                                                                  \
+    R(posts,   MANY(FPost),  .back_populates = "author",                               \
+                             .cascade = "all, delete-orphan", .order_by = "id")
+CR_MODEL(FUser, "cr_fault_users", FUSER, FUSER_RELS)
+
+#define FPOST(F)                                                                       \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(title,   STRING(40),  .nullable = CR_NO)                                         \
+    F(user_id, INTEGER,     .foreign_key = "cr_fault_users.id")
+#define FPOST_RELS(R) R(author, ONE(FUser))
+CR_MODEL(FPost, "cr_fault_posts", FPOST, FPOST_RELS)
+
+/* A user as committed: its name, revision and post titles in id order. */
+typedef struct {
+    char name[32];
+    int64_t rev;
+    char titles[FAULT_POSTS][48];
+} fault_row;
+
+typedef struct {
+    int64_t id;
+    fault_row now;
+    fault_row maybe;     /* what an update whose COMMIT's outcome is unknown made */
+    bool unknown;        /* now, or maybe */
+    bool insert_unknown; /* now, or no row at all */
+} fault_user;
+
+typedef struct fault_run fault_run;
+
+typedef struct {
+    fault_run *run;
+    int index;
+    unsigned seed;
+    _Atomic int64_t pid;            /* the server connection it works on now */
+    fault_user users[FAULT_USERS];
+    int nusers;
+    char gone[64][32];              /* inserts given up after FAULT_ATTEMPTS */
+    int ngone;
+    long commits, retries, unknowns;
+} fault_thread;
+
+struct fault_run {
+    cr_engine *engine, *admin_engine;
+    double deadline;
+    atomic_bool stop;
+    atomic_long kills;
+    thread_failures failed;
+    fault_thread threads[FAULT_THREADS];
+};
+
+enum { FAULT_RETRY, FAULT_UNKNOWN, FAULT_BAD };
+
+/* What a failed call means: the only failures allowed are lost
+ * connections and conflicts. */
+static int fault_outcome(fault_thread *t, const cr_error *err, const char *what)
+{
+    if (err && cr_error_is_commit_unknown(err)) {
+        t->unknowns++;
+        return FAULT_UNKNOWN;
+    }
+    if (err && cr_error_is_retryable(err)) {
+        t->retries++;
+        return FAULT_RETRY;
+    }
+    thread_fail(&t->run->failed, "thread %d: %s failed with %s: %s", t->index, what,
+               err ? cr_error_class_name(err) : "no error", err ? cr_error_message(err) : "");
+    return FAULT_BAD;
+}
+
+/* Begin the session's transaction and tell the killer its server
+ * connection (none on SQLite): FAULT_DONE, or what the failure means. */
+enum { FAULT_DONE = -1 };
+static int fault_publish(fault_thread *t, cr_session *s)
+{
+    cr_conn *c = cr_session_connection(s);
+    if (!c)
+        return fault_outcome(t, cr_session_error(s), "beginning the session's transaction");
+    if (is_sqlite())
+        return FAULT_DONE;
+    cr_result *r = cr_conn_execute(c, is_pg() ? "SELECT pg_backend_pid()"
+                                              : "SELECT CONNECTION_ID()", NULL);
+    if (!r)
+        return fault_outcome(t, cr_conn_error(c), "reading the connection id");
+    int64_t pid = 0;
+    int how = FAULT_DONE;
+    if (cr_result_scalar_int64(r, &pid) == CR_OK)
+        atomic_store(&t->pid, pid);
+    else
+        how = fault_outcome(t, cr_result_error(r), "reading the connection id");
+    cr_result_free(r);
+    return how;
+}
+
+static void fault_set_title(fault_row *row, int k, const char *name, const char *tag)
+{
+    snprintf(row->titles[k], sizeof row->titles[k], "%s/%s", name, tag);
+}
+
+static FPost *fault_post(fault_thread *t, const char *title)
+{
+    FPost *p = cr_new(FPost);
+    if (!p || cr_field_set_text(p, title, title) != CR_OK) {
+        thread_fail(&t->run->failed, "thread %d: making a post: out of memory", t->index);
+        cr_object_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* A new user with FAULT_POSTS posts, committed (again after each lost
+ * connection before the COMMIT) until it is, its outcome is unknown, or
+ * FAULT_ATTEMPTS tries. */
+static void fault_insert(fault_thread *t, int round)
+{
+    fault_run *run = t->run;
+    fault_user *rec = &t->users[t->nusers];
+    memset(rec, 0, sizeof *rec);
+    snprintf(rec->now.name, sizeof rec->now.name, "t%d-r%d", t->index, round);
+    rec->now.rev = 1;
+    cr_session *s = cr_session_new(run->engine, NULL);
+    FUser *u = cr_new(FUser);
+    if (!s || !u || cr_field_set_text(u, name, rec->now.name) != CR_OK) {
+        thread_fail(&run->failed, "thread %d: out of memory", t->index);
+        cr_object_free(u);
+        cr_session_free(s);
+        return;
+    }
+    u->rev = 1;
+    for (int k = 0; k < FAULT_POSTS; k++) {
+        char tag[8];
+        snprintf(tag, sizeof tag, "%d", k);
+        fault_set_title(&rec->now, k, rec->now.name, tag);
+        FPost *p = fault_post(t, rec->now.titles[k]);
+        if (!p || cr_append(u, posts, p) != CR_OK) {
+            thread_fail(&run->failed, "thread %d: cr_append failed", t->index);
+            cr_object_free(p);
+            cr_object_free(u);
+            cr_session_free(s);
+            return;
+        }
+    }
+    if (cr_session_add(s, u) != CR_OK) {
+        thread_fail(&run->failed, "thread %d: cr_session_add: %s", t->index,
+                   cr_error_message(cr_session_error(s)));
+        cr_object_free(u);
+        cr_session_free(s);
+        return;
+    }
+    for (int attempt = 0;; attempt++) {
+        int how = fault_publish(t, s);
+        if (how == FAULT_DONE) {
+            if (cr_session_commit(s) == CR_OK) {
+                rec->id = u->id;
+                t->nusers++;
+                t->commits++;
+                break;
+            }
+            how = fault_outcome(t, cr_session_error(s), "committing a new user");
+        }
+        if (how == FAULT_UNKNOWN) {
+            rec->id = u->id;
+            rec->insert_unknown = true;
+            t->nusers++;
+            break;
+        }
+        if (how == FAULT_BAD)
+            break;
+        if (cr_session_rollback(s) != CR_OK) {
+            thread_fail(&run->failed, "thread %d: rollback after a lost connection: %s", t->index,
+                       cr_error_message(cr_session_error(s)));
+            break;
+        }
+        if (cr_object_state_of(u) != CR_STATE_TRANSIENT) {
+            thread_fail(&run->failed, "thread %d: a rolled-back new user is not transient", t->index);
+            break;
+        }
+        if (attempt + 1 == FAULT_ATTEMPTS) {
+            if (t->ngone < 64)
+                memcpy(t->gone[t->ngone++], rec->now.name, sizeof rec->now.name);
+            break;
+        }
+        if (cr_session_add(s, u) != CR_OK) {
+            thread_fail(&run->failed, "thread %d: adding a rolled-back user again: %s", t->index,
+                       cr_error_message(cr_session_error(s)));
+            break;
+        }
+    }
+    cr_session_free(s);   /* frees u and its posts */
+}
+
+/* Whether the loaded user is as committed. */
+static bool fault_matches(const FUser *u, const fault_row *row)
+{
+    if (strcmp(u->name, row->name) != 0 || u->rev != row->rev ||
+        u->posts.count != FAULT_POSTS)
+        return false;
+    for (int k = 0; k < FAULT_POSTS; k++)
+        if (strcmp(((const FPost *)u->posts.items[k])->title, row->titles[k]) != 0)
+            return false;
+    return true;
+}
+
+/* Load one of the thread's users (checked against what was committed),
+ * rename it, delete its first post (delete-orphan) and give it a new one. */
+static void fault_update(fault_thread *t, int round)
+{
+    fault_run *run = t->run;
+    fault_user *rec = &t->users[rand_r(&t->seed) % (unsigned)t->nusers];
+    if (rec->unknown || rec->insert_unknown)
+        return;
+    cr_session *s = cr_session_new(run->engine, NULL);
+    if (!s) {
+        thread_fail(&run->failed, "thread %d: out of memory", t->index);
+        return;
+    }
+    int how = fault_publish(t, s);
+    FUser *u = NULL;
+    if (how == FAULT_DONE) {
+        u = cr_session_get(s, FUser, rec->id);
+        if (!u && !cr_session_error(s))
+            thread_fail(&run->failed, "thread %d: user %lld is gone", t->index, (long long)rec->id);
+        if (!u || cr_load(u, posts) != CR_OK)
+            how = fault_outcome(t, cr_session_error(s), "loading a user");
+    }
+    if (how != FAULT_DONE) {
+        if (how == FAULT_RETRY && cr_session_rollback(s) != CR_OK)
+            thread_fail(&run->failed, "thread %d: rollback after a lost connection: %s", t->index,
+                       cr_error_message(cr_session_error(s)));
+        cr_session_free(s);
+        return;
+    }
+    if (!fault_matches(u, &rec->now)) {
+        thread_fail(&run->failed, "thread %d: user %lld reads as %s rev %lld, committed as %s rev %lld",
+                   t->index, (long long)rec->id, u->name, (long long)u->rev, rec->now.name,
+                   (long long)rec->now.rev);
+        cr_session_free(s);
+        return;
+    }
+    fault_row next = rec->now;
+    snprintf(next.name, sizeof next.name, "t%d-r%d", t->index, round);
+    next.rev++;
+    memmove(next.titles[0], next.titles[1], sizeof next.titles[0] * (FAULT_POSTS - 1));
+    fault_set_title(&next, FAULT_POSTS - 1, next.name, "n");
+    FPost *p = fault_post(t, next.titles[FAULT_POSTS - 1]);
+    if (!p || cr_field_set_text(u, name, next.name) != CR_OK ||
+        cr_remove(u, posts, u->posts.items[0]) != CR_OK || cr_append(u, posts, p) != CR_OK) {
+        thread_fail(&run->failed, "thread %d: changing user %lld: %s", t->index, (long long)rec->id,
+                   cr_error_message(cr_session_error(s)));
+        cr_session_free(s);
+        return;
+    }
+    u->rev = next.rev;
+    if (cr_session_commit(s) == CR_OK) {
+        rec->now = next;
+        t->commits++;
+    } else {
+        how = fault_outcome(t, cr_session_error(s), "committing a changed user");
+        if (how == FAULT_UNKNOWN) {
+            rec->maybe = next;
+            rec->unknown = true;
+        } else if (how == FAULT_RETRY && cr_session_rollback(s) != CR_OK) {
+            thread_fail(&run->failed, "thread %d: rollback after a lost connection: %s", t->index,
+                       cr_error_message(cr_session_error(s)));
+        }
+    }
+    cr_session_free(s);
+}
+
+static void *fault_worker(void *arg)
+{
+    fault_thread *t = arg;
+    fault_run *run = t->run;
+    for (int round = 1; harness_now() < run->deadline && atomic_load(&run->failed.count) == 0;
+         round++) {
+        if (t->nusers > 0 && rand_r(&t->seed) % 2)
+            fault_update(t, round);
+        else if (t->nusers < FAULT_USERS)
+            fault_insert(t, round);
+    }
+    atomic_store(&t->pid, 0);
+    return NULL;
+}
+
+/* Every few milliseconds, the server connection of a random worker killed. */
+static void *fault_killer(void *arg)
+{
+    fault_run *run = arg;
+    cr_error *err = NULL;
+    cr_conn *admin = cr_engine_connect(run->admin_engine, &err);
+    if (!admin) {
+        thread_fail(&run->failed, "killer: connect: %s", cr_error_message(err));
+        cr_error_free(err);
+        return NULL;
+    }
+    unsigned seed = 7;
+    while (!atomic_load(&run->stop)) {
+        harness_sleep((double)(5 + rand_r(&seed) % 20) / 1000.0);
+        int64_t pid = atomic_load(&run->threads[rand_r(&seed) % FAULT_THREADS].pid);
+        if (!pid)
+            continue;
+        char sql[96];
+        snprintf(sql, sizeof sql, is_pg() ? "SELECT pg_terminate_backend(%lld)"
+                                          : "KILL CONNECTION %lld", (long long)pid);
+        /* A connection gone already is an error on MariaDB: not counted. */
+        if (cr_conn_exec(admin, sql, NULL) == CR_OK)
+            atomic_fetch_add(&run->kills, 1);
+        cr_conn_rollback(admin);
+    }
+    cr_conn_close(admin);
+    return NULL;
+}
+
+/* The user's row and posts as they are in the database, into *row. */
+static bool fault_read(cr_conn *c, int64_t id, fault_row *row)
+{
+    memset(row, 0, sizeof *row);
+    cr_result *r = cr_conn_execute(c, "SELECT name, rev FROM cr_fault_users WHERE id = :id",
+                                   CR_PARAMS({"id", cr_val_int(id)}));
+    assert_non_null(r);
+    const cr_row *got = cr_result_first(r);
+    bool found = got != NULL;
+    if (got) {
+        const char *name;
+        size_t len;
+        ASSERT_OK(cr_row_text_at(got, 0, &name, &len), cr_result_error(r));
+        snprintf(row->name, sizeof row->name, "%.*s", (int)len, name);
+        ASSERT_OK(cr_row_int64_at(got, 1, &row->rev), cr_result_error(r));
+    }
+    assert_null(cr_result_error(r));
+    cr_result_free(r);
+    r = cr_conn_execute(c, "SELECT title FROM cr_fault_posts WHERE user_id = :id ORDER BY id",
+                        CR_PARAMS({"id", cr_val_int(id)}));
+    assert_non_null(r);
+    int n = 0;
+    while ((got = cr_result_fetchone(r)) != NULL) {
+        const char *title;
+        size_t len;
+        ASSERT_OK(cr_row_text_at(got, 0, &title, &len), cr_result_error(r));
+        if (n < FAULT_POSTS)
+            snprintf(row->titles[n], sizeof row->titles[n], "%.*s", (int)len, title);
+        n++;
+    }
+    assert_null(cr_result_error(r));
+    cr_result_free(r);
+    assert_true(found || n == 0);   /* no post without its user */
+    if (found)
+        assert_int_equal(n, FAULT_POSTS);
+    return found;
+}
+
+static bool fault_same(const fault_row *a, const fault_row *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
+
+static void test_sessions_under_faults(void **state)
+{
+    (void)state;
+    static fault_run run;   /* large: not on the stack */
+    memset(&run, 0, sizeof run);
+    pthread_mutex_init(&run.failed.lock, NULL);
+    run.admin_engine = admin_engine();
+    cr_conn *admin = checkout(run.admin_engine);
+    cr_metadata *md = cr_metadata_new(NULL);
+    assert_non_null(md);
+    ASSERT_OK(FUser_define(md), cr_metadata_error(md));
+    ASSERT_OK(FPost_define(md), cr_metadata_error(md));
+    run.engine = engine(NULL);
+    assert_int_equal(cr_metadata_drop_all_engine(md, run.engine, true, NULL), CR_OK);
+    assert_int_equal(cr_metadata_create_all_engine(md, run.engine, true, NULL), CR_OK);
+
+    run.deadline = harness_now() + FAULT_SECONDS;
+    pthread_t workers[FAULT_THREADS], killer;
+    for (int i = 0; i < FAULT_THREADS; i++) {
+        run.threads[i].run = &run;
+        run.threads[i].index = i;
+        run.threads[i].seed = 1000u + (unsigned)i;
+        assert_int_equal(pthread_create(&workers[i], NULL, fault_worker, &run.threads[i]), 0);
+    }
+    if (!is_sqlite())
+        assert_int_equal(pthread_create(&killer, NULL, fault_killer, &run), 0);
+    for (int i = 0; i < FAULT_THREADS; i++)
+        pthread_join(workers[i], NULL);
+    atomic_store(&run.stop, true);
+    if (!is_sqlite())
+        pthread_join(killer, NULL);
+
+    long commits = 0, retries = 0, unknowns = 0;
+    for (int i = 0; i < FAULT_THREADS; i++) {
+        commits += run.threads[i].commits;
+        retries += run.threads[i].retries;
+        unknowns += run.threads[i].unknowns;
+    }
+    print_message("%ld commits, %ld kills sent, %ld retried after a lost connection or a "
+                  "conflict, %ld commits of unknown outcome\n", commits, atomic_load(&run.kills), retries, unknowns);
+    assert_no_thread_failures(&run.failed);
+    /* The run did what it is for: work went on between many kills. */
+    assert_true(commits >= 50);
+    if (!is_sqlite()) {
+        assert_true(atomic_load(&run.kills) >= 20);
+        assert_true(retries + unknowns >= 5);
+    }
+    assert_int_equal(pool_status(run.engine).checked_out, 0);
+
+    /* The database holds what was committed, and only that. */
+    long present = 0;
+    for (int i = 0; i < FAULT_THREADS; i++) {
+        fault_thread *t = &run.threads[i];
+        for (int k = 0; k < t->nusers; k++) {
+            fault_user *rec = &t->users[k];
+            fault_row row;
+            bool found = fault_read(admin, rec->id, &row);
+            bool ok = rec->insert_unknown ? !found || fault_same(&row, &rec->now)
+                      : rec->unknown ? found && (fault_same(&row, &rec->now) ||
+                                                 fault_same(&row, &rec->maybe))
+                                     : found && fault_same(&row, &rec->now);
+            if (!ok)
+                print_error("user %lld (%s): the database has %s %s rev %lld\n",
+                            (long long)rec->id, rec->now.name, found ? "" : "no row,",
+                            row.name, (long long)row.rev);
+            assert_true(ok);
+            present += found;
+        }
+        for (int k = 0; k < t->ngone; k++) {
+            char sql[160];
+            snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM cr_fault_users WHERE name = '%s'",
+                     t->gone[k]);
+            assert_int_equal(scalar_int(admin, sql), 0);
+        }
+    }
+    assert_int_equal(scalar_int(admin, "SELECT COUNT(*) FROM cr_fault_users"), present);
+    assert_int_equal(scalar_int(admin, "SELECT COUNT(*) FROM cr_fault_posts"),
+                     present * FAULT_POSTS);
+    ASSERT_OK(cr_conn_commit(admin), cr_conn_error(admin));
+
+    assert_int_equal(cr_metadata_drop_all_engine(md, run.engine, true, NULL), CR_OK);
+    cr_metadata_free(md);
+    engine_done(run.engine);
+    checkin(admin);
+    engine_done(run.admin_engine);
+    pthread_mutex_destroy(&run.failed.lock);
+}
+
 /* ---- 9b. what a lost connection means for the transaction -------------------------------------------- */
 
 typedef struct {
@@ -2088,6 +2573,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_failed_connect_frees_slot, teardown),
         cmocka_unit_test_teardown(test_retry_not_for_other_errors, teardown),
         cmocka_unit_test_teardown(test_retry_conflict, teardown),
+        cmocka_unit_test_teardown(test_sessions_under_faults, teardown),
     };
     const struct CMUnitTest server_tests[] = {
         cmocka_unit_test_teardown(test_killed_session, teardown),
