@@ -204,6 +204,52 @@ CR_API cr_status cr_model_define(cr_metadata *md, const char *model_name, const 
  * UPDATE and DELETE check it: a row changed or deleted by another writer
  * meanwhile is CR_ERR_STALE_DATA. */
 CR_API cr_status cr_mapper_version_id(cr_mapper *m, cr_column *col);
+/* Mapper events: SQLAlchemy's before_insert, after_insert, before_update,
+ * after_update, before_delete and after_delete. A listener is called with
+ * the session, the flush's connection (in the flush's transaction: the
+ * listener may run statements on it, an audit row say) and the object, for
+ * every object of the mapper a flush inserts, updates or deletes:
+ * - CR_BEFORE_*: before the flush sends anything, once it knows what it
+ *   writes (cascades followed; a new object taking over a deleted one's row
+ *   is an update), in the flush's order (referred-to tables first, deletes
+ *   last). What the listener sets in the object's fields is written by
+ *   this flush (updated_at, a slug), and a listener may refuse the object.
+ *   An update listener is called for an object with something to write: a
+ *   changed field (C sees no change in a field set to the value it held) or
+ *   a foreign key a relationship sets; SQLAlchemy also calls it for an
+ *   object whose only change is a collection. A foreign key the flush takes
+ *   from a new related object's generated key is not set yet (SQLAlchemy,
+ *   which runs the events table by table, has set it): it is in CR_AFTER_*.
+ * - CR_AFTER_*: once every statement of the flush ran, in the same order:
+ *   generated keys and server defaults are in the object. A field changed
+ *   here is written by the next flush (a commit's flush is the last, and
+ *   expire_on_commit then discards it).
+ * A listener returning anything but CR_OK fails the flush, which rolls back
+ * as after a failed statement; the session's error names the event and the
+ * object and has the listener's status as its class (FlushError for a value
+ * that is no cr_status), or is the error of a statement the listener ran on
+ * conn that failed. While it runs, a listener
+ * may change its object's fields and run statements on conn; calls on the
+ * session are refused (CR_ERR_INVALID_REQUEST), as SQLAlchemy allows mapper
+ * events no session operations, and relationship calls (cr_append, ...)
+ * and cr_session_free must not be made. Listeners of an event run in the
+ * order registered. Register them while setting up, before sessions flush
+ * objects of the mapper (registering is not safe against flushes in other
+ * threads). cr_session_plan and the bulk calls (cr_query_update,
+ * cr_query_delete, ...) call none, as SQLAlchemy's bulk operations. */
+typedef enum cr_mapper_event {
+    CR_BEFORE_INSERT, CR_AFTER_INSERT, CR_BEFORE_UPDATE, CR_AFTER_UPDATE,
+    CR_BEFORE_DELETE, CR_AFTER_DELETE
+} cr_mapper_event;
+typedef cr_status (*cr_mapper_listener)(cr_session *s, cr_conn *conn, void *obj,
+                                        void *userdata);
+/* event.listen(User, "before_update", fn): NULL m or fn, or an event out of
+ * range, is CR_ERR_ARGUMENT. */
+CR_API cr_status cr_mapper_listen(cr_mapper *m, cr_mapper_event event, cr_mapper_listener fn,
+                                  void *userdata);
+/* cr_listen(User, CR_BEFORE_UPDATE, touch, NULL) */
+#define cr_listen(T, event, fn, userdata) \
+    cr_mapper_listen(T##_model.mapper, (event), (fn), (userdata))
 /* The model's name ("User") and its table. */
 CR_API const char *cr_mapper_name(const cr_mapper *m);
 CR_API cr_table *cr_mapper_table(const cr_mapper *m);

@@ -59,6 +59,7 @@ typedef struct flush_item {
     cr_instance *switched;       /* a new object taking over the row of this
                                   * deleted one: UPDATEd (a row switch)     */
     bool listonly;               /* deleted, its row taken over: no DELETE   */
+    signed char event;           /* its before event (cr_mapper_event), -1: none */
 } flush_item;
 
 /* A run of items of one mapper, of one statement shape. */
@@ -90,6 +91,7 @@ typedef struct flush_plan {
         cr_instance *in;
     } *posts;
     size_t nposts, capposts;
+    bool listen;                  /* calls mapper event listeners (a flush)    */
 } flush_plan;
 
 static uint64_t sync_fields(const cr_instance *in);
@@ -1474,9 +1476,87 @@ static cr_status check_order(cr_session *s, flush_plan *p)
     return st;
 }
 
-static cr_status plan_build(cr_session *s, flush_plan *p)
+/* Whether a flush writes the persistent object: the fields it changes
+ * into *cols (a sync's included), or post_update keys it sets. */
+static bool will_update(const cr_instance *in, uint64_t *cols)
+{
+    uint64_t changed = changed_fields(in);
+    if (in->note)
+        changed |= sync_changes(in);
+    *cols = changed;
+    return changed || (in->note && has_post_syncs(in));
+}
+
+/* ---- mapper events ---- */
+
+static const char *const event_names[] = {
+    "before_insert", "after_insert", "before_update", "after_update", "before_delete",
+    "after_delete",
+};
+
+static cr_status listener_failed(cr_session *s, const cr_instance *in, int ev, cr_status rc)
+{
+    /* A statement the listener ran failed: that error, as for the flush's own. */
+    if (s->conn && cr_conn_error(s->conn))
+        return cr_session_conn_failed(s, s->conn);
+    char detail[128];
+    snprintf(detail, sizeof detail, "its %s listener returned %s", event_names[ev],
+             cr_status_name(rc));
+    bool known = rc > CR_OK && rc <= CR_ERR_UNMAPPED_INSTANCE;
+    return describe_fail(s, known ? rc : CR_ERR_FLUSH, in, "the flush of %s failed: %s", detail);
+}
+
+/* Call the listeners of the item's event, before its statement or after,
+ * with the flush's connection. */
+static cr_status fire(cr_session *s, flush_item *it, bool after)
+{
+    const cr_mapper *m = it->in->mapper;
+    int ev = it->event + after;
+    if (it->event < 0 || !(m->listen_mask >> ev & 1))
+        return CR_OK;
+    if (cr_session_begin_for_write(s))
+        return s->err.cls;
+    cr_status rc = CR_OK;
+    s->listening = true;
+    for (size_t i = 0; i < m->nlisteners && !rc; i++)
+        if ((int)m->listeners[i].event == ev) {
+            cr_error_clear(&s->conn->err);
+            rc = m->listeners[i].fn(s, s->conn, it->in->obj, m->listeners[i].userdata);
+        }
+    s->listening = false;
+    if (rc)
+        return listener_failed(s, it->in, ev, rc);
+    cr_error_clear(&s->err);   /* of a session call the listener was refused */
+    /* What a before_update listener set is written too. */
+    if (ev == CR_BEFORE_UPDATE && it->in->state == CR_INST_PERSISTENT)
+        will_update(it->in, &it->cols);
+    return CR_OK;
+}
+
+/* The listeners of every item of the plan, in its order: before the
+ * statements (each item's event decided first) or after them. */
+static cr_status fire_all(cr_session *s, flush_plan *p, bool after)
+{
+    for (size_t i = 0; i < p->nitems && !after; i++) {
+        flush_item *it = &p->items[i];
+        step_kind k = kind_of(it);
+        it->event = it->listonly          ? -1
+                    : k == STEP_INSERT    ? CR_BEFORE_INSERT
+                    : k == STEP_UPDATE    ? CR_BEFORE_UPDATE
+                                          : CR_BEFORE_DELETE;
+    }
+    cr_status st = CR_OK;
+    for (size_t i = 0; i < p->nitems && !st; i++)
+        st = fire(s, &p->items[i], after);
+    return st;
+}
+
+/* The flush's plan; listen: call the before listeners (a flush, not
+ * cr_session_plan). */
+static cr_status plan_build(cr_session *s, flush_plan *p, bool listen)
 {
     memset(p, 0, sizeof *p);
+    p->listen = listen;
     cr_arena_init(&p->arena, 8192);
     cr_status st = rel_prepare(s, p);
     for (cr_instance *in = s->head; in && !st; in = in->next) {
@@ -1485,10 +1565,8 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
         if (in->state == CR_INST_PENDING || in->marked_delete)
             st = push_item(s, p, in);
         else if (in->state == CR_INST_PERSISTENT) {
-            uint64_t changed = changed_fields(in);
-            if (in->note)
-                changed |= sync_changes(in);
-            if ((changed || (in->note && has_post_syncs(in))) && !(st = push_item(s, p, in)))
+            uint64_t changed;
+            if (will_update(in, &changed) && !(st = push_item(s, p, in)))
                 p->items[p->nitems - 1].cols = changed;
         }
     }
@@ -1504,6 +1582,8 @@ static cr_status plan_build(cr_session *s, flush_plan *p)
         sorted = compare_items(&p->items[i - 1], &p->items[i]) <= 0;
     if (!sorted)
         qsort(p->items, p->nitems, sizeof *p->items, compare_items);
+    if (listen && (st = fire_all(s, p, false)))
+        return st;
     for (size_t i = 0; p->rels && i < p->nitems && !st; i++)
         if (!note_of(s, p, p->items[i].in))
             st = CR_ERR_NO_MEMORY;
@@ -1612,7 +1692,7 @@ static void end_orphans(cr_session *s, bool undo)
 char *cr_flush_describe(cr_session *s)
 {
     flush_plan p;
-    cr_status st = plan_build(s, &p);
+    cr_status st = plan_build(s, &p, false);
     char *text = st ? NULL : plan_text(&p);
     if (!st && !text)
         cr_error_oom(&s->err);
@@ -2124,6 +2204,8 @@ static cr_status plan_run(cr_session *s, flush_plan *p)
     for (size_t k = 0; k < p->nsteps && !st; k++)
         for (size_t j = 0; item_step(p->steps[k].kind) && j < p->steps[k].n && !st; j++)
             st = settle_item(s, &p->items[p->steps[k].first + j], p->steps[k].kind);
+    if (!st && p->listen)
+        st = fire_all(s, p, true);
     /* Relationships as flushed become what later flushes compare with. */
     for (size_t i = 0; i < p->nnoted && !st; i++)
         if (cr_rel_snapshot(p->noted[i]))
@@ -2164,7 +2246,7 @@ cr_status cr_flush(cr_session *s)
     if (s->flushing)
         return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "Session is already flushing");
     flush_plan p;
-    cr_status st = plan_build(s, &p);
+    cr_status st = plan_build(s, &p, true);
     if (!st && p.nsteps) {
         s->flushing = true;
         st = plan_run(s, &p);

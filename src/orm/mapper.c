@@ -23,6 +23,7 @@ static void mapper_free(void *p)
         if (m->column_handles[i] && *m->column_handles[i] == m->fields[i].col)
             *m->column_handles[i] = NULL;
     cr_free(m->column_handles);
+    cr_free(m->listeners);
     cr_mapper_free_relationships(m);
     cr_free(m->name);
     cr_free(m->fields);
@@ -151,6 +152,20 @@ cr_status cr_mapper_version_id(cr_mapper *m, cr_column *col)
         return CR_ERR_ARGUMENT;
     m->version = (int)col->index;
     m->null_init &= ~(UINT64_C(1) << col->index);
+    return CR_OK;
+}
+
+cr_status cr_mapper_listen(cr_mapper *m, cr_mapper_event event, cr_mapper_listener fn,
+                           void *userdata)
+{
+    if (!m || !fn || (unsigned)event > CR_AFTER_DELETE)
+        return CR_ERR_ARGUMENT;
+    struct cr_listener *l = cr_realloc(m->listeners, (m->nlisteners + 1) * sizeof *l);
+    if (!l)
+        return CR_ERR_NO_MEMORY;
+    l[m->nlisteners++] = (struct cr_listener){event, fn, userdata};
+    m->listeners = l;
+    m->listen_mask |= 1u << event;
     return CR_OK;
 }
 

@@ -88,12 +88,22 @@ struct cr_mapper {
     /* Layout of an object's one allocation: instance, struct, snapshot
      * (a second struct), the field buffers, then text loaded with it. */
     size_t obj_off, snap_off, fbuf_off, alloc_size;
+    struct cr_listener *listeners; /* mapper events, in the order registered */
+    size_t nlisteners;
+    unsigned listen_mask;        /* bit e: a listener of event e             */
     /* Where cr_model_define stored the handles (a model's globals): the
      * metadata clears them as it frees the mapper, so that cr_new(User)
      * after cr_metadata_free is NULL, not a freed mapper. */
     struct cr_mapper **handle;
     cr_table **table_handle;
     cr_column ***column_handles; /* nfields of them (entries may be NULL)  */
+};
+
+/* One listener of a mapper event (cr_mapper_listen). */
+struct cr_listener {
+    cr_mapper_event event;
+    cr_mapper_listener fn;
+    void *userdata;
 };
 
 #define CR_INSTANCE_MAGIC 0x4f524d49u
@@ -162,6 +172,7 @@ struct cr_session {
                                   * to its savepoint: rollback_nested closes
                                   * that level without SQL                   */
     bool flushing;
+    bool listening;              /* a mapper event listener of its flush runs */
     bool unsaved;                /* objects may be pending or marked deleted:
                                   * set by add / delete / merge, cleared by a
                                   * flush and a rollback                     */
@@ -283,6 +294,7 @@ cr_status cr_session_end(cr_session *s, bool commit);
 void cr_session_restore(cr_session *s, int level);
 cr_status cr_session_fail(cr_session *s, cr_status cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+cr_status cr_session_enter(cr_session *s);
 cr_status cr_session_check(cr_session *s);
 /* Execute a statement the ORM built on the session's connection: NULL with
  * the error on the session when it could not be built (NULL: out of

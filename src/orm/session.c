@@ -37,9 +37,22 @@ static void forget_closed_bind(cr_session *s)
     }
 }
 
-cr_status cr_session_check(cr_session *s)
+/* The start of every call that uses or changes the session: none while a
+ * mapper event listener of its flush runs. */
+cr_status cr_session_enter(cr_session *s)
 {
     cr_error_clear(&s->err);
+    if (s->listening)
+        return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "this Session is flushing: a mapper "
+                               "event listener may change its object's fields and run "
+                               "statements on the connection it is given, not use the session");
+    return CR_OK;
+}
+
+cr_status cr_session_check(cr_session *s)
+{
+    if (cr_session_enter(s))
+        return s->err.cls;
     forget_closed_bind(s);
     if (s->need_rollback && s->nested_lost)
         return cr_session_fail(s, CR_ERR_PENDING_ROLLBACK,
@@ -518,7 +531,8 @@ cr_status cr_session_rollback(cr_session *s)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    cr_error_clear(&s->err);
+    if (cr_session_enter(s))
+        return s->err.cls;
     cr_status st = cr_session_end(s, false);
     s->need_rollback = s->nested_lost = false;
     s->unsaved = s->rel_changed = false;
@@ -530,7 +544,8 @@ cr_status cr_session_close(cr_session *s)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    cr_error_clear(&s->err);
+    if (cr_session_enter(s))
+        return s->err.cls;
     cr_status st = cr_session_end(s, false);
     s->need_rollback = s->nested_lost = false;
     size_t mapped = 0;
@@ -600,7 +615,8 @@ cr_status cr_session_rollback_nested(cr_session *s)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    cr_error_clear(&s->err);
+    if (cr_session_enter(s))
+        return s->err.cls;
     if (s->nested_lost) {   /* the failed flush rolled it back and closed it */
         /* What changed while the session waited is discarded too. */
         cr_session_restore(s, s->level + 1);
@@ -706,7 +722,8 @@ cr_status cr_session_add(cr_session *s, void *obj)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    cr_error_clear(&s->err);
+    if (cr_session_enter(s))
+        return s->err.cls;
     cr_instance *in = instance_arg(s, obj, "add");
     if (!in)
         return s->err.cls;
@@ -718,7 +735,8 @@ cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    cr_error_clear(&s->err);
+    if (cr_session_enter(s))
+        return s->err.cls;
     if (!objs && n)
         return cr_session_fail(s, CR_ERR_ARGUMENT, "add_all: the list is NULL");
     /* Check them all first: all are added or none. */
@@ -774,7 +792,8 @@ cr_status cr_session_delete(cr_session *s, void *obj)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    cr_error_clear(&s->err);
+    if (cr_session_enter(s))
+        return s->err.cls;
     cr_instance *in = instance_arg(s, obj, "delete");
     if (!in)
         return s->err.cls;
@@ -808,7 +827,8 @@ cr_status cr_session_expunge(cr_session *s, void *obj)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    cr_error_clear(&s->err);
+    if (cr_session_enter(s))
+        return s->err.cls;
     cr_instance *in = instance_arg(s, obj, "expunge");
     if (!in)
         return s->err.cls;
@@ -821,7 +841,8 @@ cr_status cr_session_expunge_all(cr_session *s)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    cr_error_clear(&s->err);
+    if (cr_session_enter(s))
+        return s->err.cls;
     /* Detached as by cr_session_close, still the session's to free: the
      * program cannot list every object the session loaded. */
     for (cr_instance *in = s->head; in; in = in->next)
@@ -834,7 +855,8 @@ cr_status cr_session_expire(cr_session *s, void *obj)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    cr_error_clear(&s->err);
+    if (cr_session_enter(s))
+        return s->err.cls;
     cr_instance *in = instance_arg(s, obj, "expire");
     if (!in)
         return s->err.cls;
@@ -847,7 +869,8 @@ cr_status cr_session_expire_all(cr_session *s)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    cr_error_clear(&s->err);
+    if (cr_session_enter(s))
+        return s->err.cls;
     for (cr_instance *in = s->head; in; in = in->next)
         if (in->session == s && in->state == CR_INST_PERSISTENT)
             cr_instance_expire(in);

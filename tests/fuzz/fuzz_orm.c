@@ -10,7 +10,8 @@
  * when that one is deleted), add, delete, set a many-to-one, append to or remove
  * from a collection, change a field, load, query with a loader option (and
  * now and then populate_existing), flush,
- * commit, rollback, savepoints, expire, refresh, expunge, merge, close — and
+ * commit, rollback, savepoints, expire, refresh, expunge, merge, close, what
+ * the mapper event listeners do — and
  * the bytes after it pick its objects from those the program has seen.
  * Errors are the program's to make; the oracles are:
  *   - no crash, no sanitizer report, no leak;
@@ -437,6 +438,54 @@ static void check_after_flush(vm *m)
 }
 
 
+/* ---- mapper event listeners ----
+ * Registered once on every model, they do what the program's last op 33
+ * chose: nothing; rename the user a flush writes (written by that flush);
+ * refuse some posts (the flush fails as a whole, IntegrityError); or, after
+ * the statements, try the session (refused) and run a statement on the
+ * flush's connection. */
+
+static unsigned listen_mode;
+static int renamed;
+
+static cr_status listener(cr_session *s, cr_conn *conn, void *obj, void *userdata)
+{
+    (void)userdata;
+    FUZZ_CHECK(s && conn && cr_object_mapper(obj), "a listener without its session");
+    const cr_mapper *m = cr_object_mapper(obj);
+    switch (listen_mode) {
+    case 1:
+        if (m == User_model.mapper) {
+            char name[24];
+            snprintf(name, sizeof name, "L%d", renamed++);
+            return cr_field_set_text((User *)obj, name, name);
+        }
+        return CR_OK;
+    case 2: {
+        const char *title = m == Post_model.mapper ? ((Post *)obj)->title : NULL;
+        return title && *title && title[strlen(title) - 1] == '3' ? CR_ERR_INTEGRITY : CR_OK;
+    }
+    case 3:
+        FUZZ_CHECK(cr_session_flush(s) == CR_ERR_INVALID_REQUEST &&
+                       cr_session_add(s, obj) == CR_ERR_INVALID_REQUEST &&
+                       cr_session_rollback(s) == CR_ERR_INVALID_REQUEST,
+                   "the session was not refused inside a listener");
+        return cr_conn_exec(conn, "SELECT count(*) FROM users", NULL);
+    default:
+        return CR_OK;
+    }
+}
+
+static void listen_all(void)
+{
+    const cr_mapper *ms[] = {User_model.mapper, Post_model.mapper, Tag_model.mapper,
+                             Node_model.mapper};
+    for (size_t i = 0; i < sizeof ms / sizeof *ms; i++)
+        for (int ev = CR_BEFORE_INSERT; ev <= CR_AFTER_DELETE; ev++)
+            FUZZ_CHECK(cr_mapper_listen((cr_mapper *)ms[i], (cr_mapper_event)ev, listener,
+                                        NULL) == CR_OK, "listen");
+}
+
 /* ---- the calls ---- */
 
 static void *any_obj(vm *m) { return obj_of(m, (int)pick(m, NMODELS)); }
@@ -545,6 +594,7 @@ static void run_op(vm *m, unsigned op)
     }
     case 28: cr_session_close(s); break;
     case 32: make_keyed(m, (int)pick(m, NMODELS)); break;
+    case 33: listen_mode = pick(m, 4); break;
     case 29: {   /* get by a small key */
         int model = (int)pick(m, NMODELS);
         keep(m, model, cr_session_get_values(s, mapper_of(model),
@@ -584,17 +634,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        Tag_define(md) == CR_OK && Node_define(md) == CR_OK &&
                        cr_metadata_configure(md) == CR_OK,
                    "models: %s", md ? cr_error_message(cr_metadata_error(md)) : "no memory");
+        listen_all();
     }
     cr_engine *engine = fresh_engine();
     vm m = {.in = {data, size}};
     ntainted = ngiven_back = 0;
+    listen_mode = 0;
     m.s = cr_session_new(engine, NULL);
     FUZZ_CHECK(m.s, "session");
     bool trace = getenv("CRUCIBLE_FUZZ_TRACE") != NULL;   /* to read what an input does */
     for (int ops = 0; fuzz_more(&m.in) && ops < MAX_OPS; ops++) {
-        /* Op 32, added later, on a byte no earlier input of the corpus
-         * holds: they decode as they did. */
-        unsigned byte = fuzz_byte(&m.in), op = byte == 0xfd ? 32 : byte % 32;
+        /* Ops 32 and 33, added later, on bytes no earlier input of the
+         * corpus holds: they decode as they did. */
+        unsigned byte = fuzz_byte(&m.in);
+        unsigned op = byte == 0xfd ? 32 : byte == 0xfb ? 33 : byte % 32;
         cr_object_state before[NMODELS][MAX_OBJS];
         for (int model = 0; model < NMODELS; model++)
             for (int i = 0; i < MAX_OBJS; i++)   /* objects the call brings: not deletions */

@@ -1291,6 +1291,12 @@ static void test_stmt_building_error(void **state)
 
 /* ---- ORM: mappers and objects ----------------------------------------- */
 
+static cr_status misuse_listener(cr_session *s, cr_conn *conn, void *obj, void *userdata)
+{
+    (void)s, (void)conn, (void)obj, (void)userdata;
+    return CR_OK;
+}
+
 static void test_orm_objects(void **state)
 {
     (void)state;
@@ -1316,6 +1322,9 @@ static void test_orm_objects(void **state)
     ARG(cr_mapper_version_id(NULL, Item_model.c.id));
     FAILS(cr_mapper_version_id(Item_model.mapper, NULL));
     FAILS(cr_mapper_version_id(Item_model.mapper, fx.id)); /* another table's column */
+    ARG(cr_mapper_listen(NULL, CR_BEFORE_INSERT, misuse_listener, NULL));
+    ARG(cr_mapper_listen(Item_model.mapper, CR_BEFORE_INSERT, NULL, NULL));
+    ARG(cr_mapper_listen(Item_model.mapper, (cr_mapper_event)99, misuse_listener, NULL));
     NUL(cr_mapper_name(NULL));
     NUL(cr_mapper_table(NULL));
     NUL(cr_table_mapper(NULL));

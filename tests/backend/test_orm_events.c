@@ -1,0 +1,381 @@
+/* test_orm_events.c — mapper events (cr_mapper_listen: before / after insert, update, delete) against a
+ * real SQLite, PostgreSQL or MariaDB: which objects each flush calls them for and in what order, what a
+ * before listener sets being written by the same flush, an after listener seeing generated keys and
+ * writing on the flush's connection, a listener refusing an object or a statement of its failing the
+ * flush as a whole, the session refused inside a listener, cr_session_plan calling none, a row switch. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#define EAUTHOR(F)                                                                     \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(name,    STRING(40),  .nullable = CR_NO)                                         \
+    F(slug,    STRING(40))                                                             \
+    F(rev,     INTEGER,     .nullable = CR_NO, .default_value = cr_val_int(0))
+#define EAUTHOR_RELS(R)                                                                \
+    R(posts,   MANY(EvPost),  .back_populates = "author",                              \
+                              .cascade = "all, delete-orphan", .order_by = "id")
+CR_MODEL(EvAuthor, "ev_authors", EAUTHOR, EAUTHOR_RELS)
+
+#define EPOST(F)                                                                       \
+    F(id,        INTEGER,     .primary_key = true)                                     \
+    F(title,     STRING(40),  .nullable = CR_NO)                                       \
+    F(author_id, INTEGER,     .foreign_key = "ev_authors.id")
+#define EPOST_RELS(R) R(author, ONE(EvAuthor))
+CR_MODEL(EvPost, "ev_posts", EPOST, EPOST_RELS)
+
+/* What the after_insert listener writes, on the flush's connection. */
+#define ELOG(F)                                                                        \
+    F(id,      INTEGER,     .primary_key = true)                                       \
+    F(what,    STRING(80),  .nullable = CR_NO)
+CR_MODEL(EvLog, "ev_log", ELOG)
+
+static cr_metadata *md;
+static cr_engine *engine;
+
+#define S_OK(s, call) ASSERT_OK(call, cr_session_error(s))
+
+/* ---- the listeners: each call recorded as "event label;" ---- */
+
+static char calls[4096];
+static size_t ncalls;
+static const char *refuse;          /* a before listener refuses the author of this name */
+static bool log_to_missing_table;   /* after_insert writes where no table is */
+static bool try_session;            /* a listener tries the session: refused */
+static cr_status session_tries[4];
+
+static const char *label(const void *obj)
+{
+    return cr_object_mapper(obj) == EvAuthor_model.mapper ? ((const EvAuthor *)obj)->name
+                                                           : ((const EvPost *)obj)->title;
+}
+
+/* Records the call; refuses (IntegrityError) the author named `refuse`. */
+static cr_status record(cr_session *s, cr_conn *conn, void *obj, void *userdata)
+{
+    if (!s || !conn)
+        return CR_ERR_INTERNAL;
+    ncalls += (size_t)snprintf(calls + ncalls, sizeof calls - ncalls, "%s %s;",
+                               (const char *)userdata, label(obj));
+    if (refuse && cr_object_mapper(obj) == EvAuthor_model.mapper &&
+        strcmp(label(obj), refuse) == 0)
+        return CR_ERR_INTEGRITY;
+    return CR_OK;
+}
+
+/* before_insert / before_update of an author: its slug from its name, its
+ * revision counted; the rest as record. */
+static cr_status stamp_author(cr_session *s, cr_conn *conn, void *obj, void *userdata)
+{
+    EvAuthor *a = obj;
+    char slug[40];
+    size_t i = 0;
+    for (; a->name[i] && i + 1 < sizeof slug; i++)
+        slug[i] = a->name[i] == ' ' ? '-' : (char)tolower((unsigned char)a->name[i]);
+    slug[i] = '\0';
+    if (cr_field_set_text(a, slug, slug) != CR_OK)
+        return CR_ERR_NO_MEMORY;
+    a->rev++;
+    if (try_session) {
+        EvPost *p = cr_new(EvPost);
+        session_tries[0] = cr_session_add(s, p);
+        session_tries[1] = cr_session_flush(s);
+        session_tries[2] = cr_session_commit(s);
+        session_tries[3] = cr_session_get(s, EvAuthor, 1) ? CR_OK
+                                                           : cr_error_class(cr_session_error(s));
+        cr_object_free(p);
+    }
+    return record(s, conn, obj, userdata);
+}
+
+/* after_insert of an author: its generated key is there; a log row written
+ * on the flush's connection. */
+static cr_status log_author(cr_session *s, cr_conn *conn, void *obj, void *userdata)
+{
+    EvAuthor *a = obj;
+    if (a->id <= 0)
+        return CR_ERR_INTERNAL;
+    char what[80];
+    snprintf(what, sizeof what, "inserted %s", a->name);
+    cr_status st = cr_conn_exec(conn, log_to_missing_table
+                                          ? "INSERT INTO ev_no_such_table (what) VALUES (:w)"
+                                          : "INSERT INTO ev_log (what) VALUES (:w)",
+                                CR_PARAMS({"w", cr_val_text(what)}));
+    return st ? st : record(s, conn, obj, userdata);
+}
+
+/* after_insert of a post: its author's key is in it by then. */
+static cr_status check_post(cr_session *s, cr_conn *conn, void *obj, void *userdata)
+{
+    EvPost *p = obj;
+    if (p->id <= 0 || (p->author && p->author_id != p->author->id))
+        return CR_ERR_INTERNAL;
+    return record(s, conn, obj, userdata);
+}
+
+static void reset_calls(void)
+{
+    calls[0] = '\0';
+    ncalls = 0;
+    refuse = NULL;
+    log_to_missing_table = try_session = false;
+}
+
+static void assert_calls(const char *want)
+{
+    if (strcmp(calls, want) != 0)
+        print_error("listeners called:\n%s\nexpected:\n%s\n", calls, want);
+    assert_string_equal(calls, want);
+    reset_calls();
+}
+
+static int setup(void **state)
+{
+    reset_calls();
+    return harness_orm_setup(state);
+}
+
+static int64_t count(const char *sql)
+{
+    cr_conn *c = connect_ok(engine);
+    int64_t n = scalar_int(c, sql);
+    cr_conn_close(c);
+    return n;
+}
+
+static EvAuthor *author(const char *name)
+{
+    EvAuthor *a = cr_new(EvAuthor);
+    assert_non_null(a);
+    assert_int_equal(cr_field_set_text(a, name, name), CR_OK);
+    return a;
+}
+
+static EvPost *post(EvAuthor *a, const char *title)
+{
+    EvPost *p = cr_new(EvPost);
+    assert_non_null(p);
+    assert_int_equal(cr_field_set_text(p, title, title), CR_OK);
+    assert_int_equal(cr_append(a, posts, p), CR_OK);
+    return p;
+}
+
+/* An author and two posts: before listeners in the flush's order
+ * (referred-to table first), what they set written by the same INSERT, then
+ * after listeners with the keys there and a row the listener wrote on the
+ * flush's connection, committed with it. */
+static void test_insert_events(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    EvAuthor *a = author("Ann Lee");
+    EvPost *p1 = post(a, "first"), *p2 = post(a, "second");
+    S_OK(s, cr_session_add(s, a));
+    /* The plan calls no listener. */
+    harness_assert_plan(s, "INSERT ev_authors (name, rev) 1\n"
+                           "INSERT ev_posts (title, author_id) 2\n");
+    assert_calls("");
+    S_OK(s, cr_session_commit(s));
+    assert_calls("before_insert Ann Lee;before_insert first;before_insert second;"
+                 "after_insert Ann Lee;after_insert first;after_insert second;");
+    ASSERT_SENT_TEXT("INSERT INTO ev_authors (name, slug, rev)");
+    assert_string_equal(a->slug, "ann-lee");
+    assert_true(p1->author_id == a->id && p2->author_id == a->id);
+    assert_int_equal(count("SELECT count(*) FROM ev_authors WHERE slug = 'ann-lee' AND rev = 1"),
+                     1);
+    assert_int_equal(count("SELECT count(*) FROM ev_log WHERE what = 'inserted Ann Lee'"), 1);
+    harness_session_free(s);
+}
+
+/* Updates: only an object with a change to write is called; what the
+ * listener sets goes into the same UPDATE. A post added to an author
+ * changes no column of the author: no update event for it. */
+static void test_update_events(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    EvAuthor *a = author("Ann"), *b = author("Bob");
+    S_OK(s, cr_session_add_all(s, CR_OBJS(a, b)));
+    S_OK(s, cr_session_commit(s));
+    assert_calls("before_insert Ann;before_insert Bob;after_insert Ann;after_insert Bob;");
+    S_OK(s, cr_field_set_text(a, name, "Ann Marie"));
+    post(b, "new");
+    harness_log_reset();
+    S_OK(s, cr_session_commit(s));
+    assert_calls("before_update Ann Marie;before_insert new;after_update Ann Marie;"
+                 "after_insert new;");
+    ASSERT_SENT_TEXT("UPDATE ev_authors SET name=?, slug=?, rev=? WHERE");
+    assert_int_equal(count("SELECT rev FROM ev_authors WHERE slug = 'ann-marie'"), 2);
+    assert_int_equal(count("SELECT rev FROM ev_authors WHERE slug = 'bob'"), 1);
+    /* Nothing changed: no listener, no statement. */
+    harness_log_reset();
+    S_OK(s, cr_session_flush(s));
+    assert_calls("");
+    ASSERT_STATEMENTS(0);
+    harness_session_free(s);
+}
+
+/* A delete cascading to the posts: the posts first (they refer to the
+ * author), before and after. */
+static void test_delete_events(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    EvAuthor *a = author("Ann");
+    post(a, "p1");
+    post(a, "p2");
+    S_OK(s, cr_session_add(s, a));
+    S_OK(s, cr_session_commit(s));
+    reset_calls();
+    S_OK(s, cr_session_delete(s, a));
+    S_OK(s, cr_session_commit(s));
+    assert_calls("before_delete p1;before_delete p2;before_delete Ann;"
+                 "after_delete p1;after_delete p2;after_delete Ann;");
+    assert_int_equal(count("SELECT count(*) FROM ev_posts"), 0);
+    assert_int_equal(count("SELECT count(*) FROM ev_authors"), 0);
+    harness_session_free(s);
+}
+
+/* A new object given the key of one deleted in the same flush takes over
+ * its row: an update, as SQLAlchemy calls it, and no delete event. */
+static void test_row_switch_event(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    EvAuthor *a = author("Old");
+    S_OK(s, cr_session_add(s, a));
+    S_OK(s, cr_session_commit(s));
+    int64_t id = a->id;
+    reset_calls();
+    S_OK(s, cr_session_delete(s, a));
+    EvAuthor *b = author("New");
+    b->id = id;
+    S_OK(s, cr_session_add(s, b));
+    S_OK(s, cr_session_commit(s));
+    assert_calls("before_update New;after_update New;");
+    assert_int_equal(count("SELECT count(*) FROM ev_authors WHERE slug = 'new'"), 1);
+    harness_session_free(s);
+}
+
+/* A listener that refuses an object fails the flush as a whole: nothing of
+ * it is written, the session waits for its rollback, and the error names
+ * the event, the object and the listener's status. */
+static void test_listener_refuses(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    EvAuthor *a = author("Ann"), *bad = author("Bad");
+    S_OK(s, cr_session_add_all(s, CR_OBJS(a, bad)));
+    refuse = "Bad";
+    assert_int_equal(cr_session_commit(s), CR_ERR_INTEGRITY);
+    const char *msg = cr_error_message(cr_session_error(s));
+    print_message("%s\n", msg);
+    assert_non_null(strstr(msg, "its before_insert listener returned IntegrityError"));
+    assert_non_null(strstr(msg, "EvAuthor"));
+    assert_int_equal(cr_session_flush(s), CR_ERR_PENDING_ROLLBACK);
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(count("SELECT count(*) FROM ev_authors"), 0);
+    /* Renamed, it goes in. */
+    refuse = NULL;
+    S_OK(s, cr_session_expunge_all(s));
+    S_OK(s, cr_field_set_text(bad, name, "Good"));
+    S_OK(s, cr_session_add_all(s, CR_OBJS(a, bad)));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(count("SELECT count(*) FROM ev_authors"), 2);
+    harness_session_free(s);
+}
+
+/* A statement an after listener runs fails: its error is the flush's, and
+ * the INSERTs already sent are rolled back. */
+static void test_listener_statement_fails(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    EvAuthor *a = author("Ann");
+    S_OK(s, cr_session_add(s, a));
+    log_to_missing_table = true;
+    cr_status st = cr_session_commit(s);
+    print_message("%s: %s\n", cr_status_name(st), cr_error_message(cr_session_error(s)));
+    assert_true(st == CR_ERR_PROGRAMMING || st == CR_ERR_OPERATIONAL);
+    assert_int_equal(cr_error_class(cr_session_error(s)), st);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "ev_no_such_table"));
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(cr_object_state_of(a), CR_STATE_TRANSIENT);
+    assert_int_equal(count("SELECT count(*) FROM ev_authors"), 0);
+    assert_int_equal(count("SELECT count(*) FROM ev_log"), 0);
+    harness_session_free(s);
+}
+
+/* Inside a listener the session refuses every call; the flush goes on. */
+static void test_listener_session_refused(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    S_OK(s, cr_session_add(s, author("Ann")));
+    try_session = true;
+    S_OK(s, cr_session_commit(s));
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(session_tries[i], CR_ERR_INVALID_REQUEST);
+    assert_int_equal(count("SELECT count(*) FROM ev_authors"), 1);
+    assert_int_equal(count("SELECT count(*) FROM ev_posts"), 0);
+    harness_session_free(s);
+}
+
+/* Registering: bad arguments are refused. */
+static void test_listen_arguments(void **state)
+{
+    (void)state;
+    assert_int_equal(cr_mapper_listen(NULL, CR_BEFORE_INSERT, record, NULL), CR_ERR_ARGUMENT);
+    assert_int_equal(cr_mapper_listen(EvAuthor_model.mapper, CR_BEFORE_INSERT, NULL, NULL),
+                     CR_ERR_ARGUMENT);
+    assert_int_equal(cr_mapper_listen(EvAuthor_model.mapper, (cr_mapper_event)6, record, NULL),
+                     CR_ERR_ARGUMENT);
+    assert_int_equal(cr_mapper_listen(EvAuthor_model.mapper, (cr_mapper_event)-1, record, NULL),
+                     CR_ERR_ARGUMENT);
+}
+
+int main(int argc, char **argv)
+{
+    harness_init(argc, argv);
+    md = cr_metadata_new(NULL);
+    if (!md || EvAuthor_define(md) || EvPost_define(md) || EvLog_define(md) ||
+        cr_metadata_configure(md) ||
+        cr_listen(EvAuthor, CR_BEFORE_INSERT, stamp_author, "before_insert") ||
+        cr_listen(EvAuthor, CR_AFTER_INSERT, log_author, "after_insert") ||
+        cr_listen(EvAuthor, CR_BEFORE_UPDATE, stamp_author, "before_update") ||
+        cr_listen(EvAuthor, CR_AFTER_UPDATE, record, "after_update") ||
+        cr_listen(EvAuthor, CR_BEFORE_DELETE, record, "before_delete") ||
+        cr_listen(EvAuthor, CR_AFTER_DELETE, record, "after_delete") ||
+        cr_listen(EvPost, CR_BEFORE_INSERT, record, "before_insert") ||
+        cr_listen(EvPost, CR_AFTER_INSERT, check_post, "after_insert") ||
+        cr_listen(EvPost, CR_BEFORE_DELETE, record, "before_delete") ||
+        cr_listen(EvPost, CR_AFTER_DELETE, record, "after_delete")) {
+        fprintf(stderr, "models: %s\n", md ? cr_error_message(cr_metadata_error(md)) : "no memory");
+        return 1;
+    }
+    engine = harness_orm_engine(md);
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, harness_free_sessions)
+    const struct CMUnitTest tests[] = {
+        T(test_insert_events),
+        T(test_update_events),
+        T(test_delete_events),
+        T(test_row_switch_event),
+        T(test_listener_refuses),
+        T(test_listener_statement_fails),
+        T(test_listener_session_refused),
+        T(test_listen_arguments),
+    };
+    int failed = HARNESS_RUN("orm_events", NULL, tests, harness_orm_teardown);
+    cr_engine_free(engine);
+    cr_metadata_free(md);
+    harness_cleanup();
+    return failed ? 1 : 0;
+}
