@@ -331,12 +331,39 @@ typedef struct cr_session_options {
     bool read_from_replicas;
 } cr_session_options;
 
+/* Session events: SQLAlchemy's before_flush and after_commit, on one
+ * session (cr_session_listen) or on every session a sessionmaker makes after
+ * the call (cr_sessionmaker_listen).
+ * - CR_BEFORE_FLUSH: at the start of a flush that has something to write
+ *   (cr_session_flush, a commit's, an autoflush), before it plans: the
+ *   listener may add, delete and change objects, and the flush writes them
+ *   as they are then (an updated_at on every changed object, an audit
+ *   object). Inside it, queries run without autoflush and a flush or commit
+ *   is refused ("Session is already flushing"). A listener returning an
+ *   error stops the flush before anything is sent: the call returns the
+ *   error (named on the session) and the transaction goes on, as when
+ *   SQLAlchemy's listener raises.
+ * - CR_AFTER_COMMIT: after cr_session_commit's COMMIT. The session is in no
+ *   transaction: calls on it are refused (CR_ERR_INVALID_REQUEST), as it
+ *   can emit no SQL in SQLAlchemy. An error a listener returns is what
+ *   cr_session_commit returns, with the session's error naming it; the
+ *   transaction is committed all the same.
+ * A listener must not free the session. Listeners of an event run in the
+ * order registered. NULL s, f or fn, or an event out of range, is
+ * CR_ERR_ARGUMENT. */
+typedef enum cr_session_event { CR_BEFORE_FLUSH, CR_AFTER_COMMIT } cr_session_event;
+typedef cr_status (*cr_session_listener)(cr_session *s, void *userdata);
+
 /* A session factory (sessionmaker(bind=engine, ...)): the engine and the
  * options of every session it makes. The engine must outlive it. */
 CR_API cr_sessionmaker *cr_sessionmaker_new(cr_engine *engine, const cr_session_options *options);
 CR_API void cr_sessionmaker_free(cr_sessionmaker *f);
 /* A new session (SessionLocal()); NULL when out of memory. */
 CR_API cr_session *cr_sessionmaker_session(cr_sessionmaker *f);
+CR_API cr_status cr_sessionmaker_listen(cr_sessionmaker *f, cr_session_event event,
+                                        cr_session_listener fn, void *userdata);
+CR_API cr_status cr_session_listen(cr_session *s, cr_session_event event,
+                                   cr_session_listener fn, void *userdata);
 /* A session on an engine directly (Session(engine)); options may be NULL. */
 CR_API cr_session *cr_session_new(cr_engine *engine, const cr_session_options *options);
 /* A session that joins a connection the program holds (Session(bind=conn)):
@@ -508,6 +535,14 @@ CR_API size_t cr_session_identity_count(const cr_session *s);
 /* Whether any object is new, deleted or changed (session.dirty / new /
  * deleted not empty). */
 CR_API bool cr_session_has_changes(cr_session *s);
+/* session.new, session.dirty, session.deleted: a list of the session's
+ * pending objects (in the order added), of its persistent objects with a
+ * changed field (C sees no change in a field set to the value it held, nor
+ * in a collection), or of those marked for deletion. Free the list with
+ * cr_objects_free; the objects stay the session's. NULL when out of memory,
+ * s is NULL or which is out of range. */
+typedef enum cr_session_set { CR_SESSION_NEW, CR_SESSION_DIRTY, CR_SESSION_DELETED } cr_session_set;
+CR_API cr_objects *cr_session_objects(cr_session *s, cr_session_set which);
 
 /* The flush plan that cr_session_flush would run now, as text, a line per
  * step: "INSERT users 3", "UPDATE users (email) 1", "DELETE posts 2". The

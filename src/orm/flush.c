@@ -1502,8 +1502,8 @@ static cr_status listener_failed(cr_session *s, const cr_instance *in, int ev, c
     char detail[128];
     snprintf(detail, sizeof detail, "its %s listener returned %s", event_names[ev],
              cr_status_name(rc));
-    bool known = rc > CR_OK && rc <= CR_ERR_UNMAPPED_INSTANCE;
-    return describe_fail(s, known ? rc : CR_ERR_FLUSH, in, "the flush of %s failed: %s", detail);
+    return describe_fail(s, cr_listener_class(rc, CR_ERR_FLUSH), in,
+                         "the flush of %s failed: %s", detail);
 }
 
 /* Call the listeners of the item's event, before its statement or after,
@@ -1689,6 +1689,15 @@ static void end_orphans(cr_session *s, bool undo)
     }
 }
 
+/* Free a plan built only to be looked at: what building it marked is undone. */
+static void plan_drop(cr_session *s, flush_plan *p)
+{
+    bool rels = p->rels;
+    plan_free(p);
+    if (rels)
+        end_orphans(s, true);
+}
+
 char *cr_flush_describe(cr_session *s)
 {
     flush_plan p;
@@ -1696,11 +1705,20 @@ char *cr_flush_describe(cr_session *s)
     char *text = st ? NULL : plan_text(&p);
     if (!st && !text)
         cr_error_oom(&s->err);
-    bool rels = p.rels;
-    plan_free(&p);
-    if (rels)
-        end_orphans(s, true);   /* describing changes nothing */
+    plan_drop(s, &p);   /* describing changes nothing */
     return text;
+}
+
+/* Whether a flush has anything to write: a plan that cannot be built
+ * counts (a before_flush listener may mend it). */
+static bool flush_has_work(cr_session *s)
+{
+    flush_plan p;
+    cr_status st = plan_build(s, &p, false);
+    bool work = st != CR_OK || p.nitems > 0;
+    plan_drop(s, &p);
+    cr_error_clear(&s->err);
+    return work;
 }
 
 /* ---- execution ---- */
@@ -2245,6 +2263,13 @@ cr_status cr_flush(cr_session *s)
 {
     if (s->flushing)
         return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "Session is already flushing");
+    if (cr_session_listens(s, CR_BEFORE_FLUSH) && flush_has_work(s)) {
+        s->flushing = true;   /* no autoflush, no flush inside */
+        cr_status rc = cr_session_fire(s, CR_BEFORE_FLUSH);
+        s->flushing = false;
+        if (rc)
+            return rc;
+    }
     flush_plan p;
     cr_status st = plan_build(s, &p, true);
     if (!st && p.nsteps) {

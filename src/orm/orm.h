@@ -106,6 +106,16 @@ struct cr_listener {
     void *userdata;
 };
 
+/* The listeners of session events of a session or a sessionmaker. */
+typedef struct cr_session_hooks {
+    struct cr_session_hook {
+        cr_session_event event;
+        cr_session_listener fn;
+        void *userdata;
+    } *items;
+    size_t n;
+} cr_session_hooks;
+
 #define CR_INSTANCE_MAGIC 0x4f524d49u
 
 typedef enum cr_inst_state {
@@ -173,6 +183,7 @@ struct cr_session {
                                   * that level without SQL                   */
     bool flushing;
     bool listening;              /* a mapper event listener of its flush runs */
+    cr_session_hooks hooks;      /* session event listeners                   */
     bool unsaved;                /* objects may be pending or marked deleted:
                                   * set by add / delete / merge, cleared by a
                                   * flush and a rollback                     */
@@ -216,6 +227,7 @@ struct cr_session {
 struct cr_sessionmaker {
     cr_engine *engine;
     cr_session_options options;
+    cr_session_hooks hooks;      /* copied into each session it makes       */
 };
 
 /* mapper.c */
@@ -295,6 +307,15 @@ void cr_session_restore(cr_session *s, int level);
 cr_status cr_session_fail(cr_session *s, cr_status cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 cr_status cr_session_enter(cr_session *s);
+/* The error class of a listener's failure rc: rc, or otherwise when rc is
+ * no cr_status. */
+static inline cr_status cr_listener_class(cr_status rc, cr_status otherwise)
+{
+    return rc > CR_OK && rc <= CR_ERR_UNMAPPED_INSTANCE ? rc : otherwise;
+}
+/* Call the session's listeners of the event; a failure is the session's error. */
+cr_status cr_session_fire(cr_session *s, cr_session_event event);
+bool cr_session_listens(const cr_session *s, cr_session_event event);
 cr_status cr_session_check(cr_session *s);
 /* Execute a statement the ORM built on the session's connection: NULL with
  * the error on the session when it could not be built (NULL: out of

@@ -43,9 +43,10 @@ cr_status cr_session_enter(cr_session *s)
 {
     cr_error_clear(&s->err);
     if (s->listening)
-        return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "this Session is flushing: a mapper "
-                               "event listener may change its object's fields and run "
-                               "statements on the connection it is given, not use the session");
+        return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "this Session is in a listener that "
+                               "may not use it: a mapper event listener changes its object's "
+                               "fields and runs statements on the connection it is given; an "
+                               "after_commit listener is in no transaction");
     return CR_OK;
 }
 
@@ -80,13 +81,78 @@ const cr_error *cr_session_error(const cr_session *s)
     return s->err.cls != CR_OK ? &s->err : NULL;
 }
 
+/* ---- session events ---- */
+
+static cr_status hooks_add(cr_session_hooks *h, cr_session_event event, cr_session_listener fn,
+                           void *userdata)
+{
+    if (!fn || (unsigned)event > CR_AFTER_COMMIT)
+        return CR_ERR_ARGUMENT;
+    struct cr_session_hook *items = cr_realloc(h->items, (h->n + 1) * sizeof *items);
+    if (!items)
+        return CR_ERR_NO_MEMORY;
+    items[h->n++] = (struct cr_session_hook){event, fn, userdata};
+    h->items = items;
+    return CR_OK;
+}
+
+cr_status cr_session_listen(cr_session *s, cr_session_event event, cr_session_listener fn,
+                            void *userdata)
+{
+    return s ? hooks_add(&s->hooks, event, fn, userdata) : CR_ERR_ARGUMENT;
+}
+
+cr_status cr_sessionmaker_listen(cr_sessionmaker *f, cr_session_event event,
+                                 cr_session_listener fn, void *userdata)
+{
+    return f ? hooks_add(&f->hooks, event, fn, userdata) : CR_ERR_ARGUMENT;
+}
+
+bool cr_session_listens(const cr_session *s, cr_session_event event)
+{
+    for (size_t i = 0; i < s->hooks.n; i++)
+        if (s->hooks.items[i].event == event)
+            return true;
+    return false;
+}
+
+cr_status cr_session_fire(cr_session *s, cr_session_event event)
+{
+    static const char *const names[] = {"before_flush", "after_commit"};
+    for (size_t i = 0; i < s->hooks.n; i++) {
+        const struct cr_session_hook *h = &s->hooks.items[i];
+        if (h->event != event)
+            continue;
+        cr_status rc = h->fn(s, h->userdata);
+        if (rc) {
+            return cr_session_fail(s, cr_listener_class(rc, CR_ERR_INVALID_REQUEST),
+                                   "the session's %s listener returned %s%s", names[event],
+                                   cr_status_name(rc),
+                                   event == CR_AFTER_COMMIT ? " (the transaction is committed)"
+                                                            : "");
+        }
+    }
+    cr_error_clear(&s->err);   /* of a session call a listener was refused */
+    return CR_OK;
+}
+
 /* ---- making and freeing ---- */
 
-static cr_session *session_make(cr_engine *engine, cr_conn *bind, const cr_session_options *o)
+static cr_session *session_make(cr_engine *engine, cr_conn *bind, const cr_session_options *o,
+                                const cr_session_hooks *hooks)
 {
     cr_session *s = cr_calloc(1, sizeof *s);
     if (!s)
         return NULL;
+    if (hooks && hooks->n) {
+        s->hooks.items = cr_malloc(hooks->n * sizeof *hooks->items);
+        if (!s->hooks.items) {
+            cr_free(s);
+            return NULL;
+        }
+        memcpy(s->hooks.items, hooks->items, hooks->n * sizeof *hooks->items);
+        s->hooks.n = hooks->n;
+    }
     cr_error_init(&s->err);
     s->engine = engine;
     if (bind) {
@@ -105,12 +171,12 @@ static cr_session *session_make(cr_engine *engine, cr_conn *bind, const cr_sessi
 
 cr_session *cr_session_new(cr_engine *engine, const cr_session_options *options)
 {
-    return engine ? session_make(engine, NULL, options) : NULL;
+    return engine ? session_make(engine, NULL, options, NULL) : NULL;
 }
 
 cr_session *cr_session_new_bind(cr_conn *conn, const cr_session_options *options)
 {
-    return conn ? session_make(cr_conn_engine(conn), conn, options) : NULL;
+    return conn ? session_make(cr_conn_engine(conn), conn, options, NULL) : NULL;
 }
 
 cr_sessionmaker *cr_sessionmaker_new(cr_engine *engine, const cr_session_options *options)
@@ -126,11 +192,16 @@ cr_sessionmaker *cr_sessionmaker_new(cr_engine *engine, const cr_session_options
     return f;
 }
 
-void cr_sessionmaker_free(cr_sessionmaker *f) { cr_free(f); }
+void cr_sessionmaker_free(cr_sessionmaker *f)
+{
+    if (f)
+        cr_free(f->hooks.items);
+    cr_free(f);
+}
 
 cr_session *cr_sessionmaker_session(cr_sessionmaker *f)
 {
-    return f ? session_make(f->engine, NULL, &f->options) : NULL;
+    return f ? session_make(f->engine, NULL, &f->options, &f->hooks) : NULL;
 }
 
 void cr_owner_link(cr_session *s, cr_instance *in)
@@ -180,6 +251,7 @@ void cr_session_free(cr_session *s)
     cr_free(s->lazyq);
     cr_free(s->lazy_per_rel);
     cr_free(s->slots);
+    cr_free(s->hooks.items);
     cr_error_clear(&s->err);
     if (s->bind)
         cr_conn_ref_detach(&s->bind_ref);
@@ -524,7 +596,12 @@ cr_status cr_session_commit(cr_session *s)
     if ((st = cr_session_end(s, true)))
         return st;
     settle_after_commit(s);
-    return CR_OK;
+    if (!s->hooks.n)
+        return CR_OK;
+    s->listening = true;   /* in no transaction: nothing to use the session for */
+    st = cr_session_fire(s, CR_AFTER_COMMIT);
+    s->listening = false;
+    return st;
 }
 
 cr_status cr_session_rollback(cr_session *s)
@@ -934,6 +1011,36 @@ bool cr_session_has_changes(cr_session *s)
             return true;
     }
     return false;
+}
+
+cr_objects *cr_session_objects(cr_session *s, cr_session_set which)
+{
+    if (!s || (unsigned)which > CR_SESSION_DELETED)
+        return NULL;
+    cr_objects *list = cr_calloc(1, sizeof *list);
+    size_t cap = 0;
+    for (cr_instance *in = s->head; list && in; in = in->next) {
+        if (in->session != s)
+            continue;
+        bool member = which == CR_SESSION_NEW     ? in->state == CR_INST_PENDING
+                      : which == CR_SESSION_DELETED ? in->marked_delete
+                                                    : in->state == CR_INST_PERSISTENT &&
+                                                          !in->marked_delete &&
+                                                          cr_instance_dirty(in);
+        if (!member)
+            continue;
+        if (list->count == cap) {
+            cap = cap ? 2 * cap : 8;
+            void **items = cr_realloc(list->items, cap * sizeof *items);
+            if (!items) {
+                cr_objects_free(list);
+                return NULL;
+            }
+            list->items = items;
+        }
+        list->items[list->count++] = in->obj;
+    }
+    return list;
 }
 
 char *cr_session_plan(cr_session *s)

@@ -2,7 +2,8 @@
  * real SQLite, PostgreSQL or MariaDB: which objects each flush calls them for and in what order, what a
  * before listener sets being written by the same flush, an after listener seeing generated keys and
  * writing on the flush's connection, a listener refusing an object or a statement of its failing the
- * flush as a whole, the session refused inside a listener, cr_session_plan calling none, a row switch. */
+ * flush as a whole, the session refused inside a listener, cr_session_plan calling none, a row switch;
+ * session events (before_flush, after_commit) and cr_session_objects (session.new, .dirty, .deleted). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -342,6 +343,190 @@ static void test_listen_arguments(void **state)
                      CR_ERR_ARGUMENT);
 }
 
+/* ---- session events ---- */
+
+static int before_flush_calls, after_commit_calls;
+static cr_status before_flush_fails, after_commit_fails;
+static cr_status inside[3];
+
+static size_t count_of(cr_session *s, cr_session_set which)
+{
+    cr_objects *list = cr_session_objects(s, which);
+    size_t n = list ? list->count : (size_t)-1;
+    cr_objects_free(list);
+    return n;
+}
+
+/* before_flush: an EvLog object telling what the flush is about to write,
+ * flushed with it; a flush inside is refused, a get runs without
+ * autoflush. */
+static cr_status log_flush(cr_session *s, void *userdata)
+{
+    (void)userdata;
+    before_flush_calls++;
+    if (before_flush_fails)
+        return before_flush_fails;
+    char what[80];
+    snprintf(what, sizeof what, "flush: %zu new, %zu dirty, %zu deleted",
+             count_of(s, CR_SESSION_NEW), count_of(s, CR_SESSION_DIRTY),
+             count_of(s, CR_SESSION_DELETED));
+    EvLog *l = cr_new(EvLog);
+    if (!l || cr_field_set_text(l, what, what) != CR_OK) {
+        cr_object_free(l);
+        return CR_ERR_NO_MEMORY;
+    }
+    inside[0] = cr_session_flush(s);
+    inside[1] = cr_session_get(s, EvAuthor, 999) ? CR_ERR_INTERNAL
+                                                 : cr_error_class(cr_session_error(s));
+    return cr_session_add(s, l);
+}
+
+/* after_commit: the session is in no transaction; its calls are refused. */
+static cr_status note_commit(cr_session *s, void *userdata)
+{
+    (void)userdata;
+    after_commit_calls++;
+    EvLog *l = cr_new(EvLog);
+    inside[2] = cr_session_add(s, l);
+    cr_object_free(l);   /* refused: still the program's */
+    return after_commit_fails;
+}
+
+static void reset_session_events(void)
+{
+    before_flush_calls = after_commit_calls = 0;
+    before_flush_fails = after_commit_fails = CR_OK;
+    for (int i = 0; i < 3; i++)
+        inside[i] = CR_OK;
+}
+
+static int64_t log_rows(const char *what)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM ev_log WHERE what = '%s'", what);
+    return count(sql);
+}
+
+/* cr_session_objects: session.new, .dirty, .deleted. */
+static void test_session_objects(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    EvAuthor *a = author("Ann"), *b = author("Bob"), *c = author("Cid");
+    S_OK(s, cr_session_add_all(s, CR_OBJS(a, b, c)));
+    cr_objects *fresh = cr_session_objects(s, CR_SESSION_NEW);
+    assert_non_null(fresh);
+    assert_int_equal(fresh->count, 3);
+    assert_ptr_equal(fresh->items[0], a);
+    assert_ptr_equal(fresh->items[2], c);
+    cr_objects_free(fresh);
+    S_OK(s, cr_session_flush(s));
+    assert_int_equal(count_of(s, CR_SESSION_NEW), 0);
+    assert_int_equal(count_of(s, CR_SESSION_DIRTY), 0);
+    S_OK(s, cr_field_set_text(b, name, "Bea"));
+    S_OK(s, cr_session_delete(s, c));
+    cr_objects *dirty = cr_session_objects(s, CR_SESSION_DIRTY);
+    assert_non_null(dirty);
+    assert_int_equal(dirty->count, 1);
+    assert_ptr_equal(dirty->items[0], b);
+    cr_objects_free(dirty);
+    cr_objects *gone = cr_session_objects(s, CR_SESSION_DELETED);
+    assert_non_null(gone);
+    assert_int_equal(gone->count, 1);
+    assert_ptr_equal(gone->items[0], c);
+    cr_objects_free(gone);
+    assert_null(cr_session_objects(NULL, CR_SESSION_NEW));
+    assert_null(cr_session_objects(s, (cr_session_set)3));
+    harness_session_free(s);
+}
+
+/* before_flush runs at the start of every flush with something to write
+ * (autoflush included), sees what it will write and adds to it. */
+static void test_before_flush(void **state)
+{
+    (void)state;
+    reset_session_events();
+    cr_session *s = harness_session(engine, NULL);
+    S_OK(s, cr_session_listen(s, CR_BEFORE_FLUSH, log_flush, NULL));
+    EvAuthor *a = author("Ann"), *b = author("Bob");
+    S_OK(s, cr_session_add_all(s, CR_OBJS(a, b)));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(before_flush_calls, 1);
+    assert_int_equal(inside[0], CR_ERR_INVALID_REQUEST);   /* Session is already flushing */
+    assert_int_equal(inside[1], CR_OK);                    /* a get: no row, no autoflush */
+    assert_int_equal(log_rows("flush: 2 new, 0 dirty, 0 deleted"), 1);
+    /* Nothing to write: not called. */
+    S_OK(s, cr_session_flush(s));
+    assert_int_equal(before_flush_calls, 1);
+    /* An autoflush calls it. (The delete loads the expired b's posts first,
+     * its autoflush finding nothing to write.) */
+    S_OK(s, cr_session_delete(s, b));
+    assert_int_equal(before_flush_calls, 1);
+    S_OK(s, cr_field_set_text(a, name, "Ann Marie"));
+    cr_stmt *q = cr_session_query(s, EvAuthor);
+    cr_objects *all = harness_all(s, q);
+    assert_int_equal(all->count, 1);
+    cr_objects_free(all);
+    cr_stmt_free(q);
+    assert_int_equal(before_flush_calls, 2);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(log_rows("flush: 0 new, 1 dirty, 1 deleted"), 1);
+    /* A listener's error stops the flush before anything is sent; the
+     * session goes on. */
+    S_OK(s, cr_field_set_text(a, name, "Ann"));
+    before_flush_fails = CR_ERR_DATA;
+    harness_log_reset();
+    assert_int_equal(cr_session_flush(s), CR_ERR_DATA);
+    assert_string_equal(cr_error_message(cr_session_error(s)),
+                        "the session's before_flush listener returned DataError");
+    ASSERT_STATEMENTS(0);
+    before_flush_fails = CR_OK;
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(count("SELECT count(*) FROM ev_authors WHERE name = 'Ann'"), 1);
+    harness_session_free(s);
+}
+
+/* after_commit, from a sessionmaker: once per commit, the session refused
+ * inside, its error returned with the transaction committed. */
+static void test_after_commit(void **state)
+{
+    (void)state;
+    reset_session_events();
+    cr_sessionmaker *maker = cr_sessionmaker_new(engine, NULL);
+    assert_non_null(maker);
+    assert_int_equal(cr_sessionmaker_listen(maker, CR_AFTER_COMMIT, note_commit, NULL), CR_OK);
+    cr_session *s = cr_sessionmaker_session(maker);
+    assert_non_null(s);
+    S_OK(s, cr_session_add(s, author("Ann")));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(after_commit_calls, 1);
+    assert_int_equal(inside[2], CR_ERR_INVALID_REQUEST);
+    after_commit_fails = CR_ERR_OPERATIONAL;
+    S_OK(s, cr_session_add(s, author("Bob")));
+    assert_int_equal(cr_session_commit(s), CR_ERR_OPERATIONAL);
+    assert_string_equal(cr_error_message(cr_session_error(s)),
+                        "the session's after_commit listener returned OperationalError "
+                        "(the transaction is committed)");
+    assert_int_equal(count("SELECT count(*) FROM ev_authors"), 2);
+    assert_int_equal(after_commit_calls, 2);
+    /* A session made before a listener was added has none of it. */
+    cr_session *plain = cr_session_new(engine, NULL);
+    S_OK(plain, cr_session_add(plain, author("Cid")));
+    S_OK(plain, cr_session_commit(plain));
+    assert_int_equal(after_commit_calls, 2);
+    cr_session_free(plain);
+    cr_session_free(s);
+    cr_sessionmaker_free(maker);
+    /* Bad arguments. */
+    assert_int_equal(cr_session_listen(NULL, CR_BEFORE_FLUSH, log_flush, NULL), CR_ERR_ARGUMENT);
+    assert_int_equal(cr_sessionmaker_listen(NULL, CR_AFTER_COMMIT, note_commit, NULL),
+                     CR_ERR_ARGUMENT);
+    cr_session *t = harness_session(engine, NULL);
+    assert_int_equal(cr_session_listen(t, CR_BEFORE_FLUSH, NULL, NULL), CR_ERR_ARGUMENT);
+    assert_int_equal(cr_session_listen(t, (cr_session_event)2, log_flush, NULL), CR_ERR_ARGUMENT);
+    harness_session_free(t);
+}
+
 int main(int argc, char **argv)
 {
     harness_init(argc, argv);
@@ -372,6 +557,9 @@ int main(int argc, char **argv)
         T(test_listener_statement_fails),
         T(test_listener_session_refused),
         T(test_listen_arguments),
+        T(test_session_objects),
+        T(test_before_flush),
+        T(test_after_commit),
     };
     int failed = HARNESS_RUN("orm_events", NULL, tests, harness_orm_teardown);
     cr_engine_free(engine);

@@ -443,7 +443,7 @@ static void check_after_flush(vm *m)
  * chose: nothing; rename the user a flush writes (written by that flush);
  * refuse some posts (the flush fails as a whole, IntegrityError); or, after
  * the statements, try the session (refused) and run a statement on the
- * flush's connection. */
+ * flush's connection. The session's listeners follow the same choice. */
 
 static unsigned listen_mode;
 static int renamed;
@@ -471,6 +471,46 @@ static cr_status listener(cr_session *s, cr_conn *conn, void *obj, void *userdat
                        cr_session_rollback(s) == CR_ERR_INVALID_REQUEST,
                    "the session was not refused inside a listener");
         return cr_conn_exec(conn, "SELECT count(*) FROM users", NULL);
+    default:
+        return CR_OK;
+    }
+}
+
+/* The session's: before a flush, list what it writes (mode 1), add a tag
+ * (2) or refuse every third flush (3); after a commit (3), the session is
+ * refused. */
+static unsigned flushes;
+
+static cr_status session_listener(cr_session *s, void *userdata)
+{
+    if (userdata) {   /* after_commit */
+        if (listen_mode == 3)
+            FUZZ_CHECK(cr_session_flush(s) == CR_ERR_INVALID_REQUEST,
+                       "the session was not refused after its commit");
+        return CR_OK;
+    }
+    switch (listen_mode) {
+    case 1:
+        for (int which = CR_SESSION_NEW; which <= CR_SESSION_DELETED; which++) {
+            cr_objects *list = cr_session_objects(s, (cr_session_set)which);
+            FUZZ_CHECK(list, "cr_session_objects");
+            for (size_t i = 0; i < list->count; i++)
+                FUZZ_CHECK(cr_object_mapper(list->items[i]), "not an object");
+            cr_objects_free(list);
+        }
+        return CR_OK;
+    case 2: {
+        Tag *t = cr_new(Tag);
+        if (!t)
+            return CR_ERR_NO_MEMORY;
+        cr_field_set_text(t, name, "from before_flush");
+        cr_status st = cr_session_add(s, t);
+        if (st)
+            cr_object_free(t);
+        return st;
+    }
+    case 3:
+        return ++flushes % 3 ? CR_OK : CR_ERR_DATA;
     default:
         return CR_OK;
     }
@@ -639,9 +679,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cr_engine *engine = fresh_engine();
     vm m = {.in = {data, size}};
     ntainted = ngiven_back = 0;
-    listen_mode = 0;
+    listen_mode = flushes = 0;
     m.s = cr_session_new(engine, NULL);
-    FUZZ_CHECK(m.s, "session");
+    FUZZ_CHECK(m.s && cr_session_listen(m.s, CR_BEFORE_FLUSH, session_listener, NULL) == CR_OK &&
+                   cr_session_listen(m.s, CR_AFTER_COMMIT, session_listener, &m) == CR_OK,
+               "session");
     bool trace = getenv("CRUCIBLE_FUZZ_TRACE") != NULL;   /* to read what an input does */
     for (int ops = 0; fuzz_more(&m.in) && ops < MAX_OPS; ops++) {
         /* Ops 32 and 33, added later, on bytes no earlier input of the

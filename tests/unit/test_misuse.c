@@ -1297,6 +1297,12 @@ static cr_status misuse_listener(cr_session *s, cr_conn *conn, void *obj, void *
     return CR_OK;
 }
 
+static cr_status misuse_session_listener(cr_session *s, void *userdata)
+{
+    (void)s, (void)userdata;
+    return CR_OK;
+}
+
 static void test_orm_objects(void **state)
 {
     (void)state;
@@ -1431,6 +1437,9 @@ static void test_orm_session_null(void **state)
     NUL(cr_session_connection(NULL));
     assert_int_equal(cr_session_identity_count(NULL), 0);
     assert_false(cr_session_has_changes(NULL));
+    NUL(cr_session_objects(NULL, CR_SESSION_NEW));
+    ARG(cr_session_listen(NULL, CR_BEFORE_FLUSH, misuse_session_listener, NULL));
+    ARG(cr_sessionmaker_listen(NULL, CR_AFTER_COMMIT, misuse_session_listener, NULL));
     NUL(cr_session_plan(NULL));
     REFUSED_STMT(cr_select_mapper(NULL));
     REFUSED_STMT(cr_session_query_mapper(NULL, Item_model.mapper));
@@ -1447,6 +1456,11 @@ static void test_orm_session_null(void **state)
     assert_non_null(f);
     cr_session *s = cr_sessionmaker_session(f);
     assert_non_null(s);
+    ARG(cr_sessionmaker_listen(f, CR_BEFORE_FLUSH, NULL, NULL));
+    ARG(cr_sessionmaker_listen(f, (cr_session_event)7, misuse_session_listener, NULL));
+    ARG(cr_session_listen(s, CR_AFTER_COMMIT, NULL, NULL));
+    ARG(cr_session_listen(s, (cr_session_event)-1, misuse_session_listener, NULL));
+    NUL(cr_session_objects(s, (cr_session_set)9));
     OBJ(cr_session_add(s, NULL));
     ARG(cr_session_add_all(s, NULL, 1));
     void *nullobjs[] = {NULL};
