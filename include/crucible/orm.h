@@ -228,15 +228,15 @@ CR_API cr_status cr_mapper_version_id(cr_mapper *m, cr_column *col);
  * as after a failed statement; the session's error names the event and the
  * object and has the listener's status as its class (FlushError for a value
  * that is no cr_status), or is the error of a statement the listener ran on
- * conn that failed. While it runs, a listener
- * may change its object's fields and run statements on conn; calls on the
- * session are refused (CR_ERR_INVALID_REQUEST), as SQLAlchemy allows mapper
- * events no session operations, and relationship calls (cr_append, ...)
- * and cr_session_free must not be made. Listeners of an event run in the
- * order registered. Register them while setting up, before sessions flush
- * objects of the mapper (registering is not safe against flushes in other
- * threads). cr_session_plan and the bulk calls (cr_query_update,
- * cr_query_delete, ...) call none, as SQLAlchemy's bulk operations. */
+ * conn that failed. While it runs, a listener may change its object's
+ * fields and run statements on conn; calls on the session are refused
+ * (CR_ERR_INVALID_REQUEST), as SQLAlchemy allows mapper events no session
+ * operations, and relationship calls (cr_append, ...) and cr_session_free
+ * must not be made. Listeners of an event run in the order registered.
+ * Register them while setting up, before sessions flush objects of the
+ * mapper (registering is not safe against flushes in other threads).
+ * cr_session_plan and the bulk calls (cr_query_update, cr_query_delete, ...)
+ * call none, as SQLAlchemy's bulk operations. */
 typedef enum cr_mapper_event {
     CR_BEFORE_INSERT, CR_AFTER_INSERT, CR_BEFORE_UPDATE, CR_AFTER_UPDATE,
     CR_BEFORE_DELETE, CR_AFTER_DELETE
@@ -350,7 +350,8 @@ typedef struct cr_session_options {
  *   transaction is committed all the same.
  * A listener must not free the session. Listeners of an event run in the
  * order registered. NULL s, f or fn, or an event out of range, is
- * CR_ERR_ARGUMENT. */
+ * CR_ERR_ARGUMENT; a listener's status that is no cr_status is reported as
+ * CR_ERR_INVALID_REQUEST. */
 typedef enum cr_session_event { CR_BEFORE_FLUSH, CR_AFTER_COMMIT } cr_session_event;
 typedef cr_status (*cr_session_listener)(cr_session *s, void *userdata);
 
