@@ -92,6 +92,7 @@ typedef struct flush_plan {
     } *posts;
     size_t nposts, capposts;
     bool listen;                  /* calls mapper event listeners (a flush)    */
+    unsigned listen_mask;         /* the events its mappers have listeners of  */
 } flush_plan;
 
 static uint64_t sync_fields(const cr_instance *in);
@@ -278,6 +279,7 @@ static int mapper_rank(flush_plan *p, const cr_mapper *m)
         if (p->ranked[k] == m)
             return p->ranks[k];
     int rank = table_rank(m->table);
+    p->listen_mask |= m->listen_mask;   /* every mapper of the plan passes here */
     if (p->nranks < CR_ARRAY_LEN(p->ranked)) {
         p->ranked[p->nranks] = m;
         p->ranks[p->nranks++] = rank;
@@ -1582,7 +1584,7 @@ static cr_status plan_build(cr_session *s, flush_plan *p, bool listen)
         sorted = compare_items(&p->items[i - 1], &p->items[i]) <= 0;
     if (!sorted)
         qsort(p->items, p->nitems, sizeof *p->items, compare_items);
-    if (listen && (st = fire_all(s, p, false)))
+    if (listen && p->listen_mask && (st = fire_all(s, p, false)))
         return st;
     for (size_t i = 0; p->rels && i < p->nitems && !st; i++)
         if (!note_of(s, p, p->items[i].in))
@@ -2222,7 +2224,7 @@ static cr_status plan_run(cr_session *s, flush_plan *p)
     for (size_t k = 0; k < p->nsteps && !st; k++)
         for (size_t j = 0; item_step(p->steps[k].kind) && j < p->steps[k].n && !st; j++)
             st = settle_item(s, &p->items[p->steps[k].first + j], p->steps[k].kind);
-    if (!st && p->listen)
+    if (!st && p->listen && p->listen_mask)
         st = fire_all(s, p, true);
     /* Relationships as flushed become what later flushes compare with. */
     for (size_t i = 0; i < p->nnoted && !st; i++)
