@@ -91,8 +91,8 @@ typedef struct flush_plan {
         cr_instance *in;
     } *posts;
     size_t nposts, capposts;
-    bool listen;                  /* calls mapper event listeners (a flush)    */
-    unsigned listen_mask;         /* the events its mappers have listeners of  */
+    unsigned listen_mask;         /* the events its mappers have listeners of
+                                   * (none for cr_session_plan)                */
 } flush_plan;
 
 static uint64_t sync_fields(const cr_instance *in);
@@ -1509,15 +1509,13 @@ static cr_status listener_failed(cr_session *s, const cr_instance *in, int ev, c
 }
 
 /* Call the listeners of the item's event, before its statement or after,
- * with the flush's connection. */
+ * with the flush's connection (begun by fire_all). */
 static cr_status fire(cr_session *s, flush_item *it, bool after)
 {
     const cr_mapper *m = it->in->mapper;
     int ev = it->event + after;
     if (it->event < 0 || !(m->listen_mask >> ev & 1))
         return CR_OK;
-    if (cr_session_begin_for_write(s))
-        return s->err.cls;
     cr_status rc = CR_OK;
     s->listening = true;
     for (size_t i = 0; i < m->nlisteners && !rc; i++)
@@ -1547,7 +1545,7 @@ static cr_status fire_all(cr_session *s, flush_plan *p, bool after)
                     : k == STEP_UPDATE    ? CR_BEFORE_UPDATE
                                           : CR_BEFORE_DELETE;
     }
-    cr_status st = CR_OK;
+    cr_status st = cr_session_begin_for_write(s) ? s->err.cls : CR_OK;
     for (size_t i = 0; i < p->nitems && !st; i++)
         st = fire(s, &p->items[i], after);
     return st;
@@ -1558,7 +1556,6 @@ static cr_status fire_all(cr_session *s, flush_plan *p, bool after)
 static cr_status plan_build(cr_session *s, flush_plan *p, bool listen)
 {
     memset(p, 0, sizeof *p);
-    p->listen = listen;
     cr_arena_init(&p->arena, 8192);
     cr_status st = rel_prepare(s, p);
     for (cr_instance *in = s->head; in && !st; in = in->next) {
@@ -1584,7 +1581,9 @@ static cr_status plan_build(cr_session *s, flush_plan *p, bool listen)
         sorted = compare_items(&p->items[i - 1], &p->items[i]) <= 0;
     if (!sorted)
         qsort(p->items, p->nitems, sizeof *p->items, compare_items);
-    if (listen && p->listen_mask && (st = fire_all(s, p, false)))
+    if (!listen)
+        p->listen_mask = 0;
+    if (p->listen_mask && (st = fire_all(s, p, false)))
         return st;
     for (size_t i = 0; p->rels && i < p->nitems && !st; i++)
         if (!note_of(s, p, p->items[i].in))
@@ -2224,7 +2223,7 @@ static cr_status plan_run(cr_session *s, flush_plan *p)
     for (size_t k = 0; k < p->nsteps && !st; k++)
         for (size_t j = 0; item_step(p->steps[k].kind) && j < p->steps[k].n && !st; j++)
             st = settle_item(s, &p->items[p->steps[k].first + j], p->steps[k].kind);
-    if (!st && p->listen && p->listen_mask)
+    if (!st && p->listen_mask)
         st = fire_all(s, p, true);
     /* Relationships as flushed become what later flushes compare with. */
     for (size_t i = 0; i < p->nnoted && !st; i++)
