@@ -331,29 +331,65 @@ typedef struct cr_session_options {
     bool read_from_replicas;
 } cr_session_options;
 
-/* Session events: SQLAlchemy's before_flush and after_commit, on one
- * session (cr_session_listen) or on every session a sessionmaker makes after
- * the call (cr_sessionmaker_listen).
+/* Session events: SQLAlchemy's session events, on one session
+ * (cr_session_listen) or on every session a sessionmaker makes after the call
+ * (cr_sessionmaker_listen). A listener is given the session and the
+ * connection of its transaction (NULL where the event names none).
+ * - CR_AFTER_BEGIN: the session has taken a connection for a transaction
+ *   (its first query or write; with read_from_replicas, the replica's, then
+ *   the primary's at the first write). conn is that connection: run what
+ *   every transaction needs on it (SET LOCAL ..., SET search_path ...). A
+ *   savepoint of begin_nested calls none. The session's own calls are
+ *   refused inside. An error fails the call that began, and the connection
+ *   is given back.
  * - CR_BEFORE_FLUSH: at the start of a flush that has something to write
  *   (cr_session_flush, a commit's, an autoflush), before it plans: the
  *   listener may add, delete and change objects, and the flush writes them
  *   as they are then (an updated_at on every changed object, an audit
  *   object). Inside it, queries run without autoflush and a flush or commit
- *   is refused ("Session is already flushing"). A listener returning an
- *   error stops the flush before anything is sent: the call returns the
- *   error (named on the session) and the transaction goes on, as when
- *   SQLAlchemy's listener raises.
- * - CR_AFTER_COMMIT: after cr_session_commit's COMMIT. The session is in no
- *   transaction: calls on it are refused (CR_ERR_INVALID_REQUEST), as it
- *   can emit no SQL in SQLAlchemy. An error a listener returns is what
- *   cr_session_commit returns, with the session's error naming it; the
- *   transaction is committed all the same.
+ *   is refused ("Session is already flushing"). conn is NULL until the
+ *   session has begun. A listener returning an error stops the flush before
+ *   anything is sent: the call returns the error (named on the session) and
+ *   the transaction goes on, as when SQLAlchemy's listener raises.
+ * - CR_AFTER_FLUSH: once a flush has sent everything, on its connection,
+ *   before the listeners of CR_AFTER_FLUSH_POSTEXEC. Inside it,
+ *   cr_session_objects gives what the flush wrote (NEW: inserted, DIRTY:
+ *   updated, DELETED: deleted), generated keys filled in: as SQLAlchemy's
+ *   session.new / .dirty / .deleted still list them there. Statements may
+ *   run on conn (an audit row per object); queries run without autoflush;
+ *   objects added or changed are written by the next flush (a commit
+ *   flushes until nothing is left, at most 100 times). An error fails the
+ *   flush: the transaction is rolled back, as for a failed statement.
+ * - CR_AFTER_FLUSH_POSTEXEC: the same, but cr_session_objects gives the
+ *   session as it is after the flush.
+ * - CR_BEFORE_COMMIT: at the start of cr_session_commit and of
+ *   cr_session_commit_nested, before their flush: the session may be used
+ *   (queries, changes, flushes), and what the listener changes is
+ *   committed. A commit, rollback or close inside it is refused. An error
+ *   stops the commit before it flushes; the transaction goes on.
+ * - CR_AFTER_COMMIT: after cr_session_commit's COMMIT (not a savepoint's).
+ *   The session is in no transaction: calls on it are refused
+ *   (CR_ERR_INVALID_REQUEST), as it can emit no SQL in SQLAlchemy; conn is
+ *   NULL. An error a listener returns is what cr_session_commit returns,
+ *   with the session's error naming it; the transaction is committed all
+ *   the same.
+ * - CR_AFTER_ROLLBACK: after the database rolled back the session's
+ *   transaction or a savepoint of begin_nested: cr_session_rollback,
+ *   cr_session_rollback_nested, or a failed flush, which rolls back at
+ *   once (the later cr_session_rollback, having nothing left to roll back,
+ *   calls none). Objects are not yet restored. Calls on the session are
+ *   refused inside; conn is NULL. An error is what the rollback call
+ *   returns ("(the transaction is rolled back)"); after a failed flush the
+ *   flush's own error is kept.
  * A listener must not free the session. Listeners of an event run in the
  * order registered. NULL s, f or fn, or an event out of range, is
  * CR_ERR_ARGUMENT; a listener's status that is no cr_status is reported as
  * CR_ERR_INVALID_REQUEST. */
-typedef enum cr_session_event { CR_BEFORE_FLUSH, CR_AFTER_COMMIT } cr_session_event;
-typedef cr_status (*cr_session_listener)(cr_session *s, void *userdata);
+typedef enum cr_session_event {
+    CR_BEFORE_FLUSH, CR_AFTER_COMMIT, CR_AFTER_BEGIN, CR_AFTER_FLUSH, CR_AFTER_FLUSH_POSTEXEC,
+    CR_BEFORE_COMMIT, CR_AFTER_ROLLBACK
+} cr_session_event;
+typedef cr_status (*cr_session_listener)(cr_session *s, cr_conn *conn, void *userdata);
 
 /* A session factory (sessionmaker(bind=engine, ...)): the engine and the
  * options of every session it makes. The engine must outlive it. */
@@ -539,9 +575,10 @@ CR_API bool cr_session_has_changes(cr_session *s);
 /* session.new, session.dirty, session.deleted: a list of the session's
  * pending objects (in the order added), of its persistent objects with a
  * changed field (C sees no change in a field set to the value it held, nor
- * in a collection), or of those marked for deletion. Free the list with
- * cr_objects_free; the objects stay the session's. NULL when out of memory,
- * s is NULL or which is out of range. */
+ * in a collection), or of those marked for deletion. Inside a
+ * CR_AFTER_FLUSH listener: what that flush inserted, updated and deleted,
+ * in its order. Free the list with cr_objects_free; the objects stay the
+ * session's. NULL when out of memory, s is NULL or which is out of range. */
 typedef enum cr_session_set { CR_SESSION_NEW, CR_SESSION_DIRTY, CR_SESSION_DELETED } cr_session_set;
 CR_API cr_objects *cr_session_objects(cr_session *s, cr_session_set which);
 

@@ -60,6 +60,7 @@ typedef struct flush_item {
                                   * deleted one: UPDATEd (a row switch)     */
     bool listonly;               /* deleted, its row taken over: no DELETE   */
     signed char event;           /* its before event (cr_mapper_event), -1: none */
+    unsigned char kind;          /* step_kind as planned: insert, update, delete */
 } flush_item;
 
 /* A run of items of one mapper, of one statement shape. */
@@ -1603,6 +1604,7 @@ static cr_status plan_build(cr_session *s, flush_plan *p, bool listen)
     for (size_t i = 0; i < p->nitems && !st; i++) {
         flush_item *it = &p->items[i];
         step_kind kind = kind_of(it);
+        it->kind = (unsigned char)kind;
         if (kind == STEP_DELETE && !middle) {
             middle = true;
             st = push_middle_steps(s, p);
@@ -1711,15 +1713,31 @@ char *cr_flush_describe(cr_session *s)
 }
 
 /* Whether a flush has anything to write: a plan that cannot be built
- * counts (a before_flush listener may mend it). */
-static bool flush_has_work(cr_session *s)
+ * counts (a before_flush listener may mend it, a flush reports it). */
+bool cr_flush_has_work(cr_session *s)
 {
     flush_plan p;
     cr_status st = plan_build(s, &p, false);
-    bool work = st != CR_OK || p.nitems > 0;
+    bool work = st != CR_OK || p.nitems > 0 || p.nsteps > 0;
     plan_drop(s, &p);
     cr_error_clear(&s->err);
     return work;
+}
+
+cr_objects *cr_flush_written(const flush_plan *p, cr_session_set which)
+{
+    cr_objects *list = cr_calloc(1, sizeof *list);
+    size_t cap = 0;
+    for (size_t i = 0; list && i < p->nitems; i++) {
+        const flush_item *it = &p->items[i];
+        bool made = it->kind == STEP_INSERT || (it->kind == STEP_UPDATE && it->switched);
+        bool member = which == CR_SESSION_NEW       ? made
+                      : which == CR_SESSION_DELETED ? it->kind == STEP_DELETE
+                                                    : it->kind == STEP_UPDATE && !made;
+        if (member && !cr_objects_push(list, &cap, it->in->obj))
+            list = NULL;
+    }
+    return list;
 }
 
 /* ---- execution ---- */
@@ -2250,40 +2268,59 @@ static void flush_failed(cr_session *s)
     s->need_rollback = true;
     if (s->level > 0 && s->conn && !cr_error_is_disconnect(&keep) &&
         cr_conn_rollback_savepoint(s->conn) == CR_OK) {
+        cr_session_fire_shut(s, CR_AFTER_ROLLBACK, NULL);
         cr_session_restore(s, s->level);
         s->level--;
         s->nested_lost = true;
+    } else if (s->conn && cr_session_end(s, false) == CR_OK) {
+        cr_session_fire_shut(s, CR_AFTER_ROLLBACK, NULL);
     } else {
         cr_session_end(s, false);
     }
-    cr_error_copy(&s->err, &keep);
+    cr_error_copy(&s->err, &keep);   /* the flush's error, not a listener's */
     cr_error_clear(&keep);
+}
+
+/* The after_flush listeners (cr_session_objects listing what p wrote),
+ * then the after_flush_postexec ones; no flush inside. */
+static cr_status after_flush(cr_session *s, flush_plan *p)
+{
+    s->flushing = true;
+    s->flushed = p;
+    cr_status st = cr_session_fire(s, CR_AFTER_FLUSH, s->conn);
+    s->flushed = NULL;
+    if (!st)
+        st = cr_session_fire(s, CR_AFTER_FLUSH_POSTEXEC, s->conn);
+    s->flushing = false;
+    return st;
 }
 
 cr_status cr_flush(cr_session *s)
 {
     if (s->flushing)
         return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "Session is already flushing");
-    if (cr_session_listens(s, CR_BEFORE_FLUSH) && flush_has_work(s)) {
+    if (cr_session_listens(s, CR_BEFORE_FLUSH) && cr_flush_has_work(s)) {
         s->flushing = true;   /* no autoflush, no flush inside */
-        cr_status rc = cr_session_fire(s, CR_BEFORE_FLUSH);
+        cr_status rc = cr_session_fire(s, CR_BEFORE_FLUSH, s->conn);
         s->flushing = false;
         if (rc)
             return rc;
     }
     flush_plan p;
     cr_status st = plan_build(s, &p, true);
-    if (!st && p.nsteps) {
+    bool wrote = !st && p.nsteps;
+    if (wrote) {
         s->flushing = true;
         st = plan_run(s, &p);
         s->flushing = false;
     }
-    bool rels = p.rels;
-    plan_free(&p);
-    if (rels)   /* left_parent counts only with a relationship back to the parent */
+    if (p.rels)   /* left_parent counts only with a relationship back to the parent */
         end_orphans(s, st != CR_OK);
     if (!st)
         s->unsaved = s->rel_changed = false;
+    if (!st && wrote && s->hooks.n)
+        st = after_flush(s, &p);
+    plan_free(&p);
     if (st)
         flush_failed(s);
     return st;

@@ -182,7 +182,9 @@ struct cr_session {
                                   * to its savepoint: rollback_nested closes
                                   * that level without SQL                   */
     bool flushing;
-    bool listening;              /* a mapper event listener of its flush runs */
+    bool listening;              /* a listener that may not use it runs      */
+    bool committing;             /* a before_commit listener runs            */
+    struct flush_plan *flushed;  /* an after_flush listener runs: its flush  */
     cr_session_hooks hooks;      /* session event listeners                   */
     bool unsaved;                /* objects may be pending or marked deleted:
                                   * set by add / delete / merge, cleared by a
@@ -313,8 +315,10 @@ static inline cr_status cr_listener_class(cr_status rc, cr_status otherwise)
 {
     return rc > CR_OK && rc <= CR_ERR_UNMAPPED_INSTANCE ? rc : otherwise;
 }
-/* Call the session's listeners of the event; a failure is the session's error. */
-cr_status cr_session_fire(cr_session *s, cr_session_event event);
+/* Call the session's listeners of the event, given conn; a failure is the
+ * session's error. _shut: the session refused to them meanwhile. */
+cr_status cr_session_fire(cr_session *s, cr_session_event event, cr_conn *conn);
+cr_status cr_session_fire_shut(cr_session *s, cr_session_event event, cr_conn *conn);
 bool cr_session_listens(const cr_session *s, cr_session_event event);
 cr_status cr_session_check(cr_session *s);
 /* Execute a statement the ORM built on the session's connection: NULL with
@@ -353,6 +357,15 @@ void cr_session_take_out(cr_session *s, cr_instance *in);
 /* flush.c */
 cr_status cr_flush(cr_session *s);
 char *cr_flush_describe(cr_session *s);
+/* Whether a flush would write anything (a dry plan; one that cannot be
+ * made counts). */
+bool cr_flush_has_work(cr_session *s);
+/* What the flush p wrote, as cr_session_objects lists it inside an
+ * after_flush listener; NULL when out of memory. */
+cr_objects *cr_flush_written(const struct flush_plan *p, cr_session_set which);
+/* Append obj to list, whose items have room for *cap; false when out of
+ * memory (list then freed). */
+bool cr_objects_push(cr_objects *list, size_t *cap, void *obj);
 /* Whether a persistent object's fields differ from its snapshot. */
 bool cr_instance_dirty(const cr_instance *in);
 bool cr_instance_same_bytes(const cr_instance *in);

@@ -44,9 +44,22 @@ cr_status cr_session_enter(cr_session *s)
     cr_error_clear(&s->err);
     if (s->listening)
         return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "this Session is in a listener that "
-                               "may not use it: a mapper event listener changes its object's "
-                               "fields and runs statements on the connection it is given; an "
-                               "after_commit listener is in no transaction");
+                               "may not use it: a mapper event or after_begin listener runs "
+                               "statements on the connection it is given; an after_commit or "
+                               "after_rollback listener is in no transaction");
+    return CR_OK;
+}
+
+/* The start of a call that ends a transaction or savepoint: none inside a
+ * before_commit listener either. */
+static cr_status enter_end(cr_session *s, const char *call)
+{
+    if (cr_session_enter(s))
+        return s->err.cls;
+    if (s->committing || s->flushing)
+        return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "this Session is %s: %s is refused "
+                               "inside a %s listener", s->flushing ? "flushing" : "committing",
+                               call, s->flushing ? "before_flush or after_flush" : "before_commit");
     return CR_OK;
 }
 
@@ -86,7 +99,7 @@ const cr_error *cr_session_error(const cr_session *s)
 static cr_status hooks_add(cr_session_hooks *h, cr_session_event event, cr_session_listener fn,
                            void *userdata)
 {
-    if (!fn || (unsigned)event > CR_AFTER_COMMIT)
+    if (!fn || (unsigned)event > CR_AFTER_ROLLBACK)
         return CR_ERR_ARGUMENT;
     struct cr_session_hook *items = cr_realloc(h->items, (h->n + 1) * sizeof *items);
     if (!items)
@@ -116,24 +129,45 @@ bool cr_session_listens(const cr_session *s, cr_session_event event)
     return false;
 }
 
-cr_status cr_session_fire(cr_session *s, cr_session_event event)
+cr_status cr_session_fire(cr_session *s, cr_session_event event, cr_conn *conn)
 {
-    static const char *const names[] = {"before_flush", "after_commit"};
+    static const char *const names[] = {"before_flush",   "after_commit",           "after_begin",
+                                        "after_flush",    "after_flush_postexec",   "before_commit",
+                                        "after_rollback"};
     for (size_t i = 0; i < s->hooks.n; i++) {
         const struct cr_session_hook *h = &s->hooks.items[i];
         if (h->event != event)
             continue;
-        cr_status rc = h->fn(s, h->userdata);
-        if (rc) {
-            return cr_session_fail(s, cr_listener_class(rc, CR_ERR_INVALID_REQUEST),
-                                   "the session's %s listener returned %s%s", names[event],
-                                   cr_status_name(rc),
-                                   event == CR_AFTER_COMMIT ? " (the transaction is committed)"
+        if (conn)
+            cr_error_clear(&conn->err);
+        cr_status rc = h->fn(s, conn, h->userdata);
+        if (!rc)
+            continue;
+        /* A statement the listener ran failed: that error, as for the
+         * session's own. */
+        if (conn && cr_conn_error(conn))
+            return cr_session_conn_failed(s, conn);
+        return cr_session_fail(s, cr_listener_class(rc, CR_ERR_INVALID_REQUEST),
+                               "the session's %s listener returned %s%s", names[event],
+                               cr_status_name(rc),
+                               event == CR_AFTER_COMMIT     ? " (the transaction is committed)"
+                               : event == CR_AFTER_ROLLBACK ? " (the transaction is rolled back)"
                                                             : "");
-        }
     }
     cr_error_clear(&s->err);   /* of a session call a listener was refused */
     return CR_OK;
+}
+
+/* Fire an event whose listeners may not use the session. */
+cr_status cr_session_fire_shut(cr_session *s, cr_session_event event, cr_conn *conn)
+{
+    if (!s->hooks.n)
+        return CR_OK;
+    bool was = s->listening;
+    s->listening = true;
+    cr_status st = cr_session_fire(s, event, conn);
+    s->listening = was;
+    return st;
 }
 
 /* ---- making and freeing ---- */
@@ -380,6 +414,22 @@ size_t cr_session_identity_count(const cr_session *s) { return s ? s->nmap : 0; 
 
 /* ---- transactions ---- */
 
+/* The after_begin listeners, with the connection the session took; when
+ * one fails, the session gives the connection back (its error kept). */
+static cr_status after_begin(cr_session *s)
+{
+    cr_status st = cr_session_fire_shut(s, CR_AFTER_BEGIN, s->conn);
+    if (st) {
+        cr_error keep;
+        cr_error_init(&keep);
+        cr_error_copy(&keep, &s->err);
+        cr_session_end(s, false);
+        cr_error_copy(&s->err, &keep);
+        cr_error_clear(&keep);
+    }
+    return st;
+}
+
 /* A connection for the session's transaction, if it has none: a
  * read-only one when it reads from replicas and the work does not write. */
 static cr_status begin_conn(cr_session *s, bool write)
@@ -397,7 +447,7 @@ static cr_status begin_conn(cr_session *s, bool write)
             s->conn = NULL;
             return cr_session_conn_failed(s, s->bind);
         }
-        return CR_OK;
+        return after_begin(s);
     }
     cr_error *err = NULL;
     s->reading = !write && s->read_replicas && !s->token_lost;
@@ -410,7 +460,7 @@ static cr_status begin_conn(cr_session *s, bool write)
         return st;
     }
     /* The transaction begins with the first statement (BEGIN (implicit)). */
-    return CR_OK;
+    return after_begin(s);
 }
 
 cr_status cr_session_begin_if_needed(cr_session *s) { return begin_conn(s, false); }
@@ -579,14 +629,47 @@ void cr_session_restore(cr_session *s, int level)
     }
 }
 
+/* The before_commit listeners, the session usable but for ending its
+ * transaction. */
+static cr_status before_commit(cr_session *s)
+{
+    if (!s->hooks.n)
+        return CR_OK;
+    s->committing = true;
+    cr_status st = cr_session_fire(s, CR_BEFORE_COMMIT, s->conn);
+    s->committing = false;
+    return st;
+}
+
+/* A commit's flush: again while after_flush listeners leave something to
+ * write, as SQLAlchemy's commit does. */
+static cr_status commit_flush(cr_session *s)
+{
+    cr_status st = cr_flush(s);
+    bool again = cr_session_listens(s, CR_AFTER_FLUSH) ||
+                 cr_session_listens(s, CR_AFTER_FLUSH_POSTEXEC);
+    for (int n = 1; !st && again && cr_flush_has_work(s); n++) {
+        if (n == 100)
+            return cr_session_fail(s, CR_ERR_FLUSH, "over 100 subsequent flushes have occurred "
+                                   "within a commit: is an after_flush listener making new "
+                                   "objects?");
+        st = cr_flush(s);
+    }
+    return st;
+}
+
 cr_status cr_session_commit(cr_session *s)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    cr_status st = cr_session_check(s);
+    cr_status st = enter_end(s, "commit");
+    if (!st)
+        st = cr_session_check(s);
+    if (!st)
+        st = before_commit(s);
+    if (!st)
+        st = commit_flush(s);
     if (st)
-        return st;
-    if ((st = cr_flush(s)))
         return st;
     while (s->level > 0 && s->conn) {
         if ((st = cr_conn_release_savepoint(s->conn)))
@@ -598,21 +681,22 @@ cr_status cr_session_commit(cr_session *s)
     settle_after_commit(s);
     if (!s->hooks.n)
         return CR_OK;
-    s->listening = true;   /* in no transaction: nothing to use the session for */
-    st = cr_session_fire(s, CR_AFTER_COMMIT);
-    s->listening = false;
-    return st;
+    return cr_session_fire_shut(s, CR_AFTER_COMMIT, NULL);   /* in no transaction */
 }
 
 cr_status cr_session_rollback(cr_session *s)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    if (cr_session_enter(s))
+    if (enter_end(s, "rollback"))
         return s->err.cls;
+    forget_closed_bind(s);
+    bool began = s->conn != NULL;   /* else nothing to roll back: no event */
     cr_status st = cr_session_end(s, false);
     s->need_rollback = s->nested_lost = false;
     s->unsaved = s->rel_changed = false;
+    if (began && !st)
+        st = cr_session_fire_shut(s, CR_AFTER_ROLLBACK, NULL);
     cr_session_restore(s, 0);
     return st;
 }
@@ -621,7 +705,7 @@ cr_status cr_session_close(cr_session *s)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    if (cr_session_enter(s))
+    if (enter_end(s, "close"))
         return s->err.cls;
     cr_status st = cr_session_end(s, false);
     s->need_rollback = s->nested_lost = false;
@@ -666,13 +750,15 @@ cr_status cr_session_commit_nested(cr_session *s)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    cr_status st = cr_session_check(s);
+    cr_status st = enter_end(s, "commit_nested");
+    if (!st)
+        st = cr_session_check(s);
     if (st)
         return st;
     if (s->level == 0 || !s->conn)
         return cr_session_fail(s, CR_ERR_INVALID_REQUEST, "commit_nested: no savepoint of "
                                "begin_nested is open");
-    if ((st = cr_flush(s)))
+    if ((st = before_commit(s)) || (st = commit_flush(s)))
         return st;
     if (cr_conn_release_savepoint(s->conn))
         return cr_session_conn_failed(s, s->conn);
@@ -692,7 +778,7 @@ cr_status cr_session_rollback_nested(cr_session *s)
 {
     if (!s)
         return CR_ERR_ARGUMENT;
-    if (cr_session_enter(s))
+    if (enter_end(s, "rollback_nested"))
         return s->err.cls;
     if (s->nested_lost) {   /* the failed flush rolled it back and closed it */
         /* What changed while the session waited is discarded too. */
@@ -705,10 +791,11 @@ cr_status cr_session_rollback_nested(cr_session *s)
                                "begin_nested is open");
     if (cr_conn_rollback_savepoint(s->conn))
         return cr_session_conn_failed(s, s->conn);
+    cr_status st = cr_session_fire_shut(s, CR_AFTER_ROLLBACK, NULL);
     cr_session_restore(s, s->level);
     s->level--;
     s->need_rollback = false;
-    return CR_OK;
+    return st;
 }
 
 /* ---- objects in and out ---- */
@@ -1013,10 +1100,28 @@ bool cr_session_has_changes(cr_session *s)
     return false;
 }
 
+bool cr_objects_push(cr_objects *list, size_t *cap, void *obj)
+{
+    if (list->count == *cap) {
+        size_t n = *cap ? 2 * *cap : 8;
+        void **items = cr_realloc(list->items, n * sizeof *items);
+        if (!items) {
+            cr_objects_free(list);
+            return false;
+        }
+        list->items = items;
+        *cap = n;
+    }
+    list->items[list->count++] = obj;
+    return true;
+}
+
 cr_objects *cr_session_objects(cr_session *s, cr_session_set which)
 {
     if (!s || (unsigned)which > CR_SESSION_DELETED)
         return NULL;
+    if (s->flushed)
+        return cr_flush_written(s->flushed, which);
     cr_objects *list = cr_calloc(1, sizeof *list);
     size_t cap = 0;
     for (cr_instance *in = s->head; list && in; in = in->next) {
@@ -1027,18 +1132,8 @@ cr_objects *cr_session_objects(cr_session *s, cr_session_set which)
                                                     : in->state == CR_INST_PERSISTENT &&
                                                           !in->marked_delete &&
                                                           cr_instance_dirty(in);
-        if (!member)
-            continue;
-        if (list->count == cap) {
-            cap = cap ? 2 * cap : 8;
-            void **items = cr_realloc(list->items, cap * sizeof *items);
-            if (!items) {
-                cr_objects_free(list);
-                return NULL;
-            }
-            list->items = items;
-        }
-        list->items[list->count++] = in->obj;
+        if (member && !cr_objects_push(list, &cap, in->obj))
+            return NULL;
     }
     return list;
 }

@@ -3,7 +3,8 @@
  * before listener sets being written by the same flush, an after listener seeing generated keys and
  * writing on the flush's connection, a listener refusing an object or a statement of its failing the
  * flush as a whole, the session refused inside a listener, cr_session_plan calling none, a row switch;
- * session events (before_flush, after_commit) and cr_session_objects (session.new, .dirty, .deleted). */
+ * session events (before_flush, after_commit, after_begin, after_flush, after_flush_postexec,
+ * before_commit, after_rollback) and cr_session_objects (session.new, .dirty, .deleted). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -360,9 +361,9 @@ static size_t count_of(cr_session *s, cr_session_set which)
 /* before_flush: an EvLog object telling what the flush is about to write,
  * flushed with it; a flush inside is refused, a get runs without
  * autoflush. */
-static cr_status log_flush(cr_session *s, void *userdata)
+static cr_status log_flush(cr_session *s, cr_conn *conn, void *userdata)
 {
-    (void)userdata;
+    (void)conn, (void)userdata;
     before_flush_calls++;
     if (before_flush_fails)
         return before_flush_fails;
@@ -382,8 +383,9 @@ static cr_status log_flush(cr_session *s, void *userdata)
 }
 
 /* after_commit: the session is in no transaction; its calls are refused. */
-static cr_status note_commit(cr_session *s, void *userdata)
+static cr_status note_commit(cr_session *s, cr_conn *conn, void *userdata)
 {
+    assert_null(conn);
     (void)userdata;
     after_commit_calls++;
     EvLog *l = cr_new(EvLog);
@@ -523,8 +525,301 @@ static void test_after_commit(void **state)
                      CR_ERR_ARGUMENT);
     cr_session *t = harness_session(engine, NULL);
     assert_int_equal(cr_session_listen(t, CR_BEFORE_FLUSH, NULL, NULL), CR_ERR_ARGUMENT);
-    assert_int_equal(cr_session_listen(t, (cr_session_event)2, log_flush, NULL), CR_ERR_ARGUMENT);
+    assert_int_equal(cr_session_listen(t, (cr_session_event)(CR_AFTER_ROLLBACK + 1), log_flush,
+                                       NULL),
+                     CR_ERR_ARGUMENT);
     harness_session_free(t);
+}
+
+/* ---- the transaction's events: after_begin, before_commit, after_flush,
+ * after_flush_postexec, after_rollback ---- */
+
+static struct {
+    int calls;
+    cr_status fails;           /* what the listener returns */
+    cr_status inside;          /* what a session call inside it returned */
+    cr_conn *conn;             /* the connection it was given */
+} ev[CR_AFTER_ROLLBACK + 1];
+
+static void reset_ev(void)
+{
+    memset(ev, 0, sizeof ev);
+}
+
+static int checked_out(void)
+{
+    cr_pool_status ps;
+    assert_int_equal(cr_engine_pool_status(engine, &ps), CR_OK);
+    return ps.checked_out;
+}
+
+/* after_begin: the session's calls refused, a statement on the connection
+ * it took (in the transaction: committed or rolled back with it). */
+static cr_status on_begin(cr_session *s, cr_conn *conn, void *userdata)
+{
+    (void)userdata;
+    ev[CR_AFTER_BEGIN].calls++;
+    ev[CR_AFTER_BEGIN].conn = conn;
+    ev[CR_AFTER_BEGIN].inside = cr_session_get(s, EvAuthor, 1) ? CR_OK
+                                                               : cr_error_class(cr_session_error(s));
+    if (ev[CR_AFTER_BEGIN].fails)
+        return ev[CR_AFTER_BEGIN].fails;
+    return cr_conn_exec(conn, "INSERT INTO ev_log (what) VALUES ('begin')", NULL);
+}
+
+static void test_after_begin(void **state)
+{
+    (void)state;
+    reset_ev();
+    cr_session *s = harness_session(engine, NULL);
+    S_OK(s, cr_session_listen(s, CR_AFTER_BEGIN, on_begin, NULL));
+    assert_int_equal(ev[CR_AFTER_BEGIN].calls, 0);   /* no connection yet */
+    S_OK(s, cr_session_add(s, author("Ann")));
+    assert_int_equal(ev[CR_AFTER_BEGIN].calls, 0);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(ev[CR_AFTER_BEGIN].calls, 1);
+    assert_non_null(ev[CR_AFTER_BEGIN].conn);
+    assert_int_equal(ev[CR_AFTER_BEGIN].inside, CR_ERR_INVALID_REQUEST);
+    assert_int_equal(log_rows("begin"), 1);   /* committed with the author */
+    /* A query begins the next transaction; its rollback takes the row. */
+    assert_non_null(cr_session_get(s, EvAuthor, 1));
+    assert_int_equal(ev[CR_AFTER_BEGIN].calls, 2);
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(log_rows("begin"), 1);
+    /* A failing listener fails the call that began; the connection goes
+     * back; the next call begins again. */
+    int before = checked_out();
+    ev[CR_AFTER_BEGIN].fails = CR_ERR_DATA;
+    assert_null(cr_session_get(s, EvAuthor, 1));
+    assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_DATA);
+    assert_string_equal(cr_error_message(cr_session_error(s)),
+                        "the session's after_begin listener returned DataError");
+    assert_int_equal(checked_out(), before);
+    ev[CR_AFTER_BEGIN].fails = CR_OK;
+    assert_non_null(cr_session_get(s, EvAuthor, 1));
+    assert_int_equal(ev[CR_AFTER_BEGIN].calls, 4);
+    assert_int_equal(checked_out(), before + 1);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(log_rows("begin"), 2);
+    harness_session_free(s);
+}
+
+/* after_flush: what the flush wrote, keys filled in, an audit row per
+ * flush on its connection; on the first flush an EvLog object added, which
+ * the commit flushes after. postexec: the session as it is after. */
+static int postexec_new;
+
+static cr_status on_flush(cr_session *s, cr_conn *conn, void *userdata)
+{
+    (void)userdata;
+    int n = ++ev[CR_AFTER_FLUSH].calls;
+    ev[CR_AFTER_FLUSH].conn = conn;
+    if (ev[CR_AFTER_FLUSH].fails)
+        return ev[CR_AFTER_FLUSH].fails;
+    cr_objects *fresh = cr_session_objects(s, CR_SESSION_NEW);
+    if (!fresh)
+        return CR_ERR_NO_MEMORY;
+    for (size_t i = 0; i < fresh->count; i++)
+        if (cr_object_mapper(fresh->items[i]) == EvAuthor_model.mapper &&
+            ((EvAuthor *)fresh->items[i])->id <= 0)
+            ev[CR_AFTER_FLUSH].inside = CR_ERR_INTERNAL;   /* no key: noticed below */
+    char what[80];
+    snprintf(what, sizeof what, "after_flush %d: %zu new, %zu dirty, %zu deleted", n,
+             fresh->count, count_of(s, CR_SESSION_DIRTY), count_of(s, CR_SESSION_DELETED));
+    cr_objects_free(fresh);
+    cr_status st = cr_conn_exec(conn, "INSERT INTO ev_log (what) VALUES (:w)",
+                                CR_PARAMS({"w", cr_val_text(what)}));
+    if (st)
+        return st;
+    if (!ev[CR_AFTER_FLUSH].inside)
+        ev[CR_AFTER_FLUSH].inside = cr_session_flush(s);
+    if (n == 1 || (intptr_t)userdata) {   /* userdata: every time (never settles) */
+        EvLog *l = cr_new(EvLog);
+        if (!l || cr_field_set_text(l, what, "added by after_flush") != CR_OK) {
+            cr_object_free(l);
+            return CR_ERR_NO_MEMORY;
+        }
+        return cr_session_add(s, l);
+    }
+    return CR_OK;
+}
+
+static cr_status on_postexec(cr_session *s, cr_conn *conn, void *userdata)
+{
+    (void)userdata;
+    ev[CR_AFTER_FLUSH_POSTEXEC].calls++;
+    ev[CR_AFTER_FLUSH_POSTEXEC].conn = conn;
+    postexec_new = (int)count_of(s, CR_SESSION_NEW);
+    return CR_OK;
+}
+
+static void test_after_flush(void **state)
+{
+    (void)state;
+    reset_ev();
+    cr_session *s = harness_session(engine, NULL);
+    S_OK(s, cr_session_listen(s, CR_AFTER_FLUSH, on_flush, NULL));
+    S_OK(s, cr_session_listen(s, CR_AFTER_FLUSH_POSTEXEC, on_postexec, NULL));
+    EvAuthor *a = author("Ann"), *b = author("Bob");
+    S_OK(s, cr_session_add_all(s, CR_OBJS(a, b)));
+    S_OK(s, cr_session_flush(s));
+    assert_int_equal(ev[CR_AFTER_FLUSH].calls, 1);
+    assert_int_equal(ev[CR_AFTER_FLUSH].inside, CR_ERR_INVALID_REQUEST);   /* already flushing */
+    assert_non_null(ev[CR_AFTER_FLUSH].conn);
+    assert_ptr_equal(ev[CR_AFTER_FLUSH_POSTEXEC].conn, ev[CR_AFTER_FLUSH].conn);
+    assert_int_equal(ev[CR_AFTER_FLUSH_POSTEXEC].calls, 1);
+    assert_int_equal(postexec_new, 1);   /* the EvLog after_flush added, not yet written */
+    /* The commit flushes what the listener added, calling it again. */
+    S_OK(s, cr_field_set_text(a, name, "Ann Marie"));
+    S_OK(s, cr_session_delete(s, b));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(ev[CR_AFTER_FLUSH].calls, 2);
+    assert_int_equal(ev[CR_AFTER_FLUSH_POSTEXEC].calls, 2);
+    assert_int_equal(postexec_new, 0);
+    assert_int_equal(log_rows("after_flush 1: 2 new, 0 dirty, 0 deleted"), 1);
+    assert_int_equal(log_rows("after_flush 2: 1 new, 1 dirty, 1 deleted"), 1);
+    assert_int_equal(log_rows("added by after_flush"), 1);
+    assert_int_equal(count("SELECT count(*) FROM ev_authors WHERE name = 'Ann Marie'"), 1);
+    /* An error fails the flush: the transaction rolled back, the session
+     * waiting for its rollback. */
+    ev[CR_AFTER_FLUSH].inside = CR_OK;
+    ev[CR_AFTER_FLUSH].fails = CR_ERR_DATA;
+    EvAuthor *c = author("Cid");
+    S_OK(s, cr_session_add(s, c));
+    assert_int_equal(cr_session_commit(s), CR_ERR_DATA);
+    assert_string_equal(cr_error_message(cr_session_error(s)),
+                        "the session's after_flush listener returned DataError");
+    assert_int_equal(cr_session_flush(s), CR_ERR_PENDING_ROLLBACK);
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(cr_object_state_of(c), CR_STATE_TRANSIENT);
+    assert_int_equal(count("SELECT count(*) FROM ev_authors WHERE name = 'Cid'"), 0);
+    ev[CR_AFTER_FLUSH].fails = CR_OK;
+    S_OK(s, cr_session_add(s, c));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(count("SELECT count(*) FROM ev_authors WHERE name = 'Cid'"), 1);
+    harness_session_free(s);
+    /* A listener that never leaves the session clean: the commit gives up. */
+    reset_ev();
+    s = harness_session(engine, NULL);
+    S_OK(s, cr_session_listen(s, CR_AFTER_FLUSH, on_flush, (void *)1));
+    S_OK(s, cr_session_add(s, author("Dee")));
+    assert_int_equal(cr_session_commit(s), CR_ERR_FLUSH);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "over 100 subsequent flushes"));
+    assert_int_equal(ev[CR_AFTER_FLUSH].calls, 100);
+    S_OK(s, cr_session_rollback(s));
+    harness_session_free(s);
+    assert_int_equal(count("SELECT count(*) FROM ev_authors WHERE name = 'Dee'"), 0);
+}
+
+/* before_commit: what it changes is committed; the session usable but for
+ * ending the transaction; an error stops the commit, the transaction goes
+ * on. */
+static cr_status on_before_commit(cr_session *s, cr_conn *conn, void *userdata)
+{
+    ev[CR_BEFORE_COMMIT].calls++;
+    ev[CR_BEFORE_COMMIT].conn = conn;
+    if (ev[CR_BEFORE_COMMIT].fails)
+        return ev[CR_BEFORE_COMMIT].fails;
+    ev[CR_BEFORE_COMMIT].inside = cr_session_commit(s);
+    if (cr_session_rollback(s) != CR_ERR_INVALID_REQUEST ||
+        cr_session_close(s) != CR_ERR_INVALID_REQUEST)
+        ev[CR_BEFORE_COMMIT].inside = CR_ERR_INTERNAL;
+    EvAuthor *a = userdata;
+    char name[60];
+    snprintf(name, sizeof name, "%s (checked)", a->name);
+    return cr_field_set_text(a, name, name);
+}
+
+static void test_before_commit(void **state)
+{
+    (void)state;
+    reset_ev();
+    cr_session *s = harness_session(engine, NULL);
+    EvAuthor *a = author("Ann");
+    S_OK(s, cr_session_listen(s, CR_BEFORE_COMMIT, on_before_commit, a));
+    S_OK(s, cr_session_add(s, a));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(ev[CR_BEFORE_COMMIT].calls, 1);
+    assert_null(ev[CR_BEFORE_COMMIT].conn);   /* nothing had begun */
+    assert_int_equal(ev[CR_BEFORE_COMMIT].inside, CR_ERR_INVALID_REQUEST);
+    assert_int_equal(count("SELECT count(*) FROM ev_authors WHERE name = 'Ann (checked)'"), 1);
+    /* A savepoint's commit calls it too. */
+    S_OK(s, cr_session_begin_nested(s));
+    S_OK(s, cr_session_commit_nested(s));
+    assert_int_equal(ev[CR_BEFORE_COMMIT].calls, 2);
+    assert_non_null(ev[CR_BEFORE_COMMIT].conn);
+    /* An error: nothing committed, the transaction goes on. */
+    ev[CR_BEFORE_COMMIT].fails = CR_ERR_INTEGRITY;
+    S_OK(s, cr_session_add(s, author("Bob")));
+    assert_int_equal(cr_session_commit(s), CR_ERR_INTEGRITY);
+    assert_string_equal(cr_error_message(cr_session_error(s)),
+                        "the session's before_commit listener returned IntegrityError");
+    assert_int_equal(count("SELECT count(*) FROM ev_authors WHERE name = 'Bob'"), 0);
+    ev[CR_BEFORE_COMMIT].fails = CR_OK;
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(count("SELECT count(*) FROM ev_authors WHERE name = 'Bob'"), 1);
+    harness_session_free(s);
+}
+
+/* after_rollback: once per rollback the database made, objects not yet
+ * restored, the session refused inside; not for a rollback with nothing
+ * begun, nor for the rollback after a failed flush (made by the flush). */
+static cr_object_state state_inside;
+
+static cr_status on_rollback(cr_session *s, cr_conn *conn, void *userdata)
+{
+    ev[CR_AFTER_ROLLBACK].calls++;
+    ev[CR_AFTER_ROLLBACK].conn = conn;
+    state_inside = cr_object_state_of(userdata);
+    ev[CR_AFTER_ROLLBACK].inside = cr_session_flush(s);
+    return ev[CR_AFTER_ROLLBACK].fails;
+}
+
+static void test_after_rollback(void **state)
+{
+    (void)state;
+    reset_ev();
+    cr_session *s = harness_session(engine, NULL);
+    EvAuthor *a = author("Ann");
+    S_OK(s, cr_session_listen(s, CR_AFTER_ROLLBACK, on_rollback, a));
+    S_OK(s, cr_session_rollback(s));   /* nothing begun */
+    assert_int_equal(ev[CR_AFTER_ROLLBACK].calls, 0);
+    S_OK(s, cr_session_add(s, a));
+    S_OK(s, cr_session_flush(s));
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(ev[CR_AFTER_ROLLBACK].calls, 1);
+    assert_null(ev[CR_AFTER_ROLLBACK].conn);
+    assert_int_equal(state_inside, CR_STATE_PERSISTENT);   /* not yet restored */
+    assert_int_equal(cr_object_state_of(a), CR_STATE_TRANSIENT);
+    assert_int_equal(ev[CR_AFTER_ROLLBACK].inside, CR_ERR_INVALID_REQUEST);
+    /* A savepoint's rollback. */
+    S_OK(s, cr_session_add(s, a));
+    S_OK(s, cr_session_commit(s));
+    S_OK(s, cr_session_begin_nested(s));
+    S_OK(s, cr_field_set_text(a, name, "Ann Marie"));
+    S_OK(s, cr_session_rollback_nested(s));
+    assert_int_equal(ev[CR_AFTER_ROLLBACK].calls, 2);
+    /* A failed flush rolls back at once; the later rollback calls none. */
+    EvAuthor *twin = author("Twin");
+    twin->id = a->id;
+    S_OK(s, cr_session_add(s, twin));
+    assert_int_not_equal(cr_session_flush(s), CR_OK);
+    assert_int_equal(ev[CR_AFTER_ROLLBACK].calls, 3);
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(ev[CR_AFTER_ROLLBACK].calls, 3);
+    assert_int_equal(cr_object_state_of(twin), CR_STATE_TRANSIENT);
+    cr_object_free(twin);
+    /* An error is the rollback's, the transaction rolled back all the same. */
+    ev[CR_AFTER_ROLLBACK].fails = CR_ERR_OPERATIONAL;
+    S_OK(s, cr_field_set_text(a, name, "Ann Lee"));
+    S_OK(s, cr_session_flush(s));
+    assert_int_equal(cr_session_rollback(s), CR_ERR_OPERATIONAL);
+    assert_string_equal(cr_error_message(cr_session_error(s)),
+                        "the session's after_rollback listener returned OperationalError "
+                        "(the transaction is rolled back)");
+    assert_int_equal(count("SELECT count(*) FROM ev_authors WHERE name = 'Ann'"), 1);
+    assert_string_equal(a->name, "Ann");
+    harness_session_free(s);
 }
 
 int main(int argc, char **argv)
@@ -560,6 +855,10 @@ int main(int argc, char **argv)
         T(test_session_objects),
         T(test_before_flush),
         T(test_after_commit),
+        T(test_after_begin),
+        T(test_after_flush),
+        T(test_before_commit),
+        T(test_after_rollback),
     };
     int failed = HARNESS_RUN("orm_events", NULL, tests, harness_orm_teardown);
     cr_engine_free(engine);

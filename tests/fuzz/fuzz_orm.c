@@ -476,41 +476,83 @@ static cr_status listener(cr_session *s, cr_conn *conn, void *obj, void *userdat
     }
 }
 
-/* The session's: before a flush, list what it writes (mode 1), add a tag
- * (2) or refuse every third flush (3); after a commit (3), the session is
- * refused. */
-static unsigned flushes;
+/* The session's, by event and mode. Mode 1 lists what the session (or,
+ * after a flush, the flush) holds, checking each object's state; mode 2
+ * adds a tag before a flush and after every other one (the commit flushes
+ * it), and queries before a commit; mode 3 checks what is refused, runs a
+ * statement on the connection given, and fails every third call of the
+ * event. */
+static const cr_session_event session_events[] = {
+    CR_BEFORE_FLUSH, CR_AFTER_COMMIT,  CR_AFTER_BEGIN,   CR_AFTER_FLUSH,
+    CR_AFTER_FLUSH_POSTEXEC, CR_BEFORE_COMMIT, CR_AFTER_ROLLBACK,
+};
+static unsigned event_calls[sizeof session_events / sizeof *session_events];
 
-static cr_status session_listener(cr_session *s, void *userdata)
+static void list_objects(cr_session *s, bool flushed)
 {
-    if (userdata) {   /* after_commit */
-        if (listen_mode == 3)
-            FUZZ_CHECK(cr_session_flush(s) == CR_ERR_INVALID_REQUEST,
-                       "the session was not refused after its commit");
-        return CR_OK;
+    static const cr_object_state wrote[] = {CR_STATE_PERSISTENT, CR_STATE_PERSISTENT,
+                                            CR_STATE_DELETED};
+    for (int which = CR_SESSION_NEW; which <= CR_SESSION_DELETED; which++) {
+        cr_objects *list = cr_session_objects(s, (cr_session_set)which);
+        FUZZ_CHECK(list, "cr_session_objects");
+        for (size_t i = 0; i < list->count; i++) {
+            FUZZ_CHECK(cr_object_mapper(list->items[i]), "not an object");
+            /* What a flush wrote is in the state the flush left it. */
+            FUZZ_CHECK(!flushed || cr_object_state_of(list->items[i]) == wrote[which],
+                       "after_flush lists an object of set %d in state %d", which,
+                       (int)cr_object_state_of(list->items[i]));
+        }
+        cr_objects_free(list);
     }
+}
+
+static cr_status add_tag(cr_session *s, const char *name)
+{
+    Tag *t = cr_new(Tag);
+    if (!t)
+        return CR_ERR_NO_MEMORY;
+    cr_field_set_text(t, name, name);
+    cr_status st = cr_session_add(s, t);
+    if (st)
+        cr_object_free(t);
+    return st;
+}
+
+static cr_status session_listener(cr_session *s, cr_conn *conn, void *userdata)
+{
+    cr_session_event ev = *(const cr_session_event *)userdata;
+    unsigned n = ++event_calls[ev];
+    bool shut = ev == CR_AFTER_COMMIT || ev == CR_AFTER_ROLLBACK || ev == CR_AFTER_BEGIN;
+    FUZZ_CHECK((conn != NULL) == (ev == CR_AFTER_BEGIN || ev == CR_AFTER_FLUSH ||
+                                  ev == CR_AFTER_FLUSH_POSTEXEC) ||
+                   ev == CR_BEFORE_FLUSH || ev == CR_BEFORE_COMMIT,
+               "session event %d given connection %p", (int)ev, (void *)conn);
     switch (listen_mode) {
     case 1:
-        for (int which = CR_SESSION_NEW; which <= CR_SESSION_DELETED; which++) {
-            cr_objects *list = cr_session_objects(s, (cr_session_set)which);
-            FUZZ_CHECK(list, "cr_session_objects");
-            for (size_t i = 0; i < list->count; i++)
-                FUZZ_CHECK(cr_object_mapper(list->items[i]), "not an object");
-            cr_objects_free(list);
-        }
+        if (!shut)
+            list_objects(s, ev == CR_AFTER_FLUSH);
         return CR_OK;
-    case 2: {
-        Tag *t = cr_new(Tag);
-        if (!t)
-            return CR_ERR_NO_MEMORY;
-        cr_field_set_text(t, name, "from before_flush");
-        cr_status st = cr_session_add(s, t);
-        if (st)
-            cr_object_free(t);
-        return st;
-    }
+    case 2:
+        if (ev == CR_BEFORE_FLUSH)
+            return add_tag(s, "from before_flush");
+        if (ev == CR_AFTER_FLUSH && n % 2)
+            return add_tag(s, "from after_flush");
+        if (ev == CR_BEFORE_COMMIT)
+            (void)cr_session_get(s, User, 1);
+        return CR_OK;
     case 3:
-        return ++flushes % 3 ? CR_OK : CR_ERR_DATA;
+        if (shut)
+            FUZZ_CHECK(cr_session_flush(s) == CR_ERR_INVALID_REQUEST,
+                       "the session was not refused in event %d", (int)ev);
+        if (ev == CR_BEFORE_COMMIT)
+            FUZZ_CHECK(cr_session_commit(s) == CR_ERR_INVALID_REQUEST &&
+                           cr_session_rollback(s) == CR_ERR_INVALID_REQUEST,
+                       "the transaction could be ended inside before_commit");
+        if (conn && cr_conn_exec(conn, "SELECT count(*) FROM users", NULL))
+            return cr_conn_error(conn)->cls;
+        if (ev == CR_AFTER_COMMIT)   /* as before after_commit: never fails */
+            return CR_OK;
+        return n % 3 ? CR_OK : CR_ERR_DATA;
     default:
         return CR_OK;
     }
@@ -594,9 +636,12 @@ static void run_op(vm *m, unsigned op)
     }
     case 16: query(m, (int)pick(m, NMODELS)); break;
     case 17:
-        if (cr_session_flush(s) == CR_OK)
+        if (cr_session_flush(s) == CR_OK) {
+            unsigned mode = listen_mode;   /* the oracle's queries: no listener fails them */
+            listen_mode = 0;
             check_after_flush(m);
-        else
+            listen_mode = mode;
+        } else
             check_built_right(s, "the flush");
         break;
     case 18:
@@ -679,11 +724,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cr_engine *engine = fresh_engine();
     vm m = {.in = {data, size}};
     ntainted = ngiven_back = 0;
-    listen_mode = flushes = 0;
+    listen_mode = 0;
     m.s = cr_session_new(engine, NULL);
-    FUZZ_CHECK(m.s && cr_session_listen(m.s, CR_BEFORE_FLUSH, session_listener, NULL) == CR_OK &&
-                   cr_session_listen(m.s, CR_AFTER_COMMIT, session_listener, &m) == CR_OK,
-               "session");
+    FUZZ_CHECK(m.s, "session");
+    memset(event_calls, 0, sizeof event_calls);
+    for (size_t i = 0; i < sizeof session_events / sizeof *session_events; i++)
+        FUZZ_CHECK(cr_session_listen(m.s, session_events[i], session_listener,
+                                     (void *)&session_events[i]) == CR_OK,
+                   "session listen");
     bool trace = getenv("CRUCIBLE_FUZZ_TRACE") != NULL;   /* to read what an input does */
     for (int ops = 0; fuzz_more(&m.in) && ops < MAX_OPS; ops++) {
         /* Ops 32 and 33, added later, on bytes no earlier input of the
@@ -711,7 +759,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    /* The session is still usable: a rollback, then a query of every model. */
+    /* The session is still usable: a rollback, then a query of every model
+     * (with listeners that fail nothing). */
+    listen_mode = 0;
     FUZZ_CHECK(cr_session_rollback(m.s) == CR_OK, "rollback after the program: %s",
                cr_error_message(cr_session_error(m.s)));
     for (int model = 0; model < NMODELS; model++) {

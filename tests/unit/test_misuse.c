@@ -1297,9 +1297,9 @@ static cr_status misuse_listener(cr_session *s, cr_conn *conn, void *obj, void *
     return CR_OK;
 }
 
-static cr_status misuse_session_listener(cr_session *s, void *userdata)
+static cr_status misuse_session_listener(cr_session *s, cr_conn *conn, void *userdata)
 {
-    (void)s, (void)userdata;
+    (void)s, (void)conn, (void)userdata;
     return CR_OK;
 }
 
@@ -1457,7 +1457,7 @@ static void test_orm_session_null(void **state)
     cr_session *s = cr_sessionmaker_session(f);
     assert_non_null(s);
     ARG(cr_sessionmaker_listen(f, CR_BEFORE_FLUSH, NULL, NULL));
-    ARG(cr_sessionmaker_listen(f, (cr_session_event)7, misuse_session_listener, NULL));
+    ARG(cr_sessionmaker_listen(f, (cr_session_event)(CR_AFTER_ROLLBACK + 1), misuse_session_listener, NULL));
     ARG(cr_session_listen(s, CR_AFTER_COMMIT, NULL, NULL));
     ARG(cr_session_listen(s, (cr_session_event)-1, misuse_session_listener, NULL));
     NUL(cr_session_objects(s, (cr_session_set)9));
