@@ -229,10 +229,11 @@ CR_API cr_status cr_mapper_version_id(cr_mapper *m, cr_column *col);
  * object and has the listener's status as its class (FlushError for a value
  * that is no cr_status), or is the error of a statement the listener ran on
  * conn that failed. While it runs, a listener may change its object's
- * fields and run statements on conn; calls on the session are refused
+ * fields and run statements on conn; calls on the session and
+ * relationship calls (cr_load, cr_append, ...) on its objects are refused
  * (CR_ERR_INVALID_REQUEST), as SQLAlchemy allows mapper events no session
- * operations, and relationship calls (cr_append, ...) and cr_session_free
- * must not be made. Listeners of an event run in the order registered.
+ * operations, and cr_session_free must not be called. Listeners of an
+ * event run in the order registered.
  * Register them while setting up, before sessions flush objects of the
  * mapper (registering is not safe against flushes in other threads).
  * cr_session_plan and the bulk calls (cr_query_update, cr_query_delete, ...)

@@ -755,6 +755,11 @@ static cr_status call_start(rel_call *c, void *obj, size_t offset, bool want_man
     cr_status st = cr_rel_ready(c->r, call_err(c));
     if (st)
         return st;
+    /* Mid-flush, a changed collection would leave the flush's plan wrong. */
+    if (c->s && c->s->listening)
+        return call_fail(c, CR_ERR_INVALID_REQUEST, "the object's Session is in a listener that "
+                         "may not use it (a mapper event's, after_begin's, after_commit's or "
+                         "after_rollback's)%s%s", NULL, NULL);
     if (want_many && !c->r->many)
         return call_fail(c, CR_ERR_ARGUMENT, "it holds one object, not a collection: use "
                          "cr_set_related%s%s", NULL, NULL);
@@ -778,6 +783,9 @@ static cr_status related_arg(rel_call *c, void *obj, cr_instance **out, bool nul
     if (t->mapper != c->r->target)
         return call_fail(c, CR_ERR_ARGUMENT, "it takes %s objects, not %s", c->r->target->name,
                          t->mapper->name);
+    if (t->session && t->session->listening)
+        return call_fail(c, CR_ERR_INVALID_REQUEST, "the %s object's Session is in a listener "
+                         "that may not use it%s", t->mapper->name, NULL);
     if (t->session && c->s && t->session != c->s)
         return call_fail(c, CR_ERR_INVALID_REQUEST, "the %s object belongs to another "
                          "session%s", t->mapper->name, NULL);

@@ -52,7 +52,7 @@ static size_t ncalls;
 static const char *refuse;          /* a before listener refuses the author of this name */
 static bool log_to_missing_table;   /* after_insert writes where no table is */
 static bool try_session;            /* a listener tries the session: refused */
-static cr_status session_tries[4];
+static cr_status session_tries[8];
 
 static const char *label(const void *obj)
 {
@@ -93,6 +93,14 @@ static cr_status stamp_author(cr_session *s, cr_conn *conn, void *obj, void *use
         session_tries[2] = cr_session_commit(s);
         session_tries[3] = cr_session_get(s, EvAuthor, 1) ? CR_OK
                                                            : cr_error_class(cr_session_error(s));
+        /* Relationship calls too: the flush's plan is made (a pending post
+         * removed from a delete-orphan collection here had left the
+         * session's identity map inconsistent). */
+        session_tries[4] = cr_append(a, posts, p);
+        session_tries[5] = a->posts.count ? cr_remove(a, posts, a->posts.items[0])
+                                          : CR_ERR_INVALID_REQUEST;
+        session_tries[6] = cr_set_related(p, author, a);
+        session_tries[7] = cr_load(a, posts);
         cr_object_free(p);
     }
     return record(s, conn, obj, userdata);
@@ -321,13 +329,19 @@ static void test_listener_session_refused(void **state)
 {
     (void)state;
     cr_session *s = harness_session(engine, NULL);
-    S_OK(s, cr_session_add(s, author("Ann")));
+    EvAuthor *a = author("Ann");
+    post(a, "p1");
+    post(a, "p2");
+    S_OK(s, cr_session_add(s, a));
     try_session = true;
     S_OK(s, cr_session_commit(s));
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 8; i++)
         assert_int_equal(session_tries[i], CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_relationship_error()), "in a listener"));
     assert_int_equal(count("SELECT count(*) FROM ev_authors"), 1);
-    assert_int_equal(count("SELECT count(*) FROM ev_posts"), 0);
+    assert_int_equal(count("SELECT count(*) FROM ev_posts"), 2);
+    assert_int_equal(a->posts.count, 2);
+    assert_int_equal(cr_session_identity_count(s), 3);
     harness_session_free(s);
 }
 

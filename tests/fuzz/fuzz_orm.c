@@ -470,6 +470,14 @@ static cr_status listener(cr_session *s, cr_conn *conn, void *obj, void *userdat
                        cr_session_add(s, obj) == CR_ERR_INVALID_REQUEST &&
                        cr_session_rollback(s) == CR_ERR_INVALID_REQUEST,
                    "the session was not refused inside a listener");
+        /* Nor may a relationship call change what the flush planned. */
+        FUZZ_CHECK(m == User_model.mapper   ? cr_load((User *)obj, posts) == CR_ERR_INVALID_REQUEST
+                   : m == Post_model.mapper ? cr_set_related((Post *)obj, author, NULL) ==
+                                                  CR_ERR_INVALID_REQUEST
+                   : m == Tag_model.mapper  ? cr_load((Tag *)obj, posts) == CR_ERR_INVALID_REQUEST
+                                            : cr_append((Node *)obj, children, NULL) ==
+                                                  CR_ERR_INVALID_REQUEST,
+                   "a relationship call was not refused inside a listener");
         return cr_conn_exec(conn, "SELECT count(*) FROM users", NULL);
     default:
         return CR_OK;
