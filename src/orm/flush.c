@@ -1724,7 +1724,9 @@ bool cr_flush_has_work(cr_session *s)
     return work;
 }
 
-cr_objects *cr_flush_written(const flush_plan *p, cr_session_set which)
+/* What the flush p wrote, in its order, as cr_session_objects lists it
+ * inside an after_flush listener; NULL when out of memory. */
+static cr_objects *flush_written(const flush_plan *p, cr_session_set which)
 {
     cr_objects *list = cr_calloc(1, sizeof *list);
     size_t cap = 0;
@@ -2282,16 +2284,28 @@ static void flush_failed(cr_session *s)
 }
 
 /* The after_flush listeners (cr_session_objects listing what p wrote),
- * then the after_flush_postexec ones; no flush inside. */
+ * then the after_flush_postexec ones; no flush inside. What p wrote is
+ * listed first, and its notes let go of: a listener may expunge an object
+ * of it and free it. */
 static cr_status after_flush(cr_session *s, flush_plan *p)
 {
+    for (size_t i = 0; i < p->nnoted; i++)
+        p->noted[i]->note = NULL;
+    p->nnoted = 0;
+    cr_objects *lists[3];
+    for (int w = CR_SESSION_NEW; w <= CR_SESSION_DELETED; w++)
+        lists[w] = flush_written(p, (cr_session_set)w);
+    cr_status st = lists[0] && lists[1] && lists[2] ? CR_OK : cr_error_oom(&s->err);
     s->flushing = true;
-    s->flushed = p;
-    cr_status st = cr_session_fire(s, CR_AFTER_FLUSH, s->conn);
+    s->flushed = lists;
+    if (!st)
+        st = cr_session_fire(s, CR_AFTER_FLUSH, s->conn);
     s->flushed = NULL;
     if (!st)
         st = cr_session_fire(s, CR_AFTER_FLUSH_POSTEXEC, s->conn);
     s->flushing = false;
+    for (int w = CR_SESSION_NEW; w <= CR_SESSION_DELETED; w++)
+        cr_objects_free(lists[w]);
     return st;
 }
 

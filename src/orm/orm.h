@@ -184,7 +184,8 @@ struct cr_session {
     bool flushing;
     bool listening;              /* a listener that may not use it runs      */
     bool committing;             /* a before_commit listener runs            */
-    struct flush_plan *flushed;  /* an after_flush listener runs: its flush  */
+    cr_objects **flushed;        /* an after_flush listener runs: what the
+                                  * flush wrote (cr_session_set order)     */
     cr_session_hooks hooks;      /* session event listeners                   */
     bool unsaved;                /* objects may be pending or marked deleted:
                                   * set by add / delete / merge, cleared by a
@@ -360,12 +361,11 @@ char *cr_flush_describe(cr_session *s);
 /* Whether a flush would write anything (a dry plan; one that cannot be
  * made counts). */
 bool cr_flush_has_work(cr_session *s);
-/* What the flush p wrote, as cr_session_objects lists it inside an
- * after_flush listener; NULL when out of memory. */
-cr_objects *cr_flush_written(const struct flush_plan *p, cr_session_set which);
 /* Append obj to list, whose items have room for *cap; false when out of
  * memory (list then freed). */
 bool cr_objects_push(cr_objects *list, size_t *cap, void *obj);
+/* A new list of list's objects; NULL when out of memory. */
+cr_objects *cr_objects_copy(const cr_objects *list);
 /* Whether a persistent object's fields differ from its snapshot. */
 bool cr_instance_dirty(const cr_instance *in);
 bool cr_instance_same_bytes(const cr_instance *in);

@@ -1116,12 +1116,22 @@ bool cr_objects_push(cr_objects *list, size_t *cap, void *obj)
     return true;
 }
 
+cr_objects *cr_objects_copy(const cr_objects *list)
+{
+    cr_objects *copy = cr_calloc(1, sizeof *copy);
+    size_t cap = 0;
+    for (size_t i = 0; copy && i < list->count; i++)
+        if (!cr_objects_push(copy, &cap, list->items[i]))
+            copy = NULL;
+    return copy;
+}
+
 cr_objects *cr_session_objects(cr_session *s, cr_session_set which)
 {
     if (!s || (unsigned)which > CR_SESSION_DELETED)
         return NULL;
     if (s->flushed)
-        return cr_flush_written(s->flushed, which);
+        return cr_objects_copy(s->flushed[which]);
     cr_objects *list = cr_calloc(1, sizeof *list);
     size_t cap = 0;
     for (cr_instance *in = s->head; list && in; in = in->next) {

@@ -667,6 +667,61 @@ static cr_status on_postexec(cr_session *s, cr_conn *conn, void *userdata)
     return CR_OK;
 }
 
+/* An after_flush listener may expunge an object the flush wrote and free
+ * it: the flush touches it no more (it had read the freed object while
+ * listing what it wrote, and while letting go of its notes). */
+static size_t listed_after_free;
+
+static cr_status expunge_and_free(cr_session *s, cr_conn *conn, void *userdata)
+{
+    (void)conn, (void)userdata;
+    cr_objects *fresh = cr_session_objects(s, CR_SESSION_NEW);
+    if (!fresh)
+        return CR_ERR_NO_MEMORY;
+    EvAuthor *a = NULL;
+    for (size_t i = 0; i < fresh->count && !a; i++)
+        if (cr_object_mapper(fresh->items[i]) == EvAuthor_model.mapper)
+            a = fresh->items[i];
+    cr_objects_free(fresh);
+    if (!a)
+        return CR_ERR_INTERNAL;
+    void *posts[4];
+    size_t n = 0;
+    CR_FOR_EACH(EvPost, p, &a->posts)
+        if (n < 4)
+            posts[n++] = p;
+    cr_status st = cr_session_expunge(s, a);   /* the posts too: cascade "all" */
+    if (st)
+        return st;
+    for (size_t i = 0; i < n; i++)
+        if ((st = cr_object_free(posts[i])))
+            return st;
+    if ((st = cr_object_free(a)))
+        return st;
+    fresh = cr_session_objects(s, CR_SESSION_NEW);
+    if (!fresh)
+        return CR_ERR_NO_MEMORY;
+    listed_after_free = fresh->count;   /* what the flush wrote: pointers only */
+    cr_objects_free(fresh);
+    return CR_OK;
+}
+
+static void test_after_flush_expunge(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    S_OK(s, cr_session_listen(s, CR_AFTER_FLUSH, expunge_and_free, NULL));
+    EvAuthor *a = author("Ann");
+    post(a, "p1");
+    post(a, "p2");
+    S_OK(s, cr_session_add(s, a));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(listed_after_free, 3);
+    assert_int_equal(cr_session_identity_count(s), 0);
+    assert_int_equal(count("SELECT count(*) FROM ev_posts"), 2);   /* written, committed */
+    harness_session_free(s);
+}
+
 static void test_after_flush(void **state)
 {
     (void)state;
@@ -871,6 +926,7 @@ int main(int argc, char **argv)
         T(test_after_commit),
         T(test_after_begin),
         T(test_after_flush),
+        T(test_after_flush_expunge),
         T(test_before_commit),
         T(test_after_rollback),
     };

@@ -692,6 +692,19 @@ static long replica_reads(cr_engine *e)
     return n;
 }
 
+/* after_begin: the replica (or -1, the primary) of each connection the
+ * session began on. */
+static int begun_on[64];
+static int nbegun;
+
+static cr_status note_begin(cr_session *s, cr_conn *conn, void *userdata)
+{
+    (void)s, (void)userdata;
+    if (nbegun < 64)
+        begun_on[nbegun++] = cr_conn_replica(conn);
+    return CR_OK;
+}
+
 static void test_orm_session_reads_replicas(void **state)
 {
     (void)state;
@@ -700,6 +713,8 @@ static void test_orm_session_reads_replicas(void **state)
     cr_session_options so = {.read_from_replicas = true};
     cr_session *s = cr_session_new(e, &so);
     assert_non_null(s);
+    nbegun = 0;
+    ASSERT_OK(cr_session_listen(s, CR_AFTER_BEGIN, note_begin, NULL), cr_session_error(s));
     int on_replica = 0;
     for (int k = 0; k < 12; k++) {
         bool held = k % 3 == 0;
@@ -726,7 +741,12 @@ static void test_orm_session_reads_replicas(void **state)
             print_error("round %d: %s\n", k, cr_error_message(cr_session_error(s)));
         assert_non_null(again);
         assert_string_equal(again->body, "hello");
-        on_replica += replica_reads(e) > before;
+        bool read_replica = replica_reads(e) > before;
+        on_replica += read_replica;
+        /* The flush began on the primary, the get on where it read. */
+        assert_int_equal(nbegun, 2 * k + 2);
+        assert_int_equal(begun_on[2 * k], -1);
+        assert_true(read_replica ? begun_on[2 * k + 1] >= 0 : begun_on[2 * k + 1] == -1);
         ASSERT_OK(cr_session_commit(s), cr_session_error(s));
         if (held)
             pthread_join(t, NULL);
