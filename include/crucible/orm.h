@@ -573,6 +573,18 @@ CR_API size_t cr_session_identity_count(const cr_session *s);
 /* Whether any object is new, deleted or changed (session.dirty / new /
  * deleted not empty). */
 CR_API bool cr_session_has_changes(cr_session *s);
+/* session.is_modified(obj): whether obj, an object of s, differs from what
+ * was last loaded or flushed: a field (a pending object: one set since
+ * cr_new), a collection appended to or removed from, a ONE field holding
+ * another object. False for NULL, or an object not in s. */
+CR_API bool cr_session_is_modified(cr_session *s, const void *obj);
+/* session.in_transaction(): whether the session has begun a transaction
+ * (by its first query or write) not yet committed or rolled back; after a
+ * failed flush, until cr_session_rollback. in_nested_transaction(): whether
+ * a savepoint of cr_session_begin_nested is open (or waits for
+ * cr_session_rollback_nested after a failed flush). False for NULL. */
+CR_API bool cr_session_in_transaction(const cr_session *s);
+CR_API bool cr_session_in_nested_transaction(const cr_session *s);
 /* session.new, session.dirty, session.deleted: a list of the session's
  * pending objects (in the order added), of its persistent objects with a
  * changed field (C sees no change in a field set to the value it held, nor

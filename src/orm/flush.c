@@ -751,11 +751,8 @@ static cr_status rel_backrefs(cr_instance *in)
     return CR_OK;
 }
 
-/* Whether an object's relationships may ask the flush for anything. */
-static bool rel_touched(const cr_instance *in)
+bool cr_instance_rel_changed(const cr_instance *in)
 {
-    if (in->state == CR_INST_PENDING || in->marked_delete)
-        return true;
     for (size_t i = 0; i < in->mapper->nrels; i++) {
         const cr_relationship *r = in->mapper->rels[i];
         if (r->many ? cr_relstate_of(in, i)->changed
@@ -763,6 +760,12 @@ static bool rel_touched(const cr_instance *in)
             return true;
     }
     return false;
+}
+
+/* Whether an object's relationships may ask the flush for anything. */
+static bool rel_touched(const cr_instance *in)
+{
+    return in->state == CR_INST_PENDING || in->marked_delete || cr_instance_rel_changed(in);
 }
 
 /* The new objects in the delete-cascade relationships of an object to be

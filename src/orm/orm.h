@@ -368,6 +368,9 @@ bool cr_objects_push(cr_objects *list, size_t *cap, void *obj);
 cr_objects *cr_objects_copy(const cr_objects *list);
 /* Whether a persistent object's fields differ from its snapshot. */
 bool cr_instance_dirty(const cr_instance *in);
+/* Whether a collection of the object changed, or a ONE field holds another
+ * object than when last loaded or flushed. */
+bool cr_instance_rel_changed(const cr_instance *in);
 bool cr_instance_same_bytes(const cr_instance *in);
 
 /* relationship.c */

@@ -1100,6 +1100,24 @@ bool cr_session_has_changes(cr_session *s)
     return false;
 }
 
+bool cr_session_is_modified(cr_session *s, const void *obj)
+{
+    const cr_instance *in = cr_instance_of(obj);
+    if (!s || !in || in->session != s)
+        return false;
+    return cr_instance_dirty(in) || cr_instance_rel_changed(in);
+}
+
+bool cr_session_in_transaction(const cr_session *s)
+{
+    return s && ((s->conn && !(s->bound && !s->bind)) || s->need_rollback);
+}
+
+bool cr_session_in_nested_transaction(const cr_session *s)
+{
+    return s && ((s->level > 0 && s->conn && !(s->bound && !s->bind)) || s->nested_lost);
+}
+
 bool cr_objects_push(cr_objects *list, size_t *cap, void *obj)
 {
     if (list->count == *cap) {

@@ -4,7 +4,8 @@
  * writing on the flush's connection, a listener refusing an object or a statement of its failing the
  * flush as a whole, the session refused inside a listener, cr_session_plan calling none, a row switch;
  * session events (before_flush, after_commit, after_begin, after_flush, after_flush_postexec,
- * before_commit, after_rollback) and cr_session_objects (session.new, .dirty, .deleted). */
+ * before_commit, after_rollback), cr_session_objects (session.new, .dirty, .deleted) and the session's
+ * in_transaction, in_nested_transaction and is_modified. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -456,6 +457,71 @@ static void test_session_objects(void **state)
     harness_session_free(s);
 }
 
+/* A new author with a's key, added: its flush fails (the key is taken). */
+static EvAuthor *failing_twin(cr_session *s, const EvAuthor *a)
+{
+    EvAuthor *twin = author("Twin");
+    twin->id = a->id;
+    S_OK(s, cr_session_add(s, twin));
+    assert_int_not_equal(cr_session_flush(s), CR_OK);
+    return twin;
+}
+
+/* session.in_transaction(), in_nested_transaction(), is_modified(obj). */
+static void test_session_state(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    assert_false(cr_session_in_transaction(s));
+    EvAuthor *a = author("Ann");
+    assert_false(cr_session_is_modified(s, a));   /* in no session */
+    S_OK(s, cr_session_add(s, a));
+    assert_false(cr_session_in_transaction(s));   /* nothing sent yet */
+    assert_true(cr_session_is_modified(s, a));    /* pending, its name set */
+    S_OK(s, cr_session_flush(s));
+    assert_true(cr_session_in_transaction(s));
+    assert_false(cr_session_in_nested_transaction(s));
+    assert_false(cr_session_is_modified(s, a));
+    S_OK(s, cr_field_set_text(a, name, "Ann Marie"));
+    assert_true(cr_session_is_modified(s, a));
+    S_OK(s, cr_session_flush(s));
+    assert_false(cr_session_is_modified(s, a));
+    EvPost *p = post(a, "p1");                    /* a collection changed */
+    assert_true(cr_session_is_modified(s, a));
+    S_OK(s, cr_session_begin_nested(s));          /* flushes first */
+    assert_false(cr_session_is_modified(s, a));
+    assert_false(cr_session_is_modified(s, p));
+    assert_true(cr_session_in_nested_transaction(s));
+    S_OK(s, cr_session_commit_nested(s));
+    assert_false(cr_session_in_nested_transaction(s));
+    S_OK(s, cr_session_commit(s));
+    assert_false(cr_session_in_transaction(s));
+    assert_false(cr_session_is_modified(s, a));   /* expired */
+    /* A failed flush: the transaction waits for the rollback. */
+    EvAuthor *twin = failing_twin(s, a);
+    assert_true(cr_session_in_transaction(s));
+    S_OK(s, cr_session_rollback(s));
+    assert_false(cr_session_in_transaction(s));
+    cr_object_free(twin);
+    /* Inside a savepoint. */
+    S_OK(s, cr_session_begin_nested(s));
+    EvAuthor *again = failing_twin(s, a);
+    assert_true(cr_session_in_nested_transaction(s));
+    S_OK(s, cr_session_rollback_nested(s));
+    assert_false(cr_session_in_nested_transaction(s));
+    assert_true(cr_session_in_transaction(s));
+    S_OK(s, cr_session_rollback(s));
+    cr_object_free(again);
+    cr_session *other = harness_session(engine, NULL);
+    assert_false(cr_session_is_modified(other, a));
+    assert_false(cr_session_is_modified(NULL, a));
+    assert_false(cr_session_is_modified(s, NULL));
+    assert_false(cr_session_in_transaction(NULL));
+    assert_false(cr_session_in_nested_transaction(NULL));
+    harness_session_free(other);
+    harness_session_free(s);
+}
+
 /* before_flush runs at the start of every flush with something to write
  * (autoflush included), sees what it will write and adds to it. */
 static void test_before_flush(void **state)
@@ -869,10 +935,7 @@ static void test_after_rollback(void **state)
     S_OK(s, cr_session_rollback_nested(s));
     assert_int_equal(ev[CR_AFTER_ROLLBACK].calls, 2);
     /* A failed flush rolls back at once; the later rollback calls none. */
-    EvAuthor *twin = author("Twin");
-    twin->id = a->id;
-    S_OK(s, cr_session_add(s, twin));
-    assert_int_not_equal(cr_session_flush(s), CR_OK);
+    EvAuthor *twin = failing_twin(s, a);
     assert_int_equal(ev[CR_AFTER_ROLLBACK].calls, 3);
     S_OK(s, cr_session_rollback(s));
     assert_int_equal(ev[CR_AFTER_ROLLBACK].calls, 3);
@@ -922,6 +985,7 @@ int main(int argc, char **argv)
         T(test_listener_session_refused),
         T(test_listen_arguments),
         T(test_session_objects),
+        T(test_session_state),
         T(test_before_flush),
         T(test_after_commit),
         T(test_after_begin),

@@ -1437,6 +1437,9 @@ static void test_orm_session_null(void **state)
     NUL(cr_session_connection(NULL));
     assert_int_equal(cr_session_identity_count(NULL), 0);
     assert_false(cr_session_has_changes(NULL));
+    assert_false(cr_session_is_modified(NULL, NULL));
+    assert_false(cr_session_in_transaction(NULL));
+    assert_false(cr_session_in_nested_transaction(NULL));
     NUL(cr_session_objects(NULL, CR_SESSION_NEW));
     ARG(cr_session_listen(NULL, CR_BEFORE_FLUSH, misuse_session_listener, NULL));
     ARG(cr_sessionmaker_listen(NULL, CR_AFTER_COMMIT, misuse_session_listener, NULL));
@@ -1461,6 +1464,7 @@ static void test_orm_session_null(void **state)
     ARG(cr_session_listen(s, CR_AFTER_COMMIT, NULL, NULL));
     ARG(cr_session_listen(s, (cr_session_event)-1, misuse_session_listener, NULL));
     NUL(cr_session_objects(s, (cr_session_set)9));
+    assert_false(cr_session_is_modified(s, NULL));
     OBJ(cr_session_add(s, NULL));
     ARG(cr_session_add_all(s, NULL, 1));
     void *nullobjs[] = {NULL};
@@ -1501,6 +1505,7 @@ static void test_orm_session_null(void **state)
     /* Objects not made by cr_new, and an object of another session. */
     Fake fake = {{NULL, 0, 0}, 1, NULL};
     assert_int_equal(cr_session_add(s, &fake), CR_ERR_UNMAPPED_INSTANCE);
+    assert_false(cr_session_is_modified(s, &fake));
     FAILS(cr_session_delete(s, &fake));
     FAILS(cr_session_refresh(s, &fake));
     FAILS(cr_session_expire(s, &fake));
@@ -1802,6 +1807,8 @@ static void test_orm_query_misuse(void **state)
     cr_session_set_autoflush(s, false);
     cr_session_set_autoflush(s, true);
     assert_false(cr_session_has_changes(s));
+    assert_false(cr_session_in_transaction(s));
+    assert_false(cr_session_in_nested_transaction(s));
     assert_int_equal(cr_session_identity_count(s), 0);
     cr_session_free(s);
 }
