@@ -2277,10 +2277,10 @@ static void flush_failed(cr_session *s)
         cr_session_restore(s, s->level);
         s->level--;
         s->nested_lost = true;
-    } else if (s->conn && cr_session_end(s, false) == CR_OK) {
-        cr_session_fire_shut(s, CR_AFTER_ROLLBACK, NULL);
     } else {
-        cr_session_end(s, false);
+        bool began = s->conn != NULL;
+        if (cr_session_end(s, false) == CR_OK && began)
+            cr_session_fire_shut(s, CR_AFTER_ROLLBACK, NULL);
     }
     cr_error_copy(&s->err, &keep);   /* the flush's error, not a listener's */
     cr_error_clear(&keep);

@@ -38,7 +38,7 @@ static void forget_closed_bind(cr_session *s)
 }
 
 /* The start of every call that uses or changes the session: none while a
- * mapper event listener of its flush runs. */
+ * listener that may not use it runs (s->listening). */
 cr_status cr_session_enter(cr_session *s)
 {
     cr_error_clear(&s->err);
@@ -51,7 +51,7 @@ cr_status cr_session_enter(cr_session *s)
 }
 
 /* The start of a call that ends a transaction or savepoint: none inside a
- * before_commit listener either. */
+ * flush's or a commit's listeners either, which run in the middle of one. */
 static cr_status enter_end(cr_session *s, const char *call)
 {
     if (cr_session_enter(s))
