@@ -491,7 +491,7 @@ static cr_status listener(cr_session *s, cr_conn *conn, void *obj, void *userdat
  * statement on the connection given, and fails every third call of the
  * event. */
 static const cr_session_event session_events[] = {
-    CR_BEFORE_FLUSH, CR_AFTER_COMMIT,  CR_AFTER_BEGIN,   CR_AFTER_FLUSH,
+    CR_BEFORE_FLUSH,         CR_AFTER_COMMIT,  CR_AFTER_BEGIN, CR_AFTER_FLUSH,
     CR_AFTER_FLUSH_POSTEXEC, CR_BEFORE_COMMIT, CR_AFTER_ROLLBACK,
 };
 static unsigned event_calls[sizeof session_events / sizeof *session_events];
@@ -649,8 +649,9 @@ static void run_op(vm *m, unsigned op)
             listen_mode = 0;
             check_after_flush(m);
             listen_mode = mode;
-        } else
+        } else {
             check_built_right(s, "the flush");
+        }
         break;
     case 18:
         if (cr_session_commit(s))
