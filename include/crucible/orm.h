@@ -347,11 +347,12 @@ typedef struct cr_session_options {
  *   (cr_session_flush, a commit's, an autoflush), before it plans: the
  *   listener may add, delete and change objects, and the flush writes them
  *   as they are then (an updated_at on every changed object, an audit
- *   object). Inside it, queries run without autoflush and a flush or commit
- *   is refused ("Session is already flushing"). conn is NULL until the
- *   session has begun. A listener returning an error stops the flush before
- *   anything is sent: the call returns the error (named on the session) and
- *   the transaction goes on, as when SQLAlchemy's listener raises.
+ *   object). Inside it, queries run without autoflush, and a flush,
+ *   commit, rollback or close is refused (InvalidRequestError). conn is
+ *   NULL until the session has begun. A listener returning an error stops
+ *   the flush before anything is sent: the call returns the error (named on
+ *   the session) and the transaction goes on, as when SQLAlchemy's listener
+ *   raises.
  * - CR_AFTER_FLUSH: once a flush has sent everything, on its connection,
  *   before the listeners of CR_AFTER_FLUSH_POSTEXEC. Inside it,
  *   cr_session_objects gives what the flush wrote (NEW: inserted, DIRTY:
