@@ -2335,7 +2335,7 @@ cr_status cr_flush(cr_session *s)
         end_orphans(s, st != CR_OK);
     if (!st)
         s->unsaved = s->rel_changed = false;
-    if (!st && wrote && s->hooks.n)
+    if (!st && wrote && cr_session_listens_after_flush(s))
         st = after_flush(s, &p);
     plan_free(&p);
     if (st)

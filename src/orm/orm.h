@@ -321,6 +321,8 @@ static inline cr_status cr_listener_class(cr_status rc, cr_status otherwise)
 cr_status cr_session_fire(cr_session *s, cr_session_event event, cr_conn *conn);
 cr_status cr_session_fire_shut(cr_session *s, cr_session_event event, cr_conn *conn);
 bool cr_session_listens(const cr_session *s, cr_session_event event);
+/* Whether it has after_flush or after_flush_postexec listeners. */
+bool cr_session_listens_after_flush(const cr_session *s);
 cr_status cr_session_check(cr_session *s);
 /* Execute a statement the ORM built on the session's connection: NULL with
  * the error on the session when it could not be built (NULL: out of

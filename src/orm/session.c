@@ -27,10 +27,13 @@ cr_status cr_session_conn_failed(cr_session *s, cr_conn *c)
 }
 
 /* Every call that works on the database starts here. */
+/* Whether the program closed the connection the session was bound to. */
+static bool bind_closed(const cr_session *s) { return s->bound && !s->bind; }
+
 /* A bound session whose connection the program closed holds nothing of it. */
 static void forget_closed_bind(cr_session *s)
 {
-    if (s->bound && !s->bind) {
+    if (bind_closed(s)) {
         s->conn = NULL;
         s->level = 0;
         s->outer_savepoint = false;
@@ -127,6 +130,11 @@ bool cr_session_listens(const cr_session *s, cr_session_event event)
         if (s->hooks.items[i].event == event)
             return true;
     return false;
+}
+
+bool cr_session_listens_after_flush(const cr_session *s)
+{
+    return cr_session_listens(s, CR_AFTER_FLUSH) || cr_session_listens(s, CR_AFTER_FLUSH_POSTEXEC);
 }
 
 cr_status cr_session_fire(cr_session *s, cr_session_event event, cr_conn *conn)
@@ -437,7 +445,7 @@ static cr_status begin_conn(cr_session *s, bool write)
     forget_closed_bind(s);
     if (s->conn)
         return CR_OK;
-    if (s->bound && !s->bind)
+    if (bind_closed(s))
         return cr_session_fail(s, CR_ERR_RESOURCE_CLOSED,
                                "the connection this session was bound to is closed");
     if (s->bind) {
@@ -646,8 +654,7 @@ static cr_status before_commit(cr_session *s)
 static cr_status commit_flush(cr_session *s)
 {
     cr_status st = cr_flush(s);
-    bool again = cr_session_listens(s, CR_AFTER_FLUSH) ||
-                 cr_session_listens(s, CR_AFTER_FLUSH_POSTEXEC);
+    bool again = cr_session_listens_after_flush(s);
     for (int n = 1; !st && again && cr_flush_has_work(s); n++) {
         if (n == 100)
             return cr_session_fail(s, CR_ERR_FLUSH, "over 100 subsequent flushes have occurred "
@@ -1110,12 +1117,12 @@ bool cr_session_is_modified(cr_session *s, const void *obj)
 
 bool cr_session_in_transaction(const cr_session *s)
 {
-    return s && ((s->conn && !(s->bound && !s->bind)) || s->need_rollback);
+    return s && ((s->conn && !bind_closed(s)) || s->need_rollback);
 }
 
 bool cr_session_in_nested_transaction(const cr_session *s)
 {
-    return s && ((s->level > 0 && s->conn && !(s->bound && !s->bind)) || s->nested_lost);
+    return s && ((s->level > 0 && s->conn && !bind_closed(s)) || s->nested_lost);
 }
 
 bool cr_objects_push(cr_objects *list, size_t *cap, void *obj)
