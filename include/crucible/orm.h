@@ -809,7 +809,8 @@ CR_API cr_session *cr_query_session(const cr_stmt *q);
  * they are.
  * Deleting an object deletes its children along "delete" cascades (loading
  * a collection not loaded, unless passive_deletes leaves them to the
- * database's ON DELETE CASCADE), sets their foreign key to NULL otherwise,
+ * database's ON DELETE CASCADE; that load autoflushes first, as a lazy
+ * load does), sets their foreign key to NULL otherwise,
  * and deletes its association rows. A pending child a delete cascade
  * reaches is taken out of the session without an INSERT: transient, and
  * still the session's to free (the program may hold no pointer to it), as a

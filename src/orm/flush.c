@@ -902,7 +902,8 @@ static cr_status rel_prepare(cr_session *s, flush_plan *p)
             continue;
         for (size_t i = 0; i < in->mapper->nrels && !st; i++)
             st = cr_rel_ready(in->mapper->rels[i], &s->err);
-        if (!st && !in->marked_delete) {
+        /* A deleted object cascades nothing, as below it saves nothing. */
+        if (!st && !in->marked_delete && in->state != CR_INST_DELETED) {
             if (rel_backrefs(in))
                 return cr_error_oom(&s->err);
             st = cr_rel_flush_cascade_add(s, in);

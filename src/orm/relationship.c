@@ -836,6 +836,12 @@ static void note_change(cr_instance *in, cr_instance *t)
         t->session->rel_changed = true;
 }
 
+/* Whether the object's DELETE was flushed (or committed: detached then). */
+static bool row_gone(const cr_instance *in)
+{
+    return in->state == CR_INST_DELETED || in->row_deleted;
+}
+
 /* Adding to a relationship of an object in a session adds the related
  * object (save-update cascade). */
 static cr_status cascade_one(rel_call *c, cr_instance *t)
@@ -844,17 +850,14 @@ static cr_status cascade_one(rel_call *c, cr_instance *t)
         return cr_rel_cascade_add(c->s, t);
     /* The other side's cascade, as SQLAlchemy's backref event runs it: an
      * object in no session linked to one in a session goes in along the
-     * back relationship (post.author = user: user.posts takes the post). */
+     * back relationship (post.author = user: user.posts takes the post).
+     * An object whose DELETE was flushed cascades nothing: SQLAlchemy 2.0
+     * has no backref cascade, and 1.4's takes the post in only to insert it
+     * without the user's key. */
     const cr_relationship *back = c->r->back;
-    if (!c->s && t->session && back && (back->cascade & CR_CASCADE_SAVE_UPDATE))
+    if (!c->s && t->session && !row_gone(t) && back && (back->cascade & CR_CASCADE_SAVE_UPDATE))
         return cr_rel_cascade_add(t->session, c->in);
     return CR_OK;
-}
-
-/* Whether the object's DELETE was flushed (or committed: detached then). */
-static bool row_gone(const cr_instance *in)
-{
-    return in->state == CR_INST_DELETED || in->row_deleted;
 }
 
 /* Linking an object whose DELETE was flushed or committed to an object of

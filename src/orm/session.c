@@ -983,12 +983,23 @@ cr_status cr_session_delete(cr_session *s, void *obj)
         return CR_OK;
     if (in->session != s || in->state != CR_INST_PERSISTENT)
         return not_in_session(s, in, "delete");
-    /* An expired object whose delete cascade has a relationship to load is
-     * loaded first (autoflush, SELECT), as SQLAlchemy's lazy load of that
-     * relationship refreshes it; with them all loaded, nothing is. */
-    cr_status st = in->expired && cr_rel_delete_loads(in) ? cr_instance_reload(s, in) : CR_OK;
-    if (st)
-        return st;
+    /* SQLAlchemy gathers the delete cascade before it marks the object, and
+     * a lazy load of it autoflushes, as any does (here: after add, delete or
+     * relationship calls), so that what they changed is in the rows it
+     * reads. An expired object is loaded first then (autoflush, SELECT): the
+     * lazy load refreshes it. With every such relationship loaded, nothing
+     * is flushed nor read. */
+    cr_status st = CR_OK;
+    if (cr_rel_delete_loads(in)) {
+        if (in->expired)
+            st = cr_instance_reload(s, in);
+        else if (s->unsaved || s->rel_changed)
+            st = cr_session_autoflush(s);
+        if (st)
+            return st;
+        if (in->state != CR_INST_PERSISTENT)   /* the autoflush deleted it */
+            return CR_OK;
+    }
     in->marked_delete = true;
     s->unsaved = true;
     return cr_rel_cascade_delete(s, in, false);

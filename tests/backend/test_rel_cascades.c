@@ -1400,6 +1400,64 @@ static void test_cascade_add_reaches_deleted(void **state)
     harness_session_free(s);
 }
 
+/* session.delete gathers its cascade before it marks the object, as
+ * SQLAlchemy's does, so the lazy load of a collection the cascade reads
+ * autoflushes first when relationship calls changed the session: a post
+ * given this user by cr_set_related since the last flush is among the
+ * posts it loads, and deleted with her. (Loaded without the autoflush, the
+ * collection missed it; the commit then kept the post, its key pointing at
+ * the deleted row.) The ORM differential found it (seed 31337, program
+ * 505). */
+static void test_delete_cascade_sees_set_related(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    CUser *ann = user("ann");
+    CPost *loose = post("loose");
+    S_OK(s, cr_session_add_all(s, CR_OBJS(ann, loose)));
+    S_OK(s, cr_session_commit(s));
+    S_OK(s, cr_session_refresh(s, ann));   /* loaded again, her posts not */
+    assert_false(cr_is_loaded(ann, posts));
+    S_OK(s, cr_set_related(loose, author, ann));
+    S_OK(s, cr_session_delete(s, ann));
+    assert_true(cr_is_loaded(ann, posts));
+    assert_int_equal(ann->posts.count, 1);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(cr_object_state_of(loose), CR_STATE_DETACHED);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 0);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_users"), 0);
+    harness_session_free(s);
+}
+
+/* A post in no session given, as its author, a user whose DELETE was
+ * flushed: the call succeeds, and the deleted user's posts take the post
+ * without bringing it into the session (a deleted object cascades
+ * nothing, as in SQLAlchemy 2.0; 1.4's backref cascade takes it in and
+ * inserts it without its key). Adding the post then fails: its own cascade
+ * reaches the deleted user. (The call was refused.) The ORM differential
+ * found it (seed 31337, program 473). */
+static void test_set_related_to_deleted(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s);
+    S_OK(s, cr_session_delete(s, ann));
+    S_OK(s, cr_session_flush(s));
+    assert_int_equal(cr_object_state_of(ann), CR_STATE_DELETED);
+    CPost *late = post("late");
+    S_OK(s, cr_set_related(late, author, ann));
+    assert_ptr_equal(late->author, ann);
+    assert_int_equal(cr_object_state_of(late), CR_STATE_TRANSIENT);
+    assert_int_equal(ann->posts.count, 3);
+    assert_ptr_equal(ann->posts.items[2], late);
+    S_OK(s, cr_session_flush(s));
+    assert_int_equal(cr_session_add(s, late), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "has been deleted"));
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 2);
+    harness_session_free(s);
+}
+
 /* A persistent post put into a loaded delete-orphan collection and taken
  * out again before the flush is an orphan, deleted: SQLAlchemy's has-parent
  * flag is set by the append and cleared by the remove, though the
@@ -1953,6 +2011,8 @@ int main(int argc, char **argv)
         T(test_backref_known_when_expired),
         T(test_deleted_loads_many_to_many),
         T(test_cascade_add_reaches_deleted),
+        T(test_delete_cascade_sees_set_related),
+        T(test_set_related_to_deleted),
         T(test_row_switch),
         T(test_plan_leaves_orphans),
         T(test_post_update_two_tables),
