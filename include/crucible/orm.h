@@ -237,10 +237,27 @@ CR_API cr_status cr_mapper_version_id(cr_mapper *m, cr_column *col);
  * Register them while setting up, before sessions flush objects of the
  * mapper (registering is not safe against flushes in other threads).
  * cr_session_plan and the bulk calls (cr_query_update, cr_query_delete, ...)
- * call none, as SQLAlchemy's bulk operations. */
+ * call none, as SQLAlchemy's bulk operations.
+ * Two instance events (SQLAlchemy's InstanceEvents) tell of objects read
+ * from rows rather than written, with the connection that read them:
+ * - CR_LOAD: an object the session makes from a row (a query, cr_session_get,
+ *   a lazy or eager load, cr_row_entity), once, as its fields are loaded;
+ *   its relationships are not yet (SQLAlchemy's load event, what
+ *   @reconstructor registers). Not for an object the identity map already
+ *   holds.
+ * - CR_REFRESH: an object of the session whose fields a row loaded again:
+ *   an expired object reloaded (by a query, cr_session_get, a lazy load or
+ *   cr_session_refresh) or one a populate_existing query met.
+ * What such a listener sets in a field the row loaded counts as loaded, as
+ * SQLAlchemy commits it with the row: the next flush does not write it (a
+ * field set by hand since the expiry stays a change). The rules above hold:
+ * session and relationship calls are refused inside, and an error fails the
+ * query, get or load (the session's error names the event and the object);
+ * objects it loaded before stay in the session. A statement the listener
+ * runs on conn fails while a streamed query (cr_session_stream) reads. */
 typedef enum cr_mapper_event {
     CR_BEFORE_INSERT, CR_AFTER_INSERT, CR_BEFORE_UPDATE, CR_AFTER_UPDATE,
-    CR_BEFORE_DELETE, CR_AFTER_DELETE
+    CR_BEFORE_DELETE, CR_AFTER_DELETE, CR_LOAD, CR_REFRESH
 } cr_mapper_event;
 typedef cr_status (*cr_mapper_listener)(cr_session *s, cr_conn *conn, void *obj,
                                         void *userdata);

@@ -1521,14 +1521,7 @@ static cr_status fire(cr_session *s, flush_item *it, bool after)
     int ev = it->event + after;
     if (it->event < 0 || !(m->listen_mask >> ev & 1))
         return CR_OK;
-    cr_status rc = CR_OK;
-    s->listening = true;
-    for (size_t i = 0; i < m->nlisteners && !rc; i++)
-        if ((int)m->listeners[i].event == ev) {
-            cr_error_clear(&s->conn->err);
-            rc = m->listeners[i].fn(s, s->conn, it->in->obj, m->listeners[i].userdata);
-        }
-    s->listening = false;
+    cr_status rc = cr_mapper_fire(s, it->in, (cr_mapper_event)ev);
     if (rc)
         return listener_failed(s, it->in, ev, rc);
     cr_error_clear(&s->err);   /* of a session call the listener was refused */

@@ -347,7 +347,9 @@ cr_status cr_field_store(cr_instance *in, size_t i, const cr_value *v)
     return CR_OK;
 }
 
-cr_status cr_snapshot_take(cr_instance *in)
+cr_status cr_snapshot_take(cr_instance *in) { return cr_snapshot_take_fields(in, UINT64_MAX); }
+
+cr_status cr_snapshot_take_fields(cr_instance *in, uint64_t fields)
 {
     const cr_mapper *m = in->mapper;
     in->as_made = false;
@@ -356,7 +358,7 @@ cr_status cr_snapshot_take(cr_instance *in)
      * memory leaves the old one whole. */
     for (size_t i = 0; i < m->nfields; i++) {
         fresh[i] = NULL;
-        if (!is_bytes(m->fields[i].kind))
+        if (!is_bytes(m->fields[i].kind) || !(fields >> i & 1))
             continue;
         cr_value now = cr_field_value(in, i), was = cr_snap_value(in, i);
         void *cur = buffer_of(in, in->obj, i);
@@ -383,6 +385,8 @@ cr_status cr_snapshot_take(cr_instance *in)
     cr_object *o = in->obj;
     for (size_t i = 0; i < m->nfields; i++) {
         const cr_field *f = &m->fields[i];
+        if (!(fields >> i & 1))
+            continue;
         if (!is_bytes(f->kind)) {
             memcpy(slot(in, in->snap, i), slot(in, o, i), cr_scalar_size(f->kind));
             continue;
@@ -409,8 +413,9 @@ cr_status cr_snapshot_take(cr_instance *in)
     for (size_t i = 0; i < m->nfields; i++)
         if (m->fields[i].kind == CR_FIELD_BOOL && cr_field_value(in, i).type == CR_NULL)
             nulls |= UINT64_C(1) << i;
-    o->nulls = nulls;
-    ((cr_object *)in->snap)->nulls = nulls;
+    o->nulls = (o->nulls & ~fields) | (nulls & fields);
+    cr_object *snap = in->snap;
+    snap->nulls = (snap->nulls & ~fields) | (nulls & fields);
     return CR_OK;
 }
 

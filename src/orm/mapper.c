@@ -158,7 +158,7 @@ cr_status cr_mapper_version_id(cr_mapper *m, cr_column *col)
 cr_status cr_mapper_listen(cr_mapper *m, cr_mapper_event event, cr_mapper_listener fn,
                            void *userdata)
 {
-    if (!m || !fn || (unsigned)event > CR_AFTER_DELETE)
+    if (!m || !fn || (unsigned)event > CR_REFRESH)
         return CR_ERR_ARGUMENT;
     struct cr_listener *l = cr_realloc(m->listeners, (m->nlisteners + 1) * sizeof *l);
     if (!l)
@@ -167,6 +167,22 @@ cr_status cr_mapper_listen(cr_mapper *m, cr_mapper_event event, cr_mapper_listen
     m->listeners = l;
     m->listen_mask |= 1u << event;
     return CR_OK;
+}
+
+cr_status cr_mapper_fire(cr_session *s, const cr_instance *in, cr_mapper_event ev)
+{
+    const cr_mapper *m = in->mapper;
+    bool listening = s->listening;
+    s->listening = true;
+    cr_status rc = CR_OK;
+    for (size_t i = 0; i < m->nlisteners && !rc; i++)
+        if (m->listeners[i].event == ev) {
+            if (s->conn)
+                cr_error_clear(&s->conn->err);
+            rc = m->listeners[i].fn(s, s->conn, in->obj, m->listeners[i].userdata);
+        }
+    s->listening = listening;
+    return rc;
 }
 
 const char *cr_mapper_name(const cr_mapper *m) { return m ? m->name : NULL; }

@@ -254,8 +254,13 @@ cr_status cr_field_prepare(const cr_instance *in, size_t i, const cr_value *v,
                            cr_field_prep *out);
 void cr_field_apply(cr_instance *in, size_t i, cr_field_prep *p);
 /* Make the snapshot the field values now (copies); CR_ERR_NO_MEMORY leaves
- * the old one. */
+ * the old one. _fields: only the fields of the mask (bit i: field i). */
 cr_status cr_snapshot_take(cr_instance *in);
+cr_status cr_snapshot_take_fields(cr_instance *in, uint64_t fields);
+/* Call the listeners of ev of the object's mapper, in the order registered,
+ * with the session's connection, until one fails (its status returned);
+ * the session refuses calls while they run. */
+cr_status cr_mapper_fire(cr_session *s, const cr_instance *in, cr_mapper_event ev);
 void cr_instance_destroy(cr_instance *in);
 /* What a rollback undoes in memory. Before a flush first changes the row of
  * `in` at savepoint level (0: the transaction), cr_instance_save keeps its

@@ -126,6 +126,46 @@ static uint32_t populate_begin(cr_session *s, bool on)
 
 static void populate_end(cr_session *s, uint32_t outer) { s->populate_gen = outer; }
 
+/* The object's CR_LOAD or CR_REFRESH listeners (SQLAlchemy's instance
+ * events), with the connection that read its row; session calls are
+ * refused inside. What they set in a field the row loaded (one equal to the
+ * snapshot before them) counts as loaded, as SQLAlchemy commits it with the
+ * row; a field set by hand since an expiry stays a change. */
+static __attribute__((noinline)) cr_status fire_loaded(cr_session *s, cr_instance *in,
+                                                       cr_mapper_event ev)
+{
+    const cr_mapper *m = in->mapper;
+    uint64_t loaded = 0;
+    for (size_t i = 0; i < m->nfields; i++) {
+        cr_value now = cr_field_value(in, i), was = cr_snap_value(in, i);
+        if (cr_value_same(&now, &was))
+            loaded |= UINT64_C(1) << i;
+    }
+    cr_status rc = cr_mapper_fire(s, in, ev);
+    if (rc) {
+        /* A statement the listener ran failed: that error. */
+        if (s->conn && cr_conn_error(s->conn))
+            return cr_session_conn_failed(s, s->conn);
+        cr_buf b;
+        cr_buf_init(&b);
+        cr_describe(in, &b);
+        const char *what = ev == CR_LOAD ? "load" : "refresh";
+        cr_session_fail(s, cr_listener_class(rc, CR_ERR_INVALID_REQUEST),
+                        "the %s of %s failed: its %s listener returned %s", what,
+                        cr_buf_cstr(&b) ? cr_buf_cstr(&b) : m->name, what, cr_status_name(rc));
+        cr_buf_free(&b);
+        return s->err.cls;
+    }
+    cr_error_clear(&s->err);   /* of a session call the listener was refused */
+    return cr_snapshot_take_fields(in, loaded) ? cr_error_oom(&s->err) : CR_OK;
+}
+
+/* Whether the object's mapper has listeners of ev. */
+static inline bool listens(const cr_instance *in, cr_mapper_event ev)
+{
+    return in->mapper->listen_mask >> ev & 1;
+}
+
 /* The session's object for the row: the one in the identity map (reloaded
  * from the row when expired, or the first time a populate_existing run
  * meets it: its unflushed changes discarded, its relationships to load
@@ -144,8 +184,12 @@ static void *object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int
             in->populated_gen = s->populate_gen;
             cr_instance_expire(in);
         }
-        if (in->expired && cr_instance_load_row(in, row, base, &s->err))
-            return NULL;
+        if (in->expired) {
+            if (cr_instance_load_row(in, row, base, &s->err))
+                return NULL;
+            if (listens(in, CR_REFRESH) && fire_loaded(s, in, CR_REFRESH))
+                return NULL;
+        }
         return in->obj;
     }
     if (cr_map_reserve(s, 1)) {
@@ -160,6 +204,8 @@ static void *object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int
     cr_owner_link(s, in);
     cr_map_insert_hashed(s, in, h);   /* the row's key is the snapshot's */
     *made = true;
+    if (listens(in, CR_LOAD) && fire_loaded(s, in, CR_LOAD))
+        return NULL;
     return in->obj;
 }
 
@@ -605,6 +651,8 @@ cr_status cr_instance_reload(cr_session *s, cr_instance *in)
     if (row)
         st = cr_instance_load_row(in, row, 0, &s->err);
     cr_result_free(r);
+    if (!st && listens(in, CR_REFRESH))
+        st = fire_loaded(s, in, CR_REFRESH);
     return st;
 }
 

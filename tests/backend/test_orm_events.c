@@ -3,6 +3,8 @@
  * before listener sets being written by the same flush, an after listener seeing generated keys and
  * writing on the flush's connection, a listener refusing an object or a statement of its failing the
  * flush as a whole, the session refused inside a listener, cr_session_plan calling none, a row switch;
+ * the instance events load and refresh (when each runs, what a listener sets counting as loaded, a
+ * listener failing the query);
  * session events (before_flush, after_commit, after_begin, after_flush, after_flush_postexec,
  * before_commit, after_rollback), cr_session_objects (session.new, .dirty, .deleted) and the session's
  * in_transaction, in_nested_transaction and is_modified. */
@@ -353,10 +355,212 @@ static void test_listen_arguments(void **state)
     assert_int_equal(cr_mapper_listen(NULL, CR_BEFORE_INSERT, record, NULL), CR_ERR_ARGUMENT);
     assert_int_equal(cr_mapper_listen(EvAuthor_model.mapper, CR_BEFORE_INSERT, NULL, NULL),
                      CR_ERR_ARGUMENT);
-    assert_int_equal(cr_mapper_listen(EvAuthor_model.mapper, (cr_mapper_event)6, record, NULL),
+    assert_int_equal(cr_mapper_listen(EvAuthor_model.mapper, (cr_mapper_event)(CR_REFRESH + 1), record, NULL),
                      CR_ERR_ARGUMENT);
     assert_int_equal(cr_mapper_listen(EvAuthor_model.mapper, (cr_mapper_event)-1, record, NULL),
                      CR_ERR_ARGUMENT);
+}
+
+/* ---- instance events: load and refresh ---- */
+
+static bool watch_loads;            /* the load / refresh listeners record */
+static int load_bump;               /* ... and add this to an author's rev */
+static const char *load_refuse;     /* ... and refuse the author of this name */
+static bool load_writes;            /* ... and write a log row on conn */
+static cr_status load_tries[3];     /* what a listener's session calls returned */
+
+static cr_status on_loaded(cr_session *s, cr_conn *conn, void *obj, void *userdata)
+{
+    if (!watch_loads)
+        return CR_OK;
+    if (!s || !conn)
+        return CR_ERR_INTERNAL;
+    if (cr_object_mapper(obj) == EvAuthor_model.mapper) {
+        EvAuthor *a = obj;
+        if (load_refuse && strcmp(a->name, load_refuse) == 0)
+            return CR_ERR_DATA;
+        a->rev += load_bump;
+        if (load_writes) {
+            char what[80];
+            snprintf(what, sizeof what, "%s %s", (const char *)userdata, a->name);
+            cr_status st = cr_conn_exec(conn, "INSERT INTO ev_log (what) VALUES (:w)",
+                                        CR_PARAMS({"w", cr_val_text(what)}));
+            if (st)
+                return st;
+        }
+        load_tries[0] = cr_session_flush(s);
+        load_tries[1] = cr_load(a, posts);
+        load_tries[2] = cr_session_get(s, EvAuthor, a->id) ? CR_OK
+                                                            : cr_error_class(cr_session_error(s));
+    }
+    ncalls += (size_t)snprintf(calls + ncalls, sizeof calls - ncalls, "%s %s;",
+                               (const char *)userdata, label(obj));
+    return CR_OK;
+}
+
+static void reset_loads(void)
+{
+    watch_loads = load_writes = false;
+    load_bump = 0;
+    load_refuse = NULL;
+    for (int i = 0; i < 3; i++)
+        load_tries[i] = CR_OK;
+}
+
+/* Ann with posts p1, p2, and Bob, committed by one session; their keys. */
+static void seed_loads(int64_t *ann, int64_t *bob)
+{
+    cr_session *s = harness_session(engine, NULL);
+    EvAuthor *a = author("Ann"), *b = author("Bob");
+    post(a, "p1");
+    post(a, "p2");
+    S_OK(s, cr_session_add_all(s, CR_OBJS(a, b)));
+    S_OK(s, cr_session_commit(s));
+    *ann = a->id;
+    *bob = b->id;
+    harness_session_free(s);
+    reset_calls();
+}
+
+static cr_objects *authors(cr_session *s, bool populate)
+{
+    cr_stmt *q = cr_session_query(s, EvAuthor);
+    cr_order_by(q, EvAuthor_model.c.id);
+    if (populate)
+        cr_query_populate_existing(q);
+    cr_objects *list = cr_query_all(q);
+    cr_stmt_free(q);
+    return list;
+}
+
+/* CR_LOAD once per object the session makes from a row (a query, a lazy
+ * load, a get), not for one the identity map holds; CR_REFRESH for an
+ * object of the session a row loads again (expired, cr_session_refresh,
+ * populate_existing). Inside, session and relationship calls are refused. */
+static void test_load_refresh_events(void **state)
+{
+    (void)state;
+    int64_t ann_id, bob_id;
+    seed_loads(&ann_id, &bob_id);
+    cr_session *s = harness_session(engine, NULL);
+    watch_loads = true;
+    cr_objects *list = authors(s, false);
+    assert_non_null(list);
+    assert_calls("load Ann;load Bob;");
+    EvAuthor *ann = list->items[0];
+    cr_objects_free(list);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(load_tries[i], CR_ERR_INVALID_REQUEST);
+    list = authors(s, false);   /* the identity map's: nothing loaded */
+    cr_objects_free(list);
+    assert_ptr_equal(cr_session_get(s, EvAuthor, ann_id), ann);
+    assert_calls("");
+    S_OK(s, cr_load(ann, posts));
+    assert_calls("load p1;load p2;");
+    S_OK(s, cr_session_commit(s));   /* expired */
+    assert_ptr_equal(cr_session_get(s, EvAuthor, ann_id), ann);
+    assert_calls("refresh Ann;");
+    list = authors(s, false);
+    cr_objects_free(list);
+    assert_calls("refresh Bob;");
+    S_OK(s, cr_session_refresh(s, ann));
+    assert_calls("refresh Ann;");
+    list = authors(s, true);
+    cr_objects_free(list);
+    assert_calls("refresh Ann;refresh Bob;");
+    assert_int_equal(cr_error_class(cr_session_error(s)), CR_OK);
+    reset_loads();
+    harness_session_free(s);
+}
+
+/* What a load or refresh listener sets in a loaded field counts as loaded:
+ * no flush writes it (SQLAlchemy commits it with the row). A field set by
+ * hand since an expiry stays a change. A listener may write on conn while
+ * the query's rows are read. */
+static void test_load_listener_sets_fields(void **state)
+{
+    (void)state;
+    int64_t ann_id, bob_id;
+    seed_loads(&ann_id, &bob_id);
+    cr_session *s = harness_session(engine, NULL);
+    watch_loads = load_writes = true;
+    load_bump = 100;
+    cr_objects *list = authors(s, false);
+    assert_non_null(list);
+    EvAuthor *ann = list->items[0], *bob = list->items[1];
+    cr_objects_free(list);
+    assert_int_equal(ann->rev, 101);
+    assert_int_equal(bob->rev, 101);
+    assert_false(cr_session_is_modified(s, ann));
+    harness_log_reset();
+    S_OK(s, cr_session_flush(s));
+    ASSERT_STATEMENTS(0);
+    assert_calls("load Ann;load Bob;");
+    S_OK(s, cr_session_expire(s, ann));
+    S_OK(s, cr_field_set_text(ann, name, "Ann Lee"));   /* by hand, before the reload */
+    cr_session_set_autoflush(s, false);                 /* which would write it first */
+    assert_ptr_equal(cr_session_get(s, EvAuthor, ann_id), ann);
+    assert_calls("refresh Ann Lee;");
+    assert_int_equal(ann->rev, 101);
+    assert_string_equal(ann->name, "Ann Lee");
+    assert_true(cr_session_is_modified(s, ann));
+    watch_loads = false;
+    /* The name is written; rev is 101 as loaded, and before_update counts. */
+    S_OK(s, cr_session_commit(s));
+    assert_calls("before_update Ann Lee;after_update Ann Lee;");
+    assert_int_equal(count("SELECT rev FROM ev_authors WHERE name = 'Ann Lee'"), 102);
+    assert_int_equal(count("SELECT rev FROM ev_authors WHERE name = 'Bob'"), 1);
+    assert_int_equal(count("SELECT count(*) FROM ev_log WHERE what IN ('load Ann', "
+                           "'load Bob', 'refresh Ann Lee')"), 3);
+    reset_calls();
+    reset_loads();
+    harness_session_free(s);
+}
+
+/* A load listener's error fails the query, naming the event and the object;
+ * the objects loaded before it stay, and the session goes on. */
+static void test_load_listener_fails(void **state)
+{
+    (void)state;
+    int64_t ann_id, bob_id;
+    seed_loads(&ann_id, &bob_id);
+    cr_session *s = harness_session(engine, NULL);
+    watch_loads = true;
+    load_refuse = "Bob";
+    assert_null(authors(s, false));
+    assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_DATA);
+    char want[96];
+    snprintf(want, sizeof want, "the load of EvAuthor(id=%lld) failed: its load listener "
+             "returned DataError", (long long)bob_id);
+    assert_string_equal(cr_error_message(cr_session_error(s)), want);
+    assert_calls("load Ann;");
+    assert_int_equal(cr_session_identity_count(s), 2);
+    load_refuse = NULL;
+    cr_objects *list = authors(s, false);
+    assert_non_null(list);
+    assert_int_equal(list->count, 2);
+    cr_objects_free(list);
+    assert_calls("");
+    S_OK(s, cr_session_commit(s));
+    harness_session_free(s);
+    /* A statement on conn while a streamed query reads is refused: the
+     * stream fails with it. */
+    s = harness_session(engine, NULL);
+    load_writes = true;
+    int64_t logged = count("SELECT count(*) FROM ev_log");
+    cr_stmt *q = cr_session_query(s, EvAuthor);
+    cr_object_stream *st = cr_session_stream(s, q, 1);
+    assert_non_null(st);
+    assert_null(cr_stream_next(st));
+    assert_int_equal(cr_error_class(cr_session_error(s)), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "streamed result"));
+    cr_stream_free(st);
+    cr_stmt_free(q);
+    S_OK(s, cr_session_rollback(s));
+    assert_int_equal(count("SELECT count(*) FROM ev_log"), logged);
+    reset_calls();
+    reset_loads();
+    harness_session_free(s);
 }
 
 /* ---- session events ---- */
@@ -969,7 +1173,10 @@ int main(int argc, char **argv)
         cr_listen(EvPost, CR_BEFORE_INSERT, record, "before_insert") ||
         cr_listen(EvPost, CR_AFTER_INSERT, check_post, "after_insert") ||
         cr_listen(EvPost, CR_BEFORE_DELETE, record, "before_delete") ||
-        cr_listen(EvPost, CR_AFTER_DELETE, record, "after_delete")) {
+        cr_listen(EvPost, CR_AFTER_DELETE, record, "after_delete") ||
+        cr_listen(EvAuthor, CR_LOAD, on_loaded, "load") ||
+        cr_listen(EvAuthor, CR_REFRESH, on_loaded, "refresh") ||
+        cr_listen(EvPost, CR_LOAD, on_loaded, "load")) {
         fprintf(stderr, "models: %s\n", md ? cr_error_message(cr_metadata_error(md)) : "no memory");
         return 1;
     }
@@ -984,6 +1191,9 @@ int main(int argc, char **argv)
         T(test_listener_statement_fails),
         T(test_listener_session_refused),
         T(test_listen_arguments),
+        T(test_load_refresh_events),
+        T(test_load_listener_sets_fields),
+        T(test_load_listener_fails),
         T(test_session_objects),
         T(test_session_state),
         T(test_before_flush),
