@@ -463,7 +463,11 @@ CR_API cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n);
  * applied. A field left as cr_new made it is not cleared: change it after
  * the flush. */
 CR_API cr_status cr_session_delete(cr_session *s, void *obj);
-/* Flush pending changes: run the unit of work's plan. */
+/* Flush pending changes: run the unit of work's plan. An expired object
+ * with a field to write is loaded first (a SELECT before its UPDATE, as
+ * SQLAlchemy's flush does): the fields set since the expiry are written,
+ * the others take the row's values, and it is expired no longer; its row
+ * gone is CR_ERR_OBJECT_DELETED. */
 CR_API cr_status cr_session_flush(cr_session *s);
 /* Flush, then commit the transaction and give the connection back. With
  * expire_on_commit, every object is expired. Inside cr_session_begin_nested

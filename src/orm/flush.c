@@ -1549,6 +1549,22 @@ static cr_status fire_all(cr_session *s, flush_plan *p, bool after)
     return st;
 }
 
+/* An expired object the flush updates is loaded first, as SQLAlchemy's
+ * flush loads what it needs of it (a SELECT before the UPDATE): the fields
+ * set since the expiry are kept and written, the others take the row's
+ * values, and the object is no longer expired. No autoflush: this is the
+ * flush. */
+static cr_status load_expired(cr_session *s, cr_instance *in, uint64_t *changed)
+{
+    bool af = s->autoflush;
+    s->autoflush = false;
+    cr_status st = cr_instance_reload(s, in);
+    s->autoflush = af;
+    if (!st)
+        will_update(in, changed);
+    return st;
+}
+
 /* The flush's plan; listen: call the before listeners (a flush, not
  * cr_session_plan). */
 static cr_status plan_build(cr_session *s, flush_plan *p, bool listen)
@@ -1563,7 +1579,11 @@ static cr_status plan_build(cr_session *s, flush_plan *p, bool listen)
             st = push_item(s, p, in);
         else if (in->state == CR_INST_PERSISTENT) {
             uint64_t changed;
-            if (will_update(in, &changed) && !(st = push_item(s, p, in)))
+            if (!will_update(in, &changed))
+                continue;
+            if (listen && in->expired && (st = load_expired(s, in, &changed)))
+                break;
+            if (!(st = push_item(s, p, in)))
                 p->items[p->nitems - 1].cols = changed;
         }
     }

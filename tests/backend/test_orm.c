@@ -272,6 +272,40 @@ static void test_stream_yield_per(void **state)
     cr_conn_close(c);
 }
 
+/* An expired object with a field to write is loaded by the flush first, as
+ * SQLAlchemy's flush loads it (SELECT, then UPDATE): a field another
+ * transaction changed takes the row's value, the one set is written; its
+ * row gone, the flush fails with ObjectDeletedError. (The flush wrote the
+ * field and left the object expired, the other fields as the commit left
+ * them.) */
+static void test_flush_loads_expired(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    OUser *u = new_user("eve", "e@x");
+    OUser *gone = new_user("gil", "g@x");
+    S_OK(s, cr_session_add_all(s, CR_OBJS(u, gone)));
+    S_OK(s, cr_session_commit(s));
+    cr_conn *c = connect_ok(engine);
+    exec_ok(c, "UPDATE orm_users SET name = 'eva' WHERE name = 'eve'");
+    exec_ok(c, "DELETE FROM orm_users WHERE name = 'gil'");
+    ASSERT_OK(cr_conn_commit(c), cr_conn_error(c));
+    u->email = "eva@x";
+    S_OK(s, cr_session_flush(s));
+    assert_false(cr_object_expired(u));
+    assert_string_equal(u->name, "eva");
+    assert_string_equal(u->email, "eva@x");
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(scalar_int(c, "SELECT count(*) FROM orm_users WHERE name = 'eva' AND "
+                                   "email = 'eva@x'"), 1);
+    cr_conn_rollback(c);
+    gone->email = "x@x";
+    assert_int_equal(cr_session_flush(s), CR_ERR_OBJECT_DELETED);
+    S_OK(s, cr_session_rollback(s));
+    cr_conn_close(c);
+    harness_session_free(s);
+}
+
 static void test_update_only_changed(void **state)
 {
     (void)state;
@@ -286,8 +320,17 @@ static void test_update_only_changed(void **state)
     assert_no_sql();
     u->email = "new@x";
     harness_assert_plan(s, "UPDATE orm_users (email) 1\n");
+    /* The flush loads the expired object first, as SQLAlchemy's does: its
+     * other fields take the row's values, the one set is kept and written. */
+    assert_true(cr_object_expired(u));
     S_OK(s, cr_session_flush(s));
-    ASSERT_LOG("BEGIN (implicit)", "UPDATE orm_users SET email=? WHERE orm_users.id = ?");
+    ASSERT_LOG("BEGIN (implicit)",
+               "SELECT orm_users.id, orm_users.name, orm_users.email, orm_users.age, "
+               "orm_users.active, orm_users.created, orm_users.score  FROM orm_users  "
+               "WHERE orm_users.id = ?",
+               "UPDATE orm_users SET email=? WHERE orm_users.id = ?");
+    assert_false(cr_object_expired(u));
+    assert_string_equal(u->email, "new@x");
     /* NULL by the null mask, then a value by plain assignment. */
     cr_field_set_null(u, age);
     u->active = false;
@@ -1772,6 +1815,7 @@ int main(int argc, char **argv)
         T(test_many_rows_one_statement),
         T(test_stream_yield_per),
         T(test_update_only_changed),
+        T(test_flush_loads_expired),
         T(test_refresh_discards_unflushed),
         T(test_fk_order),
         T(test_self_referential_order),
