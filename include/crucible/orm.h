@@ -239,7 +239,8 @@ CR_API cr_status cr_mapper_version_id(cr_mapper *m, cr_column *col);
  * cr_session_plan and the bulk calls (cr_query_update, cr_query_delete, ...)
  * call none, as SQLAlchemy's bulk operations.
  * Two instance events (SQLAlchemy's InstanceEvents) tell of objects read
- * from rows rather than written, with the connection that read them:
+ * from rows rather than written, with the connection that read them (for
+ * cr_row_entity, the session's: NULL when it has none open):
  * - CR_LOAD: an object the session makes from a row (a query, cr_session_get,
  *   a lazy or eager load, cr_row_entity), once, as its fields are loaded;
  *   its relationships are not yet (SQLAlchemy's load event, what

@@ -368,19 +368,21 @@ static int load_bump;               /* ... and add this to an author's rev */
 static const char *load_refuse;     /* ... and refuse the author of this name */
 static bool load_writes;            /* ... and write a log row on conn */
 static cr_status load_tries[3];     /* what a listener's session calls returned */
+static bool load_conn_null;         /* the last listener called had no conn */
 
 static cr_status on_loaded(cr_session *s, cr_conn *conn, void *obj, void *userdata)
 {
     if (!watch_loads)
         return CR_OK;
-    if (!s || !conn)
+    if (!s || (!conn && cr_session_in_transaction(s)))
         return CR_ERR_INTERNAL;
+    load_conn_null = conn == NULL;
     if (cr_object_mapper(obj) == EvAuthor_model.mapper) {
         EvAuthor *a = obj;
         if (load_refuse && strcmp(a->name, load_refuse) == 0)
             return CR_ERR_DATA;
         a->rev += load_bump;
-        if (load_writes) {
+        if (load_writes && conn) {
             char what[80];
             snprintf(what, sizeof what, "%s %s", (const char *)userdata, a->name);
             cr_status st = cr_conn_exec(conn, "INSERT INTO ev_log (what) VALUES (:w)",
@@ -447,6 +449,7 @@ static void test_load_refresh_events(void **state)
     cr_objects *list = authors(s, false);
     assert_non_null(list);
     assert_calls("load Ann;load Bob;");
+    assert_false(load_conn_null);
     EvAuthor *ann = list->items[0];
     cr_objects_free(list);
     for (int i = 0; i < 3; i++)
@@ -469,6 +472,25 @@ static void test_load_refresh_events(void **state)
     cr_objects_free(list);
     assert_calls("refresh Ann;refresh Bob;");
     assert_int_equal(cr_error_class(cr_session_error(s)), CR_OK);
+    harness_session_free(s);
+    /* cr_row_entity of a row read elsewhere, the session holding no
+     * connection: load, with conn NULL. */
+    s = harness_session(engine, NULL);
+    cr_conn *c = connect_ok(engine);
+    cr_stmt *q = cr_select(EvAuthor_model.table);
+    cr_where(q, cr_eq(q, EvAuthor_model.c.id, bob_id));
+    cr_result *r = cr_conn_execute_stmt(c, q);
+    assert_non_null(r);
+    const cr_row *row = cr_result_fetchone(r);
+    assert_non_null(row);
+    EvAuthor *bob = cr_row_entity(s, row, EvAuthor);
+    assert_non_null(bob);
+    assert_string_equal(bob->name, "Bob");
+    assert_calls("load Bob;");
+    assert_true(load_conn_null);
+    cr_result_free(r);
+    cr_stmt_free(q);
+    cr_conn_close(c);
     reset_loads();
     harness_session_free(s);
 }
