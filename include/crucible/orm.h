@@ -465,10 +465,12 @@ CR_API cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n);
  * the flush. */
 CR_API cr_status cr_session_delete(cr_session *s, void *obj);
 /* Flush pending changes: run the unit of work's plan. An expired object
- * with a field to write is loaded first (a SELECT before its UPDATE, as
- * SQLAlchemy's flush does): the fields set since the expiry are written,
- * the others take the row's values, and it is expired no longer; its row
- * gone is CR_ERR_OBJECT_DELETED. */
+ * with a field to write, or whose reference cr_set_related set since the
+ * expiry (even to what it held), is loaded first (a SELECT before its
+ * UPDATE, as SQLAlchemy's flush loads an object with an attribute set): the
+ * fields set since the expiry are written, the others take the row's
+ * values, and it is expired no longer; its row gone is
+ * CR_ERR_OBJECT_DELETED. */
 CR_API cr_status cr_session_flush(cr_session *s);
 /* Flush, then commit the transaction and give the connection back. With
  * expire_on_commit, every object is expired. Inside cr_session_begin_nested

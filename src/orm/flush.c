@@ -1549,19 +1549,18 @@ static cr_status fire_all(cr_session *s, flush_plan *p, bool after)
     return st;
 }
 
-/* An expired object the flush updates is loaded first, as SQLAlchemy's
- * flush loads what it needs of it (a SELECT before the UPDATE): the fields
- * set since the expiry are kept and written, the others take the row's
- * values, and the object is no longer expired. No autoflush: this is the
- * flush. */
-static cr_status load_expired(cr_session *s, cr_instance *in, uint64_t *changed)
+/* An expired object the flush updates, or one a relationship call set a
+ * reference of (touched), is loaded first, as SQLAlchemy's flush loads
+ * what it needs of an object with an attribute set (a SELECT before the
+ * UPDATE): the fields set since the expiry are kept and written, the others
+ * take the row's values, and the object is no longer expired. No
+ * autoflush: this is the flush. */
+static cr_status load_expired(cr_session *s, cr_instance *in)
 {
     bool af = s->autoflush;
     s->autoflush = false;
     cr_status st = cr_instance_reload(s, in);
     s->autoflush = af;
-    if (!st)
-        will_update(in, changed);
     return st;
 }
 
@@ -1579,11 +1578,13 @@ static cr_status plan_build(cr_session *s, flush_plan *p, bool listen)
             st = push_item(s, p, in);
         else if (in->state == CR_INST_PERSISTENT) {
             uint64_t changed;
-            if (!will_update(in, &changed))
-                continue;
-            if (listen && in->expired && (st = load_expired(s, in, &changed)))
-                break;
-            if (!(st = push_item(s, p, in)))
+            bool update = will_update(in, &changed);
+            if (listen && in->expired && (update || in->touched)) {
+                if ((st = load_expired(s, in)))
+                    break;
+                update = will_update(in, &changed);
+            }
+            if (update && !(st = push_item(s, p, in)))
                 p->items[p->nitems - 1].cols = changed;
         }
     }

@@ -653,7 +653,7 @@ cr_status cr_instance_load_row(cr_instance *in, const cr_row *row, int base, cr_
     }
     if (oom)
         return cr_error_oom(err);
-    in->expired = false;
+    in->expired = in->touched = false;
     return CR_OK;
 }
 

@@ -134,6 +134,9 @@ typedef struct cr_instance {
     bool keys_back;              /* cr_session_restore put its fields back   */
     bool as_made;                /* its snapshot is as cr_new made it: never
                                   * flushed nor loaded                        */
+    bool touched;                /* expired, a reference of it set since: the
+                                  * next flush loads it, as SQLAlchemy's does
+                                  * an object with an attribute set           */
     bool row_deleted;            /* detached by the commit of its DELETE: never
                                   * persistent again (SQLAlchemy's deleted)  */
     uint32_t seen_gen;           /* the joined load that listed it last       */

@@ -1084,6 +1084,16 @@ static cr_status load_partner(const rel_call *c, cr_instance *t)
     return st;
 }
 
+/* A reference set on an expired object of a session, even to what it
+ * held: SQLAlchemy's object is modified then, and its flush loads it. */
+static void touch_expired(rel_call *c)
+{
+    if (c->s && c->in->expired && c->in->state == CR_INST_PERSISTENT) {
+        c->in->touched = true;
+        c->s->rel_changed = true;   /* a get's autoflush runs for it too */
+    }
+}
+
 static cr_status object_set_related(void *obj, size_t offset, void *target)
 {
     rel_call c;
@@ -1102,6 +1112,7 @@ static cr_status object_set_related(void *obj, size_t offset, void *target)
     void *old = *ref;
     if (old == target) {
         rs->loaded = rs->given = true;
+        touch_expired(&c);
         return CR_OK;
     }
     if ((st = refuse_deleted(&c, t)) || (t && (st = load_partner(&c, t))) ||
@@ -1135,6 +1146,7 @@ static cr_status object_set_related(void *obj, size_t offset, void *target)
     }
     *ref = target;
     rs->loaded = rs->given = true;
+    touch_expired(&c);
     note_change(c.in, t);
     if (oin)
         note_change(oin, NULL);

@@ -558,6 +558,7 @@ void cr_instance_expire(cr_instance *in)
     }
     cr_rel_restore(in);
     in->expired = true;
+    in->touched = false;
     cr_rel_expire(in);
 }
 

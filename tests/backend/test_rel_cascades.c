@@ -1458,6 +1458,40 @@ static void test_set_related_to_deleted(void **state)
     harness_session_free(s);
 }
 
+/* A reference set on an expired object, even to the one it held, is a
+ * change SQLAlchemy's flush loads the object for: loaded by the next flush,
+ * it is no longer expired, so that a get of it, with a new object of its
+ * key added since, finds it in the identity map without an autoflush (which
+ * would fail on the two keys). (The flush found nothing to write and left
+ * it expired; the get reloaded it, autoflushing first.) The ORM
+ * differential found it (seed 11, program 132). */
+static void test_set_related_on_expired(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    CPost *p = post("p");
+    S_OK(s, cr_session_add(s, p));
+    S_OK(s, cr_session_commit(s));
+    assert_true(cr_object_expired(p));
+    S_OK(s, cr_set_related(p, author, NULL));   /* it had none */
+    harness_log_reset();
+    S_OK(s, cr_session_flush(s));
+    ASSERT_SENT_TEXT("SELECT");
+    assert_false(cr_object_expired(p));
+    CPost *twin = post("twin");
+    twin->id = p->id;
+    S_OK(s, cr_session_add(s, twin));
+    assert_ptr_equal(cr_session_get(s, CPost, p->id), p);
+    S_OK(s, cr_session_rollback(s));
+    /* Expired again by the rollback: set and rolled back, nothing loads. */
+    S_OK(s, cr_set_related(p, author, NULL));
+    S_OK(s, cr_session_rollback(s));
+    harness_log_reset();
+    S_OK(s, cr_session_flush(s));
+    ASSERT_STATEMENTS(0);
+    harness_session_free(s);
+}
+
 /* A persistent post put into a loaded delete-orphan collection and taken
  * out again before the flush is an orphan, deleted: SQLAlchemy's has-parent
  * flag is set by the append and cleared by the remove, though the
@@ -2013,6 +2047,7 @@ int main(int argc, char **argv)
         T(test_cascade_add_reaches_deleted),
         T(test_delete_cascade_sees_set_related),
         T(test_set_related_to_deleted),
+        T(test_set_related_on_expired),
         T(test_row_switch),
         T(test_plan_leaves_orphans),
         T(test_post_update_two_tables),
