@@ -1553,10 +1553,13 @@ static cr_status fire_all(cr_session *s, flush_plan *p, bool after)
  * reference of (touched), is loaded first, as SQLAlchemy's flush loads
  * what it needs of an object with an attribute set (a SELECT before the
  * UPDATE): the fields set since the expiry are kept and written, the others
- * take the row's values, and the object is no longer expired. No
+ * take the row's values, and the object is no longer expired. Read on the
+ * primary, in the transaction the flush writes in (not a replica's); no
  * autoflush: this is the flush. */
 static cr_status load_expired(cr_session *s, cr_instance *in)
 {
+    if (cr_session_begin_for_write(s))
+        return s->err.cls;
     bool af = s->autoflush;
     s->autoflush = false;
     cr_status st = cr_instance_reload(s, in);
