@@ -753,6 +753,19 @@ static void test_orm_session_reads_replicas(void **state)
     }
     print_message("%d of 12 session reads after a commit on a replica\n", on_replica);
     assert_true(on_replica >= 11);
+    /* An expired object a flush updates is read again on the primary, in
+     * the flush's transaction: one transaction begun, there. */
+    RNote *last = cr_session_get(s, RNote, 111);
+    assert_non_null(last);
+    ASSERT_OK(cr_session_commit(s), cr_session_error(s));
+    assert_true(cr_object_expired(last));
+    last->body = "bye";
+    nbegun = 0;
+    ASSERT_OK(cr_session_flush(s), cr_session_error(s));
+    assert_int_equal(nbegun, 1);
+    assert_int_equal(begun_on[0], -1);
+    assert_false(cr_object_expired(last));
+    ASSERT_OK(cr_session_commit(s), cr_session_error(s));
     cr_session_free(s);
     cr_engine_free(e);
 }
