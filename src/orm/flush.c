@@ -1496,23 +1496,6 @@ static bool will_update(const cr_instance *in, uint64_t *cols)
 
 /* ---- mapper events ---- */
 
-static const char *const event_names[] = {
-    "before_insert", "after_insert", "before_update", "after_update", "before_delete",
-    "after_delete",
-};
-
-static cr_status listener_failed(cr_session *s, const cr_instance *in, int ev, cr_status rc)
-{
-    /* A statement the listener ran failed: that error, as for the flush's own. */
-    if (s->conn && cr_conn_error(s->conn))
-        return cr_session_conn_failed(s, s->conn);
-    char detail[128];
-    snprintf(detail, sizeof detail, "its %s listener returned %s", event_names[ev],
-             cr_status_name(rc));
-    return describe_fail(s, cr_listener_class(rc, CR_ERR_FLUSH), in,
-                         "the flush of %s failed: %s", detail);
-}
-
 /* Call the listeners of the item's event, before its statement or after,
  * with the flush's connection (begun by fire_all). */
 static cr_status fire(cr_session *s, flush_item *it, bool after)
@@ -1523,7 +1506,8 @@ static cr_status fire(cr_session *s, flush_item *it, bool after)
         return CR_OK;
     cr_status rc = cr_mapper_fire(s, it->in, (cr_mapper_event)ev);
     if (rc)
-        return listener_failed(s, it->in, ev, rc);
+        return cr_mapper_listener_failed(s, it->in, (cr_mapper_event)ev, rc, "flush",
+                                         CR_ERR_FLUSH);
     cr_error_clear(&s->err);   /* of a session call the listener was refused */
     /* What a before_update listener set is written too. */
     if (ev == CR_BEFORE_UPDATE && it->in->state == CR_INST_PERSISTENT)

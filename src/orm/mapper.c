@@ -185,6 +185,26 @@ cr_status cr_mapper_fire(cr_session *s, const cr_instance *in, cr_mapper_event e
     return rc;
 }
 
+cr_status cr_mapper_listener_failed(cr_session *s, const cr_instance *in, cr_mapper_event ev,
+                                    cr_status rc, const char *what, cr_status otherwise)
+{
+    static const char *const names[] = {"before_insert", "after_insert", "before_update",
+                                        "after_update",  "before_delete", "after_delete",
+                                        "load",          "refresh"};
+    /* A statement the listener ran failed: that error, as for the session's own. */
+    if (s->conn && cr_conn_error(s->conn))
+        return cr_session_conn_failed(s, s->conn);
+    cr_buf b;
+    cr_buf_init(&b);
+    cr_describe(in, &b);
+    cr_status st = cr_session_fail(s, cr_listener_class(rc, otherwise),
+                                   "the %s of %s failed: its %s listener returned %s", what,
+                                   cr_buf_cstr(&b) ? cr_buf_cstr(&b) : in->mapper->name,
+                                   names[ev], cr_status_name(rc));
+    cr_buf_free(&b);
+    return st;
+}
+
 const char *cr_mapper_name(const cr_mapper *m) { return m ? m->name : NULL; }
 cr_table *cr_mapper_table(const cr_mapper *m) { return m ? m->table : NULL; }
 cr_mapper *cr_table_mapper(const cr_table *t)

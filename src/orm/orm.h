@@ -264,6 +264,12 @@ cr_status cr_snapshot_take_fields(cr_instance *in, uint64_t fields);
  * with the session's connection, until one fails (its status returned);
  * the session refuses calls while they run. */
 cr_status cr_mapper_fire(cr_session *s, const cr_instance *in, cr_mapper_event ev);
+/* The error of a listener of ev that returned rc: the statement it ran on
+ * the session's connection that failed, else "the <what> of User(id=5)
+ * failed: its <event> listener returned ..." of rc's class (otherwise for a
+ * value that is no cr_status). */
+cr_status cr_mapper_listener_failed(cr_session *s, const cr_instance *in, cr_mapper_event ev,
+                                    cr_status rc, const char *what, cr_status otherwise);
 void cr_instance_destroy(cr_instance *in);
 /* What a rollback undoes in memory. Before a flush first changes the row of
  * `in` at savepoint level (0: the transaction), cr_instance_save keeps its

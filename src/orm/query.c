@@ -142,20 +142,9 @@ static __attribute__((noinline)) cr_status fire_loaded(cr_session *s, cr_instanc
             loaded |= UINT64_C(1) << i;
     }
     cr_status rc = cr_mapper_fire(s, in, ev);
-    if (rc) {
-        /* A statement the listener ran failed: that error. */
-        if (s->conn && cr_conn_error(s->conn))
-            return cr_session_conn_failed(s, s->conn);
-        cr_buf b;
-        cr_buf_init(&b);
-        cr_describe(in, &b);
-        const char *what = ev == CR_LOAD ? "load" : "refresh";
-        cr_session_fail(s, cr_listener_class(rc, CR_ERR_INVALID_REQUEST),
-                        "the %s of %s failed: its %s listener returned %s", what,
-                        cr_buf_cstr(&b) ? cr_buf_cstr(&b) : m->name, what, cr_status_name(rc));
-        cr_buf_free(&b);
-        return s->err.cls;
-    }
+    if (rc)
+        return cr_mapper_listener_failed(s, in, ev, rc, ev == CR_LOAD ? "load" : "refresh",
+                                         CR_ERR_INVALID_REQUEST);
     cr_error_clear(&s->err);   /* of a session call the listener was refused */
     return cr_snapshot_take_fields(in, loaded) ? cr_error_oom(&s->err) : CR_OK;
 }

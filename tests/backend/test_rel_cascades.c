@@ -378,6 +378,16 @@ static CUser *seed(cr_session *s)
 
 static const cr_session_options keep_loaded = {.expire_on_commit = CR_NO};
 
+/* seed's ann, deleted and the DELETE flushed (her posts with her). */
+static CUser *seed_flushed_deleted(cr_session *s)
+{
+    CUser *ann = seed(s);
+    S_OK(s, cr_session_delete(s, ann));
+    S_OK(s, cr_session_flush(s));
+    assert_int_equal(cr_object_state_of(ann), CR_STATE_DELETED);
+    return ann;
+}
+
 /* A rollback puts a moved child's key back, and its many-to-one with it
  * (to the object of that key): redoing the move, or the orphaning, after
  * the rollback is a change the commit writes. (The pointer kept the
@@ -1386,10 +1396,7 @@ static void test_cascade_add_reaches_deleted(void **state)
 {
     (void)state;
     cr_session *s = harness_session(engine, &keep_loaded);
-    CUser *ann = seed(s);
-    S_OK(s, cr_session_delete(s, ann));
-    S_OK(s, cr_session_flush(s));
-    assert_int_equal(cr_object_state_of(ann), CR_STATE_DELETED);
+    CUser *ann = seed_flushed_deleted(s);
     CPost *late = post("late");
     late->author = ann;   /* a plain assignment: no cascade until the add */
     assert_int_equal(cr_session_add(s, late), CR_ERR_INVALID_REQUEST);
@@ -1440,10 +1447,7 @@ static void test_set_related_to_deleted(void **state)
 {
     (void)state;
     cr_session *s = harness_session(engine, &keep_loaded);
-    CUser *ann = seed(s);
-    S_OK(s, cr_session_delete(s, ann));
-    S_OK(s, cr_session_flush(s));
-    assert_int_equal(cr_object_state_of(ann), CR_STATE_DELETED);
+    CUser *ann = seed_flushed_deleted(s);
     CPost *late = post("late");
     S_OK(s, cr_set_related(late, author, ann));
     assert_ptr_equal(late->author, ann);
