@@ -34,6 +34,31 @@
  * USER_FIELDS) in a header and CR_DEFINE_MODEL(User, "users", USER_FIELDS)
  * in one .c file; CR_MODEL is both.
  *
+ * A struct of the program's own. CR_MODEL_OF(User, "users", USER_FIELDS)
+ * (and CR_DECLARE_MODEL_OF in a header, with CR_DEFINE_MODEL in one .c)
+ * maps a struct User the program declares itself, as SQLAlchemy's
+ * map_imperatively maps an existing class: it begins with cr_object _cr and
+ * holds each field of the list, and its relationships', with the C type the
+ * field's type gives (below); its other members are the program's, in any
+ * order among them (counters, buffers, pointers to its own data). The ORM
+ * never reads nor writes those: a change to them is nothing to flush, a
+ * refresh or expiry leaves them as they are, and an object the session
+ * loads has them zero — a CR_LOAD listener can fill them, as @reconstructor
+ * does. A member of another type than its field's (an int for an INTEGER,
+ * char name[20] for a STRING) fails to compile, naming the member and the
+ * type it needs. What such a member points to is the program's to free
+ * before the object is.
+ *
+ *     struct User {
+ *         cr_object _cr;
+ *         int64_t id;
+ *         char *username;
+ *         int logins;                 not mapped
+ *     };
+ *     #define USER_FIELDS(F) F(id, INTEGER, .primary_key = true) \
+ *                            F(username, STRING(50))
+ *     CR_MODEL_OF(User, "users", USER_FIELDS)
+ *
  * Field types. The SQL type decides the C type of the field:
  *     INTEGER, SMALLINTEGER, BIGINTEGER         int64_t
  *     FLOAT, DOUBLE                             double
@@ -1133,12 +1158,13 @@ CR_API size_t cr_session_lazy_loads(const cr_session *s);
 #define CR_DEFINE_MODEL(...) \
     CR__PICK4(__VA_ARGS__, CR__DEFINE_MODEL_R, CR__DEFINE_MODEL_F, ~)(__VA_ARGS__)
 #define CR_MODEL(...) CR__PICK4(__VA_ARGS__, CR__MODEL_R, CR__MODEL_F, ~)(__VA_ARGS__)
+#define CR_DECLARE_MODEL_OF(...) \
+    CR__PICK3(__VA_ARGS__, CR__DECLARE_MODEL_OF_R, CR__DECLARE_MODEL_OF_F, ~)(__VA_ARGS__)
+#define CR_MODEL_OF(...) CR__PICK4(__VA_ARGS__, CR__MODEL_OF_R, CR__MODEL_OF_F, ~)(__VA_ARGS__)
 
-#define CR__DECLARE_MODEL_F(T, FIELDS)                                                     \
-    typedef struct T {                                                                     \
-        cr_object _cr;                                                                     \
-        FIELDS(CR__MODEL_MEMBER)                                                           \
-    } T;                                                                                   \
+/* The declarations besides the struct: T##_model and T##_define. */
+#define CR__DECLARE_MODEL_OF_F(T, FIELDS)                                                  \
+    typedef struct T T;                                                                    \
     typedef struct T##_model_t {                                                           \
         cr_mapper *mapper;                                                                 \
         cr_table *table;                                                                   \
@@ -1147,12 +1173,8 @@ CR_API size_t cr_session_lazy_loads(const cr_session *s);
     extern T##_model_t T##_model;                                                          \
     cr_status T##_define(cr_metadata *md);
 
-#define CR__DECLARE_MODEL_R(T, FIELDS, RELS)                                               \
-    typedef struct T {                                                                     \
-        cr_object _cr;                                                                     \
-        FIELDS(CR__MODEL_MEMBER)                                                           \
-        RELS(CR__REL_MEMBER)                                                               \
-    } T;                                                                                   \
+#define CR__DECLARE_MODEL_OF_R(T, FIELDS, RELS)                                            \
+    typedef struct T T;                                                                    \
     typedef struct T##_model_t {                                                           \
         cr_mapper *mapper;                                                                 \
         cr_table *table;                                                                   \
@@ -1162,8 +1184,44 @@ CR_API size_t cr_session_lazy_loads(const cr_session *s);
     extern T##_model_t T##_model;                                                          \
     cr_status T##_define(cr_metadata *md);
 
+/* The struct CR_MODEL declares. */
+#define CR__STRUCT_F(T, FIELDS)                                                            \
+    struct T {                                                                             \
+        cr_object _cr;                                                                     \
+        FIELDS(CR__MODEL_MEMBER)                                                           \
+    };
+#define CR__STRUCT_R(T, FIELDS, RELS)                                                      \
+    struct T {                                                                             \
+        cr_object _cr;                                                                     \
+        FIELDS(CR__MODEL_MEMBER)                                                           \
+        RELS(CR__REL_MEMBER)                                                               \
+    };
+
+#define CR__DECLARE_MODEL_F(T, FIELDS) CR__STRUCT_F(T, FIELDS) CR__DECLARE_MODEL_OF_F(T, FIELDS)
+#define CR__DECLARE_MODEL_R(T, FIELDS, RELS) \
+    CR__STRUCT_R(T, FIELDS, RELS) CR__DECLARE_MODEL_OF_R(T, FIELDS, RELS)
+
+/* Compile-time checks of the struct a model maps (CR_MODEL_OF): it begins
+ * with cr_object _cr, and each mapped member has the C type its SQL type
+ * (or relationship) gives. A pointer to the member is what is compared, so
+ * that an array (char name[32]) is not taken for the char * it decays to. */
+#define CR__CHECK_BASE                                                                     \
+    _Static_assert(offsetof(cr__model_self, _cr) == 0 &&                                   \
+                       _Generic(&((cr__model_self *)0)->_cr, cr_object *: 1, default: 0),  \
+                   "a mapped struct must begin with the member cr_object _cr");
+#define CR__CHECK_MEMBER(field, ctype) CR__CHECK_MEMBER_(field, ctype)
+#define CR__CHECK_MEMBER_(field, ctype)                                                    \
+    _Static_assert(_Generic(&((cr__model_self *)0)->field, ctype *: 1, default: 0),        \
+                   "the mapped member " #field " must be declared " #ctype " " #field);
+#define CR__CHECK_FIELD(field, ...) \
+    CR__CHECK_MEMBER(field, CR__CAT(CR__CTYPE_, CR__TYPE_OF(__VA_ARGS__)))
+#define CR__CHECK_REL(field, ...) \
+    CR__CHECK_MEMBER(field, CR__CAT(CR__RTYPE_, CR__TYPE_OF(__VA_ARGS__)))
+
 #define CR__DEFINE_MODEL_BODY(T, tablename, FIELDS)                                        \
         typedef T cr__model_self;                                                          \
+        CR__CHECK_BASE                                                                     \
+        FIELDS(CR__CHECK_FIELD)                                                            \
         T##_model_t *t = &T##_model;                                                       \
         const cr_column_def defs[] = {FIELDS(CR__TABLE_DEF)};                              \
         const cr_field_def fields[] = {FIELDS(CR__MODEL_FIELD)};                           \
@@ -1185,17 +1243,22 @@ CR_API size_t cr_session_lazy_loads(const cr_session *s);
     cr_status T##_define(cr_metadata *md)                                                  \
     {                                                                                      \
         CR__DEFINE_MODEL_BODY(T, tablename, FIELDS)                                        \
+        RELS(CR__CHECK_REL)                                                                \
         const cr_relationship_def rels[] = {RELS(CR__REL_DEF)};                            \
         cr_relationship **const rhandles[] = {RELS(CR__REL_HANDLE)};                       \
         return st ? st : cr_model_relationships(t->mapper, rels,                           \
                                                 sizeof rels / sizeof rels[0], rhandles);   \
     }
 
-#define CR__MODEL_F(T, tablename, FIELDS) \
-    CR__DECLARE_MODEL_F(T, FIELDS)        \
+#define CR__MODEL_OF_F(T, tablename, FIELDS) \
+    CR__DECLARE_MODEL_OF_F(T, FIELDS)        \
     CR__DEFINE_MODEL_F(T, tablename, FIELDS)
-#define CR__MODEL_R(T, tablename, FIELDS, RELS) \
-    CR__DECLARE_MODEL_R(T, FIELDS, RELS)        \
+#define CR__MODEL_OF_R(T, tablename, FIELDS, RELS) \
+    CR__DECLARE_MODEL_OF_R(T, FIELDS, RELS)        \
     CR__DEFINE_MODEL_R(T, tablename, FIELDS, RELS)
+#define CR__MODEL_F(T, tablename, FIELDS) \
+    CR__STRUCT_F(T, FIELDS) CR__MODEL_OF_F(T, tablename, FIELDS)
+#define CR__MODEL_R(T, tablename, FIELDS, RELS) \
+    CR__STRUCT_R(T, FIELDS, RELS) CR__MODEL_OF_R(T, tablename, FIELDS, RELS)
 
 #endif /* CRUCIBLE_ORM_H */
