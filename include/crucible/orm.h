@@ -564,6 +564,26 @@ CR_API cr_status cr_session_expire_all(cr_session *s);
  * (cr_object_free) or another session takes it (cr_session_add). */
 CR_API cr_status cr_session_expunge(cr_session *s, void *obj);
 CR_API cr_status cr_session_expunge_all(cr_session *s);
+/* make_transient(obj): the object forgets its row. Taken out of its session
+ * if in one (no cascade) and given to the program, it becomes transient
+ * with the values its fields hold, so that adding it again INSERTs a new
+ * row of them: with its key field set NULL first, a copy of the row under a
+ * key the database generates. An expired object's fields had no values to
+ * keep (SQLAlchemy's expired attributes are lost): they become NULL. A
+ * pending, transient or deleted object is taken out as well; one in no
+ * session stays whose it was (the program's, or a closed session's to
+ * free). CR_ERR_ARGUMENT
+ * for what is not an object made by cr_new or loaded; inside a listener of
+ * its session, that session's error (refused). */
+CR_API cr_status cr_make_transient(void *obj);
+/* make_transient_to_detached(obj): a transient object becomes detached, as
+ * if a session had loaded it with the values its fields hold (the row's, the
+ * program says): cr_session_add then makes it persistent without a SELECT,
+ * and what the program changes afterwards is written by an UPDATE. Its key
+ * fields must all hold values. CR_ERR_INVALID_REQUEST for an object that is
+ * not transient or lacks a key value, CR_ERR_ARGUMENT for what is not an
+ * object, CR_ERR_NO_MEMORY. */
+CR_API cr_status cr_make_transient_to_detached(void *obj);
 /* Copy the state of obj onto the session's object of the same primary key,
  * loaded when not in the identity map or made pending when there is no row
  * (session.merge). Of an object made by cr_new and never flushed, only the

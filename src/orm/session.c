@@ -1034,6 +1034,46 @@ cr_status cr_session_expunge_all(cr_session *s)
     return CR_OK;
 }
 
+cr_status cr_make_transient(void *obj)
+{
+    cr_instance *in = cr_instance_of(obj);
+    if (!in)
+        return CR_ERR_ARGUMENT;
+    cr_session *s = in->session;
+    if (s) {
+        if (cr_session_enter(s))
+            return s->err.cls;
+        cr_session_expunge_instance(s, in);
+    }
+    if (in->expired)
+        for (size_t i = 0; i < in->mapper->nfields; i++)
+            cr_instance_set_null(in, i);
+    in->state = CR_INST_TRANSIENT;
+    in->expired = in->touched = false;
+    in->row_deleted = in->keys_back = false;
+    in->left_parent = NULL;
+    return CR_OK;
+}
+
+cr_status cr_make_transient_to_detached(void *obj)
+{
+    cr_instance *in = cr_instance_of(obj);
+    if (!in)
+        return CR_ERR_ARGUMENT;
+    if (in->state != CR_INST_TRANSIENT || in->session || in->row_deleted)
+        return CR_ERR_INVALID_REQUEST;
+    for (size_t k = 0; k < in->mapper->npk; k++)
+        if (cr_field_value(in, in->mapper->pk[k]).type == CR_NULL)
+            return CR_ERR_INVALID_REQUEST;
+    /* As loaded: the fields are the row, nothing of them to flush. */
+    if (cr_snapshot_take(in))
+        return CR_ERR_NO_MEMORY;
+    in->as_made = false;
+    in->given = 0;
+    in->state = CR_INST_DETACHED;
+    return CR_OK;
+}
+
 cr_status cr_session_expire(cr_session *s, void *obj)
 {
     if (!s)

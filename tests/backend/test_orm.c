@@ -136,6 +136,16 @@ static OUser *new_user(const char *name, const char *email)
     return u;
 }
 
+/* A user of that age, added and committed in s. */
+static OUser *committed_user(cr_session *s, const char *name, const char *email, int64_t age)
+{
+    OUser *u = new_user(name, email);
+    u->age = age;
+    S_OK(s, cr_session_add(s, u));
+    S_OK(s, cr_session_commit(s));
+    return u;
+}
+
 static int64_t count_rows(const char *table)
 {
     cr_conn *c = connect_ok(engine);
@@ -395,14 +405,67 @@ static void test_model_of_unmapped_members(void **state)
     assert_false(cr_session_is_modified(s2, m));
 }
 
+/* make_transient: a loaded object forgets its row; added again with its key
+ * NULL, it is a copy under a new key. make_transient_to_detached: a new
+ * object said to hold a row's values is added without a SELECT, and only
+ * what changes afterwards is written. */
+static void test_make_transient(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    OUser *u = committed_user(s, "tom", "t@x", 30);
+    S_OK(s, cr_session_refresh(s, u));
+    int64_t first = u->id;
+    size_t in_map = cr_session_identity_count(s);
+    assert_int_equal(cr_make_transient(u), CR_OK);
+    assert_int_equal(cr_object_state_of(u), CR_STATE_TRANSIENT);
+    assert_int_equal(cr_session_identity_count(s), in_map - 1);
+    assert_string_equal(u->email, "t@x");
+    cr_field_set_null(u, id);
+    u->name = "tom2";
+    S_OK(s, cr_session_add(s, u));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(count_rows("orm_users"), 2);
+    S_OK(s, cr_session_refresh(s, u));
+    assert_true(u->id != first);
+    assert_string_equal(u->email, "t@x");
+    assert_int_equal(u->age, 30);
+    /* Expired (by the commit): nothing of the row to keep. */
+    S_OK(s, cr_session_commit(s));
+    assert_true(cr_object_expired(u));
+    assert_int_equal(cr_make_transient(u), CR_OK);
+    assert_false(cr_object_expired(u));
+    assert_true(cr_field_is_null(u, name));
+    assert_true(cr_field_is_null(u, email));
+    assert_true(cr_field_is_null(u, age));
+    /* Taken out of the session, it is the program's to free. */
+    assert_int_equal(cr_object_free(u), CR_OK);
+
+    /* The first row, said to be as the program holds it. */
+    OUser *v = new_user("tom", "not written@x");
+    v->id = first;
+    v->age = 30;
+    assert_int_equal(cr_make_transient_to_detached(v), CR_OK);
+    assert_int_equal(cr_object_state_of(v), CR_STATE_DETACHED);
+    assert_int_equal(cr_make_transient_to_detached(v), CR_ERR_INVALID_REQUEST);
+    harness_log_reset();
+    S_OK(s, cr_session_add(s, v));
+    assert_int_equal(cr_object_state_of(v), CR_STATE_PERSISTENT);
+    assert_ptr_equal(cr_session_get(s, OUser, first), v);
+    assert_no_sql();
+    v->age = 31;
+    S_OK(s, cr_session_commit(s));
+    ASSERT_LOG("BEGIN (implicit)", "UPDATE orm_users SET age=? WHERE orm_users.id = ?", "COMMIT");
+    S_OK(s, cr_session_refresh(s, v));
+    assert_int_equal(v->age, 31);
+    assert_string_equal(v->email, "t@x");
+}
+
 static void test_update_only_changed(void **state)
 {
     (void)state;
     cr_session *s = harness_session(engine, NULL);
-    OUser *u = new_user("dan", "d@x");
-    u->age = 40;
-    S_OK(s, cr_session_add(s, u));
-    S_OK(s, cr_session_commit(s));
+    OUser *u = committed_user(s, "dan", "d@x", 40);
     harness_log_reset();
     /* Unchanged (and expired, but nothing reads it): no statement. */
     S_OK(s, cr_session_flush(s));
@@ -1904,6 +1967,7 @@ int main(int argc, char **argv)
         T(test_many_rows_one_statement),
         T(test_stream_yield_per),
         T(test_model_of_unmapped_members),
+        T(test_make_transient),
         T(test_update_only_changed),
         T(test_flush_loads_expired),
         T(test_refresh_discards_unflushed),

@@ -1349,6 +1349,8 @@ static void test_orm_objects(void **state)
     assert_false(cr_object_is_null(NULL, 0));
     OBJ(cr_object_set_text(NULL, 0, "x"));
     OBJ(cr_object_set_blob(NULL, 0, "x", 1));
+    OBJ(cr_make_transient(NULL));
+    OBJ(cr_make_transient_to_detached(NULL));
 
     /* An object not made by cr_new. */
     Fake fake = {{NULL, 0, 0}, 1, NULL};
@@ -1360,6 +1362,8 @@ static void test_orm_objects(void **state)
     assert_false(cr_object_is_null(&fake, offsetof(Fake, name)));
     FAILS(cr_object_set_text(&fake, offsetof(Fake, name), "x"));
     FAILS(cr_object_set_blob(&fake, offsetof(Fake, name), "x", 1));
+    FAILS(cr_make_transient(&fake));
+    FAILS(cr_make_transient_to_detached(&fake));
     NUL(fake.name);
     cr_object_describe(&fake, buf, sizeof buf);
 
@@ -1374,6 +1378,9 @@ static void test_orm_objects(void **state)
     FAILS(cr_object_set_text(it, offsetof(Item, id), "x")); /* not a text field */
     FAILS(cr_object_set_blob(it, offsetof(Item, name), NULL, 3));
     assert_int_equal(cr_object_set_text(it, offsetof(Item, name), NULL), CR_OK);
+    /* A transient object without its key: not to be made detached. */
+    assert_int_equal(cr_make_transient_to_detached(it), CR_ERR_INVALID_REQUEST);
+    assert_int_equal(cr_object_state_of(it), CR_STATE_TRANSIENT);
     assert_int_equal(cr_object_free(it), CR_OK);
 }
 
