@@ -1436,6 +1436,32 @@ static void test_delete_cascade_sees_set_related(void **state)
     harness_session_free(s);
 }
 
+/* make_transient takes one object out, no cascade, and changes no
+ * relationship: what still refers to it is not changed by that, and the
+ * commit writes nothing (as SQLAlchemy's: the flush cascades nothing from
+ * an unchanged object). The user made transient and added again with a new
+ * key is a new row; her loaded posts stay with the first. */
+static void test_make_transient_related(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s);
+    CPost *a1 = ann->posts.items[0];
+    assert_int_equal(cr_make_transient(a1), CR_OK);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 2);
+    assert_int_equal(cr_object_state_of(a1), CR_STATE_TRANSIENT);
+    CPost *a2 = ann->posts.items[1];
+    assert_int_equal(cr_make_transient(ann), CR_OK);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_users"), 1);
+    assert_int_equal(cr_object_state_of(a2), CR_STATE_PERSISTENT);
+    harness_session_free(s);
+    /* The two given to the program. */
+    assert_int_equal(cr_object_free(ann), CR_OK);
+    assert_int_equal(cr_object_free(a1), CR_OK);
+}
+
 /* A post in no session given, as its author, a user whose DELETE was
  * flushed: the call succeeds, and the deleted user's posts take the post
  * without bringing it into the session (a deleted object cascades
@@ -2050,6 +2076,7 @@ int main(int argc, char **argv)
         T(test_deleted_loads_many_to_many),
         T(test_cascade_add_reaches_deleted),
         T(test_delete_cascade_sees_set_related),
+        T(test_make_transient_related),
         T(test_set_related_to_deleted),
         T(test_set_related_on_expired),
         T(test_row_switch),
