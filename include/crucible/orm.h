@@ -572,7 +572,11 @@ CR_API cr_status cr_session_expunge_all(cr_session *s);
  * keep (SQLAlchemy's expired attributes are lost): they become NULL. A
  * pending, transient or deleted object is taken out as well; one in no
  * session stays whose it was (the program's, or a closed session's to
- * free). CR_ERR_ARGUMENT
+ * free). Relationships are left as they are: an object of the session that
+ * still refers to it, or holds it in a collection, does not take it in
+ * again at a flush, and that link is not written (SQLAlchemy's flush does
+ * not proceed with an object not in the session), until cr_session_add or
+ * a relationship call that cascades takes it in. CR_ERR_ARGUMENT
  * for what is not an object made by cr_new or loaded; inside a listener of
  * its session, that session's error (refused). */
 CR_API cr_status cr_make_transient(void *obj);

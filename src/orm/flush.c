@@ -508,6 +508,14 @@ static bool in_list(void *const *list, size_t n, const void *obj)
     return false;
 }
 
+/* A related object cr_make_transient took out of the session, and no call
+ * since put back: the link to it is not written, as SQLAlchemy's flush does
+ * not proceed with an object not in the session. */
+static bool kept_out(const cr_session *s, const cr_instance *t)
+{
+    return t && t->kept_out && t->session != s;
+}
+
 /* A related object must be of the target model and of this session. */
 static cr_status check_member(cr_session *s, const cr_relationship *r, const cr_instance *t)
 {
@@ -563,6 +571,8 @@ static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_rel
         if (pending && !now && !was)
             return CR_OK;   /* never set: a key given by hand stays; emptied: cleared */
         cr_instance *t = now ? cr_instance_of(now) : NULL;
+        if (kept_out(s, t))
+            return CR_OK;
         if (now && (st = check_member(s, r, t)))
             return st;
         if (r->kind == CR_REL_MANY_TO_ONE) {
@@ -586,6 +596,8 @@ static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_rel
         if (!pending && in_list(rs->orig, rs->norig, c->items[i]))
             continue;
         cr_instance *t = cr_instance_of(c->items[i]);
+        if (kept_out(s, t))
+            continue;
         if ((st = check_member(s, r, t)))
             break;
         if (t->state == CR_INST_DELETED)

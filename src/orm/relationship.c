@@ -1483,6 +1483,10 @@ static cr_status cascade_add(cr_session *s, cr_instance *in, bool refuse_deleted
                     return st;
                 continue;
             }
+            /* The flush's cascade (refuse_deleted false) leaves out what
+             * cr_make_transient took out. */
+            if (!refuse_deleted && t->kept_out)
+                continue;
             if (t->mapper != r->target)
                 return rel_error(&s->err, CR_ERR_ARGUMENT, r, "it holds a %s object where %s "
                                  "objects belong", t->mapper->name, r->target->name);

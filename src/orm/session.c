@@ -875,6 +875,7 @@ static cr_status take_in(cr_session *s, cr_instance *in)
         cr_owner_link(s, in);
     }
     in->session = s;
+    in->kept_out = false;
     return CR_OK;
 }
 
@@ -1052,6 +1053,7 @@ cr_status cr_make_transient(void *obj)
     in->expired = in->touched = false;
     in->row_deleted = in->keys_back = false;
     in->left_parent = NULL;
+    in->kept_out = true;
     return CR_OK;
 }
 

@@ -1448,6 +1448,7 @@ static void test_make_transient_related(void **state)
     CUser *ann = seed(s);
     CPost *a1 = ann->posts.items[0];
     assert_int_equal(cr_make_transient(a1), CR_OK);
+    ann->name = "ann2";   /* a change of hers: her posts are not cascaded */
     S_OK(s, cr_session_commit(s));
     assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 2);
     assert_int_equal(cr_object_state_of(a1), CR_STATE_TRANSIENT);
@@ -1460,6 +1461,47 @@ static void test_make_transient_related(void **state)
     /* The two given to the program. */
     assert_int_equal(cr_object_free(ann), CR_OK);
     assert_int_equal(cr_object_free(a1), CR_OK);
+}
+
+/* An object a relationship call took into the session (the save-update
+ * cascade, either way), then made transient, stays out: the flush's
+ * cascade does not take it in again, and the link to it is not written, as
+ * SQLAlchemy's flush does not proceed with an object not in the session
+ * (checked against SQLAlchemy 1.4: no tag row nor association row, no user
+ * row and the post's key unchanged). Added again, it is inserted. */
+static void test_make_transient_kept_out(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    CUser *ann = seed(s);
+    CPost *loose = post("loose");
+    S_OK(s, cr_session_add(s, loose));
+    S_OK(s, cr_session_commit(s));
+    CTag *t3 = cr_new(CTag);
+    t3->name = "t3";
+    S_OK(s, cr_append(ann, tags, t3));
+    assert_int_equal(cr_object_state_of(t3), CR_STATE_PENDING);
+    assert_int_equal(cr_make_transient(t3), CR_OK);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_tags"), 2);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_user_tags"), 2);
+    assert_int_equal(cr_object_state_of(t3), CR_STATE_TRANSIENT);
+
+    CUser *bob = user("bob");
+    S_OK(s, cr_append(bob, posts, loose));   /* bob in along post.author */
+    assert_int_equal(cr_object_state_of(bob), CR_STATE_PENDING);
+    assert_int_equal(cr_make_transient(bob), CR_OK);
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_users"), 1);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE user_id IS NULL"), 1);
+
+    /* Added again: in, and linked. */
+    S_OK(s, cr_session_add(s, bob));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_users"), 2);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE user_id IS NULL"), 0);
+    harness_session_free(s);
+    assert_int_equal(cr_object_free(t3), CR_OK);
 }
 
 /* A post in no session given, as its author, a user whose DELETE was
@@ -2077,6 +2119,7 @@ int main(int argc, char **argv)
         T(test_cascade_add_reaches_deleted),
         T(test_delete_cascade_sees_set_related),
         T(test_make_transient_related),
+        T(test_make_transient_kept_out),
         T(test_set_related_to_deleted),
         T(test_set_related_on_expired),
         T(test_row_switch),
