@@ -679,9 +679,16 @@ void cr_rel_restore(cr_instance *in)
 void cr_rel_expire(cr_instance *in)
 {
     for (size_t i = 0; i < in->mapper->nrels; i++) {
+        const cr_relationship *r = in->mapper->rels[i];
         cr_relstate *rs = cr_relstate_of(in, i);
         rs->loaded = false;
         rs->raise = false;
+        /* What an expired reference holds is stale, not a change: a link
+         * the flush left out (to an object cr_make_transient took out) is
+         * not followed nor written later. A reference assigned by hand
+         * after the expiry differs from this again. */
+        if (!r->many)
+            *cr_rel_snap_ref(in, r) = *cr_rel_ref(in, r);
     }
 }
 
@@ -1468,9 +1475,12 @@ static cr_status cascade_add(cr_session *s, cr_instance *in, bool refuse_deleted
          * relationships may not be resolved yet. */
         if ((st = cr_rel_ready(r, &s->err)))
             return st;
-        /* A collection not loaded (expired) holds what it held before: the
-         * cascade does not follow it, as SQLAlchemy's loads nothing. */
-        if (r->many && !cr_relstate_of(in, i)->loaded)
+        /* A relationship not loaded (expired) holds what it held before: the
+         * cascade does not follow it, as SQLAlchemy's loads nothing. A
+         * reference assigned by hand since (not its snapshot's) is
+         * followed. */
+        if (!cr_relstate_of(in, i)->loaded &&
+            (r->many || *cr_rel_ref(in, r) == *cr_rel_snap_ref(in, r)))
             continue;
         void **items, *one;
         size_t n = cr_rel_members(in, r, &items, &one);

@@ -1495,6 +1495,14 @@ static void test_make_transient_kept_out(void **state)
     assert_int_equal(query_int("SELECT count(*) FROM casc_users"), 1);
     assert_int_equal(query_int("SELECT count(*) FROM casc_posts WHERE user_id IS NULL"), 1);
 
+    /* The post, expired by the commit, still points at bob: its reference
+     * is not loaded, and adding the post does not follow it (SQLAlchemy
+     * cascades along loaded references only; its post would load none). */
+    S_OK(s, cr_session_add(s, loose));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_users"), 1);
+    assert_int_equal(cr_object_state_of(bob), CR_STATE_TRANSIENT);
+
     /* Added again: in, and linked. */
     S_OK(s, cr_session_add(s, bob));
     S_OK(s, cr_session_commit(s));
