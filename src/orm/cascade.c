@@ -239,18 +239,6 @@ typedef struct merge_ctx {
 
 static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relationship *via);
 
-/* src's primary key into key; false when part of it is NULL (a new object). */
-static bool merge_key(const cr_instance *src, cr_value *key)
-{
-    const cr_mapper *m = src->mapper;
-    bool has_key = true;
-    for (size_t k = 0; k < m->npk; k++) {
-        key[k] = cr_field_value(src, m->pk[k]);
-        has_key = has_key && key[k].type != CR_NULL;
-    }
-    return has_key;
-}
-
 /* Whether merge_one follows relationship i of src, reached through via
  * (whose other side it does not follow back). Of an object made by cr_new
  * and never flushed, only a relationship the program set — holding
@@ -280,7 +268,7 @@ static cr_status merge_prefetch(merge_ctx *c, cr_instance *src, const cr_relatio
         return CR_OK;
     const cr_mapper *m = src->mapper;
     cr_value key[64];
-    void *target = merge_key(src, key) ? cr_session_get_values(s, m, key, m->npk) : NULL;
+    void *target = cr_field_key(src, key) ? cr_session_get_values(s, m, key, m->npk) : NULL;
     if (s->err.cls)
         return s->err.cls;
     cr_instance *dest = target ? cr_instance_of(target) : NULL;
@@ -660,7 +648,7 @@ void *cr_session_merge(cr_session *s, void *obj)
     /* Autoflush before a copy is looked up by its key (as get does: only
      * when objects were added or deleted), none halfway through. */
     cr_value key[64];
-    if (merge_key(src, key) && s->unsaved && cr_session_autoflush(s))
+    if (cr_field_key(src, key) && s->unsaved && cr_session_autoflush(s))
         return NULL;
     bool autoflush = s->autoflush;
     s->autoflush = false;

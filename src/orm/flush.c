@@ -1367,12 +1367,7 @@ static cr_status check_duplicate_keys(cr_session *s, const flush_plan *p)
         if (in->state != CR_INST_PENDING || in->marked_delete)
             continue;
         cr_value key[64];
-        bool given = true;
-        for (size_t k = 0; given && k < in->mapper->npk; k++) {
-            key[k] = cr_field_value(in, in->mapper->pk[k]);
-            given = key[k].type != CR_NULL;
-        }
-        if (!given)
+        if (!cr_field_key(in, key))
             continue;
         if (!ks && !(ks = cr_malloc(p->nitems * sizeof *ks)))
             return cr_error_oom(&s->err);

@@ -230,6 +230,17 @@ static cr_value value_of(const cr_instance *in, const void *base, size_t i)
 cr_value cr_field_value(const cr_instance *in, size_t i) { return value_of(in, in->obj, i); }
 cr_value cr_snap_value(const cr_instance *in, size_t i) { return value_of(in, in->snap, i); }
 
+bool cr_field_key(const cr_instance *in, cr_value *key)
+{
+    const cr_mapper *m = in->mapper;
+    bool whole = true;
+    for (size_t k = 0; k < m->npk; k++) {
+        key[k] = cr_field_value(in, m->pk[k]);
+        whole = whole && key[k].type != CR_NULL;
+    }
+    return whole;
+}
+
 static bool datetime_same(const cr_datetime *a, const cr_datetime *b)
 {
     return a->year == b->year && a->month == b->month && a->day == b->day &&

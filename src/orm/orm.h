@@ -246,6 +246,9 @@ void cr_mapper_free_relationships(cr_mapper *m);
 cr_instance *cr_instance_of(const void *obj);
 /* The field's value as it binds (text and blobs borrowed from the object). */
 cr_value cr_field_value(const cr_instance *in, size_t i);
+/* The primary key the fields hold into key (npk values); false when part of
+ * it is NULL (a new object's, say). */
+bool cr_field_key(const cr_instance *in, cr_value *key);
 bool cr_value_same(const cr_value *a, const cr_value *b);
 /* Set field i from v, text and blobs copied into memory the object owns. */
 cr_status cr_field_store(cr_instance *in, size_t i, const cr_value *v);

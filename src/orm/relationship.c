@@ -1461,7 +1461,12 @@ size_t cr_session_lazy_loads(const cr_session *s) { return s ? s->lazy_loads : 0
 
 /* ---- cascades ---- */
 
-static cr_status cascade_add(cr_session *s, cr_instance *in, bool refuse_deleted)
+/* The save-update cascade from in, taken into s. At a call (cr_session_add
+ * and the relationship calls) a member whose DELETE was flushed is refused,
+ * and one cr_make_transient took out is taken in again, as SQLAlchemy's
+ * add cascades; the flush's cascade refuses nothing and leaves the latter
+ * out, as SQLAlchemy cascaded at the call, before make_transient. */
+static cr_status cascade_add(cr_session *s, cr_instance *in, bool at_call)
 {
     cr_status st = cr_session_add_instance(s, in);
     if (st)
@@ -1489,13 +1494,11 @@ static cr_status cascade_add(cr_session *s, cr_instance *in, bool refuse_deleted
             if (!t)
                 continue;
             if (t->session == s) {
-                if (refuse_deleted && (st = cr_session_refuse_deleted(s, t)))
+                if (at_call && (st = cr_session_refuse_deleted(s, t)))
                     return st;
                 continue;
             }
-            /* The flush's cascade (refuse_deleted false) leaves out what
-             * cr_make_transient took out. */
-            if (!refuse_deleted && t->kept_out)
+            if (!at_call && t->kept_out)
                 continue;
             if (t->mapper != r->target)
                 return rel_error(&s->err, CR_ERR_ARGUMENT, r, "it holds a %s object where %s "
@@ -1503,7 +1506,7 @@ static cr_status cascade_add(cr_session *s, cr_instance *in, bool refuse_deleted
             if (t->session)
                 return rel_error(&s->err, CR_ERR_INVALID_REQUEST, r, "it holds a %s object "
                                  "that belongs to another session%s", t->mapper->name, NULL);
-            if ((st = cascade_add(s, t, refuse_deleted)))
+            if ((st = cascade_add(s, t, at_call)))
                 return st;
         }
     }

@@ -1062,11 +1062,10 @@ cr_status cr_make_transient_to_detached(void *obj)
     cr_instance *in = cr_instance_of(obj);
     if (!in)
         return CR_ERR_ARGUMENT;
-    if (in->state != CR_INST_TRANSIENT || in->session || in->row_deleted)
+    cr_value key[64];
+    if (in->state != CR_INST_TRANSIENT || in->session || in->row_deleted ||
+        !cr_field_key(in, key))
         return CR_ERR_INVALID_REQUEST;
-    for (size_t k = 0; k < in->mapper->npk; k++)
-        if (cr_field_value(in, in->mapper->pk[k]).type == CR_NULL)
-            return CR_ERR_INVALID_REQUEST;
     /* As loaded: the fields are the row, nothing of them to flush. */
     if (cr_snapshot_take(in))
         return CR_ERR_NO_MEMORY;
