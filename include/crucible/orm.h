@@ -469,7 +469,10 @@ CR_API const cr_error *cr_session_error(const cr_session *s);
  * flushed or committed, is refused (CR_ERR_INVALID_REQUEST). The
  * save-update cascade follows loaded relationships, the other side's too:
  * cr_set_related(post, author, user) with only the user in a session
- * brings the post in. */
+ * brings the post in. It also takes what they held before changes not yet
+ * flushed (a post removed from user->posts, the author a post had before
+ * cr_set_related), as SQLAlchemy's cascades the pending history, so that
+ * the flush can write what the change means for them. */
 CR_API cr_status cr_session_add(cr_session *s, void *obj);
 /* Add n objects (add_all). */
 CR_API cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n);
@@ -569,10 +572,11 @@ CR_API cr_status cr_session_expunge_all(cr_session *s);
  * with the values its fields hold, so that adding it again INSERTs a new
  * row of them: with its key field set NULL first, a copy of the row under a
  * key the database generates. An expired object's fields had no values to
- * keep (SQLAlchemy's expired attributes are lost): they become NULL. A
+ * keep (SQLAlchemy's expired attributes are lost): they become NULL, and
+ * its relationships not loaded since lose what they held (NULL, empty). A
  * pending, transient or deleted object is taken out as well; one in no
  * session stays whose it was (the program's, or a closed session's to
- * free). Relationships are left as they are: an object of the session that
+ * free). Other relationships are left as they are: an object of the session that
  * still refers to it, or holds it in a collection, does not take it in
  * again at a flush, and that link is not written (SQLAlchemy's flush does
  * not proceed with an object not in the session), until cr_session_add or

@@ -498,16 +498,6 @@ static void mark_orphan(cr_instance *child)
     child->orphaned = true;
 }
 
-/* The members of a collection that are not in `other` (added: items not
- * in orig; removed: orig not in items). */
-static bool in_list(void *const *list, size_t n, const void *obj)
-{
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == obj)
-            return true;
-    return false;
-}
-
 /* A related object cr_make_transient took out of the session, and no call
  * since put back: the link to it is not written, as SQLAlchemy's flush does
  * not proceed with an object not in the session. */
@@ -593,7 +583,7 @@ static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_rel
         return CR_OK;
     cr_collection *c = cr_rel_coll(in, r);
     for (size_t i = 0; i < c->count && !st; i++) {
-        if (!pending && in_list(rs->orig, rs->norig, c->items[i]))
+        if (!pending && cr_ptr_in(rs->orig, rs->norig, c->items[i]))
             continue;
         cr_instance *t = cr_instance_of(c->items[i]);
         if (kept_out(s, t))
@@ -606,7 +596,7 @@ static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_rel
                                             : add_sync(s, p, t, r, in);
     }
     for (size_t i = 0; !pending && i < rs->norig && !st; i++) {
-        if (in_list(c->items, c->count, rs->orig[i]))
+        if (cr_ptr_in(c->items, c->count, rs->orig[i]))
             continue;
         cr_instance *t = cr_instance_of(rs->orig[i]);
         if (!t)
@@ -852,7 +842,7 @@ static cr_status index_single_parents(cr_session *s, held_index *h)
                     break;
                 }
                 bool changed = in->state == CR_INST_PENDING ||
-                               (r->many ? !in_list(rs->orig, rs->norig, items[j])
+                               (r->many ? !cr_ptr_in(rs->orig, rs->norig, items[j])
                                         : *cr_rel_snap_ref(in, r) != items[j]);
                 held[n++] = (held_by){r, items[j], in, changed};
             }
@@ -2257,13 +2247,17 @@ static cr_status plan_run(cr_session *s, flush_plan *p)
             st = settle_item(s, &p->items[p->steps[k].first + j], p->steps[k].kind);
     if (!st && p->listen_mask)
         st = fire_all(s, p, true);
-    /* Relationships as flushed become what later flushes compare with. */
+    /* Relationships as flushed become what later flushes compare with. A
+     * deleted object's changes were not written, its row went as it was:
+     * its snapshot stays what the row held (SQLAlchemy keeps a deleted
+     * object's history), for a rollback to put back and for the pending
+     * history an add after cr_make_transient cascades. */
     for (size_t i = 0; i < p->nnoted && !st; i++)
-        if (cr_rel_snapshot(p->noted[i]))
+        if (p->noted[i]->state != CR_INST_DELETED && cr_rel_snapshot(p->noted[i]))
             st = cr_error_oom(&s->err);
     for (cr_instance *in = s->head; p->rels && in && !st; in = in->next)
-        if (in->session == s && in->mapper->nrels && !in->note && rel_touched(in) &&
-            cr_rel_snapshot(in))
+        if (in->session == s && in->state != CR_INST_DELETED && in->mapper->nrels &&
+            !in->note && rel_touched(in) && cr_rel_snapshot(in))
             st = cr_error_oom(&s->err);
     return st;
 }

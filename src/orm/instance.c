@@ -709,3 +709,11 @@ cr_instance *cr_instance_from_row(const cr_mapper *m, const cr_row *row, int bas
     ((cr_object *)in->snap)->nulls = ((cr_object *)in->obj)->nulls;
     return in;
 }
+
+bool cr_ptr_in(void *const *list, size_t n, const void *p)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == p)
+            return true;
+    return false;
+}

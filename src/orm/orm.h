@@ -442,6 +442,13 @@ size_t cr_rel_members(const cr_instance *in, const cr_relationship *r, void ***i
 cr_status cr_rel_snapshot(cr_instance *in);
 void cr_rel_forget(cr_instance *in);          /* free what relstate holds   */
 void cr_rel_expire(cr_instance *in);
+/* Whether p is among list[0..n-1] (a collection's members, its snapshot). */
+bool cr_ptr_in(void *const *list, size_t n, const void *p);
+/* Empty what an object's relationships not loaded hold (stale members of
+ * an expiry), but for references and collections set since: a transient
+ * object keeps only what it holds (SQLAlchemy's make_transient drops
+ * expired attributes). */
+void cr_rel_drop_unloaded(cr_instance *in);
 /* Put relationships back as last loaded or flushed (a rollback). */
 void cr_rel_restore(cr_instance *in);
 /* Point each many-to-one of `in` (and its snapshot) at the session's object

@@ -676,6 +676,23 @@ void cr_rel_restore(cr_instance *in)
     }
 }
 
+void cr_rel_drop_unloaded(cr_instance *in)
+{
+    for (size_t i = 0; i < in->mapper->nrels; i++) {
+        const cr_relationship *r = in->mapper->rels[i];
+        cr_relstate *rs = cr_relstate_of(in, i);
+        if (rs->loaded)
+            continue;
+        if (!r->many) {
+            if (*cr_rel_ref(in, r) == *cr_rel_snap_ref(in, r))   /* not set since */
+                *cr_rel_ref(in, r) = *cr_rel_snap_ref(in, r) = NULL;
+        } else if (!rs->changed) {
+            cr_rel_coll(in, r)->count = 0;
+            rs->norig = 0;
+        }
+    }
+}
+
 void cr_rel_expire(cr_instance *in)
 {
     for (size_t i = 0; i < in->mapper->nrels; i++) {
@@ -1461,11 +1478,36 @@ size_t cr_session_lazy_loads(const cr_session *s) { return s ? s->lazy_loads : 0
 
 /* ---- cascades ---- */
 
+static cr_status cascade_add(cr_session *s, cr_instance *in, bool at_call);
+
+/* One member of in's relationship r, taken into s by the cascade. */
+static cr_status cascade_member(cr_session *s, const cr_relationship *r, void *obj, bool at_call)
+{
+    cr_instance *t = cr_instance_of(obj);
+    if (!t)
+        return CR_OK;
+    if (t->session == s)
+        return at_call ? cr_session_refuse_deleted(s, t) : CR_OK;
+    if (!at_call && t->kept_out)
+        return CR_OK;
+    if (t->mapper != r->target)
+        return rel_error(&s->err, CR_ERR_ARGUMENT, r, "it holds a %s object where %s "
+                         "objects belong", t->mapper->name, r->target->name);
+    if (t->session)
+        return rel_error(&s->err, CR_ERR_INVALID_REQUEST, r, "it holds a %s object "
+                         "that belongs to another session%s", t->mapper->name, NULL);
+    return cascade_add(s, t, at_call);
+}
+
 /* The save-update cascade from in, taken into s. At a call (cr_session_add
  * and the relationship calls) a member whose DELETE was flushed is refused,
  * and one cr_make_transient took out is taken in again, as SQLAlchemy's
  * add cascades; the flush's cascade refuses nothing and leaves the latter
- * out, as SQLAlchemy cascaded at the call, before make_transient. */
+ * out, as SQLAlchemy cascaded at the call, before make_transient. A call's
+ * cascade also takes what a loaded relationship held before its unflushed
+ * changes (a member removed, a reference replaced), as SQLAlchemy's
+ * cascades the pending history, so that the flush can write what the
+ * change means for it. */
 static cr_status cascade_add(cr_session *s, cr_instance *in, bool at_call)
 {
     cr_status st = cr_session_add_instance(s, in);
@@ -1484,31 +1526,24 @@ static cr_status cascade_add(cr_session *s, cr_instance *in, bool at_call)
          * cascade does not follow it, as SQLAlchemy's loads nothing. A
          * reference assigned by hand since (not its snapshot's) is
          * followed. */
-        if (!cr_relstate_of(in, i)->loaded &&
-            (r->many || *cr_rel_ref(in, r) == *cr_rel_snap_ref(in, r)))
+        const cr_relstate *rs = cr_relstate_of(in, i);
+        if (!rs->loaded && (r->many || *cr_rel_ref(in, r) == *cr_rel_snap_ref(in, r)))
             continue;
         void **items, *one;
         size_t n = cr_rel_members(in, r, &items, &one);
-        for (size_t k = 0; k < n; k++) {
-            cr_instance *t = cr_instance_of(items[k]);
-            if (!t)
-                continue;
-            if (t->session == s) {
-                if (at_call && (st = cr_session_refuse_deleted(s, t)))
-                    return st;
-                continue;
-            }
-            if (!at_call && t->kept_out)
-                continue;
-            if (t->mapper != r->target)
-                return rel_error(&s->err, CR_ERR_ARGUMENT, r, "it holds a %s object where %s "
-                                 "objects belong", t->mapper->name, r->target->name);
-            if (t->session)
-                return rel_error(&s->err, CR_ERR_INVALID_REQUEST, r, "it holds a %s object "
-                                 "that belongs to another session%s", t->mapper->name, NULL);
-            if ((st = cascade_add(s, t, at_call)))
-                return st;
+        for (size_t k = 0; k < n && !st; k++)
+            st = cascade_member(s, r, items[k], at_call);
+        if (at_call && rs->loaded && !r->many) {
+            void *was = *cr_rel_snap_ref(in, r);
+            if (!st && was && was != one)
+                st = cascade_member(s, r, was, true);
+        } else if (at_call && rs->loaded && rs->changed) {
+            for (size_t k = 0; k < rs->norig && !st; k++)
+                if (!cr_ptr_in(items, n, rs->orig[k]))
+                    st = cascade_member(s, r, rs->orig[k], true);
         }
+        if (st)
+            return st;
     }
     return CR_OK;
 }

@@ -1049,6 +1049,7 @@ cr_status cr_make_transient(void *obj)
     if (in->expired)
         for (size_t i = 0; i < in->mapper->nfields; i++)
             cr_instance_set_null(in, i);
+    cr_rel_drop_unloaded(in);
     in->state = CR_INST_TRANSIENT;
     in->expired = in->touched = false;
     in->row_deleted = in->keys_back = false;

@@ -1512,6 +1512,78 @@ static void test_make_transient_kept_out(void **state)
     assert_int_equal(cr_object_free(t3), CR_OK);
 }
 
+/* cr_make_transient of an expired object drops what its relationships
+ * held (stale, not loaded), as SQLAlchemy's make_transient drops expired
+ * attributes: its author is NULL, its collections empty. (They kept the
+ * stale members, which a later call then took for the object's own.) The
+ * ORM differential found it (seed 1207, program 655). */
+static void test_make_transient_expired_links(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    CUser *ann = seed(s);   /* expired by the commit */
+    CPost *a1 = ann->posts.items[0];
+    assert_ptr_equal(a1->author, ann);
+    assert_int_equal(cr_make_transient(a1), CR_OK);
+    assert_null(a1->author);
+    assert_int_equal(cr_make_transient(ann), CR_OK);
+    assert_int_equal(ann->posts.count, 0);
+    assert_int_equal(ann->tags.count, 0);
+    harness_session_free(s);
+    assert_int_equal(cr_object_free(a1), CR_OK);
+    assert_int_equal(cr_object_free(ann), CR_OK);
+}
+
+/* cr_session_add cascades a relationship's pending history too: a member
+ * removed from a loaded collection, a reference replaced, not yet flushed,
+ * as SQLAlchemy's save-update cascade does (so that the flush can write
+ * what the change means for it). Here they were made transient: the add
+ * takes them in again. (It followed the current members only.) */
+static void test_add_cascades_pending_history(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s);
+    CTag *t1 = ann->tags.items[0];
+    assert_int_equal(cr_make_transient(t1), CR_OK);
+    S_OK(s, cr_remove(ann, tags, t1));
+    S_OK(s, cr_session_add(s, ann));
+    assert_int_equal(cr_object_state_of(t1), CR_STATE_PENDING);
+
+    CPost *a1 = ann->posts.items[0];
+    assert_int_equal(cr_make_transient(ann), CR_OK);
+    S_OK(s, cr_set_related(a1, author, user("bob")));
+    assert_int_equal(cr_object_state_of(ann), CR_STATE_TRANSIENT);
+    S_OK(s, cr_session_add(s, a1));
+    assert_int_equal(cr_object_state_of(ann), CR_STATE_PENDING);
+    S_OK(s, cr_session_rollback(s));
+    harness_session_free(s);
+}
+
+/* A deleted object's relationships keep what its row held: its changes
+ * were not written, its DELETE was (SQLAlchemy keeps a deleted object's
+ * history). A post deleted with its user, its author set NULL before the
+ * flush, then made transient and added again: the add cascades the author
+ * it had, whose DELETE was committed, and is refused as SQLAlchemy's is.
+ * (The flush took the NULL as flushed: the add went through.) The ORM
+ * differential found it (seed 31337, program 561). */
+static void test_deleted_keeps_flushed_links(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, &keep_loaded);
+    CUser *ann = seed(s);
+    CPost *a1 = ann->posts.items[0];
+    S_OK(s, cr_session_delete(s, ann));
+    S_OK(s, cr_set_related(a1, author, NULL));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(query_int("SELECT count(*) FROM casc_posts"), 0);
+    assert_int_equal(cr_make_transient(a1), CR_OK);
+    assert_int_equal(cr_session_add(s, a1), CR_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(cr_error_message(cr_session_error(s)), "has been deleted"));
+    S_OK(s, cr_session_rollback(s));
+    harness_session_free(s);   /* a1 too: the add took it in before it failed */
+}
+
 /* A post in no session given, as its author, a user whose DELETE was
  * flushed: the call succeeds, and the deleted user's posts take the post
  * without bringing it into the session (a deleted object cascades
@@ -2128,6 +2200,9 @@ int main(int argc, char **argv)
         T(test_delete_cascade_sees_set_related),
         T(test_make_transient_related),
         T(test_make_transient_kept_out),
+        T(test_make_transient_expired_links),
+        T(test_add_cascades_pending_history),
+        T(test_deleted_keeps_flushed_links),
         T(test_set_related_to_deleted),
         T(test_set_related_on_expired),
         T(test_row_switch),
