@@ -70,6 +70,17 @@ static const cr_mapper *mapper_of(enum kind k)
     return k == USER ? OdUser_model.mapper : k == POST ? OdPost_model.mapper : OdTag_model.mapper;
 }
 
+/* obj is the program's to free at the end (once, whoever made it). */
+static void own(void *obj)
+{
+    for (size_t i = 0; i < nmade; i++)
+        if (made[i] == obj)
+            return;
+    if (nmade == MAX_OBJS)
+        die("own", NULL);
+    made[nmade++] = obj;
+}
+
 /* The user's or tag's name, the post's title (the library's or the program's
  * text: copied by the setters). */
 static const char *label(const void *obj, enum kind k)
@@ -160,10 +171,10 @@ static bool call(cr_session *s, var *vars, char **w, int n, cr_engine *engine)
     const char *op = w[0];
     if (strcmp(op, "new") == 0 && n == 5) {
         enum kind k = kind_of(w[2]);
-        void *obj = nmade < MAX_OBJS ? cr_object_new(mapper_of(k)) : NULL;
+        void *obj = cr_object_new(mapper_of(k));
         if (!obj)
             die("new", NULL);
-        made[nmade++] = obj;
+        own(obj);
         int64_t key = atoll(w[3]);
         if (k == POST)
             ((OdPost *)obj)->id = key;
@@ -235,6 +246,10 @@ static bool call(cr_session *s, var *vars, char **w, int n, cr_engine *engine)
                      : cr_remove((OdPost *)a->obj, tags, (OdTag *)b->obj);
     } else if (strcmp(op, "author") == 0 && a->kind == POST) {
         st = cr_set_related((OdPost *)a->obj, author, b ? (OdUser *)b->obj : NULL);
+    } else if (strcmp(op, "transient") == 0) {
+        st = cr_make_transient(a->obj);
+        if (!st)
+            own(a->obj);   /* a loaded object is the program's now */
     } else if (strcmp(op, "rename") == 0 && n == 3) {
         set_label(a->obj, a->kind, w[2]);
     }

@@ -12,6 +12,7 @@ object is deleted), an object deleted and added again. One call a line:
   author V W             post.author = user W ("-": None)
   rename V NAME          the user's or tag's name, the post's title
   get V KIND KEY         V := session.get(KIND, KEY) (None when absent)
+  transient V            make_transient(V): out of the session, a new object
   query KIND             every object of KIND, by key: its key and name
   flush | commit | rollback
 
@@ -42,7 +43,28 @@ not Crucible's to copy, named):
       cascade's autoflush, say) leaves it as it is in Crucible; SQLAlchemy
       registers it again, and its next flush deletes no row (a warning),
       but a rollback then fails ("is not persisted") when the object's
-      INSERT was in the same transaction. Done here as Crucible does.
+      INSERT was in the same transaction. Done here as Crucible does, also
+      for an object the delete cascade reaches (a post still in the posts
+      of its user): a session.add cascading to it later fails in both, as
+      it does when no delete came between.
+  orphaned-outside  A new post removed from a user's posts while neither
+      was in a session, then added to one, is inserted by both; SQLAlchemy keeps
+      the "no parent" the remove recorded, and deletes the post, now
+      persistent, as an orphan at the first flush that finds it changed.
+      Crucible's add takes the post as it is then, with no parent and no
+      orphan: it stays. Done here as Crucible does, by forgetting, at the
+      add, the parents a removal outside the session took away.
+  strong-identity-map  SQLAlchemy's identity map holds its objects weakly:
+      one no variable holds (after a rollback forgot them, say) is gone, and
+      a get of its key queries, with an autoflush. Crucible's session keeps
+      what it loaded until expunged or closed. Done here as Crucible does:
+      the program keeps every object its session took in.
+  cancel-delete  A deleted object that a flush finds newly in the posts of
+      a user it saves is saved instead, its delete cancelled, by
+      SQLAlchemy, or deleted, depending on the order its unit of work
+      visits the two users (a post moved from a deleted user keeps the
+      delete). Crucible's delete holds. A program where SQLAlchemy's flush
+      cancelled a delete is left out of the comparison, and counted.
   collection-set, pending-child-of-deleted, backref-from-deleted,
       new-collections-loaded and sqlite-foreign-keys: below and in
       run_orm_differential.py, where they are normalized.
@@ -54,7 +76,7 @@ import warnings
 
 from sqlalchemy import (Column, ForeignKey, Integer, String, Table, event, exc, inspect,
                         select, text)
-from sqlalchemy.orm import Session, declarative_base, relationship
+from sqlalchemy.orm import Session, declarative_base, make_transient, relationship
 
 Base = declarative_base()
 
@@ -164,8 +186,10 @@ def generate(rng, nops=30):
             lines.append("query %s" % rng.choice(KINDS))
         elif r < 0.84:
             lines.append("flush")
-        elif r < 0.95:
+        elif r < 0.93:
             lines.append("commit")
+        elif r < 0.95:
+            lines.append("transient %d" % var())
         else:
             lines.append("rollback")
     lines.append("commit")
@@ -240,10 +264,20 @@ def call(s, vars_, words, out):
         return
     a = objs[0]
     if op == "add":
+        state = inspect(a)
+        if state.transient and state._orphaned_outside_of_session:   # orphaned-outside
+            for k in [k for k, parent in state.parents.items() if parent is False]:
+                del state.parents[k]
         s.add(a)
     elif op == "delete":
         if not inspect(a).deleted:   # redelete
+            state = inspect(a)
+            gone = [st for _, _, st, _ in state.mapper.cascade_iterator("delete", state)
+                    if st.deleted]
             s.delete(a)
+            for st in gone:   # redelete, through the cascade: as before the call
+                s._deleted.pop(st, None)
+                s.identity_map.safe_discard(st)
     elif op in ("append", "remove"):
         coll = a.posts if isinstance(a, User) else a.tags
         # collection-set: a Crucible collection holds an object once, where
@@ -253,6 +287,8 @@ def call(s, vars_, words, out):
             getattr(coll, op)(objs[1])
     elif op == "author":
         a.author = objs[1]
+    elif op == "transient":
+        make_transient(a)
     elif op == "rename":
         if isinstance(a, Post):
             a.title = words[2]
@@ -284,14 +320,34 @@ def pending_children_of_deleted(session, flush_context, instances):
             session.expunge(obj)
 
 
+RUN = {"deleting": (), "excluded": []}   # of the program running
+
+
+def note_deleting(session, flush_context, instances):
+    RUN["deleting"] = list(session.deleted)
+
+
+@event.listens_for(Base, "before_update", propagate=True)
+def cancelled_delete(mapper, connection, target):
+    """cancel-delete: an object the flush was to delete, saved instead."""
+    if any(target is obj for obj in RUN["deleting"]) and not RUN["excluded"]:
+        RUN["excluded"].append("cancel-delete")
+
+
 def run(engine, program):
-    """The transcript of one program, run on fresh tables."""
+    """The transcript of one program, run on fresh tables, and the name of
+    the difference that leaves it out of the comparison, or None."""
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     out = []
     vars_ = {}
+    excluded = RUN["excluded"] = []
     with Session(engine) as s:
         event.listen(s, "before_flush", pending_children_of_deleted)
+        event.listen(s, "before_flush", note_deleting)
+        kept = []   # strong-identity-map
+        for name in ("transient_to_pending", "loaded_as_persistent", "detached_to_persistent"):
+            event.listen(s, name, lambda _s, obj: kept.append(obj))
         for line in program:
             words = line.split()
             n = len(out)
@@ -305,4 +361,4 @@ def run(engine, program):
                 out.append("error")
                 s.rollback()
                 vars_.clear()   # reuse-after-rollback
-    return out
+    return out, (excluded[0] if excluded else None)

@@ -57,17 +57,23 @@ def main():
         sqlalchemy.event.listen(engine, "connect",
                                 lambda conn, record: conn.execute("PRAGMA foreign_keys=ON"))
     failed = 0
+    excluded = {}
     for n, (program, cr) in enumerate(zip(programs, transcripts)):
-        sa = orm_sqlalchemy.run(engine, program)
+        sa, why = orm_sqlalchemy.run(engine, program)
         cr = cr.splitlines()
         if sa == cr:
+            continue
+        if why:   # a difference of SQLAlchemy's, named in orm_sqlalchemy.py
+            excluded[why] = excluded.get(why, 0) + 1
             continue
         failed += 1
         if failed <= int(os.environ.get("ORM_DIFF_REPORT", "3")):
             report(n, program, sa, cr)
     engine.dispose()
-    print("orm differential (%s): %d programs, %d agree, %d differ (seed %d)"
-          % (backend, count, count - failed, failed, seed))
+    left_out = sum(excluded.values())
+    print("orm differential (%s): %d programs, %d agree, %d differ, %d left out%s (seed %d)"
+          % (backend, count, count - failed - left_out, failed, left_out,
+             "".join(" %s: %d" % kv for kv in sorted(excluded.items())), seed))
     return 1 if failed else 0
 
 
