@@ -65,6 +65,11 @@ not Crucible's to copy, named):
       visits the two users (a post moved from a deleted user keeps the
       delete). Crucible's delete holds. A program where SQLAlchemy's flush
       cancelled a delete is left out of the comparison, and counted.
+  double-row-switch  Two new objects with the key of a deleted one: each
+      takes the deleted row in SQLAlchemy's flush (two UPDATEs of one row,
+      the last one's values kept); Crucible refuses the flush, two new
+      objects of one key. A program where a flush met it is left out, and
+      counted.
   collection-set, pending-child-of-deleted, backref-from-deleted,
       new-collections-loaded and sqlite-foreign-keys: below and in
       run_orm_differential.py, where they are normalized.
@@ -323,8 +328,13 @@ def pending_children_of_deleted(session, flush_context, instances):
 RUN = {"deleting": (), "excluded": []}   # of the program running
 
 
-def note_deleting(session, flush_context, instances):
+def note_flush(session, flush_context, instances):
     RUN["deleting"] = list(session.deleted)
+    # double-row-switch: two new objects of a deleted object's key
+    keys = [(type(obj), obj.id) for obj in session.new]
+    gone = {(type(obj), obj.id) for obj in session.deleted}
+    if any(keys.count(k) > 1 and k in gone for k in keys) and not RUN["excluded"]:
+        RUN["excluded"].append("double-row-switch")
 
 
 @event.listens_for(Base, "before_update", propagate=True)
@@ -344,7 +354,7 @@ def run(engine, program):
     excluded = RUN["excluded"] = []
     with Session(engine) as s:
         event.listen(s, "before_flush", pending_children_of_deleted)
-        event.listen(s, "before_flush", note_deleting)
+        event.listen(s, "before_flush", note_flush)
         kept = []   # strong-identity-map
         for name in ("transient_to_pending", "loaded_as_persistent", "detached_to_persistent"):
             event.listen(s, name, lambda _s, obj: kept.append(obj))
