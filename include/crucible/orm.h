@@ -560,7 +560,12 @@ CR_API cr_status cr_session_expire_all(cr_session *s);
  * it (cr_object_free) or adds it to a session (expunge). cr_session_expunge
  * gives back with it the objects its loaded relationships with the expunge
  * cascade ("all" has it) reach, and theirs: the program frees each of those
- * too (they stay reachable through obj). cr_session_expunge_all empties the
+ * too (they stay reachable through obj). An object of the session that
+ * still refers to an expunged one, or holds it in a collection, does not
+ * take it in again at a flush, and that link is not written (SQLAlchemy's
+ * flush does not proceed with an object not in the session), until
+ * cr_session_add or a relationship call that cascades takes it in.
+ * cr_session_expunge_all empties the
  * session (expunge_all): every object is detached, the identity map empty,
  * and the objects stay the session's to free, as after cr_session_close —
  * cr_session_free frees them, unless the program frees one first

@@ -498,7 +498,7 @@ static void mark_orphan(cr_instance *child)
     child->orphaned = true;
 }
 
-/* A related object cr_make_transient took out of the session, and no call
+/* A related object expunged or made transient, and no call
  * since put back: the link to it is not written, as SQLAlchemy's flush does
  * not proceed with an object not in the session. */
 static bool kept_out(const cr_session *s, const cr_instance *t)

@@ -139,11 +139,11 @@ typedef struct cr_instance {
                                   * an object with an attribute set           */
     bool row_deleted;            /* detached by the commit of its DELETE: never
                                   * persistent again (SQLAlchemy's deleted)  */
-    bool kept_out;               /* cr_make_transient took it out: the flush's
-                                  * cascade leaves it out, and what links a
-                                  * session's object to it is not written
-                                  * (SQLAlchemy cascaded at the call, before
-                                  * make_transient), until it is added again */
+    bool kept_out;               /* cr_session_expunge or cr_make_transient
+                                  * took it out: the flush's cascade leaves it
+                                  * out, and what links a session's object to
+                                  * it is not written (SQLAlchemy cascaded at
+                                  * the call, before), until it is added again */
     uint32_t seen_gen;           /* the joined load that listed it last       */
     uint32_t populated_gen;      /* the populate_existing run that reloaded it */
     const cr_mapper *mapper;

@@ -701,7 +701,7 @@ void cr_rel_expire(cr_instance *in)
         rs->loaded = false;
         rs->raise = false;
         /* What an expired reference holds is stale, not a change: a link
-         * the flush left out (to an object cr_make_transient took out) is
+         * the flush left out (to an object expunged or made transient) is
          * not followed nor written later. A reference assigned by hand
          * after the expiry differs from this again. */
         if (!r->many)
@@ -1501,9 +1501,9 @@ static cr_status cascade_member(cr_session *s, const cr_relationship *r, void *o
 
 /* The save-update cascade from in, taken into s. At a call (cr_session_add
  * and the relationship calls) a member whose DELETE was flushed is refused,
- * and one cr_make_transient took out is taken in again, as SQLAlchemy's
+ * and one expunged or made transient is taken in again, as SQLAlchemy's
  * add cascades; the flush's cascade refuses nothing and leaves the latter
- * out, as SQLAlchemy cascaded at the call, before make_transient. A call's
+ * out, as SQLAlchemy cascaded at the call, before it went out. A call's
  * cascade also takes what a loaded relationship held before its unflushed
  * changes (a member removed, a reference replaced), as SQLAlchemy's
  * cascades the pending history, so that the flush can write what the

@@ -959,6 +959,7 @@ void cr_session_expunge_instance(cr_session *s, cr_instance *in)
 {
     cr_session_take_out(s, in);
     cr_owner_unlink(in);
+    in->kept_out = true;
 }
 
 cr_status cr_session_delete(cr_session *s, void *obj)
@@ -1054,7 +1055,6 @@ cr_status cr_make_transient(void *obj)
     in->expired = in->touched = false;
     in->row_deleted = in->keys_back = false;
     in->left_parent = NULL;
-    in->kept_out = true;
     return CR_OK;
 }
 

@@ -1512,6 +1512,31 @@ static void test_make_transient_kept_out(void **state)
     assert_int_equal(cr_object_free(t3), CR_OK);
 }
 
+/* An object expunged stays out as one made transient does: a collection
+ * call took it in along with its post, cr_session_expunge took it out, and
+ * the flush neither takes it in again nor writes the link to it, as
+ * SQLAlchemy's flush does not proceed with an object not in the session
+ * (checked against SQLAlchemy 1.4: no tag row, no association row). (The
+ * flush's cascade took it in again.) The ORM differential found it, with
+ * expunge among its calls (seed 5, program 504). */
+static void test_expunge_kept_out(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    CUser *ann = seed(s);
+    CTag *t3 = cr_new(CTag);
+    t3->name = "t3";
+    S_OK(s, cr_append(ann, tags, t3));
+    assert_int_equal(cr_object_state_of(t3), CR_STATE_PENDING);
+    S_OK(s, cr_session_expunge(s, t3));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(cr_object_state_of(t3), CR_STATE_TRANSIENT);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_tags"), 2);
+    assert_int_equal(query_int("SELECT count(*) FROM casc_user_tags"), 2);
+    harness_session_free(s);
+    assert_int_equal(cr_object_free(t3), CR_OK);
+}
+
 /* cr_make_transient of an expired object drops what its relationships
  * held (stale, not loaded), as SQLAlchemy's make_transient drops expired
  * attributes: its author is NULL, its collections empty. (They kept the
@@ -2200,6 +2225,7 @@ int main(int argc, char **argv)
         T(test_delete_cascade_sees_set_related),
         T(test_make_transient_related),
         T(test_make_transient_kept_out),
+        T(test_expunge_kept_out),
         T(test_make_transient_expired_links),
         T(test_add_cascades_pending_history),
         T(test_deleted_keeps_flushed_links),
