@@ -250,6 +250,12 @@ static bool call(cr_session *s, var *vars, char **w, int n, cr_engine *engine)
         st = cr_make_transient(a->obj);
         if (!st)
             own(a->obj);   /* a loaded object is the program's now */
+    } else if (strcmp(op, "expunge") == 0) {
+        st = cr_session_expunge(s, a->obj);
+    } else if (strcmp(op, "expire") == 0) {
+        st = cr_session_expire(s, a->obj);
+    } else if (strcmp(op, "refresh") == 0) {
+        st = cr_session_refresh(s, a->obj);
     } else if (strcmp(op, "rename") == 0 && n == 3) {
         set_label(a->obj, a->kind, w[2]);
     }

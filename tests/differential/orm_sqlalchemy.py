@@ -13,6 +13,7 @@ object is deleted), an object deleted and added again. One call a line:
   rename V NAME          the user's or tag's name, the post's title
   get V KIND KEY         V := session.get(KIND, KEY) (None when absent)
   transient V            make_transient(V): out of the session, a new object
+  expunge V | expire V | refresh V   session.expunge / expire / refresh
   query KIND             every object of KIND, by key: its key and name
   flush | commit | rollback
 
@@ -70,6 +71,18 @@ not Crucible's to copy, named):
       the last one's values kept); Crucible refuses the flush, two new
       objects of one key. A program where a flush met it is left out, and
       counted.
+  orphan-made-transient  A persistent post removed from its user's posts
+      (an orphan), then made transient and added again: SQLAlchemy's flush
+      deletes its row as the orphan's and inserts the new object; Crucible
+      takes the new object out as a pending orphan, and the row stays. A
+      program where it happened is left out, and counted.
+  get-autoflush  Crucible's get autoflushes only when objects were added or
+      deleted or a relationship call changed something since the last
+      flush: a field changed by hand waits for the next flush, so that a
+      get scans no identity map (a C struct cannot tell that it changed).
+      SQLAlchemy's autoflushes any change. Seen when the object leaves the
+      session before that flush (make_transient, expunge). Done here as
+      Crucible does.
   collection-set, pending-child-of-deleted, backref-from-deleted,
       new-collections-loaded and sqlite-foreign-keys: below and in
       run_orm_differential.py, where they are normalized.
@@ -189,12 +202,14 @@ def generate(rng, nops=30):
             lines.append("get %d %s %d" % (len(kinds) - 1, kind, rng.randint(1, 4)))
         elif r < 0.76:
             lines.append("query %s" % rng.choice(KINDS))
-        elif r < 0.84:
+        elif r < 0.82:
             lines.append("flush")
-        elif r < 0.93:
+        elif r < 0.89:
             lines.append("commit")
-        elif r < 0.95:
+        elif r < 0.91:
             lines.append("transient %d" % var())
+        elif r < 0.95:
+            lines.append("%s %d" % (rng.choice(["expunge", "expire", "refresh"]), var()))
         else:
             lines.append("rollback")
     lines.append("commit")
@@ -245,7 +260,11 @@ def call(s, vars_, words, out):
         vars_[int(words[1])] = obj
         return
     if op == "get":
-        obj = s.get(MODELS[words[2]], int(words[3]))
+        if s.new or s.deleted or RUN["linked"]:
+            obj = s.get(MODELS[words[2]], int(words[3]))
+        else:   # get-autoflush
+            with s.no_autoflush:
+                obj = s.get(MODELS[words[2]], int(words[3]))
         vars_[int(words[1])] = obj
         out.append("found" if obj is not None else "none")
         return
@@ -284,6 +303,7 @@ def call(s, vars_, words, out):
                 s._deleted.pop(st, None)
                 s.identity_map.safe_discard(st)
     elif op in ("append", "remove"):
+        RUN["linked"] = True   # get-autoflush
         coll = a.posts if isinstance(a, User) else a.tags
         # collection-set: a Crucible collection holds an object once, where
         # SQLAlchemy's list takes it again (and its flush then inserts the
@@ -291,9 +311,12 @@ def call(s, vars_, words, out):
         if op == "remove" or objs[1] not in coll:
             getattr(coll, op)(objs[1])
     elif op == "author":
+        RUN["linked"] = True   # get-autoflush
         a.author = objs[1]
     elif op == "transient":
         make_transient(a)
+    elif op in ("expunge", "expire", "refresh"):
+        getattr(s, op)(a)
     elif op == "rename":
         if isinstance(a, Post):
             a.title = words[2]
@@ -325,7 +348,11 @@ def pending_children_of_deleted(session, flush_context, instances):
             session.expunge(obj)
 
 
-RUN = {"deleting": (), "excluded": []}   # of the program running
+RUN = {"deleting": (), "excluded": [], "linked": False}   # of the program running
+
+
+def flushed(session, flush_context):
+    RUN["linked"] = False   # get-autoflush
 
 
 def note_flush(session, flush_context, instances):
@@ -344,6 +371,13 @@ def cancelled_delete(mapper, connection, target):
         RUN["excluded"].append("cancel-delete")
 
 
+@event.listens_for(Base, "before_delete", propagate=True)
+def deleted_pending(mapper, connection, target):
+    """orphan-made-transient: a pending object's old row deleted."""
+    if inspect(target).pending and not RUN["excluded"]:
+        RUN["excluded"].append("orphan-made-transient")
+
+
 def run(engine, program):
     """The transcript of one program, run on fresh tables, and the name of
     the difference that leaves it out of the comparison, or None."""
@@ -355,6 +389,8 @@ def run(engine, program):
     with Session(engine) as s:
         event.listen(s, "before_flush", pending_children_of_deleted)
         event.listen(s, "before_flush", note_flush)
+        event.listen(s, "after_flush", flushed)
+        RUN["linked"] = False
         kept = []   # strong-identity-map
         for name in ("transient_to_pending", "loaded_as_persistent", "detached_to_persistent"):
             event.listen(s, name, lambda _s, obj: kept.append(obj))
