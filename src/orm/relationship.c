@@ -1135,9 +1135,15 @@ static cr_status object_set_related(void *obj, size_t offset, void *target)
         return st;
     void *old = *ref;
     if (old == target) {
+        /* Not loaded (expired), the reference is set all the same: as
+         * SQLAlchemy's set, which has no old value to compare, it cascades
+         * the target (one expunged or made transient comes in again). */
+        bool known = rs->loaded;
+        if (!known && t && (st = refuse_deleted(&c, t)))
+            return st;
         rs->loaded = rs->given = true;
         touch_expired(&c);
-        return CR_OK;
+        return !known && t ? cascade_one(&c, t) : CR_OK;
     }
     if ((st = refuse_deleted(&c, t)) || (t && (st = load_partner(&c, t))) ||
         (t && (st = check_single_parent(&c, t))))

@@ -1537,6 +1537,26 @@ static void test_expunge_kept_out(void **state)
     assert_int_equal(cr_object_free(t3), CR_OK);
 }
 
+/* cr_set_related on an expired object, to the object its reference held,
+ * is a set all the same: not loaded, there is no old value to compare (as
+ * in SQLAlchemy), and the save-update cascade takes the target in, here
+ * one made transient. (Taken for no change, it cascaded nothing.) The ORM
+ * differential found it, with expire among its calls (seed 31337, program
+ * 715; seed 77, program 192). */
+static void test_set_related_expired_same(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    CUser *ann = seed(s);   /* expired by the commit, her posts too */
+    CPost *a1 = ann->posts.items[0];
+    assert_int_equal(cr_make_transient(ann), CR_OK);
+    assert_ptr_equal(a1->author, ann);
+    S_OK(s, cr_set_related(a1, author, ann));
+    assert_int_equal(cr_object_state_of(ann), CR_STATE_PENDING);
+    S_OK(s, cr_session_rollback(s));
+    harness_session_free(s);
+}
+
 /* cr_make_transient of an expired object drops what its relationships
  * held (stale, not loaded), as SQLAlchemy's make_transient drops expired
  * attributes: its author is NULL, its collections empty. (They kept the
@@ -2227,6 +2247,7 @@ int main(int argc, char **argv)
         T(test_make_transient_kept_out),
         T(test_expunge_kept_out),
         T(test_make_transient_expired_links),
+        T(test_set_related_expired_same),
         T(test_add_cascades_pending_history),
         T(test_deleted_keeps_flushed_links),
         T(test_set_related_to_deleted),
