@@ -83,6 +83,11 @@ not Crucible's to copy, named):
       SQLAlchemy's autoflushes any change. Seen when the object leaves the
       session before that flush (make_transient, expunge). Done here as
       Crucible does.
+  back-populated  Loading a user's posts sets each post's author in
+      Crucible (a C struct's pointer is read, not loaded on access), where
+      SQLAlchemy leaves it to load on first use: the save-update cascade
+      then follows it in Crucible only. Done here as Crucible does: the
+      append and remove calls read the authors of the posts they load.
   collection-set, pending-child-of-deleted, backref-from-deleted,
       new-collections-loaded and sqlite-foreign-keys: below and in
       run_orm_differential.py, where they are normalized.
@@ -305,6 +310,9 @@ def call(s, vars_, words, out):
     elif op in ("append", "remove"):
         RUN["linked"] = True   # get-autoflush
         coll = a.posts if isinstance(a, User) else a.tags
+        if isinstance(a, User):   # back-populated
+            for post in coll:
+                post.author
         # collection-set: a Crucible collection holds an object once, where
         # SQLAlchemy's list takes it again (and its flush then inserts the
         # association row twice); appending a member is a no-op here.
