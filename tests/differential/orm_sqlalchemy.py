@@ -47,7 +47,9 @@ not Crucible's to copy, named):
       INSERT was in the same transaction. Done here as Crucible does, also
       for an object the delete cascade reaches (a post still in the posts
       of its user): a session.add cascading to it later fails in both, as
-      it does when no delete came between.
+      it does when no delete came between; and for one an expunge or the
+      commit detached since (SQLAlchemy attaches it and deletes again: its
+      many-to-many rows, gone, then fail as stale).
   orphaned-outside  A new post removed from a user's posts while neither
       was in a session, then added to one, is inserted by both; SQLAlchemy keeps
       the "no parent" the remove recorded, and deletes the post, now
@@ -100,6 +102,7 @@ import warnings
 from sqlalchemy import (Column, ForeignKey, Integer, String, Table, event, exc, inspect,
                         select, text)
 from sqlalchemy.orm import Session, declarative_base, make_transient, relationship
+from sqlalchemy.orm.collections import collection_adapter
 
 Base = declarative_base()
 
@@ -299,7 +302,7 @@ def call(s, vars_, words, out):
                 del state.parents[k]
         s.add(a)
     elif op == "delete":
-        if not inspect(a).deleted:   # redelete
+        if not inspect(a).was_deleted:   # redelete
             state = inspect(a)
             gone = [st for _, _, st, _ in state.mapper.cascade_iterator("delete", state)
                     if st.deleted]
@@ -320,7 +323,11 @@ def call(s, vars_, words, out):
             getattr(coll, op)(objs[1])
     elif op == "author":
         RUN["linked"] = True   # get-autoflush
-        a.author = objs[1]
+        a.author = user = objs[1]
+        # collection-set, along the backref: an author set again (its
+        # reference expired) appends the post to the posts holding it
+        if user is not None and sum(p is a for p in user.__dict__.get("posts", ())) > 1:
+            collection_adapter(user.posts).remove_without_event(a)
     elif op == "transient":
         make_transient(a)
     elif op in ("expunge", "expire", "refresh"):
