@@ -623,7 +623,10 @@ CR_API cr_status cr_make_transient_to_detached(void *obj);
  * changed and drops the copies it made, and the fields it copies onto
  * objects of the session are copied last, when nothing can fail. obj and
  * what it reaches are left to their owner. Autoflush runs before, not
- * during. */
+ * during, as get's does (when objects were added or deleted, or
+ * relationship calls changed something). An object of this session is
+ * returned as it is, after that autoflush: a pending one is persistent
+ * then, as SQLAlchemy's merge finds it by its key. */
 CR_API void *cr_session_merge(cr_session *s, void *obj);
 
 /* The object of this primary key (session.get): from the identity map when

@@ -637,19 +637,24 @@ void *cr_session_merge(cr_session *s, void *obj)
                         "is %s", obj ? "not an object of a mapped model" : "NULL");
         return NULL;
     }
+    if (cr_session_check(s))
+        return NULL;
+    if (src->session != s) {
+        cr_instance **reached = NULL;
+        size_t nreached = 0;
+        if (cascade_collect(s, src, CR_CASCADE_MERGE, true, &reached, &nreached))
+            return NULL;
+        cr_free(reached);
+    }
+    /* Autoflush first, none halfway through (as get's: when objects were
+     * added or deleted, or relationship calls changed something). An
+     * object of this session is the merge's result, flushed then: a pending
+     * one is persistent, as SQLAlchemy's merge finds it by its key after
+     * the autoflush. */
+    if ((s->unsaved || s->rel_changed) && cr_session_autoflush(s))
+        return NULL;
     if (src->session == s)
         return obj;
-    cr_instance **reached = NULL;
-    size_t nreached = 0;
-    if (cr_session_check(s) ||
-        cascade_collect(s, src, CR_CASCADE_MERGE, true, &reached, &nreached))
-        return NULL;
-    cr_free(reached);
-    /* Autoflush before a copy is looked up by its key (as get does: only
-     * when objects were added or deleted), none halfway through. */
-    cr_value key[64];
-    if (cr_field_key(src, key) && s->unsaved && cr_session_autoflush(s))
-        return NULL;
     bool autoflush = s->autoflush;
     s->autoflush = false;
     merge_ctx c;

@@ -1487,6 +1487,26 @@ static void test_merge(void **state)
     harness_session_free(s);
 }
 
+/* Merging an object of the session gives it back after the autoflush, as
+ * SQLAlchemy's merge does: a pending one is persistent then, its row
+ * inserted, so that deleting it is a delete, not a refusal. (It came back
+ * pending, not flushed.) The ORM differential found it, with merge among
+ * its calls (seed 1207, programs 142, 190, 246, 418, 637). */
+static void test_merge_own_pending(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    OUser *u = new_user("sam", NULL);
+    S_OK(s, cr_session_add(s, u));
+    assert_ptr_equal(cr_session_merge(s, u), u);
+    assert_int_equal(cr_object_state_of(u), CR_STATE_PERSISTENT);
+    assert_int_equal(scalar_int(cr_session_connection(s), "SELECT count(*) FROM orm_users"), 1);
+    S_OK(s, cr_session_delete(s, u));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(count_rows("orm_users"), 0);
+    harness_session_free(s);
+}
+
 static void test_types_and_composite_key(void **state)
 {
     (void)state;
@@ -1992,6 +2012,7 @@ int main(int argc, char **argv)
         T(test_version_stale),
         T(test_external_connection),
         T(test_merge),
+        T(test_merge_own_pending),
         T(test_types_and_composite_key),
         T(test_queries),
         T(test_joins_unions_rows),
