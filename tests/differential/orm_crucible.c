@@ -196,6 +196,19 @@ static bool call(cr_session *s, var *vars, char **w, int n, cr_engine *engine)
         printf("%s\n", obj ? "found" : "none");
         return true;
     }
+    if (strcmp(op, "merge") == 0 && n == 3) {
+        var *src = var_at(vars, w[2]);
+        if (!src) {
+            printf("skip\n");
+            return true;
+        }
+        void *obj = cr_session_merge(s, src->obj);
+        if (!obj)
+            return false;
+        vars[atoi(w[1])] = (var){obj, src->kind};
+        printf("ok\n");
+        return true;
+    }
     if (strcmp(op, "query") == 0 && n == 2) {
         enum kind k = kind_of(w[1]);
         cr_stmt *q = cr_select_mapper(mapper_of(k));

@@ -14,6 +14,7 @@ object is deleted), an object deleted and added again. One call a line:
   get V KIND KEY         V := session.get(KIND, KEY) (None when absent)
   transient V            make_transient(V): out of the session, a new object
   expunge V | expire V | refresh V   session.expunge / expire / refresh
+  merge W V              W := session.merge(V)
   query KIND             every object of KIND, by key: its key and name
   flush | commit | rollback
 
@@ -216,8 +217,12 @@ def generate(rng, nops=30):
             lines.append("commit")
         elif r < 0.91:
             lines.append("transient %d" % var())
-        elif r < 0.95:
+        elif r < 0.94:
             lines.append("%s %d" % (rng.choice(["expunge", "expire", "refresh"]), var()))
+        elif r < 0.95:
+            v = var()
+            kinds.append(kinds[v])
+            lines.append("merge %d %d" % (len(kinds) - 1, v))
         else:
             lines.append("rollback")
     lines.append("commit")
@@ -275,6 +280,14 @@ def call(s, vars_, words, out):
                 obj = s.get(MODELS[words[2]], int(words[3]))
         vars_[int(words[1])] = obj
         out.append("found" if obj is not None else "none")
+        return
+    if op == "merge":
+        src = vars_.get(int(words[2]))
+        if src is None:
+            out.append("skip")
+            return
+        vars_[int(words[1])] = s.merge(src)
+        out.append("ok")
         return
     if op == "query":
         objs = s.scalars(select(MODELS[words[1]]).order_by(MODELS[words[1]].id)).all()
