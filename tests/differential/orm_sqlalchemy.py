@@ -328,7 +328,8 @@ def call(s, vars_, words, out):
         coll = a.posts if isinstance(a, User) else a.tags
         if isinstance(a, User):   # back-populated
             for post in coll:
-                post.author
+                if not inspect(post).expired:   # (an expired one loads nothing in Crucible)
+                    post.author
         # collection-set: a Crucible collection holds an object once, where
         # SQLAlchemy's list takes it again (and its flush then inserts the
         # association row twice); appending a member is a no-op here.
