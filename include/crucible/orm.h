@@ -479,7 +479,8 @@ CR_API cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n);
 #define CR_OBJS(...) ((void *const[]){__VA_ARGS__}), \
     (sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
 /* Mark a persistent object for deletion at the next flush; a detached one
- * is attached to the session first (session.delete). One whose DELETE
+ * is attached to the session first (session.delete), and so are the
+ * detached objects its delete cascade reaches (expunged with it). One whose DELETE
  * this session already flushed (a cascade's, by an autoflush) is left as it
  * is: CR_OK. A pending one has no
  * row: CR_ERR_INVALID_REQUEST, as for an object of no or another session
@@ -626,7 +627,9 @@ CR_API cr_status cr_make_transient_to_detached(void *obj);
  * during, as get's does (when objects were added or deleted, or
  * relationship calls changed something). An object of this session is
  * returned as it is, after that autoflush: a pending one is persistent
- * then, as SQLAlchemy's merge finds it by its key. */
+ * then, as SQLAlchemy's merge finds it by its key; but one whose DELETE
+ * was flushed (by that autoflush, say) is merged as any other object: its
+ * row gone, the result is a new pending copy of it, as in SQLAlchemy. */
 CR_API void *cr_session_merge(cr_session *s, void *obj);
 
 /* The object of this primary key (session.get): from the identity map when

@@ -239,6 +239,14 @@ typedef struct merge_ctx {
 
 static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relationship *via);
 
+/* Whether a merge into s takes the object as it is: one of s, but for one
+ * whose DELETE s flushed, which SQLAlchemy's identity map no longer holds,
+ * so that its merge makes a new pending copy of it. */
+static bool merged_as_is(const cr_session *s, const cr_instance *in)
+{
+    return in->session == s && in->state != CR_INST_DELETED;
+}
+
 /* Whether merge_one follows relationship i of src, reached through via
  * (whose other side it does not follow back). Of an object made by cr_new
  * and never flushed, only a relationship the program set — holding
@@ -264,7 +272,7 @@ static bool merge_follows(const cr_instance *src, size_t i, const cr_relationshi
 static cr_status merge_prefetch(merge_ctx *c, cr_instance *src, const cr_relationship *via)
 {
     cr_session *s = c->s;
-    if (src->session == s || seen_find(&c->found, src))
+    if (merged_as_is(s, src) || seen_find(&c->found, src))
         return CR_OK;
     const cr_mapper *m = src->mapper;
     cr_value key[64];
@@ -451,6 +459,7 @@ static cr_status merge_set(merge_ctx *c, cr_instance *dest, cr_relationship *r, 
     if (!r->many) {
         void **ref = cr_rel_ref(dest, r);
         void *now = n ? copies[0] : NULL;
+        rs->given = true;   /* set, even to what it holds: a NULL clears a new copy's key */
         if (*ref == now)
             return CR_OK;
         cr_instance *old = *ref ? cr_instance_of(*ref) : NULL;
@@ -560,7 +569,7 @@ static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relations
 {
     assert(src && (!via || src->mapper == via->target));   /* cascade_collect checked */
     cr_session *s = c->s;
-    if (src->session == s)
+    if (merged_as_is(s, src))
         return src;
     struct seen_slot *was = seen_find(&c->done, src);
     if (was)
@@ -626,6 +635,16 @@ static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relations
     return in;
 }
 
+/* What a merge reaches from src, checked before it changes anything. */
+static cr_status merge_check(cr_session *s, cr_instance *src)
+{
+    cr_instance **reached = NULL;
+    size_t nreached = 0;
+    cr_status st = cascade_collect(s, src, CR_CASCADE_MERGE, true, &reached, &nreached);
+    cr_free(reached);
+    return st;
+}
+
 void *cr_session_merge(cr_session *s, void *obj)
 {
     if (!s)
@@ -639,22 +658,20 @@ void *cr_session_merge(cr_session *s, void *obj)
     }
     if (cr_session_check(s))
         return NULL;
-    if (src->session != s) {
-        cr_instance **reached = NULL;
-        size_t nreached = 0;
-        if (cascade_collect(s, src, CR_CASCADE_MERGE, true, &reached, &nreached))
-            return NULL;
-        cr_free(reached);
-    }
+    bool checked = !merged_as_is(s, src);
+    if (checked && merge_check(s, src))
+        return NULL;
     /* Autoflush first, none halfway through (as get's: when objects were
      * added or deleted, or relationship calls changed something). An
      * object of this session is the merge's result, flushed then: a pending
      * one is persistent, as SQLAlchemy's merge finds it by its key after
-     * the autoflush. */
+     * the autoflush; one whose DELETE it flushed is merged as a copy. */
     if ((s->unsaved || s->rel_changed) && cr_session_autoflush(s))
         return NULL;
-    if (src->session == s)
+    if (merged_as_is(s, src))
         return obj;
+    if (!checked && merge_check(s, src))
+        return NULL;
     bool autoflush = s->autoflush;
     s->autoflush = false;
     merge_ctx c;

@@ -499,8 +499,8 @@ static void mark_orphan(cr_instance *child)
 }
 
 /* A related object expunged or made transient, and no call
- * since put back: the link to it is not written, as SQLAlchemy's flush does
- * not proceed with an object not in the session. */
+ * since put back: the link to it is not written, nor its removal, as
+ * SQLAlchemy's flush does not proceed with an object not in the session. */
 static bool kept_out(const cr_session *s, const cr_instance *t)
 {
     return t && t->kept_out && t->session != s;
@@ -558,8 +558,8 @@ static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_rel
         void *now = *cr_rel_ref(in, r), *was = *cr_rel_snap_ref(in, r);
         if (!pending && now == was)
             return CR_OK;
-        if (pending && !now && !was)
-            return CR_OK;   /* never set: a key given by hand stays; emptied: cleared */
+        if (pending && !now && !was && !rs->given)
+            return CR_OK;   /* never set: a key given by hand stays; set NULL: cleared */
         cr_instance *t = now ? cr_instance_of(now) : NULL;
         if (kept_out(s, t))
             return CR_OK;
@@ -599,7 +599,7 @@ static cr_status rel_saves(cr_session *s, flush_plan *p, cr_instance *in, cr_rel
         if (cr_ptr_in(c->items, c->count, rs->orig[i]))
             continue;
         cr_instance *t = cr_instance_of(rs->orig[i]);
-        if (!t)
+        if (!t || kept_out(s, t))
             continue;
         if (r->kind == CR_REL_MANY_TO_MANY) {
             st = add_assoc(s, p, r, in, t, STEP_ASSOC_DELETE, false);

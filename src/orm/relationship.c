@@ -1135,13 +1135,16 @@ static cr_status object_set_related(void *obj, size_t offset, void *target)
         return st;
     void *old = *ref;
     if (old == target) {
-        /* Not loaded (expired), the reference is set all the same: as
-         * SQLAlchemy's set, which has no old value to compare, it cascades
-         * the target (one expunged or made transient comes in again). */
+        /* Not loaded (expired, or not yet), the reference is set all the
+         * same: as SQLAlchemy's set, which has no old value to compare, it
+         * is a change (a get's autoflush runs for it) and cascades the
+         * target (one expunged or made transient comes in again). */
         bool known = rs->loaded;
         if (!known && t && (st = refuse_deleted(&c, t)))
             return st;
         rs->loaded = rs->given = true;
+        if (!known && c.s)
+            c.s->rel_changed = true;
         touch_expired(&c);
         return !known && t ? cascade_one(&c, t) : CR_OK;
     }
@@ -1599,6 +1602,12 @@ cr_status cr_rel_cascade_delete(cr_session *s, cr_instance *in, bool orphan)
         size_t n = cr_rel_members(in, r, &items, &one);
         for (size_t k = 0; k < n; k++) {
             cr_instance *t = cr_instance_of(items[k]);
+            /* A detached object (expunged with `in`, say) is attached to be
+             * deleted, as SQLAlchemy's delete cascade attaches it; the
+             * flush's cascade of an orphan stays in the session. */
+            if (t && !orphan && !t->session && t->state == CR_INST_DETACHED &&
+                !t->row_deleted && (st = cr_session_add_instance(s, t)))
+                return st;
             /* A new object has no row to delete: SQLAlchemy's cascade
              * passes it by, and the flush takes it out if it is still
              * there then (take_out_new_children). */

@@ -1507,6 +1507,32 @@ static void test_merge_own_pending(void **state)
     harness_session_free(s);
 }
 
+/* Merging an object whose DELETE the merge's own autoflush flushed makes a
+ * new pending copy of it, as SQLAlchemy's merge does (its identity map no
+ * longer holds the deleted object; the row is gone): the commit inserts the
+ * row again. (The deleted object came back, and nothing was inserted.)
+ * The ORM differential found it (seed 42, program 367). */
+static void test_merge_deleted_copy(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    OUser *u = new_user("sam", NULL);
+    S_OK(s, cr_session_add(s, u));
+    S_OK(s, cr_session_commit(s));
+    int64_t id = u->id;
+    S_OK(s, cr_session_delete(s, u));
+    OUser *copy = cr_session_merge(s, u);
+    assert_non_null(copy);
+    assert_ptr_not_equal(copy, u);
+    assert_int_equal(cr_object_state_of(u), CR_STATE_DELETED);
+    assert_int_equal(cr_object_state_of(copy), CR_STATE_PENDING);
+    assert_int_equal(copy->id, id);
+    assert_string_equal(copy->name, "sam");
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(count_rows("orm_users"), 1);
+    harness_session_free(s);
+}
+
 static void test_types_and_composite_key(void **state)
 {
     (void)state;
@@ -2013,6 +2039,7 @@ int main(int argc, char **argv)
         T(test_external_connection),
         T(test_merge),
         T(test_merge_own_pending),
+        T(test_merge_deleted_copy),
         T(test_types_and_composite_key),
         T(test_queries),
         T(test_joins_unions_rows),

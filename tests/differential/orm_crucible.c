@@ -53,6 +53,7 @@ static cr_metadata *md;
 static od_post_tags_table post_tags;
 static void *made[MAX_OBJS];   /* every object the program made, to free */
 static size_t nmade;
+static int nested;              /* savepoints the program opened, not closed */
 
 static void die(const char *what, const cr_error *e)
 {
@@ -225,7 +226,27 @@ static bool call(cr_session *s, var *vars, char **w, int n, cr_engine *engine)
         cr_objects_free(all);
         return true;
     }
+    if (strcmp(op, "savepoint") == 0) {
+        if (cr_session_begin_nested(s))
+            return false;
+        nested++;
+        printf("ok\n");
+        return true;
+    }
+    if (strcmp(op, "release") == 0 || strcmp(op, "rollback_to") == 0) {
+        if (nested == 0) {
+            printf("skip\n");
+            return true;
+        }
+        if (op[1] == 'e' ? cr_session_commit_nested(s) : cr_session_rollback_nested(s))
+            return false;
+        nested--;
+        printf("ok\n");
+        return true;
+    }
     if (strcmp(op, "flush") == 0 || strcmp(op, "commit") == 0 || strcmp(op, "rollback") == 0) {
+        if (op[0] != 'f')
+            nested = 0;
         cr_status st = op[0] == 'f' ? cr_session_flush(s) : op[0] == 'c' ? cr_session_commit(s)
                                                                          : cr_session_rollback(s);
         if (st)
@@ -317,6 +338,7 @@ int main(int argc, char **argv)
         if (n == 0)
             continue;
         if (strcmp(w[0], "end") == 0) {
+            nested = 0;
             free_made(vars);
             cr_session_free(s);
             s = NULL;
@@ -337,6 +359,7 @@ int main(int argc, char **argv)
                         ? cr_error_message(cr_session_error(s)) : "(no message)");
             printf("error\n");
             cr_session_rollback(s);
+            nested = 0;
             memset(vars, 0, sizeof vars);   /* reuse-after-rollback */
         }
     }

@@ -17,6 +17,10 @@ object is deleted), an object deleted and added again. One call a line:
   merge W V              W := session.merge(V)
   query KIND             every object of KIND, by key: its key and name
   flush | commit | rollback
+  savepoint              session.begin_nested()
+  release | rollback_to  the innermost savepoint's commit / rollback ("skip"
+                         when none is open); commit commits the savepoints
+                         with the transaction, as 2.0's does
 
 Each side prints a transcript: per call "ok", "error" (the call failed and
 the session was rolled back), "skip" (a variable that is None), "found" /
@@ -74,26 +78,40 @@ not Crucible's to copy, named):
       the last one's values kept); Crucible refuses the flush, two new
       objects of one key. A program where a flush met it is left out, and
       counted.
+  conflicting-new-instance  A new object with the key of a persistent
+      object of the session (not deleted): SQLAlchemy's flush warns and
+      INSERTs it (which succeeds when that row is gone: the persistent one
+      was loaded from a row a rollback took away); Crucible refuses the
+      flush ("conflicts with a persistent instance"). A program where a
+      flush met it is left out, and counted.
   orphan-made-transient  A persistent post removed from its user's posts
       (an orphan), then made transient and added again: SQLAlchemy's flush
       deletes its row as the orphan's and inserts the new object; Crucible
       takes the new object out as a pending orphan, and the row stays. A
       program where it happened is left out, and counted.
+  delete-detached-expired  session.delete of a detached expired object
+      whose delete cascade must load fails in SQLAlchemy 1.4
+      (DetachedInstanceError: the lazy load comes before the attach);
+      Crucible attaches it, loads it and cascades. Done here as Crucible
+      does: added to the session first.
   get-autoflush  Crucible's get autoflushes only when objects were added or
       deleted or a relationship call changed something since the last
       flush: a field changed by hand waits for the next flush, so that a
       get scans no identity map (a C struct cannot tell that it changed).
       SQLAlchemy's autoflushes any change. Seen when the object leaves the
-      session before that flush (make_transient, expunge). Done here as
-      Crucible does.
+      session before that flush (make_transient, expunge), or is expired
+      then (a later load of it autoflushes). The same for the loads of
+      merge, delete (its cascade) and the relationship calls, whose
+      autoflush is get's. Done here as Crucible does.
   back-populated  Loading a user's posts sets each post's author in
       Crucible (a C struct's pointer is read, not loaded on access), where
       SQLAlchemy leaves it to load on first use: the save-update cascade
       then follows it in Crucible only. Done here as Crucible does: the
       append and remove calls read the authors of the posts they load.
+  merge-set-only  Below, at merge_unset.
   collection-set, pending-child-of-deleted, backref-from-deleted,
-      new-collections-loaded and sqlite-foreign-keys: below and in
-      run_orm_differential.py, where they are normalized.
+      new-collections-loaded, sqlite-foreign-keys and sqlite-savepoints:
+      below, where they are normalized.
 """
 import os
 import random
@@ -224,7 +242,8 @@ def generate(rng, nops=30):
             kinds.append(kinds[v])
             lines.append("merge %d %d" % (len(kinds) - 1, v))
         else:
-            lines.append("rollback")
+            lines.append(rng.choice(["rollback", "rollback", "savepoint", "savepoint",
+                                     "release", "rollback_to"]))
     lines.append("commit")
     return lines
 
@@ -256,7 +275,36 @@ def dump(conn):
     return out
 
 
+# get-autoflush: the calls whose loads autoflush in Crucible only when
+# objects were added or deleted or relationship calls changed something.
+LOADS_AS_GET = ("get", "merge", "delete", "append", "remove", "author")
+
+
 def call(s, vars_, words, out):
+    if words[0] in LOADS_AS_GET and not (s.new or s.deleted or RUN["linked"]) and \
+            not reloads(s, vars_, words):
+        with s.no_autoflush:
+            return call_op(s, vars_, words, out)
+    return call_op(s, vars_, words, out)
+
+
+def reloads(s, vars_, words):
+    """get-autoflush: whether the call loads an expired object of the
+    session again (get of its key, merge onto it, delete of it), which
+    autoflushes in both, as SQLAlchemy's load of expired attributes does."""
+    op = words[0]
+    if op == "get":
+        obj = s.identity_map.get(inspect(MODELS[words[2]]).identity_key_from_primary_key(
+            [int(words[3])]))
+    else:
+        obj = vars_.get(int(words[2 if op == "merge" else 1]))
+        if obj is not None and op == "merge":
+            obj = s.identity_map.get(inspect(type(obj)).identity_key_from_primary_key([obj.id]))
+    return op in ("get", "merge", "delete") and obj is not None and \
+        bool(inspect(obj).expired_attributes)
+
+
+def call_op(s, vars_, words, out):
     op = words[0]
     if op == "new":
         model = MODELS[words[2]]
@@ -270,14 +318,11 @@ def call(s, vars_, words, out):
             obj.title = words[4]
         else:
             obj.name = words[4]
+        obj.od_as_made, obj.od_given = True, set()   # merge-set-only
         vars_[int(words[1])] = obj
         return
     if op == "get":
-        if s.new or s.deleted or RUN["linked"]:
-            obj = s.get(MODELS[words[2]], int(words[3]))
-        else:   # get-autoflush
-            with s.no_autoflush:
-                obj = s.get(MODELS[words[2]], int(words[3]))
+        obj = s.get(MODELS[words[2]], int(words[3]))
         vars_[int(words[1])] = obj
         out.append("found" if obj is not None else "none")
         return
@@ -286,15 +331,47 @@ def call(s, vars_, words, out):
         if src is None:
             out.append("skip")
             return
-        vars_[int(words[1])] = s.merge(src)
+        unset = merge_unset(src)
+        try:
+            vars_[int(words[1])] = s.merge(src)
+        finally:
+            for obj, key, value in unset:
+                obj.__dict__[key] = value
         out.append("ok")
         return
     if op == "query":
         objs = s.scalars(select(MODELS[words[1]]).order_by(MODELS[words[1]].id)).all()
         out.append(" ".join([words[1]] + ["%d=%s" % (o.id, label(o)) for o in objs]))
         return
+    if op == "savepoint":
+        RUN["nested"].append(s.begin_nested())
+        out.append("ok")
+        return
+    if op in ("release", "rollback_to"):
+        if not RUN["nested"]:
+            out.append("skip")
+            return
+        nested = RUN["nested"][-1]
+        if op == "release":
+            nested.commit()
+        else:
+            nested.rollback()
+        RUN["nested"].pop()
+        out.append("ok")
+        return
     if op in ("flush", "commit", "rollback"):
-        getattr(s, op)()
+        if op == "commit":
+            # savepoints: 2.0's commit (Crucible's) commits the transaction
+            # with its savepoints; 1.4's releases the innermost only
+            while RUN["nested"]:
+                RUN["nested"][-1].commit()
+                RUN["nested"].pop()
+        if op != "flush":
+            RUN["nested"].clear()
+        if op == "rollback":
+            rollback_all(s)
+        else:
+            getattr(s, op)()
         out.append("ok")
         if op == "rollback":
             vars_.clear()   # reuse-after-rollback
@@ -315,6 +392,8 @@ def call(s, vars_, words, out):
                 del state.parents[k]
         s.add(a)
     elif op == "delete":
+        if inspect(a).detached and inspect(a).expired_attributes:
+            s.add(a)   # delete-detached-expired
         if not inspect(a).was_deleted:   # redelete
             state = inspect(a)
             gone = [st for _, _, st, _ in state.mapper.cascade_iterator("delete", state)
@@ -325,6 +404,7 @@ def call(s, vars_, words, out):
                 s.identity_map.safe_discard(st)
     elif op in ("append", "remove"):
         RUN["linked"] = True   # get-autoflush
+        given(a, "posts" if isinstance(a, User) else "tags")
         coll = a.posts if isinstance(a, User) else a.tags
         if isinstance(a, User):   # back-populated
             for post in coll:
@@ -337,6 +417,7 @@ def call(s, vars_, words, out):
             getattr(coll, op)(objs[1])
     elif op == "author":
         RUN["linked"] = True   # get-autoflush
+        given(a, "author")
         a.author = user = objs[1]
         # collection-set, along the backref: an author set again (its
         # reference expired) appends the post to the posts holding it
@@ -352,6 +433,29 @@ def call(s, vars_, words, out):
         else:
             a.name = words[2]
     out.append("ok")
+
+
+def prepare_sqlite(engine):
+    """sqlite-foreign-keys: Crucible turns SQLite's foreign key checks on
+    (sqlite_foreign_keys, on by default); pysqlite leaves them off.
+    sqlite-savepoints: pysqlite begins no transaction before a SAVEPOINT,
+    whose RELEASE then commits; SQLAlchemy's documented remedy is to begin
+    every transaction itself, as Crucible does."""
+    def connect(dbapi_connection, record):
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+    event.listen(engine, "connect", connect)
+    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+
+
+def rollback_all(s):
+    """2.0's session.rollback() (Crucible's): the transaction, savepoints and
+    all; 1.4's rolls back to the innermost savepoint."""
+    for _ in range(100):
+        if not s.in_nested_transaction():
+            break
+        s.rollback()
+    s.rollback()
 
 
 def pending_children_of_deleted(session, flush_context, instances):
@@ -377,11 +481,44 @@ def pending_children_of_deleted(session, flush_context, instances):
             session.expunge(obj)
 
 
-RUN = {"deleting": (), "excluded": [], "linked": False}   # of the program running
+RUN = {"deleting": (), "excluded": [], "linked": False,   # of the program running
+       "nested": []}                                       # begin_nested's, innermost last
 
 
 def flushed(session, flush_context):
     RUN["linked"] = False   # get-autoflush
+    for obj in session.new:   # merge-set-only: flushed, the object is a row's
+        obj.od_as_made = False
+
+
+def given(obj, key):
+    if hasattr(obj, "od_given"):
+        obj.od_given.add(key)
+
+
+def merge_unset(src):
+    """merge-set-only: a new object's relationship that no call gave a value
+    to (a new object's empty collections, a post's author None) is not
+    merged, as Crucible's merge follows what the program set only (a C
+    struct's collection is there, empty, from cr_new, as an attribute never
+    set is in SQLAlchemy, which merges only the attributes set). Taken out of
+    the objects' __dict__ for the merge; returned to put back after."""
+    unset, seen, todo = [], set(), [src]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        for key in ("posts", "tags", "author"):
+            if key not in obj.__dict__:
+                continue
+            value = obj.__dict__[key]
+            members = [value] if key == "author" and value is not None else \
+                [] if key == "author" else list(value)
+            todo.extend(members)
+            if getattr(obj, "od_as_made", False) and key not in obj.od_given and not members:
+                unset.append((obj, key, obj.__dict__.pop(key)))
+    return unset
 
 
 def note_flush(session, flush_context, instances):
@@ -391,6 +528,13 @@ def note_flush(session, flush_context, instances):
     gone = {(type(obj), obj.id) for obj in session.deleted}
     if any(keys.count(k) > 1 and k in gone for k in keys) and not RUN["excluded"]:
         RUN["excluded"].append("double-row-switch")
+    # conflicting-new-instance: a new object of a persistent object's key
+    for obj in session.new:
+        held = session.identity_map.get(inspect(type(obj)).identity_key_from_primary_key(
+            [obj.id]))
+        if held is not None and held is not obj and held not in session.deleted \
+                and not RUN["excluded"]:
+            RUN["excluded"].append("conflicting-new-instance")
 
 
 @event.listens_for(Base, "before_update", propagate=True)
@@ -420,6 +564,7 @@ def run(engine, program):
         event.listen(s, "before_flush", note_flush)
         event.listen(s, "after_flush", flushed)
         RUN["linked"] = False
+        RUN["nested"] = []
         kept = []   # strong-identity-map
         for name in ("transient_to_pending", "loaded_as_persistent", "detached_to_persistent"):
             event.listen(s, name, lambda _s, obj: kept.append(obj))
@@ -434,6 +579,7 @@ def run(engine, program):
                           file=sys.stderr)
                 del out[n:]
                 out.append("error")
-                s.rollback()
+                RUN["nested"].clear()
+                rollback_all(s)
                 vars_.clear()   # reuse-after-rollback
     return out, (excluded[0] if excluded else None)

@@ -52,10 +52,7 @@ def main():
         return 1
     engine = sqlalchemy.create_engine(run_differential.sa_url(backend, url))
     if backend == "sqlite":
-        # sqlite-foreign-keys: Crucible turns SQLite's foreign key checks on
-        # (sqlite_foreign_keys, on by default); pysqlite leaves them off.
-        sqlalchemy.event.listen(engine, "connect",
-                                lambda conn, record: conn.execute("PRAGMA foreign_keys=ON"))
+        orm_sqlalchemy.prepare_sqlite(engine)
     failed = 0
     excluded = {}
     for n, (program, cr) in enumerate(zip(programs, transcripts)):
