@@ -605,7 +605,10 @@ CR_API cr_status cr_make_transient_to_detached(void *obj);
  * copies only the attributes set: those changed since cr_new, or given by
  * cr_field_set_null / cr_field_clear_null / cr_field_set_text (a NULL so
  * given is copied); a field left NULL or at its default keeps the row's
- * value. Likewise its relationships: one holding something, or given by
+ * value. Of an expired object (committed, then expunged, say), only the
+ * fields changed since the expiry are copied: the others are stale, and
+ * the existing object keeps the row's values, as SQLAlchemy merges no
+ * expired attribute. Likewise its relationships: one holding something, or given by
  * cr_set_related / cr_append / cr_remove (cr_set_related(copy, pet, NULL)
  * lets the row's go), is merged; one left empty as cr_new made it keeps
  * what the row holds. Along obj's loaded relationships with the merge cascade

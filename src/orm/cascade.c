@@ -596,13 +596,14 @@ static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relations
     /* A copy takes src's fields now; an object of the session at the end
      * (merge_end), when nothing can fail any more — of an object made by
      * cr_new and never flushed, only the fields the program set (changed
-     * since cr_new, or given by a call such as cr_field_set_null), as
-     * SQLAlchemy copies only the attributes set. */
+     * since cr_new, or given by a call such as cr_field_set_null), and of
+     * an expired one only those changed since the expiry (the others are
+     * stale), as SQLAlchemy copies only the attributes loaded or set. */
     for (size_t i = 0; i < m->nfields; i++) {
         cr_value v = cr_field_value(src, i);
-        if (!fresh && src->as_made && !(src->given >> i & 1)) {
-            cr_value made = cr_snap_value(src, i);
-            if (cr_value_same(&v, &made))
+        if (!fresh && ((src->as_made && !(src->given >> i & 1)) || src->expired)) {
+            cr_value was = cr_snap_value(src, i);
+            if (cr_value_same(&v, &was))
                 continue;
         }
         if (fresh) {

@@ -1533,6 +1533,38 @@ static void test_merge_deleted_copy(void **state)
     harness_session_free(s);
 }
 
+/* Merging an expired object copies only the fields set since the expiry,
+ * as SQLAlchemy merges only the attributes loaded or set: the others keep
+ * the row's values, which may have changed since (here by another
+ * statement). (The struct's stale values were copied over them, and the
+ * flush wrote them back.) The ORM differential found it (seed 11, program
+ * 840). */
+static void test_merge_expired_set_since(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    OUser *u = committed_user(s, "sam", "old@x", 30);   /* expired by the commit */
+    int64_t id = u->id;
+    S_OK(s, cr_session_expunge(s, u));
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE orm_users SET email = 'new@x' WHERE id = %lld",
+             (long long)id);
+    S_OK(s, cr_conn_exec(cr_session_connection(s), sql, NULL));
+    u->age = 31;
+    OUser *m = cr_session_merge(s, u);
+    assert_non_null(m);
+    assert_ptr_not_equal(m, u);
+    assert_string_equal(m->email, "new@x");
+    assert_int_equal(m->age, 31);
+    assert_string_equal(m->name, "sam");
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(scalar_int(cr_session_connection(s), "SELECT count(*) FROM orm_users "
+                                "WHERE email = 'new@x' AND age = 31"), 1);
+    S_OK(s, cr_session_rollback(s));
+    harness_session_free(s);
+    assert_int_equal(cr_object_free(u), CR_OK);
+}
+
 static void test_types_and_composite_key(void **state)
 {
     (void)state;
@@ -2040,6 +2072,7 @@ int main(int argc, char **argv)
         T(test_merge),
         T(test_merge_own_pending),
         T(test_merge_deleted_copy),
+        T(test_merge_expired_set_since),
         T(test_types_and_composite_key),
         T(test_queries),
         T(test_joins_unions_rows),

@@ -166,6 +166,69 @@ static var *var_at(var *vars, const char *word)
     return i >= 0 && i < MAX_VARS && vars[i].obj ? &vars[i] : NULL;
 }
 
+/* An expunged object is the program's, and so are the posts of a user the
+ * expunge cascade ("all") took out with it. */
+static void own_expunged(const var *a)
+{
+    own(a->obj);
+    if (a->kind != USER)
+        return;
+    const OdUser *u = a->obj;
+    for (size_t i = 0; i < u->posts.count; i++) {
+        cr_object_state st = cr_object_state_of(u->posts.items[i]);
+        if (st == CR_STATE_TRANSIENT || st == CR_STATE_DETACHED)
+            own(u->posts.items[i]);
+    }
+}
+
+static int by_key(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The keys of a collection's members, in key order, after its name. */
+static void print_keys(const char *name, const cr_collection *c, enum kind k)
+{
+    int64_t keys[MAX_VARS];
+    size_t n = 0;
+    for (size_t i = 0; i < c->count && n < MAX_VARS; i++)
+        keys[n++] = key_of(c->items[i], k);
+    qsort(keys, n, sizeof *keys, by_key);
+    printf("%s", name);
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i] == CR_NULL_INT64)
+            printf(" None");   /* dropped by a make_transient of an expired object */
+        else
+            printf(" %lld", (long long)keys[i]);
+    }
+}
+
+/* show V: a user's posts, a post's tags and author, loaded when not. */
+static bool show(const var *a)
+{
+    if (a->kind == USER) {
+        OdUser *u = a->obj;
+        if (!cr_is_loaded(u, posts) && cr_load(u, posts))
+            return false;
+        print_keys("posts", (const cr_collection *)&u->posts, POST);
+    } else if (a->kind == POST) {
+        OdPost *p = a->obj;
+        if ((!cr_is_loaded(p, tags) && cr_load(p, tags)) ||
+            (!cr_is_loaded(p, author) && cr_load(p, author)))
+            return false;
+        print_keys("tags", (const cr_collection *)&p->tags, TAG);
+        if (p->author)
+            printf(" author %lld", (long long)p->author->id);
+        else
+            printf(" author -");
+    } else {
+        printf("tag");
+    }
+    printf("\n");
+    return true;
+}
+
 /* One call; false when it failed. */
 static bool call(cr_session *s, var *vars, char **w, int n, cr_engine *engine)
 {
@@ -280,12 +343,16 @@ static bool call(cr_session *s, var *vars, char **w, int n, cr_engine *engine)
                      : cr_remove((OdPost *)a->obj, tags, (OdTag *)b->obj);
     } else if (strcmp(op, "author") == 0 && a->kind == POST) {
         st = cr_set_related((OdPost *)a->obj, author, b ? (OdUser *)b->obj : NULL);
+    } else if (strcmp(op, "show") == 0) {
+        return show(a);
     } else if (strcmp(op, "transient") == 0) {
         st = cr_make_transient(a->obj);
         if (!st)
             own(a->obj);   /* a loaded object is the program's now */
     } else if (strcmp(op, "expunge") == 0) {
         st = cr_session_expunge(s, a->obj);
+        if (!st)
+            own_expunged(a);
     } else if (strcmp(op, "expire") == 0) {
         st = cr_session_expire(s, a->obj);
     } else if (strcmp(op, "refresh") == 0) {
