@@ -481,8 +481,8 @@ CR_API cr_status cr_session_add_all(cr_session *s, void *const *objs, size_t n);
 /* Mark a persistent object for deletion at the next flush; a detached one
  * is attached to the session first (session.delete), and so are the
  * detached objects its delete cascade reaches (expunged with it). One whose DELETE
- * this session already flushed (a cascade's, by an autoflush) is left as it
- * is: CR_OK. A pending one has no
+ * this session already flushed (a cascade's, by an autoflush), or that was
+ * committed, is left as it is: CR_OK. A pending one has no
  * row: CR_ERR_INVALID_REQUEST, as for an object of no or another session
  * (cr_session_expunge takes a pending one out); cr_session_add of the
  * object before the flush takes the deletion back. A new object added with its primary key takes over

@@ -1565,6 +1565,28 @@ static void test_merge_expired_set_since(void **state)
     assert_int_equal(cr_object_free(u), CR_OK);
 }
 
+/* cr_session_delete of an object whose DELETE was committed leaves it as
+ * it is, as one whose DELETE was flushed: its row is gone, nothing to do;
+ * it stays detached, and a get of its key finds nothing. (It was attached
+ * again, persistent, and the get gave it back.) The ORM differential found
+ * it (seed 99, program 779). */
+static void test_delete_committed_deleted(void **state)
+{
+    (void)state;
+    cr_session *s = harness_session(engine, NULL);
+    OUser *u = committed_user(s, "sam", NULL, 30);
+    int64_t id = u->id;
+    S_OK(s, cr_session_delete(s, u));
+    S_OK(s, cr_session_commit(s));
+    assert_int_equal(cr_object_state_of(u), CR_STATE_DETACHED);
+    S_OK(s, cr_session_delete(s, u));
+    assert_int_equal(cr_object_state_of(u), CR_STATE_DETACHED);
+    assert_null(cr_session_get(s, OUser, id));
+    assert_null(cr_session_error(s));
+    S_OK(s, cr_session_commit(s));
+    harness_session_free(s);
+}
+
 static void test_types_and_composite_key(void **state)
 {
     (void)state;
@@ -2073,6 +2095,7 @@ int main(int argc, char **argv)
         T(test_merge_own_pending),
         T(test_merge_deleted_copy),
         T(test_merge_expired_set_since),
+        T(test_delete_committed_deleted),
         T(test_types_and_composite_key),
         T(test_queries),
         T(test_joins_unions_rows),

@@ -87,6 +87,11 @@ not Crucible's to copy, named):
       was loaded from a row a rollback took away); Crucible refuses the
       flush ("conflicts with a persistent instance"). A program where a
       flush met it is left out, and counted.
+  cascade-backrefs  An append to (or removal from) the collection of an
+      object in no session, of an object in the session: SQLAlchemy 1.4's
+      backref cascade (cascade_backrefs, gone in 2.0) takes the first into
+      the session through the second's back reference; Crucible, as 2.0,
+      does not. A program where it happened is left out, and counted.
   orphan-made-transient  A persistent post removed from its user's posts
       (an orphan), then made transient and added again: SQLAlchemy's flush
       deletes its row as the orphan's and inserts the new object; Crucible
@@ -105,7 +110,9 @@ not Crucible's to copy, named):
       session before that flush (make_transient, expunge), or is expired
       then (a later load of it autoflushes). The same for the loads of
       merge, delete (its cascade) and the relationship calls, whose
-      autoflush is get's. Done here as Crucible does.
+      autoflush is get's. "Added or deleted" holds until the next flush,
+      even when a call took it back (a delete, then an add). Done here as
+      Crucible does.
   back-populated  Loading a user's posts sets each post's author in
       Crucible (a C struct's pointer is read, not loaded on access), where
       SQLAlchemy leaves it to load on first use: the save-update cascade
@@ -124,6 +131,7 @@ import warnings
 from sqlalchemy import (Column, ForeignKey, Integer, String, Table, event, exc, inspect,
                         select, text)
 from sqlalchemy.orm import Session, declarative_base, make_transient, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.collections import collection_adapter
 
 Base = declarative_base()
@@ -300,11 +308,19 @@ LOADS_AS_GET = ("get", "merge", "delete", "append", "remove", "author", "show")
 
 
 def call(s, vars_, words, out):
-    if words[0] in LOADS_AS_GET and not (s.new or s.deleted or RUN["linked"]) and \
-            not reloads(s, vars_, words):
+    if words[0] in LOADS_AS_GET and not (s.new or s.deleted or RUN["linked"] or
+                                         RUN["unsaved"]) and not reloads(s, vars_, words):
         with s.no_autoflush:
-            return call_op(s, vars_, words, out)
-    return call_op(s, vars_, words, out)
+            call_op(s, vars_, words, out)
+    else:
+        call_op(s, vars_, words, out)
+    # Crucible's session notes that objects were added or deleted until
+    # its next flush, even when a call took that back (delete, then add)
+    if words[0] in ("add", "delete", "merge", "append", "remove", "author") and \
+            (s.new or s.deleted):
+        RUN["unsaved"] = True
+    elif words[0] in ("query", "flush", "commit", "rollback"):
+        RUN["unsaved"] = False
 
 
 def reloads(s, vars_, words):
@@ -331,7 +347,8 @@ def call_op(s, vars_, words, out):
         # new-collections-loaded: a new Crucible object's collections are
         # loaded, empty (a C struct's are there); SQLAlchemy loads an
         # untouched collection of a flushed new object when first used, with
-        # its autoflush. The programs' new objects start with them set.
+        # its autoflush (and not at all once it is detached). The programs'
+        # new objects start with them set, and so do a merge's new copies.
         obj = model(id=int(words[3]), **({"posts": []} if model is User else
                                          {"tags": []} if model is Post else {}))
         if model is Post:
@@ -353,10 +370,17 @@ def call_op(s, vars_, words, out):
             return
         unset = merge_unset(src)
         try:
-            vars_[int(words[1])] = s.merge(src)
+            merged = vars_[int(words[1])] = s.merge(src)
         finally:
             for obj, key, value in unset:
                 obj.__dict__[key] = value
+        # new-collections-loaded, for the new copy a merge makes
+        for obj in [merged] + (list(merged.__dict__.get("posts", ())) if isinstance(merged, User)
+                               else []):
+            if inspect(obj).pending:
+                for key in {User: ("posts",), Post: ("tags",)}.get(type(obj), ()):
+                    if key not in obj.__dict__:
+                        set_committed_value(obj, key, [])
         out.append("ok")
         return
     if op == "query":
@@ -435,8 +459,11 @@ def call_op(s, vars_, words, out):
         # collection-set: a Crucible collection holds an object once, where
         # SQLAlchemy's list takes it again (and its flush then inserts the
         # association row twice); appending a member is a no-op here.
+        was_out = inspect(a).session is None
         if op == "remove" or objs[1] not in coll:
             getattr(coll, op)(objs[1])
+        if was_out and inspect(a).session is s and not RUN["excluded"]:
+            RUN["excluded"].append("cascade-backrefs")
     elif op == "author":
         RUN["linked"] = True   # get-autoflush
         given(a, "author")
@@ -524,12 +551,12 @@ def pending_children_of_deleted(session, flush_context, instances):
                         post_tags.c.post_id == key_of(obj), post_tags.c.tag_id == key_of(tag)))
 
 
-RUN = {"deleting": (), "excluded": [], "linked": False,   # of the program running
+RUN = {"deleting": (), "excluded": [], "linked": False, "unsaved": False,   # of the program
        "nested": []}                                       # begin_nested's, innermost last
 
 
 def flushed(session, flush_context):
-    RUN["linked"] = False   # get-autoflush
+    RUN["linked"] = RUN["unsaved"] = False   # get-autoflush
     for obj in session.new:   # merge-set-only: flushed, the object is a row's
         obj.od_as_made = False
 
@@ -606,7 +633,7 @@ def run(engine, program):
         event.listen(s, "before_flush", pending_children_of_deleted)
         event.listen(s, "before_flush", note_flush)
         event.listen(s, "after_flush", flushed)
-        RUN["linked"] = False
+        RUN["linked"] = RUN["unsaved"] = False
         RUN["nested"] = []
         kept = []   # strong-identity-map
         for name in ("transient_to_pending", "loaded_as_persistent", "detached_to_persistent"):
@@ -623,6 +650,7 @@ def run(engine, program):
                 del out[n:]
                 out.append("error")
                 RUN["nested"].clear()
+                RUN["unsaved"] = False
                 rollback_all(s)
                 vars_.clear()   # reuse-after-rollback
     return out, (excluded[0] if excluded else None)
