@@ -975,9 +975,9 @@ cr_status cr_session_delete(cr_session *s, void *obj)
      * pending one has no row to delete: refused, as there
      * (cr_session_expunge takes it out). One whose DELETE was committed has
      * no row either: nothing is left to do, as below. */
-    if (!in->session && in->state == CR_INST_DETACHED && in->row_deleted)
-        return CR_OK;
     if (!in->session && in->state == CR_INST_DETACHED) {
+        if (in->row_deleted)
+            return CR_OK;
         cr_status st = take_in(s, in);
         if (st)
             return st;

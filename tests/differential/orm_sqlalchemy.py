@@ -174,6 +174,7 @@ class Tag(Base):
 TRACE = os.environ.get("ORM_DIFF_TRACE") is not None   # each failure's message on stderr
 
 MODELS = {"user": User, "post": Post, "tag": Tag}
+COLLECTION = {User: "posts", Post: "tags"}   # the collection of each kind that has one
 KINDS = list(MODELS)
 NAMES = ["ann", "bob", "cid", "dee"]
 
@@ -329,15 +330,20 @@ def reloads(s, vars_, words):
     autoflushes in both, as SQLAlchemy's load of expired attributes does."""
     op = words[0]
     if op == "get":
-        obj = s.identity_map.get(inspect(MODELS[words[2]]).identity_key_from_primary_key(
-            [int(words[3])]))
+        obj = in_map(s, MODELS[words[2]], int(words[3]))
+    elif op == "merge":
+        src = vars_.get(int(words[2]))
+        obj = in_map(s, type(src), key_of(src)) if src is not None else None
+    elif op in ("delete", "show"):
+        obj = vars_.get(int(words[1]))
     else:
-        obj = vars_.get(int(words[2 if op == "merge" else 1]))
-        if obj is not None and op == "merge":
-            obj = s.identity_map.get(inspect(type(obj)).identity_key_from_primary_key(
-                [key_of(obj)]))
-    return op in ("get", "merge", "delete", "show") and obj is not None and \
-        bool(inspect(obj).expired_attributes)
+        return False
+    return obj is not None and bool(inspect(obj).expired_attributes)
+
+
+def in_map(s, model, key):
+    """The session's object of model and key (its identity map), or None."""
+    return s.identity_map.get(inspect(model).identity_key_from_primary_key([key]))
 
 
 def call_op(s, vars_, words, out):
@@ -374,13 +380,11 @@ def call_op(s, vars_, words, out):
         finally:
             for obj, key, value in unset:
                 obj.__dict__[key] = value
-        # new-collections-loaded, for the new copy a merge makes
-        for obj in [merged] + (list(merged.__dict__.get("posts", ())) if isinstance(merged, User)
-                               else []):
-            if inspect(obj).pending:
-                for key in {User: ("posts",), Post: ("tags",)}.get(type(obj), ()):
-                    if key not in obj.__dict__:
-                        set_committed_value(obj, key, [])
+        # new-collections-loaded, for the new copies a merge makes
+        for obj in [merged] + list(merged.__dict__.get("posts", ())):
+            key = COLLECTION.get(type(obj))
+            if key and inspect(obj).pending and key not in obj.__dict__:
+                set_committed_value(obj, key, [])
         out.append("ok")
         return
     if op == "query":
@@ -450,7 +454,7 @@ def call_op(s, vars_, words, out):
                 s.identity_map.safe_discard(st)
     elif op in ("append", "remove"):
         RUN["linked"] = True   # get-autoflush
-        given(a, "posts" if isinstance(a, User) else "tags")
+        given(a, COLLECTION[type(a)])
         coll = a.posts if isinstance(a, User) else a.tags
         if isinstance(a, User):   # back-populated
             for post in coll:
@@ -583,8 +587,10 @@ def merge_unset(src):
             if key not in obj.__dict__:
                 continue
             value = obj.__dict__[key]
-            members = [value] if key == "author" and value is not None else \
-                [] if key == "author" else list(value)
+            if key == "author":
+                members = [] if value is None else [value]
+            else:
+                members = list(value)
             todo.extend(members)
             if getattr(obj, "od_as_made", False) and key not in obj.od_given and not members:
                 unset.append((obj, key, obj.__dict__.pop(key)))
@@ -600,8 +606,7 @@ def note_flush(session, flush_context, instances):
         RUN["excluded"].append("double-row-switch")
     # conflicting-new-instance: a new object of a persistent object's key
     for obj in session.new:
-        held = session.identity_map.get(inspect(type(obj)).identity_key_from_primary_key(
-            [obj.id]))
+        held = in_map(session, type(obj), obj.id)
         if held is not None and held is not obj and held not in session.deleted \
                 and not RUN["excluded"]:
             RUN["excluded"].append("conflicting-new-instance")
