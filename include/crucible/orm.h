@@ -996,6 +996,10 @@ CR_API const char *cr_relationship_name(const cr_relationship *r);
 CR_API cr_mapper *cr_relationship_parent(const cr_relationship *r);
 CR_API cr_mapper *cr_relationship_target(const cr_relationship *r);
 
+/* cr_load(user, bio) of a column field loads it when a query left it out
+ * (deferred columns: see cr_query_defer) or its object is expired, and
+ * does nothing otherwise; cr_is_loaded(user, bio) says whether it holds
+ * the loaded value. */
 /* The relationship calls, by field: cr_load(user, posts). Each returns a
  * status; for an object in a session the message is on the session
  * (cr_session_error). The related object must be of the relationship's
@@ -1045,6 +1049,34 @@ CR_API void cr_query_loader(cr_stmt *q, cr_loader how, const cr_relationship *co
 #define cr_selectinload(q, ...) cr_query_loader((q), CR_LOAD_SELECTIN, CR__RELS(__VA_ARGS__))
 #define cr_lazyload(q, ...) cr_query_loader((q), CR_LOAD_LAZY, CR__RELS(__VA_ARGS__))
 #define cr_raiseload(q, ...) cr_query_loader((q), CR_LOAD_RAISE, CR__RELS(__VA_ARGS__))
+
+/* Deferred columns (SQLAlchemy's deferred(), defer(), undefer(),
+ * load_only()). A field declared .deferred = true is left out of its
+ * model's queries, as are those cr_defer(q, User_model.c.bio) leaves out
+ * of one query; cr_undefer(q, col) loads a deferred one with the query,
+ * and cr_load_only(q, User_model.c.name, ...) loads only the fields named
+ * (and the primary key). The primary key, a version counter and foreign
+ * keys are always loaded (cr_defer of one is an error of the statement,
+ * load_only adds them). The SQL selects NULL in the column's place (NULL
+ * AS bio), so rows keep the model's layout.
+ *
+ * A field left out holds NULL in an object the query makes, and what it
+ * held in one it reloads; cr_is_loaded(user, bio) is false until
+ * cr_load(user, bio) loads it (SELECT users.bio FROM users WHERE users.id
+ * = ?; an expired object is reloaded first, a detached one is
+ * CR_ERR_DETACHED_INSTANCE) or a query selecting it meets the object. A
+ * field set by the program is written by the flush whether loaded or not,
+ * and keeps its value through such loads; one not loaded and not set is
+ * never written, and cr_session_merge does not copy it. An option naming
+ * a column of another model, or given to a statement that does not select
+ * its model's table first, is an error of the statement. */
+CR_API void cr_query_defer(cr_stmt *q, const cr_column *col, bool defer);
+CR_API void cr_query_load_only(cr_stmt *q, const cr_column *const *cols, size_t n);
+#define cr_defer(q, col) cr_query_defer((q), (col), true)
+#define cr_undefer(q, col) cr_query_defer((q), (col), false)
+#define cr_load_only(q, ...) \
+    cr_query_load_only((q), (const cr_column *const[]){__VA_ARGS__}, \
+                       sizeof((const cr_column *const[]){__VA_ARGS__}) / sizeof(cr_column *))
 
 /* Reload the objects of the query's rows even when the session holds them
  * already (execution_options(populate_existing=True)): their fields take

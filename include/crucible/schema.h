@@ -127,6 +127,11 @@ typedef struct cr_column_def {
     const char *foreign_key;
     const char *fk_ondelete;        /* "CASCADE", "SET NULL", ...            */
     const char *fk_onupdate;
+    /* ORM only (a model's field; Core ignores it): deferred(Column(...)).
+     * The model's queries leave the column out until asked: cr_load(obj,
+     * field) loads it, cr_undefer(q, col) loads it with a query. Not for a
+     * primary key or version column. */
+    bool deferred;
 } cr_column_def;
 
 /* Constraint names made from a pattern, as MetaData(naming_convention=...)

@@ -598,10 +598,12 @@ static cr_instance *merge_one(merge_ctx *c, cr_instance *src, const cr_relations
      * cr_new and never flushed, only the fields the program set (changed
      * since cr_new, or given by a call such as cr_field_set_null), and of
      * an expired one only those changed since the expiry (the others are
-     * stale), as SQLAlchemy copies only the attributes loaded or set. */
+     * stale), nor a deferred field not loaded unless set, as SQLAlchemy
+     * copies only the attributes loaded or set. */
     for (size_t i = 0; i < m->nfields; i++) {
         cr_value v = cr_field_value(src, i);
-        if (!fresh && ((src->as_made && !(src->given >> i & 1)) || src->expired)) {
+        if (!fresh && ((src->as_made && !(src->given >> i & 1)) || src->expired ||
+                       (src->unloaded >> i & 1))) {
             cr_value was = cr_snap_value(src, i);
             if (cr_value_same(&v, &was))
                 continue;

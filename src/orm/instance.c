@@ -625,17 +625,21 @@ cr_status cr_row_key(const cr_mapper *m, const cr_row *row, int base, cr_value *
     return CR_OK;
 }
 
-/* The row into an expired object. A field set by hand since the expiry
- * (one that differs from the snapshot, which the expiry left equal to the
- * fields) keeps its value, copied before anything is released, as
- * SQLAlchemy loads only the attributes not set since; the snapshot takes
- * the row's value either way, so the next flush writes the kept ones. A
- * row that cannot be read leaves the object as it was. */
-cr_status cr_instance_load_row(cr_instance *in, const cr_row *row, int base, cr_error *err)
+/* The row into an object (expired, or with fields not loaded): the fields
+ * of the mask. A field set by hand since the expiry (one that differs from
+ * the snapshot, which the expiry left equal to the fields) keeps its value,
+ * copied before anything is released, as SQLAlchemy loads only the
+ * attributes not set since; the snapshot takes the row's value either way,
+ * so the next flush writes the kept ones. A row that cannot be read leaves
+ * the object as it was. */
+cr_status cr_instance_load_fields(cr_instance *in, const cr_row *row, int base, uint64_t fields,
+                                  cr_error *err)
 {
     const cr_mapper *m = in->mapper;
     cr_value vals[64];
     for (size_t i = 0; i < m->nfields; i++) {
+        if (!(fields >> i & 1))
+            continue;
         cr_status st = read_column(m, i, row, base + (int)i, &vals[i]);
         if (st)
             return read_failed(m, i, row, st, err);
@@ -644,6 +648,8 @@ cr_status cr_instance_load_row(cr_instance *in, const cr_row *row, int base, cr_
     uint64_t keep = 0;
     bool oom = false;
     for (size_t i = 0; i < m->nfields && !oom; i++) {
+        if (!(fields >> i & 1))
+            continue;
         cr_value now = cr_field_value(in, i), was = cr_snap_value(in, i);
         if (cr_value_same(&now, &was))
             continue;
@@ -652,8 +658,9 @@ cr_status cr_instance_load_row(cr_instance *in, const cr_row *row, int base, cr_
             keep |= UINT64_C(1) << i;
     }
     for (size_t i = 0; i < m->nfields && !oom; i++)
-        oom = cr_field_store(in, i, &vals[i]) != CR_OK;
-    oom = oom || cr_snapshot_take(in) != CR_OK;
+        if (fields >> i & 1)
+            oom = cr_field_store(in, i, &vals[i]) != CR_OK;
+    oom = oom || cr_snapshot_take_fields(in, fields) != CR_OK;
     for (size_t i = 0; i < m->nfields; i++) {
         if (!(keep >> i & 1))
             continue;

@@ -190,15 +190,19 @@ static cr_status selectin_batch(cr_session *s, const cr_relationship *r, cr_inst
     const cr_column *match;
     if (r->kind == CR_REL_MANY_TO_MANY) {
         match = r->sec_local[0];
-        q = cr_select(r->sec_local[0], t->table);
+        q = cr_select(r->sec_local[0]);
         base = 1;
+        if (q)
+            cr_mapper_columns(q, NULL, t, t->deferred);
         if (q) {
             cr_select_from(q, t->table);
             cr_join(q, r->secondary, cr_rel_secondary_on(q, r, true));
         }
     } else {
         match = t->fields[r->kind == CR_REL_ONE_TO_MANY ? r->fk[0] : r->ref[0]].col;
-        q = cr_select(t->table);
+        q = cr_select_new();
+        if (q)
+            cr_mapper_columns(q, NULL, t, t->deferred);
     }
     if (!q)
         return cr_error_oom(&s->err);
@@ -217,7 +221,7 @@ static cr_status selectin_batch(cr_session *s, const cr_relationship *r, cr_inst
     int match_col = r->kind == CR_REL_MANY_TO_MANY ? 0 : (int)match->index;
     const cr_row *row;
     while (!st && (row = cr_result_fetchone(res))) {
-        void *child = cr_session_object_at(s, t, row, base);
+        void *child = cr_session_object_at(s, t, row, base, t->deferred);
         if (!child) {
             st = s->err.cls ? s->err.cls : CR_ERR_INTERNAL;
             break;
@@ -599,7 +603,7 @@ static cr_expr *join_entry(joined_build *b, load_opt *o, const cr_relationship *
         o->sec_on = sec_on;
     }
     for (size_t c = 0; c < r->target->nfields; c++)
-        cr_columns(q, col_of(q, alias, r->target, c));
+        cr_columns(q, cr_field_item(q, alias, r->target, c, r->target->deferred));
     cr_outerjoin(q, alias, on);
     for (size_t k = 0; k < r->norder; k++) {
         cr_expr *c = col_at(q, alias, r->order[k]);
@@ -674,6 +678,7 @@ static void add_entries(joined_build *b, const cr_mapper *m, const cr_relationsh
             j->rels[me] = r;
             j->base[me] = b->at;
             j->from[me] = from;
+            j->unloaded[me] = how == LOAD_CONTAINS_EAGER ? 0 : r->target->deferred;
             b->at += (int)r->target->nfields;
         }
         if (depth + 1 < MAX_PATH)
@@ -833,7 +838,7 @@ cr_status cr_joined_row(cr_session *s, cr_joined *j, cr_instance *root, const cr
         const cr_value *first = cr_row_value_at(row, j->base[i] + (int)r->target->pk[0]);
         if (!first || first->type == CR_NULL)
             continue;   /* LEFT OUTER JOIN: no child */
-        void *child = cr_session_object_at(s, r->target, row, j->base[i]);
+        void *child = cr_session_object_at(s, r->target, row, j->base[i], j->unloaded[i]);
         if (!child)
             return s->err.cls ? s->err.cls : CR_ERR_INTERNAL;
         made[i] = cr_instance_of(child);

@@ -103,6 +103,16 @@ static cr_status mapper_build(cr_mapper *m, cr_table *t, const cr_field_def *fie
     return CR_OK;
 }
 
+static bool is_foreign_key(const cr_table *t, const struct cr_column *col)
+{
+    for (size_t c = 0; c < t->ncons; c++)
+        for (size_t k = 0; t->constraints[c]->kind == CR_CONSTRAINT_FOREIGN_KEY &&
+                           k < t->constraints[c]->ncols; k++)
+            if (t->constraints[c]->cols[k] == col)
+                return true;
+    return false;
+}
+
 cr_status cr_model_define(cr_metadata *md, const char *model_name, const char *table_name,
                           size_t struct_size, const cr_column_def *defs,
                           const cr_field_def *fields, size_t n, cr_column **const *handles,
@@ -133,6 +143,20 @@ cr_status cr_model_define(cr_metadata *md, const char *model_name, const char *t
         mapper_free(m);
         return st;
     }
+    for (size_t i = 0; i < n && !st; i++) {
+        if (!defs[i].deferred)
+            continue;
+        if (t->cols[i]->primary_key || is_foreign_key(t, t->cols[i]))
+            st = cr_error_set(&md->err, CR_ERR_ARGUMENT, "model %s: field %s is part of %s, "
+                              "which every load reads: it cannot be deferred", model_name,
+                              t->cols[i]->name, t->cols[i]->primary_key ? "the primary key"
+                                                                        : "a foreign key");
+        m->deferred |= UINT64_C(1) << i;
+    }
+    if (st) {
+        mapper_free(m);
+        return st;
+    }
     for (size_t i = 0; handles && i < n; i++)
         m->column_handles[i] = handles[i];
     t->mapper = m;
@@ -148,7 +172,8 @@ cr_status cr_mapper_version_id(cr_mapper *m, cr_column *col)
 {
     if (!m || !col)
         return CR_ERR_ARGUMENT;
-    if (col->table != m->table || m->fields[col->index].kind != CR_FIELD_INT64)
+    if (col->table != m->table || m->fields[col->index].kind != CR_FIELD_INT64 ||
+        m->deferred >> col->index & 1)
         return CR_ERR_ARGUMENT;
     m->version = (int)col->index;
     m->null_init &= ~(UINT64_C(1) << col->index);

@@ -82,6 +82,8 @@ struct cr_mapper {
     int autoinc;                 /* field the database generates, or -1      */
     int version;                 /* version_id_col field, or -1              */
     uint64_t null_init;          /* null bits a new object starts with       */
+    uint64_t deferred;           /* fields its queries leave out (bit i: field
+                                  * i), deferred(Column(...))                 */
     struct cr_relationship **rels;
     size_t nrels;
     size_t rel_off;              /* the cr_relstate array in an object       */
@@ -167,6 +169,10 @@ typedef struct cr_instance {
                                   * first (cr_instance_save), or NULL         */
     uint64_t given;              /* as_made: fields a call set (bit i: field
                                   * i), set even when equal to as made       */
+    uint64_t unloaded;           /* fields the query that loaded it left out
+                                  * (deferred): they hold what they held (a
+                                  * new object's NULL) until cr_load or a
+                                  * query that selects them                  */
     const struct cr_relationship *left_parent; /* a delete-orphan collection of
                                   * a new parent that let this persistent
                                   * object go: an orphan at the flush unless it
@@ -311,8 +317,12 @@ cr_value cr_snap_value(const cr_instance *in, size_t i);
 uint64_t cr_key_hash(const cr_value *vals, size_t n);
 /* "User(id=5)" */
 void cr_describe(const cr_instance *in, cr_buf *b);
-/* Load the row's columns [base, base + nfields) into the object. */
-cr_status cr_instance_load_row(cr_instance *in, const cr_row *row, int base, cr_error *err);
+/* Load the row's columns [base, base + nfields) into the object: the
+ * fields of the mask (bit i: field i), the others left as they are. */
+cr_status cr_instance_load_fields(cr_instance *in, const cr_row *row, int base, uint64_t fields,
+                                  cr_error *err);
+#define cr_instance_load_row(in, row, base, err) \
+    cr_instance_load_fields((in), (row), (base), UINT64_MAX, (err))
 /* The primary key of the mapper's object in the row (text borrowed from it). */
 cr_status cr_row_key(const cr_mapper *m, const cr_row *row, int base, cr_value *key,
                      cr_error *err);
@@ -492,6 +502,7 @@ typedef struct cr_joined {
     int base[8];                 /* where the target's columns start in a row */
     int from[8];                 /* the entry whose child is the parent; -1:
                                   * the row's own object                      */
+    uint64_t unloaded[8];        /* the target's fields the row leaves out    */
     bool restore;                /* q was extended in place:                  */
     size_t ncolumns, njoins, norder;   /* q's lists before                   */
     cr_stmt *outer;              /* or the SELECT wrapping q, to run instead  */
@@ -508,10 +519,20 @@ cr_status cr_joined_row(cr_session *s, cr_joined *j, cr_instance *parent, const 
 cr_status cr_joined_finish(cr_session *s, cr_joined *j, void **objs, size_t n);
 
 /* query.c */
+/* Field i of m as a SELECT item read from `from` (NULL: m's table): its
+ * column, or NULL named as the column when bit i of unloaded leaves it
+ * out, so that rows keep the model's layout. */
+cr_expr *cr_field_item(cr_stmt *q, cr_expr *from, const cr_mapper *m, size_t i,
+                       uint64_t unloaded);
+/* Add m's fields to q's columns, those of unloaded left out but for the
+ * ones every load reads (key, version, foreign keys). */
+void cr_mapper_columns(cr_stmt *q, cr_expr *from, const cr_mapper *m, uint64_t unloaded);
 /* The placeholder names of a key's values: "pk_0" .. "pk_7". */
 extern const char *const cr_key_names[8];
-/* The session's object for the row's columns [base, base + nfields). */
-void *cr_session_object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int base);
+/* The session's object for the row's columns [base, base + nfields), of
+ * which those of unloaded are placeholders (deferred fields). */
+void *cr_session_object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int base,
+                           uint64_t unloaded);
 /* Objects of q's rows, run with values for its placeholders. */
 cr_objects *cr_session_all_params(cr_session *s, cr_stmt *q, const cr_param *params);
 /* Reload one object by its key (refresh / an expired object handed out). */
@@ -521,5 +542,9 @@ cr_status cr_instance_reload(cr_session *s, cr_instance *in);
  * selectin after it, as SQLAlchemy's refresh does); a row gone is
  * CR_ERR_OBJECT_DELETED. */
 cr_status cr_instance_refresh(cr_session *s, cr_instance *in);
+/* Load field i of an object of s, left out by the query that loaded it
+ * (deferred): one SELECT of its column by key; an expired object is
+ * reloaded first. A field set since keeps its value. */
+cr_status cr_instance_load_field(cr_session *s, cr_instance *in, size_t i);
 
 #endif

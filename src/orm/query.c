@@ -17,10 +17,140 @@ cr_stmt *cr_select_mapper(const cr_mapper *m)
                          "(was the model's _define called?)");
         return q;
     }
-    cr_stmt *q = cr_select(m->table);
-    if (q)
+    cr_stmt *q = cr_select_new();
+    if (q) {
         q->orm_mapper = m;
+        cr_mapper_columns(q, NULL, m, m->deferred);
+    }
     return q;
+}
+
+/* ---- deferred columns ---- */
+
+static const cr_mapper *entity_of(const cr_stmt *q);
+
+/* The fields every load of m reads: the primary key, the version counter
+ * and the foreign keys (what identity and relationships are made of). */
+static uint64_t pinned_fields(const cr_mapper *m)
+{
+    uint64_t pinned = 0;
+    for (size_t k = 0; k < m->npk; k++)
+        pinned |= UINT64_C(1) << m->pk[k];
+    if (m->version >= 0)
+        pinned |= UINT64_C(1) << m->version;
+    const cr_table *t = m->table;
+    for (size_t c = 0; c < t->ncons; c++)
+        if (t->constraints[c]->kind == CR_CONSTRAINT_FOREIGN_KEY)
+            for (size_t k = 0; k < t->constraints[c]->ncols; k++)
+                pinned |= UINT64_C(1) << t->constraints[c]->cols[k]->index;
+    return pinned;
+}
+
+cr_expr *cr_field_item(cr_stmt *q, cr_expr *from, const cr_mapper *m, size_t i,
+                       uint64_t unloaded)
+{
+    const cr_column *col = m->fields[i].col;
+    if (unloaded >> i & 1)
+        return cr_label(q, cr_null(q), col->name);
+    return from ? cr_c(q, from, col->name) : (cr_expr *)(void *)col;
+}
+
+void cr_mapper_columns(cr_stmt *q, cr_expr *from, const cr_mapper *m, uint64_t unloaded)
+{
+    unloaded &= ~pinned_fields(m);
+    if (!from && !unloaded) {
+        cr_columns(q, m->table);
+        return;
+    }
+    for (size_t i = 0; i < m->nfields; i++)
+        cr_columns(q, cr_field_item(q, from, m, i, unloaded));
+    if (!from && q->columns.n == m->nfields) {
+        q->orm_fields = true;
+        q->orm_unloaded = unloaded;
+    }
+}
+
+/* Load q's model with the fields of unloaded left out: its first SELECT
+ * item (the model's table) or its first nfields (the fields one by one)
+ * become the fields one by one, the other items kept after them. */
+static void reload_fields(cr_stmt *q, const cr_mapper *m, uint64_t unloaded, const char *what)
+{
+    const cr_list *cols = &q->columns;
+    size_t head = q->orm_fields ? m->nfields : 1;
+    if (!q->orm_fields && (cols->n == 0 || cols->items[0] != (void *)m->table)) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "%s: the statement does not select %s's "
+                     "table first", what, m->name);
+        return;
+    }
+    size_t nrest = cols->n - head;
+    void **rest = cr_malloc((nrest + 1) * sizeof *rest);
+    if (!rest) {
+        cr_stmt_fail(q, CR_ERR_NO_MEMORY, "out of memory building the statement");
+        return;
+    }
+    memcpy(rest, cols->items + head, nrest * sizeof *rest);
+    rest[nrest] = NULL;
+    q->columns = (cr_list){0};
+    q->orm_fields = false;
+    unloaded &= ~pinned_fields(m);
+    for (size_t i = 0; i < m->nfields; i++)
+        cr_columns(q, cr_field_item(q, NULL, m, i, unloaded));
+    cr_columns_items(q, (const void *const *)rest);
+    cr_free(rest);
+    q->orm_fields = true;
+    q->orm_unloaded = unloaded;
+}
+
+/* The model of q, for an option on its column col (NULL: the error is on q). */
+static const cr_mapper *option_model(cr_stmt *q, const cr_column *col, const char *what)
+{
+    if (!q || cr_stmt_error(q))
+        return NULL;
+    const cr_mapper *m = entity_of(q);
+    if (!m) {
+        cr_stmt_fail(q, CR_ERR_INVALID_REQUEST, "%s: the statement selects no model", what);
+        return NULL;
+    }
+    if (!col || col->table != m->table) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "%s: %s", what,
+                     !col ? "the column is NULL"
+                          : "the column is not one of the model the statement loads");
+        return NULL;
+    }
+    return m;
+}
+
+void cr_query_defer(cr_stmt *q, const cr_column *col, bool defer)
+{
+    const char *what = defer ? "defer" : "undefer";
+    const cr_mapper *m = option_model(q, col, what);
+    if (!m)
+        return;
+    uint64_t bit = UINT64_C(1) << col->index;
+    if (defer && (pinned_fields(m) & bit)) {
+        cr_stmt_fail(q, CR_ERR_ARGUMENT, "defer: %s.%s is part of the primary key, the version "
+                     "counter or a foreign key, which every load reads", m->name, col->name);
+        return;
+    }
+    uint64_t now = q->orm_fields ? q->orm_unloaded : 0;
+    reload_fields(q, m, defer ? now | bit : now & ~bit, what);
+}
+
+void cr_query_load_only(cr_stmt *q, const cr_column *const *cols, size_t n)
+{
+    const cr_mapper *m = option_model(q, cols && n ? cols[0] : NULL, "load_only");
+    if (!m)
+        return;
+    uint64_t keep = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (!cols[k] || cols[k]->table != m->table) {
+            option_model(q, cols[k], "load_only");
+            return;
+        }
+        keep |= UINT64_C(1) << cols[k]->index;
+    }
+    uint64_t all = m->nfields == 64 ? UINT64_MAX : (UINT64_C(1) << m->nfields) - 1;
+    reload_fields(q, m, all & ~keep, "load_only");
 }
 
 cr_stmt *cr_session_query_mapper(cr_session *s, const cr_mapper *m)
@@ -155,12 +285,27 @@ static inline bool listens(const cr_instance *in, cr_mapper_event ev)
     return in->mapper->listen_mask >> ev & 1;
 }
 
+/* The fields of `unloaded` the row holds no value of (a placeholder) into
+ * an object already in the session that has them: those it holds no
+ * value of either take the row's (SQLAlchemy populates the attributes a
+ * loaded object lacks), but a field set since keeps its value. */
+static cr_status fill_unloaded(cr_session *s, cr_instance *in, const cr_row *row, int base,
+                               uint64_t fill)
+{
+    cr_status st = cr_instance_load_fields(in, row, base, fill, &s->err);
+    if (st == CR_OK)
+        in->unloaded &= ~fill;
+    return st;
+}
+
 /* The session's object for the row: the one in the identity map (reloaded
  * from the row when expired, or the first time a populate_existing run
  * meets it: its unflushed changes discarded, its relationships to load
- * again), or a new persistent one (*made set). */
+ * again), or a new persistent one (*made set). The fields of unloaded are
+ * not in the row (deferred): a new object holds NULL in them, a reloaded
+ * one what it held, and both count them unloaded. */
 static void *object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int base,
-                       bool *made)
+                       uint64_t unloaded, bool *made)
 {
     *made = false;
     cr_value key[64];
@@ -174,9 +319,13 @@ static void *object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int
             cr_instance_expire(in);
         }
         if (in->expired) {
-            if (cr_instance_load_row(in, row, base, &s->err))
+            if (cr_instance_load_fields(in, row, base, ~unloaded, &s->err))
                 return NULL;
+            in->unloaded = unloaded;
             if (listens(in, CR_REFRESH) && fire_loaded(s, in, CR_REFRESH))
+                return NULL;
+        } else if (in->unloaded & ~unloaded) {
+            if (fill_unloaded(s, in, row, base, in->unloaded & ~unloaded))
                 return NULL;
         }
         return in->obj;
@@ -190,6 +339,7 @@ static void *object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int
     in->state = CR_INST_PERSISTENT;
     in->session = s;
     in->populated_gen = s->populate_gen;
+    in->unloaded = unloaded;
     cr_owner_link(s, in);
     cr_map_insert_hashed(s, in, h);   /* the row's key is the snapshot's */
     *made = true;
@@ -198,9 +348,10 @@ static void *object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int
     return in->obj;
 }
 
-static void *object_for_row(cr_session *s, const cr_mapper *m, const cr_row *row, bool *made)
+/* The fields a query of its model leaves out (defer, load_only). */
+static uint64_t query_unloaded(const cr_stmt *q)
 {
-    return object_at(s, m, row, 0, made);
+    return q && q->orm_fields ? q->orm_unloaded : 0;
 }
 
 /* Whether the row's columns from column on are m's, as far as the row
@@ -247,7 +398,7 @@ void *cr_session_row_object(cr_session *s, const cr_row *row, const cr_mapper *m
         return NULL;
     }
     bool made;
-    return object_at(s, m, row, column, &made);
+    return object_at(s, m, row, column, 0, &made);
 }
 
 /* Execute q, whose rows are objects of the mapper stored in *m. */
@@ -267,14 +418,15 @@ static cr_result *run_entity(cr_session *s, cr_stmt *q, const cr_param *params,
     return execute_with(s, q, params);
 }
 
-void *cr_session_object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int base)
+void *cr_session_object_at(cr_session *s, const cr_mapper *m, const cr_row *row, int base,
+                           uint64_t unloaded)
 {
     bool made;
     if (cr_map_reserve(s, 1)) {
         cr_error_oom(&s->err);
         return NULL;
     }
-    return object_at(s, m, row, base, &made);
+    return object_at(s, m, row, base, unloaded, &made);
 }
 
 static bool list_push(cr_objects *list, size_t *cap, void *obj)
@@ -321,7 +473,7 @@ static cr_objects *load_run(cr_session *s, cr_stmt *q, const cr_param *params, s
     while (ok && (max == 0 || list->count < max || njoined) && (row = cr_result_fetchone(r))) {
         ++*seen;
         bool made;
-        void *obj = object_for_row(s, m, row, &made);
+        void *obj = object_at(s, m, row, 0, query_unloaded(q), &made);
         if (!obj) {
             ok = false;
             break;
@@ -637,11 +789,52 @@ cr_status cr_instance_reload(cr_session *s, cr_instance *in)
             st = row_gone(s, in);
         }
     }
-    if (row)
-        st = cr_instance_load_row(in, row, 0, &s->err);
+    if (row && !(st = cr_instance_load_fields(in, row, 0, ~in->mapper->deferred, &s->err)))
+        in->unloaded = in->mapper->deferred;
     cr_result_free(r);
     if (!st && listens(in, CR_REFRESH))
         st = fire_loaded(s, in, CR_REFRESH);
+    return st;
+}
+
+cr_status cr_instance_load_field(cr_session *s, cr_instance *in, size_t i)
+{
+    const cr_mapper *m = in->mapper;
+    if (in->expired) {   /* loads the rest first, as SQLAlchemy's load of it does */
+        cr_status st = cr_instance_reload(s, in);
+        if (st || !(in->unloaded >> i & 1))
+            return st;
+    }
+    /* SELECT users.bio FROM users WHERE users.id = :pk_0 */
+    cr_stmt *q = cr_select(m->fields[i].col);
+    cr_value key[8];
+    cr_param params[9];
+    for (size_t k = 0; q && k < m->npk; k++) {
+        cr_column *col = m->fields[m->pk[k]].col;
+        cr_where(q, cr_binary(q, CR_OP_EQ, cr__operand_column(q, col),
+                              cr_bindparam(q, cr_key_names[k])));
+        key[k] = cr_snap_value(in, m->pk[k]);
+    }
+    if (!q)
+        return cr_error_oom(&s->err);
+    key_params(m, key, params);
+    /* The autoflush of a lazy load: what can change the row (its DELETE). */
+    bool autoflush = s->autoflush;
+    s->autoflush = autoflush && (s->unsaved || s->rel_changed);
+    cr_status st = query_start(s, q);
+    s->autoflush = autoflush;
+    cr_result *r = st ? NULL : cr_conn_execute_stmt_params(s->conn, q, params);
+    if (!st && !r)
+        st = conn_error(s);
+    const cr_row *row = r ? cr_result_fetchone(r) : NULL;
+    if (r && !row)
+        st = cr_result_error(r) ? (cr_error_copy(&s->err, cr_result_error(r)), s->err.cls)
+                                : row_gone(s, in);
+    /* The row's one column is field i's: read from base -i. */
+    if (row && !(st = cr_instance_load_fields(in, row, -(int)i, UINT64_C(1) << i, &s->err)))
+        in->unloaded &= ~(UINT64_C(1) << i);
+    cr_result_free(r);
+    cr_stmt_free(q);
     return st;
 }
 
@@ -745,6 +938,7 @@ void *cr_session_get_values(cr_session *s, const cr_mapper *m, const cr_value *v
 
 struct cr_object_stream {
     cr_session *s;
+    uint64_t unloaded;           /* the fields its query leaves out           */
     const cr_mapper *m;
     cr_result *r;
     size_t per;
@@ -802,6 +996,7 @@ cr_object_stream *cr_session_stream(cr_session *s, cr_stmt *q, size_t yield_per)
     }
     st->s = s;
     st->m = m;
+    st->unloaded = query_unloaded(q);
     st->per = yield_per;
     st->cap = cap;
     st->batch.items = items;
@@ -861,7 +1056,7 @@ cr_objects *cr_stream_next(cr_object_stream *st)
             break;
         }
         bool made;
-        void *obj = object_for_row(s, st->m, row, &made);
+        void *obj = object_at(s, st->m, row, 0, st->unloaded, &made);
         if (!obj) {
             ok = false;
             break;

@@ -1200,17 +1200,59 @@ static cr_status object_set_related(void *obj, size_t offset, void *target)
     return CR_OK;
 }
 
+/* The field of m at offset, or -1. */
+static int field_at(const cr_mapper *m, size_t offset)
+{
+    for (size_t i = 0; i < m->nfields; i++)
+        if (m->fields[i].offset == offset)
+            return (int)i;
+    return -1;
+}
+
 bool cr_object_loaded(const void *obj, size_t offset)
 {
     const cr_instance *in = cr_instance_of(obj);
-    for (size_t i = 0; in && i < in->mapper->nrels; i++)
+    if (!in)
+        return false;
+    int f = field_at(in->mapper, offset);
+    if (f >= 0)
+        return !in->expired && !(in->unloaded >> f & 1);
+    for (size_t i = 0; i < in->mapper->nrels; i++)
         if (in->mapper->rels[i]->offset == offset)
             return cr_relstate_of(in, i)->loaded;
     return false;
 }
 
+/* cr_load of a field: one left out by its query (deferred), or of an
+ * expired object, is loaded. */
+static cr_status field_load(cr_instance *in, size_t i)
+{
+    rel_call c = {.in = in, .s = in->session};
+    if (c.s)
+        cr_error_clear(&c.s->err);
+    if (!(in->unloaded >> i & 1) && !in->expired)
+        return CR_OK;
+    const char *name = in->mapper->fields[i].col->name;
+    if (!c.s)
+        return cr_error_set(call_err(&c), CR_ERR_DETACHED_INSTANCE, "the %s object is not bound "
+                            "to a Session; deferred load operation of attribute '%s' cannot "
+                            "proceed", in->mapper->name, name);
+    if (c.s->listening)
+        return cr_error_set(call_err(&c), CR_ERR_INVALID_REQUEST, "loading %s.%s: the object's "
+                            "Session is in a listener that may not use it", in->mapper->name,
+                            name);
+    cr_status st = cr_session_check(c.s);
+    return st ? st : cr_instance_load_field(c.s, in, i);
+}
+
 static cr_status object_load(void *obj, size_t offset)
 {
+    cr_instance *in = cr_instance_of(obj);
+    int f = in ? field_at(in->mapper, offset) : -1;
+    if (f >= 0) {
+        cr_error_clear(&last_error);
+        return field_load(in, (size_t)f);
+    }
     rel_call c;
     cr_status st = call_start(&c, obj, offset, false, 0);
     return st ? st : ensure_loaded(&c);
@@ -1253,11 +1295,13 @@ static cr_stmt *lazy_stmt(cr_session *s, const cr_relationship *r, size_t *slot)
             return s->lazyq[i].q;
         }
     const cr_mapper *t = r->target;
-    cr_stmt *q = cr_select(t->table);
+    cr_stmt *q = cr_select_new();
     if (!q) {
         cr_error_oom(&s->err);
         return NULL;
     }
+    q->orm_mapper = t;
+    cr_mapper_columns(q, NULL, t, t->deferred);
     if (r->kind == CR_REL_MANY_TO_MANY) {
         cr_join(q, r->secondary, cr_rel_secondary_on(q, r, true));
         for (size_t k = 0; k < r->nkeys; k++)

@@ -74,6 +74,9 @@ struct cr_stmt {
     void *orm_session;
     void *orm_loads;             /* loader options (in the arena)             */
     bool orm_populate;           /* populate_existing                         */
+    bool orm_fields;             /* columns 0 .. nfields-1 are the model's
+                                  * fields one by one (some left out)         */
+    uint64_t orm_unloaded;       /* those left out (defer, load_only)         */
 
     /* INSERT, UPDATE, DELETE */
     struct cr_table *table;

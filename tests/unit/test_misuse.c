@@ -1633,12 +1633,16 @@ static void test_relationship_misuse(void **state)
     CHECK(cr_object_append(fake, 16, fake) == CR_ERR_UNMAPPED_INSTANCE, "append to no object");
     Item *it = cr_new(Item);
     CHECK(it != NULL, "cr_new");
-    /* Item has no relationships: every field is "no relationship" */
-    ARG(cr_object_load(it, offsetof(Item, name)));
+    /* Item has no relationships: every field is "no relationship" but to
+     * cr_load, which loads a deferred column (a new object's: loaded), and
+     * an offset inside a field is neither */
+    CHECK(cr_object_load(it, offsetof(Item, name)) == CR_OK, "load of a loaded field");
+    CHECK(cr_object_loaded(it, offsetof(Item, name)), "a new object's field is loaded");
+    ARG(cr_object_load(it, offsetof(Item, name) + 1));
+    CHECK(!cr_object_loaded(it, offsetof(Item, name) + 1), "loaded(no field)");
     ARG(cr_object_append(it, offsetof(Item, name), it));
     ARG(cr_object_remove(it, offsetof(Item, name), it));
     ARG(cr_object_set_related(it, offsetof(Item, name), it));
-    CHECK(!cr_object_loaded(it, offsetof(Item, name)), "loaded(no relationship)");
     ARG(cr_model_relationships(Item_model.mapper, NULL, 1, NULL));
     cr_object_free(it);
     /* loader options and joins: NULL statement, NULL path, NULL relationship */
@@ -1666,6 +1670,20 @@ static void test_relationship_misuse(void **state)
      * NULL parent; each an error of the statement, NULL for the expressions */
     cr_query_contains_eager(NULL, NULL, 0);
     cr_query_populate_existing(NULL);   /* ignored */
+    cr_query_defer(NULL, NULL, true);   /* ignored */
+    cr_query_load_only(NULL, NULL, 0);
+    q = cr_select_model(Item);
+    cr_query_defer(q, NULL, true);
+    CHECK(cr_error_class(cr_stmt_error(q)) == CR_ERR_ARGUMENT, "defer of a NULL column");
+    cr_stmt_free(q);
+    q = cr_select_model(Item);
+    cr_query_load_only(q, NULL, 3);
+    CHECK(cr_error_class(cr_stmt_error(q)) == CR_ERR_ARGUMENT, "load_only of no columns");
+    cr_stmt_free(q);
+    q = cr_select_new();
+    cr_query_defer(q, Item_model.c.name, false);
+    CHECK(cr_error_class(cr_stmt_error(q)) == CR_ERR_INVALID_REQUEST, "undefer of no model");
+    cr_stmt_free(q);
     NUL(cr_related_any(NULL, NULL, NULL));
     NUL(cr_related_has(NULL, NULL, NULL));
     NUL(cr_with_parent_object(NULL, NULL, NULL));
