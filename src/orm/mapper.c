@@ -103,14 +103,17 @@ static cr_status mapper_build(cr_mapper *m, cr_table *t, const cr_field_def *fie
     return CR_OK;
 }
 
-static bool is_foreign_key(const cr_table *t, const struct cr_column *col)
+uint64_t cr_mapper_key_fields(const cr_mapper *m)
 {
+    uint64_t keys = 0;
+    for (size_t k = 0; k < m->npk; k++)
+        keys |= UINT64_C(1) << m->pk[k];
+    const cr_table *t = m->table;
     for (size_t c = 0; c < t->ncons; c++)
         for (size_t k = 0; t->constraints[c]->kind == CR_CONSTRAINT_FOREIGN_KEY &&
                            k < t->constraints[c]->ncols; k++)
-            if (t->constraints[c]->cols[k] == col)
-                return true;
-    return false;
+            keys |= UINT64_C(1) << t->constraints[c]->cols[k]->index;
+    return keys;
 }
 
 cr_status cr_model_define(cr_metadata *md, const char *model_name, const char *table_name,
@@ -143,10 +146,11 @@ cr_status cr_model_define(cr_metadata *md, const char *model_name, const char *t
         mapper_free(m);
         return st;
     }
+    uint64_t keys = cr_mapper_key_fields(m);
     for (size_t i = 0; i < n && !st; i++) {
         if (!defs[i].deferred)
             continue;
-        if (t->cols[i]->primary_key || is_foreign_key(t, t->cols[i]))
+        if (keys >> i & 1)
             st = cr_error_set(&md->err, CR_ERR_ARGUMENT, "model %s: field %s is part of %s, "
                               "which every load reads: it cannot be deferred", model_name,
                               t->cols[i]->name, t->cols[i]->primary_key ? "the primary key"

@@ -248,6 +248,9 @@ struct cr_sessionmaker {
 };
 
 /* mapper.c */
+/* The fields of m's primary key and of its table's foreign keys (bit i:
+ * field i), as the table's constraints are now. */
+uint64_t cr_mapper_key_fields(const cr_mapper *m);
 void cr_mapper_free_relationships(cr_mapper *m);
 cr_instance *cr_instance_of(const void *obj);
 /* The field's value as it binds (text and blobs borrowed from the object). */

@@ -29,21 +29,11 @@ cr_stmt *cr_select_mapper(const cr_mapper *m)
 
 static const cr_mapper *entity_of(const cr_stmt *q);
 
-/* The fields every load of m reads: the primary key, the version counter
- * and the foreign keys (what identity and relationships are made of). */
+/* The fields every load of m reads: its keys (primary and foreign: what
+ * identity and relationships are made of) and the version counter. */
 static uint64_t pinned_fields(const cr_mapper *m)
 {
-    uint64_t pinned = 0;
-    for (size_t k = 0; k < m->npk; k++)
-        pinned |= UINT64_C(1) << m->pk[k];
-    if (m->version >= 0)
-        pinned |= UINT64_C(1) << m->version;
-    const cr_table *t = m->table;
-    for (size_t c = 0; c < t->ncons; c++)
-        if (t->constraints[c]->kind == CR_CONSTRAINT_FOREIGN_KEY)
-            for (size_t k = 0; k < t->constraints[c]->ncols; k++)
-                pinned |= UINT64_C(1) << t->constraints[c]->cols[k]->index;
-    return pinned;
+    return cr_mapper_key_fields(m) | (m->version >= 0 ? UINT64_C(1) << m->version : 0);
 }
 
 cr_expr *cr_field_item(cr_stmt *q, cr_expr *from, const cr_mapper *m, size_t i,
@@ -72,7 +62,8 @@ void cr_mapper_columns(cr_stmt *q, cr_expr *from, const cr_mapper *m, uint64_t u
 
 /* Load q's model with the fields of unloaded left out: its first SELECT
  * item (the model's table) or its first nfields (the fields one by one)
- * become the fields one by one, the other items kept after them. */
+ * become what cr_mapper_columns makes of them, the other items kept after
+ * them. */
 static void reload_fields(cr_stmt *q, const cr_mapper *m, uint64_t unloaded, const char *what)
 {
     const cr_list *cols = &q->columns;
@@ -92,13 +83,9 @@ static void reload_fields(cr_stmt *q, const cr_mapper *m, uint64_t unloaded, con
     rest[nrest] = NULL;
     q->columns = (cr_list){0};
     q->orm_fields = false;
-    unloaded &= ~pinned_fields(m);
-    for (size_t i = 0; i < m->nfields; i++)
-        cr_columns(q, cr_field_item(q, NULL, m, i, unloaded));
+    cr_mapper_columns(q, NULL, m, unloaded);
     cr_columns_items(q, (const void *const *)rest);
     cr_free(rest);
-    q->orm_fields = true;
-    q->orm_unloaded = unloaded;
 }
 
 /* The model of q, for an option on its column col (NULL: the error is on q). */
@@ -722,17 +709,24 @@ const char *const cr_key_names[8] = {"pk_0", "pk_1", "pk_2", "pk_3", "pk_4", "pk
 /* SELECT the mapper's row of a key given as placeholders :pk_0, :pk_1 ...,
  * built once per session and mapper (the oldest of 8 makes room). NULL when
  * out of memory. */
+/* WHERE each primary key column = :pk_<k>, on q. */
+static void where_key(cr_stmt *q, const cr_mapper *m)
+{
+    for (size_t k = 0; k < m->npk; k++) {
+        cr_column *col = m->fields[m->pk[k]].col;
+        cr_where(q, cr_binary(q, CR_OP_EQ, cr__operand_column(q, col),
+                              cr_bindparam(q, cr_key_names[k])));
+    }
+}
+
 static cr_stmt *select_by_key(cr_session *s, const cr_mapper *m)
 {
     for (size_t i = 0; i < s->nbykey; i++)
         if (s->bykey[i].m == m)
             return s->bykey[i].q;
     cr_stmt *q = cr_select_mapper(m);
-    for (size_t k = 0; q && k < m->npk; k++) {
-        cr_column *col = m->fields[m->pk[k]].col;
-        cr_where(q, cr_binary(q, CR_OP_EQ, cr__operand_column(q, col),
-                              cr_bindparam(q, cr_key_names[k])));
-    }
+    if (q)
+        where_key(q, m);
     if (!q || cr_stmt_error(q)) {
         cr_stmt_free(q);
         return NULL;
@@ -767,15 +761,19 @@ static cr_status row_gone(cr_session *s, const cr_instance *in)
     return st;
 }
 
-cr_status cr_instance_reload(cr_session *s, cr_instance *in)
+/* Run q, which selects by the object's key (where_key), and load the
+ * fields of the mask from its row, read from column base on; the row gone
+ * is ObjectDeletedError. */
+static cr_status load_by_key(cr_session *s, cr_instance *in, cr_stmt *q, int base,
+                             uint64_t fields)
 {
-    cr_value key[64];
-    for (size_t k = 0; k < in->mapper->npk; k++)
-        key[k] = cr_snap_value(in, in->mapper->pk[k]);
+    const cr_mapper *m = in->mapper;
+    cr_value key[8];
+    for (size_t k = 0; k < m->npk; k++)
+        key[k] = cr_snap_value(in, m->pk[k]);
     cr_param params[9];
-    cr_stmt *q = select_by_key(s, in->mapper);
-    key_params(in->mapper, key, params);
-    cr_status st = q ? query_start(s, q) : cr_error_oom(&s->err);
+    key_params(m, key, params);
+    cr_status st = query_start(s, q);
     cr_result *r = st ? NULL : cr_conn_execute_stmt_params(s->conn, q, params);
     if (!st && !r)
         st = conn_error(s);
@@ -789,9 +787,19 @@ cr_status cr_instance_reload(cr_session *s, cr_instance *in)
             st = row_gone(s, in);
         }
     }
-    if (row && !(st = cr_instance_load_fields(in, row, 0, ~in->mapper->deferred, &s->err)))
-        in->unloaded = in->mapper->deferred;
+    if (row)
+        st = cr_instance_load_fields(in, row, base, fields, &s->err);
     cr_result_free(r);
+    return st;
+}
+
+cr_status cr_instance_reload(cr_session *s, cr_instance *in)
+{
+    uint64_t deferred = in->mapper->deferred;
+    cr_stmt *q = select_by_key(s, in->mapper);
+    cr_status st = q ? load_by_key(s, in, q, 0, ~deferred) : cr_error_oom(&s->err);
+    if (!st)
+        in->unloaded = deferred;
     if (!st && listens(in, CR_REFRESH))
         st = fire_loaded(s, in, CR_REFRESH);
     return st;
@@ -799,41 +807,24 @@ cr_status cr_instance_reload(cr_session *s, cr_instance *in)
 
 cr_status cr_instance_load_field(cr_session *s, cr_instance *in, size_t i)
 {
-    const cr_mapper *m = in->mapper;
     if (in->expired) {   /* loads the rest first, as SQLAlchemy's load of it does */
         cr_status st = cr_instance_reload(s, in);
         if (st || !(in->unloaded >> i & 1))
             return st;
     }
     /* SELECT users.bio FROM users WHERE users.id = :pk_0 */
-    cr_stmt *q = cr_select(m->fields[i].col);
-    cr_value key[8];
-    cr_param params[9];
-    for (size_t k = 0; q && k < m->npk; k++) {
-        cr_column *col = m->fields[m->pk[k]].col;
-        cr_where(q, cr_binary(q, CR_OP_EQ, cr__operand_column(q, col),
-                              cr_bindparam(q, cr_key_names[k])));
-        key[k] = cr_snap_value(in, m->pk[k]);
-    }
+    cr_stmt *q = cr_select(in->mapper->fields[i].col);
     if (!q)
         return cr_error_oom(&s->err);
-    key_params(m, key, params);
+    where_key(q, in->mapper);
     /* The autoflush of a lazy load: what can change the row (its DELETE). */
     bool autoflush = s->autoflush;
     s->autoflush = autoflush && (s->unsaved || s->rel_changed);
-    cr_status st = query_start(s, q);
-    s->autoflush = autoflush;
-    cr_result *r = st ? NULL : cr_conn_execute_stmt_params(s->conn, q, params);
-    if (!st && !r)
-        st = conn_error(s);
-    const cr_row *row = r ? cr_result_fetchone(r) : NULL;
-    if (r && !row)
-        st = cr_result_error(r) ? (cr_error_copy(&s->err, cr_result_error(r)), s->err.cls)
-                                : row_gone(s, in);
     /* The row's one column is field i's: read from base -i. */
-    if (row && !(st = cr_instance_load_fields(in, row, -(int)i, UINT64_C(1) << i, &s->err)))
+    cr_status st = load_by_key(s, in, q, -(int)i, UINT64_C(1) << i);
+    s->autoflush = autoflush;
+    if (!st)
         in->unloaded &= ~(UINT64_C(1) << i);
-    cr_result_free(r);
     cr_stmt_free(q);
     return st;
 }
